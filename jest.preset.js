@@ -1,0 +1,13 @@
+// Shared jest settings for every project. Times are UTC so snapshots and
+// timestamps do not depend on the machine.
+process.env.TZ = 'UTC';
+
+module.exports = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true }],
+  },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleNameMapper: require('./jest.paths.js'),
+  coverageReporters: ['text-summary', 'lcov'],
+};

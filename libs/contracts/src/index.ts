@@ -1,0 +1,5 @@
+/** Contracts between our own processes: envelope schemas, Kafka topics, Redis keys and channels. */
+export { fleet } from './fleet-schema';
+export * from './envelope-codec';
+export * from './kafka-topics';
+export * from './redis-keys';

@@ -1,0 +1,39 @@
+/**
+ * Every Kafka topic the system uses: its name, partitions and retention.
+ * Keys are always the raw 16-byte instance_uid, so one agent's messages stay
+ * in one partition and in order. Values are fleet/v1 protobuf envelopes.
+ */
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly retentionMs: number;
+  /** The protobuf message type of the values (fleet.v1.*). */
+  readonly valueType: 'AgentInbound' | 'AgentEvent';
+}
+
+const HOUR_MS = 3_600_000;
+
+export const KafkaTopics = {
+  /** Gateway -> status-ingest: every AgentToServer plus connect/disconnect. */
+  agentInbound: {
+    name: 'opamp.agent-inbound',
+    partitions: 24,
+    retentionMs: 24 * HOUR_MS,
+    valueType: 'AgentInbound',
+  },
+  /** status-ingest -> config-service: what changed in an agent's record. */
+  agentEvents: {
+    name: 'opamp.agent-events',
+    partitions: 24,
+    retentionMs: 24 * HOUR_MS,
+    valueType: 'AgentEvent',
+  },
+} as const satisfies Record<string, TopicSpec>;
+
+export const ALL_TOPICS: readonly TopicSpec[] = Object.values(KafkaTopics);
+
+/** Consumer group ids, one per worker kind. */
+export const ConsumerGroups = {
+  statusIngest: 'opamp.status-ingest',
+  configService: 'opamp.config-service',
+} as const;

@@ -1,0 +1,43 @@
+/**
+ * Every Redis key and pub/sub channel the system uses, with its TTL and owner.
+ * Redis holds only what is true right now (who owns a connection, what waits
+ * for an HTTP poll); PostgreSQL is the source of truth.
+ *
+ * Keys that belong to one agent embed the instance_uid as lowercase hex and
+ * the tenant, so tenants never collide.
+ */
+
+/** Lease on an agent's connection: gateway id, connection id, epoch. Owner: gateway. */
+export const CONNECTION_LEASE_TTL_MS = 90_000; // 3 x the default 30 s heartbeat
+/** Pending ServerToAgent items for plain-HTTP agents (latest of each kind). Owner: config-service writes, gateway reads. */
+export const PENDING_PUSH_TTL_MS = 15 * 60_000;
+/** Gateway liveness heartbeat score; readers treat entries older than this as dead. */
+export const GATEWAY_LIVENESS_TTL_MS = 15_000;
+/** Last-seen time of agents, batched to PostgreSQL by status-ingest. */
+export const LAST_SEEN_TTL_MS = 24 * 3_600_000;
+
+const PREFIX = 'opamp';
+
+function agentKey(kind: string, tenantId: string, instanceUidHex: string): string {
+  return `${PREFIX}:${kind}:{${tenantId}:${instanceUidHex}}`;
+}
+
+export const RedisKeys = {
+  /** STRING: the ConnectionLease of one agent. TTL CONNECTION_LEASE_TTL_MS, refreshed on each message. */
+  connectionLease: (tenantId: string, instanceUidHex: string) => agentKey('conn', tenantId, instanceUidHex),
+  /** STRING counter: the fencing epoch of one agent. No TTL (monotonic for the agent's life). */
+  connectionEpoch: (tenantId: string, instanceUidHex: string) => agentKey('epoch', tenantId, instanceUidHex),
+  /** HASH kind -> ServerToAgent bytes waiting for the next HTTP poll. TTL PENDING_PUSH_TTL_MS. */
+  pendingPush: (tenantId: string, instanceUidHex: string) => agentKey('pending', tenantId, instanceUidHex),
+  /** ZSET gateway id -> last heartbeat ms. No TTL; stale members are pruned by readers. */
+  gatewayLiveness: () => `${PREFIX}:gateways`,
+  /** HASH instance uid -> last seen ms, per tenant. TTL LAST_SEEN_TTL_MS. */
+  lastSeen: (tenantId: string) => `${PREFIX}:lastseen:{${tenantId}}`,
+} as const;
+
+export const RedisChannels = {
+  /** GatewayPush messages for the connections one gateway owns. Subscriber: that gateway. */
+  gatewayPush: (gatewayId: string) => `${PREFIX}:gw:${gatewayId}`,
+  /** Probe published by a gateway to itself to prove its subscription is alive. */
+  gatewayProbe: (gatewayId: string) => `${PREFIX}:gw:${gatewayId}:probe`,
+} as const;
