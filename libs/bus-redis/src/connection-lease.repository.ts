@@ -1,0 +1,116 @@
+/**
+ * Who owns an agent's connection right now: the ConnectionLease in Redis.
+ *
+ * Taking a lease bumps the agent's epoch (a fencing token), so a push or write
+ * that carries an older epoch can be refused. Refresh and release are
+ * compare-and-set on the whole lease value: a gateway can never extend or
+ * delete a lease that another connection has taken over since.
+ */
+import type Redis from 'ioredis';
+import { CONNECTION_LEASE_TTL_MS, RedisKeys } from '@opamp/contracts';
+
+export interface ConnectionLease {
+  gatewayId: string;
+  connectionId: string;
+  epoch: number;
+}
+
+export interface LeaseAcquisition {
+  lease: ConnectionLease;
+  /** The lease this one replaced, if another connection held it. */
+  previous: ConnectionLease | null;
+}
+
+const SEP = '|';
+
+export function encodeLease(lease: ConnectionLease): string {
+  return `${lease.gatewayId}${SEP}${lease.connectionId}${SEP}${lease.epoch}`;
+}
+
+export function decodeLease(value: string | null): ConnectionLease | null {
+  if (!value) return null;
+  const parts = value.split(SEP);
+  if (parts.length !== 3) return null;
+  const epoch = Number(parts[2]);
+  if (!Number.isSafeInteger(epoch)) return null;
+  return { gatewayId: parts[0], connectionId: parts[1], epoch };
+}
+
+// KEYS[1] lease, KEYS[2] epoch counter; ARGV gateway, connection, ttl ms.
+const ACQUIRE = `
+local epoch = redis.call('INCR', KEYS[2])
+local previous = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1] .. '${SEP}' .. ARGV[2] .. '${SEP}' .. epoch, 'PX', ARGV[3])
+return {epoch, previous or ''}
+`;
+
+// KEYS[1] lease; ARGV expected value, ttl ms.
+const REFRESH = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`;
+
+// KEYS[1] lease; ARGV expected value.
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`;
+
+type LeaseCommands = Redis & {
+  leaseAcquire(lease: string, epoch: string, gw: string, conn: string, ttl: number): Promise<[number, string]>;
+  leaseRefresh(lease: string, expected: string, ttl: number): Promise<number>;
+  leaseRelease(lease: string, expected: string): Promise<number>;
+};
+
+function withLeaseCommands(redis: Redis): LeaseCommands {
+  const r = redis as LeaseCommands;
+  if (typeof r.leaseAcquire !== 'function') {
+    redis.defineCommand('leaseAcquire', { numberOfKeys: 2, lua: ACQUIRE });
+    redis.defineCommand('leaseRefresh', { numberOfKeys: 1, lua: REFRESH });
+    redis.defineCommand('leaseRelease', { numberOfKeys: 1, lua: RELEASE });
+  }
+  return r;
+}
+
+export class ConnectionLeaseRepository {
+  private readonly redis: LeaseCommands;
+
+  constructor(
+    redis: Redis,
+    private readonly ttlMs: number = CONNECTION_LEASE_TTL_MS,
+  ) {
+    this.redis = withLeaseCommands(redis);
+  }
+
+  async acquire(tenantId: string, instanceUidHex: string, gatewayId: string, connectionId: string): Promise<LeaseAcquisition> {
+    if (gatewayId.includes(SEP) || connectionId.includes(SEP)) throw new Error(`ids must not contain "${SEP}"`);
+    const [epoch, previous] = await this.redis.leaseAcquire(
+      RedisKeys.connectionLease(tenantId, instanceUidHex),
+      RedisKeys.connectionEpoch(tenantId, instanceUidHex),
+      gatewayId,
+      connectionId,
+      this.ttlMs,
+    );
+    return { lease: { gatewayId, connectionId, epoch: Number(epoch) }, previous: decodeLease(previous) };
+  }
+
+  /** Extends the lease if it is still this one; false means it was taken over or expired. */
+  async refresh(tenantId: string, instanceUidHex: string, lease: ConnectionLease): Promise<boolean> {
+    const n = await this.redis.leaseRefresh(RedisKeys.connectionLease(tenantId, instanceUidHex), encodeLease(lease), this.ttlMs);
+    return n === 1;
+  }
+
+  /** Deletes the lease only if it is still this one (compare-and-delete). */
+  async release(tenantId: string, instanceUidHex: string, lease: ConnectionLease): Promise<boolean> {
+    const n = await this.redis.leaseRelease(RedisKeys.connectionLease(tenantId, instanceUidHex), encodeLease(lease));
+    return n === 1;
+  }
+
+  async get(tenantId: string, instanceUidHex: string): Promise<ConnectionLease | null> {
+    return decodeLease(await this.redis.get(RedisKeys.connectionLease(tenantId, instanceUidHex)));
+  }
+}

@@ -1,0 +1,4 @@
+/** Redis adapter: connections, connection leases with fencing epochs, per-gateway push channels. */
+export * from './redis-connection';
+export * from './connection-lease.repository';
+export * from './gateway-push.channel';

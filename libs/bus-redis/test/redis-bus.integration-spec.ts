@@ -1,0 +1,91 @@
+/**
+ * Against the real Redis from `npm run infra:up`: binary pushes reach the
+ * owning gateway's subscriber only, and leases are fenced by epoch with
+ * compare-and-set refresh and release.
+ */
+import { testInfra, uniqueName, waitFor } from '@opamp/testing';
+import type Redis from 'ioredis';
+import { ConnectionLeaseRepository, createRedisConnection, GatewayPushPublisher, GatewayPushSubscriber } from '../src';
+
+describe('Redis bus (real server)', () => {
+  let commands: Redis;
+  const extra: Redis[] = [];
+
+  function connection(name: string): Redis {
+    const r = createRedisConnection({ url: testInfra().redisUrl, connectionName: name });
+    extra.push(r);
+    return r;
+  }
+
+  beforeAll(() => {
+    commands = connection('test-commands');
+  });
+
+  afterAll(async () => {
+    await Promise.all(extra.map((r) => r.quit().catch(() => undefined)));
+  });
+
+  it('delivers a binary push to the owning gateway only, and reports receivers', async () => {
+    const gwA = uniqueName('gw-a');
+    const gwB = uniqueName('gw-b');
+    const gotA: Buffer[] = [];
+    const gotB: Buffer[] = [];
+    const subA = new GatewayPushSubscriber(connection('sub-a'), gwA, (m) => gotA.push(m));
+    const subB = new GatewayPushSubscriber(connection('sub-b'), gwB, (m) => gotB.push(m));
+    await subA.start();
+    await subB.start();
+    const publisher = new GatewayPushPublisher(commands);
+
+    // Bytes that are not valid UTF-8 must arrive unchanged.
+    const payload = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x0a, 0x10]);
+    expect(await publisher.publish(gwA, payload)).toBe(1);
+    await waitFor(() => gotA.length, (n) => n === 1, { description: 'push on gateway A' });
+    expect(gotA[0]).toEqual(payload);
+
+    // After unsubscribing, nobody receives and the publisher learns it.
+    await subA.stop();
+    expect(await publisher.publish(gwA, payload)).toBe(0);
+    expect(await publisher.publish(gwB, Buffer.from('b'))).toBe(1);
+    await waitFor(() => gotB.length, (n) => n === 1, { description: 'push on gateway B' });
+    expect(gotA).toHaveLength(1);
+    await subB.stop();
+  });
+
+  it('fences leases: takeover bumps the epoch, the old owner can neither refresh nor release', async () => {
+    const leases = new ConnectionLeaseRepository(commands, 60_000);
+    const tenant = uniqueName('tenant');
+    const uid = 'a1'.repeat(16);
+
+    const first = await leases.acquire(tenant, uid, 'gw-1', 'conn-1');
+    expect(first.previous).toBeNull();
+    expect(first.lease.epoch).toBe(1);
+
+    const second = await leases.acquire(tenant, uid, 'gw-2', 'conn-7');
+    expect(second.lease.epoch).toBe(2);
+    expect(second.previous).toEqual(first.lease);
+
+    expect(await leases.refresh(tenant, uid, first.lease)).toBe(false);
+    expect(await leases.release(tenant, uid, first.lease)).toBe(false);
+    expect(await leases.get(tenant, uid)).toEqual(second.lease);
+
+    expect(await leases.refresh(tenant, uid, second.lease)).toBe(true);
+    expect(await leases.release(tenant, uid, second.lease)).toBe(true);
+    expect(await leases.get(tenant, uid)).toBeNull();
+
+    // The epoch keeps rising after a release, so a stale push stays fenced.
+    const third = await leases.acquire(tenant, uid, 'gw-1', 'conn-2');
+    expect(third.lease.epoch).toBe(3);
+    expect(third.previous).toBeNull();
+  });
+
+  it('lets a lease expire when it is not refreshed', async () => {
+    const leases = new ConnectionLeaseRepository(commands, 150);
+    const tenant = uniqueName('tenant');
+    const uid = 'b2'.repeat(16);
+    await leases.acquire(tenant, uid, 'gw-1', 'conn-1');
+    const ttl = await commands.pttl(`opamp:conn:{${tenant}:${uid}}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(150);
+    await waitFor(() => leases.get(tenant, uid), (l) => l === null, { timeoutMs: 5_000, description: 'lease expiry' });
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * Bounded waits on a condition, instead of sleeps: resolves as soon as the
+ * condition holds, fails with the last observed value when time runs out.
+ */
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  description?: string;
+}
+
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  accept: (value: T) => boolean,
+  { timeoutMs = 15_000, intervalMs = 25, description = 'condition' }: WaitOptions = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      last = await probe();
+      if (accept(last)) return last;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() >= deadline) {
+      const seen = lastError ? `error ${String(lastError)}` : `last value ${JSON.stringify(last)}`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description} (${seen})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
