@@ -11,3 +11,8 @@ module.exports = {
   moduleNameMapper: require('./jest.paths.js'),
   coverageReporters: ['text-summary', 'lcov'],
 };
+
+// The test command collects one result file per jest run to print a total.
+if (process.env.OPAMP_JEST_RESULTS_DIR) {
+  module.exports.reporters = ['default', require('path').join(__dirname, 'scripts', 'jest-result-file.js')];
+}

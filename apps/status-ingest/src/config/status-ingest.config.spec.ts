@@ -1,0 +1,17 @@
+import { EnvConfigError } from '@opamp/config';
+import { loadStatusIngestConfig } from './status-ingest.config';
+
+describe('status-ingest configuration', () => {
+  it('defaults to the local infrastructure of infra:up', () => {
+    const cfg = loadStatusIngestConfig({});
+    expect(cfg.kafkaBrokers).toEqual(['127.0.0.1:19092']);
+    expect(cfg.databaseUrl).toBe('postgres://opamp:opamp@127.0.0.1:54320/opamp');
+    expect(cfg.redisUrl).toBe('redis://127.0.0.1:63790');
+  });
+
+  it('takes overrides and refuses bad values with the variable named', () => {
+    expect(loadStatusIngestConfig({ OPAMP_KAFKA_BROKERS: 'k1:9092,k2:9092' }).kafkaBrokers).toEqual(['k1:9092', 'k2:9092']);
+    expect(() => loadStatusIngestConfig({ OPAMP_DATABASE_URL: 'mysql://x' })).toThrow(EnvConfigError);
+    expect(() => loadStatusIngestConfig({ OPAMP_PG_POOL_MAX: '0' })).toThrow(/OPAMP_PG_POOL_MAX must be >= 1/);
+  });
+});

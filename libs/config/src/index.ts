@@ -1,0 +1,2 @@
+/** Typed, fail-fast configuration from environment variables, for each app's config module. */
+export * from './env-schema';

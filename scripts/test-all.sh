@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The one test command (`npm test`): installs what the tests need on a fresh
+# machine, starts the real Kafka, Redis and PostgreSQL on loopback, then runs
+# lint, typecheck, unit and integration tests of every project.
+# Ends with one line "tests: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false FORCE_COLOR=0
+results=tmp/jest-results
+rm -rf "$results" && mkdir -p "$results"
+export OPAMP_JEST_RESULTS_DIR="$PWD/$results"
+
+# Node packages: install when missing or when the lockfile changed since.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== installing Node packages (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+echo "== infrastructure (Kafka, Redis, PostgreSQL)"
+bash deploy/infra/infra.sh up
+
+status=0
+echo "== lint, typecheck, unit tests"
+npx nx run-many -t lint typecheck test --output-style=stream || status=1
+echo "== integration tests (real Kafka, Redis, PostgreSQL)"
+npx nx run-many -t integration --parallel=1 --output-style=stream || status=1
+
+node scripts/jest-summary.js "$results" || status=1
+exit $status
