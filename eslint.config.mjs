@@ -1,6 +1,27 @@
 // Workspace lint rules. Module boundaries: apps depend on libs only, libs never
-// on apps; util libs (pure code) depend only on other util libs.
+// on apps; util libs (pure code) depend only on other util libs. Tests may also
+// use the testing lib.
 import nx from '@nx/eslint-plugin';
+
+function boundaries({ forTests }) {
+  const extra = forTests ? ['type:testing'] : [];
+  return [
+    'error',
+    {
+      enforceBuildableLibDependency: true,
+      allow: [],
+      depConstraints: [
+        { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:util', 'type:data-access', 'type:contracts', 'type:testing'] },
+        { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:util', 'type:data-access', 'type:contracts', ...extra] },
+        { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:util', 'type:contracts', ...extra] },
+        { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', ...extra] },
+        { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:data-access', 'type:testing'] },
+      ],
+    },
+  ];
+}
+
+const TEST_FILES = ['**/test/**/*.ts', '**/*.spec.ts', 'bench/**/*.ts'];
 
 export default [
   ...nx.configs['flat/base'],
@@ -11,30 +32,24 @@ export default [
   {
     files: ['**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: true,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:util', 'type:data-access', 'type:contracts', 'type:testing'] },
-            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:util', 'type:data-access', 'type:contracts'] },
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
-            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:data-access', 'type:testing'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries({ forTests: false }),
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration only in the app\'s typed config module.' },
+        { object: 'process', property: 'env', message: "Read configuration only in the app's typed config module." },
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
   {
+    files: TEST_FILES,
+    rules: {
+      '@nx/enforce-module-boundaries': boundaries({ forTests: true }),
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
     // The typed config modules and test setup are the only places that read the environment.
-    files: ['**/config/*.config.ts', '**/test/**/*.ts', '**/*.spec.ts', '**/jest*.config.ts', 'libs/testing/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/config/*.config.ts', 'libs/testing/**/*.ts', 'jest*.config.ts', ...TEST_FILES],
     rules: { 'no-restricted-properties': 'off' },
   },
 ];

@@ -61,7 +61,7 @@ export class BatchConsumer {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         await this.handler({
           topic: batch.topic,
@@ -70,6 +70,8 @@ export class BatchConsumer {
           heartbeat,
         });
         const last = batch.messages[batch.messages.length - 1];
+        // Advances the fetch position; the commit below makes it durable for the group.
+        resolveOffset(last.offset);
         await this.consumer.commitOffsets([
           { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
         ]);
