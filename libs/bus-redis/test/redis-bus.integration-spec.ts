@@ -5,7 +5,13 @@
  */
 import { testInfra, uniqueName, waitFor } from '@opamp/testing';
 import type Redis from 'ioredis';
-import { ConnectionLeaseRepository, createRedisConnection, GatewayPushPublisher, GatewayPushSubscriber } from '../src';
+import {
+  ConnectionLeaseRepository,
+  createRedisConnection,
+  GatewayPushPublisher,
+  GatewayPushSubscriber,
+  PendingPushStore,
+} from '../src';
 
 describe('Redis bus (real server)', () => {
   let commands: Redis;
@@ -87,5 +93,30 @@ describe('Redis bus (real server)', () => {
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(150);
     await waitFor(() => leases.get(tenant, uid), (l) => l === null, { timeoutMs: 5_000, description: 'lease expiry' });
+  });
+
+  it('keeps only the latest pending item of each kind and hands it out once', async () => {
+    const pending = new PendingPushStore(commands, 60_000);
+    const tenant = uniqueName('tenant');
+    const uid = 'c3'.repeat(16);
+    expect(await pending.take(tenant, uid)).toEqual([]);
+    await pending.put(tenant, uid, 'remote_config', Buffer.from([1, 0xff]));
+    await pending.put(tenant, uid, 'remote_config', Buffer.from([2, 0xfe]));
+    await pending.put(tenant, uid, 'flags', Buffer.from([3]));
+    const items = await pending.take(tenant, uid);
+    expect(items.sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
+      { kind: 'flags', serverToAgent: Buffer.from([3]) },
+      { kind: 'remote_config', serverToAgent: Buffer.from([2, 0xfe]) },
+    ]);
+    expect(await pending.take(tenant, uid)).toEqual([]);
+  });
+
+  it('hands a pending item to exactly one of several concurrent takers', async () => {
+    const pending = new PendingPushStore(commands, 60_000);
+    const tenant = uniqueName('tenant');
+    const uid = 'd4'.repeat(16);
+    await pending.put(tenant, uid, 'remote_config', Buffer.from('cfg'));
+    const results = await Promise.all([1, 2, 3, 4].map(() => pending.take(tenant, uid)));
+    expect(results.filter((r) => r.length === 1)).toHaveLength(1);
   });
 });
