@@ -41,6 +41,12 @@ export class PendingPushStore {
     await this.redis.multi().hset(key, kind, serverToAgent).pexpire(key, this.ttlMs).exec();
   }
 
+  /** Puts an item back after a reply could not carry it, unless a newer one of its kind arrived meanwhile. */
+  async putBack(tenantId: string, instanceUidHex: string, item: PendingItem): Promise<void> {
+    const key = RedisKeys.pendingPush(tenantId, instanceUidHex);
+    await this.redis.multi().hsetnx(key, item.kind, item.serverToAgent).pexpire(key, this.ttlMs).exec();
+  }
+
   /** Removes and returns everything waiting for this agent. */
   async take(tenantId: string, instanceUidHex: string): Promise<PendingItem[]> {
     const flat = await this.redis.pendingTakeBuffer(RedisKeys.pendingPush(tenantId, instanceUidHex));

@@ -109,6 +109,16 @@ describe('Redis bus (real server)', () => {
       { kind: 'remote_config', serverToAgent: Buffer.from([2, 0xfe]) },
     ]);
     expect(await pending.take(tenant, uid)).toEqual([]);
+
+    // Putting back never overwrites a newer item of the same kind.
+    await pending.put(tenant, uid, 'remote_config', Buffer.from('newer'));
+    await pending.putBack(tenant, uid, { kind: 'remote_config', serverToAgent: Buffer.from('older') });
+    await pending.putBack(tenant, uid, { kind: 'flags', serverToAgent: Buffer.from('f') });
+    const after = await pending.take(tenant, uid);
+    expect(Object.fromEntries(after.map((i) => [i.kind, i.serverToAgent.toString()]))).toEqual({
+      remote_config: 'newer',
+      flags: 'f',
+    });
   });
 
   it('hands a pending item to exactly one of several concurrent takers', async () => {

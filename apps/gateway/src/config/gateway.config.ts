@@ -1,0 +1,95 @@
+/** The only place the gateway reads its environment. */
+import { hostname } from 'node:os';
+import { bool, int, list, readEnv, str, url } from '@opamp/config';
+
+export const gatewayEnv = {
+  OPAMP_GATEWAY_ID: str({ default: '' }),
+  OPAMP_GATEWAY_HOST: str({ default: '0.0.0.0' }),
+  OPAMP_GATEWAY_PORT: int({ default: 4320, min: 0, max: 65535 }),
+  OPAMP_GATEWAY_ADMIN_PORT: int({ default: 4321, min: 0, max: 65535 }),
+  /** tenant=token pairs, comma-separated. */
+  OPAMP_AGENT_TOKENS: str({ default: '', secret: true }),
+  OPAMP_TLS_CERT_FILE: str({ default: '' }),
+  OPAMP_TLS_KEY_FILE: str({ default: '' }),
+  /** When set, clients must present a certificate signed by this CA (mTLS). */
+  OPAMP_TLS_CA_FILE: str({ default: '' }),
+  /** Inbound and outbound limit per OpAMP message, after decompression (spec default 64 MiB). */
+  OPAMP_MAX_MESSAGE_BYTES: int({ default: 64 * 1024 * 1024, min: 1024 }),
+  OPAMP_WS_COMPRESSION: bool({ default: true }),
+  OPAMP_MESSAGES_PER_SECOND: int({ default: 20, min: 1 }),
+  OPAMP_MESSAGE_BURST: int({ default: 60, min: 1 }),
+  OPAMP_MAX_CONNECTIONS: int({ default: 19_000, min: 1 }),
+  OPAMP_UPGRADES_PER_SECOND: int({ default: 1_000, min: 1 }),
+  OPAMP_UPGRADE_BURST: int({ default: 2_000, min: 1 }),
+  /** Retry-After sent with 503, drawn uniformly from this range (seconds). */
+  OPAMP_RETRY_AFTER_MIN_S: int({ default: 30, min: 1 }),
+  OPAMP_RETRY_AFTER_MAX_S: int({ default: 90, min: 1 }),
+  /** How long a plain-HTTP request waits for pushes for its agent. */
+  OPAMP_HTTP_PUSH_WAIT_MS: int({ default: 250, min: 0, max: 10_000 }),
+  OPAMP_IDLE_TIMEOUT_S: int({ default: 120, min: 8 }),
+  OPAMP_DRAIN_WINDOW_MS: int({ default: 30_000, min: 0 }),
+  /** Records waiting for Kafka beyond which the gateway answers UNAVAILABLE. */
+  OPAMP_MAX_PENDING_INBOUND: int({ default: 50_000, min: 1 }),
+  OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
+  OPAMP_REDIS_URL: url({ default: 'redis://127.0.0.1:63790', protocols: ['redis', 'rediss'], secret: true }),
+};
+
+export interface GatewayConfig {
+  gatewayId: string;
+  host: string;
+  port: number;
+  adminPort: number;
+  agentTokens: string;
+  tls: { certFile: string; keyFile: string; caFile: string } | null;
+  maxMessageBytes: number;
+  wsCompression: boolean;
+  messagesPerSecond: number;
+  messageBurst: number;
+  maxConnections: number;
+  upgradesPerSecond: number;
+  upgradeBurst: number;
+  retryAfterRangeS: [number, number];
+  httpPushWaitMs: number;
+  idleTimeoutS: number;
+  drainWindowMs: number;
+  maxPendingInbound: number;
+  kafkaBrokers: string[];
+  redisUrl: string;
+}
+
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const e = readEnv(gatewayEnv, env);
+  if ((e.OPAMP_TLS_CERT_FILE === '') !== (e.OPAMP_TLS_KEY_FILE === '')) {
+    throw new Error('invalid configuration: OPAMP_TLS_CERT_FILE and OPAMP_TLS_KEY_FILE go together');
+  }
+  if (e.OPAMP_TLS_CA_FILE && !e.OPAMP_TLS_CERT_FILE) {
+    throw new Error('invalid configuration: OPAMP_TLS_CA_FILE (mTLS) needs OPAMP_TLS_CERT_FILE and OPAMP_TLS_KEY_FILE');
+  }
+  if (e.OPAMP_RETRY_AFTER_MAX_S < e.OPAMP_RETRY_AFTER_MIN_S) {
+    throw new Error('invalid configuration: OPAMP_RETRY_AFTER_MAX_S must be >= OPAMP_RETRY_AFTER_MIN_S');
+  }
+  return {
+    gatewayId: e.OPAMP_GATEWAY_ID || `${hostname()}-${process.pid}`,
+    host: e.OPAMP_GATEWAY_HOST,
+    port: e.OPAMP_GATEWAY_PORT,
+    adminPort: e.OPAMP_GATEWAY_ADMIN_PORT,
+    agentTokens: e.OPAMP_AGENT_TOKENS,
+    tls: e.OPAMP_TLS_CERT_FILE
+      ? { certFile: e.OPAMP_TLS_CERT_FILE, keyFile: e.OPAMP_TLS_KEY_FILE, caFile: e.OPAMP_TLS_CA_FILE }
+      : null,
+    maxMessageBytes: e.OPAMP_MAX_MESSAGE_BYTES,
+    wsCompression: e.OPAMP_WS_COMPRESSION,
+    messagesPerSecond: e.OPAMP_MESSAGES_PER_SECOND,
+    messageBurst: e.OPAMP_MESSAGE_BURST,
+    maxConnections: e.OPAMP_MAX_CONNECTIONS,
+    upgradesPerSecond: e.OPAMP_UPGRADES_PER_SECOND,
+    upgradeBurst: e.OPAMP_UPGRADE_BURST,
+    retryAfterRangeS: [e.OPAMP_RETRY_AFTER_MIN_S, e.OPAMP_RETRY_AFTER_MAX_S],
+    httpPushWaitMs: e.OPAMP_HTTP_PUSH_WAIT_MS,
+    idleTimeoutS: e.OPAMP_IDLE_TIMEOUT_S,
+    drainWindowMs: e.OPAMP_DRAIN_WINDOW_MS,
+    maxPendingInbound: e.OPAMP_MAX_PENDING_INBOUND,
+    kafkaBrokers: e.OPAMP_KAFKA_BROKERS,
+    redisUrl: e.OPAMP_REDIS_URL,
+  };
+}

@@ -1,0 +1,27 @@
+/** InboundSink on Kafka: the opamp.agent-inbound topic, keyed by instance_uid. */
+import type { RecordProducer } from '@opamp/bus-kafka';
+import type { InboundSink } from '../edge-ports';
+
+export class KafkaInboundSink implements InboundSink {
+  private pending = 0;
+
+  constructor(
+    private readonly producer: RecordProducer,
+    private readonly topic: string,
+  ) {}
+
+  get backlog(): number {
+    return this.pending;
+  }
+
+  send(key: Buffer, envelope: Buffer): Promise<void> {
+    this.pending++;
+    return this.producer.send(this.topic, { key, value: envelope }).finally(() => {
+      this.pending--;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The edge's Prometheus metrics, on a registry of its own (several gateways
+ * can live in one test process or in the embedded server).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export type RejectionReason =
+  | 'unauthorized'
+  | 'overloaded'
+  | 'too_many_connections'
+  | 'draining'
+  | 'text_frame'
+  | 'malformed_frame'
+  | 'malformed_protobuf'
+  | 'invalid_instance_uid'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'bad_encoding'
+  | 'rate_limited'
+  | 'backlog'
+  | 'not_found';
+
+export type PushResult = 'delivered' | 'fenced' | 'unknown_agent' | 'too_large' | 'backpressure' | 'malformed' | 'wakeup';
+
+export class EdgeMetrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({
+    name: 'opamp_gateway_connections',
+    help: 'Open agent connections (WebSocket) and in-flight requests (HTTP)',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly messagesIn = new Counter({
+    name: 'opamp_gateway_messages_in_total',
+    help: 'AgentToServer messages received, by transport and kind',
+    labelNames: ['transport', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly messagesOut = new Counter({
+    name: 'opamp_gateway_messages_out_total',
+    help: 'ServerToAgent messages sent, by transport and kind',
+    labelNames: ['transport', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly rejections = new Counter({
+    name: 'opamp_gateway_rejections_total',
+    help: 'Requests, upgrades and messages refused, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly produceSeconds = new Histogram({
+    name: 'opamp_gateway_inbound_produce_seconds',
+    help: 'Time until an inbound envelope is durable on the bus (Kafka produce latency)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly produceFailures = new Counter({
+    name: 'opamp_gateway_inbound_produce_failures_total',
+    help: 'Inbound envelopes the bus refused (the agent will be asked for full state)',
+    registers: [this.registry],
+  });
+  readonly pushes = new Counter({
+    name: 'opamp_gateway_pushes_total',
+    help: 'Pushes from workers, by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly leaseFailures = new Counter({
+    name: 'opamp_gateway_lease_failures_total',
+    help: 'Connection leases that could not be taken or refreshed',
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean; gatewayId?: string } = {}) {
+    if (options.gatewayId) this.registry.setDefaultLabels({ gateway: options.gatewayId });
+    // Includes nodejs_eventloop_lag_seconds, heap and RSS.
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  reject(reason: RejectionReason): void {
+    this.rejections.inc({ reason });
+  }
+}

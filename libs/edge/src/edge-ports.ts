@@ -1,0 +1,37 @@
+/**
+ * What the OpAMP edge needs from the rest of the system, as small interfaces.
+ * Distributed mode plugs in Kafka and Redis (./adapters); the embedded mode
+ * plugs in in-process twins. The edge's rules are the same code either way.
+ */
+import type { ConnectionLease, LeaseAcquisition, PendingItem } from '@opamp/bus-redis';
+
+export type { ConnectionLease, LeaseAcquisition, PendingItem };
+
+/** The ordered, durable stream of AgentInbound envelopes (opamp.agent-inbound). */
+export interface InboundSink {
+  /** Queues one envelope on the agent's ordered stream; resolves once it is durable. */
+  send(key: Buffer, envelope: Buffer): Promise<void>;
+  /** Envelopes sent but not yet durable: the edge refuses work above its limit. */
+  readonly backlog: number;
+  close(): Promise<void>;
+}
+
+/** Connection ownership with fencing epochs (Redis leases). */
+export interface LeaseStore {
+  acquire(tenantId: string, instanceUidHex: string, gatewayId: string, connectionId: string): Promise<LeaseAcquisition>;
+  refresh(tenantId: string, instanceUidHex: string, lease: ConnectionLease): Promise<boolean>;
+  release(tenantId: string, instanceUidHex: string, lease: ConnectionLease): Promise<boolean>;
+}
+
+/** This gateway's channel of GatewayPush messages. */
+export interface PushInbox {
+  start(listener: (payload: Buffer) => void): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** ServerToAgent items waiting for plain-HTTP agents (latest of each kind). */
+export interface PendingStore {
+  take(tenantId: string, instanceUidHex: string): Promise<PendingItem[]>;
+  /** Puts an item back unless a newer one of its kind arrived meanwhile. */
+  putBack(tenantId: string, instanceUidHex: string, item: PendingItem): Promise<void>;
+}

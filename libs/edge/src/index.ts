@@ -1,0 +1,10 @@
+/** The OpAMP edge (gateway core): transports, admission, routing to the bus, push delivery. */
+export * from './edge-ports';
+export * from './edge-metrics';
+export * from './server-reply';
+export * from './token-bucket';
+export * from './agent-token.authority';
+export * from './opamp-edge.server';
+export * from './admin.server';
+export * from './adapters/kafka-inbound.sink';
+export * from './adapters/redis-push.inbox';

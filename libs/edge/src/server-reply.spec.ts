@@ -1,0 +1,48 @@
+import { ServerCapabilities, SERVER_CAPABILITIES_MASK } from '@opamp/protocol';
+import { ackReply, composeHttpReply, SERVER_CAPABILITIES } from './server-reply';
+
+const uid = Buffer.alloc(16, 7);
+
+describe('ackReply', () => {
+  it('carries only the uid, plus capabilities when asked', () => {
+    expect(ackReply(uid, false)).toEqual({ instanceUid: uid });
+    const first = ackReply(uid, true);
+    expect(first.capabilities! & ServerCapabilities.AcceptsStatus).toBeTruthy();
+    expect(first.capabilities! & ~SERVER_CAPABILITIES_MASK).toBe(0);
+    expect(SERVER_CAPABILITIES).toBe(0x7f);
+  });
+});
+
+describe('composeHttpReply', () => {
+  const config = { kind: 'remote_config', message: { remoteConfig: { configHash: Buffer.from([1]) } } };
+  const flags = { kind: 'flags', message: { flags: 1 } };
+  const ident = { kind: 'agent_identification', message: { agentIdentification: { newInstanceUid: Buffer.alloc(16, 9) }, flags: 2 } };
+  const restart = { kind: 'command', message: { command: { type: 0 } } };
+
+  it('merges different kinds into one reply and ORs flags', () => {
+    const { reply, leftovers } = composeHttpReply(uid, [config, flags, ident]);
+    expect(leftovers).toEqual([]);
+    expect(reply.instanceUid).toBe(uid);
+    expect(reply.capabilities).toBe(SERVER_CAPABILITIES);
+    expect(reply.remoteConfig).toBe(config.message.remoteConfig);
+    expect(reply.agentIdentification).toBe(ident.message.agentIdentification);
+    expect(reply.flags).toBe(3);
+  });
+
+  it('sends a command alone and keeps the rest for the next request', () => {
+    const { reply, leftovers } = composeHttpReply(uid, [config, restart, flags]);
+    expect(Object.keys(reply).sort()).toEqual(['capabilities', 'command', 'instanceUid']);
+    expect(leftovers).toEqual([config, flags]);
+  });
+
+  it('keeps the second of two items that set the same field', () => {
+    const other = { kind: 'remote_config_2', message: { remoteConfig: { configHash: Buffer.from([2]) } } };
+    const { reply, leftovers } = composeHttpReply(uid, [config, other]);
+    expect(reply.remoteConfig).toBe(config.message.remoteConfig);
+    expect(leftovers).toEqual([other]);
+  });
+
+  it('is a plain acknowledgement when nothing is pending', () => {
+    expect(composeHttpReply(uid, [])).toEqual({ reply: { instanceUid: uid, capabilities: SERVER_CAPABILITIES }, leftovers: [] });
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * The ServerToAgent messages the edge writes itself: the acknowledgement that
+ * answers every AgentToServer at once, and the single reply a plain-HTTP
+ * request gets, merged from whatever is pending for its agent.
+ */
+import { opamp, ServerCapabilities, ServerToAgent } from '@opamp/protocol';
+
+/** Everything this server implements (no reserved bits; C48). */
+export const SERVER_CAPABILITIES =
+  ServerCapabilities.AcceptsStatus |
+  ServerCapabilities.OffersRemoteConfig |
+  ServerCapabilities.AcceptsEffectiveConfig |
+  ServerCapabilities.OffersPackages |
+  ServerCapabilities.AcceptsPackagesStatus |
+  ServerCapabilities.OffersConnectionSettings |
+  ServerCapabilities.AcceptsConnectionSettingsRequest;
+
+/** The plain acknowledgement: only instance_uid, plus capabilities when asked (first reply, every HTTP reply). */
+export function ackReply(instanceUid: Uint8Array, withCapabilities: boolean): opamp.proto.v1.IServerToAgent {
+  return withCapabilities ? { instanceUid, capabilities: SERVER_CAPABILITIES } : { instanceUid };
+}
+
+export interface PendingReplyItem {
+  kind: string;
+  message: opamp.proto.v1.IServerToAgent;
+}
+
+export interface ComposedReply {
+  reply: opamp.proto.v1.IServerToAgent;
+  /** Items this reply could not carry; they wait for the next request. */
+  leftovers: PendingReplyItem[];
+}
+
+type MergeableField =
+  | 'remoteConfig'
+  | 'connectionSettings'
+  | 'packagesAvailable'
+  | 'agentIdentification'
+  | 'customCapabilities'
+  | 'customMessage';
+
+const MERGEABLE: MergeableField[] = [
+  'remoteConfig',
+  'connectionSettings',
+  'packagesAvailable',
+  'agentIdentification',
+  'customCapabilities',
+  'customMessage',
+];
+
+/**
+ * Merges pending items into one HTTP reply. A command travels alone (clients
+ * ignore everything else in a message that carries one), so when one is
+ * pending the reply is that command and the rest waits. Flags are OR-ed; two
+ * items that set the same field cannot share a reply, so the later waits.
+ */
+export function composeHttpReply(instanceUid: Uint8Array, items: readonly PendingReplyItem[]): ComposedReply {
+  const reply: opamp.proto.v1.IServerToAgent = ackReply(instanceUid, true);
+  const leftovers: PendingReplyItem[] = [];
+  const command = items.find((i) => i.message.command);
+  if (command) {
+    reply.command = command.message.command;
+    for (const item of items) if (item !== command) leftovers.push(item);
+    return { reply, leftovers };
+  }
+  let flags = 0;
+  for (const item of items) {
+    const msg = item.message;
+    const fields = MERGEABLE.filter((f) => msg[f] != null);
+    if (fields.some((f) => reply[f] != null)) {
+      leftovers.push(item);
+      continue;
+    }
+    for (const f of fields) (reply as Record<MergeableField, unknown>)[f] = msg[f];
+    flags |= Number(msg.flags ?? 0);
+  }
+  if (flags !== 0) reply.flags = flags;
+  return { reply, leftovers };
+}
+
+/** Decodes a pending item's bytes; undecodable items are dropped by the caller. */
+export function decodePendingItem(kind: string, bytes: Uint8Array): PendingReplyItem {
+  return { kind, message: ServerToAgent.decode(bytes) };
+}
