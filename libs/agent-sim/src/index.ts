@@ -1,0 +1,29 @@
+/**
+ * Public API of @opamp/agent-sim: a simulated OpAMP agent (WebSocket or
+ * plain-HTTP transport) for end-to-end tests and load swarms, plus the pure
+ * helpers it is built from.
+ */
+export { SimulatedAgent } from './simulated-agent';
+export type { AgentError, AgentErrorKind, CustomMessageEvent, RemoteConfigEvent, SimulatedAgentEvents } from './simulated-agent';
+export {
+  DEFAULT_AGENT_CAPABILITIES,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_RECONNECT,
+  DEFAULT_PER_MESSAGE_DEFLATE,
+} from './agent-options';
+export type { AgentProfile, PerAgentOptions, SimulatedAgentOptions, TransportKind } from './agent-options';
+export type { ApplyConfigCallback, ApplyConfigPolicy, SimulatedApplyPolicy } from './config-apply';
+export { backoffCeilingMs, fullJitterDelayMs } from './backoff';
+export type { BackoffSettings, Rng } from './backoff';
+export { parseRetryAfterMs, retryInfoToMs } from './retry-after';
+export { buildAgentToServer, FULL_STATE_PARTS, StatusPart } from './status-builder';
+export type {
+  AgentDescriptionInput,
+  Attributes,
+  AttributeValue,
+  ComponentsInput,
+  HealthInput,
+  RemoteConfigState,
+  StatusSnapshot,
+} from './status-builder';
+export type { WsPerMessageDeflateOptions } from './ws-module';

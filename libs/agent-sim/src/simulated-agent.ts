@@ -1,0 +1,947 @@
+/**
+ * Owns the simulated OpAMP agent: its protocol state (instance uid, sequence
+ * numbers, reported status, remote config handling) and its life cycle over
+ * either transport (WebSocket or plain-HTTP polling).
+ *
+ * Cost per agent is kept small for swarms:
+ *  - shared settings live in one resolved profile object (agent-options.ts);
+ *  - exactly one timer per agent, armed for the earliest of its deadlines
+ *    (heartbeat / poll, reconnect, simulated apply); a deadline that moves
+ *    later does not re-arm the timer, the timer fires and re-arms itself;
+ *  - socket event handlers and the message flush are module-level / static,
+ *    so an agent holds no closures;
+ *  - `received` is bounded (receivedLimit, 0 disables it).
+ *
+ * Sending: state changes set bits in `dirty` and queue the agent for one
+ * flush on a microtask, so everything that changed while handling one
+ * ServerToAgent goes out as one AgentToServer. WS sends at once; HTTP sends
+ * with the next request, which starts immediately unless one is in flight
+ * (one request at a time) or a retry delay is pending.
+ */
+import { EventEmitter } from 'node:events';
+import * as zlib from 'node:zlib';
+import type { ClientRequest } from 'node:http';
+import {
+  AgentCapabilities,
+  CommandType,
+  decodeServerToAgent,
+  decodeWsMessage,
+  encodeAgentToServer,
+  encodeAgentToServerFrame,
+  hasCapability,
+  instanceUidToString,
+  INSTANCE_UID_BYTES,
+  newInstanceUidV7,
+  opamp,
+  ServerErrorResponseType,
+  ServerToAgentFlags,
+} from '@opamp/protocol';
+import {
+  checkInstanceUid,
+  resolveAgentProfile,
+  type ResolvedProfile,
+  type SimulatedAgentOptions,
+  type TransportKind,
+} from './agent-options';
+import { fullJitterDelayMs, type Rng } from './backoff';
+import {
+  beginApply,
+  decideOffer,
+  finishApply,
+  INITIAL_REMOTE_CONFIG_STATE,
+  isApplyCallback,
+  sameBytes,
+  simulatedOutcome,
+} from './config-apply';
+import { postOpamp, ResponseDecodeError, type HttpExchangeResult } from './http-transport';
+import { parseRetryAfterMs, retryInfoToMs } from './retry-after';
+import {
+  buildAgentToServer,
+  FULL_STATE_PARTS,
+  StatusPart,
+  type AgentDescriptionInput,
+  type HealthInput,
+  type MessageExtras,
+  type RemoteConfigState,
+} from './status-builder';
+import { openWebSocket, type WsHost } from './ws-transport';
+import type { WsClient } from './ws-module';
+
+type ServerToAgent = opamp.proto.v1.ServerToAgent;
+
+/** Kinds of problems an agent counts in `errorsByKind` and reports with the 'error' event. */
+export type AgentErrorKind =
+  /** HTTP status other than 200 (plain HTTP) or other than 101 (WS upgrade). */
+  | 'http_status'
+  /** error_response BAD_REQUEST: the message is not resent. */
+  | 'bad_request'
+  /** error_response UNAVAILABLE: retried after retry_info (or backoff). */
+  | 'unavailable'
+  /** error_response UNKNOWN (or an unknown type): not retried. */
+  | 'server_error'
+  /** A ServerToAgent (or its framing / gzip) could not be decoded. */
+  | 'decode'
+  /** Connection refused / reset / timed out, WS closed unexpectedly. */
+  | 'transport'
+  /** ServerToAgent.instance_uid differs from the agent's: message ignored. */
+  | 'uid_mismatch'
+  /** agent_identification.new_instance_uid not 16 bytes: ignored. */
+  | 'invalid_new_uid';
+
+export interface AgentError {
+  readonly kind: AgentErrorKind;
+  readonly message: string;
+  /** HTTP status, for 'http_status'. */
+  readonly status?: number;
+  /** Delay before the next attempt, when the failure schedules one. */
+  readonly retryAfterMs?: number;
+}
+
+export interface RemoteConfigEvent {
+  readonly hash: Buffer;
+  readonly config: opamp.proto.v1.IAgentConfigMap;
+}
+
+export interface CustomMessageEvent {
+  readonly capability: string;
+  readonly type: string;
+  readonly data: Uint8Array;
+}
+
+/** Events of a SimulatedAgent (listener argument tuples). */
+export interface SimulatedAgentEvents {
+  /** Every accepted ServerToAgent (uid matched), before it is acted on. */
+  serverMessage: [message: ServerToAgent];
+  /** A remote config with a new hash is being applied. */
+  remoteConfig: [event: RemoteConfigEvent];
+  /** A remote config apply finished: status APPLIED or FAILED. */
+  applied: [state: RemoteConfigState];
+  /** A restart command was accepted; the simulated process restarts. */
+  restart: [];
+  connected: [];
+  disconnected: [info: { code?: number; reason?: string }];
+  /** Emitted only when someone listens (an EventEmitter 'error' without listeners would throw). */
+  error: [error: AgentError];
+  /** A custom_message for a declared custom capability. */
+  customMessage: [message: CustomMessageEvent];
+  /** The server assigned a new instance uid (the old one is the argument's predecessor). */
+  instanceUid: [uid: Buffer];
+}
+
+type Phase = 'idle' | 'running' | 'stopping' | 'stopped';
+
+const DEFAULT_HEALTH: HealthInput = Object.freeze({ healthy: true, status: 'StatusOK' });
+const NONE = Number.POSITIVE_INFINITY;
+const EMPTY_BYTES = new Uint8Array(0);
+const WS_OPEN = 1;
+const WS_CLOSE_NORMAL = 1000;
+/** Restart handling (plain HTTP): 1 = the disconnect message is queued, 2 = it is in flight. */
+const RESTART_NONE = 0;
+const RESTART_QUEUED = 1;
+const RESTART_SENT = 2;
+
+export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implements WsHost {
+  private static flushQueue: SimulatedAgent[] = [];
+  private static flushScheduled = false;
+
+  private readonly profile: ResolvedProfile;
+  private readonly options: SimulatedAgentOptions;
+  private uid: Buffer;
+  private seq = 0;
+  private phase: Phase = 'idle';
+
+  // Reported state.
+  private healthState: HealthInput;
+  private healthTimeMs = 0;
+  private startTimeMs = 0;
+  private effective: opamp.proto.v1.IAgentConfigMap | undefined;
+  private remoteState: RemoteConfigState = INITIAL_REMOTE_CONFIG_STATE;
+  private heartbeatMs: number;
+
+  // What goes out next.
+  private dirty = 0;
+  private customQueue: opamp.proto.v1.ICustomMessage[] | undefined;
+  private flushQueued = false;
+  private lastSentParts = 0;
+  private lastSentAt = 0;
+
+  // Connection.
+  private ws: WsClient | undefined;
+  private request: ClientRequest | undefined;
+  /** The custom message of the HTTP request in flight (requeued if the request fails). */
+  private pendingCustom: opamp.proto.v1.ICustomMessage | undefined;
+  private isConnected = false;
+  private everConnected = false;
+  private attempt = 0;
+  private retryOverrideMs: number | undefined;
+  private restartState = RESTART_NONE;
+  private idleWaiter: (() => void) | undefined;
+
+  // The one timer and its deadlines (ms since epoch, NONE when unset).
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = NONE;
+  private reconnectAt = NONE;
+  private applyAt = NONE;
+  private applyGeneration = 0;
+  private applyingConfig: opamp.proto.v1.IAgentConfigMap | undefined;
+
+  /** Received ServerToAgent messages (oldest first), at most `receivedLimit`. */
+  readonly received: ServerToAgent[] = [];
+  /** AgentToServer messages sent. */
+  sent = 0;
+  /** ServerToAgent messages received (including ignored ones). */
+  receivedCount = 0;
+  /** Problems seen, by kind. */
+  readonly errorsByKind: Partial<Record<AgentErrorKind, number>> = {};
+
+  constructor(options: SimulatedAgentOptions) {
+    super();
+    this.options = options;
+    this.profile = resolveAgentProfile(options);
+    this.uid = options.instanceUid ? checkInstanceUid(options.instanceUid) : newInstanceUidV7();
+    this.healthState = options.health ?? DEFAULT_HEALTH;
+    this.effective = this.profile.initialEffectiveConfig;
+    this.heartbeatMs = this.profile.heartbeatIntervalMs;
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** The current instance uid (changes when the server assigns a new one). */
+  get instanceUid(): Buffer {
+    return this.uid;
+  }
+
+  /** The instance uid as canonical UUID text. */
+  get instanceUidString(): string {
+    return instanceUidToString(this.uid);
+  }
+
+  /** The sequence_num the next AgentToServer will carry. */
+  get sequenceNum(): number {
+    return this.seq;
+  }
+
+  /** WS: the socket is open. HTTP: the last exchange succeeded. */
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  get transport(): TransportKind {
+    return this.profile.transport;
+  }
+
+  get capabilities(): number {
+    return this.profile.capabilities;
+  }
+
+  get remoteConfigStatus(): RemoteConfigState {
+    return this.remoteState;
+  }
+
+  get effectiveConfig(): opamp.proto.v1.IAgentConfigMap | undefined {
+    return this.effective;
+  }
+
+  get health(): HealthInput {
+    return this.healthState;
+  }
+
+  /** The heartbeat / poll interval in force (the server may have changed it). */
+  get heartbeatIntervalMs(): number {
+    return this.heartbeatMs;
+  }
+
+  get description(): AgentDescriptionInput | undefined {
+    return this.options.description;
+  }
+
+  get running(): boolean {
+    return this.phase === 'running';
+  }
+
+  // ------------------------------------------------------------ life cycle
+
+  /** Start the simulated process: connect (WS) or start polling (HTTP) with a full status report. */
+  start(): void {
+    if (this.phase === 'running' || this.phase === 'stopping') return;
+    this.phase = 'running';
+    this.beginProcess();
+    if (this.profile.transport === 'ws') this.connectWs();
+    else this.scheduleFlush();
+  }
+
+  /**
+   * Graceful shutdown: send an AgentToServer with agent_disconnect, then
+   * close the WebSocket (or stop polling). Resolves when done or after
+   * `stopTimeoutMs`.
+   */
+  async stop(): Promise<void> {
+    if (this.phase !== 'running') return;
+    this.phase = 'stopping';
+    this.cancelApply();
+    this.reconnectAt = NONE;
+    this.clearTimer();
+    const deadline = Date.now() + this.profile.stopTimeoutMs;
+    if (this.profile.transport === 'ws') {
+      const ws = this.ws;
+      if (ws && ws.readyState === WS_OPEN) {
+        this.sendWs(0, { disconnect: true });
+        ws.close(WS_CLOSE_NORMAL, 'agent stopping');
+        await this.waitIdle(deadline);
+      }
+      if (this.ws) this.ws.terminate();
+    } else {
+      if (this.request) await this.waitIdle(deadline);
+      if (!this.request && Date.now() < deadline) {
+        this.sendHttp(0, { disconnect: true });
+        await this.waitIdle(deadline);
+      }
+      this.request?.destroy();
+    }
+    this.finishStop();
+  }
+
+  /** Abrupt death: destroy the socket, no disconnect message. */
+  kill(): void {
+    if (this.phase === 'idle' || this.phase === 'stopped') return;
+    this.phase = 'stopping';
+    this.cancelApply();
+    this.reconnectAt = NONE;
+    this.clearTimer();
+    this.ws?.terminate();
+    this.request?.destroy();
+    this.finishStop();
+  }
+
+  /** Change the reported health (sent at once on WS, with the next request on HTTP). */
+  setHealth(health: HealthInput): void {
+    this.healthState = health;
+    this.healthTimeMs = Date.now();
+    if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsHealth)) this.markDirty(StatusPart.Health);
+  }
+
+  /** Ask for the full state to be reported with the next message (and send it now). */
+  reportFullState(): void {
+    this.markDirty(FULL_STATE_PARTS);
+  }
+
+  /** Send a custom message for one of the declared custom capabilities. */
+  sendCustomMessage(capability: string, type: string, data: Uint8Array): void {
+    if (!this.profile.customCapabilities.includes(capability)) {
+      throw new Error(`custom capability "${capability}" is not declared by this agent`);
+    }
+    (this.customQueue ??= []).push({ capability, type, data });
+    this.scheduleFlush();
+  }
+
+  /** Simulate a process restart (what a restart command does): disconnect, reconnect, seq from 0, full state. */
+  restart(): void {
+    if (this.phase !== 'running') return;
+    this.emit('restart');
+    this.cancelApply();
+    if (this.profile.transport === 'ws') {
+      const ws = this.ws;
+      this.retryOverrideMs = 0;
+      this.restartState = RESTART_SENT;
+      if (ws && ws.readyState === WS_OPEN) {
+        this.sendWs(0, { disconnect: true });
+        ws.close(WS_CLOSE_NORMAL, 'agent restarting');
+      } else if (ws) {
+        ws.terminate();
+      } else {
+        this.beginProcess();
+        this.restartState = RESTART_NONE;
+        this.reconnectAt = Date.now();
+        this.armTimer();
+      }
+    } else {
+      this.restartState = RESTART_QUEUED;
+      this.scheduleFlush();
+    }
+  }
+
+  private beginProcess(): void {
+    this.seq = 0;
+    this.startTimeMs = Date.now();
+    if (this.healthTimeMs === 0) this.healthTimeMs = this.startTimeMs;
+    this.everConnected = false;
+    this.attempt = 0;
+    this.retryOverrideMs = undefined;
+    this.dirty = FULL_STATE_PARTS;
+  }
+
+  private finishStop(): void {
+    this.phase = 'stopped';
+    this.ws = undefined;
+    this.request = undefined;
+    this.restartState = RESTART_NONE;
+    this.setDisconnected(undefined, 'stopped');
+    this.notifyIdle();
+  }
+
+  private waitIdle(deadline: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timeout);
+        if (this.idleWaiter === done) this.idleWaiter = undefined;
+        resolve();
+      };
+      const timeout = setTimeout(done, Math.max(0, deadline - Date.now()));
+      this.idleWaiter = done;
+    });
+  }
+
+  private notifyIdle(): void {
+    const waiter = this.idleWaiter;
+    this.idleWaiter = undefined;
+    waiter?.();
+  }
+
+  private setConnected(): void {
+    if (this.isConnected) return;
+    this.isConnected = true;
+    this.emit('connected');
+  }
+
+  private setDisconnected(code: number | undefined, reason: string): void {
+    if (!this.isConnected) return;
+    this.isConnected = false;
+    this.emit('disconnected', { code, reason });
+  }
+
+  // ---------------------------------------------------------------- timer
+
+  private static onTimer(agent: SimulatedAgent): void {
+    agent.timer = undefined;
+    agent.timerAt = NONE;
+    agent.runDue(Date.now());
+  }
+
+  private runDue(now: number): void {
+    if (this.applyAt <= now) {
+      this.applyAt = NONE;
+      this.completeSimulatedApply();
+    }
+    if (this.phase === 'running') {
+      if (this.reconnectAt <= now) {
+        this.reconnectAt = NONE;
+        // WS: reconnect. HTTP: retry now (the failed message was requeued; a failed poll is a poll again).
+        if (this.profile.transport === 'ws') this.connectWs();
+        else if (!this.request) this.sendPending();
+      }
+      if (this.idleSendAt() <= now) {
+        if (this.profile.transport === 'ws') this.sendWs(this.takeDirty());
+        else this.sendPending();
+      }
+    }
+    this.armTimer();
+  }
+
+  /** When the next heartbeat (WS) or poll (HTTP) is due, NONE if not applicable now. */
+  private idleSendAt(): number {
+    if (this.phase !== 'running') return NONE;
+    if (this.profile.transport === 'ws') {
+      if (!this.ws || this.ws.readyState !== WS_OPEN) return NONE;
+      if (!hasCapability(this.profile.capabilities, AgentCapabilities.ReportsHeartbeat)) return NONE;
+      return this.lastSentAt + this.heartbeatMs;
+    }
+    if (this.request || this.reconnectAt !== NONE || this.lastSentAt === 0) return NONE;
+    return this.lastSentAt + this.heartbeatMs;
+  }
+
+  private armTimer(): void {
+    const next = Math.min(this.applyAt, this.phase === 'running' ? Math.min(this.reconnectAt, this.idleSendAt()) : NONE);
+    if (next === NONE) {
+      this.clearTimer();
+      return;
+    }
+    // A timer that fires earlier than needed re-arms itself; only re-arm when the deadline moved earlier.
+    if (this.timer && this.timerAt <= next) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = next;
+    this.timer = setTimeout(SimulatedAgent.onTimer, Math.max(0, next - Date.now()), this);
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = NONE;
+  }
+
+  private scheduleRetry(delayMs: number): void {
+    this.reconnectAt = Date.now() + delayMs;
+    this.armTimer();
+  }
+
+  private backoffMs(): number {
+    return fullJitterDelayMs(this.attempt++, this.profile.reconnect, this.rng());
+  }
+
+  private rng(): Rng {
+    return this.options.rng ?? this.profile.rng;
+  }
+
+  private serverDelay(ms: number): number {
+    return Math.max(this.profile.minRetryMs, ms);
+  }
+
+  // ---------------------------------------------------------------- flush
+
+  private markDirty(parts: number): void {
+    this.dirty |= parts;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    SimulatedAgent.flushQueue.push(this);
+    if (!SimulatedAgent.flushScheduled) {
+      SimulatedAgent.flushScheduled = true;
+      queueMicrotask(SimulatedAgent.drainFlushQueue);
+    }
+  }
+
+  private static drainFlushQueue(this: void): void {
+    const queue = SimulatedAgent.flushQueue;
+    SimulatedAgent.flushQueue = [];
+    SimulatedAgent.flushScheduled = false;
+    for (const agent of queue) {
+      agent.flushQueued = false;
+      agent.flush();
+    }
+  }
+
+  private flush(): void {
+    if (this.phase !== 'running') return;
+    if (this.profile.transport === 'ws') {
+      if (!this.ws || this.ws.readyState !== WS_OPEN) return;
+      if (this.dirty !== 0 || !this.customQueue) this.sendPending();
+      while (this.customQueue && this.ws && this.ws.readyState === WS_OPEN) this.sendPending();
+      return;
+    }
+    if (this.request || this.reconnectAt !== NONE) return;
+    if (this.dirty !== 0 || this.customQueue || this.restartState === RESTART_QUEUED) {
+      this.sendPending();
+    }
+  }
+
+  private takeDirty(): number {
+    const parts = this.dirty;
+    this.dirty = 0;
+    return parts;
+  }
+
+  private takeCustom(): opamp.proto.v1.ICustomMessage | undefined {
+    const queue = this.customQueue;
+    if (!queue) return undefined;
+    const message = queue.shift();
+    if (queue.length === 0) this.customQueue = undefined;
+    return message;
+  }
+
+  private sendPending(): void {
+    if (this.profile.transport === 'ws') {
+      const parts = this.takeDirty();
+      const customMessage = this.takeCustom();
+      if (parts === 0 && !customMessage) return;
+      this.sendWs(parts, customMessage ? { customMessage } : undefined);
+      return;
+    }
+    if (this.restartState === RESTART_QUEUED) {
+      this.restartState = RESTART_SENT;
+      this.sendHttp(0, { disconnect: true });
+      return;
+    }
+    const customMessage = this.takeCustom();
+    this.sendHttp(this.takeDirty(), customMessage ? { customMessage } : undefined);
+  }
+
+  private buildMessage(parts: number, extras?: MessageExtras): opamp.proto.v1.IAgentToServer {
+    const profile = this.profile;
+    return buildAgentToServer(
+      {
+        instanceUid: this.uid,
+        sequenceNum: this.seq,
+        capabilities: profile.capabilities,
+        description: this.options.description,
+        health: this.healthState,
+        startTimeMs: this.startTimeMs,
+        healthTimeMs: this.healthTimeMs,
+        effectiveConfig: this.effective,
+        remoteConfig: this.remoteState,
+        customCapabilities: profile.customCapabilities,
+        availableComponents: profile.availableComponents,
+        availableComponentsHash: profile.availableComponentsHash,
+      },
+      parts,
+      extras,
+    );
+  }
+
+  private noteSent(parts: number): void {
+    this.seq++;
+    this.sent++;
+    this.lastSentParts = parts;
+    this.lastSentAt = Date.now();
+  }
+
+  // ------------------------------------------------------------------- WS
+
+  private connectWs(): void {
+    const profile = this.profile;
+    this.retryOverrideMs = undefined;
+    this.ws = openWebSocket(this, profile.url, {
+      headers: profile.headers,
+      perMessageDeflate: profile.perMessageDeflate,
+      localAddress: this.options.localAddress,
+      handshakeTimeout: profile.requestTimeoutMs,
+    });
+  }
+
+  private sendWs(parts: number, extras?: MessageExtras): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WS_OPEN) return;
+    const frame = encodeAgentToServerFrame(this.buildMessage(parts, extras));
+    ws.send(frame, { binary: true });
+    this.noteSent(parts);
+    this.armTimer();
+  }
+
+  /** @internal socket event */
+  onWsOpen(ws: WsClient): void {
+    if (ws !== this.ws) return;
+    if (this.phase !== 'running') {
+      ws.terminate();
+      return;
+    }
+    this.attempt = 0;
+    this.setConnected();
+    // First message on a connection: the full state, except on a Go-style reconnect (only what changed).
+    const compressed = this.everConnected && this.profile.firstMessageCompressedOnReconnect;
+    this.everConnected = true;
+    const parts = this.takeDirty() | (compressed ? 0 : FULL_STATE_PARTS);
+    this.sendWs(parts);
+    if (this.customQueue) this.scheduleFlush();
+  }
+
+  /** @internal socket event */
+  onWsMessage(ws: WsClient, data: Buffer, isBinary: boolean): void {
+    if (ws !== this.ws) return;
+    if (!isBinary) {
+      this.countError('decode', 'text WebSocket frame (OpAMP uses binary frames)');
+      return;
+    }
+    let message: ServerToAgent;
+    try {
+      message = decodeServerToAgent(decodeWsMessage(data));
+    } catch (err) {
+      this.countError('decode', (err as Error).message);
+      return;
+    }
+    this.handleServerMessage(message);
+  }
+
+  /** @internal socket event */
+  onWsClose(ws: WsClient, code: number, reason: string): void {
+    if (ws !== this.ws) return;
+    this.ws = undefined;
+    this.setDisconnected(code, reason);
+    if (this.phase !== 'running') {
+      this.notifyIdle();
+      return;
+    }
+    if (this.restartState === RESTART_SENT) {
+      this.restartState = RESTART_NONE;
+      this.beginProcess();
+      this.scheduleRetry(0);
+      return;
+    }
+    const override = this.retryOverrideMs;
+    if (override === undefined && code !== WS_CLOSE_NORMAL && code !== 1006) {
+      this.countError('transport', `WebSocket closed by the server (${code}${reason ? ` ${reason}` : ''})`);
+    }
+    this.scheduleRetry(override ?? this.backoffMs());
+  }
+
+  /** @internal socket event */
+  onWsRefused(ws: WsClient, status: number, retryAfter: string | undefined): void {
+    if (ws !== this.ws) return;
+    const delay = this.throttleDelay(status, retryAfter);
+    this.retryOverrideMs = delay;
+    this.countError('http_status', `WebSocket upgrade refused with HTTP ${status}`, status, delay);
+  }
+
+  /** @internal socket event */
+  onWsError(ws: WsClient, err: Error): void {
+    if (ws !== this.ws || this.retryOverrideMs !== undefined) return;
+    this.countError('transport', err.message);
+  }
+
+  /** Retry delay for a throttling status with Retry-After; backoff for anything else. */
+  private throttleDelay(status: number, retryAfter: string | readonly string[] | undefined): number {
+    if (status === 429 || status === 503) {
+      const ms = parseRetryAfterMs(retryAfter);
+      if (ms !== undefined) return this.serverDelay(ms);
+    }
+    return this.backoffMs();
+  }
+
+  // ----------------------------------------------------------------- HTTP
+
+  private sendHttp(parts: number, extras?: MessageExtras): void {
+    const profile = this.profile;
+    const bytes = encodeAgentToServer(this.buildMessage(parts, extras));
+    const headers: Record<string, string> = { ...profile.headers, 'Content-Type': 'application/x-protobuf' };
+    let body = bytes;
+    if (profile.gzipRequests) {
+      body = zlib.gzipSync(bytes, { level: 1 });
+      headers['Content-Encoding'] = 'gzip';
+    }
+    if (profile.acceptGzip) headers['Accept-Encoding'] = 'gzip';
+    if (profile.sendInstanceUidHeader) headers['OpAMP-Instance-UID'] = instanceUidToString(this.uid);
+    this.noteSent(parts);
+    this.pendingCustom = extras?.customMessage;
+    const request = postOpamp(
+      profile.url,
+      body,
+      { headers, localAddress: this.options.localAddress, agent: profile.httpAgent, timeoutMs: profile.requestTimeoutMs },
+      (err, result) => this.onHttpDone(request, err, result),
+    );
+    this.request = request;
+  }
+
+  private onHttpDone(request: ClientRequest, err: Error | undefined, result: HttpExchangeResult | undefined): void {
+    if (request !== this.request) return;
+    this.request = undefined;
+    const custom = this.pendingCustom;
+    this.pendingCustom = undefined;
+    const stopping = this.phase !== 'running';
+    if (err || !result) {
+      if (stopping) return this.notifyIdle();
+      if (err instanceof ResponseDecodeError) this.countError('decode', err.message, err.status);
+      else this.failHttp(custom, 'transport', err?.message ?? 'no response', this.backoffMs());
+      return this.afterHttp();
+    }
+    const status = result.status;
+    if (status !== 200) {
+      if (stopping) return this.notifyIdle();
+      const delay = this.throttleDelay(status, result.headers['retry-after']);
+      // 429 / 5xx: the server did not take the message, send it again. Other 4xx: it never will, drop it.
+      const retry = status === 429 || status >= 500;
+      this.failHttp(retry ? custom : undefined, 'http_status', `HTTP ${status}`, delay, status, retry);
+      return this.afterHttp();
+    }
+    let message: ServerToAgent;
+    try {
+      message = decodeServerToAgent(result.body);
+    } catch (e) {
+      this.countError('decode', (e as Error).message);
+      if (stopping) return this.notifyIdle();
+      return this.afterHttp();
+    }
+    if (stopping) {
+      this.notifyIdle();
+      return;
+    }
+    this.attempt = 0;
+    this.setConnected();
+    if (this.restartState === RESTART_SENT) {
+      // The disconnect of the old process went out; the new process starts over.
+      this.restartState = RESTART_NONE;
+      this.receivedCount++;
+      this.beginProcess();
+      this.setDisconnected(undefined, 'restarting');
+      return this.afterHttp();
+    }
+    this.handleServerMessage(message);
+    this.afterHttp();
+  }
+
+  private failHttp(
+    custom: opamp.proto.v1.ICustomMessage | undefined,
+    kind: AgentErrorKind,
+    text: string,
+    delayMs: number,
+    status?: number,
+    requeue = true,
+  ): void {
+    if (requeue) this.requeueLast(custom);
+    this.setDisconnected(undefined, text);
+    this.countError(kind, text, status, delayMs);
+    this.reconnectAt = Date.now() + delayMs;
+  }
+
+  private requeueLast(custom: opamp.proto.v1.ICustomMessage | undefined): void {
+    this.dirty |= this.lastSentParts;
+    if (custom) (this.customQueue ??= []).unshift(custom);
+    if (this.restartState === RESTART_SENT) this.restartState = RESTART_QUEUED;
+  }
+
+  private afterHttp(): void {
+    this.scheduleFlush();
+    this.armTimer();
+  }
+
+  // ------------------------------------------------------- ServerToAgent
+
+  private handleServerMessage(message: ServerToAgent): void {
+    this.receivedCount++;
+    if (this.phase !== 'running') return;
+    if (!message.instanceUid || !sameBytes(message.instanceUid, this.uid)) {
+      this.countError('uid_mismatch', 'ServerToAgent.instance_uid does not match the agent');
+      return;
+    }
+    const limit = this.profile.receivedLimit;
+    if (limit > 0) {
+      if (this.received.length >= limit) this.received.shift();
+      this.received.push(message);
+    }
+    this.emit('serverMessage', message);
+    const caps = this.profile.capabilities;
+
+    if (message.errorResponse) {
+      this.handleErrorResponse(message.errorResponse);
+      return;
+    }
+    // A command comes alone; like opamp-go, nothing else in the message is looked at.
+    if (message.command) {
+      if (
+        hasCapability(caps, AgentCapabilities.AcceptsRestartCommand) &&
+        (message.command.type ?? CommandType.CommandType_Restart) === CommandType.CommandType_Restart
+      ) {
+        this.restart();
+      }
+      return;
+    }
+    const heartbeat = message.connectionSettings?.opamp?.heartbeatIntervalSeconds;
+    if (heartbeat && heartbeat > 0 && hasCapability(caps, AgentCapabilities.ReportsHeartbeat)) {
+      this.heartbeatMs = heartbeat * 1000;
+      this.armTimer();
+    }
+    const newUid = message.agentIdentification?.newInstanceUid;
+    if (newUid && newUid.length > 0) {
+      if (newUid.length === INSTANCE_UID_BYTES) {
+        this.uid = Buffer.from(newUid);
+        this.emit('instanceUid', this.uid);
+      } else {
+        this.countError('invalid_new_uid', `new_instance_uid must be ${INSTANCE_UID_BYTES} bytes, got ${newUid.length}`);
+      }
+    }
+    if (message.remoteConfig) this.offerRemoteConfig(message.remoteConfig);
+    const flags = message.flags ?? 0;
+    if (flags & ServerToAgentFlags.ReportFullState) this.markDirty(FULL_STATE_PARTS);
+    if (
+      flags & ServerToAgentFlags.ReportAvailableComponents &&
+      this.profile.availableComponents &&
+      hasCapability(caps, AgentCapabilities.ReportsAvailableComponents)
+    ) {
+      this.markDirty(StatusPart.AvailableComponentsFull);
+    }
+    const custom = message.customMessage;
+    if (custom && custom.capability && this.profile.customCapabilities.includes(custom.capability)) {
+      this.emit('customMessage', { capability: custom.capability, type: custom.type ?? '', data: custom.data ?? EMPTY_BYTES });
+    }
+  }
+
+  private handleErrorResponse(error: opamp.proto.v1.IServerErrorResponse): void {
+    const text = error.errorMessage || 'no error message';
+    switch (error.type ?? ServerErrorResponseType.ServerErrorResponseType_Unknown) {
+      case ServerErrorResponseType.ServerErrorResponseType_BadRequest:
+        // Not retried: the same message would be refused again.
+        this.countError('bad_request', text);
+        return;
+      case ServerErrorResponseType.ServerErrorResponseType_Unavailable: {
+        const retryMs = retryInfoToMs(error.retryInfo?.retryAfterNanoseconds);
+        const delay = retryMs !== undefined ? this.serverDelay(retryMs) : this.backoffMs();
+        this.countError('unavailable', text, undefined, delay);
+        // The server did not take the last message: it goes out again after the delay.
+        this.requeueLast(undefined);
+        if (this.profile.transport === 'ws') {
+          this.retryOverrideMs = delay;
+          this.ws?.close(WS_CLOSE_NORMAL, 'server unavailable');
+        } else {
+          this.setDisconnected(undefined, 'server unavailable');
+          this.reconnectAt = Date.now() + delay;
+        }
+        return;
+      }
+      default:
+        this.countError('server_error', text);
+    }
+  }
+
+  // -------------------------------------------------------- remote config
+
+  private offerRemoteConfig(offer: opamp.proto.v1.IAgentRemoteConfig): void {
+    if (decideOffer(this.profile.capabilities, this.remoteState, offer) !== 'apply' || !offer.configHash) return;
+    this.cancelApply();
+    const applying = beginApply(offer.configHash);
+    const hash = applying.hash as Buffer;
+    this.remoteState = applying;
+    const config = offer.config ?? { configMap: {} };
+    this.applyingConfig = config;
+    if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsRemoteConfig)) {
+      this.markDirty(StatusPart.RemoteConfigStatus);
+    }
+    this.emit('remoteConfig', { hash, config });
+    const policy = this.profile.applyConfig;
+    const generation = ++this.applyGeneration;
+    if (isApplyCallback(policy)) {
+      Promise.resolve()
+        .then(() => policy(config, hash))
+        .then(
+          () => this.finishApplying(generation, undefined),
+          (err: unknown) => this.finishApplying(generation, err instanceof Error ? err.message : String(err)),
+        );
+      return;
+    }
+    const delay = policy.delayMs ?? 0;
+    this.applyAt = Date.now() + delay;
+    if (delay <= 0) {
+      this.applyAt = NONE;
+      this.completeSimulatedApply();
+    } else {
+      this.armTimer();
+    }
+  }
+
+  private completeSimulatedApply(): void {
+    const policy = this.profile.applyConfig;
+    if (isApplyCallback(policy)) return;
+    this.finishApplying(this.applyGeneration, simulatedOutcome(policy, this.rng()));
+  }
+
+  private finishApplying(generation: number, error: string | undefined): void {
+    if (generation !== this.applyGeneration || this.applyingConfig === undefined) return;
+    if (this.phase !== 'running') return;
+    const config = this.applyingConfig;
+    this.applyingConfig = undefined;
+    this.remoteState = finishApply(this.remoteState, error);
+    let parts = 0;
+    if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsRemoteConfig)) parts |= StatusPart.RemoteConfigStatus;
+    if (error === undefined) {
+      this.effective = config;
+      if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsEffectiveConfig)) parts |= StatusPart.EffectiveConfig;
+    }
+    if (parts) this.markDirty(parts);
+    this.emit('applied', this.remoteState);
+  }
+
+  private cancelApply(): void {
+    this.applyGeneration++;
+    this.applyAt = NONE;
+    if (this.applyingConfig !== undefined) {
+      // An interrupted apply did not happen: forget its hash so a re-offer applies again.
+      this.applyingConfig = undefined;
+      this.remoteState = INITIAL_REMOTE_CONFIG_STATE;
+    }
+  }
+
+  // --------------------------------------------------------------- errors
+
+  private countError(kind: AgentErrorKind, message: string, status?: number, retryAfterMs?: number): void {
+    this.errorsByKind[kind] = (this.errorsByKind[kind] ?? 0) + 1;
+    if (this.listenerCount('error') > 0) this.emit('error', { kind, message, status, retryAfterMs });
+  }
+}
