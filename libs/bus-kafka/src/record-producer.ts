@@ -43,6 +43,9 @@ export class RecordProducer {
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
+      // An idempotent producer keeps order only if it never gives up on a batch;
+      // callers bound the wait with their own backlog limits.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
     });

@@ -93,7 +93,7 @@ describe('OpAMP edge over WebSocket (real Kafka and Redis)', () => {
     const replies = (await socket.nextMessages(8)).slice(1).map(decodeReply);
     for (const r of replies.slice(0, 6)) {
       expect(r.errorResponse?.type).toBe(v1.ServerErrorResponseType.ServerErrorResponseType_BadRequest);
-      expect(r.errorResponse?.errorMessage.length).toBeGreaterThan(5);
+      expect(r.errorResponse?.errorMessage?.length).toBeGreaterThan(5);
       expect(r.remoteConfig).toBeNull();
       expect(r.capabilities).toBe(0);
     }
@@ -142,7 +142,7 @@ describe('OpAMP edge over WebSocket (real Kafka and Redis)', () => {
     await push({ tenantId: 'other-tenant' }, 3); // same uid in another tenant
     await push({}, 4); // the right one
     const [, pushed] = await socket.nextMessages(2);
-    expect(Buffer.from(decodeReply(pushed).remoteConfig!.configHash)).toEqual(Buffer.from([4]));
+    expect(Buffer.from(decodeReply(pushed).remoteConfig!.configHash!)).toEqual(Buffer.from([4]));
     const metrics = await h.edge.metrics.registry.getSingleMetricAsString('opamp_gateway_pushes_total');
     expect(metrics).toMatch(/result="fenced"[^\n]* 2/);
     expect(metrics).toMatch(/result="unknown_agent"[^\n]* 1/);

@@ -1,0 +1,19 @@
+// Completes a `tsc` build of an app: tsc emits only what it compiles, so this
+// copies what the runtime also needs into dist/out-tsc: the generated protobuf
+// code, the SQL migrations and the alias resolver.
+const fs = require('fs');
+const path = require('path');
+
+const repo = path.join(__dirname, '..', '..');
+const out = path.join(repo, 'dist', 'out-tsc');
+const copies = [
+  ['libs/protocol/src/generated', 'libs/protocol/src/generated'],
+  ['libs/contracts/src/generated', 'libs/contracts/src/generated'],
+  ['libs/store/migrations', 'libs/store/migrations'],
+  ['tools/runtime/register-aliases.js', 'register-aliases.js'],
+];
+for (const [from, to] of copies) {
+  const src = path.join(repo, from);
+  if (!fs.existsSync(src)) continue;
+  fs.cpSync(src, path.join(out, to), { recursive: true });
+}
