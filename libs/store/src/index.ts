@@ -1,3 +1,4 @@
 /** PostgreSQL adapter: the pool, the schema and its migrations. */
 export * from './pg-pool';
 export * from './migrations';
+export * from './sql-database';

@@ -1,0 +1,5 @@
+export * from './agent-state';
+export * from './json';
+export * from './apply-inbound';
+export * from './events';
+export * from './push';
