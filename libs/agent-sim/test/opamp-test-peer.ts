@@ -83,6 +83,12 @@ export class OpampTestPeer {
   refuseUpgrade: ((headers: http.IncomingHttpHeaders) => Refusal | undefined) | undefined;
   /** Gzip HTTP responses when the request accepts gzip. */
   gzipResponses = true;
+  /** While true, HTTP requests are held (not answered) until releaseHttp(). */
+  holdHttp = false;
+  /** Most HTTP requests in progress at the same time. */
+  maxConcurrentHttp = 0;
+  private httpInProgress = 0;
+  private held: Array<() => void> = [];
   /** Raw bytes to send as the HTTP response body instead of the encoded reply (decode-error tests). */
   rawHttpBody: Buffer | undefined;
 
@@ -132,6 +138,17 @@ export class OpampTestPeer {
 
   /** The permessage-deflate parameters accepted on the latest connection ('' when not negotiated). */
   lastExtensions = '';
+
+  /** HTTP requests waiting because of holdHttp. */
+  get heldRequests(): number {
+    return this.held.length;
+  }
+
+  /** Stop holding and answer the held HTTP requests. */
+  releaseHttp(): void {
+    this.holdHttp = false;
+    for (const answer of this.held.splice(0)) answer();
+  }
 
   /** Send a ServerToAgent to every open WS connection. */
   push(message: IServerToAgent): void {
@@ -217,34 +234,42 @@ export class OpampTestPeer {
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.httpRequests++;
+    this.httpInProgress++;
+    this.maxConcurrentHttp = Math.max(this.maxConcurrentHttp, this.httpInProgress);
+    res.on('close', () => this.httpInProgress--);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const refusal = this.refuseHttp?.(req.headers);
-      if (refusal) {
-        res.writeHead(refusal.status, refusal.headers ?? {});
-        res.end(refusal.body ?? '');
-        return;
-      }
-      let message: AgentToServer;
-      try {
-        message = decodeAgentToServer(decodeRequestBody(Buffer.concat(chunks), req.headers['content-encoding'], 1 << 20));
-      } catch {
-        res.writeHead(400);
-        res.end();
-        return;
-      }
-      const received = this.record('http', message, 0, req);
-      // Plain HTTP carries exactly one ServerToAgent per request: the first scripted reply.
-      const reply = this.replies(received)[0] ?? { instanceUid: message.instanceUid };
-      let body = this.rawHttpBody ?? encodeServerToAgent(reply);
-      const headers: Record<string, string> = { 'Content-Type': 'application/x-protobuf' };
-      if (this.gzipResponses && /gzip/.test(String(req.headers['accept-encoding'] ?? ''))) {
-        body = zlib.gzipSync(body);
-        headers['Content-Encoding'] = 'gzip';
-      }
-      res.writeHead(200, headers);
-      res.end(body);
+      if (this.holdHttp) this.held.push(() => this.answerHttp(req, res, chunks));
+      else this.answerHttp(req, res, chunks);
     });
+  }
+
+  private answerHttp(req: http.IncomingMessage, res: http.ServerResponse, chunks: Buffer[]): void {
+    const refusal = this.refuseHttp?.(req.headers);
+    if (refusal) {
+      res.writeHead(refusal.status, refusal.headers ?? {});
+      res.end(refusal.body ?? '');
+      return;
+    }
+    let message: AgentToServer;
+    try {
+      message = decodeAgentToServer(decodeRequestBody(Buffer.concat(chunks), req.headers['content-encoding'], 1 << 20));
+    } catch {
+      res.writeHead(400);
+      res.end();
+      return;
+    }
+    const received = this.record('http', message, 0, req);
+    // Plain HTTP carries exactly one ServerToAgent per request: the first scripted reply.
+    const reply = this.replies(received)[0] ?? { instanceUid: message.instanceUid };
+    let body = this.rawHttpBody ?? encodeServerToAgent(reply);
+    const headers: Record<string, string> = { 'Content-Type': 'application/x-protobuf' };
+    if (this.gzipResponses && /gzip/.test(String(req.headers['accept-encoding'] ?? ''))) {
+      body = zlib.gzipSync(body);
+      headers['Content-Encoding'] = 'gzip';
+    }
+    res.writeHead(200, headers);
+    res.end(body);
   }
 }
