@@ -7,7 +7,7 @@ import {
   type opamp,
 } from '@opamp/protocol';
 import { waitFor } from '@opamp/testing';
-import { SimulatedAgent, type AgentError, type SimulatedAgentOptions } from '@opamp/agent-sim';
+import { SimulatedAgent, type AgentError, type SimulatedAgentOptions } from '../src';
 import { ack, OpampTestPeer, type Received } from './opamp-test-peer';
 
 const W = { timeoutMs: 5000 };
