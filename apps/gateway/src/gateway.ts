@@ -11,6 +11,7 @@ import {
   KafkaInboundSink,
   OpampEdgeServer,
   parseTokenList,
+  RedisPeerGateways,
   RedisPushInbox,
 } from '@opamp/edge';
 import type { GatewayConfig } from './config/gateway.config';
@@ -62,6 +63,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       leases: new ConnectionLeaseRepository(commands),
       pushes: new RedisPushInbox(subscriber, config.gatewayId),
       pending: new PendingPushStore(commands),
+      peers: new RedisPeerGateways(commands),
       log,
     },
   );

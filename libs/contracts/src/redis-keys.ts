@@ -33,6 +33,17 @@ export const RedisKeys = {
   gatewayLiveness: () => `${PREFIX}:gateways`,
   /** HASH instance uid -> last seen ms, per tenant. TTL LAST_SEEN_TTL_MS. */
   lastSeen: (tenantId: string) => `${PREFIX}:lastseen:{${tenantId}}`,
+  /**
+   * HASH instance uid -> the volatile part of an agent's record that status-ingest
+   * does not write to PostgreSQL per message (JSON: epoch, sequence, last seen,
+   * plain-HTTP owner). TTL LAST_SEEN_TTL_MS. Owner: status-ingest.
+   */
+  ingestCursor: (tenantId: string) => `${PREFIX}:ingest-cursor:{${tenantId}}`,
+  /**
+   * ZSET instance uid -> last seen ms of agents counted connected; the liveness
+   * sweep reads the oldest. TTL LAST_SEEN_TTL_MS. Owner: status-ingest.
+   */
+  liveAgents: (tenantId: string) => `${PREFIX}:live:{${tenantId}}`,
 } as const;
 
 export const RedisChannels = {

@@ -20,7 +20,7 @@ export type RejectionReason =
   | 'backlog'
   | 'not_found';
 
-export type PushResult = 'delivered' | 'fenced' | 'unknown_agent' | 'too_large' | 'backpressure' | 'malformed' | 'wakeup';
+export type PushResult = 'delivered' | 'fenced' | 'unknown_agent' | 'too_large' | 'backpressure' | 'malformed' | 'wakeup' | 'takeover';
 
 export class EdgeMetrics {
   readonly registry = new Registry();

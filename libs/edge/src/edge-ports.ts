@@ -11,8 +11,9 @@ export type { ConnectionLease, LeaseAcquisition, PendingItem };
 export interface InboundSink {
   /** Queues one envelope on the agent's ordered stream; resolves once it is durable. */
   send(key: Buffer, envelope: Buffer): Promise<void>;
-  /** Envelopes sent but not yet durable: the edge refuses work above its limit. */
+  /** Envelopes sent but not yet durable, and their bytes: the edge refuses work above its limits. */
   readonly backlog: number;
+  readonly backlogBytes: number;
   close(): Promise<void>;
 }
 
@@ -21,6 +22,12 @@ export interface LeaseStore {
   acquire(tenantId: string, instanceUidHex: string, gatewayId: string, connectionId: string): Promise<LeaseAcquisition>;
   refresh(tenantId: string, instanceUidHex: string, lease: ConnectionLease): Promise<boolean>;
   release(tenantId: string, instanceUidHex: string, lease: ConnectionLease): Promise<boolean>;
+}
+
+/** Other gateways' channels, to hand a taken-over agent's old connection its notice. */
+export interface PeerGateways {
+  /** Returns how many gateways received it (0: that gateway is gone). */
+  publish(gatewayId: string, payload: Buffer): Promise<number>;
 }
 
 /** This gateway's channel of GatewayPush messages. */

@@ -8,3 +8,4 @@ export * from './opamp-edge.server';
 export * from './admin.server';
 export * from './adapters/kafka-inbound.sink';
 export * from './adapters/redis-push.inbox';
+export * from './adapters/redis-peer.gateways';

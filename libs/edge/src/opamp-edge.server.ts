@@ -31,7 +31,7 @@ import {
   unavailableReply,
 } from '@opamp/protocol';
 import type { AgentCredential } from './agent-token.authority';
-import type { InboundSink, LeaseStore, PendingStore, PushInbox } from './edge-ports';
+import type { InboundSink, LeaseStore, PeerGateways, PendingStore, PushInbox } from './edge-ports';
 import { EdgeMetrics, type RejectionReason } from './edge-metrics';
 import { ackReply, composeHttpReply, decodePendingItem, type PendingReplyItem } from './server-reply';
 import { TokenBucket } from './token-bucket';
@@ -61,6 +61,8 @@ export interface EdgeOptions {
   idleTimeoutS: number;
   drainWindowMs: number;
   maxPendingInbound: number;
+  /** Bytes waiting for the bus beyond which the edge stops admitting work. */
+  maxPendingInboundBytes?: number;
   /** Refresh a lease when this much of its life has passed since the last refresh. */
   leaseRefreshAfterMs?: number;
   acceptLegacyUlid?: boolean;
@@ -72,6 +74,7 @@ export interface EdgeDependencies {
   leases: LeaseStore;
   pushes: PushInbox;
   pending: PendingStore;
+  peers: PeerGateways;
   metrics?: EdgeMetrics;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   now?: () => number;
@@ -195,8 +198,18 @@ export class OpampEdgeServer {
     return this.boundPort;
   }
 
+  /** Ready for the load balancer: listening, not draining, and the bus keeps up. */
   get ready(): boolean {
-    return this.started && !this.draining;
+    return this.started && !this.draining && !this.saturated();
+  }
+
+  /** True while the bus (Kafka) cannot take messages fast enough: admit no new work. */
+  saturated(): boolean {
+    const inbound = this.deps.inbound;
+    return (
+      inbound.backlog >= this.options.maxPendingInbound ||
+      inbound.backlogBytes >= (this.options.maxPendingInboundBytes ?? 64 * 1024 * 1024)
+    );
   }
 
   get connectionCount(): number {
@@ -317,6 +330,7 @@ export class OpampEdgeServer {
     }
     if (this.draining) return this.refuseOverloaded(res, 'draining');
     if (this.wsConnections.size >= this.options.maxConnections) return this.refuseOverloaded(res, 'too_many_connections');
+    if (this.saturated()) return this.refuseOverloaded(res, 'backlog');
     if (!this.upgradeBucket.tryTake()) return this.refuseOverloaded(res, 'overloaded');
     const conn: ConnectionContext = {
       connectionId: newConnectionId(),
@@ -412,7 +426,8 @@ export class OpampEdgeServer {
       this.sendWs(conn, unavailableReply(uid, Math.max(1000, conn.bucket.msUntilNextToken()), 'too many messages on this connection'), 'error');
       return;
     }
-    if (this.deps.inbound.backlog >= this.options.maxPendingInbound) {
+    if (this.saturated()) {
+      // Refused, not dropped silently: the agent retries after the delay.
       this.metrics.reject('backlog');
       this.sendWs(conn, unavailableReply(uid, this.retryAfterSeconds() * 1000), 'error');
       return;
@@ -474,7 +489,8 @@ export class OpampEdgeServer {
       );
     }
     this.deps.leases.acquire(conn.tenantId, uidHex, this.options.gatewayId, conn.connectionId).then(
-      ({ lease }) => {
+      ({ lease, previous }) => {
+        if (previous && previous.connectionId !== conn.connectionId) this.noticeTakeover(binding, previous);
         binding.epoch = lease.epoch;
         binding.leaseReady = true;
         const waiting = binding.waiting;
@@ -494,6 +510,22 @@ export class OpampEdgeServer {
       },
     );
     return binding;
+  }
+
+  /** Tells the previous owner of this agent's lease to let its connection go. */
+  private noticeTakeover(binding: AgentBinding, previous: { gatewayId: string; connectionId: string; epoch: number }): void {
+    const notice = GatewayPushCodec.encode({
+      tenantId: binding.tenantId,
+      instanceUid: binding.key,
+      connectionId: previous.connectionId,
+      epoch: previous.epoch,
+      takeover: true,
+    });
+    if (previous.gatewayId === this.options.gatewayId) {
+      this.onPush(notice);
+      return;
+    }
+    this.deps.peers.publish(previous.gatewayId, notice).catch(() => this.metrics.leaseFailures.inc());
   }
 
   private unbind(binding: AgentBinding, reason: fleet.v1.DisconnectReason, releaseLease: boolean): void {
@@ -587,6 +619,16 @@ export class OpampEdgeServer {
       this.metrics.pushes.inc({ result: 'fenced' });
       return;
     }
+    if (push.takeover) {
+      this.metrics.pushes.inc({ result: 'takeover' });
+      // The lease is no longer ours: do not release it, and report why the agent left this stream.
+      this.unbind(binding, fleet.v1.DisconnectReason.DISCONNECT_REASON_TAKEOVER, false);
+      binding.wake?.();
+      // The whole stream goes (even one that multiplexes other agents): leaving it open
+      // would let its next message take the agent back, and the two would trade it forever.
+      if (conn.transport === 'ws' && conn.ws && !conn.closed) conn.ws.end(1000, 'instance connected elsewhere');
+      return;
+    }
     if (conn.transport === 'http') {
       if (!push.pendingWakeup && push.serverToAgent.length > 0) {
         try {
@@ -644,7 +686,7 @@ export class OpampEdgeServer {
       return;
     }
     if (this.draining) return this.refuseOverloaded(res, 'draining');
-    if (this.deps.inbound.backlog >= this.options.maxPendingInbound) return this.refuseOverloaded(res, 'backlog');
+    if (this.saturated()) return this.refuseOverloaded(res, 'backlog');
 
     // A compressed body can only grow when inflated, so the raw body has the same limit.
     const limit = this.options.maxMessageBytes;
@@ -763,7 +805,9 @@ export class OpampEdgeServer {
         if (!isAborted()) this.writeHttpReply(res, unavailableReply(uid, this.retryAfterSeconds() * 1000), acceptEncoding, 'error');
         return;
       }
-      if (this.options.httpPushWaitMs > 0 && !msg.agentDisconnect) {
+      // A bare poll is answered at once; a message carrying status (the workers may answer it) waits a little.
+      const kind = messageKind(msg);
+      if (this.options.httpPushWaitMs > 0 && kind !== 'heartbeat' && kind !== 'disconnect') {
         await Promise.race([woken, new Promise((resolve) => setTimeout(resolve, this.options.httpPushWaitMs))]);
       }
       const items: PendingReplyItem[] = [...(binding.wakeItems ?? [])];

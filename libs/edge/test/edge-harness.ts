@@ -9,7 +9,14 @@ import { testInfra, uniqueName, waitFor } from '@opamp/testing';
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import WebSocket from 'ws';
-import { AgentTokenAuthority, type EdgeOptions, KafkaInboundSink, OpampEdgeServer, RedisPushInbox } from '../src';
+import {
+  AgentTokenAuthority,
+  type EdgeOptions,
+  KafkaInboundSink,
+  OpampEdgeServer,
+  RedisPeerGateways,
+  RedisPushInbox,
+} from '../src';
 
 export const TOKEN = 'edge-test-token';
 export const TENANT = 'tenant-edge';
@@ -63,6 +70,7 @@ export class EdgeHarness {
         leases: new ConnectionLeaseRepository(this.redis),
         pushes: new RedisPushInbox(this.subscriber, this.gatewayId),
         pending: new PendingPushStore(this.redis),
+        peers: new RedisPeerGateways(this.redis),
       },
     );
     await this.edge.start();

@@ -156,7 +156,9 @@ describe('OpAMP edge over plain HTTP (real Kafka and Redis)', () => {
   async function wakeUp(h: EdgeHarness): Promise<void> {
     const uid = newInstanceUidV7();
     const started = Date.now();
-    const inFlight = post(h.httpUrl, { body: poll(uid, 1) });
+    // A message carrying status waits for the workers; a bare poll would be answered at once.
+    const description = { identifyingAttributes: [{ key: 'service.name', value: { stringValue: 'waiter' } }] };
+    const inFlight = post(h.httpUrl, { body: poll(uid, 1, { agentDescription: description }) });
     // The worker learns the request's connection and epoch from the stream, as status-ingest does.
     const [record] = await h.waitForRecords(uid, 1);
     const pending = new PendingPushStore(h.redis);
@@ -176,6 +178,19 @@ describe('OpAMP edge over plain HTTP (real Kafka and Redis)', () => {
     // Well before the 5 s wait would have ended by itself.
     expect(Date.now() - started).toBeLessThan(4_000);
   }
+
+  it('answers a bare poll at once, without waiting for workers', async () => {
+    const waiting = new EdgeHarness();
+    await waiting.start({ httpPushWaitMs: 5_000 });
+    try {
+      const started = Date.now();
+      const res = await post(waiting.httpUrl, { body: poll(newInstanceUidV7(), 1) });
+      expect(res.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(4_000);
+    } finally {
+      await waiting.stop();
+    }
+  });
 
   it('keeps answering other agents while one sends garbage', async () => {
     const uid = newInstanceUidV7();

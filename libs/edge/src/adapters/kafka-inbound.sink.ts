@@ -4,6 +4,7 @@ import type { InboundSink } from '../edge-ports';
 
 export class KafkaInboundSink implements InboundSink {
   private pending = 0;
+  private pendingBytes = 0;
 
   constructor(
     private readonly producer: RecordProducer,
@@ -14,10 +15,17 @@ export class KafkaInboundSink implements InboundSink {
     return this.pending;
   }
 
+  get backlogBytes(): number {
+    return this.pendingBytes;
+  }
+
   send(key: Buffer, envelope: Buffer): Promise<void> {
+    const size = key.length + envelope.length;
     this.pending++;
+    this.pendingBytes += size;
     return this.producer.send(this.topic, { key, value: envelope }).finally(() => {
       this.pending--;
+      this.pendingBytes -= size;
     });
   }
 
