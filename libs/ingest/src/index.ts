@@ -1,1 +1,8 @@
+/** status-ingest: the pure core, its storage adapters and the worker runtime. */
 export * from './core';
+export * from './store/agent-repository';
+export * from './store/cursor-store';
+export * from './store/push-dispatcher';
+export * from './runtime/inbound-processor';
+export * from './runtime/liveness-sweeper';
+export * from './runtime/ingest-worker';

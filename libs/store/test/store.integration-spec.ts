@@ -44,7 +44,7 @@ describe('store (real PostgreSQL)', () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
         [schema],
       );
-      expect(tables.rows.map((r) => r.table_name)).toEqual(['agents', 'schema_migrations', 'tenants']);
+      expect(tables.rows.map((r) => r.table_name)).toEqual(['agents', 'available_components', 'effective_configs', 'schema_migrations', 'tenants']);
 
       // The agents table enforces 16-byte instance uids.
       await client.query(`INSERT INTO tenants (id, name) VALUES ('t1', 'Tenant one')`);

@@ -1,0 +1,219 @@
+/**
+ * One partition batch of opamp.agent-inbound, end to end:
+ *   decode (poisoned records are counted and skipped) -> one transaction:
+ *   lock and load the batch's records (row + Redis cursor), apply every record
+ *   in order, write the changed rows in batched guarded upserts, publish the
+ *   AgentEvents (acknowledged by Kafka) -> COMMIT -> save cursors, push to
+ *   gateways. The caller commits the Kafka offsets after this resolves.
+ *
+ * Failure windows: a crash before COMMIT replays the batch from Kafka (events
+ * may then be published twice, with the same record_version, which consumers
+ * drop); a crash after COMMIT replays records the guard turns into no-ops,
+ * so their pushes (at most once by design) may be lost: an agent is asked for
+ * its full state again on its next connection.
+ */
+import { AgentEventCodec, AgentInboundCodec, type fleet } from '@opamp/contracts';
+import { decodeAgentToServer, newInstanceUidV7, type AgentToServer } from '@opamp/protocol';
+import type { SqlDatabase } from '@opamp/store';
+import type { AgentState, ContentBlob } from '../core/agent-state';
+import { applyInbound, type ApplyContext, type InboundRecord } from '../core/apply-inbound';
+import { buildAgentEvent } from '../core/events';
+import type { JsonValue } from '../core/json';
+import { coalescePushes } from '../core/push';
+import type { PushPiece } from '../core/agent-state';
+import { AgentRepository, stateKey, type AgentKey } from '../store/agent-repository';
+import { overlayCursor, type CursorStore } from '../store/cursor-store';
+import type { PushDispatcher } from '../store/push-dispatcher';
+
+export interface RawRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  offset?: string;
+}
+
+/** Where AgentEvents go (a RecordProducer on opamp.agent-events in production). */
+export interface EventSink {
+  publish(events: readonly { key: Buffer; value: Buffer }[]): Promise<void>;
+}
+
+export interface BatchStats {
+  records: number;
+  poisoned: number;
+  ignored: number;
+  rowsWritten: number;
+  events: number;
+  pushes: number;
+}
+
+export interface InboundProcessorDeps {
+  db: SqlDatabase;
+  cursors: CursorStore;
+  events: EventSink;
+  pushes: PushDispatcher;
+  repository?: AgentRepository;
+  clock?: () => number;
+  newInstanceUid?: () => Buffer;
+  onPoisoned?: (record: RawRecord, error: unknown) => void;
+}
+
+interface Pending {
+  state: AgentState;
+  durable: boolean;
+  volatile: boolean;
+  changes: number;
+  previousUid: Buffer | null;
+  occurredAtMs: number;
+  /** A tombstone: written, but no event of its own. */
+  tombstone: boolean;
+}
+
+export class InboundProcessor {
+  private readonly repo: AgentRepository;
+  private readonly clock: () => number;
+  private readonly newUid: () => Buffer;
+  readonly totals: BatchStats = { records: 0, poisoned: 0, ignored: 0, rowsWritten: 0, events: 0, pushes: 0 };
+
+  constructor(private readonly deps: InboundProcessorDeps) {
+    this.repo = deps.repository ?? new AgentRepository();
+    this.clock = deps.clock ?? Date.now;
+    this.newUid = deps.newInstanceUid ?? (() => newInstanceUidV7(this.clock()));
+  }
+
+  private decode(raw: RawRecord): InboundRecord {
+    if (!raw.key || raw.key.length !== 16) throw new Error(`record key must be a 16-byte instance_uid, got ${raw.key?.length ?? 0} bytes`);
+    if (!raw.value) throw new Error('record has no value');
+    const envelope = AgentInboundCodec.decode(raw.value);
+    if (!envelope.tenantId) throw new Error('envelope has no tenant_id');
+    let message: AgentToServer | null = null;
+    if (envelope.event === 'agentToServer') message = decodeAgentToServer(envelope.agentToServer ?? new Uint8Array(0));
+    else if (envelope.event !== 'connected' && envelope.event !== 'disconnected') throw new Error('envelope carries no event');
+    return { instanceUid: Buffer.from(raw.key), envelope, message };
+  }
+
+  async process(batch: readonly RawRecord[]): Promise<BatchStats> {
+    const stats: BatchStats = { records: batch.length, poisoned: 0, ignored: 0, rowsWritten: 0, events: 0, pushes: 0 };
+    const records: InboundRecord[] = [];
+    for (const raw of batch) {
+      try {
+        records.push(this.decode(raw));
+      } catch (err) {
+        stats.poisoned++;
+        this.deps.onPoisoned?.(raw, err);
+      }
+    }
+    if (records.length > 0) await this.processRecords(records, stats);
+    for (const k of Object.keys(stats) as (keyof BatchStats)[]) this.totals[k] += stats[k];
+    return stats;
+  }
+
+  private async processRecords(records: InboundRecord[], stats: BatchStats): Promise<void> {
+    const keys = new Map<string, AgentKey>();
+    const componentHashes = new Map<string, Buffer>();
+    for (const r of records) {
+      const tenantId = r.envelope.tenantId ?? '';
+      keys.set(stateKey(tenantId, r.instanceUid), { tenantId, instanceUid: r.instanceUid });
+      const ac = r.message?.availableComponents;
+      if (ac?.hash && ac.hash.length > 0 && Object.keys(ac.components ?? {}).length === 0) {
+        componentHashes.set(Buffer.from(ac.hash).toString('hex'), Buffer.from(ac.hash));
+      }
+    }
+    const sortedKeys = [...keys.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, k]) => k);
+
+    const tenants = new Set(sortedKeys.map((k) => k.tenantId));
+    let pushes: PushPiece[] = [];
+    let touched: AgentState[] = [];
+    await this.deps.db.transaction(async (tx) => {
+      // Reset per attempt: a retried transaction starts from what it loads.
+      pushes = [];
+      await this.repo.ensureTenants(tx, tenants);
+      const [rows, cursors, known] = await Promise.all([
+        this.repo.loadForUpdate(tx, sortedKeys),
+        this.deps.cursors.load(sortedKeys),
+        this.repo.knownComponentHashes(tx, [...componentHashes.values()]),
+      ]);
+      const states = new Map<string, AgentState | null>();
+      for (const [key] of keys) {
+        const row = rows.get(key);
+        states.set(key, row ? overlayCursor(row, cursors.get(key)) : null);
+      }
+      const configs = new Map<string, ContentBlob<Buffer>>();
+      const components = new Map<string, ContentBlob<JsonValue>>();
+      const ctx: ApplyContext = {
+        nowMs: this.clock(),
+        newInstanceUid: this.newUid,
+        isKnownComponentsHash: (h) => known.has(h.toString('hex')) || components.has(h.toString('hex')),
+      };
+      const pending = new Map<string, Pending>();
+      const entry = (s: AgentState): Pending => {
+        const key = stateKey(s.tenantId, s.instanceUid);
+        let p = pending.get(key);
+        if (!p) {
+          p = { state: s, durable: false, volatile: false, changes: 0, previousUid: null, occurredAtMs: 0, tombstone: false };
+          pending.set(key, p);
+        }
+        return p;
+      };
+
+      for (const rec of records) {
+        const key = stateKey(rec.envelope.tenantId ?? '', rec.instanceUid);
+        const prior = states.get(key) ?? null;
+        const result = applyInbound(prior, rec, ctx);
+        pushes.push(...result.pushes);
+        if (result.effectiveConfig) configs.set(result.effectiveConfig.hash.toString('hex'), result.effectiveConfig);
+        if (result.availableComponents) components.set(result.availableComponents.hash.toString('hex'), result.availableComponents);
+        if (result.ignored && !result.durable) {
+          stats.ignored++;
+          continue;
+        }
+        if (!result.state) continue;
+        states.set(key, result.state);
+        const p = entry(result.state);
+        p.state = result.state;
+        p.durable ||= result.durable;
+        p.volatile ||= result.volatile || !result.ignored;
+        p.occurredAtMs = Number(rec.envelope.receivedAtUnixMs ?? 0) || ctx.nowMs;
+        if (result.moved) {
+          const movedKey = stateKey(result.moved.tenantId, result.moved.instanceUid);
+          states.set(movedKey, result.moved);
+          const m = entry(result.moved);
+          m.state = result.moved;
+          m.durable = true;
+          m.changes |= p.changes | result.changes;
+          m.previousUid = p.state.instanceUid;
+          m.occurredAtMs = p.occurredAtMs;
+          p.changes = 0;
+          p.tombstone = true;
+        } else {
+          p.changes |= result.changes;
+        }
+      }
+
+      const toWrite: AgentState[] = [];
+      for (const p of pending.values()) {
+        if (p.durable) {
+          p.state = { ...p.state, recordVersion: p.state.recordVersion + 1 };
+          toWrite.push(p.state);
+        }
+      }
+      await this.repo.saveEffectiveConfigs(tx, [...configs.values()]);
+      await this.repo.saveAvailableComponents(tx, [...components.values()]);
+      stats.rowsWritten = await this.repo.upsert(tx, toWrite);
+
+      const events: { key: Buffer; value: Buffer }[] = [];
+      for (const p of pending.values()) {
+        if (p.tombstone || p.changes === 0) continue;
+        const event: fleet.v1.IAgentEvent = buildAgentEvent(p.state, p.changes, p.occurredAtMs, p.previousUid);
+        events.push({ key: p.state.instanceUid, value: AgentEventCodec.encode(event) });
+      }
+      if (events.length > 0) await this.deps.events.publish(events);
+      stats.events = events.length;
+      touched = [...pending.values()].filter((p) => p.durable || p.volatile).map((p) => p.state);
+    });
+
+    this.repo.tenantsCommitted(tenants);
+    await this.deps.cursors.save(touched);
+    const coalesced = coalescePushes(pushes);
+    await this.deps.pushes.dispatch(coalesced);
+    stats.pushes = coalesced.length;
+  }
+}

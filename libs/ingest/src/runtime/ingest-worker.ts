@@ -1,0 +1,81 @@
+/**
+ * status-ingest without a framework: the consumer group on the inbound topic,
+ * the processor, the event producer, the push dispatcher and the liveness
+ * sweep, built from injected clients so tests (and the embedded mode) choose
+ * topics, group and connections. The Nest module in apps/status-ingest wraps it.
+ */
+import type Redis from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { GatewayPushPublisher, PendingPushStore } from '@opamp/bus-redis';
+import { BatchConsumer, RecordProducer } from '@opamp/bus-kafka';
+import type { SqlDatabase } from '@opamp/store';
+import { AgentRepository } from '../store/agent-repository';
+import { CursorStore } from '../store/cursor-store';
+import { PushDispatcher } from '../store/push-dispatcher';
+import { InboundProcessor, type BatchStats, type EventSink, type RawRecord } from './inbound-processor';
+import { LivenessSweeper, type LivenessOptions } from './liveness-sweeper';
+
+export interface IngestWorkerOptions {
+  kafka: Kafka;
+  /** Commands (pipelines, publishes); not a subscriber connection. */
+  redis: Redis;
+  db: SqlDatabase;
+  inboundTopic: string;
+  eventsTopic: string;
+  groupId: string;
+  partitionConcurrency?: number;
+  liveness: LivenessOptions;
+  /** Run the periodic sweep (default true). */
+  sweep?: boolean;
+  onBatch?: (stats: BatchStats) => void;
+  onPoisoned?: (record: RawRecord, error: unknown) => void;
+  onError?: (error: unknown) => void;
+}
+
+export class IngestWorker {
+  readonly processor: InboundProcessor;
+  readonly sweeper: LivenessSweeper;
+  private readonly producer: RecordProducer;
+  private consumer: BatchConsumer | null = null;
+
+  constructor(private readonly options: IngestWorkerOptions) {
+    this.producer = new RecordProducer(options.kafka, { lingerMs: 2 });
+    const events: EventSink = {
+      publish: async (records) => {
+        await Promise.all(records.map((r) => this.producer.send(options.eventsTopic, r)));
+      },
+    };
+    const repository = new AgentRepository();
+    const cursors = new CursorStore(options.redis);
+    const pushes = new PushDispatcher(new GatewayPushPublisher(options.redis), new PendingPushStore(options.redis));
+    this.processor = new InboundProcessor({ db: options.db, cursors, events, pushes, repository, onPoisoned: options.onPoisoned });
+    this.sweeper = new LivenessSweeper({ db: options.db, cursors, events, repository }, options.liveness);
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    this.consumer = new BatchConsumer(
+      this.options.kafka,
+      {
+        groupId: this.options.groupId,
+        topic: this.options.inboundTopic,
+        partitionsConsumedConcurrently: this.options.partitionConcurrency ?? 4,
+        sessionTimeoutMs: 10_000,
+      },
+      async (batch) => {
+        const stats = await this.processor.process(batch.messages.map((m) => ({ key: m.key, value: m.value, offset: m.offset })));
+        this.options.onBatch?.(stats);
+      },
+    );
+    await this.consumer.start();
+    if (this.options.sweep !== false) this.sweeper.start(this.options.onError);
+  }
+
+  /** Stops consuming (the current batch finishes and commits), then flushes events. */
+  async stop(): Promise<void> {
+    await this.sweeper.stop();
+    await this.consumer?.stop();
+    this.consumer = null;
+    await this.producer.disconnect();
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * The agents table and the content-addressed tables, over the SqlDatabase port
+ * (portable PostgreSQL: the embedded mode runs the same statements on PGlite).
+ *
+ * Writes are batched: one multi-row upsert per batch of changed agents. The
+ * upsert is guarded in its WHERE clause so a replayed or concurrent write never
+ * moves a row backwards: it applies only if it carries a newer record_version,
+ * an epoch no older, and a (seq_epoch, sequence) no older than the row's.
+ */
+import type { SqlExecutor } from '@opamp/store';
+import type { AgentState, ContentBlob } from '../core/agent-state';
+import type { JsonObject, JsonValue } from '../core/json';
+
+export function stateKey(tenantId: string, instanceUid: Uint8Array): string {
+  return `${tenantId}/${Buffer.from(instanceUid).toString('hex')}`;
+}
+
+export interface AgentKey {
+  tenantId: string;
+  instanceUid: Buffer;
+}
+
+type Row = Record<string, unknown>;
+
+interface Column {
+  name: string;
+  cast: string;
+  get(s: AgentState): unknown;
+  set(s: AgentState, v: unknown): void;
+}
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const buf = (v: unknown): Buffer | null => (v === null || v === undefined ? null : Buffer.from(v as Uint8Array));
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const json = <T>(v: unknown, fallback: T): T => {
+  if (v === null || v === undefined) return fallback;
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
+};
+const ms = (v: unknown): number | null => {
+  if (v === null || v === undefined) return null;
+  return v instanceof Date ? v.getTime() : new Date(String(v)).getTime();
+};
+const date = (v: number | null): Date | null => (v === null ? null : new Date(v));
+
+function col<K extends keyof AgentState>(
+  name: string,
+  cast: string,
+  key: K,
+  read: (v: unknown) => AgentState[K],
+  write: (v: AgentState[K]) => unknown = (v) => v,
+): Column {
+  return {
+    name,
+    cast,
+    get: (s) => write(s[key]),
+    set: (s, v) => {
+      s[key] = read(v);
+    },
+  };
+}
+
+const COLUMNS: Column[] = [
+  col('tenant_id', 'text', 'tenantId', (v) => String(v)),
+  col('instance_uid', 'bytea', 'instanceUid', (v) => buf(v) as Buffer),
+  col('capabilities', 'bigint', 'capabilities', num),
+  col('description_reported', 'boolean', 'descriptionReported', (v) => v === true),
+  col('identifying_attributes', 'jsonb', 'identifyingAttributes', (v) => json<JsonObject>(v, {}), (v) => JSON.stringify(v)),
+  col('non_identifying_attributes', 'jsonb', 'nonIdentifyingAttributes', (v) => json<JsonObject>(v, {}), (v) => JSON.stringify(v)),
+  col('labels', 'jsonb', 'labels', (v) => json<Record<string, string>>(v, {}), (v) => JSON.stringify(v)),
+  col('health', 'jsonb', 'health', (v) => json<JsonObject | null>(v, null), (v) => (v === null ? null : JSON.stringify(v))),
+  col('healthy', 'boolean', 'healthy', (v) => (v === null || v === undefined ? null : v === true)),
+  col('effective_config_hash', 'bytea', 'effectiveConfigHash', buf),
+  col('remote_config_hash', 'bytea', 'remoteConfigHash', buf),
+  col('remote_config_status', 'smallint', 'remoteConfigStatus', num),
+  col('remote_config_error', 'text', 'remoteConfigError', str),
+  col('package_statuses', 'jsonb', 'packageStatuses', (v) => json<JsonObject | null>(v, null), (v) => (v === null ? null : JSON.stringify(v))),
+  col('packages_hash', 'bytea', 'packagesHash', buf),
+  col('custom_capabilities', 'jsonb', 'customCapabilities', (v) => json<string[]>(v, []), (v) => JSON.stringify(v)),
+  col('available_components_hash', 'bytea', 'availableComponentsHash', buf),
+  col('connection_settings_hash', 'bytea', 'connectionSettingsHash', buf),
+  col('connection_settings_status', 'smallint', 'connectionSettingsStatus', num),
+  col('connection_settings_error', 'text', 'connectionSettingsError', str),
+  col('epoch', 'bigint', 'epoch', num),
+  col('seq_epoch', 'bigint', 'seqEpoch', num),
+  col('last_sequence_num', 'bigint', 'lastSequenceNum', numOrNull),
+  col('full_state_requested', 'boolean', 'fullStateRequested', (v) => v === true),
+  col('components_requested_hash', 'bytea', 'componentsRequestedHash', buf),
+  col('connected', 'boolean', 'connected', (v) => v === true),
+  col('stale', 'boolean', 'stale', (v) => v === true),
+  col('gateway_id', 'text', 'gatewayId', str),
+  col('connection_id', 'text', 'connectionId', str),
+  col('transport', 'smallint', 'transport', num),
+  col('connected_since', 'timestamptz', 'connectedSinceMs', ms, date),
+  col('last_seen_at', 'timestamptz', 'lastSeenMs', ms, date),
+  col('disconnect_reason', 'smallint', 'disconnectReason', numOrNull),
+  col('client_identity', 'text', 'clientIdentity', str),
+  col('replaced_by', 'bytea', 'replacedBy', buf),
+  col('reassigned_connection_id', 'text', 'reassignedConnectionId', str),
+  col('record_version', 'bigint', 'recordVersion', num),
+];
+
+const COLUMN_LIST = COLUMNS.map((c) => c.name).join(', ');
+const UPDATE_SET = COLUMNS.filter((c) => c.name !== 'tenant_id' && c.name !== 'instance_uid')
+  .map((c) => `${c.name} = EXCLUDED.${c.name}`)
+  .concat('updated_at = now()')
+  .join(', ');
+const UPSERT_GUARD = `agents.record_version < EXCLUDED.record_version
+  AND agents.epoch <= EXCLUDED.epoch
+  AND (agents.seq_epoch < EXCLUDED.seq_epoch
+       OR (agents.seq_epoch = EXCLUDED.seq_epoch
+           AND COALESCE(agents.last_sequence_num, -1) <= COALESCE(EXCLUDED.last_sequence_num, -1)))`;
+
+/** Rows per statement: keeps the parameter count far below PostgreSQL's 65535. */
+const ROWS_PER_STATEMENT = 500;
+
+export function rowToState(row: Row): AgentState {
+  const s = {} as AgentState;
+  for (const c of COLUMNS) c.set(s, row[c.name]);
+  return s;
+}
+
+function keyList(keys: readonly AgentKey[], params: unknown[]): string {
+  return keys
+    .map((k) => {
+      params.push(k.tenantId, k.instanceUid);
+      return `($${params.length - 1}::text, $${params.length}::bytea)`;
+    })
+    .join(', ');
+}
+
+export class AgentRepository {
+  private readonly knownTenants = new Set<string>();
+
+  /** Tenants referenced by agents exist (agents of a tenant nobody created yet are still recorded). */
+  async ensureTenants(tx: SqlExecutor, tenantIds: Iterable<string>): Promise<void> {
+    const missing = [...new Set(tenantIds)].filter((t) => !this.knownTenants.has(t));
+    if (missing.length === 0) return;
+    const params: unknown[] = [];
+    const values = missing.map((t) => {
+      params.push(t);
+      return `($${params.length}::text, $${params.length}::text)`;
+    });
+    await tx.query(`INSERT INTO tenants (id, name) VALUES ${values.join(', ')} ON CONFLICT (id) DO NOTHING`, params);
+  }
+
+  /** After the transaction that ensured them committed: no need to insert them again. */
+  tenantsCommitted(tenantIds: Iterable<string>): void {
+    for (const t of tenantIds) this.knownTenants.add(t);
+  }
+
+  /** Loads and row-locks the records of `keys` (in key order, so concurrent batches never deadlock). */
+  async loadForUpdate(tx: SqlExecutor, keys: readonly AgentKey[], skipLocked = false): Promise<Map<string, AgentState>> {
+    const out = new Map<string, AgentState>();
+    for (let i = 0; i < keys.length; i += ROWS_PER_STATEMENT) {
+      const params: unknown[] = [];
+      const list = keyList(keys.slice(i, i + ROWS_PER_STATEMENT), params);
+      const { rows } = await tx.query(
+        `SELECT ${COLUMN_LIST} FROM agents WHERE (tenant_id, instance_uid) IN (${list})
+         ORDER BY tenant_id, instance_uid FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
+        params,
+      );
+      for (const row of rows) {
+        const s = rowToState(row);
+        out.set(stateKey(s.tenantId, s.instanceUid), s);
+      }
+    }
+    return out;
+  }
+
+  /** Reads records without locking (API views and tests). */
+  async get(db: SqlExecutor, tenantId: string, instanceUid: Uint8Array): Promise<AgentState | null> {
+    const { rows } = await db.query(`SELECT ${COLUMN_LIST} FROM agents WHERE tenant_id = $1 AND instance_uid = $2::bytea`, [
+      tenantId,
+      Buffer.from(instanceUid),
+    ]);
+    return rows.length > 0 ? rowToState(rows[0]) : null;
+  }
+
+  /** Which of these available-components hashes are stored. */
+  async knownComponentHashes(tx: SqlExecutor, hashes: readonly Buffer[]): Promise<Set<string>> {
+    const known = new Set<string>();
+    if (hashes.length === 0) return known;
+    const params: unknown[] = [];
+    const list = hashes.map((h) => {
+      params.push(h);
+      return `$${params.length}::bytea`;
+    });
+    const { rows } = await tx.query<{ hash: Uint8Array }>(`SELECT hash FROM available_components WHERE hash IN (${list.join(', ')})`, params);
+    for (const r of rows) known.add(Buffer.from(r.hash).toString('hex'));
+    return known;
+  }
+
+  async saveEffectiveConfigs(tx: SqlExecutor, blobs: readonly ContentBlob<Buffer>[]): Promise<void> {
+    if (blobs.length === 0) return;
+    const params: unknown[] = [];
+    const values = blobs.map((b) => {
+      params.push(b.hash, b.content, b.content.length);
+      const n = params.length;
+      return `($${n - 2}::bytea, $${n - 1}::bytea, $${n}::integer)`;
+    });
+    await tx.query(
+      `INSERT INTO effective_configs (hash, config_map, size_bytes) VALUES ${values.join(', ')} ON CONFLICT (hash) DO NOTHING`,
+      params,
+    );
+  }
+
+  async saveAvailableComponents(tx: SqlExecutor, blobs: readonly ContentBlob<JsonValue>[]): Promise<void> {
+    if (blobs.length === 0) return;
+    const params: unknown[] = [];
+    const values = blobs.map((b) => {
+      params.push(b.hash, JSON.stringify(b.content));
+      return `($${params.length - 1}::bytea, $${params.length}::jsonb)`;
+    });
+    await tx.query(`INSERT INTO available_components (hash, components) VALUES ${values.join(', ')} ON CONFLICT (hash) DO NOTHING`, params);
+  }
+
+  /**
+   * Writes the records in batched, guarded upserts. Each state must carry the
+   * record_version it is to have (the loaded one + 1). Returns the rows written.
+   */
+  async upsert(tx: SqlExecutor, states: readonly AgentState[]): Promise<number> {
+    let written = 0;
+    for (let i = 0; i < states.length; i += ROWS_PER_STATEMENT) {
+      const chunk = states.slice(i, i + ROWS_PER_STATEMENT);
+      const params: unknown[] = [];
+      const values = chunk.map((s) => {
+        const cells = COLUMNS.map((c) => {
+          params.push(c.get(s));
+          return `$${params.length}::${c.cast}`;
+        });
+        return `(${cells.join(', ')})`;
+      });
+      const res = await tx.query(
+        `INSERT INTO agents (${COLUMN_LIST}) VALUES ${values.join(', ')}
+         ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET ${UPDATE_SET}
+         WHERE ${UPSERT_GUARD}`,
+        params,
+      );
+      written += res.rowCount ?? 0;
+    }
+    return written;
+  }
+
+  /** The stored effective config (AgentConfigMap, protobuf-encoded) of a hash. */
+  async effectiveConfig(db: SqlExecutor, hash: Uint8Array): Promise<Buffer | null> {
+    const { rows } = await db.query<{ config_map: Uint8Array }>(`SELECT config_map FROM effective_configs WHERE hash = $1::bytea`, [
+      Buffer.from(hash),
+    ]);
+    return rows.length > 0 ? Buffer.from(rows[0].config_map) : null;
+  }
+
+  async availableComponents(db: SqlExecutor, hash: Uint8Array): Promise<JsonValue | null> {
+    const { rows } = await db.query<{ components: unknown }>(`SELECT components FROM available_components WHERE hash = $1::bytea`, [
+      Buffer.from(hash),
+    ]);
+    return rows.length > 0 ? json<JsonValue>(rows[0].components, null) : null;
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * status-ingest against the real Kafka, Redis and PostgreSQL: envelopes are
+ * produced as the gateway produces them; we assert rows, pushes on the
+ * gateway's Redis channel, pending items for HTTP agents, events on the events
+ * topic, replay idempotency, a restart mid-stream, and the liveness sweep.
+ */
+import { fleet, RedisKeys } from '@opamp/contracts';
+import { AgentCapabilities, decodeServerToAgent, isUuidV7, ServerToAgentFlags } from '@opamp/protocol';
+import { waitFor } from '@opamp/testing';
+import { AgentRepository, CursorStore, overlayCursor, type AgentState } from '../src';
+import { COLLECTOR_CAPS, FakeAgent } from '../src/testing/factories';
+import { IngestHarness } from './ingest-harness';
+
+const HTTP = fleet.v1.Transport.TRANSPORT_HTTP;
+const AC_CAPS = COLLECTOR_CAPS | AgentCapabilities.ReportsAvailableComponents;
+
+describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
+  const h = new IngestHarness();
+  const repo = new AgentRepository();
+  const GW = ['gw-a', 'gw-b'];
+
+  beforeAll(async () => {
+    await h.start(GW);
+  });
+
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  const agentOf = (opts: ConstructorParameters<typeof FakeAgent>[0] = {}) =>
+    new FakeAgent({ tenantId: h.tenant, gatewayId: 'gw-a', startMs: Date.now(), ...opts });
+
+  async function row(uid: Buffer): Promise<AgentState | null> {
+    return repo.get(h.db, h.tenant, uid);
+  }
+
+  async function rowWhere(uid: Buffer, accept: (s: AgentState) => boolean, description: string): Promise<AgentState> {
+    return (await waitFor(() => row(uid), (s) => s !== null && accept(s), { timeoutMs: 20_000, description })) as AgentState;
+  }
+
+  const pushesFor = (uid: Buffer) => h.pushes.filter((p) => Buffer.from(p.push.instanceUid).equals(uid));
+  const eventsFor = (uid: Buffer) => h.events.filter((e) => Buffer.from(e.instanceUid).equals(uid));
+
+  describe('with one worker', () => {
+    const worker = () => h.worker();
+    let w: ReturnType<typeof worker>;
+
+    beforeAll(async () => {
+      w = worker();
+      await w.start();
+    });
+
+    afterAll(async () => {
+      await w.stop();
+    });
+
+    it('merges status, stores content once, asks for components and full state once, and publishes events (C36, C37, C58, C73, C74)', async () => {
+      const a = agentOf();
+      const b = agentOf();
+      const hash = Buffer.alloc(32, 0x5a);
+      const script = [a.connect(), a.full({ capabilities: AC_CAPS, availableComponents: { hash } }), b.connect(), b.full()];
+      await h.produce(script.map((e, i) => (i < 2 ? a : b).toKafka(e)));
+      const stored = await rowWhere(a.uid, (s) => s.descriptionReported && s.componentsRequestedHash !== null, 'agent a stored');
+      // Heartbeats (capabilities repeated or 0) cost no row write: sequence and last seen go to Redis.
+      const cursors = new CursorStore(h.redis);
+      await h.produce([a.heartbeat(AC_CAPS), a.heartbeat(0), a.heartbeat(AC_CAPS)].map((e) => a.toKafka(e)));
+      const cursor = await waitFor(
+        async () => (await cursors.load([{ tenantId: h.tenant, instanceUid: a.uid }])).values().next().value,
+        (c) => c?.seq === 3,
+        { description: 'cursor at seq 3' },
+      );
+      const sa = (await row(a.uid))!;
+      expect(sa.recordVersion).toBe(stored.recordVersion);
+      expect(sa.lastSequenceNum).toBe(0);
+      expect(overlayCursor(sa, cursor).lastSequenceNum).toBe(3);
+      const sb = await rowWhere(b.uid, (s) => s.descriptionReported, 'agent b stored');
+      expect(sa.capabilities).toBe(AC_CAPS);
+      expect(sa.labels['service.name']).toBe('otelcol');
+      expect(sa.health).toMatchObject({ healthy: true, componentHealthMap: { 'pipeline:traces': { componentHealthMap: { 'receiver:otlp': { healthy: true } } } } });
+      expect(sa.connected).toBe(true);
+      expect(sa.gatewayId).toBe('gw-a');
+      // Effective config stored once, shared by both agents.
+      expect(sa.effectiveConfigHash).toEqual(sb.effectiveConfigHash);
+      const shared = await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM effective_configs');
+      expect(shared.rows[0].n).toBe(1);
+      expect(await repo.effectiveConfig(h.db, sa.effectiveConfigHash!)).not.toBeNull();
+
+      // ReportAvailableComponents went to the agent's WS connection, fenced.
+      const first = await waitFor(() => pushesFor(a.uid), (p) => p.length >= 1, { description: 'push for a' });
+      expect(first[0].gatewayId).toBe('gw-a');
+      expect(first[0].push.connectionId).toBe(a.connectionId);
+      expect(Number(first[0].push.epoch)).toBe(1);
+      expect(first[0].push.tenantId).toBe(h.tenant);
+      const msg = decodeServerToAgent(first[0].push.serverToAgent);
+      expect(Buffer.from(msg.instanceUid)).toEqual(a.uid);
+      expect(Number(msg.flags)).toBe(ServerToAgentFlags.ReportAvailableComponents);
+      expect(msg.command).toBeNull();
+      expect(pushesFor(b.uid)).toEqual([]);
+
+      // The full map arrives (stored by hash), then a gap: ReportFullState.
+      await h.produce([
+        a.toKafka(a.send({ capabilities: AC_CAPS, availableComponents: { hash, components: { receivers: { metadata: [{ key: 'n', value: { intValue: 2 } }] } } } })),
+        a.toKafka(a.send({ sequenceNum: a.seq + 5 })),
+      ]);
+      const gapPush = await waitFor(() => pushesFor(a.uid), (p) => p.length >= 2, { description: 'gap push' });
+      expect(Number(decodeServerToAgent(gapPush[1].push.serverToAgent).flags)).toBe(ServerToAgentFlags.ReportFullState);
+      expect(await repo.availableComponents(h.db, hash)).toEqual({ receivers: { metadata: [{ key: 'n', value: { intValue: 2 } }] } });
+
+      // Events: one per changed batch and agent, with what config-service needs.
+      const evs = await waitFor(() => eventsFor(b.uid), (e) => e.length >= 1, { description: 'event for b' });
+      const last = evs[evs.length - 1];
+      expect(Number(last.capabilities)).toBe(COLLECTOR_CAPS);
+      expect(last.labels.map((l) => l.key)).toContain('service.name');
+      expect(Buffer.from(last.reportedRemoteConfigHash)).toEqual(Buffer.alloc(32, 7));
+      expect(last.remoteConfigStatus).toBe(1);
+      expect(last.owner).toMatchObject({ connected: true, gatewayId: 'gw-a', connectionId: b.connectionId });
+      expect(Number(last.recordVersion)).toBe(sb.recordVersion);
+    });
+
+    it('plain HTTP: pending items and a wake-up; polls keep it connected; agent_disconnect takes it offline (C77)', async () => {
+      const a = agentOf({ transport: HTTP, gatewayId: 'gw-b' });
+      await h.produce([a.toKafka(a.full({ capabilities: AC_CAPS, availableComponents: { hash: Buffer.alloc(32, 0x6b) } }))]);
+      const wake = await waitFor(() => pushesFor(a.uid), (p) => p.length >= 1, { description: 'wake-up' });
+      expect(wake[0].gatewayId).toBe('gw-b');
+      expect(wake[0].push.pendingWakeup).toBe(true);
+      expect(wake[0].push.connectionId).toBe(a.connectionId);
+      const pending = await h.redis.hgetallBuffer(RedisKeys.pendingPush(h.tenant, a.uid.toString('hex')));
+      expect(Object.keys(pending)).toEqual(['flags']);
+      expect(Number(decodeServerToAgent(pending['flags']).flags)).toBe(ServerToAgentFlags.ReportAvailableComponents);
+
+      const before = await rowWhere(a.uid, (s) => s.connected, 'http agent connected');
+      await h.produce([a.toKafka(a.heartbeat(AC_CAPS)), a.toKafka(a.heartbeat(0))]);
+      await waitFor(
+        async () => (await new CursorStore(h.redis).load([{ tenantId: h.tenant, instanceUid: a.uid }])).values().next().value,
+        (c) => c?.seq === 2,
+        { description: 'polls recorded' },
+      );
+      expect((await row(a.uid))!.recordVersion).toBe(before.recordVersion);
+      await h.produce([a.toKafka(a.send({ agentDisconnect: {} }))]);
+      const off = await rowWhere(a.uid, (s) => !s.connected, 'http agent offline');
+      expect(off.recordVersion).toBe(before.recordVersion + 1);
+      expect(off.disconnectReason).toBe(fleet.v1.DisconnectReason.DISCONNECT_REASON_AGENT_DISCONNECT);
+      expect(off.lastSequenceNum).toBe(3);
+    });
+
+    it('RequestInstanceUid: a UUIDv7 in agent_identification, the old uid echoed, the record moved (C49, C50)', async () => {
+      const a = agentOf();
+      await h.produce([a.toKafka(a.connect()), a.toKafka(a.full({ flags: 1 }))]);
+      const p = await waitFor(() => pushesFor(a.uid), (x) => x.length >= 1, { description: 'identification' });
+      const msg = decodeServerToAgent(p[0].push.serverToAgent);
+      expect(Buffer.from(msg.instanceUid)).toEqual(a.uid);
+      const newUid = Buffer.from(msg.agentIdentification!.newInstanceUid!);
+      expect(isUuidV7(newUid)).toBe(true);
+      const tomb = await rowWhere(a.uid, (s) => s.replacedBy !== null, 'tombstone');
+      expect(tomb.replacedBy).toEqual(newUid);
+
+      // The agent switches: its own lease (epoch from 1 again), seq continues.
+      const moved = agentOf({ uid: newUid });
+      moved.seq = a.seq;
+      await h.produce([moved.toKafka(moved.connect()), moved.toKafka(moved.heartbeat())]);
+      const s = await rowWhere(newUid, (x) => x.connected && x.epoch === 1, 'moved record');
+      expect(s.labels['service.name']).toBe('otelcol');
+      const ev = await waitFor(() => eventsFor(newUid), (e) => e.some((x) => (x.previousInstanceUid?.length ?? 0) > 0), { description: 'move event' });
+      expect(Buffer.from(ev[0].previousInstanceUid!)).toEqual(a.uid);
+      expect(Number(ev[0].changes) & fleet.v1.AgentChange.AGENT_CHANGE_INSTANCE_UID).toBeTruthy();
+      expect(pushesFor(newUid)).toEqual([]); // no ReportFullState: history kept
+    });
+
+    it('replaying the same records changes nothing and pushes and publishes nothing', async () => {
+      const a = agentOf();
+      const records = [a.connect(), a.full(), a.heartbeat(), a.send({ sequenceNum: 9 }), a.full(), a.disconnect()].map((e) => a.toKafka(e));
+      await h.produce(records);
+      const done = await rowWhere(a.uid, (s) => !s.connected, 'offline after script');
+      const pushes = pushesFor(a.uid).length;
+      await waitFor(() => eventsFor(a.uid), (e) => e.some((x) => Number(x.recordVersion) === done.recordVersion));
+      const events = eventsFor(a.uid).length;
+      const processed = w.processor.totals.records;
+      await h.produce(records);
+      await waitFor(() => w.processor.totals.records, (n) => n >= processed + records.length, { description: 'replay consumed' });
+      expect(await row(a.uid)).toEqual(done);
+      expect(pushesFor(a.uid)).toHaveLength(pushes);
+      expect(eventsFor(a.uid)).toHaveLength(events);
+    });
+
+    it('skips poisoned records and goes on', async () => {
+      const a = agentOf();
+      const poisoned = w.processor.totals.poisoned;
+      await h.produce([
+        { key: Buffer.from('short'), value: Buffer.from('x') },
+        { key: a.uid, value: Buffer.from([0xff, 0xff, 0xff]) },
+        a.toKafka({ ...a.send(), agentToServer: Buffer.from([0x0a, 0xff]) }),
+        a.toKafka(a.connect()),
+        a.toKafka(a.full()),
+      ]);
+      await rowWhere(a.uid, (s) => s.descriptionReported, 'valid record after poison');
+      expect(w.processor.totals.poisoned - poisoned).toBe(3);
+    });
+
+    it('the liveness sweep marks silent agents stale, then offline, with events (C63)', async () => {
+      const now = Date.now();
+      const quiet = agentOf({ startMs: now - 4_000 });
+      const gone = agentOf({ startMs: now - 8_000 });
+      const live = agentOf();
+      await h.produce([quiet, gone, live].flatMap((x) => [x.toKafka(x.connect()), x.toKafka(x.full())]));
+      await rowWhere(live.uid, (s) => s.descriptionReported, 'live stored');
+      await rowWhere(quiet.uid, (s) => s.descriptionReported, 'quiet stored');
+      await rowWhere(gone.uid, (s) => s.descriptionReported, 'gone stored');
+      const stats = await w.sweeper.sweepOnce();
+      expect(stats.stale).toBeGreaterThanOrEqual(1);
+      expect((await row(quiet.uid))!).toMatchObject({ connected: true, stale: true });
+      expect((await row(gone.uid))!).toMatchObject({ connected: false, disconnectReason: 100 });
+      expect((await row(live.uid))!).toMatchObject({ connected: true, stale: false });
+      await waitFor(() => eventsFor(gone.uid), (e) => e.some((x) => x.owner?.connected === false), { description: 'offline event' });
+      // A second pass changes nothing; a message makes the stale agent live again.
+      const again = await w.sweeper.sweepOnce();
+      expect(again.offline).toBe(0);
+      await h.produce([quiet.toKafka({ ...quiet.heartbeat(), receivedAtUnixMs: Date.now() })]);
+      await rowWhere(quiet.uid, (s) => !s.stale, 'quiet live again');
+    });
+  });
+
+  it('two replicas, one stopped mid-stream: no effect lost or duplicated', async () => {
+    const w1 = h.worker();
+    const w2 = h.worker();
+    await Promise.all([w1.start(), w2.start()]);
+    const agents = Array.from({ length: 12 }, () => agentOf());
+    const MESSAGES = 20;
+    const finals = new Map<string, number>();
+    const script = agents.map((a) => [a.connect(), ...Array.from({ length: MESSAGES }, (_, i) => a.full({ health: { healthy: true, status: `step-${i}` } }))]);
+    const half = Math.floor(script[0].length / 2);
+    // Small produce requests, so the workers see many batches.
+    const produceSteps = async (from: number, to: number) => {
+      for (let step = from; step < to; step++) await h.produce(script.map((s, i) => agents[i].toKafka(s[step])));
+    };
+    await produceSteps(0, half);
+    await waitFor(() => w1.processor.totals.records + w2.processor.totals.records, (n) => n >= 24, { description: 'some progress' });
+    await w1.stop();
+    await produceSteps(half, script[0].length);
+    for (const a of agents) {
+      const s = await rowWhere(a.uid, (x) => x.lastSequenceNum === MESSAGES - 1, 'final state');
+      expect(s.health).toMatchObject({ status: `step-${MESSAGES - 1}` });
+      expect(s.connected).toBe(true);
+      // No gap was ever seen (nothing skipped, nothing applied twice): no ReportFullState pushed.
+      expect(pushesFor(a.uid)).toEqual([]);
+      finals.set(a.uid.toString('hex'), s.recordVersion);
+    }
+    await waitFor(
+      () => agents.every((a) => eventsFor(a.uid).some((e) => Number(e.recordVersion) === finals.get(a.uid.toString('hex')))),
+      (ok) => ok,
+      { description: 'final events', timeoutMs: 20_000 },
+    );
+    for (const a of agents) {
+      // Every record version was published, in order of versions; a duplicate (replayed batch) repeats an identical event.
+      const evs = eventsFor(a.uid);
+      const versions = [...new Set(evs.map((e) => Number(e.recordVersion)))].sort((x, y) => x - y);
+      expect(versions).toEqual(Array.from({ length: finals.get(a.uid.toString('hex'))! }, (_, i) => i + 1));
+      const byVersion = new Map<number, string>();
+      for (const e of evs) {
+        const text = JSON.stringify({ ...e.toJSON(), occurredAtUnixMs: 0 });
+        const seen = byVersion.get(Number(e.recordVersion));
+        if (seen) expect(text).toEqual(seen);
+        byVersion.set(Number(e.recordVersion), text);
+      }
+    }
+    await w2.stop();
+  });
+});
