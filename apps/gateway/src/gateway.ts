@@ -56,6 +56,8 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       idleTimeoutS: config.idleTimeoutS,
       drainWindowMs: config.drainWindowMs,
       maxPendingInbound: config.maxPendingInbound,
+      clientIdentity: config.clientIdentity,
+      acceptLegacyUlid: config.acceptLegacyUlid,
     },
     {
       authenticator,

@@ -48,7 +48,7 @@ export interface EdgeOptions {
   gatewayId: string;
   host: string;
   port: number;
-  tls?: { certFile: string; keyFile: string; caFile?: string } | null;
+  tls?: { certFile: string; keyFile: string } | null;
   maxMessageBytes: number;
   wsCompression: boolean;
   messagesPerSecond: number;
@@ -66,6 +66,12 @@ export interface EdgeOptions {
   /** Refresh a lease when this much of its life has passed since the last refresh. */
   leaseRefreshAfterMs?: number;
   acceptLegacyUlid?: boolean;
+  /**
+   * mTLS terminated by a trusted proxy in front (uWebSockets.js here cannot
+   * reject a connection on its client certificate nor read it): the verified
+   * identity arrives in this header, believed only from these addresses.
+   */
+  clientIdentity?: { header: string; trustedProxies: readonly string[]; required: boolean } | null;
 }
 
 export interface EdgeDependencies {
@@ -113,6 +119,8 @@ interface ConnectionContext {
   readonly tokenId: string;
   readonly remoteAddress: string;
   readonly userAgent: string;
+  /** Verified client-certificate identity, when a trusted proxy passed one. */
+  readonly clientIdentity: string;
   readonly bindings: Map<string, AgentBinding>;
   readonly bucket: TokenBucket | null;
   ws: uWS.WebSocket<ConnectionContext> | null;
@@ -177,19 +185,14 @@ export class OpampEdgeServer {
     this.now = deps.now ?? Date.now;
     this.leaseRefreshAfterMs = options.leaseRefreshAfterMs ?? 30_000;
     this.upgradeBucket = new TokenBucket(options.upgradesPerSecond, options.upgradeBurst, this.now);
-    this.app = options.tls
-      ? uWS.SSLApp({
-          cert_file_name: options.tls.certFile,
-          key_file_name: options.tls.keyFile,
-          ...(options.tls.caFile ? { ca_file_name: options.tls.caFile } : {}),
-        })
-      : uWS.App();
     if (options.tls) {
       // Fail at start, not at the first handshake, when a file is missing.
       readFileSync(options.tls.certFile);
       readFileSync(options.tls.keyFile);
-      if (options.tls.caFile) readFileSync(options.tls.caFile);
     }
+    this.app = options.tls
+      ? uWS.SSLApp({ cert_file_name: options.tls.certFile, key_file_name: options.tls.keyFile })
+      : uWS.App();
     this.routes();
   }
 
@@ -319,15 +322,26 @@ export class OpampEdgeServer {
     return this.deps.authenticator.authenticate(req.getHeader('authorization'), req.getHeader('x-api-key'));
   }
 
+  /** The client identity a trusted proxy vouched for; '' when none (or not from a trusted proxy). */
+  private clientIdentityOf(res: uWS.HttpResponse, req: uWS.HttpRequest): string {
+    const ci = this.options.clientIdentity;
+    if (!ci) return '';
+    const peer = text(res.getRemoteAddressAsText());
+    if (!ci.trustedProxies.includes(peer)) return '';
+    return req.getHeader(ci.header.toLowerCase());
+  }
+
+  private refuseUnauthorized(res: uWS.HttpResponse): void {
+    this.metrics.reject('unauthorized');
+    res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Bearer').end('unauthorized\n');
+  }
+
   // ---------------------------------------------------------------- WebSocket
 
   private onUpgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): void {
     const credential = this.authenticate(req);
-    if (!credential) {
-      this.metrics.reject('unauthorized');
-      res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Bearer').end('unauthorized\n');
-      return;
-    }
+    const clientIdentity = this.clientIdentityOf(res, req);
+    if (!credential || (this.options.clientIdentity?.required && !clientIdentity)) return this.refuseUnauthorized(res);
     if (this.draining) return this.refuseOverloaded(res, 'draining');
     if (this.wsConnections.size >= this.options.maxConnections) return this.refuseOverloaded(res, 'too_many_connections');
     if (this.saturated()) return this.refuseOverloaded(res, 'backlog');
@@ -339,6 +353,7 @@ export class OpampEdgeServer {
       tokenId: credential.tokenId,
       remoteAddress: text(res.getRemoteAddressAsText()),
       userAgent: req.getHeader('user-agent'),
+      clientIdentity,
       bindings: new Map(),
       bucket: new TokenBucket(this.options.messagesPerSecond, this.options.messageBurst, this.now),
       ws: null,
@@ -571,6 +586,7 @@ export class OpampEdgeServer {
       transport:
         conn.transport === 'ws' ? fleet.v1.Transport.TRANSPORT_WEBSOCKET : fleet.v1.Transport.TRANSPORT_HTTP,
       receivedAtUnixMs: this.now(),
+      clientIdentity: conn.clientIdentity,
       ...event,
     };
   }
@@ -608,7 +624,14 @@ export class OpampEdgeServer {
       this.metrics.pushes.inc({ result: 'malformed' });
       return;
     }
-    const uidHex = Buffer.from(push.instanceUid).toString('hex');
+    let uidHex: string;
+    try {
+      // Workers may address an agent by the uid as it sent it (a legacy ULID) or by its key.
+      uidHex = Buffer.from(normalizeInstanceUid(push.instanceUid, { acceptLegacyUlid: this.options.acceptLegacyUlid })).toString('hex');
+    } catch {
+      this.metrics.pushes.inc({ result: 'malformed' });
+      return;
+    }
     const binding = this.registry.get(this.registryKey(push.tenantId, uidHex));
     if (!binding) {
       this.metrics.pushes.inc({ result: 'unknown_agent' });
@@ -665,6 +688,9 @@ export class OpampEdgeServer {
   private onHttpPost(res: uWS.HttpResponse, req: uWS.HttpRequest): void {
     // Headers are readable only now, before any await.
     const credential = this.authenticate(req);
+    const clientIdentity = this.clientIdentityOf(res, req);
+    const userAgent = req.getHeader('user-agent');
+    const remoteAddress = text(res.getRemoteAddressAsText());
     const contentType = req.getHeader('content-type');
     const contentEncoding = req.getHeader('content-encoding');
     const acceptEncoding = req.getHeader('accept-encoding');
@@ -672,11 +698,7 @@ export class OpampEdgeServer {
     res.onAborted(() => {
       aborted = true;
     });
-    if (!credential) {
-      this.metrics.reject('unauthorized');
-      res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Bearer').end('unauthorized\n');
-      return;
-    }
+    if (!credential || (this.options.clientIdentity?.required && !clientIdentity)) return this.refuseUnauthorized(res);
     if (contentType.split(';')[0].trim().toLowerCase() !== PROTOBUF) {
       this.metrics.reject('unsupported_media_type');
       res
@@ -707,7 +729,8 @@ export class OpampEdgeServer {
       chunks.push(Buffer.from(chunk.slice(0)));
       if (isLast) {
         const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
-        this.handleHttpBody(res, credential, body, contentEncoding, acceptEncoding, () => aborted).catch((err: unknown) => {
+        const peer = { clientIdentity, userAgent, remoteAddress };
+        this.handleHttpBody(res, credential, peer, body, contentEncoding, acceptEncoding, () => aborted).catch((err: unknown) => {
           this.log('error', 'HTTP request failed', { error: String(err) });
           if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
         });
@@ -751,6 +774,7 @@ export class OpampEdgeServer {
   private async handleHttpBody(
     res: uWS.HttpResponse,
     credential: AgentCredential,
+    peer: { clientIdentity: string; userAgent: string; remoteAddress: string },
     body: Buffer,
     contentEncoding: string,
     acceptEncoding: string,
@@ -785,8 +809,7 @@ export class OpampEdgeServer {
       transport: 'http',
       tenantId: credential.tenantId,
       tokenId: credential.tokenId,
-      remoteAddress: '',
-      userAgent: '',
+      ...peer,
       bindings: new Map(),
       bucket: null,
       ws: null,

@@ -156,7 +156,7 @@ describe('OpAMP edge conformance (real Kafka and Redis)', () => {
     const client = createOpAMPClient({
       endpoint: h.httpUrl,
       headers: { Authorization: `Bearer ${TOKEN}` },
-      capabilities: 0x1 | 0x2 | 0x1000 | 0x2000,
+      capabilities: BigInt(0x1 | 0x2 | 0x1000 | 0x2000),
       heartbeatIntervalSeconds: 0.2,
       onMessage: ({ remoteConfig }: { remoteConfig?: { configHash: Uint8Array } }) => {
         if (!remoteConfig) return;

@@ -9,14 +9,13 @@ describe('gateway configuration', () => {
     expect(cfg.gatewayId).toMatch(/-\d+$/);
   });
 
-  it('refuses half a TLS configuration and mTLS without TLS', () => {
+  it('refuses half a TLS configuration, and a required identity without its header', () => {
     expect(() => loadGatewayConfig({ OPAMP_TLS_CERT_FILE: '/c.pem' })).toThrow(/go together/);
-    expect(() => loadGatewayConfig({ OPAMP_TLS_CA_FILE: '/ca.pem' })).toThrow(/mTLS/);
-    expect(loadGatewayConfig({ OPAMP_TLS_CERT_FILE: '/c', OPAMP_TLS_KEY_FILE: '/k', OPAMP_TLS_CA_FILE: '/ca' }).tls).toEqual({
-      certFile: '/c',
-      keyFile: '/k',
-      caFile: '/ca',
-    });
+    expect(loadGatewayConfig({ OPAMP_TLS_CERT_FILE: '/c', OPAMP_TLS_KEY_FILE: '/k' }).tls).toEqual({ certFile: '/c', keyFile: '/k' });
+    expect(() => loadGatewayConfig({ OPAMP_REQUIRE_CLIENT_IDENTITY: 'true' })).toThrow(/OPAMP_CLIENT_IDENTITY_HEADER/);
+    expect(
+      loadGatewayConfig({ OPAMP_CLIENT_IDENTITY_HEADER: 'X-Client-Cert-Subject', OPAMP_TRUSTED_PROXIES: '10.0.0.5' }).clientIdentity,
+    ).toEqual({ header: 'X-Client-Cert-Subject', trustedProxies: ['10.0.0.5'], required: false });
   });
 
   it('refuses an inverted Retry-After range', () => {

@@ -11,8 +11,12 @@ export const gatewayEnv = {
   OPAMP_AGENT_TOKENS: str({ default: '', secret: true }),
   OPAMP_TLS_CERT_FILE: str({ default: '' }),
   OPAMP_TLS_KEY_FILE: str({ default: '' }),
-  /** When set, clients must present a certificate signed by this CA (mTLS). */
-  OPAMP_TLS_CA_FILE: str({ default: '' }),
+  /** mTLS is terminated by a proxy in front, which passes the verified identity in this header. */
+  OPAMP_CLIENT_IDENTITY_HEADER: str({ default: '' }),
+  /** Addresses of the proxies whose identity header is believed. */
+  OPAMP_TRUSTED_PROXIES: list({ default: ['127.0.0.1'] }),
+  OPAMP_REQUIRE_CLIENT_IDENTITY: bool({ default: false }),
+  OPAMP_ACCEPT_LEGACY_ULID: bool({ default: false }),
   /** Inbound and outbound limit per OpAMP message, after decompression (spec default 64 MiB). */
   OPAMP_MAX_MESSAGE_BYTES: int({ default: 64 * 1024 * 1024, min: 1024 }),
   OPAMP_WS_COMPRESSION: bool({ default: true }),
@@ -40,7 +44,9 @@ export interface GatewayConfig {
   port: number;
   adminPort: number;
   agentTokens: string;
-  tls: { certFile: string; keyFile: string; caFile: string } | null;
+  tls: { certFile: string; keyFile: string } | null;
+  clientIdentity: { header: string; trustedProxies: string[]; required: boolean } | null;
+  acceptLegacyUlid: boolean;
   maxMessageBytes: number;
   wsCompression: boolean;
   messagesPerSecond: number;
@@ -62,8 +68,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   if ((e.OPAMP_TLS_CERT_FILE === '') !== (e.OPAMP_TLS_KEY_FILE === '')) {
     throw new Error('invalid configuration: OPAMP_TLS_CERT_FILE and OPAMP_TLS_KEY_FILE go together');
   }
-  if (e.OPAMP_TLS_CA_FILE && !e.OPAMP_TLS_CERT_FILE) {
-    throw new Error('invalid configuration: OPAMP_TLS_CA_FILE (mTLS) needs OPAMP_TLS_CERT_FILE and OPAMP_TLS_KEY_FILE');
+  if (e.OPAMP_REQUIRE_CLIENT_IDENTITY && !e.OPAMP_CLIENT_IDENTITY_HEADER) {
+    throw new Error('invalid configuration: OPAMP_REQUIRE_CLIENT_IDENTITY needs OPAMP_CLIENT_IDENTITY_HEADER');
   }
   if (e.OPAMP_RETRY_AFTER_MAX_S < e.OPAMP_RETRY_AFTER_MIN_S) {
     throw new Error('invalid configuration: OPAMP_RETRY_AFTER_MAX_S must be >= OPAMP_RETRY_AFTER_MIN_S');
@@ -74,9 +80,15 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     port: e.OPAMP_GATEWAY_PORT,
     adminPort: e.OPAMP_GATEWAY_ADMIN_PORT,
     agentTokens: e.OPAMP_AGENT_TOKENS,
-    tls: e.OPAMP_TLS_CERT_FILE
-      ? { certFile: e.OPAMP_TLS_CERT_FILE, keyFile: e.OPAMP_TLS_KEY_FILE, caFile: e.OPAMP_TLS_CA_FILE }
+    tls: e.OPAMP_TLS_CERT_FILE ? { certFile: e.OPAMP_TLS_CERT_FILE, keyFile: e.OPAMP_TLS_KEY_FILE } : null,
+    clientIdentity: e.OPAMP_CLIENT_IDENTITY_HEADER
+      ? {
+          header: e.OPAMP_CLIENT_IDENTITY_HEADER,
+          trustedProxies: e.OPAMP_TRUSTED_PROXIES,
+          required: e.OPAMP_REQUIRE_CLIENT_IDENTITY,
+        }
       : null,
+    acceptLegacyUlid: e.OPAMP_ACCEPT_LEGACY_ULID,
     maxMessageBytes: e.OPAMP_MAX_MESSAGE_BYTES,
     wsCompression: e.OPAMP_WS_COMPRESSION,
     messagesPerSecond: e.OPAMP_MESSAGES_PER_SECOND,
