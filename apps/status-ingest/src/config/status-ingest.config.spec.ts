@@ -15,3 +15,19 @@ describe('status-ingest configuration', () => {
     expect(() => loadStatusIngestConfig({ OPAMP_PG_POOL_MAX: '0' })).toThrow(/OPAMP_PG_POOL_MAX must be >= 1/);
   });
 });
+
+describe('status-ingest liveness and topics configuration', () => {
+  it('defaults to the shared topics, the group and 3/10 heartbeat intervals of 30 s', () => {
+    const cfg = loadStatusIngestConfig({});
+    expect(cfg.inboundTopic).toBe('opamp.agent-inbound');
+    expect(cfg.eventsTopic).toBe('opamp.agent-events');
+    expect(cfg.groupId).toBe('opamp.status-ingest');
+    expect(cfg.liveness).toEqual({ heartbeatIntervalMs: 30_000, staleAfterIntervals: 3, offlineAfterIntervals: 10, sweepIntervalMs: 15_000 });
+  });
+
+  it('refuses an offline threshold below the stale one', () => {
+    expect(() =>
+      loadStatusIngestConfig({ OPAMP_INGEST_STALE_AFTER_INTERVALS: '5', OPAMP_INGEST_OFFLINE_AFTER_INTERVALS: '2' }),
+    ).toThrow(/OFFLINE_AFTER_INTERVALS must be >=/);
+  });
+});

@@ -1,5 +1,6 @@
 /** The only place status-ingest reads its environment. */
-import { int, list, readEnv, str, url } from '@opamp/config';
+import { ConsumerGroups, KafkaTopics } from '@opamp/contracts';
+import { EnvConfigError, int, list, readEnv, str, url } from '@opamp/config';
 
 export const statusIngestEnv = {
   OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
@@ -12,6 +13,16 @@ export const statusIngestEnv = {
   OPAMP_INGEST_CLIENT_ID: str({ default: 'status-ingest' }),
   OPAMP_INGEST_PARTITION_CONCURRENCY: int({ default: 4, min: 1, max: 64 }),
   OPAMP_PG_POOL_MAX: int({ default: 10, min: 1, max: 200 }),
+  OPAMP_INGEST_INBOUND_TOPIC: str({ default: KafkaTopics.agentInbound.name }),
+  OPAMP_INGEST_EVENTS_TOPIC: str({ default: KafkaTopics.agentEvents.name }),
+  OPAMP_INGEST_GROUP_ID: str({ default: ConsumerGroups.statusIngest }),
+  /** The heartbeat interval agents use (the OpAMP default is 30 s). */
+  OPAMP_INGEST_HEARTBEAT_INTERVAL_S: int({ default: 30, min: 1, max: 86_400 }),
+  /** Silent for this many intervals: stale. */
+  OPAMP_INGEST_STALE_AFTER_INTERVALS: int({ default: 3, min: 1, max: 1_000 }),
+  /** Silent for this many intervals: offline. */
+  OPAMP_INGEST_OFFLINE_AFTER_INTERVALS: int({ default: 10, min: 1, max: 10_000 }),
+  OPAMP_INGEST_SWEEP_INTERVAL_MS: int({ default: 15_000, min: 100, max: 3_600_000 }),
 };
 
 export interface StatusIngestConfig {
@@ -21,10 +32,22 @@ export interface StatusIngestConfig {
   clientId: string;
   partitionConcurrency: number;
   pgPoolMax: number;
+  inboundTopic: string;
+  eventsTopic: string;
+  groupId: string;
+  liveness: {
+    heartbeatIntervalMs: number;
+    staleAfterIntervals: number;
+    offlineAfterIntervals: number;
+    sweepIntervalMs: number;
+  };
 }
 
 export function loadStatusIngestConfig(env: Record<string, string | undefined> = process.env): StatusIngestConfig {
   const e = readEnv(statusIngestEnv, env);
+  if (e.OPAMP_INGEST_OFFLINE_AFTER_INTERVALS < e.OPAMP_INGEST_STALE_AFTER_INTERVALS) {
+    throw new EnvConfigError(['OPAMP_INGEST_OFFLINE_AFTER_INTERVALS must be >= OPAMP_INGEST_STALE_AFTER_INTERVALS']);
+  }
   return {
     kafkaBrokers: e.OPAMP_KAFKA_BROKERS,
     redisUrl: e.OPAMP_REDIS_URL,
@@ -32,5 +55,14 @@ export function loadStatusIngestConfig(env: Record<string, string | undefined> =
     clientId: e.OPAMP_INGEST_CLIENT_ID,
     partitionConcurrency: e.OPAMP_INGEST_PARTITION_CONCURRENCY,
     pgPoolMax: e.OPAMP_PG_POOL_MAX,
+    inboundTopic: e.OPAMP_INGEST_INBOUND_TOPIC,
+    eventsTopic: e.OPAMP_INGEST_EVENTS_TOPIC,
+    groupId: e.OPAMP_INGEST_GROUP_ID,
+    liveness: {
+      heartbeatIntervalMs: e.OPAMP_INGEST_HEARTBEAT_INTERVAL_S * 1_000,
+      staleAfterIntervals: e.OPAMP_INGEST_STALE_AFTER_INTERVALS,
+      offlineAfterIntervals: e.OPAMP_INGEST_OFFLINE_AFTER_INTERVALS,
+      sweepIntervalMs: e.OPAMP_INGEST_SWEEP_INTERVAL_MS,
+    },
   };
 }
