@@ -1,0 +1,34 @@
+/**
+ * Assignments: a configuration applied to the agents a label selector
+ * matches, with a priority. An agent's desired configuration is the one of
+ * the highest-priority matching assignment; among equal priorities the
+ * assignment whose name sorts first (by code point) wins, so the outcome
+ * never depends on storage order.
+ */
+import { matchesSelector, type LabelSelector, type Labels } from './selector';
+
+export interface Assignment {
+  readonly name: string;
+  readonly configurationName: string;
+  /** A fixed version, or null for the configuration's latest version. */
+  readonly pinnedVersion: number | null;
+  readonly selector: LabelSelector;
+  readonly selectorText: string;
+  readonly priority: number;
+}
+
+export function compareAssignments(a: Assignment, b: Assignment): number {
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** Sorts once, so resolving many agents is a first-match scan. */
+export function orderAssignments(assignments: readonly Assignment[]): Assignment[] {
+  return [...assignments].sort(compareAssignments);
+}
+
+/** The winning assignment for an agent, or null. `ordered` must come from orderAssignments. */
+export function resolveAssignment(ordered: readonly Assignment[], labels: Labels): Assignment | null {
+  for (const a of ordered) if (matchesSelector(a.selector, labels)) return a;
+  return null;
+}

@@ -1,0 +1,8 @@
+/** The pure desired-state core: no framework, no I/O. */
+export * from './errors';
+export * from './selector';
+export * from './template';
+export * from './validation';
+export * from './configuration';
+export * from './assignment';
+export * from './reconcile';

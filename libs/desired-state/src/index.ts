@@ -1,0 +1,2 @@
+/** @opamp/desired-state: configurations, targeting, reconciliation and the platform API core of config-service. */
+export * from './core';
