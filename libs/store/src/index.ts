@@ -2,3 +2,4 @@
 export * from './pg-pool';
 export * from './migrations';
 export * from './sql-database';
+export * from './pglite-database';
