@@ -1,2 +1,7 @@
 /** @opamp/desired-state: configurations, targeting, reconciliation and the platform API core of config-service. */
 export * from './core';
+export * from './store/agent-push.dispatcher';
+export * from './store/desired-state.repository';
+export * from './runtime/reconciler';
+export * from './runtime/reconciler-worker';
+export * from './api/fleet-api.service';

@@ -1,0 +1,45 @@
+/** Runs the reconciler on the agent-events topic in the config-service consumer group. */
+import type { Kafka } from 'kafkajs';
+import { BatchConsumer } from '@opamp/bus-kafka';
+import type { Reconciler } from './reconciler';
+
+export interface ReconcilerWorkerOptions {
+  topic: string;
+  groupId: string;
+  partitionsConsumedConcurrently?: number;
+  fromBeginning?: boolean;
+}
+
+export class ReconcilerWorker {
+  private readonly consumer: BatchConsumer;
+
+  constructor(kafka: Kafka, reconciler: Reconciler, options: ReconcilerWorkerOptions) {
+    this.consumer = new BatchConsumer(
+      kafka,
+      {
+        groupId: options.groupId,
+        topic: options.topic,
+        fromBeginning: options.fromBeginning ?? true,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 4,
+      },
+      async (batch) => {
+        await reconciler.handleEventRecords(batch.messages.map((m) => m.value));
+      },
+    );
+  }
+
+  /** The consumer's instrumentation events (GROUP_JOIN, ...). */
+  get events() {
+    return this.consumer.events;
+  }
+
+  on: BatchConsumer['on'] = (...args) => this.consumer.on(...args);
+
+  start(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.stop();
+  }
+}

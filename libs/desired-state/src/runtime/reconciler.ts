@@ -1,0 +1,303 @@
+/**
+ * The reconciler: level-triggered, hashes only. For each agent it resolves the
+ * desired configuration (highest-priority matching assignment), renders it for
+ * the agent, decides with the pure core whether to push, pushes through the
+ * owning gateway and records the decision (desired hash, last sent hash, why
+ * not sent). Driven by agent events from Kafka and by re-evaluations after a
+ * desired-state change, which walk the affected agents in keyset pages.
+ */
+import { AgentEventCodec, EnvelopeDecodeError, type fleet } from '@opamp/contracts';
+import {
+  decideRemoteConfig,
+  parseSelector,
+  remoteConfigMessage,
+  renderForAgent,
+  resolveAssignment,
+  selectorToSql,
+  type ConfigurationVersion,
+  type RenderOutcome,
+} from '../core';
+import { AgentPushDispatcher, type PushTarget } from '../store/agent-push.dispatcher';
+import {
+  assignedVersion,
+  toBuffer,
+  type AgentRow,
+  type AgentStateWrite,
+  type DesiredStateRepository,
+  type TenantSnapshot,
+} from '../store/desired-state.repository';
+
+export interface ReconcileAgent {
+  readonly tenantId: string;
+  readonly instanceUid: Buffer;
+  readonly capabilities: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly reportedHash: Buffer | null;
+  readonly reportedStatus: number;
+  readonly target: PushTarget;
+  readonly availableComponentsHash: Buffer | null;
+}
+
+export interface ReconcilerMetrics {
+  events: number;
+  decodeErrors: number;
+  agentsEvaluated: number;
+  configsPushed: number;
+  notSent: number;
+  pushErrors: number;
+}
+
+export interface ReconcilerOptions {
+  /** Agents per re-evaluation page (default 500). */
+  pageSize?: number;
+  /** Pushes in flight at once within a page (default 100). */
+  pushConcurrency?: number;
+  log?: (level: 'warn' | 'error', message: string) => void;
+}
+
+const COMPONENT_CACHE_MAX = 1000;
+const NOT_ACCEPTED = 'the agent does not accept remote configuration (AcceptsRemoteConfig not set)';
+
+export class Reconciler {
+  readonly metrics: ReconcilerMetrics = { events: 0, decodeErrors: 0, agentsEvaluated: 0, configsPushed: 0, notSent: 0, pushErrors: 0 };
+  private readonly snapshots = new Map<string, TenantSnapshot>();
+  private readonly components = new Map<string, unknown>();
+  private readonly renderCache = new Map<string, RenderOutcome>();
+  private readonly reevaluations = new Map<string, Promise<void>>();
+  private readonly pageSize: number;
+  private readonly pushConcurrency: number;
+
+  constructor(
+    private readonly repo: DesiredStateRepository,
+    private readonly dispatcher: AgentPushDispatcher,
+    private readonly options: ReconcilerOptions = {},
+  ) {
+    this.pageSize = options.pageSize ?? 500;
+    this.pushConcurrency = options.pushConcurrency ?? 100;
+  }
+
+  /** Handles one Kafka batch of AgentEvent records (latest event per agent wins). */
+  async handleEventRecords(values: ReadonlyArray<Buffer | null>): Promise<void> {
+    const latest = new Map<string, fleet.v1.AgentEvent>();
+    for (const value of values) {
+      if (!value) continue;
+      this.metrics.events++;
+      let event: fleet.v1.AgentEvent;
+      try {
+        event = AgentEventCodec.decode(value);
+      } catch (err) {
+        if (err instanceof EnvelopeDecodeError) {
+          this.metrics.decodeErrors++;
+          continue;
+        }
+        throw err;
+      }
+      if (!event.tenantId || event.instanceUid?.length !== 16) {
+        this.metrics.decodeErrors++;
+        continue;
+      }
+      latest.set(`${event.tenantId}/${Buffer.from(event.instanceUid).toString('hex')}`, event);
+    }
+    const byTenant = new Map<string, fleet.v1.AgentEvent[]>();
+    for (const e of latest.values()) {
+      const list = byTenant.get(e.tenantId) ?? [];
+      list.push(e);
+      byTenant.set(e.tenantId, list);
+    }
+    const revisions = await this.repo.revisions([...byTenant.keys()]);
+    for (const [tenantId, events] of byTenant) {
+      for (const e of events) {
+        const prev = toBuffer(e.previousInstanceUid);
+        if (prev && prev.length === 16) await this.repo.moveAgentState(tenantId, prev, Buffer.from(e.instanceUid));
+      }
+      const snapshot = await this.snapshot(tenantId, revisions.get(tenantId) ?? 0);
+      await this.reconcile(snapshot, events.map(eventToAgent));
+    }
+  }
+
+  /**
+   * Re-evaluates a tenant's agents after a desired-state change: those
+   * matching any of `selectors` (all agents when omitted), page by page.
+   * Re-evaluations of one tenant run one after another.
+   */
+  reevaluate(tenantId: string, selectors?: readonly string[]): Promise<void> {
+    const previous = this.reevaluations.get(tenantId) ?? Promise.resolve();
+    const next = previous
+      .catch(() => undefined)
+      .then(() => this.reevaluateNow(tenantId, selectors))
+      .catch((err: unknown) => this.options.log?.('error', `re-evaluation of tenant ${tenantId} failed: ${String(err)}`));
+    this.reevaluations.set(tenantId, next);
+    void next.finally(() => {
+      if (this.reevaluations.get(tenantId) === next) this.reevaluations.delete(tenantId);
+    });
+    return next;
+  }
+
+  /** Resolves when every re-evaluation started so far has finished. */
+  async idle(): Promise<void> {
+    while (this.reevaluations.size > 0) await Promise.all(this.reevaluations.values());
+  }
+
+  private async reevaluateNow(tenantId: string, selectors?: readonly string[]): Promise<void> {
+    this.snapshots.delete(tenantId);
+    const snapshot = await this.snapshot(tenantId, -1);
+    let where = 'TRUE';
+    const params: unknown[] = [];
+    if (selectors) {
+      if (selectors.length === 0) return;
+      const parts: string[] = [];
+      for (const text of selectors) {
+        const sql = selectorToSql(parseSelector(text), 'a.labels', params.length);
+        params.push(...sql.params);
+        parts.push(`(${sql.sql})`);
+      }
+      where = parts.join(' OR ');
+    }
+    let after: Buffer | null = null;
+    for (;;) {
+      const page: AgentRow[] = await this.repo.agentsPage(tenantId, after, this.pageSize, where, params);
+      if (page.length === 0) break;
+      await this.reconcile(snapshot, page.map(rowToAgent));
+      if (page.length < this.pageSize) break;
+      after = page[page.length - 1].instanceUid;
+    }
+  }
+
+  private async snapshot(tenantId: string, revision: number): Promise<TenantSnapshot> {
+    const cached = this.snapshots.get(tenantId);
+    if (cached && cached.revision === revision) return cached;
+    const fresh = await this.repo.loadSnapshot(tenantId);
+    this.snapshots.set(tenantId, fresh);
+    if (this.renderCache.size > 10_000) this.renderCache.clear();
+    return fresh;
+  }
+
+  private async componentsFor(agents: readonly ReconcileAgent[]): Promise<void> {
+    const missing = new Map<string, Buffer>();
+    for (const a of agents) {
+      const h = a.availableComponentsHash;
+      if (h && h.length > 0 && !this.components.has(h.toString('hex'))) missing.set(h.toString('hex'), h);
+    }
+    if (missing.size === 0) return;
+    const found = await this.repo.availableComponents([...missing.values()]);
+    if (this.components.size + found.size > COMPONENT_CACHE_MAX) this.components.clear();
+    for (const [hex, components] of found) this.components.set(hex, components);
+  }
+
+  private render(version: ConfigurationVersion, agent: ReconcileAgent): RenderOutcome {
+    const componentsHex = agent.availableComponentsHash?.length ? agent.availableComponentsHash.toString('hex') : '';
+    const availableComponents = componentsHex ? this.components.get(componentsHex) : undefined;
+    const facts = { attributes: agent.labels, instanceUidHex: agent.instanceUid.toString('hex'), availableComponents };
+    if (version.templated) return renderForAgent(version, facts);
+    const key = `${version.tenantId}/${version.name}@${version.version}/${version.contentHash.toString('hex')}#${availableComponents ? componentsHex : ''}`;
+    let out = this.renderCache.get(key);
+    if (!out) {
+      out = renderForAgent(version, facts);
+      this.renderCache.set(key, out);
+    }
+    return out;
+  }
+
+  /** Decides and pushes for a set of agents of one tenant, then records the decisions in one write. */
+  private async reconcile(snapshot: TenantSnapshot, agents: readonly ReconcileAgent[]): Promise<void> {
+    if (agents.length === 0) return;
+    await this.componentsFor(agents);
+    const states = await this.repo.agentStates(snapshot.tenantId, agents.map((a) => a.instanceUid));
+    const writes: AgentStateWrite[] = [];
+    const pushes: Array<() => Promise<void>> = [];
+    for (const agent of agents) {
+      this.metrics.agentsEvaluated++;
+      const write: AgentStateWrite = {
+        instanceUid: agent.instanceUid,
+        configurationName: null,
+        configurationVersion: null,
+        desiredHash: null,
+        notSentReason: null,
+        sentHash: null,
+      };
+      writes.push(write);
+      const assignment = resolveAssignment(snapshot.assignments, agent.labels);
+      if (!assignment) continue;
+      write.configurationName = assignment.configurationName;
+      const version = assignedVersion(snapshot, assignment);
+      if (!version) {
+        write.notSentReason = `configuration '${assignment.configurationName}' has no version ${assignment.pinnedVersion ?? ''}`.trim();
+        this.metrics.notSent++;
+        continue;
+      }
+      write.configurationVersion = version.version;
+      const rendered = this.render(version, agent);
+      if (!rendered.ok) {
+        write.notSentReason = rendered.reason;
+        this.metrics.notSent++;
+        continue;
+      }
+      write.desiredHash = rendered.hash;
+      const desired = { configurationName: version.name, version: version.version, files: rendered.files, hash: rendered.hash };
+      const decision = decideRemoteConfig(desired, {
+        capabilities: agent.capabilities,
+        reportedHash: agent.reportedHash,
+        reportedStatus: agent.reportedStatus,
+        lastSentHash: states.get(agent.instanceUid.toString('hex'))?.lastSentHash ?? null,
+      });
+      if (decision.reason === 'no_accepts_remote_config') {
+        write.notSentReason = NOT_ACCEPTED;
+        this.metrics.notSent++;
+      }
+      if (!decision.send) continue;
+      pushes.push(async () => {
+        try {
+          await this.dispatcher.push(snapshot.tenantId, agent.instanceUid, agent.target, 'remote_config', remoteConfigMessage(agent.instanceUid, desired));
+          write.sentHash = rendered.hash;
+          this.metrics.configsPushed++;
+        } catch (err) {
+          this.metrics.pushErrors++;
+          this.options.log?.('warn', `push to ${agent.instanceUid.toString('hex')} failed: ${String(err)}`);
+        }
+      });
+    }
+    for (let i = 0; i < pushes.length; i += this.pushConcurrency) {
+      await Promise.all(pushes.slice(i, i + this.pushConcurrency).map((p) => p()));
+    }
+    await this.repo.writeAgentStates(snapshot.tenantId, writes);
+  }
+}
+
+function labelsOf(event: fleet.v1.AgentEvent): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const l of event.labels ?? []) if (l.key) labels[l.key] = l.value ?? '';
+  return labels;
+}
+
+export function eventToAgent(e: fleet.v1.AgentEvent): ReconcileAgent {
+  const owner = e.owner;
+  return {
+    tenantId: e.tenantId,
+    instanceUid: Buffer.from(e.instanceUid),
+    capabilities: Number(e.capabilities ?? 0),
+    labels: labelsOf(e),
+    reportedHash: e.reportedRemoteConfigHash?.length ? Buffer.from(e.reportedRemoteConfigHash) : null,
+    reportedStatus: e.remoteConfigStatus ?? 0,
+    target: {
+      connected: owner?.connected === true,
+      gatewayId: owner?.gatewayId || null,
+      connectionId: owner?.connectionId ?? '',
+      epoch: Number(owner?.epoch ?? 0),
+      transport: owner?.transport ?? 0,
+    },
+    availableComponentsHash: e.availableComponentsHash?.length ? Buffer.from(e.availableComponentsHash) : null,
+  };
+}
+
+export function rowToAgent(r: AgentRow): ReconcileAgent {
+  return {
+    tenantId: r.tenantId,
+    instanceUid: r.instanceUid,
+    capabilities: r.capabilities,
+    labels: r.labels,
+    reportedHash: r.remoteConfigHash,
+    reportedStatus: r.remoteConfigStatus,
+    target: { connected: r.connected, gatewayId: r.gatewayId, connectionId: r.connectionId ?? '', epoch: r.epoch, transport: r.transport },
+    availableComponentsHash: r.availableComponentsHash,
+  };
+}

@@ -1,0 +1,363 @@
+/**
+ * PostgreSQL access for desired state (migrations 0100+), over the SqlDatabase
+ * port so the embedded PGlite mode can plug in. Every desired-state change is
+ * written in one transaction with its audit record and a bump of the tenant's
+ * revision (which tells every replica's reconciler to reload).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { SqlDatabase, SqlExecutor } from '@opamp/store';
+import {
+  newVersion,
+  orderAssignments,
+  parseSelector,
+  type Assignment,
+  type ConfigFiles,
+  type ConfigFormat,
+  type ConfigurationVersion,
+} from '../core';
+
+export function toBuffer(v: unknown): Buffer | null {
+  if (v === null || v === undefined) return null;
+  if (Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (typeof v === 'string' && v.startsWith('\\x')) return Buffer.from(v.slice(2), 'hex');
+  return null;
+}
+
+export function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string') return Number(v);
+  return 0;
+}
+
+export function toIso(v: unknown): string {
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'string') return new Date(v).toISOString();
+  return '';
+}
+
+export function tokenHash(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export interface AuditEntry {
+  tenantId: string;
+  actor: string;
+  action: string;
+  resourceType: string;
+  resourceName: string;
+  beforeHash?: Buffer | null;
+  afterHash?: Buffer | null;
+  details?: Record<string, unknown>;
+}
+
+export interface TenantSnapshot {
+  readonly tenantId: string;
+  readonly revision: number;
+  /** Ordered (highest priority first, ties by name). */
+  readonly assignments: readonly Assignment[];
+  /** The version each assignment resolves to, by `name@version`. */
+  readonly versions: ReadonlyMap<string, ConfigurationVersion>;
+  /** Latest version number by configuration name. */
+  readonly latest: ReadonlyMap<string, number>;
+}
+
+/** The configuration version an assignment stands for right now (pinned, else latest). */
+export function assignedVersion(snapshot: TenantSnapshot, a: Assignment): ConfigurationVersion | null {
+  const version = a.pinnedVersion ?? snapshot.latest.get(a.configurationName);
+  return version === undefined ? null : (snapshot.versions.get(versionKey(a.configurationName, version)) ?? null);
+}
+
+export function versionKey(name: string, version: number): string {
+  return `${name}@${version}`;
+}
+
+/** An agents-table row with what reconciliation and the API need. */
+export interface AgentRow {
+  tenantId: string;
+  instanceUid: Buffer;
+  capabilities: number;
+  labels: Record<string, string>;
+  identifyingAttributes: Record<string, unknown>;
+  nonIdentifyingAttributes: Record<string, unknown>;
+  healthy: boolean | null;
+  remoteConfigHash: Buffer | null;
+  remoteConfigStatus: number;
+  remoteConfigError: string | null;
+  connected: boolean;
+  gatewayId: string | null;
+  connectionId: string | null;
+  epoch: number;
+  transport: number;
+  availableComponentsHash: Buffer | null;
+  customCapabilities: string[];
+  lastSeenAt: string;
+  updatedAt: string;
+  // agent_config_state
+  configurationName: string | null;
+  configurationVersion: number | null;
+  desiredHash: Buffer | null;
+  notSentReason: string | null;
+  lastSentHash: Buffer | null;
+}
+
+export const AGENT_COLUMNS = `a.tenant_id, a.instance_uid, a.capabilities, a.labels, a.identifying_attributes, a.non_identifying_attributes,
+  a.healthy, a.remote_config_hash, a.remote_config_status, a.remote_config_error, a.connected, a.gateway_id, a.connection_id,
+  a.epoch, a.transport, a.available_components_hash, a.custom_capabilities, a.last_seen_at, a.updated_at,
+  s.configuration_name, s.configuration_version, s.desired_hash, s.not_sent_reason, s.last_sent_hash`;
+
+export const AGENT_FROM = `agents a LEFT JOIN agent_config_state s ON s.tenant_id = a.tenant_id AND s.instance_uid = a.instance_uid`;
+
+export function agentFromRow(r: Record<string, unknown>): AgentRow {
+  return {
+    tenantId: String(r['tenant_id']),
+    instanceUid: toBuffer(r['instance_uid']) ?? Buffer.alloc(16),
+    capabilities: toNumber(r['capabilities']),
+    labels: (r['labels'] as Record<string, string>) ?? {},
+    identifyingAttributes: (r['identifying_attributes'] as Record<string, unknown>) ?? {},
+    nonIdentifyingAttributes: (r['non_identifying_attributes'] as Record<string, unknown>) ?? {},
+    healthy: (r['healthy'] as boolean | null) ?? null,
+    remoteConfigHash: toBuffer(r['remote_config_hash']),
+    remoteConfigStatus: toNumber(r['remote_config_status']),
+    remoteConfigError: (r['remote_config_error'] as string | null) ?? null,
+    connected: r['connected'] === true,
+    gatewayId: (r['gateway_id'] as string | null) ?? null,
+    connectionId: (r['connection_id'] as string | null) ?? null,
+    epoch: toNumber(r['epoch']),
+    transport: toNumber(r['transport']),
+    availableComponentsHash: toBuffer(r['available_components_hash']),
+    customCapabilities: Array.isArray(r['custom_capabilities']) ? (r['custom_capabilities'] as string[]) : [],
+    lastSeenAt: r['last_seen_at'] ? toIso(r['last_seen_at']) : '',
+    updatedAt: r['updated_at'] ? toIso(r['updated_at']) : '',
+    configurationName: (r['configuration_name'] as string | null) ?? null,
+    configurationVersion: r['configuration_version'] == null ? null : toNumber(r['configuration_version']),
+    desiredHash: toBuffer(r['desired_hash']),
+    notSentReason: (r['not_sent_reason'] as string | null) ?? null,
+    lastSentHash: toBuffer(r['last_sent_hash']),
+  };
+}
+
+export interface AgentStateWrite {
+  instanceUid: Buffer;
+  configurationName: string | null;
+  configurationVersion: number | null;
+  desiredHash: Buffer | null;
+  notSentReason: string | null;
+  /** Set when a remote config was pushed now. */
+  sentHash: Buffer | null;
+}
+
+export interface TokenRecord {
+  id: string;
+  tenantId: string;
+  kind: 'admin' | 'agent';
+  name: string;
+  createdBy: string;
+  createdAt: string;
+  revokedAt: string;
+}
+
+function tokenFromRow(r: Record<string, unknown>): TokenRecord {
+  return {
+    id: String(r['id']),
+    tenantId: String(r['tenant_id']),
+    kind: r['kind'] as 'admin' | 'agent',
+    name: String(r['name'] ?? ''),
+    createdBy: String(r['created_by'] ?? ''),
+    createdAt: toIso(r['created_at']),
+    revokedAt: r['revoked_at'] ? toIso(r['revoked_at']) : '',
+  };
+}
+
+export function versionFromRow(tenantId: string, r: Record<string, unknown>): ConfigurationVersion {
+  return newVersion(tenantId, String(r['configuration_name']), toNumber(r['version']), r['format'] as ConfigFormat, r['files'] as ConfigFiles);
+}
+
+export class DesiredStateRepository {
+  constructor(readonly db: SqlDatabase) {}
+
+  async ensureTenant(tx: SqlExecutor, tenantId: string): Promise<void> {
+    await tx.query('INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING', [tenantId]);
+  }
+
+  /** Records the change and bumps the tenant's desired-state revision (same transaction). */
+  async audit(tx: SqlExecutor, e: AuditEntry, bumpRevision: boolean): Promise<void> {
+    await tx.query(
+      `INSERT INTO audit_log (tenant_id, actor, action, resource_type, resource_name, before_hash, after_hash, details)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+      [e.tenantId, e.actor, e.action, e.resourceType, e.resourceName, e.beforeHash ?? null, e.afterHash ?? null, JSON.stringify(e.details ?? {})],
+    );
+    if (bumpRevision) {
+      await tx.query(
+        `INSERT INTO desired_state_revisions (tenant_id, revision) VALUES ($1, 1)
+         ON CONFLICT (tenant_id) DO UPDATE SET revision = desired_state_revisions.revision + 1`,
+        [e.tenantId],
+      );
+    }
+  }
+
+  // --- tokens ---------------------------------------------------------------
+
+  /** Creates a token; the clear text is returned once and never stored. */
+  async createToken(tx: SqlExecutor, tenantId: string, kind: 'admin' | 'agent', name: string, createdBy: string): Promise<{ record: TokenRecord; token: string }> {
+    await this.ensureTenant(tx, tenantId);
+    const token = `opamp_${kind}_${randomBytes(32).toString('base64url')}`;
+    const { rows } = await tx.query(
+      `INSERT INTO api_tokens (tenant_id, kind, name, token_hash, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+      [tenantId, kind, name, tokenHash(token), createdBy],
+    );
+    return { record: tokenFromRow(rows[0]), token };
+  }
+
+  /** Registers a token whose clear text is configured elsewhere (bootstrap admin tokens). */
+  async upsertTokenHash(tenantId: string, kind: 'admin' | 'agent', name: string, token: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.ensureTenant(tx, tenantId);
+      await tx.query(
+        `INSERT INTO api_tokens (tenant_id, kind, name, token_hash, created_by) VALUES ($1, $2, $3, $4, 'bootstrap')
+         ON CONFLICT (token_hash) DO NOTHING`,
+        [tenantId, kind, name, tokenHash(token)],
+      );
+    });
+  }
+
+  async findActiveToken(token: string): Promise<TokenRecord | null> {
+    const { rows } = await this.db.query(`SELECT * FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, [tokenHash(token)]);
+    return rows.length ? tokenFromRow(rows[0]) : null;
+  }
+
+  async listTokens(tenantId: string, kind: 'admin' | 'agent'): Promise<TokenRecord[]> {
+    const { rows } = await this.db.query(`SELECT * FROM api_tokens WHERE tenant_id = $1 AND kind = $2 ORDER BY created_at, id`, [tenantId, kind]);
+    return rows.map(tokenFromRow);
+  }
+
+  async revokeToken(tx: SqlExecutor, tenantId: string, kind: 'admin' | 'agent', id: string): Promise<TokenRecord | null> {
+    const { rows } = await tx.query(
+      `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE tenant_id = $1 AND kind = $2 AND id::text = $3 RETURNING *`,
+      [tenantId, kind, id],
+    );
+    return rows.length ? tokenFromRow(rows[0]) : null;
+  }
+
+  // --- snapshot for the reconciler ----------------------------------------------
+
+  async revisions(tenantIds: readonly string[]): Promise<Map<string, number>> {
+    const { rows } = await this.db.query<{ tenant_id: string; revision: unknown }>(
+      'SELECT tenant_id, revision FROM desired_state_revisions WHERE tenant_id = ANY($1::text[])',
+      [tenantIds],
+    );
+    return new Map(rows.map((r) => [r.tenant_id, toNumber(r.revision)]));
+  }
+
+  async loadSnapshot(tenantId: string): Promise<TenantSnapshot> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      const rev = await tx.query<{ revision: unknown }>('SELECT revision FROM desired_state_revisions WHERE tenant_id = $1', [tenantId]);
+      const { rows } = await tx.query(
+        `SELECT name, configuration_name, pinned_version, selector, priority FROM assignments WHERE tenant_id = $1`,
+        [tenantId],
+      );
+      const assignments: Assignment[] = rows.map((r) => ({
+        name: String(r['name']),
+        configurationName: String(r['configuration_name']),
+        pinnedVersion: r['pinned_version'] == null ? null : toNumber(r['pinned_version']),
+        selectorText: String(r['selector']),
+        selector: parseSelector(String(r['selector'])),
+        priority: toNumber(r['priority']),
+      }));
+      const vrows = await tx.query(
+        `SELECT DISTINCT v.configuration_name, v.version, v.files, c.format
+           FROM assignments a
+           JOIN configurations c ON c.tenant_id = a.tenant_id AND c.name = a.configuration_name
+           JOIN configuration_versions v ON v.tenant_id = a.tenant_id AND v.configuration_name = a.configuration_name
+                                        AND v.version = coalesce(a.pinned_version, c.latest_version)
+          WHERE a.tenant_id = $1`,
+        [tenantId],
+      );
+      const versions = new Map<string, ConfigurationVersion>();
+      for (const r of vrows.rows) {
+        const v = versionFromRow(tenantId, r);
+        versions.set(versionKey(v.name, v.version), v);
+      }
+      const latest = await tx.query(`SELECT name, latest_version FROM configurations WHERE tenant_id = $1`, [tenantId]);
+      const latestByName = new Map(latest.rows.map((r) => [String(r['name']), toNumber(r['latest_version'])]));
+      return {
+        tenantId,
+        revision: rev.rows.length ? toNumber(rev.rows[0].revision) : 0,
+        assignments: orderAssignments(assignments),
+        versions,
+        latest: latestByName,
+      };
+    });
+  }
+
+  // --- agents -----------------------------------------------------------------
+
+  /** One keyset page of a tenant's live agents (tombstones of moved uids excluded). */
+  async agentsPage(tenantId: string, after: Buffer | null, limit: number, where = 'TRUE', params: unknown[] = []): Promise<AgentRow[]> {
+    const base = params.length;
+    const { rows } = await this.db.query(
+      `SELECT ${AGENT_COLUMNS} FROM ${AGENT_FROM}
+        WHERE a.tenant_id = $${base + 1} AND a.replaced_by IS NULL AND ($${base + 2}::bytea IS NULL OR a.instance_uid > $${base + 2}::bytea)
+          AND (${where})
+        ORDER BY a.instance_uid LIMIT $${base + 3}`,
+      [...params, tenantId, after, limit],
+    );
+    return rows.map(agentFromRow);
+  }
+
+  async agentStates(tenantId: string, uids: readonly Buffer[]): Promise<Map<string, { lastSentHash: Buffer | null; desiredHash: Buffer | null }>> {
+    if (uids.length === 0) return new Map();
+    const { rows } = await this.db.query(
+      `SELECT instance_uid, last_sent_hash, desired_hash FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[])`,
+      [tenantId, uids],
+    );
+    return new Map(
+      rows.map((r) => [toBuffer(r['instance_uid'])!.toString('hex'), { lastSentHash: toBuffer(r['last_sent_hash']), desiredHash: toBuffer(r['desired_hash']) }]),
+    );
+  }
+
+  /** Carries the reconcile state over when an agent moved to a new instance uid. */
+  async moveAgentState(tenantId: string, from: Buffer, to: Buffer): Promise<void> {
+    await this.db.query(
+      `UPDATE agent_config_state SET instance_uid = $3 WHERE tenant_id = $1 AND instance_uid = $2
+         AND NOT EXISTS (SELECT 1 FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = $3)`,
+      [tenantId, from, to],
+    );
+  }
+
+  /** One statement per batch: upserts the decision for many agents. */
+  async writeAgentStates(tenantId: string, writes: readonly AgentStateWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    await this.db.query(
+      `INSERT INTO agent_config_state AS s (tenant_id, instance_uid, configuration_name, configuration_version, desired_hash, not_sent_reason, last_sent_hash, last_sent_at, updated_at)
+       SELECT $1, w.uid, w.name, w.version, w.desired, w.reason, w.sent, CASE WHEN w.sent IS NULL THEN NULL ELSE now() END, now()
+         FROM unnest($2::bytea[], $3::text[], $4::int[], $5::bytea[], $6::text[], $7::bytea[]) AS w(uid, name, version, desired, reason, sent)
+       ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET
+         configuration_name = EXCLUDED.configuration_name,
+         configuration_version = EXCLUDED.configuration_version,
+         desired_hash = EXCLUDED.desired_hash,
+         not_sent_reason = EXCLUDED.not_sent_reason,
+         last_sent_hash = coalesce(EXCLUDED.last_sent_hash, s.last_sent_hash),
+         last_sent_at = coalesce(EXCLUDED.last_sent_at, s.last_sent_at),
+         updated_at = now()`,
+      [
+        tenantId,
+        writes.map((w) => w.instanceUid),
+        writes.map((w) => w.configurationName),
+        writes.map((w) => w.configurationVersion),
+        writes.map((w) => w.desiredHash),
+        writes.map((w) => w.notSentReason),
+        writes.map((w) => w.sentHash),
+      ],
+    );
+  }
+
+  /** Available-components maps by hash (content-addressed rows written by status-ingest). */
+  async availableComponents(hashes: readonly Buffer[]): Promise<Map<string, unknown>> {
+    if (hashes.length === 0) return new Map();
+    const { rows } = await this.db.query(`SELECT hash, components FROM available_components WHERE hash = ANY($1::bytea[])`, [hashes]);
+    return new Map(rows.map((r) => [toBuffer(r['hash'])!.toString('hex'), r['components']]));
+  }
+}
