@@ -13,8 +13,10 @@ export OPAMP_JEST_RESULTS_DIR="$PWD/$results"
 
 # Node packages: install when missing or when the lockfile changed since.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "== installing Node packages (npm ci)"
-  npm ci --no-audit --no-fund
+  # `npm ci` refuses this lockfile on machines whose npm omits other platforms'
+  # optional packages from it; `npm install` keeps every locked version and fills those in.
+  echo "== installing Node packages"
+  npm install --no-audit --no-fund
 fi
 
 echo "== infrastructure (Kafka, Redis, PostgreSQL)"
