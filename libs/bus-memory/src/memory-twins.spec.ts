@@ -1,0 +1,115 @@
+import { KeyedBatchQueue } from './keyed-batch.queue';
+import { MemoryLeaseStore } from './memory-lease.store';
+import { MemoryPendingStore } from './memory-pending.store';
+import { MemoryPushBus } from './memory-push.bus';
+
+describe('MemoryLeaseStore', () => {
+  it('fences like the Redis leases: rising epochs, compare-and-set refresh and release', async () => {
+    const leases = new MemoryLeaseStore(1_000);
+    const a = await leases.acquire('t', 'u', 'gw-1', 'c1');
+    expect(a).toEqual({ lease: { gatewayId: 'gw-1', connectionId: 'c1', epoch: 1 }, previous: null });
+    const b = await leases.acquire('t', 'u', 'gw-2', 'c2');
+    expect(b.previous).toEqual(a.lease);
+    expect(b.lease.epoch).toBe(2);
+    expect(await leases.refresh('t', 'u', a.lease)).toBe(false);
+    expect(await leases.release('t', 'u', a.lease)).toBe(false);
+    expect(await leases.release('t', 'u', b.lease)).toBe(true);
+    expect((await leases.acquire('t', 'u', 'gw-1', 'c3')).lease.epoch).toBe(3);
+  });
+
+  it('expires leases that are not refreshed', async () => {
+    let now = 0;
+    const leases = new MemoryLeaseStore(100, () => now);
+    const { lease } = await leases.acquire('t', 'u', 'gw', 'c');
+    now = 99;
+    expect(await leases.refresh('t', 'u', lease)).toBe(true);
+    now = 198;
+    expect(await leases.get('t', 'u')).toEqual(lease);
+    now = 200;
+    expect(await leases.get('t', 'u')).toBeNull();
+    expect((await leases.acquire('t', 'u', 'gw', 'd')).previous).toBeNull();
+  });
+});
+
+describe('MemoryPushBus', () => {
+  it('delivers to the listening gateway only and reports receivers', async () => {
+    const bus = new MemoryPushBus();
+    const got: string[] = [];
+    await bus.inbox('gw-a').start((p) => got.push(p.toString()));
+    expect(await bus.publish('gw-a', Buffer.from('x'))).toBe(1);
+    expect(await bus.publish('gw-b', Buffer.from('y'))).toBe(0);
+    await Promise.resolve();
+    expect(got).toEqual(['x']);
+    await bus.inbox('gw-a').stop();
+    expect(await bus.publish('gw-a', Buffer.from('z'))).toBe(0);
+  });
+});
+
+describe('MemoryPendingStore', () => {
+  it('keeps the latest item per kind, hands it out once, never overwrites on put-back', async () => {
+    const pending = new MemoryPendingStore();
+    await pending.put('t', 'u', 'remote_config', Buffer.from('1'));
+    await pending.put('t', 'u', 'remote_config', Buffer.from('2'));
+    await pending.putBack('t', 'u', { kind: 'remote_config', serverToAgent: Buffer.from('old') });
+    await pending.putBack('t', 'u', { kind: 'flags', serverToAgent: Buffer.from('f') });
+    const items = await pending.take('t', 'u');
+    expect(Object.fromEntries(items.map((i) => [i.kind, i.serverToAgent.toString()]))).toEqual({ remote_config: '2', flags: 'f' });
+    expect(await pending.take('t', 'u')).toEqual([]);
+  });
+
+  it('forgets items after their time to live', async () => {
+    let now = 0;
+    const pending = new MemoryPendingStore(50, () => now);
+    await pending.put('t', 'u', 'k', Buffer.from('v'));
+    now = 50;
+    expect(await pending.take('t', 'u')).toEqual([]);
+  });
+});
+
+describe('KeyedBatchQueue', () => {
+  const key = (i: number) => Buffer.from([0, 0, 0, i]);
+
+  it('keeps per-key order, batches, and resolves sends once their batch is handled', async () => {
+    const q = new KeyedBatchQueue({ partitions: 3, maxBatch: 4 });
+    const seen = new Map<number, number[]>();
+    const batches: number[] = [];
+    q.consume(async (records) => {
+      batches.push(records.length);
+      await new Promise((r) => setImmediate(r));
+      for (const r of records) {
+        const k = r.key[3];
+        seen.set(k, [...(seen.get(k) ?? []), r.value[0]]);
+      }
+    });
+    const sends: Promise<void>[] = [];
+    for (let seq = 0; seq < 10; seq++) for (let k = 0; k < 5; k++) sends.push(q.send(key(k), Buffer.from([seq])));
+    expect(q.backlog).toBe(50);
+    await Promise.all(sends);
+    expect(q.backlog).toBe(0);
+    for (let k = 0; k < 5; k++) expect(seen.get(k)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(4);
+  });
+
+  it('rejects the sends of a failed batch and goes on with the next', async () => {
+    const q = new KeyedBatchQueue({ partitions: 1, maxBatch: 1 });
+    let calls = 0;
+    q.consume(async () => {
+      if (calls++ === 0) throw new Error('boom');
+    });
+    const results = await Promise.allSettled([q.send(key(1), Buffer.from('a')), q.send(key(1), Buffer.from('b'))]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+  });
+
+  it('waits for queued records on close and refuses new ones', async () => {
+    const q = new KeyedBatchQueue();
+    const handled: string[] = [];
+    const pending = q.send(key(1), Buffer.from('late'));
+    q.consume(async (records) => {
+      handled.push(...records.map((r) => r.value.toString()));
+    });
+    await q.close();
+    await pending;
+    expect(handled).toEqual(['late']);
+    await expect(q.send(key(1), Buffer.from('x'))).rejects.toThrow(/closed/);
+  });
+});
