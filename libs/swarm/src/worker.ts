@@ -1,0 +1,287 @@
+/**
+ * Owns one worker process's share of the swarm: creates and starts its
+ * agents at its share of the ramp rate, flaps their health, counts what they
+ * do, and reports to the orchestrator (stats every interval, remote config
+ * outcomes in small batches). One object per agent plus a few numbers; all
+ * listeners are module-level functions (no closures per agent).
+ */
+import type { AgentError, AgentProfile, RemoteConfigState } from '@opamp/agent-sim';
+import { SimulatedAgent } from '@opamp/agent-sim';
+import type { HealthInput } from '@opamp/agent-sim';
+import { DescriptionGenerator, isWsAgent } from './description';
+import type { WorkerApplied, WorkerMessage, WorkerStart, WorkerStats } from './worker-protocol';
+import type { Counts } from './stats';
+import { SampleBuffer } from './stats';
+
+const RAMP_TICK_MS = 10;
+const FLAP_TICK_MS = 250;
+const APPLIED_FLUSH_MS = 100;
+const HEALTHY: HealthInput = Object.freeze({ healthy: true, status: 'StatusOK' });
+const UNHEALTHY: HealthInput = Object.freeze({ healthy: false, status: 'StatusRecoverableError', lastError: 'simulated health flap' });
+
+export type SendToParent = (message: WorkerMessage) => void;
+
+class SwarmAgent extends SimulatedAgent {
+  startedAt = 0;
+  firstReplyAt = 0;
+  downSince = 0;
+  unhealthyUntil = 0;
+
+  constructor(
+    options: ConstructorParameters<typeof SimulatedAgent>[0],
+    readonly index: number,
+    readonly owner: SwarmWorker,
+  ) {
+    super(options);
+  }
+}
+
+function onServerMessage(this: SwarmAgent): void {
+  const now = Date.now();
+  if (this.firstReplyAt === 0) {
+    this.firstReplyAt = now;
+    this.owner.connectMs.push(now - this.startedAt);
+  } else if (this.downSince !== 0) {
+    this.owner.reconnectMs.push(now - this.downSince);
+    this.downSince = 0;
+  }
+}
+
+function onDisconnected(this: SwarmAgent): void {
+  if (this.running && this.firstReplyAt !== 0 && this.downSince === 0) this.downSince = Date.now();
+}
+
+function onApplied(this: SwarmAgent, state: RemoteConfigState): void {
+  this.owner.recordApplied(this.index, state);
+}
+
+function onRestart(this: SwarmAgent): void {
+  this.owner.restarts++;
+}
+
+function onError(this: SwarmAgent, error: AgentError): void {
+  const key = error.status !== undefined ? `${error.kind}_${error.status}` : error.kind;
+  const errors = this.owner.errors;
+  errors[key] = (errors[key] ?? 0) + 1;
+}
+
+export class SwarmWorker {
+  readonly connectMs = new SampleBuffer();
+  readonly reconnectMs = new SampleBuffer();
+  readonly errors: Counts = {};
+  restarts = 0;
+  healthFlaps = 0;
+
+  private readonly agents: SwarmAgent[] = [];
+  private readonly generator: DescriptionGenerator;
+  private readonly profiles = new Map<string, AgentProfile>();
+  private readonly unhealthy: SwarmAgent[] = [];
+  private rampTimer: NodeJS.Timeout | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  private flapTimer: NodeJS.Timeout | undefined;
+  private appliedTimer: NodeJS.Timeout | undefined;
+  private rampDoneAt = 0;
+  private stopping = false;
+  private flapCarry = 0;
+
+  // Remote config outcomes not yet reported.
+  private readonly hashIds = new Map<string, number>();
+  private newHashes: string[] = [];
+  private appliedIndex: number[] = [];
+  private appliedHash: number[] = [];
+  private appliedStatus: number[] = [];
+  private appliedAt: number[] = [];
+
+  constructor(
+    private readonly spec: WorkerStart,
+    private readonly send: SendToParent,
+  ) {
+    this.generator = new DescriptionGenerator(spec.description, spec.seed);
+  }
+
+  get startedCount(): number {
+    return this.agents.length;
+  }
+
+  /** Begin the ramp at spec.startAt and the periodic reports. */
+  start(): void {
+    const spec = this.spec;
+    const delay = Math.max(0, spec.startAt - Date.now());
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.rampTick();
+      if (this.agents.length < spec.count) this.rampTimer = setInterval(() => this.rampTick(), RAMP_TICK_MS);
+    }, delay);
+    this.statsTimer = setInterval(() => this.send(this.stats('stats')), spec.statsIntervalMs);
+    if (spec.agent.healthFlapsPerHour > 0) this.flapTimer = setInterval(() => this.flapTick(), FLAP_TICK_MS);
+  }
+
+  /** Stop every agent gracefully (agent_disconnect, close) and report the final stats. */
+  async stop(): Promise<WorkerStats> {
+    this.stopping = true;
+    for (const t of [this.rampTimer, this.statsTimer, this.flapTimer]) if (t) clearInterval(t);
+    if (this.appliedTimer) clearTimeout(this.appliedTimer);
+    this.rampTimer = this.statsTimer = this.flapTimer = this.appliedTimer = undefined;
+    await Promise.all(this.agents.map((a) => a.stop()));
+    this.flushApplied();
+    return this.stats('stopped');
+  }
+
+  private rampTick(): void {
+    const spec = this.spec;
+    const due = Math.min(spec.count, Math.floor(((Date.now() - spec.startAt) * spec.rampPerSecond) / 1000) + 1);
+    while (this.agents.length < due && !this.stopping) this.startAgent(spec.firstIndex + this.agents.length);
+    if (this.agents.length >= spec.count && this.rampDoneAt === 0) {
+      this.rampDoneAt = Date.now();
+      if (this.rampTimer) clearInterval(this.rampTimer);
+      this.rampTimer = undefined;
+    }
+  }
+
+  private startAgent(index: number): void {
+    const spec = this.spec;
+    const k = index - spec.firstIndex;
+    const endpoint = spec.endpoints[index % spec.endpoints.length];
+    const transport = isWsAgent(index, spec.wsFraction) ? 'ws' : 'http';
+    const agent = new SwarmAgent(
+      {
+        profile: this.profile(endpoint, transport),
+        description: this.generator.describe(index),
+        localAddress: spec.addresses[k % spec.addresses.length],
+        health: HEALTHY,
+      },
+      index,
+      this,
+    );
+    agent.on('serverMessage', onServerMessage);
+    agent.on('disconnected', onDisconnected);
+    agent.on('applied', onApplied);
+    agent.on('restart', onRestart);
+    agent.on('error', onError);
+    this.agents.push(agent);
+    agent.startedAt = Date.now();
+    agent.start();
+  }
+
+  private profile(endpoint: string, transport: 'ws' | 'http'): AgentProfile {
+    const key = `${transport} ${endpoint}`;
+    let profile = this.profiles.get(key);
+    if (!profile) {
+      const a = this.spec.agent;
+      profile = Object.freeze({
+        endpoint,
+        transport,
+        headers: a.headers,
+        capabilities: a.capabilities,
+        heartbeatIntervalMs: a.heartbeatIntervalMs,
+        initialEffectiveConfig: { configMap: { '': { body: Buffer.from(a.initialConfig), contentType: 'text/yaml' } } },
+        applyConfig: { delayMs: a.applyDelayMs, failureRate: a.applyFailureRate, errorMessage: 'simulated apply failure' },
+        reconnect: a.reconnect,
+        minRetryMs: a.minRetryMs,
+        firstMessageCompressedOnReconnect: a.firstMessageCompressedOnReconnect,
+        perMessageDeflate: a.perMessageDeflate,
+        requestTimeoutMs: a.requestTimeoutMs,
+        receivedLimit: 0,
+      });
+      this.profiles.set(key, profile);
+    }
+    return profile;
+  }
+
+  // ------------------------------------------------------------ health
+
+  private flapTick(): void {
+    const now = Date.now();
+    // Recover first (FIFO: every flap lasts the same time).
+    while (this.unhealthy.length > 0 && this.unhealthy[0].unhealthyUntil <= now) {
+      const agent = this.unhealthy[0];
+      this.unhealthy.shift();
+      agent.unhealthyUntil = 0;
+      if (agent.running) agent.setHealth(HEALTHY);
+    }
+    const n = this.agents.length;
+    if (n === 0) return;
+    this.flapCarry += (n * this.spec.agent.healthFlapsPerHour * FLAP_TICK_MS) / 3_600_000;
+    let flaps = Math.floor(this.flapCarry);
+    this.flapCarry -= flaps;
+    // A few draws per flap at most, so a mostly-unhealthy fleet does not spin.
+    for (let tries = flaps * 4; flaps > 0 && tries > 0; tries--) {
+      const agent = this.agents[Math.floor(Math.random() * n)];
+      if (!agent.running || agent.unhealthyUntil !== 0 || !agent.connected) continue;
+      agent.unhealthyUntil = now + this.spec.agent.unhealthyMs;
+      agent.setHealth(UNHEALTHY);
+      this.unhealthy.push(agent);
+      this.healthFlaps++;
+      flaps--;
+    }
+  }
+
+  // ------------------------------------------------------ remote config
+
+  recordApplied(index: number, state: RemoteConfigState): void {
+    if (!state.hash) return;
+    const hex = Buffer.from(state.hash.buffer, state.hash.byteOffset, state.hash.byteLength).toString('hex');
+    let id = this.hashIds.get(hex);
+    if (id === undefined) {
+      id = this.hashIds.size;
+      this.hashIds.set(hex, id);
+      this.newHashes.push(hex);
+    }
+    this.appliedIndex.push(index);
+    this.appliedHash.push(id);
+    this.appliedStatus.push(state.status);
+    this.appliedAt.push(Date.now());
+    if (!this.appliedTimer && !this.stopping) this.appliedTimer = setTimeout(() => this.flushApplied(), APPLIED_FLUSH_MS);
+  }
+
+  private flushApplied(): void {
+    if (this.appliedTimer) clearTimeout(this.appliedTimer);
+    this.appliedTimer = undefined;
+    if (this.appliedIndex.length === 0) return;
+    const batch: WorkerApplied = {
+      type: 'applied',
+      newHashes: this.newHashes,
+      index: Int32Array.from(this.appliedIndex),
+      hashId: Int32Array.from(this.appliedHash),
+      status: Uint8Array.from(this.appliedStatus),
+      at: Float64Array.from(this.appliedAt),
+    };
+    this.newHashes = [];
+    this.appliedIndex = [];
+    this.appliedHash = [];
+    this.appliedStatus = [];
+    this.appliedAt = [];
+    this.send(batch);
+  }
+
+  // -------------------------------------------------------------- stats
+
+  stats(type: 'stats' | 'stopped'): WorkerStats {
+    let connected = 0;
+    let sent = 0;
+    let received = 0;
+    for (const agent of this.agents) {
+      if (agent.connected) connected++;
+      sent += agent.sent;
+      received += agent.receivedCount;
+    }
+    const memory = process.memoryUsage();
+    return {
+      type,
+      at: Date.now(),
+      started: this.agents.length,
+      connected,
+      sent,
+      received,
+      restarts: this.restarts,
+      healthFlaps: this.healthFlaps,
+      unhealthy: this.unhealthy.length,
+      errors: { ...this.errors },
+      connectMs: this.connectMs.drain(),
+      reconnectMs: this.reconnectMs.drain(),
+      rampDoneAt: this.rampDoneAt,
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+    };
+  }
+}
