@@ -1,30 +1,45 @@
 /**
- * Root module of config-service: the connections it owns (Kafka, PostgreSQL), opened
- * at start and closed on shutdown. What the worker does with them arrives with
- * its own modules.
+ * Root module of config-service: the connections it owns (Kafka, Redis,
+ * PostgreSQL), the reconciler on the agent-events topic and the platform API
+ * (REST mirror controller here; the gRPC server is attached in app.ts).
+ * At start it ensures topics, runs migrations and registers bootstrap admin
+ * tokens; on shutdown it stops consuming and closes its connections.
  */
-import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { ALL_TOPICS } from '@opamp/contracts';
-import { createKafkaClient, ensureTopics } from '@opamp/bus-kafka';
-import { createPgPool, migrateToLatest } from '@opamp/store';
+import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type Redis from 'ioredis';
+import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
-import { ConfigServiceConfig, loadConfigServiceConfig } from './config/config-service.config';
+import { KafkaTopics } from '@opamp/contracts';
+import { createKafkaClient, ensureTopics } from '@opamp/bus-kafka';
+import { createRedisConnection, GatewayPushPublisher, PendingPushStore } from '@opamp/bus-redis';
+import { createPgPool, migrateToLatest, PgSqlDatabase } from '@opamp/store';
+import { AgentPushDispatcher, DesiredStateRepository, FleetApiService, Reconciler, ReconcilerWorker } from '@opamp/desired-state';
+import { FleetGrpcController } from './api/fleet-grpc.controller';
+import { FleetRestController } from './api/fleet-rest.controller';
+import { ProtoJson } from './api/proto-json';
+import { APP_CONFIG, FLEET_API, KAFKA, PG_POOL, PROTO_JSON, RECONCILER, REDIS, REPOSITORY } from './api/tokens';
+import type { ConfigServiceConfig } from './config/config-service.config';
 
-export const APP_CONFIG = Symbol('APP_CONFIG');
-export const PG_POOL = Symbol('PG_POOL');
+export { APP_CONFIG, FLEET_API, PG_POOL, RECONCILER, REPOSITORY } from './api/tokens';
 
 @Injectable()
 export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('config-service');
+  private worker: ReconcilerWorker | null = null;
+  private markJoined: () => void = () => undefined;
+  private readonly joinedPromise = new Promise<void>((resolve) => (this.markJoined = resolve));
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: ConfigServiceConfig,
     @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(REPOSITORY) private readonly repo: DesiredStateRepository,
+    @Inject(RECONCILER) private readonly reconciler: Reconciler,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const kafka = createKafkaClient({ brokers: this.config.kafkaBrokers, clientId: this.config.clientId });
-    const created = await ensureTopics(kafka, ALL_TOPICS);
+    const created = await ensureTopics(this.kafka, [KafkaTopics.agentInbound, { ...KafkaTopics.agentEvents, name: this.config.eventsTopic }]);
     if (created.length > 0) this.logger.log(`created topics ${created.join(', ')}`);
     const client = await this.pool.connect();
     try {
@@ -33,24 +48,72 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
     } finally {
       client.release();
     }
+    for (const t of this.config.bootstrapAdminTokens) await this.repo.upsertTokenHash(t.tenantId, 'admin', 'bootstrap', t.token);
+    this.worker = new ReconcilerWorker(this.kafka, this.reconciler, {
+      topic: this.config.eventsTopic,
+      groupId: this.config.consumerGroup,
+      partitionsConsumedConcurrently: this.config.partitionConcurrency,
+    });
+    const off = this.worker.on(this.worker.events.GROUP_JOIN, () => {
+      off();
+      this.markJoined();
+    });
+    await this.worker.start();
     this.logger.log('ready');
   }
 
+  /** Resolves once the reconciler's consumer has joined its group. */
+  joined(): Promise<void> {
+    return this.joinedPromise;
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    await this.worker?.stop();
+    await this.reconciler.idle();
+    this.redis.disconnect();
     await this.pool.end();
   }
 }
 
-@Module({
-  providers: [
-    { provide: APP_CONFIG, useFactory: () => loadConfigServiceConfig() },
-    {
-      provide: PG_POOL,
-      inject: [APP_CONFIG],
-      useFactory: (config: ConfigServiceConfig) =>
-        createPgPool({ connectionString: config.databaseUrl, applicationName: 'config-service', max: config.pgPoolMax }),
-    },
-    ConfigServiceLifecycle,
-  ],
-})
-export class ConfigServiceModule {}
+@Module({})
+export class ConfigServiceModule {
+  static register(config: ConfigServiceConfig): DynamicModule {
+    return {
+      module: ConfigServiceModule,
+      controllers: [FleetRestController, FleetGrpcController],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        {
+          provide: PG_POOL,
+          useFactory: () => createPgPool({ connectionString: config.databaseUrl, applicationName: 'config-service', max: config.pgPoolMax }),
+        },
+        { provide: REDIS, useFactory: () => createRedisConnection({ url: config.redisUrl, connectionName: `${config.clientId}:cmd` }) },
+        { provide: KAFKA, useFactory: () => createKafkaClient({ brokers: config.kafkaBrokers, clientId: config.clientId }) },
+        { provide: REPOSITORY, inject: [PG_POOL], useFactory: (pool: Pool) => new DesiredStateRepository(new PgSqlDatabase(pool)) },
+        {
+          provide: AgentPushDispatcher,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => new AgentPushDispatcher(new GatewayPushPublisher(redis), new PendingPushStore(redis)),
+        },
+        {
+          provide: RECONCILER,
+          inject: [REPOSITORY, AgentPushDispatcher],
+          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher) => {
+            const logger = new Logger('reconciler');
+            return new Reconciler(repo, dispatcher, {
+              pageSize: config.reevaluatePageSize,
+              log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
+            });
+          },
+        },
+        {
+          provide: FLEET_API,
+          inject: [REPOSITORY, AgentPushDispatcher, RECONCILER],
+          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, reconciler: Reconciler) => new FleetApiService(repo, dispatcher, reconciler),
+        },
+        { provide: PROTO_JSON, useFactory: () => new ProtoJson() },
+        ConfigServiceLifecycle,
+      ],
+    };
+  }
+}

@@ -1,10 +1,10 @@
-/** Entry point of the config-service worker. */
+/** Entry point of config-service: REST mirror on OPAMP_CONFIG_HTTP_PORT, gRPC on OPAMP_CONFIG_GRPC_PORT, reconciler on the agent-events topic. */
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { ConfigServiceModule } from './config-service.module';
+import { createConfigServiceApp } from './app';
+import { loadConfigServiceConfig } from './config/config-service.config';
 
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.createApplicationContext(ConfigServiceModule, { bufferLogs: false });
+  const app = await createConfigServiceApp(loadConfigServiceConfig());
   app.enableShutdownHooks();
 }
 

@@ -15,3 +15,19 @@ describe('config-service configuration', () => {
     expect(() => loadConfigServiceConfig({ OPAMP_PG_POOL_MAX: '0' })).toThrow(/OPAMP_PG_POOL_MAX must be >= 1/);
   });
 });
+
+describe('config-service API and reconciler settings', () => {
+  it('has ports, topic and group defaults and parses bootstrap tokens', () => {
+    const cfg = loadConfigServiceConfig({});
+    expect(cfg.httpPort).toBe(4380);
+    expect(cfg.grpcPort).toBe(4381);
+    expect(cfg.eventsTopic).toBe('opamp.agent-events');
+    expect(cfg.consumerGroup).toBe('opamp.config-service');
+    expect(cfg.bootstrapAdminTokens).toEqual([]);
+    expect(loadConfigServiceConfig({ OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS: 'acme=0123456789abcdef, b=fedcba9876543210' }).bootstrapAdminTokens).toEqual([
+      { tenantId: 'acme', token: '0123456789abcdef' },
+      { tenantId: 'b', token: 'fedcba9876543210' },
+    ]);
+    expect(() => loadConfigServiceConfig({ OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS: 'short=x' })).toThrow(/at least 16 characters/);
+  });
+});

@@ -12,6 +12,17 @@ export const configServiceEnv = {
   OPAMP_CONFIG_CLIENT_ID: str({ default: 'config-service' }),
   OPAMP_CONFIG_PARTITION_CONCURRENCY: int({ default: 4, min: 1, max: 64 }),
   OPAMP_PG_POOL_MAX: int({ default: 10, min: 1, max: 200 }),
+  /** Interface the HTTP (REST mirror) and gRPC servers bind to. */
+  OPAMP_CONFIG_BIND_HOST: str({ default: '0.0.0.0' }),
+  OPAMP_CONFIG_HTTP_PORT: int({ default: 4380, min: 0, max: 65535 }),
+  OPAMP_CONFIG_GRPC_PORT: int({ default: 4381, min: 0, max: 65535 }),
+  /** Agent-events topic and consumer group (overridable for tests and side-by-side deployments). */
+  OPAMP_CONFIG_EVENTS_TOPIC: str({ default: 'opamp.agent-events' }),
+  OPAMP_CONFIG_CONSUMER_GROUP: str({ default: 'opamp.config-service' }),
+  /** Agents per page when a desired-state change re-evaluates agents. */
+  OPAMP_CONFIG_REEVALUATE_PAGE_SIZE: int({ default: 500, min: 1, max: 10_000 }),
+  /** Admin API tokens registered at start, "tenant=token,tenant2=token2" (only their hashes are stored). */
+  OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS: str({ default: '', secret: true }),
 };
 
 export interface ConfigServiceConfig {
@@ -21,6 +32,26 @@ export interface ConfigServiceConfig {
   clientId: string;
   partitionConcurrency: number;
   pgPoolMax: number;
+  bindHost: string;
+  httpPort: number;
+  grpcPort: number;
+  eventsTopic: string;
+  consumerGroup: string;
+  reevaluatePageSize: number;
+  bootstrapAdminTokens: Array<{ tenantId: string; token: string }>;
+}
+
+function parseTokens(text: string): Array<{ tenantId: string; token: string }> {
+  if (!text.trim()) return [];
+  return text.split(',').map((pair) => {
+    const eq = pair.indexOf('=');
+    const tenantId = pair.slice(0, eq).trim();
+    const token = pair.slice(eq + 1).trim();
+    if (eq <= 0 || !tenantId || token.length < 16) {
+      throw new Error('OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS must be "tenant=token,..." with tokens of at least 16 characters');
+    }
+    return { tenantId, token };
+  });
 }
 
 export function loadConfigServiceConfig(env: Record<string, string | undefined> = process.env): ConfigServiceConfig {
@@ -32,5 +63,12 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     clientId: e.OPAMP_CONFIG_CLIENT_ID,
     partitionConcurrency: e.OPAMP_CONFIG_PARTITION_CONCURRENCY,
     pgPoolMax: e.OPAMP_PG_POOL_MAX,
+    bindHost: e.OPAMP_CONFIG_BIND_HOST,
+    httpPort: e.OPAMP_CONFIG_HTTP_PORT,
+    grpcPort: e.OPAMP_CONFIG_GRPC_PORT,
+    eventsTopic: e.OPAMP_CONFIG_EVENTS_TOPIC,
+    consumerGroup: e.OPAMP_CONFIG_CONSUMER_GROUP,
+    reevaluatePageSize: e.OPAMP_CONFIG_REEVALUATE_PAGE_SIZE,
+    bootstrapAdminTokens: parseTokens(e.OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS),
   };
 }

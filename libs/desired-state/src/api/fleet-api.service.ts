@@ -534,7 +534,7 @@ export class FleetApiService {
       if (err instanceof DesiredStateError && err.code === 'NOT_FOUND') throw invalidArgument(`assignment.configuration_name: ${err.message}`);
       throw err;
     });
-    return toBuffer(row['content_hash'])!;
+    return toBuffer(row['content_hash']) ?? Buffer.alloc(0);
   }
 
   async createAssignment(c: Caller, req: Req): Promise<Record<string, unknown>> {

@@ -40,6 +40,8 @@ export interface ReconcileAgent {
 
 export interface ReconcilerMetrics {
   events: number;
+  /** Records whose batch was fully handled (decided, pushed, recorded). */
+  eventsHandled: number;
   decodeErrors: number;
   agentsEvaluated: number;
   configsPushed: number;
@@ -59,7 +61,7 @@ const COMPONENT_CACHE_MAX = 1000;
 const NOT_ACCEPTED = 'the agent does not accept remote configuration (AcceptsRemoteConfig not set)';
 
 export class Reconciler {
-  readonly metrics: ReconcilerMetrics = { events: 0, decodeErrors: 0, agentsEvaluated: 0, configsPushed: 0, notSent: 0, pushErrors: 0 };
+  readonly metrics: ReconcilerMetrics = { events: 0, eventsHandled: 0, decodeErrors: 0, agentsEvaluated: 0, configsPushed: 0, notSent: 0, pushErrors: 0 };
   private readonly snapshots = new Map<string, TenantSnapshot>();
   private readonly components = new Map<string, unknown>();
   private readonly renderCache = new Map<string, RenderOutcome>();
@@ -113,6 +115,7 @@ export class Reconciler {
       const snapshot = await this.snapshot(tenantId, revisions.get(tenantId) ?? 0);
       await this.reconcile(snapshot, events.map(eventToAgent));
     }
+    this.metrics.eventsHandled += values.length;
   }
 
   /**

@@ -24,6 +24,10 @@ export function toBuffer(v: unknown): Buffer | null {
   return null;
 }
 
+function hex(v: unknown): string {
+  return toBuffer(v)?.toString('hex') ?? '';
+}
+
 export function toNumber(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
@@ -314,7 +318,7 @@ export class DesiredStateRepository {
       [tenantId, uids],
     );
     return new Map(
-      rows.map((r) => [toBuffer(r['instance_uid'])!.toString('hex'), { lastSentHash: toBuffer(r['last_sent_hash']), desiredHash: toBuffer(r['desired_hash']) }]),
+      rows.map((r) => [hex(r['instance_uid']), { lastSentHash: toBuffer(r['last_sent_hash']), desiredHash: toBuffer(r['desired_hash']) }]),
     );
   }
 
@@ -358,6 +362,6 @@ export class DesiredStateRepository {
   async availableComponents(hashes: readonly Buffer[]): Promise<Map<string, unknown>> {
     if (hashes.length === 0) return new Map();
     const { rows } = await this.db.query(`SELECT hash, components FROM available_components WHERE hash = ANY($1::bytea[])`, [hashes]);
-    return new Map(rows.map((r) => [toBuffer(r['hash'])!.toString('hex'), r['components']]));
+    return new Map(rows.map((r) => [hex(r['hash']), r['components']]));
   }
 }

@@ -1,0 +1,50 @@
+/** The gRPC side of FleetService (@nestjs/microservices): the same handlers as REST. */
+import { Controller, Inject, Logger } from '@nestjs/common';
+import { GrpcMethod, RpcException } from '@nestjs/microservices';
+import type { Metadata } from '@grpc/grpc-js';
+import { DesiredStateError, type FleetApiService } from '@opamp/desired-state';
+import { errorCode, GRPC_STATUS, publicMessage } from './api-errors';
+import { invokeRpc } from './rpc-table';
+import { FLEET_API } from './tokens';
+
+type Req = Record<string, unknown>;
+const S = 'FleetService';
+
+@Controller()
+export class FleetGrpcController {
+  private readonly logger = new Logger('grpc');
+
+  constructor(@Inject(FLEET_API) private readonly api: FleetApiService) {}
+
+  private async call(rpc: string, req: Req, metadata: Metadata): Promise<Req> {
+    try {
+      const auth = metadata?.get('authorization')?.[0];
+      return await invokeRpc(this.api, rpc, typeof auth === 'string' ? auth : auth?.toString(), req);
+    } catch (err) {
+      if (!(err instanceof DesiredStateError)) this.logger.error(`${rpc}: ${err instanceof Error ? err.stack : String(err)}`);
+      throw new RpcException({ code: GRPC_STATUS[errorCode(err)], message: publicMessage(err) });
+    }
+  }
+
+  @GrpcMethod(S, 'ListAgents') listAgents(r: Req, m: Metadata) { return this.call('ListAgents', r, m); }
+  @GrpcMethod(S, 'GetAgent') getAgent(r: Req, m: Metadata) { return this.call('GetAgent', r, m); }
+  @GrpcMethod(S, 'RestartAgent') restartAgent(r: Req, m: Metadata) { return this.call('RestartAgent', r, m); }
+  @GrpcMethod(S, 'SendCustomMessage') sendCustomMessage(r: Req, m: Metadata) { return this.call('SendCustomMessage', r, m); }
+  @GrpcMethod(S, 'CreateConfiguration') createConfiguration(r: Req, m: Metadata) { return this.call('CreateConfiguration', r, m); }
+  @GrpcMethod(S, 'UpdateConfiguration') updateConfiguration(r: Req, m: Metadata) { return this.call('UpdateConfiguration', r, m); }
+  @GrpcMethod(S, 'GetConfiguration') getConfiguration(r: Req, m: Metadata) { return this.call('GetConfiguration', r, m); }
+  @GrpcMethod(S, 'ListConfigurations') listConfigurations(r: Req, m: Metadata) { return this.call('ListConfigurations', r, m); }
+  @GrpcMethod(S, 'ListConfigurationVersions') listConfigurationVersions(r: Req, m: Metadata) { return this.call('ListConfigurationVersions', r, m); }
+  @GrpcMethod(S, 'DeleteConfiguration') deleteConfiguration(r: Req, m: Metadata) { return this.call('DeleteConfiguration', r, m); }
+  @GrpcMethod(S, 'ValidateConfiguration') validateConfiguration(r: Req, m: Metadata) { return this.call('ValidateConfiguration', r, m); }
+  @GrpcMethod(S, 'RenderConfiguration') renderConfiguration(r: Req, m: Metadata) { return this.call('RenderConfiguration', r, m); }
+  @GrpcMethod(S, 'CreateAssignment') createAssignment(r: Req, m: Metadata) { return this.call('CreateAssignment', r, m); }
+  @GrpcMethod(S, 'UpdateAssignment') updateAssignment(r: Req, m: Metadata) { return this.call('UpdateAssignment', r, m); }
+  @GrpcMethod(S, 'GetAssignment') getAssignment(r: Req, m: Metadata) { return this.call('GetAssignment', r, m); }
+  @GrpcMethod(S, 'ListAssignments') listAssignments(r: Req, m: Metadata) { return this.call('ListAssignments', r, m); }
+  @GrpcMethod(S, 'DeleteAssignment') deleteAssignment(r: Req, m: Metadata) { return this.call('DeleteAssignment', r, m); }
+  @GrpcMethod(S, 'CreateAgentToken') createAgentToken(r: Req, m: Metadata) { return this.call('CreateAgentToken', r, m); }
+  @GrpcMethod(S, 'ListAgentTokens') listAgentTokens(r: Req, m: Metadata) { return this.call('ListAgentTokens', r, m); }
+  @GrpcMethod(S, 'RevokeAgentToken') revokeAgentToken(r: Req, m: Metadata) { return this.call('RevokeAgentToken', r, m); }
+  @GrpcMethod(S, 'ListAuditEvents') listAuditEvents(r: Req, m: Metadata) { return this.call('ListAuditEvents', r, m); }
+}

@@ -1,0 +1,78 @@
+/**
+ * The REST/JSON mirror of FleetService under /api/v1: one table drives both
+ * the routing and the OpenAPI document, so they cannot drift apart.
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface RestRoute {
+  readonly method: HttpMethod;
+  /** Path under /api/v1 with {param} placeholders (request field names). */
+  readonly path: string;
+  readonly rpc: string;
+  /** '*' = the whole body is the request; a field name = the body is that field; absent = no body (query parameters). */
+  readonly body?: string;
+  readonly summary: string;
+}
+
+export const REST_ROUTES: readonly RestRoute[] = [
+  { method: 'GET', path: '/agents', rpc: 'ListAgents', summary: 'List agents (label selector, filters, keyset paging)' },
+  { method: 'GET', path: '/agents/{instanceUid}', rpc: 'GetAgent', summary: 'Get one agent' },
+  { method: 'POST', path: '/agents/{instanceUid}/restart', rpc: 'RestartAgent', body: '*', summary: 'Send a restart command' },
+  { method: 'POST', path: '/agents/{instanceUid}/custom-messages', rpc: 'SendCustomMessage', body: '*', summary: 'Send a custom message' },
+  { method: 'GET', path: '/configurations', rpc: 'ListConfigurations', summary: 'List configurations (latest versions)' },
+  { method: 'POST', path: '/configurations', rpc: 'CreateConfiguration', body: '*', summary: 'Create a configuration (version 1)' },
+  { method: 'POST', path: '/configurations:validate', rpc: 'ValidateConfiguration', body: '*', summary: 'Validate files without storing' },
+  { method: 'GET', path: '/configurations/{name}', rpc: 'GetConfiguration', summary: 'Get a configuration (latest, or ?version=N)' },
+  { method: 'PUT', path: '/configurations/{name}', rpc: 'UpdateConfiguration', body: '*', summary: 'Update: creates a new immutable version' },
+  { method: 'DELETE', path: '/configurations/{name}', rpc: 'DeleteConfiguration', summary: 'Delete a configuration no assignment uses' },
+  { method: 'GET', path: '/configurations/{name}/versions', rpc: 'ListConfigurationVersions', summary: 'List versions, newest first' },
+  { method: 'GET', path: '/configurations/{name}/versions/{version}', rpc: 'GetConfiguration', summary: 'Get one version' },
+  { method: 'POST', path: '/configurations/{name}:render', rpc: 'RenderConfiguration', body: '*', summary: 'Render for one agent without storing or sending' },
+  { method: 'GET', path: '/assignments', rpc: 'ListAssignments', summary: 'List assignments' },
+  { method: 'POST', path: '/assignments', rpc: 'CreateAssignment', body: 'assignment', summary: 'Create an assignment' },
+  { method: 'GET', path: '/assignments/{name}', rpc: 'GetAssignment', summary: 'Get an assignment' },
+  { method: 'PUT', path: '/assignments/{assignment.name}', rpc: 'UpdateAssignment', body: 'assignment', summary: 'Update an assignment' },
+  { method: 'DELETE', path: '/assignments/{name}', rpc: 'DeleteAssignment', summary: 'Delete an assignment' },
+  { method: 'GET', path: '/agent-tokens', rpc: 'ListAgentTokens', summary: 'List agent tokens' },
+  { method: 'POST', path: '/agent-tokens', rpc: 'CreateAgentToken', body: '*', summary: 'Create an agent token (the secret is shown once)' },
+  { method: 'DELETE', path: '/agent-tokens/{id}', rpc: 'RevokeAgentToken', summary: 'Revoke an agent token' },
+  { method: 'GET', path: '/audit-events', rpc: 'ListAuditEvents', summary: 'Audit log, newest first' },
+];
+
+export interface CompiledRoute extends RestRoute {
+  readonly regex: RegExp;
+  readonly params: readonly string[];
+}
+
+export function compileRoutes(routes: readonly RestRoute[] = REST_ROUTES): CompiledRoute[] {
+  return routes.map((r) => {
+    const params: string[] = [];
+    const pattern = r.path
+      .split(/(\{[^}]+\})/)
+      .map((part) => {
+        const param = /^\{([^}]+)\}$/.exec(part);
+        if (!param) return part.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+        params.push(param[1]);
+        return '([^/:]+)';
+      })
+      .join('');
+    return { ...r, regex: new RegExp(`^${pattern}$`), params };
+  });
+}
+
+/** Finds the route; `allowed` lists the methods of a matching path when none matched the method. */
+export function matchRoute(routes: readonly CompiledRoute[], method: string, path: string): { route: CompiledRoute; params: Record<string, string> } | { allowed: string[] } {
+  const allowed: string[] = [];
+  for (const route of routes) {
+    const m = route.regex.exec(path);
+    if (!m) continue;
+    if (route.method !== method) {
+      allowed.push(route.method);
+      continue;
+    }
+    const params: Record<string, string> = {};
+    route.params.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1])));
+    return { route, params };
+  }
+  return { allowed };
+}

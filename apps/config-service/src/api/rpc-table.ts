@@ -1,0 +1,43 @@
+/** FleetService rpc name -> FleetApiService method: the one dispatch table both transports use. */
+import type { Caller, FleetApiService } from '@opamp/desired-state';
+
+type Handler = (api: FleetApiService, caller: Caller, req: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
+export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
+  ListAgents: (api, c, r) => api.listAgents(c, r),
+  GetAgent: (api, c, r) => api.getAgent(c, r),
+  RestartAgent: (api, c, r) => api.restartAgent(c, r),
+  SendCustomMessage: (api, c, r) => api.sendCustomMessage(c, r),
+  CreateConfiguration: (api, c, r) => api.createConfiguration(c, r),
+  UpdateConfiguration: (api, c, r) => api.updateConfiguration(c, r),
+  GetConfiguration: (api, c, r) => api.getConfiguration(c, r),
+  ListConfigurations: (api, c) => api.listConfigurations(c),
+  ListConfigurationVersions: (api, c, r) => api.listConfigurationVersions(c, r),
+  DeleteConfiguration: (api, c, r) => api.deleteConfiguration(c, r),
+  ValidateConfiguration: (api, c, r) => api.validateConfiguration(c, r),
+  RenderConfiguration: (api, c, r) => api.renderConfiguration(c, r),
+  CreateAssignment: (api, c, r) => api.createAssignment(c, r),
+  UpdateAssignment: (api, c, r) => api.updateAssignment(c, r),
+  GetAssignment: (api, c, r) => api.getAssignment(c, r),
+  ListAssignments: (api, c) => api.listAssignments(c),
+  DeleteAssignment: (api, c, r) => api.deleteAssignment(c, r),
+  CreateAgentToken: (api, c, r) => api.createAgentToken(c, r),
+  ListAgentTokens: (api, c) => api.listAgentTokens(c),
+  RevokeAgentToken: (api, c, r) => api.revokeAgentToken(c, r),
+  ListAuditEvents: (api, c, r) => api.listAuditEvents(c, r),
+};
+
+/** Authenticates, runs the rpc, counts the outcome. */
+export async function invokeRpc(api: FleetApiService, rpc: string, authorization: string | undefined, req: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const handler = RPC_HANDLERS[rpc];
+  try {
+    if (!handler) throw new Error(`no handler for ${rpc}`);
+    const caller = await api.authenticate(authorization);
+    const result = await handler(api, caller, req);
+    api.count();
+    return result;
+  } catch (err) {
+    api.count(err);
+    throw err;
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * config-service against the real Kafka, Redis and PostgreSQL: AgentEvents
+ * produced on a unique topic as status-ingest would, pushes observed on a
+ * subscribed gateway channel and in the pending store, everything driven
+ * through the REST mirror and the gRPC API. Agent rows are written the way
+ * status-ingest writes them (the API reads the agents table).
+ */
+import 'reflect-metadata';
+import { createServer } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type Redis from 'ioredis';
+import type { Pool } from 'pg';
+import { AgentEventCodec, GatewayPushCodec, RedisChannels, type fleet } from '@opamp/contracts';
+import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
+import { createRedisConnection, PendingPushStore } from '@opamp/bus-redis';
+import { AgentCapabilities as C, decodeServerToAgent, type ServerToAgent } from '@opamp/protocol';
+import { createPgPool } from '@opamp/store';
+import { testInfra, uniqueName, waitFor } from '@opamp/testing';
+import type { Reconciler } from '@opamp/desired-state';
+import { createConfigServiceApp, reconcilerJoined } from '../src/app';
+import { findFleetApiProto, LOADER_OPTIONS } from '../src/api/proto-json';
+import { RECONCILER } from '../src/config-service.module';
+import { loadConfigServiceConfig } from '../src/config/config-service.config';
+
+const infra = testInfra();
+const run = uniqueName('cs').replace(/[^a-z0-9]/g, '_');
+const schema = `t_${run}`;
+const topic = `opamp.agent-events.${run}`;
+const gatewayId = `gw-${run}`;
+const tenantA = `ta-${run}`;
+const tenantB = `tb-${run}`;
+const tokenA = `admin-a-${run}-0123456789`;
+const tokenB = `admin-b-${run}-0123456789`;
+
+const COLLECTOR = `receivers:
+  otlp: { protocols: { grpc: {} } }
+exporters:
+  otlphttp: { endpoint: "https://\${attr:service.name}.example" }
+service:
+  pipelines:
+    traces: { receivers: [otlp], exporters: [otlphttp] }
+`;
+const STATIC = 'receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+let app: NestExpressApplication;
+let pool: Pool;
+let adminPool: Pool;
+let redis: Redis;
+let sub: Redis;
+let reconciler: Reconciler;
+let httpBase: string;
+let grpcClient: grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>;
+const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: `cs-test-${run}` });
+const producer = kafka.producer({ idempotent: true });
+const pushes: fleet.v1.GatewayPush[] = [];
+let uidCounter = 0;
+
+function newUid(): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt32BE(++uidCounter, 12);
+  b.write(run.slice(-8).padEnd(8, '0'), 0, 'latin1');
+  return b;
+}
+
+function pushesFor(uid: Buffer): ServerToAgent[] {
+  return pushes.filter((p) => Buffer.from(p.instanceUid).equals(uid) && p.serverToAgent?.length).map((p) => decodeServerToAgent(p.serverToAgent));
+}
+
+interface TestAgent {
+  tenant: string;
+  uid: Buffer;
+  capabilities: number;
+  labels: Record<string, string>;
+  transport?: number;
+  reportedHash?: Buffer | null;
+  status?: number;
+  error?: string;
+  customCapabilities?: string[];
+}
+
+/** Writes the agents row as status-ingest would, then publishes its AgentEvent. */
+async function report(a: TestAgent): Promise<void> {
+  await pool.query(
+    `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch,
+       remote_config_hash, remote_config_status, remote_config_error, custom_capabilities, healthy)
+     VALUES ($1, $2, $3, $4::jsonb, true, $5, $6, $7, 1, $8, $9, $10, $11::jsonb, true)
+     ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET capabilities = EXCLUDED.capabilities, labels = EXCLUDED.labels,
+       remote_config_hash = EXCLUDED.remote_config_hash, remote_config_status = EXCLUDED.remote_config_status,
+       remote_config_error = EXCLUDED.remote_config_error, custom_capabilities = EXCLUDED.custom_capabilities, transport = EXCLUDED.transport`,
+    [a.tenant, a.uid, a.capabilities, JSON.stringify(a.labels), gatewayId, `conn-${a.uid.toString('hex')}`, a.transport ?? 1, a.reportedHash ?? null, a.status ?? 0, a.error ?? null, JSON.stringify(a.customCapabilities ?? [])],
+  );
+  const event = AgentEventCodec.encode({
+    tenantId: a.tenant,
+    instanceUid: a.uid,
+    changes: 1,
+    capabilities: a.capabilities,
+    labels: Object.entries(a.labels).map(([key, value]) => ({ key, value })),
+    reportedRemoteConfigHash: a.reportedHash ?? undefined,
+    remoteConfigStatus: a.status ?? 0,
+    owner: { connected: true, gatewayId, connectionId: `conn-${a.uid.toString('hex')}`, epoch: 1, transport: a.transport ?? 1 },
+    customCapabilities: a.customCapabilities ?? [],
+  });
+  await producer.send({ topic, messages: [{ key: a.uid, value: event }] });
+}
+
+async function rest(method: string, path: string, body?: unknown, token = tokenA): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${httpBase}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+function rpc(name: string, req: unknown, token = tokenA): Promise<Record<string, unknown>> {
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  return new Promise((resolve, reject) => grpcClient[name](req, md, (err, res) => (err ? reject(err) : resolve(res as Record<string, unknown>))));
+}
+
+const FULL = C.ReportsStatus | C.AcceptsRemoteConfig | C.ReportsRemoteConfig;
+
+/** Waits until the reconciler has fully handled `n` more event records than `since`. */
+async function handled(since: number, n: number): Promise<void> {
+  await waitFor(() => reconciler.metrics.eventsHandled, (v) => v >= since + n, { description: `${n} events handled`, timeoutMs: 10_000 });
+}
+
+beforeAll(async () => {
+  adminPool = createPgPool({ connectionString: infra.databaseUrl, applicationName: 'cs-test-admin', max: 1 });
+  await adminPool.query(`CREATE SCHEMA "${schema}"`);
+  const databaseUrl = `${infra.databaseUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  pool = createPgPool({ connectionString: databaseUrl, applicationName: 'cs-test', max: 4 });
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const config = {
+    ...loadConfigServiceConfig({}),
+    kafkaBrokers: infra.kafkaBrokers,
+    redisUrl: infra.redisUrl,
+    databaseUrl,
+    clientId: `cs-${run}`,
+    bindHost: '127.0.0.1',
+    httpPort,
+    grpcPort,
+    eventsTopic: topic,
+    consumerGroup: `cs-group-${run}`,
+    reevaluatePageSize: 2,
+    bootstrapAdminTokens: [
+      { tenantId: tenantA, token: tokenA },
+      { tenantId: tenantB, token: tokenB },
+    ],
+  };
+  redis = createRedisConnection({ url: infra.redisUrl, connectionName: 'cs-test' });
+  sub = createRedisConnection({ url: infra.redisUrl, connectionName: 'cs-test-sub' });
+  sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => pushes.push(GatewayPushCodec.decode(message)));
+  await sub.subscribe(RedisChannels.gatewayPush(gatewayId));
+  app = await createConfigServiceApp(config, { logger: false });
+  await reconcilerJoined(app);
+  reconciler = app.get(RECONCILER);
+  httpBase = `http://127.0.0.1:${httpPort}`;
+  await producer.connect();
+  const def = protoLoader.loadSync(findFleetApiProto().protoPath, LOADER_OPTIONS);
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { fleet: { v1: { FleetService: grpc.ServiceClientConstructor } } };
+  grpcClient = new pkg.fleet.v1.FleetService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as typeof grpcClient;
+}, 60_000);
+
+afterAll(async () => {
+  grpcClient?.close();
+  await producer.disconnect();
+  await app?.close();
+  await sub?.quit();
+  await redis?.quit();
+  await pool?.end();
+  await adminPool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await adminPool.end();
+  await deleteTopics(kafka, [topic]).catch(() => undefined);
+});
+
+describe('config-service', () => {
+  let hash: string;
+  const prod: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'checkout' } };
+
+  it('refuses requests without a valid admin token', async () => {
+    const res = await fetch(`${httpBase}/api/v1/configurations`);
+    expect(res.status).toBe(401);
+    await expect(rpc('ListConfigurations', {}, 'nope')).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+  });
+
+  it('refuses an invalid configuration and stores nothing (REST 400, gRPC INVALID_ARGUMENT)', async () => {
+    const bad = { name: 'broken', files: { 'c.yaml': { body: 'receivers: {otlp: {}}\nservice: {pipelines: {traces: {receivers: [otlp, jaeger]}}}', contentType: 'text/yaml' } } };
+    const r = await rest('POST', '/configurations', bad);
+    expect(r.status).toBe(400);
+    expect((r.json['error'] as { message: string }).message).toMatch(/pipeline 'traces' has no exporters.*receiver 'jaeger', which is not defined/);
+    await expect(rpc('CreateConfiguration', bad)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    expect((await rest('POST', '/configurations', { name: 'x', files: {}, bogus: 1 })).status).toBe(400);
+    expect((await rest('POST', '/configurations', { name: 'Bad Name', files: { a: { body: 'a: 1' } } })).status).toBe(400);
+    expect((await rest('POST', '/assignments', { name: 'a', configurationName: 'broken', selector: 'env in (' })).status).toBe(400);
+    expect((await rest('GET', '/configurations')).json['configurations']).toEqual([]);
+    expect((await rest('GET', '/audit-events')).json['events']).toEqual([]);
+    const v = await rest('POST', '/configurations:validate', { files: bad.files });
+    expect(v.json).toMatchObject({ valid: false });
+  });
+
+  it('C13/C53/C55: a matching agent receives the configuration, reports APPLIED and shows in sync', async () => {
+    const created = await rest('POST', '/configurations', { name: 'base', description: 'd', files: { 'collector.yaml': { body: COLLECTOR, content_type: 'text/yaml' } } });
+    expect(created.status).toBe(200);
+    expect(created.json).toMatchObject({ name: 'base', version: 1, templated: true, format: 'CONFIG_FORMAT_OTEL_COLLECTOR' });
+    const before = reconciler.metrics.eventsHandled;
+    await report(prod);
+    await handled(before, 1);
+    const a = await rest('POST', '/assignments', { name: 'prod', configurationName: 'base', selector: 'env=prod', priority: 10 });
+    expect(a.status).toBe(200);
+    const [msg] = await waitFor(() => pushesFor(prod.uid), (p) => p.length >= 1, { description: 'remote config push' });
+    expect(Buffer.from(msg.instanceUid)).toEqual(prod.uid);
+    expect(msg.remoteConfig?.configHash?.length).toBe(32);
+    expect(Buffer.from(msg.remoteConfig!.config!.configMap!['collector.yaml'].body!).toString()).toContain('https://checkout.example');
+    hash = Buffer.from(msg.remoteConfig!.configHash!).toString('hex');
+    const rendered = await rest('POST', `/configurations/base:render`, { instanceUid: prod.uid.toString('hex') });
+    expect(rendered.json).toMatchObject({ sendable: true, configHash: hash });
+
+    await report({ ...prod, reportedHash: Buffer.from(hash, 'hex'), status: 1 });
+    const agent = await waitFor(() => rest('GET', `/agents/${prod.uid.toString('hex')}`), (r) => r.json['inSync'] === true, { description: 'in sync' });
+    expect(agent.json).toMatchObject({ configurationName: 'base', configurationVersion: 1, desiredConfigHash: hash, remoteConfigStatus: 'REMOTE_CONFIG_STATUS_APPLIED' });
+    const synced = await rest('GET', '/agents?inSync=true');
+    expect((synced.json['agents'] as Array<{ instanceUid: string }>).map((x) => x.instanceUid)).toEqual([prod.uid.toString('hex')]);
+    expect(pushesFor(prod.uid)).toHaveLength(1); // C54: the matching report caused no resend
+  });
+
+  it('C56: FAILED for the current hash is not resent and the error shows in the API', async () => {
+    const before = reconciler.metrics.eventsHandled;
+    await report({ ...prod, reportedHash: Buffer.from(hash, 'hex'), status: 3, error: 'bad exporter' });
+    await handled(before, 1);
+    expect(pushesFor(prod.uid)).toHaveLength(1);
+    expect((await rest('GET', `/agents/${prod.uid.toString('hex')}`)).json).toMatchObject({ remoteConfigStatus: 'REMOTE_CONFIG_STATUS_FAILED', remoteConfigError: 'bad exporter', inSync: false });
+  });
+
+  it('C42: no config without AcceptsRemoteConfig; C57: once for agents that do not report status', async () => {
+    const noAccept: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: C.ReportsStatus, labels: { env: 'prod', 'service.name': 's' } };
+    const silent: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: C.ReportsStatus | C.AcceptsRemoteConfig, labels: { env: 'prod', 'service.name': 's' } };
+    const before = reconciler.metrics.eventsHandled;
+    await report(noAccept);
+    await report(silent);
+    await waitFor(() => pushesFor(silent.uid), (p) => p.length === 1, { description: 'first delivery' });
+    for (let i = 0; i < 3; i++) await report(silent);
+    await handled(before, 5);
+    expect(pushesFor(noAccept.uid)).toHaveLength(0);
+    expect(pushesFor(silent.uid)).toHaveLength(1);
+    expect((await rest('GET', `/agents/${noAccept.uid.toString('hex')}`)).json['notSentReason']).toMatch(/AcceptsRemoteConfig not set/);
+    expect((await rest('GET', `/agents/${silent.uid.toString('hex')}`)).json['inSync']).toBe(true);
+  });
+
+  it('plain-HTTP agents get the config in the pending store plus a wake-up', async () => {
+    const http: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'h' }, transport: 2 };
+    await report(http);
+    const store = new PendingPushStore(redis);
+    const items = await waitFor(() => store.take(tenantA, http.uid.toString('hex')), (i) => i.length > 0, { description: 'pending item' });
+    expect(items[0].kind).toBe('remote_config');
+    expect(decodeServerToAgent(items[0].serverToAgent).remoteConfig?.configHash?.length).toBe(32);
+    await waitFor(() => pushes.some((p) => Buffer.from(p.instanceUid).equals(http.uid) && p.pendingWakeup), Boolean, { description: 'wake-up' });
+  });
+
+  it('a new version reaches the agents; changing a selector moves agents between configurations', async () => {
+    const dev: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'dev', 'service.name': 'd' } };
+    await rest('POST', '/configurations', { name: 'other', files: { 'c.yaml': { body: STATIC, contentType: 'text/yaml' } } });
+    const before = reconciler.metrics.eventsHandled;
+    await report(dev);
+    await handled(before, 1);
+    expect(pushesFor(dev.uid)).toHaveLength(0);
+    const upd = await rest('PUT', '/assignments/prod', { configurationName: 'other', selector: 'env in (dev)', priority: 10 });
+    expect(upd.json).toMatchObject({ name: 'prod', configurationName: 'other', selector: 'env in (dev)' });
+    const [m] = await waitFor(() => pushesFor(dev.uid), (p) => p.length === 1, { description: 'dev agent gets other' });
+    expect(Buffer.from(m.remoteConfig!.config!.configMap!['c.yaml'].body!).toString()).toBe(STATIC);
+    const moved = await waitFor(() => rest('GET', `/agents/${prod.uid.toString('hex')}`), (r) => r.json['configurationName'] === '', { description: 'prod agent unassigned' });
+    expect(moved.json['desiredConfigHash']).toBe('');
+    const v2 = await rest('PUT', '/configurations/other', { files: { 'c.yaml': { body: STATIC + '# v2\n', contentType: 'text/yaml' } } });
+    expect(v2.json).toMatchObject({ version: 2 });
+    await waitFor(() => pushesFor(dev.uid), (p) => p.length === 2, { description: 'version 2 pushed' });
+    expect((await rest('GET', '/configurations/other/versions')).json['versions']).toHaveLength(2);
+    const audit = (await rest('GET', '/audit-events?resourceName=other')).json['events'] as Array<Record<string, string>>;
+    expect(audit[0]).toMatchObject({ action: 'configuration.update', actor: expect.stringMatching(/^token:/) });
+    expect(audit[0].beforeHash).toHaveLength(64);
+    expect(audit[0].afterHash).not.toBe(audit[0].beforeHash);
+    expect((await rest('DELETE', '/configurations/other')).status).toBe(400); // in use
+  });
+
+  it('C46: restart is gated and travels alone; C75: custom messages only for declared capabilities', async () => {
+    const r: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: C.ReportsStatus | C.AcceptsRestartCommand, labels: { env: 'x' }, customCapabilities: ['com.x.pause'] };
+    await report(r);
+    const hex = r.uid.toString('hex');
+    await waitFor(() => rest('GET', `/agents/${hex}`), (x) => x.status === 200);
+    expect((await rest('POST', `/agents/${hex}/restart`, {})).json).toEqual({ delivery: 'published' });
+    const [cmd] = await waitFor(() => pushesFor(r.uid), (p) => p.length === 1, { description: 'restart' });
+    expect(Object.keys(cmd.toJSON()).sort()).toEqual(['command', 'instanceUid']);
+    expect((await rest('POST', `/agents/${prod.uid.toString('hex')}/restart`, {})).status).toBe(400);
+    expect((await rest('POST', `/agents/${hex}/custom-messages`, { capability: 'com.y', type: 't', data: 'AA==' })).status).toBe(400);
+    expect((await rest('POST', `/agents/${hex}/custom-messages`, { capability: 'com.x.pause', type: 'pause', data: 'AQ==' })).status).toBe(200);
+    const [, custom] = await waitFor(() => pushesFor(r.uid), (p) => p.length === 2, { description: 'custom message' });
+    expect(custom.customMessage).toMatchObject({ capability: 'com.x.pause', type: 'pause' });
+  });
+
+  it('tenant B cannot read or change anything of tenant A', async () => {
+    expect((await rest('GET', '/configurations', undefined, tokenB)).json['configurations']).toEqual([]);
+    expect((await rest('GET', '/configurations/base', undefined, tokenB)).status).toBe(404);
+    expect((await rest('PUT', '/configurations/base', { files: { a: { body: 'x: 1' } } }, tokenB)).status).toBe(404);
+    expect((await rest('DELETE', '/assignments/prod', undefined, tokenB)).status).toBe(404);
+    expect((await rest('GET', `/agents/${prod.uid.toString('hex')}`, undefined, tokenB)).status).toBe(404);
+    expect((await rest('GET', '/agents', undefined, tokenB)).json['agents']).toEqual([]);
+    expect((await rest('POST', `/agents/${prod.uid.toString('hex')}/restart`, {}, tokenB)).status).toBe(404);
+    await expect(rpc('GetConfiguration', { name: 'base' }, tokenB)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    expect((await rest('GET', '/audit-events', undefined, tokenB)).json['events']).toEqual([]);
+  });
+
+  it('gRPC and REST see the same data; agent lists page stably', async () => {
+    const viaRest = await rest('GET', '/configurations/base');
+    const viaGrpc = await rpc('GetConfiguration', { name: 'base' });
+    expect(viaGrpc).toEqual(viaRest.json);
+    const listRest = await rest('GET', '/agents?selector=env%3Dprod&pageSize=2');
+    const listGrpc = await rpc('ListAgents', { selector: 'env=prod', pageSize: 2 });
+    expect(listGrpc).toEqual(listRest.json);
+    const all: string[] = [];
+    let token = '';
+    do {
+      const page = await rest('GET', `/agents?pageSize=2${token ? `&pageToken=${token}` : ''}`);
+      all.push(...(page.json['agents'] as Array<{ instanceUid: string }>).map((a) => a.instanceUid));
+      token = page.json['nextPageToken'] as string;
+    } while (token);
+    expect(all).toEqual([...all].sort());
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('agent tokens are created once, listed and revoked; the OpenAPI document is served', async () => {
+    const created = await rpc('CreateAgentToken', { name: 'fleet-a' });
+    expect(created['secret']).toMatch(/^opamp_agent_/);
+    const id = (created['token'] as { id: string }).id;
+    const listed = await rest('GET', '/agent-tokens');
+    expect(listed.json['tokens']).toEqual([expect.objectContaining({ id, name: 'fleet-a', revokeTime: '' })]);
+    expect(JSON.stringify(listed.json)).not.toContain(created['secret'] as string);
+    const revoked = await rest('DELETE', `/agent-tokens/${id}`);
+    expect(revoked.json['revokeTime']).not.toBe('');
+    expect((await rest('DELETE', `/agent-tokens/${id}`, undefined, tokenB)).status).toBe(404);
+    const doc = (await (await fetch(`${httpBase}/api/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/agents', '/api/v1/configurations/{name}', '/api/v1/assignments']));
+  });
+});
