@@ -1,6 +1,6 @@
 /* Unit tests: pure logic, no servers. */
 export default {
-  displayName: 'swarm',
+  displayName: 'swarm-lib',
   preset: '../../jest.preset.js',
   rootDir: '.',
   testMatch: ['<rootDir>/src/**/*.spec.ts'],

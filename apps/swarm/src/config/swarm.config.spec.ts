@@ -1,0 +1,70 @@
+import { flagsToEnv, loadSwarmConfig, usage } from './swarm.config';
+
+describe('swarm configuration', () => {
+  it('has defaults for everything', () => {
+    const c = loadSwarmConfig([], {});
+    if (c.help) throw new Error('no help expected');
+    expect(c.swarm).toMatchObject({
+      agents: 1000,
+      endpoints: ['ws://127.0.0.1:4320/v1/opamp'],
+      wsFraction: 1,
+      rampPerSecond: 500,
+      durationMs: 300_000,
+      seed: 1,
+    });
+    expect(c.swarm.workers).toBeUndefined();
+    expect(c.swarm.agent).toMatchObject({ heartbeatIntervalMs: 30_000, headers: {} });
+    expect(c.converge).toBeUndefined();
+    expect(c.progress).toBe(true);
+  });
+
+  it('reads variables and lets flags win', () => {
+    const c = loadSwarmConfig(
+      ['--agents', '5000', '--ws-percent=80', '--addresses', '127.0.0.2-127.0.0.4', '--no-progress', '--token', 't0k', '--environments', 'prod:3,dev:1'],
+      { SWARM_AGENTS: '10', SWARM_HEARTBEAT_S: '5', SWARM_SEED: 'fleet-a' },
+    );
+    if (c.help) throw new Error('no help expected');
+    expect(c.swarm.agents).toBe(5000);
+    expect(c.swarm.wsFraction).toBeCloseTo(0.8);
+    expect(c.swarm.addresses).toEqual(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    expect(c.swarm.agent?.heartbeatIntervalMs).toBe(5000);
+    expect(c.swarm.agent?.headers).toEqual({ Authorization: 'Bearer t0k' });
+    expect(c.swarm.description?.environments).toEqual([
+      { value: 'prod', weight: 3 },
+      { value: 'dev', weight: 1 },
+    ]);
+    expect(c.swarm.seed).not.toBe(1);
+    expect(c.progress).toBe(false);
+  });
+
+  it('takes the convergence options', () => {
+    const c = loadSwarmConfig(['--converge-hash', 'ABCDEF', '--converge-selector', 'cloud.region=eu-west-1', '--converge-t0', '1700000000000', '--stop-when-converged'], {});
+    if (c.help) throw new Error('no help expected');
+    expect(c.converge).toEqual({ hash: 'abcdef', selector: 'cloud.region=eu-west-1', t0: { kind: 'at', epochMs: 1_700_000_000_000 } });
+    expect(c.stopWhenConverged).toBe(true);
+    const d = loadSwarmConfig(['--converge-hash', 'ab'], {});
+    expect(!d.help && d.converge?.t0).toEqual({ kind: 'connected' });
+  });
+
+  it('lists every problem at once and never echoes the token', () => {
+    expect(() => loadSwarmConfig(['--agents', '0', '--ws-percent', '120', '--token', 'sekret-value'], {})).toThrow(/SWARM_AGENTS.*\n.*SWARM_WS_PERCENT/s);
+    expect(() => loadSwarmConfig(['--converge-hash', 'xyz', '--converge-selector', 'novalue', '--stop-when-converged'], {})).toThrow(
+      /key=value[\s\S]*must be hex/,
+    );
+    expect(() => loadSwarmConfig(['--stop-when-converged'], {})).toThrow('needs SWARM_CONVERGE_HASH');
+    try {
+      loadSwarmConfig(['--token', 'sekret-value', '--agents', 'x'], {});
+    } catch (err) {
+      expect((err as Error).message).not.toContain('sekret-value');
+    }
+  });
+
+  it('rejects unknown flags and missing values, and has help', () => {
+    expect(() => flagsToEnv(['--nope'])).toThrow('unknown flag --nope');
+    expect(() => flagsToEnv(['--agents'])).toThrow('needs a value');
+    expect(() => flagsToEnv(['stray'])).toThrow('unexpected argument');
+    expect(flagsToEnv(['-h']).help).toBe(true);
+    expect(loadSwarmConfig(['--help'], {})).toEqual({ help: true });
+    expect(usage()).toContain('--converge-selector');
+  });
+});
