@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type Redis from 'ioredis';
+import { Partitioners } from 'kafkajs';
 import type { Pool } from 'pg';
 import { AgentEventCodec, GatewayPushCodec, RedisChannels, type fleet } from '@opamp/contracts';
 import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
@@ -64,7 +65,7 @@ let reconciler: Reconciler;
 let httpBase: string;
 let grpcClient: grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>;
 const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: `cs-test-${run}` });
-const producer = kafka.producer({ idempotent: true });
+const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
 const pushes: fleet.v1.GatewayPush[] = [];
 let uidCounter = 0;
 
