@@ -44,7 +44,12 @@ describe('store (real PostgreSQL)', () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
         [schema],
       );
-      expect(tables.rows.map((r) => r.table_name)).toEqual(['agents', 'available_components', 'effective_configs', 'schema_migrations', 'tenants']);
+      // Each migration adds tables; these are the ones every later one builds on.
+      expect(tables.rows.map((r) => r.table_name)).toEqual(
+        expect.arrayContaining(['agents', 'available_components', 'effective_configs', 'schema_migrations', 'tenants']),
+      );
+      const recorded = await client.query('SELECT name FROM schema_migrations ORDER BY name');
+      expect(recorded.rows.map((r) => r.name)).toEqual(listMigrationFiles());
 
       // The agents table enforces 16-byte instance uids.
       await client.query(`INSERT INTO tenants (id, name) VALUES ('t1', 'Tenant one')`);
