@@ -3,3 +3,4 @@ export { fleet } from './fleet-schema';
 export * from './envelope-codec';
 export * from './kafka-topics';
 export * from './redis-keys';
+export * from './agent-push.router';

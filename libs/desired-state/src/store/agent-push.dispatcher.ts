@@ -1,15 +1,11 @@
 /**
- * Delivers one ServerToAgent to the gateway that owns the agent, following the
- * gateway contract: a WebSocket connection gets it on its gateway's Redis
- * channel, fenced by connection id and epoch; a plain-HTTP agent (or one not
- * connected now) gets it in its pending store, latest item per kind, plus a
- * wake-up for a request that may be waiting on its last gateway. At most once:
- * a lost push is repaired by the agent's next event, never by retries here.
- * (Same behaviour as libs/ingest push-dispatcher; to be unified in a shared lib.)
+ * config-service's pushes (remote config, commands, custom messages), one kind
+ * at a time, through the shared AgentPushRouter: the same gateway contract as
+ * every other worker (WebSocket: fenced publish; plain HTTP or not connected:
+ * pending store plus a wake-up).
  */
-import { GatewayPushCodec } from '@opamp/contracts';
-import type { GatewayPushPublisher, PendingPushStore } from '@opamp/bus-redis';
-import { encodeServerToAgent, type IServerToAgent } from '@opamp/protocol';
+import { AgentPushRouter, type GatewayChannels, type PendingItemsSink, type PushDelivery } from '@opamp/contracts';
+import type { IServerToAgent } from '@opamp/protocol';
 
 /** fleet.v1.Transport values. */
 export const TRANSPORT_WEBSOCKET = 1;
@@ -25,42 +21,16 @@ export interface PushTarget {
   readonly transport: number;
 }
 
-export type Delivery = 'published' | 'pending';
+export type Delivery = PushDelivery;
 
 export class AgentPushDispatcher {
-  constructor(
-    private readonly publisher: GatewayPushPublisher,
-    private readonly pending: PendingPushStore,
-  ) {}
+  private readonly router: AgentPushRouter;
 
-  async push(tenantId: string, instanceUid: Buffer, target: PushTarget, kind: PushKind, message: IServerToAgent): Promise<Delivery> {
-    const bytes = encodeServerToAgent({ ...message, instanceUid });
-    if (target.connected && target.gatewayId && target.transport === TRANSPORT_WEBSOCKET) {
-      await this.publisher.publish(
-        target.gatewayId,
-        GatewayPushCodec.encode({
-          tenantId,
-          instanceUid,
-          connectionId: target.connectionId,
-          epoch: target.epoch,
-          serverToAgent: bytes,
-        }),
-      );
-      return 'published';
-    }
-    await this.pending.put(tenantId, instanceUid.toString('hex'), kind, bytes);
-    if (target.gatewayId) {
-      await this.publisher.publish(
-        target.gatewayId,
-        GatewayPushCodec.encode({
-          tenantId,
-          instanceUid,
-          connectionId: target.connectionId,
-          epoch: target.epoch,
-          pendingWakeup: true,
-        }),
-      );
-    }
-    return 'pending';
+  constructor(channels: GatewayChannels, pending: PendingItemsSink) {
+    this.router = new AgentPushRouter(channels, pending);
+  }
+
+  push(tenantId: string, instanceUid: Buffer, target: PushTarget, kind: PushKind, message: IServerToAgent): Promise<Delivery> {
+    return this.router.deliver(tenantId, instanceUid, instanceUid, target, [{ kind, message }]);
   }
 }
