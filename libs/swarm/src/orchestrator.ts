@@ -227,12 +227,12 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
     }
   }
 
-  private onTick(): void {
+  private onTick(emit = true): void {
     const now = Date.now();
     const p = this.aggregate(now);
     this.last = p;
     this.lastAt = now;
-    this.emit('progress', p);
+    if (emit) this.emit('progress', p);
   }
 
   /** Sum the workers' latest reports; with `record`, also the time series and peaks. */
@@ -301,7 +301,7 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
     if (this.stopPromise) return this.stopPromise;
     this.stopReason = reason;
     // The last picture of the running swarm goes into the series.
-    this.onTick();
+    this.onTick(false);
     if (this.deadline) clearTimeout(this.deadline);
     this.stopPromise = (async () => {
       const stop: ParentMessage = { type: 'stop' };
