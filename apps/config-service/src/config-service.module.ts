@@ -11,7 +11,7 @@ import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { KafkaTopics } from '@opamp/contracts';
 import { createKafkaClient, ensureTopics } from '@opamp/bus-kafka';
-import { createRedisConnection, GatewayPushPublisher, PendingPushStore } from '@opamp/bus-redis';
+import { AgentTokenDirectory, createRedisConnection, GatewayPushPublisher, PendingPushStore } from '@opamp/bus-redis';
 import { createPgPool, migrateToLatest, PgSqlDatabase } from '@opamp/store';
 import { AgentPushDispatcher, DesiredStateRepository, FleetApiService, Reconciler, ReconcilerWorker } from '@opamp/desired-state';
 import { FleetGrpcController } from './api/fleet-grpc.controller';
@@ -36,6 +36,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(REPOSITORY) private readonly repo: DesiredStateRepository,
     @Inject(RECONCILER) private readonly reconciler: Reconciler,
+    @Inject(FLEET_API) private readonly api: FleetApiService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -49,6 +50,9 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
       client.release();
     }
     for (const t of this.config.bootstrapAdminTokens) await this.repo.upsertTokenHash(t.tenantId, 'admin', 'bootstrap', t.token);
+    // Gateways accept the agent tokens in the shared directory; make it match the database.
+    const tokens = await this.api.syncAgentTokens();
+    this.logger.log(`agent token directory holds ${tokens} tokens`);
     this.worker = new ReconcilerWorker(this.kafka, this.reconciler, {
       topic: this.config.eventsTopic,
       groupId: this.config.consumerGroup,
@@ -108,8 +112,9 @@ export class ConfigServiceModule {
         },
         {
           provide: FLEET_API,
-          inject: [REPOSITORY, AgentPushDispatcher, RECONCILER],
-          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, reconciler: Reconciler) => new FleetApiService(repo, dispatcher, reconciler),
+          inject: [REPOSITORY, AgentPushDispatcher, RECONCILER, REDIS],
+          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, reconciler: Reconciler, redis: Redis) =>
+            new FleetApiService(repo, dispatcher, reconciler, new AgentTokenDirectory(redis)),
         },
         { provide: PROTO_JSON, useFactory: () => new ProtoJson() },
         ConfigServiceLifecycle,

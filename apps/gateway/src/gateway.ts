@@ -3,7 +3,7 @@
  * (inbound stream) and Redis (leases, pushes, pending items for HTTP agents).
  */
 import { createKafkaClient, ensureTopics, RecordProducer } from '@opamp/bus-kafka';
-import { ConnectionLeaseRepository, createRedisConnection, PendingPushStore } from '@opamp/bus-redis';
+import { AgentTokenDirectory, ConnectionLeaseRepository, createRedisConnection, PendingPushStore } from '@opamp/bus-redis';
 import { KafkaTopics } from '@opamp/contracts';
 import {
   AdminServer,
@@ -26,9 +26,8 @@ export interface RunningGateway {
 export type GatewayLog = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
 export async function startGateway(config: GatewayConfig, log: GatewayLog): Promise<RunningGateway> {
-  const tokens = parseTokenList(config.agentTokens);
-  if (tokens.length === 0) throw new Error('no agent tokens configured (OPAMP_AGENT_TOKENS=tenant=token,...)');
-  const authenticator = new AgentTokenAuthority(tokens);
+  // Agent tokens: the static ones from the environment, plus config-service's directory in Redis.
+  const authenticator = new AgentTokenAuthority(parseTokenList(config.agentTokens));
 
   const kafka = createKafkaClient({ brokers: config.kafkaBrokers, clientId: `gateway-${config.gatewayId}` });
   await ensureTopics(kafka, [KafkaTopics.agentInbound]);
@@ -37,6 +36,23 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
 
   const commands = createRedisConnection({ url: config.redisUrl, connectionName: `${config.gatewayId}:cmd` });
   const subscriber = createRedisConnection({ url: config.redisUrl, connectionName: `${config.gatewayId}:sub` });
+  const tokenWatcher = createRedisConnection({ url: config.redisUrl, connectionName: `${config.gatewayId}:tokens` });
+  let edgeRef: OpampEdgeServer | null = null;
+  // Subscribe before loading, so no change falls between the two.
+  const unwatch = await AgentTokenDirectory.watch(tokenWatcher, (change) => {
+    if (change.action === 'put') {
+      authenticator.putDigest(change.entry.digest, { tenantId: change.entry.tenantId, tokenId: change.entry.tokenId });
+      return;
+    }
+    const revoked = authenticator.credentialOfDigest(change.digest);
+    authenticator.removeDigest(change.digest);
+    // Revocation also ends the connections that token opened.
+    if (revoked) edgeRef?.disconnectCredential(revoked.tenantId, revoked.tokenId);
+  });
+  for (const e of await new AgentTokenDirectory(commands).loadAll()) {
+    authenticator.putDigest(e.digest, { tenantId: e.tenantId, tokenId: e.tokenId });
+  }
+  if (authenticator.size === 0) log('warn', 'no agent tokens yet: agents get 401 until config-service issues some');
 
   const edge = new OpampEdgeServer(
     {
@@ -69,6 +85,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       log,
     },
   );
+  edgeRef = edge;
   await edge.start();
   const admin = new AdminServer({
     host: config.host,
@@ -85,7 +102,8 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
     async shutdown(drainWindowMs = config.drainWindowMs) {
       await edge.drain(drainWindowMs);
       admin.stop();
-      await Promise.allSettled([commands.quit(), subscriber.quit()]);
+      await unwatch().catch(() => undefined);
+      await Promise.allSettled([commands.quit(), subscriber.quit(), tokenWatcher.quit()]);
     },
   };
 }

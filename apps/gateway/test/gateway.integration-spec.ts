@@ -3,6 +3,8 @@
  * edge wired to the real Kafka and Redis, the admin port, and the drain.
  */
 import { decodeServerToAgent, decodeWsMessage, encodeAgentToServerFrame, newInstanceUidV7 } from '@opamp/protocol';
+import { AgentTokenDirectory, createRedisConnection } from '@opamp/bus-redis';
+import { agentTokenDigest } from '@opamp/edge';
 import { testInfra, uniqueName, waitFor } from '@opamp/testing';
 import WebSocket from 'ws';
 import { loadGatewayConfig } from '../src/config/gateway.config';
@@ -57,7 +59,46 @@ describe('gateway process (real Kafka and Redis)', () => {
     expect(logs.some((l) => l.includes('gateway listening'))).toBe(true);
   });
 
-  it('refuses to start without agent tokens', async () => {
-    await expect(startGateway(loadGatewayConfig({ OPAMP_AGENT_TOKENS: '' }), () => undefined)).rejects.toThrow(/no agent tokens/);
+  it('accepts agent tokens from the shared directory, and drops a revoked one with its connections', async () => {
+    const infra = testInfra();
+    const redis = createRedisConnection({ url: infra.redisUrl, connectionName: 'gateway-test' });
+    const other = await startGateway(
+      loadGatewayConfig({
+        OPAMP_GATEWAY_ID: uniqueName('gw'),
+        OPAMP_GATEWAY_HOST: '127.0.0.1',
+        OPAMP_GATEWAY_PORT: '0',
+        OPAMP_GATEWAY_ADMIN_PORT: '0',
+        OPAMP_AGENT_TOKENS: '',
+        OPAMP_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+        OPAMP_REDIS_URL: infra.redisUrl,
+      }),
+      () => undefined,
+    );
+    try {
+      const secret = uniqueName('dir-token');
+      const entry = { digest: agentTokenDigest(secret), tenantId: 'globex', tokenId: uniqueName('tok') };
+      const url = `ws://127.0.0.1:${other.edge.port}/v1/opamp`;
+      const open = () =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${secret}` } });
+          ws.once('open', () => resolve(ws));
+          ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+        });
+      await expect(open()).rejects.toThrow('HTTP 401');
+      const directory = new AgentTokenDirectory(redis);
+      await directory.put(entry);
+      const ws = await waitFor(() => open(), () => true, { description: 'token accepted' });
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      await directory.remove(entry.digest);
+      expect(await closed).toBe(1008);
+      await waitFor(
+        () => open().then(() => 'open', (e: Error) => e.message),
+        (r) => r === 'HTTP 401',
+        { description: 'revoked token refused' },
+      );
+    } finally {
+      await other.shutdown(0);
+      await redis.quit();
+    }
   });
 });

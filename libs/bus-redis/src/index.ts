@@ -3,3 +3,4 @@ export * from './redis-connection';
 export * from './connection-lease.repository';
 export * from './gateway-push.channel';
 export * from './pending-push.store';
+export * from './agent-token.directory';

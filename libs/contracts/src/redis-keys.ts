@@ -46,6 +46,13 @@ export const RedisKeys = {
   liveAgents: (tenantId: string) => `${PREFIX}:live:{${tenantId}}`,
 } as const;
 
+export const AgentTokenKeys = {
+  /** HASH sha256(token) as base64 -> "tenant|tokenId": every active agent token. No TTL; owner: config-service. */
+  directory: () => `${PREFIX}:agent-tokens`,
+  /** Channel of changes to the directory ("put|digest|tenant|tokenId", "del|digest"). Subscribers: gateways. */
+  changes: () => `${PREFIX}:agent-tokens:changes`,
+} as const;
+
 export const RedisChannels = {
   /** GatewayPush messages for the connections one gateway owns. Subscriber: that gateway. */
   gatewayPush: (gatewayId: string) => `${PREFIX}:gw:${gatewayId}`,

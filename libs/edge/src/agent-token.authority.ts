@@ -14,6 +14,11 @@ export interface AgentCredential {
   tokenId: string;
 }
 
+/** The digest under which a token is known: base64 SHA-256 of its UTF-8 text. */
+export function agentTokenDigest(token: string): string {
+  return digest(token);
+}
+
 function digest(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('base64');
 }
@@ -31,6 +36,23 @@ export class AgentTokenAuthority {
       next.set(digest(t.token), { tenantId: t.tenantId, tokenId: t.tokenId ?? digest(t.token).slice(0, 8) });
     }
     this.byDigest = next;
+  }
+
+  /** Adds a token known only by its digest (base64 SHA-256), as the shared directory holds them. */
+  putDigest(digest: string, credential: AgentCredential): void {
+    this.byDigest.set(digest, credential);
+  }
+
+  credentialOfDigest(digest: string): AgentCredential | null {
+    return this.byDigest.get(digest) ?? null;
+  }
+
+  get size(): number {
+    return this.byDigest.size;
+  }
+
+  removeDigest(digest: string): boolean {
+    return this.byDigest.delete(digest);
   }
 
   revoke(token: string): boolean {

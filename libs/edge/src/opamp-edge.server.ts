@@ -265,6 +265,18 @@ export class OpampEdgeServer {
     await this.deps.inbound.close();
   }
 
+  /** Ends every WebSocket opened with this credential (it was revoked): close 1008. */
+  disconnectCredential(tenantId: string, tokenId: string): number {
+    let closed = 0;
+    for (const conn of this.wsConnections) {
+      if (conn.tenantId === tenantId && conn.tokenId === tokenId && conn.ws && !conn.closed) {
+        conn.ws.end(1008, 'credential revoked');
+        closed++;
+      }
+    }
+    return closed;
+  }
+
   /** Immediate stop (tests, fatal errors): closes every socket without a drain window. */
   async close(): Promise<void> {
     await this.drain(0);

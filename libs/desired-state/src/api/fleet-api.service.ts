@@ -41,6 +41,13 @@ import {
 } from '../store/desired-state.repository';
 import type { Reconciler } from '../runtime/reconciler';
 
+/** Where the agent tokens that gateways accept are published (Redis directory, or the embedded gateway itself). */
+export interface AgentTokenSink {
+  put(entry: { digest: string; tenantId: string; tokenId: string }): Promise<void>;
+  remove(digest: string): Promise<void>;
+  replaceAll(entries: ReadonlyArray<{ digest: string; tenantId: string; tokenId: string }>): Promise<void>;
+}
+
 export interface Caller {
   readonly tenantId: string;
   readonly tokenId: string;
@@ -142,7 +149,16 @@ export class FleetApiService {
     private readonly repo: DesiredStateRepository,
     private readonly dispatcher: AgentPushDispatcher,
     private readonly reconciler: Reconciler | null,
+    private readonly agentTokens: AgentTokenSink | null = null,
   ) {}
+
+  /** Puts every active agent token into the gateways' directory (at start; fixes any drift). */
+  async syncAgentTokens(): Promise<number> {
+    if (!this.agentTokens) return 0;
+    const tokens = await this.repo.listActiveAgentTokens();
+    await this.agentTokens.replaceAll(tokens.map((t) => ({ digest: t.digest, tenantId: t.tenantId, tokenId: t.id })));
+    return tokens.length;
+  }
 
   /** Counts a call's outcome (adapters call this around every method). */
   count(err?: unknown): void {
@@ -656,6 +672,7 @@ export class FleetApiService {
       );
       return created;
     });
+    await this.agentTokens?.put({ digest: record.digest, tenantId: record.tenantId, tokenId: record.id });
     return { token: this.tokenMessage(record), secret: token };
   }
 
@@ -672,6 +689,7 @@ export class FleetApiService {
       await this.repo.audit(tx, { tenantId: c.tenantId, actor: this.actor(c), action: 'agent_token.revoke', resourceType: 'agent_token', resourceName: id }, false);
       return revoked;
     });
+    await this.agentTokens?.remove(record.digest);
     return this.tokenMessage(record);
   }
 

@@ -160,6 +160,8 @@ export interface TokenRecord {
   createdBy: string;
   createdAt: string;
   revokedAt: string;
+  /** base64 SHA-256 of the token: how gateways know it. */
+  digest: string;
 }
 
 function tokenFromRow(r: Record<string, unknown>): TokenRecord {
@@ -171,6 +173,7 @@ function tokenFromRow(r: Record<string, unknown>): TokenRecord {
     createdBy: String(r['created_by'] ?? ''),
     createdAt: toIso(r['created_at']),
     revokedAt: r['revoked_at'] ? toIso(r['revoked_at']) : '',
+    digest: Buffer.from(r['token_hash'] as Uint8Array).toString('base64'),
   };
 }
 
@@ -233,6 +236,12 @@ export class DesiredStateRepository {
 
   async listTokens(tenantId: string, kind: 'admin' | 'agent'): Promise<TokenRecord[]> {
     const { rows } = await this.db.query(`SELECT * FROM api_tokens WHERE tenant_id = $1 AND kind = $2 ORDER BY created_at, id`, [tenantId, kind]);
+    return rows.map(tokenFromRow);
+  }
+
+  /** Every active agent token of every tenant, for the gateways' directory. */
+  async listActiveAgentTokens(): Promise<TokenRecord[]> {
+    const { rows } = await this.db.query(`SELECT * FROM api_tokens WHERE kind = 'agent' AND revoked_at IS NULL ORDER BY id`);
     return rows.map(tokenFromRow);
   }
 
