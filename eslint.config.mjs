@@ -4,7 +4,8 @@
 import nx from '@nx/eslint-plugin';
 
 function boundaries({ forTests }) {
-  const extra = forTests ? ['type:testing'] : [];
+  // Tests may start a real edge (feature) to drive what they test.
+  const extra = forTests ? ['type:testing', 'type:feature'] : [];
   return [
     'error',
     {
@@ -21,7 +22,7 @@ function boundaries({ forTests }) {
         { sourceTag: 'scope:ingest', onlyDependOnLibsWithTags: ['scope:ingest', 'scope:shared'] },
         { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['scope:config', 'scope:shared'] },
         { sourceTag: 'scope:swarm', onlyDependOnLibsWithTags: ['scope:swarm', 'scope:shared'] },
-        { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:data-access', 'type:testing'] },
+        { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:data-access', 'type:testing', ...extra] },
       ],
     },
   ];

@@ -11,7 +11,6 @@ import { BatchConsumer, createKafkaClient, deleteTopics, ensureTopics, RecordPro
 import { ConnectionLeaseRepository, createRedisConnection, PendingPushStore } from '@opamp/bus-redis';
 import { AgentInboundCodec, fleet, GatewayPushCodec, RedisChannels } from '@opamp/contracts';
 // An end-to-end test of the swarm needs a real gateway: the only place a testing lib reaches into the edge.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { AgentTokenAuthority, KafkaInboundSink, OpampEdgeServer, RedisPeerGateways, RedisPushInbox } from '@opamp/edge';
 import { decodeAgentToServer, encodeServerToAgent, opamp } from '@opamp/protocol';
 import { testInfra, uniqueName } from '@opamp/testing';
