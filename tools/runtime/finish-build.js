@@ -1,6 +1,8 @@
 // Completes a `tsc` build of an app: tsc emits only what it compiles, so this
 // copies what the runtime also needs into dist/out-tsc: the generated protobuf
-// code, the SQL migrations and the alias resolver.
+// code, the SQL migrations, the .proto files (config-service loads
+// proto/fleet/v1 at run time, found by walking up from its own directory, so a
+// dist tree copied away from the repo still finds them) and the alias resolver.
 const fs = require('fs');
 const path = require('path');
 
@@ -10,6 +12,7 @@ const copies = [
   ['libs/protocol/src/generated', 'libs/protocol/src/generated'],
   ['libs/contracts/src/generated', 'libs/contracts/src/generated'],
   ['libs/store/migrations', 'libs/store/migrations'],
+  ['proto', 'proto'],
   ['tools/runtime/register-aliases.js', 'register-aliases.js'],
 ];
 for (const [from, to] of copies) {
