@@ -13,7 +13,8 @@ function boundaries({ forTests }) {
       allow: [],
       depConstraints: [
         { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:util', 'type:data-access', 'type:contracts', 'type:testing'] },
-        { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:util', 'type:data-access', 'type:contracts', ...extra] },
+        // Feature libs build on each other only within their scope (scope rules below).
+        { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:feature', 'type:util', 'type:data-access', 'type:contracts', ...extra] },
         { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:util', 'type:data-access', 'type:contracts', ...extra] },
         { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:util', 'type:contracts', ...extra] },
         { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', ...extra] },

@@ -14,10 +14,8 @@ import { createKafkaClient, ensureTopics } from '@opamp/bus-kafka';
 import { AgentTokenDirectory, createRedisConnection, GatewayPushPublisher, PendingPushStore } from '@opamp/bus-redis';
 import { createPgPool, migrateToLatest, PgSqlDatabase } from '@opamp/store';
 import { AgentPushDispatcher, DesiredStateRepository, FleetApiService, Reconciler, ReconcilerWorker } from '@opamp/desired-state';
-import { FleetGrpcController } from './api/fleet-grpc.controller';
-import { FleetRestController } from './api/fleet-rest.controller';
-import { ProtoJson } from './api/proto-json';
-import { APP_CONFIG, FLEET_API, KAFKA, PG_POOL, PROTO_JSON, RECONCILER, REDIS, REPOSITORY } from './api/tokens';
+import { PlatformApiModule } from '@opamp/platform-api';
+import { APP_CONFIG, FLEET_API, KAFKA, PG_POOL, RECONCILER, REDIS, REPOSITORY } from './api/tokens';
 import type { ConfigServiceConfig } from './config/config-service.config';
 
 export { APP_CONFIG, FLEET_API, PG_POOL, RECONCILER, REPOSITORY } from './api/tokens';
@@ -82,10 +80,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
 @Module({})
 export class ConfigServiceModule {
   static register(config: ConfigServiceConfig): DynamicModule {
-    return {
-      module: ConfigServiceModule,
-      controllers: [FleetRestController, FleetGrpcController],
-      providers: [
+    return PlatformApiModule.register([
         { provide: APP_CONFIG, useValue: config },
         {
           provide: PG_POOL,
@@ -116,9 +111,7 @@ export class ConfigServiceModule {
           useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, reconciler: Reconciler, redis: Redis) =>
             new FleetApiService(repo, dispatcher, reconciler, new AgentTokenDirectory(redis)),
         },
-        { provide: PROTO_JSON, useFactory: () => new ProtoJson() },
         ConfigServiceLifecycle,
-      ],
-    };
+      ]);
   }
 }

@@ -21,7 +21,7 @@ import { createPgPool } from '@opamp/store';
 import { testInfra, uniqueName, waitFor } from '@opamp/testing';
 import type { Reconciler } from '@opamp/desired-state';
 import { createConfigServiceApp, reconcilerJoined } from '../src/app';
-import { findFleetApiProto, LOADER_OPTIONS } from '../src/api/proto-json';
+import { findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
 import { RECONCILER } from '../src/config-service.module';
 import { loadConfigServiceConfig } from '../src/config/config-service.config';
 

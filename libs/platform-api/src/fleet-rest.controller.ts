@@ -10,7 +10,7 @@ import { buildOpenApi } from './openapi';
 import type { ProtoJson } from './proto-json';
 import { compileRoutes, matchRoute } from './rest-routes';
 import { invokeRpc } from './rpc-table';
-import { FLEET_API, PROTO_JSON } from './tokens';
+import { FLEET_API, PROTO_JSON } from './platform-api.tokens';
 import type * as protobuf from 'protobufjs';
 
 const PREFIX = '/api/v1';

@@ -5,7 +5,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { DesiredStateError, type FleetApiService } from '@opamp/desired-state';
 import { errorCode, GRPC_STATUS, publicMessage } from './api-errors';
 import { invokeRpc } from './rpc-table';
-import { FLEET_API } from './tokens';
+import { FLEET_API } from './platform-api.tokens';
 
 type Req = Record<string, unknown>;
 const S = 'FleetService';

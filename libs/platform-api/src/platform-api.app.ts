@@ -1,0 +1,62 @@
+/**
+ * Serves the platform API: the REST/JSON mirror (and OpenAPI document) on an
+ * HTTP port and the gRPC FleetService on its own port, around one
+ * FleetApiService. config-service wraps it with its Kafka, Redis and
+ * PostgreSQL; the embedded server with its in-process twins.
+ */
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { FleetApiService } from '@opamp/desired-state';
+import { FleetGrpcController } from './fleet-grpc.controller';
+import { FleetRestController } from './fleet-rest.controller';
+import { FLEET_PACKAGE, findFleetApiProto, LOADER_OPTIONS, ProtoJson } from './proto-json';
+import { FLEET_API, PROTO_JSON } from './platform-api.tokens';
+
+export interface PlatformApiListen {
+  bindHost: string;
+  httpPort: number;
+  grpcPort: number;
+  logger?: false;
+}
+
+@Module({})
+export class PlatformApiModule {
+  /** The controllers, the JSON mapper and whatever else the host module provides (FLEET_API among them). */
+  static register(providers: Provider[], imports: DynamicModule['imports'] = []): DynamicModule {
+    return {
+      module: PlatformApiModule,
+      imports,
+      controllers: [FleetRestController, FleetGrpcController],
+      providers: [{ provide: PROTO_JSON, useFactory: () => new ProtoJson() }, ...providers],
+    };
+  }
+
+  /** For a host that built its FleetApiService itself (the embedded server). */
+  static forApi(api: FleetApiService): DynamicModule {
+    return PlatformApiModule.register([{ provide: FLEET_API, useValue: api }]);
+  }
+}
+
+export async function createPlatformApiApp(module: DynamicModule, listen: PlatformApiListen): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(module, {
+    bodyParser: false,
+    bufferLogs: false,
+    ...(listen.logger === false ? { logger: false } : {}),
+  });
+  app.useBodyParser('json', { limit: '2mb' });
+  const { protoPath, includeDir } = findFleetApiProto();
+  app.connectMicroservice<MicroserviceOptions>({
+    transport: Transport.GRPC,
+    options: {
+      package: FLEET_PACKAGE,
+      protoPath,
+      url: `${listen.bindHost}:${listen.grpcPort}`,
+      loader: { ...LOADER_OPTIONS, includeDirs: [includeDir] },
+    },
+  });
+  await app.startAllMicroservices();
+  await app.listen(listen.httpPort, listen.bindHost);
+  return app;
+}
