@@ -22,7 +22,7 @@ import type { JsonValue } from '../core/json';
 import { coalescePushes } from '../core/push';
 import type { PushPiece } from '../core/agent-state';
 import { AgentRepository, stateKey, type AgentKey } from '../store/agent-repository';
-import { overlayCursor, type CursorStore } from '../store/cursor-store';
+import { overlayCursor, type AgentCursors } from '../store/cursor-store';
 import type { PushDispatcher } from '../store/push-dispatcher';
 
 export interface RawRecord {
@@ -47,7 +47,7 @@ export interface BatchStats {
 
 export interface InboundProcessorDeps {
   db: SqlDatabase;
-  cursors: CursorStore;
+  cursors: AgentCursors;
   events: EventSink;
   pushes: PushDispatcher;
   repository?: AgentRepository;

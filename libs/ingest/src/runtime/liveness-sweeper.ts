@@ -17,7 +17,7 @@ import type { SqlDatabase } from '@opamp/store';
 import { AgentChange, DISCONNECT_REASON_LIVENESS_TIMEOUT, type AgentState } from '../core/agent-state';
 import { buildAgentEvent } from '../core/events';
 import { AgentRepository } from '../store/agent-repository';
-import type { CursorStore } from '../store/cursor-store';
+import type { AgentCursors } from '../store/cursor-store';
 import type { EventSink } from './inbound-processor';
 
 export interface LivenessOptions {
@@ -44,7 +44,7 @@ export class LivenessSweeper {
   private running: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly deps: { db: SqlDatabase; cursors: CursorStore; events: EventSink; repository?: AgentRepository; clock?: () => number },
+    private readonly deps: { db: SqlDatabase; cursors: AgentCursors; events: EventSink; repository?: AgentRepository; clock?: () => number },
     private readonly options: LivenessOptions,
   ) {
     this.repo = deps.repository ?? new AgentRepository();

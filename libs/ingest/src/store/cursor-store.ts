@@ -60,7 +60,66 @@ export function overlayCursor(s: AgentState, c: AgentCursor | undefined): AgentS
   return out;
 }
 
-export class CursorStore {
+/** The cursor store's port: Redis here, MemoryCursorStore in the embedded server. */
+export interface AgentCursors {
+  load(keys: readonly { tenantId: string; instanceUid: Buffer }[]): Promise<Map<string, AgentCursor>>;
+  save(states: readonly AgentState[]): Promise<void>;
+  silentSince(tenantId: string, cutoffMs: number, limit: number): Promise<{ instanceUid: Buffer; lastSeenMs: number }[]>;
+  lastSeen(tenantId: string, uids: readonly Buffer[]): Promise<(number | null)[]>;
+  removeLive(tenantId: string, uids: readonly Buffer[]): Promise<void>;
+}
+
+/**
+ * The same cursors in process memory, for the embedded single-process server
+ * (lost on restart, which costs at most one ReportFullState per agent).
+ */
+export class MemoryCursorStore implements AgentCursors {
+  private readonly cursors = new Map<string, AgentCursor>();
+  private readonly live = new Map<string, Map<string, number>>();
+
+  async load(keys: readonly { tenantId: string; instanceUid: Buffer }[]): Promise<Map<string, AgentCursor>> {
+    const out = new Map<string, AgentCursor>();
+    for (const k of keys) {
+      const id = `${k.tenantId}/${k.instanceUid.toString('hex')}`;
+      const c = this.cursors.get(id);
+      if (c) out.set(id, { ...c });
+    }
+    return out;
+  }
+
+  async save(states: readonly AgentState[]): Promise<void> {
+    for (const s of states) {
+      const hex = s.instanceUid.toString('hex');
+      this.cursors.set(`${s.tenantId}/${hex}`, cursorOf(s));
+      let live = this.live.get(s.tenantId);
+      if (!live) this.live.set(s.tenantId, (live = new Map()));
+      if (s.connected && !s.replacedBy && s.lastSeenMs !== null) live.set(hex, s.lastSeenMs);
+      else live.delete(hex);
+    }
+  }
+
+  async silentSince(tenantId: string, cutoffMs: number, limit: number): Promise<{ instanceUid: Buffer; lastSeenMs: number }[]> {
+    const live = this.live.get(tenantId);
+    if (!live) return [];
+    return [...live]
+      .filter(([, seen]) => seen <= cutoffMs)
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, limit)
+      .map(([hex, lastSeenMs]) => ({ instanceUid: Buffer.from(hex, 'hex'), lastSeenMs }));
+  }
+
+  async lastSeen(tenantId: string, uids: readonly Buffer[]): Promise<(number | null)[]> {
+    const live = this.live.get(tenantId);
+    return uids.map((u) => live?.get(u.toString('hex')) ?? null);
+  }
+
+  async removeLive(tenantId: string, uids: readonly Buffer[]): Promise<void> {
+    const live = this.live.get(tenantId);
+    for (const u of uids) live?.delete(u.toString('hex'));
+  }
+}
+
+export class CursorStore implements AgentCursors {
   constructor(
     private readonly redis: Redis,
     private readonly ttlMs: number = LAST_SEEN_TTL_MS,
