@@ -22,6 +22,8 @@ function boundaries({ forTests }) {
         { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:gateway', 'scope:shared'] },
         { sourceTag: 'scope:ingest', onlyDependOnLibsWithTags: ['scope:ingest', 'scope:shared'] },
         { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['scope:config', 'scope:shared'] },
+        // The embedded server composes every part in one process.
+        { sourceTag: 'scope:embedded', onlyDependOnLibsWithTags: ['scope:gateway', 'scope:ingest', 'scope:config', 'scope:shared'] },
         { sourceTag: 'scope:swarm', onlyDependOnLibsWithTags: ['scope:swarm', 'scope:shared'] },
         { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:data-access', 'type:testing', ...extra] },
       ],

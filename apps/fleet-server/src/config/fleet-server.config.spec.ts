@@ -1,0 +1,40 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCredentials } from '../embedded-server';
+import { loadFleetServerConfig } from './fleet-server.config';
+
+describe('embedded server configuration', () => {
+  it('defaults to the OpAMP port, a local data directory and tenant "default"', () => {
+    const cfg = loadFleetServerConfig({});
+    expect([cfg.gatewayPort, cfg.httpPort, cfg.grpcPort]).toEqual([4320, 4380, 4381]);
+    expect(cfg.dataDir).toBe('.opamp-data');
+    expect(cfg.tenantId).toBe('default');
+  });
+
+  it('refuses inconsistent liveness thresholds and half a TLS setup', () => {
+    expect(() => loadFleetServerConfig({ OPAMP_STALE_AFTER_INTERVALS: '5', OPAMP_OFFLINE_AFTER_INTERVALS: '2' })).toThrow(/OFFLINE_AFTER/);
+    expect(() => loadFleetServerConfig({ OPAMP_TLS_KEY_FILE: '/k' })).toThrow(/go together/);
+  });
+});
+
+describe('credentials', () => {
+  it('generates tokens on first start, keeps them private, and reuses them', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'creds-'));
+    const cfg = { ...loadFleetServerConfig({}), dataDir };
+    const first = loadCredentials(cfg);
+    expect(first.generated).toBe(true);
+    expect(first.adminToken).toMatch(/^opamp_admin_[\w-]{32}$/);
+    expect(statSync(join(dataDir, 'credentials.json')).mode & 0o777).toBe(0o600);
+    const second = loadCredentials(cfg);
+    expect(second).toEqual({ ...first, generated: false });
+  });
+
+  it('uses configured tokens and never writes them to disk', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'creds-'));
+    const cfg = { ...loadFleetServerConfig({ OPAMP_ADMIN_TOKEN: 'admin-from-env', OPAMP_AGENT_TOKEN: 'agent-from-env' }), dataDir };
+    const creds = loadCredentials(cfg);
+    expect([creds.adminToken, creds.agentToken]).toEqual(['admin-from-env', 'agent-from-env']);
+    expect(() => readFileSync(join(dataDir, 'credentials.json'))).toThrow();
+  });
+});

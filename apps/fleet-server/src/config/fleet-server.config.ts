@@ -1,0 +1,81 @@
+/** The only place the embedded server reads its environment. */
+import { bool, int, readEnv, str } from '@opamp/config';
+
+export const fleetServerEnv = {
+  /** Where the embedded PostgreSQL (PGlite) and the generated credentials live. */
+  OPAMP_DATA_DIR: str({ default: '.opamp-data' }),
+  OPAMP_BIND_HOST: str({ default: '0.0.0.0' }),
+  OPAMP_GATEWAY_PORT: int({ default: 4320, min: 0, max: 65535 }),
+  OPAMP_GATEWAY_ADMIN_PORT: int({ default: 4321, min: 0, max: 65535 }),
+  OPAMP_CONFIG_HTTP_PORT: int({ default: 4380, min: 0, max: 65535 }),
+  OPAMP_CONFIG_GRPC_PORT: int({ default: 4381, min: 0, max: 65535 }),
+  /** The tenant of a single-machine install. */
+  OPAMP_TENANT: str({ default: 'default' }),
+  /** Tokens to use instead of the ones generated on first start. */
+  OPAMP_ADMIN_TOKEN: str({ default: '', secret: true }),
+  OPAMP_AGENT_TOKEN: str({ default: '', secret: true }),
+  OPAMP_TLS_CERT_FILE: str({ default: '' }),
+  OPAMP_TLS_KEY_FILE: str({ default: '' }),
+  OPAMP_MAX_MESSAGE_BYTES: int({ default: 64 * 1024 * 1024, min: 1024 }),
+  OPAMP_HTTP_PUSH_WAIT_MS: int({ default: 250, min: 0, max: 10_000 }),
+  OPAMP_MAX_CONNECTIONS: int({ default: 19_000, min: 1 }),
+  OPAMP_HEARTBEAT_INTERVAL_S: int({ default: 30, min: 1 }),
+  OPAMP_STALE_AFTER_INTERVALS: int({ default: 3, min: 1 }),
+  OPAMP_OFFLINE_AFTER_INTERVALS: int({ default: 10, min: 1 }),
+  OPAMP_SWEEP_INTERVAL_MS: int({ default: 15_000, min: 100 }),
+  OPAMP_DRAIN_WINDOW_MS: int({ default: 10_000, min: 0 }),
+  OPAMP_LOG_API: bool({ default: false }),
+};
+
+export interface FleetServerConfig {
+  dataDir: string;
+  bindHost: string;
+  gatewayPort: number;
+  adminPort: number;
+  httpPort: number;
+  grpcPort: number;
+  tenantId: string;
+  adminToken: string;
+  agentToken: string;
+  tls: { certFile: string; keyFile: string } | null;
+  maxMessageBytes: number;
+  httpPushWaitMs: number;
+  maxConnections: number;
+  heartbeatIntervalS: number;
+  staleAfterIntervals: number;
+  offlineAfterIntervals: number;
+  sweepIntervalMs: number;
+  drainWindowMs: number;
+  logApi: boolean;
+}
+
+export function loadFleetServerConfig(env: Record<string, string | undefined> = process.env): FleetServerConfig {
+  const e = readEnv(fleetServerEnv, env);
+  if ((e.OPAMP_TLS_CERT_FILE === '') !== (e.OPAMP_TLS_KEY_FILE === '')) {
+    throw new Error('invalid configuration: OPAMP_TLS_CERT_FILE and OPAMP_TLS_KEY_FILE go together');
+  }
+  if (e.OPAMP_OFFLINE_AFTER_INTERVALS < e.OPAMP_STALE_AFTER_INTERVALS) {
+    throw new Error('invalid configuration: OPAMP_OFFLINE_AFTER_INTERVALS must be >= OPAMP_STALE_AFTER_INTERVALS');
+  }
+  return {
+    dataDir: e.OPAMP_DATA_DIR,
+    bindHost: e.OPAMP_BIND_HOST,
+    gatewayPort: e.OPAMP_GATEWAY_PORT,
+    adminPort: e.OPAMP_GATEWAY_ADMIN_PORT,
+    httpPort: e.OPAMP_CONFIG_HTTP_PORT,
+    grpcPort: e.OPAMP_CONFIG_GRPC_PORT,
+    tenantId: e.OPAMP_TENANT,
+    adminToken: e.OPAMP_ADMIN_TOKEN,
+    agentToken: e.OPAMP_AGENT_TOKEN,
+    tls: e.OPAMP_TLS_CERT_FILE ? { certFile: e.OPAMP_TLS_CERT_FILE, keyFile: e.OPAMP_TLS_KEY_FILE } : null,
+    maxMessageBytes: e.OPAMP_MAX_MESSAGE_BYTES,
+    httpPushWaitMs: e.OPAMP_HTTP_PUSH_WAIT_MS,
+    maxConnections: e.OPAMP_MAX_CONNECTIONS,
+    heartbeatIntervalS: e.OPAMP_HEARTBEAT_INTERVAL_S,
+    staleAfterIntervals: e.OPAMP_STALE_AFTER_INTERVALS,
+    offlineAfterIntervals: e.OPAMP_OFFLINE_AFTER_INTERVALS,
+    sweepIntervalMs: e.OPAMP_SWEEP_INTERVAL_MS,
+    drainWindowMs: e.OPAMP_DRAIN_WINDOW_MS,
+    logApi: e.OPAMP_LOG_API,
+  };
+}

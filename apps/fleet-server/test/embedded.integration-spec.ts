@@ -1,0 +1,213 @@
+/**
+ * End to end, embedded mode: the built server runs as one process with no
+ * external services; simulated agents over WebSocket and plain HTTP plus
+ * @elastic/opamp-client-node connect, appear in the API, receive the
+ * configuration their labels select, report APPLIED and show in sync; a
+ * restart reaches only agents that accept it; state survives a restart of the
+ * server process.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createOpAMPClient, RemoteConfigStatuses } from '@elastic/opamp-client-node';
+import { SimulatedAgent } from '@opamp/agent-sim';
+import { AgentCapabilities, opamp } from '@opamp/protocol';
+import { waitFor } from '@opamp/testing';
+
+const repo = join(__dirname, '..', '..', '..');
+const APPLIED = 'REMOTE_CONFIG_STATUS_APPLIED';
+const C = AgentCapabilities;
+const COLLECTOR = `receivers:
+  otlp:
+    protocols:
+      grpc: {}
+exporters:
+  otlphttp:
+    endpoint: https://\${attr:region}.telemetry.example
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlphttp]
+`;
+
+interface Running {
+  child: ChildProcess;
+  output: string[];
+  api: string;
+  ws: string;
+  http: string;
+  adminToken: string;
+  agentToken: string;
+}
+
+const basePort = 30_000 + Math.floor(Math.random() * 20_000);
+const dataDir = mkdtempSync(join(tmpdir(), 'fleet-embedded-'));
+
+async function startServer(): Promise<Running> {
+  const child = spawn(process.execPath, ['-r', './dist/out-tsc/register-aliases.js', 'dist/out-tsc/apps/fleet-server/src/main.js'], {
+    cwd: repo,
+    env: {
+      ...process.env,
+      OPAMP_DATA_DIR: dataDir,
+      OPAMP_BIND_HOST: '127.0.0.1',
+      OPAMP_GATEWAY_PORT: String(basePort),
+      OPAMP_GATEWAY_ADMIN_PORT: String(basePort + 1),
+      OPAMP_CONFIG_HTTP_PORT: String(basePort + 2),
+      OPAMP_CONFIG_GRPC_PORT: String(basePort + 3),
+      OPAMP_DRAIN_WINDOW_MS: '200',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+  const banner = await waitFor(() => output.join(''), (o) => o.includes('metrics '), { timeoutMs: 60_000, description: 'server banner' });
+  const pick = (re: RegExp) => re.exec(banner)?.[1] ?? '';
+  return {
+    child,
+    output,
+    ws: pick(/agents connect to\s+(\S+)/),
+    http: pick(/\s(http:\/\/\S+\/v1\/opamp)/),
+    api: pick(/REST API\s+(\S+)/),
+    agentToken: pick(/agent token\s+(\S+)/),
+    adminToken: pick(/admin token\s+(\S+)/),
+  };
+}
+
+async function stopServer(server: Running): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  await exited;
+}
+
+describe('embedded mode end to end (one process, no external services)', () => {
+  let server: Running;
+  const agents: SimulatedAgent[] = [];
+  let elastic: ReturnType<typeof createOpAMPClient> | null = null;
+
+  const rest = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.api}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, any> };
+  };
+
+  beforeAll(async () => {
+    server = await startServer();
+  }, 90_000);
+
+  afterAll(async () => {
+    await elastic?.shutdown();
+    await Promise.all(agents.map((a) => a.stop().catch(() => undefined)));
+    if (server) await stopServer(server);
+  });
+
+  function agent(endpoint: string, labels: Record<string, string>, capabilities: number): SimulatedAgent {
+    const a = new SimulatedAgent({
+      endpoint,
+      headers: { Authorization: `Bearer ${server.agentToken}` },
+      description: { identifying: { 'service.name': 'otelcol', ...labels }, nonIdentifying: { 'os.type': 'linux' } },
+      capabilities,
+      heartbeatIntervalMs: 1_000,
+      applyConfig: { delayMs: 50, failureRate: 0 },
+      reconnect: { initialMs: 100, maxMs: 1_000 },
+      health: { healthy: true, status: 'running' },
+    });
+    agents.push(a);
+    a.start();
+    return a;
+  }
+
+  it('prints where agents and operators connect, with tokens to use', () => {
+    expect(server.ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/v1\/opamp$/);
+    expect(server.api).toMatch(/\/api\/v1$/);
+    expect(server.adminToken).toMatch(/^opamp_admin_/);
+    expect(server.agentToken).toMatch(/^opamp_agent_/);
+  });
+
+  it('serves WS, HTTP and Elastic agents: description, health, selected config, APPLIED, in sync; restart only where accepted', async () => {
+    const full = C.ReportsStatus | C.AcceptsRemoteConfig | C.ReportsRemoteConfig | C.ReportsEffectiveConfig | C.ReportsHealth | C.ReportsHeartbeat;
+    const wsProd = agent(server.ws, { env: 'prod', region: 'eu' }, full | C.AcceptsRestartCommand);
+    const httpProd = agent(server.http, { env: 'prod', region: 'us' }, full);
+    const wsDev = agent(server.ws, { env: 'dev', region: 'eu' }, full | C.AcceptsRestartCommand);
+    let elasticHash = '';
+    elastic = createOpAMPClient({
+      endpoint: server.http,
+      headers: { Authorization: `Bearer ${server.agentToken}` },
+      capabilities: BigInt(C.AcceptsRemoteConfig | C.ReportsRemoteConfig),
+      heartbeatIntervalSeconds: 0.5,
+      onMessage: ({ remoteConfig }: { remoteConfig?: { configHash: Uint8Array } }) => {
+        if (!remoteConfig) return;
+        elasticHash = Buffer.from(remoteConfig.configHash).toString('hex');
+        elastic!.setRemoteConfigStatus({ status: RemoteConfigStatuses.RemoteConfigStatuses_APPLIED, lastRemoteConfigHash: remoteConfig.configHash });
+      },
+    });
+    elastic.setAgentDescription({ identifyingAttributes: { 'service.name': 'node-app', env: 'prod', region: 'ap' } });
+    elastic.start();
+    const elasticUid = Buffer.from(elastic.getInstanceUid() as Uint8Array).toString('hex');
+
+    // All four appear with their description (and health, where reported).
+    const listed = await waitFor(() => rest('GET', '/agents?pageSize=100'), (r) => (r.json.agents ?? []).length >= 4, {
+      timeoutMs: 20_000,
+      description: 'four agents listed',
+    });
+    const byUid = new Map<string, Record<string, any>>(listed.json.agents.map((a: Record<string, any>) => [a.instanceUid, a]));
+    expect(byUid.get(wsProd.instanceUid.toString('hex'))).toMatchObject({ connected: true, transport: 'websocket', labels: { env: 'prod', region: 'eu' } });
+    expect(byUid.get(httpProd.instanceUid.toString('hex'))).toMatchObject({ transport: 'http', labels: { env: 'prod', region: 'us' } });
+    expect(byUid.get(elasticUid)?.labels).toMatchObject({ 'service.name': 'node-app', env: 'prod' });
+    await waitFor(() => rest('GET', `/agents/${wsProd.instanceUid.toString('hex')}`), (r) => r.json.health === 'HEALTH_STATE_HEALTHY', {
+      description: 'health reported',
+    });
+
+    // A configuration for prod, rendered per agent from its attributes.
+    expect((await rest('POST', '/configurations', { name: 'collector', files: { 'collector.yaml': { body: COLLECTOR, contentType: 'text/yaml' } } })).status).toBe(200);
+    expect((await rest('POST', '/assignments', { name: 'prod', configurationName: 'collector', selector: 'env=prod', priority: 10 })).status).toBe(200);
+
+    for (const a of [wsProd, httpProd]) {
+      await waitFor(() => a.remoteConfigStatus.status, (s) => s === opamp.proto.v1.RemoteConfigStatuses.RemoteConfigStatuses_APPLIED, {
+        timeoutMs: 20_000,
+        description: 'agent applied',
+      });
+    }
+    expect(Buffer.from(wsProd.effectiveConfig?.configMap?.['collector.yaml']?.body ?? []).toString()).toContain('https://eu.telemetry.example');
+    expect(Buffer.from(httpProd.effectiveConfig?.configMap?.['collector.yaml']?.body ?? []).toString()).toContain('https://us.telemetry.example');
+    await waitFor(() => elasticHash, (h) => h.length === 64, { timeoutMs: 30_000, description: 'elastic client got its config' });
+
+    for (const uid of [wsProd.instanceUid.toString('hex'), httpProd.instanceUid.toString('hex'), elasticUid]) {
+      const a = await waitFor(() => rest('GET', `/agents/${uid}`), (r) => r.json.inSync === true, { timeoutMs: 30_000, description: `${uid} in sync` });
+      expect(a.json).toMatchObject({ configurationName: 'collector', remoteConfigStatus: APPLIED });
+    }
+    // The dev agent matches no assignment: nothing sent, nothing applied.
+    expect(wsDev.remoteConfigStatus.status).not.toBe(opamp.proto.v1.RemoteConfigStatuses.RemoteConfigStatuses_APPLIED);
+
+    // Restart: accepted by the agent with the capability, refused for the one without.
+    const restarts: string[] = [];
+    wsProd.on('restart', () => restarts.push('wsProd'));
+    httpProd.on('restart', () => restarts.push('httpProd'));
+    expect((await rest('POST', `/agents/${wsProd.instanceUid.toString('hex')}/restart`, {})).status).toBe(200);
+    expect((await rest('POST', `/agents/${httpProd.instanceUid.toString('hex')}/restart`, {})).status).toBe(400);
+    await waitFor(() => restarts, (r) => r.includes('wsProd'), { timeoutMs: 15_000, description: 'restart delivered' });
+    expect(restarts).toEqual(['wsProd']);
+  });
+
+  it('keeps its state across a restart of the process', async () => {
+    const before = await rest('GET', '/configurations');
+    expect(before.json.configurations).toHaveLength(1);
+    await stopServer(server);
+    server = await startServer();
+    const after = await rest('GET', '/configurations');
+    expect(after.status).toBe(200);
+    expect(after.json.configurations.map((c: Record<string, unknown>) => c['name'])).toEqual(['collector']);
+    // The agents reconnect by themselves and are still known, still in sync.
+    const wsProd = agents[0];
+    await waitFor(() => rest('GET', `/agents/${wsProd.instanceUid.toString('hex')}`), (r) => r.json.connected === true && r.json.inSync === true, {
+      timeoutMs: 30_000,
+      description: 'agent back and in sync after restart',
+    });
+  });
+});
