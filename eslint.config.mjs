@@ -26,6 +26,10 @@ function boundaries({ forTests }) {
         { sourceTag: 'scope:embedded', onlyDependOnLibsWithTags: ['scope:gateway', 'scope:ingest', 'scope:config', 'scope:shared'] },
         { sourceTag: 'scope:swarm', onlyDependOnLibsWithTags: ['scope:swarm', 'scope:shared'] },
         { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:data-access', 'type:testing', ...extra] },
+        // End-to-end tests drive built apps as processes; they import only shared libs.
+        { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:data-access', 'type:testing'] },
+        { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },
+        { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['scope:shared'] },
       ],
     },
   ];

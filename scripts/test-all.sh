@@ -27,6 +27,8 @@ echo "== lint, typecheck, unit tests"
 npx nx run-many -t lint typecheck test --output-style=stream || status=1
 echo "== integration tests (real Kafka, Redis, PostgreSQL)"
 npx nx run-many -t integration --parallel=1 --output-style=stream || status=1
+echo "== end-to-end tests (built apps as processes)"
+npx nx run-many -t e2e --parallel=1 --output-style=stream || status=1
 
 node scripts/check-project-graph.js || status=1
 node scripts/jest-summary.js "$results" || status=1

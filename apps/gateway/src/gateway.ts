@@ -30,7 +30,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
   const authenticator = new AgentTokenAuthority(parseTokenList(config.agentTokens));
 
   const kafka = createKafkaClient({ brokers: config.kafkaBrokers, clientId: `gateway-${config.gatewayId}` });
-  await ensureTopics(kafka, [KafkaTopics.agentInbound]);
+  await ensureTopics(kafka, [{ ...KafkaTopics.agentInbound, name: config.inboundTopic }]);
   const producer = new RecordProducer(kafka, { lingerMs: 5 });
   await producer.connect();
 
@@ -77,7 +77,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
     },
     {
       authenticator,
-      inbound: new KafkaInboundSink(producer, KafkaTopics.agentInbound.name),
+      inbound: new KafkaInboundSink(producer, config.inboundTopic),
       leases: new ConnectionLeaseRepository(commands),
       pushes: new RedisPushInbox(subscriber, config.gatewayId),
       pending: new PendingPushStore(commands),

@@ -35,6 +35,8 @@ export const gatewayEnv = {
   /** Records waiting for Kafka beyond which the gateway answers UNAVAILABLE. */
   OPAMP_MAX_PENDING_INBOUND: int({ default: 50_000, min: 1 }),
   OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
+  /** The inbound topic (opamp.agent-inbound); other values isolate test runs. */
+  OPAMP_GATEWAY_INBOUND_TOPIC: str({ default: 'opamp.agent-inbound' }),
   OPAMP_REDIS_URL: url({ default: 'redis://127.0.0.1:63790', protocols: ['redis', 'rediss'], secret: true }),
 };
 
@@ -60,6 +62,7 @@ export interface GatewayConfig {
   drainWindowMs: number;
   maxPendingInbound: number;
   kafkaBrokers: string[];
+  inboundTopic: string;
   redisUrl: string;
 }
 
@@ -102,6 +105,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     drainWindowMs: e.OPAMP_DRAIN_WINDOW_MS,
     maxPendingInbound: e.OPAMP_MAX_PENDING_INBOUND,
     kafkaBrokers: e.OPAMP_KAFKA_BROKERS,
+    inboundTopic: e.OPAMP_GATEWAY_INBOUND_TOPIC,
     redisUrl: e.OPAMP_REDIS_URL,
   };
 }

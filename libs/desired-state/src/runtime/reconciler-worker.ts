@@ -8,6 +8,8 @@ export interface ReconcilerWorkerOptions {
   groupId: string;
   partitionsConsumedConcurrently?: number;
   fromBeginning?: boolean;
+  /** How soon a crashed replica's partitions move to another (default 10 s, as status-ingest). */
+  sessionTimeoutMs?: number;
 }
 
 export class ReconcilerWorker {
@@ -21,6 +23,7 @@ export class ReconcilerWorker {
         topic: options.topic,
         fromBeginning: options.fromBeginning ?? true,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 4,
+        sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       },
       async (batch) => {
         await reconciler.handleEventRecords(batch.messages.map((m) => m.value));
