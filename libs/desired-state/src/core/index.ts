@@ -6,3 +6,4 @@ export * from './validation';
 export * from './configuration';
 export * from './assignment';
 export * from './reconcile';
+export * from './rollout';
