@@ -32,7 +32,7 @@ const { parseArgs } = require('./lib/args');
 const opts = parseArgs(
   {
     connections: 2_000,
-    window: 4,
+    window: 2,
     workers: 2,
     seconds: 30,
     phases: 'heartbeat,status,mix',
