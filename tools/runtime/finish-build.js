@@ -20,3 +20,13 @@ for (const [from, to] of copies) {
   if (!fs.existsSync(src)) continue;
   fs.cpSync(src, path.join(out, to), { recursive: true });
 }
+
+// The web console (apps/console, built into dist/console by console:build, which
+// the apps' builds depend on) goes along too, so a dist/out-tsc shipped alone
+// (deploy/Dockerfile) still serves it. Replaced whole: no stale assets.
+const consoleBuild = path.join(repo, 'dist', 'console');
+const consoleCopy = path.join(out, 'console');
+if (fs.existsSync(path.join(consoleBuild, 'index.html'))) {
+  fs.rmSync(consoleCopy, { recursive: true, force: true });
+  fs.cpSync(consoleBuild, consoleCopy, { recursive: true, filter: (src) => !src.endsWith('.map') });
+}

@@ -11,6 +11,7 @@ import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { FleetApiService } from '@opamp/desired-state';
 import { FleetGrpcController } from './fleet-grpc.controller';
 import { FleetRestController } from './fleet-rest.controller';
+import { findConsoleDir, serveConsole } from './console-static';
 import { FLEET_PACKAGE, findFleetApiProto, LOADER_OPTIONS, ProtoJson } from './proto-json';
 import { FLEET_API, PROTO_JSON } from './platform-api.tokens';
 
@@ -19,6 +20,8 @@ export interface PlatformApiListen {
   httpPort: number;
   grpcPort: number;
   logger?: false;
+  /** The built web console served at `/`: found next to the build when undefined (see findConsoleDir), none when false. */
+  consoleDir?: string | false;
 }
 
 @Module({})
@@ -46,6 +49,8 @@ export async function createPlatformApiApp(module: DynamicModule, listen: Platfo
     ...(listen.logger === false ? { logger: false } : {}),
   });
   app.useBodyParser('json', { limit: '2mb' });
+  const consoleDir = listen.consoleDir === undefined ? findConsoleDir() : listen.consoleDir;
+  if (consoleDir) serveConsole(app, consoleDir);
   const { protoPath, includeDir } = findFleetApiProto();
   app.connectMicroservice<MicroserviceOptions>({
     transport: Transport.GRPC,

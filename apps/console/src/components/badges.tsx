@@ -1,0 +1,47 @@
+import type { Agent } from '../lib/types';
+import { shortStatus } from '../lib/agent-query';
+
+type Tone = 'ok' | 'bad' | 'warn' | 'muted' | 'info';
+
+export function Badge({ tone, children, title }: { tone: Tone; children: React.ReactNode; title?: string }) {
+  return (
+    <span className={`badge badge-${tone}`} title={title}>
+      {children}
+    </span>
+  );
+}
+
+export function ConnectionBadge({ agent }: { agent: Pick<Agent, 'connected' | 'transport'> }) {
+  return agent.connected ? (
+    <Badge tone="ok">
+      <span className="dot dot-ok" /> {agent.transport === 'http' ? 'HTTP' : agent.transport === 'websocket' ? 'WebSocket' : 'connected'}
+    </Badge>
+  ) : (
+    <Badge tone="muted">
+      <span className="dot dot-muted" /> disconnected
+    </Badge>
+  );
+}
+
+export function HealthBadge({ health }: { health: Agent['health'] }) {
+  if (health === 'HEALTH_STATE_HEALTHY') return <Badge tone="ok">healthy</Badge>;
+  if (health === 'HEALTH_STATE_UNHEALTHY') return <Badge tone="bad">unhealthy</Badge>;
+  return <Badge tone="muted">unknown</Badge>;
+}
+
+export function ConfigStatusBadge({ status, error }: { status: Agent['remoteConfigStatus']; error?: string }) {
+  const s = shortStatus(status);
+  const tone: Tone = s === 'applied' ? 'ok' : s === 'failed' ? 'bad' : s === 'applying' ? 'warn' : 'muted';
+  return (
+    <Badge tone={tone} title={error || undefined}>
+      {s === 'unset' ? 'not reported' : s}
+    </Badge>
+  );
+}
+
+export function SyncBadge({ agent }: { agent: Pick<Agent, 'inSync' | 'configurationName' | 'notSentReason'> }) {
+  if (agent.inSync) return <Badge tone="ok">in sync</Badge>;
+  if (!agent.configurationName) return <Badge tone="muted">no assignment</Badge>;
+  if (agent.notSentReason) return <Badge tone="bad" title={agent.notSentReason}>not sent</Badge>;
+  return <Badge tone="warn">out of sync</Badge>;
+}

@@ -1,0 +1,72 @@
+/**
+ * The agents table's filter: kept in the page URL (so a filtered view can be
+ * shared and survives a reload) and turned into ListAgents query parameters.
+ */
+import { REMOTE_CONFIG_STATUSES, type RemoteConfigStatus } from './types';
+
+export interface AgentFilter {
+  selector: string;
+  connected?: boolean;
+  healthy?: boolean;
+  inSync?: boolean;
+  statuses: RemoteConfigStatus[];
+}
+
+export const PAGE_SIZES = [25, 50, 100, 250, 1000] as const;
+
+function bool(v: string | null): boolean | undefined {
+  return v === 'true' ? true : v === 'false' ? false : undefined;
+}
+
+const SHORT_STATUS: Record<string, RemoteConfigStatus> = {
+  unset: 'REMOTE_CONFIG_STATUS_UNSET',
+  applied: 'REMOTE_CONFIG_STATUS_APPLIED',
+  applying: 'REMOTE_CONFIG_STATUS_APPLYING',
+  failed: 'REMOTE_CONFIG_STATUS_FAILED',
+};
+
+export function shortStatus(s: RemoteConfigStatus | string): string {
+  return s.replace('REMOTE_CONFIG_STATUS_', '').toLowerCase();
+}
+
+export function filterFromSearch(search: string): AgentFilter {
+  const p = new URLSearchParams(search);
+  const statuses = (p.get('status') ?? '')
+    .split(',')
+    .map((s) => SHORT_STATUS[s.trim().toLowerCase()] ?? (REMOTE_CONFIG_STATUSES.includes(s as RemoteConfigStatus) ? (s as RemoteConfigStatus) : undefined))
+    .filter((s): s is RemoteConfigStatus => s !== undefined);
+  return {
+    selector: p.get('selector') ?? '',
+    connected: bool(p.get('connected')),
+    healthy: bool(p.get('healthy')),
+    inSync: bool(p.get('inSync')),
+    statuses: [...new Set(statuses)],
+  };
+}
+
+export function filterToSearch(f: AgentFilter): string {
+  const p = new URLSearchParams();
+  if (f.selector.trim()) p.set('selector', f.selector.trim());
+  if (f.connected !== undefined) p.set('connected', String(f.connected));
+  if (f.healthy !== undefined) p.set('healthy', String(f.healthy));
+  if (f.inSync !== undefined) p.set('inSync', String(f.inSync));
+  if (f.statuses.length > 0) p.set('status', f.statuses.map(shortStatus).join(','));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+/** Query parameters of GET /api/v1/agents. */
+export function listAgentsQuery(f: AgentFilter, pageSize: number, pageToken = ''): Record<string, string> {
+  const q: Record<string, string> = { pageSize: String(pageSize) };
+  if (f.selector.trim()) q['selector'] = f.selector.trim();
+  if (f.connected !== undefined) q['connected'] = String(f.connected);
+  if (f.healthy !== undefined) q['healthy'] = String(f.healthy);
+  if (f.inSync !== undefined) q['inSync'] = String(f.inSync);
+  if (f.statuses.length > 0) q['configStatuses'] = f.statuses.join(',');
+  if (pageToken) q['pageToken'] = pageToken;
+  return q;
+}
+
+export function isFiltered(f: AgentFilter): boolean {
+  return f.selector.trim() !== '' || f.connected !== undefined || f.healthy !== undefined || f.inSync !== undefined || f.statuses.length > 0;
+}

@@ -1,0 +1,133 @@
+/**
+ * The audit log, newest first. The API filters by resource name (exactly);
+ * the text search filters the loaded pages by actor, action, resource and
+ * details; "Load more" follows the page token.
+ */
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useApi } from '../api/context';
+import { relativeTime, shortHex } from '../lib/format';
+import type { AuditEvent, ListAuditEventsResponse } from '../lib/types';
+import { navigate, useLocation } from '../router';
+import { Card, ErrorBox, PageHeader } from '../components/ui';
+
+function matches(e: AuditEvent, text: string): boolean {
+  if (!text) return true;
+  const hay = `${e.actor} ${e.action} ${e.resourceType} ${e.resourceName} ${e.detailsJson} ${e.beforeHash} ${e.afterHash}`.toLowerCase();
+  return text
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean)
+    .every((w) => hay.includes(w));
+}
+
+export function Audit() {
+  const api = useApi();
+  const { search } = useLocation();
+  const params = new URLSearchParams(search);
+  const resource = params.get('resource') ?? '';
+  const text = params.get('q') ?? '';
+  const [resourceInput, setResourceInput] = useState(resource);
+  const [textInput, setTextInput] = useState(text);
+  const [events, setEvents] = useState<AuditEvent[]>([]);
+  const [next, setNext] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(false);
+  const [reload, setReload] = useState(0);
+
+  const load = async (token: string, append: boolean) => {
+    setLoading(true);
+    try {
+      const r = await api.get<ListAuditEventsResponse>('/audit-events', { resourceName: resource, pageSize: 200, pageToken: token });
+      setEvents((prev) => (append ? [...prev, ...r.events] : r.events));
+      setNext(r.nextPageToken);
+      setError(null);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setLoading(false);
+    }
+  };
+
+  useEffect(() => {
+    setResourceInput(resource);
+    void load('', false);
+  }, [resource, reload]); // load reads resource
+
+  useEffect(() => setTextInput(text), [text]);
+
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    const p = new URLSearchParams();
+    if (resourceInput.trim()) p.set('resource', resourceInput.trim());
+    if (textInput.trim()) p.set('q', textInput.trim());
+    navigate(`/audit${p.size ? `?${p}` : ''}`);
+  };
+
+  const shown = useMemo(() => events.filter((e) => matches(e, text)), [events, text]);
+
+  return (
+    <div>
+      <PageHeader title="Audit log" subtitle="Every change made through the API, newest first." />
+      <Card>
+        <form className="filters" onSubmit={apply}>
+          <div className="search">
+            <input data-testid="audit-search" value={textInput} onChange={(e) => setTextInput(e.target.value)} placeholder="Search actor, action, resource, details…" />
+            <input className="narrow" data-testid="audit-resource" value={resourceInput} onChange={(e) => setResourceInput(e.target.value)} placeholder="Resource name (exact)" />
+            <button className="btn btn-primary" type="submit">
+              Search
+            </button>
+            <button className="btn" type="button" onClick={() => setReload((n) => n + 1)}>
+              Refresh
+            </button>
+          </div>
+        </form>
+        <ErrorBox error={error} />
+        <table className="table" data-testid="audit-table">
+          <thead>
+            <tr>
+              <th>Time</th>
+              <th>Actor</th>
+              <th>Action</th>
+              <th>Resource</th>
+              <th>Change</th>
+              <th>Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((e) => (
+              <tr key={e.id} data-testid="audit-row">
+                <td title={e.time}>{relativeTime(e.time)}</td>
+                <td className="mono small">{e.actor}</td>
+                <td>
+                  <span className="chip">{e.action}</span>
+                </td>
+                <td>
+                  <span className="muted small">{e.resourceType}</span> <span className="mono">{e.resourceName}</span>
+                </td>
+                <td className="mono small">
+                  {e.beforeHash || e.afterHash ? `${shortHex(e.beforeHash)} → ${shortHex(e.afterHash)}` : ''}
+                </td>
+                <td className="mono small details">{e.detailsJson === '{}' ? '' : e.detailsJson}</td>
+              </tr>
+            ))}
+            {shown.length === 0 && !loading && (
+              <tr>
+                <td colSpan={6} className="empty">
+                  {events.length === 0 ? 'No events.' : `None of the ${events.length} loaded events match.`}
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+        <div className="pager">
+          <span className="muted">
+            {text ? `${shown.length} of ${events.length} loaded events match` : `${events.length} events loaded`}
+          </span>
+          <button className="btn" disabled={!next || loading} onClick={() => void load(next, true)}>
+            {loading ? 'Loading…' : next ? 'Load more' : 'No more events'}
+          </button>
+        </div>
+      </Card>
+    </div>
+  );
+}
