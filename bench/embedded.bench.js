@@ -1,0 +1,229 @@
+// Embedded-mode benchmark (issue 7 "embedded mode"), on demand, never in CI:
+// the largest fleet the single-process server (apps/fleet-server: edge,
+// status-ingest and config-service in one Node process on PGlite) holds with
+// heartbeats every 30 s, and its memory per agent.
+//
+// The fleet grows in steps (default 5k, 10k, 15k, 19k: 19,000 is the server's
+// OPAMP_MAX_CONNECTIONS default, just under the 20,000 open-files limit of one
+// process). Each step adds a swarm (@opamp/swarm, its own worker process and
+// 127.0.0.N address), waits until every agent is connected and listed by the
+// API, then holds `holdS` seconds (default 2 heartbeat intervals) and records:
+// RSS and RSS per agent, CPU, event-loop lag, heartbeats sent vs answered, agents
+// the API lists connected. It stops at the first step where heartbeats are no
+// longer all answered within the interval, agents are lost, or the cap is reached.
+//
+//   node -r ./dist/out-tsc/register-aliases.js bench/embedded.bench.js [--steps=5000,10000,15000,19000] [--holdS=60] [--help]
+//
+// Writes bench/results/embedded.json.
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const crypto = require('crypto');
+const S = require('./lib/stack');
+const { Sampler, topOthers } = require('./lib/procs');
+const { writeResult, procStats } = require('./lib/machine');
+const { parseArgs } = require('./lib/args');
+
+const opts = parseArgs(
+  {
+    steps: '5000,10000,15000,19000',
+    maxConnections: 19_000,
+    holdS: 60,
+    heartbeatS: 30,
+    ramp: 800, // the embedded edge admits 1,000 upgrades/s (burst 2,000)
+    basePort: 14600,
+    skipBuild: false,
+  },
+  'embedded benchmark: the largest fleet one fleet-server process holds with heartbeats every 30 s',
+);
+const BENCH = 'embedded';
+
+async function main() {
+  const steps = opts.steps.split(',').map(Number);
+  if (!opts.skipBuild) S.build(['fleet-server', 'swarm']);
+  const { runSwarm, formatProgress } = require('@opamp/swarm');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opamp-bench-embedded-'));
+  S.onCleanup(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const adminToken = `opamp_admin_${crypto.randomBytes(18).toString('base64url')}`;
+  const agentToken = `opamp_agent_${crypto.randomBytes(18).toString('base64url')}`;
+  const p = opts.basePort;
+  const server = S.startApp(BENCH, 'fleet-server', 'fleet-server', {
+    OPAMP_DATA_DIR: dataDir,
+    OPAMP_BIND_HOST: '127.0.0.1',
+    OPAMP_GATEWAY_PORT: String(p),
+    OPAMP_GATEWAY_ADMIN_PORT: String(p + 1),
+    OPAMP_CONFIG_HTTP_PORT: String(p + 2),
+    OPAMP_CONFIG_GRPC_PORT: String(p + 3),
+    OPAMP_ADMIN_TOKEN: adminToken,
+    OPAMP_AGENT_TOKEN: agentToken,
+    OPAMP_MAX_CONNECTIONS: String(opts.maxConnections),
+    OPAMP_HEARTBEAT_INTERVAL_S: String(opts.heartbeatS),
+    OPAMP_DRAIN_WINDOW_MS: '0',
+  });
+  await S.waitUntil('fleet-server', S.httpOk(`http://127.0.0.1:${p + 1}/readyz`), 120_000);
+  await S.waitUntil('fleet-server API', S.httpOk(`http://127.0.0.1:${p + 2}/api/v1/openapi.json`), 60_000);
+  const api = S.api(`http://127.0.0.1:${p + 2}/api/v1`, adminToken);
+  // PGlite's start (migrations) leaves a high RSS that falls back over the next seconds.
+  await S.sleep(20_000);
+  const base = procStats(server.pid);
+  console.log(`fleet-server pid ${server.pid} ready, baseline RSS ${(base.rssBytes / 2 ** 20).toFixed(1)} MiB`);
+
+  const swarms = [];
+  const swarmPids = [];
+  S.onCleanup(() => Promise.all(swarms.map((s) => s.stop())));
+  const sampler = new Sampler({ 'fleet-server': () => [server.pid], swarm: () => swarmPids, 'bench-orchestrator': () => [process.pid] }, 1_000);
+  const others = await topOthers([server.pid]);
+  if (others.length) console.log(`other busy processes on the machine: ${others.map((o) => `${o.cpuPercent}% ${o.cmd.slice(0, 50)}`).join('; ')}`);
+  const lag = async () => ({
+    p99: +((await S.metric(p + 1, 'nodejs_eventloop_lag_p99_seconds')) * 1000).toFixed(1),
+    max: +((await S.metric(p + 1, 'nodejs_eventloop_lag_max_seconds')) * 1000).toFixed(1),
+  });
+  const totals = () => {
+    let sent = 0;
+    let received = 0;
+    let connected = 0;
+    let errors = 0;
+    for (const s of swarms) {
+      const pr = s.progress();
+      sent += pr.sent;
+      received += pr.received;
+      connected += pr.connected;
+      errors += Object.values(pr.errors).reduce((a, b) => a + b, 0);
+    }
+    return { sent, received, connected, errors };
+  };
+
+  const results = [];
+  let have = 0;
+  let stopReason = `all steps done (${steps.join(', ')})`;
+  for (const [k, target] of steps.entries()) {
+    const add = target - have;
+    if (add <= 0) continue;
+    console.log(`\nstep ${k + 1}: ${have} -> ${target} agents`);
+    const rampStart = Date.now();
+    const swarm = await runSwarm({
+      agents: add,
+      endpoints: [`ws://127.0.0.1:${p}/v1/opamp`],
+      wsFraction: 1,
+      workers: 1,
+      firstAddress: `127.0.0.${2 + k}`,
+      rampPerSecond: opts.ramp,
+      durationMs: 3_600_000,
+      seed: 100 + k,
+      agent: { headers: { Authorization: `Bearer ${agentToken}` }, heartbeatIntervalMs: opts.heartbeatS * 1000 },
+    });
+    swarms.push(swarm);
+    for (const w of swarm.report().memory.workers) swarmPids.push(w.pid);
+    let last = 0;
+    const show = (pr) => {
+      if (Date.now() - last > 3_000) {
+        last = Date.now();
+        console.log(`  new swarm: ${formatProgress(pr)}`);
+      }
+    };
+    swarm.on('progress', show);
+    let rampOk = true;
+    try {
+      await swarm.waitConnected(Math.max(120_000, (add / opts.ramp) * 4_000));
+    } catch (err) {
+      rampOk = false;
+      console.log(`  ${err.message}`);
+    }
+    swarm.off('progress', show);
+    const rampS = (Date.now() - rampStart) / 1000;
+    let listed = 0;
+    try {
+      await S.waitUntil('API lists all agents connected', async () => (listed = await api.countAgents('&connected=true')) >= target, 120_000, 3_000);
+    } catch {
+      /* recorded below */
+    }
+    have = target;
+    await S.sleep(5_000);
+    const t0 = totals();
+    sampler.resetPeaks();
+    sampler.mark(`s${k}:0`);
+    const holdStart = Date.now();
+    while (Date.now() - holdStart < opts.holdS * 1000) {
+      await S.sleep(5_000);
+      const t = totals();
+      process.stdout.write(`\r  holding ${Math.round((Date.now() - holdStart) / 1000)}/${opts.holdS} s: connected ${t.connected}, heartbeats sent ${t.sent - t0.sent}, answered ${t.received - t0.received}   `);
+    }
+    // Heartbeats sent at the end of the window get their replies a moment later.
+    await S.sleep(2_000);
+    const t1 = totals();
+    sampler.mark(`s${k}:1`);
+    const w = sampler.window(`s${k}:0`, `s${k}:1`);
+    const st = procStats(server.pid);
+    const apiConnected = await api.countAgents('&connected=true');
+    const l = await lag();
+    const sent = t1.sent - t0.sent;
+    const answered = t1.received - t0.received;
+    const expected = Math.round((target * opts.holdS) / opts.heartbeatS);
+    const r = {
+      agents: target,
+      rampSeconds: +rampS.toFixed(1),
+      rampCompleted: rampOk,
+      connectedAtEnd: t1.connected,
+      apiListsConnected: apiConnected,
+      heartbeatsSent: sent,
+      heartbeatsExpected: expected,
+      heartbeatsAnswered: answered,
+      answeredRatio: sent > 0 ? +(answered / sent).toFixed(4) : null,
+      swarmErrorsDuringHold: t1.errors - t0.errors,
+      rssMiB: +(st.rssBytes / 2 ** 20).toFixed(1),
+      rssPerAgentKiB: +((st.rssBytes - base.rssBytes) / target / 1024).toFixed(2),
+      // Growth since the previous step per added agent (robust against the baseline's noise).
+      marginalRssPerAgentKiB: results.length
+        ? +((st.rssBytes - results[results.length - 1].rssBytes) / (target - results[results.length - 1].agents) / 1024).toFixed(2)
+        : null,
+      rssBytes: st.rssBytes,
+      cpuPercentSteady: w.cpuPercent['fleet-server'],
+      eventLoopLagMs: l,
+      machineBusyPercent: w.machineBusyPercent,
+      otherProcessesCpuPercent: w.otherProcessesCpuPercent,
+      swarmCpuPercent: w.cpuPercent.swarm,
+    };
+    results.push(r);
+    console.log(`\n  ${target} agents: RSS ${r.rssMiB} MiB (${r.rssPerAgentKiB} KiB/agent over the baseline, ${r.marginalRssPerAgentKiB} KiB per agent added), CPU ${r.cpuPercentSteady}%, heartbeats ${answered}/${sent} answered (expected ~${expected}), API lists ${apiConnected} connected, event-loop lag p99 ${l.p99} ms`);
+    const holds = rampOk && t1.connected >= target && apiConnected >= target && sent >= expected * 0.9 && answered >= sent * 0.99;
+    r.held = holds;
+    if (!holds) {
+      stopReason = `step ${target} not held (connected ${t1.connected}, API ${apiConnected}, answered ${answered}/${sent})`;
+      break;
+    }
+    if (target >= opts.maxConnections) {
+      stopReason = `connection cap reached (OPAMP_MAX_CONNECTIONS=${opts.maxConnections}; one process has 20,000 open files)`;
+      break;
+    }
+  }
+  sampler.stop();
+  await Promise.all(swarms.map((s) => s.stop()));
+  const held = results.filter((r) => r.held);
+  const result = {
+    parameters: {
+      mode: 'embedded (fleet-server: edge + status-ingest + config-service in one process, PGlite)',
+      steps,
+      heartbeatSeconds: opts.heartbeatS,
+      holdSecondsPerStep: opts.holdS,
+      rampPerSecond: opts.ramp,
+      transport: 'websocket',
+      maxConnections: opts.maxConnections,
+      openFilesLimit: 20_000,
+    },
+    otherBusyProcessesAtStart: others,
+    baselineRssMiB: +(base.rssBytes / 2 ** 20).toFixed(1),
+    steps: results,
+    largestFleetHeld: held.length ? held[held.length - 1].agents : 0,
+    stopReason,
+  };
+  const file = writeResult(BENCH, result);
+  console.log(`\nlargest fleet held: ${result.largestFleetHeld} agents (${stopReason})\nwritten to ${path.relative(S.repo, file)}`);
+  await S.stopChildren();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  await S.shutdown(1);
+});
