@@ -4,4 +4,7 @@ export * from './store/agent-push.dispatcher';
 export * from './store/desired-state.repository';
 export * from './runtime/reconciler';
 export * from './runtime/reconciler-worker';
+export * from './store/rollout.repository';
+export * from './runtime/rollout-driver';
+export * from './api/rollout-api';
 export * from './api/fleet-api.service';

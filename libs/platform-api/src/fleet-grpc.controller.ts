@@ -47,4 +47,14 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'ListAgentTokens') listAgentTokens(r: Req, m: Metadata) { return this.call('ListAgentTokens', r, m); }
   @GrpcMethod(S, 'RevokeAgentToken') revokeAgentToken(r: Req, m: Metadata) { return this.call('RevokeAgentToken', r, m); }
   @GrpcMethod(S, 'ListAuditEvents') listAuditEvents(r: Req, m: Metadata) { return this.call('ListAuditEvents', r, m); }
+  @GrpcMethod(S, 'CreateRollout') createRollout(r: Req, m: Metadata) { return this.call('CreateRollout', r, m); }
+  @GrpcMethod(S, 'GetRollout') getRollout(r: Req, m: Metadata) { return this.call('GetRollout', r, m); }
+  @GrpcMethod(S, 'ListRollouts') listRollouts(r: Req, m: Metadata) { return this.call('ListRollouts', r, m); }
+  @GrpcMethod(S, 'StartRollout') startRollout(r: Req, m: Metadata) { return this.call('StartRollout', r, m); }
+  @GrpcMethod(S, 'PauseRollout') pauseRollout(r: Req, m: Metadata) { return this.call('PauseRollout', r, m); }
+  @GrpcMethod(S, 'ResumeRollout') resumeRollout(r: Req, m: Metadata) { return this.call('ResumeRollout', r, m); }
+  @GrpcMethod(S, 'AbortRollout') abortRollout(r: Req, m: Metadata) { return this.call('AbortRollout', r, m); }
+  @GrpcMethod(S, 'RollbackRollout') rollbackRollout(r: Req, m: Metadata) { return this.call('RollbackRollout', r, m); }
+  @GrpcMethod(S, 'ListRolloutEvents') listRolloutEvents(r: Req, m: Metadata) { return this.call('ListRolloutEvents', r, m); }
+  @GrpcMethod(S, 'ListRolloutAgents') listRolloutAgents(r: Req, m: Metadata) { return this.call('ListRolloutAgents', r, m); }
 }

@@ -1,4 +1,8 @@
-import { compileRoutes, matchRoute } from './rest-routes';
+import type * as protobuf from 'protobufjs';
+import { buildOpenApi } from './openapi';
+import { ProtoJson } from './proto-json';
+import { compileRoutes, matchRoute, REST_ROUTES } from './rest-routes';
+import { RPC_HANDLERS } from './rpc-table';
 
 describe('REST routes', () => {
   const routes = compileRoutes();
@@ -15,8 +19,43 @@ describe('REST routes', () => {
     expect(rpcOf('PUT', '/assignments/prod%20eu')).toEqual({ rpc: 'UpdateAssignment', params: { 'assignment.name': 'prod eu' } });
   });
 
+  it('maps rollout control verbs and sub-resources', () => {
+    expect(rpcOf('POST', '/rollouts')).toEqual({ rpc: 'CreateRollout', params: {} });
+    expect(rpcOf('GET', '/rollouts/r1')).toEqual({ rpc: 'GetRollout', params: { name: 'r1' } });
+    for (const verb of ['start', 'pause', 'resume', 'abort', 'rollback']) {
+      expect(rpcOf('POST', `/rollouts/r1:${verb}`)).toEqual({ rpc: `${verb === 'rollback' ? 'Rollback' : verb[0].toUpperCase() + verb.slice(1)}Rollout`, params: { name: 'r1' } });
+    }
+    expect(rpcOf('GET', '/rollouts/r1/events')).toEqual({ rpc: 'ListRolloutEvents', params: { name: 'r1' } });
+    expect(rpcOf('GET', '/rollouts/r1/agents')).toEqual({ rpc: 'ListRolloutAgents', params: { name: 'r1' } });
+  });
+
   it('lists the allowed methods of a known path, and nothing for an unknown one', () => {
     expect(rpcOf('PATCH', '/configurations/c1')).toEqual({ allowed: ['GET', 'PUT', 'DELETE'] });
     expect(rpcOf('GET', '/nope')).toEqual({ allowed: [] });
+  });
+});
+
+describe('the API tables against the .proto', () => {
+  const proto = new ProtoJson();
+
+  it('every FleetService rpc has a handler, every route names an rpc, the OpenAPI document builds', () => {
+    expect(Object.keys(proto.service.methods).sort()).toEqual(Object.keys(RPC_HANDLERS).sort());
+    for (const r of REST_ROUTES) expect(() => proto.method(r.rpc)).not.toThrow();
+    const doc = buildOpenApi(proto) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/rollouts', '/api/v1/rollouts/{name}:rollback', '/api/v1/rollouts/{name}/events']));
+  });
+
+  it('rollout requests map from proto3 JSON', () => {
+    const type = proto.method('CreateRollout').resolvedRequestType as protobuf.Type;
+    const req = proto.fromJson(type, {
+      assignment_name: 'prod',
+      strategy: { steps: [{ count: 1 }, { percent: 50 }] },
+      gates: { maxFailedPercent: 10 },
+      soakTimeMs: 300,
+      autoRollback: true,
+      start: true,
+    });
+    expect(req).toMatchObject({ assignmentName: 'prod', soakTimeMs: 300, autoRollback: true, start: true, gates: { maxFailedAgents: 0, maxFailedPercent: 10 } });
+    expect((req['strategy'] as { steps: unknown[] }).steps).toEqual([{ count: 1, percent: 0 }, { count: 0, percent: 50 }]);
   });
 });

@@ -37,6 +37,16 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'POST', path: '/agent-tokens', rpc: 'CreateAgentToken', body: '*', summary: 'Create an agent token (the secret is shown once)' },
   { method: 'DELETE', path: '/agent-tokens/{id}', rpc: 'RevokeAgentToken', summary: 'Revoke an agent token' },
   { method: 'GET', path: '/audit-events', rpc: 'ListAuditEvents', summary: 'Audit log, newest first' },
+  { method: 'GET', path: '/rollouts', rpc: 'ListRollouts', summary: 'List rollouts, newest first' },
+  { method: 'POST', path: '/rollouts', rpc: 'CreateRollout', body: '*', summary: 'Create a staged rollout of an assignment to another version (start: true starts it)' },
+  { method: 'GET', path: '/rollouts/{name}', rpc: 'GetRollout', summary: 'Get a rollout with its progress per batch' },
+  { method: 'POST', path: '/rollouts/{name}:start', rpc: 'StartRollout', body: '*', summary: 'Start a pending rollout' },
+  { method: 'POST', path: '/rollouts/{name}:pause', rpc: 'PauseRollout', body: '*', summary: 'Pause: no new batch starts' },
+  { method: 'POST', path: '/rollouts/{name}:resume', rpc: 'ResumeRollout', body: '*', summary: 'Resume a paused rollout' },
+  { method: 'POST', path: '/rollouts/{name}:abort', rpc: 'AbortRollout', body: '*', summary: 'Abort: stop for good, agents keep what they have' },
+  { method: 'POST', path: '/rollouts/{name}:rollback', rpc: 'RollbackRollout', body: '*', summary: 'Return every moved agent to the previous version' },
+  { method: 'GET', path: '/rollouts/{name}/events', rpc: 'ListRolloutEvents', summary: 'Rollout events, oldest first (after_id, wait_ms to follow)' },
+  { method: 'GET', path: '/rollouts/{name}/agents', rpc: 'ListRolloutAgents', summary: 'Agents of a rollout with their phase' },
 ];
 
 export interface CompiledRoute extends RestRoute {

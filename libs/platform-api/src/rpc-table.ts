@@ -25,6 +25,16 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   ListAgentTokens: (api, c) => api.listAgentTokens(c),
   RevokeAgentToken: (api, c, r) => api.revokeAgentToken(c, r),
   ListAuditEvents: (api, c, r) => api.listAuditEvents(c, r),
+  CreateRollout: (api, c, r) => api.rollouts.createRollout(c, r),
+  GetRollout: (api, c, r) => api.rollouts.getRollout(c, r),
+  ListRollouts: (api, c, r) => api.rollouts.listRollouts(c, r),
+  StartRollout: (api, c, r) => api.rollouts.startRollout(c, r),
+  PauseRollout: (api, c, r) => api.rollouts.pauseRollout(c, r),
+  ResumeRollout: (api, c, r) => api.rollouts.resumeRollout(c, r),
+  AbortRollout: (api, c, r) => api.rollouts.abortRollout(c, r),
+  RollbackRollout: (api, c, r) => api.rollouts.rollbackRollout(c, r),
+  ListRolloutEvents: (api, c, r) => api.rollouts.listRolloutEvents(c, r),
+  ListRolloutAgents: (api, c, r) => api.rollouts.listRolloutAgents(c, r),
 };
 
 /** Authenticates, runs the rpc, counts the outcome. */

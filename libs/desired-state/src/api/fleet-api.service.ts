@@ -40,6 +40,7 @@ import {
   type TokenRecord,
 } from '../store/desired-state.repository';
 import type { Reconciler } from '../runtime/reconciler';
+import { RolloutApi } from './rollout-api';
 
 /** Where the agent tokens that gateways accept are published (Redis directory, or the embedded gateway itself). */
 export interface AgentTokenSink {
@@ -144,13 +145,35 @@ function makePageToken(what: string, value: string): string {
 
 export class FleetApiService {
   readonly metrics: ApiMetrics = { calls: 0, invalidArguments: 0, errors: {} };
+  /** Staged rollouts (api/rollout-api.ts). */
+  readonly rollouts: RolloutApi;
 
   constructor(
     private readonly repo: DesiredStateRepository,
     private readonly dispatcher: AgentPushDispatcher,
     private readonly reconciler: Reconciler | null,
     private readonly agentTokens: AgentTokenSink | null = null,
-  ) {}
+  ) {
+    this.rollouts = new RolloutApi(repo);
+  }
+
+  /**
+   * An assignment held by an active rollout cannot change or go away; when
+   * its configuration or version changes, finished rollouts' pins stop
+   * counting (the assignment alone says what its agents get).
+   */
+  private async guardRollouts(tx: SqlExecutor, tenantId: string, assignmentName: string, releasePins: boolean): Promise<void> {
+    const active = await this.rollouts.repo.activeFor(tx, tenantId, assignmentName);
+    if (active) {
+      throw new DesiredStateError(
+        'FAILED_PRECONDITION',
+        `assignment '${assignmentName}' is being rolled out by rollout '${active.name}' (${active.state}); finish, abort or roll it back first`,
+      );
+    }
+    if (releasePins) {
+      await tx.query(`UPDATE rollouts SET holds_assignment = false WHERE tenant_id = $1 AND assignment_name = $2 AND holds_assignment`, [tenantId, assignmentName]);
+    }
+  }
 
   /** Puts every active agent token into the gateways' directory (at start; fixes any drift). */
   async syncAgentTokens(): Promise<number> {
@@ -588,6 +611,8 @@ export class FleetApiService {
       const cur = await tx.query(`SELECT * FROM assignments WHERE tenant_id = $1 AND name = $2 FOR UPDATE`, [c.tenantId, a.name]);
       if (cur.rows.length === 0) throw new DesiredStateError('NOT_FOUND', `assignment '${a.name}' not found`);
       const old = cur.rows[0];
+      const oldPinned = old['pinned_version'] == null ? null : toNumber(old['pinned_version']);
+      await this.guardRollouts(tx, c.tenantId, a.name, str(old['configuration_name']) !== a.configurationName || oldPinned !== a.pinned);
       const beforeHash = await this.checkTarget(tx, c.tenantId, str(old['configuration_name']), old['pinned_version'] == null ? null : toNumber(old['pinned_version'])).catch(() => null);
       const afterHash = await this.checkTarget(tx, c.tenantId, a.configurationName, a.pinned);
       const upd = await tx.query(
@@ -634,6 +659,7 @@ export class FleetApiService {
     const name = str(req['name']);
     checkResourceName(name, 'assignment');
     const selector = await this.repo.db.transaction(async (tx) => {
+      await this.guardRollouts(tx, c.tenantId, name, true);
       const del = await tx.query(`DELETE FROM assignments WHERE tenant_id = $1 AND name = $2 RETURNING *`, [c.tenantId, name]);
       if (del.rows.length === 0) throw new DesiredStateError('NOT_FOUND', `assignment '${name}' not found`);
       await this.repo.audit(

@@ -10,17 +10,20 @@ import { AgentEventCodec, EnvelopeDecodeError, type fleet } from '@opamp/contrac
 import {
   decideRemoteConfig,
   parseSelector,
+  pinnedVersion,
   remoteConfigMessage,
   renderForAgent,
   resolveAssignment,
   selectorToSql,
   type ConfigurationVersion,
   type RenderOutcome,
+  type RolloutPin,
 } from '../core';
 import { AgentPushDispatcher, type PushTarget } from '../store/agent-push.dispatcher';
 import {
   assignedVersion,
   toBuffer,
+  versionKey,
   type AgentRow,
   type AgentStateWrite,
   type DesiredStateRepository,
@@ -136,6 +139,21 @@ export class Reconciler {
     return next;
   }
 
+  /**
+   * Reconciles the given agents of a tenant now (the rollout driver, after it
+   * moved them). With `onlyUnsent`, an agent is not pushed a hash this server
+   * already sent it: a driver taking over a rollout repeats nothing.
+   */
+  async reconcileAgents(tenantId: string, uids: readonly Buffer[], options: { onlyUnsent?: boolean } = {}): Promise<void> {
+    if (uids.length === 0) return;
+    const revisions = await this.repo.revisions([tenantId]);
+    const snapshot = await this.snapshot(tenantId, revisions.get(tenantId) ?? 0);
+    for (let i = 0; i < uids.length; i += this.pageSize) {
+      const page = await this.repo.agentsPage(tenantId, null, this.pageSize, 'a.instance_uid = ANY($1::bytea[])', [uids.slice(i, i + this.pageSize)]);
+      await this.reconcile(snapshot, page.map(rowToAgent), options.onlyUnsent === true);
+    }
+  }
+
   /** Resolves when every re-evaluation started so far has finished. */
   async idle(): Promise<void> {
     while (this.reevaluations.size > 0) await Promise.all(this.reevaluations.values());
@@ -175,6 +193,16 @@ export class Reconciler {
     return fresh;
   }
 
+  /** A version a rollout pins agents to: in the snapshot, else (a rollout started after it was loaded) from the database. */
+  private async pinnedVersionOf(snapshot: TenantSnapshot, name: string, version: number): Promise<ConfigurationVersion | null> {
+    const key = versionKey(name, version);
+    const known = snapshot.versions.get(key);
+    if (known) return known;
+    const loaded = await this.repo.loadVersion(snapshot.tenantId, name, version);
+    if (loaded) (snapshot.versions as Map<string, ConfigurationVersion>).set(key, loaded);
+    return loaded;
+  }
+
   private async componentsFor(agents: readonly ReconcileAgent[]): Promise<void> {
     const missing = new Map<string, Buffer>();
     for (const a of agents) {
@@ -202,10 +230,13 @@ export class Reconciler {
   }
 
   /** Decides and pushes for a set of agents of one tenant, then records the decisions in one write. */
-  private async reconcile(snapshot: TenantSnapshot, agents: readonly ReconcileAgent[]): Promise<void> {
+  private async reconcile(snapshot: TenantSnapshot, agents: readonly ReconcileAgent[], onlyUnsent = false): Promise<void> {
     if (agents.length === 0) return;
     await this.componentsFor(agents);
-    const states = await this.repo.agentStates(snapshot.tenantId, agents.map((a) => a.instanceUid));
+    const uids = agents.map((a) => a.instanceUid);
+    const states = await this.repo.agentStates(snapshot.tenantId, uids);
+    // Agents a rollout has moved get the rollout's version (core/rollout.ts pinnedVersion).
+    const pins: ReadonlyMap<string, RolloutPin> = snapshot.holdingRollouts > 0 ? await this.repo.rolloutPins(snapshot.tenantId, uids) : new Map();
     const writes: AgentStateWrite[] = [];
     const pushes: Array<() => Promise<void>> = [];
     for (const agent of agents) {
@@ -222,7 +253,8 @@ export class Reconciler {
       const assignment = resolveAssignment(snapshot.assignments, agent.labels);
       if (!assignment) continue;
       write.configurationName = assignment.configurationName;
-      const version = assignedVersion(snapshot, assignment);
+      const pinned = pinnedVersion(assignment, pins.get(agent.instanceUid.toString('hex')));
+      const version = pinned === null ? assignedVersion(snapshot, assignment) : await this.pinnedVersionOf(snapshot, assignment.configurationName, pinned);
       if (!version) {
         write.notSentReason = `configuration '${assignment.configurationName}' has no version ${assignment.pinnedVersion ?? ''}`.trim();
         this.metrics.notSent++;
@@ -237,17 +269,19 @@ export class Reconciler {
       }
       write.desiredHash = rendered.hash;
       const desired = { configurationName: version.name, version: version.version, files: rendered.files, hash: rendered.hash };
+      const lastSentHash = states.get(agent.instanceUid.toString('hex'))?.lastSentHash ?? null;
       const decision = decideRemoteConfig(desired, {
         capabilities: agent.capabilities,
         reportedHash: agent.reportedHash,
         reportedStatus: agent.reportedStatus,
-        lastSentHash: states.get(agent.instanceUid.toString('hex'))?.lastSentHash ?? null,
+        lastSentHash,
       });
       if (decision.reason === 'no_accepts_remote_config') {
         write.notSentReason = NOT_ACCEPTED;
         this.metrics.notSent++;
       }
       if (!decision.send) continue;
+      if (onlyUnsent && lastSentHash?.equals(rendered.hash)) continue;
       pushes.push(async () => {
         try {
           await this.dispatcher.push(snapshot.tenantId, agent.instanceUid, agent.target, 'remote_config', remoteConfigMessage(agent.instanceUid, desired));

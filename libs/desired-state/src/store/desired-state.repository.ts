@@ -14,6 +14,7 @@ import {
   type ConfigFiles,
   type ConfigFormat,
   type ConfigurationVersion,
+  type RolloutPin,
 } from '../core';
 
 export function toBuffer(v: unknown): Buffer | null {
@@ -65,6 +66,8 @@ export interface TenantSnapshot {
   readonly versions: ReadonlyMap<string, ConfigurationVersion>;
   /** Latest version number by configuration name. */
   readonly latest: ReadonlyMap<string, number>;
+  /** Rollouts holding an assignment (their pins count); their target versions are in `versions`. */
+  readonly holdingRollouts: number;
 }
 
 /** The configuration version an assignment stands for right now (pinned, else latest). */
@@ -293,6 +296,18 @@ export class DesiredStateRepository {
         const v = versionFromRow(tenantId, r);
         versions.set(versionKey(v.name, v.version), v);
       }
+      const rrows = await tx.query(
+        `SELECT DISTINCT v.configuration_name, v.version, v.files, c.format
+           FROM rollouts r
+           JOIN configurations c ON c.tenant_id = r.tenant_id AND c.name = r.configuration_name
+           JOIN configuration_versions v ON v.tenant_id = r.tenant_id AND v.configuration_name = r.configuration_name AND v.version = r.to_version
+          WHERE r.tenant_id = $1 AND r.holds_assignment`,
+        [tenantId],
+      );
+      for (const r of rrows.rows) {
+        const v = versionFromRow(tenantId, r);
+        versions.set(versionKey(v.name, v.version), v);
+      }
       const latest = await tx.query(`SELECT name, latest_version FROM configurations WHERE tenant_id = $1`, [tenantId]);
       const latestByName = new Map(latest.rows.map((r) => [String(r['name']), toNumber(r['latest_version'])]));
       return {
@@ -301,8 +316,37 @@ export class DesiredStateRepository {
         assignments: orderAssignments(assignments),
         versions,
         latest: latestByName,
+        holdingRollouts: rrows.rows.length,
       };
     });
+  }
+
+  /** One stored version (immutable), or null. */
+  async loadVersion(tenantId: string, name: string, version: number): Promise<ConfigurationVersion | null> {
+    const { rows } = await this.db.query(
+      `SELECT v.configuration_name, v.version, v.files, c.format FROM configuration_versions v
+         JOIN configurations c ON c.tenant_id = v.tenant_id AND c.name = v.configuration_name
+        WHERE v.tenant_id = $1 AND v.configuration_name = $2 AND v.version = $3`,
+      [tenantId, name, version],
+    );
+    return rows.length ? versionFromRow(tenantId, rows[0]) : null;
+  }
+
+  /** Rollout pins of these agents: the new version, by the rollouts that hold their assignments (migration 0110). */
+  async rolloutPins(tenantId: string, uids: readonly Buffer[]): Promise<Map<string, RolloutPin>> {
+    if (uids.length === 0) return new Map();
+    const { rows } = await this.db.query(
+      `SELECT ra.instance_uid, r.assignment_name, r.configuration_name, r.to_version
+         FROM rollout_agents ra JOIN rollouts r ON r.tenant_id = ra.tenant_id AND r.name = ra.rollout_name
+        WHERE ra.tenant_id = $1 AND ra.instance_uid = ANY($2::bytea[]) AND ra.state = 'moved' AND r.holds_assignment`,
+      [tenantId, uids],
+    );
+    return new Map(
+      rows.map((r) => [
+        hex(r['instance_uid']),
+        { assignmentName: String(r['assignment_name']), configurationName: String(r['configuration_name']), version: toNumber(r['to_version']) },
+      ]),
+    );
   }
 
   // --- agents -----------------------------------------------------------------

@@ -1,0 +1,419 @@
+/**
+ * The rollout driver: every config-service replica runs one; exactly one
+ * drives each rollout at a time. Each tick it takes or renews the leases of
+ * rollouts that need driving (a lease row with expiry in `rollouts`, fenced
+ * by an epoch that grows with every takeover) and steps each:
+ *
+ * - running: start the next batch (pick its agents, pin them to the new
+ *   version in one fenced transaction, then let the reconciler push), or
+ *   evaluate the current batch's gate (pure core/rollout.ts) and record
+ *   soaking, passed or failed; after the last batch, complete (the
+ *   assignment moves to the new version in the same transaction);
+ * - rolling back: push the previous version to every reverted agent, then
+ *   record the rollback done.
+ *
+ * Everything it decides is in PostgreSQL before anything is pushed, so a
+ * replica that takes over continues from where the rollout stood: agents
+ * the reconciler already sent the version to are not sent it again
+ * (reconcileAgents with onlyUnsent), agents not yet pushed are pushed.
+ */
+import { randomBytes } from 'node:crypto';
+import type { SqlExecutor } from '@opamp/store';
+import {
+  batchQuota,
+  classifyMember,
+  evaluateBatch,
+  nextRolloutState,
+  type PhaseCounts,
+} from '../core';
+import type { Reconciler } from './reconciler';
+import type { DesiredStateRepository } from '../store/desired-state.repository';
+import { FenceLost, RolloutRepository, type BatchRecord, type Fence, type RolloutRecord } from '../store/rollout.repository';
+
+export const SYSTEM_ACTOR = 'system';
+
+export interface RolloutDriverOptions {
+  /** Unique per replica (default: random). */
+  driverId?: string;
+  /** How long a lease lasts without renewal (default 15 s). */
+  leaseMs?: number;
+  /** Time between ticks (default 1 s). */
+  tickMs?: number;
+  /** Rollouts one replica drives at once (default 20). */
+  maxRollouts?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface RolloutDriverMetrics {
+  ticks: number;
+  steps: number;
+  leasesAcquired: number;
+  batchesStarted: number;
+  batchesPassed: number;
+  batchesFailed: number;
+  rolloutsCompleted: number;
+  rolloutsRolledBack: number;
+  fenceLost: number;
+  errors: number;
+}
+
+export class RolloutDriver {
+  readonly driverId: string;
+  readonly metrics: RolloutDriverMetrics = {
+    ticks: 0,
+    steps: 0,
+    leasesAcquired: 0,
+    batchesStarted: 0,
+    batchesPassed: 0,
+    batchesFailed: 0,
+    rolloutsCompleted: 0,
+    rolloutsRolledBack: 0,
+    fenceLost: 0,
+    errors: 0,
+  };
+  private readonly leaseMs: number;
+  private readonly tickMs: number;
+  private readonly maxRollouts: number;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = true;
+  private again = false;
+
+  constructor(
+    private readonly rollouts: RolloutRepository,
+    private readonly reconciler: Reconciler,
+    private readonly options: RolloutDriverOptions = {},
+  ) {
+    this.driverId = options.driverId ?? `driver-${randomBytes(6).toString('hex')}`;
+    this.leaseMs = options.leaseMs ?? 15_000;
+    this.tickMs = options.tickMs ?? 1_000;
+    this.maxRollouts = options.maxRollouts ?? 20;
+  }
+
+  static create(repo: DesiredStateRepository, reconciler: Reconciler, options: RolloutDriverOptions = {}): RolloutDriver {
+    return new RolloutDriver(new RolloutRepository(repo.db, repo), reconciler, options);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Runs a tick soon (after an API change), without waiting for the interval. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  /**
+   * Stops ticking and waits for the tick in progress. With `releaseLeases`
+   * (a graceful stop) another replica takes over at once; without (as after
+   * a crash) only once the leases expire.
+   */
+  async stop(options: { releaseLeases?: boolean } = {}): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+    if (options.releaseLeases !== false) await this.rollouts.release(this.driverId).catch(() => undefined);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.tick()
+        .catch((err: unknown) => {
+          this.metrics.errors++;
+          this.options.log?.('error', `rollout driver tick failed: ${err instanceof Error ? err.message : String(err)}`);
+        })
+        .finally(() => {
+          this.running = null;
+          const again = this.again;
+          this.again = false;
+          this.schedule(again ? 0 : this.tickMs);
+        });
+    }, ms);
+  }
+
+  /** One pass over the rollouts this driver holds (public for tests). */
+  async tick(): Promise<void> {
+    this.metrics.ticks++;
+    const claimed = await this.rollouts.claim(this.driverId, this.leaseMs, this.maxRollouts);
+    for (const c of claimed) {
+      if (this.stopped) return;
+      if (c.acquired) {
+        this.metrics.leasesAcquired++;
+        this.options.log?.('info', `driving rollout ${c.tenantId}/${c.name} (epoch ${c.leaseEpoch})`);
+        await this.rollouts.db
+          .transaction((tx) =>
+            this.rollouts.event(tx, c.tenantId, c.name, {
+              type: 'driver_acquired',
+              message: `driver ${this.driverId} took the rollout (lease epoch ${c.leaseEpoch})`,
+              details: { driverId: this.driverId, leaseEpoch: c.leaseEpoch },
+              actor: SYSTEM_ACTOR,
+            }),
+          )
+          .catch(() => undefined);
+      }
+      try {
+        // A few steps per tick: a batch that passes starts the next one at once.
+        for (let i = 0; i < 4 && !this.stopped; i++) {
+          this.metrics.steps++;
+          if (!(await this.step(c.tenantId, c.name, c.leaseEpoch))) break;
+        }
+      } catch (err) {
+        if (err instanceof FenceLost) {
+          this.metrics.fenceLost++;
+          continue;
+        }
+        this.metrics.errors++;
+        this.options.log?.('error', `rollout ${c.tenantId}/${c.name}: ${err instanceof Error ? err.stack : String(err)}`);
+      }
+    }
+  }
+
+  private fence(r: RolloutRecord, epoch: number): Fence {
+    return { revision: r.revision, driverId: this.driverId, leaseEpoch: epoch };
+  }
+
+  /** One step of one rollout; true when another step may follow right away. */
+  private async step(tenantId: string, name: string, epoch: number): Promise<boolean> {
+    const r = await this.rollouts.get(this.rollouts.db, tenantId, name);
+    if (!r || r.driverId !== this.driverId || r.leaseEpoch !== epoch) return false;
+    if (r.state === 'rolling_back') return this.stepRollback(r, epoch);
+    if (r.state !== 'running') return false;
+    const batches = await this.rollouts.batches(this.rollouts.db, tenantId, name);
+    const current = r.currentBatch >= 0 ? batches[r.currentBatch] : undefined;
+    if (!current || current.state === 'passed') {
+      const next = batches[r.currentBatch + 1];
+      if (!next) {
+        await this.complete(r, epoch);
+        return false;
+      }
+      await this.startBatch(r, next, epoch);
+      return true;
+    }
+    if (current.state === 'pending') {
+      await this.startBatch(r, current, epoch);
+      return true;
+    }
+    if (current.state === 'failed') return false; // waits for an operator (resume re-arms the batch)
+    return this.evaluate(r, current, epoch);
+  }
+
+  private async startBatch(r: RolloutRecord, batch: BatchRecord, epoch: number): Promise<void> {
+    const already = await this.rollouts.memberCount(this.rollouts.db, r.tenantId, r.name);
+    const quota = batchQuota(batch.take, already);
+    const picked =
+      quota === 0
+        ? []
+        : await this.rollouts.targets(r.tenantId, r.assignmentName, {
+            stageSelector: batch.take.kind === 'stage' ? batch.take.selector : undefined,
+            excludeRollout: r.name,
+            limit: quota,
+          });
+    const added = await this.rollouts.db.transaction(async (tx) => {
+      await this.rollouts.update(tx, r, this.fence(r, epoch), 'current_batch = $1', [batch.index]);
+      const moved = await this.rollouts.addMembers(tx, r.tenantId, r.name, batch.index, picked);
+      await tx.query(
+        `UPDATE rollout_batches SET state = 'applying', agents = $4, started_at = now(), soak_started_at = NULL, failure_reason = ''
+          WHERE tenant_id = $1 AND rollout_name = $2 AND batch_index = $3`,
+        [r.tenantId, r.name, batch.index, moved.length],
+      );
+      await this.rollouts.event(tx, r.tenantId, r.name, {
+        type: 'batch_started',
+        batchIndex: batch.index,
+        message: `batch ${batch.index + 1} '${batch.name}' started: ${moved.length} agents move to version ${r.toVersion}`,
+        details: { agents: moved.length },
+        actor: SYSTEM_ACTOR,
+      });
+      await this.rollouts.desired.audit(
+        tx,
+        {
+          tenantId: r.tenantId,
+          actor: SYSTEM_ACTOR,
+          action: 'rollout.batch_start',
+          resourceType: 'rollout',
+          resourceName: r.name,
+          details: { batch: batch.index, name: batch.name, agents: moved.length, toVersion: r.toVersion },
+        },
+        false,
+      );
+      return moved;
+    });
+    this.metrics.batchesStarted++;
+    await this.reconciler.reconcileAgents(r.tenantId, added, { onlyUnsent: true });
+  }
+
+  private async evaluate(r: RolloutRecord, batch: BatchRecord, epoch: number): Promise<boolean> {
+    const { nowMs, members } = await this.rollouts.members(r.tenantId, r, batch.index);
+    // Level-triggered repair: members not decided (or decided and not sent) yet, e.g. after a takeover.
+    const unsettled = members.filter((m) => m.needsReconcile).map((m) => m.instanceUid);
+    if (unsettled.length > 0) await this.reconciler.reconcileAgents(r.tenantId, unsettled, { onlyUnsent: true });
+    const verdict = evaluateBatch({
+      members: members.map((m) => classifyMember(m, r.soakMs)),
+      gates: r.gates,
+      soakMs: r.soakMs,
+      nowMs,
+      soakStartedAtMs: batch.state === 'soaking' ? batch.soakStartedAtMs : null,
+    });
+    const fence = this.fence(r, epoch);
+    switch (verdict.verdict) {
+      case 'waiting':
+        if (batch.state === 'soaking') {
+          await this.rollouts.db.transaction(async (tx) => {
+            await this.rollouts.update(tx, r, fence, 'current_batch = current_batch');
+            await this.setBatch(tx, r, batch.index, `state = 'applying', soak_started_at = NULL`);
+            await this.rollouts.event(tx, r.tenantId, r.name, {
+              type: 'batch_soak_reset',
+              batchIndex: batch.index,
+              message: `batch ${batch.index + 1}: agents not settled again, soak restarts`,
+              details: { progress: verdict.counts },
+              actor: SYSTEM_ACTOR,
+            });
+          });
+        }
+        return false;
+      case 'soaking':
+        if (batch.state !== 'soaking') {
+          await this.rollouts.db.transaction(async (tx) => {
+            await this.rollouts.update(tx, r, fence, 'current_batch = current_batch');
+            await this.setBatch(tx, r, batch.index, `state = 'soaking', soak_started_at = to_timestamp($4::float8 / 1000)`, [verdict.soakStartedAtMs]);
+            await this.rollouts.event(tx, r.tenantId, r.name, {
+              type: 'batch_soaking',
+              batchIndex: batch.index,
+              message: `batch ${batch.index + 1}: every agent applied, soaking for ${r.soakMs} ms`,
+              details: { progress: verdict.counts },
+              actor: SYSTEM_ACTOR,
+            });
+          });
+        }
+        return false;
+      case 'passed':
+        await this.rollouts.db.transaction(async (tx) => {
+          await this.rollouts.update(tx, r, fence, 'current_batch = current_batch');
+          await this.setBatch(tx, r, batch.index, `state = 'passed', finished_at = now()`);
+          await this.rollouts.event(tx, r.tenantId, r.name, {
+            type: 'batch_passed',
+            batchIndex: batch.index,
+            message: `batch ${batch.index + 1} '${batch.name}' passed`,
+            details: { progress: verdict.counts },
+            actor: SYSTEM_ACTOR,
+          });
+          await this.rollouts.desired.audit(
+            tx,
+            { tenantId: r.tenantId, actor: SYSTEM_ACTOR, action: 'rollout.batch_pass', resourceType: 'rollout', resourceName: r.name, details: { batch: batch.index, progress: verdict.counts } },
+            false,
+          );
+        });
+        this.metrics.batchesPassed++;
+        return true;
+      case 'failed':
+        await this.failBatch(r, batch, verdict.reason, verdict.counts, epoch);
+        return true;
+    }
+  }
+
+  private async setBatch(tx: SqlExecutor, r: RolloutRecord, index: number, set: string, params: unknown[] = []): Promise<void> {
+    await tx.query(`UPDATE rollout_batches SET ${set} WHERE tenant_id = $1 AND rollout_name = $2 AND batch_index = $3`, [r.tenantId, r.name, index, ...params]);
+  }
+
+  private async failBatch(r: RolloutRecord, batch: BatchRecord, reason: string, counts: PhaseCounts, epoch: number): Promise<void> {
+    const next = nextRolloutState(r.state, { kind: 'gate_failed', autoRollback: r.autoRollback });
+    if (!next.ok) return;
+    const stateReason = `batch ${batch.index + 1} '${batch.name}' failed its gate: ${reason}`;
+    await this.rollouts.db.transaction(async (tx) => {
+      await this.rollouts.update(tx, r, this.fence(r, epoch), 'state = $1, state_reason = $2', [next.state, stateReason]);
+      await this.setBatch(tx, r, batch.index, `state = 'failed', failure_reason = $4, finished_at = now()`, [reason]);
+      await this.rollouts.event(tx, r.tenantId, r.name, { type: 'batch_failed', batchIndex: batch.index, message: stateReason, details: { progress: counts }, actor: SYSTEM_ACTOR });
+      let reverted = 0;
+      if (next.state === 'rolling_back') reverted = await this.rollouts.revertMembers(tx, r.tenantId, r.name);
+      await this.rollouts.event(tx, r.tenantId, r.name, {
+        type: next.state === 'rolling_back' ? 'rollback_started' : 'paused',
+        message: next.state === 'rolling_back' ? `automatic rollback: ${reverted} agents return to version ${r.fromVersion}` : 'paused by the gate',
+        details: { reason: stateReason, reverted },
+        actor: SYSTEM_ACTOR,
+      });
+      await this.rollouts.desired.audit(
+        tx,
+        {
+          tenantId: r.tenantId,
+          actor: SYSTEM_ACTOR,
+          action: next.state === 'rolling_back' ? 'rollout.auto_rollback' : 'rollout.gate_pause',
+          resourceType: 'rollout',
+          resourceName: r.name,
+          details: { batch: batch.index, reason, progress: counts, reverted },
+        },
+        false,
+      );
+    });
+    this.metrics.batchesFailed++;
+  }
+
+  private async stepRollback(r: RolloutRecord, epoch: number): Promise<boolean> {
+    const { members } = await this.rollouts.members(r.tenantId, r, null);
+    const todo = members.filter((m) => m.pinState === 'reverted' && m.needsReconcile).map((m) => m.instanceUid);
+    if (todo.length > 0) await this.reconciler.reconcileAgents(r.tenantId, todo, { onlyUnsent: true });
+    const { members: after } = todo.length > 0 ? await this.rollouts.members(r.tenantId, r, null) : { members };
+    const left = after.filter((m) => m.pinState === 'reverted' && m.needsReconcile);
+    // Offline agents get the previous version on their next connection; nothing to wait for once decided.
+    if (left.some((m) => !m.decided)) return false;
+    const next = nextRolloutState(r.state, { kind: 'rollback_done' });
+    if (!next.ok) return false;
+    await this.rollouts.db.transaction(async (tx) => {
+      await this.rollouts.update(tx, r, this.fence(r, epoch), `state = $1, finished_at = now(), driver_id = NULL, lease_expires_at = NULL`, [next.state]);
+      await this.rollouts.event(tx, r.tenantId, r.name, {
+        type: 'rolled_back',
+        message: `${after.filter((m) => m.pinState === 'reverted').length} agents returned to version ${r.fromVersion}`,
+        actor: SYSTEM_ACTOR,
+      });
+      await this.rollouts.desired.audit(
+        tx,
+        { tenantId: r.tenantId, actor: SYSTEM_ACTOR, action: 'rollout.rolled_back', resourceType: 'rollout', resourceName: r.name, details: { reason: r.stateReason } },
+        false,
+      );
+    });
+    this.metrics.rolloutsRolledBack++;
+    return false;
+  }
+
+  private async complete(r: RolloutRecord, epoch: number): Promise<void> {
+    const next = nextRolloutState(r.state, { kind: 'all_batches_passed' });
+    if (!next.ok) return;
+    const selector = await this.rollouts.db.transaction(async (tx) => {
+      await this.rollouts.update(tx, r, this.fence(r, epoch), `state = $1, state_reason = '', finished_at = now(), driver_id = NULL, lease_expires_at = NULL`, [next.state]);
+      // The assignment now stands for the new version (following the latest again when it did and still may).
+      const { rows } = await tx.query(
+        `UPDATE assignments a SET pinned_version = CASE WHEN $4 AND $3 = c.latest_version THEN NULL ELSE $3::int END, updated_at = now()
+           FROM configurations c
+          WHERE a.tenant_id = $1 AND a.name = $2 AND c.tenant_id = a.tenant_id AND c.name = a.configuration_name
+          RETURNING a.selector`,
+        [r.tenantId, r.assignmentName, r.toVersion, r.assignmentFollowedLatest],
+      );
+      await this.rollouts.event(tx, r.tenantId, r.name, { type: 'completed', message: `every batch passed: assignment '${r.assignmentName}' is at version ${r.toVersion}`, actor: SYSTEM_ACTOR });
+      await this.rollouts.desired.audit(
+        tx,
+        {
+          tenantId: r.tenantId,
+          actor: SYSTEM_ACTOR,
+          action: 'rollout.complete',
+          resourceType: 'rollout',
+          resourceName: r.name,
+          details: { assignment: r.assignmentName, configuration: r.configurationName, fromVersion: r.fromVersion, toVersion: r.toVersion },
+        },
+        true,
+      );
+      return rows.length ? String(rows[0]['selector']) : null;
+    });
+    this.metrics.rolloutsCompleted++;
+    // Agents that appeared after the last batch started follow the assignment now.
+    if (selector !== null) void this.reconciler.reevaluate(r.tenantId, [selector]);
+  }
+}
