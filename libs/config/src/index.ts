@@ -1,2 +1,3 @@
 /** Typed, fail-fast configuration from environment variables, for each app's config module. */
 export * from './env-schema';
+export * from './backend-env';

@@ -1,6 +1,6 @@
 /** The only place the gateway reads its environment. */
 import { hostname } from 'node:os';
-import { bool, int, list, readEnv, str, url } from '@opamp/config';
+import { bool, int, kafkaEnv, list, readEnv, redisEnv, str } from '@opamp/config';
 
 export const gatewayEnv = {
   OPAMP_GATEWAY_ID: str({ default: '' }),
@@ -34,10 +34,10 @@ export const gatewayEnv = {
   OPAMP_DRAIN_WINDOW_MS: int({ default: 30_000, min: 0 }),
   /** Records waiting for Kafka beyond which the gateway answers UNAVAILABLE. */
   OPAMP_MAX_PENDING_INBOUND: int({ default: 50_000, min: 1 }),
-  OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
+  ...kafkaEnv,
   /** The inbound topic (opamp.agent-inbound); other values isolate test runs. */
   OPAMP_GATEWAY_INBOUND_TOPIC: str({ default: 'opamp.agent-inbound' }),
-  OPAMP_REDIS_URL: url({ default: 'redis://127.0.0.1:63790', protocols: ['redis', 'rediss'], secret: true }),
+  ...redisEnv,
 };
 
 export interface GatewayConfig {

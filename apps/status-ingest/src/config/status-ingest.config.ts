@@ -1,18 +1,11 @@
 /** The only place status-ingest reads its environment. */
 import { ConsumerGroups, KafkaTopics } from '@opamp/contracts';
-import { EnvConfigError, int, list, readEnv, str, url } from '@opamp/config';
+import { EnvConfigError, int, readEnv, str, workerBackendEnv } from '@opamp/config';
 
 export const statusIngestEnv = {
-  OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
-  OPAMP_REDIS_URL: url({ default: 'redis://127.0.0.1:63790', protocols: ['redis', 'rediss'], secret: true }),
-  OPAMP_DATABASE_URL: url({
-    default: 'postgres://opamp:opamp@127.0.0.1:54320/opamp',
-    protocols: ['postgres', 'postgresql'],
-    secret: true,
-  }),
+  ...workerBackendEnv,
   OPAMP_INGEST_CLIENT_ID: str({ default: 'status-ingest' }),
   OPAMP_INGEST_PARTITION_CONCURRENCY: int({ default: 4, min: 1, max: 64 }),
-  OPAMP_PG_POOL_MAX: int({ default: 10, min: 1, max: 200 }),
   OPAMP_INGEST_INBOUND_TOPIC: str({ default: KafkaTopics.agentInbound.name }),
   OPAMP_INGEST_EVENTS_TOPIC: str({ default: KafkaTopics.agentEvents.name }),
   OPAMP_INGEST_GROUP_ID: str({ default: ConsumerGroups.statusIngest }),
