@@ -387,7 +387,7 @@ export function ConfigurationDetail({ name }: { name: string }) {
           <FilesView files={shownVersion.files} />
         </Card>
       )}
-      {tab === 'versions' && <Versions versions={list} />}
+      {tab === 'versions' && <Versions key={latest.version} versions={list} />}
       {tab === 'edit' && (
         <Edit
           key={latest.version}

@@ -1,0 +1,348 @@
+/**
+ * The console end to end: the built embedded server (fleet-server) runs as a
+ * process, simulated agents connect, and headless Chromium (Debian's chromium,
+ * driven by playwright-core) signs in and uses every page: the overview counts
+ * match the API, filters narrow the agents table, a configuration written in
+ * the editor (after an invalid YAML showed its error) is assigned and reaches
+ * the agents, a restart is sent, and one agent without the capability shows
+ * why it cannot be restarted. Screenshots of each page go to
+ * tmp/console-screenshots/.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { SimulatedAgent } from '@opamp/agent-sim';
+import { AgentCapabilities as C, opamp } from '@opamp/protocol';
+import { waitFor } from '@opamp/testing';
+
+const repo = join(__dirname, '..', '..', '..');
+const shots = join(repo, 'tmp', 'console-screenshots');
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const APPLIED = opamp.proto.v1.RemoteConfigStatuses.RemoteConfigStatuses_APPLIED;
+
+const GOOD_YAML = `receivers:
+  otlp:
+    protocols:
+      grpc: {}
+exporters:
+  otlphttp:
+    endpoint: https://\${attr:region}.telemetry.example
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlphttp]
+`;
+const BAD_YAML = `receivers:
+  otlp:
+    protocols: [grpc
+exporters: {}
+`;
+
+interface Server {
+  child: ChildProcess;
+  base: string;
+  api: string;
+  ws: string;
+  http: string;
+  adminToken: string;
+  agentToken: string;
+}
+
+async function startServer(dataDir: string): Promise<Server> {
+  const port = 30_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(process.execPath, ['-r', './dist/out-tsc/register-aliases.js', 'dist/out-tsc/apps/fleet-server/src/main.js'], {
+    cwd: repo,
+    env: {
+      ...process.env,
+      OPAMP_DATA_DIR: dataDir,
+      OPAMP_BIND_HOST: '127.0.0.1',
+      OPAMP_GATEWAY_PORT: String(port),
+      OPAMP_GATEWAY_ADMIN_PORT: String(port + 1),
+      OPAMP_CONFIG_HTTP_PORT: String(port + 2),
+      OPAMP_CONFIG_GRPC_PORT: String(port + 3),
+      OPAMP_DRAIN_WINDOW_MS: '200',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+  const banner = await waitFor(() => output.join(''), (o) => o.includes('metrics '), { timeoutMs: 60_000, description: 'server banner' });
+  const pick = (re: RegExp) => re.exec(banner)?.[1] ?? '';
+  const api = pick(/REST API\s+(\S+)/);
+  return {
+    child,
+    api,
+    base: api.replace(/\/api\/v1$/, ''),
+    ws: pick(/agents connect to\s+(\S+)/),
+    http: pick(/\s(http:\/\/\S+\/v1\/opamp)/),
+    adminToken: pick(/admin token\s+(\S+)/),
+    agentToken: pick(/agent token\s+(\S+)/),
+  };
+}
+
+describe('operator console in headless Chromium', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'console-e2e-'));
+  const profileDir = mkdtempSync(join(tmpdir(), 'console-chromium-'));
+  let server: Server;
+  let context: BrowserContext;
+  let page: Page;
+  const agents: SimulatedAgent[] = [];
+  const timings: Record<string, number> = {};
+
+  const rest = async <T = Record<string, any>>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> => {
+    const res = await fetch(`${server.api}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as T };
+  };
+
+  /** How many agents a ListAgents query returns, over every page. */
+  const countAgents = async (query: string): Promise<number> => {
+    let n = 0;
+    let token = '';
+    do {
+      const r = await rest('GET', `/agents?pageSize=1000${query}${token ? `&pageToken=${token}` : ''}`);
+      n += r.json['agents'].length;
+      token = r.json['nextPageToken'];
+    } while (token);
+    return n;
+  };
+
+  const shot = async (name: string) => {
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  };
+
+  const full = C.ReportsStatus | C.AcceptsRemoteConfig | C.ReportsRemoteConfig | C.ReportsEffectiveConfig | C.ReportsHealth | C.ReportsHeartbeat;
+  function agent(endpoint: string, labels: Record<string, string>, capabilities: number, healthy = true, custom: string[] = []): SimulatedAgent {
+    const a = new SimulatedAgent({
+      endpoint,
+      headers: { Authorization: `Bearer ${server.agentToken}` },
+      description: { identifying: { 'service.name': 'otelcol', 'host.name': `${labels['env']}-${labels['region']}`, ...labels }, nonIdentifying: { 'os.type': 'linux', 'host.arch': 'amd64' } },
+      capabilities,
+      heartbeatIntervalMs: 1_000,
+      applyConfig: { delayMs: 50, failureRate: 0 },
+      reconnect: { initialMs: 100, maxMs: 1_000 },
+      health: healthy ? { healthy: true, status: 'running' } : { healthy: false, status: 'degraded', lastError: 'exporter queue full' },
+      customCapabilities: custom,
+    });
+    agents.push(a);
+    a.start();
+    return a;
+  }
+
+  beforeAll(async () => {
+    rmSync(shots, { recursive: true, force: true });
+    mkdirSync(shots, { recursive: true });
+    let t = Date.now();
+    server = await startServer(dataDir);
+    timings['server start'] = Date.now() - t;
+    t = Date.now();
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1440, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(20_000);
+    page.on('dialog', (d) => void d.accept());
+    timings['chromium start'] = Date.now() - t;
+  }, 90_000);
+
+  afterAll(async () => {
+    await context?.close().catch(() => undefined);
+    await Promise.all(agents.map((a) => a.stop().catch(() => undefined)));
+    if (server && server.child.exitCode === null) {
+      const exited = new Promise((resolve) => server.child.once('exit', resolve));
+      server.child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(profileDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+    console.log(`console e2e timings (ms): ${JSON.stringify(timings)}`);
+  });
+
+  let wsProd: SimulatedAgent;
+  let httpProd: SimulatedAgent;
+
+  it('shows nothing without a token, then signs in with the admin token', async () => {
+    expect((await fetch(`${server.api}/agents`)).status).toBe(401);
+    const t = Date.now();
+    await page.goto(`${server.base}/agents`);
+    await page.getByTestId('token').waitFor();
+    timings['first page load'] = Date.now() - t;
+    expect(await page.getByTestId('agents-table').count()).toBe(0);
+    await page.getByTestId('token').fill('opamp_admin_wrong');
+    await page.getByTestId('sign-in').click();
+    await page.getByText('not a valid admin token').waitFor();
+    await shot('01-sign-in');
+    await page.getByTestId('token').fill(server.adminToken);
+    await page.getByTestId('sign-in').click();
+    await page.getByTestId('agents-table').waitFor();
+    expect(await page.evaluate("sessionStorage.getItem('opamp.console.adminToken')")).toBe(server.adminToken);
+  });
+
+  it('overview: the totals match the API', async () => {
+    wsProd = agent(server.ws, { env: 'prod', region: 'eu' }, full | C.AcceptsRestartCommand, true, ['io.example.ping']);
+    httpProd = agent(server.http, { env: 'prod', region: 'us' }, full);
+    agent(server.ws, { env: 'dev', region: 'eu' }, full | C.AcceptsRestartCommand, false);
+    agent(server.ws, { env: 'staging', region: 'us' }, full);
+    const gone = agent(server.ws, { env: 'dev', region: 'us' }, full);
+    await waitFor(() => countAgents(''), (n) => n === 5, { timeoutMs: 20_000, description: 'five agents listed' });
+    await waitFor(() => countAgents('&healthy=false'), (n) => n === 1, { timeoutMs: 20_000, description: 'unhealthy agent reported' });
+    await gone.stop();
+    await waitFor(() => countAgents('&connected=false'), (n) => n === 1, { timeoutMs: 20_000, description: 'one agent disconnected' });
+
+    const t = Date.now();
+    await page.getByTestId('nav-overview').click();
+    const queries: Record<string, string> = {
+      agents: '',
+      connected: '&connected=true',
+      healthy: '&healthy=true',
+      unhealthy: '&healthy=false',
+      inSync: '&inSync=true',
+      outOfSync: '&inSync=false',
+      configFailed: '&configStatuses=REMOTE_CONFIG_STATUS_FAILED',
+    };
+    // The overview refreshes by itself: wait until it shows what the API says now.
+    const compare = async () => {
+      const mismatches: string[] = [];
+      for (const [key, q] of Object.entries(queries)) {
+        const shown = Number((await page.getByTestId(`total-${key}`).locator('.stat-value').innerText()).replace(/,/g, ''));
+        const api = await countAgents(q);
+        if (shown !== api) mismatches.push(`${key}: page ${shown}, API ${api}`);
+      }
+      return mismatches;
+    };
+    await waitFor(compare, (m) => m.length === 0, { timeoutMs: 20_000, intervalMs: 500, description: 'overview totals equal to the API' });
+    timings['overview matches API'] = Date.now() - t;
+    expect(await page.getByTestId('total-agents').locator('.stat-value').innerText()).toBe('5');
+    // Breakdown by a label: env has four values.
+    await page.getByTestId('breakdown-key').selectOption('env');
+    await waitFor(() => page.getByTestId('breakdown').locator('tbody tr').count(), (n) => n === 3, { description: 'env breakdown rows' });
+    await shot('02-overview');
+  });
+
+  it('agents: selector search and status filters narrow the table (server-side)', async () => {
+    await page.getByTestId('nav-agents').click();
+    await waitFor(() => page.getByTestId('agent-row').count(), (n) => n === 5, { description: 'all agents' });
+    await page.getByTestId('selector').fill('env=prod');
+    await page.getByTestId('apply-selector').click();
+    await waitFor(() => page.getByTestId('agent-row').count(), (n) => n === 2, { description: 'prod agents' });
+    expect(page.url()).toContain('selector=env%3Dprod');
+    // Comma-free on purpose: the REST mirror splits every query parameter on commas
+    // (libs/platform-api ProtoJson.fromQuery), so "a=b,c=d" reaches ListAgents as "c=d".
+    await page.getByTestId('selector').fill('env notin (prod)');
+    await page.getByTestId('apply-selector').click();
+    await waitFor(() => page.getByTestId('agent-row').count(), (n) => n === 3, { description: 'dev and staging agents' });
+    await page.getByTestId('filter-healthy').getByText('unhealthy').click();
+    await waitFor(() => page.getByTestId('agent-row').count(), (n) => n === 1, { description: 'the unhealthy dev agent' });
+    await page.getByTestId('filter-healthy').getByText('any').click();
+    await page.getByTestId('filter-connected').getByText('disconnected').click();
+    await waitFor(() => page.getByTestId('agent-row').count(), (n) => n === 1, { description: 'the disconnected agent' });
+    await shot('03-agents-filtered');
+    // An invalid selector shows the API's error.
+    await page.goto(`${server.base}/agents?selector=${encodeURIComponent('env in (')}`);
+    await page.getByRole('alert').waitFor();
+    await page.goto(`${server.base}/agents`);
+    await waitFor(() => page.getByTestId('agent-row').count(), (n) => n === 5, { description: 'all agents again' });
+    await shot('04-agents');
+  });
+
+  it('configurations: an invalid YAML shows its error; a valid one is created in the editor, assigned, and reaches the agents', async () => {
+    await page.getByTestId('nav-configurations').click();
+    await page.getByTestId('new-configuration').click();
+    await page.getByTestId('config-name').fill('collector');
+    await page.getByTestId('yaml-editor').fill(BAD_YAML);
+    await page.locator('[data-testid="validation"][data-state="invalid"]').waitFor();
+    const errors = await page.getByTestId('validation-errors').locator('li').allInnerTexts();
+    expect(errors.length).toBeGreaterThan(0);
+    expect(await page.getByTestId('save-configuration').isDisabled()).toBe(true);
+    await shot('05-editor-invalid-yaml');
+
+    await page.getByTestId('yaml-editor').fill(GOOD_YAML);
+    await page.locator('[data-testid="validation"][data-state="valid"]').waitFor();
+    await shot('06-editor-valid');
+    await page.getByTestId('save-configuration').click();
+    await page.waitForURL(/\/configurations\/collector\?tab=assignments/);
+
+    const t = Date.now();
+    await page.getByTestId('assignment-name').fill('prod');
+    await page.getByTestId('assignment-selector').fill('env=prod');
+    await waitFor(() => page.getByTestId('matching-agent').count(), (n) => n === 2, { description: 'selector preview lists the prod agents' });
+    await page.getByTestId('save-assignment').click();
+    await page.getByTestId('assignment-saved').waitFor();
+    for (const a of [wsProd, httpProd]) {
+      await waitFor(() => a.remoteConfigStatus.status, (s) => s === APPLIED, { timeoutMs: 30_000, description: 'agent applied the configuration' });
+    }
+    expect(Buffer.from(wsProd.effectiveConfig?.configMap?.['collector.yaml']?.body ?? []).toString()).toContain('https://eu.telemetry.example');
+    timings['assignment to APPLIED'] = Date.now() - t;
+    await waitFor(() => page.getByTestId('matching-agents').getByText('in sync').count(), (n) => n === 2, { timeoutMs: 20_000, description: 'preview shows both in sync' });
+    await shot('07-configuration-assignments');
+    await page.getByTestId('tab-files').click();
+    await shot('08-configuration-files');
+  });
+
+  it('configurations: a second version from the editor, and the diff between versions', async () => {
+    await page.getByTestId('tab-edit').click();
+    await page.getByTestId('yaml-editor').fill(GOOD_YAML.replace('grpc: {}', 'grpc: {}\n      http: {}'));
+    await page.locator('[data-testid="validation"][data-state="valid"]').waitFor();
+    await page.getByTestId('save-version').click();
+    await page.getByTestId('versions-table').waitFor();
+    await waitFor(() => page.getByTestId('versions-table').locator('tbody tr').count(), (n) => n === 2, { description: 'two versions' });
+    await page.getByTestId('diff').locator('.diff-add', { hasText: 'http: {}' }).waitFor();
+    await shot('09-configuration-diff');
+    await waitFor(() => rest('GET', `/agents/${wsProd.instanceUidString}`), (r) => r.json['configurationVersion'] === 2 && r.json['inSync'] === true, {
+      timeoutMs: 30_000,
+      description: 'v2 reaches the prod agent',
+    });
+  });
+
+  it('agent page: description, capabilities, desired config; restart is sent; a custom message where declared', async () => {
+    const restarts: string[] = [];
+    wsProd.on('restart', () => restarts.push('wsProd'));
+    await page.goto(`${server.base}/agents/${wsProd.instanceUidString}`);
+    await page.getByTestId('capabilities').waitFor();
+    expect(await page.getByTestId('capabilities').innerText()).toContain('AcceptsRestartCommand');
+    await page.getByTestId('diff').or(page.getByText('Desired files, rendered for this agent')).first().waitFor();
+    expect(await page.getByTestId('restart').isEnabled()).toBe(true);
+    expect(await page.getByTestId('custom-message').isEnabled()).toBe(true);
+    await page.getByTestId('restart').click();
+    await page.getByTestId('command-result').getByText('Restart: sent to the agent now').waitFor();
+    await waitFor(() => restarts, (r) => r.includes('wsProd'), { timeoutMs: 15_000, description: 'restart delivered to the agent' });
+    await shot('10-agent');
+
+    await page.goto(`${server.base}/agents/${httpProd.instanceUidString}`);
+    await page.getByTestId('restart-reason').waitFor();
+    expect(await page.getByTestId('restart').isDisabled()).toBe(true);
+    expect(await page.getByTestId('restart-reason').innerText()).toContain('AcceptsRestartCommand');
+    expect(await page.getByTestId('custom-message').isDisabled()).toBe(true);
+    await shot('11-agent-without-restart');
+  });
+
+  it('audit log: searchable', async () => {
+    await page.getByTestId('nav-audit-log').click();
+    await waitFor(() => page.getByTestId('audit-row').count(), (n) => n >= 4, { description: 'audit events' });
+    await page.getByTestId('audit-search').fill('restart');
+    await page.getByTestId('audit-search').press('Enter');
+    await waitFor(() => page.getByTestId('audit-row').count(), (n) => n === 1, { description: 'one restart event' });
+    await shot('12-audit-search');
+    await page.getByTestId('audit-search').fill('');
+    await page.getByTestId('audit-resource').fill('collector');
+    await page.getByTestId('audit-resource').press('Enter');
+    await waitFor(() => page.getByTestId('audit-row').count(), (n) => n === 2, { description: 'create and update of collector' });
+    await shot('13-audit');
+  });
+
+  it('signs out and forgets the token', async () => {
+    await page.getByTestId('sign-out').click();
+    await page.getByTestId('token').waitFor();
+    expect(await page.evaluate("sessionStorage.getItem('opamp.console.adminToken')")).toBeNull();
+  });
+});
