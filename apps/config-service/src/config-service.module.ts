@@ -13,12 +13,14 @@ import { KafkaTopics } from '@opamp/contracts';
 import { createKafkaClient, ensureTopics } from '@opamp/bus-kafka';
 import { AgentTokenDirectory, createRedisConnection, GatewayPushPublisher, PendingPushStore } from '@opamp/bus-redis';
 import { createPgPool, migrateToLatest, PgSqlDatabase } from '@opamp/store';
-import { AgentPushDispatcher, DesiredStateRepository, FleetApiService, Reconciler, ReconcilerWorker } from '@opamp/desired-state';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { AgentPushDispatcher, DesiredStateRepository, FleetApiService, Reconciler, ReconcilerWorker, RolloutDriver } from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
-import { APP_CONFIG, FLEET_API, KAFKA, PG_POOL, RECONCILER, REDIS, REPOSITORY } from './api/tokens';
+import { APP_CONFIG, FLEET_API, KAFKA, PG_POOL, RECONCILER, REDIS, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 import type { ConfigServiceConfig } from './config/config-service.config';
 
-export { APP_CONFIG, FLEET_API, PG_POOL, RECONCILER, REPOSITORY } from './api/tokens';
+export { APP_CONFIG, FLEET_API, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 
 @Injectable()
 export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -35,6 +37,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
     @Inject(REPOSITORY) private readonly repo: DesiredStateRepository,
     @Inject(RECONCILER) private readonly reconciler: Reconciler,
     @Inject(FLEET_API) private readonly api: FleetApiService,
+    @Inject(ROLLOUT_DRIVER) private readonly rolloutDriver: RolloutDriver,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -61,7 +64,10 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
       this.markJoined();
     });
     await this.worker.start();
-    this.logger.log('ready');
+    // Drives the rollouts whose lease this replica holds or takes over; API changes wake it.
+    this.api.rollouts.onChange = () => this.rolloutDriver.wake();
+    this.rolloutDriver.start();
+    this.logger.log(`ready (rollout driver ${this.rolloutDriver.driverId})`);
   }
 
   /** Resolves once the reconciler's consumer has joined its group. */
@@ -70,6 +76,8 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // Gives up its rollout leases so another replica continues at once.
+    await this.rolloutDriver.stop({ releaseLeases: true });
     await this.worker?.stop();
     await this.reconciler.idle();
     this.redis.disconnect();
@@ -102,6 +110,19 @@ export class ConfigServiceModule {
             return new Reconciler(repo, dispatcher, {
               pageSize: config.reevaluatePageSize,
               log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
+            });
+          },
+        },
+        {
+          provide: ROLLOUT_DRIVER,
+          inject: [REPOSITORY, RECONCILER],
+          useFactory: (repo: DesiredStateRepository, reconciler: Reconciler) => {
+            const logger = new Logger('rollouts');
+            return RolloutDriver.create(repo, reconciler, {
+              driverId: config.rolloutDriverId || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+              tickMs: config.rolloutTickMs,
+              leaseMs: config.rolloutLeaseMs,
+              log: (level, message) => (level === 'error' ? logger.error(message) : level === 'warn' ? logger.warn(message) : logger.log(message)),
             });
           },
         },

@@ -19,6 +19,7 @@ import {
   DesiredStateRepository,
   FleetApiService,
   Reconciler,
+  RolloutDriver,
   type AgentTokenSink,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, OpampEdgeServer, type InboundSink } from '@opamp/edge';
@@ -119,6 +120,9 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   };
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink);
   await fleetApi.syncAgentTokens();
+  // Staged rollouts: the one driver of this process (same lease rules as the distributed replicas).
+  const rolloutDriver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', log: (level, message) => log(level, message) });
+  fleetApi.rollouts.onChange = () => rolloutDriver.wake();
 
   // Status-ingest's core, fed in per-agent order; its events feed the reconciler.
   const events = new KeyedBatchQueue({ partitions: 4, maxBatch: 500 });
@@ -191,6 +195,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
     grpcPort: config.grpcPort,
     ...(config.logApi ? {} : { logger: false as const }),
   });
+  rolloutDriver.start();
   const host = config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost;
   const apiPort = (api.getHttpServer().address() as { port: number }).port;
   const scheme = config.tls ? 's' : '';
@@ -211,6 +216,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       await edge.drain(drainWindowMs); // closes the inbound queue once drained
       admin.stop();
       await api.close();
+      await rolloutDriver.stop();
       await sweeper.stop();
       await events.close();
       await reconciler.idle();

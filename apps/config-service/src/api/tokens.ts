@@ -6,3 +6,4 @@ export const REDIS = Symbol('REDIS');
 export const KAFKA = Symbol('KAFKA');
 export const REPOSITORY = Symbol('REPOSITORY');
 export const RECONCILER = Symbol('RECONCILER');
+export const ROLLOUT_DRIVER = Symbol('ROLLOUT_DRIVER');

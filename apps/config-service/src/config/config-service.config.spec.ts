@@ -31,3 +31,12 @@ describe('config-service API and reconciler settings', () => {
     expect(() => loadConfigServiceConfig({ OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS: 'short=x' })).toThrow(/at least 16 characters/);
   });
 });
+
+describe('config-service rollout driver settings', () => {
+  it('defaults to a 1 s tick and a 15 s lease and bounds them', () => {
+    const cfg = loadConfigServiceConfig({});
+    expect([cfg.rolloutTickMs, cfg.rolloutLeaseMs, cfg.rolloutDriverId]).toEqual([1000, 15000, '']);
+    expect(loadConfigServiceConfig({ OPAMP_CONFIG_ROLLOUT_TICK_MS: '100', OPAMP_CONFIG_ROLLOUT_LEASE_MS: '800' })).toMatchObject({ rolloutTickMs: 100, rolloutLeaseMs: 800 });
+    expect(() => loadConfigServiceConfig({ OPAMP_CONFIG_ROLLOUT_LEASE_MS: '10' })).toThrow(/OPAMP_CONFIG_ROLLOUT_LEASE_MS/);
+  });
+});

@@ -21,6 +21,11 @@ export const configServiceEnv = {
   OPAMP_CONFIG_CONSUMER_GROUP: str({ default: 'opamp.config-service' }),
   /** Agents per page when a desired-state change re-evaluates agents. */
   OPAMP_CONFIG_REEVALUATE_PAGE_SIZE: int({ default: 500, min: 1, max: 10_000 }),
+  /** Rollout driver: time between ticks, and how long a replica's lease on a rollout lasts without renewal (takeover after a crash). */
+  OPAMP_CONFIG_ROLLOUT_TICK_MS: int({ default: 1_000, min: 20, max: 60_000 }),
+  OPAMP_CONFIG_ROLLOUT_LEASE_MS: int({ default: 15_000, min: 100, max: 600_000 }),
+  /** Name of this replica's rollout driver (default: host name, process id and a random suffix). */
+  OPAMP_CONFIG_ROLLOUT_DRIVER_ID: str({ default: '' }),
   /** Admin API tokens registered at start, "tenant=token,tenant2=token2" (only their hashes are stored). */
   OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS: str({ default: '', secret: true }),
 };
@@ -38,6 +43,9 @@ export interface ConfigServiceConfig {
   eventsTopic: string;
   consumerGroup: string;
   reevaluatePageSize: number;
+  rolloutTickMs: number;
+  rolloutLeaseMs: number;
+  rolloutDriverId: string;
   bootstrapAdminTokens: Array<{ tenantId: string; token: string }>;
 }
 
@@ -69,6 +77,9 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     eventsTopic: e.OPAMP_CONFIG_EVENTS_TOPIC,
     consumerGroup: e.OPAMP_CONFIG_CONSUMER_GROUP,
     reevaluatePageSize: e.OPAMP_CONFIG_REEVALUATE_PAGE_SIZE,
+    rolloutTickMs: e.OPAMP_CONFIG_ROLLOUT_TICK_MS,
+    rolloutLeaseMs: e.OPAMP_CONFIG_ROLLOUT_LEASE_MS,
+    rolloutDriverId: e.OPAMP_CONFIG_ROLLOUT_DRIVER_ID,
     bootstrapAdminTokens: parseTokens(e.OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS),
   };
 }

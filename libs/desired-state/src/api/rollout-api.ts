@@ -330,7 +330,7 @@ export class RolloutApi {
         details = { ...details, reverted };
         set += ', finished_at = NULL';
       }
-      const updated = await this.repo.update(tx, cur, { revision: cur.revision }, set, [next.state, action === 'resume' ? '' : why]);
+      const updated = await this.repo.update(tx, cur, { revision: cur.revision }, set, action === 'resume' ? [next.state] : [next.state, why]);
       const eventType = { pause: 'paused', resume: 'resumed', abort: 'aborted', rollback: 'rollback_started' }[action];
       await this.repo.event(tx, c.tenantId, cur.name, { type: eventType, message: why, details, actor: this.actor(c) });
       await this.desired.audit(tx, { tenantId: c.tenantId, actor: this.actor(c), action: `rollout.${action}`, resourceType: 'rollout', resourceName: cur.name, details }, false);

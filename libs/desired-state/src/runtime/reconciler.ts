@@ -39,6 +39,8 @@ export interface ReconcileAgent {
   readonly reportedStatus: number;
   readonly target: PushTarget;
   readonly availableComponentsHash: Buffer | null;
+  /** When the state in this event was received (0 = unknown, e.g. read from the table). */
+  readonly occurredAtMs: number;
 }
 
 export interface ReconcilerMetrics {
@@ -281,7 +283,11 @@ export class Reconciler {
         this.metrics.notSent++;
       }
       if (!decision.send) continue;
-      if (onlyUnsent && lastSentHash?.equals(rendered.hash)) continue;
+      const sentSame = lastSentHash?.equals(rendered.hash) === true;
+      if (onlyUnsent && sentSame) continue;
+      // An event from before this server pushed this very hash cannot show the agent's answer to it: no resend (the next event repairs a lost push).
+      const sentAtMs = states.get(agent.instanceUid.toString('hex'))?.lastSentAtMs ?? null;
+      if (sentSame && agent.occurredAtMs > 0 && sentAtMs !== null && sentAtMs >= agent.occurredAtMs) continue;
       pushes.push(async () => {
         try {
           await this.dispatcher.push(snapshot.tenantId, agent.instanceUid, agent.target, 'remote_config', remoteConfigMessage(agent.instanceUid, desired));
@@ -323,6 +329,7 @@ export function eventToAgent(e: fleet.v1.AgentEvent): ReconcileAgent {
       transport: owner?.transport ?? 0,
     },
     availableComponentsHash: e.availableComponentsHash?.length ? Buffer.from(e.availableComponentsHash) : null,
+    occurredAtMs: Number(e.occurredAtUnixMs ?? 0),
   };
 }
 
@@ -336,5 +343,6 @@ export function rowToAgent(r: AgentRow): ReconcileAgent {
     reportedStatus: r.remoteConfigStatus,
     target: { connected: r.connected, gatewayId: r.gatewayId, connectionId: r.connectionId ?? '', epoch: r.epoch, transport: r.transport },
     availableComponentsHash: r.availableComponentsHash,
+    occurredAtMs: 0,
   };
 }

@@ -364,14 +364,24 @@ export class DesiredStateRepository {
     return rows.map(agentFromRow);
   }
 
-  async agentStates(tenantId: string, uids: readonly Buffer[]): Promise<Map<string, { lastSentHash: Buffer | null; desiredHash: Buffer | null }>> {
+  async agentStates(
+    tenantId: string,
+    uids: readonly Buffer[],
+  ): Promise<Map<string, { lastSentHash: Buffer | null; desiredHash: Buffer | null; lastSentAtMs: number | null }>> {
     if (uids.length === 0) return new Map();
     const { rows } = await this.db.query(
-      `SELECT instance_uid, last_sent_hash, desired_hash FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[])`,
+      `SELECT instance_uid, last_sent_hash, desired_hash, last_sent_at FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[])`,
       [tenantId, uids],
     );
     return new Map(
-      rows.map((r) => [hex(r['instance_uid']), { lastSentHash: toBuffer(r['last_sent_hash']), desiredHash: toBuffer(r['desired_hash']) }]),
+      rows.map((r) => [
+        hex(r['instance_uid']),
+        {
+          lastSentHash: toBuffer(r['last_sent_hash']),
+          desiredHash: toBuffer(r['desired_hash']),
+          lastSentAtMs: r['last_sent_at'] ? new Date(toIso(r['last_sent_at'])).getTime() : null,
+        },
+      ]),
     );
   }
 

@@ -1,0 +1,432 @@
+/**
+ * Staged rollouts against the real Kafka, Redis and PostgreSQL, with two
+ * config-service replicas on one database (both run a rollout driver; one
+ * also consumes the agent events). Agents are simulated as in
+ * config-service.integration-spec.ts (agents rows written as status-ingest
+ * would, AgentEvents produced on the events topic) and answer every remote
+ * config pushed to them: APPLIED, or FAILED for a version whose files say so
+ * (a failure rate per agent), after which they report again.
+ */
+import 'reflect-metadata';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type Redis from 'ioredis';
+import { Partitioners } from 'kafkajs';
+import type { Pool } from 'pg';
+import { AgentEventCodec, GatewayPushCodec, RedisChannels } from '@opamp/contracts';
+import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
+import { createRedisConnection } from '@opamp/bus-redis';
+import { AgentCapabilities as C, decodeServerToAgent } from '@opamp/protocol';
+import { createPgPool } from '@opamp/store';
+import { testInfra, uniqueName, waitFor } from '@opamp/testing';
+import type { Reconciler, RolloutDriver } from '@opamp/desired-state';
+import { findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
+import { createConfigServiceApp, reconcilerJoined } from '../src/app';
+import { RECONCILER, ROLLOUT_DRIVER } from '../src/config-service.module';
+import { loadConfigServiceConfig, type ConfigServiceConfig } from '../src/config/config-service.config';
+
+const infra = testInfra();
+const run = uniqueName('ro').replace(/[^a-z0-9]/g, '_');
+const schema = `t_${run}`;
+const topic = `opamp.agent-events.${run}`;
+const gatewayId = `gw-${run}`;
+const tenant = `tr-${run}`;
+const token = `admin-r-${run}-0123456789`;
+const FULL = C.ReportsStatus | C.AcceptsRemoteConfig | C.ReportsRemoteConfig | C.ReportsHealth;
+const SOAK_MS = 300;
+
+const body = (tag: string) => `receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n# ${tag}\n`;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+interface Replica {
+  app: NestExpressApplication;
+  driver: RolloutDriver;
+  base: string;
+  grpcPort: number;
+}
+
+let adminPool: Pool;
+let pool: Pool;
+let sub: Redis;
+let a: Replica;
+let b: Replica;
+let reconciler: Reconciler;
+const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: `ro-test-${run}` });
+const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+
+// --- simulated agents -------------------------------------------------------------------
+
+interface SimAgent {
+  uid: Buffer;
+  hex: string;
+  labels: Record<string, string>;
+  /** Hash of each remote config received, in order, with the time it arrived. */
+  received: Array<{ hash: string; body: string; at: number }>;
+  reportedHash: Buffer | null;
+  status: number;
+  /** While held, received configs wait (the agent is slow to apply). */
+  held: boolean;
+  backlog: Array<() => Promise<void>>;
+  chain: Promise<void>;
+}
+
+const agents = new Map<string, SimAgent>();
+let uidCounter = 0;
+
+function newAgent(labels: Record<string, string>): SimAgent {
+  const uid = Buffer.alloc(16);
+  uid.write(run.slice(-8).padEnd(8, '0'), 0, 'latin1');
+  uid.writeUInt32BE(++uidCounter, 12);
+  const agent: SimAgent = { uid, hex: uid.toString('hex'), labels, received: [], reportedHash: null, status: 0, held: false, backlog: [], chain: Promise.resolve() };
+  agents.set(agent.hex, agent);
+  return agent;
+}
+
+/** Whether this agent fails a config that declares `# fail-rate: <fraction>` (deterministic per agent). */
+function fails(agent: SimAgent, configBody: string): boolean {
+  const m = /# fail-rate: ([0-9.]+)/.exec(configBody);
+  if (!m) return false;
+  const bucket = createHash('sha256').update(agent.uid).digest().readUInt16BE(0) / 65536;
+  return bucket < Number(m[1]);
+}
+
+/** Writes the agents row as status-ingest would, then publishes its AgentEvent. */
+async function report(agent: SimAgent, error: string | null = null): Promise<void> {
+  await pool.query(
+    `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch,
+       remote_config_hash, remote_config_status, remote_config_error, healthy, last_seen_at)
+     VALUES ($1, $2, $3, $4::jsonb, true, $5, $6, 1, 1, $7, $8, $9, true, now())
+     ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET remote_config_hash = EXCLUDED.remote_config_hash,
+       remote_config_status = EXCLUDED.remote_config_status, remote_config_error = EXCLUDED.remote_config_error, last_seen_at = now()`,
+    [tenant, agent.uid, FULL, JSON.stringify(agent.labels), gatewayId, `conn-${agent.hex}`, agent.reportedHash, agent.status, error],
+  );
+  const event = AgentEventCodec.encode({
+    tenantId: tenant,
+    instanceUid: agent.uid,
+    changes: 1,
+    capabilities: FULL,
+    labels: Object.entries(agent.labels).map(([key, value]) => ({ key, value })),
+    reportedRemoteConfigHash: agent.reportedHash ?? undefined,
+    remoteConfigStatus: agent.status,
+    owner: { connected: true, gatewayId, connectionId: `conn-${agent.hex}`, epoch: 1, transport: 1 },
+    occurredAtUnixMs: Date.now(),
+  });
+  await producer.send({ topic, messages: [{ key: agent.uid, value: event }] });
+}
+
+function onPush(message: Buffer): void {
+  const push = GatewayPushCodec.decode(message);
+  const agent = agents.get(Buffer.from(push.instanceUid).toString('hex'));
+  if (!agent || !push.serverToAgent?.length) return;
+  const msg = decodeServerToAgent(push.serverToAgent);
+  const rc = msg.remoteConfig;
+  if (!rc?.configHash?.length) return;
+  const hash = Buffer.from(rc.configHash);
+  const text = Object.values(rc.config?.configMap ?? {})
+    .map((f) => Buffer.from(f.body ?? []).toString('utf8'))
+    .join('\n');
+  agent.received.push({ hash: hash.toString('hex'), body: text, at: Date.now() });
+  const apply = async () => {
+    const failed = fails(agent, text);
+    agent.reportedHash = hash;
+    agent.status = failed ? 3 : 1;
+    await report(agent, failed ? 'exporter failed to start' : null);
+  };
+  if (agent.held) agent.backlog.push(apply);
+  else agent.chain = agent.chain.then(apply).catch(() => undefined);
+}
+
+function release(list: SimAgent[]): void {
+  for (const agent of list) {
+    agent.held = false;
+    for (const apply of agent.backlog.splice(0)) agent.chain = agent.chain.then(apply).catch(() => undefined);
+  }
+}
+
+// --- API --------------------------------------------------------------------------------
+
+async function rest(method: string, path: string, body?: unknown, replica: Replica = a): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${replica.base}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+async function ok(method: string, path: string, body?: unknown, replica: Replica = a): Promise<Record<string, unknown>> {
+  const r = await rest(method, path, body, replica);
+  if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
+  return r.json;
+}
+
+interface RolloutJson {
+  name: string;
+  state: string;
+  stateReason: string;
+  currentBatch: number;
+  driverId: string;
+  batches: Array<{ index: number; name: string; state: string; agents: number; progress: Record<string, number>; failureReason: string }>;
+  progress: Record<string, number>;
+}
+
+const getRollout = async (name: string, replica: Replica = a) => (await ok('GET', `/rollouts/${name}`, undefined, replica)) as unknown as RolloutJson;
+
+async function rolloutIn(name: string, state: string, timeoutMs = 15_000): Promise<RolloutJson> {
+  return waitFor(() => getRollout(name), (r) => r.state === state, { description: `rollout ${name} ${state}`, timeoutMs });
+}
+
+async function eventTypes(name: string): Promise<Array<{ type: string; batchIndex: number; actor: string; detailsJson: string }>> {
+  const res = await ok('GET', `/rollouts/${name}/events?pageSize=1000`);
+  return res['events'] as Array<{ type: string; batchIndex: number; actor: string; detailsJson: string }>;
+}
+
+async function membersByBatch(name: string): Promise<Map<number, string[]>> {
+  const res = await ok('GET', `/rollouts/${name}/agents?pageSize=1000`);
+  const out = new Map<number, string[]>();
+  for (const m of res['agents'] as Array<{ instanceUid: string; batchIndex: number }>) out.set(m.batchIndex, [...(out.get(m.batchIndex) ?? []), m.instanceUid]);
+  return out;
+}
+
+/** A fleet under its own assignment, pinned to version 1 of its own configuration, every agent APPLIED on it. */
+async function fleet(group: string, n: number, v2Tag: string): Promise<{ list: SimAgent[]; v1: string; v2: string }> {
+  await ok('POST', '/configurations', { name: `cfg-${group}`, files: { 'c.yaml': { body: body('v1'), contentType: 'text/yaml' } } });
+  const list = Array.from({ length: n }, () => newAgent({ group }));
+  const handled = reconciler.metrics.eventsHandled;
+  for (const agent of list) await report(agent);
+  // The first reports are reconciled (nothing assigned yet) before the assignment pushes version 1: one push each.
+  await waitFor(() => reconciler.metrics.eventsHandled, (v) => v >= handled + n, { description: `${group}: first reports handled` });
+  await ok('POST', '/assignments', { name: group, configurationName: `cfg-${group}`, pinnedVersion: 1, selector: `group=${group}` });
+  await waitFor(
+    () => list.map((x) => `${x.status}/${x.received.length}`),
+    (l) => l.every((v) => v === '1/1'),
+    { description: `${group}: version 1 applied everywhere (status/pushes per agent)` },
+  );
+  const v1 = list[0].received[0].hash;
+  const updated = await ok('PUT', `/configurations/cfg-${group}`, { files: { 'c.yaml': { body: body(v2Tag), contentType: 'text/yaml' } } });
+  expect(updated['version']).toBe(2);
+  return { list, v1, v2: String(updated['contentHash']) };
+}
+
+async function replica(config: Partial<ConfigServiceConfig>, databaseUrl: string): Promise<Replica> {
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const app = await createConfigServiceApp(
+    {
+      ...loadConfigServiceConfig({}),
+      kafkaBrokers: infra.kafkaBrokers,
+      redisUrl: infra.redisUrl,
+      databaseUrl,
+      bindHost: '127.0.0.1',
+      httpPort,
+      grpcPort,
+      rolloutTickMs: 50,
+      rolloutLeaseMs: 1_000,
+      bootstrapAdminTokens: [{ tenantId: tenant, token }],
+      ...config,
+    },
+    { logger: false },
+  );
+  return { app, driver: app.get(ROLLOUT_DRIVER), base: `http://127.0.0.1:${httpPort}`, grpcPort };
+}
+
+beforeAll(async () => {
+  adminPool = createPgPool({ connectionString: infra.databaseUrl, applicationName: 'ro-test-admin', max: 1 });
+  await adminPool.query(`CREATE SCHEMA "${schema}"`);
+  const databaseUrl = `${infra.databaseUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  pool = createPgPool({ connectionString: databaseUrl, applicationName: 'ro-test', max: 4 });
+  sub = createRedisConnection({ url: infra.redisUrl, connectionName: 'ro-test-sub' });
+  sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => onPush(message));
+  await sub.subscribe(RedisChannels.gatewayPush(gatewayId));
+  // Replica A consumes the agent events; replica B is a second driver on the same database
+  // (its consumer reads a topic nobody writes, so every push comes from one reconciler decision).
+  a = await replica({ clientId: `ro-a-${run}`, eventsTopic: topic, consumerGroup: `ro-group-${run}`, rolloutDriverId: 'driver-a' }, databaseUrl);
+  await reconcilerJoined(a.app);
+  reconciler = a.app.get(RECONCILER);
+  b = await replica({ clientId: `ro-b-${run}`, eventsTopic: `${topic}.idle`, consumerGroup: `ro-group-b-${run}`, rolloutDriverId: 'driver-b' }, databaseUrl);
+  await producer.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await producer.disconnect();
+  await a?.app.close();
+  await b?.app.close();
+  await sub?.quit();
+  await pool?.end();
+  await adminPool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await adminPool.end();
+  await deleteTopics(kafka, [topic, `${topic}.idle`]).catch(() => undefined);
+});
+
+describe('staged rollouts', () => {
+  it('a healthy rollout completes batch by batch, in order, each agent sent the new version once', async () => {
+    const { list, v2 } = await fleet('healthy', 10, 'v2');
+    const created = await ok('POST', '/rollouts', {
+      name: 'healthy-v2',
+      assignmentName: 'healthy',
+      strategy: { steps: [{ count: 1 }, { percent: 50 }, { percent: 100 }] },
+      soakTimeMs: SOAK_MS,
+      start: true,
+    });
+    expect(created).toMatchObject({ state: 'ROLLOUT_STATE_RUNNING', fromVersion: 1, toVersion: 2, totalAgents: 10 });
+    expect((created['batches'] as Array<{ plannedAgents: number }>).map((x) => x.plannedAgents)).toEqual([1, 4, 5]);
+
+    const done = await rolloutIn('healthy-v2', 'ROLLOUT_STATE_COMPLETED');
+    expect(done.batches.map((x) => [x.state, x.agents, x.progress['applied']])).toEqual([
+      ['ROLLOUT_BATCH_STATE_PASSED', 1, 1],
+      ['ROLLOUT_BATCH_STATE_PASSED', 4, 4],
+      ['ROLLOUT_BATCH_STATE_PASSED', 5, 5],
+    ]);
+    // Every agent got version 2 exactly once, and no batch began before the previous one had passed.
+    for (const agent of list) expect(agent.received.map((r) => r.hash)).toEqual([agent.received[0].hash, v2]);
+    const batches = await membersByBatch('healthy-v2');
+    const arrival = (hex: string) => agents.get(hex)!.received[1].at;
+    for (let k = 1; k < 3; k++) {
+      expect(Math.min(...batches.get(k)!.map(arrival))).toBeGreaterThanOrEqual(Math.max(...batches.get(k - 1)!.map(arrival)) + SOAK_MS);
+    }
+    const types = (await eventTypes('healthy-v2')).map((e) => `${e.type}${e.batchIndex >= 0 ? `:${e.batchIndex}` : ''}`).filter((t) => t !== 'driver_acquired');
+    expect(types).toEqual([
+      'created',
+      'started',
+      'batch_started:0',
+      'batch_soaking:0',
+      'batch_passed:0',
+      'batch_started:1',
+      'batch_soaking:1',
+      'batch_passed:1',
+      'batch_started:2',
+      'batch_soaking:2',
+      'batch_passed:2',
+      'completed',
+    ]);
+    // The assignment stands for the new version; the audit log has the operator's and the driver's steps.
+    expect((await ok('GET', '/assignments/healthy'))['pinnedVersion']).toBe(2);
+    const audit = (await ok('GET', '/audit-events?resourceName=healthy-v2&pageSize=100'))['events'] as Array<{ action: string; actor: string }>;
+    expect(audit.map((e) => e.action).reverse()).toEqual([
+      'rollout.create',
+      'rollout.start',
+      'rollout.batch_start',
+      'rollout.batch_pass',
+      'rollout.batch_start',
+      'rollout.batch_pass',
+      'rollout.batch_start',
+      'rollout.batch_pass',
+      'rollout.complete',
+    ]);
+    expect(audit[0].actor).toBe('system');
+  });
+
+  it('a bad version is stopped in the first batch and rolled back; the rest of the fleet is untouched', async () => {
+    const { list, v1, v2 } = await fleet('bad', 10, 'v2 # fail-rate: 1');
+    const started = Date.now();
+    await ok('POST', '/rollouts', { name: 'bad-v2', assignmentName: 'bad', strategy: { batchSize: 2 }, soakTimeMs: SOAK_MS, autoRollback: true, start: true });
+    const r = await rolloutIn('bad-v2', 'ROLLOUT_STATE_ROLLED_BACK');
+    expect(r.stateReason).toMatch(/^batch 1 'batch-1' failed its gate: [12] of 2 agents failed the gate \([12] FAILED/);
+    expect(r.batches.map((x) => x.state)).toEqual(['ROLLOUT_BATCH_STATE_FAILED', ...Array(4).fill('ROLLOUT_BATCH_STATE_PENDING')]);
+    const [first] = [...(await membersByBatch('bad-v2')).values()];
+    expect(first).toHaveLength(2);
+    // The two canaries got version 2, then version 1 again; they end APPLIED on version 1.
+    for (const hex of first) {
+      const agent = agents.get(hex)!;
+      expect(agent.received.map((x) => x.hash)).toEqual([v1, v2, v1]);
+      await waitFor(() => agent.reportedHash?.toString('hex') === v1 && agent.status === 1, Boolean, { description: 'canary back on version 1' });
+    }
+    const rest = list.filter((x) => !first.includes(x.hex));
+    expect(rest).toHaveLength(8);
+    for (const agent of rest) expect(agent.received.filter((x) => x.at >= started)).toEqual([]);
+    const types = (await eventTypes('bad-v2')).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['batch_started', 'batch_failed', 'rollback_started', 'rolled_back']));
+    expect(types.indexOf('batch_failed')).toBeLessThan(types.indexOf('rollback_started'));
+    const agentsRes = await ok('GET', `/rollouts/bad-v2/agents`);
+    expect(agentsRes['agents']).toEqual(first.map((hex) => expect.objectContaining({ instanceUid: hex, batchIndex: 0, reverted: true })));
+    // Another rollout of the same assignment can start now; the assignment still stands for version 1.
+    expect((await ok('GET', '/assignments/bad'))['pinnedVersion']).toBe(1);
+  });
+
+  it('pause holds the rollout between batches; resume continues where it stood', async () => {
+    const { list, v2 } = await fleet('pause', 6, 'v2');
+    await ok('POST', '/rollouts', { name: 'pause-v2', assignmentName: 'pause', strategy: { batchSize: 2 }, soakTimeMs: SOAK_MS, start: false });
+    expect((await rest('POST', '/rollouts/pause-v2:pause', {})).status).toBe(400); // pending: nothing to pause
+    await ok('POST', '/rollouts/pause-v2:start', {});
+    await waitFor(() => getRollout('pause-v2'), (r) => r.batches[0].state === 'ROLLOUT_BATCH_STATE_SOAKING', { description: 'first batch soaking' });
+    const paused = await ok('POST', '/rollouts/pause-v2:pause', { reason: 'looking at dashboards' });
+    expect(paused).toMatchObject({ state: 'ROLLOUT_STATE_PAUSED', stateReason: 'looking at dashboards', currentBatch: 0 });
+    // Well past the soak time, with the drivers ticking, nothing moves.
+    const ticks = a.driver.metrics.ticks + b.driver.metrics.ticks;
+    await waitFor(() => a.driver.metrics.ticks + b.driver.metrics.ticks, (t) => t >= ticks + 2 * Math.ceil((2 * SOAK_MS) / 50), { description: 'driver ticks' });
+    const still = await getRollout('pause-v2');
+    expect(still).toMatchObject({ state: 'ROLLOUT_STATE_PAUSED', currentBatch: 0 });
+    expect(still.batches[1].state).toBe('ROLLOUT_BATCH_STATE_PENDING');
+    expect(list.filter((x) => x.received.some((r) => r.hash === v2))).toHaveLength(2);
+
+    await ok('POST', '/rollouts/pause-v2:resume', {});
+    const done = await rolloutIn('pause-v2', 'ROLLOUT_STATE_COMPLETED');
+    expect(done.batches.map((x) => x.state)).toEqual(Array(3).fill('ROLLOUT_BATCH_STATE_PASSED'));
+    for (const agent of list) expect(agent.received.filter((r) => r.hash === v2)).toHaveLength(1);
+    const types = (await eventTypes('pause-v2')).map((e) => e.type);
+    expect(types.filter((t) => ['paused', 'resumed', 'batch_soak_reset'].includes(t))).toEqual(['paused', 'resumed']);
+    expect((await rest('POST', '/rollouts/pause-v2:resume', {})).status).toBe(400); // completed
+  });
+
+  it('a driver killed mid-rollout is replaced by the other replica, which continues where it stood', async () => {
+    const { list, v2 } = await fleet('takeover', 9, 'v2');
+    for (const agent of list) agent.held = true; // the agents are slow to apply: the first batch stays in progress
+    await ok('POST', '/rollouts', { name: 'takeover-v2', assignmentName: 'takeover', strategy: { batchPercent: 34 }, soakTimeMs: SOAK_MS, start: true });
+    await waitFor(() => list.filter((x) => x.received.some((r) => r.hash === v2)), (l) => l.length === 4, { description: 'first batch pushed' });
+    const holder = (await getRollout('takeover-v2')).driverId;
+    expect(['driver-a', 'driver-b']).toContain(holder);
+    const [dead, heir] = holder === 'driver-a' ? [a, b] : [b, a];
+    await dead.driver.stop({ releaseLeases: false }); // as if its process died: the lease runs out on its own
+    release(list);
+    const r = await rolloutIn('takeover-v2', 'ROLLOUT_STATE_COMPLETED');
+    expect(r.batches.map((x) => [x.state, x.agents])).toEqual([
+      ['ROLLOUT_BATCH_STATE_PASSED', 4],
+      ['ROLLOUT_BATCH_STATE_PASSED', 3],
+      ['ROLLOUT_BATCH_STATE_PASSED', 2],
+    ]);
+    // No agent skipped, none sent the version twice; the heir took over exactly once.
+    for (const agent of list) expect(agent.received.filter((x) => x.hash === v2)).toHaveLength(1);
+    const acquired = (await eventTypes('takeover-v2')).filter((e) => e.type === 'driver_acquired').map((e) => JSON.parse(e.detailsJson) as { driverId: string; leaseEpoch: string });
+    expect(acquired.map((e) => e.driverId)).toEqual([holder, heir.driver.driverId]);
+    expect(Number(acquired[1].leaseEpoch)).toBe(Number(acquired[0].leaseEpoch) + 1);
+    dead.driver.start();
+  });
+
+  it('control errors, gRPC parity and assignment protection', async () => {
+    expect((await rest('POST', '/rollouts', { assignmentName: 'healthy', strategy: { batchSize: 1 }, toVersion: 2 })).status).toBe(400); // already at 2
+    expect((await rest('POST', '/rollouts', { assignmentName: 'nope', strategy: { batchSize: 1 } })).status).toBe(404);
+    expect((await rest('POST', '/rollouts', { assignmentName: 'bad', strategy: {} })).status).toBe(400);
+    const pending = await ok('POST', '/rollouts', { name: 'bad-again', assignmentName: 'bad', strategy: { batchSize: 1 } });
+    expect(pending).toMatchObject({ state: 'ROLLOUT_STATE_PENDING', fromVersion: 1, toVersion: 2 });
+    expect((await rest('POST', '/rollouts', { assignmentName: 'bad', strategy: { batchSize: 1 } })).status).toBe(400); // one active per assignment
+    expect((await rest('PUT', '/assignments/bad', { configurationName: 'cfg-bad', pinnedVersion: 2, selector: 'group=bad' })).status).toBe(400);
+    expect((await rest('DELETE', '/assignments/bad')).status).toBe(400);
+    expect((await ok('POST', '/rollouts/bad-again:abort', {}))['state']).toBe('ROLLOUT_STATE_ABORTED');
+
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${token}`);
+    const def = protoLoader.loadSync(findFleetApiProto().protoPath, LOADER_OPTIONS);
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { fleet: { v1: { FleetService: grpc.ServiceClientConstructor } } };
+    const client = new pkg.fleet.v1.FleetService(`127.0.0.1:${b.grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client &
+      Record<string, (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>;
+    const viaGrpc = await new Promise<Record<string, unknown>>((resolve, reject) =>
+      client['GetRollout']({ name: 'healthy-v2' }, md, (err, res) => (err ? reject(err) : resolve(res as Record<string, unknown>))),
+    );
+    client.close();
+    expect(viaGrpc).toEqual(await ok('GET', '/rollouts/healthy-v2'));
+    const listed = (await ok('GET', '/rollouts?activeOnly=false&pageSize=2'))['rollouts'] as Array<{ name: string }>;
+    expect(listed.map((x) => x.name)).toEqual(['bad-again', 'takeover-v2']);
+  });
+});
