@@ -9,12 +9,15 @@ import { ConfigurationDetail } from './pages/ConfigurationDetail';
 import { ConfigurationNew } from './pages/ConfigurationNew';
 import { Configurations } from './pages/Configurations';
 import { Overview } from './pages/Overview';
+import { RolloutDetail } from './pages/RolloutDetail';
+import { Rollouts } from './pages/Rollouts';
 import { SignIn } from './pages/SignIn';
 
 const NAV: [string, string, (path: string) => boolean][] = [
   ['/', 'Overview', (p) => p === '/'],
   ['/agents', 'Agents', (p) => p.startsWith('/agents')],
   ['/configurations', 'Configurations', (p) => p.startsWith('/configurations')],
+  ['/rollouts', 'Rollouts', (p) => p.startsWith('/rollouts')],
   ['/audit', 'Audit log', (p) => p.startsWith('/audit')],
 ];
 
@@ -26,6 +29,8 @@ function Page({ path }: { path: string }) {
   if (match('/configurations', path)) return <Configurations />;
   if (match('/configurations/new', path)) return <ConfigurationNew />;
   if ((m = match('/configurations/:name', path))) return <ConfigurationDetail key={m.name} name={m.name} />;
+  if (match('/rollouts', path)) return <Rollouts />;
+  if ((m = match('/rollouts/:name', path))) return <RolloutDetail key={m.name} name={m.name} />;
   if (match('/audit', path)) return <Audit />;
   return (
     <div className="card">

@@ -93,6 +93,7 @@ describe('operator console in headless Chromium', () => {
   const agents: SimulatedAgent[] = [];
   const timings: Record<string, number> = {};
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const rest = async <T = Record<string, any>>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> => {
     const res = await fetch(`${server.api}${path}`, {
       method,
@@ -338,6 +339,38 @@ describe('operator console in headless Chromium', () => {
     await page.getByTestId('audit-resource').press('Enter');
     await waitFor(() => page.getByTestId('audit-row').count(), (n) => n === 2, { description: 'create and update of collector' });
     await shot('13-audit');
+  });
+
+  it('rollouts: start with a strategy, pause, resume, progress by batch to completion', async () => {
+    await page.getByTestId('nav-rollouts').click();
+    await page.getByTestId('new-rollout').click();
+    await page.getByTestId('rollout-assignment').selectOption('prod');
+    await page.getByTestId('rollout-version').selectOption('1');
+    await page.getByTestId('rollout-strategy-kind').selectOption('batchSize');
+    await page.getByTestId('rollout-strategy').fill('1');
+    await page.getByTestId('rollout-soak').fill('2');
+    await shot('14-rollout-new');
+    await page.getByTestId('create-rollout').click();
+    await page.waitForURL(/\/rollouts\/[^/]+$/);
+    await page.getByTestId('rollout-state').getByText('pending').waitFor();
+    expect(await page.getByTestId('rollout-pause').isDisabled()).toBe(true);
+    await page.getByTestId('rollout-start').click();
+    await page.getByTestId('rollout-state').getByText('running').waitFor();
+    await page.getByTestId('rollout-pause').click();
+    await page.getByTestId('rollout-state').getByText('paused').waitFor();
+    await page.getByTestId('rollout-resume').click();
+    const t = Date.now();
+    await page.getByTestId('rollout-state').getByText('completed').waitFor({ timeout: 60_000 });
+    timings['rollout 2 batches to completed'] = Date.now() - t;
+    expect(await page.getByTestId('rollout-applied').innerText()).toBe('2');
+    expect(await page.getByTestId('rollout-rollback').isDisabled()).toBe(true);
+    await page.getByTestId('rollout-events').getByText('completed').first().waitFor();
+    await shot('15-rollout');
+    const back = await rest('GET', `/agents/${httpProd.instanceUidString}`);
+    expect(back.json).toMatchObject({ configurationVersion: 1 });
+    await page.getByTestId('nav-rollouts').click();
+    await waitFor(() => page.getByTestId('rollouts-table').locator('tbody tr.clickable').count(), (n) => n === 1, { description: 'rollout listed' });
+    await shot('16-rollouts');
   });
 
   it('signs out and forgets the token', async () => {

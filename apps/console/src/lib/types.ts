@@ -120,3 +120,118 @@ export interface ListAuditEventsResponse {
   events: AuditEvent[];
   nextPageToken: string;
 }
+
+export type RolloutState =
+  | 'ROLLOUT_STATE_UNSPECIFIED'
+  | 'ROLLOUT_STATE_PENDING'
+  | 'ROLLOUT_STATE_RUNNING'
+  | 'ROLLOUT_STATE_PAUSED'
+  | 'ROLLOUT_STATE_COMPLETED'
+  | 'ROLLOUT_STATE_ABORTED'
+  | 'ROLLOUT_STATE_ROLLING_BACK'
+  | 'ROLLOUT_STATE_ROLLED_BACK';
+
+export interface RolloutStep {
+  count: number;
+  percent: number;
+}
+
+export interface RolloutStage {
+  name: string;
+  selector: string;
+}
+
+export interface RolloutStrategy {
+  batchSize: number;
+  batchPercent: number;
+  steps: RolloutStep[];
+  stages: RolloutStage[];
+}
+
+export interface RolloutGates {
+  maxFailedAgents: number;
+  maxFailedPercent: number;
+}
+
+export interface RolloutProgress {
+  pending: number;
+  applying: number;
+  applied: number;
+  failed: number;
+  unhealthy: number;
+  offline: number;
+  notSent: number;
+}
+
+export interface RolloutBatch {
+  index: number;
+  name: string;
+  selector: string;
+  state: string;
+  plannedAgents: number;
+  agents: number;
+  progress: RolloutProgress;
+  failureReason: string;
+  startTime: string;
+  soakStartTime: string;
+  finishTime: string;
+}
+
+export interface Rollout {
+  name: string;
+  assignmentName: string;
+  configurationName: string;
+  fromVersion: number;
+  toVersion: number;
+  strategy: RolloutStrategy;
+  gates: RolloutGates;
+  soakTimeMs: number;
+  autoRollback: boolean;
+  state: RolloutState;
+  stateReason: string;
+  totalAgents: number;
+  currentBatch: number;
+  batches: RolloutBatch[];
+  progress: RolloutProgress;
+  driverId: string;
+  createdBy: string;
+  createTime: string;
+  updateTime: string;
+  startTime: string;
+  finishTime: string;
+}
+
+export interface ListRolloutsResponse {
+  rollouts: Rollout[];
+  nextPageToken: string;
+}
+
+export interface RolloutEvent {
+  id: string;
+  rolloutName: string;
+  type: string;
+  batchIndex: number;
+  message: string;
+  detailsJson: string;
+  actor: string;
+  time: string;
+}
+
+export interface ListRolloutEventsResponse {
+  events: RolloutEvent[];
+  /** int64 as a string. */
+  lastId: string;
+}
+
+export interface RolloutAgent {
+  instanceUid: string;
+  batchIndex: number;
+  phase: string;
+  reverted: boolean;
+  reason: string;
+}
+
+export interface ListRolloutAgentsResponse {
+  agents: RolloutAgent[];
+  nextPageToken: string;
+}

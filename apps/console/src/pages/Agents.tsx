@@ -117,7 +117,7 @@ export function Agents() {
           </thead>
           <tbody>
             {agents.map((a) => {
-              const labels = Object.entries(a.labels).filter(([k]) => k !== 'service.name');
+              const labels = Object.entries(a.labels).filter(([k]) => k !== 'service.name' && k !== 'host.name');
               return (
                 <tr key={a.instanceUid} data-testid="agent-row" data-uid={a.instanceUid} onClick={() => navigate(`/agents/${a.instanceUid}`)} className="clickable">
                   <td>
@@ -126,7 +126,7 @@ export function Agents() {
                     </Link>
                     <div className="mono muted small">{a.instanceUid}</div>
                   </td>
-                  <td>
+                  <td className="labels-cell">
                     <div className="chips">
                       {labels.slice(0, 4).map(([k, v]) => (
                         <span className="chip" key={k}>

@@ -121,7 +121,7 @@ function Edit({ config, onSaved }: { config: Configuration; onSaved: () => void 
 function MatchingAgents({ selector }: { selector: string }) {
   const api = useApi();
   const debounced = useDebounced(selector, 400);
-  const agents = usePoll((s) => api.get<ListAgentsResponse>('/agents', { selector: debounced, pageSize: 100 }, s), 10000, [debounced]);
+  const agents = usePoll((s) => api.get<ListAgentsResponse>('/agents', { selector: debounced, pageSize: 100 }, s), 3000, [debounced]);
   const list = agents.data?.agents ?? [];
   return (
     <div data-testid="matching-agents">

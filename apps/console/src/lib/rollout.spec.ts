@@ -1,0 +1,43 @@
+import { controlGate, describeStrategy, parseStrategy, rolloutStateName } from './rollout';
+
+describe('rollout helpers', () => {
+  it('allows the controls the server allows', () => {
+    expect(controlGate('start', 'ROLLOUT_STATE_PENDING').ok).toBe(true);
+    expect(controlGate('pause', 'ROLLOUT_STATE_RUNNING').ok).toBe(true);
+    expect(controlGate('resume', 'ROLLOUT_STATE_RUNNING')).toEqual({ ok: false, reason: 'Cannot resume a rollout that is running.' });
+    expect(controlGate('rollback', 'ROLLOUT_STATE_ABORTED').ok).toBe(true);
+    expect(controlGate('rollback', 'ROLLOUT_STATE_COMPLETED').reason).toBe('Cannot rollback a rollout that is completed.');
+    expect(controlGate('abort', 'ROLLOUT_STATE_ROLLING_BACK').ok).toBe(false);
+  });
+
+  it('parses the strategy form', () => {
+    expect(parseStrategy('batchSize', ' 10 ')).toEqual({ batchSize: 10 });
+    expect(() => parseStrategy('batchSize', '0')).toThrow(/at least 1/);
+    expect(parseStrategy('batchPercent', '25%')).toEqual({ batchPercent: 25 });
+    expect(parseStrategy('steps', '1, 10%, 50% 100%')).toEqual({
+      steps: [
+        { count: 1, percent: 0 },
+        { count: 0, percent: 10 },
+        { count: 0, percent: 50 },
+        { count: 0, percent: 100 },
+      ],
+    });
+    expect(() => parseStrategy('steps', '1, ten')).toThrow(/"ten"/);
+    expect(parseStrategy('stages', 'canary: env=canary\n\neu: region=eu,env=prod')).toEqual({
+      stages: [
+        { name: 'canary', selector: 'env=canary' },
+        { name: 'eu', selector: 'region=eu,env=prod' },
+      ],
+    });
+    expect(() => parseStrategy('stages', 'no selector')).toThrow(/name: selector/);
+  });
+
+  it('describes strategies and states', () => {
+    const none = { batchSize: 0, batchPercent: 0, steps: [], stages: [] };
+    expect(describeStrategy({ ...none, batchSize: 5 })).toBe('batches of 5');
+    expect(describeStrategy({ ...none, steps: [{ count: 1, percent: 0 }, { count: 0, percent: 100 }] })).toBe('steps 1 → 100%');
+    expect(rolloutStateName('ROLLOUT_STATE_ROLLING_BACK')).toBe('rolling back');
+    expect(rolloutStateName('ROLLOUT_BATCH_STATE_SOAKING')).toBe('soaking');
+    expect(rolloutStateName('ROLLOUT_AGENT_PHASE_NOT_SENT')).toBe('not sent');
+  });
+});
