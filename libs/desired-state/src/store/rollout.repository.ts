@@ -305,12 +305,14 @@ export class RolloutRepository {
     const { rows } = await this.db.query(
       `SELECT ra.instance_uid, ra.batch_index, ra.state AS pin_state,
               a.connected, a.healthy, a.capabilities, a.remote_config_hash, a.remote_config_status, a.remote_config_error,
-              CASE WHEN a.last_seen_at IS NULL THEN NULL ELSE (extract(epoch FROM (now() - a.last_seen_at)) * 1000)::float8 END AS offline_ms,
+              -- A disconnected agent's row was last written by its disconnect; the clock starts no earlier than its batch.
+              (extract(epoch FROM (now() - greatest(a.updated_at, rb.started_at))) * 1000)::float8 AS offline_ms,
               s.configuration_name, s.configuration_version, s.desired_hash, s.last_sent_hash, s.not_sent_reason,
               (extract(epoch FROM now()) * 1000)::float8 AS now_ms
          FROM rollout_agents ra
          LEFT JOIN agents a ON a.tenant_id = ra.tenant_id AND a.instance_uid = ra.instance_uid
          LEFT JOIN agent_config_state s ON s.tenant_id = ra.tenant_id AND s.instance_uid = ra.instance_uid
+         LEFT JOIN rollout_batches rb ON rb.tenant_id = ra.tenant_id AND rb.rollout_name = ra.rollout_name AND rb.batch_index = ra.batch_index
         WHERE ra.tenant_id = $1 AND ra.rollout_name = $2 AND ($3::int IS NULL OR ra.batch_index = $3::int)
         ORDER BY ra.batch_index, ra.instance_uid`,
       [tenantId, r.name, batchIndex],

@@ -1,0 +1,169 @@
+/**
+ * Rollouts on the embedded database (PGlite) with the in-process push bus, as
+ * the embedded server runs them: the same SQL as on PostgreSQL. Simulated
+ * agents answer each push by writing their reported state (APPLIED, or FAILED
+ * and unhealthy for a version that says so). Also the lease itself: one
+ * driver at a time, takeover after expiry, and the old holder fenced out.
+ */
+import { GatewayPushCodec } from '@opamp/contracts';
+import { MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
+import { AgentCapabilities as C, decodeServerToAgent } from '@opamp/protocol';
+import { migrateToLatest, PgliteSqlDatabase } from '@opamp/store';
+import { waitFor } from '@opamp/testing';
+import {
+  AgentPushDispatcher,
+  DesiredStateRepository,
+  FenceLost,
+  FleetApiService,
+  Reconciler,
+  RolloutDriver,
+  RolloutRepository,
+  type Caller,
+} from '../src';
+
+const tenant = 'embedded';
+const gatewayId = 'embedded';
+const caller: Caller = { tenantId: tenant, tokenId: 'test' };
+const FULL = C.ReportsStatus | C.AcceptsRemoteConfig | C.ReportsRemoteConfig | C.ReportsHealth;
+const body = (tag: string) => `receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n# ${tag}\n`;
+
+let db: PgliteSqlDatabase;
+let repo: DesiredStateRepository;
+let reconciler: Reconciler;
+let api: FleetApiService;
+const received = new Map<string, string[]>();
+
+function uid(i: number): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt32BE(i, 12);
+  return b;
+}
+
+beforeAll(async () => {
+  db = await PgliteSqlDatabase.open();
+  await migrateToLatest(db);
+  repo = new DesiredStateRepository(db);
+  const bus = new MemoryPushBus();
+  const dispatcher = new AgentPushDispatcher(bus, new MemoryPendingStore());
+  reconciler = new Reconciler(repo, dispatcher, { pageSize: 4 });
+  api = new FleetApiService(repo, dispatcher, reconciler);
+  await db.query(`INSERT INTO tenants (id, name) VALUES ($1, $1)`, [tenant]);
+  // The agents: apply what they are sent; a version marked "# bad" fails and makes them unhealthy.
+  await bus.inbox(gatewayId).start((payload) => {
+    const push = GatewayPushCodec.decode(payload);
+    const rc = decodeServerToAgent(push.serverToAgent).remoteConfig;
+    if (!rc?.configHash?.length) return;
+    const hex = Buffer.from(push.instanceUid).toString('hex');
+    received.set(hex, [...(received.get(hex) ?? []), Buffer.from(rc.configHash).toString('hex')]);
+    const bad = Object.values(rc.config?.configMap ?? {}).some((f) => Buffer.from(f.body ?? []).toString().includes('# bad'));
+    void db.query(`UPDATE agents SET remote_config_hash = $3, remote_config_status = $4, healthy = $5, updated_at = now() WHERE tenant_id = $1 AND instance_uid = $2`, [
+      tenant,
+      Buffer.from(push.instanceUid),
+      Buffer.from(rc.configHash),
+      1,
+      !bad,
+    ]);
+  });
+  for (let i = 1; i <= 8; i++) {
+    await db.query(
+      `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch, healthy)
+       VALUES ($1, $2, $3, $4::jsonb, true, $5, 'c', 1, 1, true)`,
+      [tenant, uid(i), FULL, JSON.stringify({ env: 'prod', canary: i <= 2 ? 'yes' : 'no', region: i <= 5 ? 'eu' : 'us' }), gatewayId],
+    );
+  }
+  await api.createConfiguration(caller, { name: 'c', files: { 'c.yaml': { body: body('v1'), contentType: 'text/yaml' } } });
+  await api.createAssignment(caller, { assignment: { name: 'prod', configurationName: 'c', selector: 'env=prod' } });
+  await reconciler.idle();
+  await waitFor(() => received.size, (n) => n === 8, { description: 'version 1 everywhere' });
+}, 30_000);
+
+afterAll(async () => {
+  await db?.close();
+});
+
+const state = async (name: string) => (await api.rollouts.getRollout(caller, { name })) as { state: string; stateReason: string; batches: Array<{ name: string; state: string; agents: number }> };
+
+describe('rollouts on PGlite', () => {
+  it('a rollout by named stages completes; the pinned assignment moves to the new version', async () => {
+    const v1 = received.get(uid(1).toString('hex'))![0];
+    // The assignment follows the latest version: pin it to what the fleet runs before adding the new version.
+    await api.updateAssignment(caller, { assignment: { name: 'prod', configurationName: 'c', selector: 'env=prod', pinnedVersion: 1 } });
+    await api.updateConfiguration(caller, { name: 'c', files: { 'c.yaml': { body: body('v2'), contentType: 'text/yaml' } } });
+    await reconciler.idle();
+    expect([...received.values()].every((h) => h.length === 1)).toBe(true);
+    const driver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', tickMs: 20, leaseMs: 2_000 });
+    api.rollouts.onChange = () => driver.wake();
+    driver.start();
+    try {
+      await api.rollouts.createRollout(caller, {
+        name: 'stages',
+        assignmentName: 'prod',
+        strategy: { stages: [{ name: 'canary', selector: 'canary=yes' }, { name: 'eu', selector: 'region=eu' }] },
+        soakTimeMs: 100,
+        start: true,
+      });
+      const done = await waitFor(() => state('stages'), (r) => r.state === 'ROLLOUT_STATE_COMPLETED', { description: 'completed' });
+      expect(done.batches.map((b) => [b.name, b.state, b.agents])).toEqual([
+        ['canary', 'ROLLOUT_BATCH_STATE_PASSED', 2],
+        ['eu', 'ROLLOUT_BATCH_STATE_PASSED', 3],
+        ['rest', 'ROLLOUT_BATCH_STATE_PASSED', 3],
+      ]);
+      for (const hashes of received.values()) expect(hashes).toHaveLength(2);
+      expect(new Set([...received.values()].map((h) => h[1])).size).toBe(1);
+      expect([...received.values()][0][0]).toBe(v1);
+      // Pinned before the rollout, so pinned to the new version after it.
+      expect(await api.getAssignment(caller, { name: 'prod' })).toMatchObject({ pinnedVersion: 2 });
+    } finally {
+      await driver.stop();
+    }
+  });
+
+  it('an unhealthy version pauses the rollout at its first batch; an operator rolls it back', async () => {
+    await api.updateConfiguration(caller, { name: 'c', files: { 'c.yaml': { body: body('v3 # bad'), contentType: 'text/yaml' } } });
+    const driver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', tickMs: 20, leaseMs: 2_000 });
+    api.rollouts.onChange = () => driver.wake();
+    driver.start();
+    try {
+      await api.rollouts.createRollout(caller, { name: 'unhealthy', assignmentName: 'prod', strategy: { batchPercent: 25 }, gates: { maxFailedAgents: 1 }, soakTimeMs: 100, start: true });
+      const paused = await waitFor(() => state('unhealthy'), (r) => r.state === 'ROLLOUT_STATE_PAUSED', { description: 'paused by the gate' });
+      expect(paused.stateReason).toMatch(/2 of 2 agents failed the gate \(0 FAILED, 2 unhealthy after applying, 0 offline beyond the soak time\); 1 tolerated/);
+      const agents = (await api.rollouts.listRolloutAgents(caller, { name: 'unhealthy' })) as { agents: Array<{ instanceUid: string; phase: string }> };
+      expect(agents.agents.map((a) => a.phase)).toEqual(['ROLLOUT_AGENT_PHASE_UNHEALTHY', 'ROLLOUT_AGENT_PHASE_UNHEALTHY']);
+      await api.rollouts.rollbackRollout(caller, { name: 'unhealthy', reason: 'unhealthy canaries' });
+      await waitFor(() => state('unhealthy'), (r) => r.state === 'ROLLOUT_STATE_ROLLED_BACK', { description: 'rolled back' });
+      const moved = agents.agents.map((a) => received.get(a.instanceUid)!);
+      for (const hashes of moved) expect(hashes[3]).toBe(hashes[1]); // v2, v3, then v2 again
+      expect([...received.values()].filter((h) => h.length === 2)).toHaveLength(6); // the others never saw v3
+      const events = (await api.rollouts.listRolloutEvents(caller, { name: 'unhealthy', afterId: 0 })) as { events: Array<{ type: string; actor: string }>; lastId: string };
+      expect(events.events.filter((e) => e.type !== 'driver_acquired').map((e) => e.type)).toEqual([
+        'created',
+        'started',
+        'batch_started',
+        'batch_failed',
+        'paused',
+        'rollback_started',
+        'rolled_back',
+      ]);
+      const none = (await api.rollouts.listRolloutEvents(caller, { name: 'unhealthy', afterId: events.lastId, waitMs: 50 })) as { events: unknown[]; lastId: string };
+      expect(none).toEqual({ events: [], lastId: events.lastId });
+    } finally {
+      await driver.stop();
+    }
+  });
+
+  it('leases: one driver at a time, takeover after expiry bumps the epoch and fences the old holder out', async () => {
+    await api.rollouts.createRollout(caller, { name: 'leases', assignmentName: 'prod', toVersion: 1, strategy: { batchSize: 100 }, soakTimeMs: 0, start: true });
+    const rollouts = new RolloutRepository(db, repo);
+    const first = await rollouts.claim('one', 150, 10);
+    expect(first).toEqual([{ tenantId: tenant, name: 'leases', leaseEpoch: 1, acquired: true }]);
+    expect(await rollouts.claim('two', 150, 10)).toEqual([]);
+    expect(await rollouts.claim('one', 150, 10)).toEqual([{ tenantId: tenant, name: 'leases', leaseEpoch: 1, acquired: false }]);
+    const before = (await rollouts.get(db, tenant, 'leases'))!;
+    await waitFor(() => rollouts.claim('two', 5_000, 10), (c) => c.length === 1, { description: 'takeover after expiry', intervalMs: 50 });
+    const after = (await rollouts.get(db, tenant, 'leases'))!;
+    expect([after.driverId, after.leaseEpoch]).toEqual(['two', 2]);
+    await expect(db.transaction((tx) => rollouts.update(tx, before, { revision: after.revision, driverId: 'one', leaseEpoch: 1 }, 'current_batch = 0'))).rejects.toBeInstanceOf(FenceLost);
+    await rollouts.release('two');
+    expect((await rollouts.get(db, tenant, 'leases'))!.driverId).toBeNull();
+  });
+});
