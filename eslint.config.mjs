@@ -44,7 +44,7 @@ export default [
     ignores: ['**/dist', '**/node_modules', '**/generated/**', '.infra/**', 'tmp/**', '**/*.js', '**/*.cjs'],
   },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries({ forTests: false }),
       'no-restricted-properties': [

@@ -70,7 +70,9 @@ export class ProtoJson {
     for (const [key, raw] of Object.entries(query)) {
       const field = type.fields[key] ?? type.fields[camel(key)];
       if (!field) throw invalidArgument(`unknown query parameter '${key}'`);
-      const values = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).filter((v) => v !== '');
+      // Only a repeated field takes comma-separated values: a selector such as "env=prod,region=eu" is one value.
+      const given = (Array.isArray(raw) ? raw : [raw]).map((v) => String(v));
+      const values = (field.repeated ? given.flatMap((v) => v.split(',')) : given).filter((v) => v !== '');
       const convert = (v: string): unknown => {
         if (field.type === 'bool') {
           if (v !== 'true' && v !== 'false') throw invalidArgument(`query parameter '${key}' must be true or false`);
