@@ -23,6 +23,7 @@ async function main(): Promise<void> {
       `  agents connect to   ${urls.opampWs}  (WebSocket)`,
       `                      ${urls.opampHttp}  (plain HTTP)`,
       `  agent token         ${credentials.agentToken}   tenant "${config.tenantId}", send as Authorization: Bearer <token>`,
+      `  web console         ${urls.api.replace(/\/api\/v1$/, '/')}  (sign in with the admin token)`,
       `  REST API            ${urls.api}  (OpenAPI: ${urls.api}/openapi.json)`,
       `  gRPC API            ${urls.grpc}  (fleet.v1.FleetService)`,
       `  admin token         ${credentials.adminToken}`,
