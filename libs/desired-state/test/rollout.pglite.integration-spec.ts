@@ -166,4 +166,20 @@ describe('rollouts on PGlite', () => {
     await rollouts.release('two');
     expect((await rollouts.get(db, tenant, 'leases'))!.driverId).toBeNull();
   });
+
+  it('send claims: one of two concurrent deciders sends; an older event does not resend, a newer one does', async () => {
+    const u = uid(99);
+    const h1 = Buffer.alloc(32, 1);
+    const h2 = Buffer.alloc(32, 2);
+    const strict = (hash: Buffer) => ({ instanceUid: u, hash, resendAfterMs: null });
+    const [x, y] = await Promise.all([repo.claimSends(tenant, [strict(h1)]), repo.claimSends(tenant, [strict(h1)])]);
+    expect(x.size + y.size).toBe(1);
+    expect((await repo.claimSends(tenant, [strict(h1)])).size).toBe(0);
+    expect((await repo.claimSends(tenant, [{ instanceUid: u, hash: h1, resendAfterMs: Date.now() - 60_000 }])).size).toBe(0);
+    expect((await repo.claimSends(tenant, [{ instanceUid: u, hash: h1, resendAfterMs: Date.now() + 60_000 }])).size).toBe(1);
+    expect((await repo.claimSends(tenant, [{ instanceUid: u, hash: h1, resendAfterMs: Number.POSITIVE_INFINITY }])).size).toBe(1);
+    expect((await repo.claimSends(tenant, [strict(h2)])).size).toBe(1);
+    await repo.unclaimSend(tenant, u, h2, h1, Date.now());
+    expect((await repo.agentStates(tenant, [u])).get(u.toString('hex'))?.lastSentHash).toEqual(h1);
+  });
 });

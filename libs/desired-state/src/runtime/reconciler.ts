@@ -27,6 +27,7 @@ import {
   type AgentRow,
   type AgentStateWrite,
   type DesiredStateRepository,
+  type SendClaim,
   type TenantSnapshot,
 } from '../store/desired-state.repository';
 
@@ -52,6 +53,8 @@ export interface ReconcilerMetrics {
   configsPushed: number;
   notSent: number;
   pushErrors: number;
+  /** Pushes decided here that another reconciler had already claimed (sent). */
+  sendsNotClaimed: number;
 }
 
 export interface ReconcilerOptions {
@@ -66,7 +69,7 @@ const COMPONENT_CACHE_MAX = 1000;
 const NOT_ACCEPTED = 'the agent does not accept remote configuration (AcceptsRemoteConfig not set)';
 
 export class Reconciler {
-  readonly metrics: ReconcilerMetrics = { events: 0, eventsHandled: 0, decodeErrors: 0, agentsEvaluated: 0, configsPushed: 0, notSent: 0, pushErrors: 0 };
+  readonly metrics: ReconcilerMetrics = { events: 0, eventsHandled: 0, decodeErrors: 0, agentsEvaluated: 0, configsPushed: 0, notSent: 0, pushErrors: 0, sendsNotClaimed: 0 };
   private readonly snapshots = new Map<string, TenantSnapshot>();
   private readonly components = new Map<string, unknown>();
   private readonly renderCache = new Map<string, RenderOutcome>();
@@ -240,7 +243,7 @@ export class Reconciler {
     // Agents a rollout has moved get the rollout's version (core/rollout.ts pinnedVersion).
     const pins: ReadonlyMap<string, RolloutPin> = snapshot.holdingRollouts > 0 ? await this.repo.rolloutPins(snapshot.tenantId, uids) : new Map();
     const writes: AgentStateWrite[] = [];
-    const pushes: Array<() => Promise<void>> = [];
+    const sends: Array<{ claim: SendClaim; push: () => Promise<void> }> = [];
     for (const agent of agents) {
       this.metrics.agentsEvaluated++;
       const write: AgentStateWrite = {
@@ -283,22 +286,33 @@ export class Reconciler {
         this.metrics.notSent++;
       }
       if (!decision.send) continue;
-      const sentSame = lastSentHash?.equals(rendered.hash) === true;
-      if (onlyUnsent && sentSame) continue;
-      // An event from before this server pushed this very hash cannot show the agent's answer to it: no resend (the next event repairs a lost push).
-      const sentAtMs = states.get(agent.instanceUid.toString('hex'))?.lastSentAtMs ?? null;
-      if (sentSame && agent.occurredAtMs > 0 && sentAtMs !== null && sentAtMs >= agent.occurredAtMs) continue;
-      pushes.push(async () => {
-        try {
-          await this.dispatcher.push(snapshot.tenantId, agent.instanceUid, agent.target, 'remote_config', remoteConfigMessage(agent.instanceUid, desired));
-          write.sentHash = rendered.hash;
-          this.metrics.configsPushed++;
-        } catch (err) {
-          this.metrics.pushErrors++;
-          this.options.log?.('warn', `push to ${agent.instanceUid.toString('hex')} failed: ${String(err)}`);
-        }
+      const previous = states.get(agent.instanceUid.toString('hex'));
+      sends.push({
+        claim: {
+          instanceUid: agent.instanceUid,
+          hash: rendered.hash,
+          // Events: resend the same hash only when the event is newer than the last send of it (unknown time: always).
+          // Re-evaluations and the rollout driver: never the hash last sent.
+          resendAfterMs: onlyUnsent || agent.occurredAtMs === 0 ? (onlyUnsent ? null : Number.POSITIVE_INFINITY) : agent.occurredAtMs,
+        },
+        push: async () => {
+          try {
+            await this.dispatcher.push(snapshot.tenantId, agent.instanceUid, agent.target, 'remote_config', remoteConfigMessage(agent.instanceUid, desired));
+            write.sentHash = rendered.hash;
+            this.metrics.configsPushed++;
+          } catch (err) {
+            this.metrics.pushErrors++;
+            this.options.log?.('warn', `push to ${agent.instanceUid.toString('hex')} failed: ${String(err)}`);
+            await this.repo.unclaimSend(snapshot.tenantId, agent.instanceUid, rendered.hash, previous?.lastSentHash ?? null, previous?.lastSentAtMs ?? null);
+          }
+        },
       });
     }
+    // Claim each send in the database first: when several reconcilers (event path, re-evaluation, rollout
+    // driver; any replica) decide the same push at once, one of them sends it.
+    const claimed = await this.repo.claimSends(snapshot.tenantId, sends.map((x) => x.claim));
+    const pushes = sends.filter((x) => claimed.has(x.claim.instanceUid.toString('hex'))).map((x) => x.push);
+    this.metrics.sendsNotClaimed += sends.length - pushes.length;
     for (let i = 0; i < pushes.length; i += this.pushConcurrency) {
       await Promise.all(pushes.slice(i, i + this.pushConcurrency).map((p) => p()));
     }

@@ -155,6 +155,13 @@ export interface AgentStateWrite {
   sentHash: Buffer | null;
 }
 
+export interface SendClaim {
+  instanceUid: Buffer;
+  hash: Buffer;
+  /** null: only if another hash was sent last; +Infinity: always; else: also when the last send was before this time. */
+  resendAfterMs: number | null;
+}
+
 export interface TokenRecord {
   id: string;
   tenantId: string;
@@ -382,6 +389,50 @@ export class DesiredStateRepository {
           lastSentAtMs: r['last_sent_at'] ? new Date(toIso(r['last_sent_at'])).getTime() : null,
         },
       ]),
+    );
+  }
+
+  /**
+   * Claims pushes before they are made: a claim records the hash as sent
+   * and succeeds only when the agent was last sent another hash, or (for an
+   * event newer than the last send) `resendAfterMs` is after it. Concurrent
+   * claims of the same push serialise on the row: one wins. Returns the
+   * instance uids (hex) claimed.
+   */
+  async claimSends(tenantId: string, claims: readonly SendClaim[]): Promise<Set<string>> {
+    if (claims.length === 0) return new Set();
+    const uids = claims.map((c) => c.instanceUid);
+    const hashes = claims.map((c) => c.hash);
+    // 0: only another hash; 1: always; 2: another hash, or last sent before after_ms.
+    const modes = claims.map((c) => (c.resendAfterMs === null ? 0 : c.resendAfterMs === Number.POSITIVE_INFINITY ? 1 : 2));
+    const after = claims.map((c) => (c.resendAfterMs === null || c.resendAfterMs === Number.POSITIVE_INFINITY ? 0 : c.resendAfterMs));
+    const claimed = new Set<string>();
+    const inserted = await this.db.query(
+      `INSERT INTO agent_config_state (tenant_id, instance_uid, last_sent_hash, last_sent_at, updated_at)
+       SELECT $1, w.uid, w.hash, now(), now() FROM unnest($2::bytea[], $3::bytea[]) AS w(uid, hash)
+       ON CONFLICT (tenant_id, instance_uid) DO NOTHING RETURNING instance_uid`,
+      [tenantId, uids, hashes],
+    );
+    for (const r of inserted.rows) claimed.add(hex(r['instance_uid']));
+    const updated = await this.db.query(
+      `UPDATE agent_config_state s SET last_sent_hash = w.hash, last_sent_at = now()
+         FROM unnest($2::bytea[], $3::bytea[], $4::int[], $5::float8[]) AS w(uid, hash, mode, after_ms)
+        WHERE s.tenant_id = $1 AND s.instance_uid = w.uid
+          AND (s.last_sent_hash IS DISTINCT FROM w.hash OR w.mode = 1
+               OR (w.mode = 2 AND (s.last_sent_at IS NULL OR s.last_sent_at < to_timestamp(w.after_ms / 1000.0))))
+        RETURNING s.instance_uid`,
+      [tenantId, uids, hashes, modes, after],
+    );
+    for (const r of updated.rows) claimed.add(hex(r['instance_uid']));
+    return claimed;
+  }
+
+  /** Gives a claim back after a failed push (if nobody claimed since). */
+  async unclaimSend(tenantId: string, uid: Buffer, hash: Buffer, previousHash: Buffer | null, previousAtMs: number | null): Promise<void> {
+    await this.db.query(
+      `UPDATE agent_config_state SET last_sent_hash = $4, last_sent_at = CASE WHEN $5::float8 IS NULL THEN NULL ELSE to_timestamp($5::float8 / 1000.0) END
+        WHERE tenant_id = $1 AND instance_uid = $2 AND last_sent_hash = $3`,
+      [tenantId, uid, hash, previousHash, previousAtMs],
     );
   }
 
