@@ -182,4 +182,45 @@ describe('rollouts on PGlite', () => {
     await repo.unclaimSend(tenant, u, h2, h1, Date.now());
     expect((await repo.agentStates(tenant, [u])).get(u.toString('hex'))?.lastSentHash).toEqual(h1);
   });
+
+  it('agents that cannot use the new version (missing components) are reported, not sent it; the batch still passes', async () => {
+    const components = async (hash: Buffer, exporters: string[]) =>
+      db.query(`INSERT INTO available_components (hash, components) VALUES ($1, $2::jsonb)`, [
+        hash,
+        JSON.stringify({ receivers: { subComponentMap: { otlp: {} } }, exporters: { subComponentMap: Object.fromEntries(exporters.map((e) => [e, {}])) } }),
+      ]);
+    await components(Buffer.alloc(32, 7), ['debug', 'otlphttp']);
+    await components(Buffer.alloc(32, 8), ['debug']);
+    for (const [i, hash] of [[20, 7], [21, 8]] as const) {
+      await db.query(
+        `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch, healthy, available_components_hash)
+         VALUES ($1, $2, $3, '{"env":"edge"}'::jsonb, true, $4, 'c', 1, 1, true, $5)`,
+        [tenant, uid(i), FULL, gatewayId, Buffer.alloc(32, hash)],
+      );
+    }
+    await api.createConfiguration(caller, { name: 'e', files: { 'c.yaml': { body: body('e1'), contentType: 'text/yaml' } } });
+    await api.createAssignment(caller, { assignment: { name: 'edge', configurationName: 'e', selector: 'env=edge', pinnedVersion: 1 } });
+    await reconciler.idle();
+    await waitFor(() => [20, 21].map((i) => received.get(uid(i).toString('hex'))?.length ?? 0), (l) => l.join() === '1,1', { description: 'e1 sent' });
+    const otlphttp = 'receivers: {otlp: {}}\nexporters: {otlphttp: {endpoint: "https://x.example"}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [otlphttp]}}}\n';
+    await api.updateConfiguration(caller, { name: 'e', files: { 'c.yaml': { body: otlphttp, contentType: 'text/yaml' } } });
+    const driver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', tickMs: 20, leaseMs: 2_000 });
+    api.rollouts.onChange = () => driver.wake();
+    driver.start();
+    try {
+      await api.rollouts.createRollout(caller, { name: 'edge-v2', assignmentName: 'edge', strategy: { batchSize: 10 }, soakTimeMs: 50, start: true });
+      const done = await waitFor(() => state('edge-v2'), (r) => r.state === 'ROLLOUT_STATE_COMPLETED', { description: 'completed' });
+      expect(done.batches.map((b) => (b as unknown as { progress: Record<string, number> }).progress)).toEqual([
+        { pending: 0, applying: 0, applied: 1, failed: 0, unhealthy: 0, offline: 0, notSent: 1 },
+      ]);
+      const list = (await api.rollouts.listRolloutAgents(caller, { name: 'edge-v2', phases: ['ROLLOUT_AGENT_PHASE_NOT_SENT'] })) as { agents: unknown[] };
+      expect(list.agents).toEqual([
+        { instanceUid: uid(21).toString('hex'), batchIndex: 0, phase: 'ROLLOUT_AGENT_PHASE_NOT_SENT', reverted: false, reason: "not sent: the agent has no exporter of type 'otlphttp'" },
+      ]);
+      expect(received.get(uid(21).toString('hex'))).toHaveLength(1);
+      expect(received.get(uid(20).toString('hex'))).toHaveLength(2);
+    } finally {
+      await driver.stop();
+    }
+  });
 });
