@@ -240,8 +240,9 @@ export class Reconciler {
     await this.componentsFor(agents);
     const uids = agents.map((a) => a.instanceUid);
     const states = await this.repo.agentStates(snapshot.tenantId, uids);
-    // Agents a rollout has moved get the rollout's version (core/rollout.ts pinnedVersion).
-    const pins: ReadonlyMap<string, RolloutPin> = snapshot.holdingRollouts > 0 ? await this.repo.rolloutPins(snapshot.tenantId, uids) : new Map();
+    // Agents a rollout has moved get the rollout's version (core/rollout.ts pinnedVersion). Read live, not
+    // from the snapshot: a long re-evaluation must not undo a batch the driver moved meanwhile.
+    const pins: ReadonlyMap<string, RolloutPin> = await this.repo.rolloutPins(snapshot.tenantId, uids);
     const writes: AgentStateWrite[] = [];
     const sends: Array<{ claim: SendClaim; push: () => Promise<void> }> = [];
     for (const agent of agents) {
