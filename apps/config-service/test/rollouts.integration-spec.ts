@@ -355,8 +355,8 @@ describe('staged rollouts', () => {
     expect((await ok('GET', '/assignments/bad'))['pinnedVersion']).toBe(1);
   });
 
-  it('pause holds the rollout between batches; resume continues where it stood', async () => {
-    const { list, v2 } = await fleet('pause', 6, 'v2');
+  it('pause holds the rollout between batches; agents connecting meanwhile get what their batch dictates; resume continues', async () => {
+    const { list, v1, v2 } = await fleet('pause', 6, 'v2');
     await ok('POST', '/rollouts', { name: 'pause-v2', assignmentName: 'pause', strategy: { batchSize: 2 }, soakTimeMs: SOAK_MS, start: false });
     expect((await rest('POST', '/rollouts/pause-v2:pause', {})).status).toBe(400); // pending: nothing to pause
     await ok('POST', '/rollouts/pause-v2:start', {});
@@ -369,12 +369,29 @@ describe('staged rollouts', () => {
     const still = await getRollout('pause-v2');
     expect(still).toMatchObject({ state: 'ROLLOUT_STATE_PAUSED', currentBatch: 0 });
     expect(still.batches[1].state).toBe('ROLLOUT_BATCH_STATE_PENDING');
-    expect(list.filter((x) => x.received.some((r) => r.hash === v2))).toHaveLength(2);
+    const moved = list.filter((x) => x.received.some((r) => r.hash === v2));
+    expect(moved).toHaveLength(2);
+
+    // A new agent of the assignment connects: the rollout has not reached it, it gets version 1.
+    const newcomer = newAgent({ group: 'pause' });
+    await report(newcomer);
+    await waitFor(() => newcomer.received.map((r) => r.hash), (h) => h.length === 1, { description: 'newcomer configured' });
+    expect(newcomer.received[0].hash).toBe(v1);
+    // A moved agent comes back without its configuration (restarted): it gets version 2 again.
+    moved[0].reportedHash = null;
+    moved[0].status = 0;
+    await report(moved[0]);
+    await waitFor(() => moved[0].received.filter((r) => r.hash === v2).length, (n) => n === 2, { description: 'moved agent gets version 2 again' });
 
     await ok('POST', '/rollouts/pause-v2:resume', {});
     const done = await rolloutIn('pause-v2', 'ROLLOUT_STATE_COMPLETED');
-    expect(done.batches.map((x) => x.state)).toEqual(Array(3).fill('ROLLOUT_BATCH_STATE_PASSED'));
-    for (const agent of list) expect(agent.received.filter((r) => r.hash === v2)).toHaveLength(1);
+    expect(done.batches.map((x) => [x.state, x.agents])).toEqual([
+      ['ROLLOUT_BATCH_STATE_PASSED', 2],
+      ['ROLLOUT_BATCH_STATE_PASSED', 2],
+      ['ROLLOUT_BATCH_STATE_PASSED', 3], // the rest, with the newcomer
+    ]);
+    for (const agent of [...list, newcomer]) expect(agent.received.filter((r) => r.hash === v2)).toHaveLength(agent === moved[0] ? 2 : 1);
+    expect(newcomer.received.map((r) => r.hash)).toEqual([v1, v2]);
     const types = (await eventTypes('pause-v2')).map((e) => e.type);
     expect(types.filter((t) => ['paused', 'resumed', 'batch_soak_reset'].includes(t))).toEqual(['paused', 'resumed']);
     expect((await rest('POST', '/rollouts/pause-v2:resume', {})).status).toBe(400); // completed

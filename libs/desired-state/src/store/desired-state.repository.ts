@@ -62,12 +62,10 @@ export interface TenantSnapshot {
   readonly revision: number;
   /** Ordered (highest priority first, ties by name). */
   readonly assignments: readonly Assignment[];
-  /** The version each assignment resolves to, by `name@version`. */
+  /** The version each assignment resolves to, and the target version of each rollout holding an assignment, by `name@version`. */
   readonly versions: ReadonlyMap<string, ConfigurationVersion>;
   /** Latest version number by configuration name. */
   readonly latest: ReadonlyMap<string, number>;
-  /** Rollouts holding an assignment (their pins count); their target versions are in `versions`. */
-  readonly holdingRollouts: number;
 }
 
 /** The configuration version an assignment stands for right now (pinned, else latest). */
@@ -323,7 +321,6 @@ export class DesiredStateRepository {
         assignments: orderAssignments(assignments),
         versions,
         latest: latestByName,
-        holdingRollouts: rrows.rows.length,
       };
     });
   }
