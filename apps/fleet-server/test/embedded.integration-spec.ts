@@ -199,15 +199,18 @@ describe('embedded mode end to end (one process, no external services)', () => {
     const before = await rest('GET', '/configurations');
     expect(before.json.configurations).toHaveLength(1);
     await stopServer(server);
+    const stoppedAt = Date.now();
     server = await startServer();
     const after = await rest('GET', '/configurations');
     expect(after.status).toBe(200);
     expect(after.json.configurations.map((c: Record<string, unknown>) => c['name'])).toEqual(['collector']);
-    // The agents reconnect by themselves and are still known, still in sync.
+    // The agents reconnect by themselves, are processed by the new process (last seen moves on,
+    // which needs fencing epochs above the previous process's) and are still in sync.
     const wsProd = agents[0];
-    await waitFor(() => rest('GET', `/agents/${wsProd.instanceUid.toString('hex')}`), (r) => r.json.connected === true && r.json.inSync === true, {
-      timeoutMs: 30_000,
-      description: 'agent back and in sync after restart',
-    });
+    await waitFor(
+      () => rest('GET', `/agents/${wsProd.instanceUid.toString('hex')}`),
+      (r) => r.json.connected === true && r.json.inSync === true && Date.parse(r.json.lastSeenTime) > stoppedAt,
+      { timeoutMs: 30_000, description: 'agent back, seen by the new process and in sync' },
+    );
   });
 });

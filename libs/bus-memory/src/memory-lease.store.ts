@@ -35,7 +35,8 @@ export class MemoryLeaseStore {
 
   async acquire(tenantId: string, instanceUidHex: string, gatewayId: string, connectionId: string): Promise<LeaseAcquisition> {
     const key = `${tenantId}/${instanceUidHex}`;
-    const epoch = (this.epochs.get(key) ?? 0) + 1;
+    // At least the current time in ms, so epochs keep rising across a restart of the process.
+    const epoch = Math.max((this.epochs.get(key) ?? 0) + 1, this.now());
     this.epochs.set(key, epoch);
     const previous = this.live(key)?.lease ?? null;
     const lease = { gatewayId, connectionId, epoch };

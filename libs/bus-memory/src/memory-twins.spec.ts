@@ -5,16 +5,23 @@ import { MemoryPushBus } from './memory-push.bus';
 
 describe('MemoryLeaseStore', () => {
   it('fences like the Redis leases: rising epochs, compare-and-set refresh and release', async () => {
-    const leases = new MemoryLeaseStore(1_000);
+    const now = 5_000;
+    const leases = new MemoryLeaseStore(1_000, () => now);
     const a = await leases.acquire('t', 'u', 'gw-1', 'c1');
-    expect(a).toEqual({ lease: { gatewayId: 'gw-1', connectionId: 'c1', epoch: 1 }, previous: null });
+    expect(a).toEqual({ lease: { gatewayId: 'gw-1', connectionId: 'c1', epoch: 5_000 }, previous: null });
     const b = await leases.acquire('t', 'u', 'gw-2', 'c2');
     expect(b.previous).toEqual(a.lease);
-    expect(b.lease.epoch).toBe(2);
+    expect(b.lease.epoch).toBe(5_001);
     expect(await leases.refresh('t', 'u', a.lease)).toBe(false);
     expect(await leases.release('t', 'u', a.lease)).toBe(false);
     expect(await leases.release('t', 'u', b.lease)).toBe(true);
-    expect((await leases.acquire('t', 'u', 'gw-1', 'c3')).lease.epoch).toBe(3);
+    expect((await leases.acquire('t', 'u', 'gw-1', 'c3')).lease.epoch).toBe(5_002);
+  });
+
+  it('issues epochs above every earlier process\'s after a restart (they start at the clock)', async () => {
+    const before = await new MemoryLeaseStore(1_000, () => 1_000).acquire('t', 'u', 'gw', 'c');
+    const afterRestart = await new MemoryLeaseStore(1_000, () => 2_000).acquire('t', 'u', 'gw', 'c');
+    expect(afterRestart.lease.epoch).toBeGreaterThan(before.lease.epoch);
   });
 
   it('expires leases that are not refreshed', async () => {

@@ -36,9 +36,17 @@ export function decodeLease(value: string | null): ConnectionLease | null {
   return { gatewayId: parts[0], connectionId: parts[1], epoch };
 }
 
-// KEYS[1] lease, KEYS[2] epoch counter; ARGV gateway, connection, ttl ms.
+// KEYS[1] lease, KEYS[2] epoch counter; ARGV gateway, connection, ttl ms, now ms.
+// The epoch is at least the current time in ms: if Redis loses its data
+// (restart without persistence), epochs still rise past every one ever issued,
+// so status-ingest does not take a new connection for a replay of an old one.
 const ACQUIRE = `
 local epoch = redis.call('INCR', KEYS[2])
+local floor = tonumber(ARGV[4])
+if epoch < floor then
+  epoch = floor
+  redis.call('SET', KEYS[2], epoch)
+end
 local previous = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[1] .. '${SEP}' .. ARGV[2] .. '${SEP}' .. epoch, 'PX', ARGV[3])
 return {epoch, previous or ''}
@@ -61,7 +69,7 @@ return 0
 `;
 
 type LeaseCommands = Redis & {
-  leaseAcquire(lease: string, epoch: string, gw: string, conn: string, ttl: number): Promise<[number, string]>;
+  leaseAcquire(lease: string, epoch: string, gw: string, conn: string, ttl: number, nowMs: number): Promise<[number, string]>;
   leaseRefresh(lease: string, expected: string, ttl: number): Promise<number>;
   leaseRelease(lease: string, expected: string): Promise<number>;
 };
@@ -82,6 +90,7 @@ export class ConnectionLeaseRepository {
   constructor(
     redis: Redis,
     private readonly ttlMs: number = CONNECTION_LEASE_TTL_MS,
+    private readonly now: () => number = Date.now,
   ) {
     this.redis = withLeaseCommands(redis);
   }
@@ -94,6 +103,7 @@ export class ConnectionLeaseRepository {
       gatewayId,
       connectionId,
       this.ttlMs,
+      this.now(),
     );
     return { lease: { gatewayId, connectionId, epoch: Number(epoch) }, previous: decodeLease(previous) };
   }

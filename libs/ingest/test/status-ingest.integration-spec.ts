@@ -171,6 +171,8 @@ describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
       const records = [a.connect(), a.full(), a.heartbeat(), a.send({ sequenceNum: 9 }), a.full(), a.disconnect()].map((e) => a.toKafka(e));
       await h.produce(records);
       const done = await rowWhere(a.uid, (s) => !s.connected, 'offline after script');
+      // Pushes leave after the commit: wait for the script's full-state request (the seq gap) to arrive.
+      await waitFor(() => pushesFor(a.uid).length, (n) => n >= 1, { description: 'the script pushes' });
       const pushes = pushesFor(a.uid).length;
       await waitFor(() => eventsFor(a.uid), (e) => e.some((x) => Number(x.recordVersion) === done.recordVersion));
       const events = eventsFor(a.uid).length;
