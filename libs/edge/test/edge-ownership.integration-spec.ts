@@ -4,12 +4,12 @@
  * Kafka broker cannot take messages (the broker process is paused).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConnectionLeaseRepository } from '@opamp/bus-redis';
 import { fleet, GatewayPushCodec, RedisChannels } from '@opamp/contracts';
 import { decodeServerToAgent, decodeWsMessage, encodeAgentToServerFrame, encodeServerToAgent, newInstanceUidV7, opamp } from '@opamp/protocol';
-import { waitFor } from '@opamp/testing';
+import { testInfra, waitFor } from '@opamp/testing';
 import WebSocket from 'ws';
 import { EdgeHarness, TENANT, TOKEN } from './edge-harness';
 
@@ -77,9 +77,28 @@ describe('ownership across two gateways (real Kafka and Redis)', () => {
   });
 });
 
+/** The broker of testInfra(): from infra.sh's pid file, else the kafka.Kafka process whose listener has its port. */
+function kafkaBrokerPid(): number {
+  const pidFile = join(__dirname, '..', '..', '..', '.infra', 'kafka', 'kafka.pid');
+  if (existsSync(pidFile)) return Number(readFileSync(pidFile, 'utf8').trim());
+  const port = testInfra().kafkaBrokers[0].split(':')[1];
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    let cmdline: string[];
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!cmdline.includes('kafka.Kafka')) continue;
+    const props = cmdline[cmdline.length - 2] ?? '';
+    if (existsSync(props) && readFileSync(props, 'utf8').includes(`PLAINTEXT://127.0.0.1:${port}`)) return Number(entry);
+  }
+  throw new Error(`no Kafka broker process found for port ${port}`);
+}
+
 describe('while Kafka cannot take messages (broker paused)', () => {
   const h = new EdgeHarness();
-  const kafkaPid = Number(readFileSync(join(__dirname, '..', '..', '..', '.infra', 'kafka', 'kafka.pid'), 'utf8').trim());
+  const kafkaPid = kafkaBrokerPid();
   const signal = (sig: 'STOP' | 'CONT') => execFileSync('kill', [`-${sig}`, String(kafkaPid)]);
 
   beforeAll(() => h.start({ maxPendingInbound: 3, retryAfterRangeS: [31, 31] }));
