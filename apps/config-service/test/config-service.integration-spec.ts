@@ -16,7 +16,7 @@ import type { Pool } from 'pg';
 import { AgentEventCodec, GatewayPushCodec, RedisChannels, type fleet } from '@opamp/contracts';
 import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
 import { createRedisConnection, PendingPushStore } from '@opamp/bus-redis';
-import { AgentCapabilities as C, decodeServerToAgent, type ServerToAgent } from '@opamp/protocol';
+import { AgentCapabilities as C, decodeServerToAgent, opamp, type ServerToAgent } from '@opamp/protocol';
 import { createPgPool } from '@opamp/store';
 import { testInfra, uniqueName, waitFor } from '@opamp/testing';
 import type { Reconciler } from '@opamp/desired-state';
@@ -339,6 +339,76 @@ describe('config-service', () => {
     expect(all).toEqual([...all].sort());
     expect(new Set(all).size).toBe(all.length);
     expect(all.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('GetAgent shows the health tree, effective config, package statuses and components; REST and gRPC agree', async () => {
+    // Written in the shape status-ingest stores them (libs/ingest core/json.ts; this app may not import the ingest lib).
+    const v1 = opamp.proto.v1;
+    const TO_JSON = { bytes: String, longs: Number, enums: Number, defaults: false } as const;
+    const health = v1.ComponentHealth.toObject(
+      v1.ComponentHealth.fromObject({
+        healthy: true,
+        status: 'StatusOK',
+        startTimeUnixNano: Date.UTC(2026, 0, 1) * 1e6,
+        componentHealthMap: { 'pipeline:logs': { healthy: false, status: 'StatusRecoverableError', lastError: 'queue full', attributes: [{ key: 'retries', value: { intValue: 3 } }] } },
+      }),
+      TO_JSON,
+    );
+    const packages = v1.PackageStatuses.toObject(
+      v1.PackageStatuses.fromObject({ packages: { ext: { name: 'ext', agentHasVersion: '1.0', agentHasHash: Buffer.from('0102', 'hex'), status: v1.PackageStatusEnum.PackageStatusEnum_Installing } } }),
+      TO_JSON,
+    );
+    const configMap = Buffer.from(v1.AgentConfigMap.encode({ configMap: { 'collector.yaml': { body: Buffer.from(STATIC), contentType: 'text/yaml' } } }).finish());
+    const configHash = Buffer.alloc(32, 0x5a);
+    const since = new Date(Date.UTC(2026, 0, 1, 12));
+    await pool.query(`INSERT INTO effective_configs (hash, config_map, size_bytes) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING`, [configHash, configMap, configMap.length]);
+    await pool.query(
+      `UPDATE agents SET health = $3::jsonb, package_statuses = $4::jsonb, effective_config_hash = $5, connected_since = $6 WHERE tenant_id = $1 AND instance_uid = $2`,
+      [tenantA, prod.uid, JSON.stringify(health), JSON.stringify(packages), configHash, since],
+    );
+    const uid = prod.uid.toString('hex');
+    const viaRest = await rest('GET', `/agents/${uid}`);
+    expect(viaRest.status).toBe(200);
+    expect(viaRest.json).toMatchObject({
+      componentHealth: {
+        healthy: true,
+        status: 'StatusOK',
+        startTime: '2026-01-01T00:00:00.000Z',
+        children: { 'pipeline:logs': { healthy: false, status: 'StatusRecoverableError', lastError: 'queue full', attributes: { retries: '3' }, children: {} } },
+      },
+      effectiveConfig: { 'collector.yaml': { body: STATIC, contentType: 'text/yaml' } },
+      effectiveConfigHash: configHash.toString('hex'),
+      packageStatuses: [{ name: 'ext', agentHasVersion: '1.0', agentHasHash: '0102', serverOfferedHash: '', status: 'PACKAGE_STATE_INSTALLING', errorMessage: '' }],
+      connectedSince: since.toISOString(),
+    });
+    expect(await rpc('GetAgent', { instanceUid: uid })).toEqual(viaRest.json);
+    // The list leaves the detail out.
+    const listed = (await rest('GET', '/agents?selector=env%3Dprod&pageSize=1000')).json['agents'] as Array<Record<string, unknown>>;
+    const inList = listed.find((a) => a['instanceUid'] === uid)!;
+    expect(inList['componentHealth']).toBeFalsy();
+    expect(inList['effectiveConfig']).toEqual({});
+  });
+
+  it('GetFleetSummary counts match ListAgents; REST and gRPC agree; tenants are separate', async () => {
+    const viaRest = await rest('GET', '/fleet-summary?groupBy=env');
+    expect(viaRest.status).toBe(200);
+    const viaGrpc = await rpc('GetFleetSummary', { groupBy: 'env' });
+    const strip = (v: Record<string, unknown>) => ({ ...v, time: '' });
+    expect(strip(viaGrpc)).toEqual(strip(viaRest.json));
+    const s = viaRest.json as { totals: Record<string, number>; groups: Array<{ value: string; hasLabel: boolean; counts: Record<string, number> }>; labelKeys: string[] };
+    const count = async (q: string) => ((await rest('GET', `/agents?pageSize=1000${q}`)).json['agents'] as unknown[]).length;
+    expect(s.totals['agents']).toBe(await count(''));
+    expect(s.totals['connected']).toBe(await count('&connected=true'));
+    expect(s.totals['inSync']).toBe(await count('&inSync=true'));
+    expect(s.totals['outOfSync']).toBe(await count('&inSync=false'));
+    expect(s.totals['configFailed']).toBe(await count('&configStatuses=REMOTE_CONFIG_STATUS_FAILED'));
+    const prodGroup = s.groups.find((g) => g.value === 'prod' && g.hasLabel)!;
+    expect(prodGroup.counts['agents']).toBe(await count('&selector=env%3Dprod'));
+    expect(prodGroup.counts['inSync']).toBe(await count('&selector=env%3Dprod&inSync=true'));
+    expect(s.labelKeys).toContain('env');
+    const other = (await rest('GET', '/fleet-summary', undefined, tokenB)).json as { totals: Record<string, number> };
+    expect(other.totals['agents']).toBe(0);
+    expect((await rest('GET', '/fleet-summary?groupBy=a%20b')).status).toBe(400);
   });
 
   it('agent tokens are created once, listed and revoked; the OpenAPI document is served', async () => {

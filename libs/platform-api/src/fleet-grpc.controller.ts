@@ -28,6 +28,7 @@ export class FleetGrpcController {
 
   @GrpcMethod(S, 'ListAgents') listAgents(r: Req, m: Metadata) { return this.call('ListAgents', r, m); }
   @GrpcMethod(S, 'GetAgent') getAgent(r: Req, m: Metadata) { return this.call('GetAgent', r, m); }
+  @GrpcMethod(S, 'GetFleetSummary') getFleetSummary(r: Req, m: Metadata) { return this.call('GetFleetSummary', r, m); }
   @GrpcMethod(S, 'RestartAgent') restartAgent(r: Req, m: Metadata) { return this.call('RestartAgent', r, m); }
   @GrpcMethod(S, 'SendCustomMessage') sendCustomMessage(r: Req, m: Metadata) { return this.call('SendCustomMessage', r, m); }
   @GrpcMethod(S, 'CreateConfiguration') createConfiguration(r: Req, m: Metadata) { return this.call('CreateConfiguration', r, m); }

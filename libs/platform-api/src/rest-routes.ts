@@ -16,7 +16,8 @@ export interface RestRoute {
 
 export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'GET', path: '/agents', rpc: 'ListAgents', summary: 'List agents (label selector, filters, keyset paging)' },
-  { method: 'GET', path: '/agents/{instanceUid}', rpc: 'GetAgent', summary: 'Get one agent' },
+  { method: 'GET', path: '/agents/{instanceUid}', rpc: 'GetAgent', summary: 'Get one agent with its health tree, effective config, package statuses and components' },
+  { method: 'GET', path: '/fleet-summary', rpc: 'GetFleetSummary', summary: 'Fleet totals, and per value of a label (?groupBy=<label key>)' },
   { method: 'POST', path: '/agents/{instanceUid}/restart', rpc: 'RestartAgent', body: '*', summary: 'Send a restart command' },
   { method: 'POST', path: '/agents/{instanceUid}/custom-messages', rpc: 'SendCustomMessage', body: '*', summary: 'Send a custom message' },
   { method: 'GET', path: '/configurations', rpc: 'ListConfigurations', summary: 'List configurations (latest versions)' },

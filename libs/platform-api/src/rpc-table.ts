@@ -6,6 +6,7 @@ type Handler = (api: FleetApiService, caller: Caller, req: Record<string, unknow
 export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   ListAgents: (api, c, r) => api.listAgents(c, r),
   GetAgent: (api, c, r) => api.getAgent(c, r),
+  GetFleetSummary: (api, c, r) => api.getFleetSummary(c, r),
   RestartAgent: (api, c, r) => api.restartAgent(c, r),
   SendCustomMessage: (api, c, r) => api.sendCustomMessage(c, r),
   CreateConfiguration: (api, c, r) => api.createConfiguration(c, r),

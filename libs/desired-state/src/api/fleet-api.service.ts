@@ -41,6 +41,7 @@ import {
 } from '../store/desired-state.repository';
 import type { Reconciler } from '../runtime/reconciler';
 import { RolloutApi } from './rollout-api';
+import { componentDetailsMap, componentHealthMessage, effectiveConfigFiles, packageStatusesMessage } from './agent-detail';
 
 /** Where the agent tokens that gateways accept are published (Redis directory, or the embedded gateway itself). */
 export interface AgentTokenSink {
@@ -71,6 +72,35 @@ const STATUS_NAMES = ['REMOTE_CONFIG_STATUS_UNSET', 'REMOTE_CONFIG_STATUS_APPLIE
 const UID_HEX = /^[0-9a-f]{32}$/;
 const CAPABILITY_NAME = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/;
 const MAX_PAGE = 1000;
+const LABEL_KEY = /^[^\s,=!()]{1,253}$/;
+/** How long the label keys of a tenant's fleet are reused by GetFleetSummary. */
+const LABEL_KEYS_TTL_MS = 30_000;
+
+/**
+ * The ListAgents in_sync definition in SQL (agents `a` LEFT JOIN agent_config_state `s`); mirrors core isInSync.
+ * Never NULL (a NULL reported or sent hash is "not in sync"), so NOT of it is exactly "out of sync".
+ */
+const IN_SYNC_SQL = `coalesce(s.desired_hash IS NOT NULL AND (
+    ((a.capabilities & ${AgentCapabilities.ReportsRemoteConfig}) <> 0 AND a.remote_config_hash = s.desired_hash AND a.remote_config_status = 1)
+    OR ((a.capabilities & ${AgentCapabilities.ReportsRemoteConfig}) = 0 AND s.last_sent_hash = s.desired_hash)), false)`;
+
+/** FleetCounts as SQL aggregates, in the order of COUNT_FIELDS. */
+const COUNT_FIELDS = ['agents', 'connected', 'disconnected', 'healthy', 'unhealthy', 'healthUnknown', 'inSync', 'outOfSync', 'unassigned', 'configFailed', 'configApplying'] as const;
+const COUNT_SQL = [
+  'count(*)',
+  'count(*) FILTER (WHERE a.connected)',
+  'count(*) FILTER (WHERE NOT a.connected)',
+  'count(*) FILTER (WHERE a.healthy)',
+  'count(*) FILTER (WHERE NOT a.healthy)',
+  'count(*) FILTER (WHERE a.healthy IS NULL)',
+  `count(*) FILTER (WHERE ${IN_SYNC_SQL})`,
+  `count(*) FILTER (WHERE NOT ${IN_SYNC_SQL})`,
+  "count(*) FILTER (WHERE coalesce(s.configuration_name, '') = '')",
+  'count(*) FILTER (WHERE a.remote_config_status = 3)',
+  'count(*) FILTER (WHERE a.remote_config_status = 2)',
+]
+  .map((sql, i) => `${sql} AS c${i}`)
+  .join(', ');
 
 export interface ApiMetrics {
   calls: number;
@@ -274,12 +304,7 @@ export class FleetApiService {
       params.push(nums);
       where.push(`a.remote_config_status = ANY($${params.length}::smallint[])`);
     }
-    if (typeof req['inSync'] === 'boolean') {
-      const inSync = `(s.desired_hash IS NOT NULL AND (
-          ((a.capabilities & ${AgentCapabilities.ReportsRemoteConfig}) <> 0 AND a.remote_config_hash = s.desired_hash AND a.remote_config_status = 1)
-          OR ((a.capabilities & ${AgentCapabilities.ReportsRemoteConfig}) = 0 AND s.last_sent_hash = s.desired_hash)))`;
-      where.push(req['inSync'] ? inSync : `NOT ${inSync}`);
-    }
+    if (typeof req['inSync'] === 'boolean') where.push(req['inSync'] ? IN_SYNC_SQL : `NOT ${IN_SYNC_SQL}`);
     params.push(limit + 1);
     const { rows } = await this.repo.db.query(
       `SELECT ${AGENT_COLUMNS} FROM ${AGENT_FROM} WHERE ${where.map((w) => `(${w})`).join(' AND ')} ORDER BY a.instance_uid LIMIT $${params.length}`,
@@ -304,7 +329,84 @@ export class FleetApiService {
   }
 
   async getAgent(c: Caller, req: Req): Promise<Record<string, unknown>> {
-    return this.agentMessage(await this.loadAgent(c, req['instanceUid']));
+    const uid = instanceUid(req['instanceUid']);
+    const { rows } = await this.repo.db.query(
+      `SELECT ${AGENT_COLUMNS}, a.health, a.package_statuses, a.connected_since, a.effective_config_hash, e.config_map, ac.components
+         FROM ${AGENT_FROM}
+         LEFT JOIN effective_configs e ON e.hash = a.effective_config_hash
+         LEFT JOIN available_components ac ON ac.hash = a.available_components_hash
+        WHERE a.tenant_id = $1 AND a.instance_uid = $2`,
+      [c.tenantId, uid],
+    );
+    if (rows.length === 0) throw new DesiredStateError('NOT_FOUND', `agent ${uid.toString('hex')} not found`);
+    const r = rows[0];
+    const a = agentFromRow(r);
+    const packages = packageStatusesMessage(r['package_statuses']);
+    const health = componentHealthMessage(r['health']);
+    return {
+      ...this.agentMessage(a),
+      ...(health ? { componentHealth: health } : {}),
+      effectiveConfig: effectiveConfigFiles(toBuffer(r['config_map'])),
+      effectiveConfigHash: hex(toBuffer(r['effective_config_hash'])),
+      packageStatuses: packages.packages,
+      packageStatusesError: packages.error,
+      connectedSince: a.connected && r['connected_since'] ? toIso(r['connected_since']) : '',
+      availableComponents: componentDetailsMap(r['components']),
+      availableComponentsHash: hex(a.availableComponentsHash),
+    };
+  }
+
+  private readonly labelKeysCache = new Map<string, { at: number; keys: string[] }>();
+
+  /** The label keys of a tenant's agents, most common first (cached for LABEL_KEYS_TTL_MS). */
+  private async labelKeys(tenantId: string): Promise<string[]> {
+    const hit = this.labelKeysCache.get(tenantId);
+    if (hit && Date.now() - hit.at < LABEL_KEYS_TTL_MS) return hit.keys;
+    const { rows } = await this.repo.db.query(
+      `SELECT k, count(*) AS n FROM agents a, jsonb_object_keys(a.labels) k
+        WHERE a.tenant_id = $1 AND a.replaced_by IS NULL GROUP BY k ORDER BY n DESC, k LIMIT 200`,
+      [tenantId],
+    );
+    const keys = rows.map((r) => str(r['k']));
+    this.labelKeysCache.set(tenantId, { at: Date.now(), keys });
+    return keys;
+  }
+
+  /**
+   * Totals and (with group_by) the same counts per value of one label, in
+   * one aggregate over the tenant's agents: GROUPING SETS gives the totals
+   * row and the per-value rows in a single scan.
+   */
+  async getFleetSummary(c: Caller, req: Req): Promise<Record<string, unknown>> {
+    const groupBy = str(req['groupBy']);
+    if (groupBy && !LABEL_KEY.test(groupBy)) throw invalidArgument('group_by must be a label key');
+    const selector = parseSelectorArgument(str(req['selector']));
+    const params: unknown[] = [c.tenantId];
+    const sel = selectorToSql(selector, 'a.labels', params.length);
+    params.push(...sel.params);
+    const where = `a.tenant_id = $1 AND a.replaced_by IS NULL AND (${sel.sql})`;
+    let sql: string;
+    if (groupBy) {
+      params.push(groupBy);
+      const g = `a.labels ->> $${params.length}::text`;
+      sql = `SELECT GROUPING(${g}) AS total, ${g} AS value, ${COUNT_SQL} FROM ${AGENT_FROM} WHERE ${where} GROUP BY GROUPING SETS ((), (${g}))`;
+    } else {
+      sql = `SELECT 1 AS total, NULL AS value, ${COUNT_SQL} FROM ${AGENT_FROM} WHERE ${where}`;
+    }
+    const [{ rows }, labelKeys] = await Promise.all([this.repo.db.query(sql, params), this.labelKeys(c.tenantId)]);
+    const counts = (r: Record<string, unknown>) => Object.fromEntries(COUNT_FIELDS.map((f, i) => [f, toNumber(r[`c${i}`])]));
+    const totalRow = rows.find((r) => toNumber(r['total']) === 1);
+    const groups = rows
+      .filter((r) => toNumber(r['total']) !== 1)
+      .map((r) => ({ value: str(r['value']), hasLabel: r['value'] !== null && r['value'] !== undefined, counts: counts(r) }))
+      .sort((x, y) => Number(y.hasLabel) - Number(x.hasLabel) || y.counts['agents'] - x.counts['agents'] || x.value.localeCompare(y.value));
+    return {
+      totals: totalRow ? counts(totalRow) : Object.fromEntries(COUNT_FIELDS.map((f) => [f, 0])),
+      groupBy,
+      groups,
+      labelKeys,
+      time: new Date().toISOString(),
+    };
   }
 
   private target(a: AgentRow) {
