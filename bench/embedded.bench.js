@@ -10,7 +10,9 @@
 // API, then holds `holdS` seconds (default 2 heartbeat intervals) and records:
 // RSS and RSS per agent, CPU, event-loop lag, heartbeats sent vs answered, agents
 // the API lists connected. It stops at the first step where heartbeats are no
-// longer all answered within the interval, agents are lost, or the cap is reached.
+// longer all answered within the interval (replies received do not catch up
+// with the heartbeats sent in the window within one interval after it), agents
+// are lost or fail during the hold, or the cap is reached.
 //
 //   node -r ./dist/out-tsc/register-aliases.js bench/embedded.bench.js [--steps=5000,10000,15000,19000] [--holdS=60] [--help]
 //
@@ -30,7 +32,7 @@ const opts = parseArgs(
     maxConnections: 19_000,
     holdS: 60,
     heartbeatS: 30,
-    ramp: 800, // the embedded edge admits 1,000 upgrades/s (burst 2,000)
+    ramp: 400, // the embedded edge admits 1,000 upgrades/s (burst 2,000); its event loop stalls under faster ramps
     basePort: 14600,
     skipBuild: false,
   },
@@ -124,7 +126,7 @@ async function main() {
     swarm.on('progress', show);
     let rampOk = true;
     try {
-      await swarm.waitConnected(Math.max(120_000, (add / opts.ramp) * 4_000));
+      await swarm.waitConnected(Math.max(240_000, (add / opts.ramp) * 4_000)); // 503s come with Retry-After 30-90 s
     } catch (err) {
       rampOk = false;
       console.log(`  ${err.message}`);
@@ -148,9 +150,19 @@ async function main() {
       const t = totals();
       process.stdout.write(`\r  holding ${Math.round((Date.now() - holdStart) / 1000)}/${opts.holdS} s: connected ${t.connected}, heartbeats sent ${t.sent - t0.sent}, answered ${t.received - t0.received}   `);
     }
-    // Heartbeats sent at the end of the window get their replies a moment later.
-    await S.sleep(2_000);
-    const t1 = totals();
+    // Every heartbeat sent in the window must be answered within one interval:
+    // wait (at most heartbeatS) until the replies received catch up with what was sent.
+    const tEnd = Date.now();
+    const sentAtEnd = totals().sent;
+    let catchUpMs = null;
+    while (Date.now() - tEnd < opts.heartbeatS * 1000) {
+      if (totals().received >= sentAtEnd) {
+        catchUpMs = Date.now() - tEnd;
+        break;
+      }
+      await S.sleep(250);
+    }
+    const t1 = { ...totals(), sent: sentAtEnd };
     sampler.mark(`s${k}:1`);
     const w = sampler.window(`s${k}:0`, `s${k}:1`);
     const st = procStats(server.pid);
@@ -162,13 +174,16 @@ async function main() {
     const r = {
       agents: target,
       rampSeconds: +rampS.toFixed(1),
-      rampCompleted: rampOk,
+      rampCompletedInTime: rampOk,
+      rampErrors: Object.fromEntries(Object.entries(swarm.progress().errors).filter(([, v]) => v > 0)),
       connectedAtEnd: t1.connected,
       apiListsConnected: apiConnected,
       heartbeatsSent: sent,
       heartbeatsExpected: expected,
       heartbeatsAnswered: answered,
       answeredRatio: sent > 0 ? +(answered / sent).toFixed(4) : null,
+      // ms after the window until replies caught up with every heartbeat sent in it (null: not within one interval)
+      repliesCaughtUpMs: catchUpMs,
       swarmErrorsDuringHold: t1.errors - t0.errors,
       rssMiB: +(st.rssBytes / 2 ** 20).toFixed(1),
       rssPerAgentKiB: +((st.rssBytes - base.rssBytes) / target / 1024).toFixed(2),
@@ -184,11 +199,12 @@ async function main() {
       swarmCpuPercent: w.cpuPercent.swarm,
     };
     results.push(r);
-    console.log(`\n  ${target} agents: RSS ${r.rssMiB} MiB (${r.rssPerAgentKiB} KiB/agent over the baseline, ${r.marginalRssPerAgentKiB} KiB per agent added), CPU ${r.cpuPercentSteady}%, heartbeats ${answered}/${sent} answered (expected ~${expected}), API lists ${apiConnected} connected, event-loop lag p99 ${l.p99} ms`);
-    const holds = rampOk && t1.connected >= target && apiConnected >= target && sent >= expected * 0.9 && answered >= sent * 0.99;
+    console.log(`\n  ${target} agents: RSS ${r.rssMiB} MiB (${r.rssPerAgentKiB} KiB/agent over the baseline, ${r.marginalRssPerAgentKiB} KiB per agent added), CPU ${r.cpuPercentSteady}%, heartbeats ${answered}/${sent} answered (expected ~${expected}; all answered ${catchUpMs === null ? 'NOT within one interval' : `${catchUpMs} ms after the window`}), API lists ${apiConnected} connected, event-loop lag p99 ${l.p99} ms`);
+    // The ramp may need retries (503 + Retry-After); what counts is holding the fleet afterwards.
+    const holds = t1.connected >= target && apiConnected >= target && sent >= expected * 0.9 && catchUpMs !== null && t1.errors === t0.errors;
     r.held = holds;
     if (!holds) {
-      stopReason = `step ${target} not held (connected ${t1.connected}, API ${apiConnected}, answered ${answered}/${sent})`;
+      stopReason = `step ${target} not held (connected ${t1.connected}, API ${apiConnected}, heartbeats ${sent} sent / ${answered} answered, replies caught up: ${catchUpMs === null ? 'not within one interval' : `${catchUpMs} ms`}, swarm errors during the hold ${t1.errors - t0.errors})`;
       break;
     }
     if (target >= opts.maxConnections) {

@@ -1,0 +1,168 @@
+// Idle-fleet benchmark (issue 7 "idle fleet"), on demand, never in CI.
+//
+// Distributed mode: Kafka, Redis, PostgreSQL, one status-ingest, one
+// config-service, N gateways (default ceil(agents / 15,000): 7 for 100,000), and
+// a swarm of A WebSocket agents (default 100,000) over several worker processes
+// and 127.0.0.N addresses, heartbeats every 30 s, held `holdMin` minutes
+// (default 10). Records, per process kind: RSS at the start and end of the hold,
+// RSS per agent (growth over the baseline taken before any agent connected),
+// CPU in steady state; agents lost (swarm connected count over the hold, and the
+// API's connected / stale counts at the end); heartbeats sent vs answered.
+//
+//   node -r ./dist/out-tsc/register-aliases.js bench/idle-fleet.bench.js [--agents=100000] [--holdMin=10] [--help]
+//
+// Writes bench/results/idle-fleet-<agents>.json.
+const path = require('path');
+const S = require('./lib/stack');
+const { Sampler, infraPids, topOthers } = require('./lib/procs');
+const { writeResult } = require('./lib/machine');
+const { parseArgs } = require('./lib/args');
+
+const opts = parseArgs(
+  {
+    agents: 100_000,
+    perGateway: 15_000,
+    gateways: 0,
+    holdMin: 10,
+    heartbeatS: 30,
+    ramp: 2_000,
+    basePort: 14700,
+    skipBuild: false,
+  },
+  'idle fleet: A agents with 30 s heartbeats held for holdMin minutes; memory per agent and CPU per process kind',
+);
+const BENCH = 'idle-fleet';
+
+async function main() {
+  const A = opts.agents;
+  const nGateways = opts.gateways || Math.ceil(A / opts.perGateway);
+  S.infraUp();
+  if (!opts.skipBuild) S.build(['gateway', 'status-ingest', 'config-service', 'swarm']);
+  const { runSwarm, formatProgress, formatSummary } = require('@opamp/swarm');
+  const ident = S.runIdentity(BENCH);
+  const apiPort = opts.basePort + 80;
+  console.log(`run ${ident.id}: ${A} agents, ${nGateways} gateways, hold ${opts.holdMin} min`);
+  const { ingest, config } = await S.startWorkers(BENCH, ident, { apiPort, grpcPort: apiPort + 1 });
+  const gws = await S.startGateways(BENCH, ident, nGateways, { basePort: opts.basePort });
+  const api = S.api(`http://127.0.0.1:${apiPort}/api/v1`, ident.adminToken);
+  const swarmPids = [];
+  const infra = infraPids();
+  const kinds = {
+    gateway: () => gws.map((g) => g.pid),
+    'status-ingest': () => [ingest.pid],
+    'config-service': () => [config.pid],
+    swarm: () => swarmPids,
+    kafka: () => infra.kafka,
+    redis: () => infra.redis,
+    postgres: () => infraPids().postgres,
+    'bench-orchestrator': () => [process.pid],
+  };
+  const sampler = new Sampler(kinds, 2_000);
+  await S.sleep(5_000);
+  sampler.mark('baseline');
+  const baseline = sampler.marks.get('baseline');
+  const others = await topOthers([...gws, ingest, config].map((c) => c.pid).concat(infra.kafka, infra.redis, infra.postgres));
+  if (others.length) console.log(`other busy processes on the machine: ${others.map((o) => `${o.cpuPercent}% ${o.cmd.slice(0, 50)}`).join('; ')}`);
+
+  const swarm = await runSwarm({
+    agents: A,
+    endpoints: gws.map((g) => `ws://127.0.0.1:${g.port}/v1/opamp`),
+    wsFraction: 1,
+    rampPerSecond: opts.ramp,
+    durationMs: (opts.holdMin + 30) * 60_000,
+    seed: 21,
+    description: { extraLabels: { 'bench.run': ident.id } },
+    agent: { headers: { Authorization: `Bearer ${ident.agentToken}` }, heartbeatIntervalMs: opts.heartbeatS * 1000 },
+  });
+  S.onCleanup(() => swarm.stop());
+  for (const w of swarm.report().memory.workers) swarmPids.push(w.pid);
+  let last = 0;
+  swarm.on('progress', (p) => {
+    if (Date.now() - last >= 5_000) {
+      last = Date.now();
+      console.log(formatProgress(p));
+    }
+  });
+  const tRamp = Date.now();
+  await swarm.waitConnected(Math.max(300_000, (A / opts.ramp) * 4_000));
+  const rampMs = Date.now() - tRamp;
+  await S.waitUntil('API lists every agent connected', async () => (await api.countAgents('&connected=true')) >= A, 600_000, 5_000);
+  const apiListsAllMs = Date.now() - tRamp;
+  console.log(`all ${A} connected after ${(rampMs / 1000).toFixed(1)} s, listed by the API after ${(apiListsAllMs / 1000).toFixed(1)} s; holding ${opts.holdMin} min`);
+  await S.sleep(opts.heartbeatS * 1000); // let the ramp's work settle before the steady-state window
+
+  sampler.resetPeaks();
+  sampler.mark('hold0');
+  const p0 = swarm.progress();
+  let minConnected = A;
+  const holdEnd = Date.now() + opts.holdMin * 60_000;
+  while (Date.now() < holdEnd) {
+    await S.sleep(1_000);
+    minConnected = Math.min(minConnected, swarm.progress().connected);
+  }
+  sampler.mark('hold1');
+  const p1 = swarm.progress();
+  const hold = sampler.window('hold0', 'hold1');
+  const holdStart = sampler.marks.get('hold0');
+  const end = sampler.marks.get('hold1');
+  const apiConnected = await api.countAgents('&connected=true');
+  const apiKnown = await api.countAgents('');
+  const errorsDuring = {};
+  for (const [k, v] of Object.entries(p1.errors)) if (v - (p0.errors[k] || 0) > 0) errorsDuring[k] = v - (p0.errors[k] || 0);
+  const report = await swarm.stop();
+  console.log(formatSummary(report));
+  sampler.stop();
+
+  const perKind = {};
+  for (const kind of Object.keys(kinds)) {
+    const b = baseline.kinds[kind]?.rss || 0;
+    const e = end.kinds[kind]?.rss || 0;
+    perKind[kind] = {
+      processes: end.kinds[kind]?.n || 0,
+      rssBaselineMiB: +(b / 2 ** 20).toFixed(1),
+      rssHoldStartMiB: +((holdStart.kinds[kind]?.rss || 0) / 2 ** 20).toFixed(1),
+      rssEndMiB: +(e / 2 ** 20).toFixed(1),
+      rssPerAgentKiB: +((e - b) / A / 1024).toFixed(2),
+      cpuPercentSteady: hold.cpuPercent[kind],
+    };
+  }
+  const expectedHeartbeats = Math.round((A * opts.holdMin * 60) / opts.heartbeatS);
+  const result = {
+    parameters: {
+      mode: 'distributed',
+      agents: A,
+      gateways: nGateways,
+      swarmWorkers: report.memory.workers.length,
+      sourceAddresses: report.parameters.addresses,
+      heartbeatSeconds: opts.heartbeatS,
+      holdMinutes: opts.holdMin,
+      rampPerSecond: opts.ramp,
+      infra: 'Kafka, Redis, PostgreSQL of deploy/infra/infra.sh on the same machine',
+    },
+    otherBusyProcessesAtStart: others,
+    ramp: { allConnectedMs: rampMs, apiListsAllMs, connectLatencyMs: report.connectLatencyMs },
+    hold: {
+      seconds: hold.seconds,
+      fewestConnected: minConnected,
+      heartbeatsSent: p1.sent - p0.sent,
+      heartbeatsAnswered: p1.received - p0.received,
+      heartbeatsExpected: expectedHeartbeats,
+      swarmErrors: errorsDuring,
+      machineBusyPercent: hold.machineBusyPercent,
+      otherProcessesCpuPercent: hold.otherProcessesCpuPercent,
+    },
+    perProcessKind: perKind,
+    end: { apiConnected, apiKnown, lost: A - apiConnected },
+    target: { issue7: '100,000 agents held on one 2-core machine, no agent lost', met: A >= 100_000 && minConnected === A && apiConnected === A },
+  };
+  const file = writeResult(`${BENCH}-${A}`, result);
+  console.log(`\n${JSON.stringify({ hold: result.hold, perProcessKind: perKind, end: result.end }, null, 2)}\nwritten to ${path.relative(S.repo, file)}`);
+  await S.stopChildren();
+  await S.dropKafkaArtifacts(ident);
+  process.exit(0);
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  await S.shutdown(1);
+});
