@@ -5,7 +5,8 @@
  * match the API, filters narrow the agents table, a configuration written in
  * the editor (after an invalid YAML showed its error) is assigned and reaches
  * the agents, a restart is sent, and one agent without the capability shows
- * why it cannot be restarted. Screenshots of each page go to
+ * why it cannot be restarted; the agent page shows the health tree the agent
+ * reports and its effective configuration diffed against the desired one. Screenshots of each page go to
  * tmp/console-screenshots/.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -120,7 +121,14 @@ describe('operator console in headless Chromium', () => {
   };
 
   const full = C.ReportsStatus | C.AcceptsRemoteConfig | C.ReportsRemoteConfig | C.ReportsEffectiveConfig | C.ReportsHealth | C.ReportsHeartbeat;
-  function agent(endpoint: string, labels: Record<string, string>, capabilities: number, healthy = true, custom: string[] = []): SimulatedAgent {
+  function agent(
+    endpoint: string,
+    labels: Record<string, string>,
+    capabilities: number,
+    healthy = true,
+    custom: string[] = [],
+    initialEffectiveConfig?: opamp.proto.v1.IAgentConfigMap,
+  ): SimulatedAgent {
     const a = new SimulatedAgent({
       endpoint,
       headers: { Authorization: `Bearer ${server.agentToken}` },
@@ -131,6 +139,7 @@ describe('operator console in headless Chromium', () => {
       reconnect: { initialMs: 100, maxMs: 1_000 },
       health: healthy ? { healthy: true, status: 'running' } : { healthy: false, status: 'degraded', lastError: 'exporter queue full' },
       customCapabilities: custom,
+      initialEffectiveConfig,
     });
     agents.push(a);
     a.start();
@@ -171,6 +180,7 @@ describe('operator console in headless Chromium', () => {
 
   let wsProd: SimulatedAgent;
   let httpProd: SimulatedAgent;
+  let devEu: SimulatedAgent;
 
   it('shows nothing without a token, then signs in with the admin token', async () => {
     expect((await fetch(`${server.api}/agents`)).status).toBe(401);
@@ -192,7 +202,9 @@ describe('operator console in headless Chromium', () => {
   it('overview: the totals match the API', async () => {
     wsProd = agent(server.ws, { env: 'prod', region: 'eu' }, full | C.AcceptsRestartCommand, true, ['io.example.ping']);
     httpProd = agent(server.http, { env: 'prod', region: 'us' }, full);
-    agent(server.ws, { env: 'dev', region: 'eu' }, full | C.AcceptsRestartCommand, false);
+    devEu = agent(server.ws, { env: 'dev', region: 'eu' }, full | C.AcceptsRestartCommand, false, [], {
+      configMap: { 'local.yaml': { body: Buffer.from('receivers: {filelog: {}}\n# local to this host\n'), contentType: 'text/yaml' } },
+    });
     agent(server.ws, { env: 'staging', region: 'us' }, full);
     const gone = agent(server.ws, { env: 'dev', region: 'us' }, full);
     await waitFor(() => countAgents(''), (n) => n === 5, { timeoutMs: 20_000, description: 'five agents listed' });
@@ -210,6 +222,8 @@ describe('operator console in headless Chromium', () => {
       inSync: '&inSync=true',
       outOfSync: '&inSync=false',
       configFailed: '&configStatuses=REMOTE_CONFIG_STATUS_FAILED',
+      configApplying: '&configStatuses=REMOTE_CONFIG_STATUS_APPLYING',
+      disconnected: '&connected=false',
     };
     // The overview refreshes by itself: wait until it shows what the API says now.
     const compare = async () => {
@@ -219,6 +233,12 @@ describe('operator console in headless Chromium', () => {
         const api = await countAgents(q);
         if (shown !== api) mismatches.push(`${key}: page ${shown}, API ${api}`);
       }
+      // The page reads GetFleetSummary: its totals must be what ListAgents counts too.
+      const summary = (await rest('GET', '/fleet-summary')).json['totals'] as Record<string, number>;
+      for (const [key, q] of Object.entries(queries)) {
+        const api = await countAgents(q);
+        if (summary[key] !== api) mismatches.push(`${key}: GetFleetSummary ${summary[key]}, ListAgents ${api}`);
+      }
       return mismatches;
     };
     await waitFor(compare, (m) => m.length === 0, { timeoutMs: 20_000, intervalMs: 500, description: 'overview totals equal to the API' });
@@ -227,6 +247,10 @@ describe('operator console in headless Chromium', () => {
     // Breakdown by a label: env has four values.
     await page.getByTestId('breakdown-key').selectOption('env');
     await waitFor(() => page.getByTestId('breakdown').locator('tbody tr').count(), (n) => n === 3, { description: 'env breakdown rows' });
+    const byEnv = (await rest('GET', '/fleet-summary?groupBy=env')).json['groups'] as Array<{ value: string; counts: { agents: number } }>;
+    const shownRows = await page.getByTestId('breakdown').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.cells[0].innerText, Number(tr.cells[1].innerText)]));
+    expect(shownRows).toEqual(byEnv.map((g) => [g.value, g.counts.agents]));
+    expect(shownRows).toContainEqual(['dev', await countAgents('&selector=env%3Ddev')]);
     await shot('02-overview');
   });
 
@@ -311,7 +335,24 @@ describe('operator console in headless Chromium', () => {
     await page.goto(`${server.base}/agents/${wsProd.instanceUidString}`);
     await page.getByTestId('capabilities').waitFor();
     expect(await page.getByTestId('capabilities').innerText()).toContain('AcceptsRestartCommand');
-    await page.getByTestId('diff').or(page.getByText('Desired files, rendered for this agent')).first().waitFor();
+    // The effective configuration the agent reports, diffed against the desired one: in sync, so no differences.
+    const detail = (await rest('GET', `/agents/${wsProd.instanceUidString}`)).json;
+    expect(Object.keys(detail['effectiveConfig'])).toEqual(['collector.yaml']);
+    expect(detail['connectedSince']).not.toBe('');
+    const diff = page.getByTestId('diff');
+    await diff.getByText('effective (reported by the agent').waitFor();
+    await diff.getByText('desired: collector v2').waitFor();
+    await diff.getByText('No differences in 1 file').waitFor();
+    await diff.getByText('whole files').click();
+    await diff.locator('.code', { hasText: 'https://eu.telemetry.example' }).first().waitFor();
+    await diff.locator('.code', { hasText: 'http: {}' }).first().waitFor();
+    await page.getByTestId('connected-since').waitFor();
+    // The health tree as reported (the simulated agent reports one component: itself).
+    const root = page.getByTestId('health-tree').getByTestId('health-node').first();
+    expect(await root.getAttribute('data-healthy')).toBe('true');
+    await root.getByText('running').waitFor();
+    expect(detail['componentHealth']).toMatchObject({ healthy: true, status: 'running' });
+    await page.getByTestId('packages').waitFor();
     expect(await page.getByTestId('restart').isEnabled()).toBe(true);
     expect(await page.getByTestId('custom-message').isEnabled()).toBe(true);
     await page.getByTestId('restart').click();
@@ -325,6 +366,15 @@ describe('operator console in headless Chromium', () => {
     expect(await page.getByTestId('restart-reason').innerText()).toContain('AcceptsRestartCommand');
     expect(await page.getByTestId('custom-message').isDisabled()).toBe(true);
     await shot('11-agent-without-restart');
+
+    // An unhealthy agent: its health tree shows the error; it has no assignment, so only its effective config shows.
+    await page.goto(`${server.base}/agents/${devEu.instanceUidString}`);
+    const unhealthy = page.getByTestId('health-tree').getByTestId('health-node').first();
+    await unhealthy.waitFor();
+    expect(await unhealthy.getAttribute('data-healthy')).toBe('false');
+    expect(await page.getByTestId('health-tree').getByTestId('health-error').innerText()).toBe('exporter queue full');
+    await page.getByTestId('effective-config').getByText('# local to this host').waitFor();
+    await shot('11b-agent-unhealthy');
   });
 
   it('audit log: searchable', async () => {

@@ -1,7 +1,7 @@
 import type { Agent } from '../lib/types';
 import { shortStatus } from '../lib/agent-query';
 
-type Tone = 'ok' | 'bad' | 'warn' | 'muted' | 'info';
+export type Tone = 'ok' | 'bad' | 'warn' | 'muted' | 'info';
 
 export function Badge({ tone, children, title }: { tone: Tone; children: React.ReactNode; title?: string }) {
   return (

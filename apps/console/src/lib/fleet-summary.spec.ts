@@ -1,53 +1,45 @@
-import { FleetSummary, NO_VALUE, selectorForLabel, totalsOf, type SummaryAgent } from './fleet-summary';
+import { breakdownRows, chooseGroupBy, emptyTotals, NO_VALUE, selectorForLabel, summaryTotals } from './fleet-summary';
+import type { FleetSummaryResponse } from './types';
 
-function agent(over: Partial<SummaryAgent>): SummaryAgent {
-  return { labels: {}, connected: true, health: 'HEALTH_STATE_HEALTHY', inSync: true, configurationName: 'c', remoteConfigStatus: 'REMOTE_CONFIG_STATUS_APPLIED', ...over };
-}
+const totals = (over: Partial<ReturnType<typeof emptyTotals>>) => ({ ...emptyTotals(), ...over });
 
 describe('fleet summary', () => {
-  const agents = [
-    agent({ labels: { env: 'prod', region: 'eu' } }),
-    agent({ labels: { env: 'prod' }, health: 'HEALTH_STATE_UNHEALTHY', inSync: false, remoteConfigStatus: 'REMOTE_CONFIG_STATUS_FAILED' }),
-    agent({ labels: { env: 'dev' }, connected: false, health: 'HEALTH_STATE_UNKNOWN', inSync: false, configurationName: '' }),
-    agent({ labels: {}, inSync: false, remoteConfigStatus: 'REMOTE_CONFIG_STATUS_APPLYING' }),
-  ];
+  const summary: FleetSummaryResponse = {
+    totals: totals({ agents: 4, connected: 3, disconnected: 1, healthy: 2, unhealthy: 1, healthUnknown: 1, inSync: 1, outOfSync: 3, unassigned: 1, configFailed: 1, configApplying: 1 }),
+    groupBy: 'env',
+    groups: [
+      { value: 'prod', hasLabel: true, counts: totals({ agents: 2, unhealthy: 1 }) },
+      { value: 'dev', hasLabel: true, counts: totals({ agents: 1 }) },
+      { value: '', hasLabel: false, counts: totals({ agents: 1 }) },
+    ],
+    labelKeys: ['env', 'region'],
+    time: '2026-01-01T00:00:00.000Z',
+  };
 
-  it('counts totals the way the ListAgents filters do', () => {
-    expect(totalsOf(agents)).toEqual({
-      agents: 4,
-      connected: 3,
-      disconnected: 1,
-      healthy: 2,
-      unhealthy: 1,
-      healthUnknown: 1,
-      inSync: 1,
-      outOfSync: 3,
-      unassigned: 1,
-      configFailed: 1,
-      configApplying: 1,
-    });
+  it('reads the totals, with missing counters as 0', () => {
+    expect(summaryTotals(summary)).toEqual(summary.totals);
+    expect(summaryTotals({ ...summary, totals: { agents: 3 } as never })).toEqual(totals({ agents: 3 }));
   });
 
-  it('breaks down by any label, with a row for agents without it', () => {
-    const s = new FleetSummary();
-    agents.forEach((a) => s.add(a));
-    expect(s.keys()).toEqual(['env', 'region']);
-    const env = s.breakdown('env');
-    expect(env.map((r) => [r.value, r.totals.agents, r.totals.unhealthy])).toEqual([
-      ['prod', 2, 1],
-      ['dev', 1, 0],
-      [NO_VALUE, 1, 0],
+  it('gives one row per label value, agents without the label last', () => {
+    expect(breakdownRows(summary).map((r) => [r.value, r.hasLabel, r.totals.agents, r.totals.unhealthy])).toEqual([
+      ['prod', true, 2, 1],
+      ['dev', true, 1, 0],
+      [NO_VALUE, false, 1, 0],
     ]);
-    const region = s.breakdown('region');
-    expect(region.map((r) => [r.value, r.totals.agents, r.totals.connected])).toEqual([
-      ['eu', 1, 1],
-      [NO_VALUE, 3, 2],
-    ]);
-    expect(s.breakdown('missing')).toEqual([{ value: NO_VALUE, totals: s.totals }]);
+    expect(breakdownRows({ ...summary, groupBy: '', groups: [] })).toEqual([]);
   });
 
-  it('gives the selector of a breakdown row', () => {
-    expect(selectorForLabel('env', 'prod')).toBe('env=prod');
-    expect(selectorForLabel('env', NO_VALUE)).toBe('!env');
+  it('chooses the label to break down by', () => {
+    expect(chooseGroupBy(['region', 'env'], '')).toBe('env');
+    expect(chooseGroupBy(['region', 'env'], 'region')).toBe('region');
+    expect(chooseGroupBy(['region'], 'gone')).toBe('region');
+    expect(chooseGroupBy([], 'x')).toBe('');
+  });
+
+  it('gives the selector of a breakdown row (a value that looks like the placeholder is still a value)', () => {
+    expect(selectorForLabel('env', { hasLabel: true, labelValue: 'prod' })).toBe('env=prod');
+    expect(selectorForLabel('env', { hasLabel: false, labelValue: '' })).toBe('!env');
+    expect(selectorForLabel('env', { hasLabel: true, labelValue: NO_VALUE })).toBe(`env=${NO_VALUE}`);
   });
 });

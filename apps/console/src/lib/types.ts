@@ -39,6 +39,76 @@ export interface Agent {
   updateTime: string;
 }
 
+export interface ComponentHealth {
+  healthy: boolean;
+  status: string;
+  lastError: string;
+  /** RFC 3339, or "" when not reported. */
+  startTime: string;
+  statusTime: string;
+  attributes: Record<string, string>;
+  children: Record<string, ComponentHealth>;
+}
+
+export type PackageState = 'PACKAGE_STATE_INSTALLED' | 'PACKAGE_STATE_INSTALL_PENDING' | 'PACKAGE_STATE_INSTALLING' | 'PACKAGE_STATE_INSTALL_FAILED' | 'PACKAGE_STATE_DOWNLOADING';
+
+export interface PackageStatus {
+  name: string;
+  agentHasVersion: string;
+  agentHasHash: string;
+  serverOfferedVersion: string;
+  serverOfferedHash: string;
+  status: PackageState;
+  errorMessage: string;
+}
+
+export interface ComponentDetails {
+  metadata: Record<string, string>;
+  subComponents: Record<string, ComponentDetails>;
+}
+
+/** GetAgent: the agent with what ListAgents leaves out. */
+export interface AgentDetail extends Agent {
+  /** null when the agent never reported health. */
+  componentHealth: ComponentHealth | null;
+  effectiveConfig: ConfigFiles;
+  effectiveConfigHash: string;
+  packageStatuses: PackageStatus[];
+  packageStatusesError: string;
+  connectedSince: string;
+  availableComponents: Record<string, ComponentDetails>;
+  availableComponentsHash: string;
+}
+
+/** fleet.v1.FleetCounts: definitions match the ListAgents filters. */
+export interface FleetCounts {
+  agents: number;
+  connected: number;
+  disconnected: number;
+  healthy: number;
+  unhealthy: number;
+  healthUnknown: number;
+  inSync: number;
+  outOfSync: number;
+  unassigned: number;
+  configFailed: number;
+  configApplying: number;
+}
+
+export interface FleetGroup {
+  value: string;
+  hasLabel: boolean;
+  counts: FleetCounts;
+}
+
+export interface FleetSummaryResponse {
+  totals: FleetCounts;
+  groupBy: string;
+  groups: FleetGroup[];
+  labelKeys: string[];
+  time: string;
+}
+
 export interface ListAgentsResponse {
   agents: Agent[];
   nextPageToken: string;

@@ -1,11 +1,12 @@
 /**
- * One agent: description, capabilities by name, health, remote configuration
- * (desired beside what the agent reports, as a diff), connection, commands.
+ * One agent: description, capabilities by name, the component health tree,
+ * remote configuration (the effective configuration the agent reports beside
+ * the desired one rendered for it, as a diff), connection, package statuses,
+ * commands.
  *
- * The API returns hashes of the agent's configuration, not the effective
- * configuration body the agent reports (OpAMP EffectiveConfig): the diff shows
- * the configuration rendered for this agent (desired) against the stored
- * version whose rendering has the hash the agent reports, when one does.
+ * Agents that do not report their effective configuration (no
+ * ReportsEffectiveConfig) are compared by hash instead: the "reported" side is
+ * the stored version whose rendering has the hash the agent reports.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
@@ -13,10 +14,11 @@ import { errorMessage } from '../api/client';
 import { useNow, usePoll } from '../hooks';
 import { AGENT_CAPABILITIES, customMessageGate, restartGate } from '../lib/capabilities';
 import { agentDisplayName, relativeTime, shortHex, utf8ToBase64 } from '../lib/format';
-import type { Agent, CommandResult, ConfigFiles, ListConfigurationVersionsResponse, RenderConfigurationResponse } from '../lib/types';
+import type { Agent, AgentDetail as AgentData, CommandResult, ConfigFiles, ListConfigurationVersionsResponse, PackageStatus, RenderConfigurationResponse } from '../lib/types';
 import { Link } from '../router';
-import { Badge, ConfigStatusBadge, ConnectionBadge, HealthBadge, SyncBadge } from '../components/badges';
+import { Badge, ConfigStatusBadge, ConnectionBadge, HealthBadge, SyncBadge, type Tone } from '../components/badges';
 import { DiffView, FilesView } from '../components/DiffView';
+import { HealthTree } from '../components/HealthTree';
 import { Card, ErrorBox, KeyValues, LiveIndicator, Missing, PageHeader } from '../components/ui';
 
 function Attributes({ attrs }: { attrs: Record<string, string> }) {
@@ -39,21 +41,24 @@ function Attributes({ attrs }: { attrs: Record<string, string> }) {
 interface ConfigComparison {
   desired?: RenderConfigurationResponse;
   desiredLabel: string;
-  /** The stored version whose rendering for this agent has the hash it reports. */
-  reported?: { version: number; files: ConfigFiles };
+  /** The effective configuration the agent reports, else the stored version whose rendering for this agent has the hash it reports. */
+  reported?: { label: string; files: ConfigFiles };
   note: string;
 }
 
 /** Finds what the agent runs among the newest versions of its configuration (by rendered hash). */
-async function compareConfig(api: ReturnType<typeof useApi>, agent: Agent): Promise<ConfigComparison> {
-  if (!agent.configurationName) return { desiredLabel: '', note: 'No assignment selects a configuration for this agent.' };
+async function compareConfig(api: ReturnType<typeof useApi>, agent: AgentData): Promise<ConfigComparison> {
+  const effective = Object.keys(agent.effectiveConfig ?? {}).length > 0 ? { label: `effective (reported by the agent, hash ${shortHex(agent.effectiveConfigHash)})`, files: agent.effectiveConfig } : undefined;
+  if (!agent.configurationName) return { desiredLabel: '', reported: effective, note: 'No assignment selects a configuration for this agent.' };
   const desired = await api.post<RenderConfigurationResponse>(`/configurations/${encodeURIComponent(agent.configurationName)}:render`, {
     version: agent.configurationVersion,
     instanceUid: agent.instanceUid,
   });
   const desiredLabel = `desired: ${agent.configurationName} v${agent.configurationVersion}`;
+  if (effective) return { desired, desiredLabel, reported: effective, note: '' };
+  const byHash = (version: number) => `reported: ${agent.configurationName} v${version} (hash ${shortHex(agent.remoteConfigHash)})`;
   if (!agent.remoteConfigHash) return { desired, desiredLabel, note: 'The agent reports no remote-config hash.' };
-  if (agent.remoteConfigHash === desired.configHash) return { desired, desiredLabel, reported: { version: agent.configurationVersion, files: desired.files }, note: '' };
+  if (agent.remoteConfigHash === desired.configHash) return { desired, desiredLabel, reported: { label: byHash(agent.configurationVersion), files: desired.files }, note: '' };
   const { versions } = await api.get<ListConfigurationVersionsResponse>(`/configurations/${encodeURIComponent(agent.configurationName)}/versions`);
   for (const v of versions.slice(0, 20)) {
     if (v.version === agent.configurationVersion) continue;
@@ -61,7 +66,7 @@ async function compareConfig(api: ReturnType<typeof useApi>, agent: Agent): Prom
       version: v.version,
       instanceUid: agent.instanceUid,
     });
-    if (r.configHash === agent.remoteConfigHash) return { desired, desiredLabel, reported: { version: v.version, files: r.files }, note: '' };
+    if (r.configHash === agent.remoteConfigHash) return { desired, desiredLabel, reported: { label: byHash(v.version), files: r.files }, note: '' };
   }
   return {
     desired,
@@ -167,12 +172,69 @@ function Commands({ agent }: { agent: Agent }) {
   );
 }
 
+const PACKAGE_STATE_TONES: Record<string, Tone> = {
+  PACKAGE_STATE_INSTALLED: 'ok',
+  PACKAGE_STATE_INSTALL_FAILED: 'bad',
+  PACKAGE_STATE_INSTALLING: 'info',
+  PACKAGE_STATE_DOWNLOADING: 'info',
+  PACKAGE_STATE_INSTALL_PENDING: 'muted',
+};
+
+function versionCell(version: string, hash: string) {
+  if (!version && !hash) return '—';
+  return (
+    <>
+      {version || <span className="muted">no version</span>} {hash && <span className="mono muted small">{shortHex(hash)}</span>}
+    </>
+  );
+}
+
+function Packages({ agent, reports }: { agent: AgentData; reports: boolean }) {
+  const packages: PackageStatus[] = agent.packageStatuses ?? [];
+  return (
+    <div data-testid="packages">
+      {agent.packageStatusesError && <div className="error-box">{agent.packageStatusesError}</div>}
+      {packages.length === 0 ? (
+        <p className="muted">
+          {reports ? 'No package statuses reported.' : 'The agent does not report package statuses (no ReportsPackageStatuses).'}{' '}
+          {reports ? <Badge tone="info">agent reports them</Badge> : <Badge tone="muted">agent does not report them</Badge>}
+        </p>
+      ) : (
+        <table className="table table-compact">
+          <thead>
+            <tr>
+              <th>Package</th>
+              <th>Agent has</th>
+              <th>Server offered</th>
+              <th>Status</th>
+              <th>Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {packages.map((p) => (
+              <tr key={p.name} data-testid="package-row">
+                <td className="mono">{p.name}</td>
+                <td>{versionCell(p.agentHasVersion, p.agentHasHash)}</td>
+                <td>{versionCell(p.serverOfferedVersion, p.serverOfferedHash)}</td>
+                <td>
+                  <Badge tone={PACKAGE_STATE_TONES[p.status] ?? 'muted'}>{p.status.replace('PACKAGE_STATE_', '').replace(/_/g, ' ').toLowerCase()}</Badge>
+                </td>
+                <td className="text-bad">{p.errorMessage}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
 export function AgentDetail({ uid }: { uid: string }) {
   const api = useApi();
   const now = useNow();
-  const agent = usePoll((signal) => api.get<Agent>(`/agents/${encodeURIComponent(uid)}`, undefined, signal), 3000, [uid]);
+  const agent = usePoll((signal) => api.get<AgentData>(`/agents/${encodeURIComponent(uid)}`, undefined, signal), 3000, [uid]);
   const a = agent.data;
-  const configKey = a ? `${a.configurationName}|${a.configurationVersion}|${a.remoteConfigHash}` : '';
+  const configKey = a ? `${a.configurationName}|${a.configurationVersion}|${a.remoteConfigHash}|${a.effectiveConfigHash}` : '';
   const [cmp, setCmp] = useState<{ key: string; value?: ConfigComparison; error?: unknown } | null>(null);
 
   useEffect(() => {
@@ -230,15 +292,28 @@ export function AgentDetail({ uid }: { uid: string }) {
                 ['State', <ConnectionBadge key="c" agent={a} />],
                 ['Gateway', a.gatewayId ? <span className="mono">{a.gatewayId}</span> : '—'],
                 ['Transport', a.transport || '—'],
+                [
+                  'Connected since',
+                  a.connectedSince ? (
+                    <span title={a.connectedSince} data-testid="connected-since">
+                      {new Date(a.connectedSince).toLocaleString()} ({relativeTime(a.connectedSince, now)})
+                    </span>
+                  ) : (
+                    '—'
+                  ),
+                ],
                 ['Last seen', <span title={a.lastSeenTime}>{relativeTime(a.lastSeenTime, now)}</span>],
                 ['Record updated', <span title={a.updateTime}>{relativeTime(a.updateTime, now)}</span>],
               ]}
             />
-            <Missing>Connected since: not in the API (Agent has no connect time).</Missing>
           </Card>
           <Card title="Health">
             <KeyValues rows={[['Overall', <HealthBadge key="h" health={a.health} />]]} />
-            <Missing>The component health tree (ComponentHealth) is not in the API: Agent carries only the overall state.</Missing>
+            {a.componentHealth ? (
+              <HealthTree root={a.componentHealth} now={now} />
+            ) : (
+              <p className="muted">{has.has('ReportsHealth') ? 'No health reported yet.' : 'The agent does not report health (no ReportsHealth).'}</p>
+            )}
           </Card>
         </div>
       </div>
@@ -282,18 +357,13 @@ export function AgentDetail({ uid }: { uid: string }) {
             ...(a.remoteConfigError ? ([['Agent error', <span className="text-bad" data-testid="remote-config-error">{a.remoteConfigError}</span>]] as [string, React.ReactNode][]) : []),
           ]}
         />
-        <h3>Desired vs reported</h3>
+        <h3>{cmp?.value?.reported?.label.startsWith('effective') ? 'Effective vs desired' : 'Reported vs desired'}</h3>
         {!cmp || cmp.key !== configKey ? (
           <p className="muted">Rendering…</p>
         ) : cmp.error ? (
           <ErrorBox error={cmp.error} title="Could not render the desired configuration" />
         ) : cmp.value?.desired && cmp.value.reported ? (
-          <DiffView
-            before={cmp.value.reported.files}
-            after={cmp.value.desired.files}
-            beforeLabel={`reported: ${a.configurationName} v${cmp.value.reported.version} (hash ${shortHex(a.remoteConfigHash)})`}
-            afterLabel={cmp.value.desiredLabel}
-          />
+          <DiffView before={cmp.value.reported.files} after={cmp.value.desired.files} beforeLabel={cmp.value.reported.label} afterLabel={cmp.value.desiredLabel} />
         ) : (
           <>
             {cmp.value?.note && <p className="muted">{cmp.value.note}</p>}
@@ -304,18 +374,24 @@ export function AgentDetail({ uid }: { uid: string }) {
                 <FilesView files={cmp.value.desired.files} />
               </>
             )}
+            {cmp.value?.reported && (
+              <div data-testid="effective-config">
+                <h3>{cmp.value.reported.label}</h3>
+                <FilesView files={cmp.value.reported.files} />
+              </div>
+            )}
           </>
         )}
-        <Missing>
-          The effective configuration the agent reports (OpAMP EffectiveConfig) is not in the API, only hashes: the “reported” side is the stored version whose rendering
-          for this agent has the hash the agent reports.
-        </Missing>
+        {!a.effectiveConfigHash && (
+          <Missing>
+            {has.has('ReportsEffectiveConfig')
+              ? 'The agent has not reported its effective configuration yet: the “reported” side is the stored version whose rendering has the hash it reports.'
+              : 'The agent does not report its effective configuration (no ReportsEffectiveConfig): the “reported” side is the stored version whose rendering has the hash it reports.'}
+          </Missing>
+        )}
       </Card>
       <Card title="Packages">
-        <Missing>
-          Package statuses are not in the API (Agent has no package_statuses).{' '}
-          {has.has('ReportsPackageStatuses') ? <Badge tone="info">agent reports them</Badge> : <Badge tone="muted">agent does not report them</Badge>}
-        </Missing>
+        <Packages agent={a} reports={has.has('ReportsPackageStatuses')} />
       </Card>
     </div>
   );
