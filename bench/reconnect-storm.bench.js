@@ -151,9 +151,8 @@ async function main() {
   console.log(`before the storm: ${A} agents on gateway 0, config applied by all in ${c0.convergenceMs} ms, API all in sync`);
 
   // The survivors join.
-  const more = await S.startGateways(BENCH, ident, opts.gateways - 1, { basePort: opts.basePort + 2 });
-  more.forEach((g, i) => {
-    g.label = `gateway-${i + 1}`;
+  const more = await S.startGateways(BENCH, ident, opts.gateways - 1, { basePort: opts.basePort, firstIndex: 1 });
+  more.forEach((g) => {
     gws.push(g);
     lb.send({ cmd: 'add', backend: { host: '127.0.0.1', port: g.port } });
   });
@@ -175,7 +174,9 @@ async function main() {
   let apiInSyncMs;
   const watchMin = setInterval(() => (minConnected = Math.min(minConnected, swarm.progress().connected)), 200);
   try {
-    // The swarm's own count: connected means the agent had its reply on the new connection.
+    // The swarm's own count (workers report once a second): first see the drop, then all back.
+    // Connected means the agent had its reply on the new connection.
+    await S.waitUntil('the swarm sees the drop', () => swarm.progress().connected < A, 15_000, 100).catch(() => undefined);
     await S.waitUntil('all agents reconnected', async () => {
       const p = await swarm.waitConnected(1_000).catch(() => null);
       return p !== null;
@@ -188,7 +189,7 @@ async function main() {
       let token = '';
       do {
         const page = await api.call('GET', `/agents?pageSize=1000&connected=true${token ? `&pageToken=${encodeURIComponent(token)}` : ''}`);
-        for (const a of page.agents ?? []) if (a.gatewayId !== `bench-${ident.id}-gw0`) n++;
+        for (const a of page.agents ?? []) if (a.gatewayId !== gw0.gatewayId) n++;
         token = page.nextPageToken ?? '';
       } while (token);
       return n >= A;

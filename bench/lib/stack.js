@@ -285,12 +285,14 @@ function gatewayEnv(ident, i, port, adminPort, extra = {}) {
   };
 }
 
-async function startGateways(bench, ident, count, { basePort, extraEnv = {} }) {
+/** Start `count` gateways numbered from `firstIndex` (ids, labels and ports follow the number). */
+async function startGateways(bench, ident, count, { basePort, extraEnv = {}, firstIndex = 0 }) {
   const gws = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = firstIndex; i < firstIndex + count; i++) {
     const port = basePort + 2 * i;
     const child = startApp(bench, `gateway-${i}`, 'gateway', gatewayEnv(ident, i, port, port + 1, extraEnv));
     child.port = port;
+    child.gatewayId = `bench-${ident.id}-gw${i}`;
     child.adminPort = port + 1;
     gws.push(child);
   }
