@@ -27,7 +27,7 @@ const opts = parseArgs(
     agents: 15_000,
     gateways: 3,
     signal: 'SIGKILL',
-    ramp: 1_500,
+    ramp: 1_000,
     heartbeatS: 30,
     reconnectInitialMs: 1_000,
     reconnectMaxMs: 30_000,
@@ -48,47 +48,39 @@ async function main() {
   const ident = S.runIdentity(BENCH);
   const apiPort = opts.basePort + 80;
   const lbPort = opts.basePort + 90;
-  console.log(`run ${ident.id}: ${A} agents on one gateway of ${opts.gateways}, balancer :${lbPort}, kill with ${opts.signal}`);
+  console.log(`run ${ident.id}: ${A} agents on one gateway of ${opts.gateways}, balancer :${lbPort}+, kill with ${opts.signal}`);
   const { ingest, config } = await S.startWorkers(BENCH, ident, { apiPort, grpcPort: apiPort + 1 });
   const api = S.api(`http://127.0.0.1:${apiPort}/api/v1`, ident.adminToken);
   const [gw0] = await S.startGateways(BENCH, ident, 1, { basePort: opts.basePort });
 
-  const lbWorkers = Math.max(2, Math.ceil(A / 8_000));
-  const lb = fork(path.join(__dirname, 'lib', 'tcp-balancer.js'), [JSON.stringify({ port: lbPort, workers: lbWorkers, backends: [{ host: '127.0.0.1', port: gw0.port }], probeMs: 500 })], { cwd: S.repo });
-  S.children.add(lb);
-  await new Promise((resolve, reject) => {
-    lb.once('message', (m) => (m.type === 'ready' ? resolve() : reject(new Error('balancer'))));
-    lb.once('exit', () => reject(new Error('balancer exited')));
-  });
-  const lbStats = () =>
-    new Promise((resolve) => {
-      const on = (m) => {
-        if (m.type !== 'stats') return;
-        lb.off('message', on);
-        resolve(m.workers);
-      };
-      lb.on('message', on);
-      lb.send({ cmd: 'stats' });
+  // Balancer processes (one port each, <= 9,000 connections each: two sockets per connection, 20,000 open files).
+  const lbCount = Math.max(2, Math.ceil(A / 8_000));
+  const lbs = [];
+  for (let i = 0; i < lbCount; i++) {
+    const lb = fork(path.join(__dirname, 'lib', 'tcp-balancer.js'), [JSON.stringify({ port: lbPort + i, index: i, backends: [{ host: '127.0.0.1', port: gw0.port }], probeMs: 500 })], { cwd: S.repo });
+    S.children.add(lb);
+    await new Promise((resolve, reject) => {
+      lb.once('message', (m) => (m.type === 'ready' ? resolve() : reject(new Error('balancer'))));
+      lb.once('exit', () => reject(new Error('balancer exited')));
     });
-  const lbPids = () => {
-    try {
-      return require('fs')
-        .readdirSync('/proc')
-        .filter((d) => /^\d+$/.test(d))
-        .map(Number)
-        .filter((p) => {
-          try {
-            const st = require('fs').readFileSync(`/proc/${p}/stat`, 'utf8');
-            return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === lb.pid;
-          } catch {
-            return false;
-          }
-        })
-        .concat([lb.pid]);
-    } catch {
-      return [lb.pid];
-    }
-  };
+    lbs.push(lb);
+  }
+  const lbStats = () =>
+    Promise.all(
+      lbs.map(
+        (lb) =>
+          new Promise((resolve) => {
+            const on = (m) => {
+              if (m.type !== 'stats') return;
+              lb.off('message', on);
+              resolve(m);
+            };
+            lb.on('message', on);
+            lb.send({ cmd: 'stats' });
+          }),
+      ),
+    );
+  const lbPids = () => lbs.map((lb) => lb.pid);
 
   const gws = [gw0];
   const swarmPids = [];
@@ -113,7 +105,7 @@ async function main() {
 
   const swarm = await runSwarm({
     agents: A,
-    endpoints: [`ws://127.0.0.1:${lbPort}/v1/opamp`],
+    endpoints: lbs.map((_, i) => `ws://127.0.0.1:${lbPort + i}/v1/opamp`), // the balancer's ports
     wsFraction: 1,
     workers: Math.max(2, Math.ceil(A / 10_000)),
     rampPerSecond: opts.ramp,
@@ -154,7 +146,7 @@ async function main() {
   const more = await S.startGateways(BENCH, ident, opts.gateways - 1, { basePort: opts.basePort, firstIndex: 1 });
   more.forEach((g) => {
     gws.push(g);
-    lb.send({ cmd: 'add', backend: { host: '127.0.0.1', port: g.port } });
+    for (const lb of lbs) lb.send({ cmd: 'add', backend: { host: '127.0.0.1', port: g.port } });
   });
   await S.sleep(10_000);
   const rejected0 = await Promise.all(more.map((g) => S.metric(g.adminPort, 'opamp_gateway_rejections_total')));
@@ -225,7 +217,7 @@ async function main() {
       gateways: opts.gateways,
       killedGatewayHeld: A,
       signal: opts.signal,
-      balancerProcesses: lbWorkers,
+      balancerProcesses: lbCount,
       heartbeatSeconds: opts.heartbeatS,
       agentReconnectBackoff: { initialMs: opts.reconnectInitialMs, maxMs: opts.reconnectMaxMs, jitter: 'full' },
       rampPerSecond: opts.ramp,
