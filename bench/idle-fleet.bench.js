@@ -84,7 +84,37 @@ async function main() {
     }
   });
   const tRamp = Date.now();
-  await swarm.waitConnected(Math.max(300_000, (A / opts.ramp) * 4_000));
+  try {
+    await swarm.waitConnected(Math.max(300_000, (A / opts.ramp) * 4_000));
+  } catch (err) {
+    // The fleet never got up: record how far it got and what the gateways saw, then stop.
+    console.log(err.message);
+    const gatewayMetrics = await Promise.all(
+      gws.map(async (g) => ({
+        gateway: g.gatewayId,
+        connections: await S.metric(g.adminPort, 'opamp_gateway_connections').catch(() => null),
+        leaseFailures: await S.metric(g.adminPort, 'opamp_gateway_lease_failures_total').catch(() => null),
+        rejections: await S.metric(g.adminPort, 'opamp_gateway_rejections_total').catch(() => null),
+        eventLoopLagMaxS: await S.metric(g.adminPort, 'nodejs_eventloop_lag_max_seconds').catch(() => null),
+      })),
+    );
+    const p = swarm.progress();
+    sampler.mark('failed');
+    const report = await swarm.stop();
+    const file = writeResult(`${BENCH}-${A}`, {
+      parameters: { mode: 'distributed', agents: A, gateways: nGateways, heartbeatSeconds: opts.heartbeatS, holdMinutes: opts.holdMin, rampPerSecond: opts.ramp },
+      otherBusyProcessesAtStart: others,
+      failed: `not every agent connected within the ramp timeout: ${p.connected}/${A} connected at the end`,
+      atFailure: { connected: p.connected, connecting: p.connecting, errors: p.errors, gatewayMetrics, resources: sampler.window('baseline', 'failed') },
+      peakConnected: report.agents.peakConnected,
+      connectLatencyMs: report.connectLatencyMs,
+      target: { issue7: '100,000 agents held on one 2-core machine, no agent lost', met: false },
+    });
+    console.log(`written to ${path.relative(S.repo, file)}`);
+    await S.stopChildren();
+    await S.dropKafkaArtifacts(ident);
+    process.exit(2);
+  }
   const rampMs = Date.now() - tRamp;
   await S.waitUntil('API lists every agent connected', async () => (await api.countAgents('&connected=true')) >= A, 600_000, 5_000);
   const apiListsAllMs = Date.now() - tRamp;
