@@ -3,6 +3,8 @@
 // procfs, plus the whole machine's CPU, so a result can say how busy each part
 // was and how much load came from processes that are not the benchmark's.
 const fs = require('fs');
+// Result files name processes without this machine's paths.
+const REPO = require('path').join(__dirname, '..', '..');
 const path = require('path');
 const { procStats } = require('./machine');
 
@@ -181,7 +183,7 @@ async function topOthers(ours, seconds = 1) {
     if (own.has(p) || p === process.pid) continue;
     try {
       const d = procStats(p).cpuSeconds - c0;
-      if (d > 0.02) rows.push({ pid: p, cpuPercent: +((d / seconds) * 100).toFixed(0), cmd: readCmdline(p).slice(0, 100) });
+      if (d > 0.02) rows.push({ pid: p, cpuPercent: +((d / seconds) * 100).toFixed(0), cmd: readCmdline(p).split(`${REPO}/`).join('').slice(0, 100) });
     } catch {
       /* gone */
     }
