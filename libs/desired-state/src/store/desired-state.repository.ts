@@ -456,7 +456,13 @@ export class DesiredStateRepository {
          not_sent_reason = EXCLUDED.not_sent_reason,
          last_sent_hash = coalesce(EXCLUDED.last_sent_hash, s.last_sent_hash),
          last_sent_at = coalesce(EXCLUDED.last_sent_at, s.last_sent_at),
-         updated_at = now()`,
+         updated_at = now()
+       -- An event that changes no decision (most of them: heartbeats of health, status) writes no row.
+       WHERE s.configuration_name IS DISTINCT FROM EXCLUDED.configuration_name
+          OR s.configuration_version IS DISTINCT FROM EXCLUDED.configuration_version
+          OR s.desired_hash IS DISTINCT FROM EXCLUDED.desired_hash
+          OR s.not_sent_reason IS DISTINCT FROM EXCLUDED.not_sent_reason
+          OR EXCLUDED.last_sent_hash IS NOT NULL`,
       [
         tenantId,
         writes.map((w) => w.instanceUid),
