@@ -72,6 +72,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       idleTimeoutS: config.idleTimeoutS,
       drainWindowMs: config.drainWindowMs,
       maxPendingInbound: config.maxPendingInbound,
+      maxPendingInboundBytes: config.maxPendingInboundBytes,
       clientIdentity: config.clientIdentity,
       acceptLegacyUlid: config.acceptLegacyUlid,
     },

@@ -11,8 +11,6 @@
 export const CONNECTION_LEASE_TTL_MS = 90_000; // 3 x the default 30 s heartbeat
 /** Pending ServerToAgent items for plain-HTTP agents (latest of each kind). Owner: config-service writes, gateway reads. */
 export const PENDING_PUSH_TTL_MS = 15 * 60_000;
-/** Gateway liveness heartbeat score; readers treat entries older than this as dead. */
-export const GATEWAY_LIVENESS_TTL_MS = 15_000;
 /** Last-seen time of agents, batched to PostgreSQL by status-ingest. */
 export const LAST_SEEN_TTL_MS = 24 * 3_600_000;
 
@@ -29,8 +27,6 @@ export const RedisKeys = {
   connectionEpoch: (tenantId: string, instanceUidHex: string) => agentKey('epoch', tenantId, instanceUidHex),
   /** HASH kind -> ServerToAgent bytes waiting for the next HTTP poll. TTL PENDING_PUSH_TTL_MS. */
   pendingPush: (tenantId: string, instanceUidHex: string) => agentKey('pending', tenantId, instanceUidHex),
-  /** ZSET gateway id -> last heartbeat ms. No TTL; stale members are pruned by readers. */
-  gatewayLiveness: () => `${PREFIX}:gateways`,
   /** HASH instance uid -> last seen ms, per tenant. TTL LAST_SEEN_TTL_MS. */
   lastSeen: (tenantId: string) => `${PREFIX}:lastseen:{${tenantId}}`,
   /**
@@ -56,6 +52,4 @@ export const AgentTokenKeys = {
 export const RedisChannels = {
   /** GatewayPush messages for the connections one gateway owns. Subscriber: that gateway. */
   gatewayPush: (gatewayId: string) => `${PREFIX}:gw:${gatewayId}`,
-  /** Probe published by a gateway to itself to prove its subscription is alive. */
-  gatewayProbe: (gatewayId: string) => `${PREFIX}:gw:${gatewayId}:probe`,
 } as const;

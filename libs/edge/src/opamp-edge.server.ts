@@ -814,7 +814,8 @@ export class OpampEdgeServer {
       this.writeHttpReply(res, badRequestReply(uid, (err as ProtocolError).message), acceptEncoding, 'error');
       return;
     }
-    this.metrics.messagesIn.inc({ transport: 'http', kind: messageKind(msg) });
+    const kind = messageKind(msg);
+    this.metrics.messagesIn.inc({ transport: 'http', kind });
     this.metrics.connections.inc({ transport: 'http' });
     const conn: ConnectionContext = {
       connectionId: newConnectionId(),
@@ -841,7 +842,6 @@ export class OpampEdgeServer {
         return;
       }
       // A bare poll is answered at once; a message carrying status (the workers may answer it) waits a little.
-      const kind = messageKind(msg);
       if (this.options.httpPushWaitMs > 0 && kind !== 'heartbeat' && kind !== 'disconnect') {
         await Promise.race([woken, new Promise((resolve) => setTimeout(resolve, this.options.httpPushWaitMs))]);
       }

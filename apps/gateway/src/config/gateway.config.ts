@@ -34,6 +34,8 @@ export const gatewayEnv = {
   OPAMP_DRAIN_WINDOW_MS: int({ default: 30_000, min: 0 }),
   /** Records waiting for Kafka beyond which the gateway answers UNAVAILABLE. */
   OPAMP_MAX_PENDING_INBOUND: int({ default: 50_000, min: 1 }),
+  /** Bytes waiting for Kafka beyond which the gateway answers UNAVAILABLE. */
+  OPAMP_MAX_PENDING_INBOUND_BYTES: int({ default: 64 * 1024 * 1024, min: 1024 }),
   ...kafkaEnv,
   /** The inbound topic (opamp.agent-inbound); other values isolate test runs. */
   OPAMP_GATEWAY_INBOUND_TOPIC: str({ default: 'opamp.agent-inbound' }),
@@ -61,6 +63,7 @@ export interface GatewayConfig {
   idleTimeoutS: number;
   drainWindowMs: number;
   maxPendingInbound: number;
+  maxPendingInboundBytes: number;
   kafkaBrokers: string[];
   inboundTopic: string;
   redisUrl: string;
@@ -104,6 +107,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     idleTimeoutS: e.OPAMP_IDLE_TIMEOUT_S,
     drainWindowMs: e.OPAMP_DRAIN_WINDOW_MS,
     maxPendingInbound: e.OPAMP_MAX_PENDING_INBOUND,
+    maxPendingInboundBytes: e.OPAMP_MAX_PENDING_INBOUND_BYTES,
     kafkaBrokers: e.OPAMP_KAFKA_BROKERS,
     inboundTopic: e.OPAMP_GATEWAY_INBOUND_TOPIC,
     redisUrl: e.OPAMP_REDIS_URL,
