@@ -87,7 +87,12 @@ export interface PerAgentOptions {
   readonly description?: AgentDescriptionInput;
   /** Initial health (default healthy, status "StatusOK"). Change with setHealth(). */
   readonly health?: HealthInput;
-  /** Source address of connections (e.g. 127.0.0.N to spread a swarm over more ports). */
+  /**
+   * Source address of connections (e.g. 127.0.0.N to spread a swarm over more ports).
+   * WebSocket connections from it bind explicit local ports from a per-address
+   * pool (source-ports.ts), which keeps connecting fast with tens of thousands of
+   * sockets on one address.
+   */
   readonly localAddress?: string;
   /** Overrides the profile's rng for this agent. */
   readonly rng?: Rng;

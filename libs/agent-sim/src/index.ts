@@ -13,6 +13,7 @@ export {
 } from './agent-options';
 export type { AgentProfile, PerAgentOptions, SimulatedAgentOptions, TransportKind } from './agent-options';
 export type { ApplyConfigCallback, ApplyConfigPolicy, SimulatedApplyPolicy } from './config-apply';
+export { DEFAULT_SOURCE_PORT_RANGES, SourcePortPool, sourcePortPool } from './source-ports';
 export { backoffCeilingMs, fullJitterDelayMs } from './backoff';
 export type { BackoffSettings, Rng } from './backoff';
 export { parseRetryAfterMs, retryInfoToMs } from './retry-after';

@@ -65,6 +65,7 @@ import {
   type RemoteConfigState,
 } from './status-builder';
 import { openWebSocket, type WsHost } from './ws-transport';
+import { sourcePortPool, type SourcePortPool } from './source-ports';
 import type { WsClient } from './ws-module';
 
 type ServerToAgent = opamp.proto.v1.ServerToAgent;
@@ -135,6 +136,8 @@ const NONE = Number.POSITIVE_INFINITY;
 const EMPTY_BYTES = new Uint8Array(0);
 const WS_OPEN = 1;
 const WS_CLOSE_NORMAL = 1000;
+/** Taken source ports skipped at once before an agent falls back to its backoff. */
+const MAX_PORTS_TAKEN_IN_A_ROW = 64;
 /** Restart handling (plain HTTP): 1 = the disconnect message is queued, 2 = it is in flight. */
 const RESTART_NONE = 0;
 const RESTART_QUEUED = 1;
@@ -174,6 +177,10 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private everConnected = false;
   private attempt = 0;
   private retryOverrideMs: number | undefined;
+  /** Explicit local ports for a set source address (see source-ports.ts); undefined: the kernel picks. */
+  private readonly sourcePorts: SourcePortPool | undefined;
+  /** Binds in a row that found their port taken; bounded so a full pool falls back to backoff. */
+  private portsTakenInARow = 0;
   private restartState = RESTART_NONE;
   private idleWaiter: (() => void) | undefined;
 
@@ -202,6 +209,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.healthState = options.health ?? DEFAULT_HEALTH;
     this.effective = this.profile.initialEffectiveConfig;
     this.heartbeatMs = this.profile.heartbeatIntervalMs;
+    this.sourcePorts = options.localAddress ? sourcePortPool(options.localAddress) : undefined;
   }
 
   // ---------------------------------------------------------------- state
@@ -595,6 +603,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       headers: profile.headers,
       perMessageDeflate: profile.perMessageDeflate,
       localAddress: this.options.localAddress,
+      localPort: this.sourcePorts?.next(),
       handshakeTimeout: profile.requestTimeoutMs,
     });
   }
@@ -616,6 +625,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       return;
     }
     this.attempt = 0;
+    this.portsTakenInARow = 0;
     this.setConnected();
     // First message on a connection: the full state, except on a Go-style reconnect (only what changed).
     const compressed = this.everConnected && this.profile.firstMessageCompressedOnReconnect;
@@ -675,6 +685,12 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   /** @internal socket event */
   onWsError(ws: WsClient, err: Error): void {
     if (ws !== this.ws || this.retryOverrideMs !== undefined) return;
+    if (this.sourcePorts && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && this.portsTakenInARow < MAX_PORTS_TAKEN_IN_A_ROW) {
+      // The explicit source port is still taken (TIME_WAIT, a wildcard listener): take the next one now.
+      this.portsTakenInARow++;
+      this.retryOverrideMs = 0;
+      return;
+    }
     this.countError('transport', err.message);
   }
 

@@ -17,6 +17,7 @@ export interface WsClientOptions {
   readonly headers?: Readonly<Record<string, string>>;
   readonly perMessageDeflate?: false | WsPerMessageDeflateOptions;
   readonly localAddress?: string;
+  readonly localPort?: number;
   readonly handshakeTimeout?: number;
   readonly maxPayload?: number;
 }

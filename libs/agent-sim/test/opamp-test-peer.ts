@@ -50,6 +50,8 @@ export interface Received {
   readonly headers: http.IncomingHttpHeaders;
   /** Source address of the connection. */
   readonly remoteAddress: string | undefined;
+  /** Source port of the connection. */
+  readonly remotePort: number | undefined;
   readonly at: number;
 }
 
@@ -194,6 +196,7 @@ export class OpampTestPeer {
       connection,
       headers: req.headers,
       remoteAddress: req.socket.remoteAddress,
+      remotePort: req.socket.remotePort,
       at: Date.now(),
     };
     this.received.push(received);

@@ -8,7 +8,8 @@ import {
   type opamp,
 } from '@opamp/protocol';
 import { waitFor } from '@opamp/testing';
-import { SimulatedAgent, type AgentError, type SimulatedAgentOptions } from '../src';
+import * as net from 'node:net';
+import { SimulatedAgent, sourcePortPool, type AgentError, type SimulatedAgentOptions } from '../src';
 import { ack, OpampTestPeer, type Received } from './opamp-test-peer';
 
 const W = { timeoutMs: 5000 };
@@ -428,5 +429,28 @@ describe('SimulatedAgent over WebSocket', () => {
     agent({ localAddress: '127.0.0.2' }).start();
     const [first] = await peer.waitForMessages(1);
     expect(first.remoteAddress).toBe('127.0.0.2');
+  });
+
+  it('binds explicit source ports from the address pool and skips a port that is taken', async () => {
+    const address = '127.0.0.3';
+    const pool = sourcePortPool(address);
+    const successor = (p: number) => (p === 32767 ? 61000 : p === 65535 ? 1024 : p + 1);
+    const taken = successor(pool.next());
+    // Hold the pool's next port on that address, so the agent's first bind fails with EADDRINUSE.
+    const blocker = net.createServer();
+    await new Promise<void>((resolve, reject) => blocker.once('error', reject).listen(taken, address, () => resolve()));
+    try {
+      const errors: AgentError[] = [];
+      const a = agent({ localAddress: address });
+      a.on('error', (e: AgentError) => errors.push(e));
+      a.start();
+      const [first] = await peer.waitForMessages(1);
+      expect(first.remoteAddress).toBe(address);
+      expect(first.remotePort).not.toBe(taken);
+      expect(first.remotePort).toBe(successor(taken));
+      expect(errors).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
   });
 });
