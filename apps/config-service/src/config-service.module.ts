@@ -64,6 +64,8 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
       this.markJoined();
     });
     await this.worker.start();
+    // Re-evaluations the API recorded and nobody finished (a crash mid-way) resume from their cursor.
+    this.reconciler.startJobs();
     // Drives the rollouts whose lease this replica holds or takes over; API changes wake it.
     this.api.rollouts.onChange = () => this.rolloutDriver.wake();
     this.rolloutDriver.start();
@@ -79,7 +81,8 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
     // Gives up its rollout leases so another replica continues at once.
     await this.rolloutDriver.stop({ releaseLeases: true });
     await this.worker?.stop();
-    await this.reconciler.idle();
+    // Hands its re-evaluation jobs back (cursor kept) so another replica continues at once.
+    await this.reconciler.stopJobs({ releaseLeases: true });
     this.redis.disconnect();
     await this.pool.end();
   }
@@ -109,6 +112,7 @@ export class ConfigServiceModule {
             const logger = new Logger('reconciler');
             return new Reconciler(repo, dispatcher, {
               pageSize: config.reevaluatePageSize,
+              jobLeaseMs: config.reevaluationLeaseMs,
               log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
             });
           },

@@ -196,6 +196,8 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
     ...(config.logApi ? {} : { logger: false as const }),
   });
   rolloutDriver.start();
+  // Re-evaluations recorded before a crash or stop resume from their cursor.
+  reconciler.startJobs();
   const host = config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost;
   const apiPort = (api.getHttpServer().address() as { port: number }).port;
   const scheme = config.tls ? 's' : '';
@@ -219,7 +221,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       await rolloutDriver.stop();
       await sweeper.stop();
       await events.close();
-      await reconciler.idle();
+      await reconciler.stopJobs({ releaseLeases: true });
       await db.close();
     },
   };

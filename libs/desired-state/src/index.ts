@@ -5,6 +5,7 @@ export * from './store/desired-state.repository';
 export * from './runtime/reconciler';
 export * from './runtime/reconciler-worker';
 export * from './store/rollout.repository';
+export * from './store/reevaluation-job.repository';
 export * from './runtime/rollout-driver';
 export * from './api/rollout-api';
 export * from './api/fleet-api.service';

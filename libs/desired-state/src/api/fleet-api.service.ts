@@ -40,6 +40,7 @@ import {
   type TokenRecord,
 } from '../store/desired-state.repository';
 import type { Reconciler } from '../runtime/reconciler';
+import { ReevaluationJobRepository } from '../store/reevaluation-job.repository';
 import { RolloutApi } from './rollout-api';
 import { componentDetailsMap, componentHealthMessage, effectiveConfigFiles, packageStatusesMessage } from './agent-detail';
 
@@ -177,6 +178,7 @@ export class FleetApiService {
   readonly metrics: ApiMetrics = { calls: 0, invalidArguments: 0, errors: {} };
   /** Staged rollouts (api/rollout-api.ts). */
   readonly rollouts: RolloutApi;
+  private readonly reevaluationJobs: ReevaluationJobRepository;
 
   constructor(
     private readonly repo: DesiredStateRepository,
@@ -185,6 +187,7 @@ export class FleetApiService {
     private readonly agentTokens: AgentTokenSink | null = null,
   ) {
     this.rollouts = new RolloutApi(repo);
+    this.reevaluationJobs = new ReevaluationJobRepository(repo.db);
   }
 
   /**
@@ -235,8 +238,18 @@ export class FleetApiService {
     return `token:${c.tokenId}`;
   }
 
+  /**
+   * Records the re-evaluation of the agents `selectors` match, in the
+   * transaction of the change (durable: a crash before or during the work is
+   * resumed from the job's cursor, runtime/reconciler.ts).
+   */
+  private async recordReevaluation(tx: SqlExecutor, tenantId: string, selectors: string[], reason: string): Promise<void> {
+    if (selectors.length > 0) await this.reevaluationJobs.record(tx, tenantId, [...new Set(selectors)], reason);
+  }
+
+  /** After the commit: this replica's reconciler starts on the recorded job (any replica's sweep would otherwise). */
   private reevaluate(tenantId: string, selectors: string[]): void {
-    if (this.reconciler && selectors.length > 0) void this.reconciler.reevaluate(tenantId, selectors);
+    if (this.reconciler && selectors.length > 0) void this.reconciler.runJobs(tenantId);
   }
 
   // --- agents ---------------------------------------------------------------------
@@ -574,6 +587,7 @@ export class FleetApiService {
         true,
       );
       const sel = await tx.query(`SELECT selector FROM assignments WHERE tenant_id = $1 AND configuration_name = $2 AND pinned_version IS NULL`, [c.tenantId, name]);
+      if (version !== latest) await this.recordReevaluation(tx, c.tenantId, sel.rows.map((r) => str(r['selector'])), 'configuration.update');
       return { row: await this.versionRow(tx, c.tenantId, name, version), changed: version !== latest, selectors: sel.rows.map((r) => str(r['selector'])) };
     });
     if (changed) this.reevaluate(c.tenantId, selectors);
@@ -701,6 +715,7 @@ export class FleetApiService {
         },
         true,
       );
+      await this.recordReevaluation(tx, c.tenantId, [a.selector], 'assignment.create');
       return ins.rows[0];
     });
     this.reevaluate(c.tenantId, [a.selector]);
@@ -738,6 +753,7 @@ export class FleetApiService {
         },
         true,
       );
+      await this.recordReevaluation(tx, c.tenantId, [str(old['selector']), a.selector], 'assignment.update');
       return { row: upd.rows[0], oldSelector: str(old['selector']) };
     });
     this.reevaluate(c.tenantId, oldSelector === a.selector ? [a.selector] : [oldSelector, a.selector]);
@@ -776,6 +792,7 @@ export class FleetApiService {
         },
         true,
       );
+      await this.recordReevaluation(tx, c.tenantId, [str(del.rows[0]['selector'])], 'assignment.delete');
       return str(del.rows[0]['selector']);
     });
     this.reevaluate(c.tenantId, [selector]);
