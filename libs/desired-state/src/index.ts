@@ -7,5 +7,7 @@ export * from './runtime/reconciler-worker';
 export * from './store/rollout.repository';
 export * from './store/reevaluation-job.repository';
 export * from './runtime/rollout-driver';
+export * from './runtime/agent-watch.hub';
+export * from './runtime/config-service.metrics';
 export * from './api/rollout-api';
 export * from './api/fleet-api.service';
