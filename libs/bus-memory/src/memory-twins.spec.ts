@@ -129,8 +129,9 @@ describe('MemoryAgentChangeFeed', () => {
     const b: string[] = [];
     const offA = await feed.subscribe((n) => a.push(n.tenantId));
     await feed.subscribe((n) => b.push(n.tenantId));
-    await feed.publish({ tenantId: 't1', instanceUids: [Buffer.alloc(16)] });
+    const published = feed.publish({ tenantId: 't1', instanceUids: [Buffer.alloc(16)] });
     expect(a).toEqual([]); // not inside publish
+    await published;
     await new Promise((resolve) => setImmediate(resolve));
     expect([a, b]).toEqual([['t1'], ['t1']]);
     await offA();

@@ -95,7 +95,7 @@ export class FleetGrpcController {
           subscriber.complete();
         } catch (err) {
           if (!(err instanceof DesiredStateError)) this.logger.error(`WatchAgents: ${err instanceof Error ? err.stack : String(err)}`);
-          subscriber.error({ code: GRPC_STATUS[errorCode(err)], details: publicMessage(err), message: publicMessage(err) });
+          subscriber.error(new RpcException({ code: GRPC_STATUS[errorCode(err)], message: publicMessage(err) }));
         }
       })();
       return () => {

@@ -70,6 +70,6 @@ describe('WatchAgents on REST', () => {
     const doc = buildOpenApi(new ProtoJson()) as { paths: Record<string, { get: { responses: Record<string, { content: Record<string, unknown> }>; parameters: Array<{ name: string }> } }> };
     const op = doc.paths['/api/v1/agents:watch'].get;
     expect(Object.keys(op.responses['200'].content)).toEqual(['text/event-stream']);
-    expect(op.parameters.map((p) => p.name)).toEqual(['selector', 'connected', 'healthy', 'in_sync', 'config_statuses']);
+    expect(op.parameters.map((p) => p.name)).toEqual(['selector', 'connected', 'healthy', 'inSync', 'configStatuses']);
   });
 });
