@@ -124,11 +124,12 @@ describe('embedded mode end to end (one process, no external services)', () => {
   }
 
   /** GET /agents:watch as Server-Sent Events: the `change` events received so far. */
-  async function watchAgents(query: string): Promise<{ changes: Array<Record<string, any>>; close(): void }> {
+  type WatchedChange = { kind: string; agent: { instanceUid: string } };
+  async function watchAgents(query: string): Promise<{ changes: WatchedChange[]; close(): void }> {
     const abort = new AbortController();
     const res = await fetch(`${server.api}/agents:watch${query}`, { headers: { authorization: `Bearer ${server.adminToken}` }, signal: abort.signal });
     expect(res.status).toBe(200);
-    const out = { changes: [] as Array<Record<string, any>>, close: () => abort.abort() };
+    const out = { changes: [] as WatchedChange[], close: () => abort.abort() };
     void (async () => {
       let buffer = '';
       try {
