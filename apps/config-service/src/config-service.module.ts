@@ -1,31 +1,54 @@
 /**
  * Root module of config-service: the connections it owns (Kafka, Redis,
- * PostgreSQL), the reconciler on the agent-events topic and the platform API
- * (REST mirror controller here; the gRPC server is attached in app.ts).
+ * PostgreSQL), the reconciler on the agent-events topic, the platform API
+ * (REST mirror controller here; the gRPC server is attached in app.ts), the
+ * agent-change feed behind WatchAgents and the Prometheus metrics (GET /metrics).
+ * The feed is Redis pub/sub (bus-redis agent-change.feed.ts says why, not a
+ * per-replica Kafka consumer): the reconciler publishes the agents it handled
+ * or whose decision changed, every replica's watch hub listens.
  * At start it ensures topics, runs migrations and registers bootstrap admin
  * tokens; on shutdown it stops consuming and closes its connections.
  */
-import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
-import { KafkaTopics } from '@opamp/contracts';
+import { KafkaTopics, type AgentChangeFeed } from '@opamp/contracts';
 import { createKafkaClient, ensureTopics } from '@opamp/bus-kafka';
-import { AgentTokenDirectory, createRedisConnection, GatewayPushPublisher, PendingPushStore } from '@opamp/bus-redis';
+import { AgentTokenDirectory, createRedisConnection, GatewayPushPublisher, PendingPushStore, RedisAgentChangeFeed } from '@opamp/bus-redis';
 import { createPgPool, migrateToLatest, PgSqlDatabase } from '@opamp/store';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { AgentPushDispatcher, DesiredStateRepository, FleetApiService, Reconciler, ReconcilerWorker, RolloutDriver } from '@opamp/desired-state';
+import {
+  AgentPushDispatcher,
+  ConfigServiceMetrics,
+  DesiredStateError,
+  DesiredStateRepository,
+  FleetApiService,
+  Reconciler,
+  ReconcilerWorker,
+  RolloutDriver,
+} from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
-import { APP_CONFIG, FLEET_API, KAFKA, PG_POOL, RECONCILER, REDIS, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
+import { AGENT_CHANGES, APP_CONFIG, FLEET_API, KAFKA, METRICS, METRICS_REGISTRY, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 import type { ConfigServiceConfig } from './config/config-service.config';
 
-export { APP_CONFIG, FLEET_API, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
+export { APP_CONFIG, FLEET_API, METRICS, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 
 @Injectable()
-export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('config-service');
   private worker: ReconcilerWorker | null = null;
+  private unsubscribeChanges: (() => Promise<void>) | null = null;
   private markJoined: () => void = () => undefined;
   private readonly joinedPromise = new Promise<void>((resolve) => (this.markJoined = resolve));
 
@@ -33,6 +56,8 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
     @Inject(APP_CONFIG) private readonly config: ConfigServiceConfig,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS_SUB) private readonly redisSub: Redis,
+    @Inject(AGENT_CHANGES) private readonly changes: AgentChangeFeed,
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(REPOSITORY) private readonly repo: DesiredStateRepository,
     @Inject(RECONCILER) private readonly reconciler: Reconciler,
@@ -54,6 +79,11 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
     // Gateways accept the agent tokens in the shared directory; make it match the database.
     const tokens = await this.api.syncAgentTokens();
     this.logger.log(`agent token directory holds ${tokens} tokens`);
+    // WatchAgents: every replica hears every change; after a feed interruption its watches end (clients list again).
+    this.unsubscribeChanges = await this.changes.subscribe(
+      (n) => this.api.watches.notice(n.tenantId, n.instanceUids),
+      () => this.api.watches.endAll(new DesiredStateError('UNAVAILABLE', 'the agent change feed was interrupted; list the agents again and watch again')),
+    );
     this.worker = new ReconcilerWorker(this.kafka, this.reconciler, {
       topic: this.config.eventsTopic,
       groupId: this.config.consumerGroup,
@@ -64,6 +94,8 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
       this.markJoined();
     });
     await this.worker.start();
+    // Re-evaluations the API recorded and nobody finished (a crash mid-way) resume from their cursor.
+    this.reconciler.startJobs();
     // Drives the rollouts whose lease this replica holds or takes over; API changes wake it.
     this.api.rollouts.onChange = () => this.rolloutDriver.wake();
     this.rolloutDriver.start();
@@ -75,12 +107,20 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, OnApplica
     return this.joinedPromise;
   }
 
+  /** Ends the watch streams before the servers close (they would wait for them). */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.unsubscribeChanges?.();
+    this.api.watches.close();
+  }
+
   async onApplicationShutdown(): Promise<void> {
     // Gives up its rollout leases so another replica continues at once.
     await this.rolloutDriver.stop({ releaseLeases: true });
     await this.worker?.stop();
-    await this.reconciler.idle();
+    // Hands its re-evaluation jobs back (cursor kept) so another replica continues at once.
+    await this.reconciler.stopJobs({ releaseLeases: true });
     this.redis.disconnect();
+    this.redisSub.disconnect();
     await this.pool.end();
   }
 }
@@ -95,6 +135,8 @@ export class ConfigServiceModule {
           useFactory: () => createPgPool({ connectionString: config.databaseUrl, applicationName: 'config-service', max: config.pgPoolMax }),
         },
         { provide: REDIS, useFactory: () => createRedisConnection({ url: config.redisUrl, connectionName: `${config.clientId}:cmd` }) },
+        { provide: REDIS_SUB, useFactory: () => createRedisConnection({ url: config.redisUrl, connectionName: `${config.clientId}:sub` }) },
+        { provide: AGENT_CHANGES, inject: [REDIS, REDIS_SUB], useFactory: (redis: Redis, sub: Redis) => new RedisAgentChangeFeed(redis, sub) },
         { provide: KAFKA, useFactory: () => createKafkaClient({ brokers: config.kafkaBrokers, clientId: config.clientId }) },
         { provide: REPOSITORY, inject: [PG_POOL], useFactory: (pool: Pool) => new DesiredStateRepository(new PgSqlDatabase(pool)) },
         {
@@ -104,11 +146,15 @@ export class ConfigServiceModule {
         },
         {
           provide: RECONCILER,
-          inject: [REPOSITORY, AgentPushDispatcher],
-          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher) => {
+          inject: [REPOSITORY, AgentPushDispatcher, AGENT_CHANGES],
+          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, changes: AgentChangeFeed) => {
             const logger = new Logger('reconciler');
             return new Reconciler(repo, dispatcher, {
               pageSize: config.reevaluatePageSize,
+              onAgentsChanged: (tenantId, instanceUids) => {
+                changes.publish({ tenantId, instanceUids }).catch((err: unknown) => logger.warn(`agent change notice not published: ${String(err)}`));
+              },
+              jobLeaseMs: config.reevaluationLeaseMs,
               log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
             });
           },
@@ -129,9 +175,20 @@ export class ConfigServiceModule {
         {
           provide: FLEET_API,
           inject: [REPOSITORY, AgentPushDispatcher, RECONCILER, REDIS],
-          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, reconciler: Reconciler, redis: Redis) =>
-            new FleetApiService(repo, dispatcher, reconciler, new AgentTokenDirectory(redis)),
+          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, reconciler: Reconciler, redis: Redis) => {
+            const logger = new Logger('watch');
+            return new FleetApiService(repo, dispatcher, reconciler, new AgentTokenDirectory(redis), {
+              watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (_level, message) => logger.error(message) },
+            });
+          },
         },
+        {
+          provide: METRICS,
+          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API],
+          useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService) =>
+            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api }),
+        },
+        { provide: METRICS_REGISTRY, inject: [METRICS], useFactory: (metrics: ConfigServiceMetrics) => metrics.registry },
         ConfigServiceLifecycle,
       ]);
   }

@@ -13,9 +13,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { KeyedBatchQueue, MemoryLeaseStore, MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
+import { KeyedBatchQueue, MemoryAgentChangeFeed, MemoryLeaseStore, MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
+import { Registry } from 'prom-client';
 import {
   AgentPushDispatcher,
+  ConfigServiceMetrics,
   DesiredStateRepository,
   FleetApiService,
   Reconciler,
@@ -101,7 +103,12 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   const pushBus = new MemoryPushBus();
   const pending = new MemoryPendingStore();
   const dispatcher = new AgentPushDispatcher(pushBus, pending);
-  const reconciler = new Reconciler(repo, dispatcher, { log: (level, message) => log(level, message) });
+  // WatchAgents hears the reconciler's changes through the in-process twin of the Redis feed.
+  const agentChanges = new MemoryAgentChangeFeed();
+  const reconciler = new Reconciler(repo, dispatcher, {
+    log: (level, message) => log(level, message),
+    onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
+  });
 
   // The gateway edge accepts the agent tokens the API manages.
   // Filled from the database below: a token revoked through the API stays revoked after a restart.
@@ -118,7 +125,10 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       for (const e of entries) authority.putDigest(e.digest, { tenantId: e.tenantId, tokenId: e.tokenId });
     },
   };
-  const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink);
+  const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
+    watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
+  });
+  const unsubscribeChanges = await agentChanges.subscribe((n) => fleetApi.watches.notice(n.tenantId, n.instanceUids));
   await fleetApi.syncAgentTokens();
   // Staged rollouts: the one driver of this process (same lease rules as the distributed replicas).
   const rolloutDriver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', log: (level, message) => log(level, message) });
@@ -187,15 +197,20 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   );
   edgeRef = edge;
   await edge.start();
-  const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready, registry: edge.metrics.registry });
+  // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
+  const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi }, { defaultMetrics: false });
+  const registry = Registry.merge([edge.metrics.registry, configMetrics.registry]);
+  const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready, registry });
   await admin.start();
-  const api = await createPlatformApiApp(PlatformApiModule.forApi(fleetApi), {
+  const api = await createPlatformApiApp(PlatformApiModule.forApi(fleetApi, registry), {
     bindHost: config.bindHost,
     httpPort: config.httpPort,
     grpcPort: config.grpcPort,
     ...(config.logApi ? {} : { logger: false as const }),
   });
   rolloutDriver.start();
+  // Re-evaluations recorded before a crash or stop resume from their cursor.
+  reconciler.startJobs();
   const host = config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost;
   const apiPort = (api.getHttpServer().address() as { port: number }).port;
   const scheme = config.tls ? 's' : '';
@@ -215,11 +230,13 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
     async stop(drainWindowMs = config.drainWindowMs) {
       await edge.drain(drainWindowMs); // closes the inbound queue once drained
       admin.stop();
+      await unsubscribeChanges();
+      fleetApi.watches.close();
       await api.close();
       await rolloutDriver.stop();
       await sweeper.stop();
       await events.close();
-      await reconciler.idle();
+      await reconciler.stopJobs({ releaseLeases: true });
       await db.close();
     },
   };

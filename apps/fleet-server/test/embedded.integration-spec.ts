@@ -123,6 +123,32 @@ describe('embedded mode end to end (one process, no external services)', () => {
     return a;
   }
 
+  /** GET /agents:watch as Server-Sent Events: the `change` events received so far. */
+  type WatchedChange = { kind: string; agent: { instanceUid: string } };
+  async function watchAgents(query: string): Promise<{ changes: WatchedChange[]; close(): void }> {
+    const abort = new AbortController();
+    const res = await fetch(`${server.api}/agents:watch${query}`, { headers: { authorization: `Bearer ${server.adminToken}` }, signal: abort.signal });
+    expect(res.status).toBe(200);
+    const out = { changes: [] as WatchedChange[], close: () => abort.abort() };
+    void (async () => {
+      let buffer = '';
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          buffer += Buffer.from(chunk).toString();
+          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const data = /^event: change\ndata: (.*)$/m.exec(block.replace(/^id: .*\n/m, ''))?.[1];
+            if (data) out.changes.push(JSON.parse(data));
+          }
+        }
+      } catch {
+        // aborted
+      }
+    })();
+    return out;
+  }
+
   it('prints where agents and operators connect, with tokens to use', () => {
     expect(server.ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/v1\/opamp$/);
     expect(server.api).toMatch(/\/api\/v1$/);
@@ -164,6 +190,9 @@ describe('embedded mode end to end (one process, no external services)', () => {
       description: 'health reported',
     });
 
+    // Operators watching for agents in sync see them come in (WatchAgents on the in-process change feed).
+    const inSync = await watchAgents('?inSync=true&selector=env%3Dprod');
+
     // A configuration for prod, rendered per agent from its attributes.
     expect((await rest('POST', '/configurations', { name: 'collector', files: { 'collector.yaml': { body: COLLECTOR, contentType: 'text/yaml' } } })).status).toBe(200);
     expect((await rest('POST', '/assignments', { name: 'prod', configurationName: 'collector', selector: 'env=prod', priority: 10 })).status).toBe(200);
@@ -182,6 +211,23 @@ describe('embedded mode end to end (one process, no external services)', () => {
       const a = await waitFor(() => rest('GET', `/agents/${uid}`), (r) => r.json.inSync === true, { timeoutMs: 30_000, description: `${uid} in sync` });
       expect(a.json).toMatchObject({ configurationName: 'collector', remoteConfigStatus: APPLIED });
     }
+    const watched = await waitFor(
+      () => new Set(inSync.changes.filter((c) => c.kind === 'AGENT_WATCH_EVENT_KIND_UPSERTED').map((c) => c.agent.instanceUid)),
+      (uids) => [wsProd.instanceUid.toString('hex'), httpProd.instanceUid.toString('hex'), elasticUid].every((u) => uids.has(u)),
+      { timeoutMs: 15_000, description: 'in-sync changes watched' },
+    );
+    expect(watched.has(wsDev.instanceUid.toString('hex'))).toBe(false);
+    inSync.close();
+
+    // config-service's metrics, on the API port and with the gateway's on the admin port.
+    const apiMetrics = await (await fetch(server.api.replace(/\/api\/v1$/, '/metrics'))).text();
+    expect(apiMetrics).toMatch(/^opamp_config_reconciler_configs_pushed_total [1-9]/m);
+    expect(apiMetrics).toMatch(/^opamp_config_api_requests_total\{method="CreateAssignment",code="OK"\} 1$/m);
+    expect(apiMetrics).toMatch(/^opamp_config_watchers_opened_total 1$/m);
+    const adminMetrics = await (await fetch(`http://127.0.0.1:${basePort + 1}/metrics`)).text();
+    expect(adminMetrics).toMatch(/^opamp_gateway_connections/m);
+    expect(adminMetrics).toMatch(/^opamp_config_reevaluation_jobs_finished_total [1-9]/m);
+
     // The dev agent matches no assignment: nothing sent, nothing applied.
     expect(wsDev.remoteConfigStatus.status).not.toBe(opamp.proto.v1.RemoteConfigStatuses.RemoteConfigStatuses_APPLIED);
 

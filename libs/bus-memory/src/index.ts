@@ -3,3 +3,4 @@ export * from './memory-lease.store';
 export * from './memory-push.bus';
 export * from './memory-pending.store';
 export * from './keyed-batch.queue';
+export * from './memory-agent-change.feed';

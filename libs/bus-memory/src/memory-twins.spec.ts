@@ -2,6 +2,7 @@ import { KeyedBatchQueue } from './keyed-batch.queue';
 import { MemoryLeaseStore } from './memory-lease.store';
 import { MemoryPendingStore } from './memory-pending.store';
 import { MemoryPushBus } from './memory-push.bus';
+import { MemoryAgentChangeFeed } from './memory-agent-change.feed';
 
 describe('MemoryLeaseStore', () => {
   it('fences like the Redis leases: rising epochs, compare-and-set refresh and release', async () => {
@@ -118,5 +119,25 @@ describe('KeyedBatchQueue', () => {
     await pending;
     expect(handled).toEqual(['late']);
     await expect(q.send(key(1), Buffer.from('x'))).rejects.toThrow(/closed/);
+  });
+});
+
+describe('MemoryAgentChangeFeed', () => {
+  it('gives every subscriber every notice, after the publish call, until it unsubscribes', async () => {
+    const feed = new MemoryAgentChangeFeed();
+    const a: string[] = [];
+    const b: string[] = [];
+    const offA = await feed.subscribe((n) => a.push(n.tenantId));
+    await feed.subscribe((n) => b.push(n.tenantId));
+    const published = feed.publish({ tenantId: 't1', instanceUids: [Buffer.alloc(16)] });
+    expect(a).toEqual([]); // not inside publish
+    await published;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([a, b]).toEqual([['t1'], ['t1']]);
+    await offA();
+    await feed.publish({ tenantId: 't2', instanceUids: [Buffer.alloc(16)] });
+    await feed.publish({ tenantId: 'empty', instanceUids: [] });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([a, b]).toEqual([['t1'], ['t1', 't2']]);
   });
 });

@@ -4,3 +4,4 @@ export * from './connection-lease.repository';
 export * from './gateway-push.channel';
 export * from './pending-push.store';
 export * from './agent-token.directory';
+export * from './agent-change.feed';

@@ -46,3 +46,4 @@ export const GatewayPushCodec = makeCodec<fleet.v1.GatewayPush, fleet.v1.IGatewa
   'GatewayPush',
   fleet.v1.GatewayPush,
 );
+export const AgentChangeNoticeCodec = makeCodec<fleet.v1.AgentChangeNotice, fleet.v1.IAgentChangeNotice>('AgentChangeNotice', fleet.v1.AgentChangeNotice);

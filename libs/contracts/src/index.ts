@@ -4,3 +4,4 @@ export * from './envelope-codec';
 export * from './kafka-topics';
 export * from './redis-keys';
 export * from './agent-push.router';
+export * from './agent-change-feed';

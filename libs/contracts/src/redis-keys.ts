@@ -52,4 +52,6 @@ export const AgentTokenKeys = {
 export const RedisChannels = {
   /** GatewayPush messages for the connections one gateway owns. Subscriber: that gateway. */
   gatewayPush: (gatewayId: string) => `${PREFIX}:gw:${gatewayId}`,
+  /** AgentChangeNotice of agents whose API view changed. Publisher: config-service reconcilers; subscribers: every config-service replica (WatchAgents). */
+  agentChanges: () => `${PREFIX}:agent-changes`,
 } as const;

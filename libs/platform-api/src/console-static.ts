@@ -55,7 +55,7 @@ export function findConsoleDir(start: string = __dirname): string | null {
 }
 
 function isApiPath(path: string): boolean {
-  return path === '/api' || path.startsWith('/api/');
+  return path === '/api' || path.startsWith('/api/') || path === '/metrics';
 }
 
 /** Registers the console's static files and its SPA fallback; call before the app listens (before Nest's routes). */

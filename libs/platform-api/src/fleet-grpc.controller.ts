@@ -1,10 +1,12 @@
 /** The gRPC side of FleetService (@nestjs/microservices): the same handlers as REST. */
 import { Controller, Inject, Logger } from '@nestjs/common';
 import { GrpcMethod, RpcException } from '@nestjs/microservices';
-import type { Metadata } from '@grpc/grpc-js';
+import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
+import { Observable } from 'rxjs';
 import { DesiredStateError, type FleetApiService } from '@opamp/desired-state';
 import { errorCode, GRPC_STATUS, publicMessage } from './api-errors';
 import { invokeRpc } from './rpc-table';
+import { openWatch, pumpWatch } from './watch-stream';
 import { FLEET_API } from './platform-api.tokens';
 
 type Req = Record<string, unknown>;
@@ -58,4 +60,48 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'RollbackRollout') rollbackRollout(r: Req, m: Metadata) { return this.call('RollbackRollout', r, m); }
   @GrpcMethod(S, 'ListRolloutEvents') listRolloutEvents(r: Req, m: Metadata) { return this.call('ListRolloutEvents', r, m); }
   @GrpcMethod(S, 'ListRolloutAgents') listRolloutAgents(r: Req, m: Metadata) { return this.call('ListRolloutAgents', r, m); }
+
+  /**
+   * Server stream. Emits an event only when the call can take it (Nest's own
+   * writer would buffer without bound); errors end the call with their status.
+   */
+  @GrpcMethod(S, 'WatchAgents')
+  watchAgents(r: Req, m: Metadata, call: ServerWritableStream<Req, Req>): Observable<Req> {
+    return new Observable<Req>((subscriber) => {
+      let closed = false;
+      let watch: Awaited<ReturnType<typeof openWatch>> | null = null;
+      const auth = m?.get('authorization')?.[0];
+      void (async () => {
+        try {
+          watch = await openWatch(this.api, 'WatchAgents', typeof auth === 'string' ? auth : auth?.toString(), r);
+          if (closed) return watch.close();
+          await pumpWatch(watch, {
+            write: (event) => {
+              subscriber.next(event as unknown as Req);
+              return !call.writableNeedDrain;
+            },
+            drained: () =>
+              new Promise<void>((resolve) => {
+                const done = () => {
+                  call.off('drain', done);
+                  call.off('cancelled', done);
+                  resolve();
+                };
+                call.on('drain', done);
+                call.on('cancelled', done);
+              }),
+            closed: () => closed,
+          });
+          subscriber.complete();
+        } catch (err) {
+          if (!(err instanceof DesiredStateError)) this.logger.error(`WatchAgents: ${err instanceof Error ? err.stack : String(err)}`);
+          subscriber.error(new RpcException({ code: GRPC_STATUS[errorCode(err)], message: publicMessage(err) }));
+        }
+      })();
+      return () => {
+        closed = true;
+        watch?.close();
+      };
+    });
+  }
 }

@@ -4,12 +4,13 @@
  * Errors are `{"error": {"code": <http>, "status": "<GRPC_CODE>", "message": "..."}}`.
  */
 import { All, Controller, Get, Inject, Logger, Req, Res } from '@nestjs/common';
-import { DesiredStateError, type FleetApiService } from '@opamp/desired-state';
+import { DesiredStateError, type AgentWatch, type FleetApiService } from '@opamp/desired-state';
 import { errorCode, HTTP_STATUS, publicMessage } from './api-errors';
 import { buildOpenApi } from './openapi';
 import type { ProtoJson } from './proto-json';
 import { compileRoutes, matchRoute } from './rest-routes';
 import { invokeRpc } from './rpc-table';
+import { openWatch, pumpWatch } from './watch-stream';
 import { FLEET_API, PROTO_JSON } from './platform-api.tokens';
 import type * as protobuf from 'protobufjs';
 
@@ -22,12 +23,21 @@ interface Request {
   headers: { authorization?: string };
   query: unknown;
   body: unknown;
+  on(event: 'close', listener: () => void): void;
 }
 interface Response {
   status(code: number): Response;
   json(body: unknown): void;
   setHeader(name: string, value: string): void;
+  flushHeaders(): void;
+  write(chunk: string): boolean;
+  end(): void;
+  once(event: 'drain' | 'close', listener: () => void): void;
+  readonly writableEnded: boolean;
 }
+
+/** SSE comment lines keep proxies from closing an idle stream. */
+const SSE_KEEP_ALIVE_MS = 15_000;
 
 @Controller('api/v1')
 export class FleetRestController {
@@ -72,14 +82,55 @@ export class FleetRestController {
         target[parts[parts.length - 1]] = value;
       }
       const request = route.body ? this.proto.fromJson(requestType, json) : this.proto.fromJson(requestType, { ...this.queryObject(requestType, req), ...json });
+      if (route.stream) {
+        invoked = true;
+        const watch = await openWatch(this.api, route.rpc, req.headers.authorization, request);
+        await this.serveEvents(watch, req, res, responseType);
+        return;
+      }
       invoked = true;
       const result = await invokeRpc(this.api, route.rpc, req.headers.authorization, request);
       res.status(200).json(this.proto.toJson(responseType, result));
     } catch (err) {
       if (!(err instanceof DesiredStateError)) this.logger.error(`${route.rpc}: ${err instanceof Error ? err.stack : String(err)}`);
-      if (!invoked) this.api.count(err);
+      if (!invoked) this.api.count(err, route.rpc);
       const code = errorCode(err);
       this.sendError(res, HTTP_STATUS[code], code, publicMessage(err));
+    }
+  }
+
+  /** A server stream as Server-Sent Events: `event: change` per message, `event: error` before an abnormal end. */
+  private async serveEvents(watch: AgentWatch, req: Request, res: Response, type: protobuf.Type): Promise<void> {
+    let closed = false;
+    req.on('close', () => {
+      closed = true;
+      watch.close();
+    });
+    res.status(200);
+    res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+    res.setHeader('cache-control', 'no-cache, no-transform');
+    res.setHeader('x-accel-buffering', 'no');
+    res.flushHeaders();
+    res.write(': watching\n\n');
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), SSE_KEEP_ALIVE_MS);
+    keepAlive.unref();
+    try {
+      await pumpWatch(watch, {
+        write: (event) => res.write(`event: change\nid: ${event.cursor}\ndata: ${JSON.stringify(this.proto.toJson(type, event as unknown as Record<string, unknown>))}\n\n`),
+        drained: () => new Promise<void>((resolve) => {
+          res.once('drain', resolve);
+          res.once('close', resolve);
+        }),
+        closed: () => closed,
+      });
+    } catch (err) {
+      if (!(err instanceof DesiredStateError)) this.logger.error(`WatchAgents: ${err instanceof Error ? err.stack : String(err)}`);
+      const code = errorCode(err);
+      if (!closed) res.write(`event: error\ndata: ${JSON.stringify({ error: { code: HTTP_STATUS[code], status: code, message: publicMessage(err) } })}\n\n`);
+    } finally {
+      clearInterval(keepAlive);
+      watch.close();
+      if (!res.writableEnded) res.end();
     }
   }
 

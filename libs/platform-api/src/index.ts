@@ -8,3 +8,4 @@ export * from './openapi';
 export * from './api-errors';
 export { FleetRestController } from './fleet-rest.controller';
 export { FleetGrpcController } from './fleet-grpc.controller';
+export * from './watch-stream';

@@ -58,7 +58,9 @@ export function buildOpenApi(proto: ProtoJson): Record<string, unknown> {
       summary: r.summary,
       parameters,
       responses: {
-        '200': { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${res.name}` } } } },
+        '200': r.stream
+          ? { description: 'A stream of Server-Sent Events, each `data:` one message in proto3 JSON', content: { 'text/event-stream': { schema: { $ref: `#/components/schemas/${res.name}` } } } }
+          : { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${res.name}` } } } },
         default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },
     };

@@ -13,7 +13,9 @@ import { FleetGrpcController } from './fleet-grpc.controller';
 import { FleetRestController } from './fleet-rest.controller';
 import { findConsoleDir, serveConsole } from './console-static';
 import { FLEET_PACKAGE, findFleetApiProto, LOADER_OPTIONS, ProtoJson } from './proto-json';
-import { FLEET_API, PROTO_JSON } from './platform-api.tokens';
+import { FLEET_API, METRICS_REGISTRY, PROTO_JSON } from './platform-api.tokens';
+import { MetricsController } from './metrics.controller';
+import type { Registry } from 'prom-client';
 
 export interface PlatformApiListen {
   bindHost: string;
@@ -31,14 +33,14 @@ export class PlatformApiModule {
     return {
       module: PlatformApiModule,
       imports,
-      controllers: [FleetRestController, FleetGrpcController],
+      controllers: [FleetRestController, FleetGrpcController, MetricsController],
       providers: [{ provide: PROTO_JSON, useFactory: () => new ProtoJson() }, ...providers],
     };
   }
 
   /** For a host that built its FleetApiService itself (the embedded server). */
-  static forApi(api: FleetApiService): DynamicModule {
-    return PlatformApiModule.register([{ provide: FLEET_API, useValue: api }]);
+  static forApi(api: FleetApiService, metrics?: Registry): DynamicModule {
+    return PlatformApiModule.register([{ provide: FLEET_API, useValue: api }, ...(metrics ? [{ provide: METRICS_REGISTRY, useValue: metrics }] : [])]);
   }
 }
 

@@ -2,7 +2,7 @@ import type * as protobuf from 'protobufjs';
 import { buildOpenApi } from './openapi';
 import { ProtoJson } from './proto-json';
 import { compileRoutes, matchRoute, REST_ROUTES } from './rest-routes';
-import { RPC_HANDLERS } from './rpc-table';
+import { RPC_HANDLERS, STREAM_RPCS } from './rpc-table';
 
 describe('REST routes', () => {
   const routes = compileRoutes();
@@ -39,7 +39,7 @@ describe('the API tables against the .proto', () => {
   const proto = new ProtoJson();
 
   it('every FleetService rpc has a handler, every route names an rpc, the OpenAPI document builds', () => {
-    expect(Object.keys(proto.service.methods).sort()).toEqual(Object.keys(RPC_HANDLERS).sort());
+    expect(Object.keys(proto.service.methods).sort()).toEqual([...Object.keys(RPC_HANDLERS), ...STREAM_RPCS].sort());
     for (const r of REST_ROUTES) expect(() => proto.method(r.rpc)).not.toThrow();
     const doc = buildOpenApi(proto) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/rollouts', '/api/v1/rollouts/{name}:rollback', '/api/v1/rollouts/{name}/events']));
@@ -57,5 +57,19 @@ describe('the API tables against the .proto', () => {
     });
     expect(req).toMatchObject({ assignmentName: 'prod', soakTimeMs: 300, autoRollback: true, start: true, gates: { maxFailedAgents: 0, maxFailedPercent: 10 } });
     expect((req['strategy'] as { steps: unknown[] }).steps).toEqual([{ count: 1, percent: 0 }, { count: 0, percent: 50 }]);
+  });
+});
+
+describe('WatchAgents on REST', () => {
+  it('is GET /agents:watch, a text/event-stream in the OpenAPI document', () => {
+    const routes = compileRoutes();
+    const m = matchRoute(routes, 'GET', '/agents:watch');
+    expect('route' in m && m.route.rpc).toBe('WatchAgents');
+    const other = matchRoute(routes, 'GET', '/agents/0123');
+    expect('route' in other && other.route.rpc).toBe('GetAgent');
+    const doc = buildOpenApi(new ProtoJson()) as { paths: Record<string, { get: { responses: Record<string, { content: Record<string, unknown> }>; parameters: Array<{ name: string }> } }> };
+    const op = doc.paths['/api/v1/agents:watch'].get;
+    expect(Object.keys(op.responses['200'].content)).toEqual(['text/event-stream']);
+    expect(op.parameters.map((p) => p.name)).toEqual(['selector', 'connected', 'healthy', 'inSync', 'configStatuses']);
   });
 });

@@ -12,6 +12,8 @@ export interface RestRoute {
   /** '*' = the whole body is the request; a field name = the body is that field; absent = no body (query parameters). */
   readonly body?: string;
   readonly summary: string;
+  /** A server stream: served as Server-Sent Events (text/event-stream), one event per message. */
+  readonly stream?: true;
 }
 
 export const REST_ROUTES: readonly RestRoute[] = [
@@ -48,6 +50,13 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'POST', path: '/rollouts/{name}:rollback', rpc: 'RollbackRollout', body: '*', summary: 'Return every moved agent to the previous version' },
   { method: 'GET', path: '/rollouts/{name}/events', rpc: 'ListRolloutEvents', summary: 'Rollout events, oldest first (after_id, wait_ms to follow)' },
   { method: 'GET', path: '/rollouts/{name}/agents', rpc: 'ListRolloutAgents', summary: 'Agents of a rollout with their phase' },
+  {
+    method: 'GET',
+    path: '/agents:watch',
+    rpc: 'WatchAgents',
+    stream: true,
+    summary: 'Agent changes as Server-Sent Events (ListAgents filters): `event: change` with an AgentWatchEvent, `event: error` before the end when the watch falls behind (list again, watch again)',
+  },
 ];
 
 export interface CompiledRoute extends RestRoute {

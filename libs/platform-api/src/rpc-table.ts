@@ -38,6 +38,9 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   ListRolloutAgents: (api, c, r) => api.rollouts.listRolloutAgents(c, r),
 };
 
+/** Server-streaming rpcs: served by the transports themselves (watch-stream.ts), not through invokeRpc. */
+export const STREAM_RPCS: readonly string[] = ['WatchAgents'];
+
 /** Authenticates, runs the rpc, counts the outcome. */
 export async function invokeRpc(api: FleetApiService, rpc: string, authorization: string | undefined, req: Record<string, unknown>): Promise<Record<string, unknown>> {
   const handler = RPC_HANDLERS[rpc];
@@ -45,10 +48,10 @@ export async function invokeRpc(api: FleetApiService, rpc: string, authorization
     if (!handler) throw new Error(`no handler for ${rpc}`);
     const caller = await api.authenticate(authorization);
     const result = await handler(api, caller, req);
-    api.count();
+    api.count(undefined, rpc);
     return result;
   } catch (err) {
-    api.count(err);
+    api.count(err, rpc);
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 /** Nest injection tokens of config-service (the platform API's own come from its lib). */
-export { FLEET_API, PROTO_JSON } from '@opamp/platform-api';
+export { FLEET_API, METRICS_REGISTRY, PROTO_JSON } from '@opamp/platform-api';
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const PG_POOL = Symbol('PG_POOL');
 export const REDIS = Symbol('REDIS');
@@ -7,3 +7,7 @@ export const KAFKA = Symbol('KAFKA');
 export const REPOSITORY = Symbol('REPOSITORY');
 export const RECONCILER = Symbol('RECONCILER');
 export const ROLLOUT_DRIVER = Symbol('ROLLOUT_DRIVER');
+/** Dedicated Redis connection for subscriptions (the agent-change feed). */
+export const REDIS_SUB = Symbol('REDIS_SUB');
+export const AGENT_CHANGES = Symbol('AGENT_CHANGES');
+export const METRICS = Symbol('METRICS');

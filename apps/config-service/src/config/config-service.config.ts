@@ -21,6 +21,11 @@ export const configServiceEnv = {
   OPAMP_CONFIG_CONSUMER_GROUP: str({ default: 'opamp.config-service' }),
   /** Agents per page when a desired-state change re-evaluates agents. */
   OPAMP_CONFIG_REEVALUATE_PAGE_SIZE: int({ default: 500, min: 1, max: 10_000 }),
+  /** How long a replica's lease on a re-evaluation job lasts without a page done (takeover after a crash). */
+  OPAMP_CONFIG_REEVALUATION_LEASE_MS: int({ default: 30_000, min: 100, max: 600_000 }),
+  /** WatchAgents: how long changes are merged before they are read and sent, and how many changed agents one stream may have waiting before it is ended (RESOURCE_EXHAUSTED). */
+  OPAMP_CONFIG_WATCH_COALESCE_MS: int({ default: 100, min: 0, max: 10_000 }),
+  OPAMP_CONFIG_WATCH_MAX_QUEUE: int({ default: 1_000, min: 1, max: 1_000_000 }),
   /** Rollout driver: time between ticks, and how long a replica's lease on a rollout lasts without renewal (takeover after a crash). */
   OPAMP_CONFIG_ROLLOUT_TICK_MS: int({ default: 1_000, min: 20, max: 60_000 }),
   OPAMP_CONFIG_ROLLOUT_LEASE_MS: int({ default: 15_000, min: 100, max: 600_000 }),
@@ -43,6 +48,9 @@ export interface ConfigServiceConfig {
   eventsTopic: string;
   consumerGroup: string;
   reevaluatePageSize: number;
+  reevaluationLeaseMs: number;
+  watchCoalesceMs: number;
+  watchMaxQueue: number;
   rolloutTickMs: number;
   rolloutLeaseMs: number;
   rolloutDriverId: string;
@@ -77,6 +85,9 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     eventsTopic: e.OPAMP_CONFIG_EVENTS_TOPIC,
     consumerGroup: e.OPAMP_CONFIG_CONSUMER_GROUP,
     reevaluatePageSize: e.OPAMP_CONFIG_REEVALUATE_PAGE_SIZE,
+    reevaluationLeaseMs: e.OPAMP_CONFIG_REEVALUATION_LEASE_MS,
+    watchCoalesceMs: e.OPAMP_CONFIG_WATCH_COALESCE_MS,
+    watchMaxQueue: e.OPAMP_CONFIG_WATCH_MAX_QUEUE,
     rolloutTickMs: e.OPAMP_CONFIG_ROLLOUT_TICK_MS,
     rolloutLeaseMs: e.OPAMP_CONFIG_ROLLOUT_LEASE_MS,
     rolloutDriverId: e.OPAMP_CONFIG_ROLLOUT_DRIVER_ID,

@@ -25,6 +25,9 @@ export const fleetServerEnv = {
   OPAMP_SWEEP_INTERVAL_MS: int({ default: 15_000, min: 100 }),
   OPAMP_DRAIN_WINDOW_MS: int({ default: 10_000, min: 0 }),
   OPAMP_LOG_API: bool({ default: false }),
+  /** WatchAgents: merge window, and changed agents one stream may have waiting before it is ended (as config-service). */
+  OPAMP_WATCH_COALESCE_MS: int({ default: 100, min: 0, max: 10_000 }),
+  OPAMP_WATCH_MAX_QUEUE: int({ default: 1_000, min: 1, max: 1_000_000 }),
 };
 
 export interface FleetServerConfig {
@@ -47,6 +50,8 @@ export interface FleetServerConfig {
   sweepIntervalMs: number;
   drainWindowMs: number;
   logApi: boolean;
+  watchCoalesceMs: number;
+  watchMaxQueue: number;
 }
 
 export function loadFleetServerConfig(env: Record<string, string | undefined> = process.env): FleetServerConfig {
@@ -77,5 +82,7 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
     sweepIntervalMs: e.OPAMP_SWEEP_INTERVAL_MS,
     drainWindowMs: e.OPAMP_DRAIN_WINDOW_MS,
     logApi: e.OPAMP_LOG_API,
+    watchCoalesceMs: e.OPAMP_WATCH_COALESCE_MS,
+    watchMaxQueue: e.OPAMP_WATCH_MAX_QUEUE,
   };
 }

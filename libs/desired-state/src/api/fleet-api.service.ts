@@ -23,6 +23,7 @@ import {
   restartMessage,
   selectorToSql,
   validateConfiguration,
+  type AgentWatchFilter,
   type ConfigFiles,
   type ConfigFormat,
 } from '../core';
@@ -40,6 +41,8 @@ import {
   type TokenRecord,
 } from '../store/desired-state.repository';
 import type { Reconciler } from '../runtime/reconciler';
+import { ReevaluationJobRepository } from '../store/reevaluation-job.repository';
+import { AgentWatchHub, type AgentWatch, type AgentWatchHubOptions } from '../runtime/agent-watch.hub';
 import { RolloutApi } from './rollout-api';
 import { componentDetailsMap, componentHealthMessage, effectiveConfigFiles, packageStatusesMessage } from './agent-detail';
 
@@ -106,6 +109,8 @@ export interface ApiMetrics {
   calls: number;
   invalidArguments: number;
   errors: Record<string, number>;
+  /** Calls by rpc and outcome ('OK' or the error code). */
+  requests: Record<string, Record<string, number>>;
 }
 
 function str(v: unknown): string {
@@ -174,17 +179,33 @@ function makePageToken(what: string, value: string): string {
 }
 
 export class FleetApiService {
-  readonly metrics: ApiMetrics = { calls: 0, invalidArguments: 0, errors: {} };
+  readonly metrics: ApiMetrics = { calls: 0, invalidArguments: 0, errors: {}, requests: {} };
   /** Staged rollouts (api/rollout-api.ts). */
   readonly rollouts: RolloutApi;
+  private readonly reevaluationJobs: ReevaluationJobRepository;
+  /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */
+  readonly watches: AgentWatchHub;
 
   constructor(
     private readonly repo: DesiredStateRepository,
     private readonly dispatcher: AgentPushDispatcher,
     private readonly reconciler: Reconciler | null,
     private readonly agentTokens: AgentTokenSink | null = null,
+    options: { watch?: AgentWatchHubOptions } = {},
   ) {
     this.rollouts = new RolloutApi(repo);
+    this.reevaluationJobs = new ReevaluationJobRepository(repo.db);
+    this.watches = new AgentWatchHub(
+      repo,
+      (row) => {
+        const message = this.agentMessage(row);
+        return {
+          message,
+          facts: { labels: row.labels, connected: row.connected, healthy: row.healthy, inSync: message['inSync'] === true, remoteConfigStatus: row.remoteConfigStatus },
+        };
+      },
+      options.watch,
+    );
   }
 
   /**
@@ -214,10 +235,12 @@ export class FleetApiService {
   }
 
   /** Counts a call's outcome (adapters call this around every method). */
-  count(err?: unknown): void {
+  count(err?: unknown, rpc = 'unknown'): void {
     this.metrics.calls++;
+    const code = !err ? 'OK' : err instanceof DesiredStateError ? err.code : 'INTERNAL';
+    const byCode = (this.metrics.requests[rpc] ??= {});
+    byCode[code] = (byCode[code] ?? 0) + 1;
     if (!err) return;
-    const code = err instanceof DesiredStateError ? err.code : 'INTERNAL';
     if (code === 'INVALID_ARGUMENT') this.metrics.invalidArguments++;
     this.metrics.errors[code] = (this.metrics.errors[code] ?? 0) + 1;
   }
@@ -235,8 +258,18 @@ export class FleetApiService {
     return `token:${c.tokenId}`;
   }
 
+  /**
+   * Records the re-evaluation of the agents `selectors` match, in the
+   * transaction of the change (durable: a crash before or during the work is
+   * resumed from the job's cursor, runtime/reconciler.ts).
+   */
+  private async recordReevaluation(tx: SqlExecutor, tenantId: string, selectors: string[], reason: string): Promise<void> {
+    if (selectors.length > 0) await this.reevaluationJobs.record(tx, tenantId, [...new Set(selectors)], reason);
+  }
+
+  /** After the commit: this replica's reconciler starts on the recorded job (any replica's sweep would otherwise). */
   private reevaluate(tenantId: string, selectors: string[]): void {
-    if (this.reconciler && selectors.length > 0) void this.reconciler.reevaluate(tenantId, selectors);
+    if (this.reconciler && selectors.length > 0) void this.reconciler.runJobs(tenantId);
   }
 
   // --- agents ---------------------------------------------------------------------
@@ -574,6 +607,7 @@ export class FleetApiService {
         true,
       );
       const sel = await tx.query(`SELECT selector FROM assignments WHERE tenant_id = $1 AND configuration_name = $2 AND pinned_version IS NULL`, [c.tenantId, name]);
+      if (version !== latest) await this.recordReevaluation(tx, c.tenantId, sel.rows.map((r) => str(r['selector'])), 'configuration.update');
       return { row: await this.versionRow(tx, c.tenantId, name, version), changed: version !== latest, selectors: sel.rows.map((r) => str(r['selector'])) };
     });
     if (changed) this.reevaluate(c.tenantId, selectors);
@@ -701,6 +735,7 @@ export class FleetApiService {
         },
         true,
       );
+      await this.recordReevaluation(tx, c.tenantId, [a.selector], 'assignment.create');
       return ins.rows[0];
     });
     this.reevaluate(c.tenantId, [a.selector]);
@@ -738,6 +773,7 @@ export class FleetApiService {
         },
         true,
       );
+      await this.recordReevaluation(tx, c.tenantId, [str(old['selector']), a.selector], 'assignment.update');
       return { row: upd.rows[0], oldSelector: str(old['selector']) };
     });
     this.reevaluate(c.tenantId, oldSelector === a.selector ? [a.selector] : [oldSelector, a.selector]);
@@ -776,6 +812,7 @@ export class FleetApiService {
         },
         true,
       );
+      await this.recordReevaluation(tx, c.tenantId, [str(del.rows[0]['selector'])], 'assignment.delete');
       return str(del.rows[0]['selector']);
     });
     this.reevaluate(c.tenantId, [selector]);
@@ -855,5 +892,24 @@ export class FleetApiService {
       })),
       nextPageToken: rows.length > limit ? makePageToken('audit', str(page[page.length - 1]['id'])) : '',
     };
+  }
+
+  // --- watch ----------------------------------------------------------------------------
+
+  /** Opens a WatchAgents stream of the caller's tenant, with the ListAgents filters. */
+  watchAgents(c: Caller, req: Req): AgentWatch {
+    const statuses = Array.isArray(req['configStatuses']) ? (req['configStatuses'] as unknown[]) : [];
+    const filter: AgentWatchFilter = {
+      selector: parseSelectorArgument(str(req['selector'])),
+      connected: typeof req['connected'] === 'boolean' ? req['connected'] : undefined,
+      healthy: typeof req['healthy'] === 'boolean' ? req['healthy'] : undefined,
+      inSync: typeof req['inSync'] === 'boolean' ? req['inSync'] : undefined,
+      configStatuses: statuses.map((st) => {
+        const i = typeof st === 'number' ? st : STATUS_NAMES.indexOf(str(st));
+        if (i < 0 || i >= STATUS_NAMES.length) throw invalidArgument(`config_statuses: unknown status ${JSON.stringify(st)}`);
+        return i;
+      }),
+    };
+    return this.watches.open(c.tenantId, filter);
   }
 }

@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'FAILED_PRECONDITION'
   | 'UNAUTHENTICATED'
   | 'PERMISSION_DENIED'
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNAVAILABLE'
   | 'INTERNAL';
 
 export class DesiredStateError extends Error {

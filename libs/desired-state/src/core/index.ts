@@ -7,3 +7,4 @@ export * from './configuration';
 export * from './assignment';
 export * from './reconcile';
 export * from './rollout';
+export * from './agent-watch';

@@ -4,8 +4,13 @@
  * the agent, decides with the pure core whether to push, pushes through the
  * owning gateway and records the decision (desired hash, last sent hash, why
  * not sent). Driven by agent events from Kafka and by re-evaluations after a
- * desired-state change, which walk the affected agents in keyset pages.
+ * desired-state change, which walk the affected agents in keyset pages. A
+ * re-evaluation the API records is a durable job (store/reevaluation-job.repository.ts):
+ * the reconciler holding its lease advances its cursor after every page, and
+ * unfinished jobs (a crash mid-way) are resumed from their cursor at start and
+ * by the periodic sweep once their lease expired.
  */
+import { randomBytes } from 'node:crypto';
 import { AgentEventCodec, EnvelopeDecodeError, type fleet } from '@opamp/contracts';
 import {
   decideRemoteConfig,
@@ -30,6 +35,7 @@ import {
   type SendClaim,
   type TenantSnapshot,
 } from '../store/desired-state.repository';
+import { ReevaluationJobRepository, type ReevaluationJob } from '../store/reevaluation-job.repository';
 
 export interface ReconcileAgent {
   readonly tenantId: string;
@@ -55,6 +61,14 @@ export interface ReconcilerMetrics {
   pushErrors: number;
   /** Pushes decided here that another reconciler had already claimed (sent). */
   sendsNotClaimed: number;
+  /** Agents whose recorded decision (desired config, reason, last sent) changed. */
+  decisionsChanged: number;
+  /** Re-evaluation pages and agents worked (durable jobs and in-memory re-evaluations). */
+  reevaluationPages: number;
+  reevaluationAgents: number;
+  reevaluationJobsFinished: number;
+  /** Jobs this reconciler took over with a cursor another left behind (crash, lost lease). */
+  reevaluationJobsResumed: number;
 }
 
 export interface ReconcilerOptions {
@@ -63,19 +77,49 @@ export interface ReconcilerOptions {
   /** Pushes in flight at once within a page (default 100). */
   pushConcurrency?: number;
   log?: (level: 'warn' | 'error', message: string) => void;
+  /** Who holds re-evaluation job leases (default: a random id). */
+  workerId?: string;
+  /** How long a re-evaluation job's lease lasts without a page done (default 30 s). */
+  jobLeaseMs?: number;
+  /** Called after each page of a re-evaluation job is recorded (progress logs, tests). */
+  onJobPage?: (job: ReevaluationJob, page: { cursor: Buffer; agents: number }) => void;
+  /**
+   * Agents whose state as the API shows it changed: every agent of an event,
+   * and agents whose decision changed (the watch feed: api/agent-watch).
+   */
+  onAgentsChanged?: (tenantId: string, uids: readonly Buffer[]) => void;
 }
 
 const COMPONENT_CACHE_MAX = 1000;
 const NOT_ACCEPTED = 'the agent does not accept remote configuration (AcceptsRemoteConfig not set)';
 
 export class Reconciler {
-  readonly metrics: ReconcilerMetrics = { events: 0, eventsHandled: 0, decodeErrors: 0, agentsEvaluated: 0, configsPushed: 0, notSent: 0, pushErrors: 0, sendsNotClaimed: 0 };
+  readonly metrics: ReconcilerMetrics = {
+    events: 0,
+    eventsHandled: 0,
+    decodeErrors: 0,
+    agentsEvaluated: 0,
+    configsPushed: 0,
+    notSent: 0,
+    pushErrors: 0,
+    sendsNotClaimed: 0,
+    decisionsChanged: 0,
+    reevaluationPages: 0,
+    reevaluationAgents: 0,
+    reevaluationJobsFinished: 0,
+    reevaluationJobsResumed: 0,
+  };
+  readonly workerId: string;
+  readonly jobs: ReevaluationJobRepository;
   private readonly snapshots = new Map<string, TenantSnapshot>();
   private readonly components = new Map<string, unknown>();
   private readonly renderCache = new Map<string, RenderOutcome>();
   private readonly reevaluations = new Map<string, Promise<void>>();
   private readonly pageSize: number;
   private readonly pushConcurrency: number;
+  private readonly jobLeaseMs: number;
+  private jobsHalted = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly repo: DesiredStateRepository,
@@ -84,6 +128,9 @@ export class Reconciler {
   ) {
     this.pageSize = options.pageSize ?? 500;
     this.pushConcurrency = options.pushConcurrency ?? 100;
+    this.jobLeaseMs = options.jobLeaseMs ?? 30_000;
+    this.workerId = options.workerId ?? `reconciler-${randomBytes(6).toString('hex')}`;
+    this.jobs = new ReevaluationJobRepository(repo.db);
   }
 
   /** Handles one Kafka batch of AgentEvent records (latest event per agent wins). */
@@ -121,7 +168,9 @@ export class Reconciler {
         if (prev && prev.length === 16) await this.repo.moveAgentState(tenantId, prev, Buffer.from(e.instanceUid));
       }
       const snapshot = await this.snapshot(tenantId, revisions.get(tenantId) ?? 0);
-      await this.reconcile(snapshot, events.map(eventToAgent));
+      const agents = events.map(eventToAgent);
+      await this.reconcile(snapshot, agents);
+      this.options.onAgentsChanged?.(tenantId, agents.map((a) => a.instanceUid));
     }
     this.metrics.eventsHandled += values.length;
   }
@@ -165,12 +214,22 @@ export class Reconciler {
   }
 
   private async reevaluateNow(tenantId: string, selectors?: readonly string[]): Promise<void> {
+    if (selectors && selectors.length === 0) return;
     this.snapshots.delete(tenantId);
-    const snapshot = await this.snapshot(tenantId, -1);
+    let after: Buffer | null = null;
+    for (;;) {
+      const page = await this.reevaluatePage(tenantId, selectors ?? null, after);
+      if (page.cursor === null) break;
+      after = page.cursor;
+    }
+  }
+
+  /** Reconciles the next page of agents after `after`; cursor null when there was none left. */
+  private async reevaluatePage(tenantId: string, selectors: readonly string[] | null, after: Buffer | null): Promise<{ cursor: Buffer | null; agents: number }> {
     let where = 'TRUE';
     const params: unknown[] = [];
     if (selectors) {
-      if (selectors.length === 0) return;
+      if (selectors.length === 0) return { cursor: null, agents: 0 };
       const parts: string[] = [];
       for (const text of selectors) {
         const sql = selectorToSql(parseSelector(text), 'a.labels', params.length);
@@ -179,14 +238,92 @@ export class Reconciler {
       }
       where = parts.join(' OR ');
     }
-    let after: Buffer | null = null;
-    for (;;) {
-      const page: AgentRow[] = await this.repo.agentsPage(tenantId, after, this.pageSize, where, params);
-      if (page.length === 0) break;
-      await this.reconcile(snapshot, page.map(rowToAgent));
-      if (page.length < this.pageSize) break;
-      after = page[page.length - 1].instanceUid;
+    const page: AgentRow[] = await this.repo.agentsPage(tenantId, after, this.pageSize, where, params);
+    if (page.length === 0) return { cursor: null, agents: 0 };
+    // The current revision per page: a change made meanwhile is seen by the pages still to come.
+    const revisions = await this.repo.revisions([tenantId]);
+    const snapshot = await this.snapshot(tenantId, revisions.get(tenantId) ?? 0);
+    await this.reconcile(snapshot, page.map(rowToAgent));
+    this.metrics.reevaluationPages++;
+    this.metrics.reevaluationAgents += page.length;
+    return { cursor: page.length < this.pageSize ? null : page[page.length - 1].instanceUid, agents: page.length };
+  }
+
+  // --- durable re-evaluation jobs -------------------------------------------------------
+
+  /**
+   * Works the re-evaluation jobs that are free (of one tenant, or of all):
+   * claims one, works it page by page, and goes on until none is left to
+   * claim. Runs after the runs started before it for the same key, so
+   * `idle()` waits for it.
+   */
+  runJobs(tenantId: string | null = null): Promise<void> {
+    const key = `jobs:${tenantId ?? '*'}`;
+    const previous = this.reevaluations.get(key) ?? Promise.resolve();
+    const next = previous
+      .catch(() => undefined)
+      .then(() => this.workJobs(tenantId))
+      .catch((err: unknown) => this.options.log?.('error', `re-evaluation jobs${tenantId ? ` of tenant ${tenantId}` : ''} failed: ${String(err)}`));
+    this.reevaluations.set(key, next);
+    void next.finally(() => {
+      if (this.reevaluations.get(key) === next) this.reevaluations.delete(key);
+    });
+    return next;
+  }
+
+  /** Resumes unfinished jobs now and then every `intervalMs` (jobs whose lease expired: a crashed replica's). */
+  startJobs(intervalMs: number = Math.min(5_000, Math.max(50, Math.floor(this.jobLeaseMs / 3)))): void {
+    this.jobsHalted = false;
+    void this.runJobs();
+    this.sweepTimer ??= setInterval(() => {
+      if (!this.reevaluations.has('jobs:*')) void this.runJobs();
+    }, intervalMs);
+    this.sweepTimer.unref?.();
+  }
+
+  /**
+   * Stops working jobs after the page in progress. With `releaseLeases` the
+   * jobs are handed back at once (graceful stop); without, they stay leased
+   * until the lease expires, as after a crash.
+   */
+  async stopJobs(options: { releaseLeases?: boolean } = {}): Promise<void> {
+    this.haltJobs();
+    await this.idle();
+    if (options.releaseLeases) await this.jobs.release(this.workerId);
+  }
+
+  /** Stops taking pages of jobs (synchronous: the page in progress finishes, its cursor is recorded). */
+  haltJobs(): void {
+    this.jobsHalted = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  private async workJobs(tenantId: string | null): Promise<void> {
+    while (!this.jobsHalted) {
+      const job = await this.jobs.claim(this.workerId, this.jobLeaseMs, tenantId);
+      if (!job) return;
+      if (job.cursor !== null) this.metrics.reevaluationJobsResumed++;
+      await this.workJob(job);
     }
+  }
+
+  private async workJob(job: ReevaluationJob): Promise<void> {
+    this.snapshots.delete(job.tenantId);
+    let after = job.cursor;
+    for (;;) {
+      if (this.jobsHalted) return;
+      const page = await this.reevaluatePage(job.tenantId, job.selectors, after);
+      const cursor = page.cursor;
+      if (cursor === null) break;
+      if (!(await this.jobs.advance(job.id, this.workerId, cursor, page.agents, this.jobLeaseMs))) {
+        this.options.log?.('warn', `re-evaluation job ${job.id} was taken over by another reconciler`);
+        return;
+      }
+      this.options.onJobPage?.(job, { cursor, agents: page.agents });
+      after = cursor;
+    }
+    if (await this.jobs.finish(job.id, this.workerId)) this.metrics.reevaluationJobsFinished++;
   }
 
   private async snapshot(tenantId: string, revision: number): Promise<TenantSnapshot> {
@@ -317,7 +454,9 @@ export class Reconciler {
     for (let i = 0; i < pushes.length; i += this.pushConcurrency) {
       await Promise.all(pushes.slice(i, i + this.pushConcurrency).map((p) => p()));
     }
-    await this.repo.writeAgentStates(snapshot.tenantId, writes);
+    const changed = await this.repo.writeAgentStates(snapshot.tenantId, writes);
+    this.metrics.decisionsChanged += changed.length;
+    if (changed.length > 0) this.options.onAgentsChanged?.(snapshot.tenantId, changed);
   }
 }
 

@@ -25,12 +25,21 @@ export type Delivery = PushDelivery;
 
 export class AgentPushDispatcher {
   private readonly router: AgentPushRouter;
+  /** Pushes made, by `kind/delivery` (delivery: published, pending, failed). */
+  readonly sent = new Map<string, number>();
 
   constructor(channels: GatewayChannels, pending: PendingItemsSink) {
     this.router = new AgentPushRouter(channels, pending);
   }
 
-  push(tenantId: string, instanceUid: Buffer, target: PushTarget, kind: PushKind, message: IServerToAgent): Promise<Delivery> {
-    return this.router.deliver(tenantId, instanceUid, instanceUid, target, [{ kind, message }]);
+  async push(tenantId: string, instanceUid: Buffer, target: PushTarget, kind: PushKind, message: IServerToAgent): Promise<Delivery> {
+    let delivery: Delivery | 'failed' = 'failed';
+    try {
+      delivery = await this.router.deliver(tenantId, instanceUid, instanceUid, target, [{ kind, message }]);
+      return delivery;
+    } finally {
+      const key = `${kind}/${delivery}`;
+      this.sent.set(key, (this.sent.get(key) ?? 0) + 1);
+    }
   }
 }

@@ -442,10 +442,10 @@ export class DesiredStateRepository {
     );
   }
 
-  /** One statement per batch: upserts the decision for many agents. */
-  async writeAgentStates(tenantId: string, writes: readonly AgentStateWrite[]): Promise<void> {
-    if (writes.length === 0) return;
-    await this.db.query(
+  /** One statement per batch: upserts the decision for many agents. Returns the instance uids whose row changed. */
+  async writeAgentStates(tenantId: string, writes: readonly AgentStateWrite[]): Promise<Buffer[]> {
+    if (writes.length === 0) return [];
+    const { rows } = await this.db.query(
       `INSERT INTO agent_config_state AS s (tenant_id, instance_uid, configuration_name, configuration_version, desired_hash, not_sent_reason, last_sent_hash, last_sent_at, updated_at)
        SELECT $1, w.uid, w.name, w.version, w.desired, w.reason, w.sent, CASE WHEN w.sent IS NULL THEN NULL ELSE now() END, now()
          FROM unnest($2::bytea[], $3::text[], $4::int[], $5::bytea[], $6::text[], $7::bytea[]) AS w(uid, name, version, desired, reason, sent)
@@ -462,7 +462,8 @@ export class DesiredStateRepository {
           OR s.configuration_version IS DISTINCT FROM EXCLUDED.configuration_version
           OR s.desired_hash IS DISTINCT FROM EXCLUDED.desired_hash
           OR s.not_sent_reason IS DISTINCT FROM EXCLUDED.not_sent_reason
-          OR EXCLUDED.last_sent_hash IS NOT NULL`,
+          OR EXCLUDED.last_sent_hash IS NOT NULL
+       RETURNING s.instance_uid`,
       [
         tenantId,
         writes.map((w) => w.instanceUid),
@@ -473,6 +474,7 @@ export class DesiredStateRepository {
         writes.map((w) => w.sentHash),
       ],
     );
+    return rows.map((r) => toBuffer(r['instance_uid'])).filter((b): b is Buffer => b !== null);
   }
 
   /** Available-components maps by hash (content-addressed rows written by status-ingest). */

@@ -1,0 +1,111 @@
+/**
+ * config-service's Prometheus metrics (distributed replicas and the embedded
+ * server): read at scrape time from the plain counters the reconciler, the
+ * rollout driver, the push dispatcher, the API and the watch hub keep, on a
+ * registry of its own (several can live in one test process).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { FleetApiService } from '../api/fleet-api.service';
+import type { AgentPushDispatcher } from '../store/agent-push.dispatcher';
+import type { Reconciler, ReconcilerMetrics } from './reconciler';
+import type { RolloutDriver, RolloutDriverMetrics } from './rollout-driver';
+
+export interface ConfigServiceMetricsSources {
+  reconciler: Reconciler;
+  rolloutDriver: RolloutDriver;
+  dispatcher: AgentPushDispatcher;
+  api: FleetApiService;
+}
+
+const RECONCILER_COUNTERS: Array<[keyof ReconcilerMetrics, string, string]> = [
+  ['events', 'opamp_config_reconciler_events_total', 'Agent event records received'],
+  ['eventsHandled', 'opamp_config_reconciler_events_handled_total', 'Agent event records fully handled (decided, pushed, recorded)'],
+  ['decodeErrors', 'opamp_config_reconciler_decode_errors_total', 'Agent event records skipped as malformed'],
+  ['agentsEvaluated', 'opamp_config_reconciler_agents_evaluated_total', 'Agent evaluations (events, re-evaluations, rollouts)'],
+  ['decisionsChanged', 'opamp_config_reconciler_decisions_changed_total', "Agents whose recorded decision (desired config, reason, last sent) changed"],
+  ['configsPushed', 'opamp_config_reconciler_configs_pushed_total', 'Remote configurations pushed'],
+  ['notSent', 'opamp_config_reconciler_not_sent_total', 'Evaluations that left the desired configuration unsent (template, component, capability)'],
+  ['pushErrors', 'opamp_config_reconciler_push_errors_total', 'Pushes that failed'],
+  ['sendsNotClaimed', 'opamp_config_reconciler_sends_not_claimed_total', 'Pushes another reconciler had already claimed'],
+  ['reevaluationPages', 'opamp_config_reevaluation_pages_total', 'Re-evaluation pages worked'],
+  ['reevaluationAgents', 'opamp_config_reevaluation_agents_total', 'Agents re-evaluated after desired-state changes'],
+  ['reevaluationJobsFinished', 'opamp_config_reevaluation_jobs_finished_total', 'Durable re-evaluation jobs finished'],
+  ['reevaluationJobsResumed', 'opamp_config_reevaluation_jobs_resumed_total', 'Re-evaluation jobs taken over from their cursor (after a crash or a lost lease)'],
+];
+
+const ROLLOUT_COUNTERS: Array<[keyof RolloutDriverMetrics, string, string]> = [
+  ['ticks', 'opamp_config_rollout_ticks_total', 'Rollout driver ticks'],
+  ['steps', 'opamp_config_rollout_steps_total', 'Rollout steps taken'],
+  ['leasesAcquired', 'opamp_config_rollout_leases_acquired_total', 'Rollout leases taken (start or takeover)'],
+  ['batchesStarted', 'opamp_config_rollout_batches_started_total', 'Rollout batches started'],
+  ['batchesPassed', 'opamp_config_rollout_batches_passed_total', 'Rollout batches passed'],
+  ['batchesFailed', 'opamp_config_rollout_batches_failed_total', 'Rollout batches failed'],
+  ['rolloutsCompleted', 'opamp_config_rollouts_completed_total', 'Rollouts completed'],
+  ['rolloutsRolledBack', 'opamp_config_rollouts_rolled_back_total', 'Rollouts rolled back'],
+  ['fenceLost', 'opamp_config_rollout_fence_lost_total', 'Rollout writes refused by the lease or revision fence'],
+  ['errors', 'opamp_config_rollout_errors_total', 'Rollout driver errors'],
+];
+
+/** A counter whose value is read from a plain number at scrape time. */
+function mirrorCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+export class ConfigServiceMetrics {
+  readonly registry = new Registry();
+
+  constructor(sources: ConfigServiceMetricsSources, options: { defaultMetrics?: boolean } = {}) {
+    const { reconciler, rolloutDriver, dispatcher, api } = sources;
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    for (const [key, name, help] of RECONCILER_COUNTERS) mirrorCounter(this.registry, name, help, () => reconciler.metrics[key]);
+    for (const [key, name, help] of ROLLOUT_COUNTERS) mirrorCounter(this.registry, name, help, () => rolloutDriver.metrics[key]);
+    new Counter({
+      name: 'opamp_config_pushes_total',
+      help: 'Pushes to agents by kind (remote_config, command, custom_message) and delivery (published, pending, failed)',
+      labelNames: ['kind', 'delivery'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [key, n] of dispatcher.sent) {
+          const [kind, delivery] = key.split('/');
+          this.inc({ kind, delivery }, n);
+        }
+      },
+    });
+    new Counter({
+      name: 'opamp_config_api_requests_total',
+      help: 'Platform API calls (gRPC and REST) by method and outcome code (OK or the gRPC status name)',
+      labelNames: ['method', 'code'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [method, codes] of Object.entries(api.metrics.requests)) for (const [code, n] of Object.entries(codes)) this.inc({ method, code }, n);
+      },
+    });
+    const watch = api.watches.metrics;
+    new Gauge({
+      name: 'opamp_config_watchers_active',
+      help: 'Open WatchAgents streams',
+      registers: [this.registry],
+      collect() {
+        this.set(watch.watchersActive);
+      },
+    });
+    mirrorCounter(this.registry, 'opamp_config_watchers_opened_total', 'WatchAgents streams opened', () => watch.watchersOpened);
+    mirrorCounter(
+      this.registry,
+      'opamp_config_watch_streams_dropped_total',
+      'WatchAgents streams ended by the server: the client fell behind (RESOURCE_EXHAUSTED) or the change feed was interrupted (UNAVAILABLE)',
+      () => watch.streamsDropped,
+    );
+    mirrorCounter(this.registry, 'opamp_config_watch_events_sent_total', 'WatchAgents events sent', () => watch.eventsSent);
+  }
+}
