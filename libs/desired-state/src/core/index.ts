@@ -7,3 +7,5 @@ export * from './configuration';
 export * from './assignment';
 export * from './reconcile';
 export * from './rollout';
+export * from './agent-order';
+export * from './audit-search';
