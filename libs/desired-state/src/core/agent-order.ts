@@ -167,8 +167,9 @@ export function agentPageSql(q: AgentPageQuery): { sql: string; params: unknown[
   }
   const nullSegment = (): string => {
     const seek = q.after && q.after.value === null ? [`a.instance_uid ${cmp} ${uid(q.after.instanceUid)}`] : [];
+    // Ordered by the (all NULL) key too: the planner does not infer that IS NULL fixes the key, and would sort every such row.
     return `SELECT ${q.columns}, NULL::text AS sort_value, 1 AS sort_segment, NULL::${key.type} AS sort_key
-      FROM ${q.from} WHERE ${where([`${key.expr} IS NULL`, ...seek])} ORDER BY a.instance_uid ${dir} LIMIT ${limit}`;
+      FROM ${q.from} WHERE ${where([`${key.expr} IS NULL`, ...seek])} ORDER BY ${key.expr} ${dir}, a.instance_uid ${dir} LIMIT ${limit}`;
   };
   // A token from the segment without values has nothing left in the other one.
   const segments = q.after && q.after.value === null ? [nullSegment()] : [valueSegment(), nullSegment()];
