@@ -7,7 +7,7 @@
  * Agents without a value for the key come last in both directions: each
  * page is read as two index-ordered segments, the agents with a value and
  * then those without, so every order (ascending and descending) is an index
- * scan over one btree (tenant_id, key, instance_uid) (migration 0120).
+ * scan over one btree (tenant_id, key, instance_uid) (migration 0130).
  */
 import { invalidArgument } from './errors';
 
@@ -29,7 +29,7 @@ export interface AgentPagePosition {
 type ValueType = 'text' | 'timestamptz' | 'boolean' | 'smallint';
 
 interface SortKeySql {
-  /** The sort value over agents `a`; null for instance_uid itself. Must match the index expression of migration 0120. */
+  /** The sort value over agents `a`; null for instance_uid itself. Must match the index expression of migration 0130. */
   readonly expr: string | null;
   readonly type: ValueType;
   readonly nullable: boolean;
