@@ -9,9 +9,13 @@
 //
 //   api:     GET /api/v1/agents?pageSize=50 (the table's first page), plain, with a
 //            label selector, with a status filter, and a deep page by page token
+//   sorted:  for every ListAgents sort key in both directions (orderBy), the first
+//            page and a deep page (the page after 20,000 agents, reached by
+//            following 20 pages of 1000 in that order)
 //   browser: headless Chromium (Debian's chromium, playwright-core) opens
 //            /agents signed in; time from navigation until the first page's rows
-//            are on screen (cold = first load, warm = reloads)
+//            are on screen (cold = first load, warm = reloads); then the same
+//            sorted by last seen, newest first (/agents?sort=-last_seen)
 //   overview: time until the overview shows totals (the console reads every
 //            agent: the API has no summary call)
 //
@@ -30,6 +34,8 @@ const opts = parseArgs(
   'console benchmark: first page of the agents table with A agents in the fleet',
 );
 const repo = path.join(__dirname, '..');
+// ListAgents order_by keys (libs/desired-state core/agent-order.ts).
+const SORT_KEYS = ['instance_uid', 'service_name', 'host_name', 'last_seen', 'connected_since', 'health', 'config_status'];
 // 0: a random base port (four ports from it), so concurrent benchmarks do not collide.
 if (!opts.basePort) opts.basePort = 20_000 + Math.floor(Math.random() * 20_000);
 
@@ -88,13 +94,14 @@ async function seed(dataDir, tenant, count) {
        SELECT $1,
               decode(lpad(to_hex(i), 32, '0'), 'hex'),
               ${0x1 | 0x2 | 0x4 | 0x400 | 0x800 | 0x1000 | 0x2000},
-              jsonb_build_object('service.name', 'otelcol', 'host.name', 'host-' || i, 'env', (ARRAY['prod','staging','dev'])[1 + i % 3], 'region', (ARRAY['eu','us','ap','sa'])[1 + i % 4]),
+              jsonb_build_object('service.name', (ARRAY['otelcol','otelcol-contrib','fluent-bit','vector','otelcol'])[1 + i % 5], 'host.name', 'host-' || i, 'env', (ARRAY['prod','staging','dev'])[1 + i % 3], 'region', (ARRAY['eu','us','ap','sa'])[1 + i % 4]),
               jsonb_build_object('os.type', 'linux', 'host.arch', 'amd64'),
-              jsonb_build_object('os.type', 'linux', 'host.arch', 'amd64', 'service.name', 'otelcol', 'host.name', 'host-' || i, 'env', (ARRAY['prod','staging','dev'])[1 + i % 3], 'region', (ARRAY['eu','us','ap','sa'])[1 + i % 4]),
+              jsonb_build_object('os.type', 'linux', 'host.arch', 'amd64', 'service.name', (ARRAY['otelcol','otelcol-contrib','fluent-bit','vector','otelcol'])[1 + i % 5], 'host.name', 'host-' || i, 'env', (ARRAY['prod','staging','dev'])[1 + i % 3], 'region', (ARRAY['eu','us','ap','sa'])[1 + i % 4]),
               (i % 50) <> 0,
               CASE WHEN i % 200 = 0 THEN 3 ELSE 1 END,
               (i % 20) <> 0,
-              'embedded', 1, now(), now()
+              -- Spread over a day and an hour, so the time orders are not one tie.
+              'embedded', 1, now() - ((i::bigint * 104729) % 86400) * interval '1 second', now() - ((i::bigint * 7919) % 3600) * interval '1 second'
        FROM generate_series($2::int, $3::int) AS i`,
       [tenant, from, to],
     );
@@ -155,6 +162,22 @@ async function main() {
       console.log(`   api ${q.replace(/pageToken=\S+/, 'pageToken=<page 20,001>')}: ${r.rows} rows, p50 ${r.p50Ms} ms, max ${r.maxMs} ms`);
     }
 
+    const sorted = [];
+    for (const key of SORT_KEYS) {
+      for (const direction of ['asc', 'desc']) {
+        const orderBy = encodeURIComponent(`${key} ${direction}`);
+        let deep = '';
+        for (let i = 0; i < 20; i++) {
+          const r = await (await fetch(`${server.api}/agents?pageSize=1000&orderBy=${orderBy}${deep ? `&pageToken=${deep}` : ''}`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json();
+          deep = r.nextPageToken;
+        }
+        const first = await timeApi(server, `pageSize=50&orderBy=${orderBy}`, opts.runs);
+        const deepPage = await timeApi(server, `pageSize=50&orderBy=${orderBy}&pageToken=${deep}`, opts.runs);
+        sorted.push({ orderBy: `${key} ${direction}`, first: { ...first, query: undefined }, deep: { ...deepPage, query: undefined } });
+        console.log(`   api orderBy=${key} ${direction}: first page p50 ${first.p50Ms} ms (max ${first.maxMs}), page after 20,000 p50 ${deepPage.p50Ms} ms (max ${deepPage.maxMs})`);
+      }
+    }
+
     const { chromium } = require('playwright-core');
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: opts.chromium,
@@ -175,6 +198,16 @@ async function main() {
     const rowsShown = await page.locator('[data-testid="agent-row"]').count();
     const browserStats = { cold: browser[0], ...stats(browser.slice(1)), rowsShown };
     console.log(`   browser /agents first page: cold ${browserStats.cold} ms, warm p50 ${browserStats.p50Ms} ms, max ${browserStats.maxMs} ms (${rowsShown} rows)`);
+    const browserSorted = [];
+    for (let i = 0; i < opts.runs; i++) {
+      const t = Date.now();
+      await page.goto(`${server.base}/agents?sort=-last_seen${i % 2 ? '&selector=env%3Dprod' : ''}`);
+      await page.locator('[data-testid="sort-last_seen"][data-direction="desc"]').waitFor({ timeout: 30_000 });
+      await page.locator('[data-testid="agent-row"]').first().waitFor({ timeout: 30_000 });
+      browserSorted.push(Date.now() - t);
+    }
+    const browserSortedStats = { ...stats(browserSorted) };
+    console.log(`   browser /agents?sort=-last_seen first page: p50 ${browserSortedStats.p50Ms} ms, max ${browserSortedStats.maxMs} ms`);
 
     const t = Date.now();
     await page.goto(`${server.base}/`);
@@ -193,7 +226,9 @@ async function main() {
       seedMs: seeded.ms,
       serverStartMs: server.startMs,
       api,
+      sorted,
       browserAgentsFirstPage: browserStats,
+      browserAgentsSortedByLastSeen: browserSortedStats,
       overviewTotalsMs: overviewMs,
       target: { firstPageUnderMs: 1000, met: firstPage < 1000 },
     };

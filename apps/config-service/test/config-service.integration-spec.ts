@@ -425,4 +425,70 @@ describe('config-service', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/agents', '/api/v1/configurations/{name}', '/api/v1/assignments']));
   });
+
+  it('ListAgents orderBy over REST and gRPC: same pages, sorted, 400 for an unknown key or a token of another order; OpenAPI lists orderBy', async () => {
+    const pages = async (orderBy: string) => {
+      const all: Array<{ instanceUid: string; lastSeenTime: string }> = [];
+      let token = '';
+      do {
+        const page = await rest('GET', `/agents?pageSize=2&orderBy=${encodeURIComponent(orderBy)}${token ? `&pageToken=${token}` : ''}`);
+        expect(page.status).toBe(200);
+        all.push(...(page.json['agents'] as Array<{ instanceUid: string; lastSeenTime: string }>));
+        token = page.json['nextPageToken'] as string;
+      } while (token);
+      return all;
+    };
+    const desc = await pages('instanceUid desc');
+    expect(desc.map((a) => a.instanceUid)).toEqual(desc.map((a) => a.instanceUid).sort().reverse());
+    expect(desc.length).toBeGreaterThanOrEqual(6);
+    const bySeen = await pages('last_seen desc');
+    expect(new Set(bySeen.map((a) => a.instanceUid))).toEqual(new Set(desc.map((a) => a.instanceUid)));
+    const restPage = await rest('GET', '/agents?pageSize=3&orderBy=health%20desc');
+    expect(await rpc('ListAgents', { pageSize: 3, orderBy: 'health desc' })).toEqual(restPage.json);
+    const next = await rpc('ListAgents', { pageSize: 3, orderBy: 'health desc', pageToken: restPage.json['nextPageToken'] });
+    expect(next).toEqual((await rest('GET', `/agents?pageSize=3&orderBy=health%20desc&pageToken=${restPage.json['nextPageToken'] as string}`)).json);
+
+    const unknown = await rest('GET', '/agents?orderBy=labels');
+    expect(unknown.status).toBe(400);
+    expect(unknown.json['error']).toMatchObject({ status: 'INVALID_ARGUMENT', message: expect.stringContaining('order_by: unknown sort key "labels"') });
+    const mixed = await rest('GET', `/agents?orderBy=health%20asc&pageToken=${restPage.json['nextPageToken'] as string}`);
+    expect(mixed.status).toBe(400);
+    expect((mixed.json['error'] as { message: string }).message).toContain('page_token continues order_by "health desc", not "health asc"');
+    await expect(rpc('ListAgents', { orderBy: 'last_seen sideways' })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+
+    const doc = (await (await fetch(`${httpBase}/api/v1/openapi.json`)).json()) as { paths: Record<string, { get: { parameters: Array<{ name: string }> } }> };
+    expect(doc.paths['/api/v1/agents'].get.parameters.map((p) => p.name)).toContain('orderBy');
+    expect(doc.paths['/api/v1/audit-events'].get.parameters.map((p) => p.name)).toContain('query');
+  });
+
+  it('ListAuditEvents query: case-insensitive text search on the server, paged, within the tenant', async () => {
+    const all = (await rest('GET', '/audit-events?pageSize=1000')).json['events'] as Array<Record<string, string>>;
+    const restarts = all.filter((e) => e.action === 'agent.restart');
+    expect(restarts.length).toBeGreaterThan(0);
+    const found = await rest('GET', '/audit-events?query=AGENT.RESTART');
+    expect((found.json['events'] as Array<Record<string, string>>).map((e) => e.id)).toEqual(restarts.map((e) => e.id));
+    // Every word must match (in any field): action and resource name together.
+    const matches = (e: Record<string, string>, words: string[]) =>
+      words.every((w) => `${e.actor} ${e.action} ${e.resourceType} ${e.resourceName} ${e.detailsJson}`.toLowerCase().includes(w));
+    const configUpdates = all.filter((e) => matches(e, ['configuration.update', 'other']));
+    expect(configUpdates.some((e) => e.action === 'configuration.update' && e.resourceName === 'other')).toBe(true);
+    expect(configUpdates.length).toBeGreaterThan(0);
+    const both = (await rest('GET', '/audit-events?query=' + encodeURIComponent('Configuration.Update OTHER'))).json['events'] as Array<Record<string, string>>;
+    expect(both.map((e) => e.id)).toEqual(configUpdates.map((e) => e.id));
+    // Paged on the server: one event per page, newest first, the same events.
+    const paged: string[] = [];
+    let token = '';
+    do {
+      const page = await rest('GET', `/audit-events?query=configuration&pageSize=1${token ? `&pageToken=${token}` : ''}`);
+      paged.push(...(page.json['events'] as Array<{ id: string }>).map((e) => e.id));
+      token = page.json['nextPageToken'] as string;
+    } while (token);
+    expect(paged).toEqual(all.filter((e) => matches(e, ['configuration'])).map((e) => e.id));
+    expect(paged.length).toBeGreaterThan(1);
+    // LIKE wildcards match themselves; another tenant sees nothing; an overlong query is refused.
+    expect((await rest('GET', '/audit-events?query=%25')).json['events']).toEqual([]);
+    expect((await rest('GET', '/audit-events?query=restart', undefined, tokenB)).json['events']).toEqual([]);
+    expect((await rest('GET', `/audit-events?query=${'x'.repeat(201)}`)).status).toBe(400);
+    expect(await rpc('ListAuditEvents', { query: 'agent.restart' })).toEqual(found.json);
+  });
 });

@@ -6,7 +6,8 @@
  * the editor (after an invalid YAML showed its error) is assigned and reaches
  * the agents, a restart is sent, and one agent without the capability shows
  * why it cannot be restarted; the agent page shows the health tree the agent
- * reports and its effective configuration diffed against the desired one. Screenshots of each page go to
+ * reports and its effective configuration diffed against the desired one; column headers sort the
+ * agents table on the server and the audit search runs on the server. Screenshots of each page go to
  * tmp/console-screenshots/.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -280,6 +281,54 @@ describe('operator console in headless Chromium', () => {
     await shot('04-agents');
   });
 
+  it('agents: column headers sort on the server; the order matches the API and survives a reload', async () => {
+    const shownUids = () => page.getByTestId('agent-row').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-uid') ?? ''));
+    const apiUids = async (orderBy: string) =>
+      ((await rest('GET', `/agents?pageSize=50&orderBy=${encodeURIComponent(orderBy)}`)).json['agents'] as Array<{ instanceUid: string }>).map((a) => a.instanceUid);
+    const hostOf = async (uids: string[]) => {
+      const all = (await rest('GET', '/agents?pageSize=50')).json['agents'] as Array<{ instanceUid: string; labels: Record<string, string> }>;
+      return uids.map((u) => all.find((a) => a.instanceUid === u)?.labels['host.name']);
+    };
+    const defaultOrder = await shownUids();
+    expect(defaultOrder).toEqual(await apiUids('instance_uid asc'));
+
+    const listed = page.waitForRequest((r) => r.url().includes('/api/v1/agents?') && r.url().includes('orderBy=host_name+asc'));
+    await page.getByTestId('sort-host_name').click();
+    await listed;
+    await page.waitForURL(/[?&]sort=host_name(&|$)/);
+    const asc = await apiUids('host_name asc');
+    await waitFor(shownUids, (u) => JSON.stringify(u) === JSON.stringify(asc), { description: 'table in host name order' });
+    expect(await hostOf(asc)).toEqual(['dev-eu', 'dev-us', 'prod-eu', 'prod-us', 'staging-us']);
+    expect(await page.getByTestId('sort-host_name').getAttribute('data-direction')).toBe('asc');
+
+    await page.getByTestId('sort-host_name').click();
+    await page.waitForURL(/[?&]sort=-host_name(&|$)/);
+    const desc = await apiUids('host_name desc');
+    expect(desc).toEqual([...asc].reverse());
+    await waitFor(shownUids, (u) => JSON.stringify(u) === JSON.stringify(desc), { description: 'table in reverse host name order' });
+    expect(await page.getByTestId('sort-host_name').getAttribute('data-direction')).toBe('desc');
+    expect(await page.getByTestId('agents-order').innerText()).toBe('host name (descending)');
+    await shot('04b-agents-sorted-by-host');
+
+    // The order is in the URL: a reload keeps it.
+    await page.reload();
+    await waitFor(shownUids, (u) => JSON.stringify(u) === JSON.stringify(desc), { description: 'sort order after reload' });
+
+    // Health: healthy first descending, agents without health last; the same order as the API's.
+    await page.getByTestId('sort-health').click();
+    await page.getByTestId('sort-health').click();
+    await page.waitForURL(/[?&]sort=-health(&|$)/);
+    const byHealth = await apiUids('health desc');
+    await waitFor(shownUids, (u) => JSON.stringify(u) === JSON.stringify(byHealth), { description: 'table in health order' });
+    const health = await page.getByTestId('agent-row').evaluateAll((trs) => trs.map((tr) => tr.cells[3].innerText.trim().toLowerCase()));
+    expect(health.indexOf('unhealthy')).toBeGreaterThan(health.lastIndexOf('healthy'));
+
+    // A third click returns to the default order (instance UID).
+    await page.getByTestId('sort-health').click();
+    await waitFor(shownUids, (u) => JSON.stringify(u) === JSON.stringify(defaultOrder), { description: 'default order again' });
+    expect(page.url()).not.toContain('sort=');
+  });
+
   it('configurations: an invalid YAML shows its error; a valid one is created in the editor, assigned, and reaches the agents', async () => {
     await page.getByTestId('nav-configurations').click();
     await page.getByTestId('new-configuration').click();
@@ -380,9 +429,16 @@ describe('operator console in headless Chromium', () => {
   it('audit log: searchable', async () => {
     await page.getByTestId('nav-audit-log').click();
     await waitFor(() => page.getByTestId('audit-row').count(), (n) => n >= 4, { description: 'audit events' });
-    await page.getByTestId('audit-search').fill('restart');
+    const searched = page.waitForRequest((r) => r.url().includes('/api/v1/audit-events?') && r.url().includes('query=RESTART'));
+    await page.getByTestId('audit-search').fill('RESTART');
     await page.getByTestId('audit-search').press('Enter');
+    // The server searches (case-insensitive): the page asks it, and shows what it answers.
+    await searched;
     await waitFor(() => page.getByTestId('audit-row').count(), (n) => n === 1, { description: 'one restart event' });
+    const viaApi = (await rest('GET', '/audit-events?query=restart')).json['events'] as Array<{ action: string; resourceName: string }>;
+    expect(viaApi).toEqual([expect.objectContaining({ action: 'agent.restart', resourceName: wsProd.instanceUid.toString('hex') })]);
+    expect(await page.getByTestId('audit-row').first().innerText()).toContain('agent.restart');
+    expect(page.url()).toContain('q=RESTART');
     await shot('12-audit-search');
     await page.getByTestId('audit-search').fill('');
     await page.getByTestId('audit-resource').fill('collector');

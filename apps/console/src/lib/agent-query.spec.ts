@@ -1,4 +1,4 @@
-import { filterFromSearch, filterToSearch, isFiltered, listAgentsQuery } from './agent-query';
+import { filterFromSearch, filterToSearch, isFiltered, listAgentsQuery, nextSort } from './agent-query';
 
 describe('agent filter', () => {
   it('round-trips through the page URL', () => {
@@ -29,5 +29,24 @@ describe('agent filter', () => {
     });
     expect(isFiltered({ selector: '', statuses: [] })).toBe(false);
     expect(isFiltered({ selector: '', healthy: true, statuses: [] })).toBe(true);
+  });
+
+  it('keeps the sort order in the URL and sends it as orderBy', () => {
+    const f = { selector: '', statuses: [], sort: { key: 'last_seen' as const, direction: 'desc' as const } };
+    expect(filterToSearch(f)).toBe('?sort=-last_seen');
+    expect(filterFromSearch('?sort=-last_seen')).toEqual(f);
+    expect(filterFromSearch('?sort=health').sort).toEqual({ key: 'health', direction: 'asc' });
+    expect(filterFromSearch('?sort=labels').sort).toBeUndefined();
+    expect(listAgentsQuery(f, 25, 'tok')).toEqual({ pageSize: '25', orderBy: 'last_seen desc', pageToken: 'tok' });
+    expect(isFiltered(f)).toBe(false);
+  });
+
+  it('cycles a column header through its first direction, the other, and the default order', () => {
+    expect(nextSort(undefined, 'health')).toEqual({ key: 'health', direction: 'asc' });
+    expect(nextSort({ key: 'health', direction: 'asc' }, 'health')).toEqual({ key: 'health', direction: 'desc' });
+    expect(nextSort({ key: 'health', direction: 'desc' }, 'health')).toBeUndefined();
+    expect(nextSort(undefined, 'last_seen')).toEqual({ key: 'last_seen', direction: 'desc' });
+    expect(nextSort({ key: 'last_seen', direction: 'desc' }, 'last_seen')).toEqual({ key: 'last_seen', direction: 'asc' });
+    expect(nextSort({ key: 'last_seen', direction: 'desc' }, 'service_name')).toEqual({ key: 'service_name', direction: 'asc' });
   });
 });

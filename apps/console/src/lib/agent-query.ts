@@ -1,6 +1,7 @@
 /**
- * The agents table's filter: kept in the page URL (so a filtered view can be
- * shared and survives a reload) and turned into ListAgents query parameters.
+ * The agents table's filter and sort order: kept in the page URL (so a view
+ * can be shared and survives a reload) and turned into ListAgents query
+ * parameters. The server sorts (ListAgents order_by) and pages in that order.
  */
 import { REMOTE_CONFIG_STATUSES, type RemoteConfigStatus } from './types';
 
@@ -10,6 +11,36 @@ export interface AgentFilter {
   healthy?: boolean;
   inSync?: boolean;
   statuses: RemoteConfigStatus[];
+  /** Absent: the API's default order (instance UID ascending). */
+  sort?: AgentSort;
+}
+
+/** The ListAgents order_by keys. */
+export const AGENT_SORT_KEYS = ['instance_uid', 'service_name', 'host_name', 'last_seen', 'connected_since', 'health', 'config_status'] as const;
+export type AgentSortKey = (typeof AGENT_SORT_KEYS)[number];
+
+export interface AgentSort {
+  key: AgentSortKey;
+  direction: 'asc' | 'desc';
+}
+
+/** Times are most useful newest first, so their first click sorts descending. */
+const FIRST_DIRECTION: Partial<Record<AgentSortKey, 'desc'>> = { last_seen: 'desc', connected_since: 'desc' };
+
+/** The sort after clicking a column header: its first direction, then the other one, then back to the default order. */
+export function nextSort(current: AgentSort | undefined, key: AgentSortKey): AgentSort | undefined {
+  const first = FIRST_DIRECTION[key] ?? 'asc';
+  if (current?.key !== key) return { key, direction: first };
+  if (current.direction === first) return { key, direction: first === 'asc' ? 'desc' : 'asc' };
+  return undefined;
+}
+
+/** URL form: "last_seen" ascending, "-last_seen" descending. */
+function sortFromParam(v: string | null): AgentSort | undefined {
+  if (!v) return undefined;
+  const desc = v.startsWith('-');
+  const key = (desc ? v.slice(1) : v) as AgentSortKey;
+  return AGENT_SORT_KEYS.includes(key) ? { key, direction: desc ? 'desc' : 'asc' } : undefined;
 }
 
 export const PAGE_SIZES = [25, 50, 100, 250, 1000] as const;
@@ -41,6 +72,7 @@ export function filterFromSearch(search: string): AgentFilter {
     healthy: bool(p.get('healthy')),
     inSync: bool(p.get('inSync')),
     statuses: [...new Set(statuses)],
+    sort: sortFromParam(p.get('sort')),
   };
 }
 
@@ -51,6 +83,7 @@ export function filterToSearch(f: AgentFilter): string {
   if (f.healthy !== undefined) p.set('healthy', String(f.healthy));
   if (f.inSync !== undefined) p.set('inSync', String(f.inSync));
   if (f.statuses.length > 0) p.set('status', f.statuses.map(shortStatus).join(','));
+  if (f.sort) p.set('sort', `${f.sort.direction === 'desc' ? '-' : ''}${f.sort.key}`);
   const s = p.toString();
   return s ? `?${s}` : '';
 }
@@ -63,6 +96,7 @@ export function listAgentsQuery(f: AgentFilter, pageSize: number, pageToken = ''
   if (f.healthy !== undefined) q['healthy'] = String(f.healthy);
   if (f.inSync !== undefined) q['inSync'] = String(f.inSync);
   if (f.statuses.length > 0) q['configStatuses'] = f.statuses.join(',');
+  if (f.sort) q['orderBy'] = `${f.sort.key} ${f.sort.direction}`;
   if (pageToken) q['pageToken'] = pageToken;
   return q;
 }

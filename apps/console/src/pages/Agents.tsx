@@ -1,13 +1,13 @@
 /**
- * The agents table: label-selector search and status filters (kept in the
- * URL), server-side keyset paging with the API's page tokens, live refresh of
- * the page on screen. The API lists agents in one order (instance UID), so the
- * table offers no other sort.
+ * The agents table: label-selector search, status filters and the sort order
+ * (kept in the URL), sortable column headers, server-side sorting and keyset
+ * paging with the API's page tokens (a token continues its own order), live
+ * refresh of the page on screen.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
 import { useNow, usePoll } from '../hooks';
-import { filterFromSearch, filterToSearch, isFiltered, listAgentsQuery, PAGE_SIZES, shortStatus, type AgentFilter } from '../lib/agent-query';
+import { filterFromSearch, filterToSearch, isFiltered, listAgentsQuery, nextSort, PAGE_SIZES, shortStatus, type AgentFilter, type AgentSort, type AgentSortKey } from '../lib/agent-query';
 import { agentDisplayName, formatCount, relativeTime, shortHex } from '../lib/format';
 import { REMOTE_CONFIG_STATUSES, type ListAgentsResponse, type RemoteConfigStatus } from '../lib/types';
 import { Link, navigate, useLocation } from '../router';
@@ -30,6 +30,43 @@ function TriState({ label, value, onChange, yes, no, testId }: { label: string; 
       ))}
     </div>
   );
+}
+
+const SORT_LABELS: Record<AgentSortKey, string> = {
+  instance_uid: 'instance UID',
+  service_name: 'service name',
+  host_name: 'host name',
+  last_seen: 'last seen',
+  connected_since: 'connected since',
+  health: 'health',
+  config_status: 'config status',
+};
+
+/** A column header that sorts the table by `sortKey` (server-side), showing the direction when it is the current order. */
+function SortButton({ sortKey, label, sort, onSort }: { sortKey: AgentSortKey; label: string; sort?: AgentSort; onSort: (key: AgentSortKey) => void }) {
+  const active = sort?.key === sortKey || (!sort && sortKey === 'instance_uid');
+  const direction = active ? (sort?.direction ?? 'asc') : undefined;
+  return (
+    <button
+      type="button"
+      className={`sort-button${active ? ' active' : ''}`}
+      data-testid={`sort-${sortKey}`}
+      data-direction={direction ?? ''}
+      title={`Sort by ${SORT_LABELS[sortKey]}`}
+      onClick={() => onSort(sortKey)}
+    >
+      {label}
+      <span className="sort-indicator" aria-hidden="true">
+        {direction === 'asc' ? '▲' : direction === 'desc' ? '▼' : '↕'}
+      </span>
+    </button>
+  );
+}
+
+function ariaSort(sort: AgentSort | undefined, key: AgentSortKey): 'ascending' | 'descending' | undefined {
+  const active = sort ? sort.key === key : key === 'instance_uid';
+  if (!active) return undefined;
+  return (sort?.direction ?? 'asc') === 'asc' ? 'ascending' : 'descending';
 }
 
 export function Agents() {
@@ -60,6 +97,8 @@ export function Agents() {
     e.preventDefault();
     setFilter({ selector: selectorInput });
   };
+  const onSort = (key: AgentSortKey) => setFilter({ sort: nextSort(filter.sort, key) });
+  const sortProps = { sort: filter.sort, onSort };
   const toggleStatus = (s: RemoteConfigStatus) => setFilter({ statuses: filter.statuses.includes(s) ? filter.statuses.filter((x) => x !== s) : [...filter.statuses, s] });
 
   const agents = list.data?.agents ?? [];
@@ -105,14 +144,26 @@ export function Agents() {
         <table className="table table-hover" data-testid="agents-table">
           <thead>
             <tr>
-              <th>Agent</th>
+              <th aria-sort={ariaSort(filter.sort, 'service_name') ?? ariaSort(filter.sort, 'host_name') ?? ariaSort(filter.sort, 'instance_uid')}>
+                <SortButton sortKey="service_name" label="Agent" {...sortProps} />
+                <SortButton sortKey="host_name" label="Host" {...sortProps} />
+                <SortButton sortKey="instance_uid" label="UID" {...sortProps} />
+              </th>
               <th>Labels</th>
-              <th>Connection</th>
-              <th>Health</th>
+              <th aria-sort={ariaSort(filter.sort, 'connected_since')}>
+                <SortButton sortKey="connected_since" label="Connection" {...sortProps} />
+              </th>
+              <th aria-sort={ariaSort(filter.sort, 'health')}>
+                <SortButton sortKey="health" label="Health" {...sortProps} />
+              </th>
               <th>Configuration</th>
-              <th>Config status</th>
+              <th aria-sort={ariaSort(filter.sort, 'config_status')}>
+                <SortButton sortKey="config_status" label="Config status" {...sortProps} />
+              </th>
               <th>Sync</th>
-              <th>Last seen</th>
+              <th aria-sort={ariaSort(filter.sort, 'last_seen')}>
+                <SortButton sortKey="last_seen" label="Last seen" {...sortProps} />
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -165,7 +216,11 @@ export function Agents() {
         <div className="pager">
           <span className="muted" data-testid="agents-range">
             {agents.length > 0 ? `${formatCount(first)}–${formatCount(first + agents.length - 1)}` : '0'}
-            {list.data?.nextPageToken ? ' · more' : ''} · ordered by instance UID (the API's only order)
+            {list.data?.nextPageToken ? ' · more' : ''} · sorted by{' '}
+            <span data-testid="agents-order">
+              {SORT_LABELS[filter.sort?.key ?? 'instance_uid']} {filter.sort?.direction === 'desc' ? '(descending)' : '(ascending)'}
+            </span>
+            {filter.sort && filter.sort.key !== 'instance_uid' ? ', agents without a value last' : ''}
           </span>
           <span className="pager-controls">
             <label className="inline-field">

@@ -27,6 +27,7 @@ import {
   type ConfigFiles,
   type ConfigFormat,
 } from '../core';
+import { agentPagePosition, agentPageSql, auditSearchPatterns, auditSearchSql, decodeAgentPageToken, encodeAgentPageToken, parseAgentOrder } from '../core';
 import { AgentPushDispatcher, TRANSPORT_HTTP, TRANSPORT_WEBSOCKET, type Delivery } from '../store/agent-push.dispatcher';
 import {
   AGENT_COLUMNS,
@@ -308,17 +309,14 @@ export class FleetApiService {
   async listAgents(c: Caller, req: Req): Promise<Record<string, unknown>> {
     const selector = parseSelectorArgument(str(req['selector']));
     const limit = pageSize(req['pageSize']);
-    const after = pageToken(req['pageToken'], 'agents');
+    const order = parseAgentOrder(str(req['orderBy']));
+    const token = str(req['pageToken']);
+    const after = token ? decodeAgentPageToken(token, order) : null;
     const params: unknown[] = [c.tenantId];
     const where: string[] = ['a.tenant_id = $1', 'a.replaced_by IS NULL'];
     const sel = selectorToSql(selector, 'a.labels', params.length);
     params.push(...sel.params);
     where.push(sel.sql);
-    if (after !== null) {
-      if (!UID_HEX.test(after)) throw invalidArgument('page_token is not valid for this request');
-      params.push(Buffer.from(after, 'hex'));
-      where.push(`a.instance_uid > $${params.length}`);
-    }
     if (typeof req['connected'] === 'boolean') {
       params.push(req['connected']);
       where.push(`a.connected = $${params.length}`);
@@ -338,16 +336,13 @@ export class FleetApiService {
       where.push(`a.remote_config_status = ANY($${params.length}::smallint[])`);
     }
     if (typeof req['inSync'] === 'boolean') where.push(req['inSync'] ? IN_SYNC_SQL : `NOT ${IN_SYNC_SQL}`);
-    params.push(limit + 1);
-    const { rows } = await this.repo.db.query(
-      `SELECT ${AGENT_COLUMNS} FROM ${AGENT_FROM} WHERE ${where.map((w) => `(${w})`).join(' AND ')} ORDER BY a.instance_uid LIMIT $${params.length}`,
-      params,
-    );
+    const page = agentPageSql({ order, columns: AGENT_COLUMNS, from: AGENT_FROM, where, params, after, limit: limit + 1 });
+    const { rows } = await this.repo.db.query(page.sql, page.params);
     const agents = rows.slice(0, limit).map(agentFromRow);
     const more = rows.length > limit;
     return {
       agents: agents.map((a) => this.agentMessage(a)),
-      nextPageToken: more ? makePageToken('agents', agents[agents.length - 1].instanceUid.toString('hex')) : '',
+      nextPageToken: more ? encodeAgentPageToken(order, agentPagePosition(rows[limit - 1], agents[limit - 1].instanceUid.toString('hex'))) : '',
     };
   }
 
@@ -870,6 +865,10 @@ export class FleetApiService {
     if (resource) {
       params.push(resource);
       where += ` AND resource_name = $${params.length}`;
+    }
+    for (const pattern of auditSearchPatterns(str(req['query']))) {
+      params.push(pattern);
+      where += ` AND ${auditSearchSql(`$${params.length}`)}`;
     }
     if (before !== null) {
       params.push(before);

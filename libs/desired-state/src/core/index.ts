@@ -8,3 +8,5 @@ export * from './assignment';
 export * from './reconcile';
 export * from './rollout';
 export * from './agent-watch';
+export * from './agent-order';
+export * from './audit-search';
