@@ -7,7 +7,7 @@
 import { fleet, RedisKeys } from '@opamp/contracts';
 import { AgentCapabilities, decodeServerToAgent, isUuidV7, ServerToAgentFlags } from '@opamp/protocol';
 import { waitFor } from '@opamp/testing';
-import { AgentRepository, CursorStore, overlayCursor, type AgentState } from '../src';
+import { AgentRepository, CursorStore, newAgentState, overlayCursor, type AgentState } from '../src';
 import { COLLECTOR_CAPS, FakeAgent } from '../src/testing/factories';
 import { IngestHarness } from './ingest-harness';
 
@@ -63,6 +63,7 @@ describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
       const stored = await rowWhere(a.uid, (s) => s.descriptionReported && s.componentsRequestedHash !== null, 'agent a stored');
       // Heartbeats (capabilities repeated or 0) cost no row write: sequence and last seen go to Redis.
       const cursors = new CursorStore(h.redis);
+      const fastBefore = w.processor.totals.heartbeats;
       await h.produce([a.heartbeat(AC_CAPS), a.heartbeat(0), a.heartbeat(AC_CAPS)].map((e) => a.toKafka(e)));
       const cursor = await waitFor(
         async () => (await cursors.load([{ tenantId: h.tenant, instanceUid: a.uid }])).values().next().value,
@@ -73,6 +74,8 @@ describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
       expect(sa.recordVersion).toBe(stored.recordVersion);
       expect(sa.lastSequenceNum).toBe(0);
       expect(overlayCursor(sa, cursor).lastSequenceNum).toBe(3);
+      // ... and no PostgreSQL work at all: the heartbeat fast path took all three.
+      expect(w.processor.totals.heartbeats - fastBefore).toBe(3);
       const sb = await rowWhere(b.uid, (s) => s.descriptionReported, 'agent b stored');
       expect(sa.capabilities).toBe(AC_CAPS);
       expect(sa.labels['service.name']).toBe('otelcol');
@@ -221,6 +224,30 @@ describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
       await h.produce([quiet.toKafka({ ...quiet.heartbeat(), receivedAtUnixMs: Date.now() })]);
       await rowWhere(quiet.uid, (s) => !s.stale, 'quiet live again');
     });
+  });
+
+  it('cursor writes are compare-and-set against the text read (Redis script)', async () => {
+    const store = new CursorStore(h.redis);
+    const a = agentOf();
+    const key = `${h.tenant}/${a.uid.toString('hex')}`;
+    const state = { ...newAgentState(h.tenant, a.uid), connected: true, lastSeenMs: 1_000, lastSequenceNum: 4 };
+    expect(await store.save([state], new Map([[key, null]]))).toEqual(new Set());
+    expect(await store.save([state], new Map([[key, null]]))).toEqual(new Set([key]));
+    const snap = (await store.snapshots([{ tenantId: h.tenant, instanceUid: a.uid }])).get(key)!;
+    const next = { ...snap.cursor, seq: 5, lastSeenMs: 2_000 };
+    expect(await store.write([{ tenantId: h.tenant, instanceUid: a.uid, cursor: next, live: true, expected: snap.raw }])).toEqual(new Set());
+    expect(await store.write([{ tenantId: h.tenant, instanceUid: a.uid, cursor: { ...next, seq: 6 }, live: true, expected: snap.raw }])).toEqual(
+      new Set([key]),
+    );
+    expect((await store.load([{ tenantId: h.tenant, instanceUid: a.uid }])).get(key)?.seq).toBe(5);
+    expect(await store.lastSeen(h.tenant, [a.uid])).toEqual([2_000]);
+    expect(await h.redis.hget(RedisKeys.lastSeen(h.tenant), a.uid.toString('hex'))).toBe('2000');
+    const current = (await store.snapshots([{ tenantId: h.tenant, instanceUid: a.uid }])).get(key)!;
+    await store.forget(h.tenant, [a.uid]);
+    expect(await store.write([{ tenantId: h.tenant, instanceUid: a.uid, cursor: next, live: false, expected: current.raw }])).toEqual(new Set([key]));
+    // Not live: out of the live index.
+    expect(await store.write([{ tenantId: h.tenant, instanceUid: a.uid, cursor: next, live: false }])).toEqual(new Set());
+    expect(await store.lastSeen(h.tenant, [a.uid])).toEqual([null]);
   });
 
   it('two replicas, one stopped mid-stream: no effect lost or duplicated', async () => {

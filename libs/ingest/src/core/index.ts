@@ -3,3 +3,4 @@ export * from './json';
 export * from './apply-inbound';
 export * from './events';
 export * from './push';
+export * from './agent-cursor';

@@ -1,6 +1,9 @@
 /**
  * One partition batch of opamp.agent-inbound, end to end:
- *   decode (poisoned records are counted and skipped) -> one transaction:
+ *   decode (poisoned records are counted and skipped) -> heartbeat fast path:
+ *   agents whose every record in the batch is a heartbeat their Redis cursor
+ *   can take are done with one compare-and-set on the cursor (no PostgreSQL,
+ *   core/agent-cursor.ts) -> for the rest, one transaction:
  *   lock and load the batch's records (row + Redis cursor), apply every record
  *   in order, write the changed rows in batched guarded upserts, publish the
  *   AgentEvents (acknowledged by Kafka) -> COMMIT -> save cursors, push to
@@ -22,7 +25,8 @@ import type { JsonValue } from '../core/json';
 import { coalescePushes } from '../core/push';
 import type { PushPiece } from '../core/agent-state';
 import { AgentRepository, stateKey, type AgentKey } from '../store/agent-repository';
-import { overlayCursor, type AgentCursors } from '../store/cursor-store';
+import { heartbeatCursor, isHeartbeat, overlayCursor, type AgentCursor } from '../core/agent-cursor';
+import type { AgentCursors, CursorWrite } from '../store/cursor-store';
 import type { PushDispatcher } from '../store/push-dispatcher';
 
 export interface RawRecord {
@@ -38,6 +42,8 @@ export interface EventSink {
 
 export interface BatchStats {
   records: number;
+  /** Records taken by the heartbeat fast path (no PostgreSQL). */
+  heartbeats: number;
   poisoned: number;
   ignored: number;
   rowsWritten: number;
@@ -71,7 +77,7 @@ export class InboundProcessor {
   private readonly repo: AgentRepository;
   private readonly clock: () => number;
   private readonly newUid: () => Buffer;
-  readonly totals: BatchStats = { records: 0, poisoned: 0, ignored: 0, rowsWritten: 0, events: 0, pushes: 0 };
+  readonly totals: BatchStats = { records: 0, heartbeats: 0, poisoned: 0, ignored: 0, rowsWritten: 0, events: 0, pushes: 0 };
 
   constructor(private readonly deps: InboundProcessorDeps) {
     this.repo = deps.repository ?? new AgentRepository();
@@ -91,7 +97,7 @@ export class InboundProcessor {
   }
 
   async process(batch: readonly RawRecord[]): Promise<BatchStats> {
-    const stats: BatchStats = { records: batch.length, poisoned: 0, ignored: 0, rowsWritten: 0, events: 0, pushes: 0 };
+    const stats: BatchStats = { records: batch.length, heartbeats: 0, poisoned: 0, ignored: 0, rowsWritten: 0, events: 0, pushes: 0 };
     const records: InboundRecord[] = [];
     for (const raw of batch) {
       try {
@@ -107,6 +113,56 @@ export class InboundProcessor {
   }
 
   private async processRecords(records: InboundRecord[], stats: BatchStats): Promise<void> {
+    const rest = await this.takeHeartbeats(records, stats);
+    if (rest.length > 0) await this.processFull(rest, stats);
+  }
+
+  /**
+   * The heartbeat fast path. Only agents whose every record in this batch is a
+   * heartbeat qualify (their order with other records stays intact); each is
+   * written with a compare-and-set against the cursor as read. Returns the
+   * records left for the full path, in batch order.
+   */
+  private async takeHeartbeats(records: InboundRecord[], stats: BatchStats): Promise<InboundRecord[]> {
+    const byKey = new Map<string, InboundRecord[]>();
+    const mixed = new Set<string>();
+    for (const r of records) {
+      const key = stateKey(r.envelope.tenantId ?? '', r.instanceUid);
+      if (!isHeartbeat(r)) mixed.add(key);
+      const list = byKey.get(key);
+      if (list) list.push(r);
+      else byKey.set(key, [r]);
+    }
+    const candidates = [...byKey].filter(([key]) => !mixed.has(key));
+    if (candidates.length === 0) return records;
+    const snapshots = await this.deps.cursors.snapshots(
+      candidates.map(([, list]) => ({ tenantId: list[0].envelope.tenantId ?? '', instanceUid: list[0].instanceUid })),
+    );
+    const nowMs = this.clock();
+    const writes: CursorWrite[] = [];
+    for (const [key, list] of candidates) {
+      const snap = snapshots.get(key);
+      let cursor: AgentCursor | null = snap?.cursor ?? null;
+      for (const r of list) {
+        cursor = heartbeatCursor(cursor ?? undefined, r, nowMs);
+        if (!cursor) break;
+      }
+      if (!cursor || !snap) continue;
+      writes.push({ tenantId: list[0].envelope.tenantId ?? '', instanceUid: list[0].instanceUid, cursor, live: true, expected: snap.raw });
+    }
+    if (writes.length === 0) return records;
+    const failed = await this.deps.cursors.write(writes);
+    const done = new Set<string>();
+    for (const w of writes) {
+      const key = stateKey(w.tenantId, w.instanceUid);
+      if (failed.has(key)) continue;
+      done.add(key);
+      stats.heartbeats += byKey.get(key)?.length ?? 0;
+    }
+    return done.size === 0 ? records : records.filter((r) => !done.has(stateKey(r.envelope.tenantId ?? '', r.instanceUid)));
+  }
+
+  private async processFull(records: InboundRecord[], stats: BatchStats): Promise<void> {
     const keys = new Map<string, AgentKey>();
     const componentHashes = new Map<string, Buffer>();
     for (const r of records) {
@@ -122,20 +178,23 @@ export class InboundProcessor {
     const tenants = new Set(sortedKeys.map((k) => k.tenantId));
     let pushes: PushPiece[] = [];
     let touched: AgentState[] = [];
+    /** The cursors' text as read: the save after COMMIT is a compare-and-set against it. */
+    let expected = new Map<string, string | null>();
     await this.deps.db.transaction(async (tx) => {
       // Reset per attempt: a retried transaction starts from what it loads.
       pushes = [];
       await this.repo.ensureTenants(tx, tenants);
       const [rows, cursors, known] = await Promise.all([
         this.repo.loadForUpdate(tx, sortedKeys),
-        this.deps.cursors.load(sortedKeys),
+        this.deps.cursors.snapshots(sortedKeys),
         this.repo.knownComponentHashes(tx, [...componentHashes.values()]),
       ]);
       const states = new Map<string, AgentState | null>();
       for (const [key] of keys) {
         const row = rows.get(key);
-        states.set(key, row ? overlayCursor(row, cursors.get(key)) : null);
+        states.set(key, row ? overlayCursor(row, cursors.get(key)?.cursor) : null);
       }
+      expected = new Map([...keys.keys()].map((key) => [key, cursors.get(key)?.raw ?? null]));
       const configs = new Map<string, ContentBlob<Buffer>>();
       const components = new Map<string, ContentBlob<JsonValue>>();
       const ctx: ApplyContext = {
@@ -211,7 +270,9 @@ export class InboundProcessor {
     });
 
     this.repo.tenantsCommitted(tenants);
-    await this.deps.cursors.save(touched);
+    // A cursor changed since it was read (the sweep forgot it after marking the row) is left
+    // alone: the agent's next message then takes the full path and reads the row.
+    await this.deps.cursors.save(touched, expected);
     const coalesced = coalescePushes(pushes);
     await this.deps.pushes.dispatch(coalesced);
     stats.pushes = coalesced.length;

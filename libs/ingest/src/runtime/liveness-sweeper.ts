@@ -86,6 +86,7 @@ export class LivenessSweeper {
     const stats: SweepStats = { stale: 0, offline: 0, skipped: false };
     if (candidates.length === 0) return stats;
     const offline: Buffer[] = [];
+    let marked: Buffer[] = [];
     await this.deps.db.transaction(async (tx) => {
       const lock = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [SWEEP_LOCK]);
       if (!lock.rows[0]?.ok) {
@@ -120,6 +121,7 @@ export class LivenessSweeper {
         changed.push(next);
       });
       if (changed.length === 0) return;
+      marked = changed.map((s) => s.instanceUid);
       await this.repo.upsert(tx, changed);
       await this.deps.events.publish(
         changed.map((s) => ({
@@ -129,6 +131,9 @@ export class LivenessSweeper {
       );
     });
     await this.deps.cursors.removeLive(tenantId, offline);
+    // The rows changed under the cursors: without them, these agents' next messages take the
+    // full path (which clears stale / reconnects) instead of the heartbeat fast path.
+    await this.deps.cursors.forget(tenantId, marked);
     return stats;
   }
 }

@@ -35,3 +35,30 @@ describe('MemoryCursorStore (the embedded twin of the Redis cursors)', () => {
     expect((await store.silentSince('t', 500, 10)).map((s) => s.instanceUid[0])).toEqual([1]);
   });
 });
+
+describe('MemoryCursorStore compare-and-set', () => {
+  const uid = Buffer.alloc(16, 7);
+  const key = `t/${uid.toString('hex')}`;
+
+  it('writes when the cursor is as read, refuses when it changed or was forgotten', async () => {
+    const store = new MemoryCursorStore();
+    const first = agent('t', 7, { connected: true, lastSeenMs: 10, lastSequenceNum: 1 });
+    // Absent as read: the first write goes through, a second "absent" write does not.
+    expect(await store.save([first], new Map([[key, null]]))).toEqual(new Set());
+    expect(await store.save([first], new Map([[key, null]]))).toEqual(new Set([key]));
+    const snap = (await store.snapshots([{ tenantId: 't', instanceUid: uid }])).get(key)!;
+    expect(snap.cursor.seq).toBe(1);
+    const next = { ...snap.cursor, seq: 2, lastSeenMs: 20 };
+    expect(await store.write([{ tenantId: 't', instanceUid: uid, cursor: next, live: true, expected: snap.raw }])).toEqual(new Set());
+    // The same expectation again is stale now.
+    expect(await store.write([{ tenantId: 't', instanceUid: uid, cursor: { ...next, seq: 3 }, live: true, expected: snap.raw }])).toEqual(
+      new Set([key]),
+    );
+    expect((await store.load([{ tenantId: 't', instanceUid: uid }])).get(key)?.seq).toBe(2);
+    expect(await store.lastSeen('t', [uid])).toEqual([20]);
+    const current = (await store.snapshots([{ tenantId: 't', instanceUid: uid }])).get(key)!;
+    await store.forget('t', [uid]);
+    expect(await store.write([{ tenantId: 't', instanceUid: uid, cursor: next, live: true, expected: current.raw }])).toEqual(new Set([key]));
+    expect((await store.snapshots([{ tenantId: 't', instanceUid: uid }])).size).toBe(0);
+  });
+});
