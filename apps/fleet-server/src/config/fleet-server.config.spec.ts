@@ -17,10 +17,11 @@ describe('embedded server configuration', () => {
     const cfg = loadFleetServerConfig({});
     expect([cfg.maxMessageBytes, cfg.maxConnections, cfg.upgradesPerSecond, cfg.httpPushWaitMs]).toEqual([
       EDGE_DEFAULTS.maxMessageBytes,
-      19_000,
-      1_000,
-      250,
+      EDGE_DEFAULTS.maxConnections,
+      EDGE_DEFAULTS.upgradesPerSecond,
+      EDGE_DEFAULTS.httpPushWaitMs,
     ]);
+    expect([cfg.maxMessageBytes, cfg.maxConnections, cfg.upgradesPerSecond, cfg.httpPushWaitMs]).toEqual([64 * 1024 * 1024, 19_000, 1_000, 250]);
     expect(loadFleetServerConfig({ OPAMP_UPGRADES_PER_SECOND: '250' }).upgradesPerSecond).toBe(250);
     expect(() => loadFleetServerConfig({ OPAMP_UPGRADES_PER_SECOND: '0' })).toThrow(/OPAMP_UPGRADES_PER_SECOND/);
   });
