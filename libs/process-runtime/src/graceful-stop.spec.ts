@@ -1,5 +1,4 @@
 import { stopGracefullyOnSignals, type SignalTarget } from './graceful-stop';
-import type { JsonLog } from './json-log';
 
 function fakeProcess() {
   const listeners = new Map<string, () => void>();
@@ -18,7 +17,7 @@ describe('stopGracefullyOnSignals', () => {
 
   it.each(['SIGTERM', 'SIGINT'])('stops once on %s, logs it and exits 0 when the stop is done', async (signal) => {
     const proc = fakeProcess();
-    const log = jest.fn<void, Parameters<JsonLog>>();
+    const log = jest.fn();
     const stop = jest.fn(() => Promise.resolve());
     stopGracefullyOnSignals(stop, log, options, proc.target);
     proc.send(signal);
@@ -32,7 +31,7 @@ describe('stopGracefullyOnSignals', () => {
 
   it('logs a failed stop and exits 1', async () => {
     const proc = fakeProcess();
-    const log = jest.fn<void, Parameters<JsonLog>>();
+    const log = jest.fn();
     stopGracefullyOnSignals(() => Promise.reject(new Error('kafka gone')), log, options, proc.target);
     proc.send('SIGTERM');
     await settled();

@@ -68,8 +68,8 @@ export async function startEmbeddedServerProcess(options: EmbeddedServerProcessO
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
   // The banner's last address line is the metrics one (apps/fleet-server/src/main.ts).
   const banner = await waitFor(() => output.join(''), (o) => o.includes('metrics '), {
     timeoutMs: options.startTimeoutMs ?? 60_000,
