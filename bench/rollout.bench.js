@@ -18,7 +18,7 @@
 // Writes bench/results/rollout-<agents>.json.
 const path = require('path');
 const S = require('./lib/stack');
-const { Sampler, infraPids, topOthers } = require('./lib/procs');
+const { countAppliedInSync, startStackSwarm, startSwarmStack, waitForFleet } = require('./lib/swarm-stack');
 const { writeResult } = require('./lib/machine');
 const { parseArgs } = require('./lib/args');
 
@@ -39,7 +39,6 @@ const opts = parseArgs(
   'rollout benchmark: time for a new configuration version to reach A connected agents and be APPLIED by all',
 );
 const BENCH = 'rollout';
-const APPLIED = 'REMOTE_CONFIG_STATUS_APPLIED';
 
 function collectorYaml(version) {
   return `# bench rollout v${version}
@@ -64,69 +63,18 @@ service:
 
 async function main() {
   const A = opts.agents;
-  const nGateways = opts.gateways || Math.ceil(A / opts.perGateway);
-  const nWorkers = opts.workers || Math.max(2, Math.ceil(A / 15_000));
-  S.infraUp();
-  if (!opts.skipBuild) S.build(['gateway', 'status-ingest', 'config-service', 'swarm']);
-  const { runSwarm, formatProgress, formatSummary } = require('@opamp/swarm');
-
-  const ident = S.runIdentity(BENCH);
-  const apiPort = opts.basePort + 80;
-  console.log(`run ${ident.id}: ${A} agents, ${nGateways} gateways, ${nWorkers} swarm workers, tenant ${ident.tenant}, database ${ident.dbName}`);
-  const { ingest, config } = await S.startWorkers(BENCH, ident, { apiPort, grpcPort: apiPort + 1 });
-  const gws = await S.startGateways(BENCH, ident, nGateways, { basePort: opts.basePort });
-  const api = S.api(`http://127.0.0.1:${apiPort}/api/v1`, ident.adminToken);
-
-  const swarmPids = [];
-  const infra = infraPids();
-  const sampler = new Sampler(
-    {
-      gateway: () => gws.map((g) => g.pid),
-      'status-ingest': () => [ingest.pid],
-      'config-service': () => [config.pid],
-      swarm: () => swarmPids,
-      kafka: () => infra.kafka,
-      redis: () => infra.redis,
-      postgres: () => infraPids().postgres,
-      'bench-orchestrator': () => [process.pid],
-    },
-    500,
-  );
-  const others = await topOthers([...gws, ingest, config].map((c) => c.pid).concat(infra.kafka, infra.redis, infra.postgres));
+  const stack = await startSwarmStack(BENCH, opts, {
+    describeRun: (ident, { nGateways, nWorkers }) =>
+      `run ${ident.id}: ${A} agents, ${nGateways} gateways, ${nWorkers} swarm workers, tenant ${ident.tenant}, database ${ident.dbName}`,
+    samplerIntervalMs: 500,
+    sampleOrchestrator: true,
+  });
+  const { nGateways, ident, api, sampler, others } = stack;
+  const { formatSummary } = stack.swarmLib;
   if (others.length) console.log(`other busy processes on the machine: ${others.map((o) => `${o.cpuPercent}% ${o.cmd.slice(0, 50)}`).join('; ')}`);
 
-  const swarm = await runSwarm({
-    agents: A,
-    endpoints: gws.map((g) => `ws://127.0.0.1:${g.port}/v1/opamp`),
-    wsFraction: 1,
-    workers: nWorkers,
-    rampPerSecond: opts.ramp,
-    durationMs: 3_600_000,
-    seed: opts.seed,
-    description: { extraLabels: { 'bench.run': ident.id } },
-    agent: {
-      headers: { Authorization: `Bearer ${ident.agentToken}` },
-      heartbeatIntervalMs: opts.heartbeatS * 1000,
-      applyDelayMs: opts.applyDelayMs,
-    },
-  });
-  S.onCleanup(() => swarm.stop());
-  for (const w of swarm.report().memory.workers) swarmPids.push(w.pid);
-  let lastLine = 0;
-  swarm.on('progress', (p) => {
-    if (Date.now() - lastLine >= 2_000) {
-      lastLine = Date.now();
-      console.log(formatProgress(p));
-    }
-  });
-
-  const tRamp = Date.now();
-  await swarm.waitConnected(Math.max(120_000, (A / opts.ramp) * 3_000));
-  const connectedAfterMs = Date.now() - tRamp;
-  console.log(`all ${A} agents connected after ${(connectedAfterMs / 1000).toFixed(1)} s; waiting for the API to list them`);
-  await S.waitUntil('API lists every agent connected', async () => (await api.countAgents('&connected=true')) >= A, 300_000, 2_000);
-  const knownAfterMs = Date.now() - tRamp;
-  console.log(`API lists ${A} connected agents after ${(knownAfterMs / 1000).toFixed(1)} s`);
+  const swarm = await startStackSwarm(stack, opts, { applyDelayMs: opts.applyDelayMs, progressEveryMs: 2_000 });
+  const { connectedAfterMs, knownAfterMs } = await waitForFleet(stack, swarm, opts, { log: console.log });
   await S.sleep(5_000);
   sampler.mark('idle0');
   await S.sleep(10_000);
@@ -166,13 +114,7 @@ async function main() {
     await apiWatch;
     sampler.mark(`${name}:insync`);
     // Verify with a full listing: every agent in sync on the new hash, APPLIED.
-    let verified = 0;
-    let pageToken = '';
-    do {
-      const page = await api.call('GET', `/agents?pageSize=1000${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`);
-      for (const a of page.agents ?? []) if (a.inSync && a.desiredConfigHash === hash && a.remoteConfigStatus === APPLIED) verified++;
-      pageToken = page.nextPageToken ?? '';
-    } while (pageToken);
+    const verified = await countAppliedInSync(api, hash);
     console.log(`${name}: API in sync after ${apiInSyncMs ?? 'timeout'} ms; verified ${verified}/${A} in sync on the new hash`);
     const win = sampler.window(`${name}:t0`, `${name}:insync`);
     phases[name] = {

@@ -11,7 +11,7 @@
 // Writes bench/results/staged-rollout-<agents>.json.
 const path = require('path');
 const S = require('./lib/stack');
-const { Sampler, infraPids, topOthers } = require('./lib/procs');
+const { countAppliedInSync, startStackSwarm, startSwarmStack, waitForFleet } = require('./lib/swarm-stack');
 const { writeResult } = require('./lib/machine');
 const { parseArgs } = require('./lib/args');
 
@@ -32,7 +32,6 @@ const opts = parseArgs(
   'staged rollout benchmark: a B-batch rollout with S s soak per batch to A agents',
 );
 const BENCH = 'staged-rollout';
-const APPLIED = 'REMOTE_CONFIG_STATUS_APPLIED';
 
 const yaml = (version) => `# staged rollout v${version}
 receivers:
@@ -54,56 +53,13 @@ service:
 
 async function main() {
   const A = opts.agents;
-  const nGateways = opts.gateways || Math.ceil(A / opts.perGateway);
-  const nWorkers = opts.workers || Math.max(2, Math.ceil(A / 15_000));
-  S.infraUp();
-  if (!opts.skipBuild) S.build(['gateway', 'status-ingest', 'config-service', 'swarm']);
-  const { runSwarm, formatProgress } = require('@opamp/swarm');
-
-  const ident = S.runIdentity(BENCH);
-  const apiPort = opts.basePort + 80;
-  console.log(`run ${ident.id}: ${A} agents, ${opts.batches} batches, ${opts.soakS} s soak, ${nGateways} gateways`);
-  const { ingest, config } = await S.startWorkers(BENCH, ident, { apiPort, grpcPort: apiPort + 1 });
-  const gws = await S.startGateways(BENCH, ident, nGateways, { basePort: opts.basePort });
-  const api = S.api(`http://127.0.0.1:${apiPort}/api/v1`, ident.adminToken);
-  const infra = infraPids();
-  const swarmPids = [];
-  const sampler = new Sampler(
-    {
-      gateway: () => gws.map((g) => g.pid),
-      'status-ingest': () => [ingest.pid],
-      'config-service': () => [config.pid],
-      swarm: () => swarmPids,
-      kafka: () => infra.kafka,
-      redis: () => infra.redis,
-      postgres: () => infraPids().postgres,
-    },
-    1_000,
-  );
-  const others = await topOthers([...gws, ingest, config].map((c) => c.pid).concat(infra.kafka, infra.redis, infra.postgres));
-
-  const swarm = await runSwarm({
-    agents: A,
-    endpoints: gws.map((g) => `ws://127.0.0.1:${g.port}/v1/opamp`),
-    wsFraction: 1,
-    workers: nWorkers,
-    rampPerSecond: opts.ramp,
-    durationMs: 3_600_000,
-    seed: opts.seed,
-    description: { extraLabels: { 'bench.run': ident.id } },
-    agent: { headers: { Authorization: `Bearer ${ident.agentToken}` }, heartbeatIntervalMs: opts.heartbeatS * 1000, applyDelayMs: 0 },
+  const stack = await startSwarmStack(BENCH, opts, {
+    describeRun: (ident, { nGateways }) => `run ${ident.id}: ${A} agents, ${opts.batches} batches, ${opts.soakS} s soak, ${nGateways} gateways`,
+    samplerIntervalMs: 1_000,
   });
-  S.onCleanup(() => swarm.stop());
-  for (const w of swarm.report().memory.workers) swarmPids.push(w.pid);
-  let lastLine = 0;
-  swarm.on('progress', (p) => {
-    if (Date.now() - lastLine >= 5_000) {
-      lastLine = Date.now();
-      console.log(formatProgress(p));
-    }
-  });
-  await swarm.waitConnected(Math.max(120_000, (A / opts.ramp) * 3_000));
-  await S.waitUntil('API lists every agent connected', async () => (await api.countAgents('&connected=true')) >= A, 300_000, 2_000);
+  const { nGateways, nWorkers, ident, api, sampler, others } = stack;
+  const swarm = await startStackSwarm(stack, opts, { applyDelayMs: 0, progressEveryMs: 5_000 });
+  await waitForFleet(stack, swarm, opts);
 
   // Version 1 everywhere, through an assignment pinned to it.
   const selector = `bench.run=${ident.id}`;
@@ -155,13 +111,7 @@ async function main() {
       withinBudget: ms !== null && ms <= opts.soakS * 1000 + 10_000,
     };
   });
-  let verified = 0;
-  let pageToken = '';
-  do {
-    const page = await api.call('GET', `/agents?pageSize=1000${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`);
-    for (const a of page.agents ?? []) if (a.desiredConfigHash === v2.contentHash && a.remoteConfigStatus === APPLIED && a.inSync) verified++;
-    pageToken = page.nextPageToken ?? '';
-  } while (pageToken);
+  const verified = await countAppliedInSync(api, v2.contentHash);
   sampler.stop();
   const result = {
     parameters: { mode: 'distributed', agents: A, batches: opts.batches, soakSeconds: opts.soakS, gateways: nGateways, swarmWorkers: nWorkers, strategy: `batch_percent ${100 / opts.batches}` },

@@ -10,14 +10,13 @@
  * agents table on the server and the audit search runs on the server. Screenshots of each page go to
  * tmp/console-screenshots/.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { SimulatedAgent } from '@opamp/agent-sim';
 import { AgentCapabilities as C, opamp } from '@opamp/protocol';
-import { waitFor } from '@opamp/testing';
+import { type EmbeddedServerProcess, startEmbeddedServerProcess, stopEmbeddedServerProcess, waitFor } from '@opamp/testing';
 
 const repo = join(__dirname, '..', '..', '..');
 const shots = join(repo, 'tmp', 'console-screenshots');
@@ -43,53 +42,10 @@ const BAD_YAML = `receivers:
 exporters: {}
 `;
 
-interface Server {
-  child: ChildProcess;
-  base: string;
-  api: string;
-  ws: string;
-  http: string;
-  adminToken: string;
-  agentToken: string;
-}
-
-async function startServer(dataDir: string): Promise<Server> {
-  const port = 30_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(process.execPath, ['-r', './dist/out-tsc/register-aliases.js', 'dist/out-tsc/apps/fleet-server/src/main.js'], {
-    cwd: repo,
-    env: {
-      ...process.env,
-      OPAMP_DATA_DIR: dataDir,
-      OPAMP_BIND_HOST: '127.0.0.1',
-      OPAMP_GATEWAY_PORT: String(port),
-      OPAMP_GATEWAY_ADMIN_PORT: String(port + 1),
-      OPAMP_CONFIG_HTTP_PORT: String(port + 2),
-      OPAMP_CONFIG_GRPC_PORT: String(port + 3),
-      OPAMP_DRAIN_WINDOW_MS: '200',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
-  const banner = await waitFor(() => output.join(''), (o) => o.includes('metrics '), { timeoutMs: 60_000, description: 'server banner' });
-  const pick = (re: RegExp) => re.exec(banner)?.[1] ?? '';
-  const api = pick(/REST API\s+(\S+)/);
-  return {
-    child,
-    api,
-    base: api.replace(/\/api\/v1$/, ''),
-    ws: pick(/agents connect to\s+(\S+)/),
-    http: pick(/\s(http:\/\/\S+\/v1\/opamp)/),
-    adminToken: pick(/admin token\s+(\S+)/),
-    agentToken: pick(/agent token\s+(\S+)/),
-  };
-}
-
 describe('operator console in headless Chromium', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'console-e2e-'));
   const profileDir = mkdtempSync(join(tmpdir(), 'console-chromium-'));
-  let server: Server;
+  let server: EmbeddedServerProcess;
   let context: BrowserContext;
   let page: Page;
   const agents: SimulatedAgent[] = [];
@@ -151,7 +107,7 @@ describe('operator console in headless Chromium', () => {
     rmSync(shots, { recursive: true, force: true });
     mkdirSync(shots, { recursive: true });
     let t = Date.now();
-    server = await startServer(dataDir);
+    server = await startEmbeddedServerProcess({ dataDir });
     timings['server start'] = Date.now() - t;
     t = Date.now();
     context = await chromium.launchPersistentContext(profileDir, {
@@ -169,11 +125,7 @@ describe('operator console in headless Chromium', () => {
   afterAll(async () => {
     await context?.close().catch(() => undefined);
     await Promise.all(agents.map((a) => a.stop().catch(() => undefined)));
-    if (server && server.child.exitCode === null) {
-      const exited = new Promise((resolve) => server.child.once('exit', resolve));
-      server.child.kill('SIGTERM');
-      await exited;
-    }
+    if (server) await stopEmbeddedServerProcess(server);
     rmSync(profileDir, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
     console.log(`console e2e timings (ms): ${JSON.stringify(timings)}`);

@@ -24,7 +24,7 @@ import {
   RolloutDriver,
   type AgentTokenSink,
 } from '@opamp/desired-state';
-import { AdminServer, AgentTokenAuthority, OpampEdgeServer, type InboundSink } from '@opamp/edge';
+import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
 import { InboundProcessor, LivenessSweeper, MemoryCursorStore, PushDispatcher, type EventSink } from '@opamp/ingest';
 import { createPlatformApiApp, PlatformApiModule } from '@opamp/platform-api';
 import { migrateToLatest, PgliteSqlDatabase } from '@opamp/store';
@@ -173,17 +173,17 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       port: config.gatewayPort,
       tls: config.tls,
       maxMessageBytes: config.maxMessageBytes,
-      wsCompression: true,
-      messagesPerSecond: 20,
-      messageBurst: 60,
+      wsCompression: EDGE_DEFAULTS.wsCompression,
+      messagesPerSecond: EDGE_DEFAULTS.messagesPerSecond,
+      messageBurst: EDGE_DEFAULTS.messageBurst,
       maxConnections: config.maxConnections,
-      upgradesPerSecond: 1_000,
-      upgradeBurst: 2_000,
-      retryAfterRangeS: [30, 90],
+      upgradesPerSecond: config.upgradesPerSecond,
+      upgradeBurst: EDGE_DEFAULTS.upgradeBurst,
+      retryAfterRangeS: [EDGE_DEFAULTS.retryAfterMinS, EDGE_DEFAULTS.retryAfterMaxS],
       httpPushWaitMs: config.httpPushWaitMs,
       idleTimeoutS: Math.max(60, config.heartbeatIntervalS * 4),
       drainWindowMs: config.drainWindowMs,
-      maxPendingInbound: 50_000,
+      maxPendingInbound: EDGE_DEFAULTS.maxPendingInbound,
     },
     {
       authenticator: authority,

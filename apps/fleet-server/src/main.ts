@@ -2,14 +2,9 @@
  * `npm start`: the whole server in one process (embedded mode). Prints where
  * agents connect, where the API is, and the tokens to use; drains on SIGTERM.
  */
+import { jsonLog as log, stopGracefullyOnSignals } from '@opamp/process-runtime';
 import { loadFleetServerConfig } from './config/fleet-server.config';
-import { type ServerLog, startEmbeddedServer } from './embedded-server';
-
-const log: ServerLog = (level, message, fields) => {
-  const line = JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields });
-  if (level === 'error') console.error(line);
-  else console.log(line);
-};
+import { startEmbeddedServer } from './embedded-server';
 
 async function main(): Promise<void> {
   const config = loadFleetServerConfig();
@@ -32,21 +27,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n') + '\n',
   );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log('info', 'stopping', { signal });
-    server.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log('error', 'stop failed', { error: String(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopGracefullyOnSignals(() => server.stop(), log, { message: 'stopping', failureMessage: 'stop failed' });
 }
 
 main().catch((err: unknown) => {

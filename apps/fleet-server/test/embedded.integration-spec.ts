@@ -6,16 +6,14 @@
  * restart reaches only agents that accept it; state survives a restart of the
  * server process.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOpAMPClient, RemoteConfigStatuses } from '@elastic/opamp-client-node';
 import { SimulatedAgent } from '@opamp/agent-sim';
 import { AgentCapabilities, opamp } from '@opamp/protocol';
-import { waitFor } from '@opamp/testing';
+import { type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess, stopEmbeddedServerProcess, waitFor } from '@opamp/testing';
 
-const repo = join(__dirname, '..', '..', '..');
 const APPLIED = 'REMOTE_CONFIG_STATUS_APPLIED';
 const C = AgentCapabilities;
 const COLLECTOR = `receivers:
@@ -32,59 +30,13 @@ service:
       exporters: [otlphttp]
 `;
 
-interface Running {
-  child: ChildProcess;
-  output: string[];
-  api: string;
-  ws: string;
-  http: string;
-  adminToken: string;
-  agentToken: string;
-}
-
-const basePort = 30_000 + Math.floor(Math.random() * 20_000);
+// A restart reuses the ports and the data directory: the state must survive it.
+const basePort = randomPortBase();
 const dataDir = mkdtempSync(join(tmpdir(), 'fleet-embedded-'));
-
-async function startServer(): Promise<Running> {
-  const child = spawn(process.execPath, ['-r', './dist/out-tsc/register-aliases.js', 'dist/out-tsc/apps/fleet-server/src/main.js'], {
-    cwd: repo,
-    env: {
-      ...process.env,
-      OPAMP_DATA_DIR: dataDir,
-      OPAMP_BIND_HOST: '127.0.0.1',
-      OPAMP_GATEWAY_PORT: String(basePort),
-      OPAMP_GATEWAY_ADMIN_PORT: String(basePort + 1),
-      OPAMP_CONFIG_HTTP_PORT: String(basePort + 2),
-      OPAMP_CONFIG_GRPC_PORT: String(basePort + 3),
-      OPAMP_DRAIN_WINDOW_MS: '200',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
-  const banner = await waitFor(() => output.join(''), (o) => o.includes('metrics '), { timeoutMs: 60_000, description: 'server banner' });
-  const pick = (re: RegExp) => re.exec(banner)?.[1] ?? '';
-  return {
-    child,
-    output,
-    ws: pick(/agents connect to\s+(\S+)/),
-    http: pick(/\s(http:\/\/\S+\/v1\/opamp)/),
-    api: pick(/REST API\s+(\S+)/),
-    agentToken: pick(/agent token\s+(\S+)/),
-    adminToken: pick(/admin token\s+(\S+)/),
-  };
-}
-
-async function stopServer(server: Running): Promise<void> {
-  if (server.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  server.child.kill('SIGTERM');
-  await exited;
-}
+const startServer = () => startEmbeddedServerProcess({ dataDir, basePort });
 
 describe('embedded mode end to end (one process, no external services)', () => {
-  let server: Running;
+  let server: EmbeddedServerProcess;
   const agents: SimulatedAgent[] = [];
   let elastic: ReturnType<typeof createOpAMPClient> | null = null;
 
@@ -104,7 +56,7 @@ describe('embedded mode end to end (one process, no external services)', () => {
   afterAll(async () => {
     await elastic?.shutdown();
     await Promise.all(agents.map((a) => a.stop().catch(() => undefined)));
-    if (server) await stopServer(server);
+    if (server) await stopEmbeddedServerProcess(server);
   });
 
   function agent(endpoint: string, labels: Record<string, string>, capabilities: number): SimulatedAgent {
@@ -244,7 +196,7 @@ describe('embedded mode end to end (one process, no external services)', () => {
   it('keeps its state across a restart of the process', async () => {
     const before = await rest('GET', '/configurations');
     expect(before.json.configurations).toHaveLength(1);
-    await stopServer(server);
+    await stopEmbeddedServerProcess(server);
     const stoppedAt = Date.now();
     server = await startServer();
     const after = await rest('GET', '/configurations');

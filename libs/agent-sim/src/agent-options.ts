@@ -17,7 +17,7 @@ import { AgentCapabilities, INSTANCE_UID_BYTES, opamp } from '@opamp/protocol';
 import type { BackoffSettings, Rng } from './backoff';
 import type { ApplyConfigPolicy } from './config-apply';
 import { componentsHash, type AgentDescriptionInput, type ComponentsInput, type HealthInput } from './status-builder';
-import type { WsPerMessageDeflateOptions } from './ws-module';
+import type { PerMessageDeflateOptions } from 'ws';
 
 export type TransportKind = 'ws' | 'http';
 
@@ -61,7 +61,7 @@ export interface AgentProfile {
    * Offer permessage-deflate on WS (default on, offered like opamp-go: no
    * context takeover either way, so no zlib state stays allocated per idle connection).
    */
-  readonly perMessageDeflate?: boolean | WsPerMessageDeflateOptions;
+  readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** HTTP: gzip request bodies (Content-Encoding: gzip); default off. */
   readonly gzipRequests?: boolean;
   /** HTTP: send Accept-Encoding: gzip and inflate gzip responses; default on. */
@@ -118,7 +118,7 @@ export interface ResolvedProfile {
   readonly customCapabilities: readonly string[];
   readonly availableComponents?: ComponentsInput;
   readonly availableComponentsHash?: Uint8Array;
-  readonly perMessageDeflate: false | WsPerMessageDeflateOptions;
+  readonly perMessageDeflate: false | PerMessageDeflateOptions;
   readonly gzipRequests: boolean;
   readonly acceptGzip: boolean;
   readonly sendInstanceUidHeader: boolean;
@@ -132,7 +132,7 @@ export interface ResolvedProfile {
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
 export const DEFAULT_RECONNECT: BackoffSettings = Object.freeze({ initialMs: 1_000, maxMs: 60_000 });
 /** What opamp-go (gorilla/websocket) offers: no context takeover in either direction. */
-export const DEFAULT_PER_MESSAGE_DEFLATE: WsPerMessageDeflateOptions = Object.freeze({
+export const DEFAULT_PER_MESSAGE_DEFLATE: PerMessageDeflateOptions = Object.freeze({
   serverNoContextTakeover: true,
   clientNoContextTakeover: true,
 });

@@ -27,4 +27,4 @@ export type {
   RemoteConfigState,
   StatusSnapshot,
 } from './status-builder';
-export type { WsPerMessageDeflateOptions } from './ws-module';
+export type { PerMessageDeflateOptions as WsPerMessageDeflateOptions } from 'ws';

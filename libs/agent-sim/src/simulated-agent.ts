@@ -21,6 +21,7 @@
 import { EventEmitter } from 'node:events';
 import * as zlib from 'node:zlib';
 import type { ClientRequest } from 'node:http';
+import type { WebSocket } from 'ws';
 import {
   AgentCapabilities,
   CommandType,
@@ -66,7 +67,6 @@ import {
 } from './status-builder';
 import { openWebSocket, type WsHost } from './ws-transport';
 import { sourcePortPool, type SourcePortPool } from './source-ports';
-import type { WsClient } from './ws-module';
 
 type ServerToAgent = opamp.proto.v1.ServerToAgent;
 
@@ -169,7 +169,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private lastSentAt = 0;
 
   // Connection.
-  private ws: WsClient | undefined;
+  private ws: WebSocket | undefined;
   private request: ClientRequest | undefined;
   /** The custom message of the HTTP request in flight (requeued if the request fails). */
   private pendingCustom: opamp.proto.v1.ICustomMessage | undefined;
@@ -618,7 +618,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   /** @internal socket event */
-  onWsOpen(ws: WsClient): void {
+  onWsOpen(ws: WebSocket): void {
     if (ws !== this.ws) return;
     if (this.phase !== 'running') {
       ws.terminate();
@@ -636,7 +636,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   /** @internal socket event */
-  onWsMessage(ws: WsClient, data: Buffer, isBinary: boolean): void {
+  onWsMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {
     if (ws !== this.ws) return;
     if (!isBinary) {
       this.countError('decode', 'text WebSocket frame (OpAMP uses binary frames)');
@@ -653,7 +653,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   /** @internal socket event */
-  onWsClose(ws: WsClient, code: number, reason: string): void {
+  onWsClose(ws: WebSocket, code: number, reason: string): void {
     if (ws !== this.ws) return;
     this.ws = undefined;
     this.setDisconnected(code, reason);
@@ -675,7 +675,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   /** @internal socket event */
-  onWsRefused(ws: WsClient, status: number, retryAfter: string | undefined): void {
+  onWsRefused(ws: WebSocket, status: number, retryAfter: string | undefined): void {
     if (ws !== this.ws) return;
     const delay = this.throttleDelay(status, retryAfter);
     this.retryOverrideMs = delay;
@@ -683,7 +683,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   /** @internal socket event */
-  onWsError(ws: WsClient, err: Error): void {
+  onWsError(ws: WebSocket, err: Error): void {
     if (ws !== this.ws || this.retryOverrideMs !== undefined) return;
     if (this.sourcePorts && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && this.portsTakenInARow < MAX_PORTS_TAKEN_IN_A_ROW) {
       // The explicit source port is still taken (TIME_WAIT, a wildcard listener): take the next one now.

@@ -7,24 +7,31 @@
  * through a symbol on the socket, so a connection costs no closures per
  * agent (which matters at 100,000 agents per process).
  */
-import type { ClientRequest, IncomingMessage } from 'node:http';
-import { WebSocketClient, type WsClient, type WsClientOptions } from './ws-module';
+import type { ClientRequest, ClientRequestArgs, IncomingMessage } from 'node:http';
+import { type ClientOptions, type RawData, WebSocket } from 'ws';
+
+/**
+ * What the simulator passes to `ws`. `ws` hands its options on to
+ * http.request, which also binds the source port (`localPort`, for source-port
+ * pools); @types/ws does not list that one.
+ */
+export type WsClientOptions = ClientOptions & Pick<ClientRequestArgs, 'localPort'>;
 
 /** What the agent implements to receive socket events; `ws` identifies the connection. */
 export interface WsHost {
-  onWsOpen(ws: WsClient): void;
-  onWsMessage(ws: WsClient, data: Buffer, isBinary: boolean): void;
-  onWsClose(ws: WsClient, code: number, reason: string): void;
+  onWsOpen(ws: WebSocket): void;
+  onWsMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void;
+  onWsClose(ws: WebSocket, code: number, reason: string): void;
   /** The upgrade was answered with an HTTP status instead of 101. */
-  onWsRefused(ws: WsClient, status: number, retryAfter: string | undefined): void;
-  onWsError(ws: WsClient, err: Error): void;
+  onWsRefused(ws: WebSocket, status: number, retryAfter: string | undefined): void;
+  onWsError(ws: WebSocket, err: Error): void;
 }
 
 const HOST = Symbol('agent-sim.ws-host');
-type HostedWs = WsClient & { [HOST]?: WsHost };
+type HostedWs = WebSocket & { [HOST]?: WsHost };
 
-export function openWebSocket(host: WsHost, url: URL, options: WsClientOptions): WsClient {
-  const ws = new WebSocketClient(url, options) as HostedWs;
+export function openWebSocket(host: WsHost, url: URL, options: WsClientOptions): WebSocket {
+  const ws = new WebSocket(url, options) as HostedWs;
   ws[HOST] = host;
   ws.on('open', onOpen);
   ws.on('message', onMessage);
@@ -38,8 +45,9 @@ function onOpen(this: HostedWs): void {
   this[HOST]?.onWsOpen(this);
 }
 
-function onMessage(this: HostedWs, data: Buffer, isBinary: boolean): void {
-  this[HOST]?.onWsMessage(this, data, isBinary);
+function onMessage(this: HostedWs, data: RawData, isBinary: boolean): void {
+  // binaryType stays 'nodebuffer' (ws's default): a message is always one Buffer.
+  this[HOST]?.onWsMessage(this, data as Buffer, isBinary);
 }
 
 function onClose(this: HostedWs, code: number, reason: Buffer): void {

@@ -8,6 +8,7 @@
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import * as zlib from 'node:zlib';
+import { type WebSocket, WebSocketServer } from 'ws';
 import {
   decodeAgentToServer,
   decodeRequestBody,
@@ -21,25 +22,6 @@ import { waitFor } from '@opamp/testing';
 
 type AgentToServer = opamp.proto.v1.AgentToServer;
 type IServerToAgent = opamp.proto.v1.IServerToAgent;
-
-// Minimal typing of the `ws` server (the workspace has no @types/ws).
-interface PeerWs {
-  readonly readyState: number;
-  readonly extensions: string;
-  send(data: Buffer | string, options?: { binary: boolean }): void;
-  close(code?: number, reason?: string): void;
-  terminate(): void;
-  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): this;
-  on(event: 'close', listener: (code: number) => void): this;
-  on(event: 'error', listener: (err: Error) => void): this;
-}
-interface PeerWsServer {
-  handleUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, cb: (ws: PeerWs) => void): void;
-  close(): void;
-}
-const { WebSocketServer } = require('ws') as {
-  WebSocketServer: new (options: { noServer: boolean; perMessageDeflate: boolean }) => PeerWsServer;
-};
 
 export interface Received {
   readonly transport: 'ws' | 'http';
@@ -94,10 +76,10 @@ export class OpampTestPeer {
   /** Raw bytes to send as the HTTP response body instead of the encoded reply (decode-error tests). */
   rawHttpBody: Buffer | undefined;
 
-  private readonly sockets = new Set<PeerWs>();
+  private readonly sockets = new Set<WebSocket>();
   private readonly rawSockets = new Set<Socket>();
   private wsCount = 0;
-  private readonly wss: PeerWsServer;
+  private readonly wss: WebSocketServer;
 
   private constructor(private readonly server: http.Server) {
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: true });
@@ -226,7 +208,8 @@ export class OpampTestPeer {
       ws.on('error', () => undefined);
       ws.on('message', (data, isBinary) => {
         if (!isBinary) return;
-        const message = decodeAgentToServer(decodeWsMessage(data));
+        // binaryType stays 'nodebuffer': a message is one Buffer.
+        const message = decodeAgentToServer(decodeWsMessage(data as Buffer));
         const received = this.record('ws', message, connection, req);
         for (const reply of this.replies(received)) {
           if (ws.readyState === 1) ws.send(encodeServerToAgentFrame(reply), { binary: true });

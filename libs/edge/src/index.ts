@@ -1,5 +1,6 @@
 /** The OpAMP edge (gateway core): transports, admission, routing to the bus, push delivery. */
 export * from './edge-ports';
+export * from './edge-defaults';
 export * from './edge-metrics';
 export * from './server-reply';
 export * from './token-bucket';

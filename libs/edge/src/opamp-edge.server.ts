@@ -31,6 +31,7 @@ import {
   unavailableReply,
 } from '@opamp/protocol';
 import type { AgentCredential } from './agent-token.authority';
+import { EDGE_DEFAULTS } from './edge-defaults';
 import type { InboundSink, LeaseStore, PeerGateways, PendingStore, PushInbox } from './edge-ports';
 import { EdgeMetrics, type RejectionReason } from './edge-metrics';
 import { ackReply, composeHttpReply, decodePendingItem, type PendingReplyItem } from './server-reply';
@@ -211,7 +212,7 @@ export class OpampEdgeServer {
     const inbound = this.deps.inbound;
     return (
       inbound.backlog >= this.options.maxPendingInbound ||
-      inbound.backlogBytes >= (this.options.maxPendingInboundBytes ?? 64 * 1024 * 1024)
+      inbound.backlogBytes >= (this.options.maxPendingInboundBytes ?? EDGE_DEFAULTS.maxPendingInboundBytes)
     );
   }
 

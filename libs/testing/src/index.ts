@@ -1,3 +1,4 @@
-/** Test support shared by every project: real-infrastructure settings, bounded waits, factories. */
+/** Test support shared by every project: real-infrastructure settings, bounded waits, factories, the embedded server as a process. */
 export * from './test-infra';
 export * from './wait-for';
+export * from './embedded-server-process';

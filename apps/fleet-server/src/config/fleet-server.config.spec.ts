@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EDGE_DEFAULTS } from '@opamp/edge';
 import { loadCredentials } from '../embedded-server';
 import { loadFleetServerConfig } from './fleet-server.config';
 
@@ -10,6 +11,19 @@ describe('embedded server configuration', () => {
     expect([cfg.gatewayPort, cfg.httpPort, cfg.grpcPort]).toEqual([4320, 4380, 4381]);
     expect(cfg.dataDir).toBe('.opamp-data');
     expect(cfg.tenantId).toBe('default');
+  });
+
+  it("uses the edge's default limits, with the upgrade rate set by the gateway's variable", () => {
+    const cfg = loadFleetServerConfig({});
+    expect([cfg.maxMessageBytes, cfg.maxConnections, cfg.upgradesPerSecond, cfg.httpPushWaitMs]).toEqual([
+      EDGE_DEFAULTS.maxMessageBytes,
+      EDGE_DEFAULTS.maxConnections,
+      EDGE_DEFAULTS.upgradesPerSecond,
+      EDGE_DEFAULTS.httpPushWaitMs,
+    ]);
+    expect([cfg.maxMessageBytes, cfg.maxConnections, cfg.upgradesPerSecond, cfg.httpPushWaitMs]).toEqual([64 * 1024 * 1024, 19_000, 1_000, 250]);
+    expect(loadFleetServerConfig({ OPAMP_UPGRADES_PER_SECOND: '250' }).upgradesPerSecond).toBe(250);
+    expect(() => loadFleetServerConfig({ OPAMP_UPGRADES_PER_SECOND: '0' })).toThrow(/OPAMP_UPGRADES_PER_SECOND/);
   });
 
   it('refuses inconsistent liveness thresholds and half a TLS setup', () => {

@@ -1,5 +1,11 @@
-/** The only place the embedded server reads its environment. */
+/**
+ * The only place the embedded server reads its environment: every setting of
+ * `npm start`. The edge's limits that are settings here keep the gateway's
+ * variable names, and both default to the edge lib's (EDGE_DEFAULTS); the
+ * others are those defaults.
+ */
 import { bool, int, readEnv, str } from '@opamp/config';
+import { EDGE_DEFAULTS } from '@opamp/edge';
 
 export const fleetServerEnv = {
   /** Where the embedded PostgreSQL (PGlite) and the generated credentials live. */
@@ -16,9 +22,11 @@ export const fleetServerEnv = {
   OPAMP_AGENT_TOKEN: str({ default: '', secret: true }),
   OPAMP_TLS_CERT_FILE: str({ default: '' }),
   OPAMP_TLS_KEY_FILE: str({ default: '' }),
-  OPAMP_MAX_MESSAGE_BYTES: int({ default: 64 * 1024 * 1024, min: 1024 }),
-  OPAMP_HTTP_PUSH_WAIT_MS: int({ default: 250, min: 0, max: 10_000 }),
-  OPAMP_MAX_CONNECTIONS: int({ default: 19_000, min: 1 }),
+  OPAMP_MAX_MESSAGE_BYTES: int({ default: EDGE_DEFAULTS.maxMessageBytes, min: 1024 }),
+  OPAMP_HTTP_PUSH_WAIT_MS: int({ default: EDGE_DEFAULTS.httpPushWaitMs, min: 0, max: 10_000 }),
+  OPAMP_MAX_CONNECTIONS: int({ default: EDGE_DEFAULTS.maxConnections, min: 1 }),
+  /** New agent connections (WebSocket upgrades) accepted per second; beyond it, 503 with Retry-After. */
+  OPAMP_UPGRADES_PER_SECOND: int({ default: EDGE_DEFAULTS.upgradesPerSecond, min: 1 }),
   OPAMP_HEARTBEAT_INTERVAL_S: int({ default: 30, min: 1 }),
   OPAMP_STALE_AFTER_INTERVALS: int({ default: 3, min: 1 }),
   OPAMP_OFFLINE_AFTER_INTERVALS: int({ default: 10, min: 1 }),
@@ -44,6 +52,7 @@ export interface FleetServerConfig {
   maxMessageBytes: number;
   httpPushWaitMs: number;
   maxConnections: number;
+  upgradesPerSecond: number;
   heartbeatIntervalS: number;
   staleAfterIntervals: number;
   offlineAfterIntervals: number;
@@ -76,6 +85,7 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
     maxMessageBytes: e.OPAMP_MAX_MESSAGE_BYTES,
     httpPushWaitMs: e.OPAMP_HTTP_PUSH_WAIT_MS,
     maxConnections: e.OPAMP_MAX_CONNECTIONS,
+    upgradesPerSecond: e.OPAMP_UPGRADES_PER_SECOND,
     heartbeatIntervalS: e.OPAMP_HEARTBEAT_INTERVAL_S,
     staleAfterIntervals: e.OPAMP_STALE_AFTER_INTERVALS,
     offlineAfterIntervals: e.OPAMP_OFFLINE_AFTER_INTERVALS,

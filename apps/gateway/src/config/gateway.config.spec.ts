@@ -1,3 +1,4 @@
+import { EDGE_DEFAULTS } from '@opamp/edge';
 import { loadGatewayConfig } from './gateway.config';
 
 describe('gateway configuration', () => {
@@ -7,6 +8,23 @@ describe('gateway configuration', () => {
     expect(cfg.maxMessageBytes).toBe(64 * 1024 * 1024);
     expect(cfg.tls).toBeNull();
     expect(cfg.gatewayId).toMatch(/-\d+$/);
+  });
+
+  it("defaults the edge's limits to the edge lib's", () => {
+    const cfg = loadGatewayConfig({});
+    expect(cfg).toMatchObject({
+      maxMessageBytes: EDGE_DEFAULTS.maxMessageBytes,
+      wsCompression: EDGE_DEFAULTS.wsCompression,
+      messagesPerSecond: EDGE_DEFAULTS.messagesPerSecond,
+      messageBurst: EDGE_DEFAULTS.messageBurst,
+      maxConnections: EDGE_DEFAULTS.maxConnections,
+      upgradesPerSecond: EDGE_DEFAULTS.upgradesPerSecond,
+      upgradeBurst: EDGE_DEFAULTS.upgradeBurst,
+      retryAfterRangeS: [EDGE_DEFAULTS.retryAfterMinS, EDGE_DEFAULTS.retryAfterMaxS],
+      httpPushWaitMs: EDGE_DEFAULTS.httpPushWaitMs,
+      maxPendingInbound: EDGE_DEFAULTS.maxPendingInbound,
+      maxPendingInboundBytes: EDGE_DEFAULTS.maxPendingInboundBytes,
+    });
   });
 
   it('refuses half a TLS configuration, and a required identity without its header', () => {

@@ -1,6 +1,7 @@
-/** The only place the gateway reads its environment. */
+/** The only place the gateway reads its environment. The edge's limits default to the edge lib's own (EDGE_DEFAULTS). */
 import { hostname } from 'node:os';
 import { bool, int, kafkaEnv, list, readEnv, redisEnv, str } from '@opamp/config';
+import { EDGE_DEFAULTS } from '@opamp/edge';
 
 export const gatewayEnv = {
   OPAMP_GATEWAY_ID: str({ default: '' }),
@@ -18,24 +19,24 @@ export const gatewayEnv = {
   OPAMP_REQUIRE_CLIENT_IDENTITY: bool({ default: false }),
   OPAMP_ACCEPT_LEGACY_ULID: bool({ default: false }),
   /** Inbound and outbound limit per OpAMP message, after decompression (spec default 64 MiB). */
-  OPAMP_MAX_MESSAGE_BYTES: int({ default: 64 * 1024 * 1024, min: 1024 }),
-  OPAMP_WS_COMPRESSION: bool({ default: true }),
-  OPAMP_MESSAGES_PER_SECOND: int({ default: 20, min: 1 }),
-  OPAMP_MESSAGE_BURST: int({ default: 60, min: 1 }),
-  OPAMP_MAX_CONNECTIONS: int({ default: 19_000, min: 1 }),
-  OPAMP_UPGRADES_PER_SECOND: int({ default: 1_000, min: 1 }),
-  OPAMP_UPGRADE_BURST: int({ default: 2_000, min: 1 }),
+  OPAMP_MAX_MESSAGE_BYTES: int({ default: EDGE_DEFAULTS.maxMessageBytes, min: 1024 }),
+  OPAMP_WS_COMPRESSION: bool({ default: EDGE_DEFAULTS.wsCompression }),
+  OPAMP_MESSAGES_PER_SECOND: int({ default: EDGE_DEFAULTS.messagesPerSecond, min: 1 }),
+  OPAMP_MESSAGE_BURST: int({ default: EDGE_DEFAULTS.messageBurst, min: 1 }),
+  OPAMP_MAX_CONNECTIONS: int({ default: EDGE_DEFAULTS.maxConnections, min: 1 }),
+  OPAMP_UPGRADES_PER_SECOND: int({ default: EDGE_DEFAULTS.upgradesPerSecond, min: 1 }),
+  OPAMP_UPGRADE_BURST: int({ default: EDGE_DEFAULTS.upgradeBurst, min: 1 }),
   /** Retry-After sent with 503, drawn uniformly from this range (seconds). */
-  OPAMP_RETRY_AFTER_MIN_S: int({ default: 30, min: 1 }),
-  OPAMP_RETRY_AFTER_MAX_S: int({ default: 90, min: 1 }),
+  OPAMP_RETRY_AFTER_MIN_S: int({ default: EDGE_DEFAULTS.retryAfterMinS, min: 1 }),
+  OPAMP_RETRY_AFTER_MAX_S: int({ default: EDGE_DEFAULTS.retryAfterMaxS, min: 1 }),
   /** How long a plain-HTTP request waits for pushes for its agent. */
-  OPAMP_HTTP_PUSH_WAIT_MS: int({ default: 250, min: 0, max: 10_000 }),
+  OPAMP_HTTP_PUSH_WAIT_MS: int({ default: EDGE_DEFAULTS.httpPushWaitMs, min: 0, max: 10_000 }),
   OPAMP_IDLE_TIMEOUT_S: int({ default: 120, min: 8 }),
   OPAMP_DRAIN_WINDOW_MS: int({ default: 30_000, min: 0 }),
   /** Records waiting for Kafka beyond which the gateway answers UNAVAILABLE. */
-  OPAMP_MAX_PENDING_INBOUND: int({ default: 50_000, min: 1 }),
+  OPAMP_MAX_PENDING_INBOUND: int({ default: EDGE_DEFAULTS.maxPendingInbound, min: 1 }),
   /** Bytes waiting for Kafka beyond which the gateway answers UNAVAILABLE. */
-  OPAMP_MAX_PENDING_INBOUND_BYTES: int({ default: 64 * 1024 * 1024, min: 1024 }),
+  OPAMP_MAX_PENDING_INBOUND_BYTES: int({ default: EDGE_DEFAULTS.maxPendingInboundBytes, min: 1024 }),
   ...kafkaEnv,
   /** The inbound topic (opamp.agent-inbound); other values isolate test runs. */
   OPAMP_GATEWAY_INBOUND_TOPIC: str({ default: 'opamp.agent-inbound' }),

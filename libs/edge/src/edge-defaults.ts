@@ -1,0 +1,26 @@
+/**
+ * The edge's limits where nothing else is configured: one set for every app
+ * that runs the edge (the gateway, the embedded server), whose typed config
+ * modules use them as the defaults of their environment variables.
+ */
+export const EDGE_DEFAULTS = Object.freeze({
+  /** Per OpAMP message, inbound and outbound, after decompression: the spec's default. */
+  maxMessageBytes: 64 * 1024 * 1024,
+  wsCompression: true,
+  /** Per connection. */
+  messagesPerSecond: 20,
+  messageBurst: 60,
+  /** Per process, below the 20,000 open-files limit. */
+  maxConnections: 19_000,
+  /** New connections (WebSocket upgrades) per process. */
+  upgradesPerSecond: 1_000,
+  upgradeBurst: 2_000,
+  /** Retry-After sent with 503, drawn uniformly from this range. */
+  retryAfterMinS: 30,
+  retryAfterMaxS: 90,
+  /** How long a plain-HTTP request waits for pushes for its agent. */
+  httpPushWaitMs: 250,
+  /** Records, and bytes, waiting for the bus beyond which the edge stops admitting work. */
+  maxPendingInbound: 50_000,
+  maxPendingInboundBytes: 64 * 1024 * 1024,
+});

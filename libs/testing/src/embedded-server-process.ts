@@ -1,0 +1,98 @@
+/**
+ * The built embedded server (`dist/out-tsc/apps/fleet-server`) as a child
+ * process, for end-to-end tests: started on loopback ports of its own with a
+ * data directory, known from its start-up banner (addresses and tokens), and
+ * stopped with SIGTERM. Tests drive it as a process, so this lib imports no app.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { waitFor } from './wait-for';
+
+export interface EmbeddedServerProcess {
+  readonly child: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far. */
+  readonly output: string[];
+  /** The web console: the REST API's address without `/api/v1`. */
+  readonly base: string;
+  /** The REST API, ending in `/api/v1`. */
+  readonly api: string;
+  /** The OpAMP endpoint over WebSocket (ws://...). */
+  readonly ws: string;
+  /** The OpAMP endpoint over plain HTTP (http://...). */
+  readonly http: string;
+  readonly adminToken: string;
+  readonly agentToken: string;
+}
+
+export interface EmbeddedServerProcessOptions {
+  /** Where the server keeps its database and credentials; reuse it to restart on the same state. */
+  readonly dataDir: string;
+  /** First of the four consecutive ports the server listens on (agents, admin, REST, gRPC). */
+  readonly basePort?: number;
+  /** How long the server may take until its banner is printed. */
+  readonly startTimeoutMs?: number;
+}
+
+/** A random first port of four in 30000..49999, so parallel test runs rarely collide. */
+export function randomPortBase(): number {
+  return 30_000 + Math.floor(Math.random() * 20_000);
+}
+
+/** The directory holding nx.json above `start` (the built server is found from there). */
+function workspaceRoot(start: string = __dirname): string {
+  let dir = start;
+  while (!existsSync(join(dir, 'nx.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no nx.json above ${start}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** Starts the built embedded server and resolves once its banner is out. */
+export async function startEmbeddedServerProcess(options: EmbeddedServerProcessOptions): Promise<EmbeddedServerProcess> {
+  const basePort = options.basePort ?? randomPortBase();
+  const child = spawn(process.execPath, ['-r', './dist/out-tsc/register-aliases.js', 'dist/out-tsc/apps/fleet-server/src/main.js'], {
+    cwd: workspaceRoot(),
+    env: {
+      ...process.env,
+      OPAMP_DATA_DIR: options.dataDir,
+      OPAMP_BIND_HOST: '127.0.0.1',
+      OPAMP_GATEWAY_PORT: String(basePort),
+      OPAMP_GATEWAY_ADMIN_PORT: String(basePort + 1),
+      OPAMP_CONFIG_HTTP_PORT: String(basePort + 2),
+      OPAMP_CONFIG_GRPC_PORT: String(basePort + 3),
+      OPAMP_DRAIN_WINDOW_MS: '200',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
+  // The banner's last address line is the metrics one (apps/fleet-server/src/main.ts).
+  const banner = await waitFor(() => output.join(''), (o) => o.includes('metrics '), {
+    timeoutMs: options.startTimeoutMs ?? 60_000,
+    description: 'server banner',
+  });
+  const pick = (re: RegExp) => re.exec(banner)?.[1] ?? '';
+  const api = pick(/REST API\s+(\S+)/);
+  return {
+    child,
+    output,
+    api,
+    base: api.replace(/\/api\/v1$/, ''),
+    ws: pick(/agents connect to\s+(\S+)/),
+    http: pick(/\s(http:\/\/\S+\/v1\/opamp)/),
+    adminToken: pick(/admin token\s+(\S+)/),
+    agentToken: pick(/agent token\s+(\S+)/),
+  };
+}
+
+/** SIGTERM (a graceful stop) and resolves when the process exited; nothing to do if it already has. */
+export async function stopEmbeddedServerProcess(server: EmbeddedServerProcess): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  await exited;
+}
