@@ -211,7 +211,7 @@ describe('rollouts on PGlite', () => {
       await api.rollouts.createRollout(caller, { name: 'edge-v2', assignmentName: 'edge', strategy: { batchSize: 10 }, soakTimeMs: 50, start: true });
       const done = await waitFor(() => state('edge-v2'), (r) => r.state === 'ROLLOUT_STATE_COMPLETED', { description: 'completed' });
       expect(done.batches.map((b) => (b as unknown as { progress: Record<string, number> }).progress)).toEqual([
-        { pending: 0, applying: 0, applied: 1, failed: 0, unhealthy: 0, offline: 0, notSent: 1 },
+        { pending: 0, applying: 0, applied: 1, failed: 0, unhealthy: 0, offline: 0, notSent: 1, timedOut: 0 },
       ]);
       const list = (await api.rollouts.listRolloutAgents(caller, { name: 'edge-v2', phases: ['ROLLOUT_AGENT_PHASE_NOT_SENT'] })) as { agents: unknown[] };
       expect(list.agents).toEqual([
