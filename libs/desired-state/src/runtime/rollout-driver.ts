@@ -29,7 +29,7 @@ import {
 } from '../core';
 import type { Reconciler } from './reconciler';
 import type { DesiredStateRepository } from '../store/desired-state.repository';
-import { FenceLost, RolloutRepository, type BatchRecord, type Fence, type RolloutRecord } from '../store/rollout.repository';
+import { FenceLost, RolloutRepository, type BatchRecord, type Fence, type MemberRow, type RolloutRecord } from '../store/rollout.repository';
 
 export const SYSTEM_ACTOR = 'system';
 
@@ -256,8 +256,22 @@ export class RolloutDriver {
     await this.reconciler.reconcileAgents(r.tenantId, added, { onlyUnsent: true });
   }
 
+  /**
+   * Members whose agent took a new instance uid (their agents row is a
+   * tombstone) follow it. The reconciler moves them when it handles the new
+   * uid's first event; this repairs what that missed (or has not reached
+   * yet), so the gate judges the agent, not its tombstone, which is offline
+   * for good. True when something moved.
+   */
+  private async followReplacements(r: RolloutRecord, members: readonly MemberRow[]): Promise<boolean> {
+    const replaced = members.filter((m) => m.replacedBy !== null);
+    for (const m of replaced) await this.rollouts.desired.moveAgentState(r.tenantId, m.instanceUid, m.replacedBy as Buffer);
+    return replaced.length > 0;
+  }
+
   private async evaluate(r: RolloutRecord, batch: BatchRecord, epoch: number): Promise<boolean> {
-    const { nowMs, members } = await this.rollouts.members(r.tenantId, r, batch.index);
+    let { nowMs, members } = await this.rollouts.members(r.tenantId, r, batch.index);
+    if (await this.followReplacements(r, members)) ({ nowMs, members } = await this.rollouts.members(r.tenantId, r, batch.index));
     // Level-triggered repair: members not decided (or decided and not sent) yet, e.g. after a takeover.
     const unsettled = members.filter((m) => m.needsReconcile).map((m) => m.instanceUid);
     if (unsettled.length > 0) await this.reconciler.reconcileAgents(r.tenantId, unsettled, { onlyUnsent: true });
@@ -395,7 +409,8 @@ export class RolloutDriver {
   }
 
   private async stepRollback(r: RolloutRecord, epoch: number): Promise<boolean> {
-    const { members } = await this.rollouts.members(r.tenantId, r, null);
+    let { members } = await this.rollouts.members(r.tenantId, r, null);
+    if (await this.followReplacements(r, members)) ({ members } = await this.rollouts.members(r.tenantId, r, null));
     const todo = members.filter((m) => m.pinState === 'reverted' && m.needsReconcile).map((m) => m.instanceUid);
     if (todo.length > 0) await this.reconciler.reconcileAgents(r.tenantId, todo, { onlyUnsent: true });
     const { members: after } = todo.length > 0 ? await this.rollouts.members(r.tenantId, r, null) : { members };

@@ -71,6 +71,8 @@ export interface MemberRow extends MemberObservation {
   needsReconcile: boolean;
   /** The driver has recorded it timed out (its rollout event is written). */
   timedOutRecorded: boolean;
+  /** The agent took this new instance uid (its row here is a tombstone): the rollout row should follow. */
+  replacedBy: Buffer | null;
 }
 
 /** Who writes and under which lease (the API writes without a lease). */
@@ -309,7 +311,7 @@ export class RolloutRepository {
   async members(tenantId: string, r: RolloutRecord, batchIndex: number | null): Promise<{ nowMs: number; members: MemberRow[] }> {
     const { rows } = await this.db.query(
       `SELECT ra.instance_uid, ra.batch_index, ra.state AS pin_state, ra.timed_out_at IS NOT NULL AS timed_out_recorded,
-              a.connected, a.healthy, a.capabilities, a.remote_config_hash, a.remote_config_status, a.remote_config_error,
+              a.connected, a.healthy, a.capabilities, a.replaced_by, a.remote_config_hash, a.remote_config_status, a.remote_config_error,
               -- A disconnected agent's row was last written by its disconnect; the clock starts no earlier than its batch.
               (extract(epoch FROM (now() - greatest(a.updated_at, rb.started_at))) * 1000)::float8 AS offline_ms,
               s.configuration_name, s.configuration_version, s.desired_hash, s.last_sent_hash, s.not_sent_reason,
@@ -358,6 +360,7 @@ export class RolloutRepository {
         needsReconcile: (row['connected'] === true || row['connected'] === false) && (!decided || unsent),
         applyingSinceMs: row['applying_since_ms'] == null ? null : toNumber(row['applying_since_ms']),
         timedOutRecorded: row['timed_out_recorded'] === true,
+        replacedBy: toBuffer(row['replaced_by']),
       };
     });
     if (rows.length === 0) {
