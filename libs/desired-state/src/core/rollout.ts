@@ -152,9 +152,9 @@ export const MAX_APPLY_TIMEOUT_MS = 24 * 3600 * 1000;
 
 /**
  * The API's apply_timeout_ms: unset means the default, 0 means no deadline.
- * Throws INVALID_ARGUMENT on a negative, fractional or absurd value (over
- * REST a negative number for the uint32 field arrives wrapped around, and is
- * caught here as absurd).
+ * Throws INVALID_ARGUMENT on a negative, fractional or absurd value (the
+ * field is a uint32: the REST mirror refuses negative numbers itself, and a
+ * wrapped-around one would be caught here as absurd).
  */
 export function parseApplyTimeout(input: unknown): number {
   if (input === undefined || input === null) return DEFAULT_APPLY_TIMEOUT_MS;

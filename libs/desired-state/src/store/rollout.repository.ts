@@ -316,8 +316,8 @@ export class RolloutRepository {
               (extract(epoch FROM (now() - greatest(a.updated_at, rb.started_at))) * 1000)::float8 AS offline_ms,
               s.configuration_name, s.configuration_version, s.desired_hash, s.last_sent_hash, s.not_sent_reason,
               -- The apply deadline runs from the send of the version the agent should have, never from before its
-              -- batch was (re)started; without a send of it (not pushed yet, or it came with the agent from its
-              -- previous instance uid), from the batch start. greatest() skips NULLs.
+              -- batch was (re)started; without a send of it (not pushed yet, or never needed), from the batch start.
+              -- The send time moves with the agent to a new instance uid (moveAgentState). greatest() skips NULLs.
               (extract(epoch FROM greatest(coalesce(rb.deadline_from, rb.started_at),
                  CASE WHEN s.last_sent_hash = s.desired_hash THEN s.last_sent_at END)) * 1000)::float8 AS applying_since_ms,
               (extract(epoch FROM now()) * 1000)::float8 AS now_ms
