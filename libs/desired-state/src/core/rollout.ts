@@ -258,8 +258,9 @@ export interface MemberObservation {
   readonly notSentReason: string | null;
   /**
    * When the apply deadline started for this agent (ms, the database's
-   * clock): the last send of the version it should have, no earlier than
-   * the batch was (re)started; null = unknown (no deadline applies).
+   * clock): when the version was first pushed to it, i.e. when its batch was
+   * (re)started or, if later, when it connected; null = unknown (no
+   * deadline applies).
    */
   readonly applyingSinceMs: number | null;
 }
@@ -286,7 +287,7 @@ function same(a: Uint8Array | null, b: Uint8Array | null): boolean {
 /**
  * Whether a connected agent that has not reported the version APPLIED or
  * FAILED is past its apply deadline: `applyTimeoutMs` since the version was
- * sent to it (no earlier than its batch started). 0 = no deadline.
+ * first pushed to it (see applyingSinceMs). 0 = no deadline.
  */
 export function applyTimedOut(applyingSinceMs: number | null, deadline: ApplyDeadline | undefined): boolean {
   if (!deadline || deadline.applyTimeoutMs <= 0 || applyingSinceMs === null) return false;

@@ -315,11 +315,12 @@ export class RolloutRepository {
               -- A disconnected agent's row was last written by its disconnect; the clock starts no earlier than its batch.
               (extract(epoch FROM (now() - greatest(a.updated_at, rb.started_at))) * 1000)::float8 AS offline_ms,
               s.configuration_name, s.configuration_version, s.desired_hash, s.last_sent_hash, s.not_sent_reason,
-              -- The apply deadline runs from the send of the version the agent should have, never from before its
-              -- batch was (re)started; without a send of it (not pushed yet, or never needed), from the batch start.
-              -- The send time moves with the agent to a new instance uid (moveAgentState). greatest() skips NULLs.
-              (extract(epoch FROM greatest(coalesce(rb.deadline_from, rb.started_at),
-                 CASE WHEN s.last_sent_hash = s.desired_hash THEN s.last_sent_at END)) * 1000)::float8 AS applying_since_ms,
+              -- The apply deadline runs from the first push of the version: when the batch was (re)started (its
+              -- connected agents are pushed right then) or when the agent connected later (pushed on connect).
+              -- Not from the last push (last_sent_at): the reconciler pushes again on later events and
+              -- re-evaluations, and an agent that keeps reporting without applying must still time out.
+              -- greatest() skips NULLs.
+              (extract(epoch FROM greatest(coalesce(rb.deadline_from, rb.started_at), a.connected_since)) * 1000)::float8 AS applying_since_ms,
               (extract(epoch FROM now()) * 1000)::float8 AS now_ms
          FROM rollout_agents ra
          LEFT JOIN agents a ON a.tenant_id = ra.tenant_id AND a.instance_uid = ra.instance_uid
