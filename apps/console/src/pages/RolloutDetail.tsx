@@ -249,11 +249,11 @@ export function RolloutDetail({ name }: { name: string }) {
               <div className="stat-value">{r.progress.failed + r.progress.unhealthy + r.progress.offline + r.progress.notSent}</div>
               <div className="stat-label">Failed / unhealthy / offline / not sent</div>
             </div>
-            <div className="stat stat-bad">
+            <div className="stat stat-bad" title="Connected, and no APPLIED or FAILED by the apply deadline: counted against the gate like failed">
               <div className="stat-value" data-testid="rollout-timed-out">
                 {r.progress.timedOut ?? 0}
               </div>
-              <div className="stat-label">Timed out (no report by the apply deadline)</div>
+              <div className="stat-label">Timed out</div>
             </div>
           </div>
           <ProgressBar rollout={r} />
