@@ -103,8 +103,8 @@ function fails(agent: SimAgent, configBody: string): boolean {
   return bucket < Number(m[1]);
 }
 
-/** Writes the agents row as status-ingest would, then publishes its AgentEvent. */
-async function report(agent: SimAgent, error: string | null = null): Promise<void> {
+/** Writes the agents row as status-ingest would, then publishes its AgentEvent (`previous`: the uid it replaced). */
+async function report(agent: SimAgent, error: string | null = null, previous: Buffer | null = null): Promise<void> {
   await pool.query(
     `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch,
        remote_config_hash, remote_config_status, remote_config_error, healthy, last_seen_at)
@@ -122,6 +122,7 @@ async function report(agent: SimAgent, error: string | null = null): Promise<voi
     reportedRemoteConfigHash: agent.reportedHash ?? undefined,
     remoteConfigStatus: agent.status,
     owner: { connected: true, gatewayId, connectionId: `conn-${agent.hex}`, epoch: 1, transport: 1 },
+    previousInstanceUid: previous ?? undefined,
     occurredAtUnixMs: Date.now(),
   });
   await producer.send({ topic, messages: [{ key: agent.uid, value: event }] });
@@ -177,6 +178,7 @@ interface RolloutJson {
   name: string;
   state: string;
   stateReason: string;
+  applyTimeoutMs: number;
   currentBatch: number;
   driverId: string;
   batches: Array<{ index: number; name: string; state: string; agents: number; progress: Record<string, number>; failureReason: string }>;
@@ -189,9 +191,9 @@ async function rolloutIn(name: string, state: string, timeoutMs = 15_000): Promi
   return waitFor(() => getRollout(name), (r) => r.state === state, { description: `rollout ${name} ${state}`, timeoutMs });
 }
 
-async function eventTypes(name: string): Promise<Array<{ type: string; batchIndex: number; actor: string; detailsJson: string }>> {
+async function eventTypes(name: string): Promise<Array<{ type: string; batchIndex: number; actor: string; detailsJson: string; time: string }>> {
   const res = await ok('GET', `/rollouts/${name}/events?pageSize=1000`);
-  return res['events'] as Array<{ type: string; batchIndex: number; actor: string; detailsJson: string }>;
+  return res['events'] as Array<{ type: string; batchIndex: number; actor: string; detailsJson: string; time: string }>;
 }
 
 async function membersByBatch(name: string): Promise<Map<number, string[]>> {
@@ -445,5 +447,142 @@ describe('staged rollouts', () => {
     expect(viaGrpc).toEqual(await ok('GET', '/rollouts/healthy-v2'));
     const listed = (await ok('GET', '/rollouts?activeOnly=false&pageSize=2'))['rollouts'] as Array<{ name: string }>;
     expect(listed.map((x) => x.name)).toEqual(['bad-again', 'takeover-v2']);
+  });
+});
+
+describe('apply deadline and agents that change instance uid', () => {
+  const DEADLINE_MS = 1_500;
+  const hasV2 = (agent: SimAgent, v2: string) => agent.received.some((r) => r.hash === v2);
+
+  it('agents that never apply time out and fail the gate over the tolerance; resume gives them a new deadline', async () => {
+    const { list, v2 } = await fleet('deadline-fail', 4, 'v2');
+    const stuck = list.slice(0, 2);
+    for (const agent of stuck) agent.held = true; // connected, never report the new version
+    await ok('POST', '/rollouts', {
+      name: 'deadline-fail-v2',
+      assignmentName: 'deadline-fail',
+      strategy: { batchSize: 4 },
+      gates: { maxFailedAgents: 1 },
+      soakTimeMs: SOAK_MS,
+      applyTimeoutMs: DEADLINE_MS,
+      start: true,
+    });
+    const r = await rolloutIn('deadline-fail-v2', 'ROLLOUT_STATE_PAUSED');
+    expect(r.applyTimeoutMs).toBe(DEADLINE_MS);
+    expect(r.batches[0]).toMatchObject({ state: 'ROLLOUT_BATCH_STATE_FAILED', agents: 4 });
+    expect(r.batches[0].progress).toMatchObject({ applied: 2, timedOut: 2, failed: 0, applying: 0 });
+    expect(r.stateReason).toBe(
+      "batch 1 'batch-1' failed its gate: 2 of 4 agents failed the gate (0 FAILED, 0 unhealthy after applying, 0 offline beyond the soak time, 2 past the apply deadline); 1 tolerated",
+    );
+    // Recorded once per agent, before the verdict; no earlier than the deadline after the push.
+    const events = await eventTypes('deadline-fail-v2');
+    const timedOut = events.filter((e) => e.type === 'agents_timed_out');
+    const recorded = timedOut.flatMap((e) => (JSON.parse(e.detailsJson) as { agents: string[] }).agents);
+    expect(recorded.sort()).toEqual(stuck.map((x) => x.hex).sort());
+    expect(JSON.parse(timedOut[0].detailsJson)).toMatchObject({ applyTimeoutMs: DEADLINE_MS });
+    expect(events.findIndex((e) => e.type === 'agents_timed_out')).toBeLessThan(events.findIndex((e) => e.type === 'batch_failed'));
+    const sentAt = Math.min(...stuck.map((x) => x.received.find((h) => h.hash === v2)!.at));
+    expect(Date.parse(timedOut[0].time)).toBeGreaterThanOrEqual(sentAt + DEADLINE_MS - 200); // 200 ms: push latency after the send is recorded
+    const listed = await ok('GET', '/rollouts/deadline-fail-v2/agents?phases=ROLLOUT_AGENT_PHASE_TIMED_OUT');
+    expect(listed['agents']).toEqual(
+      stuck
+        .map((x) => x.hex)
+        .sort()
+        .map((hex) => ({ instanceUid: hex, batchIndex: 0, phase: 'ROLLOUT_AGENT_PHASE_TIMED_OUT', reverted: false, reason: `no APPLIED or FAILED for version 2 within ${DEADLINE_MS} ms of it being sent` })),
+    );
+
+    // They apply after all: resuming judges the batch from scratch and it passes.
+    release(stuck);
+    await waitFor(() => stuck.map((x) => x.reportedHash?.toString('hex')), (h) => h.every((x) => x === v2), { description: 'stuck agents applied late' });
+    await ok('POST', '/rollouts/deadline-fail-v2:resume', {});
+    const done = await rolloutIn('deadline-fail-v2', 'ROLLOUT_STATE_COMPLETED');
+    expect(done.batches[0].progress).toMatchObject({ applied: 4, timedOut: 0 });
+    expect((await eventTypes('deadline-fail-v2')).filter((e) => e.type === 'agents_timed_out')).toHaveLength(timedOut.length);
+  });
+
+  it('an agent that never applies within the tolerance is timed out and the batch passes instead of hanging', async () => {
+    const { list, v2 } = await fleet('deadline-pass', 4, 'v2');
+    const [stuck] = list;
+    stuck.held = true;
+    const created = await ok('POST', '/rollouts', {
+      name: 'deadline-pass-v2',
+      assignmentName: 'deadline-pass',
+      strategy: { batchSize: 4 },
+      gates: { maxFailedAgents: 1 },
+      soakTimeMs: SOAK_MS,
+      applyTimeoutMs: DEADLINE_MS,
+      start: true,
+    });
+    expect(created['applyTimeoutMs']).toBe(DEADLINE_MS);
+    const done = await rolloutIn('deadline-pass-v2', 'ROLLOUT_STATE_COMPLETED');
+    expect(done.batches[0]).toMatchObject({ state: 'ROLLOUT_BATCH_STATE_PASSED', progress: expect.objectContaining({ applied: 3, timedOut: 1 }) });
+    expect(done.progress).toMatchObject({ applied: 3, timedOut: 1 });
+    expect(stuck.reportedHash?.toString('hex')).not.toBe(v2);
+    const events = await eventTypes('deadline-pass-v2');
+    const types = events.map((e) => e.type);
+    expect(types.indexOf('agents_timed_out')).toBeGreaterThan(types.indexOf('batch_started'));
+    expect(types.indexOf('agents_timed_out')).toBeLessThan(types.indexOf('batch_soaking'));
+    // The batch waited for the deadline (then the soak), not less.
+    const sentAt = stuck.received.find((h) => h.hash === v2)!.at;
+    expect(Date.parse(events.find((e) => e.type === 'batch_passed')!.time)).toBeGreaterThanOrEqual(sentAt + DEADLINE_MS + SOAK_MS - 200);
+  });
+
+  it('the default deadline is 10 minutes; 0 is none; negative and absurd deadlines are 400', async () => {
+    await fleet('deadline-args', 1, 'v2');
+    const bad = async (applyTimeoutMs: unknown) => rest('POST', '/rollouts', { assignmentName: 'deadline-args', strategy: { batchSize: 1 }, applyTimeoutMs });
+    const negative = await bad(-1);
+    expect(negative.status).toBe(400);
+    expect(JSON.stringify(negative.json)).toContain("'applyTimeoutMs' must not be negative");
+    for (const v of [86_400_001, 4_294_967_295]) {
+      const res = await bad(v);
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.json)).toContain(`apply_timeout_ms must be at most 86400000 (24 hours; 0 = no deadline), got ${v}`);
+    }
+    const none = await ok('POST', '/rollouts', { name: 'deadline-none', assignmentName: 'deadline-args', strategy: { batchSize: 1 }, applyTimeoutMs: 0 });
+    expect(none['applyTimeoutMs']).toBe(0);
+    await ok('POST', '/rollouts/deadline-none:abort', {});
+    const byDefault = await ok('POST', '/rollouts', { name: 'deadline-default', assignmentName: 'deadline-args', strategy: { batchSize: 1 } });
+    expect(byDefault['applyTimeoutMs']).toBe(600_000);
+    await ok('POST', '/rollouts/deadline-default:abort', {});
+  });
+
+  it('an agent that takes a new instance uid mid-rollout keeps its place: APPLIED under the new uid counts', async () => {
+    const { list, v1, v2 } = await fleet('newuid', 3, 'v2');
+    for (const agent of list) agent.held = true; // the first batch stays applying until we say
+    await ok('POST', '/rollouts', { name: 'newuid-v2', assignmentName: 'newuid', strategy: { batchSize: 2 }, soakTimeMs: SOAK_MS, applyTimeoutMs: 0, start: true });
+    await waitFor(() => list.filter((x) => hasV2(x, v2)).length, (n) => n === 2, { description: 'first batch pushed' });
+    const old = list.find((x) => hasV2(x, v2))!;
+
+    // What status-ingest does on RequestInstanceUid: the old record becomes a disconnected tombstone, the
+    // agent's state moves to a new uid, and the new uid's first event names the old one.
+    const moved = newAgent({ group: 'newuid' });
+    moved.reportedHash = old.reportedHash;
+    moved.status = old.status;
+    await pool.query(`UPDATE agents SET replaced_by = $3, connected = false, gateway_id = NULL, connection_id = NULL WHERE tenant_id = $1 AND instance_uid = $2`, [
+      tenant,
+      old.uid,
+      moved.uid,
+    ]);
+    await report(moved, null, old.uid);
+
+    // The rollout follows it: its batch holds the new uid (not the tombstone), which gets version 2, never version 1.
+    await waitFor(() => moved.reportedHash?.toString('hex'), (h) => h === v2, { description: 'new uid applied version 2' });
+    expect(moved.received.map((x) => x.hash)).not.toContain(v1);
+    const members = await waitFor(
+      () => ok('GET', '/rollouts/newuid-v2/agents?batchIndex=0'),
+      (res) => (res['agents'] as Array<{ instanceUid: string; phase: string }>).some((m) => m.instanceUid === moved.hex && m.phase === 'ROLLOUT_AGENT_PHASE_APPLIED'),
+      { description: 'new uid APPLIED in batch 1' },
+    );
+    expect((members['agents'] as Array<{ instanceUid: string }>).map((m) => m.instanceUid)).not.toContain(old.hex);
+    release(list.filter((x) => x !== old));
+    const done = await rolloutIn('newuid-v2', 'ROLLOUT_STATE_COMPLETED');
+    expect(done.batches.map((b) => [b.state, b.agents, b.progress['applied'], b.progress['offline'], b.progress['pending']])).toEqual([
+      ['ROLLOUT_BATCH_STATE_PASSED', 2, 2, 0, 0],
+      ['ROLLOUT_BATCH_STATE_PASSED', 1, 1, 0, 0],
+    ]);
+    const all = (await ok('GET', '/rollouts/newuid-v2/agents'))['agents'] as Array<{ instanceUid: string }>;
+    expect(all.map((m) => m.instanceUid)).toContain(moved.hex);
+    expect(all.map((m) => m.instanceUid)).not.toContain(old.hex);
+    expect(all).toHaveLength(3);
   });
 });

@@ -421,6 +421,8 @@ describe('operator console in headless Chromium', () => {
     await page.getByTestId('rollout-state').getByText('completed').waitFor({ timeout: 60_000 });
     timings['rollout 2 batches to completed'] = Date.now() - t;
     expect(await page.getByTestId('rollout-applied').innerText()).toBe('2');
+    expect(await page.getByTestId('rollout-timed-out').innerText()).toBe('0'); // shown apart from failed, even when none
+    await page.getByText('Apply deadline').first().waitFor();
     expect(await page.getByTestId('rollout-rollback').isDisabled()).toBe(true);
     await page.getByTestId('rollout-events').getByText('completed').first().waitFor();
     await shot('15-rollout');

@@ -5,7 +5,7 @@
  * and unhealthy for a version that says so). Also the lease itself: one
  * driver at a time, takeover after expiry, and the old holder fenced out.
  */
-import { GatewayPushCodec } from '@opamp/contracts';
+import { AgentEventCodec, GatewayPushCodec } from '@opamp/contracts';
 import { MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
 import { AgentCapabilities as C, decodeServerToAgent } from '@opamp/protocol';
 import { migrateToLatest, PgliteSqlDatabase } from '@opamp/store';
@@ -32,6 +32,8 @@ let repo: DesiredStateRepository;
 let reconciler: Reconciler;
 let api: FleetApiService;
 const received = new Map<string, string[]>();
+/** Agents (hex) that record what they are sent and never apply it. */
+const held = new Set<string>();
 
 function uid(i: number): Buffer {
   const b = Buffer.alloc(16);
@@ -55,6 +57,7 @@ beforeAll(async () => {
     if (!rc?.configHash?.length) return;
     const hex = Buffer.from(push.instanceUid).toString('hex');
     received.set(hex, [...(received.get(hex) ?? []), Buffer.from(rc.configHash).toString('hex')]);
+    if (held.has(hex)) return;
     const bad = Object.values(rc.config?.configMap ?? {}).some((f) => Buffer.from(f.body ?? []).toString().includes('# bad'));
     void db.query(`UPDATE agents SET remote_config_hash = $3, remote_config_status = $4, healthy = $5, updated_at = now() WHERE tenant_id = $1 AND instance_uid = $2`, [
       tenant,
@@ -126,7 +129,7 @@ describe('rollouts on PGlite', () => {
     try {
       await api.rollouts.createRollout(caller, { name: 'unhealthy', assignmentName: 'prod', strategy: { batchPercent: 25 }, gates: { maxFailedAgents: 1 }, soakTimeMs: 100, start: true });
       const paused = await waitFor(() => state('unhealthy'), (r) => r.state === 'ROLLOUT_STATE_PAUSED', { description: 'paused by the gate' });
-      expect(paused.stateReason).toMatch(/2 of 2 agents failed the gate \(0 FAILED, 2 unhealthy after applying, 0 offline beyond the soak time\); 1 tolerated/);
+      expect(paused.stateReason).toMatch(/2 of 2 agents failed the gate \(0 FAILED, 2 unhealthy after applying, 0 offline beyond the soak time, 0 past the apply deadline\); 1 tolerated/);
       const agents = (await api.rollouts.listRolloutAgents(caller, { name: 'unhealthy' })) as { agents: Array<{ instanceUid: string; phase: string }> };
       expect(agents.agents.map((a) => a.phase)).toEqual(['ROLLOUT_AGENT_PHASE_UNHEALTHY', 'ROLLOUT_AGENT_PHASE_UNHEALTHY']);
       await api.rollouts.rollbackRollout(caller, { name: 'unhealthy', reason: 'unhealthy canaries' });
@@ -211,7 +214,7 @@ describe('rollouts on PGlite', () => {
       await api.rollouts.createRollout(caller, { name: 'edge-v2', assignmentName: 'edge', strategy: { batchSize: 10 }, soakTimeMs: 50, start: true });
       const done = await waitFor(() => state('edge-v2'), (r) => r.state === 'ROLLOUT_STATE_COMPLETED', { description: 'completed' });
       expect(done.batches.map((b) => (b as unknown as { progress: Record<string, number> }).progress)).toEqual([
-        { pending: 0, applying: 0, applied: 1, failed: 0, unhealthy: 0, offline: 0, notSent: 1 },
+        { pending: 0, applying: 0, applied: 1, failed: 0, unhealthy: 0, offline: 0, notSent: 1, timedOut: 0 },
       ]);
       const list = (await api.rollouts.listRolloutAgents(caller, { name: 'edge-v2', phases: ['ROLLOUT_AGENT_PHASE_NOT_SENT'] })) as { agents: unknown[] };
       expect(list.agents).toEqual([
@@ -219,6 +222,92 @@ describe('rollouts on PGlite', () => {
       ]);
       expect(received.get(uid(21).toString('hex'))).toHaveLength(1);
       expect(received.get(uid(20).toString('hex'))).toHaveLength(2);
+    } finally {
+      await driver.stop();
+    }
+  });
+
+  it('an agent that takes a new instance uid mid-rollout is followed, even when a later event of the new uid comes in the same batch', async () => {
+    // b changes uid with its events (the reconciler moves it); c changes uid with no event seen (the driver repairs).
+    const [a, b, moved, c, movedSilently] = [uid(40), uid(41), uid(42), uid(43), uid(44)];
+    for (const u of [a, b, c]) {
+      await db.query(
+        `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch, healthy)
+         VALUES ($1, $2, $3, '{"env":"uid"}'::jsonb, true, $4, 'c', 1, 1, true)`,
+        [tenant, u, FULL, gatewayId],
+      );
+    }
+    await api.createConfiguration(caller, { name: 'u', files: { 'c.yaml': { body: body('u1'), contentType: 'text/yaml' } } });
+    await api.createAssignment(caller, { assignment: { name: 'uid', configurationName: 'u', selector: 'env=uid', pinnedVersion: 1 } });
+    await reconciler.idle();
+    await waitFor(() => [a, b, c].map((u) => received.get(u.toString('hex'))?.length ?? 0), (l) => l.join() === '1,1,1', { description: 'u1 sent' });
+    const v1 = received.get(a.toString('hex'))![0];
+    await api.updateConfiguration(caller, { name: 'u', files: { 'c.yaml': { body: body('u2'), contentType: 'text/yaml' } } });
+    held.add(b.toString('hex')); // b and c are slow: their batch waits on them
+    held.add(c.toString('hex'));
+    let driver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', tickMs: 20, leaseMs: 2_000 });
+    api.rollouts.onChange = () => driver.wake();
+    driver.start();
+    try {
+      await api.rollouts.createRollout(caller, { name: 'uid-v2', assignmentName: 'uid', strategy: { batchSize: 10 }, soakTimeMs: 50, applyTimeoutMs: 0, start: true });
+      await waitFor(() => [b, c].map((u) => received.get(u.toString('hex'))?.length ?? 0), (l) => l.join() === '2,2', { description: 'u2 sent to b and c' });
+      const v2 = received.get(b.toString('hex'))![1];
+      // Without a driver meanwhile: the reconciler's event path alone must move the agent (the driver's repair is a backstop).
+      await driver.stop();
+
+      // As status-ingest does on RequestInstanceUid: b becomes a tombstone, its record moves to the new uid,
+      // whose first event names b. A second event of the new uid lands in the same consumer batch.
+      await db.query(`UPDATE agents SET replaced_by = $3, connected = false WHERE tenant_id = $1 AND instance_uid = $2`, [tenant, b, moved]);
+      await db.query(
+        `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch, healthy, remote_config_hash, remote_config_status)
+         VALUES ($1, $2, $3, '{"env":"uid"}'::jsonb, true, $4, 'c2', 1, 1, true, $5, 1)`,
+        [tenant, moved, FULL, gatewayId, Buffer.from(v1, 'hex')],
+      );
+      const event = (previous: Buffer | undefined, at: number) =>
+        Buffer.from(
+          AgentEventCodec.encode({
+            tenantId: tenant,
+            instanceUid: moved,
+            changes: 1,
+            capabilities: FULL,
+            labels: [{ key: 'env', value: 'uid' }],
+            reportedRemoteConfigHash: Buffer.from(v1, 'hex'),
+            remoteConfigStatus: 1,
+            owner: { connected: true, gatewayId, connectionId: 'c2', epoch: 1, transport: 1 },
+            previousInstanceUid: previous,
+            occurredAtUnixMs: at,
+          }),
+        );
+      await reconciler.handleEventRecords([event(b, Date.now()), event(undefined, Date.now() + 1)]);
+      const memberUids = async () =>
+        (await db.query(`SELECT instance_uid FROM rollout_agents WHERE tenant_id = $1 AND rollout_name = 'uid-v2' ORDER BY instance_uid`, [tenant])).rows.map((r) =>
+          Buffer.from(r['instance_uid'] as Uint8Array).toString('hex'),
+        );
+      expect(await memberUids()).toEqual([a, moved, c].map((u) => u.toString('hex')));
+      // c finished applying version 2 under its new uid; no event of it reaches the reconciler.
+      await db.query(`UPDATE agents SET replaced_by = $3, connected = false WHERE tenant_id = $1 AND instance_uid = $2`, [tenant, c, movedSilently]);
+      await db.query(
+        `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch, healthy, remote_config_hash, remote_config_status)
+         VALUES ($1, $2, $3, '{"env":"uid"}'::jsonb, true, $4, 'c3', 1, 1, true, $5, 1)`,
+        [tenant, movedSilently, FULL, gatewayId, Buffer.from(v2, 'hex')],
+      );
+
+      // The new uid is pinned to the rollout's version (never sent version 1), applies it, and its batch passes.
+      driver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', tickMs: 20, leaseMs: 2_000 });
+      driver.start();
+      const done = await waitFor(() => state('uid-v2'), (r) => r.state === 'ROLLOUT_STATE_COMPLETED', { description: 'completed' });
+      expect(done.batches.map((x) => [x.state, x.agents])).toEqual([['ROLLOUT_BATCH_STATE_PASSED', 3]]);
+      expect(received.get(moved.toString('hex'))).toEqual([v2]);
+      expect(received.get(movedSilently.toString('hex'))).toBeUndefined(); // it reported the version: nothing to send
+      const list = (await api.rollouts.listRolloutAgents(caller, { name: 'uid-v2' })) as { agents: Array<{ instanceUid: string; phase: string }> };
+      expect(list.agents.map((x) => [x.instanceUid, x.phase])).toEqual([
+        [a.toString('hex'), 'ROLLOUT_AGENT_PHASE_APPLIED'],
+        [moved.toString('hex'), 'ROLLOUT_AGENT_PHASE_APPLIED'],
+        [movedSilently.toString('hex'), 'ROLLOUT_AGENT_PHASE_APPLIED'],
+      ]);
+      // The reconcile state went with it: the tombstone keeps nothing.
+      expect((await repo.agentStates(tenant, [b])).size).toBe(0);
+      expect((await repo.agentStates(tenant, [moved])).get(moved.toString('hex'))?.lastSentHash?.toString('hex')).toBe(v2);
     } finally {
       await driver.stop();
     }

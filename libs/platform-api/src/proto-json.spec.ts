@@ -24,3 +24,19 @@ describe('ProtoJson.fromQuery', () => {
     expect(() => json.fromQuery(listAgents, { connected: 'yes' })).toThrow(/true or false/);
   });
 });
+
+describe('ProtoJson.fromJson', () => {
+  const json = new ProtoJson();
+  const create = json.type('CreateRolloutRequest');
+
+  it('an unset optional field stays unset; 0 is kept', () => {
+    expect(json.fromJson(create, { assignmentName: 'a' })['applyTimeoutMs']).toBeUndefined();
+    expect(json.fromJson(create, { assignmentName: 'a', applyTimeoutMs: 0 })['applyTimeoutMs']).toBe(0);
+    expect(json.fromJson(create, { apply_timeout_ms: 1500 })['applyTimeoutMs']).toBe(1500);
+  });
+
+  it('refuses a negative number for an unsigned field instead of wrapping it around', () => {
+    expect(() => json.fromJson(create, { applyTimeoutMs: -1 })).toThrow("'applyTimeoutMs' must not be negative");
+    expect(() => json.fromJson(create, { soakTimeMs: '-5' })).toThrow("'soakTimeMs' must not be negative");
+  });
+});

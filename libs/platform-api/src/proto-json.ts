@@ -33,6 +33,8 @@ const WRITE = { longs: String, enums: String, bytes: String, defaults: true, arr
 
 const INT_TYPES = new Set(['int32', 'uint32', 'sint32', 'fixed32', 'sfixed32', 'int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 const FLOAT_TYPES = new Set(['double', 'float']);
+// protobufjs would wrap a negative number around to a huge unsigned one; the caller should hear it was negative.
+const UNSIGNED_TYPES = new Set(['uint32', 'fixed32', 'uint64', 'fixed64']);
 
 function camel(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -130,6 +132,7 @@ export class ProtoJson {
     if (INT_TYPES.has(field.type) && !(typeof v === 'number' ? Number.isInteger(v) : typeof v === 'string' && /^-?\d+$/.test(v))) {
       throw invalidArgument(`'${at}' must be an integer`);
     }
+    if (UNSIGNED_TYPES.has(field.type) && Number(v) < 0) throw invalidArgument(`'${at}' must not be negative`);
     if (FLOAT_TYPES.has(field.type) && typeof v !== 'number') throw invalidArgument(`'${at}' must be a number`);
     return v;
   }

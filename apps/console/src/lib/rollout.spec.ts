@@ -1,4 +1,4 @@
-import { controlGate, describeStrategy, parseStrategy, rolloutStateName } from './rollout';
+import { applyTimeoutField, controlGate, describeApplyTimeout, describeStrategy, parseStrategy, progressBad, rolloutStateName } from './rollout';
 
 describe('rollout helpers', () => {
   it('allows the controls the server allows', () => {
@@ -39,5 +39,18 @@ describe('rollout helpers', () => {
     expect(rolloutStateName('ROLLOUT_STATE_ROLLING_BACK')).toBe('rolling back');
     expect(rolloutStateName('ROLLOUT_BATCH_STATE_SOAKING')).toBe('soaking');
     expect(rolloutStateName('ROLLOUT_AGENT_PHASE_NOT_SENT')).toBe('not sent');
+    expect(rolloutStateName('ROLLOUT_AGENT_PHASE_TIMED_OUT')).toBe('timed out');
+  });
+
+  it('apply deadline: form field, description, counted as bad', () => {
+    expect(applyTimeoutField('')).toEqual({});
+    expect(applyTimeoutField('0')).toEqual({ applyTimeoutMs: 0 });
+    expect(applyTimeoutField(' 1.5 ')).toEqual({ applyTimeoutMs: 1500 });
+    expect(() => applyTimeoutField('-1')).toThrow(/0 \(none\) to 86400/);
+    expect(() => applyTimeoutField('100000')).toThrow(/24 h/);
+    expect(describeApplyTimeout(0)).toMatch(/^none/);
+    expect(describeApplyTimeout(600_000)).toMatch(/^10 min per agent/);
+    expect(describeApplyTimeout(1500)).toMatch(/^1.5 s per agent/);
+    expect(progressBad({ pending: 0, applying: 1, applied: 5, failed: 1, unhealthy: 0, offline: 1, notSent: 0, timedOut: 2 })).toBe(4);
   });
 });

@@ -98,6 +98,24 @@ export function progressDone(p: RolloutProgress): number {
   return p.applied;
 }
 
+/** Agents that did not make it: failed, unhealthy, offline, not sent, or past the apply deadline. */
 export function progressBad(p: RolloutProgress): number {
-  return p.failed + p.unhealthy + p.offline + p.notSent;
+  return p.failed + p.unhealthy + p.offline + p.notSent + (p.timedOut ?? 0);
+}
+
+/** The apply deadline as the detail page shows it. */
+export function describeApplyTimeout(ms: number): string {
+  if (!ms) return 'none: an agent that never reports holds its batch';
+  const s = ms / 1000;
+  const text = s >= 60 && s % 60 === 0 ? `${s / 60} min` : `${s} s`;
+  return `${text} per agent, then it counts as timed out (against the gate)`;
+}
+
+/** The form's apply deadline in seconds (blank = the server's default) -> the request field. Throws with a message for the form. */
+export function applyTimeoutField(seconds: string): { applyTimeoutMs?: number } {
+  const t = seconds.trim();
+  if (t === '') return {};
+  const n = Number(t);
+  if (!Number.isFinite(n) || n < 0 || n > 86_400) throw new Error('Apply deadline: seconds from 0 (none) to 86400 (24 h), or blank for the default (10 min).');
+  return { applyTimeoutMs: Math.round(n * 1000) };
 }

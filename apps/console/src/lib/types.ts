@@ -231,6 +231,8 @@ export interface RolloutProgress {
   unhealthy: number;
   offline: number;
   notSent: number;
+  /** Past the apply deadline: counted against the gate like failed, shown apart. */
+  timedOut: number;
 }
 
 export interface RolloutBatch {
@@ -256,6 +258,8 @@ export interface Rollout {
   strategy: RolloutStrategy;
   gates: RolloutGates;
   soakTimeMs: number;
+  /** 0 = no apply deadline. */
+  applyTimeoutMs: number;
   autoRollback: boolean;
   state: RolloutState;
   stateReason: string;

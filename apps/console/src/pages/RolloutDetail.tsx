@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import { useApi } from '../api/context';
 import { errorMessage } from '../api/client';
 import { useNow, usePoll } from '../hooks';
-import { controlGate, describeStrategy, rolloutStateName, type RolloutControl } from '../lib/rollout';
+import { controlGate, describeApplyTimeout, describeStrategy, rolloutStateName, type RolloutControl } from '../lib/rollout';
 import { relativeTime } from '../lib/format';
 import type { ListRolloutAgentsResponse, ListRolloutEventsResponse, Rollout, RolloutEvent } from '../lib/types';
 import { Link } from '../router';
@@ -23,6 +23,7 @@ function phaseTone(phase: string): 'ok' | 'bad' | 'warn' | 'muted' | 'info' {
   if (phase.endsWith('APPLIED')) return 'ok';
   if (phase.endsWith('APPLYING') || phase.endsWith('PENDING')) return 'info';
   if (phase.endsWith('OFFLINE')) return 'muted';
+  if (phase.endsWith('TIMED_OUT')) return 'warn';
   return 'bad';
 }
 
@@ -221,6 +222,7 @@ export function RolloutDetail({ name }: { name: string }) {
               ['Strategy', describeStrategy(r.strategy)],
               ['Gates', `fails above ${r.gates.maxFailedAgents} agents or ${r.gates.maxFailedPercent}% (the larger) · ${r.autoRollback ? 'rolls back' : 'pauses'} on failure`],
               ['Soak time', `${r.soakTimeMs / 1000} s per batch`],
+              ['Apply deadline', describeApplyTimeout(r.applyTimeoutMs ?? 0)],
               ['State reason', r.stateReason || '—'],
               ['Driver', r.driverId || '—'],
               ['Created', `${relativeTime(r.createTime, now)} by ${r.createdBy}`],
@@ -246,6 +248,12 @@ export function RolloutDetail({ name }: { name: string }) {
             <div className="stat stat-bad">
               <div className="stat-value">{r.progress.failed + r.progress.unhealthy + r.progress.offline + r.progress.notSent}</div>
               <div className="stat-label">Failed / unhealthy / offline / not sent</div>
+            </div>
+            <div className="stat stat-bad" title="Connected, and no APPLIED or FAILED by the apply deadline: counted against the gate like failed">
+              <div className="stat-value" data-testid="rollout-timed-out">
+                {r.progress.timedOut ?? 0}
+              </div>
+              <div className="stat-label">Timed out</div>
             </div>
           </div>
           <ProgressBar rollout={r} />
@@ -294,6 +302,7 @@ export function RolloutDetail({ name }: { name: string }) {
                   <ProgressBar rollout={{ progress: b.progress, totalAgents: b.agents || Math.max(0, b.plannedAgents) }} />
                   <div className="small muted">
                     {b.progress.applied} applied · {b.progress.applying} applying · {b.progress.failed} failed
+                    {(b.progress.timedOut ?? 0) > 0 && <span className="text-bad" data-testid="batch-timed-out"> · {b.progress.timedOut} timed out</span>}
                   </div>
                 </td>
                 <td title={b.startTime}>{b.startTime ? relativeTime(b.startTime, now) : '—'}</td>

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
 import { useNow, usePoll } from '../hooks';
-import { describeStrategy, parseStrategy, rolloutStateName, type StrategyKind } from '../lib/rollout';
+import { applyTimeoutField, describeStrategy, parseStrategy, progressBad, rolloutStateName, type StrategyKind } from '../lib/rollout';
 import { relativeTime } from '../lib/format';
 import type { ListAssignmentsResponse, ListConfigurationVersionsResponse, ListRolloutsResponse, Rollout, RolloutState } from '../lib/types';
 import { Link, navigate } from '../router';
@@ -30,9 +30,9 @@ export function RolloutStateBadge({ state }: { state: RolloutState }) {
 export function ProgressBar({ rollout }: { rollout: Pick<Rollout, 'progress' | 'totalAgents'> }) {
   const p = rollout.progress;
   const total = Math.max(1, rollout.totalAgents);
-  const bad = p.failed + p.unhealthy + p.offline + p.notSent;
+  const bad = progressBad(p);
   return (
-    <div className="bar" title={`${p.applied} applied, ${p.applying} applying, ${bad} failed/unhealthy/offline/not sent, of ${rollout.totalAgents}`}>
+    <div className="bar" title={`${p.applied} applied, ${p.applying} applying, ${bad} failed/unhealthy/offline/not sent/timed out, of ${rollout.totalAgents}`}>
       <div className="bar-ok" style={{ width: `${(100 * p.applied) / total}%` }} />
       <div className="bar-info" style={{ width: `${(100 * (p.applying + p.pending)) / total}%` }} />
       <div className="bar-bad" style={{ width: `${(100 * bad) / total}%` }} />
@@ -57,6 +57,8 @@ function NewRollout({ onCreated }: { onCreated: (r: Rollout) => void }) {
   const [maxFailed, setMaxFailed] = useState(0);
   const [maxFailedPercent, setMaxFailedPercent] = useState(0);
   const [soakSeconds, setSoakSeconds] = useState(30);
+  // Blank: the server's default deadline (10 minutes).
+  const [applyTimeoutSeconds, setApplyTimeoutSeconds] = useState('');
   const [autoRollback, setAutoRollback] = useState(true);
   const [start, setStart] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -67,6 +69,13 @@ function NewRollout({ onCreated }: { onCreated: (r: Rollout) => void }) {
     strategy = parseStrategy(kind, strategyText);
   } catch (err) {
     strategyError = (err as Error).message;
+  }
+  let deadlineError = '';
+  let deadline = {};
+  try {
+    deadline = applyTimeoutField(applyTimeoutSeconds);
+  } catch (err) {
+    deadlineError = (err as Error).message;
   }
 
   const submit = async (e: FormEvent) => {
@@ -81,6 +90,7 @@ function NewRollout({ onCreated }: { onCreated: (r: Rollout) => void }) {
         strategy,
         gates: { maxFailedAgents: maxFailed, maxFailedPercent },
         soakTimeMs: Math.round(soakSeconds * 1000),
+        ...deadline,
         autoRollback,
         start,
       });
@@ -128,6 +138,18 @@ function NewRollout({ onCreated }: { onCreated: (r: Rollout) => void }) {
               <input data-testid="rollout-soak" type="number" min={0} value={soakSeconds} onChange={(e) => setSoakSeconds(Number(e.target.value))} />
             </label>
             <label className="field">
+              <span>Apply deadline per agent (s, 0 = none)</span>
+              <input
+                data-testid="rollout-apply-timeout"
+                type="number"
+                min={0}
+                placeholder="600 (default)"
+                value={applyTimeoutSeconds}
+                onChange={(e) => setApplyTimeoutSeconds(e.target.value)}
+              />
+              {deadlineError && <small className="text-bad">{deadlineError}</small>}
+            </label>
+            <label className="field">
               <span>Strategy</span>
               <select
                 data-testid="rollout-strategy-kind"
@@ -171,7 +193,7 @@ function NewRollout({ onCreated }: { onCreated: (r: Rollout) => void }) {
           </div>
           <ErrorBox error={error} title="Not created" />
           <div className="button-row">
-            <button className="btn btn-primary" type="submit" data-testid="create-rollout" disabled={!chosen || !!strategyError}>
+            <button className="btn btn-primary" type="submit" data-testid="create-rollout" disabled={!chosen || !!strategyError || !!deadlineError}>
               Create rollout
             </button>
           </div>

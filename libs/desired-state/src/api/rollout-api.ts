@@ -15,6 +15,7 @@ import {
   emptyCounts,
   invalidArgument,
   nextRolloutState,
+  parseApplyTimeout,
   parseGates,
   parseStrategy,
   planBatches,
@@ -74,7 +75,16 @@ function phaseFrom(v: unknown): AgentPhase {
 }
 
 function progressMessage(c: PhaseCounts): Record<string, number> {
-  return { pending: c.pending, applying: c.applying, applied: c.applied, failed: c.failed, unhealthy: c.unhealthy, offline: c.offline, notSent: c.not_sent };
+  return {
+    pending: c.pending,
+    applying: c.applying,
+    applied: c.applied,
+    failed: c.failed,
+    unhealthy: c.unhealthy,
+    offline: c.offline,
+    notSent: c.not_sent,
+    timedOut: c.timed_out,
+  };
 }
 
 export class RolloutApi {
@@ -102,12 +112,12 @@ export class RolloutApi {
 
   private async message(r: RolloutRecord): Promise<Record<string, unknown>> {
     const batches = await this.repo.batches(this.repo.db, r.tenantId, r.name);
-    const { members } = batches.length > 0 ? await this.repo.members(r.tenantId, r, null) : { members: [] as MemberRow[] };
+    const { members, nowMs } = batches.length > 0 ? await this.repo.members(r.tenantId, r, null) : { members: [] as MemberRow[], nowMs: 0 };
     const byBatch = new Map<number, PhaseCounts>();
     const total = emptyCounts();
     for (const m of members) {
       const counts = byBatch.get(m.batchIndex) ?? emptyCounts();
-      const phase = this.phaseOf(r, m);
+      const phase = this.phaseOf(r, m, nowMs);
       counts[phase]++;
       total[phase]++;
       byBatch.set(m.batchIndex, counts);
@@ -129,6 +139,7 @@ export class RolloutApi {
       strategy: strategyMessage(r.strategy),
       gates: { maxFailedAgents: r.gates.maxFailedAgents, maxFailedPercent: r.gates.maxFailedPercent },
       soakTimeMs: r.soakMs,
+      applyTimeoutMs: r.applyTimeoutMs,
       autoRollback: r.autoRollback,
       state: stateName(r.state),
       stateReason: r.stateReason,
@@ -145,9 +156,13 @@ export class RolloutApi {
     };
   }
 
-  /** The phase an agent shows: reverted agents are judged against the previous version. */
-  private phaseOf(r: RolloutRecord, m: MemberRow): AgentPhase {
-    return classifyMember(m, r.soakMs).phase;
+  /**
+   * The phase an agent shows, as the driver judges it (with the apply
+   * deadline). Reverted agents are judged against the previous version,
+   * without a deadline: a rollback has no gate.
+   */
+  private phaseOf(r: RolloutRecord, m: MemberRow, nowMs: number): AgentPhase {
+    return classifyMember(m, r.soakMs, m.pinState === 'moved' ? { applyTimeoutMs: r.applyTimeoutMs, nowMs } : undefined).phase;
   }
 
   private batchMessage(b: BatchRecord, counts: PhaseCounts): Record<string, unknown> {
@@ -175,6 +190,7 @@ export class RolloutApi {
     const gates = parseGates((req['gates'] ?? null) as { maxFailedAgents?: unknown; maxFailedPercent?: unknown } | null);
     const soakMs = int(req['soakTimeMs']);
     if (soakMs < 0 || soakMs > MAX_SOAK_MS) throw invalidArgument(`soak_time_ms must be between 0 and ${MAX_SOAK_MS}`);
+    const applyTimeoutMs = parseApplyTimeout(req['applyTimeoutMs']);
     const requested = int(req['toVersion']);
     if (requested < 0) throw invalidArgument('to_version must be >= 0 (0 = the latest version)');
     let name = str(req['name']);
@@ -210,9 +226,22 @@ export class RolloutApi {
       const active = await this.repo.activeFor(tx, c.tenantId, assignmentName);
       if (active) throw new DesiredStateError('FAILED_PRECONDITION', `rollout '${active.name}' of assignment '${assignmentName}' is ${active.state}; abort or finish it first`);
       const ins = await tx.query(
-        `INSERT INTO rollouts (tenant_id, name, assignment_name, configuration_name, from_version, to_version, strategy, gates, soak_ms, auto_rollback, state, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, 'pending', $11) ON CONFLICT (tenant_id, name) DO NOTHING RETURNING *`,
-        [c.tenantId, name, assignmentName, configurationName, from, to, JSON.stringify(strategy), JSON.stringify(gates), soakMs, req['autoRollback'] === true, this.actor(c)],
+        `INSERT INTO rollouts (tenant_id, name, assignment_name, configuration_name, from_version, to_version, strategy, gates, soak_ms, apply_timeout_ms, auto_rollback, state, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, 'pending', $12) ON CONFLICT (tenant_id, name) DO NOTHING RETURNING *`,
+        [
+          c.tenantId,
+          name,
+          assignmentName,
+          configurationName,
+          from,
+          to,
+          JSON.stringify(strategy),
+          JSON.stringify(gates),
+          soakMs,
+          applyTimeoutMs,
+          req['autoRollback'] === true,
+          this.actor(c),
+        ],
       );
       if (ins.rows.length === 0) throw new DesiredStateError('ALREADY_EXISTS', `rollout '${name}' already exists`);
       await this.repo.event(tx, c.tenantId, name, {
@@ -228,7 +257,17 @@ export class RolloutApi {
           action: 'rollout.create',
           resourceType: 'rollout',
           resourceName: name,
-          details: { assignment: assignmentName, configuration: configurationName, fromVersion: from, toVersion: to, strategy, gates, soakMs, autoRollback: req['autoRollback'] === true },
+          details: {
+            assignment: assignmentName,
+            configuration: configurationName,
+            fromVersion: from,
+            toVersion: to,
+            strategy,
+            gates,
+            soakMs,
+            applyTimeoutMs,
+            autoRollback: req['autoRollback'] === true,
+          },
         },
         false,
       );
@@ -320,8 +359,16 @@ export class RolloutApi {
       if (action === 'pause') {
         await tx.query(`UPDATE rollout_batches SET state = 'applying', soak_started_at = NULL WHERE ${batchWhere} AND state = 'soaking'`, batchParams);
       } else if (action === 'resume') {
-        // A batch stopped by its gate is judged again from scratch.
-        await tx.query(`UPDATE rollout_batches SET state = 'applying', soak_started_at = NULL, failure_reason = '', finished_at = NULL WHERE ${batchWhere} AND state = 'failed'`, batchParams);
+        // A batch stopped by its gate is judged again from scratch: its agents get a new apply deadline
+        // (else the ones that timed out would fail it again at once) and are recorded again if they miss it.
+        const rearmed = await tx.query(
+          `UPDATE rollout_batches SET state = 'applying', soak_started_at = NULL, failure_reason = '', finished_at = NULL, deadline_from = now()
+            WHERE ${batchWhere} AND state = 'failed'`,
+          batchParams,
+        );
+        if ((rearmed.rowCount ?? 0) > 0) {
+          await tx.query(`UPDATE rollout_agents SET timed_out_at = NULL WHERE ${batchWhere} AND timed_out_at IS NOT NULL`, batchParams);
+        }
         set = `state = $1, state_reason = ''`;
       } else if (action === 'abort') {
         set += ', finished_at = now(), driver_id = NULL, lease_expires_at = NULL';
@@ -408,6 +455,13 @@ export class RolloutApi {
     };
   }
 
+  private reasonOf(r: RolloutRecord, m: MemberRow, phase: AgentPhase): string {
+    if (phase === 'not_sent') return m.notSentReason ?? '';
+    if (phase === 'failed') return m.remoteConfigError ?? '';
+    if (phase === 'timed_out') return `no APPLIED or FAILED for version ${r.toVersion} within ${r.applyTimeoutMs} ms of it being sent`;
+    return '';
+  }
+
   /** The agents a rollout has taken, with their phase (and why one is not sent or failed). */
   async listRolloutAgents(c: Caller, req: Req): Promise<Record<string, unknown>> {
     const r = await this.load(this.repo.db, c, req['name']);
@@ -415,9 +469,9 @@ export class RolloutApi {
     const batch = typeof req['batchIndex'] === 'number' ? req['batchIndex'] : null;
     const phases = new Set((Array.isArray(req['phases']) ? (req['phases'] as unknown[]) : []).map(phaseFrom));
     const after = token(req['pageToken'], 'rollout-agents');
-    const { members } = await this.repo.members(c.tenantId, r, batch);
+    const { members, nowMs } = await this.repo.members(c.tenantId, r, batch);
     const rows = members
-      .map((m) => ({ m, phase: this.phaseOf(r, m) }))
+      .map((m) => ({ m, phase: this.phaseOf(r, m, nowMs) }))
       .filter((x) => phases.size === 0 || phases.has(x.phase))
       .filter((x) => after === null || `${String(x.m.batchIndex).padStart(4, '0')}:${x.m.instanceUid.toString('hex')}` > after);
     const page = rows.slice(0, limit);
@@ -428,7 +482,7 @@ export class RolloutApi {
         batchIndex: m.batchIndex,
         phase: phaseName(phase),
         reverted: m.pinState === 'reverted',
-        reason: phase === 'not_sent' ? (m.notSentReason ?? '') : phase === 'failed' ? (m.remoteConfigError ?? '') : '',
+        reason: this.reasonOf(r, m, phase),
       })),
       nextPageToken: rows.length > limit && last ? makeToken('rollout-agents', `${String(last.m.batchIndex).padStart(4, '0')}:${last.m.instanceUid.toString('hex')}`) : '',
     };

@@ -1,7 +1,11 @@
 import { DesiredStateError } from './errors';
 import {
+  applyTimedOut,
   batchQuota,
   classifyMember,
+  DEFAULT_APPLY_TIMEOUT_MS,
+  MAX_APPLY_TIMEOUT_MS,
+  parseApplyTimeout,
   evaluateBatch,
   isActive,
   isTerminal,
@@ -144,6 +148,7 @@ describe('agent progress', () => {
     desiredHash: H,
     lastSentHash: H,
     notSentReason: null,
+    applyingSinceMs: 50_000,
   };
   const phase = (o: Partial<MemberObservation>) => classifyMember({ ...base, ...o }, 1000);
 
@@ -181,6 +186,77 @@ describe('agent progress', () => {
   it('not sent (missing components) is reported, settled and not a failure', () => {
     expect(phase({ notSentReason: "not sent: no exporter 'x'", desiredHash: null })).toEqual({ phase: 'not_sent', bad: false, settled: true });
   });
+
+  describe('apply deadline (sent at 50 s, deadline 2 s)', () => {
+    const at = (nowMs: number, o: Partial<MemberObservation> = {}, applyTimeoutMs = 2_000) =>
+      classifyMember({ ...base, ...o }, 1000, { applyTimeoutMs, nowMs });
+    const TIMED_OUT = { phase: 'timed_out', bad: true, settled: true };
+
+    it('an agent that never reports the new hash is applying until the deadline, then timed out', () => {
+      expect(at(51_999)).toEqual({ phase: 'applying', bad: false, settled: false });
+      expect(at(52_000)).toEqual(TIMED_OUT);
+      expect(at(90_000)).toEqual(TIMED_OUT);
+    });
+
+    it('stuck in APPLYING for the new hash times out the same way', () => {
+      expect(at(51_000, { reportedHash: H, reportedStatus: 2 })).toMatchObject({ phase: 'applying' });
+      expect(at(52_000, { reportedHash: H, reportedStatus: 2 })).toEqual(TIMED_OUT);
+    });
+
+    it('a connected agent the reconciler never got to decide times out too', () => {
+      expect(at(51_000, { decided: false })).toMatchObject({ phase: 'pending', settled: false });
+      expect(at(52_000, { decided: false })).toEqual(TIMED_OUT);
+    });
+
+    it('what the agent reported decides, whatever the clock: applied, FAILED, unhealthy', () => {
+      expect(at(90_000, { reportedHash: H })).toEqual({ phase: 'applied', bad: false, settled: true });
+      expect(at(90_000, { reportedHash: H, reportedStatus: 3 })).toMatchObject({ phase: 'failed' });
+      expect(at(90_000, { reportedHash: H, healthy: false })).toMatchObject({ phase: 'unhealthy' });
+      expect(at(90_000, { notSentReason: 'missing component', desiredHash: null })).toMatchObject({ phase: 'not_sent' });
+    });
+
+    it('disconnected agents follow the offline rule, not the deadline', () => {
+      expect(at(90_000, { connected: false, offlineForMs: 200 })).toEqual({ phase: 'offline', bad: false, settled: false });
+      expect(at(90_000, { connected: false, offlineForMs: 200, decided: false })).toMatchObject({ phase: 'pending', bad: false });
+    });
+
+    it('no deadline: timeout 0, no deadline given, or no known start', () => {
+      expect(at(1e12, {}, 0)).toMatchObject({ phase: 'applying' });
+      expect(classifyMember(base, 1000)).toMatchObject({ phase: 'applying' });
+      expect(at(1e12, { applyingSinceMs: null })).toMatchObject({ phase: 'applying' });
+      expect(applyTimedOut(0, undefined)).toBe(false);
+      expect(applyTimedOut(0, { applyTimeoutMs: 1, nowMs: 1 })).toBe(true);
+    });
+  });
+});
+
+describe('apply timeout argument', () => {
+  it('unset is the default, 0 is no deadline, values in range are kept', () => {
+    expect(parseApplyTimeout(undefined)).toBe(DEFAULT_APPLY_TIMEOUT_MS);
+    expect(parseApplyTimeout(null)).toBe(DEFAULT_APPLY_TIMEOUT_MS);
+    expect(DEFAULT_APPLY_TIMEOUT_MS).toBe(600_000);
+    expect(parseApplyTimeout(0)).toBe(0);
+    expect(parseApplyTimeout(1500)).toBe(1500);
+    expect(parseApplyTimeout('2000')).toBe(2000);
+    expect(parseApplyTimeout(MAX_APPLY_TIMEOUT_MS)).toBe(MAX_APPLY_TIMEOUT_MS);
+  });
+
+  it('negative, fractional and absurd values are INVALID_ARGUMENT with the reason', () => {
+    const err = (v: unknown) => {
+      try {
+        parseApplyTimeout(v);
+      } catch (e) {
+        expect(e).toBeInstanceOf(DesiredStateError);
+        expect((e as DesiredStateError).code).toBe('INVALID_ARGUMENT');
+        return (e as Error).message;
+      }
+      throw new Error(`accepted ${String(v)}`);
+    };
+    expect(err(-1)).toBe('apply_timeout_ms must be a non-negative integer (0 = no deadline), got -1');
+    expect(err(1.5)).toMatch(/non-negative integer/);
+    expect(err('soon')).toMatch(/non-negative integer/);
+    expect(err(4294967295)).toBe('apply_timeout_ms must be at most 86400000 (24 hours; 0 = no deadline), got 4294967295');
+  });
 });
 
 describe('batch gate', () => {
@@ -189,6 +265,7 @@ describe('batch gate', () => {
   const failed: MemberProgress = { phase: 'failed', bad: true, settled: true };
   const unhealthy: MemberProgress = { phase: 'unhealthy', bad: true, settled: true };
   const gone: MemberProgress = { phase: 'offline', bad: true, settled: true };
+  const timedOut: MemberProgress = { phase: 'timed_out', bad: true, settled: true };
   const gates = { maxFailedAgents: 0, maxFailedPercent: 0 };
   const ev = (members: MemberProgress[], over: Partial<Parameters<typeof evaluateBatch>[0]> = {}) =>
     evaluateBatch({ members, gates, soakMs: 500, nowMs: 10_000, soakStartedAtMs: null, ...over });
@@ -216,7 +293,7 @@ describe('batch gate', () => {
     const f = ev([applied, failed, unhealthy, gone, applying]);
     expect(f).toMatchObject({ verdict: 'failed', counts: { failed: 1, unhealthy: 1, offline: 1, applying: 1, applied: 1 } });
     expect((f as { reason: string }).reason).toBe(
-      '3 of 5 agents failed the gate (1 FAILED, 1 unhealthy after applying, 1 offline beyond the soak time); 0 tolerated',
+      '3 of 5 agents failed the gate (1 FAILED, 1 unhealthy after applying, 1 offline beyond the soak time, 0 past the apply deadline); 0 tolerated',
     );
     expect(ev([failed, applying])).toMatchObject({ verdict: 'failed' }); // fails before the rest settled
   });
@@ -227,6 +304,19 @@ describe('batch gate', () => {
     expect(ev([applied, failed], { gates: g, soakStartedAtMs: 0 })).toMatchObject({ verdict: 'passed' });
     expect(ev([failed, failed], { gates: { maxFailedAgents: 0, maxFailedPercent: 50 } })).toMatchObject({ verdict: 'failed' });
     expect(ev([failed, applied], { gates: { maxFailedAgents: 0, maxFailedPercent: 50 } })).toMatchObject({ verdict: 'soaking' });
+  });
+
+  it('timed-out agents count against the tolerance like FAILED ones, and are counted apart', () => {
+    const f = ev([applied, timedOut, failed]);
+    expect(f).toMatchObject({ verdict: 'failed', counts: { timed_out: 1, failed: 1, applied: 1 } });
+    expect((f as { reason: string }).reason).toBe(
+      '2 of 3 agents failed the gate (1 FAILED, 0 unhealthy after applying, 0 offline beyond the soak time, 1 past the apply deadline); 0 tolerated',
+    );
+    // Within the tolerance a timed-out agent is settled: the batch soaks and passes instead of hanging.
+    const g = { maxFailedAgents: 1, maxFailedPercent: 0 };
+    expect(ev([applied, timedOut], { gates: g })).toMatchObject({ verdict: 'soaking', counts: { timed_out: 1 } });
+    expect(ev([applied, timedOut], { gates: g, soakStartedAtMs: 0 })).toMatchObject({ verdict: 'passed' });
+    expect(ev([timedOut, timedOut], { gates: g })).toMatchObject({ verdict: 'failed' });
   });
 
   it('an agent that goes back to applying restarts the soak', () => {

@@ -49,7 +49,7 @@ export type RolloutStrategy =
   | { readonly kind: 'stages'; readonly stages: readonly RolloutStage[] };
 
 export interface RolloutGates {
-  /** Bad agents a batch tolerates (FAILED, unhealthy after applying, offline beyond the soak time). */
+  /** Bad agents a batch tolerates (FAILED, unhealthy after applying, offline beyond the soak time, past the apply deadline). */
   readonly maxFailedAgents: number;
   /** The same as a percentage of the batch (the larger of the two tolerances applies). */
   readonly maxFailedPercent: number;
@@ -145,6 +145,25 @@ export function strategyMessage(s: RolloutStrategy): Record<string, unknown> {
   }
 }
 
+/** The apply deadline a rollout gets when the request does not say (ms). */
+export const DEFAULT_APPLY_TIMEOUT_MS = 10 * 60 * 1000;
+/** Longer than a day is not a deadline any more: 0 (none) says that honestly. */
+export const MAX_APPLY_TIMEOUT_MS = 24 * 3600 * 1000;
+
+/**
+ * The API's apply_timeout_ms: unset means the default, 0 means no deadline.
+ * Throws INVALID_ARGUMENT on a negative, fractional or absurd value (the
+ * field is a uint32: the REST mirror refuses negative numbers itself, and a
+ * wrapped-around one would be caught here as absurd).
+ */
+export function parseApplyTimeout(input: unknown): number {
+  if (input === undefined || input === null) return DEFAULT_APPLY_TIMEOUT_MS;
+  const ms = num(input);
+  if (!Number.isInteger(ms) || ms < 0) throw invalidArgument(`apply_timeout_ms must be a non-negative integer (0 = no deadline), got ${String(input)}`);
+  if (ms > MAX_APPLY_TIMEOUT_MS) throw invalidArgument(`apply_timeout_ms must be at most ${MAX_APPLY_TIMEOUT_MS} (24 hours; 0 = no deadline), got ${ms}`);
+  return ms;
+}
+
 export function parseGates(input: { maxFailedAgents?: unknown; maxFailedPercent?: unknown } | null | undefined): RolloutGates {
   const count = num(input?.maxFailedAgents);
   const percent = num(input?.maxFailedPercent);
@@ -214,8 +233,8 @@ export function batchQuota(take: BatchTake, alreadyInRollout: number): number {
 
 // --- progress of one agent ---------------------------------------------------------
 
-export type AgentPhase = 'pending' | 'applying' | 'applied' | 'failed' | 'unhealthy' | 'offline' | 'not_sent';
-export const AGENT_PHASES: readonly AgentPhase[] = ['pending', 'applying', 'applied', 'failed', 'unhealthy', 'offline', 'not_sent'];
+export type AgentPhase = 'pending' | 'applying' | 'applied' | 'failed' | 'unhealthy' | 'offline' | 'not_sent' | 'timed_out';
+export const AGENT_PHASES: readonly AgentPhase[] = ['pending', 'applying', 'applied', 'failed', 'unhealthy', 'offline', 'not_sent', 'timed_out'];
 
 /** RemoteConfigStatuses values (opamp). */
 const STATUS_APPLIED = 1;
@@ -237,11 +256,25 @@ export interface MemberObservation {
   readonly lastSentHash: Uint8Array | null;
   /** Why the reconciler did not send it (missing components, template error, capability). */
   readonly notSentReason: string | null;
+  /**
+   * When the apply deadline started for this agent (ms, the database's
+   * clock): when the version was first pushed to it, i.e. when its batch was
+   * (re)started or, if later, when it connected; null = unknown (no
+   * deadline applies).
+   */
+  readonly applyingSinceMs: number | null;
+}
+
+/** What classifyMember needs to judge the apply deadline. */
+export interface ApplyDeadline {
+  /** 0 = no deadline. */
+  readonly applyTimeoutMs: number;
+  readonly nowMs: number;
 }
 
 export interface MemberProgress {
   readonly phase: AgentPhase;
-  /** Counts against the gate: FAILED, unhealthy after applying, offline beyond the soak time. */
+  /** Counts against the gate: FAILED, unhealthy after applying, offline beyond the soak time, timed out. */
   readonly bad: boolean;
   /** Nothing more to wait for (applied, not sent, or bad). */
   readonly settled: boolean;
@@ -251,8 +284,28 @@ function same(a: Uint8Array | null, b: Uint8Array | null): boolean {
   return !!a && !!b && a.length > 0 && b.length > 0 && Buffer.from(a).equals(Buffer.from(b));
 }
 
-export function classifyMember(o: MemberObservation, soakMs: number): MemberProgress {
-  if (!o.decided) return { phase: 'pending', bad: false, settled: false };
+/**
+ * Whether a connected agent that has not reported the version APPLIED or
+ * FAILED is past its apply deadline: `applyTimeoutMs` since the version was
+ * first pushed to it (see applyingSinceMs). 0 = no deadline.
+ */
+export function applyTimedOut(applyingSinceMs: number | null, deadline: ApplyDeadline | undefined): boolean {
+  if (!deadline || deadline.applyTimeoutMs <= 0 || applyingSinceMs === null) return false;
+  return deadline.nowMs - applyingSinceMs >= deadline.applyTimeoutMs;
+}
+
+/**
+ * The phase of one agent of a started batch. Without `deadline` (or with a
+ * timeout of 0) an agent that never reports holds its batch for as long as
+ * it stays connected; with one, it is `timed_out` once the deadline passes:
+ * settled (nothing more to wait for) and bad (it counts against the gate like
+ * FAILED), so the batch is decided either way. A timed-out agent that
+ * reports APPLIED later is applied again at the next look.
+ */
+export function classifyMember(o: MemberObservation, soakMs: number, deadline?: ApplyDeadline): MemberProgress {
+  const waiting = (phase: 'pending' | 'applying'): MemberProgress =>
+    o.connected && applyTimedOut(o.applyingSinceMs, deadline) ? { phase: 'timed_out', bad: true, settled: true } : { phase, bad: false, settled: false };
+  if (!o.decided) return o.connected ? waiting('pending') : { phase: 'pending', bad: false, settled: false };
   if (o.notSentReason) return { phase: 'not_sent', bad: false, settled: true };
   if (!o.connected) {
     const gone = o.offlineForMs === null || o.offlineForMs >= soakMs;
@@ -260,13 +313,13 @@ export function classifyMember(o: MemberObservation, soakMs: number): MemberProg
   }
   let applied: boolean;
   if (o.reportsRemoteConfig) {
-    if (!same(o.reportedHash, o.desiredHash)) return { phase: 'applying', bad: false, settled: false };
+    if (!same(o.reportedHash, o.desiredHash)) return waiting('applying');
     if (o.reportedStatus === STATUS_FAILED) return { phase: 'failed', bad: true, settled: true };
     applied = o.reportedStatus === STATUS_APPLIED;
   } else {
     applied = same(o.lastSentHash, o.desiredHash);
   }
-  if (!applied) return { phase: 'applying', bad: false, settled: false };
+  if (!applied) return waiting('applying');
   if (o.healthy === false) return { phase: 'unhealthy', bad: true, settled: true };
   return { phase: 'applied', bad: false, settled: true };
 }
@@ -276,7 +329,7 @@ export function classifyMember(o: MemberObservation, soakMs: number): MemberProg
 export type PhaseCounts = Record<AgentPhase, number>;
 
 export function emptyCounts(): PhaseCounts {
-  return { pending: 0, applying: 0, applied: 0, failed: 0, unhealthy: 0, offline: 0, not_sent: 0 };
+  return { pending: 0, applying: 0, applied: 0, failed: 0, unhealthy: 0, offline: 0, not_sent: 0, timed_out: 0 };
 }
 
 export function toleratedFailures(gates: RolloutGates, batchAgents: number): number {
@@ -323,7 +376,7 @@ export function evaluateBatch(e: BatchEvaluation): BatchVerdict {
       counts,
       reason:
         `${bad} of ${e.members.length} agents failed the gate (${counts.failed} FAILED, ${counts.unhealthy} unhealthy after applying, ` +
-        `${offlineBad} offline beyond the soak time); ${tolerated} tolerated`,
+        `${offlineBad} offline beyond the soak time, ${counts.timed_out} past the apply deadline); ${tolerated} tolerated`,
     };
   }
   if (e.members.length === 0) return { verdict: 'passed', counts };

@@ -153,7 +153,12 @@ export class Reconciler {
         this.metrics.decodeErrors++;
         continue;
       }
-      latest.set(`${event.tenantId}/${Buffer.from(event.instanceUid).toString('hex')}`, event);
+      const key = `${event.tenantId}/${Buffer.from(event.instanceUid).toString('hex')}`;
+      // The first event of a new uid says which uid it replaced; a later event of the same uid in this
+      // batch must not drop that, or the state and rollout place of the old uid would never follow it.
+      const earlier = latest.get(key);
+      if (earlier?.previousInstanceUid?.length && !event.previousInstanceUid?.length) event.previousInstanceUid = earlier.previousInstanceUid;
+      latest.set(key, event);
     }
     const byTenant = new Map<string, fleet.v1.AgentEvent[]>();
     for (const e of latest.values()) {

@@ -7,7 +7,8 @@
  * - running: start the next batch (pick its agents, pin them to the new
  *   version in one fenced transaction, then let the reconciler push), or
  *   evaluate the current batch's gate (pure core/rollout.ts) and record
- *   soaking, passed or failed; after the last batch, complete (the
+ *   agents past the apply deadline (once each), soaking, passed or failed;
+ *   after the last batch, complete (the
  *   assignment moves to the new version in the same transaction);
  * - rolling back: push the previous version to every reverted agent, then
  *   record the rollback done.
@@ -28,7 +29,7 @@ import {
 } from '../core';
 import type { Reconciler } from './reconciler';
 import type { DesiredStateRepository } from '../store/desired-state.repository';
-import { FenceLost, RolloutRepository, type BatchRecord, type Fence, type RolloutRecord } from '../store/rollout.repository';
+import { FenceLost, RolloutRepository, type BatchRecord, type Fence, type MemberRow, type RolloutRecord } from '../store/rollout.repository';
 
 export const SYSTEM_ACTOR = 'system';
 
@@ -51,6 +52,8 @@ export interface RolloutDriverMetrics {
   batchesStarted: number;
   batchesPassed: number;
   batchesFailed: number;
+  /** Agents recorded past their apply deadline. */
+  agentsTimedOut: number;
   rolloutsCompleted: number;
   rolloutsRolledBack: number;
   fenceLost: number;
@@ -66,6 +69,7 @@ export class RolloutDriver {
     batchesStarted: 0,
     batchesPassed: 0,
     batchesFailed: 0,
+    agentsTimedOut: 0,
     rolloutsCompleted: 0,
     rolloutsRolledBack: 0,
     fenceLost: 0,
@@ -223,7 +227,7 @@ export class RolloutDriver {
       await this.rollouts.update(tx, r, this.fence(r, epoch), 'current_batch = $1', [batch.index]);
       const moved = await this.rollouts.addMembers(tx, r.tenantId, r.name, batch.index, picked);
       await tx.query(
-        `UPDATE rollout_batches SET state = 'applying', agents = $4, started_at = now(), soak_started_at = NULL, failure_reason = ''
+        `UPDATE rollout_batches SET state = 'applying', agents = $4, started_at = now(), deadline_from = now(), soak_started_at = NULL, failure_reason = ''
           WHERE tenant_id = $1 AND rollout_name = $2 AND batch_index = $3`,
         [r.tenantId, r.name, batch.index, moved.length],
       );
@@ -252,13 +256,34 @@ export class RolloutDriver {
     await this.reconciler.reconcileAgents(r.tenantId, added, { onlyUnsent: true });
   }
 
+  /**
+   * Members whose agent took a new instance uid (their agents row is a
+   * tombstone) follow it. The reconciler moves them when it handles the new
+   * uid's first event; this repairs what that missed (or has not reached
+   * yet), so the gate judges the agent, not its tombstone, which is offline
+   * for good. True when something moved.
+   */
+  private async followReplacements(r: RolloutRecord, members: readonly MemberRow[]): Promise<boolean> {
+    const replaced = members.filter((m) => m.replacedBy !== null);
+    for (const m of replaced) await this.rollouts.desired.moveAgentState(r.tenantId, m.instanceUid, m.replacedBy as Buffer);
+    return replaced.length > 0;
+  }
+
   private async evaluate(r: RolloutRecord, batch: BatchRecord, epoch: number): Promise<boolean> {
-    const { nowMs, members } = await this.rollouts.members(r.tenantId, r, batch.index);
+    let { nowMs, members } = await this.rollouts.members(r.tenantId, r, batch.index);
+    if (await this.followReplacements(r, members)) ({ nowMs, members } = await this.rollouts.members(r.tenantId, r, batch.index));
     // Level-triggered repair: members not decided (or decided and not sent) yet, e.g. after a takeover.
     const unsettled = members.filter((m) => m.needsReconcile).map((m) => m.instanceUid);
     if (unsettled.length > 0) await this.reconciler.reconcileAgents(r.tenantId, unsettled, { onlyUnsent: true });
+    const deadline = { applyTimeoutMs: r.applyTimeoutMs, nowMs };
+    const progress = members.map((m) => classifyMember(m, r.soakMs, deadline));
+    await this.recordTimedOut(
+      r,
+      batch,
+      members.filter((m, i) => progress[i].phase === 'timed_out' && !m.timedOutRecorded).map((m) => m.instanceUid),
+    );
     const verdict = evaluateBatch({
-      members: members.map((m) => classifyMember(m, r.soakMs)),
+      members: progress,
       gates: r.gates,
       soakMs: r.soakMs,
       nowMs,
@@ -321,6 +346,32 @@ export class RolloutDriver {
     }
   }
 
+  /**
+   * One rollout event per agent that passed its apply deadline, before the
+   * gate's verdict (which counts them), so the event stream says why a batch
+   * failed or passed with fewer agents applied. Not fenced: it records a fact,
+   * once per agent (markTimedOut), and decides nothing.
+   */
+  private async recordTimedOut(r: RolloutRecord, batch: BatchRecord, uids: Buffer[]): Promise<void> {
+    if (uids.length === 0) return;
+    const marked = await this.rollouts.db.transaction(async (tx) => {
+      const newly = await this.rollouts.markTimedOut(tx, r.tenantId, r.name, uids);
+      if (newly.length === 0) return 0;
+      await this.rollouts.event(tx, r.tenantId, r.name, {
+        type: 'agents_timed_out',
+        batchIndex: batch.index,
+        message:
+          `batch ${batch.index + 1}: ${newly.length} agent${newly.length === 1 ? '' : 's'} did not report version ${r.toVersion} applied or failed ` +
+          `within ${r.applyTimeoutMs} ms of it being sent; counted against the gate`,
+        // The first ones by uid; ListRolloutAgents with phase TIMED_OUT lists them all.
+        details: { count: newly.length, applyTimeoutMs: r.applyTimeoutMs, agents: newly.slice(0, 100).map((u) => u.toString('hex')) },
+        actor: SYSTEM_ACTOR,
+      });
+      return newly.length;
+    });
+    this.metrics.agentsTimedOut += marked;
+  }
+
   private async setBatch(tx: SqlExecutor, r: RolloutRecord, index: number, set: string, params: unknown[] = []): Promise<void> {
     await tx.query(`UPDATE rollout_batches SET ${set} WHERE tenant_id = $1 AND rollout_name = $2 AND batch_index = $3`, [r.tenantId, r.name, index, ...params]);
   }
@@ -358,7 +409,8 @@ export class RolloutDriver {
   }
 
   private async stepRollback(r: RolloutRecord, epoch: number): Promise<boolean> {
-    const { members } = await this.rollouts.members(r.tenantId, r, null);
+    let { members } = await this.rollouts.members(r.tenantId, r, null);
+    if (await this.followReplacements(r, members)) ({ members } = await this.rollouts.members(r.tenantId, r, null));
     const todo = members.filter((m) => m.pinState === 'reverted' && m.needsReconcile).map((m) => m.instanceUid);
     if (todo.length > 0) await this.reconciler.reconcileAgents(r.tenantId, todo, { onlyUnsent: true });
     const { members: after } = todo.length > 0 ? await this.rollouts.members(r.tenantId, r, null) : { members };

@@ -433,13 +433,31 @@ export class DesiredStateRepository {
     );
   }
 
-  /** Carries the reconcile state over when an agent moved to a new instance uid. */
+  /**
+   * Carries what this server holds for an agent over when it moved to a new
+   * instance uid (RequestInstanceUid; status-ingest leaves the old record as a
+   * tombstone, `replaced_by`): its reconcile state, and its place in rollouts
+   * (batch, moved or reverted, timed out), so the rollout's pin keeps applying
+   * and its batch counts what it reports under the new uid instead of holding
+   * an offline tombstone. Called before the new uid is reconciled, in one
+   * transaction; a replay moves nothing.
+   */
   async moveAgentState(tenantId: string, from: Buffer, to: Buffer): Promise<void> {
-    await this.db.query(
-      `UPDATE agent_config_state SET instance_uid = $3 WHERE tenant_id = $1 AND instance_uid = $2
-         AND NOT EXISTS (SELECT 1 FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = $3)`,
-      [tenantId, from, to],
-    );
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE agent_config_state SET instance_uid = $3 WHERE tenant_id = $1 AND instance_uid = $2
+           AND NOT EXISTS (SELECT 1 FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = $3)`,
+        [tenantId, from, to],
+      );
+      await tx.query(
+        `UPDATE rollout_agents ra SET instance_uid = $3 WHERE ra.tenant_id = $1 AND ra.instance_uid = $2
+           AND NOT EXISTS (SELECT 1 FROM rollout_agents x WHERE x.tenant_id = $1 AND x.rollout_name = ra.rollout_name AND x.instance_uid = $3)`,
+        [tenantId, from, to],
+      );
+      // A rollout that already took the new uid (as a new agent, before this move was seen) keeps that
+      // place; the tombstone's is dropped so the agent counts once, not also as offline forever.
+      await tx.query(`DELETE FROM rollout_agents WHERE tenant_id = $1 AND instance_uid = $2`, [tenantId, from]);
+    });
   }
 
   /** One statement per batch: upserts the decision for many agents. Returns the instance uids whose row changed. */

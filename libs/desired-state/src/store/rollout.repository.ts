@@ -30,6 +30,8 @@ export interface RolloutRecord {
   strategy: RolloutStrategy;
   gates: RolloutGates;
   soakMs: number;
+  /** The apply deadline of each batch's agents (0 = none; migration 0140). */
+  applyTimeoutMs: number;
   autoRollback: boolean;
   state: RolloutState;
   stateReason: string;
@@ -67,6 +69,10 @@ export interface MemberRow extends MemberObservation {
   remoteConfigError: string | null;
   /** The reconciler should look at it (not decided yet, or decided and not sent). */
   needsReconcile: boolean;
+  /** The driver has recorded it timed out (its rollout event is written). */
+  timedOutRecorded: boolean;
+  /** The agent took this new instance uid (its row here is a tombstone): the rollout row should follow. */
+  replacedBy: Buffer | null;
 }
 
 /** Who writes and under which lease (the API writes without a lease). */
@@ -94,6 +100,7 @@ export function rolloutFromRow(r: Record<string, unknown>): RolloutRecord {
     strategy: r['strategy'] as RolloutStrategy,
     gates: r['gates'] as RolloutGates,
     soakMs: toNumber(r['soak_ms']),
+    applyTimeoutMs: toNumber(r['apply_timeout_ms'] ?? 0),
     autoRollback: r['auto_rollback'] === true,
     state: r['state'] as RolloutState,
     stateReason: String(r['state_reason'] ?? ''),
@@ -303,11 +310,17 @@ export class RolloutRepository {
   /** The members of a rollout (one batch, or all) with what the gates need, and the database's clock. */
   async members(tenantId: string, r: RolloutRecord, batchIndex: number | null): Promise<{ nowMs: number; members: MemberRow[] }> {
     const { rows } = await this.db.query(
-      `SELECT ra.instance_uid, ra.batch_index, ra.state AS pin_state,
-              a.connected, a.healthy, a.capabilities, a.remote_config_hash, a.remote_config_status, a.remote_config_error,
+      `SELECT ra.instance_uid, ra.batch_index, ra.state AS pin_state, ra.timed_out_at IS NOT NULL AS timed_out_recorded,
+              a.connected, a.healthy, a.capabilities, a.replaced_by, a.remote_config_hash, a.remote_config_status, a.remote_config_error,
               -- A disconnected agent's row was last written by its disconnect; the clock starts no earlier than its batch.
               (extract(epoch FROM (now() - greatest(a.updated_at, rb.started_at))) * 1000)::float8 AS offline_ms,
               s.configuration_name, s.configuration_version, s.desired_hash, s.last_sent_hash, s.not_sent_reason,
+              -- The apply deadline runs from the first push of the version: when the batch was (re)started (its
+              -- connected agents are pushed right then) or when the agent connected later (pushed on connect).
+              -- Not from the last push (last_sent_at): the reconciler pushes again on later events and
+              -- re-evaluations, and an agent that keeps reporting without applying must still time out.
+              -- greatest() skips NULLs.
+              (extract(epoch FROM greatest(coalesce(rb.deadline_from, rb.started_at), a.connected_since)) * 1000)::float8 AS applying_since_ms,
               (extract(epoch FROM now()) * 1000)::float8 AS now_ms
          FROM rollout_agents ra
          LEFT JOIN agents a ON a.tenant_id = ra.tenant_id AND a.instance_uid = ra.instance_uid
@@ -346,6 +359,9 @@ export class RolloutRepository {
         lastSentHash,
         notSentReason,
         needsReconcile: (row['connected'] === true || row['connected'] === false) && (!decided || unsent),
+        applyingSinceMs: row['applying_since_ms'] == null ? null : toNumber(row['applying_since_ms']),
+        timedOutRecorded: row['timed_out_recorded'] === true,
+        replacedBy: toBuffer(row['replaced_by']),
       };
     });
     if (rows.length === 0) {
@@ -368,6 +384,22 @@ export class RolloutRepository {
        SELECT $1, $2, u, $3, 'moved' FROM unnest($4::bytea[]) AS u
        ON CONFLICT DO NOTHING RETURNING instance_uid`,
       [tenantId, name, batchIndex, uids],
+    );
+    return rows.map((r) => toBuffer(r['instance_uid']) ?? Buffer.alloc(16));
+  }
+
+  /**
+   * Records agents of a batch as timed out, once each: returns those not
+   * recorded before (a driver that lost its lease and races the new holder
+   * records nobody twice; the row lock serialises them).
+   */
+  async markTimedOut(tx: SqlExecutor, tenantId: string, name: string, uids: readonly Buffer[]): Promise<Buffer[]> {
+    if (uids.length === 0) return [];
+    const { rows } = await tx.query(
+      `UPDATE rollout_agents SET timed_out_at = now()
+        WHERE tenant_id = $1 AND rollout_name = $2 AND instance_uid = ANY($3::bytea[]) AND timed_out_at IS NULL
+        RETURNING instance_uid`,
+      [tenantId, name, uids],
     );
     return rows.map((r) => toBuffer(r['instance_uid']) ?? Buffer.alloc(16));
   }
