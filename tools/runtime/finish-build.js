@@ -19,6 +19,20 @@ for (const [from, to] of copies) {
   const src = path.join(repo, from);
   if (!fs.existsSync(src)) continue;
   fs.cpSync(src, path.join(out, to), { recursive: true });
+  // A file renamed or removed in the source must not live on in dist (the migrator would apply
+  // a stale migration). Pruned after copying rather than wiping first: app builds run in
+  // parallel and may run this at the same time.
+  prune(src, path.join(out, to));
+}
+
+function prune(src, dest) {
+  if (!fs.statSync(src).isDirectory() || !fs.existsSync(dest)) return;
+  for (const name of fs.readdirSync(dest)) {
+    const from = path.join(src, name);
+    const to = path.join(dest, name);
+    if (!fs.existsSync(from)) fs.rmSync(to, { recursive: true, force: true });
+    else prune(from, to);
+  }
 }
 
 // The web console (apps/console, built into dist/console by console:build, which
