@@ -5,7 +5,7 @@
 #
 #   gateway-1       OpAMP :4320  admin :4321
 #   gateway-2       OpAMP :4322  admin :4323
-#   status-ingest   (Kafka consumer, no port)
+#   status-ingest   Kafka consumer; metrics/health :9464
 #   config-service  REST :4380 (/api/v1)  gRPC :4381
 #
 # as separate processes. Output goes to the terminal, prefixed per process, and

@@ -246,6 +246,8 @@ async function startWorkers(bench, ident, { apiPort, grpcPort, ingestEnv = {}, c
     OPAMP_INGEST_GROUP_ID: ident.ingestGroup,
     OPAMP_INGEST_EVENTS_TOPIC: ident.eventsTopic,
     OPAMP_INGEST_CLIENT_ID: `bench-ingest-${ident.id}`,
+    // Metrics port off: runs in parallel would collide on the default 9464.
+    OPAMP_INGEST_METRICS_PORT: '0',
     ...ingestEnv,
   });
   await waitUntil('status-ingest', () => /consuming .* as /.test(ingest.output), 120_000);

@@ -1,9 +1,10 @@
 /**
  * Root module of status-ingest: the connections it owns (Kafka, Redis,
  * PostgreSQL), opened at start and closed on shutdown, and the IngestWorker
- * (libs/ingest) that consumes opamp.agent-inbound. On shutdown the consumer
- * stops first (its current batch finishes and commits), then the event
- * producer flushes, then the connections close.
+ * (libs/ingest) that consumes opamp.agent-inbound, and the metrics / health
+ * port. On shutdown the consumer stops first (its current batch finishes and
+ * commits), then the event producer flushes, then the port and the
+ * connections close.
  */
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ALL_TOPICS } from '@opamp/contracts';
@@ -15,12 +16,17 @@ import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { StatusIngestConfig, loadStatusIngestConfig } from './config/status-ingest.config';
+import { MetricsServer } from './metrics/metrics.server';
+import { StatusIngestMetrics } from './metrics/status-ingest.metrics';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const PG_POOL = Symbol('PG_POOL');
 export const KAFKA = Symbol('KAFKA');
 export const REDIS = Symbol('REDIS');
 export const INGEST_WORKER = Symbol('INGEST_WORKER');
+export const INGEST_METRICS = Symbol('INGEST_METRICS');
+/** The metrics / health HTTP server, null when OPAMP_INGEST_METRICS_PORT is 0. */
+export const METRICS_SERVER = Symbol('METRICS_SERVER');
 
 @Injectable()
 export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -32,9 +38,15 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(INGEST_WORKER) private readonly worker: IngestWorker,
+    @Inject(METRICS_SERVER) private readonly metricsServer: MetricsServer | null,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // Up before topics and migrations, so probes see 503 (not a refused connection) while it starts.
+    if (this.metricsServer) {
+      await this.metricsServer.start();
+      this.logger.log(`metrics and health on port ${this.metricsServer.port}`);
+    }
     const topics = ALL_TOPICS.map((t) =>
       t.valueType === 'AgentInbound' ? { ...t, name: this.config.inboundTopic } : { ...t, name: this.config.eventsTopic },
     );
@@ -53,6 +65,7 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
 
   async onApplicationShutdown(): Promise<void> {
     await this.worker.stop().catch((err: unknown) => this.logger.error(`stopping the worker: ${String(err)}`));
+    await this.metricsServer?.stop();
     await this.redis.quit().catch(() => undefined);
     await this.pool.end();
   }
@@ -77,12 +90,13 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
       inject: [APP_CONFIG],
       useFactory: (config: StatusIngestConfig) => createRedisConnection({ url: config.redisUrl, connectionName: `${config.clientId}:cmd` }),
     },
+    { provide: INGEST_METRICS, useFactory: () => new StatusIngestMetrics() },
     {
       provide: INGEST_WORKER,
-      inject: [APP_CONFIG, PG_POOL, KAFKA, REDIS],
-      useFactory: (config: StatusIngestConfig, pool: Pool, kafka: Kafka, redis: Redis) => {
+      inject: [APP_CONFIG, PG_POOL, KAFKA, REDIS, INGEST_METRICS],
+      useFactory: (config: StatusIngestConfig, pool: Pool, kafka: Kafka, redis: Redis, metrics: StatusIngestMetrics) => {
         const logger = new Logger('status-ingest');
-        return new IngestWorker({
+        const worker = new IngestWorker({
           kafka,
           redis,
           db: new PgSqlDatabase(pool),
@@ -93,8 +107,18 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
           liveness: config.liveness,
           onPoisoned: (record, err) => logger.warn(`skipped a poisoned record at offset ${record.offset}: ${String(err)}`),
           onError: (err) => logger.error(`liveness sweep: ${String(err)}`),
+          onConsumerCrash: (err) => logger.error(`inbound consumer crashed, rebuilding it: ${err.message}`),
+          onBatch: (_stats, durationMs) => metrics.observeBatch(durationMs),
         });
+        metrics.watch(worker);
+        return worker;
       },
+    },
+    {
+      provide: METRICS_SERVER,
+      inject: [APP_CONFIG, INGEST_METRICS, INGEST_WORKER],
+      useFactory: (config: StatusIngestConfig, metrics: StatusIngestMetrics, worker: IngestWorker) =>
+        config.metrics ? new MetricsServer({ ...config.metrics, registry: metrics.registry, isReady: () => worker.joined }) : null,
     },
     StatusIngestLifecycle,
   ],

@@ -2,6 +2,7 @@
  * The Nest application as deployed (config from the environment, topics
  * ensured, migrations applied, worker started), against the real Kafka, Redis
  * and PostgreSQL, with its own topics and schema; then a graceful close.
+ * Its metrics port is scraped to see what it consumed and which path took it.
  */
 import 'reflect-metadata';
 import { Test } from '@nestjs/testing';
@@ -9,8 +10,15 @@ import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
 import { AgentRepository, ingestTesting } from '@opamp/ingest';
 import { createPgPool, PgSqlDatabase } from '@opamp/store';
 import { testInfra, uniqueName, waitFor } from '@opamp/testing';
-import { APP_CONFIG, StatusIngestModule } from '../src/status-ingest.module';
+import { APP_CONFIG, METRICS_SERVER, StatusIngestModule } from '../src/status-ingest.module';
 import { loadStatusIngestConfig } from '../src/config/status-ingest.config';
+import type { MetricsServer } from '../src/metrics/metrics.server';
+
+/** The value of one sample line of Prometheus text, or undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
 
 describe('status-ingest app (real Kafka, Redis, PostgreSQL)', () => {
   it('starts, ingests what the gateway produces, and shuts down cleanly', async () => {
@@ -29,11 +37,19 @@ describe('status-ingest app (real Kafka, Redis, PostgreSQL)', () => {
     const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: run });
     const moduleRef = await Test.createTestingModule({ imports: [StatusIngestModule] })
       .overrideProvider(APP_CONFIG)
-      .useValue(loadStatusIngestConfig(env))
+      // Port 0 here is "any free port" (in the environment it means off): runs do not collide.
+      .useValue({ ...loadStatusIngestConfig(env), metrics: { host: '127.0.0.1', port: 0 } })
       .compile();
     const producer = kafka.producer();
     try {
       await moduleRef.init();
+      const base = `http://127.0.0.1:${moduleRef.get<MetricsServer>(METRICS_SERVER).port}`;
+      const health = await waitFor(
+        () => fetch(`${base}/healthz`).then((r) => r.status),
+        (status) => status === 200,
+        { timeoutMs: 30_000, description: 'healthz 200 (consumer joined)' },
+      );
+      expect(health).toBe(200);
       await producer.connect();
       const agent = new ingestTesting.FakeAgent({ tenantId: run, startMs: Date.now() });
       await producer.send({ topic: env.OPAMP_INGEST_INBOUND_TOPIC, messages: [agent.toKafka(agent.connect()), agent.toKafka(agent.full())] });
@@ -46,6 +62,33 @@ describe('status-ingest app (real Kafka, Redis, PostgreSQL)', () => {
       );
       expect(state!.connected).toBe(true);
       await pool.end();
+
+      // In a later batch than the full report, so the agent's cursor is there: the fast path takes them.
+      await producer.send({
+        topic: env.OPAMP_INGEST_INBOUND_TOPIC,
+        messages: [agent.heartbeat(), agent.heartbeat(), agent.heartbeat()].map((e) => agent.toKafka(e)),
+      });
+      await producer.send({ topic: env.OPAMP_INGEST_INBOUND_TOPIC, messages: [{ key: Buffer.from('not-a-uid'), value: Buffer.from('x') }] });
+      const produced = 6;
+      const scrape = await waitFor(
+        async () => {
+          const res = await fetch(`${base}/metrics`);
+          return { contentType: res.headers.get('content-type') ?? '', text: await res.text() };
+        },
+        ({ text }) => sample(text, 'opamp_ingest_records_total') === produced,
+        { timeoutMs: 30_000, description: `opamp_ingest_records_total = ${produced}` },
+      );
+      expect(scrape.contentType).toContain('text/plain');
+      expect(sample(scrape.text, 'opamp_ingest_heartbeats_fast_path_total')).toBe(3);
+      expect(sample(scrape.text, 'opamp_ingest_records_full_path_total')).toBe(2);
+      expect(sample(scrape.text, 'opamp_ingest_records_poisoned_total')).toBe(1);
+      expect(sample(scrape.text, 'opamp_ingest_rows_written_total')).toBeGreaterThan(0);
+      expect(sample(scrape.text, 'opamp_ingest_events_published_total')).toBeGreaterThan(0);
+      expect(sample(scrape.text, 'opamp_ingest_batch_duration_seconds_count')).toBeGreaterThanOrEqual(3);
+      expect(sample(scrape.text, 'opamp_ingest_consumer_joined')).toBe(1);
+      expect(sample(scrape.text, 'opamp_ingest_consumer_crashes_total')).toBe(0);
+      expect(scrape.text).toContain('process_resident_memory_bytes');
+      expect((await fetch(`${base}/nothing`)).status).toBe(404);
     } finally {
       await producer.disconnect();
       await moduleRef.close();

@@ -76,6 +76,9 @@ describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
       expect(overlayCursor(sa, cursor).lastSequenceNum).toBe(3);
       // ... and no PostgreSQL work at all: the heartbeat fast path took all three.
       expect(w.processor.totals.heartbeats - fastBefore).toBe(3);
+      // What /healthz and the crash counter of the app read.
+      expect(w.joined).toBe(true);
+      expect(w.consumerCrashes).toBe(0);
       const sb = await rowWhere(b.uid, (s) => s.descriptionReported, 'agent b stored');
       expect(sa.capabilities).toBe(AC_CAPS);
       expect(sa.labels['service.name']).toBe('otelcol');
@@ -212,8 +215,15 @@ describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
       await rowWhere(live.uid, (s) => s.descriptionReported, 'live stored');
       await rowWhere(quiet.uid, (s) => s.descriptionReported, 'quiet stored');
       await rowWhere(gone.uid, (s) => s.descriptionReported, 'gone stored');
+      const before = { ...w.sweeper.totals };
       const stats = await w.sweeper.sweepOnce();
       expect(stats.stale).toBeGreaterThanOrEqual(1);
+      // The totals the app's metrics read follow each pass.
+      expect(w.sweeper.totals).toMatchObject({
+        passes: before.passes + 1,
+        stale: before.stale + stats.stale,
+        offline: before.offline + stats.offline,
+      });
       expect((await row(quiet.uid))!).toMatchObject({ connected: true, stale: true });
       expect((await row(gone.uid))!).toMatchObject({ connected: false, disconnectReason: 100 });
       expect((await row(live.uid))!).toMatchObject({ connected: true, stale: false });
@@ -221,6 +231,7 @@ describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
       // A second pass changes nothing; a message makes the stale agent live again.
       const again = await w.sweeper.sweepOnce();
       expect(again.offline).toBe(0);
+      expect(w.sweeper.totals.passes).toBe(before.passes + 2);
       await h.produce([quiet.toKafka({ ...quiet.heartbeat(), receivedAtUnixMs: Date.now() })]);
       await rowWhere(quiet.uid, (s) => !s.stale, 'quiet live again');
     });

@@ -31,3 +31,15 @@ describe('status-ingest liveness and topics configuration', () => {
     ).toThrow(/OFFLINE_AFTER_INTERVALS must be >=/);
   });
 });
+
+describe('status-ingest metrics port configuration', () => {
+  it('serves metrics on 9464 by default and not at all with port 0', () => {
+    expect(loadStatusIngestConfig({}).metrics).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(loadStatusIngestConfig({ OPAMP_INGEST_METRICS_PORT: '0' }).metrics).toBeNull();
+    expect(loadStatusIngestConfig({ OPAMP_INGEST_METRICS_PORT: '9100', OPAMP_INGEST_METRICS_HOST: '127.0.0.1' }).metrics).toEqual({
+      host: '127.0.0.1',
+      port: 9100,
+    });
+    expect(() => loadStatusIngestConfig({ OPAMP_INGEST_METRICS_PORT: '70000' })).toThrow(/OPAMP_INGEST_METRICS_PORT/);
+  });
+});

@@ -16,6 +16,9 @@ export const statusIngestEnv = {
   /** Silent for this many intervals: offline. */
   OPAMP_INGEST_OFFLINE_AFTER_INTERVALS: int({ default: 10, min: 1, max: 10_000 }),
   OPAMP_INGEST_SWEEP_INTERVAL_MS: int({ default: 15_000, min: 100, max: 3_600_000 }),
+  /** HTTP port of GET /metrics and GET /healthz; 0 turns it off. */
+  OPAMP_INGEST_METRICS_PORT: int({ default: 9464, min: 0, max: 65_535 }),
+  OPAMP_INGEST_METRICS_HOST: str({ default: '0.0.0.0' }),
 };
 
 export interface StatusIngestConfig {
@@ -28,6 +31,8 @@ export interface StatusIngestConfig {
   inboundTopic: string;
   eventsTopic: string;
   groupId: string;
+  /** null: no metrics / health port. */
+  metrics: { host: string; port: number } | null;
   liveness: {
     heartbeatIntervalMs: number;
     staleAfterIntervals: number;
@@ -51,6 +56,7 @@ export function loadStatusIngestConfig(env: Record<string, string | undefined> =
     inboundTopic: e.OPAMP_INGEST_INBOUND_TOPIC,
     eventsTopic: e.OPAMP_INGEST_EVENTS_TOPIC,
     groupId: e.OPAMP_INGEST_GROUP_ID,
+    metrics: e.OPAMP_INGEST_METRICS_PORT === 0 ? null : { host: e.OPAMP_INGEST_METRICS_HOST, port: e.OPAMP_INGEST_METRICS_PORT },
     liveness: {
       heartbeatIntervalMs: e.OPAMP_INGEST_HEARTBEAT_INTERVAL_S * 1_000,
       staleAfterIntervals: e.OPAMP_INGEST_STALE_AFTER_INTERVALS,

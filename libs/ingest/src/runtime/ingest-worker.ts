@@ -27,9 +27,12 @@ export interface IngestWorkerOptions {
   liveness: LivenessOptions;
   /** Run the periodic sweep (default true). */
   sweep?: boolean;
-  onBatch?: (stats: BatchStats) => void;
+  /** After each partition batch is processed (before its offsets commit), with how long it took. */
+  onBatch?: (stats: BatchStats, durationMs: number) => void;
   onPoisoned?: (record: RawRecord, error: unknown) => void;
   onError?: (error: unknown) => void;
+  /** A consumer crash kafkajs did not recover from; the consumer is rebuilt after it. */
+  onConsumerCrash?: (error: Error) => void;
 }
 
 export class IngestWorker {
@@ -37,6 +40,8 @@ export class IngestWorker {
   readonly sweeper: LivenessSweeper;
   private readonly producer: RecordProducer;
   private consumer: BatchConsumer | null = null;
+  private groupJoined = false;
+  private crashes = 0;
 
   constructor(private readonly options: IngestWorkerOptions) {
     this.producer = new RecordProducer(options.kafka, { lingerMs: 2 });
@@ -52,28 +57,52 @@ export class IngestWorker {
     this.sweeper = new LivenessSweeper({ db: options.db, cursors, events, repository }, options.liveness);
   }
 
+  /** The consumer is in the group (joined, and not crashed or stopped since). */
+  get joined(): boolean {
+    return this.groupJoined;
+  }
+
+  /** Consumer crashes kafkajs did not recover from (each one rebuilds the consumer). */
+  get consumerCrashes(): number {
+    return this.crashes;
+  }
+
   async start(): Promise<void> {
     await this.producer.connect();
-    this.consumer = new BatchConsumer(
+    const consumer = new BatchConsumer(
       this.options.kafka,
       {
         groupId: this.options.groupId,
         topic: this.options.inboundTopic,
         partitionsConsumedConcurrently: this.options.partitionConcurrency ?? 4,
         sessionTimeoutMs: 10_000,
+        onCrash: (err) => {
+          this.crashes++;
+          this.options.onConsumerCrash?.(err);
+        },
       },
       async (batch) => {
+        const started = performance.now();
         const stats = await this.processor.process(batch.messages.map((m) => ({ key: m.key, value: m.value, offset: m.offset })));
-        this.options.onBatch?.(stats);
+        this.options.onBatch?.(stats, performance.now() - started);
       },
     );
-    await this.consumer.start();
+    // Listeners stay attached across the rebuilds after a crash: a rejoin makes it ready again.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.groupJoined = true;
+    });
+    consumer.on(consumer.events.CRASH, () => {
+      this.groupJoined = false;
+    });
+    this.consumer = consumer;
+    await consumer.start();
     if (this.options.sweep !== false) this.sweeper.start(this.options.onError);
   }
 
   /** Stops consuming (the current batch finishes and commits), then flushes events. */
   async stop(): Promise<void> {
     await this.sweeper.stop();
+    this.groupJoined = false;
     await this.consumer?.stop();
     this.consumer = null;
     await this.producer.disconnect();

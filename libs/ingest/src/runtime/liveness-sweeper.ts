@@ -35,6 +35,16 @@ export interface SweepStats {
   skipped: boolean;
 }
 
+/** Running totals of the sweeps this sweeper ran (read by the app's metrics). */
+export interface SweepTotals {
+  passes: number;
+  /** Passes another replica held the lock for. */
+  skipped: number;
+  errors: number;
+  stale: number;
+  offline: number;
+}
+
 const SWEEP_LOCK = 'opamp.status-ingest.liveness-sweep';
 
 export class LivenessSweeper {
@@ -42,6 +52,7 @@ export class LivenessSweeper {
   private readonly clock: () => number;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> = Promise.resolve();
+  readonly totals: SweepTotals = { passes: 0, skipped: 0, errors: 0, stale: 0, offline: 0 };
 
   constructor(
     private readonly deps: { db: SqlDatabase; cursors: AgentCursors; events: EventSink; repository?: AgentRepository; clock?: () => number },
@@ -54,7 +65,12 @@ export class LivenessSweeper {
   start(onError: (err: unknown) => void = () => undefined): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      this.running = this.running.then(() => this.sweepOnce().catch(onError));
+      this.running = this.running.then(() =>
+        this.sweepOnce().catch((err: unknown) => {
+          this.totals.errors++;
+          onError(err);
+        }),
+      );
     }, this.options.sweepIntervalMs);
     this.timer.unref();
   }
@@ -74,6 +90,10 @@ export class LivenessSweeper {
       total.offline += s.offline;
       total.skipped ||= s.skipped;
     }
+    this.totals.passes++;
+    if (total.skipped) this.totals.skipped++;
+    this.totals.stale += total.stale;
+    this.totals.offline += total.offline;
     return total;
   }
 

@@ -1,0 +1,80 @@
+import type { BatchStats, SweepTotals } from '@opamp/ingest';
+import { StatusIngestMetrics, type IngestMetricsSource } from './status-ingest.metrics';
+
+/** A worker's counters, writable by the test. */
+interface FakeWorker extends IngestMetricsSource {
+  processor: { totals: BatchStats };
+  sweeper: { totals: SweepTotals };
+  consumerCrashes: number;
+  joined: boolean;
+}
+
+function source(): FakeWorker {
+  return {
+    processor: { totals: { records: 0, heartbeats: 0, poisoned: 0, ignored: 0, rowsWritten: 0, events: 0, pushes: 0 } },
+    sweeper: { totals: { passes: 0, skipped: 0, errors: 0, stale: 0, offline: 0 } },
+    consumerCrashes: 0,
+    joined: false,
+  };
+}
+
+/** The value of one sample line (`name{labels} value`), or undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('status-ingest metrics', () => {
+  it('renders zeros before a worker is attached', async () => {
+    const metrics = new StatusIngestMetrics({ defaultMetrics: false });
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'opamp_ingest_records_total')).toBe(0);
+    expect(sample(text, 'opamp_ingest_consumer_joined')).toBe(0);
+  });
+
+  it('renders the worker counters as they are at scrape time', async () => {
+    const metrics = new StatusIngestMetrics({ defaultMetrics: false });
+    const src = source();
+    metrics.watch(src);
+    Object.assign(src.processor.totals, { records: 10, heartbeats: 6, poisoned: 1, ignored: 1, rowsWritten: 2, events: 2, pushes: 1 });
+    Object.assign(src.sweeper.totals, { passes: 4, skipped: 1, errors: 1, stale: 3, offline: 2 });
+    src.consumerCrashes = 1;
+    src.joined = true;
+    metrics.observeBatch(30);
+    metrics.observeBatch(2_000);
+
+    let text = await metrics.registry.metrics();
+    expect(sample(text, 'opamp_ingest_records_total')).toBe(10);
+    expect(sample(text, 'opamp_ingest_heartbeats_fast_path_total')).toBe(6);
+    expect(sample(text, 'opamp_ingest_records_full_path_total')).toBe(3);
+    expect(sample(text, 'opamp_ingest_records_poisoned_total')).toBe(1);
+    expect(sample(text, 'opamp_ingest_records_ignored_total')).toBe(1);
+    expect(sample(text, 'opamp_ingest_rows_written_total')).toBe(2);
+    expect(sample(text, 'opamp_ingest_events_published_total')).toBe(2);
+    expect(sample(text, 'opamp_ingest_pushes_total')).toBe(1);
+    expect(sample(text, 'opamp_ingest_liveness_sweeps_total')).toBe(4);
+    expect(sample(text, 'opamp_ingest_liveness_sweeps_skipped_total')).toBe(1);
+    expect(sample(text, 'opamp_ingest_liveness_sweep_errors_total')).toBe(1);
+    expect(sample(text, 'opamp_ingest_liveness_marked_total{state="stale"}')).toBe(3);
+    expect(sample(text, 'opamp_ingest_liveness_marked_total{state="offline"}')).toBe(2);
+    expect(sample(text, 'opamp_ingest_consumer_crashes_total')).toBe(1);
+    expect(sample(text, 'opamp_ingest_consumer_joined')).toBe(1);
+    expect(sample(text, 'opamp_ingest_batch_duration_seconds_count')).toBe(2);
+    expect(sample(text, 'opamp_ingest_batch_duration_seconds_bucket{le="0.05"}')).toBe(1);
+    expect(sample(text, 'opamp_ingest_batch_duration_seconds_sum')).toBeCloseTo(2.03);
+
+    // Counters follow the worker's totals on the next scrape.
+    src.processor.totals.records += 5;
+    src.processor.totals.heartbeats += 5;
+    text = await metrics.registry.metrics();
+    expect(sample(text, 'opamp_ingest_records_total')).toBe(15);
+    expect(sample(text, 'opamp_ingest_heartbeats_fast_path_total')).toBe(11);
+    expect(sample(text, 'opamp_ingest_records_full_path_total')).toBe(3);
+  });
+
+  it('includes the Node process metrics by default', async () => {
+    const text = await new StatusIngestMetrics().registry.metrics();
+    expect(text).toContain('process_cpu_user_seconds_total');
+    expect(text).toContain('nodejs_eventloop_lag_seconds');
+  });
+});
