@@ -25,7 +25,7 @@ const opts = parseArgs(
     gateways: 0,
     holdMin: 10,
     heartbeatS: 30,
-    ramp: 2_000,
+    ramp: 1_000, // the rate of the recorded 100,000-agent run
     basePort: 14700,
     skipBuild: false,
   },

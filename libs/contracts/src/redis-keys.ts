@@ -31,8 +31,10 @@ export const RedisKeys = {
   lastSeen: (tenantId: string) => `${PREFIX}:lastseen:{${tenantId}}`,
   /**
    * HASH instance uid -> the volatile part of an agent's record that status-ingest
-   * does not write to PostgreSQL per message (JSON: epoch, sequence, last seen,
-   * plain-HTTP owner). TTL LAST_SEEN_TTL_MS. Owner: status-ingest.
+   * does not write to PostgreSQL per message (JSON AgentCursor of libs/ingest: epoch,
+   * sequence, last seen, plain-HTTP owner, and what the heartbeat fast path checks:
+   * connected, stale, capabilities, described, client identity, replaced). Written
+   * compare-and-set. TTL LAST_SEEN_TTL_MS. Owner: status-ingest.
    */
   ingestCursor: (tenantId: string) => `${PREFIX}:ingest-cursor:{${tenantId}}`,
   /**
