@@ -6,6 +6,7 @@
  * `effective_configs.config_map` is the protobuf-encoded AgentConfigMap and
  * `available_components.components` the ComponentDetails map as JSON.
  */
+import { MAX_SHOWN_DEPTH } from '../core/limits';
 import { opamp } from '@opamp/protocol';
 
 type Json = Record<string, unknown>;
@@ -43,8 +44,6 @@ export const PACKAGE_STATES = [
   'PACKAGE_STATE_DOWNLOADING',
 ] as const;
 
-/** A tree this deep is cut off (stored JSON is the agent's, not ours). */
-const MAX_DEPTH = 32;
 
 function obj(v: unknown): Json | null {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null;
@@ -101,7 +100,7 @@ export function componentHealthMessage(stored: unknown, depth = 0): ComponentHea
   if (!h) return null;
   const children: Record<string, ComponentHealthMessage> = {};
   const map = obj(h['componentHealthMap']);
-  if (map && depth < MAX_DEPTH) {
+  if (map && depth < MAX_SHOWN_DEPTH) {
     for (const name of Object.keys(map).sort()) {
       const child = componentHealthMessage(map[name], depth + 1);
       if (child) children[name] = child;
@@ -159,7 +158,7 @@ export function effectiveConfigFiles(configMap: Buffer | null): Record<string, {
 export function componentDetailsMap(stored: unknown, depth = 0): Record<string, ComponentDetailsMessage> {
   const m = obj(stored);
   const out: Record<string, ComponentDetailsMessage> = {};
-  if (!m || depth >= MAX_DEPTH) return out;
+  if (!m || depth >= MAX_SHOWN_DEPTH) return out;
   for (const name of Object.keys(m).sort()) {
     const d = obj(m[name]) ?? {};
     out[name] = { metadata: keyValues(d['metadata'], anyValueText), subComponents: componentDetailsMap(d['subComponentMap'], depth + 1) };

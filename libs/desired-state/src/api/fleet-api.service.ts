@@ -27,6 +27,7 @@ import {
   type ConfigFiles,
   type ConfigFormat,
 } from '../core';
+import { MAX_PAGE_SIZE } from '../core/limits';
 import { agentPagePosition, agentPageSql, auditSearchPatterns, auditSearchSql, decodeAgentPageToken, encodeAgentPageToken, parseAgentOrder } from '../core';
 import { AgentPushDispatcher, TRANSPORT_HTTP, TRANSPORT_WEBSOCKET, type Delivery } from '../store/agent-push.dispatcher';
 import {
@@ -75,7 +76,6 @@ const FORMAT_FROM_CORE: Record<ConfigFormat, string> = { otel_collector: 'CONFIG
 const STATUS_NAMES = ['REMOTE_CONFIG_STATUS_UNSET', 'REMOTE_CONFIG_STATUS_APPLIED', 'REMOTE_CONFIG_STATUS_APPLYING', 'REMOTE_CONFIG_STATUS_FAILED'];
 const UID_HEX = /^[0-9a-f]{32}$/;
 const CAPABILITY_NAME = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/;
-const MAX_PAGE = 1000;
 const LABEL_KEY = /^[^\s,=!()]{1,253}$/;
 /** How long the label keys of a tenant's fleet are reused by GetFleetSummary. */
 const LABEL_KEYS_TTL_MS = 30_000;
@@ -142,7 +142,7 @@ function stringMap(obj: Record<string, unknown>): Record<string, string> {
 
 function pageSize(v: unknown, def = 100): number {
   const n = int(v);
-  if (n < 0 || n > MAX_PAGE) throw invalidArgument(`page_size must be between 1 and ${MAX_PAGE}`);
+  if (n < 0 || n > MAX_PAGE_SIZE) throw invalidArgument(`page_size must be between 1 and ${MAX_PAGE_SIZE}`);
   return n === 0 ? def : n;
 }
 

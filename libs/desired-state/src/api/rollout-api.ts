@@ -26,15 +26,13 @@ import {
   type RolloutState,
   type StrategyInput,
 } from '../core';
+import { MAX_PAGE_SIZE, MAX_SOAK_MS, MAX_WAIT_MS } from '../core/limits';
 import { toIso, toNumber, type DesiredStateRepository } from '../store/desired-state.repository';
 import { RolloutRepository, type BatchRecord, type MemberRow, type RolloutRecord } from '../store/rollout.repository';
 import type { Caller } from './fleet-api.service';
 
 type Req = Record<string, unknown>;
 
-const MAX_SOAK_MS = 7 * 24 * 3600 * 1000;
-const MAX_WAIT_MS = 30_000;
-const MAX_PAGE = 1000;
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
@@ -47,7 +45,7 @@ function int(v: unknown): number {
 
 function pageSize(v: unknown, def = 100): number {
   const n = int(v);
-  if (n < 0 || n > MAX_PAGE) throw invalidArgument(`page_size must be between 1 and ${MAX_PAGE}`);
+  if (n < 0 || n > MAX_PAGE_SIZE) throw invalidArgument(`page_size must be between 1 and ${MAX_PAGE_SIZE}`);
   return n === 0 ? def : n;
 }
 

@@ -1,5 +1,6 @@
 /** The pure desired-state core: no framework, no I/O. */
 export * from './errors';
+export * from './limits';
 export * from './selector';
 export * from './template';
 export * from './validation';

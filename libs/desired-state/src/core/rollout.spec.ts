@@ -1,10 +1,9 @@
 import { DesiredStateError } from './errors';
+import { DEFAULT_APPLY_TIMEOUT_MS, MAX_APPLY_TIMEOUT_MS } from './limits';
 import {
   applyTimedOut,
   batchQuota,
   classifyMember,
-  DEFAULT_APPLY_TIMEOUT_MS,
-  MAX_APPLY_TIMEOUT_MS,
   parseApplyTimeout,
   evaluateBatch,
   isActive,

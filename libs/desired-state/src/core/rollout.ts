@@ -21,6 +21,7 @@
  * stage matched, agents that appeared during the rollout), so completing a
  * rollout never moves an agent without a gate.
  */
+import { DEFAULT_APPLY_TIMEOUT_MS, MAX_APPLY_TIMEOUT_MS, MAX_BATCHES, MAX_STAGES } from './limits';
 import { invalidArgument } from './errors';
 import { CONFIG_NAME } from './configuration';
 import { parseSelectorArgument, formatSelector } from './selector';
@@ -55,8 +56,6 @@ export interface RolloutGates {
   readonly maxFailedPercent: number;
 }
 
-export const MAX_BATCHES = 100;
-const MAX_STAGES = 50;
 
 export interface StrategyInput {
   batchSize?: unknown;
@@ -145,10 +144,6 @@ export function strategyMessage(s: RolloutStrategy): Record<string, unknown> {
   }
 }
 
-/** The apply deadline a rollout gets when the request does not say (ms). */
-export const DEFAULT_APPLY_TIMEOUT_MS = 10 * 60 * 1000;
-/** Longer than a day is not a deadline any more: 0 (none) says that honestly. */
-export const MAX_APPLY_TIMEOUT_MS = 24 * 3600 * 1000;
 
 /**
  * The API's apply_timeout_ms: unset means the default, 0 means no deadline.

@@ -15,6 +15,7 @@
  *   every component type the configuration uses must be available, or the
  *   configuration is not sent to that agent, with the reason.
  */
+import { MAX_FILE_NAME, MAX_FILES, MAX_TOTAL_BYTES } from './limits';
 import { parseDocument } from 'yaml';
 
 export type ConfigFormat = 'otel_collector' | 'generic';
@@ -26,9 +27,6 @@ export interface ConfigFileInput {
 
 export type ConfigFiles = Readonly<Record<string, ConfigFileInput>>;
 
-export const MAX_FILES = 64;
-export const MAX_TOTAL_BYTES = 1024 * 1024;
-const MAX_FILE_NAME = 255;
 
 const YAML_TYPES = new Set(['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml']);
 

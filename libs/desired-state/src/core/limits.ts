@@ -1,0 +1,30 @@
+/**
+ * Every limit of desired state and its API in one place: what a caller may send,
+ * how much one request may ask for, how far a rollout may stretch. A value here
+ * is a promise to operators (documented and refused with a clear message when
+ * exceeded), so change it here and nowhere else.
+ */
+
+/** Largest page any List* call returns. */
+export const MAX_PAGE_SIZE = 1000;
+
+/** Files in one configuration, and their total size in bytes. */
+export const MAX_FILES = 64;
+export const MAX_TOTAL_BYTES = 1024 * 1024;
+/** Longest file name in a configuration. */
+export const MAX_FILE_NAME = 255;
+
+/** Batches in one rollout, and stages of a staged rollout. */
+export const MAX_BATCHES = 100;
+export const MAX_STAGES = 50;
+/** Soak between batches: a week is the longest a change may take per batch. */
+export const MAX_SOAK_MS = 7 * 24 * 3600 * 1000;
+/** The apply deadline a rollout gets when the request does not say (ms). */
+export const DEFAULT_APPLY_TIMEOUT_MS = 10 * 60 * 1000;
+/** Longer than a day is not a deadline any more: 0 (none) says that honestly. */
+export const MAX_APPLY_TIMEOUT_MS = 24 * 3600 * 1000;
+/** Longest a WaitRollout-style call holds a request open. */
+export const MAX_WAIT_MS = 30_000;
+
+/** An agent's stored JSON tree this deep is cut off when shown (it is the agent's, not ours). */
+export const MAX_SHOWN_DEPTH = 32;
