@@ -118,7 +118,7 @@ describe('GetAgent details on PGlite', () => {
       [tenant, uid(1), JSON.stringify(health), JSON.stringify(packages), configHash, componentsHash, new Date(T0)],
     );
 
-    const a = await api.getAgent(caller, { instanceUid: uid(1).toString('hex') });
+    const a = await api.agents.getAgent(caller, { instanceUid: uid(1).toString('hex') });
     expect(a['componentHealth']).toEqual({
       healthy: false,
       status: 'degraded',
@@ -159,18 +159,18 @@ describe('GetAgent details on PGlite', () => {
     expect(a['availableComponentsHash']).toBe(componentsHash.toString('hex'));
 
     // The list stays lean: none of the detail fields.
-    const list = (await api.listAgents(caller, {})) as { agents: Record<string, unknown>[] };
+    const list = (await api.agents.listAgents(caller, {})) as { agents: Record<string, unknown>[] };
     expect(list.agents[0]).not.toHaveProperty('componentHealth');
     expect(list.agents[0]).not.toHaveProperty('effectiveConfig');
 
     // Disconnected: no connected_since; an agent that reported nothing has empty details.
     await db.query(`UPDATE agents SET connected = false WHERE tenant_id = $1 AND instance_uid = $2`, [tenant, uid(1)]);
-    expect(await api.getAgent(caller, { instanceUid: uid(1).toString('hex') })).toMatchObject({ connectedSince: '' });
+    expect(await api.agents.getAgent(caller, { instanceUid: uid(1).toString('hex') })).toMatchObject({ connectedSince: '' });
     await insertAgent(2, { env: 'dev' });
-    const bare = await api.getAgent(caller, { instanceUid: uid(2).toString('hex') });
+    const bare = await api.agents.getAgent(caller, { instanceUid: uid(2).toString('hex') });
     expect(bare).not.toHaveProperty('componentHealth');
     expect(bare).toMatchObject({ effectiveConfig: {}, packageStatuses: [], availableComponents: {}, effectiveConfigHash: '' });
-    await expect(api.getAgent({ tenantId: 'other', tokenId: 'x' }, { instanceUid: uid(1).toString('hex') })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(api.agents.getAgent({ tenantId: 'other', tokenId: 'x' }, { instanceUid: uid(1).toString('hex') })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
 
@@ -180,7 +180,7 @@ describe('GetFleetSummary on PGlite', () => {
     let n = 0;
     let pageToken = '';
     do {
-      const page = (await api.listAgents(caller, { ...req, pageSize: 1000, pageToken })) as { agents: unknown[]; nextPageToken: string };
+      const page = (await api.agents.listAgents(caller, { ...req, pageSize: 1000, pageToken })) as { agents: unknown[]; nextPageToken: string };
       n += page.agents.length;
       pageToken = page.nextPageToken;
     } while (pageToken);
@@ -198,15 +198,15 @@ describe('GetFleetSummary on PGlite', () => {
     // Reconnected, and without the components map (which lacks the debug exporter: the config would not be sent).
     await db.query(`UPDATE agents SET connected = true, available_components_hash = NULL WHERE tenant_id = $1 AND instance_uid = $2`, [tenant, uid(1)]);
 
-    await api.createConfiguration(caller, { name: 'c', files: { 'c.yaml': { body: STATIC, contentType: 'text/yaml' } } });
-    await api.createAssignment(caller, { assignment: { name: 'prod', configurationName: 'c', selector: 'env=prod' } });
+    await api.configurations.createConfiguration(caller, { name: 'c', files: { 'c.yaml': { body: STATIC, contentType: 'text/yaml' } } });
+    await api.assignments.createAssignment(caller, { assignment: { name: 'prod', configurationName: 'c', selector: 'env=prod' } });
     await reconciler.idle();
     // Agent 1 applies what it was sent: in sync.
     const desired = await db.query<{ desired_hash: Buffer }>(`SELECT desired_hash FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = $2`, [tenant, uid(1)]);
     expect(desired.rows[0]?.desired_hash).toBeTruthy();
     await db.query(`UPDATE agents SET remote_config_hash = $3, remote_config_status = 1 WHERE tenant_id = $1 AND instance_uid = $2`, [tenant, uid(1), desired.rows[0].desired_hash]);
 
-    const s = (await api.getFleetSummary(caller, { groupBy: 'env' })) as { totals: Counts; groupBy: string; groups: Array<{ value: string; hasLabel: boolean; counts: Counts }>; labelKeys: string[] };
+    const s = (await api.agents.getFleetSummary(caller, { groupBy: 'env' })) as { totals: Counts; groupBy: string; groups: Array<{ value: string; hasLabel: boolean; counts: Counts }>; labelKeys: string[] };
     const expected = async (selector: string): Promise<Counts> => ({
       agents: await count({ selector }),
       connected: await count({ selector, connected: true }),
@@ -216,7 +216,7 @@ describe('GetFleetSummary on PGlite', () => {
       healthUnknown: (await count({ selector })) - (await count({ selector, healthy: true })) - (await count({ selector, healthy: false })),
       inSync: await count({ selector, inSync: true }),
       outOfSync: await count({ selector, inSync: false }),
-      unassigned: ((await api.listAgents(caller, { selector, pageSize: 1000 })) as { agents: Array<{ configurationName: string }> }).agents.filter((a) => !a.configurationName).length,
+      unassigned: ((await api.agents.listAgents(caller, { selector, pageSize: 1000 })) as { agents: Array<{ configurationName: string }> }).agents.filter((a) => !a.configurationName).length,
       configFailed: await count({ selector, configStatuses: ['REMOTE_CONFIG_STATUS_FAILED'] }),
       configApplying: await count({ selector, configStatuses: ['REMOTE_CONFIG_STATUS_APPLYING'] }),
     });
@@ -232,10 +232,10 @@ describe('GetFleetSummary on PGlite', () => {
     expect(s.groups[2].counts).toEqual(await expected('!env'));
     expect(s.labelKeys).toEqual(['env', 'region']);
 
-    const filtered = (await api.getFleetSummary(caller, { selector: 'region=eu' })) as { totals: Counts; groups: unknown[] };
+    const filtered = (await api.agents.getFleetSummary(caller, { selector: 'region=eu' })) as { totals: Counts; groups: unknown[] };
     expect(filtered.totals).toEqual(await expected('region=eu'));
     expect(filtered.groups).toEqual([]);
-    await expect(api.getFleetSummary(caller, { groupBy: 'a b' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(api.agents.getFleetSummary(caller, { groupBy: 'a b' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('stays fast at 100,000 agents', async () => {
@@ -254,13 +254,13 @@ describe('GetFleetSummary on PGlite', () => {
     );
     await db.query('ANALYZE agents; ANALYZE agent_config_state');
     const t0 = performance.now();
-    await api.getFleetSummary(caller, { groupBy: 'region' });
+    await api.agents.getFleetSummary(caller, { groupBy: 'region' });
     const first = Math.round(performance.now() - t0);
     const times: Record<string, number[]> = { none: [], env: [], region: [] };
     for (let i = 0; i < 3; i++) {
       for (const g of ['none', 'env', 'region']) {
         const t = performance.now();
-        const s = (await api.getFleetSummary(caller, g === 'none' ? {} : { groupBy: g })) as { totals: Counts; groups: unknown[] };
+        const s = (await api.agents.getFleetSummary(caller, g === 'none' ? {} : { groupBy: g })) as { totals: Counts; groups: unknown[] };
         times[g].push(performance.now() - t);
         expect(s.totals['agents']).toBe(100_005);
       }

@@ -147,7 +147,7 @@ async function listAll(api: FleetApiService, caller: Caller, req: Record<string,
   let pageToken = '';
   let pages = 0;
   do {
-    const r = await api.listAgents(caller, { ...req, pageSize, pageToken });
+    const r = await api.agents.listAgents(caller, { ...req, pageSize, pageToken });
     agents.push(...(r['agents'] as Array<Record<string, unknown>>));
     pageToken = String(r['nextPageToken']);
     pages++;
@@ -255,7 +255,7 @@ describe.each([
   });
 
   it('paging stays stable when agents arrive mid-way: no duplicate, none of the others skipped', async () => {
-    const first = await api.listAgents(callerA, { orderBy: 'service_name asc', pageSize: 10 });
+    const first = await api.agents.listAgents(callerA, { orderBy: 'service_name asc', pageSize: 10 });
     const seen = (first['agents'] as Array<Record<string, unknown>>).map((a) => String(a['instanceUid']));
     // One agent sorting before the position reached, one after it.
     const early: Seed = { ...seeds[0], uid: uidHex(500), labels: { 'service.name': 'aaa' }, desired: null };
@@ -264,7 +264,7 @@ describe.each([
     try {
       let token = String(first['nextPageToken']);
       while (token) {
-        const r = await api.listAgents(callerA, { orderBy: 'service_name asc', pageSize: 10, pageToken: token });
+        const r = await api.agents.listAgents(callerA, { orderBy: 'service_name asc', pageSize: 10, pageToken: token });
         seen.push(...(r['agents'] as Array<Record<string, unknown>>).map((a) => String(a['instanceUid'])));
         token = String(r['nextPageToken']);
       }
@@ -277,12 +277,12 @@ describe.each([
   });
 
   it('refuses an unknown key, and a page token of another order, with INVALID_ARGUMENT', async () => {
-    expect(await invalidArgument(api.listAgents(callerA, { orderBy: 'labels' }))).toContain('order_by: unknown sort key "labels"');
-    const page = await api.listAgents(callerA, { orderBy: 'health desc', pageSize: 5 });
-    expect(await invalidArgument(api.listAgents(callerA, { orderBy: 'health asc', pageSize: 5, pageToken: page['nextPageToken'] }))).toContain(
+    expect(await invalidArgument(api.agents.listAgents(callerA, { orderBy: 'labels' }))).toContain('order_by: unknown sort key "labels"');
+    const page = await api.agents.listAgents(callerA, { orderBy: 'health desc', pageSize: 5 });
+    expect(await invalidArgument(api.agents.listAgents(callerA, { orderBy: 'health asc', pageSize: 5, pageToken: page['nextPageToken'] }))).toContain(
       'page_token continues order_by "health desc", not "health asc"',
     );
-    expect(await invalidArgument(api.listAgents(callerA, { pageToken: 'garbage' }))).toBe('page_token is not valid for this request');
+    expect(await invalidArgument(api.agents.listAgents(callerA, { pageToken: 'garbage' }))).toBe('page_token is not valid for this request');
   });
 });
 
@@ -361,7 +361,7 @@ describe('ListAgents order_by on PostgreSQL with 100,000 agents', () => {
 
   async function explain(req: Record<string, unknown>): Promise<{ scans: PlanNode[]; ms: number }> {
     queries.length = 0;
-    const r = await api.listAgents(caller, req);
+    const r = await api.agents.listAgents(caller, req);
     expect((r['agents'] as unknown[]).length).toBe(50);
     const q = queries[queries.length - 1];
     const { rows } = await backend.pool.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`, q.params as unknown[]);

@@ -84,8 +84,8 @@ describe('reconciler re-evaluation', () => {
     await insertAgent(22, { env: 'prod', 'service.name': 'x' }, undefined, componentsHash);
 
     const body = 'receivers: {otlp: {}}\nexporters: {otlphttp: {endpoint: "https://${attr:service.name}"}}\nservice: {pipelines: {traces: {receivers: [otlp], exporters: [otlphttp]}}}\n';
-    await api.createConfiguration(caller, { name: 'c1', files: { 'c.yaml': { body, contentType: 'text/yaml' } } });
-    await api.createAssignment(caller, { assignment: { name: 'a1', configurationName: 'c1', selector: 'env=prod', priority: 1 } });
+    await api.configurations.createConfiguration(caller, { name: 'c1', files: { 'c.yaml': { body, contentType: 'text/yaml' } } });
+    await api.assignments.createAssignment(caller, { assignment: { name: 'a1', configurationName: 'c1', selector: 'env=prod', priority: 1 } });
     await reconciler.idle();
 
     const got = await waitFor(
@@ -97,7 +97,7 @@ describe('reconciler re-evaluation', () => {
     const first = decodeServerToAgent(pushes.find((p) => Buffer.from(p.instanceUid).equals(uid(3)))!.serverToAgent);
     expect(Buffer.from(first.remoteConfig!.config!.configMap!['c.yaml'].body!).toString()).toContain('https://svc-3');
 
-    const state = async (i: number) => (await api.getAgent(caller, { instanceUid: uid(i).toString('hex') })) as Record<string, string>;
+    const state = async (i: number) => (await api.agents.getAgent(caller, { instanceUid: uid(i).toString('hex') })) as Record<string, string>;
     expect((await state(20)).configurationName).toBe('');
     expect((await state(21)).notSentReason).toMatch(/unknown variable '\$\{attr:service.name\}'/);
     expect((await state(22)).notSentReason).toBe("not sent: the agent has no exporter of type 'otlphttp'");
@@ -106,12 +106,12 @@ describe('reconciler re-evaluation', () => {
 
     // Moving the selector re-evaluates the old and the new matches: prod agents lose the config, the dev agent gets it.
     const before = pushes.length;
-    await api.updateAssignment(caller, { assignment: { name: 'a1', configurationName: 'c1', selector: 'env=dev', priority: 1 } });
+    await api.assignments.updateAssignment(caller, { assignment: { name: 'a1', configurationName: 'c1', selector: 'env=dev', priority: 1 } });
     await reconciler.idle();
     await waitFor(() => pushes.filter((p) => Buffer.from(p.instanceUid).equals(uid(20))).length, (n) => n === 1, { description: 'dev agent pushed' });
     expect((await state(1)).configurationName).toBe('');
     expect(pushes.length - before).toBeGreaterThanOrEqual(1);
-    const audit = (await api.listAuditEvents(caller, {})) as { events: Array<{ action: string }> };
+    const audit = (await api.audit.listAuditEvents(caller, {})) as { events: Array<{ action: string }> };
     expect(audit.events.map((e) => e.action)).toEqual(['assignment.update', 'assignment.create', 'configuration.create']);
   });
 });

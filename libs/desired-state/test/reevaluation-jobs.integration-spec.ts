@@ -105,12 +105,12 @@ describe('re-evaluation jobs', () => {
       onJobPage: () => a.haltJobs(),
     });
     const api = new FleetApiService(repo, dispatcher, a);
-    await api.createConfiguration(caller, { name: 'c1', files: { 'c.yaml': { body: STATIC, contentType: 'text/yaml' } } });
+    await api.configurations.createConfiguration(caller, { name: 'c1', files: { 'c.yaml': { body: STATIC, contentType: 'text/yaml' } } });
     // A refused change records no job.
-    await expect(api.createAssignment(caller, { assignment: { name: 'bad', configurationName: 'missing', selector: 'env=prod' } })).rejects.toThrow();
+    await expect(api.assignments.createAssignment(caller, { assignment: { name: 'bad', configurationName: 'missing', selector: 'env=prod' } })).rejects.toThrow();
     expect(await jobs.list(tenant)).toEqual([]);
 
-    await api.createAssignment(caller, { assignment: { name: 'prod', configurationName: 'c1', selector: 'env=prod', priority: 1 } });
+    await api.assignments.createAssignment(caller, { assignment: { name: 'prod', configurationName: 'c1', selector: 'env=prod', priority: 1 } });
     await a.idle();
     const [left] = await jobs.list(tenant);
     expect(left).toMatchObject({ selectors: ['env=prod'], reason: 'assignment.create', cursor: uid(3), pagesDone: 1, agentsDone: 3 });

@@ -74,8 +74,8 @@ beforeAll(async () => {
       [tenant, uid(i), FULL, JSON.stringify({ env: 'prod', canary: i <= 2 ? 'yes' : 'no', region: i <= 5 ? 'eu' : 'us' }), gatewayId],
     );
   }
-  await api.createConfiguration(caller, { name: 'c', files: { 'c.yaml': { body: body('v1'), contentType: 'text/yaml' } } });
-  await api.createAssignment(caller, { assignment: { name: 'prod', configurationName: 'c', selector: 'env=prod' } });
+  await api.configurations.createConfiguration(caller, { name: 'c', files: { 'c.yaml': { body: body('v1'), contentType: 'text/yaml' } } });
+  await api.assignments.createAssignment(caller, { assignment: { name: 'prod', configurationName: 'c', selector: 'env=prod' } });
   await reconciler.idle();
   await waitFor(() => received.size, (n) => n === 8, { description: 'version 1 everywhere' });
 }, 30_000);
@@ -90,8 +90,8 @@ describe('rollouts on PGlite', () => {
   it('a rollout by named stages completes; the pinned assignment moves to the new version', async () => {
     const v1 = received.get(uid(1).toString('hex'))![0];
     // The assignment follows the latest version: pin it to what the fleet runs before adding the new version.
-    await api.updateAssignment(caller, { assignment: { name: 'prod', configurationName: 'c', selector: 'env=prod', pinnedVersion: 1 } });
-    await api.updateConfiguration(caller, { name: 'c', files: { 'c.yaml': { body: body('v2'), contentType: 'text/yaml' } } });
+    await api.assignments.updateAssignment(caller, { assignment: { name: 'prod', configurationName: 'c', selector: 'env=prod', pinnedVersion: 1 } });
+    await api.configurations.updateConfiguration(caller, { name: 'c', files: { 'c.yaml': { body: body('v2'), contentType: 'text/yaml' } } });
     await reconciler.idle();
     expect([...received.values()].every((h) => h.length === 1)).toBe(true);
     const driver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', tickMs: 20, leaseMs: 2_000 });
@@ -115,14 +115,14 @@ describe('rollouts on PGlite', () => {
       expect(new Set([...received.values()].map((h) => h[1])).size).toBe(1);
       expect([...received.values()][0][0]).toBe(v1);
       // Pinned before the rollout, so pinned to the new version after it.
-      expect(await api.getAssignment(caller, { name: 'prod' })).toMatchObject({ pinnedVersion: 2 });
+      expect(await api.assignments.getAssignment(caller, { name: 'prod' })).toMatchObject({ pinnedVersion: 2 });
     } finally {
       await driver.stop();
     }
   });
 
   it('an unhealthy version pauses the rollout at its first batch; an operator rolls it back', async () => {
-    await api.updateConfiguration(caller, { name: 'c', files: { 'c.yaml': { body: body('v3 # bad'), contentType: 'text/yaml' } } });
+    await api.configurations.updateConfiguration(caller, { name: 'c', files: { 'c.yaml': { body: body('v3 # bad'), contentType: 'text/yaml' } } });
     const driver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', tickMs: 20, leaseMs: 2_000 });
     api.rollouts.onChange = () => driver.wake();
     driver.start();
@@ -201,12 +201,12 @@ describe('rollouts on PGlite', () => {
         [tenant, uid(i), FULL, gatewayId, Buffer.alloc(32, hash)],
       );
     }
-    await api.createConfiguration(caller, { name: 'e', files: { 'c.yaml': { body: body('e1'), contentType: 'text/yaml' } } });
-    await api.createAssignment(caller, { assignment: { name: 'edge', configurationName: 'e', selector: 'env=edge', pinnedVersion: 1 } });
+    await api.configurations.createConfiguration(caller, { name: 'e', files: { 'c.yaml': { body: body('e1'), contentType: 'text/yaml' } } });
+    await api.assignments.createAssignment(caller, { assignment: { name: 'edge', configurationName: 'e', selector: 'env=edge', pinnedVersion: 1 } });
     await reconciler.idle();
     await waitFor(() => [20, 21].map((i) => received.get(uid(i).toString('hex'))?.length ?? 0), (l) => l.join() === '1,1', { description: 'e1 sent' });
     const otlphttp = 'receivers: {otlp: {}}\nexporters: {otlphttp: {endpoint: "https://x.example"}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [otlphttp]}}}\n';
-    await api.updateConfiguration(caller, { name: 'e', files: { 'c.yaml': { body: otlphttp, contentType: 'text/yaml' } } });
+    await api.configurations.updateConfiguration(caller, { name: 'e', files: { 'c.yaml': { body: otlphttp, contentType: 'text/yaml' } } });
     const driver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', tickMs: 20, leaseMs: 2_000 });
     api.rollouts.onChange = () => driver.wake();
     driver.start();
@@ -237,12 +237,12 @@ describe('rollouts on PGlite', () => {
         [tenant, u, FULL, gatewayId],
       );
     }
-    await api.createConfiguration(caller, { name: 'u', files: { 'c.yaml': { body: body('u1'), contentType: 'text/yaml' } } });
-    await api.createAssignment(caller, { assignment: { name: 'uid', configurationName: 'u', selector: 'env=uid', pinnedVersion: 1 } });
+    await api.configurations.createConfiguration(caller, { name: 'u', files: { 'c.yaml': { body: body('u1'), contentType: 'text/yaml' } } });
+    await api.assignments.createAssignment(caller, { assignment: { name: 'uid', configurationName: 'u', selector: 'env=uid', pinnedVersion: 1 } });
     await reconciler.idle();
     await waitFor(() => [a, b, c].map((u) => received.get(u.toString('hex'))?.length ?? 0), (l) => l.join() === '1,1,1', { description: 'u1 sent' });
     const v1 = received.get(a.toString('hex'))![0];
-    await api.updateConfiguration(caller, { name: 'u', files: { 'c.yaml': { body: body('u2'), contentType: 'text/yaml' } } });
+    await api.configurations.updateConfiguration(caller, { name: 'u', files: { 'c.yaml': { body: body('u2'), contentType: 'text/yaml' } } });
     held.add(b.toString('hex')); // b and c are slow: their batch waits on them
     held.add(c.toString('hex'));
     let driver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', tickMs: 20, leaseMs: 2_000 });

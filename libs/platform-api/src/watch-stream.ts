@@ -10,7 +10,7 @@ import type { AgentWatch, AgentWatchEvent, FleetApiService } from '@opamp/desire
 export async function openWatch(api: FleetApiService, rpc: string, authorization: string | undefined, request: Record<string, unknown>): Promise<AgentWatch> {
   try {
     const caller = await api.authenticate(authorization);
-    const watch = api.watchAgents(caller, request);
+    const watch = api.agents.watchAgents(caller, request);
     api.count(undefined, rpc);
     return watch;
   } catch (err) {

@@ -1,6 +1,6 @@
 /**
  * The rollout part of the platform API (transport-agnostic, like
- * FleetApiService, which exposes it as `rollouts`): create, start, pause,
+ * the other resources of FleetApiService, which exposes it as `rollouts`): create, start, pause,
  * resume, abort and roll back a rollout, its progress per batch, its agents
  * and its event stream. The API only records what the operator wants, in one
  * transaction with the rollout's event and the audit record; the rollout
@@ -26,40 +26,11 @@ import {
   type RolloutState,
   type StrategyInput,
 } from '../core';
-import { MAX_PAGE_SIZE, MAX_SOAK_MS, MAX_WAIT_MS } from '../core/limits';
+import { MAX_SOAK_MS, MAX_WAIT_MS } from '../core/limits';
 import { toIso, toNumber, type DesiredStateRepository } from '../store/desired-state.repository';
 import { RolloutRepository, type BatchRecord, type MemberRow, type RolloutRecord } from '../store/rollout.repository';
-import type { Caller } from './fleet-api.service';
-
-type Req = Record<string, unknown>;
-
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
-}
-
-function int(v: unknown): number {
-  const n = typeof v === 'number' ? v : Number(v ?? 0);
-  return Number.isFinite(n) ? Math.trunc(n) : 0;
-}
-
-function pageSize(v: unknown, def = 100): number {
-  const n = int(v);
-  if (n < 0 || n > MAX_PAGE_SIZE) throw invalidArgument(`page_size must be between 1 and ${MAX_PAGE_SIZE}`);
-  return n === 0 ? def : n;
-}
-
-function token(v: unknown, what: string): string | null {
-  const s = str(v);
-  if (!s) return null;
-  const decoded = Buffer.from(s, 'base64url').toString('utf8');
-  if (!decoded.startsWith(`${what}:`)) throw invalidArgument('page_token is not valid for this request');
-  return decoded.slice(what.length + 1);
-}
-
-function makeToken(what: string, value: string): string {
-  return Buffer.from(`${what}:${value}`, 'utf8').toString('base64url');
-}
+import type { Caller } from './api-context';
+import { int, makePageToken, pageSize, pageToken, str, type Req } from './request-fields';
 
 const stateName = (s: RolloutState) => `ROLLOUT_STATE_${s.toUpperCase()}`;
 const batchStateName = (s: string) => `ROLLOUT_BATCH_STATE_${s.toUpperCase()}`;
@@ -411,12 +382,12 @@ export class RolloutApi {
     const limit = pageSize(req['pageSize'], 50);
     const assignment = str(req['assignmentName']);
     if (assignment) checkResourceName(assignment, 'assignment');
-    const before = token(req['pageToken'], 'rollouts');
+    const before = pageToken(req['pageToken'], 'rollouts');
     const rows = await this.repo.list(c.tenantId, assignment, req['activeOnly'] === true, limit + 1, before);
     const page = rows.slice(0, limit);
     return {
       rollouts: await Promise.all(page.map((r) => this.message(r))),
-      nextPageToken: rows.length > limit ? makeToken('rollouts', page[page.length - 1].name) : '',
+      nextPageToken: rows.length > limit ? makePageToken('rollouts', page[page.length - 1].name) : '',
     };
   }
 
@@ -466,7 +437,7 @@ export class RolloutApi {
     const limit = pageSize(req['pageSize']);
     const batch = typeof req['batchIndex'] === 'number' ? req['batchIndex'] : null;
     const phases = new Set((Array.isArray(req['phases']) ? (req['phases'] as unknown[]) : []).map(phaseFrom));
-    const after = token(req['pageToken'], 'rollout-agents');
+    const after = pageToken(req['pageToken'], 'rollout-agents');
     const { members, nowMs } = await this.repo.members(c.tenantId, r, batch);
     const rows = members
       .map((m) => ({ m, phase: this.phaseOf(r, m, nowMs) }))
@@ -482,7 +453,7 @@ export class RolloutApi {
         reverted: m.pinState === 'reverted',
         reason: this.reasonOf(r, m, phase),
       })),
-      nextPageToken: rows.length > limit && last ? makeToken('rollout-agents', `${String(last.m.batchIndex).padStart(4, '0')}:${last.m.instanceUid.toString('hex')}`) : '',
+      nextPageToken: rows.length > limit && last ? makePageToken('rollout-agents', `${String(last.m.batchIndex).padStart(4, '0')}:${last.m.instanceUid.toString('hex')}`) : '',
     };
   }
 }
