@@ -2,7 +2,7 @@
 # The one test command (`npm test`): installs what the tests need on a fresh
 # machine, starts the real Kafka, Redis and PostgreSQL on loopback, then runs
 # lint, typecheck, unit and integration tests of every project.
-# Ends with one line "tests: N passed, N failed".
+# Ends with one line "tests: N passed, N failed, N skipped, N todo"; any but passed fails it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
