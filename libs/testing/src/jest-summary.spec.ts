@@ -10,7 +10,6 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '../../..');
 const summary = join(root, 'scripts/jest-summary.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const ResultFileReporter = require(join(root, 'scripts/jest-result-file.js'));
 
 function runSummary(dir: string): { status: number | null; out: string } {
