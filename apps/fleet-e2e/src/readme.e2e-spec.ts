@@ -6,12 +6,17 @@
  * and print what its `# =>` lines say. Blocks that start servers, run the
  * tests or need a Collector are marked skipped, each with its reason. The
  * Collector and supervisor YAML is parsed and held to what a real Collector
- * needs, and the lockfile to what `npm start` and `npm test` install.
+ * needs, and the lockfile to what `npm start` and `npm test` install. A
+ * simulated agent stands in for the supervised Collector: the attributes and
+ * capabilities of the README's supervisor.yaml, and only core components (no
+ * otlphttp), so the examples' configurations must reach it and apply.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_AGENT_CAPABILITIES, SimulatedAgent } from '@opamp/agent-sim';
+import { AgentCapabilities, RemoteConfigStatuses } from '@opamp/protocol';
 import {
   type EmbeddedServerProcess,
   extractReadmeBlocks,
@@ -21,6 +26,7 @@ import {
   startEmbeddedServerProcess,
   stopEmbeddedServerProcess,
   substitutePlaceholders,
+  waitFor,
 } from '@opamp/testing';
 import { parse as parseYaml } from 'yaml';
 import { loadE2eConfig } from './config/e2e.config';
@@ -99,12 +105,44 @@ describe('README.md shell blocks, in order, against the embedded server', () => 
   const { API: _api, ADMIN: _admin, ...env } = config.inheritedEnv;
   const shell = new ReadmeShell(work, env, BLOCK_MS);
   let server: EmbeddedServerProcess;
+  let collector: SimulatedAgent | undefined;
+  /** The collector.yaml of every configuration the stand-in applied, in order. */
+  const applied: string[] = [];
+  const get = async (path: string): Promise<Record<string, unknown>> => {
+    const res = await fetch(`${server.api}${path}`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
 
   beforeAll(async () => {
     server = await startEmbeddedServerProcess({ dataDir, basePort, startTimeoutMs: 90_000 });
-  }, 120_000);
+    const attributes = at(yamlFile('supervisor.yaml'), 'agent.description.non_identifying_attributes') as Record<string, string>;
+    collector = new SimulatedAgent({
+      endpoint: server.ws,
+      headers: { Authorization: `Bearer ${server.agentToken}` },
+      capabilities: DEFAULT_AGENT_CAPABILITIES | AgentCapabilities.ReportsAvailableComponents,
+      heartbeatIntervalMs: 5_000,
+      description: { identifying: { 'service.name': 'otelcol-contrib' }, nonIdentifying: attributes },
+      availableComponents: {
+        components: {
+          receivers: { subComponentMap: { otlp: {} } },
+          processors: { subComponentMap: { batch: {} } },
+          exporters: { subComponentMap: { debug: {}, otlp: {} } },
+          extensions: { subComponentMap: { opamp: {} } },
+        },
+      },
+      applyConfig: (config) => {
+        applied.push(Buffer.from(config.configMap?.['collector.yaml']?.body ?? new Uint8Array()).toString('utf8'));
+      },
+    });
+    collector.on('error', () => undefined);
+    collector.start();
+    // Known to the server before the examples run, as a Collector started first would be.
+    await waitFor(() => get('/agents'), (r) => (r['agents'] as unknown[]).length === 1, { timeoutMs: 30_000, description: 'the stand-in listed' });
+  }, 150_000);
 
   afterAll(async () => {
+    await collector?.stop();
     if (server) await stopEmbeddedServerProcess(server);
     rmSync(work, { recursive: true, force: true });
   });
@@ -126,12 +164,26 @@ describe('README.md shell blocks, in order, against the embedded server', () => 
   }
 
   it('stored the first configuration as printed: core components only, the OTLP endpoint explicit', async () => {
-    const res = await fetch(`${server.api}/configurations/collector/versions/1`, { headers: { authorization: `Bearer ${server.adminToken}` } });
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { files: Record<string, { body: string }> };
-    const collector = parseYaml(body.files['collector.yaml'].body) as Yaml;
-    expect(Object.keys(at(collector, 'exporters') as Yaml)).toEqual(['debug']);
-    expect(Object.keys(at(collector, 'receivers') as Yaml)).toEqual(['otlp']);
-    expect(at(collector, 'receivers.otlp.protocols.grpc.endpoint')).toEqual(expect.any(String));
+    const body = (await get('/configurations/collector/versions/1')) as { files: Record<string, { body: string }> };
+    const first = parseYaml(body.files['collector.yaml'].body) as Yaml;
+    expect(Object.keys(at(first, 'exporters') as Yaml)).toEqual(['debug']);
+    expect(Object.keys(at(first, 'receivers') as Yaml)).toEqual(['otlp']);
+    expect(at(first, 'receivers.otlp.protocols.grpc.endpoint')).toEqual(expect.any(String));
+  });
+
+  it('got both versions to the Collector stand-in, rendered with its region, and the rollout moved it', async () => {
+    const agent = await waitFor(
+      async () => ((await get('/agents')) as { agents: Array<Record<string, unknown>> }).agents[0],
+      (a) => a?.['configurationVersion'] === 2 && a?.['remoteConfigStatus'] === 'REMOTE_CONFIG_STATUS_APPLIED',
+      { timeoutMs: 30_000, description: 'version 2 applied' },
+    );
+    expect(agent).toMatchObject({ configurationName: 'collector', inSync: true, notSentReason: '' });
+    expect(collector?.remoteConfigStatus.status).toBe(RemoteConfigStatuses.RemoteConfigStatuses_APPLIED);
+    const region = String(at(yamlFile('supervisor.yaml'), 'agent.description.non_identifying_attributes.region'));
+    const versions = applied.map((text) => parseYaml(text) as Yaml);
+    expect(versions.map((v) => [at(v, 'exporters.debug.verbosity'), at(v, 'service.telemetry.resource.region')])).toEqual([
+      ['basic', region],
+      ['normal', region],
+    ]);
   });
 });
