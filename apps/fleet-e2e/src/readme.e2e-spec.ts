@@ -2,8 +2,8 @@
  * README.md as a user meets it (issue 13, items 19-21): its shell blocks run
  * in order, as printed, against the built embedded server started on ports and
  * a data directory of its own; only the placeholders the README documents (the
- * default addresses, `./.opamp-data`) are substituted. Each block must exit 0
- * and print what its `# =>` lines say. Blocks that start servers, run the
+ * default addresses, `./.opamp-data`) are substituted. Each block must exit 0,
+ * and the commands before `# =>` lines print what those say. Blocks that start servers, run the
  * tests or need a Collector are marked skipped, each with its reason. The
  * Collector and supervisor YAML is parsed and held to what a real Collector
  * needs, and the lockfile to what `npm start` and `npm test` install. A
@@ -56,7 +56,7 @@ describe('README.md', () => {
     expect(skipped.filter((b) => b.skipReason === '').map((b) => b.line)).toEqual([]);
     expect(skipped.length).toBeGreaterThan(0);
     expect(runBlocks.length).toBeGreaterThanOrEqual(3);
-    expect(runBlocks.flatMap((b) => b.expects).length).toBeGreaterThan(0);
+    expect(runBlocks.flatMap((b) => b.steps.flatMap((step) => step.expects)).length).toBeGreaterThan(0);
   });
 
   it('has every curl of a block that runs fail on an HTTP error (else a 400 would pass as exit 0)', () => {
@@ -151,13 +151,15 @@ describe('README.md shell blocks, in order, against the embedded server', () => 
     it(
       `runs ${title(block)}`,
       async () => {
-        const script = substitutePlaceholders(block.body, placeholders);
-        // Nothing may reach a server on the default ports (someone's `npm start`).
-        expect(script).not.toMatch(new RegExp(`:(${DEFAULT_PORTS.join('|')})\\b`));
-        const result = await shell.run(script);
-        // A failing block's output (curl --fail-with-body prints the error body) goes into the failure.
-        expect({ code: result.code, stderr: result.stderr, output: result.code === 0 ? '' : result.stdout }).toEqual({ code: 0, stderr: '', output: '' });
-        for (const text of block.expects) expect(result.stdout).toContain(text);
+        for (const step of block.steps) {
+          const script = substitutePlaceholders(step.script, placeholders);
+          // Nothing may reach a server on the default ports (someone's `npm start`).
+          expect(script).not.toMatch(new RegExp(`:(${DEFAULT_PORTS.join('|')})\\b`));
+          const result = await shell.run(script);
+          // A failing step's output (curl --fail-with-body prints the error body) goes into the failure.
+          expect({ script, code: result.code, stderr: result.stderr, output: result.code === 0 ? '' : result.stdout }).toEqual({ script, code: 0, stderr: '', output: '' });
+          for (const text of step.expects) expect({ script, output: result.stdout }).toEqual({ script, output: expect.stringContaining(text) });
+        }
       },
       BLOCK_MS + 5_000,
     );

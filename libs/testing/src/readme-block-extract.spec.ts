@@ -26,9 +26,18 @@ describe('extractReadmeBlocks', () => {
     expect(extractReadmeBlocks(md)[0].skipReason).toBe('');
   });
 
-  it('collects the documented outputs (# => lines) of a shell block', () => {
-    const md = [`${fence}sh`, 'curl -s $API/x', '# => "version":1', '  # => "name":"prod"  ', '# not an output', `${fence}`].join('\n');
-    expect(extractReadmeBlocks(md)[0].expects).toEqual(['"version":1', '"name":"prod"']);
+  it('cuts a shell block into steps after each run of documented outputs (# => lines)', () => {
+    const md = [`${fence}sh`, 'API=x', 'curl -s $API/a', '# => "version":1', '  # => "name":"prod"  ', '# a comment', 'curl -s $API/b', '# => "version":2', 'echo tail', `${fence}`].join('\n');
+    expect(extractReadmeBlocks(md)[0].steps).toEqual([
+      { script: 'API=x\ncurl -s $API/a\n', expects: ['"version":1', '"name":"prod"'] },
+      { script: '# a comment\ncurl -s $API/b\n', expects: ['"version":2'] },
+      { script: 'echo tail\n', expects: [] },
+    ]);
+  });
+
+  it('makes a shell block without documented outputs one step, and other blocks none', () => {
+    const md = [`${fence}sh`, 'echo one', 'echo two', `${fence}`, `${fence}yaml`, 'a: 1', `${fence}`].join('\n');
+    expect(extractReadmeBlocks(md).map((b) => b.steps)).toEqual([[{ script: 'echo one\necho two\n', expects: [] }], []]);
   });
 
   it('names a YAML block after its first-line comment', () => {

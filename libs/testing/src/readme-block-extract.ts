@@ -6,10 +6,16 @@
  * - `<!-- readme-test: skip <reason> -->` on its own line right before a shell
  *   block (blank lines between are allowed) keeps the test from running it;
  *   the reason is kept, so the test can insist that every skip has one.
- * - A comment line `# => <text>` in a shell block documents output: the
- *   block's output contains `<text>`.
+ * - A comment line `# => <text>` in a shell block documents output: what the
+ *   commands above it (since the previous `# =>` lines) print contains `<text>`.
  * - A YAML block whose first line is `# <file name>` stands for that file.
  */
+
+/** Commands of a shell block and the output they document (the `# =>` lines right after them). */
+export interface ReadmeStep {
+  readonly script: string;
+  readonly expects: readonly string[];
+}
 
 export interface ReadmeBlock {
   /** 1-based line of the opening fence. */
@@ -20,8 +26,8 @@ export interface ReadmeBlock {
   readonly body: string;
   /** null when the block is to run; else the marker's reason ('' when it gave none). */
   readonly skipReason: string | null;
-  /** Text the block's output must contain: its `# => ` comment lines. */
-  readonly expects: readonly string[];
+  /** A shell block cut after each run of `# =>` lines, in order; [] for other blocks. */
+  readonly steps: readonly ReadmeStep[];
   /** For a YAML block that starts with `# <name>.yaml`: that name. */
   readonly fileName: string | null;
 }
@@ -66,7 +72,7 @@ export function extractReadmeBlocks(markdown: string): ReadmeBlock[] {
       lang,
       body: body.map((l) => l + '\n').join(''),
       skipReason: pendingSkip ? pendingSkip.reason : null,
-      expects: SHELL_LANGS.includes(lang) ? body.flatMap((l) => EXPECT.exec(l)?.[1] ?? []) : [],
+      steps: SHELL_LANGS.includes(lang) ? stepsOf(body) : [],
       fileName: lang === 'yaml' || lang === 'yml' ? (FILE_NAME.exec(body[0] ?? '')?.[1] ?? null) : null,
     };
     if (pendingSkip && !isShellBlock(block)) throw new Error(`line ${pendingSkip.line}: only shell blocks can be skipped (this one is '${lang}')`);
@@ -75,6 +81,28 @@ export function extractReadmeBlocks(markdown: string): ReadmeBlock[] {
   }
   if (pendingSkip) throw new Error(`line ${pendingSkip.line}: a readme-test marker must stand right before a code block`);
   return blocks;
+}
+
+function stepsOf(lines: readonly string[]): ReadmeStep[] {
+  const steps: ReadmeStep[] = [];
+  let script: string[] = [];
+  let expects: string[] = [];
+  const close = () => {
+    if (script.some((l) => l.trim() !== '') || expects.length > 0) steps.push({ script: script.map((l) => l + '\n').join(''), expects });
+    script = [];
+    expects = [];
+  };
+  for (const line of lines) {
+    const expect = EXPECT.exec(line);
+    if (expect) {
+      expects.push(expect[1]);
+      continue;
+    }
+    if (expects.length > 0) close();
+    script.push(line);
+  }
+  close();
+  return steps;
 }
 
 /**
