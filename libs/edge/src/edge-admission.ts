@@ -10,6 +10,21 @@ import { text } from './edge-connection';
 import type { EdgeMetrics, RejectionReason } from './edge-metrics';
 import type { EdgeDependencies, EdgeOptions } from './edge-options';
 
+/**
+ * Seconds drawn uniformly from the drain range while draining, else from the
+ * overload range: a restart is over in seconds, real overload is not.
+ */
+export function retryAfterSeconds(
+  options: Pick<EdgeOptions, 'retryAfterRangeS' | 'drainRetryAfterRangeS'>,
+  draining: boolean,
+  random: () => number = Math.random,
+): number {
+  const [min, max] = draining
+    ? (options.drainRetryAfterRangeS ?? [EDGE_DEFAULTS.drainRetryAfterMinS, EDGE_DEFAULTS.drainRetryAfterMaxS])
+    : options.retryAfterRangeS;
+  return min + Math.min(max - min, Math.floor(random() * (max - min + 1)));
+}
+
 export class EdgeAdmission {
   draining = false;
 
@@ -28,9 +43,9 @@ export class EdgeAdmission {
     );
   }
 
-  retryAfterSeconds(): number {
-    const [min, max] = this.options.retryAfterRangeS;
-    return min + Math.floor(Math.random() * (max - min + 1));
+  /** The retry delay to tell an agent now: short while draining, the overload range otherwise. */
+  retryAfterSeconds(random: () => number = Math.random): number {
+    return retryAfterSeconds(this.options, this.draining, random);
   }
 
   refuseOverloaded(res: uWS.HttpResponse, reason: RejectionReason, status = '503 Service Unavailable'): void {
@@ -39,7 +54,7 @@ export class EdgeAdmission {
       .writeStatus(status)
       .writeHeader('Retry-After', String(this.retryAfterSeconds()))
       .writeHeader('Content-Type', 'text/plain')
-      .end('server is busy, retry later\n');
+      .end(this.draining ? 'gateway is restarting, retry shortly\n' : 'server is busy, retry later\n');
   }
 
   authenticate(req: uWS.HttpRequest): AgentCredential | null {

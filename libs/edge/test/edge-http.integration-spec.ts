@@ -15,7 +15,7 @@ import {
   opamp,
   ServerCapabilities,
 } from '@opamp/protocol';
-import { waitFor } from '@opamp/testing';
+import { RawHttpConnection, waitFor } from '@opamp/testing';
 import { EdgeHarness, TENANT, TOKEN } from './edge-harness';
 
 const v1 = opamp.proto.v1;
@@ -189,6 +189,39 @@ describe('OpAMP edge over plain HTTP (real Kafka and Redis)', () => {
       expect(Date.now() - started).toBeLessThan(4_000);
     } finally {
       await waiting.stop();
+    }
+  });
+
+  it('while draining, answers 503 with a short Retry-After, not the overload range', async () => {
+    const draining = new EdgeHarness();
+    await draining.start({ retryAfterRangeS: [30, 30] });
+    const conn = await RawHttpConnection.open(draining.edge.port);
+    const request = (body: Buffer) =>
+      Buffer.concat([
+        Buffer.from(
+          `POST /v1/opamp HTTP/1.1\r\nHost: edge\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+            `Content-Type: application/x-protobuf\r\nContent-Length: ${body.length}\r\n\r\n`,
+        ),
+        body,
+      ]);
+    try {
+      conn.write(request(poll(newInstanceUidV7(), 1)));
+      expect((await conn.nextResponse()).status).toBe(200);
+      // The agent's kept-alive connection outlives the listening socket: its next poll meets the drain.
+      const drained = draining.edge.drain(0);
+      conn.write(request(poll(newInstanceUidV7(), 1)));
+      const refused = await conn.nextResponse();
+      expect(refused.status).toBe(503);
+      const retryAfter = Number(refused.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(5);
+      expect((await draining.edge.metrics.rejections.get()).values).toContainEqual(
+        expect.objectContaining({ labels: { reason: 'draining' }, value: 1 }),
+      );
+      await drained;
+    } finally {
+      conn.destroy();
+      await draining.stop();
     }
   });
 

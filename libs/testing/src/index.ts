@@ -2,3 +2,4 @@
 export * from './test-infra';
 export * from './wait-for';
 export * from './embedded-server-process';
+export * from './raw-http.connection';
