@@ -26,6 +26,7 @@ import { type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, n
 import type { EdgeMetrics } from './edge-metrics';
 import { type EdgeDependencies, type EdgeOptions, OPAMP_PATH } from './edge-options';
 import { composeHttpReply, decodePendingItem, type PendingReplyItem } from './server-reply';
+import { storableInbound } from './storable-inbound';
 
 const PROTOBUF = 'application/x-protobuf';
 
@@ -181,6 +182,12 @@ export class PlainHttpTransport {
       this.writeReply(res, badRequestReply(uid, (err as ProtocolError).message), acceptEncoding, 'error');
       return;
     }
+    const storable = storableInbound(msg, raw, this.metrics);
+    if (storable.refused) {
+      this.writeReply(res, badRequestReply(uid, storable.refused), acceptEncoding, 'error');
+      return;
+    }
+    const forwarded = storable.payload;
     const kind = messageKind(msg);
     this.metrics.messagesIn.inc({ transport: 'http', kind });
     this.metrics.connections.inc({ transport: 'http' });
@@ -203,7 +210,7 @@ export class PlainHttpTransport {
         binding.wake = resolve;
       });
       // The message is durable before the agent hears back: an HTTP agent has no stream to repair a loss.
-      await this.bindings.emit(binding, (epoch) => this.bindings.envelope(conn, epoch, { agentToServer: raw }));
+      await this.bindings.emit(binding, (epoch) => this.bindings.envelope(conn, epoch, { agentToServer: forwarded }));
       if (binding.leaseFailed) {
         if (!isAborted()) this.writeReply(res, unavailableReply(uid, this.admission.retryAfterSeconds() * 1000), acceptEncoding, 'error');
         return;
@@ -221,6 +228,7 @@ export class PlainHttpTransport {
         }
       }
       const { reply, leftovers } = composeHttpReply(uid, items);
+      if (storable.warning) reply.errorResponse = badRequestReply(uid, storable.warning).errorResponse;
       if (isAborted()) {
         leftovers.push(...items.filter((i) => !leftovers.includes(i)));
       } else {

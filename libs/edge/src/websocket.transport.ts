@@ -22,6 +22,7 @@ import { type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, n
 import type { EdgeMetrics } from './edge-metrics';
 import { type EdgeOptions, OPAMP_PATH } from './edge-options';
 import { ackReply } from './server-reply';
+import { storableInbound } from './storable-inbound';
 import { TokenBucket } from './token-bucket';
 
 export class WebSocketTransport {
@@ -208,6 +209,11 @@ export class WebSocketTransport {
       this.send(conn, badRequestReply(uid, (err as Error).message), 'error');
       return;
     }
+    const storable = storableInbound(msg, payload, this.metrics);
+    if (storable.refused) {
+      this.send(conn, badRequestReply(uid, storable.refused), 'error');
+      return;
+    }
     if (conn.bucket && !conn.bucket.tryTake()) {
       this.metrics.reject('rate_limited');
       this.send(conn, unavailableReply(uid, Math.max(1000, conn.bucket.msUntilNextToken()), 'too many messages on this connection'), 'error');
@@ -224,10 +230,12 @@ export class WebSocketTransport {
     const uidHex = key.toString('hex');
     let binding = conn.bindings.get(uidHex);
     if (!binding) binding = this.bindings.bind(conn, key, uidHex);
-    const raw = Buffer.from(payload);
+    const raw = Buffer.from(storable.payload);
     this.bindings.emit(binding, (epoch) => this.bindings.envelope(conn, epoch, { agentToServer: raw }));
 
-    this.send(conn, ackReply(uid, !conn.firstReplySent), 'ack');
+    const ack = ackReply(uid, !conn.firstReplySent);
+    if (storable.warning) ack.errorResponse = badRequestReply(uid, storable.warning).errorResponse;
+    this.send(conn, ack, storable.warning ? 'error' : 'ack');
     conn.firstReplySent = true;
 
     if (msg.agentDisconnect) {
