@@ -64,20 +64,35 @@ describe('OpAMP edge over plain HTTP (real Kafka and Redis)', () => {
   });
 
   it('accepts gzip bodies and gzips the reply only when Accept-Encoding allows (C17, C19)', async () => {
-    const uid = newInstanceUidV7();
-    const gz = await post(h.httpUrl, {
-      body: gzipSync(poll(uid, 1)),
-      headers: { 'Content-Encoding': 'gzip', 'Accept-Encoding': 'gzip' },
-    });
-    expect(gz.status).toBe(200);
-    // fetch inflates transparently; the header says what went over the wire.
-    expect(gz.headers.get('content-encoding')).toBe('gzip');
-    expect(Buffer.from(decodeServerToAgent(gz.bytes).instanceUid)).toEqual(uid);
+    // Raw bytes off the wire: an HTTP client would inflate the reply itself and hide what the server sent.
+    const conn = await RawHttpConnection.open(h.edge.port);
+    const request = (body: Buffer, headers: string) =>
+      Buffer.concat([
+        Buffer.from(
+          `POST /v1/opamp HTTP/1.1\r\nHost: edge\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/x-protobuf\r\n` +
+            `${headers}Content-Length: ${body.length}\r\n\r\n`,
+        ),
+        body,
+      ]);
+    try {
+      const uid = newInstanceUidV7();
+      conn.write(request(gzipSync(poll(uid, 1)), 'Content-Encoding: gzip\r\nAccept-Encoding: gzip\r\n'));
+      const gz = await conn.nextResponse();
+      expect(gz.status).toBe(200);
+      expect(gz.headers['content-encoding']).toBe('gzip');
+      expect(gz.body.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+      expect(Buffer.from(decodeServerToAgent(gunzipSync(gz.body)).instanceUid)).toEqual(uid);
+      // The server inflated the request: the stream carries the plain protobuf.
+      const [record] = await h.waitForRecords(uid, 1);
+      expect(Buffer.from(record.envelope.agentToServer!)).toEqual(poll(uid, 1));
 
-    const refused = await post(h.httpUrl, { body: poll(uid, 2), headers: { 'Accept-Encoding': 'gzip;q=0' } });
-    expect(refused.headers.get('content-encoding')).toBeNull();
-    expect(Buffer.from(decodeServerToAgent(refused.bytes).instanceUid)).toEqual(uid);
-    expect(gunzipSync(gzipSync(Buffer.from('x'))).toString()).toBe('x');
+      conn.write(request(poll(uid, 2), 'Accept-Encoding: gzip;q=0\r\n'));
+      const refused = await conn.nextResponse();
+      expect(refused.headers['content-encoding']).toBeUndefined();
+      expect(Buffer.from(decodeServerToAgent(refused.body).instanceUid)).toEqual(uid);
+    } finally {
+      conn.destroy();
+    }
   });
 
   it('applies the size limit after decompression: a gzip bomb gets 413 (C20)', async () => {

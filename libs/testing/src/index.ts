@@ -3,3 +3,4 @@ export * from './test-infra';
 export * from './wait-for';
 export * from './embedded-server-process';
 export * from './raw-http.connection';
+export * from './stallable-link';
