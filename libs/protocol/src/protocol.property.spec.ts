@@ -85,7 +85,7 @@ describe('protocol properties', () => {
         const d = decodeServerToAgent(encodeServerToAgent({ instanceUid: u, flags, remoteConfig: { configHash: hash } }));
         expect(Buffer.from(d.instanceUid)).toEqual(Buffer.from(u));
         expect(Number(d.flags)).toBe(flags);
-        expect(Buffer.from(d.remoteConfig!.configHash)).toEqual(Buffer.from(hash));
+        expect(Buffer.from(d.remoteConfig?.configHash ?? [])).toEqual(Buffer.from(hash));
       }),
     );
   });
