@@ -74,6 +74,16 @@ export class PlainHttpTransport {
     const contentType = req.getHeader('content-type');
     const contentEncoding = req.getHeader('content-encoding');
     const acceptEncoding = req.getHeader('accept-encoding');
+    let lengths = 0;
+    req.forEach((name) => {
+      if (name === 'content-length') lengths++;
+    });
+    if (lengths > 1) {
+      // uWS frames the body by the first one; a proxy may take the other (request smuggling): answer and close.
+      this.metrics.reject('ambiguous_http');
+      res.writeStatus('400 Bad Request').writeHeader('Content-Type', 'text/plain').end('more than one Content-Length header\n', true);
+      return;
+    }
     let aborted = false;
     res.onAborted(() => {
       aborted = true;

@@ -240,6 +240,22 @@ describe('OpAMP edge over plain HTTP (real Kafka and Redis)', () => {
     }
   });
 
+  it('answers 400 and closes the connection on two Content-Length headers', async () => {
+    const conn = await RawHttpConnection.open(h.edge.port);
+    try {
+      conn.write(
+        `POST /v1/opamp HTTP/1.1\r\nHost: edge\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/x-protobuf\r\n` +
+          'Content-Length: 3\r\nContent-Length: 5\r\n\r\nabcde',
+      );
+      const res = await conn.nextResponse();
+      expect(res.status).toBe(400);
+      expect(res.body.toString()).toMatch(/Content-Length/);
+      await conn.closed(3_000);
+    } finally {
+      conn.destroy();
+    }
+  });
+
   it('keeps answering other agents while one sends garbage', async () => {
     const uid = newInstanceUidV7();
     const bad = Array.from({ length: 20 }, () => post(h.httpUrl, { body: Buffer.from([0x0a, 0xff]) }));
