@@ -3,3 +3,5 @@ export * from './test-infra';
 export * from './wait-for';
 export * from './embedded-server-process';
 export * from './readme-block-extract';
+export * from './raw-http.connection';
+export * from './stallable-link';

@@ -16,7 +16,7 @@
  * its full state again on its next connection.
  */
 import { AgentEventCodec, AgentInboundCodec, type fleet } from '@opamp/contracts';
-import { decodeAgentToServer, newInstanceUidV7, type AgentToServer } from '@opamp/protocol';
+import { decodeAgentToServer, dropUnstorableValues, newInstanceUidV7, type AgentToServer } from '@opamp/protocol';
 import type { SqlDatabase } from '@opamp/store';
 import type { AgentState, ContentBlob } from '../core/agent-state';
 import { applyInbound, type ApplyContext, type InboundRecord } from '../core/apply-inbound';
@@ -91,8 +91,13 @@ export class InboundProcessor {
     const envelope = AgentInboundCodec.decode(raw.value);
     if (!envelope.tenantId) throw new Error('envelope has no tenant_id');
     let message: AgentToServer | null = null;
-    if (envelope.event === 'agentToServer') message = decodeAgentToServer(envelope.agentToServer ?? new Uint8Array(0));
-    else if (envelope.event !== 'connected' && envelope.event !== 'disconnected') throw new Error('envelope carries no event');
+    if (envelope.event === 'agentToServer') {
+      message = decodeAgentToServer(envelope.agentToServer ?? new Uint8Array(0));
+      // What a gateway let through (an older one, or a record already on the topic) must not fail the
+      // batch in PostgreSQL: its valid part is stored, so the agent's sequence stays whole.
+      const check = dropUnstorableValues(message);
+      if (check.refused) throw new Error(`record cannot be stored: ${check.refused}`);
+    } else if (envelope.event !== 'connected' && envelope.event !== 'disconnected') throw new Error('envelope carries no event');
     return { instanceUid: Buffer.from(raw.key), envelope, message };
   }
 
