@@ -11,6 +11,11 @@ export const MAX_PAGE_SIZE = 1000;
 /** Files in one configuration, and their total size in bytes. */
 export const MAX_FILES = 64;
 export const MAX_TOTAL_BYTES = 1024 * 1024;
+/**
+ * Alias expansion a YAML file may ask for (the `yaml` package's maxAliasCount):
+ * beyond it the file is refused, so a "billion laughs" body costs one parse.
+ */
+export const MAX_YAML_ALIAS_COUNT = 100;
 /** Longest file name in a configuration. */
 export const MAX_FILE_NAME = 255;
 
