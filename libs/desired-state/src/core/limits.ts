@@ -16,6 +16,13 @@ export const MAX_TOTAL_BYTES = 1024 * 1024;
  * beyond it the file is refused, so a "billion laughs" body costs one parse.
  */
 export const MAX_YAML_ALIAS_COUNT = 100;
+/**
+ * Template variables in one configuration (all its files together). Each is
+ * rendered for every agent the configuration goes to; beyond this a
+ * configuration is refused when created or updated (and not rendered, were
+ * an older one stored with more).
+ */
+export const MAX_TEMPLATE_VARIABLES = 1000;
 /** Longest file name in a configuration. */
 export const MAX_FILE_NAME = 255;
 
