@@ -23,6 +23,12 @@ export const MAX_YAML_ALIAS_COUNT = 100;
  * an older one stored with more).
  */
 export const MAX_TEMPLATE_VARIABLES = 1000;
+/**
+ * Longest the reconciler renders without letting the event loop turn (ms): in
+ * the embedded server the gateway shares the process, and a heartbeat must not
+ * wait behind a page of templated configurations.
+ */
+export const MAX_RENDER_SLICE_MS = 20;
 /** Longest file name in a configuration. */
 export const MAX_FILE_NAME = 255;
 
