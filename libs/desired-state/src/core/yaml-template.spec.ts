@@ -42,6 +42,7 @@ const TEMPLATES: Record<string, string> = {
   'flow map': 'a: {k: ${attr:v}, "q": "${attr:v}", \'s\': \'${attr:v}\'}\n',
   'block sequence': 'a:\n  - ${attr:v}\n  - two\n',
   'top-level scalar': '${attr:v}\n',
+  'tagged, anchored, header comment': 'a: !!str ${attr:v}\nb: &anc x-${attr:v}\nc: *anc\nd: |- # ${attr:v}\n  ${attr:v}\n',
 };
 
 // The classes of the issue: line breaks of every kind, quotes, '#', flow and mapping indicators, anchors, tags, document markers.
@@ -80,6 +81,11 @@ describe('YAML templates', () => {
 
   it('names a missing attribute with its line', () => {
     expect(() => render('a: 1\nb: ${attr:zone}', {})).toThrow("file 'c.yaml' line 2: unknown variable '${attr:zone}': the agent has no attribute 'zone'");
+  });
+
+  it('a variable in a block scalar header comment stays as written', () => {
+    expect(render('a: | # for ${attr:v}\n  ${attr:v}\n', { v: 'x' })).toBe('a: | # for ${attr:v}\n  x\n');
+    expect(render('a: | # for ${attr:v}\n  ${attr:v}\n', { v: 'x\ny' })).toBe('a: "x\\ny\\n"\n');
   });
 
   it('a sentinel-like text in the body does not confuse rendering', () => {

@@ -57,6 +57,8 @@ const SCALAR_STYLES: Readonly<Record<string, ScalarStyle>> = {
 
 interface Leaf {
   readonly type: string;
+  /** Where the token starts (a block scalar: its header, comment included). */
+  readonly from: number;
   /** Where its text starts (a block scalar: its content, after the header). */
   readonly start: number;
   readonly end: number;
@@ -74,7 +76,8 @@ function leaves(token: unknown, out: Leaf[]): void {
   if (typeof source === 'string' && typeof t.offset === 'number') {
     let start = t.offset;
     if (t.type === 'block-scalar') for (const p of t.props as CST.SourceToken[]) start = p.offset + p.source.length;
-    out.push({ type: t.type, start, end: start + source.length, token: t });
+    out.push({ type: t.type, from: t.offset, start, end: start + source.length, token: t });
+    if (t.type === 'block-scalar') return; // its header and comment belong to it
   }
   for (const [k, v] of Object.entries(t)) if (k !== 'source' && typeof v === 'object') leaves(v, out);
 }
@@ -129,7 +132,7 @@ export function compileYamlTemplate(file: string, body: string, work?: TemplateW
   for (const leaf of found) {
     if (next >= uses.length) break;
     if (sentinelAt[next] >= leaf.end) continue;
-    if (sentinelAt[next] < leaf.start) break; // between tokens: reported below
+    if (sentinelAt[next] < leaf.from) break; // between tokens: reported below
     const first = next;
     while (next < uses.length && sentinelAt[next] < leaf.end) next++;
     const style = SCALAR_STYLES[leaf.type];
@@ -144,14 +147,14 @@ export function compileYamlTemplate(file: string, body: string, work?: TemplateW
     }
     const resolved = CST.resolveAsScalar(leaf.token as CST.FlowScalar | CST.BlockScalar);
     // A block scalar becomes double-quoted from its header on; its final line break stays.
-    const from = style === 'block' ? (leaf.token as CST.BlockScalar).offset : leaf.start;
+    const from = leaf.from;
     const suffix = style === 'block' && /[\n\r]$/.test((leaf.token as CST.BlockScalar).source) ? '\n' : '';
     const source = text.slice(leaf.start, leaf.end);
     pieces.push(text.slice(copied, from), {
       style,
       // A flow scalar over several lines is folded: a value at a line's edge would fold differently.
       spliceable: style === 'block' || !/[\n\r]/.test(source),
-      header: text.slice(from, leaf.start),
+      header: renderText(text.slice(from, leaf.start), prefix, uses), // a variable in the header's comment stays as written
       source: splitAtSentinels(source, prefix, uses),
       content: splitAtSentinels(resolved.value, prefix, uses),
       suffix,
