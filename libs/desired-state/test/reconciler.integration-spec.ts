@@ -122,8 +122,8 @@ describe('reconciler re-evaluation', () => {
     for (let i = 0; i < MAX_TEMPLATE_VARIABLES; i++) body += `  otlphttp/e${i}: {endpoint: "https://\${attr:region}.example/${i}"}\n`;
     body += 'service: {pipelines: {traces: {receivers: [otlp], exporters: [otlphttp/e0]}}}\n';
     const turnsBefore = reconciler.metrics.renderTurns;
-    await api.createConfiguration(caller, { name: 'big', files: { 'c.yaml': { body, contentType: 'text/yaml' } } });
-    await api.createAssignment(caller, { assignment: { name: 'big', configurationName: 'big', selector: 'size=big', priority: 2 } });
+    await api.configurations.createConfiguration(caller, { name: 'big', files: { 'c.yaml': { body, contentType: 'text/yaml' } } });
+    await api.assignments.createAssignment(caller, { assignment: { name: 'big', configurationName: 'big', selector: 'size=big', priority: 2 } });
     await reconciler.idle();
     const pushed = await waitFor(
       () => new Set(pushes.map((p) => Buffer.from(p.instanceUid).readUInt32BE(12)).filter((i) => i >= 100)),
