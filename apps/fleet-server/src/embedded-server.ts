@@ -25,7 +25,7 @@ import {
   type AgentTokenSink,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
-import { InboundProcessor, LivenessSweeper, MemoryCursorStore, PushDispatcher, type EventSink } from '@opamp/ingest';
+import { InboundProcessor, LastSeenBuffer, LastSeenFlusher, LivenessSweeper, MemoryCursorStore, PushDispatcher, type EventSink } from '@opamp/ingest';
 import { createPlatformApiApp, PlatformApiModule } from '@opamp/platform-api';
 import { migrateToLatest, PgliteSqlDatabase } from '@opamp/store';
 import type { FleetServerConfig } from './config/fleet-server.config';
@@ -144,11 +144,13 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
     },
   };
   const cursors = new MemoryCursorStore();
+  const lastSeen = new LastSeenBuffer();
   const processor = new InboundProcessor({
     db,
     cursors,
     events: eventSink,
     pushes: new PushDispatcher(pushBus, pending),
+    lastSeen,
     onPoisoned: (_record, error) => log('warn', 'skipped a malformed inbound record', { error: String(error) }),
   });
   const inbound = new KeyedBatchQueue({ partitions: 4, maxBatch: 500 });
@@ -165,6 +167,8 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
     },
   );
   sweeper.start((err) => log('error', 'liveness sweep failed', { error: String(err) }));
+  const lastSeenFlusher = new LastSeenFlusher({ db, buffer: lastSeen }, config.lastSeenFlushMs);
+  lastSeenFlusher.start((err) => log('error', 'last-seen flush failed', { error: String(err) }));
 
   const edge = new OpampEdgeServer(
     {
@@ -235,6 +239,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       await api.close();
       await rolloutDriver.stop();
       await sweeper.stop();
+      await lastSeenFlusher.stop();
       await events.close();
       await reconciler.stopJobs({ releaseLeases: true });
       await db.close();
