@@ -294,6 +294,46 @@ describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
     });
   });
 
+  describe('liveness after a process is gone (issue 13 item 2)', () => {
+    let w: ReturnType<typeof h.worker>;
+
+    beforeAll(async () => {
+      w = h.worker({
+        lastSeenFlushMs: 500,
+        liveness: { heartbeatIntervalMs: 1_000, staleAfterIntervals: 3, offlineAfterIntervals: 6, sweepIntervalMs: 60_000, batchLimit: 5 },
+      });
+      await w.start();
+    });
+
+    afterAll(async () => {
+      await w.stop();
+    });
+
+    const connectAll = async (agents: FakeAgent[]) => {
+      await h.produce(agents.flatMap((x) => [x.toKafka(x.connect()), x.toKafka(x.full())]));
+      for (const x of agents) await rowWhere(x.uid, (s) => s.connected && s.descriptionReported, 'agent stored');
+    };
+
+    it("one pass takes every agent of a dead gateway offline, not one batch of them", async () => {
+      const gone = Array.from({ length: 12 }, () => agentOf({ gatewayId: 'gw-b', startMs: Date.now() - 20_000 }));
+      await connectAll(gone);
+      await w.sweeper.sweepOnce();
+      for (const x of gone) expect((await row(x.uid))!).toMatchObject({ connected: false, disconnectReason: 100, gatewayId: null });
+    });
+
+    it('agents counted connected that the live index lost are found from their rows', async () => {
+      const lost = Array.from({ length: 3 }, () => agentOf({ startMs: Date.now() - 20_000 }));
+      const live = agentOf();
+      await connectAll([...lost, live]);
+      // Redis lost the live index (a flush, a failover without the data).
+      await h.redis.del(RedisKeys.liveAgents(h.tenant));
+      await w.sweeper.sweepOnce();
+      for (const x of lost) expect((await row(x.uid))!).toMatchObject({ connected: false, disconnectReason: 100 });
+      // Its row is recent: not taken for silent.
+      expect((await row(live.uid))!).toMatchObject({ connected: true, stale: false });
+    });
+  });
+
   it('cursor writes are compare-and-set against the text read (Redis script)', async () => {
     const store = new CursorStore(h.redis);
     const a = agentOf();

@@ -62,8 +62,10 @@ export class IngestWorker {
     const pushes = new PushDispatcher(new GatewayPushPublisher(options.redis), new PendingPushStore(options.redis));
     const lastSeen = new LastSeenBuffer();
     this.processor = new InboundProcessor({ db: options.db, cursors, events, pushes, lastSeen, repository, onPoisoned: options.onPoisoned });
-    this.lastSeen = new LastSeenFlusher({ db: options.db, buffer: lastSeen, repository }, options.lastSeenFlushMs ?? INGEST_DEFAULTS.lastSeenFlushMs);
-    this.sweeper = new LivenessSweeper({ db: options.db, cursors, events, repository }, options.liveness);
+    const flushMs = options.lastSeenFlushMs ?? INGEST_DEFAULTS.lastSeenFlushMs;
+    this.lastSeen = new LastSeenFlusher({ db: options.db, buffer: lastSeen, repository }, flushMs);
+    // A row trails its agent by one flush interval and the flush itself: twice the interval is safe.
+    this.sweeper = new LivenessSweeper({ db: options.db, cursors, events, repository }, { rowLagMs: 2 * flushMs, ...options.liveness });
   }
 
   /** The consumer is in the group (joined, and not crashed or stopped since). */

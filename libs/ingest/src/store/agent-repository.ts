@@ -179,6 +179,27 @@ export class AgentRepository {
     return rows.length > 0 ? rowToState(rows[0]) : null;
   }
 
+  /** Row-locks and loads up to `limit` records counted connected, of every tenant, in key order. */
+  async loadConnectedForUpdate(tx: SqlExecutor, limit: number): Promise<AgentState[]> {
+    const { rows } = await tx.query(
+      `SELECT ${COLUMN_LIST} FROM agents WHERE connected AND replaced_by IS NULL
+        ORDER BY tenant_id, instance_uid LIMIT $1 FOR UPDATE`,
+      [limit],
+    );
+    return rows.map(rowToState);
+  }
+
+  /** Agents of a tenant counted connected whose row was last seen at or before `cutoffMs`, oldest first. */
+  async silentConnected(db: SqlExecutor, tenantId: string, cutoffMs: number, limit: number): Promise<Buffer[]> {
+    const { rows } = await db.query<{ instance_uid: Uint8Array }>(
+      `SELECT instance_uid FROM agents
+        WHERE tenant_id = $1 AND connected AND replaced_by IS NULL AND last_seen_at <= $2
+        ORDER BY last_seen_at, instance_uid LIMIT $3`,
+      [tenantId, new Date(cutoffMs), limit],
+    );
+    return rows.map((r) => Buffer.from(r.instance_uid));
+  }
+
   /** Which of these available-components hashes are stored. */
   async knownComponentHashes(tx: SqlExecutor, hashes: readonly Buffer[]): Promise<Set<string>> {
     const known = new Set<string>();
