@@ -91,7 +91,10 @@ describe('applyInbound properties', () => {
           }
           if (m.config) expected.config = configHash({ configMap: { 'c.yaml': { body: Buffer.from(m.config), contentType: 'text/yaml' } } });
           if (m.status) expected.status = [Buffer.alloc(32, m.status.hash), m.status.status, m.status.error || null];
-          if (m.name) expected.labels = { ...description(m.name)!.identifyingAttributes!.reduce((o, kv) => ({ ...o, [kv.key!]: kv.value!.stringValue! }), {}), 'os.type': 'linux' };
+          if (m.name) {
+            const ident = description(m.name)!.identifyingAttributes!;
+            expected.labels = { ...Object.fromEntries(ident.map((kv) => [kv.key!, kv.value!.stringValue!])), 'os.type': 'linux' };
+          }
           // Capabilities 0 keep the previous value.
           if (m.capabilities !== 0) expected.capabilities = m.capabilities;
           // In sequence, described: never asks for the full state.
