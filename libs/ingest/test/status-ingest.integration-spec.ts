@@ -272,8 +272,9 @@ describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
         await waitFor(() => w.processor.totals.heartbeats, (n) => n > fast, { description: 'heartbeat on the fast path' });
         const appliedAt = Date.now();
         // ...and its receive time is in the row within one flush interval (plus the flush itself).
-        const s = await waitFor(() => row(a.uid), (r) => r?.lastSeenMs === sentAt, { description: 'last_seen_at in the row', timeoutMs: FLUSH_MS * 4 });
-        expect(Date.now() - appliedAt).toBeLessThanOrEqual(FLUSH_MS + 1_000);
+        const s = await waitFor(() => row(a.uid), (r) => r?.lastSeenMs === sentAt, { description: 'last_seen_at in the row', timeoutMs: FLUSH_MS + 5_000 });
+        // The bound: one flush interval plus the flush itself (a loaded machine gets 2 s for that).
+        expect(Date.now() - appliedAt).toBeLessThanOrEqual(FLUSH_MS + 2_000);
         expect(s!.recordVersion).toBe(stored.recordVersion);
         expect(s!.lastSequenceNum).toBe(stored.lastSequenceNum);
       }
