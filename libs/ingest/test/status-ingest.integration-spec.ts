@@ -329,7 +329,10 @@ describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
       // Redis lost the live index (a flush, a failover without the data).
       await h.redis.del(RedisKeys.liveAgents(h.tenant));
       await w.sweeper.sweepOnce();
-      for (const x of lost) expect((await row(x.uid))!).toMatchObject({ connected: false, disconnectReason: 100 });
+      for (const x of lost) {
+        // Offline, and its last seen stays what it was (not the lag the decision allowed for).
+        expect((await row(x.uid))!).toMatchObject({ connected: false, disconnectReason: 100, lastSeenMs: x.clockMs });
+      }
       // Its row is recent: not taken for silent.
       expect((await row(live.uid))!).toMatchObject({ connected: true, stale: false });
     });

@@ -148,10 +148,11 @@ export class LivenessSweeper {
       );
       const changed: AgentState[] = [];
       loaded.forEach((row, i) => {
-        // Not in the live index: the row's time, as late as the flush may have left it.
-        const seen = scores[i] ?? (row.lastSeenMs === null ? null : row.lastSeenMs + rowLagMs);
+        // Not in the live index: the row's time decides, taken as late as the flush may have left it.
+        const score = scores[i];
+        const seen = score ?? (row.lastSeenMs === null ? null : row.lastSeenMs + rowLagMs);
         if (seen === null || seen > staleCutoff) return;
-        const next: AgentState = { ...row, lastSeenMs: Math.max(row.lastSeenMs ?? 0, seen), recordVersion: row.recordVersion + 1 };
+        const next: AgentState = { ...row, lastSeenMs: Math.max(row.lastSeenMs ?? 0, score ?? 0), recordVersion: row.recordVersion + 1 };
         if (seen <= offlineCutoff) {
           next.connected = false;
           next.stale = false;
