@@ -213,7 +213,7 @@ export function AgentDetail({ uid }: { uid: string }) {
         actions={
           <div className="chips">
             <ConnectionBadge agent={a} />
-            <HealthBadge health={a.health} />
+            <HealthBadge health={a.health} lastKnown={a.lastKnownHealth} />
             <ConfigStatusBadge status={a.remoteConfigStatus} error={a.remoteConfigError} />
             <SyncBadge agent={a} />
           </div>

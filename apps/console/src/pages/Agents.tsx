@@ -200,7 +200,7 @@ export function Agents() {
                     <ConnectionBadge agent={a} />
                   </td>
                   <td>
-                    <HealthBadge health={a.health} />
+                    <HealthBadge health={a.health} lastKnown={a.lastKnownHealth} />
                   </td>
                   <td>{a.configurationName ? `${a.configurationName} v${a.configurationVersion}` : <span className="muted">unmanaged</span>}</td>
                   <td>

@@ -1,10 +1,11 @@
-import type { BatchStats, SweepTotals } from '@opamp/ingest';
+import type { BatchStats, LastSeenFlushTotals, SweepTotals } from '@opamp/ingest';
 import { StatusIngestMetrics, type IngestMetricsSource } from './status-ingest.metrics';
 
 /** A worker's counters, writable by the test. */
 interface FakeWorker extends IngestMetricsSource {
   processor: { totals: BatchStats };
   sweeper: { totals: SweepTotals };
+  lastSeen: { totals: LastSeenFlushTotals };
   consumerCrashes: number;
   joined: boolean;
 }
@@ -13,6 +14,7 @@ function source(): FakeWorker {
   return {
     processor: { totals: { records: 0, heartbeats: 0, poisoned: 0, ignored: 0, rowsWritten: 0, events: 0, pushes: 0 } },
     sweeper: { totals: { passes: 0, skipped: 0, errors: 0, stale: 0, offline: 0 } },
+    lastSeen: { totals: { flushes: 0, rowsWritten: 0, errors: 0 } },
     consumerCrashes: 0,
     joined: false,
   };
@@ -38,6 +40,7 @@ describe('status-ingest metrics', () => {
     metrics.watch(src);
     Object.assign(src.processor.totals, { records: 10, heartbeats: 6, poisoned: 1, ignored: 1, rowsWritten: 2, events: 2, pushes: 1 });
     Object.assign(src.sweeper.totals, { passes: 4, skipped: 1, errors: 1, stale: 3, offline: 2 });
+    Object.assign(src.lastSeen.totals, { flushes: 7, rowsWritten: 1200, errors: 1 });
     src.consumerCrashes = 1;
     src.joined = true;
     metrics.observeBatch(30);
@@ -57,6 +60,9 @@ describe('status-ingest metrics', () => {
     expect(sample(text, 'opamp_ingest_liveness_sweep_errors_total')).toBe(1);
     expect(sample(text, 'opamp_ingest_liveness_marked_total{state="stale"}')).toBe(3);
     expect(sample(text, 'opamp_ingest_liveness_marked_total{state="offline"}')).toBe(2);
+    expect(sample(text, 'opamp_ingest_last_seen_flushes_total')).toBe(7);
+    expect(sample(text, 'opamp_ingest_last_seen_rows_written_total')).toBe(1200);
+    expect(sample(text, 'opamp_ingest_last_seen_flush_errors_total')).toBe(1);
     expect(sample(text, 'opamp_ingest_consumer_crashes_total')).toBe(1);
     expect(sample(text, 'opamp_ingest_consumer_joined')).toBe(1);
     expect(sample(text, 'opamp_ingest_batch_duration_seconds_count')).toBe(2);

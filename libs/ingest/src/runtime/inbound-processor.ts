@@ -8,6 +8,8 @@
  *   in order, write the changed rows in batched guarded upserts, publish the
  *   AgentEvents (acknowledged by Kafka) -> COMMIT -> save cursors, push to
  *   gateways. The caller commits the Kafka offsets after this resolves.
+ *   Last-seen times applied without a row write go to the LastSeenBuffer, which
+ *   the LastSeenFlusher writes to the rows in batches.
  *
  * Failure windows: a crash before COMMIT replays the batch from Kafka (events
  * may then be published twice, with the same record_version, which consumers
@@ -28,6 +30,7 @@ import { AgentRepository, stateKey, type AgentKey } from '../store/agent-reposit
 import { heartbeatCursor, isHeartbeat, overlayCursor, type AgentCursor } from '../core/agent-cursor';
 import type { AgentCursors, CursorWrite } from '../store/cursor-store';
 import type { PushDispatcher } from '../store/push-dispatcher';
+import type { LastSeenBuffer } from '../core/last-seen-buffer';
 
 export interface RawRecord {
   key: Buffer | null;
@@ -56,6 +59,8 @@ export interface InboundProcessorDeps {
   cursors: AgentCursors;
   events: EventSink;
   pushes: PushDispatcher;
+  /** Where last-seen times applied without a row write are kept for the flush (none: not kept). */
+  lastSeen?: LastSeenBuffer;
   repository?: AgentRepository;
   clock?: () => number;
   newInstanceUid?: () => Buffer;
@@ -163,6 +168,7 @@ export class InboundProcessor {
       if (failed.has(key)) continue;
       done.add(key);
       stats.heartbeats += byKey.get(key)?.length ?? 0;
+      this.deps.lastSeen?.note({ tenantId: w.tenantId, instanceUid: w.instanceUid, ...w.cursor });
     }
     return done.size === 0 ? records : records.filter((r) => !done.has(stateKey(r.envelope.tenantId ?? '', r.instanceUid)));
   }
@@ -183,6 +189,8 @@ export class InboundProcessor {
     const tenants = new Set(sortedKeys.map((k) => k.tenantId));
     let pushes: PushPiece[] = [];
     let touched: AgentState[] = [];
+    /** Touched without a row write: their last seen waits for the flush. */
+    let unwritten: AgentState[] = [];
     /** The cursors' text as read: the save after COMMIT is a compare-and-set against it. */
     let expected = new Map<string, string | null>();
     await this.deps.db.transaction(async (tx) => {
@@ -272,12 +280,16 @@ export class InboundProcessor {
       if (events.length > 0) await this.deps.events.publish(events);
       stats.events = events.length;
       touched = [...pending.values()].filter((p) => p.durable || p.volatile).map((p) => p.state);
+      unwritten = [...pending.values()].filter((p) => !p.durable && p.volatile).map((p) => p.state);
     });
 
     this.repo.tenantsCommitted(tenants);
     // A cursor changed since it was read (the sweep forgot it after marking the row) is left
     // alone: the agent's next message then takes the full path and reads the row.
     await this.deps.cursors.save(touched, expected);
+    for (const st of unwritten) {
+      if (st.connected && !st.replacedBy) this.deps.lastSeen?.note(st);
+    }
     const coalesced = coalescePushes(pushes);
     await this.deps.pushes.dispatch(coalesced);
     stats.pushes = coalesced.length;
