@@ -398,12 +398,13 @@ export class RolloutApi {
    * stream by passing back `last_id`.
    */
   async listRolloutEvents(c: Caller, req: Req): Promise<Record<string, unknown>> {
-    const r = await this.load(this.repo.db, c, req['name']);
+    // Every field is read before the rollout is looked up: bad input is refused the same whether or not it exists.
     const after = int(req['afterId'], 'after_id', 'int64');
     if (after < 0) throw invalidArgument('after_id must be >= 0');
     const limit = pageSize(req['pageSize']);
     const waitMs = int(req['waitMs'], 'wait_ms', 'uint32');
     if (waitMs < 0 || waitMs > MAX_WAIT_MS) throw invalidArgument(`wait_ms must be between 0 and ${MAX_WAIT_MS}`);
+    const r = await this.load(this.repo.db, c, req['name']);
     const deadline = Date.now() + waitMs;
     let rows = await this.repo.events(c.tenantId, r.name, after, limit);
     while (rows.length === 0 && Date.now() < deadline) {
