@@ -49,6 +49,7 @@ describe('REST bodies', () => {
     expect(bodyParserProblem({ type: 'entity.parse.failed', body: ' 5' })).toEqual({ http: 400, message: 'request body must be a JSON object' });
     expect(bodyParserProblem({ type: 'entity.too.large', status: 413 })).toMatchObject({ http: 413 });
     expect(bodyParserProblem({ type: 'encoding.unsupported', status: 415 })).toMatchObject({ http: 415 });
+    expect(bodyParserProblem(Object.assign(new URIError('URI malformed'), { status: 400 }))).toEqual({ http: 400, message: 'the request path is not valid percent-encoded UTF-8' });
     expect(bodyParserProblem(Object.assign(new Error('not a parser error'), { status: 500 }))).toBeNull();
   });
 });
@@ -112,6 +113,7 @@ describe('the platform API in front of a database that is down', () => {
       [post('"text"', { 'content-type': 'application/json' }), 400, 'INVALID_ARGUMENT', /^request body must be a JSON object$/],
       [post('name: x', { 'content-type': 'text/plain' }), 415, 'INVALID_ARGUMENT', /^content-type must be application\/json, got "text\/plain"$/],
       [post(`{"name": "${'x'.repeat(3 * 1024 * 1024)}"}`, { 'content-type': 'application/json' }), 413, 'INVALID_ARGUMENT', /larger than 2mb/],
+      [fetch(`${base}/configurations/%E0%A4%A`), 400, 'INVALID_ARGUMENT', /^the request path is not valid percent-encoded UTF-8$/],
       [fetch(`${base}/configurations/c1`, { method: 'PATCH', body: '{}', headers: { 'content-type': 'application/json' } }), 405, 'UNIMPLEMENTED', /PATCH is not allowed here; allowed: GET, PUT, DELETE/],
     ];
     for (const [pending, http, status, message] of cases) {
@@ -123,6 +125,6 @@ describe('the platform API in front of a database that is down', () => {
     const bare = await fetch(`${base}/configurations`, { method: 'POST', body: new TextEncoder().encode('{"name":"x"}') });
     expect(bare.status).toBe(415);
     expect(((await bare.json()) as { error: { message: string } }).error.message).toMatch(/content-type must be application\/json/);
-    expect(api.metrics.invalidArguments - before).toBe(6);
+    expect(api.metrics.invalidArguments - before).toBe(7);
   });
 });

@@ -62,7 +62,15 @@ export class FleetRestController {
     const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
     res.setHeader(REQUEST_ID_HEADER, requestId);
     const path = req.path.startsWith(API_PREFIX) ? req.path.slice(API_PREFIX.length) : req.path;
-    const found = matchRoute(this.routes, req.method, path);
+    let found: ReturnType<typeof matchRoute>;
+    try {
+      found = matchRoute(this.routes, req.method, path);
+    } catch (err) {
+      this.api.count(err, 'unknown');
+      const code = errorCode(err);
+      this.sendError(res, HTTP_STATUS[code], code, publicMessage(err, requestId), requestId);
+      return;
+    }
     if ('allowed' in found) {
       // 405 is gRPC's UNIMPLEMENTED (the method does not exist on that resource), as grpc-gateway maps it.
       if (found.allowed.length > 0) res.setHeader('allow', [...new Set(found.allowed)].join(', '));

@@ -1,11 +1,13 @@
 /**
- * The REST mirror's request bodies before any route sees them: JSON only
- * (415 otherwise), and a body the JSON parser refused (malformed, not an
- * object, too large) answered in the API's own error envelope and counted
- * as bad input of the rpc its route names, instead of the framework's page.
+ * The REST mirror's requests before and around its routes: bodies are JSON
+ * only (415 otherwise), and whatever express or its JSON parser refuses (a
+ * malformed, non-object or too large body, a path that does not decode) or
+ * throws is answered in the API's own error envelope with a request id,
+ * counted, and (when it is ours, a 500) logged, instead of the framework's page.
  */
 import { DesiredStateError, echo, type FleetApiService } from '@opamp/desired-state';
-import { errorEnvelope, REQUEST_ID_HEADER, requestIdFrom } from './api-errors';
+import type { JsonLog } from '@opamp/process-runtime';
+import { errorEnvelope, logInternalError, REQUEST_ID_HEADER, requestIdFrom } from './api-errors';
 import { compileRoutes, matchRoute, type CompiledRoute } from './rest-routes';
 
 export const API_PREFIX = '/api/v1';
@@ -39,8 +41,9 @@ export function unsupportedBody(headers: BodyRequest['headers']): string | null 
   return type ? `content-type must be application/json, got ${echo(type)}` : 'content-type must be application/json (the request has a body but no content-type)';
 }
 
-/** What a body-parser error means for the caller: HTTP status and message. */
+/** What an error of express or its body parser means for the caller: HTTP status and message; null when it is ours (500). */
 export function bodyParserProblem(err: { type?: unknown; status?: unknown; body?: unknown }): { http: number; message: string } | null {
+  if (err instanceof URIError) return { http: 400, message: 'the request path is not valid percent-encoded UTF-8' };
   switch (err.type) {
     case 'entity.parse.failed': {
       const first = typeof err.body === 'string' ? err.body.trimStart()[0] : undefined;
@@ -56,22 +59,53 @@ export function bodyParserProblem(err: { type?: unknown; status?: unknown; body?
     case 'stream.encoding.set':
       return { http: 400, message: 'request body could not be read' };
     default:
-      return typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? { http: err.status, message: 'request body could not be read' } : null;
+      return typeof err.type === 'string' && typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? { http: err.status, message: 'request body could not be read' } : null;
   }
 }
 
-/** The express error middleware that answers body-parser errors (register right after the parser). */
-export function restBodyErrors(api: FleetApiService, routes: readonly CompiledRoute[] = compileRoutes()) {
-  return (err: { type?: unknown; status?: unknown; body?: unknown }, req: BodyRequest, res: BodyResponse, next: (err?: unknown) => void): void => {
-    const problem = err && typeof err === 'object' ? bodyParserProblem(err) : null;
-    if (!problem || res.headersSent) {
-      next(err);
+/**
+ * An error Nest raised itself (an HttpException: it wraps express's errors,
+ * keeping only their status and message). Its message is not echoed: it may
+ * quote the request.
+ */
+function nestProblem(err: { getStatus?: () => number; message?: unknown }): { http: number; message: string } | null {
+  const http = typeof err.getStatus === 'function' ? err.getStatus() : undefined;
+  if (http === undefined || http < 400 || http >= 500) return null;
+  if (typeof err.message === 'string' && err.message.startsWith('Failed to decode param')) return { http: 400, message: 'the request path is not valid percent-encoded UTF-8' };
+  return { http, message: `the request was refused (HTTP ${http})` };
+}
+
+function rpcOf(routes: readonly CompiledRoute[], req: BodyRequest): string {
+  try {
+    const found = matchRoute(routes, req.method, req.path.startsWith(API_PREFIX) ? req.path.slice(API_PREFIX.length) : req.path);
+    return 'route' in found ? found.route.rpc : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * How the REST mirror answers an error that never reached its controller:
+ * the body parser's (as express middleware right after the parser, where the
+ * error still says what failed), express's own and Nest's (through
+ * RestErrorsFilter, as HttpExceptions), or anything else thrown on the way.
+ */
+export function restErrors(api: FleetApiService, log: JsonLog, routes: readonly CompiledRoute[] = compileRoutes()) {
+  return (err: { type?: unknown; status?: unknown; body?: unknown; getStatus?: () => number; message?: unknown }, req: BodyRequest, res: BodyResponse, next?: (err?: unknown) => void): void => {
+    void next; // express tells error middleware by its four parameters
+    if (res.headersSent) return;
+    const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    const rpc = rpcOf(routes, req);
+    const problem = err && typeof err === 'object' ? (bodyParserProblem(err) ?? nestProblem(err)) : null;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    if (problem) {
+      const status = problem.http === 404 ? 'NOT_FOUND' : problem.http === 405 ? 'UNIMPLEMENTED' : 'INVALID_ARGUMENT';
+      api.count(new DesiredStateError(status === 'NOT_FOUND' ? 'NOT_FOUND' : 'INVALID_ARGUMENT', problem.message), rpc);
+      res.status(problem.http).json(errorEnvelope(problem.http, status, problem.message, requestId));
       return;
     }
-    const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
-    const found = matchRoute(routes, req.method, req.path.startsWith(API_PREFIX) ? req.path.slice(API_PREFIX.length) : req.path);
-    api.count(new DesiredStateError('INVALID_ARGUMENT', problem.message), 'route' in found ? found.route.rpc : 'unknown');
-    res.setHeader(REQUEST_ID_HEADER, requestId);
-    res.status(problem.http).json(errorEnvelope(problem.http, 'INVALID_ARGUMENT', problem.message, requestId));
+    api.count(err, rpc);
+    logInternalError(log, err, { transport: 'rest', rpc, requestId });
+    res.status(500).json(errorEnvelope(500, 'INTERNAL', `internal error (request id ${requestId})`, requestId));
   };
 }
