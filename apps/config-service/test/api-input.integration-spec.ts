@@ -153,3 +153,20 @@ describe('configuration file names (item 16)', () => {
     expect(one.status).toBe(200);
   });
 });
+
+describe('request ids (item 12)', () => {
+  it('every response carries one: the caller\'s when sane, a new one otherwise (REST header, gRPC response headers)', async () => {
+    const mine = await bed.rest('GET', '/configurations', undefined, { headers: { 'x-request-id': 'caller-id-1' } });
+    expect({ status: mine.status, id: mine.headers.get('x-request-id') }).toEqual({ status: 200, id: 'caller-id-1' });
+    const insane = await bed.rest('GET', '/configurations', undefined, { headers: { 'x-request-id': 'has spaces and {json}' } });
+    expect(insane.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${bed.tenants[0].token}`);
+    md.set('x-request-id', 'caller-id-2');
+    const headers = await new Promise<grpc.Metadata>((resolve, reject) => {
+      const call = bed.grpcClient['ListConfigurations']({}, md, { deadline: new Date(Date.now() + 5_000) }, (err) => (err ? reject(err) : undefined));
+      call.on('metadata', resolve);
+    });
+    expect(headers.get('x-request-id')).toEqual(['caller-id-2']);
+  });
+});
