@@ -66,6 +66,11 @@ describe('rejectNulText', () => {
     expect(refusal(() => rejectNulText({ files: { 'a\u0000': {} } }))).toMatch(/^the name of files must not contain NUL/);
   });
 
+  it('names a field under a long map key capped', () => {
+    const message = refusal(() => rejectNulText({ files: { [`${'n'.repeat(300_000)}.yaml`]: { body: '\u0000' } } }));
+    expect(message).toMatch(/^files\."n{64}"…\(300005 bytes\)\.body must not contain NUL/);
+  });
+
   it('leaves text without NUL and bytes fields alone', () => {
     expect(() => rejectNulText({ name: 'ok', data: Buffer.from([0, 0]), n: 1, nested: { list: ['a', 'b'] } })).not.toThrow();
   });

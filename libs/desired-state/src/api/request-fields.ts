@@ -5,7 +5,7 @@
  * for every rpc (what a missing value means, which values are refused).
  */
 import { echo, invalidArgument } from '../core';
-import { MAX_PAGE_SIZE } from '../core/limits';
+import { MAX_ECHO_CHARS, MAX_PAGE_SIZE } from '../core/limits';
 
 export type Req = Record<string, unknown>;
 
@@ -56,7 +56,9 @@ export function rejectNulText(req: unknown, path = ''): void {
     return;
   }
   for (const [k, v] of Object.entries(req as Record<string, unknown>)) {
-    const at = path ? `${path}.${k}` : k;
+    // A map key is the caller's (a file name, a label): a long one is named capped.
+    const name = k.length > MAX_ECHO_CHARS ? echo(k) : k;
+    const at = path ? `${path}.${name}` : name;
     if (k.includes('\u0000')) throw invalidArgument(`the name of ${path || 'a request field'} must not contain NUL characters (U+0000), got ${echo(k)}`);
     rejectNulText(v, at);
   }
