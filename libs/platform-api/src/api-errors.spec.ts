@@ -9,10 +9,11 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
 import { AgentPushDispatcher, DesiredStateRepository, FleetApiService } from '@opamp/desired-state';
-import type { LogLevel } from '@opamp/process-runtime';
+import { jsonLog, type LogLevel } from '@opamp/process-runtime';
 import { createPgPool, PgSqlDatabase } from '@opamp/store';
 import { requestIdFrom } from './api-errors';
 import { createPlatformApiApp, PlatformApiModule } from './platform-api.app';
+import { API_LOG } from './platform-api.tokens';
 import { findFleetApiProto, LOADER_OPTIONS } from './proto-json';
 import { bodyParserProblem, unsupportedBody } from './rest-body';
 
@@ -78,6 +79,11 @@ describe('the platform API in front of a database that is down', () => {
     client?.close();
     await app?.close();
     await pool.end();
+  });
+
+  it('logs to the process log (stderr JSON lines) unless the host gives another, whatever Nest\'s own logger is set to', () => {
+    const providers = PlatformApiModule.forApi(api).providers ?? [];
+    expect(providers).toContainEqual({ provide: API_LOG, useValue: jsonLog });
   });
 
   it('REST: a 500 carries its request id in the header and the envelope, and is logged with it (no secrets)', async () => {
