@@ -118,7 +118,7 @@ describe('the platform API in front of a database that is down', () => {
       [post('5', { 'content-type': 'application/json' }), 400, 'INVALID_ARGUMENT', /^request body must be a JSON object$/],
       [post('"text"', { 'content-type': 'application/json' }), 400, 'INVALID_ARGUMENT', /^request body must be a JSON object$/],
       [post('name: x', { 'content-type': 'text/plain' }), 415, 'INVALID_ARGUMENT', /^content-type must be application\/json, got "text\/plain"$/],
-      [post(`{"name": "${'x'.repeat(3 * 1024 * 1024)}"}`, { 'content-type': 'application/json' }), 413, 'INVALID_ARGUMENT', /larger than 2mb/],
+      [post(`{"name": "${'x'.repeat(3 * 1024 * 1024)}"}`, { 'content-type': 'application/json' }), 413, 'INVALID_ARGUMENT', /^request body is larger than 2097152 bytes$/],
       [fetch(`${base}/configurations/%E0%A4%A`), 400, 'INVALID_ARGUMENT', /^the request path is not valid percent-encoded UTF-8$/],
       [fetch(`${base}/configurations/c1`, { method: 'PATCH', body: '{}', headers: { 'content-type': 'application/json' } }), 405, 'UNIMPLEMENTED', /PATCH is not allowed here; allowed: GET, PUT, DELETE/],
     ];

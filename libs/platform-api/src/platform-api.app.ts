@@ -8,14 +8,14 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
-import type { FleetApiService } from '@opamp/desired-state';
+import { MAX_REST_BODY_BYTES, type FleetApiService } from '@opamp/desired-state';
 import { jsonLog, type JsonLog } from '@opamp/process-runtime';
 import { FleetGrpcController } from './fleet-grpc.controller';
 import { FleetRestController } from './fleet-rest.controller';
 import { findConsoleDir, serveConsole } from './console-static';
 import { FLEET_PACKAGE, findFleetApiProto, LOADER_OPTIONS, ProtoJson } from './proto-json';
 import { API_LOG, FLEET_API, METRICS_REGISTRY, PROTO_JSON } from './platform-api.tokens';
-import { MAX_REST_BODY, restErrors } from './rest-body';
+import { restErrors } from './rest-body';
 import { RestErrorsFilter } from './rest-errors.filter';
 import { MetricsController } from './metrics.controller';
 import type { Registry } from 'prom-client';
@@ -59,7 +59,7 @@ export async function createPlatformApiApp(module: DynamicModule, listen: Platfo
   });
   // Errors of the parser (right after it, before Nest wraps them), express and Nest itself in the API's envelope, not Nest's.
   const errors = restErrors(app.get<FleetApiService>(FLEET_API), app.get<JsonLog>(API_LOG));
-  app.useBodyParser('json', { limit: MAX_REST_BODY });
+  app.useBodyParser('json', { limit: MAX_REST_BODY_BYTES });
   app.use(errors);
   app.useGlobalFilters(new RestErrorsFilter(errors));
   const consoleDir = listen.consoleDir === undefined ? findConsoleDir() : listen.consoleDir;

@@ -5,14 +5,12 @@
  * throws is answered in the API's own error envelope with a request id,
  * counted, and (when it is ours, a 500) logged, instead of the framework's page.
  */
-import { DesiredStateError, echo, type FleetApiService } from '@opamp/desired-state';
+import { DesiredStateError, echo, MAX_REST_BODY_BYTES, type FleetApiService } from '@opamp/desired-state';
 import type { JsonLog } from '@opamp/process-runtime';
 import { errorEnvelope, logInternalError, REQUEST_ID_HEADER, requestIdFrom } from './api-errors';
 import { compileRoutes, matchRoute, type CompiledRoute } from './rest-routes';
 
 export const API_PREFIX = '/api/v1';
-/** Largest request body the REST mirror parses. */
-export const MAX_REST_BODY = '2mb';
 
 /** The parts of express's request and response used here (express ships no types in this workspace). */
 interface BodyRequest {
@@ -50,7 +48,7 @@ export function bodyParserProblem(err: { type?: unknown; status?: unknown; body?
       return { http: 400, message: first !== undefined && first !== '{' && first !== '[' ? 'request body must be a JSON object' : 'request body is not valid JSON' };
     }
     case 'entity.too.large':
-      return { http: 413, message: `request body is larger than ${MAX_REST_BODY}` };
+      return { http: 413, message: `request body is larger than ${MAX_REST_BODY_BYTES} bytes` };
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return { http: 415, message: 'request body must be JSON in UTF-8, without content-encoding' };

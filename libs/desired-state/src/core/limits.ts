@@ -5,6 +5,9 @@
  * exceeded), so change it here and nowhere else.
  */
 
+/** Largest REST request body (JSON) the API parses; a larger one is a 413. */
+export const MAX_REST_BODY_BYTES = 2 * 1024 * 1024;
+
 /** Largest page any List* call returns. */
 export const MAX_PAGE_SIZE = 1000;
 
