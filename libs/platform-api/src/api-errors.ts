@@ -1,6 +1,13 @@
-/** One mapping of desired-state error codes to HTTP and gRPC statuses. */
+/**
+ * How the platform API reports errors on both transports: one mapping of
+ * desired-state error codes to HTTP and gRPC statuses, the REST error
+ * envelope, request ids, and the log line of an internal error (the only
+ * kind a caller cannot act on, so the only kind that is logged).
+ */
+import { randomUUID } from 'node:crypto';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { DesiredStateError, type ErrorCode } from '@opamp/desired-state';
+import type { JsonLog } from '@opamp/process-runtime';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
@@ -26,11 +33,42 @@ export const GRPC_STATUS: Record<ErrorCode, number> = {
   INTERNAL: GrpcStatus.INTERNAL,
 };
 
+/** The header (REST) and metadata key (gRPC) of a request's id. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's request id when it is a sane token (it goes into logs and headers), else a new one. */
+export function requestIdFrom(given: unknown): string {
+  const v = Array.isArray(given) ? given[0] : Buffer.isBuffer(given) ? given.toString('latin1') : given;
+  return typeof v === 'string' && SANE_REQUEST_ID.test(v) ? v : randomUUID();
+}
+
 export function errorCode(err: unknown): ErrorCode {
   return err instanceof DesiredStateError ? err.code : 'INTERNAL';
 }
 
-/** The message callers see: ours verbatim, never internals. */
-export function publicMessage(err: unknown): string {
-  return err instanceof DesiredStateError ? err.message : 'internal error';
+/** The message callers see: ours verbatim (capped where it was made), never internals. */
+export function publicMessage(err: unknown, requestId?: string): string {
+  if (err instanceof DesiredStateError) return err.message;
+  return requestId ? `internal error (request id ${requestId})` : 'internal error';
+}
+
+/** The documented REST error envelope. */
+export interface ErrorEnvelope {
+  error: { code: number; status: string; message: string; requestId: string };
+}
+
+export function errorEnvelope(http: number, status: string, message: string, requestId: string): ErrorEnvelope {
+  return { error: { code: http, status, message, requestId } };
+}
+
+/**
+ * Logs an internal error with the request id its caller got: the error's
+ * name, message and stack only (never the request, which may hold secrets).
+ * Errors of bad input are the caller's and are counted, not logged.
+ */
+export function logInternalError(log: JsonLog, err: unknown, where: { transport: 'rest' | 'grpc'; rpc: string; requestId: string }): void {
+  if (err instanceof DesiredStateError) return;
+  const e = err instanceof Error ? err : new Error(String(err));
+  log('error', 'platform API internal error', { ...where, error: `${e.name}: ${e.message}`, stack: e.stack });
 }

@@ -1,65 +1,89 @@
-/** The gRPC side of FleetService (@nestjs/microservices): the same handlers as REST. */
-import { Controller, Inject, Logger } from '@nestjs/common';
+/**
+ * The gRPC side of FleetService (@nestjs/microservices): the same handlers as
+ * REST. Every call gets a request id (the caller's `x-request-id` metadata
+ * when sane), sent back in the response headers and, with an error, in the
+ * trailers; an internal error's message names it and it is logged with it.
+ */
+import { Controller, Inject, Optional } from '@nestjs/common';
 import { GrpcMethod, RpcException } from '@nestjs/microservices';
-import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
-import { DesiredStateError, type FleetApiService } from '@opamp/desired-state';
-import { errorCode, GRPC_STATUS, publicMessage } from './api-errors';
+import type { FleetApiService } from '@opamp/desired-state';
+import { jsonLog, type JsonLog } from '@opamp/process-runtime';
+import { errorCode, GRPC_STATUS, logInternalError, publicMessage, REQUEST_ID_HEADER, requestIdFrom } from './api-errors';
 import { invokeRpc } from './rpc-table';
 import { openWatch, pumpWatch } from './watch-stream';
-import { FLEET_API } from './platform-api.tokens';
+import { API_LOG, FLEET_API } from './platform-api.tokens';
 
 type Req = Record<string, unknown>;
 const S = 'FleetService';
 
+/** What a handler gets as its third argument: the call, to send headers on. */
+interface GrpcCall {
+  sendMetadata(md: Metadata): void;
+}
+
+function requestIdMetadata(requestId: string): Metadata {
+  const md = new Metadata();
+  md.set(REQUEST_ID_HEADER, requestId);
+  return md;
+}
+
 @Controller()
 export class FleetGrpcController {
-  private readonly logger = new Logger('grpc');
+  constructor(
+    @Inject(FLEET_API) private readonly api: FleetApiService,
+    @Optional() @Inject(API_LOG) private readonly log: JsonLog = jsonLog,
+  ) {}
 
-  constructor(@Inject(FLEET_API) private readonly api: FleetApiService) {}
-
-  private async call(rpc: string, req: Req, metadata: Metadata): Promise<Req> {
+  private async call(rpc: string, req: Req, metadata: Metadata, call?: GrpcCall): Promise<Req> {
+    const requestId = requestIdFrom(metadata?.get(REQUEST_ID_HEADER)?.[0]);
+    call?.sendMetadata(requestIdMetadata(requestId));
     try {
       const auth = metadata?.get('authorization')?.[0];
       return await invokeRpc(this.api, rpc, typeof auth === 'string' ? auth : auth?.toString(), req);
     } catch (err) {
-      if (!(err instanceof DesiredStateError)) this.logger.error(`${rpc}: ${err instanceof Error ? err.stack : String(err)}`);
-      throw new RpcException({ code: GRPC_STATUS[errorCode(err)], message: publicMessage(err) });
+      throw this.rpcError(err, rpc, requestId);
     }
   }
 
-  @GrpcMethod(S, 'ListAgents') listAgents(r: Req, m: Metadata) { return this.call('ListAgents', r, m); }
-  @GrpcMethod(S, 'GetAgent') getAgent(r: Req, m: Metadata) { return this.call('GetAgent', r, m); }
-  @GrpcMethod(S, 'GetFleetSummary') getFleetSummary(r: Req, m: Metadata) { return this.call('GetFleetSummary', r, m); }
-  @GrpcMethod(S, 'RestartAgent') restartAgent(r: Req, m: Metadata) { return this.call('RestartAgent', r, m); }
-  @GrpcMethod(S, 'SendCustomMessage') sendCustomMessage(r: Req, m: Metadata) { return this.call('SendCustomMessage', r, m); }
-  @GrpcMethod(S, 'CreateConfiguration') createConfiguration(r: Req, m: Metadata) { return this.call('CreateConfiguration', r, m); }
-  @GrpcMethod(S, 'UpdateConfiguration') updateConfiguration(r: Req, m: Metadata) { return this.call('UpdateConfiguration', r, m); }
-  @GrpcMethod(S, 'GetConfiguration') getConfiguration(r: Req, m: Metadata) { return this.call('GetConfiguration', r, m); }
-  @GrpcMethod(S, 'ListConfigurations') listConfigurations(r: Req, m: Metadata) { return this.call('ListConfigurations', r, m); }
-  @GrpcMethod(S, 'ListConfigurationVersions') listConfigurationVersions(r: Req, m: Metadata) { return this.call('ListConfigurationVersions', r, m); }
-  @GrpcMethod(S, 'DeleteConfiguration') deleteConfiguration(r: Req, m: Metadata) { return this.call('DeleteConfiguration', r, m); }
-  @GrpcMethod(S, 'ValidateConfiguration') validateConfiguration(r: Req, m: Metadata) { return this.call('ValidateConfiguration', r, m); }
-  @GrpcMethod(S, 'RenderConfiguration') renderConfiguration(r: Req, m: Metadata) { return this.call('RenderConfiguration', r, m); }
-  @GrpcMethod(S, 'CreateAssignment') createAssignment(r: Req, m: Metadata) { return this.call('CreateAssignment', r, m); }
-  @GrpcMethod(S, 'UpdateAssignment') updateAssignment(r: Req, m: Metadata) { return this.call('UpdateAssignment', r, m); }
-  @GrpcMethod(S, 'GetAssignment') getAssignment(r: Req, m: Metadata) { return this.call('GetAssignment', r, m); }
-  @GrpcMethod(S, 'ListAssignments') listAssignments(r: Req, m: Metadata) { return this.call('ListAssignments', r, m); }
-  @GrpcMethod(S, 'DeleteAssignment') deleteAssignment(r: Req, m: Metadata) { return this.call('DeleteAssignment', r, m); }
-  @GrpcMethod(S, 'CreateAgentToken') createAgentToken(r: Req, m: Metadata) { return this.call('CreateAgentToken', r, m); }
-  @GrpcMethod(S, 'ListAgentTokens') listAgentTokens(r: Req, m: Metadata) { return this.call('ListAgentTokens', r, m); }
-  @GrpcMethod(S, 'RevokeAgentToken') revokeAgentToken(r: Req, m: Metadata) { return this.call('RevokeAgentToken', r, m); }
-  @GrpcMethod(S, 'ListAuditEvents') listAuditEvents(r: Req, m: Metadata) { return this.call('ListAuditEvents', r, m); }
-  @GrpcMethod(S, 'CreateRollout') createRollout(r: Req, m: Metadata) { return this.call('CreateRollout', r, m); }
-  @GrpcMethod(S, 'GetRollout') getRollout(r: Req, m: Metadata) { return this.call('GetRollout', r, m); }
-  @GrpcMethod(S, 'ListRollouts') listRollouts(r: Req, m: Metadata) { return this.call('ListRollouts', r, m); }
-  @GrpcMethod(S, 'StartRollout') startRollout(r: Req, m: Metadata) { return this.call('StartRollout', r, m); }
-  @GrpcMethod(S, 'PauseRollout') pauseRollout(r: Req, m: Metadata) { return this.call('PauseRollout', r, m); }
-  @GrpcMethod(S, 'ResumeRollout') resumeRollout(r: Req, m: Metadata) { return this.call('ResumeRollout', r, m); }
-  @GrpcMethod(S, 'AbortRollout') abortRollout(r: Req, m: Metadata) { return this.call('AbortRollout', r, m); }
-  @GrpcMethod(S, 'RollbackRollout') rollbackRollout(r: Req, m: Metadata) { return this.call('RollbackRollout', r, m); }
-  @GrpcMethod(S, 'ListRolloutEvents') listRolloutEvents(r: Req, m: Metadata) { return this.call('ListRolloutEvents', r, m); }
-  @GrpcMethod(S, 'ListRolloutAgents') listRolloutAgents(r: Req, m: Metadata) { return this.call('ListRolloutAgents', r, m); }
+  private rpcError(err: unknown, rpc: string, requestId: string): RpcException {
+    logInternalError(this.log, err, { transport: 'grpc', rpc, requestId });
+    return new RpcException({ code: GRPC_STATUS[errorCode(err)], message: publicMessage(err, requestId), metadata: requestIdMetadata(requestId) });
+  }
+
+  @GrpcMethod(S, 'ListAgents') listAgents(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListAgents', r, m, c); }
+  @GrpcMethod(S, 'GetAgent') getAgent(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetAgent', r, m, c); }
+  @GrpcMethod(S, 'GetFleetSummary') getFleetSummary(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetFleetSummary', r, m, c); }
+  @GrpcMethod(S, 'RestartAgent') restartAgent(r: Req, m: Metadata, c: GrpcCall) { return this.call('RestartAgent', r, m, c); }
+  @GrpcMethod(S, 'SendCustomMessage') sendCustomMessage(r: Req, m: Metadata, c: GrpcCall) { return this.call('SendCustomMessage', r, m, c); }
+  @GrpcMethod(S, 'CreateConfiguration') createConfiguration(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreateConfiguration', r, m, c); }
+  @GrpcMethod(S, 'UpdateConfiguration') updateConfiguration(r: Req, m: Metadata, c: GrpcCall) { return this.call('UpdateConfiguration', r, m, c); }
+  @GrpcMethod(S, 'GetConfiguration') getConfiguration(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetConfiguration', r, m, c); }
+  @GrpcMethod(S, 'ListConfigurations') listConfigurations(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListConfigurations', r, m, c); }
+  @GrpcMethod(S, 'ListConfigurationVersions') listConfigurationVersions(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListConfigurationVersions', r, m, c); }
+  @GrpcMethod(S, 'DeleteConfiguration') deleteConfiguration(r: Req, m: Metadata, c: GrpcCall) { return this.call('DeleteConfiguration', r, m, c); }
+  @GrpcMethod(S, 'ValidateConfiguration') validateConfiguration(r: Req, m: Metadata, c: GrpcCall) { return this.call('ValidateConfiguration', r, m, c); }
+  @GrpcMethod(S, 'RenderConfiguration') renderConfiguration(r: Req, m: Metadata, c: GrpcCall) { return this.call('RenderConfiguration', r, m, c); }
+  @GrpcMethod(S, 'CreateAssignment') createAssignment(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreateAssignment', r, m, c); }
+  @GrpcMethod(S, 'UpdateAssignment') updateAssignment(r: Req, m: Metadata, c: GrpcCall) { return this.call('UpdateAssignment', r, m, c); }
+  @GrpcMethod(S, 'GetAssignment') getAssignment(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetAssignment', r, m, c); }
+  @GrpcMethod(S, 'ListAssignments') listAssignments(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListAssignments', r, m, c); }
+  @GrpcMethod(S, 'DeleteAssignment') deleteAssignment(r: Req, m: Metadata, c: GrpcCall) { return this.call('DeleteAssignment', r, m, c); }
+  @GrpcMethod(S, 'CreateAgentToken') createAgentToken(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreateAgentToken', r, m, c); }
+  @GrpcMethod(S, 'ListAgentTokens') listAgentTokens(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListAgentTokens', r, m, c); }
+  @GrpcMethod(S, 'RevokeAgentToken') revokeAgentToken(r: Req, m: Metadata, c: GrpcCall) { return this.call('RevokeAgentToken', r, m, c); }
+  @GrpcMethod(S, 'ListAuditEvents') listAuditEvents(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListAuditEvents', r, m, c); }
+  @GrpcMethod(S, 'CreateRollout') createRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreateRollout', r, m, c); }
+  @GrpcMethod(S, 'GetRollout') getRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetRollout', r, m, c); }
+  @GrpcMethod(S, 'ListRollouts') listRollouts(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListRollouts', r, m, c); }
+  @GrpcMethod(S, 'StartRollout') startRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('StartRollout', r, m, c); }
+  @GrpcMethod(S, 'PauseRollout') pauseRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('PauseRollout', r, m, c); }
+  @GrpcMethod(S, 'ResumeRollout') resumeRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('ResumeRollout', r, m, c); }
+  @GrpcMethod(S, 'AbortRollout') abortRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('AbortRollout', r, m, c); }
+  @GrpcMethod(S, 'RollbackRollout') rollbackRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('RollbackRollout', r, m, c); }
+  @GrpcMethod(S, 'ListRolloutEvents') listRolloutEvents(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListRolloutEvents', r, m, c); }
+  @GrpcMethod(S, 'ListRolloutAgents') listRolloutAgents(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListRolloutAgents', r, m, c); }
 
   /**
    * Server stream. Emits an event only when the call can take it (Nest's own
@@ -71,6 +95,8 @@ export class FleetGrpcController {
       let closed = false;
       let watch: Awaited<ReturnType<typeof openWatch>> | null = null;
       const auth = m?.get('authorization')?.[0];
+      const requestId = requestIdFrom(m?.get(REQUEST_ID_HEADER)?.[0]);
+      call.sendMetadata(requestIdMetadata(requestId));
       void (async () => {
         try {
           watch = await openWatch(this.api, 'WatchAgents', typeof auth === 'string' ? auth : auth?.toString(), r);
@@ -94,8 +120,7 @@ export class FleetGrpcController {
           });
           subscriber.complete();
         } catch (err) {
-          if (!(err instanceof DesiredStateError)) this.logger.error(`WatchAgents: ${err instanceof Error ? err.stack : String(err)}`);
-          subscriber.error(new RpcException({ code: GRPC_STATUS[errorCode(err)], message: publicMessage(err) }));
+          subscriber.error(this.rpcError(err, 'WatchAgents', requestId));
         }
       })();
       return () => {

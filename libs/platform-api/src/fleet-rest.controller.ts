@@ -1,26 +1,27 @@
 /**
  * The REST/JSON mirror of FleetService under /api/v1 (proto3 JSON mapping),
  * routed by the table in rest-routes.ts, plus GET /api/v1/openapi.json.
- * Errors are `{"error": {"code": <http>, "status": "<GRPC_CODE>", "message": "..."}}`.
+ * Errors are `{"error": {"code": <http>, "status": "<GRPC_CODE>", "message": "...", "requestId": "..."}}`;
+ * every response carries its request id in `x-request-id` (the caller's, when sane).
  */
-import { All, Controller, Get, Inject, Logger, Req, Res } from '@nestjs/common';
-import { DesiredStateError, type AgentWatch, type FleetApiService } from '@opamp/desired-state';
-import { errorCode, HTTP_STATUS, publicMessage } from './api-errors';
+import { All, Controller, Get, Inject, Optional, Req, Res } from '@nestjs/common';
+import { DesiredStateError, echo, type AgentWatch, type FleetApiService } from '@opamp/desired-state';
+import { jsonLog, type JsonLog } from '@opamp/process-runtime';
+import { errorCode, errorEnvelope, HTTP_STATUS, logInternalError, publicMessage, REQUEST_ID_HEADER, requestIdFrom } from './api-errors';
 import { buildOpenApi } from './openapi';
 import type { ProtoJson } from './proto-json';
 import { compileRoutes, matchRoute } from './rest-routes';
 import { invokeRpc } from './rpc-table';
 import { openWatch, pumpWatch } from './watch-stream';
-import { FLEET_API, PROTO_JSON } from './platform-api.tokens';
+import { API_LOG, FLEET_API, PROTO_JSON } from './platform-api.tokens';
+import { API_PREFIX, unsupportedBody } from './rest-body';
 import type * as protobuf from 'protobufjs';
-
-const PREFIX = '/api/v1';
 
 /** The parts of the express request and response used here (express ships no types in this workspace). */
 interface Request {
   path: string;
   method: string;
-  headers: { authorization?: string };
+  headers: Record<string, string | string[] | undefined> & { authorization?: string };
   query: unknown;
   body: unknown;
   on(event: 'close', listener: () => void): void;
@@ -41,13 +42,13 @@ const SSE_KEEP_ALIVE_MS = 15_000;
 
 @Controller('api/v1')
 export class FleetRestController {
-  private readonly logger = new Logger('rest');
   private readonly routes = compileRoutes();
   private openApi: Record<string, unknown> | null = null;
 
   constructor(
     @Inject(FLEET_API) private readonly api: FleetApiService,
     @Inject(PROTO_JSON) private readonly proto: ProtoJson,
+    @Optional() @Inject(API_LOG) private readonly log: JsonLog = jsonLog,
   ) {}
 
   @Get('openapi.json')
@@ -58,11 +59,24 @@ export class FleetRestController {
 
   @All('*path')
   async handle(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const path = req.path.startsWith(PREFIX) ? req.path.slice(PREFIX.length) : req.path;
-    const found = matchRoute(this.routes, req.method, path);
+    const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    const path = req.path.startsWith(API_PREFIX) ? req.path.slice(API_PREFIX.length) : req.path;
+    let found: ReturnType<typeof matchRoute>;
+    try {
+      found = matchRoute(this.routes, req.method, path);
+    } catch (err) {
+      this.api.count(err, 'unknown');
+      const code = errorCode(err);
+      this.sendError(res, HTTP_STATUS[code], code, publicMessage(err, requestId), requestId);
+      return;
+    }
     if ('allowed' in found) {
+      // 405 is gRPC's UNIMPLEMENTED (the method does not exist on that resource), as grpc-gateway maps it.
       if (found.allowed.length > 0) res.setHeader('allow', [...new Set(found.allowed)].join(', '));
-      this.sendError(res, found.allowed.length > 0 ? 405 : 404, found.allowed.length > 0 ? 'INVALID_ARGUMENT' : 'NOT_FOUND', found.allowed.length > 0 ? `method ${req.method} not allowed` : `no route ${req.method} ${req.path}`);
+      if (found.allowed.length > 0) this.sendError(res, 405, 'UNIMPLEMENTED', `method ${req.method} is not allowed here; allowed: ${[...new Set(found.allowed)].join(', ')}`, requestId);
+      else this.sendError(res, 404, 'NOT_FOUND', `no route ${req.method} ${echo(req.path)}`, requestId);
+      this.api.count(new DesiredStateError('NOT_FOUND', 'no route'), 'unknown');
       return;
     }
     const { route, params } = found;
@@ -71,6 +85,12 @@ export class FleetRestController {
     const responseType = method.resolvedResponseType as protobuf.Type;
     let invoked = false;
     try {
+      const unsupported = route.body ? unsupportedBody(req.headers) : null;
+      if (unsupported) {
+        this.api.count(new DesiredStateError('INVALID_ARGUMENT', unsupported), route.rpc);
+        this.sendError(res, 415, 'INVALID_ARGUMENT', unsupported, requestId);
+        return;
+      }
       let json: Record<string, unknown>;
       if (route.body === '*') json = { ...this.bodyObject(req) };
       else if (route.body) json = { [route.body]: this.bodyObject(req) };
@@ -85,22 +105,22 @@ export class FleetRestController {
       if (route.stream) {
         invoked = true;
         const watch = await openWatch(this.api, route.rpc, req.headers.authorization, request);
-        await this.serveEvents(watch, req, res, responseType);
+        await this.serveEvents(watch, req, res, responseType, requestId);
         return;
       }
       invoked = true;
       const result = await invokeRpc(this.api, route.rpc, req.headers.authorization, request);
       res.status(200).json(this.proto.toJson(responseType, result));
     } catch (err) {
-      if (!(err instanceof DesiredStateError)) this.logger.error(`${route.rpc}: ${err instanceof Error ? err.stack : String(err)}`);
+      logInternalError(this.log, err, { transport: 'rest', rpc: route.rpc, requestId });
       if (!invoked) this.api.count(err, route.rpc);
       const code = errorCode(err);
-      this.sendError(res, HTTP_STATUS[code], code, publicMessage(err));
+      this.sendError(res, HTTP_STATUS[code], code, publicMessage(err, requestId), requestId);
     }
   }
 
   /** A server stream as Server-Sent Events: `event: change` per message, `event: error` before an abnormal end. */
-  private async serveEvents(watch: AgentWatch, req: Request, res: Response, type: protobuf.Type): Promise<void> {
+  private async serveEvents(watch: AgentWatch, req: Request, res: Response, type: protobuf.Type, requestId: string): Promise<void> {
     let closed = false;
     req.on('close', () => {
       closed = true;
@@ -124,9 +144,9 @@ export class FleetRestController {
         closed: () => closed,
       });
     } catch (err) {
-      if (!(err instanceof DesiredStateError)) this.logger.error(`WatchAgents: ${err instanceof Error ? err.stack : String(err)}`);
+      logInternalError(this.log, err, { transport: 'rest', rpc: 'WatchAgents', requestId });
       const code = errorCode(err);
-      if (!closed) res.write(`event: error\ndata: ${JSON.stringify({ error: { code: HTTP_STATUS[code], status: code, message: publicMessage(err) } })}\n\n`);
+      if (!closed) res.write(`event: error\ndata: ${JSON.stringify(errorEnvelope(HTTP_STATUS[code], code, publicMessage(err, requestId), requestId))}\n\n`);
     } finally {
       clearInterval(keepAlive);
       watch.close();
@@ -145,7 +165,7 @@ export class FleetRestController {
     return this.proto.toJson(type, this.proto.fromQuery(type, req.query as Record<string, unknown>));
   }
 
-  private sendError(res: Response, http: number, status: string, message: string): void {
-    res.status(http).json({ error: { code: http, status, message } });
+  private sendError(res: Response, http: number, status: string, message: string, requestId: string): void {
+    res.status(http).json(errorEnvelope(http, status, message, requestId));
   }
 }

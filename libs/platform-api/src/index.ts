@@ -9,3 +9,4 @@ export * from './api-errors';
 export { FleetRestController } from './fleet-rest.controller';
 export { FleetGrpcController } from './fleet-grpc.controller';
 export * from './watch-stream';
+export { RPC_HANDLERS, STREAM_RPCS } from './rpc-table';

@@ -78,7 +78,12 @@ export function buildOpenApi(proto: ProtoJson): Record<string, unknown> {
       properties: {
         error: {
           type: 'object',
-          properties: { code: { type: 'integer' }, status: { type: 'string' }, message: { type: 'string' } },
+          properties: {
+            code: { type: 'integer', description: 'HTTP status' },
+            status: { type: 'string', description: 'gRPC status name (UNIMPLEMENTED for 405)' },
+            message: { type: 'string' },
+            requestId: { type: 'string', description: 'also in the x-request-id response header; an internal error is logged with it' },
+          },
         },
       },
     },

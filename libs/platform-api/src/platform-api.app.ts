@@ -8,12 +8,15 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
-import type { FleetApiService } from '@opamp/desired-state';
+import { MAX_REST_BODY_BYTES, type FleetApiService } from '@opamp/desired-state';
+import { jsonLog, type JsonLog } from '@opamp/process-runtime';
 import { FleetGrpcController } from './fleet-grpc.controller';
 import { FleetRestController } from './fleet-rest.controller';
 import { findConsoleDir, serveConsole } from './console-static';
 import { FLEET_PACKAGE, findFleetApiProto, LOADER_OPTIONS, ProtoJson } from './proto-json';
-import { FLEET_API, METRICS_REGISTRY, PROTO_JSON } from './platform-api.tokens';
+import { API_LOG, FLEET_API, METRICS_REGISTRY, PROTO_JSON } from './platform-api.tokens';
+import { restErrors } from './rest-body';
+import { RestErrorsFilter } from './rest-errors.filter';
 import { MetricsController } from './metrics.controller';
 import type { Registry } from 'prom-client';
 
@@ -34,13 +37,17 @@ export class PlatformApiModule {
       module: PlatformApiModule,
       imports,
       controllers: [FleetRestController, FleetGrpcController, MetricsController],
-      providers: [{ provide: PROTO_JSON, useFactory: () => new ProtoJson() }, ...providers],
+      providers: [{ provide: PROTO_JSON, useFactory: () => new ProtoJson() }, { provide: API_LOG, useValue: jsonLog }, ...providers],
     };
   }
 
   /** For a host that built its FleetApiService itself (the embedded server). */
-  static forApi(api: FleetApiService, metrics?: Registry): DynamicModule {
-    return PlatformApiModule.register([{ provide: FLEET_API, useValue: api }, ...(metrics ? [{ provide: METRICS_REGISTRY, useValue: metrics }] : [])]);
+  static forApi(api: FleetApiService, metrics?: Registry, log?: JsonLog): DynamicModule {
+    return PlatformApiModule.register([
+      { provide: FLEET_API, useValue: api },
+      ...(metrics ? [{ provide: METRICS_REGISTRY, useValue: metrics }] : []),
+      ...(log ? [{ provide: API_LOG, useValue: log }] : []),
+    ]);
   }
 }
 
@@ -50,7 +57,11 @@ export async function createPlatformApiApp(module: DynamicModule, listen: Platfo
     bufferLogs: false,
     ...(listen.logger === false ? { logger: false } : {}),
   });
-  app.useBodyParser('json', { limit: '2mb' });
+  // Errors of the parser (right after it, before Nest wraps them), express and Nest itself in the API's envelope, not Nest's.
+  const errors = restErrors(app.get<FleetApiService>(FLEET_API), app.get<JsonLog>(API_LOG));
+  app.useBodyParser('json', { limit: MAX_REST_BODY_BYTES });
+  app.use(errors);
+  app.useGlobalFilters(new RestErrorsFilter(errors));
   const consoleDir = listen.consoleDir === undefined ? findConsoleDir() : listen.consoleDir;
   if (consoleDir) serveConsole(app, consoleDir);
   const { protoPath, includeDir } = findFleetApiProto();

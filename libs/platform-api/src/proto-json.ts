@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as protobuf from 'protobufjs';
-import { invalidArgument } from '@opamp/desired-state';
+import { echo, invalidArgument } from '@opamp/desired-state';
 
 export const FLEET_PACKAGE = 'fleet.v1';
 export const FLEET_SERVICE = 'FleetService';
@@ -31,10 +31,40 @@ export const LOADER_OPTIONS = { keepCase: false, longs: String, enums: String, d
 const READ = { longs: String, enums: String, defaults: true, oneofs: true, arrays: true, objects: true } as const;
 const WRITE = { longs: String, enums: String, bytes: String, defaults: true, arrays: true, objects: true, json: true } as const;
 
-const INT_TYPES = new Set(['int32', 'uint32', 'sint32', 'fixed32', 'sfixed32', 'int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+/**
+ * The range of each integer type. protobufjs would wrap or truncate a value
+ * beyond it (1e308 as int32 is 0, 4294967297 is 1), so the caller hears of it
+ * instead. 64-bit fields stop at 2^53 - 1, as numbers or decimal strings:
+ * protobufjs (without Long) and the API read them as JavaScript numbers, which
+ * would silently round anything larger.
+ */
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const INT_RANGES: Record<string, readonly [bigint, bigint]> = {
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  sint32: [-(2n ** 31n), 2n ** 31n - 1n],
+  sfixed32: [-(2n ** 31n), 2n ** 31n - 1n],
+  uint32: [0n, 2n ** 32n - 1n],
+  fixed32: [0n, 2n ** 32n - 1n],
+  int64: [-SAFE, SAFE],
+  sint64: [-SAFE, SAFE],
+  sfixed64: [-SAFE, SAFE],
+  uint64: [0n, SAFE],
+  fixed64: [0n, SAFE],
+};
 const FLOAT_TYPES = new Set(['double', 'float']);
-// protobufjs would wrap a negative number around to a huge unsigned one; the caller should hear it was negative.
-const UNSIGNED_TYPES = new Set(['uint32', 'fixed32', 'uint64', 'fixed64']);
+
+/** An integer of `type` from JSON (number or decimal string), or why it is not one. */
+export function checkInteger(type: string, v: unknown, at: string): void {
+  const [min, max] = INT_RANGES[type];
+  const refuse = () => invalidArgument(`'${at}' must be an integer between ${min} and ${max}, got ${echo(v)}`);
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) throw refuse();
+  } else if (typeof v !== 'string' || !/^-?\d{1,20}$/.test(v)) throw refuse();
+  const n = BigInt(v);
+  // protobufjs would wrap a negative number around to a huge unsigned one; the caller should hear it was negative.
+  if (n < 0n && min === 0n) throw invalidArgument(`'${at}' must not be negative, got ${echo(v)}`);
+  if (n < min || n > max) throw refuse();
+}
 
 function camel(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -71,7 +101,7 @@ export class ProtoJson {
     const json: Record<string, unknown> = {};
     for (const [key, raw] of Object.entries(query)) {
       const field = type.fields[key] ?? type.fields[camel(key)];
-      if (!field) throw invalidArgument(`unknown query parameter '${key}'`);
+      if (!field) throw invalidArgument(`unknown query parameter ${echo(key)}`);
       // Only a repeated field takes comma-separated values: a selector such as "env=prod,region=eu" is one value.
       const given = (Array.isArray(raw) ? raw : [raw]).map((v) => String(v));
       const values = (field.repeated ? given.flatMap((v) => v.split(',')) : given).filter((v) => v !== '');
@@ -80,9 +110,9 @@ export class ProtoJson {
           if (v !== 'true' && v !== 'false') throw invalidArgument(`query parameter '${key}' must be true or false`);
           return v === 'true';
         }
-        if (INT_TYPES.has(field.type)) {
-          if (!/^-?\d+$/.test(v)) throw invalidArgument(`query parameter '${key}' must be an integer`);
-          return Number(v);
+        if (field.type in INT_RANGES) {
+          if (!/^-?\d+$/.test(v)) throw invalidArgument(`query parameter '${key}' must be an integer, got ${echo(v)}`);
+          return v;
         }
         return v;
       };
@@ -103,12 +133,12 @@ export class ProtoJson {
     for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
       const field = type.fields[key] ?? type.fields[camel(key)];
       const at = `${path}${key}`;
-      if (!field) throw invalidArgument(`unknown field '${at}' in ${type.name}`);
+      if (!field) throw invalidArgument(`unknown field ${echo(at)} in ${type.name}`);
       if (value === null) continue;
       if (field.map) {
         if (typeof value !== 'object' || Array.isArray(value)) throw invalidArgument(`'${at}' must be a JSON object`);
         const m: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(value as Record<string, unknown>)) m[k] = this.value(field, v, `${at}.${k}`);
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) m[k] = this.value(field, v, `${at}[${echo(k)}]`);
         out[field.name] = m;
       } else if (field.repeated) {
         if (!Array.isArray(value)) throw invalidArgument(`'${at}' must be a JSON array`);
@@ -129,10 +159,7 @@ export class ProtoJson {
     if (field.type === 'string' && typeof v !== 'string') throw invalidArgument(`'${at}' must be a string`);
     if (field.type === 'bool' && typeof v !== 'boolean') throw invalidArgument(`'${at}' must be true or false`);
     if (field.type === 'bytes' && typeof v !== 'string') throw invalidArgument(`'${at}' must be base64 text`);
-    if (INT_TYPES.has(field.type) && !(typeof v === 'number' ? Number.isInteger(v) : typeof v === 'string' && /^-?\d+$/.test(v))) {
-      throw invalidArgument(`'${at}' must be an integer`);
-    }
-    if (UNSIGNED_TYPES.has(field.type) && Number(v) < 0) throw invalidArgument(`'${at}' must not be negative`);
+    if (field.type in INT_RANGES) checkInteger(field.type, v, at);
     if (FLOAT_TYPES.has(field.type) && typeof v !== 'number') throw invalidArgument(`'${at}' must be a number`);
     return v;
   }

@@ -29,6 +29,10 @@ describe('REST routes', () => {
     expect(rpcOf('GET', '/rollouts/r1/agents')).toEqual({ rpc: 'ListRolloutAgents', params: { name: 'r1' } });
   });
 
+  it('refuses a path parameter that is not valid percent-encoding (INVALID_ARGUMENT, not a URIError)', () => {
+    expect(() => matchRoute(routes, 'GET', '/configurations/%E0%A4%A')).toThrow("path parameter 'name' is not valid percent-encoded UTF-8: \"%E0%A4%A\"");
+  });
+
   it('lists the allowed methods of a known path, and nothing for an unknown one', () => {
     expect(rpcOf('PATCH', '/configurations/c1')).toEqual({ allowed: ['GET', 'PUT', 'DELETE'] });
     expect(rpcOf('GET', '/nope')).toEqual({ allowed: [] });

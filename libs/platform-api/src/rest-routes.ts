@@ -2,6 +2,8 @@
  * The REST/JSON mirror of FleetService under /api/v1: one table drives both
  * the routing and the OpenAPI document, so they cannot drift apart.
  */
+import { echo, invalidArgument } from '@opamp/desired-state';
+
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface RestRoute {
@@ -80,7 +82,15 @@ export function compileRoutes(routes: readonly RestRoute[] = REST_ROUTES): Compi
   });
 }
 
-/** Finds the route; `allowed` lists the methods of a matching path when none matched the method. */
+function decodeParam(name: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw invalidArgument(`path parameter '${name}' is not valid percent-encoded UTF-8: ${echo(raw)}`);
+  }
+}
+
+/** Finds the route (INVALID_ARGUMENT for a path parameter that does not decode); `allowed` lists the methods of a matching path when none matched the method. */
 export function matchRoute(routes: readonly CompiledRoute[], method: string, path: string): { route: CompiledRoute; params: Record<string, string> } | { allowed: string[] } {
   const allowed: string[] = [];
   for (const route of routes) {
@@ -91,7 +101,7 @@ export function matchRoute(routes: readonly CompiledRoute[], method: string, pat
       continue;
     }
     const params: Record<string, string> = {};
-    route.params.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1])));
+    route.params.forEach((name, i) => (params[name] = decodeParam(name, m[i + 1])));
     return { route, params };
   }
   return { allowed };

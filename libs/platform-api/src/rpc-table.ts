@@ -1,5 +1,5 @@
 /** FleetService rpc name -> FleetApiService method: the one dispatch table both transports use. */
-import type { Caller, FleetApiService } from '@opamp/desired-state';
+import { rejectNulText, type Caller, type FleetApiService } from '@opamp/desired-state';
 
 type Handler = (api: FleetApiService, caller: Caller, req: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
@@ -41,12 +41,13 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
 /** Server-streaming rpcs: served by the transports themselves (watch-stream.ts), not through invokeRpc. */
 export const STREAM_RPCS: readonly string[] = ['WatchAgents'];
 
-/** Authenticates, runs the rpc, counts the outcome. */
+/** Authenticates, refuses text PostgreSQL cannot hold, runs the rpc, counts the outcome. */
 export async function invokeRpc(api: FleetApiService, rpc: string, authorization: string | undefined, req: Record<string, unknown>): Promise<Record<string, unknown>> {
   const handler = RPC_HANDLERS[rpc];
   try {
     if (!handler) throw new Error(`no handler for ${rpc}`);
     const caller = await api.authenticate(authorization);
+    rejectNulText(req);
     const result = await handler(api, caller, req);
     api.count(undefined, rpc);
     return result;

@@ -5,11 +5,12 @@
  * for it to drain: meanwhile the watch's own bounded queue fills, and a watch
  * that stays behind is ended by the hub, not by growing buffers here.
  */
-import type { AgentWatch, AgentWatchEvent, FleetApiService } from '@opamp/desired-state';
+import { rejectNulText, type AgentWatch, type AgentWatchEvent, type FleetApiService } from '@opamp/desired-state';
 
 export async function openWatch(api: FleetApiService, rpc: string, authorization: string | undefined, request: Record<string, unknown>): Promise<AgentWatch> {
   try {
     const caller = await api.authenticate(authorization);
+    rejectNulText(request);
     const watch = api.agents.watchAgents(caller, request);
     api.count(undefined, rpc);
     return watch;

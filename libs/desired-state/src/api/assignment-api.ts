@@ -59,10 +59,10 @@ export class AssignmentApi {
     checkResourceName(name, 'assignment');
     const configurationName = str(a['configurationName']);
     checkResourceName(configurationName, 'configuration');
-    const pinned = int(a['pinnedVersion']);
+    const pinned = int(a['pinnedVersion'], 'assignment.pinned_version');
     if (pinned < 0) throw invalidArgument('assignment.pinned_version must be >= 0');
     const selector = formatSelector(parseSelectorArgument(str(a['selector']), 'assignment.selector'));
-    const priority = int(a['priority']);
+    const priority = int(a['priority'], 'assignment.priority');
     if (Math.abs(priority) > 1_000_000) throw invalidArgument('assignment.priority must be between -1000000 and 1000000');
     return { name, configurationName, pinned: pinned === 0 ? null : pinned, selector, priority };
   }

@@ -172,7 +172,7 @@ export class ConfigurationApi {
   async getConfiguration(c: Caller, req: Req): Promise<Record<string, unknown>> {
     const name = str(req['name']);
     checkResourceName(name, 'configuration');
-    return this.configMessage(await this.versionRow(this.ctx.repo.db, c.tenantId, name, int(req['version'])));
+    return this.configMessage(await this.versionRow(this.ctx.repo.db, c.tenantId, name, int(req['version'], 'version')));
   }
 
   async listConfigurations(c: Caller): Promise<Record<string, unknown>> {
@@ -221,7 +221,7 @@ export class ConfigurationApi {
     const name = str(req['name']);
     checkResourceName(name, 'configuration');
     const agent = await this.agents.loadAgent(c, req['instanceUid']);
-    const row = await this.versionRow(this.ctx.repo.db, c.tenantId, name, int(req['version']));
+    const row = await this.versionRow(this.ctx.repo.db, c.tenantId, name, int(req['version'], 'version'));
     const version = versionFromRow(c.tenantId, row);
     const components = agent.availableComponentsHash ? (await this.ctx.repo.availableComponents([agent.availableComponentsHash])).get(agent.availableComponentsHash.toString('hex')) : undefined;
     const out = renderForAgent(version, { attributes: agent.labels, instanceUidHex: agent.instanceUid.toString('hex'), availableComponents: components });

@@ -13,6 +13,7 @@ import {
   classifyMember,
   DesiredStateError,
   emptyCounts,
+  echo,
   invalidArgument,
   nextRolloutState,
   parseApplyTimeout,
@@ -39,7 +40,7 @@ const phaseName = (p: AgentPhase) => `ROLLOUT_AGENT_PHASE_${p.toUpperCase()}`;
 function phaseFrom(v: unknown): AgentPhase {
   const s = str(v).replace(/^ROLLOUT_AGENT_PHASE_/, '').toLowerCase();
   const p = AGENT_PHASES.find((x) => x === s);
-  if (!p) throw invalidArgument(`phases: unknown phase ${JSON.stringify(v)}`);
+  if (!p) throw invalidArgument(`phases: unknown phase ${echo(v)}`);
   return p;
 }
 
@@ -157,10 +158,10 @@ export class RolloutApi {
     checkResourceName(assignmentName, 'assignment');
     const strategy = parseStrategy((req['strategy'] ?? null) as StrategyInput | null);
     const gates = parseGates((req['gates'] ?? null) as { maxFailedAgents?: unknown; maxFailedPercent?: unknown } | null);
-    const soakMs = int(req['soakTimeMs']);
+    const soakMs = int(req['soakTimeMs'], 'soak_time_ms', 'uint32');
     if (soakMs < 0 || soakMs > MAX_SOAK_MS) throw invalidArgument(`soak_time_ms must be between 0 and ${MAX_SOAK_MS}`);
     const applyTimeoutMs = parseApplyTimeout(req['applyTimeoutMs']);
-    const requested = int(req['toVersion']);
+    const requested = int(req['toVersion'], 'to_version');
     if (requested < 0) throw invalidArgument('to_version must be >= 0 (0 = the latest version)');
     let name = str(req['name']);
     if (!name) name = `${assignmentName.slice(0, 40)}-${Date.now().toString(36)}`;
@@ -397,12 +398,13 @@ export class RolloutApi {
    * stream by passing back `last_id`.
    */
   async listRolloutEvents(c: Caller, req: Req): Promise<Record<string, unknown>> {
-    const r = await this.load(this.repo.db, c, req['name']);
-    const after = int(req['afterId']);
+    // Every field is read before the rollout is looked up: bad input is refused the same whether or not it exists.
+    const after = int(req['afterId'], 'after_id', 'int64');
     if (after < 0) throw invalidArgument('after_id must be >= 0');
     const limit = pageSize(req['pageSize']);
-    const waitMs = int(req['waitMs']);
+    const waitMs = int(req['waitMs'], 'wait_ms', 'uint32');
     if (waitMs < 0 || waitMs > MAX_WAIT_MS) throw invalidArgument(`wait_ms must be between 0 and ${MAX_WAIT_MS}`);
+    const r = await this.load(this.repo.db, c, req['name']);
     const deadline = Date.now() + waitMs;
     let rows = await this.repo.events(c.tenantId, r.name, after, limit);
     while (rows.length === 0 && Date.now() < deadline) {

@@ -9,7 +9,7 @@
  * then those without, so every order (ascending and descending) is an index
  * scan over one btree (tenant_id, key, instance_uid) (migration 0130).
  */
-import { invalidArgument } from './errors';
+import { echo, invalidArgument } from './errors';
 
 export const AGENT_SORT_KEYS = ['instance_uid', 'service_name', 'host_name', 'last_seen', 'connected_since', 'health', 'config_status'] as const;
 export type AgentSortKey = (typeof AGENT_SORT_KEYS)[number];
@@ -67,13 +67,13 @@ function snakeCase(name: string): string {
 export function parseAgentOrder(text: string): AgentOrder {
   const trimmed = text.trim();
   if (!trimmed) return DEFAULT_AGENT_ORDER;
-  if (trimmed.includes(',')) throw invalidArgument(`order_by takes one sort key (ties are ordered by instance_uid), got ${JSON.stringify(text)}`);
+  if (trimmed.includes(',')) throw invalidArgument(`order_by takes one sort key (ties are ordered by instance_uid), got ${echo(text)}`);
   const words = trimmed.split(/\s+/);
-  if (words.length > 2) throw invalidArgument(`order_by must be "<key>" or "<key> asc|desc", got ${JSON.stringify(text)}`);
+  if (words.length > 2) throw invalidArgument(`order_by must be "<key>" or "<key> asc|desc", got ${echo(text)}`);
   const key = snakeCase(words[0]) as AgentSortKey;
-  if (!AGENT_SORT_KEYS.includes(key)) throw invalidArgument(`order_by: unknown sort key ${JSON.stringify(words[0])}; one of ${AGENT_SORT_KEYS.join(', ')}`);
+  if (!AGENT_SORT_KEYS.includes(key)) throw invalidArgument(`order_by: unknown sort key ${echo(words[0])}; one of ${AGENT_SORT_KEYS.join(', ')}`);
   const direction = (words[1] ?? 'asc').toLowerCase();
-  if (direction !== 'asc' && direction !== 'desc') throw invalidArgument(`order_by: direction must be asc or desc, got ${JSON.stringify(words[1])}`);
+  if (direction !== 'asc' && direction !== 'desc') throw invalidArgument(`order_by: direction must be asc or desc, got ${echo(words[1])}`);
   return { key, direction };
 }
 

@@ -5,7 +5,7 @@
  * hash the agent reports back.
  */
 import { configHash } from '@opamp/protocol';
-import { invalidArgument } from './errors';
+import { echo, invalidArgument } from './errors';
 import { MAX_TEMPLATE_VARIABLES } from './limits';
 import { agentValues, isTemplate, placeholderValues, renderText, scanVariables, TemplateError, type TemplateContext, type VariableUse, type VariableValues } from './template';
 import {
@@ -36,7 +36,7 @@ export const CONFIG_NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
 export function checkResourceName(name: string, what: string): void {
   if (typeof name !== 'string' || !CONFIG_NAME.test(name)) {
     throw invalidArgument(
-      `${what} name ${JSON.stringify(name)} is invalid: 1-63 characters, lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
+      `${what} name ${echo(name)} is invalid: 1-63 characters, lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
     );
   }
 }

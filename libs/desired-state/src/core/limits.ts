@@ -5,6 +5,9 @@
  * exceeded), so change it here and nowhere else.
  */
 
+/** Largest REST request body (JSON) the API parses; a larger one is a 413. */
+export const MAX_REST_BODY_BYTES = 2 * 1024 * 1024;
+
 /** Largest page any List* call returns. */
 export const MAX_PAGE_SIZE = 1000;
 
@@ -46,3 +49,12 @@ export const MAX_WAIT_MS = 30_000;
 
 /** An agent's stored JSON tree this deep is cut off when shown (it is the agent's, not ours). */
 export const MAX_SHOWN_DEPTH = 32;
+
+/** Characters of a caller's value an error message repeats (the rest is only counted). */
+export const MAX_ECHO_CHARS = 64;
+/**
+ * Longest error message a caller gets: gRPC carries it in a trailer
+ * (grpc-message), and a trailer beyond the client's header-list limit ends
+ * the stream without a status.
+ */
+export const MAX_ERROR_MESSAGE_CHARS = 2048;

@@ -22,7 +22,7 @@
  * rollout never moves an agent without a gate.
  */
 import { DEFAULT_APPLY_TIMEOUT_MS, MAX_APPLY_TIMEOUT_MS, MAX_BATCHES, MAX_STAGES } from './limits';
-import { invalidArgument } from './errors';
+import { echo, invalidArgument } from './errors';
 import { CONFIG_NAME } from './configuration';
 import { parseSelectorArgument, formatSelector } from './selector';
 
@@ -118,7 +118,7 @@ export function parseStrategy(input: StrategyInput | null | undefined): RolloutS
   const out: RolloutStage[] = stages.map((stage, i) => {
     const name = typeof stage?.['name'] === 'string' ? stage['name'] : '';
     const at = `strategy.stages[${i}]`;
-    if (!CONFIG_NAME.test(name)) throw invalidArgument(`${at}.name ${JSON.stringify(name)} is invalid: 1-63 lowercase letters, digits, '.', '_' or '-'`);
+    if (!CONFIG_NAME.test(name)) throw invalidArgument(`${at}.name ${echo(name)} is invalid: 1-63 lowercase letters, digits, '.', '_' or '-'`);
     if (name === REST_BATCH_NAME) throw invalidArgument(`${at}.name '${REST_BATCH_NAME}' is reserved for the final batch`);
     if (names.has(name)) throw invalidArgument(`${at}.name '${name}' is used twice`);
     names.add(name);
@@ -154,7 +154,7 @@ export function strategyMessage(s: RolloutStrategy): Record<string, unknown> {
 export function parseApplyTimeout(input: unknown): number {
   if (input === undefined || input === null) return DEFAULT_APPLY_TIMEOUT_MS;
   const ms = num(input);
-  if (!Number.isInteger(ms) || ms < 0) throw invalidArgument(`apply_timeout_ms must be a non-negative integer (0 = no deadline), got ${String(input)}`);
+  if (!Number.isInteger(ms) || ms < 0) throw invalidArgument(`apply_timeout_ms must be a non-negative integer (0 = no deadline), got ${echo(input)}`);
   if (ms > MAX_APPLY_TIMEOUT_MS) throw invalidArgument(`apply_timeout_ms must be at most ${MAX_APPLY_TIMEOUT_MS} (24 hours; 0 = no deadline), got ${ms}`);
   return ms;
 }

@@ -15,6 +15,7 @@
  *   every component type the configuration uses must be available, or the
  *   configuration is not sent to that agent, with the reason.
  */
+import { echo } from './errors';
 import { MAX_FILE_NAME, MAX_FILES, MAX_TOTAL_BYTES, MAX_YAML_ALIAS_COUNT } from './limits';
 import { isMap as isYamlMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 
@@ -197,6 +198,23 @@ function singular(kind: ComponentKind): string {
   return kind.slice(0, -1);
 }
 
+/**
+ * What is wrong with a file name of a configuration of `fileCount` files, or
+ * null. A name is a plain file name (agents write files by it): no path
+ * separators, not '.' or '..', no control characters. The empty name is
+ * OpAMP's single-file case (the AgentConfigMap key of an agent that takes one
+ * config file), so it is allowed only as the one file of a configuration.
+ */
+export function fileNameProblem(name: string, fileCount: number): string | null {
+  if (name === '') return fileCount === 1 ? null : 'the empty file name is allowed only when it is the only file (the single-file case)';
+  if (name.length > MAX_FILE_NAME) return `file name longer than ${MAX_FILE_NAME} characters: ${echo(name)}`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) return `file name ${echo(name)} contains control characters`;
+  if (/[/\\]/.test(name)) return `file name ${echo(name)} must not contain '/' or '\\': a configuration's files are plain names`;
+  if (name === '.' || name === '..') return `file name ${echo(name)} is not a file name`;
+  return null;
+}
+
 /** Structural checks of a set of files (rendered or placeholder-rendered). */
 export function validateFiles(files: ConfigFiles, format: ConfigFormat): ValidationResult {
   const errors: string[] = [];
@@ -205,9 +223,8 @@ export function validateFiles(files: ConfigFiles, format: ConfigFormat): Validat
   if (names.length > MAX_FILES) errors.push(`a configuration has at most ${MAX_FILES} files, got ${names.length}`);
   let total = 0;
   for (const name of names) {
-    if (name.length > MAX_FILE_NAME) errors.push(`file name longer than ${MAX_FILE_NAME} characters: '${name.slice(0, 40)}...'`);
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(name)) errors.push(`file name ${JSON.stringify(name)} contains control characters`);
+    const nameProblem = fileNameProblem(name, names.length);
+    if (nameProblem) errors.push(nameProblem);
     const f = files[name];
     if (typeof f.body !== 'string') errors.push(`${fileLabel(name)}: body must be text`);
     total += Buffer.byteLength(f.body ?? '', 'utf8');

@@ -1,0 +1,147 @@
+/**
+ * Tenancy and the audit log over the real API (issue 13, item 25): a second
+ * tenant cannot see or act on another tenant's rollouts, agent tokens or
+ * agents (NOT_FOUND, and nothing changes), and every mutating rpc leaves its
+ * audit event with the action, the resource and the caller as actor. The
+ * table of mutating rpcs must name every rpc of rpc-table.ts that is not a
+ * read, so a new mutating rpc fails here until its audit event is asserted.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { AgentCapabilities as C } from '@opamp/protocol';
+import { RPC_HANDLERS } from '@opamp/platform-api';
+import { ConfigServiceBed } from './config-service.bed';
+
+const STATIC = 'receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n';
+const V2 = STATIC.replace('debug: {}', 'debug: {verbosity: detailed}');
+const files = (body = STATIC) => ({ 'c.yaml': { body, contentType: 'text/yaml' } });
+const A = 0;
+const B = 1;
+
+let bed: ConfigServiceBed;
+/** Tenant A's agent: restartable, with one custom capability, matched by the rollout's assignment. */
+let agentUid: string;
+
+async function notFound(call: Promise<unknown>): Promise<void> {
+  await expect(call).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+}
+
+async function newestAudit(tenant: number): Promise<Record<string, unknown> | undefined> {
+  const res = await bed.rpc('ListAuditEvents', { pageSize: 1 }, { tenant });
+  return (res['events'] as Array<Record<string, unknown>>)[0];
+}
+
+/** Tenant A: a configuration with two versions, an assignment pinned to v1 over one agent, a pending rollout to v2. */
+async function rolloutOfA(name: string): Promise<void> {
+  await bed.rpc('CreateConfiguration', { name: `${name}-c`, files: files() });
+  await bed.rpc('CreateAssignment', { assignment: { name: `${name}-a`, configurationName: `${name}-c`, pinnedVersion: 1, selector: 'role=rollout' } });
+  await bed.rpc('UpdateConfiguration', { name: `${name}-c`, files: files(V2) });
+  await bed.rpc('CreateRollout', { name, assignmentName: `${name}-a`, toVersion: 2, strategy: { batchSize: 1 } });
+}
+
+beforeAll(async () => {
+  bed = await ConfigServiceBed.start('tenancy', { tenants: 2 });
+  const uid = bed.newUid();
+  agentUid = uid.toString('hex');
+  await bed.putAgent({ tenant: bed.tenants[A].id, uid, capabilities: C.ReportsStatus | C.AcceptsRemoteConfig | C.AcceptsRestartCommand, labels: { role: 'rollout' }, customCapabilities: ['io.example.ping'] });
+}, 60_000);
+
+afterAll(async () => {
+  await bed?.close();
+});
+
+describe('a second tenant', () => {
+  it('cannot see, start, pause, resume, abort or roll back another tenant\'s rollout, nor read its events or agents', async () => {
+    await rolloutOfA('xr');
+    const before = await bed.rpc('GetRollout', { name: 'xr' });
+    expect(before).toMatchObject({ state: 'ROLLOUT_STATE_PENDING' });
+    for (const rpc of ['GetRollout', 'StartRollout', 'PauseRollout', 'ResumeRollout', 'AbortRollout', 'RollbackRollout', 'ListRolloutEvents', 'ListRolloutAgents']) {
+      await notFound(bed.rpc(rpc, { name: 'xr' }, { tenant: B }));
+    }
+    expect((await bed.rest('POST', '/rollouts/xr:start', {}, { tenant: B })).status).toBe(404);
+    expect((await bed.rpc('ListRollouts', {}, { tenant: B }))['rollouts']).toEqual([]);
+    const after = await bed.rpc('GetRollout', { name: 'xr' });
+    expect(after).toMatchObject({ state: 'ROLLOUT_STATE_PENDING', updateTime: before['updateTime'] });
+    expect((await bed.rpc('ListRolloutEvents', { name: 'xr' }))['events']).toEqual([expect.objectContaining({ type: 'created' })]);
+    expect(await newestAudit(B)).toBeUndefined();
+    await bed.rpc('AbortRollout', { name: 'xr' });
+  });
+
+  it('cannot list or revoke another tenant\'s agent tokens', async () => {
+    const created = await bed.rpc('CreateAgentToken', { name: 'a-token' });
+    const id = (created['token'] as { id: string }).id;
+    expect((await bed.rpc('ListAgentTokens', {}, { tenant: B }))['tokens']).toEqual([]);
+    await notFound(bed.rpc('RevokeAgentToken', { id }, { tenant: B }));
+    expect((await bed.rest('DELETE', `/agent-tokens/${id}`, undefined, { tenant: B })).status).toBe(404);
+    expect((await bed.rpc('ListAgentTokens', {}))['tokens']).toEqual([expect.objectContaining({ id, name: 'a-token', revokeTime: '' })]);
+    expect(await newestAudit(B)).toBeUndefined();
+  });
+
+  it('cannot send a custom message to (or restart) another tenant\'s agent', async () => {
+    await notFound(bed.rpc('SendCustomMessage', { instanceUid: agentUid, capability: 'io.example.ping', type: 'ping' }, { tenant: B }));
+    await notFound(bed.rpc('RestartAgent', { instanceUid: agentUid }, { tenant: B }));
+    await notFound(bed.rpc('GetAgent', { instanceUid: agentUid }, { tenant: B }));
+    const { rows } = await bed.pool.query(`SELECT count(*)::int AS n FROM agent_commands WHERE instance_uid = $1`, [Buffer.from(agentUid, 'hex')]);
+    expect(rows[0]['n']).toBe(0);
+    expect(await newestAudit(B)).toBeUndefined();
+  });
+});
+
+/** A mutating rpc, the request it is called with (given what earlier steps returned), and the audit event it must leave. */
+interface AuditStep {
+  rpc: string;
+  request: (previous: Record<string, Record<string, unknown>>) => Record<string, unknown>;
+  action: string;
+  resourceType: string;
+  resourceName: (previous: Record<string, Record<string, unknown>>) => string;
+}
+
+const tokenId = (p: Record<string, Record<string, unknown>>) => (p['CreateAgentToken']['token'] as { id: string }).id;
+
+/** In the order they run (each may use what the earlier ones created). */
+const AUDITED: readonly AuditStep[] = [
+  { rpc: 'CreateConfiguration', request: () => ({ name: 'au-c', files: files() }), action: 'configuration.create', resourceType: 'configuration', resourceName: () => 'au-c' },
+  { rpc: 'UpdateConfiguration', request: () => ({ name: 'au-c', files: files(V2) }), action: 'configuration.update', resourceType: 'configuration', resourceName: () => 'au-c' },
+  { rpc: 'CreateAssignment', request: () => ({ assignment: { name: 'au-a', configurationName: 'au-c', selector: 'role=none' } }), action: 'assignment.create', resourceType: 'assignment', resourceName: () => 'au-a' },
+  { rpc: 'UpdateAssignment', request: () => ({ assignment: { name: 'au-a', configurationName: 'au-c', selector: 'role=none', priority: 5 } }), action: 'assignment.update', resourceType: 'assignment', resourceName: () => 'au-a' },
+  { rpc: 'DeleteAssignment', request: () => ({ name: 'au-a' }), action: 'assignment.delete', resourceType: 'assignment', resourceName: () => 'au-a' },
+  { rpc: 'DeleteConfiguration', request: () => ({ name: 'au-c' }), action: 'configuration.delete', resourceType: 'configuration', resourceName: () => 'au-c' },
+  { rpc: 'CreateAgentToken', request: () => ({ name: 'au-token' }), action: 'agent_token.create', resourceType: 'agent_token', resourceName: tokenId },
+  { rpc: 'RevokeAgentToken', request: (p) => ({ id: tokenId(p) }), action: 'agent_token.revoke', resourceType: 'agent_token', resourceName: tokenId },
+  { rpc: 'RestartAgent', request: () => ({ instanceUid: agentUid }), action: 'agent.restart', resourceType: 'agent', resourceName: () => agentUid },
+  { rpc: 'SendCustomMessage', request: () => ({ instanceUid: agentUid, capability: 'io.example.ping', type: 'ping' }), action: 'agent.custom_message', resourceType: 'agent', resourceName: () => agentUid },
+  { rpc: 'CreateRollout', request: () => ({ name: 'au-r', assignmentName: 'aur-a', toVersion: 2, strategy: { batchSize: 1 } }), action: 'rollout.create', resourceType: 'rollout', resourceName: () => 'au-r' },
+  { rpc: 'StartRollout', request: () => ({ name: 'au-r' }), action: 'rollout.start', resourceType: 'rollout', resourceName: () => 'au-r' },
+  { rpc: 'PauseRollout', request: () => ({ name: 'au-r' }), action: 'rollout.pause', resourceType: 'rollout', resourceName: () => 'au-r' },
+  { rpc: 'ResumeRollout', request: () => ({ name: 'au-r' }), action: 'rollout.resume', resourceType: 'rollout', resourceName: () => 'au-r' },
+  { rpc: 'AbortRollout', request: () => ({ name: 'au-r' }), action: 'rollout.abort', resourceType: 'rollout', resourceName: () => 'au-r' },
+  { rpc: 'RollbackRollout', request: () => ({ name: 'au-r' }), action: 'rollout.rollback', resourceType: 'rollout', resourceName: () => 'au-r' },
+];
+
+/** Rpcs that only read (or compute without storing): everything else in rpc-table.ts mutates and must be in AUDITED. */
+const READ_ONLY = /^(Get|List|Validate|Render|Watch)/;
+
+describe('the audit log', () => {
+  it('the table names every mutating rpc of rpc-table.ts', () => {
+    const mutating = Object.keys(RPC_HANDLERS).filter((rpc) => !READ_ONLY.test(rpc)).sort();
+    expect(AUDITED.map((s) => s.rpc).sort()).toEqual(mutating);
+  });
+
+  it('every mutating rpc leaves its event: action, resource and the caller as actor', async () => {
+    // The rollout steps roll out this assignment (pinned to v1 of a two-version configuration) over the agent.
+    await bed.rpc('CreateConfiguration', { name: 'aur-c', files: files() });
+    await bed.rpc('CreateAssignment', { assignment: { name: 'aur-a', configurationName: 'aur-c', pinnedVersion: 1, selector: 'role=rollout' } });
+    await bed.rpc('UpdateConfiguration', { name: 'aur-c', files: files(V2) });
+    const actor = await bed.adminActor(A);
+    const previous: Record<string, Record<string, unknown>> = {};
+    for (const step of AUDITED) {
+      previous[step.rpc] = await bed.rpc(step.rpc, step.request(previous));
+      expect({ rpc: step.rpc, ...(await newestAudit(A)) }).toMatchObject({
+        rpc: step.rpc,
+        action: step.action,
+        resourceType: step.resourceType,
+        resourceName: step.resourceName(previous),
+        actor,
+      });
+    }
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * The platform API's error reporting on both transports, served for real
+ * (Nest, express, grpc-js) in front of a database that is down: the one
+ * situation a caller cannot cause, so every call is an internal error.
+ */
+import { createServer } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
+import { AgentPushDispatcher, DesiredStateRepository, FleetApiService } from '@opamp/desired-state';
+import { jsonLog, type LogLevel } from '@opamp/process-runtime';
+import { createPgPool, PgSqlDatabase } from '@opamp/store';
+import { requestIdFrom } from './api-errors';
+import { createPlatformApiApp, PlatformApiModule } from './platform-api.app';
+import { API_LOG } from './platform-api.tokens';
+import { findFleetApiProto, LOADER_OPTIONS } from './proto-json';
+import { bodyParserProblem, unsupportedBody } from './rest-body';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+describe('request ids', () => {
+  it('takes a sane caller id and replaces anything else', () => {
+    expect(requestIdFrom('abc-123.x:y_z')).toBe('abc-123.x:y_z');
+    expect(requestIdFrom(['first', 'second'])).toBe('first');
+    for (const bad of ['', 'a b', 'x'.repeat(129), 'line\nbreak', '{"json":1}', undefined, 5]) expect(requestIdFrom(bad)).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('REST bodies', () => {
+  it('only a body needs a JSON content type', () => {
+    expect(unsupportedBody({})).toBeNull();
+    expect(unsupportedBody({ 'content-length': '0', 'content-type': 'text/plain' })).toBeNull();
+    expect(unsupportedBody({ 'content-length': '2', 'content-type': 'application/json; charset=utf-8' })).toBeNull();
+    expect(unsupportedBody({ 'content-length': '2', 'content-type': 'text/plain' })).toBe('content-type must be application/json, got "text/plain"');
+    expect(unsupportedBody({ 'transfer-encoding': 'chunked' })).toMatch(/no content-type/);
+  });
+
+  it('a parser error is the caller\'s, with its status', () => {
+    expect(bodyParserProblem({ type: 'entity.parse.failed', body: '{"a":' })).toEqual({ http: 400, message: 'request body is not valid JSON' });
+    expect(bodyParserProblem({ type: 'entity.parse.failed', body: ' 5' })).toEqual({ http: 400, message: 'request body must be a JSON object' });
+    expect(bodyParserProblem({ type: 'entity.too.large', status: 413 })).toMatchObject({ http: 413 });
+    expect(bodyParserProblem({ type: 'encoding.unsupported', status: 415 })).toMatchObject({ http: 415 });
+    expect(bodyParserProblem(Object.assign(new URIError('URI malformed'), { status: 400 }))).toEqual({ http: 400, message: 'the request path is not valid percent-encoded UTF-8' });
+    expect(bodyParserProblem(Object.assign(new Error('not a parser error'), { status: 500 }))).toBeNull();
+  });
+});
+
+describe('the platform API in front of a database that is down', () => {
+  const logged: Array<{ level: LogLevel; message: string; fields?: Record<string, unknown> }> = [];
+  const pool = createPgPool({ connectionString: 'postgres://nobody:secret@127.0.0.1:1/none', applicationName: 'api-errors-spec', max: 1 });
+  let app: NestExpressApplication;
+  let base: string;
+  let client: grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall>;
+  const api = new FleetApiService(new DesiredStateRepository(new PgSqlDatabase(pool)), new AgentPushDispatcher(new MemoryPushBus(), new MemoryPendingStore()), null);
+
+  beforeAll(async () => {
+    const [httpPort, grpcPort] = [await freePort(), await freePort()];
+    app = await createPlatformApiApp(
+      PlatformApiModule.forApi(api, undefined, (level, message, fields) => logged.push({ level, message, fields })),
+      { bindHost: '127.0.0.1', httpPort, grpcPort, logger: false, consoleDir: false },
+    );
+    base = `http://127.0.0.1:${httpPort}/api/v1`;
+    const def = protoLoader.loadSync(findFleetApiProto().protoPath, LOADER_OPTIONS);
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { fleet: { v1: { FleetService: grpc.ServiceClientConstructor } } };
+    client = new pkg.fleet.v1.FleetService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as typeof client;
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await app?.close();
+    await pool.end();
+  });
+
+  it('logs to the process log (stderr JSON lines) unless the host gives another, whatever Nest\'s own logger is set to', () => {
+    const providers = PlatformApiModule.forApi(api).providers ?? [];
+    expect(providers).toContainEqual({ provide: API_LOG, useValue: jsonLog });
+  });
+
+  it('REST: a 500 carries its request id in the header and the envelope, and is logged with it (no secrets)', async () => {
+    const res = await fetch(`${base}/configurations`, { headers: { authorization: 'Bearer some-admin-token', 'x-request-id': 'req-42' } });
+    expect(res.status).toBe(500);
+    expect(res.headers.get('x-request-id')).toBe('req-42');
+    expect(await res.json()).toEqual({ error: { code: 500, status: 'INTERNAL', message: 'internal error (request id req-42)', requestId: 'req-42' } });
+    const line = logged.find((l) => l.fields?.['requestId'] === 'req-42');
+    expect(line).toMatchObject({ level: 'error', message: 'platform API internal error', fields: { transport: 'rest', rpc: 'ListConfigurations', requestId: 'req-42' } });
+    expect(String(line?.fields?.['error'])).toMatch(/ECONNREFUSED/);
+    expect(JSON.stringify(line)).not.toMatch(/some-admin-token|secret/);
+  });
+
+  it('gRPC: INTERNAL names its request id, sent in the trailers, and is logged with it', async () => {
+    const md = new grpc.Metadata();
+    md.set('authorization', 'Bearer some-admin-token');
+    const err = await new Promise<grpc.ServiceError>((resolve, reject) => {
+      client['ListConfigurations']({}, md, (e) => (e ? resolve(e) : reject(new Error('the call succeeded'))));
+    });
+    expect(err.code).toBe(grpc.status.INTERNAL);
+    const id = String(err.metadata.get('x-request-id')[0]);
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(err.details).toBe(`internal error (request id ${id})`);
+    expect(logged.find((l) => l.fields?.['requestId'] === id)).toMatchObject({ fields: { transport: 'grpc', rpc: 'ListConfigurations' } });
+  });
+
+  it('malformed JSON, non-object bodies, other content types and wrong methods get the API envelope and the right status, counted', async () => {
+    const before = api.metrics.invalidArguments;
+    const post = (body: string, headers: Record<string, string>) => fetch(`${base}/configurations`, { method: 'POST', body, headers });
+    const cases: Array<[Promise<Response>, number, string, RegExp]> = [
+      [post('{"name": "x",', { 'content-type': 'application/json' }), 400, 'INVALID_ARGUMENT', /^request body is not valid JSON$/],
+      [post('5', { 'content-type': 'application/json' }), 400, 'INVALID_ARGUMENT', /^request body must be a JSON object$/],
+      [post('"text"', { 'content-type': 'application/json' }), 400, 'INVALID_ARGUMENT', /^request body must be a JSON object$/],
+      [post('name: x', { 'content-type': 'text/plain' }), 415, 'INVALID_ARGUMENT', /^content-type must be application\/json, got "text\/plain"$/],
+      [post(`{"name": "${'x'.repeat(3 * 1024 * 1024)}"}`, { 'content-type': 'application/json' }), 413, 'INVALID_ARGUMENT', /^request body is larger than 2097152 bytes$/],
+      [fetch(`${base}/configurations/%E0%A4%A`), 400, 'INVALID_ARGUMENT', /^the request path is not valid percent-encoded UTF-8$/],
+      [fetch(`${base}/configurations/c1`, { method: 'PATCH', body: '{}', headers: { 'content-type': 'application/json' } }), 405, 'UNIMPLEMENTED', /PATCH is not allowed here; allowed: GET, PUT, DELETE/],
+    ];
+    for (const [pending, http, status, message] of cases) {
+      const res = await pending;
+      const body = (await res.json()) as { error: { code: number; status: string; message: string; requestId: string } };
+      expect({ http: res.status, ...body.error }).toEqual({ http, code: http, status, message: expect.stringMatching(message), requestId: res.headers.get('x-request-id') });
+    }
+    // No content type at all: fetch sends a string body as text/plain, so send bytes.
+    const bare = await fetch(`${base}/configurations`, { method: 'POST', body: new TextEncoder().encode('{"name":"x"}') });
+    expect(bare.status).toBe(415);
+    expect(((await bare.json()) as { error: { message: string } }).error.message).toMatch(/content-type must be application\/json/);
+    expect(api.metrics.invalidArguments - before).toBe(7);
+  });
+});
