@@ -118,7 +118,7 @@ const FILTERS: Array<{ name: string; req: Record<string, unknown>; keep: (s: See
   { name: 'env=prod, connected', req: { selector: 'env=prod', connected: true }, keep: (s) => s.labels['env'] === 'prod' && s.connected },
   { name: 'not in sync', req: { inSync: false }, keep: (s) => !inSync(s) },
   { name: 'in sync', req: { inSync: true }, keep: inSync },
-  { name: 'healthy=false', req: { healthy: false }, keep: (s) => s.healthy === false },
+  { name: 'healthy=false', req: { healthy: false }, keep: (s) => s.connected && s.healthy === false }, // a disconnected agent is healthy in no filter
   { name: 'config applied or failed', req: { configStatuses: [STATUS[1], STATUS[3]] }, keep: (s) => s.status === 1 || s.status === 3 },
 ];
 
