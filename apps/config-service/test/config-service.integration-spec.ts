@@ -90,6 +90,10 @@ interface TestAgent {
   status?: number;
   error?: string;
   customCapabilities?: string[];
+  /** The connection status-ingest names as the owner (default: one per agent). */
+  connectionId?: string;
+  /** When the message was received, as status-ingest stamps events (default: unknown). */
+  occurredAtMs?: number;
 }
 
 /** Writes the agents row as status-ingest would, then publishes its AgentEvent. */
@@ -98,10 +102,10 @@ async function report(a: TestAgent): Promise<void> {
     `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch,
        remote_config_hash, remote_config_status, remote_config_error, custom_capabilities, healthy)
      VALUES ($1, $2, $3, $4::jsonb, true, $5, $6, $7, 1, $8, $9, $10, $11::jsonb, true)
-     ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET capabilities = EXCLUDED.capabilities, labels = EXCLUDED.labels,
+     ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET capabilities = EXCLUDED.capabilities, labels = EXCLUDED.labels, connection_id = EXCLUDED.connection_id,
        remote_config_hash = EXCLUDED.remote_config_hash, remote_config_status = EXCLUDED.remote_config_status,
        remote_config_error = EXCLUDED.remote_config_error, custom_capabilities = EXCLUDED.custom_capabilities, transport = EXCLUDED.transport`,
-    [a.tenant, a.uid, a.capabilities, JSON.stringify(a.labels), gatewayId, `conn-${a.uid.toString('hex')}`, a.transport ?? 1, a.reportedHash ?? null, a.status ?? 0, a.error ?? null, JSON.stringify(a.customCapabilities ?? [])],
+    [a.tenant, a.uid, a.capabilities, JSON.stringify(a.labels), gatewayId, a.connectionId ?? `conn-${a.uid.toString('hex')}`, a.transport ?? 1, a.reportedHash ?? null, a.status ?? 0, a.error ?? null, JSON.stringify(a.customCapabilities ?? [])],
   );
   const event = AgentEventCodec.encode({
     tenantId: a.tenant,
@@ -111,8 +115,9 @@ async function report(a: TestAgent): Promise<void> {
     labels: Object.entries(a.labels).map(([key, value]) => ({ key, value })),
     reportedRemoteConfigHash: a.reportedHash ?? undefined,
     remoteConfigStatus: a.status ?? 0,
-    owner: { connected: true, gatewayId, connectionId: `conn-${a.uid.toString('hex')}`, epoch: 1, transport: a.transport ?? 1 },
+    owner: { connected: true, gatewayId, connectionId: a.connectionId ?? `conn-${a.uid.toString('hex')}`, epoch: 1, transport: a.transport ?? 1 },
     customCapabilities: a.customCapabilities ?? [],
+    occurredAtUnixMs: a.occurredAtMs,
   });
   await producer.send({ topic, messages: [{ key: a.uid, value: event }] });
 }
@@ -244,6 +249,35 @@ describe('config-service', () => {
     await handled(before, 1);
     expect(pushesFor(prod.uid)).toHaveLength(1);
     expect((await rest('GET', `/agents/${prod.uid.toString('hex')}`)).json).toMatchObject({ remoteConfigStatus: 'REMOTE_CONFIG_STATUS_FAILED', remoteConfigError: 'bad exporter', inSync: false });
+  });
+
+  it('a config is sent once per connection while its status is awaited: a report before APPLIED does not resend it, a new connection gets it at once', async () => {
+    // The Java client: remote config received, then effective config (still the old hash), then APPLIED.
+    const java: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'java' }, connectionId: `conn-java-1-${run}` };
+    const initial = reconciler.metrics.eventsHandled;
+    await report({ ...java, occurredAtMs: Date.now() });
+    await handled(initial, 1);
+    const [first] = await waitFor(() => pushesFor(java.uid), (p) => p.length >= 1, { description: 'first push' });
+    const sentHash = Buffer.from(first.remoteConfig!.configHash!);
+    // Counted where the push is made (a push on its way through Redis could still arrive after handled()).
+    const pushed = reconciler.metrics.configsPushed;
+    const waiting = reconciler.metrics.sendsAwaitingStatus;
+    const before = reconciler.metrics.eventsHandled;
+    await report({ ...java, occurredAtMs: Date.now() }); // effective config: nothing about the remote config yet
+    await handled(before, 1);
+    expect(reconciler.metrics.configsPushed).toBe(pushed);
+    expect(reconciler.metrics.sendsAwaitingStatus).toBe(waiting + 1);
+
+    // Reconnected (a new connection): the send to the old one does not count.
+    await report({ ...java, connectionId: `conn-java-2-${run}`, occurredAtMs: Date.now() });
+    const again = await waitFor(() => pushes.filter((p) => Buffer.from(p.instanceUid).equals(java.uid)), (p) => p.length >= 2, { description: 'push to the new connection' });
+    expect(again[1].connectionId).toBe(`conn-java-2-${run}`);
+    expect(Buffer.from(decodeServerToAgent(again[1].serverToAgent).remoteConfig!.configHash!)).toEqual(sentHash);
+
+    await report({ ...java, connectionId: `conn-java-2-${run}`, reportedHash: sentHash, status: 1, occurredAtMs: Date.now() });
+    await waitFor(() => rest('GET', `/agents/${java.uid.toString('hex')}`), (r) => r.json['inSync'] === true, { description: 'in sync' });
+    expect(reconciler.metrics.configsPushed).toBe(pushed + 1);
+    expect(pushesFor(java.uid)).toHaveLength(2);
   });
 
   it('C42: no config without AcceptsRemoteConfig; C57: once for agents that do not report status', async () => {

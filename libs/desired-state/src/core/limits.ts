@@ -28,3 +28,11 @@ export const MAX_WAIT_MS = 30_000;
 
 /** An agent's stored JSON tree this deep is cut off when shown (it is the agent's, not ours). */
 export const MAX_SHOWN_DEPTH = 32;
+
+/**
+ * How long a remote config sent to one connection waits for the agent's status
+ * of it before the same hash may be sent again (ms). Agents send other messages
+ * between receiving a config and reporting it (effective config first, then
+ * APPLIED); within this window those are not a reason to resend.
+ */
+export const CONFIG_STATUS_WAIT_MS = 30_000;
