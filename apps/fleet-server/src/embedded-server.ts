@@ -25,7 +25,7 @@ import {
   type AgentTokenSink,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
-import { InboundProcessor, LivenessSweeper, MemoryCursorStore, PushDispatcher, type EventSink } from '@opamp/ingest';
+import { AgentRetentionSweeper, InboundProcessor, LivenessSweeper, MemoryCursorStore, PushDispatcher, type EventSink } from '@opamp/ingest';
 import { createPlatformApiApp, PlatformApiModule } from '@opamp/platform-api';
 import { migrateToLatest, PgliteSqlDatabase } from '@opamp/store';
 import type { FleetServerConfig } from './config/fleet-server.config';
@@ -155,8 +155,9 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   inbound.consume(async (records) => {
     await processor.process(records.map((r) => ({ key: r.key, value: r.value })));
   });
+  const retention = new AgentRetentionSweeper({ db, cursors });
   const sweeper = new LivenessSweeper(
-    { db, cursors, events: eventSink },
+    { db, cursors, events: eventSink, retention },
     {
       heartbeatIntervalMs: config.heartbeatIntervalS * 1000,
       staleAfterIntervals: config.staleAfterIntervals,

@@ -5,12 +5,14 @@
  * the batch duration is observed as it happens, from the worker's onBatch.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BatchStats, SweepTotals } from '@opamp/ingest';
+import type { BatchStats, RetentionTotals, SweepTotals } from '@opamp/ingest';
 
 /** What the metrics read: an IngestWorker satisfies it. */
 export interface IngestMetricsSource {
   readonly processor: { readonly totals: Readonly<BatchStats> };
   readonly sweeper: { readonly totals: Readonly<SweepTotals> };
+  /** The retention sweep (agents disconnected longer than their tenant keeps them). */
+  readonly retention?: { readonly totals: Readonly<RetentionTotals> };
   readonly consumerCrashes: number;
   readonly joined: boolean;
 }
@@ -63,6 +65,10 @@ export class StatusIngestMetrics {
     mirrorCounter(this.registry, 'opamp_ingest_liveness_sweeps_total', 'Liveness sweep passes run', sweep('passes'));
     mirrorCounter(this.registry, 'opamp_ingest_liveness_sweeps_skipped_total', 'Liveness sweep passes left to another replica (lock held)', sweep('skipped'));
     mirrorCounter(this.registry, 'opamp_ingest_liveness_sweep_errors_total', 'Liveness sweep passes that failed', sweep('errors'));
+    const retention = (key: keyof RetentionTotals) => () => this.source?.retention?.totals[key] ?? 0;
+    mirrorCounter(this.registry, 'opamp_ingest_agents_removed_total', 'Agents removed by the retention sweep (disconnected longer than the tenant keeps them)', retention('removed'));
+    mirrorCounter(this.registry, 'opamp_ingest_retention_sweeps_total', 'Retention sweep passes run', retention('passes'));
+    mirrorCounter(this.registry, 'opamp_ingest_retention_sweep_errors_total', 'Retention sweep passes that failed', retention('errors'));
     const source = () => this.source;
     new Counter({
       name: 'opamp_ingest_liveness_marked_total',

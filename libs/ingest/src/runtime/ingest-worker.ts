@@ -13,6 +13,7 @@ import { AgentRepository } from '../store/agent-repository';
 import { CursorStore } from '../store/cursor-store';
 import { PushDispatcher } from '../store/push-dispatcher';
 import { InboundProcessor, type BatchStats, type EventSink, type RawRecord } from './inbound-processor';
+import { AgentRetentionSweeper } from './agent-retention.sweeper';
 import { LivenessSweeper, type LivenessOptions } from './liveness-sweeper';
 
 export interface IngestWorkerOptions {
@@ -38,6 +39,8 @@ export interface IngestWorkerOptions {
 export class IngestWorker {
   readonly processor: InboundProcessor;
   readonly sweeper: LivenessSweeper;
+  /** Removes agents disconnected longer than their tenant's retention, on the sweeper's schedule. */
+  readonly retention: AgentRetentionSweeper;
   private readonly producer: RecordProducer;
   private consumer: BatchConsumer | null = null;
   private groupJoined = false;
@@ -54,7 +57,8 @@ export class IngestWorker {
     const cursors = new CursorStore(options.redis);
     const pushes = new PushDispatcher(new GatewayPushPublisher(options.redis), new PendingPushStore(options.redis));
     this.processor = new InboundProcessor({ db: options.db, cursors, events, pushes, repository, onPoisoned: options.onPoisoned });
-    this.sweeper = new LivenessSweeper({ db: options.db, cursors, events, repository }, options.liveness);
+    this.retention = new AgentRetentionSweeper({ db: options.db, cursors });
+    this.sweeper = new LivenessSweeper({ db: options.db, cursors, events, repository, retention: this.retention }, options.liveness);
   }
 
   /** The consumer is in the group (joined, and not crashed or stopped since). */
