@@ -13,7 +13,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type Redis from 'ioredis';
 import { Partitioners } from 'kafkajs';
 import type { Pool } from 'pg';
-import { AgentEventCodec, GatewayPushCodec, RedisChannels, type fleet } from '@opamp/contracts';
+import { AgentEventCodec, GatewayPushCodec, RedisChannels, RedisKeys, type fleet } from '@opamp/contracts';
 import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
 import { createRedisConnection, PendingPushStore } from '@opamp/bus-redis';
 import { AgentCapabilities as C, decodeServerToAgent, opamp, type ServerToAgent } from '@opamp/protocol';
@@ -524,5 +524,55 @@ describe('config-service', () => {
     expect((await rest('GET', '/audit-events?query=restart', undefined, tokenB)).json['events']).toEqual([]);
     expect((await rest('GET', `/audit-events?query=${'x'.repeat(201)}`)).status).toBe(400);
     expect(await rpc('ListAuditEvents', { query: 'agent.restart' })).toEqual(found.json);
+  });
+
+  it('DeleteAgent: refused while connected; a disconnected agent goes with its state and Redis entries; audited; REST and gRPC', async () => {
+    const gone: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'gone' } };
+    const before = reconciler.metrics.eventsHandled;
+    await report(gone);
+    await handled(before, 1);
+    const hexUid = gone.uid.toString('hex');
+    const refused = await rest('DELETE', `/agents/${hexUid}`);
+    expect(refused.status).toBe(400);
+    expect(refused.json['error']).toMatchObject({ status: 'FAILED_PRECONDITION', message: expect.stringMatching(/is connected.*then delete it/) });
+    await expect(rpc('DeleteAgent', { instanceUid: hexUid })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+    expect((await rest('DELETE', '/agents/not-a-uid')).status).toBe(400);
+    expect((await rest('DELETE', `/agents/${hexUid}`, undefined, tokenB)).status).toBe(404); // another tenant's agent
+
+    // Disconnected, as status-ingest leaves it; what Redis holds for it (cursor, live index, a pending push).
+    await pool.query(`UPDATE agents SET connected = false, gateway_id = NULL, connection_id = NULL WHERE tenant_id = $1 AND instance_uid = $2`, [tenantA, gone.uid]);
+    await redis.hset(RedisKeys.ingestCursor(tenantA), hexUid, '{}');
+    await redis.zadd(RedisKeys.liveAgents(tenantA), 1, hexUid);
+    await new PendingPushStore(redis).put(tenantA, hexUid, 'remote_config', Buffer.from([1]));
+    const stateRows = async () => (await pool.query(`SELECT count(*)::int AS n FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = $2`, [tenantA, gone.uid])).rows[0].n;
+    expect(await stateRows()).toBe(1);
+
+    const deleted = await rest('DELETE', `/agents/${hexUid}`);
+    expect(deleted).toEqual({ status: 200, json: { agentsRemoved: 1 } });
+    expect((await rest('GET', `/agents/${hexUid}`)).status).toBe(404);
+    expect(await stateRows()).toBe(0);
+    expect(await redis.hget(RedisKeys.ingestCursor(tenantA), hexUid)).toBeNull();
+    expect(await redis.zscore(RedisKeys.liveAgents(tenantA), hexUid)).toBeNull();
+    expect(await redis.exists(RedisKeys.pendingPush(tenantA, hexUid))).toBe(0);
+    expect((await rest('DELETE', `/agents/${hexUid}`)).status).toBe(404);
+    const audit = (await rest('GET', `/audit-events?resourceName=${hexUid}`)).json['events'] as Array<Record<string, string>>;
+    expect(audit.map((e) => e.action)).toEqual(['agent.delete']);
+  });
+
+  it('tenant settings: agent retention defaults to 7 days, is set per tenant (0 = forever), refused out of range, audited', async () => {
+    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 7 });
+    expect(await rpc('GetTenantSettings', {})).toEqual({ agentRetentionDays: 7 });
+    expect((await rest('PUT', '/tenant-settings', { agentRetentionDays: 30 })).json).toEqual({ agentRetentionDays: 30 });
+    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 30 });
+    expect((await rest('GET', '/tenant-settings', undefined, tokenB)).json).toEqual({ agentRetentionDays: 7 });
+    for (const bad of [-1, 3651, 1.5, 'x']) {
+      const r = await rest('PUT', '/tenant-settings', { agentRetentionDays: bad });
+      expect(r.status).toBe(400);
+    }
+    expect(await rpc('UpdateTenantSettings', { settings: { agentRetentionDays: 0 } })).toEqual({ agentRetentionDays: 0 });
+    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 0 });
+    const audit = (await rest('GET', '/audit-events?query=tenant.update_settings')).json['events'] as Array<Record<string, string>>;
+    expect(audit).toHaveLength(2);
+    expect(JSON.parse(audit[0].detailsJson)).toEqual({ agentRetentionDays: { from: 30, to: 0 } });
   });
 });

@@ -22,6 +22,7 @@ import {
   FleetApiService,
   Reconciler,
   RolloutDriver,
+  type AgentStateEraser,
   type AgentTokenSink,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
@@ -125,7 +126,17 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       for (const e of entries) authority.putDigest(e.digest, { tenantId: e.tenantId, tokenId: e.tokenId });
     },
   };
+  // status-ingest's cursors (created here: a deleted agent's cursor goes with it).
+  const cursors = new MemoryCursorStore();
+  const agentState: AgentStateEraser = {
+    erase: async (tenantId, uids) => {
+      await cursors.forget(tenantId, uids);
+      await cursors.removeLive(tenantId, uids);
+      for (const u of uids) await pending.take(tenantId, u.toString('hex'));
+    },
+  };
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
+    agentState,
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
   });
   const unsubscribeChanges = await agentChanges.subscribe((n) => fleetApi.watches.notice(n.tenantId, n.instanceUids));
@@ -143,7 +154,6 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       for (const r of records) events.send(r.key, r.value).catch((err: unknown) => log('error', 'reconcile failed', { error: String(err) }));
     },
   };
-  const cursors = new MemoryCursorStore();
   const processor = new InboundProcessor({
     db,
     cursors,

@@ -16,3 +16,4 @@ export * from './api/configuration-api';
 export * from './api/assignment-api';
 export * from './api/agent-token-api';
 export * from './api/audit-api';
+export * from './api/tenant-settings-api';

@@ -33,6 +33,9 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'GetFleetSummary') getFleetSummary(r: Req, m: Metadata) { return this.call('GetFleetSummary', r, m); }
   @GrpcMethod(S, 'RestartAgent') restartAgent(r: Req, m: Metadata) { return this.call('RestartAgent', r, m); }
   @GrpcMethod(S, 'SendCustomMessage') sendCustomMessage(r: Req, m: Metadata) { return this.call('SendCustomMessage', r, m); }
+  @GrpcMethod(S, 'DeleteAgent') deleteAgent(r: Req, m: Metadata) { return this.call('DeleteAgent', r, m); }
+  @GrpcMethod(S, 'GetTenantSettings') getTenantSettings(r: Req, m: Metadata) { return this.call('GetTenantSettings', r, m); }
+  @GrpcMethod(S, 'UpdateTenantSettings') updateTenantSettings(r: Req, m: Metadata) { return this.call('UpdateTenantSettings', r, m); }
   @GrpcMethod(S, 'CreateConfiguration') createConfiguration(r: Req, m: Metadata) { return this.call('CreateConfiguration', r, m); }
   @GrpcMethod(S, 'UpdateConfiguration') updateConfiguration(r: Req, m: Metadata) { return this.call('UpdateConfiguration', r, m); }
   @GrpcMethod(S, 'GetConfiguration') getConfiguration(r: Req, m: Metadata) { return this.call('GetConfiguration', r, m); }

@@ -36,3 +36,8 @@ export const MAX_SHOWN_DEPTH = 32;
  * APPLIED); within this window those are not a reason to resend.
  */
 export const CONFIG_STATUS_WAIT_MS = 30_000;
+
+/** How long a tenant keeps disconnected agents when it did not say (days; the column default of migration 0151). */
+export const DEFAULT_AGENT_RETENTION_DAYS = 7;
+/** Longest retention a tenant may set (days); 0 keeps agents forever. */
+export const MAX_AGENT_RETENTION_DAYS = 3650;
