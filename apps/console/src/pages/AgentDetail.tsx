@@ -2,7 +2,7 @@
  * One agent: description, capabilities by name, the component health tree,
  * remote configuration (the effective configuration the agent reports beside
  * the desired one rendered for it, as a diff), connection, package statuses,
- * commands.
+ * commands, and deleting a disconnected agent.
  *
  * Agents that do not report their effective configuration (no
  * ReportsEffectiveConfig) are compared by hash instead: the "reported" side is
@@ -15,7 +15,7 @@ import { useNow, usePoll } from '../hooks';
 import { AGENT_CAPABILITIES, customMessageGate, restartGate } from '../lib/capabilities';
 import { agentDisplayName, relativeTime, shortHex, utf8ToBase64 } from '../lib/format';
 import type { Agent, AgentDetail as AgentData, CommandResult, ConfigFiles, ListConfigurationVersionsResponse, PackageStatus, RenderConfigurationResponse } from '../lib/types';
-import { Link } from '../router';
+import { Link, navigate } from '../router';
 import { Badge, ConfigStatusBadge, ConnectionBadge, HealthBadge, SyncBadge, type Tone } from '../components/badges';
 import { DiffView, FilesView } from '../components/DiffView';
 import { HealthTree } from '../components/HealthTree';
@@ -137,6 +137,7 @@ function Commands({ agent }: { agent: Agent }) {
             </span>
           )}
         </span>
+        <DeleteAgent agent={agent} />
       </div>
       {showCustom && custom.ok && (
         <form className="form-grid" onSubmit={sendCustom}>
@@ -169,6 +170,49 @@ function Commands({ agent }: { agent: Agent }) {
         </div>
       )}
     </Card>
+  );
+}
+
+/** Why an agent cannot be deleted now ('' = it can): the server refuses connected agents, which would be back with their next message. */
+export function deleteAgentBlocker(agent: Pick<Agent, 'connected'>): string {
+  return agent.connected ? 'The agent is connected: it would be back with its next message. Stop it or revoke its token, then delete it.' : '';
+}
+
+function DeleteAgent({ agent }: { agent: Agent }) {
+  const api = useApi();
+  const blocker = deleteAgentBlocker(agent);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const remove = async () => {
+    if (!window.confirm(`Delete agent ${agentDisplayName(agent.labels) || agent.instanceUid}? Its record and state go; the audit log keeps its history.`)) return;
+    setBusy(true);
+    setError('');
+    try {
+      await api.deleteAgent(agent.instanceUid);
+      navigate('/agents');
+    } catch (err) {
+      setError(`Delete failed: ${errorMessage(err)}`);
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <span className="with-reason">
+        <button className="btn btn-danger" data-testid="delete-agent" disabled={blocker !== '' || busy} title={blocker || 'Remove this agent and its state'} onClick={() => void remove()}>
+          Delete agent
+        </button>
+        {blocker && (
+          <span className="reason" data-testid="delete-agent-reason">
+            {blocker}
+          </span>
+        )}
+      </span>
+      {error && (
+        <div className="error-box" data-testid="delete-agent-error">
+          {error}
+        </div>
+      )}
+    </>
   );
 }
 
