@@ -52,13 +52,17 @@ describe('agent retention sweep (real Kafka, Redis, PostgreSQL)', () => {
     // What hangs off an old agent: its reconcile state, its place in a rollout, a command record.
     await h.pool.query(`INSERT INTO agent_config_state (tenant_id, instance_uid, last_sent_hash) VALUES ($1, $2, $3)`, [h.tenant, old[0].uid, Buffer.alloc(32, 1)]);
     await h.pool.query(`INSERT INTO agent_commands (tenant_id, instance_uid, kind, delivery, requested_by) VALUES ($1, $2, 'restart', 'published', 'test')`, [h.tenant, old[0].uid]);
+    // A tombstone (a uid an old agent replaced), seen recently: it goes with the agent it points at.
+    const tombstone = Buffer.alloc(16, 0xee);
+    await h.pool.query(`INSERT INTO agents (tenant_id, instance_uid, replaced_by, connected, last_seen_at) VALUES ($1, $2, $3, false, now())`, [h.tenant, tombstone, old[3].uid]);
     const cursors = new CursorStore(h.redis);
     expect((await cursors.load([{ tenantId: h.tenant, instanceUid: old[1].uid }])).size).toBe(1);
 
-    // Batches of 2 rows: 5 old agents take three statements.
+    // Batches of 2 rows: 5 old agents (and the tombstone) take three statements.
     const sweeper = new AgentRetentionSweeper({ db: h.db, cursors }, { batchSize: 2 });
-    expect(await sweeper.sweepOnce()).toBe(5);
-    expect(sweeper.totals).toMatchObject({ passes: 1, removed: 5, errors: 0 });
+    expect(await sweeper.sweepOnce()).toBe(6);
+    expect(sweeper.totals).toMatchObject({ passes: 1, removed: 6, errors: 0 });
+    expect(await row(h.tenant, tombstone)).toBeNull();
     for (const a of old) expect(await row(h.tenant, a.uid)).toBeNull();
     expect(await row(h.tenant, recent.uid)).not.toBeNull();
     expect(await row(h.tenant, live.uid)).toMatchObject({ connected: true });

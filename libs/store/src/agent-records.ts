@@ -43,7 +43,9 @@ export async function deleteAgentRecords(tx: SqlExecutor, tenantId: string, uids
 export async function removeAgentsDisconnectedBefore(tx: SqlExecutor, tenantId: string, cutoffMs: number, limit = AGENT_REMOVAL_BATCH): Promise<Buffer[]> {
   const { rows } = await tx.query(
     `SELECT instance_uid FROM agents
-      WHERE tenant_id = $1 AND NOT connected AND coalesce(last_seen_at, updated_at) < to_timestamp($2::float8 / 1000.0)
+      WHERE tenant_id = $1 AND NOT connected
+        -- A range on agents_retention_idx (migration 0151); a row never seen counts from its last update.
+        AND (last_seen_at < to_timestamp($2::float8 / 1000.0) OR (last_seen_at IS NULL AND updated_at < to_timestamp($2::float8 / 1000.0)))
       ORDER BY last_seen_at NULLS FIRST LIMIT $3 FOR UPDATE SKIP LOCKED`,
     [tenantId, cutoffMs, limit],
   );
