@@ -7,7 +7,10 @@
 // (default 10). Records, per process kind: RSS at the start and end of the hold,
 // RSS per agent (growth over the baseline taken before any agent connected),
 // CPU in steady state; agents lost (swarm connected count over the hold, and the
-// API's connected / stale counts at the end); heartbeats sent vs answered.
+// API's connected / stale counts at the end); heartbeats sent vs answered;
+// PostgreSQL writes per second during the hold (pg_stat_database rows written and
+// commits, agents-table rows: the last-seen flush's cost) and how old the API's
+// last_seen is at the end (issue 13: true within a heartbeat plus the flush bound).
 //
 //   node -r ./dist/out-tsc/register-aliases.js bench/idle-fleet.bench.js [--agents=100000] [--holdMin=10] [--help]
 //
@@ -17,6 +20,7 @@ const S = require('./lib/stack');
 const { Sampler, infraPids, topOthers } = require('./lib/procs');
 const { writeResult } = require('./lib/machine');
 const { parseArgs } = require('./lib/args');
+const { pgWriteCounters, pgWritesPerSecond } = require('./lib/pg-writes');
 
 const opts = parseArgs(
   {
@@ -28,6 +32,10 @@ const opts = parseArgs(
     ramp: 1_000, // the rate of the recorded 100,000-agent run
     basePort: 14700,
     skipBuild: false,
+    // false: use the Kafka, Redis and PostgreSQL already running (a shared machine), not infra.sh up.
+    infraUp: true,
+    // status-ingest's OPAMP_INGEST_LAST_SEEN_FLUSH_MS (0: its default).
+    lastSeenFlushMs: 0,
   },
   'idle fleet: A agents with 30 s heartbeats held for holdMin minutes; memory per agent and CPU per process kind',
 );
@@ -36,13 +44,14 @@ const BENCH = 'idle-fleet';
 async function main() {
   const A = opts.agents;
   const nGateways = opts.gateways || Math.ceil(A / opts.perGateway);
-  S.infraUp();
+  if (opts.infraUp) S.infraUp();
   if (!opts.skipBuild) S.build(['gateway', 'status-ingest', 'config-service', 'swarm']);
   const { runSwarm, formatProgress, formatSummary } = require('@opamp/swarm');
   const ident = S.runIdentity(BENCH);
   const apiPort = opts.basePort + 80;
   console.log(`run ${ident.id}: ${A} agents, ${nGateways} gateways, hold ${opts.holdMin} min`);
-  const { ingest, config } = await S.startWorkers(BENCH, ident, { apiPort, grpcPort: apiPort + 1 });
+  const ingestEnv = opts.lastSeenFlushMs > 0 ? { OPAMP_INGEST_LAST_SEEN_FLUSH_MS: String(opts.lastSeenFlushMs) } : {};
+  const { ingest, config } = await S.startWorkers(BENCH, ident, { apiPort, grpcPort: apiPort + 1, ingestEnv });
   const gws = await S.startGateways(BENCH, ident, nGateways, { basePort: opts.basePort });
   const api = S.api(`http://127.0.0.1:${apiPort}/api/v1`, ident.adminToken);
   const swarmPids = [];
@@ -123,6 +132,7 @@ async function main() {
 
   sampler.resetPeaks();
   sampler.mark('hold0');
+  const pg0 = await pgWriteCounters(ident.databaseUrl);
   const p0 = swarm.progress();
   let minConnected = A;
   const holdEnd = Date.now() + opts.holdMin * 60_000;
@@ -131,7 +141,12 @@ async function main() {
     minConnected = Math.min(minConnected, swarm.progress().connected);
   }
   sampler.mark('hold1');
+  const pgWrites = pgWritesPerSecond(pg0, await pgWriteCounters(ident.databaseUrl));
   const p1 = swarm.progress();
+  // The oldest last_seen the API shows, while every agent still heartbeats: at most one heartbeat
+  // interval plus the last-seen flush bound (apps/status-ingest/README.md).
+  const oldest = await api.call('GET', '/agents?pageSize=1&connected=true&orderBy=last_seen%20asc');
+  const oldestLastSeenAgeS = oldest.agents?.[0] ? +((Date.now() - Date.parse(oldest.agents[0].lastSeenTime)) / 1000).toFixed(1) : null;
   const hold = sampler.window('hold0', 'hold1');
   const holdStart = sampler.marks.get('hold0');
   const end = sampler.marks.get('hold1');
@@ -167,6 +182,7 @@ async function main() {
       heartbeatSeconds: opts.heartbeatS,
       holdMinutes: opts.holdMin,
       rampPerSecond: opts.ramp,
+      lastSeenFlushMs: opts.lastSeenFlushMs || 'status-ingest default',
       infra: 'Kafka, Redis, PostgreSQL of deploy/infra/infra.sh on the same machine',
     },
     otherBusyProcessesAtStart: others,
@@ -180,9 +196,10 @@ async function main() {
       swarmErrors: errorsDuring,
       machineBusyPercent: hold.machineBusyPercent,
       otherProcessesCpuPercent: hold.otherProcessesCpuPercent,
+      postgresWrites: pgWrites,
     },
     perProcessKind: perKind,
-    end: { apiConnected, apiKnown, lost: A - apiConnected },
+    end: { apiConnected, apiKnown, lost: A - apiConnected, oldestLastSeenAgeS },
     target: { issue7: '100,000 agents held on one 2-core machine, no agent lost', met: A >= 100_000 && minConnected === A && apiConnected === A },
   };
   const file = writeResult(`${BENCH}-${A}`, result);

@@ -36,8 +36,8 @@ die() { printf 'run-distributed: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- build, infra
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing Node packages"
-  npm install --no-audit --no-fund
+  say "installing the locked Node packages (npm ci)"
+  npm ci --no-audit --no-fund
 fi
 if [ "${OPAMP_SKIP_BUILD:-}" != "1" ]; then
   say "building gateway, status-ingest, config-service"

@@ -2,7 +2,7 @@
 # The one test command (`npm test`): installs what the tests need on a fresh
 # machine, starts the real Kafka, Redis and PostgreSQL on loopback, then runs
 # lint, typecheck, unit and integration tests of every project.
-# Ends with one line "tests: N passed, N failed".
+# Ends with one line "tests: N passed, N failed, N skipped, N todo"; any but passed fails it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,12 +13,11 @@ results=tmp/jest-results
 rm -rf "$results" && mkdir -p "$results"
 export OPAMP_JEST_RESULTS_DIR="$PWD/$results"
 
-# Node packages: install when missing or when the lockfile changed since.
+# Node packages: the locked tree (`npm ci`, never a lockfile rewrite), when missing or older
+# than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # `npm ci` refuses this lockfile on machines whose npm omits other platforms'
-  # optional packages from it; `npm install` keeps every locked version and fills those in.
-  echo "== installing Node packages"
-  npm install --no-audit --no-fund
+  echo "== installing the locked Node packages (npm ci)"
+  npm ci --no-audit --no-fund
 fi
 
 echo "== infrastructure (Kafka, Redis, PostgreSQL)"

@@ -1,7 +1,7 @@
 /*
  * End-to-end tests: the built apps (dist/out-tsc) as real processes against the
- * real Kafka, Redis and PostgreSQL from `npm run infra:up`. The e2e target
- * builds the three apps first.
+ * real Kafka, Redis and PostgreSQL from `npm run infra:up`, and README.md's
+ * examples against the embedded server. The e2e target builds the apps first.
  */
 export default {
   displayName: 'fleet-e2e:e2e',

@@ -6,6 +6,8 @@ export interface Polled<T> {
   loading: boolean;
   /** When the last successful load finished. */
   updatedAt: number | null;
+  /** Whether `data` was loaded for the current deps (false while a new query loads or after it failed). */
+  current: boolean;
   refresh: () => void;
 }
 
@@ -20,11 +22,16 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
   const [loading, setLoading] = useState(true);
   const [updatedAt, setUpdatedAt] = useState<number | null>(null);
   const [tick, setTick] = useState(0);
+  // Bumped whenever deps change, so data of an earlier query is known as such.
+  const generation = useRef({ deps, n: 0 });
+  if (deps.length !== generation.current.deps.length || deps.some((d, i) => !Object.is(d, generation.current.deps[i]))) generation.current = { deps, n: generation.current.n + 1 };
+  const [dataGeneration, setDataGeneration] = useState(-1);
   const loadRef = useRef(load);
   loadRef.current = load;
 
   useEffect(() => {
     const ctrl = new AbortController();
+    const gen = generation.current.n;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let stopped = false;
     const run = async () => {
@@ -38,6 +45,7 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
         const value = await loadRef.current(ctrl.signal);
         if (stopped) return;
         setData(value);
+        setDataGeneration(gen);
         setError(null);
         setUpdatedAt(Date.now());
       } catch (err) {
@@ -57,7 +65,7 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
   }, [...deps, tick, intervalMs]);
 
   const refresh = useCallback(() => setTick((t) => t + 1), []);
-  return { data, error, loading, updatedAt, refresh };
+  return { data, error, loading, updatedAt, refresh, current: dataGeneration === generation.current.n };
 }
 
 /** The value, once it has stopped changing for `ms`. */

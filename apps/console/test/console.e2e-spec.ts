@@ -6,7 +6,7 @@
  * the editor (after an invalid YAML showed its error) is assigned and reaches
  * the agents, a restart is sent, and one agent without the capability shows
  * why it cannot be restarted; the agent page shows the health tree the agent
- * reports and its effective configuration diffed against the desired one; column headers sort the
+ * reports and its effective configuration compared with the desired one; column headers sort the
  * agents table on the server and the audit search runs on the server. Screenshots of each page go to
  * tmp/console-screenshots/.
  */
@@ -181,13 +181,22 @@ describe('operator console in headless Chromium', () => {
     // The overview refreshes by itself: wait until it shows what the API says now.
     const compare = async () => {
       const mismatches: string[] = [];
+      const shownCount = async (key: string) => Number((await page.getByTestId(`total-${key}`).locator('.stat-value').innerText()).replace(/,/g, ''));
       for (const [key, q] of Object.entries(queries)) {
-        const shown = Number((await page.getByTestId(`total-${key}`).locator('.stat-value').innerText()).replace(/,/g, ''));
+        if (key === 'outOfSync') continue; // of the managed agents only: below
+        const shown = await shownCount(key);
         const api = await countAgents(q);
         if (shown !== api) mismatches.push(`${key}: page ${shown}, API ${api}`);
       }
+      // Unmanaged (no assignment) apart; ListAgents has no filter for them, so they are counted from its rows.
+      const listed = (await rest('GET', '/agents?pageSize=1000')).json['agents'] as Array<{ configurationName: string }>;
+      const unmanaged = listed.filter((a) => a.configurationName === '').length;
+      if ((await shownCount('unmanaged')) !== unmanaged) mismatches.push(`unmanaged: page ${await shownCount('unmanaged')}, API ${unmanaged}`);
+      const managedOut = (await countAgents('&inSync=false')) - unmanaged;
+      if ((await shownCount('outOfSync')) !== managedOut) mismatches.push(`outOfSync: page ${await shownCount('outOfSync')}, API ${managedOut} managed`);
       // The page reads GetFleetSummary: its totals must be what ListAgents counts too.
       const summary = (await rest('GET', '/fleet-summary')).json['totals'] as Record<string, number>;
+      if (summary['unassigned'] !== unmanaged) mismatches.push(`unassigned: GetFleetSummary ${summary['unassigned']}, ListAgents ${unmanaged}`);
       for (const [key, q] of Object.entries(queries)) {
         const api = await countAgents(q);
         if (summary[key] !== api) mismatches.push(`${key}: GetFleetSummary ${summary[key]}, ListAgents ${api}`);
@@ -197,6 +206,9 @@ describe('operator console in headless Chromium', () => {
     await waitFor(compare, (m) => m.length === 0, { timeoutMs: 20_000, intervalMs: 500, description: 'overview totals equal to the API' });
     timings['overview matches API'] = Date.now() - t;
     expect(await page.getByTestId('total-agents').locator('.stat-value').innerText()).toBe('5');
+    // No assignment yet: all five are unmanaged, none reads as out of sync.
+    expect(await page.getByTestId('total-unmanaged').locator('.stat-value').innerText()).toBe('5');
+    expect(await page.getByTestId('total-outOfSync').locator('.stat-value').innerText()).toBe('0');
     // Breakdown by a label: env has four values.
     await page.getByTestId('breakdown-key').selectOption('env');
     await waitFor(() => page.getByTestId('breakdown').locator('tbody tr').count(), (n) => n === 3, { description: 'env breakdown rows' });
@@ -225,12 +237,36 @@ describe('operator console in headless Chromium', () => {
     await page.getByTestId('filter-connected').getByText('disconnected').click();
     await waitFor(() => page.getByTestId('agent-row').count(), (n) => n === 1, { description: 'the disconnected agent' });
     await shot('03-agents-filtered');
-    // An invalid selector shows the API's error.
+    // An invalid selector shows the API's error, and no rows of the previous search under it.
+    await page.getByTestId('filter-connected').getByText('any').click();
+    await waitFor(() => page.getByTestId('agent-row').count(), (n) => n === 3, { description: 'dev and staging agents again' });
+    await page.getByTestId('selector').fill('env in (');
+    await page.getByTestId('apply-selector').click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByTestId('agent-row').count()).toBe(0);
+    await shot('03b-agents-bad-selector');
     await page.goto(`${server.base}/agents?selector=${encodeURIComponent('env in (')}`);
     await page.getByRole('alert').waitFor();
     await page.goto(`${server.base}/agents`);
     await waitFor(() => page.getByTestId('agent-row').count(), (n) => n === 5, { description: 'all agents again' });
     await shot('04-agents');
+  });
+
+  it('agents: the table and its paging fit the window at 1440 and 1024 px', async () => {
+    for (const width of [1440, 1024]) {
+      await page.setViewportSize({ width, height: 900 });
+      await waitFor(() => page.getByTestId('agent-row').count(), (n) => n === 5, { description: 'all agents' });
+      // A string: this project's tsconfig has no DOM types; it runs in the page.
+      const fit = (await page.evaluate(`(() => {
+        const table = document.querySelector('[data-testid="agents-table"]');
+        const next = document.querySelector('[data-testid="next-page"]').getBoundingClientRect();
+        return { table: table.scrollWidth, card: table.closest('.card').clientWidth, page: document.documentElement.scrollWidth, window: window.innerWidth, pagerRight: Math.ceil(next.right) };
+      })()`)) as { table: number; card: number; page: number; window: number; pagerRight: number };
+      const fits = (a: number, b: number) => (a <= b ? 'fits' : `${a} px > ${b} px`);
+      expect({ width, table: fits(fit.table, fit.card), page: fits(fit.page, fit.window), paging: fits(fit.pagerRight, fit.window) }).toEqual({ width, table: 'fits', page: 'fits', paging: 'fits' });
+      await shot(`04a-agents-${width}px`);
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
   });
 
   it('agents: column headers sort on the server; the order matches the API and survives a reload', async () => {
@@ -298,6 +334,9 @@ describe('operator console in headless Chromium', () => {
     await page.getByTestId('save-configuration').click();
     await page.waitForURL(/\/configurations\/collector\?tab=assignments/);
 
+    // The form starts with no selector: it does not assign to every agent unless the operator says so.
+    await page.getByTestId('assignment-selector-reason').waitFor();
+    expect(await page.getByTestId('save-assignment').isDisabled()).toBe(true);
     const t = Date.now();
     await page.getByTestId('assignment-name').fill('prod');
     await page.getByTestId('assignment-selector').fill('env=prod');
@@ -340,13 +379,15 @@ describe('operator console in headless Chromium', () => {
     const detail = (await rest('GET', `/agents/${wsProd.instanceUidString}`)).json;
     expect(Object.keys(detail['effectiveConfig'])).toEqual(['collector.yaml']);
     expect(detail['connectedSince']).not.toBe('');
-    const diff = page.getByTestId('diff');
-    await diff.getByText('effective (reported by the agent').waitFor();
-    await diff.getByText('desired: collector v2').waitFor();
-    await diff.getByText('No differences in 1 file').waitFor();
-    await diff.getByText('whole files').click();
-    await diff.locator('.code', { hasText: 'https://eu.telemetry.example' }).first().waitFor();
-    await diff.locator('.code', { hasText: 'http: {}' }).first().waitFor();
+    // Compared as YAML values: in sync, so nothing the operator set is missing or different.
+    const compare = page.getByTestId('config-compare');
+    await compare.getByText('effective (reported by the agent').first().waitFor();
+    await compare.getByText('desired: collector v2').first().waitFor();
+    await compare.getByTestId('config-runs-desired').waitFor();
+    expect(await compare.getByTestId('config-difference').count()).toBe(0);
+    await compare.getByText('Both sides as written').click();
+    await compare.locator('.code-block', { hasText: 'https://eu.telemetry.example' }).first().waitFor();
+    await compare.locator('.code-block', { hasText: 'http: {}' }).first().waitFor();
     await page.getByTestId('connected-since').waitFor();
     // The health tree as reported (the simulated agent reports one component: itself).
     const root = page.getByTestId('health-tree').getByTestId('health-node').first();

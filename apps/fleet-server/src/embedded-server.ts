@@ -26,7 +26,17 @@ import {
   type AgentTokenSink,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
-import { AgentRetentionSweeper, InboundProcessor, LivenessSweeper, MemoryCursorStore, PushDispatcher, type EventSink } from '@opamp/ingest';
+import {
+  AgentRetentionSweeper,
+  disconnectAllAgents,
+  InboundProcessor,
+  LastSeenBuffer,
+  LastSeenFlusher,
+  LivenessSweeper,
+  MemoryCursorStore,
+  PushDispatcher,
+  type EventSink,
+} from '@opamp/ingest';
 import { createPlatformApiApp, PlatformApiModule } from '@opamp/platform-api';
 import { migrateToLatest, PgliteSqlDatabase } from '@opamp/store';
 import type { FleetServerConfig } from './config/fleet-server.config';
@@ -154,11 +164,13 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       for (const r of records) events.send(r.key, r.value).catch((err: unknown) => log('error', 'reconcile failed', { error: String(err) }));
     },
   };
+  const lastSeen = new LastSeenBuffer();
   const processor = new InboundProcessor({
     db,
     cursors,
     events: eventSink,
     pushes: new PushDispatcher(pushBus, pending),
+    lastSeen,
     onPoisoned: (_record, error) => log('warn', 'skipped a malformed inbound record', { error: String(error) }),
   });
   const inbound = new KeyedBatchQueue({ partitions: 4, maxBatch: 500 });
@@ -173,9 +185,15 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       staleAfterIntervals: config.staleAfterIntervals,
       offlineAfterIntervals: config.offlineAfterIntervals,
       sweepIntervalMs: config.sweepIntervalMs,
+      rowLagMs: 2 * config.lastSeenFlushMs,
     },
   );
+  // This process held every connection: none of the agents a previous run left connected is.
+  const reset = await disconnectAllAgents({ db, events: eventSink }, Date.now());
+  if (reset > 0) log('info', 'marked agents of the previous run offline', { agents: reset });
   sweeper.start((err) => log('error', 'liveness sweep failed', { error: String(err) }));
+  const lastSeenFlusher = new LastSeenFlusher({ db, buffer: lastSeen }, config.lastSeenFlushMs);
+  lastSeenFlusher.start((err) => log('error', 'last-seen flush failed', { error: String(err) }));
 
   const edge = new OpampEdgeServer(
     {
@@ -246,6 +264,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       await api.close();
       await rolloutDriver.stop();
       await sweeper.stop();
+      await lastSeenFlusher.stop();
       await events.close();
       await reconciler.stopJobs({ releaseLeases: true });
       await db.close();

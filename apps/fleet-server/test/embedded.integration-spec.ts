@@ -211,4 +211,25 @@ describe('embedded mode end to end (one process, no external services)', () => {
       { timeoutMs: 30_000, description: 'agent back, seen by the new process and in sync' },
     );
   });
+
+  it('marks agents of a crashed run that do not come back offline at once after the restart (issue 13 item 2)', async () => {
+    const connectedUids = async () =>
+      ((await rest('GET', '/agents?connected=true&pageSize=1000')).json.agents as Array<{ instanceUid: string }>).map((a) => a.instanceUid).sort();
+    const uids = agents.map((a) => a.instanceUid.toString('hex'));
+    await waitFor(connectedUids, (c) => uids.every((u) => c.includes(u)), { timeoutMs: 30_000, description: 'every simulated agent connected' });
+    // A crash: no drain, no disconnect recorded. The agents then go away for good.
+    const exited = new Promise((resolve) => server.child.once('exit', resolve));
+    server.child.kill('SIGKILL');
+    await exited;
+    await elastic?.shutdown();
+    elastic = null;
+    await Promise.all(agents.map((a) => a.stop()));
+    server = await startServer();
+    // Far inside the offline window (10 heartbeat intervals of 30 s): nothing is connected.
+    expect(await connectedUids()).toEqual([]);
+    const wsProd = await rest('GET', `/agents/${uids[0]}`);
+    expect(wsProd.json).toMatchObject({ connected: false, health: 'HEALTH_STATE_UNKNOWN', lastKnownHealth: 'HEALTH_STATE_HEALTHY', gatewayId: '' });
+    const summary = await rest('GET', '/fleet-summary');
+    expect(summary.json.totals).toMatchObject({ connected: 0, healthy: 0 });
+  });
 });

@@ -68,6 +68,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       upgradesPerSecond: config.upgradesPerSecond,
       upgradeBurst: config.upgradeBurst,
       retryAfterRangeS: config.retryAfterRangeS,
+      drainRetryAfterRangeS: config.drainRetryAfterRangeS,
       httpPushWaitMs: config.httpPushWaitMs,
       idleTimeoutS: config.idleTimeoutS,
       drainWindowMs: config.drainWindowMs,

@@ -105,8 +105,9 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
           groupId: config.groupId,
           partitionConcurrency: config.partitionConcurrency,
           liveness: config.liveness,
+          lastSeenFlushMs: config.lastSeenFlushMs,
           onPoisoned: (record, err) => logger.warn(`skipped a poisoned record at offset ${record.offset}: ${String(err)}`),
-          onError: (err) => logger.error(`liveness sweep: ${String(err)}`),
+          onError: (err) => logger.error(err.message),
           onConsumerCrash: (err) => logger.error(`inbound consumer crashed, rebuilding it: ${err.message}`),
           onBatch: (_stats, durationMs) => metrics.observeBatch(durationMs),
         });

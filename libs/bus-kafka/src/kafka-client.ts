@@ -13,6 +13,8 @@ export interface KafkaClientOptions {
   requestTimeoutMs?: number;
   /** kafkajs log level; defaults to WARN so a healthy process stays quiet. */
   logLevel?: KafkaLogLevel;
+  /** How connections to brokers are opened (tests put a fault of their own on the link). */
+  socketFactory?: KafkaConfig['socketFactory'];
 }
 
 export function createKafkaClient(options: KafkaClientOptions): Kafka {
@@ -23,6 +25,7 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
     requestTimeout: options.requestTimeoutMs ?? 30_000,
     logLevel: options.logLevel ?? KafkaLogLevel.WARN,
     retry: { initialRetryTime: 200, retries: 8 },
+    ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
   };
   return new Kafka(config);
 }

@@ -152,16 +152,25 @@ describe('Kafka bus (real broker)', () => {
       async (batch) => {
         if (!stalled) {
           stalled = true;
-          // A handler stuck past the session timeout without heartbeats: the broker evicts the member.
-          await new Promise((r) => setTimeout(r, 9_000));
+          // A handler that holds the thread past the session timeout: nothing can heartbeat,
+          // so the broker evicts the member.
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 9_000);
         }
         for (const m of batch.messages) seen.push(Number(m.value!.toString()));
       },
     );
+    let joins = 0;
+    consumer.on(consumer.events.GROUP_JOIN, () => joins++);
     await consumer.start();
     try {
       await producer.send(slowTopic, { key: keyOf(3), value: Buffer.from('5') });
-      await waitFor(() => seen.filter((v) => v === 5).length, (n) => n >= 1, { timeoutMs: 60_000, description: 'records after the eviction' });
+      // Done only when the eviction really happened (else this test would prove nothing): the
+      // member joined the group again and the stalled batch, never committed, was handled again.
+      await waitFor(
+        () => ({ joins, zeros: seen.filter((v) => v === 0).length, fives: seen.filter((v) => v === 5).length }),
+        (p) => p.joins >= 2 && p.zeros >= 2 && p.fives >= 1,
+        { timeoutMs: 60_000, description: 'a rejoin after the eviction and the stalled batch handled again' },
+      );
     } finally {
       await consumer.stop();
     }

@@ -10,7 +10,7 @@ import { createRedisConnection, GatewayPushPublisher, PendingPushStore } from '@
 import { AgentCapabilities as C, decodeServerToAgent } from '@opamp/protocol';
 import { createPgPool, migrateToLatest, PgSqlDatabase } from '@opamp/store';
 import { testInfra, uniqueName, waitFor } from '@opamp/testing';
-import { AgentPushDispatcher, DesiredStateRepository, FleetApiService, Reconciler, type Caller } from '../src';
+import { AgentPushDispatcher, DesiredStateRepository, FleetApiService, MAX_TEMPLATE_VARIABLES, Reconciler, type Caller } from '../src';
 
 const infra = testInfra();
 const run = uniqueName('ds').replace(/[^a-z0-9]/g, '_');
@@ -114,4 +114,24 @@ describe('reconciler re-evaluation', () => {
     const audit = (await api.audit.listAuditEvents(caller, {})) as { events: Array<{ action: string }> };
     expect(audit.events.map((e) => e.action)).toEqual(['assignment.update', 'assignment.create', 'configuration.create']);
   });
+
+  it('lets the event loop turn while it renders a page of templates at the variable limit', async () => {
+    const uids = Array.from({ length: 20 }, (_, i) => 100 + i);
+    for (const i of uids) await insertAgent(i, { size: 'big', region: `r${i}` });
+    let body = 'receivers: {otlp: {}}\nexporters:\n';
+    for (let i = 0; i < MAX_TEMPLATE_VARIABLES; i++) body += `  otlphttp/e${i}: {endpoint: "https://\${attr:region}.example/${i}"}\n`;
+    body += 'service: {pipelines: {traces: {receivers: [otlp], exporters: [otlphttp/e0]}}}\n';
+    const turnsBefore = reconciler.metrics.renderTurns;
+    await api.configurations.createConfiguration(caller, { name: 'big', files: { 'c.yaml': { body, contentType: 'text/yaml' } } });
+    await api.assignments.createAssignment(caller, { assignment: { name: 'big', configurationName: 'big', selector: 'size=big', priority: 2 } });
+    await reconciler.idle();
+    const pushed = await waitFor(
+      () => new Set(pushes.map((p) => Buffer.from(p.instanceUid).readUInt32BE(12)).filter((i) => i >= 100)),
+      (s) => s.size >= uids.length,
+      { description: 'every big agent pushed', timeoutMs: 60_000 },
+    );
+    expect([...pushed].sort((a, b) => a - b)).toEqual(uids);
+    // 20 renders of a 1000-variable, 60 KB configuration take far more than one slice.
+    expect(reconciler.metrics.renderTurns - turnsBefore).toBeGreaterThan(0);
+  }, 90_000);
 });

@@ -15,9 +15,15 @@ export const EDGE_DEFAULTS = Object.freeze({
   /** New connections (WebSocket upgrades) per process. */
   upgradesPerSecond: 1_000,
   upgradeBurst: 2_000,
-  /** Retry-After sent with 503, drawn uniformly from this range. */
+  /** Retry-After sent with 503 (and retry_info with UNAVAILABLE) for overload, drawn uniformly from this range. */
   retryAfterMinS: 30,
   retryAfterMaxS: 90,
+  /**
+   * The same while this gateway drains: other gateways are up, or this one is
+   * back in seconds, so agents come back soon (jittered, not as one herd).
+   */
+  drainRetryAfterMinS: 1,
+  drainRetryAfterMaxS: 5,
   /** How long a plain-HTTP request waits for pushes for its agent. */
   httpPushWaitMs: 250,
   /** Records, and bytes, waiting for the bus beyond which the edge stops admitting work. */

@@ -16,6 +16,10 @@ export type RejectionReason =
   | 'too_large'
   | 'unsupported_media_type'
   | 'bad_encoding'
+  /** Values PostgreSQL cannot hold (U+0000, beyond int64, map entries without a value): dropped, or the message refused. */
+  | 'unstorable_value'
+  /** HTTP framing an intermediary could read differently (e.g. two Content-Length headers). */
+  | 'ambiguous_http'
   | 'rate_limited'
   | 'backlog'
   | 'not_found';

@@ -5,7 +5,7 @@
 import { BatchConsumer, createKafkaClient, deleteTopics, ensureTopics, RecordProducer } from '@opamp/bus-kafka';
 import { ConnectionLeaseRepository, createRedisConnection, PendingPushStore } from '@opamp/bus-redis';
 import { AgentInboundCodec, fleet } from '@opamp/contracts';
-import { testInfra, uniqueName, waitFor } from '@opamp/testing';
+import { type StallableLink, testInfra, uniqueName, waitFor } from '@opamp/testing';
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import WebSocket from 'ws';
@@ -37,11 +37,18 @@ export class EdgeHarness {
   private consumer!: BatchConsumer;
   private readonly sockets: WebSocket[] = [];
 
-  async start(options: Partial<EdgeOptions> = {}): Promise<void> {
+  /**
+   * With `producerLink`, the edge's producer reaches Kafka through that link, so
+   * the test can stall it (the bus cannot take messages) without touching the broker.
+   */
+  async start(options: Partial<EdgeOptions> = {}, { producerLink }: { producerLink?: StallableLink } = {}): Promise<void> {
     const infra = testInfra();
     this.kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'edge-test' });
     await ensureTopics(this.kafka, [{ name: this.topic, partitions: 4, retentionMs: 3_600_000, valueType: 'AgentInbound' }]);
-    const producer = new RecordProducer(this.kafka, { lingerMs: 2 });
+    const producerKafka = producerLink
+      ? createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'edge-test-producer', socketFactory: producerLink.socketFactory })
+      : this.kafka;
+    const producer = new RecordProducer(producerKafka, { lingerMs: 2 });
     await producer.connect();
     this.redis = createRedisConnection({ url: infra.redisUrl, connectionName: 'edge-test' });
     this.subscriber = createRedisConnection({ url: infra.redisUrl, connectionName: 'edge-test-sub' });

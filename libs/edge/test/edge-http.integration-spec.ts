@@ -15,7 +15,7 @@ import {
   opamp,
   ServerCapabilities,
 } from '@opamp/protocol';
-import { waitFor } from '@opamp/testing';
+import { RawHttpConnection, waitFor } from '@opamp/testing';
 import { EdgeHarness, TENANT, TOKEN } from './edge-harness';
 
 const v1 = opamp.proto.v1;
@@ -64,20 +64,35 @@ describe('OpAMP edge over plain HTTP (real Kafka and Redis)', () => {
   });
 
   it('accepts gzip bodies and gzips the reply only when Accept-Encoding allows (C17, C19)', async () => {
-    const uid = newInstanceUidV7();
-    const gz = await post(h.httpUrl, {
-      body: gzipSync(poll(uid, 1)),
-      headers: { 'Content-Encoding': 'gzip', 'Accept-Encoding': 'gzip' },
-    });
-    expect(gz.status).toBe(200);
-    // fetch inflates transparently; the header says what went over the wire.
-    expect(gz.headers.get('content-encoding')).toBe('gzip');
-    expect(Buffer.from(decodeServerToAgent(gz.bytes).instanceUid)).toEqual(uid);
+    // Raw bytes off the wire: an HTTP client would inflate the reply itself and hide what the server sent.
+    const conn = await RawHttpConnection.open(h.edge.port);
+    const request = (body: Buffer, headers: string) =>
+      Buffer.concat([
+        Buffer.from(
+          `POST /v1/opamp HTTP/1.1\r\nHost: edge\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/x-protobuf\r\n` +
+            `${headers}Content-Length: ${body.length}\r\n\r\n`,
+        ),
+        body,
+      ]);
+    try {
+      const uid = newInstanceUidV7();
+      conn.write(request(gzipSync(poll(uid, 1)), 'Content-Encoding: gzip\r\nAccept-Encoding: gzip\r\n'));
+      const gz = await conn.nextResponse();
+      expect(gz.status).toBe(200);
+      expect(gz.headers['content-encoding']).toBe('gzip');
+      expect(gz.body.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+      expect(Buffer.from(decodeServerToAgent(gunzipSync(gz.body)).instanceUid)).toEqual(uid);
+      // The server inflated the request: the stream carries the plain protobuf.
+      const [record] = await h.waitForRecords(uid, 1);
+      expect(Buffer.from(record.envelope.agentToServer!)).toEqual(poll(uid, 1));
 
-    const refused = await post(h.httpUrl, { body: poll(uid, 2), headers: { 'Accept-Encoding': 'gzip;q=0' } });
-    expect(refused.headers.get('content-encoding')).toBeNull();
-    expect(Buffer.from(decodeServerToAgent(refused.bytes).instanceUid)).toEqual(uid);
-    expect(gunzipSync(gzipSync(Buffer.from('x'))).toString()).toBe('x');
+      conn.write(request(poll(uid, 2), 'Accept-Encoding: gzip;q=0\r\n'));
+      const refused = await conn.nextResponse();
+      expect(refused.headers['content-encoding']).toBeUndefined();
+      expect(Buffer.from(decodeServerToAgent(refused.body).instanceUid)).toEqual(uid);
+    } finally {
+      conn.destroy();
+    }
   });
 
   it('applies the size limit after decompression: a gzip bomb gets 413 (C20)', async () => {
@@ -189,6 +204,55 @@ describe('OpAMP edge over plain HTTP (real Kafka and Redis)', () => {
       expect(Date.now() - started).toBeLessThan(4_000);
     } finally {
       await waiting.stop();
+    }
+  });
+
+  it('while draining, answers 503 with a short Retry-After, not the overload range', async () => {
+    const draining = new EdgeHarness();
+    await draining.start({ retryAfterRangeS: [30, 30] });
+    const conn = await RawHttpConnection.open(draining.edge.port);
+    const request = (body: Buffer) =>
+      Buffer.concat([
+        Buffer.from(
+          `POST /v1/opamp HTTP/1.1\r\nHost: edge\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+            `Content-Type: application/x-protobuf\r\nContent-Length: ${body.length}\r\n\r\n`,
+        ),
+        body,
+      ]);
+    try {
+      conn.write(request(poll(newInstanceUidV7(), 1)));
+      expect((await conn.nextResponse()).status).toBe(200);
+      // The agent's kept-alive connection outlives the listening socket: its next poll meets the drain.
+      const drained = draining.edge.drain(0);
+      conn.write(request(poll(newInstanceUidV7(), 1)));
+      const refused = await conn.nextResponse();
+      expect(refused.status).toBe(503);
+      const retryAfter = Number(refused.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(5);
+      expect((await draining.edge.metrics.rejections.get()).values).toContainEqual(
+        expect.objectContaining({ labels: { reason: 'draining' }, value: 1 }),
+      );
+      await drained;
+    } finally {
+      conn.destroy();
+      await draining.stop();
+    }
+  });
+
+  it('answers 400 and closes the connection on two Content-Length headers', async () => {
+    const conn = await RawHttpConnection.open(h.edge.port);
+    try {
+      conn.write(
+        `POST /v1/opamp HTTP/1.1\r\nHost: edge\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/x-protobuf\r\n` +
+          'Content-Length: 3\r\nContent-Length: 5\r\n\r\nabcde',
+      );
+      const res = await conn.nextResponse();
+      expect(res.status).toBe(400);
+      expect(res.body.toString()).toMatch(/Content-Length/);
+      await conn.closed(3_000);
+    } finally {
+      conn.destroy();
     }
   });
 

@@ -5,6 +5,8 @@ export * from './store/cursor-store';
 export * from './store/push-dispatcher';
 export * from './runtime/inbound-processor';
 export * from './runtime/liveness-sweeper';
+export * from './runtime/last-seen.flusher';
+export * from './runtime/connection-reset';
 export * from './runtime/agent-retention.sweeper';
 export * from './runtime/ingest-worker';
 /** Factories for tests of ingest and of its users (no I/O; safe to ship). */

@@ -169,7 +169,16 @@ describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
       const ev = await waitFor(() => eventsFor(newUid), (e) => e.some((x) => (x.previousInstanceUid?.length ?? 0) > 0), { description: 'move event' });
       expect(Buffer.from(ev[0].previousInstanceUid!)).toEqual(a.uid);
       expect(Number(ev[0].changes) & fleet.v1.AgentChange.AGENT_CHANGE_INSTANCE_UID).toBeTruthy();
-      expect(pushesFor(newUid)).toEqual([]); // no ReportFullState: history kept
+      // No ReportFullState: history kept. Pushes of one agent leave in order, after their batch
+      // commits: once the push a later message asks for (a new uid) has arrived, one for the
+      // heartbeat above would have arrived before it.
+      await h.produce([moved.toKafka(moved.send({ flags: 1 }))]);
+      const later = await waitFor(
+        () => pushesFor(newUid),
+        (x) => x.some((q) => decodeServerToAgent(q.push.serverToAgent).agentIdentification),
+        { description: 'the later push' },
+      );
+      expect(later.map((q) => Number(decodeServerToAgent(q.push.serverToAgent).flags))).toEqual([0]);
     });
 
     it('replaying the same records changes nothing and pushes and publishes nothing', async () => {
@@ -234,6 +243,98 @@ describe('status-ingest (real Kafka, Redis, PostgreSQL)', () => {
       expect(w.sweeper.totals.passes).toBe(before.passes + 2);
       await h.produce([quiet.toKafka({ ...quiet.heartbeat(), receivedAtUnixMs: Date.now() })]);
       await rowWhere(quiet.uid, (s) => !s.stale, 'quiet live again');
+    });
+  });
+
+  describe('last seen', () => {
+    const FLUSH_MS = 500;
+    let w: ReturnType<typeof h.worker>;
+
+    beforeAll(async () => {
+      w = h.worker({ lastSeenFlushMs: FLUSH_MS });
+      await w.start();
+    });
+
+    afterAll(async () => {
+      await w.stop();
+    });
+
+    it('heartbeats on the fast path reach the row within the flush interval, without a record version (issue 13 item 1)', async () => {
+      const a = agentOf();
+      await h.produce([a.toKafka(a.connect()), a.toKafka(a.full())]);
+      const stored = await rowWhere(a.uid, (s) => s.descriptionReported, 'agent stored');
+      for (let i = 0; i < 3; i++) {
+        const fast = w.processor.totals.heartbeats;
+        a.clockMs = Date.now();
+        await h.produce([a.toKafka(a.heartbeat())]);
+        const sentAt = a.clockMs;
+        // The heartbeat fast path took it (no PostgreSQL on the way)...
+        await waitFor(() => w.processor.totals.heartbeats, (n) => n > fast, { description: 'heartbeat on the fast path' });
+        const appliedAt = Date.now();
+        // ...and its receive time is in the row within one flush interval (plus the flush itself).
+        const s = await waitFor(() => row(a.uid), (r) => r?.lastSeenMs === sentAt, { description: 'last_seen_at in the row', timeoutMs: FLUSH_MS + 5_000 });
+        // The bound: one flush interval plus the flush itself (a loaded machine gets 2 s for that).
+        expect(Date.now() - appliedAt).toBeLessThanOrEqual(FLUSH_MS + 2_000);
+        expect(s!.recordVersion).toBe(stored.recordVersion);
+        expect(s!.lastSequenceNum).toBe(stored.lastSequenceNum);
+      }
+      expect(w.lastSeen.totals.rowsWritten).toBeGreaterThanOrEqual(3);
+    });
+
+    it("a plain-HTTP agent's gateway follows its polls within the flush interval (issue 13 item 6)", async () => {
+      const a = agentOf({ transport: HTTP, gatewayId: 'gw-a' });
+      await h.produce([a.toKafka(a.full())]);
+      const stored = await rowWhere(a.uid, (s) => s.connected && s.descriptionReported, 'http agent stored');
+      expect(stored.gatewayId).toBe('gw-a');
+      // Its next polls come through another gateway (gw-a died); they are volatile, no row write.
+      a.gatewayId = 'gw-b';
+      a.clockMs = Date.now();
+      await h.produce([a.toKafka(a.heartbeat())]);
+      const moved = await rowWhere(a.uid, (s) => s.gatewayId === 'gw-b', 'gateway of the last poll');
+      expect(moved).toMatchObject({ connectionId: a.connectionId, lastSeenMs: a.clockMs, recordVersion: stored.recordVersion });
+    });
+  });
+
+  describe('liveness after a process is gone (issue 13 item 2)', () => {
+    let w: ReturnType<typeof h.worker>;
+
+    beforeAll(async () => {
+      w = h.worker({
+        lastSeenFlushMs: 500,
+        liveness: { heartbeatIntervalMs: 1_000, staleAfterIntervals: 3, offlineAfterIntervals: 6, sweepIntervalMs: 60_000, batchLimit: 5 },
+      });
+      await w.start();
+    });
+
+    afterAll(async () => {
+      await w.stop();
+    });
+
+    const connectAll = async (agents: FakeAgent[]) => {
+      await h.produce(agents.flatMap((x) => [x.toKafka(x.connect()), x.toKafka(x.full())]));
+      for (const x of agents) await rowWhere(x.uid, (s) => s.connected && s.descriptionReported, 'agent stored');
+    };
+
+    it("one pass takes every agent of a dead gateway offline, not one batch of them", async () => {
+      const gone = Array.from({ length: 12 }, () => agentOf({ gatewayId: 'gw-b', startMs: Date.now() - 20_000 }));
+      await connectAll(gone);
+      await w.sweeper.sweepOnce();
+      for (const x of gone) expect((await row(x.uid))!).toMatchObject({ connected: false, disconnectReason: 100, gatewayId: null });
+    });
+
+    it('agents counted connected that the live index lost are found from their rows', async () => {
+      const lost = Array.from({ length: 3 }, () => agentOf({ startMs: Date.now() - 20_000 }));
+      const live = agentOf();
+      await connectAll([...lost, live]);
+      // Redis lost the live index (a flush, a failover without the data).
+      await h.redis.del(RedisKeys.liveAgents(h.tenant));
+      await w.sweeper.sweepOnce();
+      for (const x of lost) {
+        // Offline, and its last seen stays what it was (not the lag the decision allowed for).
+        expect((await row(x.uid))!).toMatchObject({ connected: false, disconnectReason: 100, lastSeenMs: x.clockMs });
+      }
+      // Its row is recent: not taken for silent.
+      expect((await row(live.uid))!).toMatchObject({ connected: true, stale: false });
     });
   });
 

@@ -12,3 +12,4 @@ export * from './capabilities';
 export * from './instance-uid';
 export * from './config-hash';
 export { LONG_AS_NUMBER } from './protobuf-numbers';
+export * from './storable-values';

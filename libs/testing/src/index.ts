@@ -1,4 +1,7 @@
-/** Test support shared by every project: real-infrastructure settings, bounded waits, factories, the embedded server as a process. */
+/** Test support shared by every project: real-infrastructure settings, bounded waits, factories, the embedded server as a process, the README's code blocks. */
 export * from './test-infra';
 export * from './wait-for';
 export * from './embedded-server-process';
+export * from './readme-block-extract';
+export * from './raw-http.connection';
+export * from './stallable-link';

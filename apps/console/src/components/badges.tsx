@@ -1,5 +1,6 @@
 import type { Agent } from '../lib/types';
 import { shortStatus } from '../lib/agent-query';
+import { healthView } from '../lib/health-view';
 
 export type Tone = 'ok' | 'bad' | 'warn' | 'muted' | 'info';
 
@@ -23,10 +24,10 @@ export function ConnectionBadge({ agent }: { agent: Pick<Agent, 'connected' | 't
   );
 }
 
-export function HealthBadge({ health }: { health: Agent['health'] }) {
-  if (health === 'HEALTH_STATE_HEALTHY') return <Badge tone="ok">healthy</Badge>;
-  if (health === 'HEALTH_STATE_UNHEALTHY') return <Badge tone="bad">unhealthy</Badge>;
-  return <Badge tone="muted">unknown</Badge>;
+/** A disconnected agent's health is unknown; what it last reported shows as "last known". */
+export function HealthBadge({ health, lastKnown }: { health: Agent['health']; lastKnown?: Agent['health'] }) {
+  const v = healthView(health, lastKnown);
+  return <Badge tone={v.tone}>{v.text}</Badge>;
 }
 
 export function ConfigStatusBadge({ status, error }: { status: Agent['remoteConfigStatus']; error?: string }) {

@@ -1,4 +1,4 @@
-import { breakdownRows, chooseGroupBy, emptyTotals, NO_VALUE, selectorForLabel, summaryTotals } from './fleet-summary';
+import { breakdownRows, chooseGroupBy, emptyTotals, NO_VALUE, selectorForLabel, summaryTotals, syncView } from './fleet-summary';
 import type { FleetSummaryResponse } from './types';
 
 const totals = (over: Partial<ReturnType<typeof emptyTotals>>) => ({ ...emptyTotals(), ...over });
@@ -41,5 +41,16 @@ describe('fleet summary', () => {
     expect(selectorForLabel('env', { hasLabel: true, labelValue: 'prod' })).toBe('env=prod');
     expect(selectorForLabel('env', { hasLabel: false, labelValue: '' })).toBe('!env');
     expect(selectorForLabel('env', { hasLabel: true, labelValue: NO_VALUE })).toBe(`env=${NO_VALUE}`);
+  });
+
+  it('shows unassigned agents as unmanaged, apart: not as out of sync, and not in the sync shares', () => {
+    // 7 agents: 3 unassigned (counted out of sync by the server), 4 managed of which 3 in sync.
+    const v = syncView(totals({ agents: 7, inSync: 3, outOfSync: 4, unassigned: 3 }));
+    expect(v).toEqual({ managed: 4, unmanaged: 3, inSync: 3, outOfSync: 1, inSyncPercent: 75, outOfSyncPercent: 25, unmanagedPercent: 43 });
+  });
+
+  it('reads 0 % of nothing: no agents, or none managed', () => {
+    expect(syncView(emptyTotals())).toEqual({ managed: 0, unmanaged: 0, inSync: 0, outOfSync: 0, inSyncPercent: 0, outOfSyncPercent: 0, unmanagedPercent: 0 });
+    expect(syncView(totals({ agents: 2, outOfSync: 2, unassigned: 2 }))).toMatchObject({ managed: 0, outOfSync: 0, outOfSyncPercent: 0, unmanagedPercent: 100 });
   });
 });

@@ -4,6 +4,10 @@
  * The definitions match the ListAgents filters, so every count links to the
  * filtered agents table: connected=true, healthy=true, healthy=false,
  * inSync=true, inSync=false, configStatuses=REMOTE_CONFIG_STATUS_FAILED.
+ *
+ * Agents no assignment selects ("unmanaged") are shown apart from the sync
+ * counts: the server counts them out of sync (no desired hash is never in
+ * sync), which made a fleet with unassigned agents read "out of sync 43 %".
  */
 import type { FleetCounts, FleetSummaryResponse } from './types';
 
@@ -49,4 +53,35 @@ export function chooseGroupBy(labelKeys: readonly string[], wanted: string): str
 /** The label selector that lists the agents of one breakdown row. */
 export function selectorForLabel(key: string, row: Pick<BreakdownRow, 'hasLabel' | 'labelValue'>): string {
   return row.hasLabel ? `${key}=${row.labelValue}` : `!${key}`;
+}
+
+/** Sync counts of the agents an assignment selects, and the unmanaged ones apart; shares in whole percent. */
+export interface SyncView {
+  managed: number;
+  unmanaged: number;
+  inSync: number;
+  /** Managed agents not in sync (the server's outOfSync less the unmanaged, which it counts there). */
+  outOfSync: number;
+  /** Of the managed agents. */
+  inSyncPercent: number;
+  outOfSyncPercent: number;
+  /** Of all agents. */
+  unmanagedPercent: number;
+}
+
+const percent = (n: number, of: number) => (of > 0 ? Math.round((100 * n) / of) : 0);
+
+export function syncView(t: FleetTotals): SyncView {
+  const unmanaged = Math.min(t.unassigned, t.agents);
+  const managed = t.agents - unmanaged;
+  const outOfSync = Math.max(0, t.outOfSync - unmanaged);
+  return {
+    managed,
+    unmanaged,
+    inSync: t.inSync,
+    outOfSync,
+    inSyncPercent: percent(t.inSync, managed),
+    outOfSyncPercent: percent(outOfSync, managed),
+    unmanagedPercent: percent(unmanaged, t.agents),
+  };
 }

@@ -1,5 +1,5 @@
 import { locateErrors, checkResourceName } from './config-errors';
-import { agentDisplayName, relativeTime, shortHex, utf8ToBase64 } from './format';
+import { agentDisplayName, agentInstanceId, notSentText, relativeTime, shortHex, shortUid, utf8ToBase64 } from './format';
 
 describe('format', () => {
   const now = Date.parse('2026-01-01T12:00:00Z');
@@ -38,5 +38,25 @@ describe('config errors', () => {
     expect(checkResourceName('Prod')).not.toBe('');
     expect(checkResourceName('')).not.toBe('');
     expect(checkResourceName('a'.repeat(64))).not.toBe('');
+  });
+
+  it('says why a configuration was not sent without repeating "not sent"', () => {
+    expect(notSentText("not sent: the agent has no exporter of type 'otlphttp'")).toBe("the agent has no exporter of type 'otlphttp'");
+    expect(notSentText('template: attribute region missing')).toBe('template: attribute region missing');
+  });
+
+  it('tells apart Collectors started together: the short UID is the random tail, not the UUIDv7 time', () => {
+    // Two UUIDv7 UIDs from the same millisecond.
+    const a = '0198c2a4b1e07c3a9f21d4e5a6b7c8d9';
+    const b = '0198c2a4b1e07d11b2c3d4e5f6071829';
+    expect(shortHex(a)).toBe(shortHex(b));
+    expect(shortUid(a)).not.toBe(shortUid(b));
+    expect(shortUid(a)).toBe('…a6b7c8d9');
+    expect(shortUid('')).toBe('—');
+  });
+
+  it('identifies an agent by service.instance.id when it reports one, else by its UID', () => {
+    expect(agentInstanceId({ instanceUid: 'ab', labels: { 'service.name': 'otelcol', 'service.instance.id': 'i-1' } })).toEqual({ key: 'service.instance.id', value: 'i-1' });
+    expect(agentInstanceId({ instanceUid: 'ab', labels: { 'service.name': 'otelcol' } })).toEqual({ key: 'uid', value: 'ab' });
   });
 });

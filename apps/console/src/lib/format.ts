@@ -36,3 +36,30 @@ export function utf8ToBase64(text: string): string {
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin);
 }
+
+/**
+ * Why the server did not send a configuration, for a "Not sent because" label:
+ * the server's reasons for missing components start with "not sent: ", which
+ * that label already says.
+ */
+export function notSentText(reason: string): string {
+  return reason.replace(/^\s*not sent:\s*/i, '');
+}
+
+/**
+ * A short form of an instance UID that still tells agents apart: its last 8
+ * hex digits. The first ones of a UUIDv7 (what Collectors generate) are its
+ * creation time, the same for every Collector started in the same minute.
+ */
+export function shortUid(uid: string): string {
+  return uid ? `…${uid.slice(-8)}` : '—';
+}
+
+/**
+ * What tells apart agents that report the same name (identical Collectors):
+ * service.instance.id when the agent reports one, else its instance UID.
+ */
+export function agentInstanceId(agent: { instanceUid: string; labels: Record<string, string> }): { key: 'service.instance.id' | 'uid'; value: string } {
+  const id = agent.labels['service.instance.id'];
+  return id ? { key: 'service.instance.id', value: id } : { key: 'uid', value: agent.instanceUid };
+}

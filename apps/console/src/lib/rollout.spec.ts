@@ -1,4 +1,4 @@
-import { applyTimeoutField, controlGate, describeApplyTimeout, describeStrategy, parseStrategy, progressBad, rolloutStateName } from './rollout';
+import { applyTimeoutField, controlGate, describeApplyTimeout, describeStrategy, parseStrategy, progressBad, progressSegments, rolloutStateName } from './rollout';
 
 describe('rollout helpers', () => {
   it('allows the controls the server allows', () => {
@@ -52,5 +52,16 @@ describe('rollout helpers', () => {
     expect(describeApplyTimeout(600_000)).toMatch(/^10 min per agent/);
     expect(describeApplyTimeout(1500)).toMatch(/^1.5 s per agent/);
     expect(progressBad({ pending: 0, applying: 1, applied: 5, failed: 1, unhealthy: 0, offline: 1, notSent: 0, timedOut: 2 })).toBe(4);
+  });
+
+  it('fills a progress bar with applied, applying and bad agents only: a batch still pending reads as not started', () => {
+    const none = { pending: 0, applying: 0, applied: 0, failed: 0, unhealthy: 0, offline: 0, notSent: 0, timedOut: 0 };
+    const filled = (s: ReturnType<typeof progressSegments>) => s.applied + s.applying + s.bad;
+    const pending = progressSegments({ ...none, pending: 5 }, 5);
+    expect(filled(pending)).toBe(0);
+    expect(pending.waiting).toBe(100);
+    expect(progressSegments({ ...none, applied: 3, applying: 1, failed: 1 }, 5)).toEqual({ applied: 60, applying: 20, bad: 20, waiting: 0 });
+    expect(filled(progressSegments({ ...none, applied: 5 }, 5))).toBe(100);
+    expect(filled(progressSegments(none, 0))).toBe(0);
   });
 });

@@ -98,6 +98,21 @@ export function progressDone(p: RolloutProgress): number {
   return p.applied;
 }
 
+/** Widths (percent of the batch or rollout) of a progress bar's filled parts. */
+export interface ProgressSegments {
+  applied: number;
+  applying: number;
+  bad: number;
+  /** Not moved yet (pending): left unfilled, so a batch that has not started never reads as done. */
+  waiting: number;
+}
+
+export function progressSegments(p: RolloutProgress, totalAgents: number): ProgressSegments {
+  const total = Math.max(1, totalAgents);
+  const pct = (n: number) => Math.min(100, (100 * n) / total);
+  return { applied: pct(p.applied), applying: pct(p.applying), bad: pct(progressBad(p)), waiting: pct(p.pending) };
+}
+
 /** Agents that did not make it: failed, unhealthy, offline, not sent, or past the apply deadline. */
 export function progressBad(p: RolloutProgress): number {
   return p.failed + p.unhealthy + p.offline + p.notSent + (p.timedOut ?? 0);

@@ -25,7 +25,9 @@ export interface Agent {
   connected: boolean;
   gatewayId: string;
   transport: string;
+  /** Unknown while disconnected (not counted healthy); the last report is lastKnownHealth. */
   health: HealthState;
+  lastKnownHealth?: HealthState;
   remoteConfigStatus: RemoteConfigStatus;
   remoteConfigHash: string;
   remoteConfigError: string;

@@ -1,25 +1,20 @@
 /**
  * One agent: description, capabilities by name, the component health tree,
- * remote configuration (the effective configuration the agent reports beside
- * the desired one rendered for it, as a diff), connection, package statuses,
- * commands, and deleting a disconnected agent.
- *
- * Agents that do not report their effective configuration (no
- * ReportsEffectiveConfig) are compared by hash instead: the "reported" side is
- * the stored version whose rendering has the hash the agent reports.
+ * connection, package statuses, commands, deleting a disconnected agent, and
+ * its remote configuration (AgentRemoteConfig).
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
 import { errorMessage } from '../api/client';
 import { useNow, usePoll } from '../hooks';
 import { AGENT_CAPABILITIES, customMessageGate, restartGate } from '../lib/capabilities';
 import { agentDisplayName, relativeTime, shortHex, utf8ToBase64 } from '../lib/format';
-import type { Agent, AgentDetail as AgentData, CommandResult, ConfigFiles, ListConfigurationVersionsResponse, PackageStatus, RenderConfigurationResponse } from '../lib/types';
-import { Link, navigate } from '../router';
+import type { Agent, AgentDetail as AgentData, CommandResult, PackageStatus } from '../lib/types';
+import { navigate } from '../router';
 import { Badge, ConfigStatusBadge, ConnectionBadge, HealthBadge, SyncBadge, type Tone } from '../components/badges';
-import { DiffView, FilesView } from '../components/DiffView';
+import { RemoteConfig } from './AgentRemoteConfig';
 import { HealthTree } from '../components/HealthTree';
-import { Card, ErrorBox, KeyValues, LiveIndicator, Missing, PageHeader } from '../components/ui';
+import { Card, ErrorBox, KeyValues, LiveIndicator, PageHeader } from '../components/ui';
 
 function Attributes({ attrs }: { attrs: Record<string, string> }) {
   const entries = Object.entries(attrs).sort(([a], [b]) => a.localeCompare(b));
@@ -36,43 +31,6 @@ function Attributes({ attrs }: { attrs: Record<string, string> }) {
       </tbody>
     </table>
   );
-}
-
-interface ConfigComparison {
-  desired?: RenderConfigurationResponse;
-  desiredLabel: string;
-  /** The effective configuration the agent reports, else the stored version whose rendering for this agent has the hash it reports. */
-  reported?: { label: string; files: ConfigFiles };
-  note: string;
-}
-
-/** Finds what the agent runs among the newest versions of its configuration (by rendered hash). */
-async function compareConfig(api: ReturnType<typeof useApi>, agent: AgentData): Promise<ConfigComparison> {
-  const effective = Object.keys(agent.effectiveConfig ?? {}).length > 0 ? { label: `effective (reported by the agent, hash ${shortHex(agent.effectiveConfigHash)})`, files: agent.effectiveConfig } : undefined;
-  if (!agent.configurationName) return { desiredLabel: '', reported: effective, note: 'No assignment selects a configuration for this agent.' };
-  const desired = await api.post<RenderConfigurationResponse>(`/configurations/${encodeURIComponent(agent.configurationName)}:render`, {
-    version: agent.configurationVersion,
-    instanceUid: agent.instanceUid,
-  });
-  const desiredLabel = `desired: ${agent.configurationName} v${agent.configurationVersion}`;
-  if (effective) return { desired, desiredLabel, reported: effective, note: '' };
-  const byHash = (version: number) => `reported: ${agent.configurationName} v${version} (hash ${shortHex(agent.remoteConfigHash)})`;
-  if (!agent.remoteConfigHash) return { desired, desiredLabel, note: 'The agent reports no remote-config hash.' };
-  if (agent.remoteConfigHash === desired.configHash) return { desired, desiredLabel, reported: { label: byHash(agent.configurationVersion), files: desired.files }, note: '' };
-  const { versions } = await api.get<ListConfigurationVersionsResponse>(`/configurations/${encodeURIComponent(agent.configurationName)}/versions`);
-  for (const v of versions.slice(0, 20)) {
-    if (v.version === agent.configurationVersion) continue;
-    const r = await api.post<RenderConfigurationResponse>(`/configurations/${encodeURIComponent(agent.configurationName)}:render`, {
-      version: v.version,
-      instanceUid: agent.instanceUid,
-    });
-    if (r.configHash === agent.remoteConfigHash) return { desired, desiredLabel, reported: { label: byHash(v.version), files: r.files }, note: '' };
-  }
-  return {
-    desired,
-    desiredLabel,
-    note: `The hash the agent reports (${shortHex(agent.remoteConfigHash, 12)}) matches no recent version of ${agent.configurationName}: it runs another configuration.`,
-  };
 }
 
 function Commands({ agent }: { agent: Agent }) {
@@ -278,21 +236,6 @@ export function AgentDetail({ uid }: { uid: string }) {
   const now = useNow();
   const agent = usePoll((signal) => api.get<AgentData>(`/agents/${encodeURIComponent(uid)}`, undefined, signal), 3000, [uid]);
   const a = agent.data;
-  const configKey = a ? `${a.configurationName}|${a.configurationVersion}|${a.remoteConfigHash}|${a.effectiveConfigHash}` : '';
-  const [cmp, setCmp] = useState<{ key: string; value?: ConfigComparison; error?: unknown } | null>(null);
-
-  useEffect(() => {
-    if (!a) return;
-    let stale = false;
-    compareConfig(api, a).then(
-      (value) => !stale && setCmp({ key: configKey, value }),
-      (error: unknown) => !stale && setCmp({ key: configKey, error }),
-    );
-    return () => {
-      stale = true;
-    };
-  }, [api, configKey]); // a is read for the key's values only
-
   if (!a) {
     return (
       <div>
@@ -315,7 +258,7 @@ export function AgentDetail({ uid }: { uid: string }) {
         actions={
           <div className="chips">
             <ConnectionBadge agent={a} />
-            <HealthBadge health={a.health} />
+            <HealthBadge health={a.health} lastKnown={a.lastKnownHealth} />
             <ConfigStatusBadge status={a.remoteConfigStatus} error={a.remoteConfigError} />
             <SyncBadge agent={a} />
           </div>
@@ -389,51 +332,7 @@ export function AgentDetail({ uid }: { uid: string }) {
           <p className="muted">None declared.</p>
         )}
       </Card>
-      <Card title="Remote configuration">
-        <KeyValues
-          rows={[
-            ['Assigned', a.configurationName ? <Link to={`/configurations/${encodeURIComponent(a.configurationName)}`}>{`${a.configurationName} v${a.configurationVersion}`}</Link> : 'no assignment matches'],
-            ['Desired hash', <span className="mono">{shortHex(a.desiredConfigHash, 16)}</span>],
-            ['Reported status', <ConfigStatusBadge key="s" status={a.remoteConfigStatus} />],
-            ['Reported hash', <span className="mono">{shortHex(a.remoteConfigHash, 16)}</span>],
-            ['In sync', <SyncBadge key="y" agent={a} />],
-            ...(a.notSentReason ? ([['Not sent because', <span className="text-bad">{a.notSentReason}</span>]] as [string, React.ReactNode][]) : []),
-            ...(a.remoteConfigError ? ([['Agent error', <span className="text-bad" data-testid="remote-config-error">{a.remoteConfigError}</span>]] as [string, React.ReactNode][]) : []),
-          ]}
-        />
-        <h3>{cmp?.value?.reported?.label.startsWith('effective') ? 'Effective vs desired' : 'Reported vs desired'}</h3>
-        {!cmp || cmp.key !== configKey ? (
-          <p className="muted">Rendering…</p>
-        ) : cmp.error ? (
-          <ErrorBox error={cmp.error} title="Could not render the desired configuration" />
-        ) : cmp.value?.desired && cmp.value.reported ? (
-          <DiffView before={cmp.value.reported.files} after={cmp.value.desired.files} beforeLabel={cmp.value.reported.label} afterLabel={cmp.value.desiredLabel} />
-        ) : (
-          <>
-            {cmp.value?.note && <p className="muted">{cmp.value.note}</p>}
-            {cmp.value?.desired && (
-              <>
-                {!cmp.value.desired.sendable && <div className="error-box">Not sendable to this agent: {cmp.value.desired.reason}</div>}
-                <h3>Desired files, rendered for this agent</h3>
-                <FilesView files={cmp.value.desired.files} />
-              </>
-            )}
-            {cmp.value?.reported && (
-              <div data-testid="effective-config">
-                <h3>{cmp.value.reported.label}</h3>
-                <FilesView files={cmp.value.reported.files} />
-              </div>
-            )}
-          </>
-        )}
-        {!a.effectiveConfigHash && (
-          <Missing>
-            {has.has('ReportsEffectiveConfig')
-              ? 'The agent has not reported its effective configuration yet: the “reported” side is the stored version whose rendering has the hash it reports.'
-              : 'The agent does not report its effective configuration (no ReportsEffectiveConfig): the “reported” side is the stored version whose rendering has the hash it reports.'}
-          </Missing>
-        )}
-      </Card>
+      <RemoteConfig agent={a} />
       <Card title="Packages">
         <Packages agent={a} reports={has.has('ReportsPackageStatuses')} />
       </Card>

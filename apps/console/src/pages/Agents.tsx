@@ -8,7 +8,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
 import { useNow, usePoll } from '../hooks';
 import { filterFromSearch, filterToSearch, isFiltered, listAgentsQuery, nextSort, PAGE_SIZES, shortStatus, type AgentFilter, type AgentSort, type AgentSortKey } from '../lib/agent-query';
-import { agentDisplayName, formatCount, relativeTime, shortHex } from '../lib/format';
+import { agentDisplayName, agentInstanceId, formatCount, relativeTime, shortUid } from '../lib/format';
 import { REMOTE_CONFIG_STATUSES, type ListAgentsResponse, type RemoteConfigStatus } from '../lib/types';
 import { Link, navigate, useLocation } from '../router';
 import { ConfigStatusBadge, ConnectionBadge, HealthBadge, SyncBadge } from '../components/badges';
@@ -101,7 +101,8 @@ export function Agents() {
   const sortProps = { sort: filter.sort, onSort };
   const toggleStatus = (s: RemoteConfigStatus) => setFilter({ statuses: filter.statuses.includes(s) ? filter.statuses.filter((x) => x !== s) : [...filter.statuses, s] });
 
-  const agents = list.data?.agents ?? [];
+  // Rows of an earlier query never stand under the error of this one (a bad selector).
+  const agents = list.error && !list.current ? [] : (list.data?.agents ?? []);
   const first = page * pageSize + 1;
 
   return (
@@ -141,7 +142,7 @@ export function Agents() {
           </div>
         </form>
         <ErrorBox error={list.error} title="Could not list agents" />
-        <table className="table table-hover" data-testid="agents-table">
+        <table className="table table-hover agents-table" data-testid="agents-table">
           <thead>
             <tr>
               <th aria-sort={ariaSort(filter.sort, 'service_name') ?? ariaSort(filter.sort, 'host_name') ?? ariaSort(filter.sort, 'instance_uid')}>
@@ -149,7 +150,7 @@ export function Agents() {
                 <SortButton sortKey="host_name" label="Host" {...sortProps} />
                 <SortButton sortKey="instance_uid" label="UID" {...sortProps} />
               </th>
-              <th>Labels</th>
+              <th className="col-labels">Labels</th>
               <th aria-sort={ariaSort(filter.sort, 'connected_since')}>
                 <SortButton sortKey="connected_since" label="Connection" {...sortProps} />
               </th>
@@ -168,32 +169,40 @@ export function Agents() {
           </thead>
           <tbody>
             {agents.map((a) => {
-              const labels = Object.entries(a.labels).filter(([k]) => k !== 'service.name' && k !== 'host.name');
+              const labels = Object.entries(a.labels).filter(([k]) => k !== 'service.name' && k !== 'host.name' && k !== 'service.instance.id');
+              const id = agentInstanceId(a);
               return (
                 <tr key={a.instanceUid} data-testid="agent-row" data-uid={a.instanceUid} onClick={() => navigate(`/agents/${a.instanceUid}`)} className="clickable">
                   <td>
                     <Link to={`/agents/${a.instanceUid}`} onClick={(e) => e.stopPropagation()}>
-                      {agentDisplayName(a.labels) || shortHex(a.instanceUid)}
+                      {agentDisplayName(a.labels) || shortUid(a.instanceUid)}
                     </Link>
-                    <div className="mono muted small">{a.instanceUid}</div>
+                    {/* Identical Collectors share a name: the instance id (or UID) tells them apart. */}
+                    <div className="mono muted small agent-id" data-testid="agent-id" title={`instance UID ${a.instanceUid}`}>
+                      {id.key === 'uid' ? a.instanceUid : `${id.value}`}
+                    </div>
                   </td>
-                  <td className="labels-cell">
+                  <td className="labels-cell col-labels">
                     <div className="chips">
-                      {labels.slice(0, 4).map(([k, v]) => (
+                      {labels.slice(0, 3).map(([k, v]) => (
                         <span className="chip" key={k}>
                           {k}={v}
                         </span>
                       ))}
-                      {labels.length > 4 && <span className="chip chip-more">+{labels.length - 4}</span>}
+                      {labels.length > 3 && (
+                        <span className="chip chip-more" title={labels.slice(3).map(([k, v]) => `${k}=${v}`).join('\n')}>
+                          +{labels.length - 3}
+                        </span>
+                      )}
                     </div>
                   </td>
                   <td>
                     <ConnectionBadge agent={a} />
                   </td>
                   <td>
-                    <HealthBadge health={a.health} />
+                    <HealthBadge health={a.health} lastKnown={a.lastKnownHealth} />
                   </td>
-                  <td>{a.configurationName ? `${a.configurationName} v${a.configurationVersion}` : <span className="muted">—</span>}</td>
+                  <td>{a.configurationName ? `${a.configurationName} v${a.configurationVersion}` : <span className="muted">unmanaged</span>}</td>
                   <td>
                     <ConfigStatusBadge status={a.remoteConfigStatus} error={a.remoteConfigError} />
                   </td>

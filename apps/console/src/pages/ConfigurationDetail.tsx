@@ -2,8 +2,9 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
 import { useDebounced, usePoll } from '../hooks';
+import { assignmentSelectorGate } from '../lib/assignment-form';
 import { checkResourceName } from '../lib/config-errors';
-import { agentDisplayName, relativeTime, shortHex } from '../lib/format';
+import { agentDisplayName, agentInstanceId, relativeTime, shortHex, shortUid } from '../lib/format';
 import type { Assignment, ConfigFiles, Configuration, ListAgentsResponse, ListAssignmentsResponse, ListConfigurationVersionsResponse } from '../lib/types';
 import { Link, navigate, useLocation } from '../router';
 import { Badge, ConfigStatusBadge, ConnectionBadge, SyncBadge } from '../components/badges';
@@ -147,7 +148,10 @@ function MatchingAgents({ selector }: { selector: string }) {
             {list.slice(0, 20).map((a) => (
               <tr key={a.instanceUid} data-testid="matching-agent">
                 <td>
-                  <Link to={`/agents/${a.instanceUid}`}>{agentDisplayName(a.labels) || shortHex(a.instanceUid)}</Link> <span className="mono muted small">{shortHex(a.instanceUid)}</span>
+                  <Link to={`/agents/${a.instanceUid}`}>{agentDisplayName(a.labels) || shortUid(a.instanceUid)}</Link>{' '}
+                  <span className="mono muted small" title={`instance UID ${a.instanceUid}`}>
+                    {agentInstanceId(a).key === 'uid' ? shortUid(a.instanceUid) : agentInstanceId(a).value}
+                  </span>
                 </td>
                 <td>
                   <ConnectionBadge agent={a} />
@@ -176,6 +180,7 @@ function Assignments({ config }: { config: Configuration }) {
   const [editing, setEditing] = useState<string | null>(null);
   const [name, setName] = useState(`${config.name}`);
   const [selector, setSelector] = useState('');
+  const [allAgents, setAllAgents] = useState(false);
   const [priority, setPriority] = useState(0);
   const [pinned, setPinned] = useState(0);
   const [error, setError] = useState<unknown>(null);
@@ -185,6 +190,7 @@ function Assignments({ config }: { config: Configuration }) {
     setEditing(a.name);
     setName(a.name);
     setSelector(a.selector);
+    setAllAgents(a.selector.trim() === '');
     setPriority(a.priority);
     setPinned(a.pinnedVersion);
   };
@@ -216,6 +222,7 @@ function Assignments({ config }: { config: Configuration }) {
   };
 
   const nameProblem = checkResourceName(name);
+  const selectorGate = assignmentSelectorGate(selector, allAgents);
   return (
     <>
       <Card title="Assignments of this configuration">
@@ -265,10 +272,20 @@ function Assignments({ config }: { config: Configuration }) {
             <input data-testid="assignment-name" value={name} onChange={(e) => setName(e.target.value)} disabled={!!editing} />
             {name && nameProblem && <small className="text-bad">{nameProblem}</small>}
           </label>
-          <label className="field field-wide">
+          <div className="field field-wide">
             <span>Label selector</span>
-            <input data-testid="assignment-selector" className="mono" value={selector} onChange={(e) => setSelector(e.target.value)} placeholder="env=prod,region in (eu,us)" />
-          </label>
+            <input data-testid="assignment-selector" aria-label="Label selector" className="mono" value={selector} onChange={(e) => setSelector(e.target.value)} placeholder="env=prod,region in (eu,us)" />
+            {selector.trim() === '' && (
+              <label className="check">
+                <input type="checkbox" data-testid="assignment-all-agents" checked={allAgents} onChange={(e) => setAllAgents(e.target.checked)} /> all agents
+              </label>
+            )}
+            {selectorGate.reason && (
+              <small className={selectorGate.ok ? 'muted' : 'text-bad'} data-testid="assignment-selector-reason">
+                {selectorGate.reason}
+              </small>
+            )}
+          </div>
           <label className="field">
             <span>Priority (higher wins)</span>
             <input type="number" value={priority} onChange={(e) => setPriority(Number(e.target.value))} />
@@ -285,7 +302,7 @@ function Assignments({ config }: { config: Configuration }) {
             </select>
           </label>
           <div className="button-row field-wide">
-            <button className="btn btn-primary" type="submit" data-testid="save-assignment" disabled={!!nameProblem}>
+            <button className="btn btn-primary" type="submit" data-testid="save-assignment" disabled={!!nameProblem || !selectorGate.ok}>
               {editing ? 'Save assignment' : 'Assign'}
             </button>
             {editing && (
@@ -301,7 +318,7 @@ function Assignments({ config }: { config: Configuration }) {
             {done}
           </div>
         )}
-        <MatchingAgents selector={selector} />
+        {selectorGate.ok ? <MatchingAgents selector={selector} /> : <p className="muted small">The agents the selector matches are listed here.</p>}
       </Card>
     </>
   );

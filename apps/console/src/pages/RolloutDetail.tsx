@@ -4,7 +4,7 @@ import { useApi } from '../api/context';
 import { errorMessage } from '../api/client';
 import { useNow, usePoll } from '../hooks';
 import { controlGate, describeApplyTimeout, describeStrategy, rolloutStateName, type RolloutControl } from '../lib/rollout';
-import { relativeTime } from '../lib/format';
+import { notSentText, relativeTime } from '../lib/format';
 import type { ListRolloutAgentsResponse, ListRolloutEventsResponse, Rollout, RolloutEvent } from '../lib/types';
 import { Link } from '../router';
 import { Badge } from '../components/badges';
@@ -138,7 +138,7 @@ function Agents({ name, batches }: { name: string; batches: number }) {
               <td>
                 <Badge tone={phaseTone(a.phase)}>{rolloutStateName(a.phase)}</Badge> {a.reverted && <Badge tone="muted">reverted</Badge>}
               </td>
-              <td className="small">{a.reason}</td>
+              <td className="small">{notSentText(a.reason)}</td>
             </tr>
           ))}
           {(agents.data?.agents ?? []).length === 0 && !agents.loading && (
@@ -242,8 +242,14 @@ export function RolloutDetail({ name }: { name: string }) {
               <div className="stat-label">Applied</div>
             </div>
             <div className="stat">
-              <div className="stat-value">{r.progress.applying + r.progress.pending}</div>
-              <div className="stat-label">In progress</div>
+              <div className="stat-value">{r.progress.applying}</div>
+              <div className="stat-label">Applying</div>
+            </div>
+            <div className="stat" title="Not moved to the new version yet: their batch has not started">
+              <div className="stat-value" data-testid="rollout-waiting">
+                {r.progress.pending}
+              </div>
+              <div className="stat-label">Not started</div>
             </div>
             <div className="stat stat-bad">
               <div className="stat-value">{r.progress.failed + r.progress.unhealthy + r.progress.offline + r.progress.notSent}</div>
@@ -301,6 +307,7 @@ export function RolloutDetail({ name }: { name: string }) {
                 <td>
                   <ProgressBar rollout={{ progress: b.progress, totalAgents: b.agents || Math.max(0, b.plannedAgents) }} />
                   <div className="small muted">
+                    {b.state.endsWith('PENDING') ? 'not started · ' : ''}
                     {b.progress.applied} applied · {b.progress.applying} applying · {b.progress.failed} failed
                     {(b.progress.timedOut ?? 0) > 0 && <span className="text-bad" data-testid="batch-timed-out"> · {b.progress.timedOut} timed out</span>}
                   </div>

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
 import { useNow, usePoll } from '../hooks';
-import { applyTimeoutField, describeStrategy, parseStrategy, progressBad, rolloutStateName, type StrategyKind } from '../lib/rollout';
+import { applyTimeoutField, describeStrategy, parseStrategy, progressBad, progressSegments, rolloutStateName, type StrategyKind } from '../lib/rollout';
 import { relativeTime } from '../lib/format';
 import type { ListAssignmentsResponse, ListConfigurationVersionsResponse, ListRolloutsResponse, Rollout, RolloutState } from '../lib/types';
 import { Link, navigate } from '../router';
@@ -29,13 +29,17 @@ export function RolloutStateBadge({ state }: { state: RolloutState }) {
 
 export function ProgressBar({ rollout }: { rollout: Pick<Rollout, 'progress' | 'totalAgents'> }) {
   const p = rollout.progress;
-  const total = Math.max(1, rollout.totalAgents);
-  const bad = progressBad(p);
+  const seg = progressSegments(p, rollout.totalAgents);
   return (
-    <div className="bar" title={`${p.applied} applied, ${p.applying} applying, ${bad} failed/unhealthy/offline/not sent/timed out, of ${rollout.totalAgents}`}>
-      <div className="bar-ok" style={{ width: `${(100 * p.applied) / total}%` }} />
-      <div className="bar-info" style={{ width: `${(100 * (p.applying + p.pending)) / total}%` }} />
-      <div className="bar-bad" style={{ width: `${(100 * bad) / total}%` }} />
+    <div
+      className="bar"
+      data-testid="progress-bar"
+      data-filled={Math.round(seg.applied + seg.applying + seg.bad)}
+      title={`${p.applied} applied, ${p.applying} applying, ${progressBad(p)} failed/unhealthy/offline/not sent/timed out, ${p.pending} not started, of ${rollout.totalAgents}`}
+    >
+      <div className="bar-ok" style={{ width: `${seg.applied}%` }} />
+      <div className="bar-info" style={{ width: `${seg.applying}%` }} />
+      <div className="bar-bad" style={{ width: `${seg.bad}%` }} />
     </div>
   );
 }

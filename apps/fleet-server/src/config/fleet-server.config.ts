@@ -6,6 +6,7 @@
  */
 import { bool, int, readEnv, str } from '@opamp/config';
 import { EDGE_DEFAULTS } from '@opamp/edge';
+import { INGEST_DEFAULTS } from '@opamp/ingest';
 
 export const fleetServerEnv = {
   /** Where the embedded PostgreSQL (PGlite) and the generated credentials live. */
@@ -31,6 +32,8 @@ export const fleetServerEnv = {
   OPAMP_STALE_AFTER_INTERVALS: int({ default: 3, min: 1 }),
   OPAMP_OFFLINE_AFTER_INTERVALS: int({ default: 10, min: 1 }),
   OPAMP_SWEEP_INTERVAL_MS: int({ default: 15_000, min: 100 }),
+  /** How often heartbeat times are written to the agent rows (the bound of last_seen's lag), as status-ingest's. */
+  OPAMP_LAST_SEEN_FLUSH_MS: int({ default: INGEST_DEFAULTS.lastSeenFlushMs, min: 100 }),
   OPAMP_DRAIN_WINDOW_MS: int({ default: 10_000, min: 0 }),
   OPAMP_LOG_API: bool({ default: false }),
   /** WatchAgents: merge window, and changed agents one stream may have waiting before it is ended (as config-service). */
@@ -57,6 +60,7 @@ export interface FleetServerConfig {
   staleAfterIntervals: number;
   offlineAfterIntervals: number;
   sweepIntervalMs: number;
+  lastSeenFlushMs: number;
   drainWindowMs: number;
   logApi: boolean;
   watchCoalesceMs: number;
@@ -90,6 +94,7 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
     staleAfterIntervals: e.OPAMP_STALE_AFTER_INTERVALS,
     offlineAfterIntervals: e.OPAMP_OFFLINE_AFTER_INTERVALS,
     sweepIntervalMs: e.OPAMP_SWEEP_INTERVAL_MS,
+    lastSeenFlushMs: e.OPAMP_LAST_SEEN_FLUSH_MS,
     drainWindowMs: e.OPAMP_DRAIN_WINDOW_MS,
     logApi: e.OPAMP_LOG_API,
     watchCoalesceMs: e.OPAMP_WATCH_COALESCE_MS,

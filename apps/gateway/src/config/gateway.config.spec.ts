@@ -21,6 +21,7 @@ describe('gateway configuration', () => {
       upgradesPerSecond: EDGE_DEFAULTS.upgradesPerSecond,
       upgradeBurst: EDGE_DEFAULTS.upgradeBurst,
       retryAfterRangeS: [EDGE_DEFAULTS.retryAfterMinS, EDGE_DEFAULTS.retryAfterMaxS],
+      drainRetryAfterRangeS: [EDGE_DEFAULTS.drainRetryAfterMinS, EDGE_DEFAULTS.drainRetryAfterMaxS],
       httpPushWaitMs: EDGE_DEFAULTS.httpPushWaitMs,
       maxPendingInbound: EDGE_DEFAULTS.maxPendingInbound,
       maxPendingInboundBytes: EDGE_DEFAULTS.maxPendingInboundBytes,
@@ -38,5 +39,6 @@ describe('gateway configuration', () => {
 
   it('refuses an inverted Retry-After range', () => {
     expect(() => loadGatewayConfig({ OPAMP_RETRY_AFTER_MIN_S: '60', OPAMP_RETRY_AFTER_MAX_S: '10' })).toThrow(/RETRY_AFTER/);
+    expect(() => loadGatewayConfig({ OPAMP_DRAIN_RETRY_AFTER_MIN_S: '6', OPAMP_DRAIN_RETRY_AFTER_MAX_S: '2' })).toThrow(/DRAIN_RETRY_AFTER/);
   });
 });

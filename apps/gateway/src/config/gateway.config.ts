@@ -29,6 +29,9 @@ export const gatewayEnv = {
   /** Retry-After sent with 503, drawn uniformly from this range (seconds). */
   OPAMP_RETRY_AFTER_MIN_S: int({ default: EDGE_DEFAULTS.retryAfterMinS, min: 1 }),
   OPAMP_RETRY_AFTER_MAX_S: int({ default: EDGE_DEFAULTS.retryAfterMaxS, min: 1 }),
+  /** The same while this gateway drains (a restart): short, so agents come back as soon as it or another is up. */
+  OPAMP_DRAIN_RETRY_AFTER_MIN_S: int({ default: EDGE_DEFAULTS.drainRetryAfterMinS, min: 1 }),
+  OPAMP_DRAIN_RETRY_AFTER_MAX_S: int({ default: EDGE_DEFAULTS.drainRetryAfterMaxS, min: 1 }),
   /** How long a plain-HTTP request waits for pushes for its agent. */
   OPAMP_HTTP_PUSH_WAIT_MS: int({ default: EDGE_DEFAULTS.httpPushWaitMs, min: 0, max: 10_000 }),
   OPAMP_IDLE_TIMEOUT_S: int({ default: 120, min: 8 }),
@@ -60,6 +63,7 @@ export interface GatewayConfig {
   upgradesPerSecond: number;
   upgradeBurst: number;
   retryAfterRangeS: [number, number];
+  drainRetryAfterRangeS: [number, number];
   httpPushWaitMs: number;
   idleTimeoutS: number;
   drainWindowMs: number;
@@ -80,6 +84,9 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   }
   if (e.OPAMP_RETRY_AFTER_MAX_S < e.OPAMP_RETRY_AFTER_MIN_S) {
     throw new Error('invalid configuration: OPAMP_RETRY_AFTER_MAX_S must be >= OPAMP_RETRY_AFTER_MIN_S');
+  }
+  if (e.OPAMP_DRAIN_RETRY_AFTER_MAX_S < e.OPAMP_DRAIN_RETRY_AFTER_MIN_S) {
+    throw new Error('invalid configuration: OPAMP_DRAIN_RETRY_AFTER_MAX_S must be >= OPAMP_DRAIN_RETRY_AFTER_MIN_S');
   }
   return {
     gatewayId: e.OPAMP_GATEWAY_ID || `${hostname()}-${process.pid}`,
@@ -104,6 +111,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     upgradesPerSecond: e.OPAMP_UPGRADES_PER_SECOND,
     upgradeBurst: e.OPAMP_UPGRADE_BURST,
     retryAfterRangeS: [e.OPAMP_RETRY_AFTER_MIN_S, e.OPAMP_RETRY_AFTER_MAX_S],
+    drainRetryAfterRangeS: [e.OPAMP_DRAIN_RETRY_AFTER_MIN_S, e.OPAMP_DRAIN_RETRY_AFTER_MAX_S],
     httpPushWaitMs: e.OPAMP_HTTP_PUSH_WAIT_MS,
     idleTimeoutS: e.OPAMP_IDLE_TIMEOUT_S,
     drainWindowMs: e.OPAMP_DRAIN_WINDOW_MS,

@@ -25,6 +25,12 @@ describe('status-ingest liveness and topics configuration', () => {
     expect(cfg.liveness).toEqual({ heartbeatIntervalMs: 30_000, staleAfterIntervals: 3, offlineAfterIntervals: 10, sweepIntervalMs: 15_000 });
   });
 
+  it('flushes last-seen times every minute by default', () => {
+    expect(loadStatusIngestConfig({}).lastSeenFlushMs).toBe(60_000);
+    expect(loadStatusIngestConfig({ OPAMP_INGEST_LAST_SEEN_FLUSH_MS: '5000' }).lastSeenFlushMs).toBe(5_000);
+    expect(() => loadStatusIngestConfig({ OPAMP_INGEST_LAST_SEEN_FLUSH_MS: '10' })).toThrow(/OPAMP_INGEST_LAST_SEEN_FLUSH_MS/);
+  });
+
   it('refuses an offline threshold below the stale one', () => {
     expect(() =>
       loadStatusIngestConfig({ OPAMP_INGEST_STALE_AFTER_INTERVALS: '5', OPAMP_INGEST_OFFLINE_AFTER_INTERVALS: '2' }),

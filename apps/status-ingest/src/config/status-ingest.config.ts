@@ -1,6 +1,7 @@
 /** The only place status-ingest reads its environment. */
 import { ConsumerGroups, KafkaTopics } from '@opamp/contracts';
 import { EnvConfigError, int, readEnv, str, workerBackendEnv } from '@opamp/config';
+import { INGEST_DEFAULTS } from '@opamp/ingest';
 
 export const statusIngestEnv = {
   ...workerBackendEnv,
@@ -16,6 +17,8 @@ export const statusIngestEnv = {
   /** Silent for this many intervals: offline. */
   OPAMP_INGEST_OFFLINE_AFTER_INTERVALS: int({ default: 10, min: 1, max: 10_000 }),
   OPAMP_INGEST_SWEEP_INTERVAL_MS: int({ default: 15_000, min: 100, max: 3_600_000 }),
+  /** How often last-seen times of heartbeats are written to the agent rows (the bound of last_seen's lag). */
+  OPAMP_INGEST_LAST_SEEN_FLUSH_MS: int({ default: INGEST_DEFAULTS.lastSeenFlushMs, min: 100, max: 3_600_000 }),
   /** HTTP port of GET /metrics and GET /healthz; 0 turns it off. */
   OPAMP_INGEST_METRICS_PORT: int({ default: 9464, min: 0, max: 65_535 }),
   OPAMP_INGEST_METRICS_HOST: str({ default: '0.0.0.0' }),
@@ -31,6 +34,7 @@ export interface StatusIngestConfig {
   inboundTopic: string;
   eventsTopic: string;
   groupId: string;
+  lastSeenFlushMs: number;
   /** null: no metrics / health port. */
   metrics: { host: string; port: number } | null;
   liveness: {
@@ -56,6 +60,7 @@ export function loadStatusIngestConfig(env: Record<string, string | undefined> =
     inboundTopic: e.OPAMP_INGEST_INBOUND_TOPIC,
     eventsTopic: e.OPAMP_INGEST_EVENTS_TOPIC,
     groupId: e.OPAMP_INGEST_GROUP_ID,
+    lastSeenFlushMs: e.OPAMP_INGEST_LAST_SEEN_FLUSH_MS,
     metrics: e.OPAMP_INGEST_METRICS_PORT === 0 ? null : { host: e.OPAMP_INGEST_METRICS_HOST, port: e.OPAMP_INGEST_METRICS_PORT },
     liveness: {
       heartbeatIntervalMs: e.OPAMP_INGEST_HEARTBEAT_INTERVAL_S * 1_000,

@@ -1,10 +1,11 @@
-import type { BatchStats, RetentionTotals, SweepTotals } from '@opamp/ingest';
+import type { BatchStats, LastSeenFlushTotals, RetentionTotals, SweepTotals } from '@opamp/ingest';
 import { StatusIngestMetrics, type IngestMetricsSource } from './status-ingest.metrics';
 
 /** A worker's counters, writable by the test. */
 interface FakeWorker extends IngestMetricsSource {
   processor: { totals: BatchStats };
   sweeper: { totals: SweepTotals };
+  lastSeen: { totals: LastSeenFlushTotals };
   retention: { totals: RetentionTotals };
   consumerCrashes: number;
   joined: boolean;
@@ -14,6 +15,7 @@ function source(): FakeWorker {
   return {
     processor: { totals: { records: 0, heartbeats: 0, poisoned: 0, ignored: 0, rowsWritten: 0, events: 0, pushes: 0 } },
     sweeper: { totals: { passes: 0, skipped: 0, errors: 0, stale: 0, offline: 0 } },
+    lastSeen: { totals: { flushes: 0, rowsWritten: 0, errors: 0 } },
     retention: { totals: { passes: 0, removed: 0, errors: 0 } },
     consumerCrashes: 0,
     joined: false,
@@ -40,6 +42,7 @@ describe('status-ingest metrics', () => {
     metrics.watch(src);
     Object.assign(src.processor.totals, { records: 10, heartbeats: 6, poisoned: 1, ignored: 1, rowsWritten: 2, events: 2, pushes: 1 });
     Object.assign(src.sweeper.totals, { passes: 4, skipped: 1, errors: 1, stale: 3, offline: 2 });
+    Object.assign(src.lastSeen.totals, { flushes: 7, rowsWritten: 1200, errors: 1 });
     Object.assign(src.retention.totals, { passes: 2, removed: 7, errors: 1 });
     src.consumerCrashes = 1;
     src.joined = true;
@@ -63,6 +66,9 @@ describe('status-ingest metrics', () => {
     expect(sample(text, 'opamp_ingest_liveness_sweep_errors_total')).toBe(1);
     expect(sample(text, 'opamp_ingest_liveness_marked_total{state="stale"}')).toBe(3);
     expect(sample(text, 'opamp_ingest_liveness_marked_total{state="offline"}')).toBe(2);
+    expect(sample(text, 'opamp_ingest_last_seen_flushes_total')).toBe(7);
+    expect(sample(text, 'opamp_ingest_last_seen_rows_written_total')).toBe(1200);
+    expect(sample(text, 'opamp_ingest_last_seen_flush_errors_total')).toBe(1);
     expect(sample(text, 'opamp_ingest_consumer_crashes_total')).toBe(1);
     expect(sample(text, 'opamp_ingest_consumer_joined')).toBe(1);
     expect(sample(text, 'opamp_ingest_batch_duration_seconds_count')).toBe(2);

@@ -42,15 +42,31 @@ const IN_SYNC_SQL = `coalesce(s.desired_hash IS NOT NULL AND (
     ((a.capabilities & ${AgentCapabilities.ReportsRemoteConfig}) <> 0 AND a.remote_config_hash = s.desired_hash AND a.remote_config_status = 1)
     OR ((a.capabilities & ${AgentCapabilities.ReportsRemoteConfig}) = 0 AND s.last_sent_hash = s.desired_hash)), false)`;
 
+/**
+ * The health the API counts and filters on: the last reported health while the agent is
+ * connected, unknown (NULL) while it is not (a disconnected agent is healthy in no count; its
+ * last report is shown as last_known_health). Mirrors viewHealthy.
+ */
+const HEALTHY_SQL = '(CASE WHEN a.connected THEN a.healthy END)';
+
+/** The API's health of an agent row: unknown while disconnected (HEALTHY_SQL). */
+export function viewHealthy(a: Pick<AgentRow, 'connected' | 'healthy'>): boolean | null {
+  return a.connected ? a.healthy : null;
+}
+
+function healthState(healthy: boolean | null): string {
+  return healthy === null ? 'HEALTH_STATE_UNKNOWN' : healthy ? 'HEALTH_STATE_HEALTHY' : 'HEALTH_STATE_UNHEALTHY';
+}
+
 /** FleetCounts as SQL aggregates, in the order of COUNT_FIELDS. */
 const COUNT_FIELDS = ['agents', 'connected', 'disconnected', 'healthy', 'unhealthy', 'healthUnknown', 'inSync', 'outOfSync', 'unassigned', 'configFailed', 'configApplying'] as const;
 const COUNT_SQL = [
   'count(*)',
   'count(*) FILTER (WHERE a.connected)',
   'count(*) FILTER (WHERE NOT a.connected)',
-  'count(*) FILTER (WHERE a.healthy)',
-  'count(*) FILTER (WHERE NOT a.healthy)',
-  'count(*) FILTER (WHERE a.healthy IS NULL)',
+  `count(*) FILTER (WHERE ${HEALTHY_SQL})`,
+  `count(*) FILTER (WHERE NOT ${HEALTHY_SQL})`,
+  `count(*) FILTER (WHERE ${HEALTHY_SQL} IS NULL)`,
   `count(*) FILTER (WHERE ${IN_SYNC_SQL})`,
   `count(*) FILTER (WHERE NOT ${IN_SYNC_SQL})`,
   "count(*) FILTER (WHERE coalesce(s.configuration_name, '') = '')",
@@ -87,7 +103,7 @@ export class AgentApi {
         const message = this.agentMessage(row);
         return {
           message,
-          facts: { labels: row.labels, connected: row.connected, healthy: row.healthy, inSync: message['inSync'] === true, remoteConfigStatus: row.remoteConfigStatus },
+          facts: { labels: row.labels, connected: row.connected, healthy: viewHealthy(row), inSync: message['inSync'] === true, remoteConfigStatus: row.remoteConfigStatus },
         };
       },
       options.watch,
@@ -105,7 +121,8 @@ export class AgentApi {
       connected: a.connected,
       gatewayId: a.gatewayId ?? '',
       transport: a.transport === TRANSPORT_WEBSOCKET ? 'websocket' : a.transport === TRANSPORT_HTTP ? 'http' : '',
-      health: a.healthy === null ? 'HEALTH_STATE_UNKNOWN' : a.healthy ? 'HEALTH_STATE_HEALTHY' : 'HEALTH_STATE_UNHEALTHY',
+      health: healthState(viewHealthy(a)),
+      lastKnownHealth: healthState(a.healthy),
       remoteConfigStatus: STATUS_NAMES[a.remoteConfigStatus] ?? STATUS_NAMES[0],
       remoteConfigHash: hex(a.remoteConfigHash),
       remoteConfigError: a.remoteConfigError ?? '',
@@ -122,6 +139,8 @@ export class AgentApi {
       customCapabilities: a.customCapabilities,
       lastSeenTime: a.lastSeenAt,
       updateTime: a.updatedAt,
+      connectedSince: a.connectedSince,
+      effectiveConfigHash: hex(a.effectiveConfigHash),
     };
   }
 
@@ -142,7 +161,7 @@ export class AgentApi {
     }
     if (typeof req['healthy'] === 'boolean') {
       params.push(req['healthy']);
-      where.push(`a.healthy = $${params.length}`);
+      where.push(`${HEALTHY_SQL} = $${params.length}`);
     }
     const nums = configStatuses(req['configStatuses']);
     if (nums.length > 0) {
@@ -174,7 +193,7 @@ export class AgentApi {
   async getAgent(c: Caller, req: Req): Promise<Record<string, unknown>> {
     const uid = instanceUid(req['instanceUid']);
     const { rows } = await this.ctx.repo.db.query(
-      `SELECT ${AGENT_COLUMNS}, a.health, a.package_statuses, a.connected_since, a.effective_config_hash, e.config_map, ac.components
+      `SELECT ${AGENT_COLUMNS}, a.health, a.package_statuses, e.config_map, ac.components
          FROM ${AGENT_FROM}
          LEFT JOIN effective_configs e ON e.hash = a.effective_config_hash
          LEFT JOIN available_components ac ON ac.hash = a.available_components_hash
@@ -190,10 +209,8 @@ export class AgentApi {
       ...this.agentMessage(a),
       ...(health ? { componentHealth: health } : {}),
       effectiveConfig: effectiveConfigFiles(toBuffer(r['config_map'])),
-      effectiveConfigHash: hex(toBuffer(r['effective_config_hash'])),
       packageStatuses: packages.packages,
       packageStatusesError: packages.error,
-      connectedSince: a.connected && r['connected_since'] ? toIso(r['connected_since']) : '',
       availableComponents: componentDetailsMap(r['components']),
       availableComponentsHash: hex(a.availableComponentsHash),
     };

@@ -3,6 +3,7 @@ export * from './errors';
 export * from './limits';
 export * from './selector';
 export * from './template';
+export * from './yaml-template';
 export * from './validation';
 export * from './configuration';
 export * from './assignment';

@@ -11,6 +11,24 @@ export const MAX_PAGE_SIZE = 1000;
 /** Files in one configuration, and their total size in bytes. */
 export const MAX_FILES = 64;
 export const MAX_TOTAL_BYTES = 1024 * 1024;
+/**
+ * Alias expansion a YAML file may ask for (the `yaml` package's maxAliasCount):
+ * beyond it the file is refused, so a "billion laughs" body costs one parse.
+ */
+export const MAX_YAML_ALIAS_COUNT = 100;
+/**
+ * Template variables in one configuration (all its files together). Each is
+ * rendered for every agent the configuration goes to; beyond this a
+ * configuration is refused when created or updated (and not rendered, were
+ * an older one stored with more).
+ */
+export const MAX_TEMPLATE_VARIABLES = 1000;
+/**
+ * Longest the reconciler renders without letting the event loop turn (ms): in
+ * the embedded server the gateway shares the process, and a heartbeat must not
+ * wait behind a page of templated configurations.
+ */
+export const MAX_RENDER_SLICE_MS = 20;
 /** Longest file name in a configuration. */
 export const MAX_FILE_NAME = 255;
 

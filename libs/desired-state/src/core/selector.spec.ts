@@ -88,14 +88,10 @@ describe('label selectors', () => {
   });
 
   it('parseSelectorArgument maps to INVALID_ARGUMENT with the field', () => {
-    try {
-      parseSelectorArgument('=', 'assignment.selector');
-      fail('expected an error');
-    } catch (err) {
-      expect(err).toBeInstanceOf(DesiredStateError);
-      expect((err as DesiredStateError).code).toBe('INVALID_ARGUMENT');
-      expect((err as DesiredStateError).message).toMatch(/^assignment.selector: invalid label selector at column 1/);
-    }
+    const bad = () => parseSelectorArgument('=', 'assignment.selector');
+    expect(bad).toThrow(DesiredStateError);
+    expect(bad).toThrow(/^assignment.selector: invalid label selector at column 1/);
+    expect(bad).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
   it('formats canonically and round-trips', () => {

@@ -1,4 +1,4 @@
-import { isTemplate, placeholderRender, renderTemplate, TemplateError, templateVariables } from './template';
+import { isTemplate, placeholderRender, renderTemplate, scanVariables, templateVariables, type TemplateWork } from './template';
 
 const ctx = { attributes: { 'service.name': 'checkout', 'host.name': 'h1', env: 'prod' }, instanceUidHex: '0123456789abcdef0123456789abcdef' };
 
@@ -24,13 +24,9 @@ describe('templates', () => {
     expect(() => renderTemplate('collector.yaml', 'a: 1\nb: ${attr:service.name}\nc: ${attr:deployment.region}', ctx)).toThrow(
       "file 'collector.yaml' line 3: unknown variable '${attr:deployment.region}': the agent has no attribute 'deployment.region'",
     );
-    try {
-      renderTemplate('', '${attr:nope}', ctx);
-    } catch (err) {
-      expect(err).toBeInstanceOf(TemplateError);
-      expect((err as TemplateError).variable).toBe('${attr:nope}');
-      expect((err as TemplateError).message).toMatch(/^file "" line 1/);
-    }
+    expect(() => renderTemplate('', '${attr:nope}', ctx)).toThrow(
+      expect.objectContaining({ name: 'TemplateError', variable: '${attr:nope}', message: expect.stringMatching(/^file "" line 1/) }),
+    );
   });
 
   it('rejects unknown agent variables and malformed keys', () => {
@@ -44,6 +40,28 @@ describe('templates', () => {
       { namespace: 'attr', key: 'a', defaultValue: undefined, line: 1 },
       { namespace: 'attr', key: 'b', defaultValue: 'x', line: 2 },
     ]);
+  });
+
+  it('reads variables as the pattern did: unclosed or odd ones are text, escaped ones are skipped', () => {
+    expect(renderTemplate('f', '${attr:a:b} ${attr:env ${attr:env:-x $${attr:env} $$${attr:env}', ctx)).toBe('${attr:a:b} ${attr:env prod $$${attr:env}');
+    expect(renderTemplate('f', '${attr:env:-a:b}|${attr:q:-a:b}|${attrx:env}|${agent:instance_uid}', ctx)).toBe('prod|a:b|${attrx:env}|0123456789abcdef0123456789abcdef');
+    expect(() => templateVariables('f', 'a: ${attr:x:-one\ntwo}')).toThrow("file 'f' line 1: malformed variable '${attr:x:-...': a default cannot span lines (is a '}' missing?)");
+  });
+
+  it('finds variables in work linear in the body, however many and however malformed', () => {
+    const shapes = ['k: ${attr:service.name}\n', '${attr:a:-', '${attr:', '$${attr:env}', '${agent:instance_uid} '];
+    for (const shape of shapes) {
+      const scan = (n: number) => {
+        const work: TemplateWork = { steps: 0 };
+        const body = shape.repeat(n);
+        scanVariables('f', body, work);
+        return { steps: work.steps, size: body.length };
+      };
+      for (const n of [10, 1000, 20_000]) {
+        const { steps, size } = scan(n);
+        expect({ shape, n, steps: steps <= 3 * size }).toEqual({ shape, n, steps: true });
+      }
+    }
   });
 
   it('placeholder rendering keeps structure and defaults', () => {

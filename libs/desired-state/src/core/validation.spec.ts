@@ -1,3 +1,4 @@
+import { MAX_YAML_ALIAS_COUNT } from './limits';
 import { availableComponentTypes, componentType, isYamlFile, missingComponents, validateFiles } from './validation';
 
 const Y = 'text/yaml';
@@ -40,6 +41,28 @@ describe('validation', () => {
     expect(r.errors[0]).toMatch(/^file 'a.yaml' line \d+: YAML does not parse/);
     const dup = validateFiles({ 'a.yaml': { body: 'a: 1\na: 2\n', contentType: Y } }, 'generic');
     expect(dup.errors[0]).toMatch(/file 'a.yaml' line 2: YAML does not parse: .*unique/i);
+  });
+
+  it('refuses a YAML alias bomb with a clear error instead of expanding it', () => {
+    // "billion laughs": each level doubles ten times; expanded it would be 10^9 strings.
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const cur = String.fromCharCode(97 + i);
+      levels.push(`${cur}: &${cur} [${Array(10).fill(`*${prev}`).join(',')}]`);
+    }
+    const r = validateFiles({ 'bomb.yaml': { body: levels.join('\n'), contentType: Y } }, 'generic');
+    expect(r.errors).toEqual([`file 'bomb.yaml': YAML aliases expand too far (more than ${MAX_YAML_ALIAS_COUNT} nodes' worth of alias expansion); use fewer or smaller aliases`]);
+    // Modest use of aliases is still fine.
+    expect(validateFiles({ 'ok.yaml': { body: 'a: &x {k: 1}\nb: *x\nc: *x', contentType: Y } }, 'generic').errors).toEqual([]);
+  });
+
+  it('finds duplicate keys in nested and flow maps, and not across different maps', () => {
+    const errs = (body: string) => validateFiles({ 'a.yaml': { body, contentType: Y } }, 'generic').errors;
+    expect(errs('x:\n  a: 1\n  b: 2\ny:\n  a: 1\n')).toEqual([]);
+    expect(errs('x:\n  a: 1\n  b: 2\n  a: 3\n')).toEqual(["file 'a.yaml' line 4: YAML does not parse: Map keys must be unique"]);
+    expect(errs('x: {a: 1, b: [{c: 1, c: 2}]}')).toEqual(["file 'a.yaml' line 1: YAML does not parse: Map keys must be unique"]);
+    expect(errs('1: a\n"1": b\n')).toEqual([]);
   });
 
   it('does not parse non-YAML files', () => {

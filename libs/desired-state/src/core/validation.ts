@@ -15,8 +15,8 @@
  *   every component type the configuration uses must be available, or the
  *   configuration is not sent to that agent, with the reason.
  */
-import { MAX_FILE_NAME, MAX_FILES, MAX_TOTAL_BYTES } from './limits';
-import { parseDocument } from 'yaml';
+import { MAX_FILE_NAME, MAX_FILES, MAX_TOTAL_BYTES, MAX_YAML_ALIAS_COUNT } from './limits';
+import { isMap as isYamlMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 
 export type ConfigFormat = 'otel_collector' | 'generic';
 
@@ -69,13 +69,40 @@ function fileLabel(name: string): string {
   return `file '${name}'`;
 }
 
+/**
+ * Offset of the first key that repeats a key of its map, or null. The `yaml`
+ * package's own uniqueKeys check compares each key with every earlier one
+ * (quadratic: 10,000 keys took seconds), so parsing runs without it and this
+ * walk does the same check with one Set per map.
+ */
+function firstDuplicateKey(doc: Document): number | null {
+  let found: number | null = null;
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        // As the package compares: scalars by value, anything else by identity.
+        const k = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (seen.has(k)) {
+          found = (isScalar(pair.key) || isYamlMap(pair.key) ? pair.key.range?.[0] : undefined) ?? map.range?.[0] ?? 0;
+          return visit.BREAK;
+        }
+        seen.add(k);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 /** Parses YAML bodies; returns the parsed values and the errors (file, line, message). */
 function parseYamlFiles(files: ConfigFiles, format: ConfigFormat, errors: string[]): Array<{ name: string; value: Json }> {
   const parsed: Array<{ name: string; value: Json }> = [];
   for (const name of Object.keys(files).sort()) {
     const f = files[name];
     if (!isYamlFile(name, f.contentType, format)) continue;
-    const doc = parseDocument(f.body, { uniqueKeys: true, prettyErrors: true });
+    const lines = new LineCounter();
+    const doc = parseDocument(f.body, { uniqueKeys: false, prettyErrors: true, lineCounter: lines });
     if (doc.errors.length > 0) {
       for (const e of doc.errors.slice(0, 3)) {
         const line = e.linePos?.[0]?.line;
@@ -83,7 +110,21 @@ function parseYamlFiles(files: ConfigFiles, format: ConfigFormat, errors: string
       }
       continue;
     }
-    parsed.push({ name, value: doc.toJS({ maxAliasCount: 100 }) as Json });
+    const duplicate = firstDuplicateKey(doc);
+    if (duplicate !== null) {
+      errors.push(`${fileLabel(name)} line ${lines.linePos(duplicate).line}: YAML does not parse: Map keys must be unique`);
+      continue;
+    }
+    let value: Json;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT }) as Json;
+    } catch (err) {
+      // The package throws ReferenceError when aliases would expand past maxAliasCount ("billion laughs").
+      if (!(err instanceof ReferenceError)) throw err;
+      errors.push(`${fileLabel(name)}: YAML aliases expand too far (more than ${MAX_YAML_ALIAS_COUNT} nodes' worth of alias expansion); use fewer or smaller aliases`);
+      continue;
+    }
+    parsed.push({ name, value });
   }
   return parsed;
 }
@@ -142,7 +183,9 @@ function collectorModel(merged: Record<string, Json>, errors: string[]): Collect
 }
 
 function checkReferences(model: CollectorModel, errors: string[]): void {
-  const has = (kind: ComponentKind, id: string) => model.defined[kind].includes(id);
+  // Sets, not Array.includes: a pipeline naming thousands of components is checked in linear time.
+  const defined = new Map(COMPONENT_KINDS.map((kind) => [kind, new Set(model.defined[kind])]));
+  const has = (kind: ComponentKind, id: string) => defined.get(kind)?.has(id) === true;
   for (const u of model.used) {
     const ok =
       has(u.kind, u.id) || ((u.kind === 'receivers' || u.kind === 'exporters') && has('connectors', u.id));

@@ -23,6 +23,7 @@ const RECONCILER_COUNTERS: Array<[keyof ReconcilerMetrics, string, string]> = [
   ['decodeErrors', 'opamp_config_reconciler_decode_errors_total', 'Agent event records skipped as malformed'],
   ['agentsEvaluated', 'opamp_config_reconciler_agents_evaluated_total', 'Agent evaluations (events, re-evaluations, rollouts)'],
   ['decisionsChanged', 'opamp_config_reconciler_decisions_changed_total', "Agents whose recorded decision (desired config, reason, last sent) changed"],
+  ['renderTurns', 'opamp_config_reconciler_render_turns_total', 'Times rendering a page let the event loop turn (its time slice used up)'],
   ['configsPushed', 'opamp_config_reconciler_configs_pushed_total', 'Remote configurations pushed'],
   ['notSent', 'opamp_config_reconciler_not_sent_total', 'Evaluations that left the desired configuration unsent (template, component, capability)'],
   ['pushErrors', 'opamp_config_reconciler_push_errors_total', 'Pushes that failed'],

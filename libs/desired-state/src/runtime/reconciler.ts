@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { AgentEventCodec, EnvelopeDecodeError, type fleet } from '@opamp/contracts';
 import {
+  MAX_RENDER_SLICE_MS,
   decideRemoteConfig,
   parseSelector,
   pinnedVersion,
@@ -26,6 +27,7 @@ import {
   type RolloutPin,
 } from '../core';
 import { AgentPushDispatcher, type PushTarget } from '../store/agent-push.dispatcher';
+import { EventLoopSlice } from './event-loop.slice';
 import {
   assignedVersion,
   toBuffer,
@@ -66,6 +68,8 @@ export interface ReconcilerMetrics {
   sendsAwaitingStatus: number;
   /** Agents whose recorded decision (desired config, reason, last sent) changed. */
   decisionsChanged: number;
+  /** Turns the event loop got in the middle of rendering a page (MAX_RENDER_SLICE_MS used up). */
+  renderTurns: number;
   /** Re-evaluation pages and agents worked (durable jobs and in-memory re-evaluations). */
   reevaluationPages: number;
   reevaluationAgents: number;
@@ -108,6 +112,7 @@ export class Reconciler {
     sendsNotClaimed: 0,
     sendsAwaitingStatus: 0,
     decisionsChanged: 0,
+    renderTurns: 0,
     reevaluationPages: 0,
     reevaluationAgents: 0,
     reevaluationJobsFinished: 0,
@@ -391,6 +396,7 @@ export class Reconciler {
     const pins: ReadonlyMap<string, RolloutPin> = await this.repo.rolloutPins(snapshot.tenantId, uids);
     const writes: AgentStateWrite[] = [];
     const sends: Array<{ claim: SendClaim; push: () => Promise<void> }> = [];
+    const slice = new EventLoopSlice(MAX_RENDER_SLICE_MS);
     for (const agent of agents) {
       this.metrics.agentsEvaluated++;
       const write: AgentStateWrite = {
@@ -414,6 +420,12 @@ export class Reconciler {
       }
       write.configurationVersion = version.version;
       const rendered = this.render(version, agent);
+      // Rendering is linear but a page of large templates still adds up: let heartbeats through between agents.
+      if (version.templated) {
+        const turns = slice.turns;
+        await slice.turn();
+        this.metrics.renderTurns += slice.turns - turns;
+      }
       if (!rendered.ok) {
         write.notSentReason = rendered.reason;
         this.metrics.notSent++;

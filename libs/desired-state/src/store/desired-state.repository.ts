@@ -99,6 +99,9 @@ export interface AgentRow {
   customCapabilities: string[];
   lastSeenAt: string;
   updatedAt: string;
+  /** Start of the current connection ('' when disconnected or unknown). */
+  connectedSince: string;
+  effectiveConfigHash: Buffer | null;
   // agent_config_state
   configurationName: string | null;
   configurationVersion: number | null;
@@ -109,7 +112,7 @@ export interface AgentRow {
 
 export const AGENT_COLUMNS = `a.tenant_id, a.instance_uid, a.capabilities, a.labels, a.identifying_attributes, a.non_identifying_attributes,
   a.healthy, a.remote_config_hash, a.remote_config_status, a.remote_config_error, a.connected, a.gateway_id, a.connection_id,
-  a.epoch, a.transport, a.available_components_hash, a.custom_capabilities, a.last_seen_at, a.updated_at,
+  a.epoch, a.transport, a.available_components_hash, a.custom_capabilities, a.last_seen_at, a.updated_at, a.connected_since, a.effective_config_hash,
   s.configuration_name, s.configuration_version, s.desired_hash, s.not_sent_reason, s.last_sent_hash`;
 
 export const AGENT_FROM = `agents a LEFT JOIN agent_config_state s ON s.tenant_id = a.tenant_id AND s.instance_uid = a.instance_uid`;
@@ -135,6 +138,9 @@ export function agentFromRow(r: Record<string, unknown>): AgentRow {
     customCapabilities: Array.isArray(r['custom_capabilities']) ? (r['custom_capabilities'] as string[]) : [],
     lastSeenAt: r['last_seen_at'] ? toIso(r['last_seen_at']) : '',
     updatedAt: r['updated_at'] ? toIso(r['updated_at']) : '',
+    // connected_since is kept after a disconnect; the view shows it only while connected.
+    connectedSince: r['connected'] === true && r['connected_since'] ? toIso(r['connected_since']) : '',
+    effectiveConfigHash: toBuffer(r['effective_config_hash']),
     configurationName: (r['configuration_name'] as string | null) ?? null,
     configurationVersion: r['configuration_version'] == null ? null : toNumber(r['configuration_version']),
     desiredHash: toBuffer(r['desired_hash']),

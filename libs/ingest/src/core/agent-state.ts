@@ -12,6 +12,8 @@ export const AgentChange = fleet.v1.AgentChange;
 
 /** disconnect_reason written by the liveness sweep (outside fleet.v1.DisconnectReason). */
 export const DISCONNECT_REASON_LIVENESS_TIMEOUT = 100;
+/** disconnect_reason of agents still counted connected when the process that held every connection started again. */
+export const DISCONNECT_REASON_SERVER_RESTART = 101;
 
 export interface AgentState {
   tenantId: string;

@@ -8,6 +8,8 @@
  *   in order, write the changed rows in batched guarded upserts, publish the
  *   AgentEvents (acknowledged by Kafka) -> COMMIT -> save cursors, push to
  *   gateways. The caller commits the Kafka offsets after this resolves.
+ *   Last-seen times applied without a row write go to the LastSeenBuffer, which
+ *   the LastSeenFlusher writes to the rows in batches.
  *
  * Failure windows: a crash before COMMIT replays the batch from Kafka (events
  * may then be published twice, with the same record_version, which consumers
@@ -16,7 +18,7 @@
  * its full state again on its next connection.
  */
 import { AgentEventCodec, AgentInboundCodec, type fleet } from '@opamp/contracts';
-import { decodeAgentToServer, newInstanceUidV7, type AgentToServer } from '@opamp/protocol';
+import { decodeAgentToServer, dropUnstorableValues, newInstanceUidV7, type AgentToServer } from '@opamp/protocol';
 import type { SqlDatabase } from '@opamp/store';
 import type { AgentState, ContentBlob } from '../core/agent-state';
 import { applyInbound, type ApplyContext, type InboundRecord } from '../core/apply-inbound';
@@ -28,6 +30,7 @@ import { AgentRepository, stateKey, type AgentKey } from '../store/agent-reposit
 import { heartbeatCursor, isHeartbeat, overlayCursor, type AgentCursor } from '../core/agent-cursor';
 import type { AgentCursors, CursorWrite } from '../store/cursor-store';
 import type { PushDispatcher } from '../store/push-dispatcher';
+import type { LastSeenBuffer } from '../core/last-seen-buffer';
 
 export interface RawRecord {
   key: Buffer | null;
@@ -56,6 +59,8 @@ export interface InboundProcessorDeps {
   cursors: AgentCursors;
   events: EventSink;
   pushes: PushDispatcher;
+  /** Where last-seen times applied without a row write are kept for the flush (none: not kept). */
+  lastSeen?: LastSeenBuffer;
   repository?: AgentRepository;
   clock?: () => number;
   newInstanceUid?: () => Buffer;
@@ -91,8 +96,13 @@ export class InboundProcessor {
     const envelope = AgentInboundCodec.decode(raw.value);
     if (!envelope.tenantId) throw new Error('envelope has no tenant_id');
     let message: AgentToServer | null = null;
-    if (envelope.event === 'agentToServer') message = decodeAgentToServer(envelope.agentToServer ?? new Uint8Array(0));
-    else if (envelope.event !== 'connected' && envelope.event !== 'disconnected') throw new Error('envelope carries no event');
+    if (envelope.event === 'agentToServer') {
+      message = decodeAgentToServer(envelope.agentToServer ?? new Uint8Array(0));
+      // What a gateway let through (an older one, or a record already on the topic) must not fail the
+      // batch in PostgreSQL: its valid part is stored, so the agent's sequence stays whole.
+      const check = dropUnstorableValues(message);
+      if (check.refused) throw new Error(`record cannot be stored: ${check.refused}`);
+    } else if (envelope.event !== 'connected' && envelope.event !== 'disconnected') throw new Error('envelope carries no event');
     return { instanceUid: Buffer.from(raw.key), envelope, message };
   }
 
@@ -158,6 +168,7 @@ export class InboundProcessor {
       if (failed.has(key)) continue;
       done.add(key);
       stats.heartbeats += byKey.get(key)?.length ?? 0;
+      this.deps.lastSeen?.note({ tenantId: w.tenantId, instanceUid: w.instanceUid, ...w.cursor });
     }
     return done.size === 0 ? records : records.filter((r) => !done.has(stateKey(r.envelope.tenantId ?? '', r.instanceUid)));
   }
@@ -178,6 +189,8 @@ export class InboundProcessor {
     const tenants = new Set(sortedKeys.map((k) => k.tenantId));
     let pushes: PushPiece[] = [];
     let touched: AgentState[] = [];
+    /** Touched without a row write: their last seen waits for the flush. */
+    let unwritten: AgentState[] = [];
     /** The cursors' text as read: the save after COMMIT is a compare-and-set against it. */
     let expected = new Map<string, string | null>();
     await this.deps.db.transaction(async (tx) => {
@@ -267,12 +280,16 @@ export class InboundProcessor {
       if (events.length > 0) await this.deps.events.publish(events);
       stats.events = events.length;
       touched = [...pending.values()].filter((p) => p.durable || p.volatile).map((p) => p.state);
+      unwritten = [...pending.values()].filter((p) => !p.durable && p.volatile).map((p) => p.state);
     });
 
     this.repo.tenantsCommitted(tenants);
     // A cursor changed since it was read (the sweep forgot it after marking the row) is left
     // alone: the agent's next message then takes the full path and reads the row.
     await this.deps.cursors.save(touched, expected);
+    for (const st of unwritten) {
+      if (st.connected && !st.replacedBy) this.deps.lastSeen?.note(st);
+    }
     const coalesced = coalescePushes(pushes);
     await this.deps.pushes.dispatch(coalesced);
     stats.pushes = coalesced.length;

@@ -1,7 +1,7 @@
 /**
  * status-ingest without a framework: the consumer group on the inbound topic,
- * the processor, the event producer, the push dispatcher and the liveness
- * sweep, built from injected clients so tests (and the embedded mode) choose
+ * the processor, the event producer, the push dispatcher, the last-seen flush
+ * and the liveness sweep, built from injected clients so tests (and the embedded mode) choose
  * topics, group and connections. The Nest module in apps/status-ingest wraps it.
  */
 import type Redis from 'ioredis';
@@ -15,6 +15,9 @@ import { PushDispatcher } from '../store/push-dispatcher';
 import { InboundProcessor, type BatchStats, type EventSink, type RawRecord } from './inbound-processor';
 import { AgentRetentionSweeper } from './agent-retention.sweeper';
 import { LivenessSweeper, type LivenessOptions } from './liveness-sweeper';
+import { LastSeenFlusher } from './last-seen.flusher';
+import { INGEST_DEFAULTS } from '../core/ingest-defaults';
+import { LastSeenBuffer } from '../core/last-seen-buffer';
 
 export interface IngestWorkerOptions {
   kafka: Kafka;
@@ -28,10 +31,13 @@ export interface IngestWorkerOptions {
   liveness: LivenessOptions;
   /** Run the periodic sweep (default true). */
   sweep?: boolean;
+  /** How often last-seen times kept off PostgreSQL are written to the rows (LastSeenFlusher). */
+  lastSeenFlushMs?: number;
   /** After each partition batch is processed (before its offsets commit), with how long it took. */
   onBatch?: (stats: BatchStats, durationMs: number) => void;
   onPoisoned?: (record: RawRecord, error: unknown) => void;
-  onError?: (error: unknown) => void;
+  /** A background task failed (the liveness sweep, the last-seen flush); the message names it. */
+  onError?: (error: Error) => void;
   /** A consumer crash kafkajs did not recover from; the consumer is rebuilt after it. */
   onConsumerCrash?: (error: Error) => void;
 }
@@ -39,6 +45,7 @@ export interface IngestWorkerOptions {
 export class IngestWorker {
   readonly processor: InboundProcessor;
   readonly sweeper: LivenessSweeper;
+  readonly lastSeen: LastSeenFlusher;
   /** Removes agents disconnected longer than their tenant's retention, on the sweeper's schedule. */
   readonly retention: AgentRetentionSweeper;
   private readonly producer: RecordProducer;
@@ -56,9 +63,13 @@ export class IngestWorker {
     const repository = new AgentRepository();
     const cursors = new CursorStore(options.redis);
     const pushes = new PushDispatcher(new GatewayPushPublisher(options.redis), new PendingPushStore(options.redis));
-    this.processor = new InboundProcessor({ db: options.db, cursors, events, pushes, repository, onPoisoned: options.onPoisoned });
+    const lastSeen = new LastSeenBuffer();
+    this.processor = new InboundProcessor({ db: options.db, cursors, events, pushes, lastSeen, repository, onPoisoned: options.onPoisoned });
+    const flushMs = options.lastSeenFlushMs ?? INGEST_DEFAULTS.lastSeenFlushMs;
+    this.lastSeen = new LastSeenFlusher({ db: options.db, buffer: lastSeen, repository }, flushMs);
+    // A row trails its agent by one flush interval and the flush itself: twice the interval is safe.
     this.retention = new AgentRetentionSweeper({ db: options.db, cursors });
-    this.sweeper = new LivenessSweeper({ db: options.db, cursors, events, repository, retention: this.retention }, options.liveness);
+    this.sweeper = new LivenessSweeper({ db: options.db, cursors, events, repository, retention: this.retention }, { rowLagMs: 2 * flushMs, ...options.liveness });
   }
 
   /** The consumer is in the group (joined, and not crashed or stopped since). */
@@ -100,7 +111,9 @@ export class IngestWorker {
     });
     this.consumer = consumer;
     await consumer.start();
-    if (this.options.sweep !== false) this.sweeper.start(this.options.onError);
+    const onError = (task: string) => (err: unknown) => this.options.onError?.(new Error(`${task}: ${String(err)}`, { cause: err }));
+    this.lastSeen.start(onError('last-seen flush'));
+    if (this.options.sweep !== false) this.sweeper.start(onError('liveness sweep'));
   }
 
   /** Stops consuming (the current batch finishes and commits), then flushes events. */
@@ -109,6 +122,7 @@ export class IngestWorker {
     this.groupJoined = false;
     await this.consumer?.stop();
     this.consumer = null;
+    await this.lastSeen.stop();
     await this.producer.disconnect();
   }
 }

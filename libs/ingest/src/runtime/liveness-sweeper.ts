@@ -10,7 +10,15 @@
  * that does not get it skips the pass) and row-locks the candidates with SKIP
  * LOCKED (rows ingest is writing right now are skipped: they are alive).
  * Last seen is re-read after locking, and the write is the same guarded upsert
- * ingest uses, with an AgentEvent for each change.
+ * ingest uses, with an AgentEvent for each change. A pass goes on batch after
+ * batch while batches come full and change something, so a gateway dying with
+ * many agents costs one pass, not one pass per batch.
+ *
+ * Agents counted connected that the live index lacks (Redis lost them, or the
+ * embedded server's memory store started empty) are found from the rows:
+ * connected with a last_seen_at older than the offline threshold plus the
+ * last-seen flush's lag (`rowLagMs`, the bound by which a row trails its
+ * agent's newest message). Without a live score their row's time decides.
  */
 import { AgentEventCodec } from '@opamp/contracts';
 import type { SqlDatabase } from '@opamp/store';
@@ -25,8 +33,10 @@ export interface LivenessOptions {
   staleAfterIntervals: number;
   offlineAfterIntervals: number;
   sweepIntervalMs: number;
-  /** Agents examined per tenant and pass. */
+  /** Agents examined per tenant and batch. */
   batchLimit?: number;
+  /** How far a row's last_seen_at may trail the agent's newest message (the last-seen flush bound). */
+  rowLagMs?: number;
 }
 
 export interface SweepStats {
@@ -109,13 +119,30 @@ export class LivenessSweeper {
   }
 
   private async sweepTenant(tenantId: string): Promise<SweepStats> {
+    const total: SweepStats = { stale: 0, offline: 0, skipped: false };
+    for (;;) {
+      const batch = await this.sweepBatch(tenantId);
+      total.stale += batch.stats.stale;
+      total.offline += batch.stats.offline;
+      total.skipped ||= batch.stats.skipped;
+      if (!batch.full || batch.stats.skipped || batch.stats.stale + batch.stats.offline === 0) return total;
+    }
+  }
+
+  private async sweepBatch(tenantId: string): Promise<{ stats: SweepStats; full: boolean }> {
     const now = this.clock();
     const interval = this.options.heartbeatIntervalMs;
     const staleCutoff = now - interval * this.options.staleAfterIntervals;
     const offlineCutoff = now - interval * this.options.offlineAfterIntervals;
-    const candidates = await this.deps.cursors.silentSince(tenantId, staleCutoff, this.options.batchLimit ?? 1000);
+    const rowLagMs = this.options.rowLagMs ?? interval;
+    const limit = this.options.batchLimit ?? 1000;
+    const fromIndex = await this.deps.cursors.silentSince(tenantId, staleCutoff, limit);
+    const fromRows = await this.repo.silentConnected(this.deps.db, tenantId, offlineCutoff - rowLagMs, limit);
+    const seenHex = new Set(fromIndex.map((c) => c.instanceUid.toString('hex')));
+    const candidates = [...fromIndex, ...fromRows.filter((u) => !seenHex.has(u.toString('hex'))).map((instanceUid) => ({ instanceUid }))];
+    const full = fromIndex.length >= limit || fromRows.length >= limit;
     const stats: SweepStats = { stale: 0, offline: 0, skipped: false };
-    if (candidates.length === 0) return stats;
+    if (candidates.length === 0) return { stats, full };
     const offline: Buffer[] = [];
     let marked: Buffer[] = [];
     await this.deps.db.transaction(async (tx) => {
@@ -132,9 +159,11 @@ export class LivenessSweeper {
       );
       const changed: AgentState[] = [];
       loaded.forEach((row, i) => {
-        const seen = scores[i];
+        // Not in the live index: the row's time decides, taken as late as the flush may have left it.
+        const score = scores[i];
+        const seen = score ?? (row.lastSeenMs === null ? null : row.lastSeenMs + rowLagMs);
         if (seen === null || seen > staleCutoff) return;
-        const next: AgentState = { ...row, lastSeenMs: Math.max(row.lastSeenMs ?? 0, seen), recordVersion: row.recordVersion + 1 };
+        const next: AgentState = { ...row, lastSeenMs: Math.max(row.lastSeenMs ?? 0, score ?? 0), recordVersion: row.recordVersion + 1 };
         if (seen <= offlineCutoff) {
           next.connected = false;
           next.stale = false;
@@ -165,6 +194,6 @@ export class LivenessSweeper {
     // The rows changed under the cursors: without them, these agents' next messages take the
     // full path (which clears stale / reconnects) instead of the heartbeat fast path.
     await this.deps.cursors.forget(tenantId, marked);
-    return stats;
+    return { stats, full };
   }
 }

@@ -8,7 +8,9 @@
  * an epoch no older, and a (seq_epoch, sequence) no older than the row's.
  */
 import type { SqlExecutor } from '@opamp/store';
-import type { AgentState, ContentBlob } from '../core/agent-state';
+import { Transport, type AgentState, type ContentBlob } from '../core/agent-state';
+import { INGEST_DEFAULTS } from '../core/ingest-defaults';
+import type { LastSeenEntry } from '../core/last-seen-buffer';
 import type { JsonObject, JsonValue } from '../core/json';
 
 export function stateKey(tenantId: string, instanceUid: Uint8Array): string {
@@ -177,6 +179,27 @@ export class AgentRepository {
     return rows.length > 0 ? rowToState(rows[0]) : null;
   }
 
+  /** Row-locks and loads up to `limit` records counted connected, of every tenant, in key order. */
+  async loadConnectedForUpdate(tx: SqlExecutor, limit: number): Promise<AgentState[]> {
+    const { rows } = await tx.query(
+      `SELECT ${COLUMN_LIST} FROM agents WHERE connected AND replaced_by IS NULL
+        ORDER BY tenant_id, instance_uid LIMIT $1 FOR UPDATE`,
+      [limit],
+    );
+    return rows.map(rowToState);
+  }
+
+  /** Agents of a tenant counted connected whose row was last seen at or before `cutoffMs`, oldest first. */
+  async silentConnected(db: SqlExecutor, tenantId: string, cutoffMs: number, limit: number): Promise<Buffer[]> {
+    const { rows } = await db.query<{ instance_uid: Uint8Array }>(
+      `SELECT instance_uid FROM agents
+        WHERE tenant_id = $1 AND connected AND replaced_by IS NULL AND last_seen_at <= $2
+        ORDER BY last_seen_at, instance_uid LIMIT $3`,
+      [tenantId, new Date(cutoffMs), limit],
+    );
+    return rows.map((r) => Buffer.from(r.instance_uid));
+  }
+
   /** Which of these available-components hashes are stored. */
   async knownComponentHashes(tx: SqlExecutor, hashes: readonly Buffer[]): Promise<Set<string>> {
     const known = new Set<string>();
@@ -236,6 +259,44 @@ export class AgentRepository {
          ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET ${UPDATE_SET}
          WHERE ${UPSERT_GUARD}`,
         params,
+      );
+      written += res.rowCount ?? 0;
+    }
+    return written;
+  }
+
+  /**
+   * Writes buffered last-seen times of one tenant (entries in instance_uid order)
+   * and, for agents still connected over plain HTTP, their current owner. A row
+   * only moves forward (a newer last_seen_at wins, e.g. a full-path write since);
+   * record_version stays: these are the volatile fields no event is about. Rows
+   * are locked in instance_uid order, the order ingest's transactions lock them
+   * in, so the two never deadlock. Returns the rows written.
+   */
+  async writeLastSeen(tx: SqlExecutor, tenantId: string, entries: readonly LastSeenEntry[]): Promise<number> {
+    let written = 0;
+    const step = INGEST_DEFAULTS.lastSeenRowsPerStatement;
+    for (let i = 0; i < entries.length; i += step) {
+      const chunk = entries.slice(i, i + step);
+      const res = await tx.query(
+        `WITH v AS (SELECT * FROM unnest($2::bytea[], $3::timestamptz[], $4::text[], $5::text[]) AS v(uid, seen, gw, conn)),
+         locked AS MATERIALIZED (
+           SELECT a.instance_uid FROM agents a JOIN v ON a.instance_uid = v.uid
+            WHERE a.tenant_id = $1 AND (a.last_seen_at IS NULL OR a.last_seen_at < v.seen)
+            ORDER BY a.instance_uid FOR UPDATE OF a)
+         UPDATE agents a SET last_seen_at = v.seen,
+                gateway_id = CASE WHEN a.connected AND a.transport = ${Transport.TRANSPORT_HTTP} AND v.gw IS NOT NULL THEN v.gw ELSE a.gateway_id END,
+                connection_id = CASE WHEN a.connected AND a.transport = ${Transport.TRANSPORT_HTTP} AND v.gw IS NOT NULL THEN v.conn ELSE a.connection_id END
+           FROM v, locked
+          WHERE a.tenant_id = $1 AND a.instance_uid = locked.instance_uid AND v.uid = locked.instance_uid
+            AND (a.last_seen_at IS NULL OR a.last_seen_at < v.seen)`,
+        [
+          tenantId,
+          chunk.map((e) => e.instanceUid),
+          chunk.map((e) => new Date(e.lastSeenMs)),
+          chunk.map((e) => e.gatewayId),
+          chunk.map((e) => e.connectionId),
+        ],
       );
       written += res.rowCount ?? 0;
     }

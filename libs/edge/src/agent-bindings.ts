@@ -1,0 +1,164 @@
+/**
+ * Which agent is on which connection here, under which lease: binding an
+ * agent takes its connection lease (fencing epoch) and tells a previous owner
+ * to let go; every inbound envelope of the agent waits for that epoch and goes
+ * to the sink in order; unbinding reports the disconnect and releases the
+ * lease while it is still this connection's.
+ */
+import { AgentInboundCodec, fleet, GatewayPushCodec } from '@opamp/contracts';
+import type { AgentBinding, ConnectionContext, EdgeLog } from './edge-connection';
+import type { EdgeMetrics } from './edge-metrics';
+import type { EdgeDependencies, EdgeOptions } from './edge-options';
+
+export class AgentBindings {
+  private readonly registry = new Map<string, AgentBinding>();
+  private readonly leaseRefreshAfterMs: number;
+
+  constructor(
+    private readonly options: EdgeOptions,
+    private readonly deps: EdgeDependencies,
+    private readonly metrics: EdgeMetrics,
+    private readonly now: () => number,
+    private readonly log: EdgeLog,
+    /** Where a takeover notice for a connection of this very gateway goes. */
+    private readonly localPush: (payload: Buffer) => void,
+  ) {
+    this.leaseRefreshAfterMs = options.leaseRefreshAfterMs ?? 30_000;
+  }
+
+  find(tenantId: string, uidHex: string): AgentBinding | undefined {
+    return this.registry.get(this.registryKey(tenantId, uidHex));
+  }
+
+  private registryKey(tenantId: string, uidHex: string): string {
+    return `${tenantId}/${uidHex}`;
+  }
+
+  bind(conn: ConnectionContext, key: Buffer, uidHex: string): AgentBinding {
+    const binding: AgentBinding = {
+      tenantId: conn.tenantId,
+      uidHex,
+      key,
+      connection: conn,
+      epoch: 0,
+      leaseReady: false,
+      leaseFailed: false,
+      waiting: [],
+      lastRefreshAt: this.now(),
+    };
+    conn.bindings.set(uidHex, binding);
+    this.registry.set(this.registryKey(conn.tenantId, uidHex), binding);
+    if (conn.transport === 'ws') {
+      this.emit(binding, (epoch) =>
+        this.envelope(conn, epoch, { connected: { remoteAddress: conn.remoteAddress, userAgent: conn.userAgent } }),
+      );
+    }
+    this.deps.leases.acquire(conn.tenantId, uidHex, this.options.gatewayId, conn.connectionId).then(
+      ({ lease, previous }) => {
+        if (previous && previous.connectionId !== conn.connectionId) this.noticeTakeover(binding, previous);
+        binding.epoch = lease.epoch;
+        binding.leaseReady = true;
+        const waiting = binding.waiting;
+        binding.waiting = [];
+        for (const w of waiting) w.done(w.build ? this.sendEnvelope(binding, w.build(lease.epoch)) : Promise.resolve());
+      },
+      (err: unknown) => {
+        // Without a lease there is no epoch to fence with: this agent cannot be served here now.
+        binding.leaseFailed = true;
+        const waiting = binding.waiting;
+        binding.waiting = [];
+        for (const w of waiting) w.done(Promise.resolve());
+        this.metrics.leaseFailures.inc();
+        this.log('error', 'cannot take a connection lease', { error: String(err) });
+        if (conn.ws && !conn.closed) conn.ws.end(1013, 'try again later');
+        binding.wake?.();
+      },
+    );
+    return binding;
+  }
+
+  /** Tells the previous owner of this agent's lease to let its connection go. */
+  private noticeTakeover(binding: AgentBinding, previous: { gatewayId: string; connectionId: string; epoch: number }): void {
+    const notice = GatewayPushCodec.encode({
+      tenantId: binding.tenantId,
+      instanceUid: binding.key,
+      connectionId: previous.connectionId,
+      epoch: previous.epoch,
+      takeover: true,
+    });
+    if (previous.gatewayId === this.options.gatewayId) {
+      this.localPush(notice);
+      return;
+    }
+    this.deps.peers.publish(previous.gatewayId, notice).catch(() => this.metrics.leaseFailures.inc());
+  }
+
+  unbind(binding: AgentBinding, reason: fleet.v1.DisconnectReason, releaseLease: boolean): void {
+    const conn = binding.connection;
+    conn.bindings.delete(binding.uidHex);
+    const rk = this.registryKey(binding.tenantId, binding.uidHex);
+    if (this.registry.get(rk) === binding) this.registry.delete(rk);
+    if (conn.transport === 'ws') this.emit(binding, (epoch) => this.envelope(conn, epoch, { disconnected: { reason } }));
+    if (!releaseLease) return;
+    const release = () => {
+      if (!binding.leaseReady) return;
+      const lease = { gatewayId: this.options.gatewayId, connectionId: conn.connectionId, epoch: binding.epoch };
+      this.deps.leases.release(binding.tenantId, binding.uidHex, lease).catch(() => this.metrics.leaseFailures.inc());
+    };
+    if (binding.leaseReady || binding.leaseFailed) release();
+    // The lease is still on its way: release it once it has arrived and the queued envelopes are out.
+    else binding.waiting.push({ build: null, done: () => release() });
+  }
+
+  maybeRefreshLease(binding: AgentBinding): void {
+    if (!binding.leaseReady) return;
+    const now = this.now();
+    if (now - binding.lastRefreshAt < this.leaseRefreshAfterMs) return;
+    binding.lastRefreshAt = now;
+    const lease = { gatewayId: this.options.gatewayId, connectionId: binding.connection.connectionId, epoch: binding.epoch };
+    this.deps.leases.refresh(binding.tenantId, binding.uidHex, lease).then(
+      (stillOurs) => {
+        // Another connection took this agent over: it now owns pushes; this one only reports.
+        if (!stillOurs) this.metrics.leaseFailures.inc();
+      },
+      () => this.metrics.leaseFailures.inc(),
+    );
+  }
+
+  envelope(conn: ConnectionContext, epoch: number, event: Partial<fleet.v1.IAgentInbound>): fleet.v1.IAgentInbound {
+    return {
+      tenantId: conn.tenantId,
+      gatewayId: this.options.gatewayId,
+      connectionId: conn.connectionId,
+      epoch,
+      transport:
+        conn.transport === 'ws' ? fleet.v1.Transport.TRANSPORT_WEBSOCKET : fleet.v1.Transport.TRANSPORT_HTTP,
+      receivedAtUnixMs: this.now(),
+      clientIdentity: conn.clientIdentity,
+      ...event,
+    };
+  }
+
+  /** Sends now if the epoch is known, else queues behind the lease, keeping order. */
+  emit(binding: AgentBinding, build: (epoch: number) => fleet.v1.IAgentInbound): Promise<void> {
+    if (binding.leaseFailed) return Promise.resolve();
+    if (binding.leaseReady && binding.waiting.length === 0) return this.sendEnvelope(binding, build(binding.epoch));
+    return new Promise<void>((resolve) => {
+      binding.waiting.push({ build, done: (sent) => void sent.then(resolve) });
+    });
+  }
+
+  private sendEnvelope(binding: AgentBinding, env: fleet.v1.IAgentInbound): Promise<void> {
+    const started = process.hrtime.bigint();
+    return this.deps.inbound.send(binding.key, AgentInboundCodec.encode(env)).then(
+      () => {
+        this.metrics.produceSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      },
+      (err: unknown) => {
+        // The agent's next message shows a sequence gap, and ingest asks it for full state.
+        this.metrics.produceFailures.inc();
+        this.log('error', 'inbound envelope was not stored', { error: String(err) });
+      },
+    );
+  }
+}
