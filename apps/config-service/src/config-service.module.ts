@@ -24,7 +24,7 @@ import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { KafkaTopics, type AgentChangeFeed } from '@opamp/contracts';
 import { createKafkaClient, ensureTopics } from '@opamp/bus-kafka';
-import { AgentTokenDirectory, createRedisConnection, GatewayPushPublisher, PendingPushStore, RedisAgentChangeFeed } from '@opamp/bus-redis';
+import { AgentTokenDirectory, createRedisConnection, GatewayPushPublisher, PendingPushStore, RedisAgentChangeFeed, RedisAgentStateEraser } from '@opamp/bus-redis';
 import { createPgPool, migrateToLatest, PgSqlDatabase } from '@opamp/store';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -178,6 +178,7 @@ export class ConfigServiceModule {
           useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, reconciler: Reconciler, redis: Redis) => {
             const logger = new Logger('watch');
             return new FleetApiService(repo, dispatcher, reconciler, new AgentTokenDirectory(redis), {
+              agentState: new RedisAgentStateEraser(redis),
               watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (_level, message) => logger.error(message) },
             });
           },

@@ -49,6 +49,8 @@ export interface BedAgent {
   capabilities: number;
   labels: Record<string, string>;
   customCapabilities?: string[];
+  /** Connected (the default) or an agent that has gone. */
+  connected?: boolean;
 }
 
 export class ConfigServiceBed {
@@ -135,8 +137,8 @@ export class ConfigServiceBed {
   async putAgent(a: BedAgent): Promise<void> {
     await this.pool.query(
       `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch, custom_capabilities, healthy)
-       VALUES ($1, $2, $3, $4::jsonb, true, $5, $6, 1, 1, $7::jsonb, true)`,
-      [a.tenant, a.uid, a.capabilities, JSON.stringify(a.labels), this.gatewayId, `conn-${a.uid.toString('hex')}`, JSON.stringify(a.customCapabilities ?? [])],
+       VALUES ($1, $2, $3, $4::jsonb, $8, $5, $6, 1, 1, $7::jsonb, true)`,
+      [a.tenant, a.uid, a.capabilities, JSON.stringify(a.labels), this.gatewayId, `conn-${a.uid.toString('hex')}`, JSON.stringify(a.customCapabilities ?? []), a.connected ?? true],
     );
   }
 

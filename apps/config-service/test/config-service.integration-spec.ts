@@ -13,7 +13,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type Redis from 'ioredis';
 import { Partitioners } from 'kafkajs';
 import type { Pool } from 'pg';
-import { AgentEventCodec, GatewayPushCodec, RedisChannels, type fleet } from '@opamp/contracts';
+import { AgentEventCodec, GatewayPushCodec, RedisChannels, RedisKeys, type fleet } from '@opamp/contracts';
 import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
 import { createRedisConnection, PendingPushStore } from '@opamp/bus-redis';
 import { AgentCapabilities as C, decodeServerToAgent, opamp, type ServerToAgent } from '@opamp/protocol';
@@ -90,6 +90,10 @@ interface TestAgent {
   status?: number;
   error?: string;
   customCapabilities?: string[];
+  /** The connection status-ingest names as the owner (default: one per agent). */
+  connectionId?: string;
+  /** When the message was received, as status-ingest stamps events (default: unknown). */
+  occurredAtMs?: number;
 }
 
 /** Writes the agents row as status-ingest would, then publishes its AgentEvent. */
@@ -98,10 +102,10 @@ async function report(a: TestAgent): Promise<void> {
     `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch,
        remote_config_hash, remote_config_status, remote_config_error, custom_capabilities, healthy)
      VALUES ($1, $2, $3, $4::jsonb, true, $5, $6, $7, 1, $8, $9, $10, $11::jsonb, true)
-     ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET capabilities = EXCLUDED.capabilities, labels = EXCLUDED.labels,
+     ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET capabilities = EXCLUDED.capabilities, labels = EXCLUDED.labels, connection_id = EXCLUDED.connection_id,
        remote_config_hash = EXCLUDED.remote_config_hash, remote_config_status = EXCLUDED.remote_config_status,
        remote_config_error = EXCLUDED.remote_config_error, custom_capabilities = EXCLUDED.custom_capabilities, transport = EXCLUDED.transport`,
-    [a.tenant, a.uid, a.capabilities, JSON.stringify(a.labels), gatewayId, `conn-${a.uid.toString('hex')}`, a.transport ?? 1, a.reportedHash ?? null, a.status ?? 0, a.error ?? null, JSON.stringify(a.customCapabilities ?? [])],
+    [a.tenant, a.uid, a.capabilities, JSON.stringify(a.labels), gatewayId, a.connectionId ?? `conn-${a.uid.toString('hex')}`, a.transport ?? 1, a.reportedHash ?? null, a.status ?? 0, a.error ?? null, JSON.stringify(a.customCapabilities ?? [])],
   );
   const event = AgentEventCodec.encode({
     tenantId: a.tenant,
@@ -111,8 +115,9 @@ async function report(a: TestAgent): Promise<void> {
     labels: Object.entries(a.labels).map(([key, value]) => ({ key, value })),
     reportedRemoteConfigHash: a.reportedHash ?? undefined,
     remoteConfigStatus: a.status ?? 0,
-    owner: { connected: true, gatewayId, connectionId: `conn-${a.uid.toString('hex')}`, epoch: 1, transport: a.transport ?? 1 },
+    owner: { connected: true, gatewayId, connectionId: a.connectionId ?? `conn-${a.uid.toString('hex')}`, epoch: 1, transport: a.transport ?? 1 },
     customCapabilities: a.customCapabilities ?? [],
+    occurredAtUnixMs: a.occurredAtMs,
   });
   await producer.send({ topic, messages: [{ key: a.uid, value: event }] });
 }
@@ -244,6 +249,35 @@ describe('config-service', () => {
     await handled(before, 1);
     expect(pushesFor(prod.uid)).toHaveLength(1);
     expect((await rest('GET', `/agents/${prod.uid.toString('hex')}`)).json).toMatchObject({ remoteConfigStatus: 'REMOTE_CONFIG_STATUS_FAILED', remoteConfigError: 'bad exporter', inSync: false });
+  });
+
+  it('a config is sent once per connection while its status is awaited: a report before APPLIED does not resend it, a new connection gets it at once', async () => {
+    // The Java client: remote config received, then effective config (still the old hash), then APPLIED.
+    const java: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'java' }, connectionId: `conn-java-1-${run}` };
+    const initial = reconciler.metrics.eventsHandled;
+    await report({ ...java, occurredAtMs: Date.now() });
+    await handled(initial, 1);
+    const [first] = await waitFor(() => pushesFor(java.uid), (p) => p.length >= 1, { description: 'first push' });
+    const sentHash = Buffer.from(first.remoteConfig!.configHash!);
+    // Counted where the push is made (a push on its way through Redis could still arrive after handled()).
+    const pushed = reconciler.metrics.configsPushed;
+    const waiting = reconciler.metrics.sendsAwaitingStatus;
+    const before = reconciler.metrics.eventsHandled;
+    await report({ ...java, occurredAtMs: Date.now() }); // effective config: nothing about the remote config yet
+    await handled(before, 1);
+    expect(reconciler.metrics.configsPushed).toBe(pushed);
+    expect(reconciler.metrics.sendsAwaitingStatus).toBe(waiting + 1);
+
+    // Reconnected (a new connection): the send to the old one does not count.
+    await report({ ...java, connectionId: `conn-java-2-${run}`, occurredAtMs: Date.now() });
+    const again = await waitFor(() => pushes.filter((p) => Buffer.from(p.instanceUid).equals(java.uid)), (p) => p.length >= 2, { description: 'push to the new connection' });
+    expect(again[1].connectionId).toBe(`conn-java-2-${run}`);
+    expect(Buffer.from(decodeServerToAgent(again[1].serverToAgent).remoteConfig!.configHash!)).toEqual(sentHash);
+
+    await report({ ...java, connectionId: `conn-java-2-${run}`, reportedHash: sentHash, status: 1, occurredAtMs: Date.now() });
+    await waitFor(() => rest('GET', `/agents/${java.uid.toString('hex')}`), (r) => r.json['inSync'] === true, { description: 'in sync' });
+    expect(reconciler.metrics.configsPushed).toBe(pushed + 1);
+    expect(pushesFor(java.uid)).toHaveLength(2);
   });
 
   it('C42: no config without AcceptsRemoteConfig; C57: once for agents that do not report status', async () => {
@@ -490,5 +524,55 @@ describe('config-service', () => {
     expect((await rest('GET', '/audit-events?query=restart', undefined, tokenB)).json['events']).toEqual([]);
     expect((await rest('GET', `/audit-events?query=${'x'.repeat(201)}`)).status).toBe(400);
     expect(await rpc('ListAuditEvents', { query: 'agent.restart' })).toEqual(found.json);
+  });
+
+  it('DeleteAgent: refused while connected; a disconnected agent goes with its state and Redis entries; audited; REST and gRPC', async () => {
+    const gone: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'gone' } };
+    const before = reconciler.metrics.eventsHandled;
+    await report(gone);
+    await handled(before, 1);
+    const hexUid = gone.uid.toString('hex');
+    const refused = await rest('DELETE', `/agents/${hexUid}`);
+    expect(refused.status).toBe(400);
+    expect(refused.json['error']).toMatchObject({ status: 'FAILED_PRECONDITION', message: expect.stringMatching(/is connected.*then delete it/) });
+    await expect(rpc('DeleteAgent', { instanceUid: hexUid })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+    expect((await rest('DELETE', '/agents/not-a-uid')).status).toBe(400);
+    expect((await rest('DELETE', `/agents/${hexUid}`, undefined, tokenB)).status).toBe(404); // another tenant's agent
+
+    // Disconnected, as status-ingest leaves it; what Redis holds for it (cursor, live index, a pending push).
+    await pool.query(`UPDATE agents SET connected = false, gateway_id = NULL, connection_id = NULL WHERE tenant_id = $1 AND instance_uid = $2`, [tenantA, gone.uid]);
+    await redis.hset(RedisKeys.ingestCursor(tenantA), hexUid, '{}');
+    await redis.zadd(RedisKeys.liveAgents(tenantA), 1, hexUid);
+    await new PendingPushStore(redis).put(tenantA, hexUid, 'remote_config', Buffer.from([1]));
+    const stateRows = async () => (await pool.query(`SELECT count(*)::int AS n FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = $2`, [tenantA, gone.uid])).rows[0].n;
+    expect(await stateRows()).toBe(1);
+
+    const deleted = await rest('DELETE', `/agents/${hexUid}`);
+    expect(deleted).toEqual({ status: 200, json: { agentsRemoved: 1 } });
+    expect((await rest('GET', `/agents/${hexUid}`)).status).toBe(404);
+    expect(await stateRows()).toBe(0);
+    expect(await redis.hget(RedisKeys.ingestCursor(tenantA), hexUid)).toBeNull();
+    expect(await redis.zscore(RedisKeys.liveAgents(tenantA), hexUid)).toBeNull();
+    expect(await redis.exists(RedisKeys.pendingPush(tenantA, hexUid))).toBe(0);
+    expect((await rest('DELETE', `/agents/${hexUid}`)).status).toBe(404);
+    const audit = (await rest('GET', `/audit-events?resourceName=${hexUid}`)).json['events'] as Array<Record<string, string>>;
+    expect(audit.map((e) => e.action)).toEqual(['agent.delete']);
+  });
+
+  it('tenant settings: agent retention defaults to 7 days, is set per tenant (0 = forever), refused out of range, audited', async () => {
+    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 7 });
+    expect(await rpc('GetTenantSettings', {})).toEqual({ agentRetentionDays: 7 });
+    expect((await rest('PUT', '/tenant-settings', { agentRetentionDays: 30 })).json).toEqual({ agentRetentionDays: 30 });
+    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 30 });
+    expect((await rest('GET', '/tenant-settings', undefined, tokenB)).json).toEqual({ agentRetentionDays: 7 });
+    for (const bad of [-1, 3651, 1.5, 'x']) {
+      const r = await rest('PUT', '/tenant-settings', { agentRetentionDays: bad });
+      expect(r.status).toBe(400);
+    }
+    expect(await rpc('UpdateTenantSettings', { settings: { agentRetentionDays: 0 } })).toEqual({ agentRetentionDays: 0 });
+    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 0 });
+    const audit = (await rest('GET', '/audit-events?query=tenant.update_settings')).json['events'] as Array<Record<string, string>>;
+    expect(audit).toHaveLength(2);
+    expect(JSON.parse(audit[0].detailsJson)).toEqual({ agentRetentionDays: { from: 30, to: 0 } });
   });
 });

@@ -81,6 +81,8 @@ interface SimAgent {
   held: boolean;
   backlog: Array<() => Promise<void>>;
   chain: Promise<void>;
+  /** The agent's connection (default: one per agent); a restart opens a new one. */
+  connectionId?: string;
 }
 
 const agents = new Map<string, SimAgent>();
@@ -110,8 +112,8 @@ async function report(agent: SimAgent, error: string | null = null, previous: Bu
        remote_config_hash, remote_config_status, remote_config_error, healthy, last_seen_at)
      VALUES ($1, $2, $3, $4::jsonb, true, $5, $6, 1, 1, $7, $8, $9, true, now())
      ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET remote_config_hash = EXCLUDED.remote_config_hash,
-       remote_config_status = EXCLUDED.remote_config_status, remote_config_error = EXCLUDED.remote_config_error, last_seen_at = now()`,
-    [tenant, agent.uid, FULL, JSON.stringify(agent.labels), gatewayId, `conn-${agent.hex}`, agent.reportedHash, agent.status, error],
+       remote_config_status = EXCLUDED.remote_config_status, remote_config_error = EXCLUDED.remote_config_error, last_seen_at = now(), connection_id = EXCLUDED.connection_id`,
+    [tenant, agent.uid, FULL, JSON.stringify(agent.labels), gatewayId, agent.connectionId ?? `conn-${agent.hex}`, agent.reportedHash, agent.status, error],
   );
   const event = AgentEventCodec.encode({
     tenantId: tenant,
@@ -121,7 +123,7 @@ async function report(agent: SimAgent, error: string | null = null, previous: Bu
     labels: Object.entries(agent.labels).map(([key, value]) => ({ key, value })),
     reportedRemoteConfigHash: agent.reportedHash ?? undefined,
     remoteConfigStatus: agent.status,
-    owner: { connected: true, gatewayId, connectionId: `conn-${agent.hex}`, epoch: 1, transport: 1 },
+    owner: { connected: true, gatewayId, connectionId: agent.connectionId ?? `conn-${agent.hex}`, epoch: 1, transport: 1 },
     previousInstanceUid: previous ?? undefined,
     occurredAtUnixMs: Date.now(),
   });
@@ -379,9 +381,10 @@ describe('staged rollouts', () => {
     await report(newcomer);
     await waitFor(() => newcomer.received.map((r) => r.hash), (h) => h.length === 1, { description: 'newcomer configured' });
     expect(newcomer.received[0].hash).toBe(v1);
-    // A moved agent comes back without its configuration (restarted): it gets version 2 again.
+    // A moved agent comes back without its configuration (restarted, on a new connection): it gets version 2 again.
     moved[0].reportedHash = null;
     moved[0].status = 0;
+    moved[0].connectionId = `conn-${moved[0].hex}-restarted`;
     await report(moved[0]);
     await waitFor(() => moved[0].received.filter((r) => r.hash === v2).length, (n) => n === 2, { description: 'moved agent gets version 2 again' });
 

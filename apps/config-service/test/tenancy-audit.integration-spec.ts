@@ -20,6 +20,8 @@ const B = 1;
 let bed: ConfigServiceBed;
 /** Tenant A's agent: restartable, with one custom capability, matched by the rollout's assignment. */
 let agentUid: string;
+/** Tenant A's agent that has gone (DeleteAgent refuses a connected one). */
+let goneUid: string;
 
 async function notFound(call: Promise<unknown>): Promise<void> {
   await expect(call).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
@@ -43,6 +45,9 @@ beforeAll(async () => {
   const uid = bed.newUid();
   agentUid = uid.toString('hex');
   await bed.putAgent({ tenant: bed.tenants[A].id, uid, capabilities: C.ReportsStatus | C.AcceptsRemoteConfig | C.AcceptsRestartCommand, labels: { role: 'rollout' }, customCapabilities: ['io.example.ping'] });
+  const gone = bed.newUid();
+  goneUid = gone.toString('hex');
+  await bed.putAgent({ tenant: bed.tenants[A].id, uid: gone, capabilities: C.ReportsStatus, labels: { role: 'gone' }, connected: false });
 }, 60_000);
 
 afterAll(async () => {
@@ -114,6 +119,8 @@ const AUDITED: readonly AuditStep[] = [
   { rpc: 'PauseRollout', request: () => ({ name: 'au-r' }), action: 'rollout.pause', resourceType: 'rollout', resourceName: () => 'au-r' },
   { rpc: 'ResumeRollout', request: () => ({ name: 'au-r' }), action: 'rollout.resume', resourceType: 'rollout', resourceName: () => 'au-r' },
   { rpc: 'AbortRollout', request: () => ({ name: 'au-r' }), action: 'rollout.abort', resourceType: 'rollout', resourceName: () => 'au-r' },
+  { rpc: 'DeleteAgent', request: () => ({ instanceUid: goneUid }), action: 'agent.delete', resourceType: 'agent', resourceName: () => goneUid },
+  { rpc: 'UpdateTenantSettings', request: () => ({ settings: { agentRetentionDays: 30 } }), action: 'tenant.update_settings', resourceType: 'tenant', resourceName: () => bed.tenants[A].id },
   { rpc: 'RollbackRollout', request: () => ({ name: 'au-r' }), action: 'rollout.rollback', resourceType: 'rollout', resourceName: () => 'au-r' },
 ];
 

@@ -474,6 +474,25 @@ describe('operator console in headless Chromium', () => {
     await shot('16-rollouts');
   });
 
+  it('agent page: a connected agent cannot be deleted (the reason shows); once disconnected it is deleted after confirming', async () => {
+    const leaving = agent(server.ws, { env: 'lab', region: 'eu' }, full);
+    const uid = leaving.instanceUidString;
+    await waitFor(() => rest('GET', `/agents/${uid}`), (r) => r.status === 200 && r.json['connected'] === true, { timeoutMs: 20_000, description: 'agent connected' });
+    await page.goto(`${server.base}/agents/${uid}`);
+    await page.getByTestId('delete-agent-reason').waitFor();
+    expect(await page.getByTestId('delete-agent').isDisabled()).toBe(true);
+    expect(await page.getByTestId('delete-agent-reason').innerText()).toContain('The agent is connected');
+    await shot('17-agent-delete-refused');
+    await leaving.stop();
+    // The page follows the agent (it polls): the button is enabled once the agent is gone.
+    await waitFor(() => page.getByTestId('delete-agent').isEnabled(), Boolean, { timeoutMs: 20_000, description: 'delete enabled' });
+    await page.getByTestId('delete-agent').click(); // the confirm dialog is accepted (beforeAll)
+    await page.waitForURL((url) => url.pathname === '/agents');
+    expect((await rest('GET', `/agents/${uid}`)).status).toBe(404);
+    const audit = (await rest('GET', `/audit-events?resourceName=${leaving.instanceUid.toString('hex')}`)).json['events'] as Array<{ action: string }>;
+    expect(audit.map((e) => e.action)).toEqual(['agent.delete']);
+  });
+
   it('signs out and forgets the token', async () => {
     await page.getByTestId('sign-out').click();
     await page.getByTestId('token').waitFor();

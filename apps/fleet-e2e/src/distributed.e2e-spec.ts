@@ -3,7 +3,8 @@
  * status-ingest and config-service as real processes (the built apps) on the
  * real Kafka, Redis and PostgreSQL, one TCP load balancer in front of the
  * gateways, simulated agents over WebSocket and plain HTTP plus the third-party
- * @elastic/opamp-client-node, everything checked through the REST API.
+ * @elastic/opamp-client-node, everything checked through the REST API. Last, an
+ * agent is deleted (refused while connected) and comes back as a new record.
  *
  * The tests run in order and share the fleet: each one starts from the state
  * the previous one left.
@@ -333,5 +334,24 @@ describe('distributed mode: two gateways, status-ingest and config-service as pr
     await waitForAgents('the health recovery made while status-ingest was down', [uidOf(recovered)], (a) => a.health === 'HEALTH_STATE_HEALTHY');
     expect(fleet.ingest.starts).toBe(2);
     expect(fleet.configService.starts).toBe(2);
+  });
+
+  step('DeleteAgent: refused while the agent is connected; deleted once it left; when it comes back it is created anew, described and in sync', async () => {
+    const leaving = addSim('ws');
+    const uid = uidOf(leaving);
+    await waitForAgents('the new agent in sync', [uid], (a) => a.connected && a.inSync);
+    const refused = await fleet.api<{ error: { status: string; message: string } }>('DELETE', `/agents/${uid}`);
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toMatchObject({ status: 'FAILED_PRECONDITION', message: expect.stringContaining('is connected') });
+
+    await leaving.agent.stop();
+    await waitForAgents('the agent disconnected', [uid], (a) => !a.connected);
+    expect(await fleet.api('DELETE', `/agents/${uid}`)).toMatchObject({ status: 200, json: { agentsRemoved: 1 } });
+    expect((await fleet.api('GET', `/agents/${uid}`)).status).toBe(404);
+
+    // The same agent (same instance uid) starts again: a new record, whole.
+    leaving.agent.start();
+    const back = await waitForAgents('the deleted agent created anew and in sync', [uid], (a) => a.connected && a.inSync && a.remoteConfigStatus === 'REMOTE_CONFIG_STATUS_APPLIED');
+    expect(one(back, uid)).toMatchObject({ configurationName: 'e2e-base', configurationVersion: 2, identifyingAttributes: { 'service.name': `svc-${leaving.name}` } });
   });
 });

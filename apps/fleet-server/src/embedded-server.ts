@@ -22,10 +22,12 @@ import {
   FleetApiService,
   Reconciler,
   RolloutDriver,
+  type AgentStateEraser,
   type AgentTokenSink,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
 import {
+  AgentRetentionSweeper,
   disconnectAllAgents,
   InboundProcessor,
   LastSeenBuffer,
@@ -134,7 +136,17 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       for (const e of entries) authority.putDigest(e.digest, { tenantId: e.tenantId, tokenId: e.tokenId });
     },
   };
+  // status-ingest's cursors (created here: a deleted agent's cursor goes with it).
+  const cursors = new MemoryCursorStore();
+  const agentState: AgentStateEraser = {
+    erase: async (tenantId, uids) => {
+      await cursors.forget(tenantId, uids);
+      await cursors.removeLive(tenantId, uids);
+      for (const u of uids) await pending.take(tenantId, u.toString('hex'));
+    },
+  };
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
+    agentState,
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
   });
   const unsubscribeChanges = await agentChanges.subscribe((n) => fleetApi.watches.notice(n.tenantId, n.instanceUids));
@@ -152,7 +164,6 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       for (const r of records) events.send(r.key, r.value).catch((err: unknown) => log('error', 'reconcile failed', { error: String(err) }));
     },
   };
-  const cursors = new MemoryCursorStore();
   const lastSeen = new LastSeenBuffer();
   const processor = new InboundProcessor({
     db,
@@ -166,8 +177,9 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   inbound.consume(async (records) => {
     await processor.process(records.map((r) => ({ key: r.key, value: r.value })));
   });
+  const retention = new AgentRetentionSweeper({ db, cursors });
   const sweeper = new LivenessSweeper(
-    { db, cursors, events: eventSink },
+    { db, cursors, events: eventSink, retention },
     {
       heartbeatIntervalMs: config.heartbeatIntervalS * 1000,
       staleAfterIntervals: config.staleAfterIntervals,

@@ -5,3 +5,4 @@ export * from './gateway-push.channel';
 export * from './pending-push.store';
 export * from './agent-token.directory';
 export * from './agent-change.feed';
+export * from './agent-state.eraser';

@@ -16,4 +16,5 @@ export * from './api/configuration-api';
 export * from './api/assignment-api';
 export * from './api/agent-token-api';
 export * from './api/audit-api';
+export * from './api/tenant-settings-api';
 export { rejectNulText } from './api/request-fields';

@@ -174,16 +174,16 @@ describe('rollouts on PGlite', () => {
     const u = uid(99);
     const h1 = Buffer.alloc(32, 1);
     const h2 = Buffer.alloc(32, 2);
-    const strict = (hash: Buffer) => ({ instanceUid: u, hash, resendAfterMs: null });
+    const strict = (hash: Buffer) => ({ instanceUid: u, hash, resendAfterMs: null, connection: 'ws:gw/c' });
     const [x, y] = await Promise.all([repo.claimSends(tenant, [strict(h1)]), repo.claimSends(tenant, [strict(h1)])]);
     expect(x.size + y.size).toBe(1);
     expect((await repo.claimSends(tenant, [strict(h1)])).size).toBe(0);
-    expect((await repo.claimSends(tenant, [{ instanceUid: u, hash: h1, resendAfterMs: Date.now() - 60_000 }])).size).toBe(0);
-    expect((await repo.claimSends(tenant, [{ instanceUid: u, hash: h1, resendAfterMs: Date.now() + 60_000 }])).size).toBe(1);
-    expect((await repo.claimSends(tenant, [{ instanceUid: u, hash: h1, resendAfterMs: Number.POSITIVE_INFINITY }])).size).toBe(1);
+    expect((await repo.claimSends(tenant, [{ instanceUid: u, hash: h1, resendAfterMs: Date.now() - 60_000, connection: 'ws:gw/c' }])).size).toBe(0);
+    expect((await repo.claimSends(tenant, [{ instanceUid: u, hash: h1, resendAfterMs: Date.now() + 60_000, connection: 'ws:gw/c' }])).size).toBe(1);
+    expect((await repo.claimSends(tenant, [{ instanceUid: u, hash: h1, resendAfterMs: Number.POSITIVE_INFINITY, connection: 'ws:gw/c' }])).size).toBe(1);
     expect((await repo.claimSends(tenant, [strict(h2)])).size).toBe(1);
-    await repo.unclaimSend(tenant, u, h2, h1, Date.now());
-    expect((await repo.agentStates(tenant, [u])).get(u.toString('hex'))?.lastSentHash).toEqual(h1);
+    await repo.unclaimSend(tenant, u, h2, { lastSentHash: h1, desiredHash: null, lastSentAtMs: Date.now(), lastSentConnection: 'ws:gw/old' });
+    expect((await repo.agentStates(tenant, [u])).get(u.toString('hex'))).toMatchObject({ lastSentHash: h1, lastSentConnection: 'ws:gw/old' });
   });
 
   it('agents that cannot use the new version (missing components) are reported, not sent it; the batch still passes', async () => {

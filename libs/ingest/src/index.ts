@@ -7,6 +7,7 @@ export * from './runtime/inbound-processor';
 export * from './runtime/liveness-sweeper';
 export * from './runtime/last-seen.flusher';
 export * from './runtime/connection-reset';
+export * from './runtime/agent-retention.sweeper';
 export * from './runtime/ingest-worker';
 /** Factories for tests of ingest and of its users (no I/O; safe to ship). */
 export * as ingestTesting from './testing/factories';

@@ -57,6 +57,9 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'GetFleetSummary') getFleetSummary(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetFleetSummary', r, m, c); }
   @GrpcMethod(S, 'RestartAgent') restartAgent(r: Req, m: Metadata, c: GrpcCall) { return this.call('RestartAgent', r, m, c); }
   @GrpcMethod(S, 'SendCustomMessage') sendCustomMessage(r: Req, m: Metadata, c: GrpcCall) { return this.call('SendCustomMessage', r, m, c); }
+  @GrpcMethod(S, 'DeleteAgent') deleteAgent(r: Req, m: Metadata, c: GrpcCall) { return this.call('DeleteAgent', r, m, c); }
+  @GrpcMethod(S, 'GetTenantSettings') getTenantSettings(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetTenantSettings', r, m, c); }
+  @GrpcMethod(S, 'UpdateTenantSettings') updateTenantSettings(r: Req, m: Metadata, c: GrpcCall) { return this.call('UpdateTenantSettings', r, m, c); }
   @GrpcMethod(S, 'CreateConfiguration') createConfiguration(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreateConfiguration', r, m, c); }
   @GrpcMethod(S, 'UpdateConfiguration') updateConfiguration(r: Req, m: Metadata, c: GrpcCall) { return this.call('UpdateConfiguration', r, m, c); }
   @GrpcMethod(S, 'GetConfiguration') getConfiguration(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetConfiguration', r, m, c); }

@@ -17,6 +17,8 @@ describe('REST routes', () => {
     expect(rpcOf('POST', '/configurations/c1:render')).toEqual({ rpc: 'RenderConfiguration', params: { name: 'c1' } });
     expect(rpcOf('GET', '/configurations/c1/versions/3')).toEqual({ rpc: 'GetConfiguration', params: { name: 'c1', version: '3' } });
     expect(rpcOf('PUT', '/assignments/prod%20eu')).toEqual({ rpc: 'UpdateAssignment', params: { 'assignment.name': 'prod eu' } });
+    expect(rpcOf('DELETE', '/agents/0123456789abcdef0123456789abcdef')).toEqual({ rpc: 'DeleteAgent', params: { instanceUid: '0123456789abcdef0123456789abcdef' } });
+    expect(rpcOf('PUT', '/tenant-settings')).toEqual({ rpc: 'UpdateTenantSettings', params: {} });
   });
 
   it('maps rollout control verbs and sub-resources', () => {

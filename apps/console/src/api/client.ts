@@ -88,6 +88,11 @@ export class Api {
   delete<T>(path: string): Promise<T> {
     return this.request<T>('DELETE', path);
   }
+
+  /** DeleteAgent: the server refuses a connected agent (FAILED_PRECONDITION, with the reason). */
+  deleteAgent(instanceUid: string): Promise<{ agentsRemoved: number }> {
+    return this.delete<{ agentsRemoved: number }>(`/agents/${encodeURIComponent(instanceUid)}`);
+  }
 }
 
 export function errorMessage(err: unknown): string {

@@ -1,7 +1,7 @@
 /**
  * One agent: description, capabilities by name, the component health tree,
- * connection, package statuses, commands, and its remote configuration
- * (AgentRemoteConfig).
+ * connection, package statuses, commands, deleting a disconnected agent, and
+ * its remote configuration (AgentRemoteConfig).
  */
 import { useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
@@ -10,6 +10,7 @@ import { useNow, usePoll } from '../hooks';
 import { AGENT_CAPABILITIES, customMessageGate, restartGate } from '../lib/capabilities';
 import { agentDisplayName, relativeTime, shortHex, utf8ToBase64 } from '../lib/format';
 import type { Agent, AgentDetail as AgentData, CommandResult, PackageStatus } from '../lib/types';
+import { navigate } from '../router';
 import { Badge, ConfigStatusBadge, ConnectionBadge, HealthBadge, SyncBadge, type Tone } from '../components/badges';
 import { RemoteConfig } from './AgentRemoteConfig';
 import { HealthTree } from '../components/HealthTree';
@@ -94,6 +95,7 @@ function Commands({ agent }: { agent: Agent }) {
             </span>
           )}
         </span>
+        <DeleteAgent agent={agent} />
       </div>
       {showCustom && custom.ok && (
         <form className="form-grid" onSubmit={sendCustom}>
@@ -126,6 +128,49 @@ function Commands({ agent }: { agent: Agent }) {
         </div>
       )}
     </Card>
+  );
+}
+
+/** Why an agent cannot be deleted now ('' = it can): the server refuses connected agents, which would be back with their next message. */
+export function deleteAgentBlocker(agent: Pick<Agent, 'connected'>): string {
+  return agent.connected ? 'The agent is connected: it would be back with its next message. Stop it or revoke its token, then delete it.' : '';
+}
+
+function DeleteAgent({ agent }: { agent: Agent }) {
+  const api = useApi();
+  const blocker = deleteAgentBlocker(agent);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const remove = async () => {
+    if (!window.confirm(`Delete agent ${agentDisplayName(agent.labels) || agent.instanceUid}? Its record and state go; the audit log keeps its history.`)) return;
+    setBusy(true);
+    setError('');
+    try {
+      await api.deleteAgent(agent.instanceUid);
+      navigate('/agents');
+    } catch (err) {
+      setError(`Delete failed: ${errorMessage(err)}`);
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <span className="with-reason">
+        <button className="btn btn-danger" data-testid="delete-agent" disabled={blocker !== '' || busy} title={blocker || 'Remove this agent and its state'} onClick={() => void remove()}>
+          Delete agent
+        </button>
+        {blocker && (
+          <span className="reason" data-testid="delete-agent-reason">
+            {blocker}
+          </span>
+        )}
+      </span>
+      {error && (
+        <div className="error-box" data-testid="delete-agent-error">
+          {error}
+        </div>
+      )}
+    </>
   );
 }
 

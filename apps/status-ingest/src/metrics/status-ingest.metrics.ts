@@ -5,13 +5,15 @@
  * the batch duration is observed as it happens, from the worker's onBatch.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BatchStats, LastSeenFlushTotals, SweepTotals } from '@opamp/ingest';
+import type { BatchStats, LastSeenFlushTotals, RetentionTotals, SweepTotals } from '@opamp/ingest';
 
 /** What the metrics read: an IngestWorker satisfies it. */
 export interface IngestMetricsSource {
   readonly processor: { readonly totals: Readonly<BatchStats> };
   readonly sweeper: { readonly totals: Readonly<SweepTotals> };
   readonly lastSeen: { readonly totals: Readonly<LastSeenFlushTotals> };
+  /** The retention sweep (agents disconnected longer than their tenant keeps them). */
+  readonly retention?: { readonly totals: Readonly<RetentionTotals> };
   readonly consumerCrashes: number;
   readonly joined: boolean;
 }
@@ -68,6 +70,10 @@ export class StatusIngestMetrics {
     mirrorCounter(this.registry, 'opamp_ingest_last_seen_flushes_total', 'Last-seen flushes run (heartbeat times written to the agent rows)', flush('flushes'));
     mirrorCounter(this.registry, 'opamp_ingest_last_seen_rows_written_total', 'Agent rows whose last_seen_at (and plain-HTTP owner) a flush advanced', flush('rowsWritten'));
     mirrorCounter(this.registry, 'opamp_ingest_last_seen_flush_errors_total', 'Last-seen flushes that failed (their times are kept for the next one)', flush('errors'));
+    const retention = (key: keyof RetentionTotals) => () => this.source?.retention?.totals[key] ?? 0;
+    mirrorCounter(this.registry, 'opamp_ingest_agents_removed_total', 'Agents removed by the retention sweep (disconnected longer than the tenant keeps them)', retention('removed'));
+    mirrorCounter(this.registry, 'opamp_ingest_retention_sweeps_total', 'Retention sweep passes run', retention('passes'));
+    mirrorCounter(this.registry, 'opamp_ingest_retention_sweep_errors_total', 'Retention sweep passes that failed', retention('errors'));
     const source = () => this.source;
     new Counter({
       name: 'opamp_ingest_liveness_marked_total',

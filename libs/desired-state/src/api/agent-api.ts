@@ -1,9 +1,10 @@
 /**
  * The agents part of the platform API: listing (filters, server-side order,
  * keyset pages), one agent's detail, fleet counts, commands (restart, custom
- * messages) and WatchAgents streams.
+ * messages), deletion and WatchAgents streams.
  */
 import { AgentCapabilities, capabilityNames } from '@opamp/protocol';
+import { deleteAgentRecords } from '@opamp/store';
 import {
   agentPagePosition,
   agentPageSql,
@@ -22,7 +23,7 @@ import {
   type AgentWatchFilter,
 } from '../core';
 import { TRANSPORT_HTTP, TRANSPORT_WEBSOCKET, type Delivery } from '../store/agent-push.dispatcher';
-import { AGENT_COLUMNS, AGENT_FROM, agentFromRow, toBuffer, toNumber, type AgentRow } from '../store/desired-state.repository';
+import { AGENT_COLUMNS, AGENT_FROM, agentFromRow, toBuffer, toIso, toNumber, type AgentRow } from '../store/desired-state.repository';
 import { AgentWatchHub, type AgentWatch, type AgentWatchHubOptions } from '../runtime/agent-watch.hub';
 import { componentDetailsMap, componentHealthMessage, effectiveConfigFiles, packageStatusesMessage } from './agent-detail';
 import type { ApiContext, Caller } from './api-context';
@@ -321,6 +322,44 @@ export class AgentApi {
     );
     await this.recordCommand(c, agent, 'custom_message', delivery, { capability, type, data });
     return { delivery };
+  }
+
+  /**
+   * Removes a disconnected agent: its row, the tombstones of uids it replaced,
+   * its reconcile state, rollout places and command records (libs/store
+   * agent-records.ts), then its Redis state (cursor, live index, pending
+   * pushes); the audit log keeps its history and records the deletion. A
+   * connected agent is refused: it would be back with its next message, so
+   * the operator disconnects it first and retries. The row is locked, so a
+   * reconnect racing the deletion either wins (refused) or waits and then
+   * creates the agent anew (status-ingest asks it for its full state).
+   */
+  async deleteAgent(c: Caller, req: Req): Promise<Record<string, unknown>> {
+    const uid = instanceUid(req['instanceUid']);
+    const hexUid = uid.toString('hex');
+    const removed = await this.ctx.repo.db.transaction(async (tx) => {
+      const { rows } = await tx.query(`SELECT connected, last_seen_at FROM agents WHERE tenant_id = $1 AND instance_uid = $2 FOR UPDATE`, [c.tenantId, uid]);
+      if (rows.length === 0) throw new DesiredStateError('NOT_FOUND', `agent ${hexUid} not found`);
+      if (rows[0]['connected'] === true) {
+        throw new DesiredStateError('FAILED_PRECONDITION', `agent ${hexUid} is connected: it would come back with its next message; stop it or revoke its token, then delete it`);
+      }
+      const uids = await deleteAgentRecords(tx, c.tenantId, [uid]);
+      await this.ctx.repo.audit(
+        tx,
+        {
+          tenantId: c.tenantId,
+          actor: this.ctx.actor(c),
+          action: 'agent.delete',
+          resourceType: 'agent',
+          resourceName: hexUid,
+          details: { agentsRemoved: uids.length, lastSeenTime: rows[0]['last_seen_at'] ? toIso(rows[0]['last_seen_at']) : '' },
+        },
+        false,
+      );
+      return uids;
+    });
+    await this.ctx.agentState?.erase(c.tenantId, removed);
+    return { agentsRemoved: removed.length };
   }
 
   /** Opens a WatchAgents stream of the caller's tenant, with the ListAgents filters. */

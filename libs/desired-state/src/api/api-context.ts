@@ -14,6 +14,15 @@ export interface Caller {
   readonly tokenId: string;
 }
 
+/**
+ * Clears what lives beside the database for removed agents (status-ingest's
+ * cursors and live index, pending pushes): Redis (bus-redis
+ * RedisAgentStateEraser), or the embedded server's in-process twins.
+ */
+export interface AgentStateEraser {
+  erase(tenantId: string, instanceUids: readonly Buffer[]): Promise<void>;
+}
+
 export class ApiContext {
   private readonly reevaluationJobs: ReevaluationJobRepository;
 
@@ -21,6 +30,7 @@ export class ApiContext {
     readonly repo: DesiredStateRepository,
     readonly dispatcher: AgentPushDispatcher,
     private readonly reconciler: Reconciler | null,
+    readonly agentState: AgentStateEraser | null = null,
   ) {
     this.reevaluationJobs = new ReevaluationJobRepository(repo.db);
   }

@@ -13,13 +13,14 @@ import type { Reconciler } from '../runtime/reconciler';
 import type { AgentWatchHub, AgentWatchHubOptions } from '../runtime/agent-watch.hub';
 import { AgentApi } from './agent-api';
 import { AgentTokenApi, type AgentTokenSink } from './agent-token-api';
-import { ApiContext, type Caller } from './api-context';
+import { ApiContext, type AgentStateEraser, type Caller } from './api-context';
 import { AssignmentApi } from './assignment-api';
 import { AuditApi } from './audit-api';
 import { ConfigurationApi } from './configuration-api';
 import { RolloutApi } from './rollout-api';
+import { TenantSettingsApi } from './tenant-settings-api';
 
-export type { Caller } from './api-context';
+export type { AgentStateEraser, Caller } from './api-context';
 export type { AgentTokenSink } from './agent-token-api';
 export type { ConfigFileMessage } from './configuration-api';
 
@@ -40,21 +41,24 @@ export class FleetApiService {
   readonly audit: AuditApi;
   /** Staged rollouts (api/rollout-api.ts). */
   readonly rollouts: RolloutApi;
+  /** Per-tenant settings: agent retention (api/tenant-settings-api.ts). */
+  readonly tenantSettings: TenantSettingsApi;
 
   constructor(
     private readonly repo: DesiredStateRepository,
     dispatcher: AgentPushDispatcher,
     reconciler: Reconciler | null,
     agentTokenSink: AgentTokenSink | null = null,
-    options: { watch?: AgentWatchHubOptions } = {},
+    options: { watch?: AgentWatchHubOptions; agentState?: AgentStateEraser } = {},
   ) {
-    const ctx = new ApiContext(repo, dispatcher, reconciler);
+    const ctx = new ApiContext(repo, dispatcher, reconciler, options.agentState ?? null);
     this.rollouts = new RolloutApi(repo);
     this.agents = new AgentApi(ctx, options);
     this.configurations = new ConfigurationApi(ctx, this.agents);
     this.assignments = new AssignmentApi(ctx, this.configurations, this.rollouts.repo);
     this.agentTokens = new AgentTokenApi(ctx, agentTokenSink);
     this.audit = new AuditApi(ctx);
+    this.tenantSettings = new TenantSettingsApi(ctx);
   }
 
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */

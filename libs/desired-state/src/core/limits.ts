@@ -58,3 +58,16 @@ export const MAX_ECHO_CHARS = 64;
  * the stream without a status.
  */
 export const MAX_ERROR_MESSAGE_CHARS = 2048;
+
+/**
+ * How long a remote config sent to one connection waits for the agent's status
+ * of it before the same hash may be sent again (ms). Agents send other messages
+ * between receiving a config and reporting it (effective config first, then
+ * APPLIED); within this window those are not a reason to resend.
+ */
+export const CONFIG_STATUS_WAIT_MS = 30_000;
+
+/** How long a tenant keeps disconnected agents when it did not say (days; the column default of migration 0151). */
+export const DEFAULT_AGENT_RETENTION_DAYS = 7;
+/** Longest retention a tenant may set (days); 0 keeps agents forever. */
+export const MAX_AGENT_RETENTION_DAYS = 3650;

@@ -1,6 +1,7 @@
 import { AgentCapabilities as C, decodeServerToAgent, encodeServerToAgent } from '@opamp/protocol';
 import { hashFiles } from './configuration';
-import { customMessage, decideRemoteConfig, gateCustomMessage, gateRestart, isInSync, remoteConfigMessage, restartMessage, type DesiredConfig } from './reconcile';
+import { CONFIG_STATUS_WAIT_MS } from './limits';
+import { customMessage, decideRemoteConfig, gateCustomMessage, gateRestart, isInSync, remoteConfigMessage, restartMessage, sendConnection, type DesiredConfig } from './reconcile';
 
 const files = { 'c.yaml': { body: 'a: 1', contentType: 'text/yaml' } };
 const desired: DesiredConfig = { configurationName: 'c', version: 2, files, hash: hashFiles(files) };
@@ -82,5 +83,38 @@ describe('reconcile decision', () => {
     expect(gateCustomMessage(['com.x.pause'], 'com.y')).toEqual({ ok: false, reason: "the agent has not declared custom capability 'com.y'" });
     const msg = decodeServerToAgent(encodeServerToAgent(customMessage(uid, 'com.x.pause', 'pause', Buffer.from('1'))));
     expect(msg.customMessage).toMatchObject({ capability: 'com.x.pause', type: 'pause' });
+  });
+});
+
+describe('the wait for a sent config\'s status (one send per connection and window)', () => {
+  const conn = sendConnection({ connected: true, gatewayId: 'gw-1', connectionId: 'c-1', transport: 1 });
+  const sent = (over: Partial<Parameters<typeof decideRemoteConfig>[1]> = {}) =>
+    state({ reportedHash: old, reportedStatus: 1, lastSentHash: desired.hash, lastSentConnection: conn, lastSentAtMs: 1_000_000, ...over });
+
+  it('an unrelated report before the status does not resend the hash sent to this connection', () => {
+    expect(decideRemoteConfig(desired, sent(), true, { connection: conn, nowMs: 1_000_000 + 5_000 })).toEqual({ send: false, reason: 'awaiting_status' });
+    expect(decideRemoteConfig(desired, sent(), true, { connection: conn, nowMs: 1_000_000 + CONFIG_STATUS_WAIT_MS - 1 }).send).toBe(false);
+  });
+
+  it('after the window (no status came) it is sent again', () => {
+    expect(decideRemoteConfig(desired, sent(), true, { connection: conn, nowMs: 1_000_000 + CONFIG_STATUS_WAIT_MS })).toEqual({ send: true, reason: 'hash_differs' });
+    expect(decideRemoteConfig(desired, sent(), true, { connection: conn, nowMs: 2_000_000, waitMs: 500 }).send).toBe(true);
+  });
+
+  it('a new connection gets it at once: a send to the previous one does not count', () => {
+    const next = sendConnection({ connected: true, gatewayId: 'gw-1', connectionId: 'c-2', transport: 1 });
+    expect(next).not.toBe(conn);
+    expect(decideRemoteConfig(desired, sent(), true, { connection: next, nowMs: 1_000_001 }).send).toBe(true);
+    expect(decideRemoteConfig(desired, sent({ lastSentConnection: null }), true, { connection: conn, nowMs: 1_000_001 }).send).toBe(true);
+  });
+
+  it('another desired hash is sent at once; without a send context nothing waits', () => {
+    expect(decideRemoteConfig(desired, sent({ lastSentHash: old }), true, { connection: conn, nowMs: 1_000_001 }).send).toBe(true);
+    expect(decideRemoteConfig(desired, sent()).send).toBe(true);
+  });
+
+  it('plain HTTP polls and offline agents share one connection key (the pending store holds the send)', () => {
+    expect(sendConnection({ connected: true, gatewayId: 'a', connectionId: 'x', transport: 2 })).toBe(sendConnection({ connected: true, gatewayId: 'b', connectionId: 'y', transport: 2 }));
+    expect(sendConnection({ connected: false, gatewayId: null, connectionId: '', transport: 1 })).toBe('pending');
   });
 });

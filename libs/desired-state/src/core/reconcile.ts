@@ -12,11 +12,16 @@
  *   hash is not a reason to resend (C56).
  * - An agent that does not report it is sent a given hash once: the server
  *   remembers the last hash sent (C57).
+ * - A hash sent to the agent's current connection is not sent again while its
+ *   status is awaited (CONFIG_STATUS_WAIT_MS): clients report other things
+ *   (effective config) before APPLIED. After the window, or on another
+ *   connection, it is sent again: the first send may have been lost.
  * - Commands need AcceptsRestartCommand and travel alone (C46); custom
  *   messages only for a capability in the agent's latest list (C75).
  */
 import { AgentCapabilities, CommandType, hasCapability, mayOffer, RemoteConfigStatuses, type IServerToAgent } from '@opamp/protocol';
 import { filesToConfigMap } from './configuration';
+import { CONFIG_STATUS_WAIT_MS } from './limits';
 import type { ConfigFiles } from './validation';
 
 export interface DesiredConfig {
@@ -33,6 +38,39 @@ export interface ReportedState {
   readonly reportedStatus: number;
   /** The hash this server last sent to the agent (null = never). */
   readonly lastSentHash: Uint8Array | null;
+  /** The connection (sendConnection) and time of that send; absent = unknown (no wait). */
+  readonly lastSentConnection?: string | null;
+  readonly lastSentAtMs?: number | null;
+}
+
+/** Where a push would go now, for the wait on a status (absent: never wait). */
+export interface SendContext {
+  /** sendConnection() of the agent's current owner. */
+  readonly connection: string;
+  readonly nowMs: number;
+  readonly waitMs?: number;
+}
+
+/** Connection parts of a push target (the reconciler's PushTarget). */
+export interface SendTarget {
+  readonly connected: boolean;
+  readonly gatewayId: string | null;
+  readonly connectionId: string;
+  readonly transport: number;
+}
+
+/** fleet.v1.Transport HTTP. */
+const TRANSPORT_HTTP = 2;
+
+/**
+ * What a send waits on: a WebSocket connection (gateway and connection id);
+ * plain HTTP and offline agents as one, since every poll is a connection of
+ * its own and what was sent waits in the pending store for the next one.
+ */
+export function sendConnection(t: SendTarget): string {
+  if (!t.connected) return 'pending';
+  if (t.transport === TRANSPORT_HTTP) return 'http';
+  return `ws:${t.gatewayId ?? ''}/${t.connectionId}`;
 }
 
 export type ConfigDecisionReason =
@@ -43,6 +81,7 @@ export type ConfigDecisionReason =
   | 'failed_for_current_hash'
   | 'already_sent'
   | 'hash_differs'
+  | 'awaiting_status'
   | 'never_sent';
 
 export interface ConfigDecision {
@@ -55,7 +94,17 @@ function sameHash(a: Uint8Array | null | undefined, b: Uint8Array | null | undef
   return Buffer.from(a).equals(Buffer.from(b));
 }
 
-export function decideRemoteConfig(desired: DesiredConfig | null, reported: ReportedState, renderable = true): ConfigDecision {
+/** True while the desired hash, sent to this same connection less than the wait ago, awaits the agent's status. */
+export function awaitingStatus(desiredHash: Uint8Array, reported: ReportedState, now: SendContext): boolean {
+  if (!sameHash(reported.lastSentHash, desiredHash)) return false;
+  if (!reported.lastSentConnection || reported.lastSentConnection !== now.connection) return false;
+  const at = reported.lastSentAtMs;
+  if (at === null || at === undefined) return false;
+  // The send time is the database's clock: a small skew either way counts as recent.
+  return Math.abs(now.nowMs - at) < (now.waitMs ?? CONFIG_STATUS_WAIT_MS);
+}
+
+export function decideRemoteConfig(desired: DesiredConfig | null, reported: ReportedState, renderable = true, now?: SendContext): ConfigDecision {
   if (!desired) return { send: false, reason: 'no_assignment' };
   if (!renderable) return { send: false, reason: 'not_renderable' };
   if (!mayOffer(reported.capabilities, 'remote_config')) return { send: false, reason: 'no_accepts_remote_config' };
@@ -66,6 +115,7 @@ export function decideRemoteConfig(desired: DesiredConfig | null, reported: Repo
         reason: reported.reportedStatus === RemoteConfigStatuses.RemoteConfigStatuses_FAILED ? 'failed_for_current_hash' : 'in_sync',
       };
     }
+    if (now && awaitingStatus(desired.hash, reported, now)) return { send: false, reason: 'awaiting_status' };
     return { send: true, reason: 'hash_differs' };
   }
   if (sameHash(reported.lastSentHash, desired.hash)) return { send: false, reason: 'already_sent' };

@@ -28,6 +28,7 @@ const RECONCILER_COUNTERS: Array<[keyof ReconcilerMetrics, string, string]> = [
   ['notSent', 'opamp_config_reconciler_not_sent_total', 'Evaluations that left the desired configuration unsent (template, component, capability)'],
   ['pushErrors', 'opamp_config_reconciler_push_errors_total', 'Pushes that failed'],
   ['sendsNotClaimed', 'opamp_config_reconciler_sends_not_claimed_total', 'Pushes another reconciler had already claimed'],
+  ['sendsAwaitingStatus', 'opamp_config_reconciler_sends_awaiting_status_total', 'Resends left out: the same hash went to the same connection within the status wait'],
   ['reevaluationPages', 'opamp_config_reevaluation_pages_total', 'Re-evaluation pages worked'],
   ['reevaluationAgents', 'opamp_config_reevaluation_agents_total', 'Agents re-evaluated after desired-state changes'],
   ['reevaluationJobsFinished', 'opamp_config_reevaluation_jobs_finished_total', 'Durable re-evaluation jobs finished'],

@@ -20,6 +20,7 @@ import {
   remoteConfigMessage,
   renderForAgent,
   resolveAssignment,
+  sendConnection,
   selectorToSql,
   type ConfigurationVersion,
   type RenderOutcome,
@@ -63,6 +64,8 @@ export interface ReconcilerMetrics {
   pushErrors: number;
   /** Pushes decided here that another reconciler had already claimed (sent). */
   sendsNotClaimed: number;
+  /** Resends left out: the same hash went to the same connection within CONFIG_STATUS_WAIT_MS, its status not yet in. */
+  sendsAwaitingStatus: number;
   /** Agents whose recorded decision (desired config, reason, last sent) changed. */
   decisionsChanged: number;
   /** Turns the event loop got in the middle of rendering a page (MAX_RENDER_SLICE_MS used up). */
@@ -107,6 +110,7 @@ export class Reconciler {
     notSent: 0,
     pushErrors: 0,
     sendsNotClaimed: 0,
+    sendsAwaitingStatus: 0,
     decisionsChanged: 0,
     renderTurns: 0,
     reevaluationPages: 0,
@@ -429,19 +433,28 @@ export class Reconciler {
       }
       write.desiredHash = rendered.hash;
       const desired = { configurationName: version.name, version: version.version, files: rendered.files, hash: rendered.hash };
-      const lastSentHash = states.get(agent.instanceUid.toString('hex'))?.lastSentHash ?? null;
-      const decision = decideRemoteConfig(desired, {
-        capabilities: agent.capabilities,
-        reportedHash: agent.reportedHash,
-        reportedStatus: agent.reportedStatus,
-        lastSentHash,
-      });
+      const previous = states.get(agent.instanceUid.toString('hex'));
+      const connection = sendConnection(agent.target);
+      // The window is per connection: a hash sent to this connection is not sent again while its status is awaited.
+      const decision = decideRemoteConfig(
+        desired,
+        {
+          capabilities: agent.capabilities,
+          reportedHash: agent.reportedHash,
+          reportedStatus: agent.reportedStatus,
+          lastSentHash: previous?.lastSentHash ?? null,
+          lastSentConnection: previous?.lastSentConnection ?? null,
+          lastSentAtMs: previous?.lastSentAtMs ?? null,
+        },
+        true,
+        { connection, nowMs: Date.now() },
+      );
       if (decision.reason === 'no_accepts_remote_config') {
         write.notSentReason = NOT_ACCEPTED;
         this.metrics.notSent++;
       }
+      if (decision.reason === 'awaiting_status') this.metrics.sendsAwaitingStatus++;
       if (!decision.send) continue;
-      const previous = states.get(agent.instanceUid.toString('hex'));
       sends.push({
         claim: {
           instanceUid: agent.instanceUid,
@@ -449,6 +462,7 @@ export class Reconciler {
           // Events: resend the same hash only when the event is newer than the last send of it (unknown time: always).
           // Re-evaluations and the rollout driver: never the hash last sent.
           resendAfterMs: onlyUnsent || agent.occurredAtMs === 0 ? (onlyUnsent ? null : Number.POSITIVE_INFINITY) : agent.occurredAtMs,
+          connection,
         },
         push: async () => {
           try {
@@ -458,7 +472,7 @@ export class Reconciler {
           } catch (err) {
             this.metrics.pushErrors++;
             this.options.log?.('warn', `push to ${agent.instanceUid.toString('hex')} failed: ${String(err)}`);
-            await this.repo.unclaimSend(snapshot.tenantId, agent.instanceUid, rendered.hash, previous?.lastSentHash ?? null, previous?.lastSentAtMs ?? null);
+            await this.repo.unclaimSend(snapshot.tenantId, agent.instanceUid, rendered.hash, previous ?? null);
           }
         },
       });

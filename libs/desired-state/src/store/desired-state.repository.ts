@@ -164,6 +164,16 @@ export interface SendClaim {
   hash: Buffer;
   /** null: only if another hash was sent last; +Infinity: always; else: also when the last send was before this time. */
   resendAfterMs: number | null;
+  /** sendConnection() of the target: recorded with the send (core/reconcile.ts awaitingStatus). */
+  connection: string;
+}
+
+/** What the reconciler recorded of an agent: the decision's hash and the last send (hash, time, connection). */
+export interface AgentSendState {
+  lastSentHash: Buffer | null;
+  desiredHash: Buffer | null;
+  lastSentAtMs: number | null;
+  lastSentConnection: string | null;
 }
 
 export interface TokenRecord {
@@ -377,10 +387,10 @@ export class DesiredStateRepository {
   async agentStates(
     tenantId: string,
     uids: readonly Buffer[],
-  ): Promise<Map<string, { lastSentHash: Buffer | null; desiredHash: Buffer | null; lastSentAtMs: number | null }>> {
+  ): Promise<Map<string, AgentSendState>> {
     if (uids.length === 0) return new Map();
     const { rows } = await this.db.query(
-      `SELECT instance_uid, last_sent_hash, desired_hash, last_sent_at FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[])`,
+      `SELECT instance_uid, last_sent_hash, desired_hash, last_sent_at, last_sent_connection FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[])`,
       [tenantId, uids],
     );
     return new Map(
@@ -390,6 +400,7 @@ export class DesiredStateRepository {
           lastSentHash: toBuffer(r['last_sent_hash']),
           desiredHash: toBuffer(r['desired_hash']),
           lastSentAtMs: r['last_sent_at'] ? new Date(toIso(r['last_sent_at'])).getTime() : null,
+          lastSentConnection: (r['last_sent_connection'] as string | null) ?? null,
         },
       ]),
     );
@@ -409,33 +420,35 @@ export class DesiredStateRepository {
     // 0: only another hash; 1: always; 2: another hash, or last sent before after_ms.
     const modes = claims.map((c) => (c.resendAfterMs === null ? 0 : c.resendAfterMs === Number.POSITIVE_INFINITY ? 1 : 2));
     const after = claims.map((c) => (c.resendAfterMs === null || c.resendAfterMs === Number.POSITIVE_INFINITY ? 0 : c.resendAfterMs));
+    const connections = claims.map((c) => c.connection);
     const claimed = new Set<string>();
     const inserted = await this.db.query(
-      `INSERT INTO agent_config_state (tenant_id, instance_uid, last_sent_hash, last_sent_at, updated_at)
-       SELECT $1, w.uid, w.hash, now(), now() FROM unnest($2::bytea[], $3::bytea[]) AS w(uid, hash)
+      `INSERT INTO agent_config_state (tenant_id, instance_uid, last_sent_hash, last_sent_at, last_sent_connection, updated_at)
+       SELECT $1, w.uid, w.hash, now(), w.conn, now() FROM unnest($2::bytea[], $3::bytea[], $4::text[]) AS w(uid, hash, conn)
        ON CONFLICT (tenant_id, instance_uid) DO NOTHING RETURNING instance_uid`,
-      [tenantId, uids, hashes],
+      [tenantId, uids, hashes, connections],
     );
     for (const r of inserted.rows) claimed.add(hex(r['instance_uid']));
     const updated = await this.db.query(
-      `UPDATE agent_config_state s SET last_sent_hash = w.hash, last_sent_at = now()
-         FROM unnest($2::bytea[], $3::bytea[], $4::int[], $5::float8[]) AS w(uid, hash, mode, after_ms)
+      `UPDATE agent_config_state s SET last_sent_hash = w.hash, last_sent_at = now(), last_sent_connection = w.conn
+         FROM unnest($2::bytea[], $3::bytea[], $4::int[], $5::float8[], $6::text[]) AS w(uid, hash, mode, after_ms, conn)
         WHERE s.tenant_id = $1 AND s.instance_uid = w.uid
           AND (s.last_sent_hash IS DISTINCT FROM w.hash OR w.mode = 1
                OR (w.mode = 2 AND (s.last_sent_at IS NULL OR s.last_sent_at < to_timestamp(w.after_ms / 1000.0))))
         RETURNING s.instance_uid`,
-      [tenantId, uids, hashes, modes, after],
+      [tenantId, uids, hashes, modes, after, connections],
     );
     for (const r of updated.rows) claimed.add(hex(r['instance_uid']));
     return claimed;
   }
 
   /** Gives a claim back after a failed push (if nobody claimed since). */
-  async unclaimSend(tenantId: string, uid: Buffer, hash: Buffer, previousHash: Buffer | null, previousAtMs: number | null): Promise<void> {
+  async unclaimSend(tenantId: string, uid: Buffer, hash: Buffer, previous: AgentSendState | null): Promise<void> {
     await this.db.query(
-      `UPDATE agent_config_state SET last_sent_hash = $4, last_sent_at = CASE WHEN $5::float8 IS NULL THEN NULL ELSE to_timestamp($5::float8 / 1000.0) END
+      `UPDATE agent_config_state SET last_sent_hash = $4, last_sent_at = CASE WHEN $5::float8 IS NULL THEN NULL ELSE to_timestamp($5::float8 / 1000.0) END,
+              last_sent_connection = $6
         WHERE tenant_id = $1 AND instance_uid = $2 AND last_sent_hash = $3`,
-      [tenantId, uid, hash, previousHash, previousAtMs],
+      [tenantId, uid, hash, previous?.lastSentHash ?? null, previous?.lastSentAtMs ?? null, previous?.lastSentConnection ?? null],
     );
   }
 

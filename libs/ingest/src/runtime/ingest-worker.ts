@@ -13,6 +13,7 @@ import { AgentRepository } from '../store/agent-repository';
 import { CursorStore } from '../store/cursor-store';
 import { PushDispatcher } from '../store/push-dispatcher';
 import { InboundProcessor, type BatchStats, type EventSink, type RawRecord } from './inbound-processor';
+import { AgentRetentionSweeper } from './agent-retention.sweeper';
 import { LivenessSweeper, type LivenessOptions } from './liveness-sweeper';
 import { LastSeenFlusher } from './last-seen.flusher';
 import { INGEST_DEFAULTS } from '../core/ingest-defaults';
@@ -45,6 +46,8 @@ export class IngestWorker {
   readonly processor: InboundProcessor;
   readonly sweeper: LivenessSweeper;
   readonly lastSeen: LastSeenFlusher;
+  /** Removes agents disconnected longer than their tenant's retention, on the sweeper's schedule. */
+  readonly retention: AgentRetentionSweeper;
   private readonly producer: RecordProducer;
   private consumer: BatchConsumer | null = null;
   private groupJoined = false;
@@ -65,7 +68,8 @@ export class IngestWorker {
     const flushMs = options.lastSeenFlushMs ?? INGEST_DEFAULTS.lastSeenFlushMs;
     this.lastSeen = new LastSeenFlusher({ db: options.db, buffer: lastSeen, repository }, flushMs);
     // A row trails its agent by one flush interval and the flush itself: twice the interval is safe.
-    this.sweeper = new LivenessSweeper({ db: options.db, cursors, events, repository }, { rowLagMs: 2 * flushMs, ...options.liveness });
+    this.retention = new AgentRetentionSweeper({ db: options.db, cursors });
+    this.sweeper = new LivenessSweeper({ db: options.db, cursors, events, repository, retention: this.retention }, { rowLagMs: 2 * flushMs, ...options.liveness });
   }
 
   /** The consumer is in the group (joined, and not crashed or stopped since). */

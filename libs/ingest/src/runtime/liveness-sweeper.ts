@@ -65,7 +65,15 @@ export class LivenessSweeper {
   readonly totals: SweepTotals = { passes: 0, skipped: 0, errors: 0, stale: 0, offline: 0 };
 
   constructor(
-    private readonly deps: { db: SqlDatabase; cursors: AgentCursors; events: EventSink; repository?: AgentRepository; clock?: () => number },
+    private readonly deps: {
+      db: SqlDatabase;
+      cursors: AgentCursors;
+      events: EventSink;
+      repository?: AgentRepository;
+      clock?: () => number;
+      /** Runs after each pass on the same schedule (agent-retention.sweeper.ts). */
+      retention?: { maybeSweep(): Promise<unknown> };
+    },
     private readonly options: LivenessOptions,
   ) {
     this.repo = deps.repository ?? new AgentRepository();
@@ -76,10 +84,13 @@ export class LivenessSweeper {
     if (this.timer) return;
     this.timer = setInterval(() => {
       this.running = this.running.then(() =>
-        this.sweepOnce().catch((err: unknown) => {
-          this.totals.errors++;
-          onError(err);
-        }),
+        this.sweepOnce()
+          .catch((err: unknown) => {
+            this.totals.errors++;
+            onError(err);
+          })
+          // Counts its own errors (retention totals).
+          .then(() => this.deps.retention?.maybeSweep().catch(onError)),
       );
     }, this.options.sweepIntervalMs);
     this.timer.unref();
