@@ -5,7 +5,6 @@
  * status-ingest writes them. One per spec file; close() removes what it made.
  */
 import 'reflect-metadata';
-import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -14,20 +13,9 @@ import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
 import type { FleetApiService } from '@opamp/desired-state';
 import { FLEET_API, findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
 import { createPgPool } from '@opamp/store';
-import { testInfra, uniqueName } from '@opamp/testing';
+import { freePort, testInfra, uniqueName } from '@opamp/testing';
 import { createConfigServiceApp, reconcilerJoined } from '../src/app';
 import { loadConfigServiceConfig, type ConfigServiceConfig } from '../src/config/config-service.config';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 export interface BedTenant {
   readonly id: string;

@@ -6,7 +6,6 @@
  * status-ingest writes them (the API reads the agents table).
  */
 import 'reflect-metadata';
-import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -18,7 +17,7 @@ import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
 import { createRedisConnection, PendingPushStore } from '@opamp/bus-redis';
 import { AgentCapabilities as C, decodeServerToAgent, opamp, type ServerToAgent } from '@opamp/protocol';
 import { createPgPool } from '@opamp/store';
-import { testInfra, uniqueName, waitFor } from '@opamp/testing';
+import { freePort, testInfra, uniqueName, waitFor } from '@opamp/testing';
 import type { Reconciler } from '@opamp/desired-state';
 import { createConfigServiceApp, reconcilerJoined } from '../src/app';
 import { findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
@@ -44,17 +43,6 @@ service:
     traces: { receivers: [otlp], exporters: [otlphttp] }
 `;
 const STATIC = 'receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 let app: NestExpressApplication;
 let pool: Pool;

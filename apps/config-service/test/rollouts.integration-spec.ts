@@ -9,7 +9,6 @@
  */
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -21,7 +20,7 @@ import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
 import { createRedisConnection } from '@opamp/bus-redis';
 import { AgentCapabilities as C, decodeServerToAgent } from '@opamp/protocol';
 import { createPgPool } from '@opamp/store';
-import { testInfra, uniqueName, waitFor } from '@opamp/testing';
+import { freePort, testInfra, uniqueName, waitFor } from '@opamp/testing';
 import type { Reconciler, RolloutDriver } from '@opamp/desired-state';
 import { findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
 import { createConfigServiceApp, reconcilerJoined } from '../src/app';
@@ -39,17 +38,6 @@ const FULL = C.ReportsStatus | C.AcceptsRemoteConfig | C.ReportsRemoteConfig | C
 const SOAK_MS = 300;
 
 const body = (tag: string) => `receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n# ${tag}\n`;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 interface Replica {
   app: NestExpressApplication;

@@ -6,7 +6,6 @@
  * caller's tenant.
  */
 import 'reflect-metadata';
-import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -16,7 +15,7 @@ import { AgentEventCodec } from '@opamp/contracts';
 import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
 import { AgentCapabilities as C } from '@opamp/protocol';
 import { createPgPool } from '@opamp/store';
-import { testInfra, uniqueName, waitFor } from '@opamp/testing';
+import { freePort, testInfra, uniqueName, waitFor } from '@opamp/testing';
 import { findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
 import { createConfigServiceApp, reconcilerJoined } from '../src/app';
 import { loadConfigServiceConfig } from '../src/config/config-service.config';
@@ -41,17 +40,6 @@ let httpBase: string;
 let client: Client;
 const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: `cw-test-${run}` });
 const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 function uid(i: number): Buffer {
   const b = Buffer.alloc(16);

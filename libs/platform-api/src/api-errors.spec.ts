@@ -3,7 +3,6 @@
  * (Nest, express, grpc-js) in front of a database that is down: the one
  * situation a caller cannot cause, so every call is an internal error.
  */
-import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -16,17 +15,7 @@ import { createPlatformApiApp, PlatformApiModule } from './platform-api.app';
 import { API_LOG } from './platform-api.tokens';
 import { findFleetApiProto, LOADER_OPTIONS } from './proto-json';
 import { bodyParserProblem, unsupportedBody } from './rest-body';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+import { freePort } from '@opamp/testing';
 
 describe('request ids', () => {
   it('takes a sane caller id and replaces anything else', () => {

@@ -5,3 +5,4 @@ export * from './embedded-server-process';
 export * from './readme-block-extract';
 export * from './raw-http.connection';
 export * from './stallable-link';
+export * from './free-port';

@@ -16,7 +16,6 @@
  * schema and is ignored).
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -24,7 +23,7 @@ import type { Kafka } from 'kafkajs';
 import { Client } from 'pg';
 import { createKafkaClient, ensureTopics } from '@opamp/bus-kafka';
 import { KafkaTopics } from '@opamp/contracts';
-import { uniqueName } from '@opamp/testing';
+import { freePort, uniqueName } from '@opamp/testing';
 import type { E2eConfig } from '../config/e2e.config';
 import { AppProcess, type AppName } from './app-process';
 import { TcpBalancer } from './tcp-balancer';
@@ -35,17 +34,6 @@ export const INBOUND_TOPIC = KafkaTopics.agentInbound.name;
 export interface FleetTimeouts {
   /** Start of one process until it is ready (cold Node start, migrations, Kafka group join). */
   readonly startMs: number;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** The directory holding nx.json above `start`. */
