@@ -3,3 +3,4 @@ export * from './pg-pool';
 export * from './migrations';
 export * from './sql-database';
 export * from './pglite-database';
+export * from './store-limits';
