@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listMigrationFiles, migrateToLatest } from './migrations';
-import { PgliteSqlDatabase, SQLSTATE_STATEMENT_TOO_COMPLEX } from './pglite-database';
+import { EmbeddedDatabaseBrokenError, isFatalPgliteError, PgliteSqlDatabase, SQLSTATE_STATEMENT_TOO_COMPLEX } from './pglite-database';
 import { PGLITE_MAX_JSON_DEPTH } from './store-limits';
 
 // PGlite is the embedded database: the same migrations must apply to it, and
@@ -79,5 +79,35 @@ describe('PgliteSqlDatabase with deeply nested input', () => {
       { id: 30, len: atLimit.length },
     ]);
     await reopened.close();
+  });
+});
+
+// A PGlite that aborted (RuntimeError: Aborted(), as after the WebAssembly stack
+// overflowed) must not be written through again: every later call is refused.
+describe('PgliteSqlDatabase after PGlite aborted', () => {
+  jest.setTimeout(60_000);
+
+  it('refuses every call once a statement aborted inside PGlite, and says why', async () => {
+    const broken: unknown[] = [];
+    const db = await PgliteSqlDatabase.open(undefined, { onBroken: (cause) => broken.push(cause) });
+    await db.query('CREATE TABLE docs (id int PRIMARY KEY, body text)');
+    const wasm = (Reflect.get(db, 'db') as { Module: { _abort(): void } }).Module;
+    // PGlite turns a parameter into text inside its statement: the abort happens mid-statement.
+    const abortingParam = { toString: () => wasm._abort(), toJSON: () => 'x' };
+    await expect(db.query('INSERT INTO docs (id, body) VALUES ($1, $2)', [1, abortingParam])).rejects.toThrow(EmbeddedDatabaseBrokenError);
+    expect(broken).toHaveLength(1);
+    expect(String(broken[0])).toMatch(/Aborted\(\)/);
+    expect(db.broken?.message).toMatch(/embedded database is broken \(RuntimeError: Aborted\(\)/);
+    await expect(db.query('INSERT INTO docs (id, body) VALUES ($1, $2)', [2, 'fine'])).rejects.toThrow(EmbeddedDatabaseBrokenError);
+    await expect(db.transaction((tx) => tx.query('SELECT 1'))).rejects.toThrow(EmbeddedDatabaseBrokenError);
+    expect(broken).toHaveLength(1);
+    await db.close();
+  });
+
+  it('tells fatal failures from ordinary SQL errors', () => {
+    expect(isFatalPgliteError(new Error('ERRORDATA_STACK_SIZE exceeded'))).toBe(true);
+    expect(isFatalPgliteError(new Error('bad buffer ID: 0'))).toBe(true);
+    expect(isFatalPgliteError(new Error('invalid byte sequence for encoding "UTF8": 0x00'))).toBe(false);
+    expect(isFatalPgliteError(new Error('duplicate key value violates unique constraint'))).toBe(false);
   });
 });
