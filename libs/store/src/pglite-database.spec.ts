@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listMigrationFiles, migrateToLatest } from './migrations';
@@ -109,5 +109,24 @@ describe('PgliteSqlDatabase after PGlite aborted', () => {
     expect(isFatalPgliteError(new Error('bad buffer ID: 0'))).toBe(true);
     expect(isFatalPgliteError(new Error('invalid byte sequence for encoding "UTF8": 0x00'))).toBe(false);
     expect(isFatalPgliteError(new Error('duplicate key value violates unique constraint'))).toBe(false);
+  });
+});
+
+// Two PGlite instances on one data directory interleave their writes (a restart
+// while the old process still drains, a second `npm start`): only one may open it.
+describe('PgliteSqlDatabase data directory lock', () => {
+  jest.setTimeout(60_000);
+
+  it('refuses a second open of a directory in use, and takes over a lock whose process is gone', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pglite-lock-')), 'postgres');
+    const first = await PgliteSqlDatabase.open(dir);
+    await expect(PgliteSqlDatabase.open(dir)).rejects.toThrow(new RegExp(`in use by process ${process.pid}`));
+    await first.close();
+    // A crashed owner leaves its lock behind; its pid no longer runs.
+    writeFileSync(`${dir}.lock`, '2147483646\n');
+    const second = await PgliteSqlDatabase.open(dir);
+    expect(readFileSync(`${dir}.lock`, 'utf8').trim()).toBe(String(process.pid));
+    await second.close();
+    expect(existsSync(`${dir}.lock`)).toBe(false);
   });
 });

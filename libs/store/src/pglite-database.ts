@@ -13,8 +13,11 @@
  * WebAssembly (abort, out-of-bounds access) or in PostgreSQL's error
  * machinery is dead: every later call is refused, so nothing more is written
  * through it, and `broken` says why (the server reports itself not ready).
+ * One process at a time opens a data directory (data-dir.lock.ts): two PGlite
+ * instances writing one directory interleave their pages and WAL.
  */
 import type { PGlite, Transaction } from '@electric-sql/pglite';
+import { DataDirLock } from './data-dir.lock';
 import { nestsDeeperThan } from './json-depth';
 import type { SqlDatabase, SqlExecutor, SqlResult } from './sql-database';
 import { PGLITE_MAX_JSON_DEPTH } from './store-limits';
@@ -90,14 +93,24 @@ export class PgliteSqlDatabase implements SqlDatabase {
   private constructor(
     private readonly db: PGlite,
     private readonly options: PgliteOpenOptions,
+    private readonly lock: DataDirLock | null,
   ) {}
 
-  /** Opens (creating if needed) the database in `dataDir`; in memory when it is undefined. */
+  /**
+   * Opens (creating if needed) the database in `dataDir`; in memory when it is
+   * undefined. Refused while another live process (or this one) has it open.
+   */
   static async open(dataDir?: string, options: PgliteOpenOptions = {}): Promise<PgliteSqlDatabase> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { PGlite } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
-    const db = await PGlite.create(dataDir);
-    return new PgliteSqlDatabase(db, options);
+    const lock = dataDir ? DataDirLock.acquire(dataDir) : null;
+    try {
+      const db = await PGlite.create(dataDir);
+      return new PgliteSqlDatabase(db, options, lock);
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
   }
 
   /** Why the instance is dead, or null while it is healthy. */
@@ -124,9 +137,12 @@ export class PgliteSqlDatabase implements SqlDatabase {
   }
 
   async close(): Promise<void> {
-    // A dead instance cannot flush; closing it would only write what its broken state holds.
-    if (this.fatal) return;
-    await this.db.close();
+    try {
+      // A dead instance cannot flush; closing it would only write what its broken state holds.
+      if (!this.fatal) await this.db.close();
+    } finally {
+      this.lock?.release();
+    }
   }
 
   private async guard<T>(call: () => Promise<T>): Promise<T> {
