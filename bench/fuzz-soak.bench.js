@@ -112,6 +112,13 @@ async function metricValue(url, name) {
   return null;
 }
 
+/** A failed fetch: the server's doing (timeout, reset), or the client's (undici refuses e.g. a NUL in a header: never sent). */
+function fetchFailure(err) {
+  if (err.name === 'TimeoutError') return 'fetch timeout';
+  if (err.name === 'TypeError' && !err.cause) return 'not sent (client refused the request)';
+  return `fetch ${err.cause?.code ?? err.name}`;
+}
+
 function outcomeOfReply(decodeServerToAgent, bytes) {
   try {
     const m = decodeServerToAgent(bytes.subarray(1));
@@ -191,7 +198,7 @@ async function httpLoop(ctx, index) {
         }
       }
     } catch (err) {
-      outcome = `fetch ${err.name === 'TimeoutError' ? 'timeout' : (err.cause?.code ?? err.name)}`;
+      outcome = fetchFailure(err);
     }
     ctx.tally.count(`http/${req.kind}`, outcome);
   }
@@ -210,7 +217,7 @@ async function restLoop(ctx, index) {
       await res.arrayBuffer();
       outcome = `http ${res.status}`;
     } catch (err) {
-      outcome = `fetch ${err.name === 'TimeoutError' ? 'timeout' : (err.cause?.code ?? err.name)}`;
+      outcome = fetchFailure(err);
     }
     ctx.tally.count(`rest/${req.kind}`, outcome);
   }
