@@ -103,7 +103,9 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   mkdirSync(config.dataDir, { recursive: true });
   const credentials = loadCredentials(config);
 
-  const db = await PgliteSqlDatabase.open(join(resolve(config.dataDir), 'postgres'));
+  const db = await PgliteSqlDatabase.open(join(resolve(config.dataDir), 'postgres'), {
+    onBroken: (cause) => log('error', 'embedded database is broken: every write is refused; restart the server', { error: String(cause) }),
+  });
   const applied = await migrateToLatest(db);
   if (applied.length > 0) log('info', 'applied migrations', { migrations: applied });
 
@@ -229,7 +231,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
   const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi }, { defaultMetrics: false });
   const registry = Registry.merge([edge.metrics.registry, configMetrics.registry]);
-  const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready, registry });
+  const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && db.broken === null, registry });
   await admin.start();
   const api = await createPlatformApiApp(PlatformApiModule.forApi(fleetApi, registry), {
     bindHost: config.bindHost,

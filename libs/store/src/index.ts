@@ -4,3 +4,4 @@ export * from './migrations';
 export * from './sql-database';
 export * from './pglite-database';
 export * from './agent-records';
+export * from './store-limits';
