@@ -1,0 +1,123 @@
+/**
+ * The Helm chart's checks without Helm (the default run): the chart's
+ * templates and values set only variables their app reads, and the checker of
+ * `helm template` output (scripts/test-deploy.sh) refuses what item 2 of
+ * issue 16 rules out. The checker runs as the command `npm run test:deploy` runs.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+const repo = join(__dirname, '..', '..', '..', '..');
+const checker = join(repo, 'scripts', 'deploy', 'chart-check.js');
+const chart = join(repo, 'deploy', 'helm', 'opamp-fleet');
+
+function check(...args: string[]): { status: number | null; out: string } {
+  const r = spawnSync(process.execPath, [checker, ...args], { encoding: 'utf8' });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('chart-check static', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'opamp-chart-'));
+    cpSync(chart, dir, { recursive: true });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('passes the chart as it is, having checked its variables', () => {
+    const r = check('static');
+    expect(r.out).toMatch(/chart-check static: [1-9]\d* environment variables, each read by its app/);
+    expect(r.status).toBe(0);
+  });
+
+  it('names a variable of a values env map that the app does not read', () => {
+    const file = join(dir, 'values.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('status-ingest.config.ts.\n  env: {}', 'status-ingest.config.ts.\n  env:\n    OPAMP_INGEST_NO_SUCH_SETTING: "1"'));
+    const r = check('static', '--chart', dir);
+    expect(r.out).toContain('values.yaml: statusIngest.env sets OPAMP_INGEST_NO_SUCH_SETTING, which status-ingest does not read');
+    expect(r.status).toBe(1);
+  });
+
+  it("names a template that gives an app another app's variable", () => {
+    const file = join(dir, 'templates', 'gateway-deployment.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('- name: OPAMP_DRAIN_WINDOW_MS', '- name: OPAMP_INGEST_GROUP_ID'));
+    const r = check('static', '--chart', dir);
+    expect(r.out).toContain('templates/gateway-deployment.yaml: sets OPAMP_INGEST_GROUP_ID, which gateway does not read');
+    expect(r.status).toBe(1);
+  });
+});
+
+describe('chart-check rendered', () => {
+  const labels = (component: string) => ({ 'app.kubernetes.io/component': component });
+  const locked = { runAsNonRoot: true, readOnlyRootFilesystem: true };
+  const probes = { readinessProbe: { httpGet: { path: '/readyz' } }, livenessProbe: { httpGet: { path: '/healthz' } }, resources: { requests: { cpu: '1' } } };
+  const fromSecret = (name: string) => ({ name, valueFrom: { secretKeyRef: { name: 's', key: 'k' } } });
+  const deployment = (component: string, role: string, env: object[], spec: object = {}, container: object = {}) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: component, labels: labels(component) },
+    spec: { replicas: 2, template: { spec: { ...spec, containers: [{ name: component, args: [role], env, securityContext: locked, ...probes, ...container }] } } },
+  });
+  /** A minimal rendering that holds every invariant; each test breaks one. */
+  function manifests(): Array<Record<string, any>> {
+    return [
+      deployment(
+        'gateway',
+        'gateway',
+        [{ name: 'OPAMP_DRAIN_WINDOW_MS', value: '30000' }, fromSecret('OPAMP_REDIS_URL')],
+        {
+          terminationGracePeriodSeconds: 50,
+          topologySpreadConstraints: [{ topologyKey: 'kubernetes.io/hostname' }, { topologyKey: 'topology.kubernetes.io/zone' }],
+        },
+        // the preStop pause as the chart writes it
+        { lifecycle: { preStop: { exec: { command: ['node', '-e', 'setTimeout(() => {}, 5000)'] } } } },
+      ),
+      deployment('status-ingest', 'status-ingest', [fromSecret('OPAMP_DATABASE_URL')]),
+      deployment('config-service', 'config-service', [fromSecret('OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS')]),
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'gateway', labels: labels('gateway') }, spec: { type: 'LoadBalancer', ports: [{ port: 4320, targetPort: 'opamp' }] } },
+      ...['gateway', 'status-ingest', 'config-service'].map((c) => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: c, labels: labels(c) } })),
+      {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'migrations', labels: labels('migrations'), annotations: { 'helm.sh/hook': 'pre-install,pre-upgrade' } },
+        spec: { template: { spec: { containers: [{ name: 'migrate', args: ['migrate'], env: [fromSecret('OPAMP_DATABASE_URL')], securityContext: locked }] } } },
+      },
+    ];
+  }
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'opamp-rendered-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  function checkDocs(docs: object[]): { status: number | null; out: string } {
+    const file = join(dir, 'rendered.yaml');
+    writeFileSync(file, docs.map((d) => stringify(d)).join('---\n'));
+    return check('rendered', file, '--expect-load-balancer');
+  }
+
+  it('passes a rendering that holds every invariant', () => {
+    const r = checkDocs(manifests());
+    expect(r.out).toContain('hold every invariant');
+    expect(r.status).toBe(0);
+  });
+
+  it.each<[string, (docs: Array<Record<string, any>>) => unknown, string]>([
+    ['one gateway', (d) => (d[0].spec.replicas = 1), 'gateway: replicas is 1, must be >= 2'],
+    ['a grace period within the drain', (d) => (d[0].spec.template.spec.terminationGracePeriodSeconds = 35), 'is not longer than preStop 5 s + drain window 30 s'],
+    ['a StatefulSet', (d) => d.push({ kind: 'StatefulSet', metadata: { name: 'kafka' } }), 'StatefulSet rendered'],
+    ['a migrations Job that is no hook', (d) => delete d[d.length - 1].metadata.annotations, 'migrations Job: not a pre-install hook'],
+    ['an inline database URL', (d) => (d[1].spec.template.spec.containers[0].env = [{ name: 'OPAMP_DATABASE_URL', value: 'postgres://u:p@h/db' }]), 'OPAMP_DATABASE_URL is inline'],
+    ['a variable the app does not read', (d) => d[2].spec.template.spec.containers[0].env.push({ name: 'OPAMP_GATEWAY_PORT', value: '1' }), 'sets OPAMP_GATEWAY_PORT, which config-service does not read'],
+    ['a writable root filesystem', (d) => (d[1].spec.template.spec.containers[0].securityContext = { runAsNonRoot: true }), 'root filesystem not read-only'],
+    ['no zone spread', (d) => d[0].spec.template.spec.topologySpreadConstraints.pop(), 'gateway: not spread over topology.kubernetes.io/zone'],
+    ['no PDB for status-ingest', (d) => d.splice(d.findIndex((x) => x.kind === 'PodDisruptionBudget' && x.metadata.name === 'status-ingest'), 1), 'no PodDisruptionBudget for status-ingest'],
+    ['a ClusterIP agent Service', (d) => (d[3].spec.type = 'ClusterIP'), 'not of type LoadBalancer on 4320'],
+  ])('refuses %s', (_name, breakIt, message) => {
+    const docs = manifests();
+    breakIt(docs);
+    const r = checkDocs(docs);
+    expect(r.out).toContain(message);
+    expect(r.status).toBe(1);
+  });
+});
