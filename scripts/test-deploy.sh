@@ -3,7 +3,9 @@
 # chart deploy/helm/opamp-fleet linted and rendered with Helm, for the default
 # values (plus the three required backend settings) and values-production.yaml,
 # and the rendered manifests checked (scripts/deploy/chart-check.js rendered).
-# Also: values the apps would refuse stop the render with a clear message.
+# Also: values the apps would refuse stop the render with a clear message, and
+# the image's launcher and health check work on the built apps
+# (scripts/deploy/image-roles-check.js; needs `npm run infra:up`).
 #
 # Helm is built from the Go module proxy when missing (HELM_VERSION, into
 # tmp/go/bin; ~11 min cold on 2 cores, seconds once the Go build cache has it).
@@ -25,6 +27,9 @@ fi
 say "$("$helm" version --short)"
 
 chart=deploy/helm/opamp-fleet
+# A Helm built with `go install` does not know a cluster's version (it assumes
+# 1.20); render for a current one. The chart needs >= 1.25.
+kube_version="${KUBE_VERSION:-1.33.0}"
 out=tmp/deploy
 rm -rf "$out" && mkdir -p "$out"
 # What an install must always say: where Kafka, Redis and PostgreSQL are.
@@ -45,12 +50,12 @@ step() {
 # helm template into $out/<file>.yaml
 render() {
   local file=$1; shift
-  "$helm" template opamp "$chart" --namespace opamp "$@" > "$out/$file.yaml"
+  "$helm" template opamp-fleet "$chart" --namespace opamp --kube-version "$kube_version" "$@" > "$out/$file.yaml"
 }
 # A render that must be refused, with this message.
 refused() {
   local name=$1 message=$2; shift 2
-  if "$helm" template opamp "$chart" "$@" > "$out/$name.log" 2>&1; then
+  if "$helm" template opamp-fleet "$chart" --kube-version "$kube_version" "$@" > "$out/$name.log" 2>&1; then
     failed=$((failed + 1)); say "FAIL $name: rendered, should have been refused"
   elif grep -qF "$message" "$out/$name.log"; then
     passed=$((passed + 1)); say "ok   $name"
@@ -63,28 +68,35 @@ say "static check (templates and values against the apps' config modules)"
 step static node scripts/deploy/chart-check.js static
 
 say "default values"
-step lint-default "$helm" lint --strict "$chart" "${required[@]}"
+step lint-default "$helm" lint --strict --kube-version "$kube_version" "$chart" "${required[@]}"
 step template-default render default "${required[@]}"
 step check-default node scripts/deploy/chart-check.js rendered "$out/default.yaml" --expect-load-balancer
 
 say "values-production.yaml"
-step lint-production "$helm" lint --strict "$chart" -f "$chart/values-production.yaml"
+step lint-production "$helm" lint --strict --kube-version "$kube_version" "$chart" -f "$chart/values-production.yaml"
 step template-production render production -f "$chart/values-production.yaml"
 step check-production node scripts/deploy/chart-check.js rendered "$out/production.yaml"
 
-say "every option on (gateway TLS, client identity, Gateway API, PodMonitor, extra CA)"
+say "every option on (gateway TLS, client identity, a sidecar, Gateway API, PodMonitor, network policies, extra CA)"
 step template-options render options "${required[@]}" \
   --set gateway.tls.secretName=opamp-tls --set gateway.clientIdentity.header=x-client-cert-subject \
-  --set 'gateway.clientIdentity.trustedProxies[0]=10.0.0.0/8' --set gateway.clientIdentity.required=true \
+  --set 'gateway.clientIdentity.trustedProxies[0]=10.0.0.10' --set gateway.clientIdentity.required=true \
   --set gateway.httpRoute.enabled=true --set 'gateway.httpRoute.parentRefs[0].name=public' \
   --set metrics.podMonitor.enabled=true --set networkPolicy.enabled=true --set extraCA.secretName=backends-ca \
-  --set secrets.agentTokens=default=abcdefghijklmnopqrstuvwx
+  --set secrets.agentTokens=default=abcdefghijklmnopqrstuvwx \
+  --set 'gateway.extraContainers[0].name=mtls-terminator' --set 'gateway.extraContainers[0].image=example/terminator:1' \
+  --set 'gateway.extraContainers[0].env[0].name=UPSTREAM' --set 'gateway.extraContainers[0].env[0].value=127.0.0.1:4320' \
+  --set 'gateway.extraVolumes[0].name=client-ca' --set 'gateway.extraVolumes[0].secret.secretName=client-ca' 
 step check-options node scripts/deploy/chart-check.js rendered "$out/options.yaml" --expect-load-balancer
 
 say "values the apps would refuse"
 refused refused-no-kafka 'kafka.brokers is required'
 refused refused-one-gateway 'gateway.replicas must be at least 2' "${required[@]}" --set gateway.replicas=1
 refused refused-short-grace 'must exceed preStopSleepSeconds + drainWindowSeconds' "${required[@]}" --set gateway.terminationGracePeriodSeconds=30
+
+say "the image's launcher and health check (built apps; PostgreSQL, Redis, Kafka of infra.sh)"
+step build-apps env NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false npx nx run-many -t build -p gateway config-service --output-style=static
+step image-roles node scripts/deploy/image-roles-check.js
 
 say "deploy: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

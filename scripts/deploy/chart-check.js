@@ -125,19 +125,24 @@ function componentOf(doc) {
 }
 
 function renderedProblems(docs, names, options = {}) {
+  if (docs.length === 0) return ['no manifests rendered'];
   const problems = [];
   const kinds = (kind) => docs.filter((d) => d.kind === kind);
   const byComponent = (kind, component) => kinds(kind).find((d) => componentOf(d) === component);
 
   if (kinds('StatefulSet').length > 0) problems.push('StatefulSet rendered: Kafka, Redis and PostgreSQL are external or come from their own charts');
 
-  // every container: its role's variables only, secrets by reference, locked down
-  for (const doc of [...kinds('Deployment'), ...kinds('Job')]) {
+  // every container of the image: its role's variables only, secrets by reference, locked down
+  const workloads = [...kinds('Deployment'), ...kinds('Job')];
+  const chartImages = new Set(workloads.flatMap(containersOf).filter((c) => c.name in ROLE_SCHEMA).map((c) => c.image));
+  for (const doc of workloads) {
     const podSecurity = doc.spec.template.spec.securityContext ?? {};
     for (const c of containersOf(doc)) {
       const where = `${doc.kind}/${doc.metadata.name} container ${c.name}`;
       const role = (c.args ?? [])[0];
       const schema = names[ROLE_SCHEMA[role]];
+      // containers the user adds beside them (gateway.extraContainers) run other images
+      if (!(c.name in ROLE_SCHEMA) && !chartImages.has(c.image)) continue;
       if (!schema) {
         problems.push(`${where}: args[0] is "${role}", not a role of the image`);
         continue;
@@ -183,14 +188,14 @@ function renderedProblems(docs, names, options = {}) {
     }
   }
 
-  const agentServices = kinds('Service').filter((s) => componentOf(s) === 'gateway' && (s.spec.ports ?? []).some((p) => p.targetPort === 'opamp'));
+  const agentServices = kinds('Service').filter((s) => componentOf(s) === 'gateway' && (s.spec.ports ?? []).some((p) => p.name === 'opamp'));
   if (agentServices.length === 0) problems.push('no Service in front of the gateways\' agent port');
   if (options.expectLoadBalancer && !agentServices.some((s) => s.spec.type === 'LoadBalancer' && s.spec.ports.some((p) => p.port === 4320))) {
     problems.push('the gateways\' Service is not of type LoadBalancer on 4320');
   }
 
   for (const component of ['gateway', 'status-ingest', 'config-service']) {
-    if (!byComponent('Deployment', component)) problems.push(`no ${component} Deployment`);
+    if (component !== 'gateway' && !byComponent('Deployment', component)) problems.push(`no ${component} Deployment`);
     if (!byComponent('PodDisruptionBudget', component)) problems.push(`no PodDisruptionBudget for ${component}`);
     const d = byComponent('Deployment', component);
     const c = d && containersOf(d)[0];

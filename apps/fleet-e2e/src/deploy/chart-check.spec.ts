@@ -77,7 +77,7 @@ describe('chart-check rendered', () => {
       ),
       deployment('status-ingest', 'status-ingest', [fromSecret('OPAMP_DATABASE_URL')]),
       deployment('config-service', 'config-service', [fromSecret('OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS')]),
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'gateway', labels: labels('gateway') }, spec: { type: 'LoadBalancer', ports: [{ port: 4320, targetPort: 'opamp' }] } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'gateway', labels: labels('gateway') }, spec: { type: 'LoadBalancer', ports: [{ name: 'opamp', port: 4320, targetPort: 'opamp' }] } },
       ...['gateway', 'status-ingest', 'config-service'].map((c) => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: c, labels: labels(c) } })),
       {
         apiVersion: 'batch/v1',
