@@ -50,19 +50,38 @@ describe('chart-check static', () => {
   });
 });
 
+interface Container {
+  name: string;
+  args: string[];
+  env: Array<{ name: string; value?: string; valueFrom?: object }>;
+  securityContext: object;
+}
+interface PodSpec {
+  terminationGracePeriodSeconds?: number;
+  topologySpreadConstraints?: object[];
+  containers: Container[];
+}
+interface Manifest {
+  apiVersion?: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: { replicas?: number; type?: string; ports?: object[]; template?: { spec: PodSpec } };
+}
+
 describe('chart-check rendered', () => {
   const labels = (component: string) => ({ 'app.kubernetes.io/component': component });
   const locked = { runAsNonRoot: true, readOnlyRootFilesystem: true };
   const probes = { readinessProbe: { httpGet: { path: '/readyz' } }, livenessProbe: { httpGet: { path: '/healthz' } }, resources: { requests: { cpu: '1' } } };
   const fromSecret = (name: string) => ({ name, valueFrom: { secretKeyRef: { name: 's', key: 'k' } } });
-  const deployment = (component: string, role: string, env: object[], spec: object = {}, container: object = {}) => ({
+  const deployment = (component: string, role: string, env: Container['env'], spec: object = {}, container: object = {}): Manifest => ({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: component, labels: labels(component) },
     spec: { replicas: 2, template: { spec: { ...spec, containers: [{ name: component, args: [role], env, securityContext: locked, ...probes, ...container }] } } },
   });
+  const pod = (doc: Manifest): PodSpec => doc.spec.template?.spec ?? { containers: [] };
   /** A minimal rendering that holds every invariant; each test breaks one. */
-  function manifests(): Array<Record<string, any>> {
+  function manifests(): Manifest[] {
     return [
       deployment(
         'gateway',
@@ -78,7 +97,7 @@ describe('chart-check rendered', () => {
       deployment('status-ingest', 'status-ingest', [fromSecret('OPAMP_DATABASE_URL')]),
       deployment('config-service', 'config-service', [fromSecret('OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS')]),
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'gateway', labels: labels('gateway') }, spec: { type: 'LoadBalancer', ports: [{ name: 'opamp', port: 4320, targetPort: 'opamp' }] } },
-      ...['gateway', 'status-ingest', 'config-service'].map((c) => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: c, labels: labels(c) } })),
+      ...['gateway', 'status-ingest', 'config-service'].map((c) => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: c, labels: labels(c) }, spec: {} })),
       {
         apiVersion: 'batch/v1',
         kind: 'Job',
@@ -90,7 +109,7 @@ describe('chart-check rendered', () => {
   let dir: string;
   beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'opamp-rendered-'))));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  function checkDocs(docs: object[]): { status: number | null; out: string } {
+  function checkDocs(docs: Manifest[]): { status: number | null; out: string } {
     const file = join(dir, 'rendered.yaml');
     writeFileSync(file, docs.map((d) => stringify(d)).join('---\n'));
     return check('rendered', file, '--expect-load-balancer');
@@ -102,15 +121,15 @@ describe('chart-check rendered', () => {
     expect(r.status).toBe(0);
   });
 
-  it.each<[string, (docs: Array<Record<string, any>>) => unknown, string]>([
+  it.each<[string, (docs: Manifest[]) => unknown, string]>([
     ['one gateway', (d) => (d[0].spec.replicas = 1), 'gateway: replicas is 1, must be >= 2'],
-    ['a grace period within the drain', (d) => (d[0].spec.template.spec.terminationGracePeriodSeconds = 35), 'is not longer than preStop 5 s + drain window 30 s'],
-    ['a StatefulSet', (d) => d.push({ kind: 'StatefulSet', metadata: { name: 'kafka' } }), 'StatefulSet rendered'],
+    ['a grace period within the drain', (d) => (pod(d[0]).terminationGracePeriodSeconds = 35), 'is not longer than preStop 5 s + drain window 30 s'],
+    ['a StatefulSet', (d) => d.push({ kind: 'StatefulSet', metadata: { name: 'kafka' }, spec: {} }), 'StatefulSet rendered'],
     ['a migrations Job that is no hook', (d) => delete d[d.length - 1].metadata.annotations, 'migrations Job: not a pre-install hook'],
-    ['an inline database URL', (d) => (d[1].spec.template.spec.containers[0].env = [{ name: 'OPAMP_DATABASE_URL', value: 'postgres://u:p@h/db' }]), 'OPAMP_DATABASE_URL is inline'],
-    ['a variable the app does not read', (d) => d[2].spec.template.spec.containers[0].env.push({ name: 'OPAMP_GATEWAY_PORT', value: '1' }), 'sets OPAMP_GATEWAY_PORT, which config-service does not read'],
-    ['a writable root filesystem', (d) => (d[1].spec.template.spec.containers[0].securityContext = { runAsNonRoot: true }), 'root filesystem not read-only'],
-    ['no zone spread', (d) => d[0].spec.template.spec.topologySpreadConstraints.pop(), 'gateway: not spread over topology.kubernetes.io/zone'],
+    ['an inline database URL', (d) => (pod(d[1]).containers[0].env = [{ name: 'OPAMP_DATABASE_URL', value: 'postgres://u:p@h/db' }]), 'OPAMP_DATABASE_URL is inline'],
+    ['a variable the app does not read', (d) => pod(d[2]).containers[0].env.push({ name: 'OPAMP_GATEWAY_PORT', value: '1' }), 'sets OPAMP_GATEWAY_PORT, which config-service does not read'],
+    ['a writable root filesystem', (d) => (pod(d[1]).containers[0].securityContext = { runAsNonRoot: true }), 'root filesystem not read-only'],
+    ['no zone spread', (d) => pod(d[0]).topologySpreadConstraints?.pop(), 'gateway: not spread over topology.kubernetes.io/zone'],
     ['no PDB for status-ingest', (d) => d.splice(d.findIndex((x) => x.kind === 'PodDisruptionBudget' && x.metadata.name === 'status-ingest'), 1), 'no PodDisruptionBudget for status-ingest'],
     ['a ClusterIP agent Service', (d) => (d[3].spec.type = 'ClusterIP'), 'not of type LoadBalancer on 4320'],
   ])('refuses %s', (_name, breakIt, message) => {
