@@ -5,7 +5,7 @@
 //     without Helm: every OPAMP_* name the templates and values files set is
 //     one that the app of that template reads (its config module), so a
 //     renamed or misspelt setting fails here instead of being ignored.
-//   node scripts/deploy/chart-check.js rendered FILE [--expect-load-balancer]
+//   node scripts/deploy/chart-check.js rendered FILE... [--expect-load-balancer]
 //     on `helm template` output: the same per container, plus the shape of
 //     item 2 of issue 16 (gateway replicas, drain vs grace period, probes,
 //     spread, PDBs, the migrations hook, no StatefulSets, secrets by reference,
@@ -235,12 +235,17 @@ function main(argv) {
     const result = staticProblems(chart, names);
     problems = result.problems;
     if (problems.length === 0) console.log(`chart-check static: ${result.checked} environment variables, each read by its app`);
-  } else if (mode === 'rendered' && rest[0]) {
-    const docs = parseDocuments(fs.readFileSync(rest[0], 'utf8'));
-    problems = renderedProblems(docs, names, { expectLoadBalancer: rest.includes('--expect-load-balancer') });
-    if (problems.length === 0) console.log(`chart-check rendered: ${docs.length} manifests of ${path.basename(rest[0])} hold every invariant`);
+  } else if (mode === 'rendered' && rest.some((a) => !a.startsWith('--'))) {
+    const expectLoadBalancer = rest.includes('--expect-load-balancer');
+    problems = [];
+    for (const file of rest.filter((a) => !a.startsWith('--'))) {
+      const docs = parseDocuments(fs.readFileSync(file, 'utf8'));
+      const found = renderedProblems(docs, names, { expectLoadBalancer });
+      if (found.length === 0) console.log(`chart-check rendered: ${docs.length} manifests of ${path.basename(file)} hold every invariant`);
+      problems.push(...found.map((p) => `${path.basename(file)}: ${p}`));
+    }
   } else {
-    console.error('usage: chart-check.js static [--chart DIR] | rendered FILE [--expect-load-balancer]');
+    console.error('usage: chart-check.js static [--chart DIR] | rendered FILE... [--expect-load-balancer]');
     return 64;
   }
   for (const p of problems) console.error(`chart-check: ${p}`);

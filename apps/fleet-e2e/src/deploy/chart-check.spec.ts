@@ -106,22 +106,7 @@ describe('chart-check rendered', () => {
       },
     ];
   }
-  let dir: string;
-  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'opamp-rendered-'))));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  function checkDocs(docs: Manifest[]): { status: number | null; out: string } {
-    const file = join(dir, 'rendered.yaml');
-    writeFileSync(file, docs.map((d) => stringify(d)).join('---\n'));
-    return check('rendered', file, '--expect-load-balancer');
-  }
-
-  it('passes a rendering that holds every invariant', () => {
-    const r = checkDocs(manifests());
-    expect(r.out).toContain('hold every invariant');
-    expect(r.status).toBe(0);
-  });
-
-  it.each<[string, (docs: Manifest[]) => unknown, string]>([
+  const broken: Array<[string, (docs: Manifest[]) => unknown, string]> = [
     ['one gateway', (d) => (d[0].spec.replicas = 1), 'gateway: replicas is 1, must be >= 2'],
     ['a grace period within the drain', (d) => (pod(d[0]).terminationGracePeriodSeconds = 35), 'is not longer than preStop 5 s + drain window 30 s'],
     ['a StatefulSet', (d) => d.push({ kind: 'StatefulSet', metadata: { name: 'kafka' }, spec: {} }), 'StatefulSet rendered'],
@@ -132,11 +117,39 @@ describe('chart-check rendered', () => {
     ['no zone spread', (d) => pod(d[0]).topologySpreadConstraints?.pop(), 'gateway: not spread over topology.kubernetes.io/zone'],
     ['no PDB for status-ingest', (d) => d.splice(d.findIndex((x) => x.kind === 'PodDisruptionBudget' && x.metadata.name === 'status-ingest'), 1), 'no PodDisruptionBudget for status-ingest'],
     ['a ClusterIP agent Service', (d) => (d[3].spec.type = 'ClusterIP'), 'not of type LoadBalancer on 4320'],
-  ])('refuses %s', (_name, breakIt, message) => {
-    const docs = manifests();
-    breakIt(docs);
-    const r = checkDocs(docs);
-    expect(r.out).toContain(message);
-    expect(r.status).toBe(1);
+  ];
+  let dir: string;
+  const write = (name: string, docs: Manifest[]) => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, docs.map((d) => stringify(d)).join('---\n'));
+    return file;
+  };
+  // one run of the checker for every broken rendering (each is a process start)
+  let brokenRun: { status: number | null; out: string };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'opamp-rendered-'));
+    const files = broken.map(([, breakIt], i) => {
+      const docs = manifests();
+      breakIt(docs);
+      return write(`broken-${i}`, docs);
+    });
+    brokenRun = check('rendered', ...files, '--expect-load-balancer');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('passes a rendering that holds every invariant', () => {
+    const r = check('rendered', write('good', manifests()), '--expect-load-balancer');
+    expect(r.out).toContain('manifests of good.yaml hold every invariant');
+    expect(r.status).toBe(0);
+  });
+
+  it('fails when any rendering breaks one', () => {
+    expect(brokenRun.status).toBe(1);
+  });
+
+  it.each(broken.map(([name, , message], i) => [name, i, message] as const))('refuses %s', (_name, i, message) => {
+    const lines = brokenRun.out.split('\n').filter((l) => l.startsWith(`chart-check: broken-${i}.yaml: `));
+    expect(lines.join('\n')).toContain(message);
+    expect(brokenRun.out).not.toContain(`broken-${i}.yaml hold every invariant`);
   });
 });
