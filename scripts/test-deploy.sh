@@ -5,7 +5,9 @@
 # and the rendered manifests checked (scripts/deploy/chart-check.js rendered).
 # Also: values the apps would refuse stop the render with a clear message, and
 # the image's launcher and health check work on the built apps
-# (scripts/deploy/image-roles-check.js; needs `npm run infra:up`).
+# (scripts/deploy/image-roles-check.js; needs `npm run infra:up`). With
+# OPAMP_DEPLOY_IMAGE=<tag> also the built image, each role in a read-only
+# container (scripts/deploy/image-smoke-check.sh; needs Docker).
 #
 # Helm is built from the Go module proxy when missing (HELM_VERSION, into
 # tmp/go/bin; ~11 min cold on 2 cores, seconds once the Go build cache has it).
@@ -97,6 +99,14 @@ refused refused-short-grace 'must exceed preStopSleepSeconds + drainWindowSecond
 say "the image's launcher and health check (built apps; PostgreSQL, Redis, Kafka of infra.sh)"
 step build-apps env NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false npx nx run-many -t build -p gateway config-service --output-style=static
 step image-roles node scripts/deploy/image-roles-check.js
+
+if [ -n "${OPAMP_DEPLOY_IMAGE:-}" ]; then
+  say "the image $OPAMP_DEPLOY_IMAGE, every role in a read-only container (Docker)"
+  step image-smoke bash scripts/deploy/image-smoke-check.sh "$OPAMP_DEPLOY_IMAGE"
+  sed -n 's/^== \(.* MB\)$/== \1/p' "$out/image-smoke.log" | head -1
+else
+  say "skipped: the image in Docker (set OPAMP_DEPLOY_IMAGE=opamp-fleet:local, with DOCKER_HOST if needed)"
+fi
 
 say "deploy: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
