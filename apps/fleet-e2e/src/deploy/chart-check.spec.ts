@@ -3,12 +3,15 @@
  * templates and values set only variables their app reads, and the checker of
  * `helm template` output (scripts/test-deploy.sh) refuses what item 2 of
  * issue 16 rules out. The checker runs as the command `npm run test:deploy` runs.
+ * And the Collector examples point at the chart's Service with a token from a
+ * Secret and a per-node UUIDv5 instance_uid.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 
 const repo = join(__dirname, '..', '..', '..', '..');
 const checker = join(repo, 'scripts', 'deploy', 'chart-check.js');
@@ -151,5 +154,55 @@ describe('chart-check rendered', () => {
     const lines = brokenRun.out.split('\n').filter((l) => l.startsWith(`chart-check: broken-${i}.yaml: `));
     expect(lines.join('\n')).toContain(message);
     expect(brokenRun.out).not.toContain(`broken-${i}.yaml hold every invariant`);
+  });
+});
+
+describe('Collector examples (deploy/examples)', () => {
+  interface EnvVar {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: object; fieldRef?: { fieldPath: string } };
+  }
+  interface Workload {
+    kind: string;
+    spec?: { template: { spec: { initContainers?: Array<{ command: string[]; env: EnvVar[] }>; containers: Array<{ env: EnvVar[] }> } } };
+  }
+  const load = (file: string): Workload[] =>
+    parseAllDocuments(readFileSync(join(repo, 'deploy', 'examples', file), 'utf8')).map((d) => d.toJS() as Workload);
+  const daemonSet = (file: string) => {
+    const ds = load(file).find((d) => d.kind === 'DaemonSet');
+    if (!ds?.spec) throw new Error(`${file}: no DaemonSet`);
+    return ds.spec.template.spec;
+  };
+  const env = (vars: EnvVar[], name: string) => vars.find((e) => e.name === name);
+
+  it.each(['collector-daemonset.yaml', 'collector-supervisor-daemonset.yaml'])('%s: the chart\'s gateway Service, a token from a Secret, node labels', (file) => {
+    const container = daemonSet(file).containers[0];
+    // release "opamp-fleet" in namespace "opamp", as deploy/README.md installs it; port of gateway.service
+    const values = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as { gateway: { service: { port: number } } };
+    const port = values.gateway.service.port;
+    expect(env(container.env, 'OPAMP_ENDPOINT')?.value).toBe(`ws://opamp-fleet-gateway.opamp.svc:${port}/v1/opamp`);
+    expect(env(container.env, 'OPAMP_AGENT_TOKEN')?.valueFrom?.secretKeyRef).toBeDefined();
+    expect(env(container.env, 'NODE_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
+  });
+
+  it('derives instance_uid as the UUIDv5 of "<cluster>/<node>" (RFC 9562, SHA-1)', () => {
+    const init = daemonSet('collector-daemonset.yaml').initContainers?.[0];
+    const dir = mkdtempSync(join(tmpdir(), 'opamp-uid-'));
+    try {
+      const script = (init?.command[2] ?? '').replaceAll('/var/run/opamp', dir);
+      const r = spawnSync('bash', ['-ec', script], { env: { ...process.env, CLUSTER_NAME: 'prod-eu', NODE_NAME: 'ip-10-0-1-23.ec2.internal' }, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      const namespace = Buffer.from('44155112-3be4-4b56-85a0-e2e90c09d441'.replaceAll('-', ''), 'hex');
+      const hash = createHash('sha1').update(namespace).update('prod-eu/ip-10-0-1-23.ec2.internal').digest().subarray(0, 16);
+      hash[6] = (hash[6] & 0x0f) | 0x50;
+      hash[8] = (hash[8] & 0x3f) | 0x80;
+      const hex = hash.toString('hex');
+      const expected = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+      expect(readFileSync(join(dir, 'instance-uid'), 'utf8').trim()).toBe(expected);
+      expect(expected).toBe('ddbe2655-d653-573d-b0dc-ae239befd24f');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
