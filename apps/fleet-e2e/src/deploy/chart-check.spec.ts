@@ -1,0 +1,208 @@
+/**
+ * The Helm chart's checks without Helm (the default run): the chart's
+ * templates and values set only variables their app reads, and the checker of
+ * `helm template` output (scripts/test-deploy.sh) refuses what item 2 of
+ * issue 16 rules out. The checker runs as the command `npm run test:deploy` runs.
+ * And the Collector examples point at the chart's Service with a token from a
+ * Secret and a per-node UUIDv5 instance_uid.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+
+const repo = join(__dirname, '..', '..', '..', '..');
+const checker = join(repo, 'scripts', 'deploy', 'chart-check.js');
+const chart = join(repo, 'deploy', 'helm', 'opamp-fleet');
+
+function check(...args: string[]): { status: number | null; out: string } {
+  const r = spawnSync(process.execPath, [checker, ...args], { encoding: 'utf8' });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('chart-check static', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'opamp-chart-'));
+    cpSync(chart, dir, { recursive: true });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('passes the chart as it is, having checked its variables', () => {
+    const r = check('static');
+    expect(r.out).toMatch(/chart-check static: [1-9]\d* environment variables, each read by its app/);
+    expect(r.status).toBe(0);
+  });
+
+  it('names a variable of a values env map that the app does not read', () => {
+    const file = join(dir, 'values.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('status-ingest.config.ts.\n  env: {}', 'status-ingest.config.ts.\n  env:\n    OPAMP_INGEST_NO_SUCH_SETTING: "1"'));
+    const r = check('static', '--chart', dir);
+    expect(r.out).toContain('values.yaml: statusIngest.env sets OPAMP_INGEST_NO_SUCH_SETTING, which status-ingest does not read');
+    expect(r.status).toBe(1);
+  });
+
+  it("names a template that gives an app another app's variable", () => {
+    const file = join(dir, 'templates', 'gateway-deployment.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('- name: OPAMP_DRAIN_WINDOW_MS', '- name: OPAMP_INGEST_GROUP_ID'));
+    const r = check('static', '--chart', dir);
+    expect(r.out).toContain('templates/gateway-deployment.yaml: sets OPAMP_INGEST_GROUP_ID, which gateway does not read');
+    expect(r.status).toBe(1);
+  });
+});
+
+interface Container {
+  name: string;
+  args: string[];
+  env: Array<{ name: string; value?: string; valueFrom?: object }>;
+  securityContext: object;
+}
+interface PodSpec {
+  terminationGracePeriodSeconds?: number;
+  topologySpreadConstraints?: object[];
+  containers: Container[];
+}
+interface Manifest {
+  apiVersion?: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: { replicas?: number; type?: string; ports?: object[]; template?: { spec: PodSpec } };
+}
+
+describe('chart-check rendered', () => {
+  const labels = (component: string) => ({ 'app.kubernetes.io/component': component });
+  const locked = { runAsNonRoot: true, readOnlyRootFilesystem: true };
+  const probes = { readinessProbe: { httpGet: { path: '/readyz' } }, livenessProbe: { httpGet: { path: '/healthz' } }, resources: { requests: { cpu: '1' } } };
+  const fromSecret = (name: string) => ({ name, valueFrom: { secretKeyRef: { name: 's', key: 'k' } } });
+  const deployment = (component: string, role: string, env: Container['env'], spec: object = {}, container: object = {}): Manifest => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: component, labels: labels(component) },
+    spec: { replicas: 2, template: { spec: { ...spec, containers: [{ name: component, args: [role], env, securityContext: locked, ...probes, ...container }] } } },
+  });
+  const pod = (doc: Manifest): PodSpec => doc.spec.template?.spec ?? { containers: [] };
+  /** A minimal rendering that holds every invariant; each test breaks one. */
+  function manifests(): Manifest[] {
+    return [
+      deployment(
+        'gateway',
+        'gateway',
+        [{ name: 'OPAMP_DRAIN_WINDOW_MS', value: '30000' }, fromSecret('OPAMP_REDIS_URL')],
+        {
+          terminationGracePeriodSeconds: 50,
+          topologySpreadConstraints: [{ topologyKey: 'kubernetes.io/hostname' }, { topologyKey: 'topology.kubernetes.io/zone' }],
+        },
+        // the preStop pause as the chart writes it
+        { lifecycle: { preStop: { exec: { command: ['node', '-e', 'setTimeout(() => {}, 5000)'] } } } },
+      ),
+      deployment('status-ingest', 'status-ingest', [fromSecret('OPAMP_DATABASE_URL')]),
+      deployment('config-service', 'config-service', [fromSecret('OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS')]),
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'gateway', labels: labels('gateway') }, spec: { type: 'LoadBalancer', ports: [{ name: 'opamp', port: 4320, targetPort: 'opamp' }] } },
+      ...['gateway', 'status-ingest', 'config-service'].map((c) => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: c, labels: labels(c) }, spec: {} })),
+      {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'migrations', labels: labels('migrations'), annotations: { 'helm.sh/hook': 'pre-install,pre-upgrade' } },
+        spec: { template: { spec: { containers: [{ name: 'migrate', args: ['migrate'], env: [fromSecret('OPAMP_DATABASE_URL')], securityContext: locked }] } } },
+      },
+    ];
+  }
+  const broken: Array<[string, (docs: Manifest[]) => unknown, string]> = [
+    ['one gateway', (d) => (d[0].spec.replicas = 1), 'gateway: replicas is 1, must be >= 2'],
+    ['a grace period within the drain', (d) => (pod(d[0]).terminationGracePeriodSeconds = 35), 'is not longer than preStop 5 s + drain window 30 s'],
+    ['a StatefulSet', (d) => d.push({ kind: 'StatefulSet', metadata: { name: 'kafka' }, spec: {} }), 'StatefulSet rendered'],
+    ['a migrations Job that is no hook', (d) => delete d[d.length - 1].metadata.annotations, 'migrations Job: not a pre-install hook'],
+    ['an inline database URL', (d) => (pod(d[1]).containers[0].env = [{ name: 'OPAMP_DATABASE_URL', value: 'postgres://u:p@h/db' }]), 'OPAMP_DATABASE_URL is inline'],
+    ['a variable the app does not read', (d) => pod(d[2]).containers[0].env.push({ name: 'OPAMP_GATEWAY_PORT', value: '1' }), 'sets OPAMP_GATEWAY_PORT, which config-service does not read'],
+    ['a writable root filesystem', (d) => (pod(d[1]).containers[0].securityContext = { runAsNonRoot: true }), 'root filesystem not read-only'],
+    ['no zone spread', (d) => pod(d[0]).topologySpreadConstraints?.pop(), 'gateway: not spread over topology.kubernetes.io/zone'],
+    ['no PDB for status-ingest', (d) => d.splice(d.findIndex((x) => x.kind === 'PodDisruptionBudget' && x.metadata.name === 'status-ingest'), 1), 'no PodDisruptionBudget for status-ingest'],
+    ['a ClusterIP agent Service', (d) => (d[3].spec.type = 'ClusterIP'), 'not of type LoadBalancer on 4320'],
+  ];
+  let dir: string;
+  const write = (name: string, docs: Manifest[]) => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, docs.map((d) => stringify(d)).join('---\n'));
+    return file;
+  };
+  // one run of the checker for every broken rendering (each is a process start)
+  let brokenRun: { status: number | null; out: string };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'opamp-rendered-'));
+    const files = broken.map(([, breakIt], i) => {
+      const docs = manifests();
+      breakIt(docs);
+      return write(`broken-${i}`, docs);
+    });
+    brokenRun = check('rendered', ...files, '--expect-load-balancer');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('passes a rendering that holds every invariant', () => {
+    const r = check('rendered', write('good', manifests()), '--expect-load-balancer');
+    expect(r.out).toContain('manifests of good.yaml hold every invariant');
+    expect(r.status).toBe(0);
+  });
+
+  it('fails when any rendering breaks one', () => {
+    expect(brokenRun.status).toBe(1);
+  });
+
+  it.each(broken.map(([name, , message], i) => [name, i, message] as const))('refuses %s', (_name, i, message) => {
+    const lines = brokenRun.out.split('\n').filter((l) => l.startsWith(`chart-check: broken-${i}.yaml: `));
+    expect(lines.join('\n')).toContain(message);
+    expect(brokenRun.out).not.toContain(`broken-${i}.yaml hold every invariant`);
+  });
+});
+
+describe('Collector examples (deploy/examples)', () => {
+  interface EnvVar {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: object; fieldRef?: { fieldPath: string } };
+  }
+  interface Workload {
+    kind: string;
+    spec?: { template: { spec: { initContainers?: Array<{ command: string[]; env: EnvVar[] }>; containers: Array<{ env: EnvVar[] }> } } };
+  }
+  const load = (file: string): Workload[] =>
+    parseAllDocuments(readFileSync(join(repo, 'deploy', 'examples', file), 'utf8')).map((d) => d.toJS() as Workload);
+  const daemonSet = (file: string) => {
+    const ds = load(file).find((d) => d.kind === 'DaemonSet');
+    if (!ds?.spec) throw new Error(`${file}: no DaemonSet`);
+    return ds.spec.template.spec;
+  };
+  const env = (vars: EnvVar[], name: string) => vars.find((e) => e.name === name);
+
+  it.each(['collector-daemonset.yaml', 'collector-supervisor-daemonset.yaml'])('%s: the chart\'s gateway Service, a token from a Secret, node labels', (file) => {
+    const container = daemonSet(file).containers[0];
+    // release "opamp-fleet" in namespace "opamp", as deploy/README.md installs it; port of gateway.service
+    const values = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as { gateway: { service: { port: number } } };
+    const port = values.gateway.service.port;
+    expect(env(container.env, 'OPAMP_ENDPOINT')?.value).toBe(`ws://opamp-fleet-gateway.opamp.svc:${port}/v1/opamp`);
+    expect(env(container.env, 'OPAMP_AGENT_TOKEN')?.valueFrom?.secretKeyRef).toBeDefined();
+    expect(env(container.env, 'NODE_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
+  });
+
+  it('derives instance_uid as the UUIDv5 of "<cluster>/<node>" (RFC 9562, SHA-1)', () => {
+    const init = daemonSet('collector-daemonset.yaml').initContainers?.[0];
+    const dir = mkdtempSync(join(tmpdir(), 'opamp-uid-'));
+    try {
+      const script = (init?.command[2] ?? '').replaceAll('/var/run/opamp', dir);
+      const r = spawnSync('bash', ['-ec', script], { env: { ...process.env, CLUSTER_NAME: 'prod-eu', NODE_NAME: 'ip-10-0-1-23.ec2.internal' }, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      const namespace = Buffer.from('44155112-3be4-4b56-85a0-e2e90c09d441'.replaceAll('-', ''), 'hex');
+      const hash = createHash('sha1').update(namespace).update('prod-eu/ip-10-0-1-23.ec2.internal').digest().subarray(0, 16);
+      hash[6] = (hash[6] & 0x0f) | 0x50;
+      hash[8] = (hash[8] & 0x3f) | 0x80;
+      const hex = hash.toString('hex');
+      const expected = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+      expect(readFileSync(join(dir, 'instance-uid'), 'utf8').trim()).toBe(expected);
+      expect(expected).toBe('ddbe2655-d653-573d-b0dc-ae239befd24f');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

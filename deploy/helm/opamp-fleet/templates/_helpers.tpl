@@ -1,0 +1,163 @@
+{{/* Names, labels and the pieces every component's pod shares. */}}
+
+{{- define "opamp.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "opamp.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Component name: (dict "root" $ "component" "gateway") */}}
+{{- define "opamp.componentName" -}}
+{{- printf "%s-%s" (include "opamp.fullname" .root) .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "opamp.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "opamp.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "opamp.labels" -}}
+{{ include "opamp.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "opamp.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{- define "opamp.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "opamp.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "opamp.secretName" -}}
+{{- default (include "opamp.fullname" .) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{/* Fails the render on values the apps would refuse at start, so a bad install stops here. */}}
+{{- define "opamp.validate" -}}
+{{- if not .Values.kafka.brokers -}}
+{{- fail "kafka.brokers is required: the bootstrap brokers (host:port) of your Kafka" -}}
+{{- end -}}
+{{- if not .Values.secrets.existingSecret -}}
+{{- if not .Values.postgresql.url -}}{{- fail "postgresql.url is required (or secrets.existingSecret)" -}}{{- end -}}
+{{- if not .Values.redis.url -}}{{- fail "redis.url is required (or secrets.existingSecret)" -}}{{- end -}}
+{{- end -}}
+{{- if lt (int .Values.gateway.replicas) 2 -}}
+{{- fail "gateway.replicas must be at least 2: one gateway is a single point of failure for every agent" -}}
+{{- end -}}
+{{- $grace := include "opamp.gatewayGraceSeconds" . | int -}}
+{{- $needed := add .Values.gateway.preStopSleepSeconds .Values.gateway.drainWindowSeconds -}}
+{{- if le $grace (int $needed) -}}
+{{- fail (printf "gateway.terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds + drainWindowSeconds (%d): the kubelet would kill gateways mid-drain" $grace (int $needed)) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "opamp.gatewayGraceSeconds" -}}
+{{- if .Values.gateway.terminationGracePeriodSeconds -}}
+{{- .Values.gateway.terminationGracePeriodSeconds -}}
+{{- else -}}
+{{- add .Values.gateway.preStopSleepSeconds .Values.gateway.drainWindowSeconds 15 -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A secret key as an env var: (dict "root" $ "name" "OPAMP_X" "key" "k" "optional" true) */}}
+{{- define "opamp.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "opamp.secretName" .root }}
+      key: {{ .key }}
+      {{- if .optional }}
+      optional: true
+      {{- end }}
+{{- end -}}
+
+{{- define "opamp.kafkaEnv" -}}
+- name: OPAMP_KAFKA_BROKERS
+  value: {{ join "," .Values.kafka.brokers | quote }}
+{{- end -}}
+
+{{- define "opamp.redisEnv" -}}
+{{ include "opamp.secretEnv" (dict "root" . "name" "OPAMP_REDIS_URL" "key" .Values.secrets.keys.redisUrl) }}
+{{- end -}}
+
+{{- define "opamp.databaseEnv" -}}
+{{ include "opamp.secretEnv" (dict "root" . "name" "OPAMP_DATABASE_URL" "key" .Values.secrets.keys.databaseUrl) }}
+{{- end -}}
+
+{{/* NODE_EXTRA_CA_CERTS for a private CA (Redis TLS, PostgreSQL TLS). */}}
+{{- define "opamp.caEnv" -}}
+{{- if .Values.extraCA.secretName }}
+- name: NODE_EXTRA_CA_CERTS
+  value: /etc/opamp/ca/{{ .Values.extraCA.key }}
+{{- end }}
+{{- end -}}
+
+{{/* A component's `env` map, sorted, values as strings. */}}
+{{- define "opamp.extraEnv" -}}
+{{- range $name, $value := . }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Volumes every pod has: /tmp (read-only root filesystem) and the CA bundle. */}}
+{{- define "opamp.volumes" -}}
+- name: tmp
+  emptyDir: {}
+{{- if .Values.extraCA.secretName }}
+- name: extra-ca
+  secret:
+    secretName: {{ .Values.extraCA.secretName }}
+{{- end }}
+{{- end -}}
+
+{{- define "opamp.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- if .Values.extraCA.secretName }}
+- name: extra-ca
+  mountPath: /etc/opamp/ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* What every pod spec starts with. */}}
+{{- define "opamp.podCommon" -}}
+serviceAccountName: {{ include "opamp.serviceAccountName" . }}
+automountServiceAccountToken: false
+{{- with .Values.pullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end -}}
+
+{{/* Pod annotations: a changed Secret made by the chart rolls the pods. */}}
+{{- define "opamp.podAnnotations" -}}
+{{- if not .Values.secrets.existingSecret }}
+checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end }}
+{{- with .Values.podAnnotations }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}

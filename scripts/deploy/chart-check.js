@@ -1,0 +1,257 @@
+#!/usr/bin/env node
+// Invariants of the Helm chart (deploy/helm/opamp-fleet), checked two ways:
+//
+//   node scripts/deploy/chart-check.js static [--chart DIR]
+//     without Helm: every OPAMP_* name the templates and values files set is
+//     one that the app of that template reads (its config module), so a
+//     renamed or misspelt setting fails here instead of being ignored.
+//   node scripts/deploy/chart-check.js rendered FILE... [--expect-load-balancer]
+//     on `helm template` output: the same per container, plus the shape of
+//     item 2 of issue 16 (gateway replicas, drain vs grace period, probes,
+//     spread, PDBs, the migrations hook, no StatefulSets, secrets by reference,
+//     non-root with a read-only root filesystem).
+//
+// Prints one line per problem and exits 1 if there is any.
+const fs = require('fs');
+const path = require('path');
+const YAML = require('yaml');
+
+const REPO = path.join(__dirname, '..', '..');
+
+// ---------------------------------------------------------------- what the apps read
+const CONFIG_MODULES = {
+  gateway: 'apps/gateway/src/config/gateway.config.ts',
+  'status-ingest': 'apps/status-ingest/src/config/status-ingest.config.ts',
+  'config-service': 'apps/config-service/src/config/config-service.config.ts',
+  'fleet-server': 'apps/fleet-server/src/config/fleet-server.config.ts',
+};
+// migrate runs apps/config-service/src/migrate.ts, which loads config-service's config
+const ROLE_SCHEMA = { gateway: 'gateway', 'status-ingest': 'status-ingest', 'config-service': 'config-service', 'fleet-server': 'fleet-server', migrate: 'config-service' };
+const SHARED_MODULE = 'libs/config/src/backend-env.ts';
+// read by Node itself, not by an app's config module
+const RUNTIME_ENV = new Set(['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS']);
+
+/** `export const nameEnv = { ... }` objects of a module: their keys and the objects they spread. */
+function envBlocks(source) {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/[^\n]*/gm, '');
+  const blocks = {};
+  const re = /export const (\w+)\s*=\s*\{/g;
+  for (let m = re.exec(code); m; m = re.exec(code)) {
+    let depth = 1;
+    let i = re.lastIndex;
+    for (; i < code.length && depth > 0; i++) {
+      if (code[i] === '{') depth++;
+      else if (code[i] === '}') depth--;
+    }
+    const body = code.slice(re.lastIndex, i - 1);
+    blocks[m[1]] = {
+      keys: [...body.matchAll(/(?:^|[{,])\s*(OPAMP_[A-Z0-9_]+)\s*:/g)].map((k) => k[1]),
+      spreads: [...body.matchAll(/\.\.\.(\w+)/g)].map((k) => k[1]),
+    };
+  }
+  return blocks;
+}
+
+function appEnvNames(repo = REPO) {
+  const shared = envBlocks(fs.readFileSync(path.join(repo, SHARED_MODULE), 'utf8'));
+  const names = {};
+  for (const [app, file] of Object.entries(CONFIG_MODULES)) {
+    const own = envBlocks(fs.readFileSync(path.join(repo, file), 'utf8'));
+    const blocks = { ...shared, ...own };
+    const resolve = (name, seen = new Set()) => {
+      const block = blocks[name];
+      if (!block) throw new Error(`${file}: spreads ${name}, which is not an env block of ${SHARED_MODULE} or ${file}`);
+      if (seen.has(name)) return [];
+      seen.add(name);
+      return [...block.keys, ...block.spreads.flatMap((s) => resolve(s, seen))];
+    };
+    const roots = Object.keys(own).filter((b) => b.endsWith('Env'));
+    if (roots.length !== 1) throw new Error(`${file}: expected one exported env schema (…Env), found ${roots.length}`);
+    names[app] = new Set(resolve(roots[0]));
+    if (names[app].size === 0) throw new Error(`${file}: no OPAMP_ variables found`);
+  }
+  return names;
+}
+
+// ---------------------------------------------------------------- static: templates and values
+const TEMPLATE_ROLE = [
+  [/^gateway-/, 'gateway'],
+  [/^status-ingest-/, 'status-ingest'],
+  [/^config-service-/, 'config-service'],
+  [/^migrations-/, 'migrate'],
+];
+const VALUES_ROLE = { gateway: 'gateway', statusIngest: 'status-ingest', configService: 'config-service' };
+
+function staticProblems(chartDir, names) {
+  const problems = [];
+  let checked = 0;
+  const allNames = new Set(Object.values(names).flatMap((s) => [...s]));
+  const templates = path.join(chartDir, 'templates');
+  for (const file of fs.readdirSync(templates).sort()) {
+    // template comments may name variables as examples
+    const text = fs.readFileSync(path.join(templates, file), 'utf8').replace(/\{\{-?\s*\/\*[\s\S]*?\*\/\s*-?\}\}/g, '');
+    const role = TEMPLATE_ROLE.find(([re]) => re.test(file))?.[1];
+    // helpers are shared by every component: the rendered check attributes them exactly
+    const known = role ? names[ROLE_SCHEMA[role]] : allNames;
+    for (const m of text.matchAll(/["(\s]name["]?\s*[:]?\s*"?(OPAMP_[A-Z0-9_]+)/g)) {
+      checked++;
+      if (!known.has(m[1])) problems.push(`templates/${file}: sets ${m[1]}, which ${role ? `${role} does not read` : 'no app reads'}`);
+    }
+  }
+  for (const file of fs.readdirSync(chartDir).filter((f) => /^values.*\.ya?ml$/.test(f)).sort()) {
+    const values = YAML.parse(fs.readFileSync(path.join(chartDir, file), 'utf8')) ?? {};
+    for (const [key, role] of Object.entries(VALUES_ROLE)) {
+      for (const name of Object.keys(values[key]?.env ?? {})) {
+        checked++;
+        if (!names[ROLE_SCHEMA[role]].has(name) && !RUNTIME_ENV.has(name)) problems.push(`${file}: ${key}.env sets ${name}, which ${role} does not read`);
+      }
+    }
+  }
+  if (checked === 0) problems.push(`${chartDir}: found no OPAMP_ variable at all (is this the chart?)`);
+  return { problems, checked };
+}
+
+// ---------------------------------------------------------------- rendered output
+function containersOf(doc) {
+  return doc?.spec?.template?.spec?.containers ?? [];
+}
+
+function envValue(container, name) {
+  return (container.env ?? []).find((e) => e.name === name);
+}
+
+function componentOf(doc) {
+  return doc?.metadata?.labels?.['app.kubernetes.io/component'];
+}
+
+function renderedProblems(docs, names, options = {}) {
+  if (docs.length === 0) return ['no manifests rendered'];
+  const problems = [];
+  const kinds = (kind) => docs.filter((d) => d.kind === kind);
+  const byComponent = (kind, component) => kinds(kind).find((d) => componentOf(d) === component);
+
+  if (kinds('StatefulSet').length > 0) problems.push('StatefulSet rendered: Kafka, Redis and PostgreSQL are external or come from their own charts');
+
+  // every container of the image: its role's variables only, secrets by reference, locked down
+  const workloads = [...kinds('Deployment'), ...kinds('Job')];
+  const chartImages = new Set(workloads.flatMap(containersOf).filter((c) => c.name in ROLE_SCHEMA).map((c) => c.image));
+  for (const doc of workloads) {
+    const podSecurity = doc.spec.template.spec.securityContext ?? {};
+    for (const c of containersOf(doc)) {
+      const where = `${doc.kind}/${doc.metadata.name} container ${c.name}`;
+      const role = (c.args ?? [])[0];
+      const schema = names[ROLE_SCHEMA[role]];
+      // containers the user adds beside them (gateway.extraContainers) run other images
+      if (!(c.name in ROLE_SCHEMA) && !chartImages.has(c.image)) continue;
+      if (!schema) {
+        problems.push(`${where}: args[0] is "${role}", not a role of the image`);
+        continue;
+      }
+      for (const e of c.env ?? []) {
+        if (!schema.has(e.name) && !RUNTIME_ENV.has(e.name)) problems.push(`${where}: sets ${e.name}, which ${role} does not read`);
+      }
+      for (const secret of ['OPAMP_DATABASE_URL', 'OPAMP_REDIS_URL', 'OPAMP_AGENT_TOKENS', 'OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS']) {
+        const e = envValue(c, secret);
+        if (e && !e.valueFrom?.secretKeyRef) problems.push(`${where}: ${secret} is inline, not from a Secret`);
+      }
+      const security = c.securityContext ?? {};
+      if (!(security.runAsNonRoot ?? podSecurity.runAsNonRoot)) problems.push(`${where}: not runAsNonRoot`);
+      if (security.readOnlyRootFilesystem !== true) problems.push(`${where}: root filesystem not read-only`);
+    }
+  }
+
+  const gateway = byComponent('Deployment', 'gateway');
+  if (!gateway) {
+    problems.push('no gateway Deployment');
+  } else {
+    const hpa = byComponent('HorizontalPodAutoscaler', 'gateway');
+    const replicas = hpa ? hpa.spec.minReplicas : gateway.spec.replicas;
+    if (!(replicas >= 2)) problems.push(`gateway: ${hpa ? 'HPA minReplicas' : 'replicas'} is ${replicas}, must be >= 2`);
+    const pod = gateway.spec.template.spec;
+    const c = pod.containers.find((x) => (x.args ?? [])[0] === 'gateway');
+    if (!c) {
+      problems.push('gateway: no container with args ["gateway"]');
+    } else {
+      const drainMs = Number(envValue(c, 'OPAMP_DRAIN_WINDOW_MS')?.value ?? 30_000);
+      const preStop = (c.lifecycle?.preStop?.exec?.command ?? []).join(' ');
+      const preStopMs = Number(/setTimeout\(\(\) => \{\}, (\d+)\)/.exec(preStop)?.[1] ?? NaN);
+      if (!Number.isFinite(preStopMs)) problems.push(`gateway: no preStop pause found (${preStop || 'none'})`);
+      const graceMs = (pod.terminationGracePeriodSeconds ?? 30) * 1_000;
+      if (!(graceMs > drainMs + (preStopMs || 0))) {
+        problems.push(`gateway: terminationGracePeriodSeconds ${graceMs / 1_000} s is not longer than preStop ${preStopMs / 1_000} s + drain window ${drainMs / 1_000} s`);
+      }
+      if (c.readinessProbe?.httpGet?.path !== '/readyz') problems.push('gateway: readiness probe is not /readyz (false while draining)');
+    }
+    const keys = (pod.topologySpreadConstraints ?? []).map((t) => t.topologyKey);
+    for (const key of ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']) {
+      if (!keys.includes(key)) problems.push(`gateway: not spread over ${key}`);
+    }
+  }
+
+  const agentServices = kinds('Service').filter((s) => componentOf(s) === 'gateway' && (s.spec.ports ?? []).some((p) => p.name === 'opamp'));
+  if (agentServices.length === 0) problems.push('no Service in front of the gateways\' agent port');
+  if (options.expectLoadBalancer && !agentServices.some((s) => s.spec.type === 'LoadBalancer' && s.spec.ports.some((p) => p.port === 4320))) {
+    problems.push('the gateways\' Service is not of type LoadBalancer on 4320');
+  }
+
+  for (const component of ['gateway', 'status-ingest', 'config-service']) {
+    if (component !== 'gateway' && !byComponent('Deployment', component)) problems.push(`no ${component} Deployment`);
+    if (!byComponent('PodDisruptionBudget', component)) problems.push(`no PodDisruptionBudget for ${component}`);
+    const d = byComponent('Deployment', component);
+    const c = d && containersOf(d)[0];
+    if (c && !(c.readinessProbe && c.livenessProbe)) problems.push(`${component}: readiness and liveness probes are both needed`);
+    if (c && !c.resources?.requests) problems.push(`${component}: no resource requests`);
+  }
+
+  const job = kinds('Job').find((j) => containersOf(j).some((c) => (c.args ?? [])[0] === 'migrate'));
+  if (!job) {
+    problems.push('no migrations Job (args ["migrate"])');
+  } else {
+    const hooks = String(job.metadata.annotations?.['helm.sh/hook'] ?? '').split(',');
+    for (const hook of ['pre-install', 'pre-upgrade']) {
+      if (!hooks.includes(hook)) problems.push(`migrations Job: not a ${hook} hook`);
+    }
+  }
+  return problems;
+}
+
+function parseDocuments(text) {
+  return YAML.parseAllDocuments(text)
+    .map((d) => {
+      if (d.errors.length > 0) throw new Error(`rendered YAML does not parse: ${d.errors[0].message}`);
+      return d.toJS();
+    })
+    .filter((d) => d && typeof d === 'object');
+}
+
+// ---------------------------------------------------------------- command line
+function main(argv) {
+  const [mode, ...rest] = argv;
+  const names = appEnvNames();
+  let problems;
+  if (mode === 'static') {
+    const at = rest.indexOf('--chart');
+    const chart = at >= 0 ? rest[at + 1] : path.join(REPO, 'deploy', 'helm', 'opamp-fleet');
+    const result = staticProblems(chart, names);
+    problems = result.problems;
+    if (problems.length === 0) console.log(`chart-check static: ${result.checked} environment variables, each read by its app`);
+  } else if (mode === 'rendered' && rest.some((a) => !a.startsWith('--'))) {
+    const expectLoadBalancer = rest.includes('--expect-load-balancer');
+    problems = [];
+    for (const file of rest.filter((a) => !a.startsWith('--'))) {
+      const docs = parseDocuments(fs.readFileSync(file, 'utf8'));
+      const found = renderedProblems(docs, names, { expectLoadBalancer });
+      if (found.length === 0) console.log(`chart-check rendered: ${docs.length} manifests of ${path.basename(file)} hold every invariant`);
+      problems.push(...found.map((p) => `${path.basename(file)}: ${p}`));
+    }
+  } else {
+    console.error('usage: chart-check.js static [--chart DIR] | rendered FILE... [--expect-load-balancer]');
+    return 64;
+  }
+  for (const p of problems) console.error(`chart-check: ${p}`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+if (require.main === module) process.exit(main(process.argv.slice(2)));
+
+module.exports = { appEnvNames, staticProblems, renderedProblems, parseDocuments };

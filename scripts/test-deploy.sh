@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# `npm run test:deploy` (opt-in; needs Go, not Docker or a cluster): the Helm
+# chart deploy/helm/opamp-fleet linted and rendered with Helm, for the default
+# values (plus the three required backend settings) and values-production.yaml,
+# and the rendered manifests checked (scripts/deploy/chart-check.js rendered).
+# Also: values the apps would refuse stop the render with a clear message, and
+# the image's launcher and health check work on the built apps
+# (scripts/deploy/image-roles-check.js; needs `npm run infra:up`). With
+# OPAMP_DEPLOY_IMAGE=<tag> also the built image, each role in a read-only
+# container (scripts/deploy/image-smoke-check.sh; needs Docker).
+#
+# Helm is built from the Go module proxy when missing (HELM_VERSION, into
+# tmp/go/bin; ~11 min cold on 2 cores, seconds once the Go build cache has it).
+# HELM=/path/to/helm uses another one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+say() { printf '== %s\n' "$*"; }
+die() { printf 'test-deploy: %s\n' "$*" >&2; exit 1; }
+
+helm_version="${HELM_VERSION:-v3.22.0}"
+helm="${HELM:-$root/tmp/go/bin/helm}"
+if [ ! -x "$helm" ]; then
+  command -v go >/dev/null || die "go is needed to build Helm (or set HELM=/path/to/helm)"
+  say "building Helm $helm_version from the Go module proxy into tmp/go/bin (cold: ~11 min)"
+  mkdir -p "$root/tmp/go/bin"
+  GOBIN="$root/tmp/go/bin" nice -n 10 go install "helm.sh/helm/v3/cmd/helm@$helm_version"
+fi
+say "$("$helm" version --short)"
+
+chart=deploy/helm/opamp-fleet
+# A Helm built with `go install` does not know a cluster's version (it assumes
+# 1.20); render for a current one. The chart needs >= 1.25.
+kube_version="${KUBE_VERSION:-1.33.0}"
+out=tmp/deploy
+rm -rf "$out" && mkdir -p "$out"
+# What an install must always say: where Kafka, Redis and PostgreSQL are.
+required=(--set 'kafka.brokers[0]=kafka.example.internal:9092'
+  --set 'postgresql.url=postgres://opamp:secret@pg.example.internal:5432/opamp'
+  --set 'redis.url=redis://redis.example.internal:6379')
+
+passed=0
+failed=0
+step() {
+  local name=$1; shift
+  if "$@" > "$out/$name.log" 2>&1; then
+    passed=$((passed + 1)); say "ok   $name"
+  else
+    failed=$((failed + 1)); say "FAIL $name"; sed 's/^/     /' "$out/$name.log"
+  fi
+}
+# helm template into $out/<file>.yaml
+render() {
+  local file=$1; shift
+  "$helm" template opamp-fleet "$chart" --namespace opamp --kube-version "$kube_version" "$@" > "$out/$file.yaml"
+}
+# A render that must be refused, with this message.
+refused() {
+  local name=$1 message=$2; shift 2
+  if "$helm" template opamp-fleet "$chart" --kube-version "$kube_version" "$@" > "$out/$name.log" 2>&1; then
+    failed=$((failed + 1)); say "FAIL $name: rendered, should have been refused"
+  elif grep -qF "$message" "$out/$name.log"; then
+    passed=$((passed + 1)); say "ok   $name"
+  else
+    failed=$((failed + 1)); say "FAIL $name: refused without \"$message\""; sed 's/^/     /' "$out/$name.log"
+  fi
+}
+
+say "static check (templates and values against the apps' config modules)"
+step static node scripts/deploy/chart-check.js static
+
+say "default values"
+step lint-default "$helm" lint --strict --kube-version "$kube_version" "$chart" "${required[@]}"
+step template-default render default "${required[@]}"
+step check-default node scripts/deploy/chart-check.js rendered "$out/default.yaml" --expect-load-balancer
+
+say "values-production.yaml"
+step lint-production "$helm" lint --strict --kube-version "$kube_version" "$chart" -f "$chart/values-production.yaml"
+step template-production render production -f "$chart/values-production.yaml"
+step check-production node scripts/deploy/chart-check.js rendered "$out/production.yaml"
+
+say "every option on (gateway TLS, client identity, a sidecar, Gateway API, PodMonitor, network policies, extra CA)"
+step template-options render options "${required[@]}" \
+  --set gateway.tls.secretName=opamp-tls --set gateway.clientIdentity.header=x-client-cert-subject \
+  --set 'gateway.clientIdentity.trustedProxies[0]=10.0.0.10' --set gateway.clientIdentity.required=true \
+  --set gateway.httpRoute.enabled=true --set 'gateway.httpRoute.parentRefs[0].name=public' \
+  --set metrics.podMonitor.enabled=true --set networkPolicy.enabled=true --set extraCA.secretName=backends-ca \
+  --set secrets.agentTokens=default=abcdefghijklmnopqrstuvwx \
+  --set 'gateway.extraContainers[0].name=mtls-terminator' --set 'gateway.extraContainers[0].image=example/terminator:1' \
+  --set 'gateway.extraContainers[0].env[0].name=UPSTREAM' --set 'gateway.extraContainers[0].env[0].value=127.0.0.1:4320' \
+  --set 'gateway.extraVolumes[0].name=client-ca' --set 'gateway.extraVolumes[0].secret.secretName=client-ca' 
+step check-options node scripts/deploy/chart-check.js rendered "$out/options.yaml" --expect-load-balancer
+
+say "values the apps would refuse"
+refused refused-no-kafka 'kafka.brokers is required'
+refused refused-one-gateway 'gateway.replicas must be at least 2' "${required[@]}" --set gateway.replicas=1
+refused refused-short-grace 'must exceed preStopSleepSeconds + drainWindowSeconds' "${required[@]}" --set gateway.terminationGracePeriodSeconds=30
+
+say "the image's launcher and health check (built apps; PostgreSQL, Redis, Kafka of infra.sh)"
+step build-apps env NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false npx nx run-many -t build -p gateway config-service --output-style=static
+step image-roles node scripts/deploy/image-roles-check.js
+
+if [ -n "${OPAMP_DEPLOY_IMAGE:-}" ]; then
+  say "the image $OPAMP_DEPLOY_IMAGE, every role in a read-only container (Docker)"
+  step image-smoke bash scripts/deploy/image-smoke-check.sh "$OPAMP_DEPLOY_IMAGE"
+  sed -n 's/^== \(.* MB\)$/== \1/p' "$out/image-smoke.log" | head -1
+else
+  say "skipped: the image in Docker (set OPAMP_DEPLOY_IMAGE=opamp-fleet:local, with DOCKER_HOST if needed)"
+fi
+
+say "deploy: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
