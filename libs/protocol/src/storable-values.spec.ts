@@ -1,5 +1,5 @@
 import { decodeAgentToServer, encodeAgentToServer } from './message-codec';
-import { dropUnstorableValues, describeDropped } from './storable-values';
+import { dropUnstorableValues, describeDropped, MAX_ATTRIBUTE_BYTES } from './storable-values';
 import type { opamp } from './opamp-schema';
 
 const UID = Buffer.alloc(16, 7);
@@ -55,6 +55,48 @@ describe('dropUnstorableValues', () => {
     expect(check.dropped).toEqual(['health.componentHealthMap["bad"]: U+0000 in lastError', 'remoteConfigStatus: U+0000 in errorMessage']);
     expect(Object.keys(msg.health?.componentHealthMap ?? {})).toEqual(['good']);
     expect(msg.remoteConfigStatus).toBeNull();
+  });
+
+  it('drops an attribute whose key or string value is longer than the server indexes, and keeps the rest', () => {
+    const long = 'h'.repeat(MAX_ATTRIBUTE_BYTES + 1);
+    const msg = decoded({
+      agentDescription: {
+        identifyingAttributes: [
+          { key: 'host.name', value: { stringValue: long } },
+          { key: 'service.name', value: { stringValue: 'x'.repeat(MAX_ATTRIBUTE_BYTES) } },
+        ],
+        nonIdentifyingAttributes: [{ key: long, value: { stringValue: 'v' } }, { key: 'os.type', value: { stringValue: 'linux' } }],
+      },
+    });
+    const check = dropUnstorableValues(msg);
+    expect(check.refused).toBeNull();
+    expect(check.dropped).toEqual([
+      `agentDescription.identifyingAttributes[0]: value longer than ${MAX_ATTRIBUTE_BYTES} bytes`,
+      `agentDescription.nonIdentifyingAttributes[0]: key longer than ${MAX_ATTRIBUTE_BYTES} bytes`,
+    ]);
+    expect(msg.agentDescription?.identifyingAttributes?.map((a) => a.key)).toEqual(['service.name']);
+    expect(msg.agentDescription?.nonIdentifyingAttributes?.map((a) => a.key)).toEqual(['os.type']);
+  });
+
+  it('drops a status report whose status is outside 0..32767 (stored as smallint; a future enum value inside stays)', () => {
+    const msg = decoded({
+      remoteConfigStatus: { status: 2147483647 as never, lastRemoteConfigHash: Buffer.from('ab', 'hex') },
+      connectionSettingsStatus: { status: -1 as never },
+      health: { healthy: true },
+    });
+    const check = dropUnstorableValues(msg);
+    expect(check.refused).toBeNull();
+    expect(check.dropped).toEqual(['remoteConfigStatus: status 2147483647 is outside 0..32767', 'connectionSettingsStatus: status -1 is outside 0..32767']);
+    expect(msg.remoteConfigStatus).toBeNull();
+    expect(msg.connectionSettingsStatus).toBeNull();
+    expect(msg.health?.healthy).toBe(true);
+  });
+
+  it('keeps status reports with every known status, and a future one', () => {
+    for (const status of [0, 1, 2, 3, 4, 32767]) {
+      const msg = decoded({ remoteConfigStatus: { status }, connectionSettingsStatus: { status } });
+      expect(dropUnstorableValues(msg)).toEqual({ dropped: [], refused: null });
+    }
   });
 
   it.each([

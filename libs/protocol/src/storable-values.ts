@@ -1,7 +1,9 @@
 /**
  * Owns the rule for decodable AgentToServer messages whose values the fleet
  * cannot store: PostgreSQL text and jsonb cannot hold U+0000, its bigint
- * stops at 2^63-1, and a protobuf map entry may arrive without its value.
+ * stops at 2^63-1, a status enum is kept in a smallint, an attribute becomes
+ * a label whose value a btree index holds (at most ~2.7 KB a row), and a
+ * protobuf map entry may arrive without its value.
  *
  * Such a message is not malformed protobuf, so the codec lets it through;
  * this check runs after decoding. What can be dropped is dropped, as small as
@@ -17,6 +19,15 @@ import type { opamp } from './opamp-schema';
 
 /** PostgreSQL's bigint maximum is 2^63-1; as a JS number everything from 2^63 on is out of range. */
 const INT64_LIMIT = 2 ** 63;
+/**
+ * Longest attribute key or string value kept (UTF-8 bytes). Attributes become
+ * labels, and the label order indexes (host.name, service.name) refuse a row
+ * beyond ~2,700 bytes, which failed the whole ingest batch the agent was in.
+ */
+export const MAX_ATTRIBUTE_BYTES = 2048;
+/** Status enums are stored as smallint; OpAMP's are non-negative. Inside this range a future value is kept. */
+const STATUS_ENUM_MAX = 32767;
+const STATUS_REPORTS = ['remoteConfigStatus', 'connectionSettingsStatus'] as const;
 
 export interface StorableCheck {
   /** Where values were dropped, each with why, e.g. `health.componentHealthMap["a"]: entry without a value`. */
@@ -38,6 +49,27 @@ export function dropUnstorableValues(message: opamp.proto.v1.AgentToServer): Sto
   }
   const dropped: string[] = [];
   const record = message as unknown as Record<string, unknown>;
+  for (const key of STATUS_REPORTS) {
+    const status = Number(message[key]?.status ?? 0);
+    if (status < 0 || status > STATUS_ENUM_MAX) {
+      dropped.push(`${key}: status ${status} is outside 0..${STATUS_ENUM_MAX}`);
+      delete record[key];
+    }
+  }
+  const description = message.agentDescription;
+  if (description) {
+    for (const list of ['identifyingAttributes', 'nonIdentifyingAttributes'] as const) {
+      const attributes = description[list];
+      if (!attributes) continue;
+      for (let i = attributes.length - 1; i >= 0; i--) {
+        const problem = oversizedAttribute(attributes[i]);
+        if (problem) {
+          dropped.push(`agentDescription.${list}[${i}]: ${problem}`);
+          attributes.splice(i, 1);
+        }
+      }
+    }
+  }
   for (const key of Object.keys(record)) {
     const value = record[key];
     if (key === 'instanceUid' || !isContainer(value)) continue;
@@ -55,6 +87,13 @@ export function describeDropped(check: StorableCheck, max = 3): string {
   const shown = check.dropped.slice(0, max).join('; ');
   const more = check.dropped.length > max ? ` (and ${check.dropped.length - max} more)` : '';
   return `dropped values this server cannot store: ${shown}${more}`;
+}
+
+function oversizedAttribute(kv: opamp.proto.v1.IKeyValue): string | null {
+  if (Buffer.byteLength(kv.key ?? '') > MAX_ATTRIBUTE_BYTES) return `key longer than ${MAX_ATTRIBUTE_BYTES} bytes`;
+  const value = kv.value?.stringValue;
+  if (typeof value === 'string' && Buffer.byteLength(value) > MAX_ATTRIBUTE_BYTES) return `value longer than ${MAX_ATTRIBUTE_BYTES} bytes`;
+  return null;
 }
 
 function isContainer(value: unknown): value is object {
