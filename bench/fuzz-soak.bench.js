@@ -270,9 +270,10 @@ async function checkGoodState(ctx, agents) {
 }
 
 async function main() {
-  const { FuzzTally } = require('@opamp/fuzz');
+  // Built first: on a fresh checkout @opamp/fuzz exists only after the build.
   if (!opts.skipBuild && !opts.ws) S.build(['fleet-server', 'fuzz', 'agent-sim']);
   const fuzz = require('@opamp/fuzz');
+  const { FuzzTally } = fuzz;
   const protocol = require('@opamp/protocol');
   const { REST_ROUTES } = require('@opamp/platform-api');
   const tally = new FuzzTally();
