@@ -6,6 +6,7 @@
  * counted, and leaves nothing behind; none is an internal error.
  */
 import * as grpc from '@grpc/grpc-js';
+import { MAX_REST_JSON_DEPTH } from '@opamp/desired-state';
 import { AgentCapabilities as C } from '@opamp/protocol';
 import { ConfigServiceBed } from './config-service.bed';
 
@@ -135,6 +136,25 @@ describe('REST errors in the API envelope (item 15)', () => {
     expect(wrong).toMatchObject({ status: 405, json: { error: { code: 405, status: 'UNIMPLEMENTED' } } });
     expect(wrong.headers.get('allow')).toBe('GET, PUT, DELETE');
     for (const r of [bad, text, none, wrong]) expect((r.json['error'] as { requestId: string }).requestId).toBe(r.headers.get('x-request-id'));
+  });
+});
+
+describe('deeply nested JSON bodies (found by the fuzz soak)', () => {
+  it.each([
+    ['an array', (d: number) => `{"assignment": ${'['.repeat(d)}${']'.repeat(d)}}`],
+    ['objects', (d: number) => `{"assignment": ${'{"a":'.repeat(d)}1${'}'.repeat(d)}}`],
+    ['objects under a map field', (d: number) => `{"name": "deep", "files": ${'{"a":'.repeat(d)}1${'}'.repeat(d)}}`],
+  ])('%s nested 20,000 deep is a 400 in the envelope, and the API answers the next call', async (kind, body) => {
+    const path = kind.includes('map') ? '/configurations' : '/assignments';
+    const deep = await bed.rest('POST', path, undefined, { raw: body(20_000), headers: { 'content-type': 'application/json' } });
+    expect(deep).toMatchObject({ status: 400, json: { error: { code: 400, status: 'INVALID_ARGUMENT', message: `request body nests deeper than ${MAX_REST_JSON_DEPTH} levels` } } });
+    expect((await bed.rest('GET', '/assignments')).status).toBe(200);
+  });
+
+  it('a body at the depth limit is read as usual', async () => {
+    const nested = `{"assignment": {"name": "deep-ok", "configurationName": "none", "selector": "x=y"}, "pad": ${'['.repeat(MAX_REST_JSON_DEPTH - 1)}${']'.repeat(MAX_REST_JSON_DEPTH - 1)}}`;
+    const r = await bed.rest('POST', '/assignments', undefined, { raw: nested, headers: { 'content-type': 'application/json' } });
+    expect(message(r)).not.toMatch(/nests deeper/);
   });
 });
 

@@ -38,6 +38,7 @@ describe('REST bodies', () => {
     expect(bodyParserProblem({ type: 'entity.parse.failed', body: '{"a":' })).toEqual({ http: 400, message: 'request body is not valid JSON' });
     expect(bodyParserProblem({ type: 'entity.parse.failed', body: ' 5' })).toEqual({ http: 400, message: 'request body must be a JSON object' });
     expect(bodyParserProblem({ type: 'entity.too.large', status: 413 })).toMatchObject({ http: 413 });
+    expect(bodyParserProblem({ type: 'entity.too.deep', status: 400 })).toEqual({ http: 400, message: 'request body nests deeper than 64 levels' });
     expect(bodyParserProblem({ type: 'encoding.unsupported', status: 415 })).toMatchObject({ http: 415 });
     expect(bodyParserProblem(Object.assign(new URIError('URI malformed'), { status: 400 }))).toEqual({ http: 400, message: 'the request path is not valid percent-encoded UTF-8' });
     expect(bodyParserProblem(Object.assign(new Error('not a parser error'), { status: 500 }))).toBeNull();

@@ -15,7 +15,7 @@ import { FleetRestController } from './fleet-rest.controller';
 import { findConsoleDir, serveConsole } from './console-static';
 import { FLEET_PACKAGE, findFleetApiProto, LOADER_OPTIONS, ProtoJson } from './proto-json';
 import { API_LOG, FLEET_API, METRICS_REGISTRY, PROTO_JSON } from './platform-api.tokens';
-import { restErrors } from './rest-body';
+import { refuseDeepJson, restErrors } from './rest-body';
 import { RestErrorsFilter } from './rest-errors.filter';
 import { MetricsController } from './metrics.controller';
 import type { Registry } from 'prom-client';
@@ -59,7 +59,7 @@ export async function createPlatformApiApp(module: DynamicModule, listen: Platfo
   });
   // Errors of the parser (right after it, before Nest wraps them), express and Nest itself in the API's envelope, not Nest's.
   const errors = restErrors(app.get<FleetApiService>(FLEET_API), app.get<JsonLog>(API_LOG));
-  app.useBodyParser('json', { limit: MAX_REST_BODY_BYTES });
+  app.useBodyParser('json', { limit: MAX_REST_BODY_BYTES, verify: refuseDeepJson });
   app.use(errors);
   app.useGlobalFilters(new RestErrorsFilter(errors));
   const consoleDir = listen.consoleDir === undefined ? findConsoleDir() : listen.consoleDir;

@@ -5,7 +5,8 @@
  * throws is answered in the API's own error envelope with a request id,
  * counted, and (when it is ours, a 500) logged, instead of the framework's page.
  */
-import { DesiredStateError, echo, MAX_REST_BODY_BYTES, type FleetApiService } from '@opamp/desired-state';
+import { DesiredStateError, echo, MAX_REST_BODY_BYTES, MAX_REST_JSON_DEPTH, type FleetApiService } from '@opamp/desired-state';
+import { nestsDeeperThan } from '@opamp/store';
 import type { JsonLog } from '@opamp/process-runtime';
 import { errorEnvelope, logInternalError, REQUEST_ID_HEADER, requestIdFrom } from './api-errors';
 import { compileRoutes, matchRoute, type CompiledRoute } from './rest-routes';
@@ -39,6 +40,17 @@ export function unsupportedBody(headers: BodyRequest['headers']): string | null 
   return type ? `content-type must be application/json, got ${echo(type)}` : 'content-type must be application/json (the request has a body but no content-type)';
 }
 
+/**
+ * The JSON parser's verify step: a body nested deeper than MAX_REST_JSON_DEPTH
+ * is refused before it is parsed, so nothing walks it (a walk of thousands of
+ * levels overflows the stack). Counted and answered like every parser error.
+ */
+export function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer): void {
+  if (nestsDeeperThan(body.toString('utf8'), MAX_REST_JSON_DEPTH)) {
+    throw Object.assign(new Error(`request body nests deeper than ${MAX_REST_JSON_DEPTH} levels`), { status: 400, type: 'entity.too.deep' });
+  }
+}
+
 /** What an error of express or its body parser means for the caller: HTTP status and message; null when it is ours (500). */
 export function bodyParserProblem(err: { type?: unknown; status?: unknown; body?: unknown }): { http: number; message: string } | null {
   if (err instanceof URIError) return { http: 400, message: 'the request path is not valid percent-encoded UTF-8' };
@@ -47,6 +59,8 @@ export function bodyParserProblem(err: { type?: unknown; status?: unknown; body?
       const first = typeof err.body === 'string' ? err.body.trimStart()[0] : undefined;
       return { http: 400, message: first !== undefined && first !== '{' && first !== '[' ? 'request body must be a JSON object' : 'request body is not valid JSON' };
     }
+    case 'entity.too.deep':
+      return { http: 400, message: `request body nests deeper than ${MAX_REST_JSON_DEPTH} levels` };
     case 'entity.too.large':
       return { http: 413, message: `request body is larger than ${MAX_REST_BODY_BYTES} bytes` };
     case 'encoding.unsupported':

@@ -5,3 +5,4 @@ export * from './sql-database';
 export * from './pglite-database';
 export * from './agent-records';
 export * from './store-limits';
+export { nestsDeeperThan } from './json-depth';

@@ -71,3 +71,10 @@ export const CONFIG_STATUS_WAIT_MS = 30_000;
 export const DEFAULT_AGENT_RETENTION_DAYS = 7;
 /** Longest retention a tenant may set (days); 0 keeps agents forever. */
 export const MAX_AGENT_RETENTION_DAYS = 3650;
+
+/**
+ * Deepest nesting of a REST request body. No request of the API nests more
+ * than a few levels; a deeper body is refused before anything walks it (a
+ * walk of 20,000 levels overflowed the stack: a 500).
+ */
+export const MAX_REST_JSON_DEPTH = 64;
