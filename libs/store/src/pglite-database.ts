@@ -101,7 +101,6 @@ export class PgliteSqlDatabase implements SqlDatabase {
    * undefined. Refused while another live process (or this one) has it open.
    */
   static async open(dataDir?: string, options: PgliteOpenOptions = {}): Promise<PgliteSqlDatabase> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { PGlite } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
     const lock = dataDir ? DataDirLock.acquire(dataDir) : null;
     try {
