@@ -5,6 +5,22 @@
 const fs = require('fs');
 // Result files name processes without this machine's paths.
 const REPO = require('path').join(__dirname, '..', '..');
+
+/**
+ * A command line as a result file may keep it: no path of this machine (this
+ * checkout's, another checkout's, a temp dir's). An absolute path keeps what
+ * follows its node_modules/, else only its last segment.
+ */
+function machineFreeCommand(cmd) {
+  return cmd
+    .split(`${REPO}/`)
+    .join('')
+    .replace(/(^|[\s=])\/\S*/g, (m, lead) => {
+      const p = m.slice(lead.length);
+      const i = p.indexOf('/node_modules/');
+      return lead + (i >= 0 ? p.slice(i + 1) : p.slice(p.lastIndexOf('/') + 1));
+    });
+}
 const path = require('path');
 const { procStats } = require('./machine');
 
@@ -183,7 +199,7 @@ async function topOthers(ours, seconds = 1) {
     if (own.has(p) || p === process.pid) continue;
     try {
       const d = procStats(p).cpuSeconds - c0;
-      if (d > 0.02) rows.push({ pid: p, cpuPercent: +((d / seconds) * 100).toFixed(0), cmd: readCmdline(p).split(`${REPO}/`).join('').slice(0, 100) });
+      if (d > 0.02) rows.push({ pid: p, cpuPercent: +((d / seconds) * 100).toFixed(0), cmd: machineFreeCommand(readCmdline(p)).slice(0, 100) });
     } catch {
       /* gone */
     }
