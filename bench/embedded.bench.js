@@ -49,19 +49,15 @@ async function main() {
   const adminToken = `opamp_admin_${crypto.randomBytes(18).toString('base64url')}`;
   const agentToken = `opamp_agent_${crypto.randomBytes(18).toString('base64url')}`;
   const p = opts.basePort;
-  const server = S.startApp(BENCH, 'fleet-server', 'fleet-server', {
-    OPAMP_DATA_DIR: dataDir,
-    OPAMP_BIND_HOST: '127.0.0.1',
-    OPAMP_GATEWAY_PORT: String(p),
-    OPAMP_GATEWAY_ADMIN_PORT: String(p + 1),
-    OPAMP_CONFIG_HTTP_PORT: String(p + 2),
-    OPAMP_CONFIG_GRPC_PORT: String(p + 3),
-    OPAMP_ADMIN_TOKEN: adminToken,
-    OPAMP_AGENT_TOKEN: agentToken,
-    OPAMP_MAX_CONNECTIONS: String(opts.maxConnections),
-    OPAMP_HEARTBEAT_INTERVAL_S: String(opts.heartbeatS),
-    OPAMP_DRAIN_WINDOW_MS: '0',
-  });
+  const server = S.startApp(
+    BENCH,
+    'fleet-server',
+    'fleet-server',
+    S.embeddedServerEnv(
+      { dataDir, basePort: p, adminToken, agentToken },
+      { OPAMP_MAX_CONNECTIONS: String(opts.maxConnections), OPAMP_HEARTBEAT_INTERVAL_S: String(opts.heartbeatS), OPAMP_DRAIN_WINDOW_MS: '0' },
+    ),
+  );
   await S.waitUntil('fleet-server', S.httpOk(`http://127.0.0.1:${p + 1}/readyz`), 120_000);
   await S.waitUntil('fleet-server API', S.httpOk(`http://127.0.0.1:${p + 2}/api/v1/openapi.json`), 60_000);
   const api = S.api(`http://127.0.0.1:${p + 2}/api/v1`, adminToken);

@@ -57,24 +57,9 @@ const opts = parseArgs(
 const BENCH = 'fuzz-soak';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function embeddedEnv(dataDir, p, adminToken, agentToken) {
-  return {
-    OPAMP_DATA_DIR: dataDir,
-    OPAMP_BIND_HOST: '127.0.0.1',
-    OPAMP_GATEWAY_PORT: String(p),
-    OPAMP_GATEWAY_ADMIN_PORT: String(p + 1),
-    OPAMP_CONFIG_HTTP_PORT: String(p + 2),
-    OPAMP_CONFIG_GRPC_PORT: String(p + 3),
-    OPAMP_ADMIN_TOKEN: adminToken,
-    OPAMP_AGENT_TOKEN: agentToken,
-    OPAMP_HEARTBEAT_INTERVAL_S: String(opts.heartbeatS),
-    OPAMP_DRAIN_WINDOW_MS: '500',
-  };
-}
-
 async function startEmbedded(dataDir, adminToken, agentToken, errors, label = 'fleet-server') {
   const p = opts.basePort;
-  const server = S.startApp(BENCH, label, 'fleet-server', embeddedEnv(dataDir, p, adminToken, agentToken), {
+  const server = S.startApp(BENCH, label, 'fleet-server', S.embeddedServerEnv({ dataDir, basePort: p, adminToken, agentToken }, { OPAMP_HEARTBEAT_INTERVAL_S: String(opts.heartbeatS), OPAMP_DRAIN_WINDOW_MS: '500' }), {
     onUnexpectedExit: (msg) => errors.count('server', `exited: ${msg.split('\n')[0]}`),
   });
   await S.waitUntil('fleet-server', async () => (await fetch(`http://127.0.0.1:${p + 1}/readyz`)).ok, 180_000);

@@ -81,6 +81,25 @@ function logDir(bench) {
  * Output goes to .infra/bench/<bench>/<label>.log and is kept in memory (tail)
  * for readiness checks. A child that dies before `expectExit` is set fails the run.
  */
+/**
+ * The environment of the embedded server (fleet-server) on four consecutive
+ * loopback ports from `basePort` (agents, admin, REST, gRPC), with its own data
+ * dir and tokens; `extra` adds or overrides settings.
+ */
+function embeddedServerEnv({ dataDir, basePort: p, adminToken, agentToken }, extra = {}) {
+  return {
+    OPAMP_DATA_DIR: dataDir,
+    OPAMP_BIND_HOST: '127.0.0.1',
+    OPAMP_GATEWAY_PORT: String(p),
+    OPAMP_GATEWAY_ADMIN_PORT: String(p + 1),
+    OPAMP_CONFIG_HTTP_PORT: String(p + 2),
+    OPAMP_CONFIG_GRPC_PORT: String(p + 3),
+    OPAMP_ADMIN_TOKEN: adminToken,
+    OPAMP_AGENT_TOKEN: agentToken,
+    ...extra,
+  };
+}
+
 function startApp(bench, label, app, env, { onUnexpectedExit } = {}) {
   const log = fs.createWriteStream(path.join(logDir(bench), `${label}.log`));
   const child = spawn(process.execPath, ['-r', REGISTER, `dist/out-tsc/apps/${app}/src/main.js`], {
@@ -350,6 +369,7 @@ function api(baseUrl, token) {
 }
 
 module.exports = {
+  embeddedServerEnv,
   repo,
   sleep,
   children,
