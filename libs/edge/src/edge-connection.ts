@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type * as uWS from 'uWebSockets.js';
 import type { fleet } from '@opamp/contracts';
-import type { opamp, ProtocolErrorCode } from '@opamp/protocol';
+import { normalizeInstanceUid, type opamp, type ProtocolErrorCode } from '@opamp/protocol';
 import type { RejectionReason } from './edge-metrics';
 import type { PendingReplyItem } from './server-reply';
 import type { TokenBucket } from './token-bucket';
@@ -53,6 +53,18 @@ export interface ConnectionContext {
   ws: uWS.WebSocket<ConnectionContext> | null;
   firstReplySent: boolean;
   closed: boolean;
+}
+
+/**
+ * The Kafka key of a decoded message's instance_uid (copied: views into uWS's
+ * buffer outlive no callback), or why the uid is invalid, for a BAD_REQUEST.
+ */
+export function agentKey(uid: Buffer, acceptLegacyUlid: boolean | undefined): { key: Buffer } | { invalid: string } {
+  try {
+    return { key: Buffer.from(normalizeInstanceUid(uid, { acceptLegacyUlid })) };
+  } catch (err) {
+    return { invalid: (err as Error).message };
+  }
 }
 
 export function newConnectionId(): string {

@@ -13,16 +13,14 @@ import {
   encodeServerToAgent,
   httpStatusForError,
   isProtocolError,
-  normalizeInstanceUid,
   opamp,
   parseContentEncoding,
-  ProtocolError,
   unavailableReply,
 } from '@opamp/protocol';
 import type { AgentBindings } from './agent-bindings';
 import type { AgentCredential } from './agent-token.authority';
 import type { EdgeAdmission } from './edge-admission';
-import { type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, newConnectionId, rejectionFor, text } from './edge-connection';
+import { agentKey, type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, newConnectionId, rejectionFor, text } from './edge-connection';
 import type { EdgeMetrics } from './edge-metrics';
 import { type EdgeDependencies, type EdgeOptions, OPAMP_PATH } from './edge-options';
 import { composeHttpReply, decodePendingItem, type PendingReplyItem } from './server-reply';
@@ -183,15 +181,14 @@ export class PlainHttpTransport {
       return;
     }
     const uid = Buffer.from(msg.instanceUid ?? []);
-    let key: Buffer;
-    try {
-      key = Buffer.from(normalizeInstanceUid(uid, { acceptLegacyUlid: this.options.acceptLegacyUlid }));
-    } catch (err) {
+    const agent = agentKey(uid, this.options.acceptLegacyUlid);
+    if ('invalid' in agent) {
       // Decodes but is invalid: a BAD_REQUEST ServerToAgent, as the spec reads.
       this.metrics.reject('invalid_instance_uid');
-      this.writeReply(res, badRequestReply(uid, (err as ProtocolError).message), acceptEncoding, 'error');
+      this.writeReply(res, badRequestReply(uid, agent.invalid), acceptEncoding, 'error');
       return;
     }
+    const key = agent.key;
     const storable = storableInbound(msg, raw, this.metrics);
     if (storable.refused) {
       this.writeReply(res, badRequestReply(uid, storable.refused), acceptEncoding, 'error');

@@ -12,13 +12,12 @@ import {
   encodeServerToAgentFrame,
   encodeWsPayload,
   isProtocolError,
-  normalizeInstanceUid,
   opamp,
   unavailableReply,
 } from '@opamp/protocol';
 import type { AgentBindings } from './agent-bindings';
 import type { EdgeAdmission } from './edge-admission';
-import { type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, newConnectionId, rejectionFor, text } from './edge-connection';
+import { agentKey, type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, newConnectionId, rejectionFor, text } from './edge-connection';
 import type { EdgeMetrics } from './edge-metrics';
 import { type EdgeOptions, OPAMP_PATH } from './edge-options';
 import { ackReply } from './server-reply';
@@ -201,14 +200,13 @@ export class WebSocketTransport {
     }
     // Views into uWS's buffer are valid only during this callback: copy what outlives it.
     const uid = Buffer.from(msg.instanceUid ?? []);
-    let key: Buffer;
-    try {
-      key = Buffer.from(normalizeInstanceUid(uid, { acceptLegacyUlid: this.options.acceptLegacyUlid }));
-    } catch (err) {
+    const agent = agentKey(uid, this.options.acceptLegacyUlid);
+    if ('invalid' in agent) {
       this.metrics.reject('invalid_instance_uid');
-      this.send(conn, badRequestReply(uid, (err as Error).message), 'error');
+      this.send(conn, badRequestReply(uid, agent.invalid), 'error');
       return;
     }
+    const key = agent.key;
     const storable = storableInbound(msg, payload, this.metrics);
     if (storable.refused) {
       this.send(conn, badRequestReply(uid, storable.refused), 'error');
