@@ -40,18 +40,13 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
   let edgeRef: OpampEdgeServer | null = null;
   // Subscribe before loading, so no change falls between the two.
   const unwatch = await AgentTokenDirectory.watch(tokenWatcher, (change) => {
-    if (change.action === 'put') {
-      authenticator.putDigest(change.entry.digest, { tenantId: change.entry.tenantId, tokenId: change.entry.tokenId });
-      return;
-    }
-    const revoked = authenticator.credentialOfDigest(change.digest);
-    authenticator.removeDigest(change.digest);
-    // Revocation also ends the connections that token opened.
+    // Revocation also ends the connections that credential opened.
+    const revoked = authenticator.apply(change);
     if (revoked) edgeRef?.disconnectCredential(revoked.tenantId, revoked.tokenId);
   });
-  for (const e of await new AgentTokenDirectory(commands).loadAll()) {
-    authenticator.putDigest(e.digest, { tenantId: e.tenantId, tokenId: e.tokenId });
-  }
+  const directory = new AgentTokenDirectory(commands);
+  for (const entry of await directory.loadAll()) authenticator.apply({ action: 'put', entry });
+  for (const policy of await directory.loadPolicies()) authenticator.apply({ action: 'policy', policy });
   if (authenticator.size === 0) log('warn', 'no agent tokens yet: agents get 401 until config-service issues some');
 
   const edge = new OpampEdgeServer(

@@ -33,8 +33,14 @@ export class MemoryLeaseStore {
     return entry;
   }
 
-  async acquire(tenantId: string, instanceUidHex: string, gatewayId: string, connectionId: string): Promise<LeaseAcquisition> {
+  async acquire(tenantId: string, instanceUidHex: string, gatewayId: string, connectionId: string, exclusive = false): Promise<LeaseAcquisition> {
     const key = `${tenantId}/${instanceUidHex}`;
+    if (exclusive) {
+      const held = this.live(key)?.lease;
+      if (held && (held.gatewayId !== gatewayId || held.connectionId !== connectionId)) {
+        return { lease: { gatewayId, connectionId, epoch: 0 }, previous: held, refused: true };
+      }
+    }
     // At least the current time in ms, so epochs keep rising across a restart of the process.
     const epoch = Math.max((this.epochs.get(key) ?? 0) + 1, this.now());
     this.epochs.set(key, epoch);

@@ -13,22 +13,74 @@ export interface AgentTokenEntry {
   digest: string;
   tenantId: string;
   tokenId: string;
+  /** 'enrollment' (a tenant's agent token, the default) or 'agent' (one agent's own credential). */
+  kind?: 'enrollment' | 'agent';
+  /** Agent credentials: the instance_uid (hex) the credential speaks for. */
+  uidHex?: string;
+  /** Agent credentials: the agent was seen with it, so the enrollment token no longer speaks for uidHex. */
+  active?: boolean;
+  /** When the gateway stops accepting it (ms since the epoch); absent or 0: never. */
+  expiresAtMs?: number;
 }
 
-export type AgentTokenChange = { action: 'put'; entry: AgentTokenEntry } | { action: 'del'; digest: string };
+/** What a tenant demands of its agents' credentials, followed by every gateway. */
+export interface TenantAgentPolicy {
+  tenantId: string;
+  /** Agents may not stay on an enrollment token: those that cannot take their own credential are refused. */
+  requireAgentCredentials: boolean;
+}
+
+export type AgentTokenChange =
+  | { action: 'put'; entry: AgentTokenEntry }
+  | { action: 'del'; digest: string }
+  | { action: 'policy'; policy: TenantAgentPolicy };
 
 const SEP = '|';
 
+/** The directory's value for an entry: "tenant|tokenId" for a plain enrollment token, more fields otherwise. */
+export function encodeTokenValue(e: AgentTokenEntry): string {
+  const kind = e.kind ?? 'enrollment';
+  if (kind === 'enrollment' && !e.expiresAtMs) return `${e.tenantId}${SEP}${e.tokenId}`;
+  return [e.tenantId, e.tokenId, kind === 'agent' ? 'a' : 'e', e.uidHex ?? '', e.active ? '1' : '0', String(e.expiresAtMs ?? 0)].join(SEP);
+}
+
+export function decodeTokenValue(digest: string, value: string): AgentTokenEntry | null {
+  const p = value.split(SEP);
+  if (p.length === 2 && p[0] && p[1]) return { digest, tenantId: p[0], tokenId: p[1] };
+  if (p.length !== 6 || !p[0] || !p[1] || (p[2] !== 'a' && p[2] !== 'e')) return null;
+  const expiresAtMs = Number(p[5]);
+  if (!Number.isSafeInteger(expiresAtMs) || expiresAtMs < 0) return null;
+  const entry: AgentTokenEntry = { digest, tenantId: p[0], tokenId: p[1], kind: p[2] === 'a' ? 'agent' : 'enrollment' };
+  if (p[2] === 'a') {
+    if (!/^[0-9a-f]{32}$/.test(p[3])) return null;
+    entry.uidHex = p[3];
+    entry.active = p[4] === '1';
+  }
+  if (expiresAtMs > 0) entry.expiresAtMs = expiresAtMs;
+  return entry;
+}
+
 export function encodeTokenChange(change: AgentTokenChange): string {
-  return change.action === 'put'
-    ? ['put', change.entry.digest, change.entry.tenantId, change.entry.tokenId].join(SEP)
-    : ['del', change.digest].join(SEP);
+  switch (change.action) {
+    case 'put':
+      return ['put', change.entry.digest, encodeTokenValue(change.entry)].join(SEP);
+    case 'del':
+      return ['del', change.digest].join(SEP);
+    case 'policy':
+      return ['policy', change.policy.tenantId, change.policy.requireAgentCredentials ? '1' : '0'].join(SEP);
+  }
 }
 
 export function decodeTokenChange(text: string): AgentTokenChange | null {
   const parts = text.split(SEP);
-  if (parts[0] === 'put' && parts.length === 4) return { action: 'put', entry: { digest: parts[1], tenantId: parts[2], tokenId: parts[3] } };
+  if (parts[0] === 'put' && parts.length >= 4) {
+    const entry = decodeTokenValue(parts[1], parts.slice(2).join(SEP));
+    return entry ? { action: 'put', entry } : null;
+  }
   if (parts[0] === 'del' && parts.length === 2) return { action: 'del', digest: parts[1] };
+  if (parts[0] === 'policy' && parts.length === 3 && parts[1]) {
+    return { action: 'policy', policy: { tenantId: parts[1], requireAgentCredentials: parts[2] === '1' } };
+  }
   return null;
 }
 
@@ -36,8 +88,18 @@ export class AgentTokenDirectory {
   constructor(private readonly redis: Redis) {}
 
   async put(entry: AgentTokenEntry): Promise<void> {
-    await this.redis.hset(AgentTokenKeys.directory(), entry.digest, `${entry.tenantId}${SEP}${entry.tokenId}`);
+    await this.redis.hset(AgentTokenKeys.directory(), entry.digest, encodeTokenValue(entry));
     await this.redis.publish(AgentTokenKeys.changes(), encodeTokenChange({ action: 'put', entry }));
+  }
+
+  async putPolicy(policy: TenantAgentPolicy): Promise<void> {
+    await this.redis.hset(AgentTokenKeys.policies(), policy.tenantId, policy.requireAgentCredentials ? '1' : '0');
+    await this.redis.publish(AgentTokenKeys.changes(), encodeTokenChange({ action: 'policy', policy }));
+  }
+
+  async loadPolicies(): Promise<TenantAgentPolicy[]> {
+    const all = await this.redis.hgetall(AgentTokenKeys.policies());
+    return Object.entries(all).map(([tenantId, v]) => ({ tenantId, requireAgentCredentials: v === '1' }));
   }
 
   async remove(digest: string): Promise<void> {
@@ -51,15 +113,15 @@ export class AgentTokenDirectory {
     const current = await this.redis.hgetall(AgentTokenKeys.directory());
     for (const digest of Object.keys(current)) if (!wanted.has(digest)) await this.remove(digest);
     for (const entry of entries) {
-      if (current[entry.digest] !== `${entry.tenantId}${SEP}${entry.tokenId}`) await this.put(entry);
+      if (current[entry.digest] !== encodeTokenValue(entry)) await this.put(entry);
     }
   }
 
   async loadAll(): Promise<AgentTokenEntry[]> {
     const all = await this.redis.hgetall(AgentTokenKeys.directory());
     return Object.entries(all).flatMap(([digest, value]) => {
-      const i = value.indexOf(SEP);
-      return i > 0 ? [{ digest, tenantId: value.slice(0, i), tokenId: value.slice(i + 1) }] : [];
+      const entry = decodeTokenValue(digest, value);
+      return entry ? [entry] : [];
     });
   }
 

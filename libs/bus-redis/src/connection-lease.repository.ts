@@ -16,9 +16,12 @@ export interface ConnectionLease {
 }
 
 export interface LeaseAcquisition {
+  /** The lease taken; null when an exclusive acquisition found another connection holding it. */
   lease: ConnectionLease;
-  /** The lease this one replaced, if another connection held it. */
+  /** The lease this one replaced, if another connection held it (or, when refused, the holder). */
   previous: ConnectionLease | null;
+  /** True when an exclusive acquisition was refused: `previous` holds the agent, nothing changed. */
+  refused?: boolean;
 }
 
 const SEP = '|';
@@ -36,11 +39,18 @@ export function decodeLease(value: string | null): ConnectionLease | null {
   return { gatewayId: parts[0], connectionId: parts[1], epoch };
 }
 
-// KEYS[1] lease, KEYS[2] epoch counter; ARGV gateway, connection, ttl ms, now ms.
+// KEYS[1] lease, KEYS[2] epoch counter; ARGV gateway, connection, ttl ms, now ms, exclusive ('1').
 // The epoch is at least the current time in ms: if Redis loses its data
 // (restart without persistence), epochs still rise past every one ever issued,
 // so status-ingest does not take a new connection for a replay of an old one.
+// Exclusive: a lease held by another connection is left alone (epoch 0 returned).
 const ACQUIRE = `
+if ARGV[5] == '1' then
+  local held = redis.call('GET', KEYS[1])
+  if held and string.sub(held, 1, string.len(ARGV[1]) + string.len(ARGV[2]) + 2) ~= ARGV[1] .. '${SEP}' .. ARGV[2] .. '${SEP}' then
+    return {0, held}
+  end
+end
 local epoch = redis.call('INCR', KEYS[2])
 local floor = tonumber(ARGV[4])
 if epoch < floor then
@@ -69,7 +79,7 @@ return 0
 `;
 
 type LeaseCommands = Redis & {
-  leaseAcquire(lease: string, epoch: string, gw: string, conn: string, ttl: number, nowMs: number): Promise<[number, string]>;
+  leaseAcquire(lease: string, epoch: string, gw: string, conn: string, ttl: number, nowMs: number, exclusive: string): Promise<[number, string]>;
   leaseRefresh(lease: string, expected: string, ttl: number): Promise<number>;
   leaseRelease(lease: string, expected: string): Promise<number>;
 };
@@ -95,7 +105,12 @@ export class ConnectionLeaseRepository {
     this.redis = withLeaseCommands(redis);
   }
 
-  async acquire(tenantId: string, instanceUidHex: string, gatewayId: string, connectionId: string): Promise<LeaseAcquisition> {
+  /**
+   * Takes the agent's lease. Exclusive: only if no other connection holds it
+   * (else `refused`, and the holder in `previous`); otherwise it takes the
+   * lease over and names the previous holder.
+   */
+  async acquire(tenantId: string, instanceUidHex: string, gatewayId: string, connectionId: string, exclusive = false): Promise<LeaseAcquisition> {
     if (gatewayId.includes(SEP) || connectionId.includes(SEP)) throw new Error(`ids must not contain "${SEP}"`);
     const [epoch, previous] = await this.redis.leaseAcquire(
       RedisKeys.connectionLease(tenantId, instanceUidHex),
@@ -104,7 +119,9 @@ export class ConnectionLeaseRepository {
       connectionId,
       this.ttlMs,
       this.now(),
+      exclusive ? '1' : '0',
     );
+    if (Number(epoch) === 0) return { lease: { gatewayId, connectionId, epoch: 0 }, previous: decodeLease(previous), refused: true };
     return { lease: { gatewayId, connectionId, epoch: Number(epoch) }, previous: decodeLease(previous) };
   }
 

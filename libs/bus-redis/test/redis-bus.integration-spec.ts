@@ -6,6 +6,8 @@
 import { testInfra, uniqueName, waitFor } from '@opamp/testing';
 import type Redis from 'ioredis';
 import {
+  AgentTokenDirectory,
+  type AgentTokenChange,
   ConnectionLeaseRepository,
   createRedisConnection,
   GatewayPushPublisher,
@@ -89,6 +91,51 @@ describe('Redis bus (real server)', () => {
     await commands.del(`opamp:epoch:{${tenant}:${uid}}`);
     const afterLoss = await leases.acquire(tenant, uid, 'gw-1', 'conn-3');
     expect(afterLoss.lease.epoch).toBeGreaterThan(third.lease.epoch);
+  });
+
+  it('acquires exclusively only a lease no other connection holds, changing nothing when refused', async () => {
+    const leases = new ConnectionLeaseRepository(commands, 60_000);
+    const tenant = uniqueName('tenant');
+    const uid = 'c3'.repeat(16);
+    const first = await leases.acquire(tenant, uid, 'gw-1', 'conn-1', true);
+    expect(first.refused).toBeUndefined();
+    const refused = await leases.acquire(tenant, uid, 'gw-2', 'conn-2', true);
+    expect(refused.refused).toBe(true);
+    expect(refused.previous).toEqual(first.lease);
+    expect(await leases.get(tenant, uid)).toEqual(first.lease);
+    // The same connection may take its own lease again; a prefix of its id is not the same connection.
+    expect((await leases.acquire(tenant, uid, 'gw-1', 'conn', true)).refused).toBe(true);
+    const again = await leases.acquire(tenant, uid, 'gw-1', 'conn-1', true);
+    expect(again.refused).toBeUndefined();
+    expect(again.lease.epoch).toBeGreaterThan(first.lease.epoch);
+    // Once released, anyone may.
+    expect(await leases.release(tenant, uid, again.lease)).toBe(true);
+    expect((await leases.acquire(tenant, uid, 'gw-2', 'conn-2', true)).refused).toBeUndefined();
+  });
+
+  it('keeps the credential directory and tenant policies, and announces every change', async () => {
+    const directory = new AgentTokenDirectory(commands);
+    const watcher = connection('test-directory-watch');
+    const seen: AgentTokenChange[] = [];
+    const unwatch = await AgentTokenDirectory.watch(watcher, (c) => seen.push(c));
+    const tenant = uniqueName('tenant');
+    const own = { digest: uniqueName('digest'), tenantId: tenant, tokenId: 'c1', kind: 'agent' as const, uidHex: 'd4'.repeat(16), active: true };
+    const enrollment = { digest: uniqueName('digest'), tenantId: tenant, tokenId: 'e1', expiresAtMs: 1_900_000_000_000 };
+    await directory.put(own);
+    await directory.put(enrollment);
+    await directory.putPolicy({ tenantId: tenant, requireAgentCredentials: true });
+    const loaded = (await directory.loadAll()).filter((e) => e.tenantId === tenant);
+    expect(loaded).toEqual(expect.arrayContaining([own, { ...enrollment, kind: 'enrollment' }]));
+    expect(await directory.loadPolicies()).toContainEqual({ tenantId: tenant, requireAgentCredentials: true });
+    await directory.remove(own.digest);
+    await waitFor(() => seen.filter((c) => (c.action === 'policy' ? c.policy.tenantId : c.action === 'put' ? c.entry.tenantId : tenant) === tenant), (c) => c.length >= 4, {
+      description: 'four changes',
+    });
+    expect(seen).toContainEqual({ action: 'put', entry: own });
+    expect(seen).toContainEqual({ action: 'del', digest: own.digest });
+    expect(seen).toContainEqual({ action: 'policy', policy: { tenantId: tenant, requireAgentCredentials: true } });
+    await unwatch();
+    await directory.remove(enrollment.digest);
   });
 
   it('lets a lease expire when it is not refreshed', async () => {

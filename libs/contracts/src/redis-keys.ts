@@ -45,9 +45,16 @@ export const RedisKeys = {
 } as const;
 
 export const AgentTokenKeys = {
-  /** HASH sha256(token) as base64 -> "tenant|tokenId": every active agent token. No TTL; owner: config-service. */
+  /**
+   * HASH sha256(token) as base64 -> "tenant|tokenId" (an enrollment token) or
+   * "tenant|id|kind|uid|active|expiresMs" (an agent's own credential, or an
+   * enrollment token with an expiry): every credential gateways accept. No TTL;
+   * owner: config-service.
+   */
   directory: () => `${PREFIX}:agent-tokens`,
-  /** Channel of changes to the directory ("put|digest|tenant|tokenId", "del|digest"). Subscribers: gateways. */
+  /** HASH tenant -> "1" when the tenant requires per-agent credentials. No TTL; owner: config-service. */
+  policies: () => `${PREFIX}:agent-policies`,
+  /** Channel of changes to both ("put|digest|value", "del|digest", "policy|tenant|0/1"). Subscribers: gateways. */
   changes: () => `${PREFIX}:agent-tokens:changes`,
 } as const;
 

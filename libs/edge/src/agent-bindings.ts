@@ -34,7 +34,12 @@ export class AgentBindings {
     return `${tenantId}/${uidHex}`;
   }
 
-  bind(conn: ConnectionContext, key: Buffer, uidHex: string): AgentBinding {
+  /**
+   * Binds an agent to a connection and takes its lease. Exclusive (enrollment
+   * tokens): a lease another connection holds is not taken over; the binding
+   * is marked `duplicate`, its envelopes dropped, and `onDuplicate` told.
+   */
+  bind(conn: ConnectionContext, key: Buffer, uidHex: string, exclusive = false, onDuplicate?: (binding: AgentBinding) => void): AgentBinding {
     const binding: AgentBinding = {
       tenantId: conn.tenantId,
       uidHex,
@@ -53,14 +58,26 @@ export class AgentBindings {
         this.envelope(conn, epoch, { connected: { remoteAddress: conn.remoteAddress, userAgent: conn.userAgent } }),
       );
     }
-    this.deps.leases.acquire(conn.tenantId, uidHex, this.options.gatewayId, conn.connectionId).then(
-      ({ lease, previous }) => {
+    this.deps.leases.acquire(conn.tenantId, uidHex, this.options.gatewayId, conn.connectionId, exclusive).then(
+      ({ lease, previous, refused }) => {
+        if (refused) {
+          binding.leaseFailed = true;
+          binding.duplicate = true;
+          const waiting = binding.waiting;
+          binding.waiting = [];
+          for (const w of waiting) w.done(Promise.resolve());
+          this.metrics.reject('duplicate_connection');
+          this.refused(conn, key, fleet.v1.RefusalReason.REFUSAL_REASON_DUPLICATE_CONNECTION, 'a second live connection claimed this instance_uid under an enrollment token');
+          onDuplicate?.(binding);
+          binding.wake?.();
+          return;
+        }
         if (previous && previous.connectionId !== conn.connectionId) this.noticeTakeover(binding, previous);
         binding.epoch = lease.epoch;
         binding.leaseReady = true;
         const waiting = binding.waiting;
         binding.waiting = [];
-        for (const w of waiting) w.done(w.build ? this.sendEnvelope(binding, w.build(lease.epoch)) : Promise.resolve());
+        for (const w of waiting) w.done(w.build ? this.sendEnvelope(binding.key, w.build(lease.epoch)) : Promise.resolve());
       },
       (err: unknown) => {
         // Without a lease there is no epoch to fence with: this agent cannot be served here now.
@@ -75,6 +92,14 @@ export class AgentBindings {
       },
     );
     return binding;
+  }
+
+  /**
+   * Reports a refusal on the agent's ordered stream (for the audit log and
+   * the agent's record); it holds no lease, so it carries epoch 0.
+   */
+  refused(conn: ConnectionContext, key: Buffer, reason: fleet.v1.RefusalReason, detail: string): void {
+    void this.sendEnvelope(key, this.envelope(conn, 0, { refused: { reason, detail } }));
   }
 
   /** Tells the previous owner of this agent's lease to let its connection go. */
@@ -135,6 +160,9 @@ export class AgentBindings {
         conn.transport === 'ws' ? fleet.v1.Transport.TRANSPORT_WEBSOCKET : fleet.v1.Transport.TRANSPORT_HTTP,
       receivedAtUnixMs: this.now(),
       clientIdentity: conn.clientIdentity,
+      credentialId: conn.credential.tokenId,
+      credentialKind:
+        conn.credential.kind === 'agent' ? fleet.v1.CredentialKind.CREDENTIAL_KIND_AGENT : fleet.v1.CredentialKind.CREDENTIAL_KIND_ENROLLMENT,
       ...event,
     };
   }
@@ -142,15 +170,15 @@ export class AgentBindings {
   /** Sends now if the epoch is known, else queues behind the lease, keeping order. */
   emit(binding: AgentBinding, build: (epoch: number) => fleet.v1.IAgentInbound): Promise<void> {
     if (binding.leaseFailed) return Promise.resolve();
-    if (binding.leaseReady && binding.waiting.length === 0) return this.sendEnvelope(binding, build(binding.epoch));
+    if (binding.leaseReady && binding.waiting.length === 0) return this.sendEnvelope(binding.key, build(binding.epoch));
     return new Promise<void>((resolve) => {
       binding.waiting.push({ build, done: (sent) => void sent.then(resolve) });
     });
   }
 
-  private sendEnvelope(binding: AgentBinding, env: fleet.v1.IAgentInbound): Promise<void> {
+  private sendEnvelope(key: Buffer, env: fleet.v1.IAgentInbound): Promise<void> {
     const started = process.hrtime.bigint();
-    return this.deps.inbound.send(binding.key, AgentInboundCodec.encode(env)).then(
+    return this.deps.inbound.send(key, AgentInboundCodec.encode(env)).then(
       () => {
         this.metrics.produceSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       },

@@ -1,4 +1,4 @@
-import { AgentTokenAuthority, parseTokenList } from './agent-token.authority';
+import { agentTokenDigest, AgentTokenAuthority, parseTokenList } from './agent-token.authority';
 
 describe('AgentTokenAuthority', () => {
   const authority = new AgentTokenAuthority([
@@ -28,6 +28,44 @@ describe('AgentTokenAuthority', () => {
 
   it('does not keep tokens in clear text', () => {
     expect(JSON.stringify([...(authority as unknown as { byDigest: Map<string, unknown> }).byDigest])).not.toContain('s3cret');
+  });
+});
+
+describe('AgentTokenAuthority and the shared directory', () => {
+  const uid = 'c'.repeat(32);
+
+  it('follows puts, policies and deletions, and returns what a deletion removed', () => {
+    const a = new AgentTokenAuthority();
+    a.apply({ action: 'put', entry: { digest: agentTokenDigest('own'), tenantId: 't', tokenId: 'c1', kind: 'agent', uidHex: uid, active: true } });
+    expect(a.authenticate('Bearer own', '')).toEqual({ tenantId: 't', tokenId: 'c1', kind: 'agent', uidHex: uid, active: true });
+    expect(a.hasOwnCredential('t', uid)).toBe(true);
+    a.apply({ action: 'policy', policy: { tenantId: 't', requireAgentCredentials: true } });
+    expect(a.requiresAgentCredentials('t')).toBe(true);
+    expect(a.apply({ action: 'del', digest: agentTokenDigest('own') })?.tokenId).toBe('c1');
+    expect(a.hasOwnCredential('t', uid)).toBe(false);
+    expect(a.apply({ action: 'del', digest: agentTokenDigest('own') })).toBeNull();
+  });
+
+  it('counts an agent as holding its own credential while either of two overlapping ones is active', () => {
+    const a = new AgentTokenAuthority();
+    const put = (digest: string, active: boolean) => a.putEntry({ digest, tenantId: 't', tokenId: digest, kind: 'agent', uidHex: uid, active });
+    put('old', true);
+    put('new', false);
+    expect(a.hasOwnCredential('t', uid)).toBe(true);
+    put('new', true);
+    a.removeDigest('old');
+    expect(a.hasOwnCredential('t', uid)).toBe(true);
+    a.removeDigest('new');
+    expect(a.hasOwnCredential('t', uid)).toBe(false);
+  });
+
+  it('refuses a credential from its expiry on', () => {
+    let now = 1_000;
+    const a = new AgentTokenAuthority([], () => now);
+    a.putEntry({ digest: agentTokenDigest('tok'), tenantId: 't', tokenId: 'e', expiresAtMs: 2_000 });
+    expect(a.authenticate('Bearer tok', '')?.tokenId).toBe('e');
+    now = 2_000;
+    expect(a.authenticate('Bearer tok', '')).toBeNull();
   });
 });
 

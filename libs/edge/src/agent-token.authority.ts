@@ -1,17 +1,29 @@
 /**
- * Which tenant an agent's credential belongs to, answered from memory: no
- * database round trip per connect. Tokens are kept only as SHA-256 digests, so
- * a heap dump does not leak them, and compared by digest lookup.
+ * Which tenant (and, for an agent's own credential, which agent) a credential
+ * speaks for, answered from memory: no database round trip per connect.
+ * Credentials are kept only as SHA-256 digests, so a heap dump does not leak
+ * them, and compared by digest lookup. Also which agents hold a credential of
+ * their own (an enrollment token no longer speaks for them) and which tenants
+ * require one.
  *
- * The set can be replaced at runtime (token created or revoked), which is how
- * config-service's invalidations reach a running gateway.
+ * The set changes at runtime (credential created, activated or revoked), which
+ * is how config-service's directory changes reach a running gateway.
  */
 import { createHash } from 'node:crypto';
+import type { AgentTokenChange, AgentTokenEntry } from '@opamp/bus-redis';
 
 export interface AgentCredential {
   tenantId: string;
-  /** Short, non-secret name for logs and metrics. */
+  /** Short, non-secret name for logs and metrics: the token's or credential's id. */
   tokenId: string;
+  /** 'enrollment' (shared by many agents; the default) or 'agent' (one agent's own). */
+  kind?: 'enrollment' | 'agent';
+  /** An agent credential's instance_uid (hex). */
+  uidHex?: string;
+  /** An agent credential the agent was seen with. */
+  active?: boolean;
+  /** Refused from this time on (ms since the epoch); absent: never. */
+  expiresAtMs?: number;
 }
 
 /** The digest under which a token is known: base64 SHA-256 of its UTF-8 text. */
@@ -25,22 +37,28 @@ function digest(token: string): string {
 
 export class AgentTokenAuthority {
   private byDigest = new Map<string, AgentCredential>();
+  /** "tenant/uidHex" -> how many active credentials of its own the agent holds (two while a rotation overlaps). */
+  private readonly ownCredentials = new Map<string, number>();
+  private readonly requiring = new Set<string>();
 
-  constructor(tokens: ReadonlyArray<{ tenantId: string; token: string; tokenId?: string }> = []) {
+  constructor(
+    tokens: ReadonlyArray<{ tenantId: string; token: string; tokenId?: string }> = [],
+    private readonly now: () => number = Date.now,
+  ) {
     this.replaceAll(tokens);
   }
 
   replaceAll(tokens: ReadonlyArray<{ tenantId: string; token: string; tokenId?: string }>): void {
-    const next = new Map<string, AgentCredential>();
-    for (const t of tokens) {
-      next.set(digest(t.token), { tenantId: t.tenantId, tokenId: t.tokenId ?? digest(t.token).slice(0, 8) });
-    }
-    this.byDigest = next;
+    this.byDigest = new Map();
+    this.ownCredentials.clear();
+    for (const t of tokens) this.putDigest(digest(t.token), { tenantId: t.tenantId, tokenId: t.tokenId ?? digest(t.token).slice(0, 8) });
   }
 
-  /** Adds a token known only by its digest (base64 SHA-256), as the shared directory holds them. */
+  /** Adds (or replaces) a credential known only by its digest (base64 SHA-256), as the shared directory holds them. */
   putDigest(digest: string, credential: AgentCredential): void {
+    this.removeDigest(digest);
     this.byDigest.set(digest, credential);
+    if (ownsUid(credential)) this.countOwn(credential, 1);
   }
 
   credentialOfDigest(digest: string): AgentCredential | null {
@@ -52,11 +70,64 @@ export class AgentTokenAuthority {
   }
 
   removeDigest(digest: string): boolean {
-    return this.byDigest.delete(digest);
+    const before = this.byDigest.get(digest);
+    if (!before) return false;
+    this.byDigest.delete(digest);
+    if (ownsUid(before)) this.countOwn(before, -1);
+    return true;
   }
 
   revoke(token: string): boolean {
-    return this.byDigest.delete(digest(token));
+    return this.removeDigest(digest(token));
+  }
+
+  /** Follows one change of the shared directory; returns the credential a `del` removed (its connections must end). */
+  apply(change: AgentTokenChange): AgentCredential | null {
+    switch (change.action) {
+      case 'put':
+        this.putEntry(change.entry);
+        return null;
+      case 'policy':
+        this.setPolicy(change.policy.tenantId, change.policy.requireAgentCredentials);
+        return null;
+      case 'del': {
+        const removed = this.credentialOfDigest(change.digest);
+        this.removeDigest(change.digest);
+        return removed;
+      }
+    }
+  }
+
+  putEntry(e: AgentTokenEntry): void {
+    const credential: AgentCredential = { tenantId: e.tenantId, tokenId: e.tokenId };
+    if (e.kind === 'agent') {
+      credential.kind = 'agent';
+      credential.uidHex = e.uidHex;
+      credential.active = e.active === true;
+    }
+    if (e.expiresAtMs) credential.expiresAtMs = e.expiresAtMs;
+    this.putDigest(e.digest, credential);
+  }
+
+  /** True when the agent holds an active credential of its own: no enrollment token speaks for it. */
+  hasOwnCredential(tenantId: string, uidHex: string): boolean {
+    return (this.ownCredentials.get(`${tenantId}/${uidHex}`) ?? 0) > 0;
+  }
+
+  setPolicy(tenantId: string, requireAgentCredentials: boolean): void {
+    if (requireAgentCredentials) this.requiring.add(tenantId);
+    else this.requiring.delete(tenantId);
+  }
+
+  requiresAgentCredentials(tenantId: string): boolean {
+    return this.requiring.has(tenantId);
+  }
+
+  private countOwn(c: AgentCredential, delta: number): void {
+    const key = `${c.tenantId}/${c.uidHex}`;
+    const n = (this.ownCredentials.get(key) ?? 0) + delta;
+    if (n > 0) this.ownCredentials.set(key, n);
+    else this.ownCredentials.delete(key);
   }
 
   /** Reads `Authorization: Bearer <token>` or `X-API-Key: <token>`. */
@@ -70,8 +141,14 @@ export class AgentTokenAuthority {
       token = apiKey.trim();
     }
     if (!token) return null;
-    return this.byDigest.get(digest(token)) ?? null;
+    const credential = this.byDigest.get(digest(token)) ?? null;
+    if (credential?.expiresAtMs && credential.expiresAtMs <= this.now()) return null;
+    return credential;
   }
+}
+
+function ownsUid(c: AgentCredential): boolean {
+  return c.kind === 'agent' && c.active === true && !!c.uidHex;
 }
 
 /** Parses "tenant=token,tenant2=token2" (the OPAMP_AGENT_TOKENS format). */

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type * as uWS from 'uWebSockets.js';
 import type { fleet } from '@opamp/contracts';
 import { normalizeInstanceUid, type opamp, type ProtocolErrorCode } from '@opamp/protocol';
+import type { AgentCredential } from './agent-token.authority';
 import type { RejectionReason } from './edge-metrics';
 import type { PendingReplyItem } from './server-reply';
 import type { TokenBucket } from './token-bucket';
@@ -31,6 +32,8 @@ export interface AgentBinding {
   epoch: number;
   leaseReady: boolean;
   leaseFailed: boolean;
+  /** The lease was refused: another connection holds this agent (enrollment tokens claim exclusively). */
+  duplicate?: boolean;
   /** Envelopes waiting for the lease (and its epoch) before they can be sent, in order. */
   waiting: WaitingEnvelope[];
   lastRefreshAt: number;
@@ -44,6 +47,10 @@ export interface ConnectionContext {
   readonly transport: Transport;
   readonly tenantId: string;
   readonly tokenId: string;
+  /** What the connection was admitted with (agent-claim.ts decides which uids it speaks for). */
+  readonly credential: AgentCredential;
+  /** Uids the server assigned on this connection (new_instance_uid): its credential speaks for them too. */
+  serverAssigned?: Set<string>;
   readonly remoteAddress: string;
   readonly userAgent: string;
   /** Verified client-certificate identity, when a trusted proxy passed one. */

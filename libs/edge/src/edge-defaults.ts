@@ -24,6 +24,12 @@ export const EDGE_DEFAULTS = Object.freeze({
    */
   drainRetryAfterMinS: 1,
   drainRetryAfterMaxS: 5,
+  /**
+   * Retry delay told to a second live connection refused for an instance_uid
+   * under an enrollment token (agent-claim.ts): a half-open old connection is
+   * gone within a lease's life, a real clone keeps retrying cheaply.
+   */
+  duplicateRetryAfterMs: 15_000,
   /** How long a plain-HTTP request waits for pushes for its agent. */
   httpPushWaitMs: 250,
   /** Records, and bytes, waiting for the bus beyond which the edge stops admitting work. */

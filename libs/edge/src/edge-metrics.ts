@@ -22,7 +22,12 @@ export type RejectionReason =
   | 'ambiguous_http'
   | 'rate_limited'
   | 'backlog'
-  | 'not_found';
+  | 'not_found'
+  /** Credential refusals (agent-claim.ts): a credential used for an agent it does not speak for. */
+  | 'credential_of_another_agent'
+  | 'agent_has_own_credential'
+  | 'agent_credential_required'
+  | 'duplicate_connection';
 
 export type PushResult = 'delivered' | 'fenced' | 'unknown_agent' | 'too_large' | 'backpressure' | 'malformed' | 'wakeup' | 'takeover';
 

@@ -1,12 +1,13 @@
 /** What an OpAMP edge is built from: its settings and the parts it plugs in. */
+import type { ClaimDirectory } from './agent-claim';
 import type { AgentCredential } from './agent-token.authority';
 import type { EdgeMetrics } from './edge-metrics';
 import type { InboundSink, LeaseStore, PeerGateways, PendingStore, PushInbox } from './edge-ports';
 
 export const OPAMP_PATH = '/v1/opamp';
 
-/** Decides who may connect; answered from memory, no database round trip. */
-export interface AgentAuthenticator {
+/** Decides who may connect, and for which agents; answered from memory, no database round trip. */
+export interface AgentAuthenticator extends ClaimDirectory {
   authenticate(authorization: string, apiKey: string): AgentCredential | null;
 }
 

@@ -19,7 +19,8 @@ export interface InboundSink {
 
 /** Connection ownership with fencing epochs (Redis leases). */
 export interface LeaseStore {
-  acquire(tenantId: string, instanceUidHex: string, gatewayId: string, connectionId: string): Promise<LeaseAcquisition>;
+  /** Exclusive: refused (not taken over) while another connection holds the agent. */
+  acquire(tenantId: string, instanceUidHex: string, gatewayId: string, connectionId: string, exclusive?: boolean): Promise<LeaseAcquisition>;
   refresh(tenantId: string, instanceUidHex: string, lease: ConnectionLease): Promise<boolean>;
   release(tenantId: string, instanceUidHex: string, lease: ConnectionLease): Promise<boolean>;
 }

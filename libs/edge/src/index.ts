@@ -5,6 +5,7 @@ export * from './edge-metrics';
 export * from './server-reply';
 export * from './token-bucket';
 export * from './agent-token.authority';
+export * from './agent-claim';
 export * from './edge-options';
 export * from './opamp-edge.server';
 export * from './admin.server';

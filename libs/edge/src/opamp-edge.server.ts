@@ -46,7 +46,7 @@ export class OpampEdgeServer {
     }
     this.admission = new EdgeAdmission(options, deps, this.metrics);
     this.bindings = new AgentBindings(options, deps, this.metrics, now, log, (payload) => this.onPush(payload));
-    this.ws = new WebSocketTransport(options, this.admission, this.bindings, this.metrics, now, log);
+    this.ws = new WebSocketTransport(options, deps, this.admission, this.bindings, this.metrics, now, log);
     this.http = new PlainHttpTransport(options, deps, this.admission, this.bindings, this.metrics, log);
     this.app = options.tls
       ? uWS.SSLApp({ cert_file_name: options.tls.certFile, key_file_name: options.tls.keyFile })

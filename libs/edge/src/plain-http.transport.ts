@@ -18,6 +18,8 @@ import {
   unavailableReply,
 } from '@opamp/protocol';
 import type { AgentBindings } from './agent-bindings';
+import { EDGE_DEFAULTS } from './edge-defaults';
+import { claimVerdict, DUPLICATE_DETAIL } from './agent-claim';
 import type { AgentCredential } from './agent-token.authority';
 import type { EdgeAdmission } from './edge-admission';
 import { agentKey, type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, newConnectionId, rejectionFor, text } from './edge-connection';
@@ -140,7 +142,7 @@ export class PlainHttpTransport {
     });
   }
 
-  private writeReply(res: uWS.HttpResponse, reply: opamp.proto.v1.IServerToAgent, acceptEncoding: string, kind: string): void {
+  private writeReply(res: uWS.HttpResponse, reply: opamp.proto.v1.IServerToAgent, acceptEncoding: string, kind: string, closeConnection = false): void {
     let bytes: Buffer;
     try {
       bytes = encodeServerToAgent(reply, { maxBytes: this.options.maxMessageBytes });
@@ -154,7 +156,7 @@ export class PlainHttpTransport {
     res.cork(() => {
       res.writeStatus('200 OK').writeHeader('Content-Type', PROTOBUF);
       if (contentEncoding) res.writeHeader('Content-Encoding', contentEncoding);
-      res.end(body);
+      res.end(body, closeConnection);
     });
     this.metrics.messagesOut.inc({ transport: 'http', kind });
   }
@@ -203,6 +205,7 @@ export class PlainHttpTransport {
       transport: 'http',
       tenantId: credential.tenantId,
       tokenId: credential.tokenId,
+      credential,
       ...peer,
       bindings: new Map(),
       bucket: null,
@@ -211,13 +214,25 @@ export class PlainHttpTransport {
       closed: false,
     };
     const uidHex = key.toString('hex');
-    const binding = this.bindings.bind(conn, key, uidHex);
+    const verdict = claimVerdict(this.deps.authenticator, credential, uidHex, Number(msg.capabilities ?? 0), undefined);
+    if (!verdict.ok) {
+      this.metrics.connections.dec({ transport: 'http' });
+      this.metrics.reject(verdict.metric);
+      this.bindings.refused(conn, key, verdict.reason, verdict.detail);
+      if (!isAborted()) this.writeReply(res, badRequestReply(uid, verdict.detail), acceptEncoding, 'error', true);
+      return;
+    }
+    const binding = this.bindings.bind(conn, key, uidHex, verdict.exclusive);
     try {
       const woken = new Promise<void>((resolve) => {
         binding.wake = resolve;
       });
       // The message is durable before the agent hears back: an HTTP agent has no stream to repair a loss.
       await this.bindings.emit(binding, (epoch) => this.bindings.envelope(conn, epoch, { agentToServer: forwarded }));
+      if (binding.duplicate) {
+        if (!isAborted()) this.writeReply(res, unavailableReply(uid, EDGE_DEFAULTS.duplicateRetryAfterMs, DUPLICATE_DETAIL), acceptEncoding, 'error', true);
+        return;
+      }
       if (binding.leaseFailed) {
         if (!isAborted()) this.writeReply(res, unavailableReply(uid, this.admission.retryAfterSeconds() * 1000), acceptEncoding, 'error');
         return;

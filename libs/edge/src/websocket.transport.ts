@@ -16,10 +16,12 @@ import {
   unavailableReply,
 } from '@opamp/protocol';
 import type { AgentBindings } from './agent-bindings';
+import { EDGE_DEFAULTS } from './edge-defaults';
+import { claimVerdict, DUPLICATE_DETAIL, noteServerAssignedUid } from './agent-claim';
 import type { EdgeAdmission } from './edge-admission';
 import { agentKey, type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, newConnectionId, rejectionFor, text } from './edge-connection';
 import type { EdgeMetrics } from './edge-metrics';
-import { type EdgeOptions, OPAMP_PATH } from './edge-options';
+import { type EdgeDependencies, type EdgeOptions, OPAMP_PATH } from './edge-options';
 import { ackReply } from './server-reply';
 import { storableInbound } from './storable-inbound';
 import { TokenBucket } from './token-bucket';
@@ -30,6 +32,7 @@ export class WebSocketTransport {
 
   constructor(
     private readonly options: EdgeOptions,
+    private readonly deps: Pick<EdgeDependencies, 'authenticator'>,
     private readonly admission: EdgeAdmission,
     private readonly bindings: AgentBindings,
     private readonly metrics: EdgeMetrics,
@@ -92,6 +95,7 @@ export class WebSocketTransport {
   deliver(binding: AgentBinding, push: fleet.v1.GatewayPush): void {
     const conn = binding.connection;
     if (push.serverToAgent.length > 0) {
+      if (conn.credential.kind === 'agent') noteServerAssignedUid(conn, push.serverToAgent);
       if (push.serverToAgent.length + 1 > this.options.maxMessageBytes) {
         this.metrics.pushes.inc({ result: 'too_large' });
         return;
@@ -123,6 +127,7 @@ export class WebSocketTransport {
       transport: 'ws',
       tenantId: credential.tenantId,
       tokenId: credential.tokenId,
+      credential,
       remoteAddress: text(res.getRemoteAddressAsText()),
       userAgent: req.getHeader('user-agent'),
       clientIdentity,
@@ -227,7 +232,20 @@ export class WebSocketTransport {
 
     const uidHex = key.toString('hex');
     let binding = conn.bindings.get(uidHex);
-    if (!binding) binding = this.bindings.bind(conn, key, uidHex);
+    if (!binding) {
+      const verdict = claimVerdict(this.deps.authenticator, conn.credential, uidHex, Number(msg.capabilities ?? 0), conn.serverAssigned);
+      if (!verdict.ok) {
+        this.metrics.reject(verdict.metric);
+        this.bindings.refused(conn, key, verdict.reason, verdict.detail);
+        this.send(conn, badRequestReply(uid, verdict.detail), 'error');
+        ws.end(1008, 'credential refused');
+        return;
+      }
+      binding = this.bindings.bind(conn, key, uidHex, verdict.exclusive, () => {
+        this.send(conn, unavailableReply(uid, EDGE_DEFAULTS.duplicateRetryAfterMs, DUPLICATE_DETAIL), 'error');
+        if (conn.ws && !conn.closed) conn.ws.end(1008, 'duplicate instance_uid');
+      });
+    }
     const raw = Buffer.from(storable.payload);
     this.bindings.emit(binding, (epoch) => this.bindings.envelope(conn, epoch, { agentToServer: raw }));
 

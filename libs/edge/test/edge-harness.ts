@@ -31,6 +31,8 @@ export class EdgeHarness {
   readonly gatewayId = uniqueName('gw');
   readonly topic = uniqueName('test.inbound');
   readonly records: InboundRecord[] = [];
+  /** The credentials this edge accepts: the tenant's enrollment token; tests add agents' own. */
+  readonly authority = new AgentTokenAuthority([{ tenantId: TENANT, token: TOKEN, tokenId: 'enrollment-1' }]);
   redis!: Redis;
   private subscriber!: Redis;
   private kafka!: Kafka;
@@ -72,7 +74,7 @@ export class EdgeHarness {
         ...options,
       },
       {
-        authenticator: new AgentTokenAuthority([{ tenantId: TENANT, token: TOKEN }]),
+        authenticator: this.authority,
         inbound: new KafkaInboundSink(producer, this.topic),
         leases: new ConnectionLeaseRepository(this.redis),
         pushes: new RedisPushInbox(this.subscriber, this.gatewayId),

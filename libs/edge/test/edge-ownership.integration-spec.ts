@@ -1,6 +1,8 @@
 /**
- * Two gateways sharing the real Redis: the newest connection owns an agent,
- * the old one is closed and pushes fenced to it go nowhere; and what the edge
+ * Two gateways sharing the real Redis: the newest connection with the agent's
+ * own credential owns the agent, the old one is closed and pushes fenced to it
+ * go nowhere; under a shared enrollment token a second live connection is
+ * refused instead (no takeover); and what the edge
  * does while Kafka cannot take messages (the edge's own link to the broker is
  * stalled; the shared broker is never touched).
  */
@@ -8,6 +10,7 @@ import { ConnectionLeaseRepository } from '@opamp/bus-redis';
 import { fleet, GatewayPushCodec, RedisChannels } from '@opamp/contracts';
 import { decodeServerToAgent, decodeWsMessage, encodeAgentToServerFrame, encodeServerToAgent, newInstanceUidV7, opamp } from '@opamp/protocol';
 import { StallableLink, waitFor } from '@opamp/testing';
+import { agentTokenDigest } from '../src';
 import WebSocket from 'ws';
 import { EdgeHarness, TENANT, TOKEN } from './edge-harness';
 
@@ -25,14 +28,18 @@ describe('ownership across two gateways (real Kafka and Redis)', () => {
   beforeAll(() => Promise.all([a.start(), b.start()]));
   afterAll(() => Promise.all([a.stop(), b.stop()]));
 
-  it('gives the agent to its newest connection, closes the old one and fences pushes to it', async () => {
+  it('gives the agent to its newest connection with its own credential, closes the old one and fences pushes to it', async () => {
     const uid = newInstanceUidV7();
-    const onA = await a.connect();
+    const own = `own-${uid.toString('hex')}`;
+    for (const h of [a, b]) {
+      h.authority.putEntry({ digest: agentTokenDigest(own), tenantId: TENANT, tokenId: 'cred-1', kind: 'agent', uidHex: uid.toString('hex'), active: true });
+    }
+    const onA = await a.connect({ Authorization: `Bearer ${own}` });
     onA.send(frame(uid, 0));
     await onA.nextMessages(1);
     const [connectedA] = await a.waitForRecords(uid, 1);
 
-    const onB = await b.connect();
+    const onB = await b.connect({ Authorization: `Bearer ${own}` });
     onB.send(frame(uid, 1));
     await onB.nextMessages(1);
     const [connectedB] = await b.waitForRecords(uid, 1);
@@ -69,6 +76,36 @@ describe('ownership across two gateways (real Kafka and Redis)', () => {
     expect(Buffer.from(reply(pushed).remoteConfig!.configHash!)).toEqual(Buffer.from([2]));
     expect(await pushCount(b, 'fenced')).toBe(fencedBefore + 1);
     onB.ws.close();
+  });
+
+  it('refuses a second live connection for an agent under the enrollment token, leaving the first one alone', async () => {
+    const uid = newInstanceUidV7();
+    const onA = await a.connect();
+    onA.send(frame(uid, 0));
+    await onA.nextMessages(1);
+    const [connectedA] = await a.waitForRecords(uid, 1);
+    const leases = new ConnectionLeaseRepository(a.redis);
+    await waitFor(() => leases.get(TENANT, uid.toString('hex')), (l) => l?.gatewayId === a.gatewayId, { description: 'lease taken' });
+
+    const onB = await b.connect();
+    onB.send(frame(uid, 1));
+    // The acknowledgement leaves at once; the refusal follows once the lease says who holds the agent.
+    const [, refusal] = await onB.nextMessages(2);
+    const error = reply(refusal).errorResponse;
+    expect(error?.type).toBe(opamp.proto.v1.ServerErrorResponseType.ServerErrorResponseType_Unavailable);
+    expect(error?.errorMessage).toMatch(/connected on another connection/);
+    expect(Number(error?.retryInfo?.retryAfterNanoseconds)).toBeGreaterThan(0);
+    expect(await onB.closed()).toBe(1008);
+    const [refused] = await b.waitForRecords(uid, 1);
+    expect(refused.envelope.refused?.reason).toBe(fleet.v1.RefusalReason.REFUSAL_REASON_DUPLICATE_CONNECTION);
+    expect(b.recordsFor(uid).some((r) => r.envelope.event === 'agentToServer')).toBe(false);
+
+    // The first connection still owns the agent and is still served.
+    expect(await leases.get(TENANT, uid.toString('hex'))).toEqual({ gatewayId: a.gatewayId, connectionId: connectedA.envelope.connectionId, epoch: connectedA.envelope.epoch });
+    onA.send(frame(uid, 1));
+    await onA.nextMessages(2);
+    expect(onA.closeCode).toBeNull();
+    onA.ws.close();
   });
 
   it('releases the lease on a normal close only while it is still its own', async () => {

@@ -13,7 +13,7 @@ interface FakeWorker extends IngestMetricsSource {
 
 function source(): FakeWorker {
   return {
-    processor: { totals: { records: 0, heartbeats: 0, poisoned: 0, ignored: 0, rowsWritten: 0, events: 0, pushes: 0 } },
+    processor: { totals: { records: 0, heartbeats: 0, poisoned: 0, ignored: 0, refused: 0, rowsWritten: 0, events: 0, pushes: 0 } },
     sweeper: { totals: { passes: 0, skipped: 0, errors: 0, stale: 0, offline: 0 } },
     lastSeen: { totals: { flushes: 0, rowsWritten: 0, errors: 0 } },
     retention: { totals: { passes: 0, removed: 0, errors: 0 } },

@@ -21,8 +21,9 @@ export interface IngestMetricsSource {
 const RECORD_COUNTERS: Array<[string, string, (t: Readonly<BatchStats>) => number]> = [
   ['opamp_ingest_records_total', 'Inbound records consumed (every record of every processed batch, poisoned ones included)', (t) => t.records],
   ['opamp_ingest_heartbeats_fast_path_total', 'Records taken by the heartbeat fast path (a Redis compare-and-set, no PostgreSQL)', (t) => t.heartbeats],
-  ['opamp_ingest_records_full_path_total', 'Records processed through the full path (PostgreSQL transaction)', (t) => t.records - t.heartbeats - t.poisoned],
+  ['opamp_ingest_records_full_path_total', 'Records processed through the full path (PostgreSQL transaction)', (t) => t.records - t.heartbeats - t.poisoned - t.refused],
   ['opamp_ingest_records_poisoned_total', 'Records skipped as undecodable', (t) => t.poisoned],
+  ['opamp_ingest_refusals_total', 'Refusals gateways reported (a credential used for an agent it does not speak for, duplicates), written to the audit log', (t) => t.refused],
   ['opamp_ingest_records_ignored_total', 'Records the full path applied without any change (duplicates, replays)', (t) => t.ignored],
   ['opamp_ingest_rows_written_total', 'Agent rows written', (t) => t.rowsWritten],
   ['opamp_ingest_events_published_total', 'AgentEvents published by the inbound path', (t) => t.events],

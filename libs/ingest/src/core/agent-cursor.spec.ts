@@ -67,8 +67,8 @@ describe('heartbeat fast path', () => {
     const cases: [string, () => [AgentCursor | undefined, fleet.v1.IAgentInbound]][] = [
       ['an agent without a cursor', () => [undefined, agent.heartbeat()]],
       ['a cursor written before the fast path existed', () => {
-        const { connected, stale, capabilities, descriptionReported, clientIdentity, replaced, ...old } = cursorOf(base);
-        void [connected, stale, capabilities, descriptionReported, clientIdentity, replaced];
+        const { connected, stale, capabilities, descriptionReported, clientIdentity, credentialId, replaced, ...old } = cursorOf(base);
+        void [connected, stale, capabilities, descriptionReported, clientIdentity, credentialId, replaced];
         return [old, agent.heartbeat()];
       }],
       ['a sequence gap', () => [cursorOf(base), agent.send({ sequenceNum: agent.seq + 2 })]],
@@ -88,6 +88,7 @@ describe('heartbeat fast path', () => {
       ['agent_disconnect', () => [cursorOf(base), agent.send({ agentDisconnect: {} })]],
       ['RequestInstanceUid', () => [cursorOf(base), agent.send({ flags: 1 })]],
       ['a new client identity', () => [cursorOf(base), { ...agent.heartbeat(), clientIdentity: 'CN=other' }]],
+      ['another credential (the agent switched to its own)', () => [cursorOf(base), { ...agent.heartbeat(), credentialId: 'own-1' }]],
       ['a gateway connected event', () => [cursorOf(base), agent.connect()]],
     ];
     it.each(cases)('%s', (_name, make) => {

@@ -29,6 +29,7 @@ export interface AgentCursor {
   capabilities?: number;
   descriptionReported?: boolean;
   clientIdentity?: string | null;
+  credentialId?: string | null;
   replaced?: boolean;
 }
 
@@ -46,6 +47,7 @@ export function cursorOf(s: AgentState): AgentCursor {
     capabilities: s.capabilities,
     descriptionReported: s.descriptionReported,
     clientIdentity: s.clientIdentity,
+    credentialId: s.credentialId,
     replaced: s.replacedBy !== null,
   };
 }
@@ -119,6 +121,8 @@ export function heartbeatCursor(c: AgentCursor | undefined, rec: InboundRecord, 
     return null;
   }
   if (env.clientIdentity && env.clientIdentity !== c.clientIdentity) return null;
+  // Another credential than before (an agent that switched to its own): the record and config-service must hear of it.
+  if (env.credentialId && env.credentialId !== c.credentialId) return null;
   if (effectiveCapabilities(c.capabilities || null, Number(m.capabilities ?? 0)) !== c.capabilities) return null;
   const received = Number(env.receivedAtUnixMs ?? 0);
   const next: AgentCursor = { ...c, epoch: Math.max(c.epoch, epoch), seqEpoch: epoch, seq, lastSeenMs: received > 0 ? received : nowMs };

@@ -59,6 +59,9 @@ export interface AgentState {
   lastSeenMs: number | null;
   disconnectReason: number | null;
   clientIdentity: string | null;
+  /** The credential the agent's connection was admitted with (fleet.v1.CredentialKind and its id). */
+  credentialId: string | null;
+  credentialKind: number;
 
   /** RequestInstanceUid moved this record to that uid (this one is a tombstone). */
   replacedBy: Buffer | null;
@@ -106,6 +109,8 @@ export function newAgentState(tenantId: string, instanceUid: Uint8Array): AgentS
     lastSeenMs: null,
     disconnectReason: null,
     clientIdentity: null,
+    credentialId: null,
+    credentialKind: 0,
     replacedBy: null,
     reassignedConnectionId: null,
     recordVersion: 0,

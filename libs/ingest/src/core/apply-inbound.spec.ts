@@ -34,7 +34,7 @@ describe('applyInbound: first contact and status compression', () => {
   it('stores a full first report from a new agent and asks for nothing', () => {
     const agent = new FakeAgent();
     const { state, results } = run(agent, [agent.connect(), agent.full()]);
-    expect(results[0].changes).toBe(AgentChange.AGENT_CHANGE_CONNECTION);
+    expect(results[0].changes).toBe(AgentChange.AGENT_CHANGE_CONNECTION | AgentChange.AGENT_CHANGE_CREDENTIAL);
     expect(results[0].durable).toBe(true);
     const r = results[1];
     expect(r.pushes).toEqual([]);
@@ -424,6 +424,40 @@ describe('applyInbound: liveness and connections', () => {
   it('a disconnect for an unknown agent is ignored', () => {
     const agent = new FakeAgent();
     expect(applyInbound(null, agent.record(agent.disconnect()), testContext()).ignored).toBe('unknown-agent');
+  });
+});
+
+describe('applyInbound: the credential of the connection', () => {
+  const AGENT = fleet.v1.CredentialKind.CREDENTIAL_KIND_AGENT;
+  const ENROLLMENT = fleet.v1.CredentialKind.CREDENTIAL_KIND_ENROLLMENT;
+
+  it('records the credential a WS connection was admitted with, and reports a switch to the agent\'s own', () => {
+    const { agent, state } = connectedAgent();
+    expect(state.credentialId).toBe('enrollment-1');
+    expect(state.credentialKind).toBe(ENROLLMENT);
+    agent.credentialId = 'own-1';
+    agent.credentialKind = AGENT;
+    const { state: after, results } = run(agent, [agent.connect(), agent.heartbeat()], state);
+    expect(results[0].changes & AgentChange.AGENT_CHANGE_CREDENTIAL).toBeTruthy();
+    expect(after!.credentialId).toBe('own-1');
+    expect(after!.credentialKind).toBe(AGENT);
+    const event = buildAgentEvent(after!, results[0].changes, 0);
+    expect(event.credentialId).toBe('own-1');
+    expect(event.credentialKind).toBe(AGENT);
+    // The same credential again is no change.
+    const again = run(agent, [agent.connect()], after);
+    expect(again.last.changes & AgentChange.AGENT_CHANGE_CREDENTIAL).toBeFalsy();
+  });
+
+  it('notices a plain-HTTP agent polling with another credential, and writes it', () => {
+    const agent = new FakeAgent({ transport: fleet.v1.Transport.TRANSPORT_HTTP });
+    const { state } = run(agent, [agent.full()]);
+    agent.credentialId = 'own-2';
+    agent.credentialKind = AGENT;
+    const r = applyInbound(state, agent.record(agent.heartbeat()), testContext());
+    expect(r.changes & AgentChange.AGENT_CHANGE_CREDENTIAL).toBeTruthy();
+    expect(r.durable).toBe(true);
+    expect(r.state!.credentialId).toBe('own-2');
   });
 });
 

@@ -140,11 +140,17 @@ function onConnected(prior: AgentState | null, rec: InboundRecord, ctx: ApplyCon
   s.lastSeenMs = at;
   s.disconnectReason = null;
   s.clientIdentity = env.clientIdentity || s.clientIdentity;
+  let changes = AgentChange.AGENT_CHANGE_CONNECTION;
+  if (env.credentialId && (env.credentialId !== s.credentialId || (env.credentialKind ?? 0) !== s.credentialKind)) {
+    s.credentialId = env.credentialId;
+    s.credentialKind = env.credentialKind ?? 0;
+    changes |= AgentChange.AGENT_CHANGE_CREDENTIAL;
+  }
   // A new connection may ask for the full state once more (a push lost with the old one).
   s.fullStateRequested = false;
   return {
     state: s,
-    changes: AgentChange.AGENT_CHANGE_CONNECTION,
+    changes,
     durable: true,
     volatile: false,
     pushes: [],
@@ -291,6 +297,12 @@ function onMessage(prior: AgentState | null, rec: InboundRecord, m: AgentToServe
   }
   if (env.clientIdentity && env.clientIdentity !== s.clientIdentity) {
     s.clientIdentity = env.clientIdentity;
+    setDurable();
+  }
+  if (env.credentialId && (env.credentialId !== s.credentialId || (env.credentialKind ?? 0) !== s.credentialKind)) {
+    s.credentialId = env.credentialId;
+    s.credentialKind = env.credentialKind ?? 0;
+    changes |= AgentChange.AGENT_CHANGE_CREDENTIAL;
     setDurable();
   }
   s.epoch = Math.max(s.epoch, epoch);

@@ -35,5 +35,8 @@ export function buildAgentEvent(
     previousInstanceUid: previousInstanceUid ?? undefined,
     occurredAtUnixMs: occurredAtMs,
     recordVersion: s.recordVersion,
+    credentialId: s.credentialId ?? '',
+    credentialKind: s.credentialKind,
+    connectionSettingsStatus: s.connectionSettingsStatus,
   };
 }

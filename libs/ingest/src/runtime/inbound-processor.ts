@@ -31,6 +31,21 @@ import { heartbeatCursor, isHeartbeat, overlayCursor, type AgentCursor } from '.
 import type { AgentCursors, CursorWrite } from '../store/cursor-store';
 import type { PushDispatcher } from '../store/push-dispatcher';
 import type { LastSeenBuffer } from '../core/last-seen-buffer';
+import { recordRefusals, type Refusal } from '../store/refusal-audit';
+
+function refusalOf(rec: InboundRecord, nowMs: number): Refusal {
+  const env = rec.envelope;
+  const at = Number(env.receivedAtUnixMs ?? 0);
+  return {
+    tenantId: env.tenantId ?? '',
+    instanceUid: rec.instanceUid,
+    gatewayId: env.gatewayId ?? '',
+    credentialId: env.credentialId ?? '',
+    reason: env.refused?.reason ?? 0,
+    detail: env.refused?.detail ?? '',
+    atMs: at > 0 ? at : nowMs,
+  };
+}
 
 export interface RawRecord {
   key: Buffer | null;
@@ -49,6 +64,8 @@ export interface BatchStats {
   heartbeats: number;
   poisoned: number;
   ignored: number;
+  /** Refusals gateways reported (credential misuse, duplicates): audit rows, no state. */
+  refused: number;
   rowsWritten: number;
   events: number;
   pushes: number;
@@ -82,7 +99,7 @@ export class InboundProcessor {
   private readonly repo: AgentRepository;
   private readonly clock: () => number;
   private readonly newUid: () => Buffer;
-  readonly totals: BatchStats = { records: 0, heartbeats: 0, poisoned: 0, ignored: 0, rowsWritten: 0, events: 0, pushes: 0 };
+  readonly totals: BatchStats = { records: 0, heartbeats: 0, poisoned: 0, ignored: 0, refused: 0, rowsWritten: 0, events: 0, pushes: 0 };
 
   constructor(private readonly deps: InboundProcessorDeps) {
     this.repo = deps.repository ?? new AgentRepository();
@@ -102,20 +119,33 @@ export class InboundProcessor {
       // batch in PostgreSQL: its valid part is stored, so the agent's sequence stays whole.
       const check = dropUnstorableValues(message);
       if (check.refused) throw new Error(`record cannot be stored: ${check.refused}`);
-    } else if (envelope.event !== 'connected' && envelope.event !== 'disconnected') throw new Error('envelope carries no event');
+    } else if (envelope.event !== 'connected' && envelope.event !== 'disconnected' && envelope.event !== 'refused') {
+      throw new Error('envelope carries no event');
+    }
     return { instanceUid: Buffer.from(raw.key), envelope, message };
   }
 
   async process(batch: readonly RawRecord[]): Promise<BatchStats> {
-    const stats: BatchStats = { records: batch.length, heartbeats: 0, poisoned: 0, ignored: 0, rowsWritten: 0, events: 0, pushes: 0 };
+    const stats: BatchStats = { records: batch.length, heartbeats: 0, poisoned: 0, ignored: 0, refused: 0, rowsWritten: 0, events: 0, pushes: 0 };
     const records: InboundRecord[] = [];
+    const refusals: Refusal[] = [];
     for (const raw of batch) {
       try {
-        records.push(this.decode(raw));
+        const rec = this.decode(raw);
+        // A refusal is not the agent's state: it goes to the audit log only.
+        if (rec.envelope.refused) refusals.push(refusalOf(rec, this.clock()));
+        else records.push(rec);
       } catch (err) {
         stats.poisoned++;
         this.deps.onPoisoned?.(raw, err);
       }
+    }
+    if (refusals.length > 0) {
+      stats.refused = refusals.length;
+      await this.deps.db.transaction(async (tx) => {
+        await this.repo.ensureTenants(tx, new Set(refusals.map((r) => r.tenantId)));
+        await recordRefusals(tx, refusals);
+      });
     }
     if (records.length > 0) await this.processRecords(records, stats);
     for (const k of Object.keys(stats) as (keyof BatchStats)[]) this.totals[k] += stats[k];

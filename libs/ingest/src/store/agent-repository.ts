@@ -97,6 +97,8 @@ const COLUMNS: Column[] = [
   col('last_seen_at', 'timestamptz', 'lastSeenMs', ms, date),
   col('disconnect_reason', 'smallint', 'disconnectReason', numOrNull),
   col('client_identity', 'text', 'clientIdentity', str),
+  col('credential_id', 'text', 'credentialId', str),
+  col('credential_kind', 'smallint', 'credentialKind', num),
   col('replaced_by', 'bytea', 'replacedBy', buf),
   col('reassigned_connection_id', 'text', 'reassignedConnectionId', str),
   col('record_version', 'bigint', 'recordVersion', num),

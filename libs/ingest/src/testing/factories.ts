@@ -102,6 +102,9 @@ export class FakeAgent {
   seq: number;
   connectionId = '';
   clockMs: number;
+  /** The credential the gateway admitted the connection with (what it puts in every envelope). */
+  credentialId = 'enrollment-1';
+  credentialKind: number = fleet.v1.CredentialKind.CREDENTIAL_KIND_ENROLLMENT;
   private connections = 0;
 
   constructor(options: FakeAgentOptions = {}) {
@@ -122,6 +125,8 @@ export class FakeAgent {
       epoch: this.epoch,
       transport: this.transport,
       receivedAtUnixMs: this.clockMs,
+      credentialId: this.credentialId,
+      credentialKind: this.credentialKind,
     };
   }
 
