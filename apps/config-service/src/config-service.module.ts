@@ -29,6 +29,9 @@ import { createPgPool, migrateToLatest, PgSqlDatabase } from '@opamp/store';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
+  AgentCredentialRepository,
+  type AgentCredentialServices,
+  AgentIdentityReconciler,
   AgentPushDispatcher,
   ConfigServiceMetrics,
   DesiredStateError,
@@ -39,10 +42,10 @@ import {
   RolloutDriver,
 } from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
-import { AGENT_CHANGES, APP_CONFIG, FLEET_API, KAFKA, METRICS, METRICS_REGISTRY, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
+import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 import type { ConfigServiceConfig } from './config/config-service.config';
 
-export { APP_CONFIG, FLEET_API, METRICS, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
+export { APP_CONFIG, FLEET_API, IDENTITY, METRICS, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 
 @Injectable()
 export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -63,6 +66,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     @Inject(RECONCILER) private readonly reconciler: Reconciler,
     @Inject(FLEET_API) private readonly api: FleetApiService,
     @Inject(ROLLOUT_DRIVER) private readonly rolloutDriver: RolloutDriver,
+    @Inject(IDENTITY) private readonly identity: AgentCredentialServices,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -84,11 +88,16 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
       (n) => this.api.watches.notice(n.tenantId, n.instanceUids),
       () => this.api.watches.endAll(new DesiredStateError('UNAVAILABLE', 'the agent change feed was interrupted; list the agents again and watch again')),
     );
-    this.worker = new ReconcilerWorker(this.kafka, this.reconciler, {
-      topic: this.config.eventsTopic,
-      groupId: this.config.consumerGroup,
-      partitionsConsumedConcurrently: this.config.partitionConcurrency,
-    });
+    this.worker = new ReconcilerWorker(
+      this.kafka,
+      this.reconciler,
+      {
+        topic: this.config.eventsTopic,
+        groupId: this.config.consumerGroup,
+        partitionsConsumedConcurrently: this.config.partitionConcurrency,
+      },
+      this.identity.identity ? [this.identity.identity] : [],
+    );
     const off = this.worker.on(this.worker.events.GROUP_JOIN, () => {
       off();
       this.markJoined();
@@ -173,11 +182,27 @@ export class ConfigServiceModule {
           },
         },
         {
+          provide: IDENTITY,
+          inject: [REPOSITORY, AgentPushDispatcher, REDIS],
+          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, redis: Redis) => {
+            const logger = new Logger('identity');
+            const credentials = new AgentCredentialRepository(repo.db, config.credentialKey);
+            const directory = new AgentTokenDirectory(redis);
+            const identity = new AgentIdentityReconciler(credentials, repo, dispatcher, directory, {
+              publicEndpoint: config.publicOpampUrl,
+              heartbeatIntervalSeconds: config.offerHeartbeatS,
+              log: (level, message) => (level === 'error' ? logger.error(message) : level === 'warn' ? logger.warn(message) : logger.log(message)),
+            });
+            return { credentials, directory, identity };
+          },
+        },
+        {
           provide: FLEET_API,
-          inject: [REPOSITORY, AgentPushDispatcher, RECONCILER, REDIS],
-          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, reconciler: Reconciler, redis: Redis) => {
+          inject: [REPOSITORY, AgentPushDispatcher, RECONCILER, REDIS, IDENTITY],
+          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, reconciler: Reconciler, redis: Redis, identity: AgentCredentialServices) => {
             const logger = new Logger('watch');
             return new FleetApiService(repo, dispatcher, reconciler, new AgentTokenDirectory(redis), {
+              credentials: identity,
               agentState: new RedisAgentStateEraser(redis),
               watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (_level, message) => logger.error(message) },
             });

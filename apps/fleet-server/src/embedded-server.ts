@@ -16,6 +16,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { KeyedBatchQueue, MemoryAgentChangeFeed, MemoryLeaseStore, MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
 import { Registry } from 'prom-client';
 import {
+  AgentCredentialRepository,
+  AgentIdentityReconciler,
   AgentPushDispatcher,
   ConfigServiceMetrics,
   DesiredStateRepository,
@@ -24,6 +26,7 @@ import {
   RolloutDriver,
   type AgentStateEraser,
   type AgentTokenSink,
+  type CredentialDirectory,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
 import {
@@ -82,6 +85,19 @@ export function loadCredentials(config: FleetServerConfig): Credentials {
   };
 }
 
+/**
+ * The credential key agents' own credentials are derived from: configured, or
+ * generated on the first start and kept in the data directory (mode 0600).
+ */
+export function loadCredentialKeyOf(config: FleetServerConfig): Buffer {
+  if (config.credentialKey) return config.credentialKey;
+  const file = join(config.dataDir, 'credential.key');
+  if (existsSync(file)) return readFileSync(file);
+  const key = randomBytes(32);
+  writeFileSync(file, key, { mode: 0o600 });
+  return key;
+}
+
 /** Queue-backed inbound sink: `send` resolves once status-ingest has stored the message. */
 class QueueInboundSink implements InboundSink {
   constructor(private readonly queue: KeyedBatchQueue) {}
@@ -128,14 +144,14 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   const authority = new AgentTokenAuthority([]);
   let edgeRef: OpampEdgeServer | null = null;
   const tokenSink: AgentTokenSink = {
-    put: async (e) => authority.putDigest(e.digest, { tenantId: e.tenantId, tokenId: e.tokenId }),
+    put: async (e) => authority.putEntry(e),
     remove: async (digest) => {
       const revoked = authority.credentialOfDigest(digest);
       authority.removeDigest(digest);
       if (revoked) edgeRef?.disconnectCredential(revoked.tenantId, revoked.tokenId);
     },
     replaceAll: async (entries) => {
-      for (const e of entries) authority.putDigest(e.digest, { tenantId: e.tenantId, tokenId: e.tokenId });
+      for (const e of entries) authority.putEntry(e);
     },
   };
   // status-ingest's cursors (created here: a deleted agent's cursor goes with it).
@@ -147,7 +163,24 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       for (const u of uids) await pending.take(tenantId, u.toString('hex'));
     },
   };
+  // Agents' own credentials: offered through connection settings, followed by the edge in this process.
+  const credentialRepo = new AgentCredentialRepository(db, loadCredentialKeyOf(config));
+  const credentialDirectory: CredentialDirectory = {
+    put: async (entry) => authority.putEntry(entry),
+    remove: async (digest) => {
+      const removed = authority.credentialOfDigest(digest);
+      authority.removeDigest(digest);
+      if (removed) edgeRef?.disconnectCredential(removed.tenantId, removed.tokenId);
+    },
+  };
+  let ownOpampUrl: string | null = null;
+  const identity = new AgentIdentityReconciler(credentialRepo, repo, dispatcher, credentialDirectory, {
+    publicEndpoint: () => config.publicOpampUrl || ownOpampUrl,
+    heartbeatIntervalSeconds: config.heartbeatIntervalS,
+    log: (level, message) => log(level, message),
+  });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
+    credentials: { credentials: credentialRepo, directory: credentialDirectory, identity },
     agentState,
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
   });
@@ -159,7 +192,11 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
 
   // Status-ingest's core, fed in per-agent order; its events feed the reconciler.
   const events = new KeyedBatchQueue({ partitions: 4, maxBatch: 500 });
-  events.consume((records) => reconciler.handleEventRecords(records.map((r) => r.value)));
+  events.consume(async (records) => {
+    const values = records.map((r) => r.value);
+    await reconciler.handleEventRecords(values);
+    await identity.handleEventRecords(values);
+  });
   const eventSink: EventSink = {
     // Never awaited inside ingest's transaction: the reconciler reads the same database.
     publish: async (records) => {
@@ -228,6 +265,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   );
   edgeRef = edge;
   await edge.start();
+  ownOpampUrl = `${config.tls ? 'https' : 'http'}://${config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost}:${edge.port}/v1/opamp`;
   // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
   const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi }, { defaultMetrics: false });
   const registry = Registry.merge([edge.metrics.registry, configMetrics.registry]);

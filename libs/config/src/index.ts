@@ -1,3 +1,4 @@
 /** Typed, fail-fast configuration from environment variables, for each app's config module. */
 export * from './env-schema';
 export * from './backend-env';
+export * from './credential-key';

@@ -58,13 +58,15 @@ export class AgentPushRouter {
     instanceUidAsSent: Buffer,
     target: AgentPushTarget,
     items: readonly AgentPushItem[],
+    /** WebSocket: the gateway closes the connection after writing the last message (a refusal). */
+    closeAfter = false,
   ): Promise<PushDelivery> {
     if (target.connected && target.gatewayId && target.transport === fleet.v1.Transport.TRANSPORT_WEBSOCKET) {
       const commands = items.filter((i) => i.message.command);
       const rest = items.filter((i) => !i.message.command);
       const messages: opamp.proto.v1.IServerToAgent[] = commands.map((c) => ({ instanceUid: instanceUidAsSent, command: c.message.command }));
       if (rest.length > 0) messages.push(merge(instanceUidAsSent, rest));
-      for (const message of messages) {
+      for (const [i, message] of messages.entries()) {
         await this.channels.publish(
           target.gatewayId,
           GatewayPushCodec.encode({
@@ -73,6 +75,7 @@ export class AgentPushRouter {
             connectionId: target.connectionId,
             epoch: target.epoch,
             serverToAgent: encodeServerToAgent(message),
+            closeAfter: closeAfter && i === messages.length - 1,
           }),
         );
       }

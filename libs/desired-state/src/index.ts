@@ -18,3 +18,6 @@ export * from './api/agent-token-api';
 export * from './api/audit-api';
 export * from './api/tenant-settings-api';
 export { rejectNulText } from './api/request-fields';
+export * from './store/agent-credential.repository';
+export * from './runtime/agent-identity.reconciler';
+export * from './api/agent-credential-api';

@@ -76,6 +76,10 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'CreateAgentToken') createAgentToken(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreateAgentToken', r, m, c); }
   @GrpcMethod(S, 'ListAgentTokens') listAgentTokens(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListAgentTokens', r, m, c); }
   @GrpcMethod(S, 'RevokeAgentToken') revokeAgentToken(r: Req, m: Metadata, c: GrpcCall) { return this.call('RevokeAgentToken', r, m, c); }
+  @GrpcMethod(S, 'ListAgentCredentials') listAgentCredentials(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListAgentCredentials', r, m, c); }
+  @GrpcMethod(S, 'RotateAgentCredentials') rotateAgentCredentials(r: Req, m: Metadata, c: GrpcCall) { return this.call('RotateAgentCredentials', r, m, c); }
+  @GrpcMethod(S, 'RevokeAgentCredentials') revokeAgentCredentials(r: Req, m: Metadata, c: GrpcCall) { return this.call('RevokeAgentCredentials', r, m, c); }
+  @GrpcMethod(S, 'ListPendingCredentialSwitches') listPendingCredentialSwitches(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListPendingCredentialSwitches', r, m, c); }
   @GrpcMethod(S, 'ListAuditEvents') listAuditEvents(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListAuditEvents', r, m, c); }
   @GrpcMethod(S, 'CreateRollout') createRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreateRollout', r, m, c); }
   @GrpcMethod(S, 'GetRollout') getRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetRollout', r, m, c); }

@@ -2,9 +2,10 @@
 -- credentials: with an optional expiry, a use limit (agents enrolled) and
 -- labels that the agents enrolling with them get. Agents that accept OpAMP
 -- connection settings are issued a credential of their own, bound to their
--- instance_uid; only its SHA-256 is kept (the secret travels sealed with the
--- server's credential key until the agent is seen with it, for re-offers after
--- a lost push, and is erased then).
+-- instance_uid; only its SHA-256 is kept. The secret itself is derived from
+-- the credential's id with the server's credential key (HMAC), a key that lives
+-- outside the database, so an offer can be sent again (a lost push, a change of
+-- the other connection settings) without any secret at rest.
 
 ALTER TABLE api_tokens
   ADD COLUMN expires_at timestamptz,
@@ -41,13 +42,17 @@ CREATE TABLE agent_credentials (
   tenant_id           text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
   instance_uid        bytea NOT NULL CHECK (octet_length(instance_uid) = 16),
   secret_hash         bytea NOT NULL UNIQUE CHECK (octet_length(secret_hash) = 32),
-  sealed_secret       bytea,
-  -- offered: sent, not yet used; active: the agent was seen with it; retiring: superseded by a
-  -- rotation the agent has not followed yet (accepted until retire_at); revoked; expired.
-  state               text NOT NULL CHECK (state IN ('offered', 'active', 'retiring', 'revoked', 'expired')),
+  -- offered: on offer, not yet used (accepted: the agent must test it by connecting);
+  -- active: the agent was seen with it; superseded: replaced by a newer one the agent switched to;
+  -- revoked; expired: a rotation's deadline passed before the agent switched.
+  state               text NOT NULL CHECK (state IN ('offered', 'active', 'superseded', 'revoked', 'expired')),
   enrollment_token_id uuid REFERENCES api_tokens (id) ON DELETE SET NULL,
   created_at          timestamptz NOT NULL DEFAULT now(),
   activated_at        timestamptz,
+  -- Last time the offer went out, and on which connection (not sent again there while awaited).
+  offered_at          timestamptz,
+  offered_connection  text,
+  -- An active credential a rotation replaces: accepted until then, expired after.
   retire_at           timestamptz,
   expires_at          timestamptz,
   revoked_at          timestamptz,
@@ -58,5 +63,5 @@ CREATE INDEX agent_credentials_agent_idx ON agent_credentials (tenant_id, instan
 -- At most one credential on offer and one in use per agent.
 CREATE UNIQUE INDEX agent_credentials_one_offered ON agent_credentials (tenant_id, instance_uid) WHERE state = 'offered';
 CREATE UNIQUE INDEX agent_credentials_one_active ON agent_credentials (tenant_id, instance_uid) WHERE state = 'active';
--- The deadline sweep.
-CREATE INDEX agent_credentials_retiring_idx ON agent_credentials (retire_at) WHERE state = 'retiring';
+-- The rotation deadline sweep.
+CREATE INDEX agent_credentials_retire_idx ON agent_credentials (retire_at) WHERE state = 'active' AND retire_at IS NOT NULL;

@@ -11,3 +11,4 @@ export const ROLLOUT_DRIVER = Symbol('ROLLOUT_DRIVER');
 export const REDIS_SUB = Symbol('REDIS_SUB');
 export const AGENT_CHANGES = Symbol('AGENT_CHANGES');
 export const METRICS = Symbol('METRICS');
+export const IDENTITY = Symbol('IDENTITY');

@@ -1,5 +1,5 @@
 /** The only place config-service reads its environment. */
-import { int, list, readEnv, str, url } from '@opamp/config';
+import { int, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
 
 export const configServiceEnv = {
   OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
@@ -33,6 +33,14 @@ export const configServiceEnv = {
   OPAMP_CONFIG_ROLLOUT_DRIVER_ID: str({ default: '' }),
   /** Admin API tokens registered at start, "tenant=token,tenant2=token2" (only their hashes are stored). */
   OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS: str({ default: '', secret: true }),
+  /** The key agents' own credentials are derived from (base64 of 32 bytes); the same on every replica. Or: */
+  OPAMP_CREDENTIAL_KEY: str({ default: '', secret: true }),
+  /** ... a file holding it (a mounted Secret). Without either, no per-agent credentials are issued. */
+  OPAMP_CREDENTIAL_KEY_FILE: str({ default: '' }),
+  /** The OpAMP URL agents reach the gateways at (https://host/v1/opamp), put in connection settings offers. */
+  OPAMP_PUBLIC_OPAMP_URL: str({ default: '' }),
+  /** Heartbeat interval put in offers to agents that report heartbeats (seconds). */
+  OPAMP_OFFER_HEARTBEAT_S: int({ default: 30, min: 1, max: 86_400 }),
 };
 
 export interface ConfigServiceConfig {
@@ -55,6 +63,21 @@ export interface ConfigServiceConfig {
   rolloutLeaseMs: number;
   rolloutDriverId: string;
   bootstrapAdminTokens: Array<{ tenantId: string; token: string }>;
+  credentialKey: Buffer | null;
+  publicOpampUrl: string | null;
+  offerHeartbeatS: number;
+}
+
+function publicUrl(text: string): string | null {
+  if (!text) return null;
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new Error('OPAMP_PUBLIC_OPAMP_URL must be a URL such as https://opamp.example.com/v1/opamp');
+  }
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol)) throw new Error('OPAMP_PUBLIC_OPAMP_URL must be http(s) or ws(s)');
+  return u.toString();
 }
 
 function parseTokens(text: string): Array<{ tenantId: string; token: string }> {
@@ -92,5 +115,8 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     rolloutLeaseMs: e.OPAMP_CONFIG_ROLLOUT_LEASE_MS,
     rolloutDriverId: e.OPAMP_CONFIG_ROLLOUT_DRIVER_ID,
     bootstrapAdminTokens: parseTokens(e.OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS),
+    credentialKey: loadCredentialKey(e.OPAMP_CREDENTIAL_KEY, e.OPAMP_CREDENTIAL_KEY_FILE, { value: 'OPAMP_CREDENTIAL_KEY', file: 'OPAMP_CREDENTIAL_KEY_FILE' }),
+    publicOpampUrl: publicUrl(e.OPAMP_PUBLIC_OPAMP_URL),
+    offerHeartbeatS: e.OPAMP_OFFER_HEARTBEAT_S,
   };
 }

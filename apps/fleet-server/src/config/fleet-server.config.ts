@@ -4,7 +4,7 @@
  * variable names, and both default to the edge lib's (EDGE_DEFAULTS); the
  * others are those defaults.
  */
-import { bool, int, readEnv, str } from '@opamp/config';
+import { bool, int, loadCredentialKey, readEnv, str } from '@opamp/config';
 import { EDGE_DEFAULTS } from '@opamp/edge';
 import { INGEST_DEFAULTS } from '@opamp/ingest';
 
@@ -21,6 +21,11 @@ export const fleetServerEnv = {
   /** Tokens to use instead of the ones generated on first start. */
   OPAMP_ADMIN_TOKEN: str({ default: '', secret: true }),
   OPAMP_AGENT_TOKEN: str({ default: '', secret: true }),
+  /** The key agents' own credentials are derived from (base64 of 32 bytes); default: generated into the data directory. */
+  OPAMP_CREDENTIAL_KEY: str({ default: '', secret: true }),
+  OPAMP_CREDENTIAL_KEY_FILE: str({ default: '' }),
+  /** The OpAMP URL agents are told to use in connection settings offers; default: this server's own address. */
+  OPAMP_PUBLIC_OPAMP_URL: str({ default: '' }),
   OPAMP_TLS_CERT_FILE: str({ default: '' }),
   OPAMP_TLS_KEY_FILE: str({ default: '' }),
   OPAMP_MAX_MESSAGE_BYTES: int({ default: EDGE_DEFAULTS.maxMessageBytes, min: 1024 }),
@@ -51,6 +56,10 @@ export interface FleetServerConfig {
   tenantId: string;
   adminToken: string;
   agentToken: string;
+  /** Configured credential key; null: the one kept in the data directory (generated on first start). */
+  credentialKey: Buffer | null;
+  /** '' = this server's own OpAMP address. */
+  publicOpampUrl: string;
   tls: { certFile: string; keyFile: string } | null;
   maxMessageBytes: number;
   httpPushWaitMs: number;
@@ -85,6 +94,8 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
     tenantId: e.OPAMP_TENANT,
     adminToken: e.OPAMP_ADMIN_TOKEN,
     agentToken: e.OPAMP_AGENT_TOKEN,
+    credentialKey: loadCredentialKey(e.OPAMP_CREDENTIAL_KEY, e.OPAMP_CREDENTIAL_KEY_FILE, { value: 'OPAMP_CREDENTIAL_KEY', file: 'OPAMP_CREDENTIAL_KEY_FILE' }),
+    publicOpampUrl: e.OPAMP_PUBLIC_OPAMP_URL,
     tls: e.OPAMP_TLS_CERT_FILE ? { certFile: e.OPAMP_TLS_CERT_FILE, keyFile: e.OPAMP_TLS_KEY_FILE } : null,
     maxMessageBytes: e.OPAMP_MAX_MESSAGE_BYTES,
     httpPushWaitMs: e.OPAMP_HTTP_PUSH_WAIT_MS,

@@ -7,11 +7,22 @@ import type { TokenRecord } from '../store/desired-state.repository';
 import type { ApiContext, Caller } from './api-context';
 import { str, type Req } from './request-fields';
 
+/** A credential gateways accept: an agent token, or (kind 'agent') one agent's own. */
+export interface AgentTokenSinkEntry {
+  digest: string;
+  tenantId: string;
+  tokenId: string;
+  kind?: 'enrollment' | 'agent';
+  uidHex?: string;
+  active?: boolean;
+  expiresAtMs?: number;
+}
+
 /** Where the agent tokens that gateways accept are published (Redis directory, or the embedded gateway itself). */
 export interface AgentTokenSink {
-  put(entry: { digest: string; tenantId: string; tokenId: string }): Promise<void>;
+  put(entry: AgentTokenSinkEntry): Promise<void>;
   remove(digest: string): Promise<void>;
-  replaceAll(entries: ReadonlyArray<{ digest: string; tenantId: string; tokenId: string }>): Promise<void>;
+  replaceAll(entries: ReadonlyArray<AgentTokenSinkEntry>): Promise<void>;
 }
 
 export class AgentTokenApi {
@@ -20,12 +31,15 @@ export class AgentTokenApi {
     private readonly sink: AgentTokenSink | null,
   ) {}
 
-  /** Puts every active agent token into the gateways' directory (at start; fixes any drift). */
-  async syncAgentTokens(): Promise<number> {
+  /**
+   * Makes the gateways' directory hold exactly every active agent token plus
+   * `also` (agents' own credentials), at start; fixes any drift.
+   */
+  async syncAgentTokens(also: readonly AgentTokenSinkEntry[] = []): Promise<number> {
     if (!this.sink) return 0;
     const tokens = await this.ctx.repo.listActiveAgentTokens();
-    await this.sink.replaceAll(tokens.map((t) => ({ digest: t.digest, tenantId: t.tenantId, tokenId: t.id })));
-    return tokens.length;
+    await this.sink.replaceAll([...tokens.map((t) => ({ digest: t.digest, tenantId: t.tenantId, tokenId: t.id })), ...also]);
+    return tokens.length + also.length;
   }
 
   private tokenMessage(t: TokenRecord): Record<string, unknown> {

@@ -12,6 +12,8 @@ import type { DesiredStateRepository } from '../store/desired-state.repository';
 import type { Reconciler } from '../runtime/reconciler';
 import type { AgentWatchHub, AgentWatchHubOptions } from '../runtime/agent-watch.hub';
 import { AgentApi } from './agent-api';
+import { AgentCredentialApi, type AgentCredentialServices } from './agent-credential-api';
+import { directoryEntry } from '../store/agent-credential.repository';
 import { AgentTokenApi, type AgentTokenSink } from './agent-token-api';
 import { ApiContext, type AgentStateEraser, type Caller } from './api-context';
 import { AssignmentApi } from './assignment-api';
@@ -43,13 +45,16 @@ export class FleetApiService {
   readonly rollouts: RolloutApi;
   /** Per-tenant settings: agent retention (api/tenant-settings-api.ts). */
   readonly tenantSettings: TenantSettingsApi;
+  /** Agents' own credentials: list, rotate, revoke (api/agent-credential-api.ts). */
+  readonly agentCredentials: AgentCredentialApi;
+  private readonly credentialServices: AgentCredentialServices | null;
 
   constructor(
     private readonly repo: DesiredStateRepository,
     dispatcher: AgentPushDispatcher,
     reconciler: Reconciler | null,
     agentTokenSink: AgentTokenSink | null = null,
-    options: { watch?: AgentWatchHubOptions; agentState?: AgentStateEraser } = {},
+    options: { watch?: AgentWatchHubOptions; agentState?: AgentStateEraser; credentials?: AgentCredentialServices } = {},
   ) {
     const ctx = new ApiContext(repo, dispatcher, reconciler, options.agentState ?? null);
     this.rollouts = new RolloutApi(repo);
@@ -59,6 +64,8 @@ export class FleetApiService {
     this.agentTokens = new AgentTokenApi(ctx, agentTokenSink);
     this.audit = new AuditApi(ctx);
     this.tenantSettings = new TenantSettingsApi(ctx);
+    this.credentialServices = options.credentials ?? null;
+    this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
   }
 
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */
@@ -66,9 +73,10 @@ export class FleetApiService {
     return this.agents.watches;
   }
 
-  /** Puts every active agent token into the gateways' directory (at start; fixes any drift). */
-  syncAgentTokens(): Promise<number> {
-    return this.agentTokens.syncAgentTokens();
+  /** Makes the gateways' directory hold exactly the active agent tokens and agents' live credentials (at start; fixes any drift). */
+  async syncAgentTokens(): Promise<number> {
+    const credentials = this.credentialServices ? await this.credentialServices.credentials.listAccepted() : [];
+    return this.agentTokens.syncAgentTokens(credentials.map(directoryEntry));
   }
 
   /** Counts a call's outcome (adapters call this around every method). */

@@ -67,6 +67,16 @@ export const MAX_ERROR_MESSAGE_CHARS = 2048;
  */
 export const CONFIG_STATUS_WAIT_MS = 30_000;
 
+/**
+ * How long a connection settings offer (an agent's own credential) is not sent
+ * again to the same connection: the agent disconnects, tests the new settings
+ * by connecting with them, and only then reports.
+ */
+export const CREDENTIAL_OFFER_WAIT_MS = 30_000;
+
+/** Default OpAMP heartbeat interval put in offers to ReportsHeartbeat agents (C62), seconds. */
+export const DEFAULT_OFFER_HEARTBEAT_S = 30;
+
 /** How long a tenant keeps disconnected agents when it did not say (days; the column default of migration 0151). */
 export const DEFAULT_AGENT_RETENTION_DAYS = 7;
 /** Longest retention a tenant may set (days); 0 keeps agents forever. */

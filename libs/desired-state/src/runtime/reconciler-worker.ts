@@ -1,7 +1,15 @@
-/** Runs the reconciler on the agent-events topic in the config-service consumer group. */
+/**
+ * Runs the reconciler on the agent-events topic in the config-service consumer
+ * group, and after it the other handlers of agent events (agents' identity).
+ */
 import type { Kafka } from 'kafkajs';
 import { BatchConsumer } from '@opamp/bus-kafka';
 import type { Reconciler } from './reconciler';
+
+/** Something else that works on every batch of agent events. */
+export interface AgentEventHandler {
+  handleEventRecords(values: ReadonlyArray<Buffer | null>): Promise<void>;
+}
 
 export interface ReconcilerWorkerOptions {
   topic: string;
@@ -15,7 +23,7 @@ export interface ReconcilerWorkerOptions {
 export class ReconcilerWorker {
   private readonly consumer: BatchConsumer;
 
-  constructor(kafka: Kafka, reconciler: Reconciler, options: ReconcilerWorkerOptions) {
+  constructor(kafka: Kafka, reconciler: Reconciler, options: ReconcilerWorkerOptions, also: ReadonlyArray<AgentEventHandler> = []) {
     this.consumer = new BatchConsumer(
       kafka,
       {
@@ -26,7 +34,9 @@ export class ReconcilerWorker {
         sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       },
       async (batch) => {
-        await reconciler.handleEventRecords(batch.messages.map((m) => m.value));
+        const values = batch.messages.map((m) => m.value);
+        await reconciler.handleEventRecords(values);
+        for (const handler of also) await handler.handleEventRecords(values);
       },
     );
   }

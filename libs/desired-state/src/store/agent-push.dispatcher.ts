@@ -1,5 +1,6 @@
 /**
- * config-service's pushes (remote config, commands, custom messages), one kind
+ * config-service's pushes (remote config, commands, custom messages,
+ * connection settings, refusals), one kind
  * at a time, through the shared AgentPushRouter: the same gateway contract as
  * every other worker (WebSocket: fenced publish; plain HTTP or not connected:
  * pending store plus a wake-up).
@@ -11,7 +12,7 @@ import type { IServerToAgent } from '@opamp/protocol';
 export const TRANSPORT_WEBSOCKET = 1;
 export const TRANSPORT_HTTP = 2;
 
-export type PushKind = 'remote_config' | 'command' | 'custom_message';
+export type PushKind = 'remote_config' | 'command' | 'custom_message' | 'connection_settings' | 'error';
 
 export interface PushTarget {
   readonly connected: boolean;
@@ -32,10 +33,10 @@ export class AgentPushDispatcher {
     this.router = new AgentPushRouter(channels, pending);
   }
 
-  async push(tenantId: string, instanceUid: Buffer, target: PushTarget, kind: PushKind, message: IServerToAgent): Promise<Delivery> {
+  async push(tenantId: string, instanceUid: Buffer, target: PushTarget, kind: PushKind, message: IServerToAgent, closeAfter = false): Promise<Delivery> {
     let delivery: Delivery | 'failed' = 'failed';
     try {
-      delivery = await this.router.deliver(tenantId, instanceUid, instanceUid, target, [{ kind, message }]);
+      delivery = await this.router.deliver(tenantId, instanceUid, instanceUid, target, [{ kind, message }], closeAfter);
       return delivery;
     } finally {
       const key = `${kind}/${delivery}`;

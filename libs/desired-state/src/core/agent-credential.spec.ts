@@ -1,0 +1,77 @@
+import { AgentCapabilities, opamp } from '@opamp/protocol';
+import { decideCredentialOffer, deriveAgentSecret, endpointFor, offerHash, opampOffer, secretHash, type CredentialOfferState } from './agent-credential';
+
+const ACCEPTS = AgentCapabilities.ReportsStatus | AgentCapabilities.AcceptsOpAMPConnectionSettings;
+const S = opamp.proto.v1.ConnectionSettingsStatuses;
+
+describe('agent credentials (pure)', () => {
+  const key = Buffer.alloc(32, 1);
+
+  it('derives a secret per tenant and credential from the key, the same every time, never the key itself', () => {
+    const a = deriveAgentSecret(key, 't', 'c1');
+    expect(deriveAgentSecret(key, 't', 'c1')).toBe(a);
+    expect(deriveAgentSecret(key, 't', 'c2')).not.toBe(a);
+    expect(deriveAgentSecret(key, 'u', 'c1')).not.toBe(a);
+    expect(deriveAgentSecret(Buffer.alloc(32, 2), 't', 'c1')).not.toBe(a);
+    expect(a).toMatch(/^opamp_agent_[A-Za-z0-9_-]{43}$/);
+    expect(secretHash(a)).toHaveLength(32);
+  });
+
+  it('hashes the whole offer content: identical offers alike, one header or the interval changes it (C59, C60)', () => {
+    const base = { endpoint: 'wss://x/v1/opamp', secret: 's1', heartbeatIntervalSeconds: 30 };
+    const caps = ACCEPTS | AgentCapabilities.ReportsHeartbeat;
+    const h = Buffer.from(opampOffer(base, caps).hash as Uint8Array);
+    expect(Buffer.from(opampOffer(base, caps).hash as Uint8Array)).toEqual(h);
+    expect(Buffer.from(opampOffer({ ...base, secret: 's2' }, caps).hash as Uint8Array)).not.toEqual(h);
+    expect(Buffer.from(opampOffer({ ...base, heartbeatIntervalSeconds: 10 }, caps).hash as Uint8Array)).not.toEqual(h);
+    expect(Buffer.from(opampOffer({ ...base, endpoint: 'wss://y/v1/opamp' }, caps).hash as Uint8Array)).not.toEqual(h);
+    const offer = opampOffer(base, caps);
+    expect(offerHash(offer)).toEqual(h);
+  });
+
+  it('puts the credential in an Authorization header and a non-zero heartbeat only for ReportsHeartbeat agents (C62)', () => {
+    const withHb = opampOffer({ endpoint: 'wss://x/v1/opamp', secret: 's', heartbeatIntervalSeconds: 30 }, ACCEPTS | AgentCapabilities.ReportsHeartbeat);
+    expect(withHb.opamp?.heartbeatIntervalSeconds).toBe(30);
+    expect(withHb.opamp?.headers?.headers).toEqual([{ key: 'Authorization', value: 'Bearer s' }]);
+    expect(withHb.opamp?.destinationEndpoint).toBe('wss://x/v1/opamp');
+    const noHb = opampOffer({ endpoint: 'wss://x/v1/opamp', secret: 's', heartbeatIntervalSeconds: 30 }, ACCEPTS);
+    expect(noHb.opamp?.heartbeatIntervalSeconds).toBeUndefined();
+  });
+
+  it('gives WebSocket agents the ws(s) form of the endpoint and HTTP agents the http(s) form', () => {
+    expect(endpointFor('https://opamp.example.com/v1/opamp', 'ws')).toBe('wss://opamp.example.com/v1/opamp');
+    expect(endpointFor('https://opamp.example.com/v1/opamp', 'http')).toBe('https://opamp.example.com/v1/opamp');
+    expect(endpointFor('http://127.0.0.1:4320/v1/opamp', 'ws')).toBe('ws://127.0.0.1:4320/v1/opamp');
+    expect(endpointFor('wss://h/v1/opamp', 'http')).toBe('https://h/v1/opamp');
+  });
+
+  describe('decideCredentialOffer', () => {
+    const hash = Buffer.alloc(32, 9);
+    const base: CredentialOfferState = {
+      capabilities: ACCEPTS,
+      connectedWith: 'enrollment-1',
+      desiredCredentialId: 'c1',
+      desiredHash: hash,
+      reportedHash: null,
+      reportedStatus: 0,
+      offeredConnection: null,
+      offeredAtMs: null,
+    };
+    const decide = (s: Partial<CredentialOfferState>, connection = 'ws:gw/1', now = 100_000) => decideCredentialOffer({ ...base, ...s }, connection, now).reason;
+
+    it('offers to an agent that accepts settings and is not on the credential yet', () => expect(decide({})).toBe('offer'));
+    it('never offers without AcceptsOpAMPConnectionSettings (C45)', () => expect(decide({ capabilities: AgentCapabilities.ReportsStatus })).toBe('not_accepted'));
+    it('does not offer to an agent already connected with it', () => expect(decide({ connectedWith: 'c1' })).toBe('in_use'));
+    it('does not repeat an offer to the same connection while the agent switches, but does after the wait or elsewhere', () => {
+      expect(decide({ offeredConnection: 'ws:gw/1', offeredAtMs: 99_000 })).toBe('awaiting_switch');
+      expect(decide({ offeredConnection: 'ws:gw/1', offeredAtMs: 1_000 })).toBe('offer');
+      expect(decide({ offeredConnection: 'ws:gw/0', offeredAtMs: 99_000 })).toBe('offer');
+    });
+    it('respects what a 0x8000 agent reports for the current hash: FAILED waits, APPLIED is done', () => {
+      const reporting = ACCEPTS | AgentCapabilities.ReportsConnectionSettingsStatus;
+      expect(decide({ capabilities: reporting, reportedHash: hash, reportedStatus: S.ConnectionSettingsStatuses_FAILED })).toBe('failed_for_current_hash');
+      expect(decide({ capabilities: reporting, reportedHash: hash, reportedStatus: S.ConnectionSettingsStatuses_APPLIED })).toBe('reported');
+      expect(decide({ capabilities: reporting, reportedHash: Buffer.alloc(32, 1), reportedStatus: S.ConnectionSettingsStatuses_FAILED })).toBe('offer');
+    });
+  });
+});
