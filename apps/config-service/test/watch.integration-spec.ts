@@ -3,7 +3,7 @@
  * and PostgreSQL: agent events produced as status-ingest would reach a gRPC
  * stream and an SSE stream through the reconciler and the Redis change feed,
  * with the reconciler's own decisions (in sync) among them, scoped to the
- * caller's tenant.
+ * caller's tenant; a deletion reaches the watches of every replica.
  */
 import * as grpc from '@grpc/grpc-js';
 import { AgentCapabilities as C } from '@opamp/protocol';
@@ -165,3 +165,37 @@ describe('GET /metrics', () => {
   });
 });
 
+describe('WatchAgents and DeleteAgent', () => {
+  it('every replica\'s watches get REMOVED for an agent deleted through DeleteAgent (the notice travels over Redis)', async () => {
+    const other = await bed.startReplica('b');
+    const gone = uid(10);
+    // Rows only, no events: the deletion is then the only change any watch could hear of.
+    // Disconnected, as status-ingest leaves it (DeleteAgent refuses a connected agent).
+    await bed.putAgent({ tenant: bed.tenants[0].id, uid: gone, capabilities: FULL, labels: { env: 'gone' }, connected: false });
+    const here = grpcWatch({ selector: 'env=gone' });
+    const there = grpcWatch({}, {}, other);
+    const thereSse = await sseWatch('', {}, other);
+    const otherTenant = grpcWatch({}, B, other);
+    await waitFor(() => [bed.api.watches.metrics.watchersActive, other.api.watches.metrics.watchersActive], (n) => n[0] >= 1 && n[1] >= 3, { description: 'watches open' });
+
+    // Over REST on the primary: a watch on either replica hears of it.
+    expect((await rest('DELETE', `/agents/${gone.toString('hex')}`)).json).toEqual({ agentsRemoved: 1 });
+    const removed = { kind: 'AGENT_WATCH_EVENT_KIND_REMOVED', agent: { instanceUid: gone.toString('hex') } };
+    const removedFrom = (events: Array<Record<string, unknown>>) => changesOf(events, gone).filter((e) => e['kind'] === removed.kind);
+    expect((await waitFor(() => removedFrom(here.events), (e) => e.length > 0, { description: 'REMOVED on the primary' }))[0]).toMatchObject(removed);
+    expect((await waitFor(() => removedFrom(there.events), (e) => e.length > 0, { description: 'REMOVED on the other replica' }))[0]).toMatchObject(removed);
+    const sse = await waitFor(() => thereSse.events.filter((e) => e.data['kind'] === removed.kind), (e) => e.length > 0, { description: 'REMOVED over SSE' });
+    expect(sse[0].data).toMatchObject(removed);
+
+    // Over gRPC on the other replica, for a second agent: heard on the primary too.
+    const second = uid(11);
+    await bed.putAgent({ tenant: bed.tenants[0].id, uid: second, capabilities: FULL, labels: { env: 'gone' }, connected: false });
+    expect(await other.rpc('DeleteAgent', { instanceUid: second.toString('hex') })).toEqual({ agentsRemoved: 1 });
+    const secondRemoved = await waitFor(() => changesOf(here.events, second).filter((e) => e['kind'] === removed.kind), (e) => e.length > 0, { description: 'REMOVED of the second' });
+    expect(secondRemoved[0]).toMatchObject({ agent: { instanceUid: second.toString('hex') } });
+    // Another tenant's watch hears nothing of it.
+    expect(otherTenant.events).toEqual([]);
+    for (const w of [here, there, otherTenant]) w.call.cancel();
+    thereSse.close();
+  });
+});

@@ -149,6 +149,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   };
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
     agentState,
+    onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
   });
   const unsubscribeChanges = await agentChanges.subscribe((n) => fleetApi.watches.notice(n.tenantId, n.instanceUids));
