@@ -1,13 +1,15 @@
 /**
- * A deletion racing the reconciler, on the real PostgreSQL: a decision made
- * before DeleteAgent (or the retention sweep) removed the agent must not write
- * the agent's agent_config_state row back afterwards, whether its write comes
- * after the delete committed or while the delete holds the agent's row.
+ * A deletion racing the reconciler or the rollout driver, on the real
+ * PostgreSQL: a decision or a batch pick made before DeleteAgent (or the
+ * retention sweep) removed the agent must not write the agent's
+ * agent_config_state or rollout_agents row back afterwards, whether its write
+ * comes after the delete committed or while the delete holds the agent's row.
  */
 import type { Pool, PoolClient } from 'pg';
+import { MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
 import { createPgPool, deleteAgentRecords, migrateToLatest, PgSqlDatabase } from '@opamp/store';
 import { testInfra, uniqueName, waitFor } from '@opamp/testing';
-import { DesiredStateRepository, type AgentStateWrite } from '../src';
+import { AgentPushDispatcher, DesiredStateRepository, FleetApiService, RolloutRepository, type AgentStateWrite } from '../src';
 
 const infra = testInfra();
 const run = uniqueName('dr').replace(/[^a-z0-9]/g, '_');
@@ -18,6 +20,9 @@ const appName = `dr-${run}`.slice(0, 60);
 let admin: Pool;
 let pool: Pool;
 let repo: DesiredStateRepository;
+let db: PgSqlDatabase;
+let rollouts: RolloutRepository;
+const ROLLOUT = 'r';
 
 function uid(i: number): Buffer {
   const b = Buffer.alloc(16);
@@ -44,6 +49,16 @@ async function insertAgent(id: Buffer): Promise<void> {
 async function stateRows(ids: Buffer[]): Promise<string[]> {
   const { rows } = await pool.query(`SELECT instance_uid FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) ORDER BY instance_uid`, [tenant, ids]);
   return rows.map((r) => (r['instance_uid'] as Buffer).toString('hex'));
+}
+
+async function rolloutRows(ids: Buffer[]): Promise<string[]> {
+  const { rows } = await pool.query(`SELECT instance_uid FROM rollout_agents WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) ORDER BY instance_uid`, [tenant, ids]);
+  return rows.map((r) => (r['instance_uid'] as Buffer).toString('hex'));
+}
+
+/** What the rollout driver does when a batch starts with the agents it picked before: adds them to the rollout. */
+function addToRollout(...ids: Buffer[]): Promise<string[]> {
+  return db.transaction((tx) => rollouts.addMembers(tx, tenant, ROLLOUT, 0, ids)).then((b) => b.map((x) => x.toString('hex')));
 }
 
 /** DeleteAgent's transaction up to its commit: the agent row locked, its records deleted. */
@@ -84,7 +99,17 @@ beforeAll(async () => {
     client.release();
   }
   await pool.query(`INSERT INTO tenants (id, name) VALUES ($1, $1)`, [tenant]);
-  repo = new DesiredStateRepository(new PgSqlDatabase(pool));
+  db = new PgSqlDatabase(pool);
+  repo = new DesiredStateRepository(db);
+  rollouts = new RolloutRepository(db, repo);
+  // A rollout (not started) to pick agents into.
+  const api = new FleetApiService(repo, new AgentPushDispatcher(new MemoryPushBus(), new MemoryPendingStore()), null);
+  const caller = { tenantId: tenant, tokenId: 'test' };
+  const files = (tag: string) => ({ 'c.yaml': { body: `receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n# ${tag}\n`, contentType: 'text/yaml' } });
+  await api.configurations.createConfiguration(caller, { name: 'c', files: files('v1') });
+  await api.assignments.createAssignment(caller, { assignment: { name: 'a', configurationName: 'c', pinnedVersion: 1, selector: 'env=prod' } });
+  await api.configurations.updateConfiguration(caller, { name: 'c', files: files('v2') });
+  await api.rollouts.createRollout(caller, { name: ROLLOUT, assignmentName: 'a', toVersion: 2, strategy: { batchSize: 10 }, start: false });
 }, 60_000);
 
 afterAll(async () => {
@@ -93,7 +118,7 @@ afterAll(async () => {
   await admin?.end();
 });
 
-describe('agent_config_state after a racing delete', () => {
+describe('per-agent rows (agent_config_state, rollout_agents) after a racing delete', () => {
   it('a decision written after the delete committed writes no row for the deleted agent (and still writes the live one)', async () => {
     const [gone, live] = [uid(1), uid(2)];
     await insertAgent(gone);
@@ -107,11 +132,14 @@ describe('agent_config_state after a racing delete', () => {
     const claimed = await repo.claimSends(tenant, [claimOf(gone), claimOf(live)]);
     expect([...claimed]).toEqual([live.toString('hex')]);
     expect(await stateRows([gone, live])).toEqual([live.toString('hex')]);
+    expect(await addToRollout(gone, live)).toEqual([live.toString('hex')]);
+    expect(await rolloutRows([gone, live])).toEqual([live.toString('hex')]);
   });
 
   it.each([
     ['the decision', 4, (id: Buffer) => repo.writeAgentStates(tenant, [decision(id)]).then((b) => b.map((x) => x.toString('hex')))],
     ['the send claim', 5, (id: Buffer) => repo.claimSends(tenant, [claimOf(id)]).then((s) => [...s])],
+    ['the rollout batch pick', 6, (id: Buffer) => addToRollout(id)],
   ])('%s, written while the delete holds the agent, waits for it and then writes no row', async (_what, n, write) => {
     const gone = uid(n);
     await insertAgent(gone);
@@ -127,6 +155,7 @@ describe('agent_config_state after a racing delete', () => {
     }
     expect(await written).toEqual([]);
     expect(await stateRows([gone])).toEqual([]);
+    expect(await rolloutRows([gone])).toEqual([]);
     // It was held back by the delete's lock, not merely lucky to come late.
     expect(meanwhile).toBe('waiting');
   });

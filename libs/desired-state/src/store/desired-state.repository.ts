@@ -116,12 +116,17 @@ export const AGENT_COLUMNS = `a.tenant_id, a.instance_uid, a.capabilities, a.lab
   s.configuration_name, s.configuration_version, s.desired_hash, s.not_sent_reason, s.last_sent_hash`;
 
 /**
- * Keeps the rows of `w` (an unnest with a `uid` column) whose agent exists, locking each
- * agent row (KEY SHARE) until the write commits: a DeleteAgent or retention sweep that has
- * the row locked is waited for, and then its agent is skipped. Without it a decision made
- * before a racing delete would insert the agent's agent_config_state row again after it.
+ * For an INSERT ... SELECT of per-agent rows (tenant in $1, the agent's uid in `uid`): keeps
+ * the rows whose agent exists, locking each agent row (KEY SHARE) until the write commits. A
+ * DeleteAgent or retention sweep that has the row locked is waited for, and then its agent is
+ * skipped. Without it a decision made before a racing delete would insert the agent's rows
+ * (agent_config_state, rollout_agents) again after it.
  */
-const EXISTING_AGENT = `JOIN agents ag ON ag.tenant_id = $1 AND ag.instance_uid = w.uid FOR KEY SHARE OF ag`;
+export function existingAgentsOnly(uid: string): string {
+  return `JOIN agents ag ON ag.tenant_id = $1 AND ag.instance_uid = ${uid} FOR KEY SHARE OF ag`;
+}
+
+const EXISTING_AGENT = existingAgentsOnly('w.uid');
 
 export const AGENT_FROM = `agents a LEFT JOIN agent_config_state s ON s.tenant_id = a.tenant_id AND s.instance_uid = a.instance_uid`;
 
