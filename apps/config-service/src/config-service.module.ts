@@ -198,12 +198,23 @@ export class ConfigServiceModule {
         },
         {
           provide: FLEET_API,
-          inject: [REPOSITORY, AgentPushDispatcher, RECONCILER, REDIS, IDENTITY],
-          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, reconciler: Reconciler, redis: Redis, identity: AgentCredentialServices) => {
+          inject: [REPOSITORY, AgentPushDispatcher, RECONCILER, REDIS, AGENT_CHANGES, IDENTITY],
+          useFactory: (
+            repo: DesiredStateRepository,
+            dispatcher: AgentPushDispatcher,
+            reconciler: Reconciler,
+            redis: Redis,
+            changes: AgentChangeFeed,
+            identity: AgentCredentialServices,
+          ) => {
             const logger = new Logger('watch');
             return new FleetApiService(repo, dispatcher, reconciler, new AgentTokenDirectory(redis), {
               credentials: identity,
               agentState: new RedisAgentStateEraser(redis),
+              // Deletions reach the watches of every replica, as the reconciler's changes do.
+              onAgentsChanged: (tenantId, instanceUids) => {
+                changes.publish({ tenantId, instanceUids }).catch((err: unknown) => logger.warn(`agent change notice not published: ${String(err)}`));
+              },
               watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (_level, message) => logger.error(message) },
             });
           },

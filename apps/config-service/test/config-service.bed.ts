@@ -1,35 +1,28 @@
 /**
  * A config-service on the real Kafka, Redis and PostgreSQL for integration
  * tests: its own schema, events topic, consumer group and tenants (one admin
- * token each), the REST mirror and a gRPC client, and agent rows written as
- * status-ingest writes them. One per spec file; close() removes what it made.
+ * token each), the REST mirror and a gRPC client, agent rows written as
+ * status-ingest writes them (with or without their AgentEvent), the pushes
+ * the gateway of the bed's agents is sent, and further replicas on the same
+ * database. One per spec file; close() removes what it made.
  */
 import 'reflect-metadata';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type Redis from 'ioredis';
+import { Partitioners, type Producer } from 'kafkajs';
 import type { Pool } from 'pg';
+import { AgentEventCodec, GatewayPushCodec, RedisChannels, type fleet } from '@opamp/contracts';
 import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
-import type { FleetApiService } from '@opamp/desired-state';
-import { FLEET_API, findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
+import { createRedisConnection } from '@opamp/bus-redis';
+import { decodeServerToAgent, type ServerToAgent } from '@opamp/protocol';
+import type { FleetApiService, Reconciler, RolloutDriver } from '@opamp/desired-state';
 import { createPgPool } from '@opamp/store';
-import { freePort, testInfra, uniqueName } from '@opamp/testing';
-import { createConfigServiceApp, reconcilerJoined } from '../src/app';
+import { freePort, testInfra, uniqueName, waitFor } from '@opamp/testing';
+import { reconcilerJoined } from '../src/app';
 import { loadConfigServiceConfig, type ConfigServiceConfig } from '../src/config/config-service.config';
+import { ConfigServiceReplica, type BedTenant } from './config-service.replica';
 
-export interface BedTenant {
-  readonly id: string;
-  readonly token: string;
-}
-
-export interface RestResult {
-  status: number;
-  json: Record<string, unknown>;
-  headers: Headers;
-}
-
-type GrpcClient = grpc.Client &
-  Record<string, (req: unknown, md: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall>;
+export type { BedTenant, CallAs, GrpcClient, RestResult } from './config-service.replica';
+export { ConfigServiceReplica } from './config-service.replica';
 
 export interface BedAgent {
   tenant: string;
@@ -41,24 +34,53 @@ export interface BedAgent {
   connected?: boolean;
 }
 
+/** An agent's report: its row as status-ingest writes it, and the AgentEvent it publishes. */
+export interface ReportedAgent extends BedAgent {
+  /** 1 WebSocket (default), 2 plain HTTP. */
+  transport?: number;
+  reportedHash?: Buffer | null;
+  status?: number;
+  error?: string | null;
+  /** The connection status-ingest names as the owner (default: one per agent). */
+  connectionId?: string;
+  /** When the message was received, as status-ingest stamps events (default: unknown). */
+  occurredAtMs?: number;
+  /** The uid this agent replaced (RequestInstanceUid). */
+  previousInstanceUid?: Buffer;
+}
+
+export interface BedOptions {
+  tenants?: number;
+  overrides?: Partial<ConfigServiceConfig>;
+  /** Collect the pushes made to the bed's gateway (bed.pushes, bed.onPush). */
+  pushes?: boolean;
+}
+
 export class ConfigServiceBed {
+  /** Every push made to the bed's gateway, in arrival order (with `pushes: true`). */
+  readonly pushes: fleet.v1.GatewayPush[] = [];
+  private readonly pushHandlers: Array<(push: fleet.v1.GatewayPush) => void> = [];
+  private readonly replicas: ConfigServiceReplica[] = [];
   private uidCounter = 0;
+  private producer: Producer | null = null;
+  private command: Redis | null = null;
+  private pushSubscriber: Redis | null = null;
 
   private constructor(
     readonly run: string,
-    readonly app: NestExpressApplication,
+    readonly primary: ConfigServiceReplica,
     readonly pool: Pool,
     private readonly adminPool: Pool,
     readonly tenants: readonly BedTenant[],
-    readonly httpBase: string,
-    readonly grpcClient: GrpcClient,
     readonly gatewayId: string,
-    private readonly topic: string,
+    /** The events topic the primary consumes. */
+    readonly topic: string,
     private readonly schema: string,
+    private readonly config: ConfigServiceConfig,
   ) {}
 
   /** Starts config-service with `tenants` tenants; `overrides` changes its settings. */
-  static async start(prefix: string, options: { tenants?: number; overrides?: Partial<ConfigServiceConfig> } = {}): Promise<ConfigServiceBed> {
+  static async start(prefix: string, options: BedOptions = {}): Promise<ConfigServiceBed> {
     const infra = testInfra();
     const run = uniqueName(prefix).replace(/[^a-z0-9]/g, '_');
     const schema = `t_${run}`;
@@ -68,7 +90,6 @@ export class ConfigServiceBed {
     await adminPool.query(`CREATE SCHEMA "${schema}"`);
     const databaseUrl = `${infra.databaseUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     const pool = createPgPool({ connectionString: databaseUrl, applicationName: prefix, max: 4 });
-    const [httpPort, grpcPort] = [await freePort(), await freePort()];
     const config: ConfigServiceConfig = {
       ...loadConfigServiceConfig({}),
       kafkaBrokers: infra.kafkaBrokers,
@@ -76,42 +97,71 @@ export class ConfigServiceBed {
       databaseUrl,
       clientId: `cs-${run}`,
       bindHost: '127.0.0.1',
-      httpPort,
-      grpcPort,
       eventsTopic: topic,
       consumerGroup: `cs-group-${run}`,
       bootstrapAdminTokens: tenants.map((t) => ({ tenantId: t.id, token: t.token })),
       ...options.overrides,
     };
-    const app = await createConfigServiceApp(config, { logger: false });
-    await reconcilerJoined(app);
-    const def = protoLoader.loadSync(findFleetApiProto().protoPath, LOADER_OPTIONS);
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { fleet: { v1: { FleetService: grpc.ServiceClientConstructor } } };
-    const client = new pkg.fleet.v1.FleetService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as GrpcClient;
-    return new ConfigServiceBed(run, app, pool, adminPool, tenants, `http://127.0.0.1:${httpPort}`, client, `gw-${run}`, topic, schema);
+    const bed = new ConfigServiceBed(run, await ConfigServiceReplica.start({ ...config, httpPort: await freePort(), grpcPort: await freePort() }, tenants), pool, adminPool, tenants, `gw-${run}`, topic, schema, config);
+    if (options.pushes) await bed.subscribePushes();
+    await reconcilerJoined(bed.primary.app);
+    return bed;
+  }
+
+  /**
+   * Another replica on the same database and Redis. By default it consumes a
+   * topic of its own that nobody writes (every decision then comes from the
+   * primary's reconciler); `overrides` changes that and any other setting.
+   */
+  async startReplica(name: string, overrides: Partial<ConfigServiceConfig> = {}): Promise<ConfigServiceReplica> {
+    const replica = await ConfigServiceReplica.start(
+      {
+        ...this.config,
+        clientId: `cs-${name}-${this.run}`,
+        eventsTopic: `${this.topic}.${name}`,
+        consumerGroup: `cs-group-${name}-${this.run}`,
+        httpPort: await freePort(),
+        grpcPort: await freePort(),
+        ...overrides,
+      },
+      this.tenants,
+    );
+    this.replicas.push(replica);
+    return replica;
+  }
+
+  get app(): ConfigServiceReplica['app'] {
+    return this.primary.app;
+  }
+
+  get httpBase(): string {
+    return this.primary.httpBase;
+  }
+
+  get grpcClient(): ConfigServiceReplica['grpcClient'] {
+    return this.primary.grpcClient;
   }
 
   get api(): FleetApiService {
-    return this.app.get<FleetApiService>(FLEET_API);
+    return this.primary.api;
   }
 
-  /** A REST call with a JSON body (or `raw` as it is, with its own headers). */
-  async rest(method: string, path: string, body?: unknown, options: { tenant?: number; headers?: Record<string, string>; raw?: string | Uint8Array } = {}): Promise<RestResult> {
-    const res = await fetch(`${this.httpBase}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.tenants[options.tenant ?? 0].token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
-      body: options.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-    });
-    return { status: res.status, json: (await res.json()) as Record<string, unknown>, headers: res.headers };
+  get reconciler(): Reconciler {
+    return this.primary.reconciler;
   }
 
-  /** A gRPC call; rejects with the ServiceError. Bounded by `deadlineMs` so that a wedged call fails instead of hanging. */
-  rpc(name: string, req: unknown, options: { tenant?: number; deadlineMs?: number } = {}): Promise<Record<string, unknown>> {
-    const md = new grpc.Metadata();
-    md.set('authorization', `Bearer ${this.tenants[options.tenant ?? 0].token}`);
-    const deadline = new Date(Date.now() + (options.deadlineMs ?? 10_000));
-    return new Promise((resolve, reject) => this.grpcClient[name](req, md, { deadline }, (err, res) => (err ? reject(err) : resolve(res as Record<string, unknown>))));
+  get rolloutDriver(): RolloutDriver {
+    return this.primary.rolloutDriver;
   }
+
+  /** A Redis command connection of the test's own (made on first use). */
+  get redis(): Redis {
+    this.command ??= createRedisConnection({ url: this.config.redisUrl, connectionName: `bed-${this.run}` });
+    return this.command;
+  }
+
+  rest: ConfigServiceReplica['rest'] = (...args) => this.primary.rest(...args);
+  rpc: ConfigServiceReplica['rpc'] = (...args) => this.primary.rpc(...args);
 
   /** A new instance uid, unique to this bed. */
   newUid(): Buffer {
@@ -130,6 +180,57 @@ export class ConfigServiceBed {
     );
   }
 
+  /** Writes (or updates) the agent's row as status-ingest would, then publishes its AgentEvent on the primary's topic. */
+  async report(a: ReportedAgent): Promise<void> {
+    const connectionId = a.connectionId ?? `conn-${a.uid.toString('hex')}`;
+    const transport = a.transport ?? 1;
+    await this.pool.query(
+      `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch,
+         remote_config_hash, remote_config_status, remote_config_error, custom_capabilities, healthy, last_seen_at)
+       VALUES ($1, $2, $3, $4::jsonb, true, $5, $6, $7, 1, $8, $9, $10, $11::jsonb, true, now())
+       ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET capabilities = EXCLUDED.capabilities, labels = EXCLUDED.labels, connection_id = EXCLUDED.connection_id,
+         remote_config_hash = EXCLUDED.remote_config_hash, remote_config_status = EXCLUDED.remote_config_status,
+         remote_config_error = EXCLUDED.remote_config_error, custom_capabilities = EXCLUDED.custom_capabilities, transport = EXCLUDED.transport,
+         last_seen_at = now(), updated_at = now()`,
+      [a.tenant, a.uid, a.capabilities, JSON.stringify(a.labels), this.gatewayId, connectionId, transport, a.reportedHash ?? null, a.status ?? 0, a.error ?? null, JSON.stringify(a.customCapabilities ?? [])],
+    );
+    const event = AgentEventCodec.encode({
+      tenantId: a.tenant,
+      instanceUid: a.uid,
+      changes: 1,
+      capabilities: a.capabilities,
+      labels: Object.entries(a.labels).map(([key, value]) => ({ key, value })),
+      reportedRemoteConfigHash: a.reportedHash ?? undefined,
+      remoteConfigStatus: a.status ?? 0,
+      owner: { connected: true, gatewayId: this.gatewayId, connectionId, epoch: 1, transport },
+      customCapabilities: a.customCapabilities ?? [],
+      previousInstanceUid: a.previousInstanceUid,
+      occurredAtUnixMs: a.occurredAtMs,
+    });
+    if (!this.producer) {
+      const kafka = createKafkaClient({ brokers: this.config.kafkaBrokers, clientId: `bed-${this.run}` });
+      this.producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+      await this.producer.connect();
+    }
+    await this.producer.send({ topic: this.topic, messages: [{ key: a.uid, value: event }] });
+  }
+
+  /** Waits until the primary's reconciler has fully handled `n` more event records than `since`. */
+  async handled(since: number, n: number): Promise<void> {
+    await waitFor(() => this.reconciler.metrics.eventsHandled, (v) => v >= since + n, { description: `${n} events handled`, timeoutMs: 10_000 });
+  }
+
+  /** Calls `handler` for every push made to the bed's gateway from now on (needs `pushes: true`). */
+  onPush(handler: (push: fleet.v1.GatewayPush) => void): void {
+    if (!this.pushSubscriber) throw new Error('start the bed with { pushes: true } to observe pushes');
+    this.pushHandlers.push(handler);
+  }
+
+  /** The ServerToAgent messages pushed to one agent so far. */
+  pushesFor(uid: Buffer): ServerToAgent[] {
+    return this.pushes.filter((p) => Buffer.from(p.instanceUid).equals(uid) && p.serverToAgent?.length).map((p) => decodeServerToAgent(p.serverToAgent));
+  }
+
   /** The audit actor of a tenant's bootstrap admin token. */
   async adminActor(tenant = 0): Promise<string> {
     const { rows } = await this.pool.query(`SELECT id FROM api_tokens WHERE tenant_id = $1 AND kind = 'admin'`, [this.tenants[tenant].id]);
@@ -137,12 +238,25 @@ export class ConfigServiceBed {
   }
 
   async close(): Promise<void> {
-    this.grpcClient.close();
-    await this.app.close();
+    for (const r of this.replicas) await r.close();
+    await this.primary.close();
+    await this.producer?.disconnect();
+    await Promise.allSettled([this.command?.quit(), this.pushSubscriber?.quit()]);
     await this.pool.end();
     await this.adminPool.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`);
     await this.adminPool.end();
-    const kafka = createKafkaClient({ brokers: testInfra().kafkaBrokers, clientId: `cs-bed-${this.run}` });
-    await deleteTopics(kafka, [this.topic]).catch(() => undefined);
+    const kafka = createKafkaClient({ brokers: this.config.kafkaBrokers, clientId: `cs-bed-${this.run}` });
+    await deleteTopics(kafka, [this.topic, ...this.replicas.map((r) => r.config.eventsTopic).filter((t) => t !== this.topic)]).catch(() => undefined);
+  }
+
+  private async subscribePushes(): Promise<void> {
+    const sub = createRedisConnection({ url: this.config.redisUrl, connectionName: `bed-sub-${this.run}` });
+    this.pushSubscriber = sub;
+    sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => {
+      const push = GatewayPushCodec.decode(message);
+      this.pushes.push(push);
+      for (const h of this.pushHandlers) h(push);
+    });
+    await sub.subscribe(RedisChannels.gatewayPush(this.gatewayId));
   }
 }

@@ -2,37 +2,15 @@
  * config-service against the real Kafka, Redis and PostgreSQL: AgentEvents
  * produced on a unique topic as status-ingest would, pushes observed on a
  * subscribed gateway channel and in the pending store, everything driven
- * through the REST mirror and the gRPC API. Agent rows are written the way
+ * through the REST mirror and the gRPC API (config-service.bed.ts). Agent rows are written the way
  * status-ingest writes them (the API reads the agents table).
  */
-import 'reflect-metadata';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import type Redis from 'ioredis';
-import { Partitioners } from 'kafkajs';
-import type { Pool } from 'pg';
-import { AgentEventCodec, GatewayPushCodec, RedisChannels, RedisKeys, type fleet } from '@opamp/contracts';
-import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
-import { createRedisConnection, PendingPushStore } from '@opamp/bus-redis';
-import { AgentCapabilities as C, decodeServerToAgent, opamp, type ServerToAgent } from '@opamp/protocol';
-import { createPgPool } from '@opamp/store';
-import { freePort, testInfra, uniqueName, waitFor } from '@opamp/testing';
-import type { Reconciler } from '@opamp/desired-state';
-import { createConfigServiceApp, reconcilerJoined } from '../src/app';
-import { findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
-import { RECONCILER } from '../src/config-service.module';
-import { loadConfigServiceConfig } from '../src/config/config-service.config';
-
-const infra = testInfra();
-const run = uniqueName('cs').replace(/[^a-z0-9]/g, '_');
-const schema = `t_${run}`;
-const topic = `opamp.agent-events.${run}`;
-const gatewayId = `gw-${run}`;
-const tenantA = `ta-${run}`;
-const tenantB = `tb-${run}`;
-const tokenA = `admin-a-${run}-0123456789`;
-const tokenB = `admin-b-${run}-0123456789`;
+import { RedisKeys } from '@opamp/contracts';
+import { PendingPushStore } from '@opamp/bus-redis';
+import { AgentCapabilities as C, decodeServerToAgent, opamp } from '@opamp/protocol';
+import { waitFor } from '@opamp/testing';
+import { ConfigServiceBed, type CallAs, type ReportedAgent } from './config-service.bed';
 
 const COLLECTOR = `receivers:
   otlp: { protocols: { grpc: {} } }
@@ -43,152 +21,35 @@ service:
     traces: { receivers: [otlp], exporters: [otlphttp] }
 `;
 const STATIC = 'receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n';
-
-let app: NestExpressApplication;
-let pool: Pool;
-let adminPool: Pool;
-let redis: Redis;
-let sub: Redis;
-let reconciler: Reconciler;
-let httpBase: string;
-let grpcClient: grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>;
-const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: `cs-test-${run}` });
-const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
-const pushes: fleet.v1.GatewayPush[] = [];
-let uidCounter = 0;
-
-function newUid(): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt32BE(++uidCounter, 12);
-  b.write(run.slice(-8).padEnd(8, '0'), 0, 'latin1');
-  return b;
-}
-
-function pushesFor(uid: Buffer): ServerToAgent[] {
-  return pushes.filter((p) => Buffer.from(p.instanceUid).equals(uid) && p.serverToAgent?.length).map((p) => decodeServerToAgent(p.serverToAgent));
-}
-
-interface TestAgent {
-  tenant: string;
-  uid: Buffer;
-  capabilities: number;
-  labels: Record<string, string>;
-  transport?: number;
-  reportedHash?: Buffer | null;
-  status?: number;
-  error?: string;
-  customCapabilities?: string[];
-  /** The connection status-ingest names as the owner (default: one per agent). */
-  connectionId?: string;
-  /** When the message was received, as status-ingest stamps events (default: unknown). */
-  occurredAtMs?: number;
-}
-
-/** Writes the agents row as status-ingest would, then publishes its AgentEvent. */
-async function report(a: TestAgent): Promise<void> {
-  await pool.query(
-    `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch,
-       remote_config_hash, remote_config_status, remote_config_error, custom_capabilities, healthy)
-     VALUES ($1, $2, $3, $4::jsonb, true, $5, $6, $7, 1, $8, $9, $10, $11::jsonb, true)
-     ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET capabilities = EXCLUDED.capabilities, labels = EXCLUDED.labels, connection_id = EXCLUDED.connection_id,
-       remote_config_hash = EXCLUDED.remote_config_hash, remote_config_status = EXCLUDED.remote_config_status,
-       remote_config_error = EXCLUDED.remote_config_error, custom_capabilities = EXCLUDED.custom_capabilities, transport = EXCLUDED.transport`,
-    [a.tenant, a.uid, a.capabilities, JSON.stringify(a.labels), gatewayId, a.connectionId ?? `conn-${a.uid.toString('hex')}`, a.transport ?? 1, a.reportedHash ?? null, a.status ?? 0, a.error ?? null, JSON.stringify(a.customCapabilities ?? [])],
-  );
-  const event = AgentEventCodec.encode({
-    tenantId: a.tenant,
-    instanceUid: a.uid,
-    changes: 1,
-    capabilities: a.capabilities,
-    labels: Object.entries(a.labels).map(([key, value]) => ({ key, value })),
-    reportedRemoteConfigHash: a.reportedHash ?? undefined,
-    remoteConfigStatus: a.status ?? 0,
-    owner: { connected: true, gatewayId, connectionId: a.connectionId ?? `conn-${a.uid.toString('hex')}`, epoch: 1, transport: a.transport ?? 1 },
-    customCapabilities: a.customCapabilities ?? [],
-    occurredAtUnixMs: a.occurredAtMs,
-  });
-  await producer.send({ topic, messages: [{ key: a.uid, value: event }] });
-}
-
-async function rest(method: string, path: string, body?: unknown, token = tokenA): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${httpBase}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
-
-function rpc(name: string, req: unknown, token = tokenA): Promise<Record<string, unknown>> {
-  const md = new grpc.Metadata();
-  md.set('authorization', `Bearer ${token}`);
-  return new Promise((resolve, reject) => grpcClient[name](req, md, (err, res) => (err ? reject(err) : resolve(res as Record<string, unknown>))));
-}
-
 const FULL = C.ReportsStatus | C.AcceptsRemoteConfig | C.ReportsRemoteConfig;
+const B: CallAs = { tenant: 1 };
 
-/** Waits until the reconciler has fully handled `n` more event records than `since`. */
-async function handled(since: number, n: number): Promise<void> {
-  await waitFor(() => reconciler.metrics.eventsHandled, (v) => v >= since + n, { description: `${n} events handled`, timeoutMs: 10_000 });
-}
+let bed: ConfigServiceBed;
+let tenantA: string;
+const rest = (method: string, path: string, body?: unknown, as: CallAs = {}) => bed.rest(method, path, body, as);
+const rpc = (name: string, req: unknown, as: CallAs = {}) => bed.rpc(name, req, as);
+const report = (a: ReportedAgent) => bed.report(a);
+const pushesFor = (uid: Buffer) => bed.pushesFor(uid);
+const newUid = () => bed.newUid();
 
 beforeAll(async () => {
-  adminPool = createPgPool({ connectionString: infra.databaseUrl, applicationName: 'cs-test-admin', max: 1 });
-  await adminPool.query(`CREATE SCHEMA "${schema}"`);
-  const databaseUrl = `${infra.databaseUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  pool = createPgPool({ connectionString: databaseUrl, applicationName: 'cs-test', max: 4 });
-  const [httpPort, grpcPort] = [await freePort(), await freePort()];
-  const config = {
-    ...loadConfigServiceConfig({}),
-    kafkaBrokers: infra.kafkaBrokers,
-    redisUrl: infra.redisUrl,
-    databaseUrl,
-    clientId: `cs-${run}`,
-    bindHost: '127.0.0.1',
-    httpPort,
-    grpcPort,
-    eventsTopic: topic,
-    consumerGroup: `cs-group-${run}`,
-    reevaluatePageSize: 2,
-    bootstrapAdminTokens: [
-      { tenantId: tenantA, token: tokenA },
-      { tenantId: tenantB, token: tokenB },
-    ],
-  };
-  redis = createRedisConnection({ url: infra.redisUrl, connectionName: 'cs-test' });
-  sub = createRedisConnection({ url: infra.redisUrl, connectionName: 'cs-test-sub' });
-  sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => pushes.push(GatewayPushCodec.decode(message)));
-  await sub.subscribe(RedisChannels.gatewayPush(gatewayId));
-  app = await createConfigServiceApp(config, { logger: false });
-  await reconcilerJoined(app);
-  reconciler = app.get(RECONCILER);
-  httpBase = `http://127.0.0.1:${httpPort}`;
-  await producer.connect();
-  const def = protoLoader.loadSync(findFleetApiProto().protoPath, LOADER_OPTIONS);
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { fleet: { v1: { FleetService: grpc.ServiceClientConstructor } } };
-  grpcClient = new pkg.fleet.v1.FleetService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as typeof grpcClient;
+  bed = await ConfigServiceBed.start('cs', { overrides: { reevaluatePageSize: 2 }, pushes: true });
+  tenantA = bed.tenants[0].id;
 }, 60_000);
 
-afterAll(async () => {
-  grpcClient?.close();
-  await producer.disconnect();
-  await app?.close();
-  await sub?.quit();
-  await redis?.quit();
-  await pool?.end();
-  await adminPool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await adminPool.end();
-  await deleteTopics(kafka, [topic]).catch(() => undefined);
-});
+afterAll(() => bed?.close());
 
 describe('config-service', () => {
   let hash: string;
-  const prod: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'checkout' } };
+  let prod: ReportedAgent;
+  beforeAll(() => {
+    prod = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'checkout' } };
+  });
 
   it('refuses requests without a valid admin token', async () => {
-    const res = await fetch(`${httpBase}/api/v1/configurations`);
+    const res = await fetch(`${bed.httpBase}/api/v1/configurations`);
     expect(res.status).toBe(401);
-    await expect(rpc('ListConfigurations', {}, 'nope')).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    await expect(rpc('ListConfigurations', {}, { token: 'nope' })).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
   });
 
   it('refuses an invalid configuration and stores nothing (REST 400, gRPC INVALID_ARGUMENT)', async () => {
@@ -210,9 +71,9 @@ describe('config-service', () => {
     const created = await rest('POST', '/configurations', { name: 'base', description: 'd', files: { 'collector.yaml': { body: COLLECTOR, content_type: 'text/yaml' } } });
     expect(created.status).toBe(200);
     expect(created.json).toMatchObject({ name: 'base', version: 1, templated: true, format: 'CONFIG_FORMAT_OTEL_COLLECTOR' });
-    const before = reconciler.metrics.eventsHandled;
+    const before = bed.reconciler.metrics.eventsHandled;
     await report(prod);
-    await handled(before, 1);
+    await bed.handled(before, 1);
     const a = await rest('POST', '/assignments', { name: 'prod', configurationName: 'base', selector: 'env=prod', priority: 10 });
     expect(a.status).toBe(200);
     const [msg] = await waitFor(() => pushesFor(prod.uid), (p) => p.length >= 1, { description: 'remote config push' });
@@ -232,51 +93,51 @@ describe('config-service', () => {
   });
 
   it('C56: FAILED for the current hash is not resent and the error shows in the API', async () => {
-    const before = reconciler.metrics.eventsHandled;
+    const before = bed.reconciler.metrics.eventsHandled;
     await report({ ...prod, reportedHash: Buffer.from(hash, 'hex'), status: 3, error: 'bad exporter' });
-    await handled(before, 1);
+    await bed.handled(before, 1);
     expect(pushesFor(prod.uid)).toHaveLength(1);
     expect((await rest('GET', `/agents/${prod.uid.toString('hex')}`)).json).toMatchObject({ remoteConfigStatus: 'REMOTE_CONFIG_STATUS_FAILED', remoteConfigError: 'bad exporter', inSync: false });
   });
 
   it('a config is sent once per connection while its status is awaited: a report before APPLIED does not resend it, a new connection gets it at once', async () => {
     // The Java client: remote config received, then effective config (still the old hash), then APPLIED.
-    const java: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'java' }, connectionId: `conn-java-1-${run}` };
-    const initial = reconciler.metrics.eventsHandled;
+    const java: ReportedAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'java' }, connectionId: `conn-java-1-${bed.run}` };
+    const initial = bed.reconciler.metrics.eventsHandled;
     await report({ ...java, occurredAtMs: Date.now() });
-    await handled(initial, 1);
+    await bed.handled(initial, 1);
     const [first] = await waitFor(() => pushesFor(java.uid), (p) => p.length >= 1, { description: 'first push' });
     const sentHash = Buffer.from(first.remoteConfig!.configHash!);
     // Counted where the push is made (a push on its way through Redis could still arrive after handled()).
-    const pushed = reconciler.metrics.configsPushed;
-    const waiting = reconciler.metrics.sendsAwaitingStatus;
-    const before = reconciler.metrics.eventsHandled;
+    const pushed = bed.reconciler.metrics.configsPushed;
+    const waiting = bed.reconciler.metrics.sendsAwaitingStatus;
+    const before = bed.reconciler.metrics.eventsHandled;
     await report({ ...java, occurredAtMs: Date.now() }); // effective config: nothing about the remote config yet
-    await handled(before, 1);
-    expect(reconciler.metrics.configsPushed).toBe(pushed);
-    expect(reconciler.metrics.sendsAwaitingStatus).toBe(waiting + 1);
+    await bed.handled(before, 1);
+    expect(bed.reconciler.metrics.configsPushed).toBe(pushed);
+    expect(bed.reconciler.metrics.sendsAwaitingStatus).toBe(waiting + 1);
 
     // Reconnected (a new connection): the send to the old one does not count.
-    await report({ ...java, connectionId: `conn-java-2-${run}`, occurredAtMs: Date.now() });
-    const again = await waitFor(() => pushes.filter((p) => Buffer.from(p.instanceUid).equals(java.uid)), (p) => p.length >= 2, { description: 'push to the new connection' });
-    expect(again[1].connectionId).toBe(`conn-java-2-${run}`);
+    await report({ ...java, connectionId: `conn-java-2-${bed.run}`, occurredAtMs: Date.now() });
+    const again = await waitFor(() => bed.pushes.filter((p) => Buffer.from(p.instanceUid).equals(java.uid)), (p) => p.length >= 2, { description: 'push to the new connection' });
+    expect(again[1].connectionId).toBe(`conn-java-2-${bed.run}`);
     expect(Buffer.from(decodeServerToAgent(again[1].serverToAgent).remoteConfig!.configHash!)).toEqual(sentHash);
 
-    await report({ ...java, connectionId: `conn-java-2-${run}`, reportedHash: sentHash, status: 1, occurredAtMs: Date.now() });
+    await report({ ...java, connectionId: `conn-java-2-${bed.run}`, reportedHash: sentHash, status: 1, occurredAtMs: Date.now() });
     await waitFor(() => rest('GET', `/agents/${java.uid.toString('hex')}`), (r) => r.json['inSync'] === true, { description: 'in sync' });
-    expect(reconciler.metrics.configsPushed).toBe(pushed + 1);
+    expect(bed.reconciler.metrics.configsPushed).toBe(pushed + 1);
     expect(pushesFor(java.uid)).toHaveLength(2);
   });
 
   it('C42: no config without AcceptsRemoteConfig; C57: once for agents that do not report status', async () => {
-    const noAccept: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: C.ReportsStatus, labels: { env: 'prod', 'service.name': 's' } };
-    const silent: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: C.ReportsStatus | C.AcceptsRemoteConfig, labels: { env: 'prod', 'service.name': 's' } };
-    const before = reconciler.metrics.eventsHandled;
+    const noAccept: ReportedAgent = { tenant: tenantA, uid: newUid(), capabilities: C.ReportsStatus, labels: { env: 'prod', 'service.name': 's' } };
+    const silent: ReportedAgent = { tenant: tenantA, uid: newUid(), capabilities: C.ReportsStatus | C.AcceptsRemoteConfig, labels: { env: 'prod', 'service.name': 's' } };
+    const before = bed.reconciler.metrics.eventsHandled;
     await report(noAccept);
     await report(silent);
     await waitFor(() => pushesFor(silent.uid), (p) => p.length === 1, { description: 'first delivery' });
     for (let i = 0; i < 3; i++) await report(silent);
-    await handled(before, 5);
+    await bed.handled(before, 5);
     expect(pushesFor(noAccept.uid)).toHaveLength(0);
     expect(pushesFor(silent.uid)).toHaveLength(1);
     expect((await rest('GET', `/agents/${noAccept.uid.toString('hex')}`)).json['notSentReason']).toMatch(/AcceptsRemoteConfig not set/);
@@ -284,21 +145,21 @@ describe('config-service', () => {
   });
 
   it('plain-HTTP agents get the config in the pending store plus a wake-up', async () => {
-    const http: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'h' }, transport: 2 };
+    const http: ReportedAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'h' }, transport: 2 };
     await report(http);
-    const store = new PendingPushStore(redis);
+    const store = new PendingPushStore(bed.redis);
     const items = await waitFor(() => store.take(tenantA, http.uid.toString('hex')), (i) => i.length > 0, { description: 'pending item' });
     expect(items[0].kind).toBe('remote_config');
     expect(decodeServerToAgent(items[0].serverToAgent).remoteConfig?.configHash?.length).toBe(32);
-    await waitFor(() => pushes.some((p) => Buffer.from(p.instanceUid).equals(http.uid) && p.pendingWakeup), Boolean, { description: 'wake-up' });
+    await waitFor(() => bed.pushes.some((p) => Buffer.from(p.instanceUid).equals(http.uid) && p.pendingWakeup), Boolean, { description: 'wake-up' });
   });
 
   it('a new version reaches the agents; changing a selector moves agents between configurations', async () => {
-    const dev: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'dev', 'service.name': 'd' } };
+    const dev: ReportedAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'dev', 'service.name': 'd' } };
     await rest('POST', '/configurations', { name: 'other', files: { 'c.yaml': { body: STATIC, contentType: 'text/yaml' } } });
-    const before = reconciler.metrics.eventsHandled;
+    const before = bed.reconciler.metrics.eventsHandled;
     await report(dev);
-    await handled(before, 1);
+    await bed.handled(before, 1);
     expect(pushesFor(dev.uid)).toHaveLength(0);
     const upd = await rest('PUT', '/assignments/prod', { configurationName: 'other', selector: 'env in (dev)', priority: 10 });
     expect(upd.json).toMatchObject({ name: 'prod', configurationName: 'other', selector: 'env in (dev)' });
@@ -318,7 +179,7 @@ describe('config-service', () => {
   });
 
   it('C46: restart is gated and travels alone; C75: custom messages only for declared capabilities', async () => {
-    const r: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: C.ReportsStatus | C.AcceptsRestartCommand, labels: { env: 'x' }, customCapabilities: ['com.x.pause'] };
+    const r: ReportedAgent = { tenant: tenantA, uid: newUid(), capabilities: C.ReportsStatus | C.AcceptsRestartCommand, labels: { env: 'x' }, customCapabilities: ['com.x.pause'] };
     await report(r);
     const hex = r.uid.toString('hex');
     await waitFor(() => rest('GET', `/agents/${hex}`), (x) => x.status === 200);
@@ -333,15 +194,15 @@ describe('config-service', () => {
   });
 
   it('tenant B cannot read or change anything of tenant A', async () => {
-    expect((await rest('GET', '/configurations', undefined, tokenB)).json['configurations']).toEqual([]);
-    expect((await rest('GET', '/configurations/base', undefined, tokenB)).status).toBe(404);
-    expect((await rest('PUT', '/configurations/base', { files: { a: { body: 'x: 1' } } }, tokenB)).status).toBe(404);
-    expect((await rest('DELETE', '/assignments/prod', undefined, tokenB)).status).toBe(404);
-    expect((await rest('GET', `/agents/${prod.uid.toString('hex')}`, undefined, tokenB)).status).toBe(404);
-    expect((await rest('GET', '/agents', undefined, tokenB)).json['agents']).toEqual([]);
-    expect((await rest('POST', `/agents/${prod.uid.toString('hex')}/restart`, {}, tokenB)).status).toBe(404);
-    await expect(rpc('GetConfiguration', { name: 'base' }, tokenB)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
-    expect((await rest('GET', '/audit-events', undefined, tokenB)).json['events']).toEqual([]);
+    expect((await rest('GET', '/configurations', undefined, B)).json['configurations']).toEqual([]);
+    expect((await rest('GET', '/configurations/base', undefined, B)).status).toBe(404);
+    expect((await rest('PUT', '/configurations/base', { files: { a: { body: 'x: 1' } } }, B)).status).toBe(404);
+    expect((await rest('DELETE', '/assignments/prod', undefined, B)).status).toBe(404);
+    expect((await rest('GET', `/agents/${prod.uid.toString('hex')}`, undefined, B)).status).toBe(404);
+    expect((await rest('GET', '/agents', undefined, B)).json['agents']).toEqual([]);
+    expect((await rest('POST', `/agents/${prod.uid.toString('hex')}/restart`, {}, B)).status).toBe(404);
+    await expect(rpc('GetConfiguration', { name: 'base' }, B)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    expect((await rest('GET', '/audit-events', undefined, B)).json['events']).toEqual([]);
   });
 
   it('gRPC and REST see the same data; agent lists page stably', async () => {
@@ -383,8 +244,8 @@ describe('config-service', () => {
     const configMap = Buffer.from(v1.AgentConfigMap.encode({ configMap: { 'collector.yaml': { body: Buffer.from(STATIC), contentType: 'text/yaml' } } }).finish());
     const configHash = Buffer.alloc(32, 0x5a);
     const since = new Date(Date.UTC(2026, 0, 1, 12));
-    await pool.query(`INSERT INTO effective_configs (hash, config_map, size_bytes) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING`, [configHash, configMap, configMap.length]);
-    await pool.query(
+    await bed.pool.query(`INSERT INTO effective_configs (hash, config_map, size_bytes) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING`, [configHash, configMap, configMap.length]);
+    await bed.pool.query(
       `UPDATE agents SET health = $3::jsonb, package_statuses = $4::jsonb, effective_config_hash = $5, connected_since = $6 WHERE tenant_id = $1 AND instance_uid = $2`,
       [tenantA, prod.uid, JSON.stringify(health), JSON.stringify(packages), configHash, since],
     );
@@ -428,7 +289,7 @@ describe('config-service', () => {
     expect(prodGroup.counts['agents']).toBe(await count('&selector=env%3Dprod'));
     expect(prodGroup.counts['inSync']).toBe(await count('&selector=env%3Dprod&inSync=true'));
     expect(s.labelKeys).toContain('env');
-    const other = (await rest('GET', '/fleet-summary', undefined, tokenB)).json as { totals: Record<string, number> };
+    const other = (await rest('GET', '/fleet-summary', undefined, B)).json as { totals: Record<string, number> };
     expect(other.totals['agents']).toBe(0);
     expect((await rest('GET', '/fleet-summary?groupBy=a%20b')).status).toBe(400);
   });
@@ -442,8 +303,8 @@ describe('config-service', () => {
     expect(JSON.stringify(listed.json)).not.toContain(created['secret'] as string);
     const revoked = await rest('DELETE', `/agent-tokens/${id}`);
     expect(revoked.json['revokeTime']).not.toBe('');
-    expect((await rest('DELETE', `/agent-tokens/${id}`, undefined, tokenB)).status).toBe(404);
-    const doc = (await (await fetch(`${httpBase}/api/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect((await rest('DELETE', `/agent-tokens/${id}`, undefined, B)).status).toBe(404);
+    const doc = (await (await fetch(`${bed.httpBase}/api/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/agents', '/api/v1/configurations/{name}', '/api/v1/assignments']));
   });
@@ -478,7 +339,7 @@ describe('config-service', () => {
     expect((mixed.json['error'] as { message: string }).message).toContain('page_token continues order_by "health desc", not "health asc"');
     await expect(rpc('ListAgents', { orderBy: 'last_seen sideways' })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
 
-    const doc = (await (await fetch(`${httpBase}/api/v1/openapi.json`)).json()) as { paths: Record<string, { get: { parameters: Array<{ name: string }> } }> };
+    const doc = (await (await fetch(`${bed.httpBase}/api/v1/openapi.json`)).json()) as { paths: Record<string, { get: { parameters: Array<{ name: string }> } }> };
     expect(doc.paths['/api/v1/agents'].get.parameters.map((p) => p.name)).toContain('orderBy');
     expect(doc.paths['/api/v1/audit-events'].get.parameters.map((p) => p.name)).toContain('query');
   });
@@ -509,39 +370,39 @@ describe('config-service', () => {
     expect(paged.length).toBeGreaterThan(1);
     // LIKE wildcards match themselves; another tenant sees nothing; an overlong query is refused.
     expect((await rest('GET', '/audit-events?query=%25')).json['events']).toEqual([]);
-    expect((await rest('GET', '/audit-events?query=restart', undefined, tokenB)).json['events']).toEqual([]);
+    expect((await rest('GET', '/audit-events?query=restart', undefined, B)).json['events']).toEqual([]);
     expect((await rest('GET', `/audit-events?query=${'x'.repeat(201)}`)).status).toBe(400);
     expect(await rpc('ListAuditEvents', { query: 'agent.restart' })).toEqual(found.json);
   });
 
   it('DeleteAgent: refused while connected; a disconnected agent goes with its state and Redis entries; audited; REST and gRPC', async () => {
-    const gone: TestAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'gone' } };
-    const before = reconciler.metrics.eventsHandled;
+    const gone: ReportedAgent = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'gone' } };
+    const before = bed.reconciler.metrics.eventsHandled;
     await report(gone);
-    await handled(before, 1);
+    await bed.handled(before, 1);
     const hexUid = gone.uid.toString('hex');
     const refused = await rest('DELETE', `/agents/${hexUid}`);
     expect(refused.status).toBe(400);
     expect(refused.json['error']).toMatchObject({ status: 'FAILED_PRECONDITION', message: expect.stringMatching(/is connected.*then delete it/) });
     await expect(rpc('DeleteAgent', { instanceUid: hexUid })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
     expect((await rest('DELETE', '/agents/not-a-uid')).status).toBe(400);
-    expect((await rest('DELETE', `/agents/${hexUid}`, undefined, tokenB)).status).toBe(404); // another tenant's agent
+    expect((await rest('DELETE', `/agents/${hexUid}`, undefined, B)).status).toBe(404); // another tenant's agent
 
     // Disconnected, as status-ingest leaves it; what Redis holds for it (cursor, live index, a pending push).
-    await pool.query(`UPDATE agents SET connected = false, gateway_id = NULL, connection_id = NULL WHERE tenant_id = $1 AND instance_uid = $2`, [tenantA, gone.uid]);
-    await redis.hset(RedisKeys.ingestCursor(tenantA), hexUid, '{}');
-    await redis.zadd(RedisKeys.liveAgents(tenantA), 1, hexUid);
-    await new PendingPushStore(redis).put(tenantA, hexUid, 'remote_config', Buffer.from([1]));
-    const stateRows = async () => (await pool.query(`SELECT count(*)::int AS n FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = $2`, [tenantA, gone.uid])).rows[0].n;
+    await bed.pool.query(`UPDATE agents SET connected = false, gateway_id = NULL, connection_id = NULL WHERE tenant_id = $1 AND instance_uid = $2`, [tenantA, gone.uid]);
+    await bed.redis.hset(RedisKeys.ingestCursor(tenantA), hexUid, '{}');
+    await bed.redis.zadd(RedisKeys.liveAgents(tenantA), 1, hexUid);
+    await new PendingPushStore(bed.redis).put(tenantA, hexUid, 'remote_config', Buffer.from([1]));
+    const stateRows = async () => (await bed.pool.query(`SELECT count(*)::int AS n FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = $2`, [tenantA, gone.uid])).rows[0].n;
     expect(await stateRows()).toBe(1);
 
     const deleted = await rest('DELETE', `/agents/${hexUid}`);
-    expect(deleted).toEqual({ status: 200, json: { agentsRemoved: 1 } });
+    expect([deleted.status, deleted.json]).toEqual([200, { agentsRemoved: 1 }]);
     expect((await rest('GET', `/agents/${hexUid}`)).status).toBe(404);
     expect(await stateRows()).toBe(0);
-    expect(await redis.hget(RedisKeys.ingestCursor(tenantA), hexUid)).toBeNull();
-    expect(await redis.zscore(RedisKeys.liveAgents(tenantA), hexUid)).toBeNull();
-    expect(await redis.exists(RedisKeys.pendingPush(tenantA, hexUid))).toBe(0);
+    expect(await bed.redis.hget(RedisKeys.ingestCursor(tenantA), hexUid)).toBeNull();
+    expect(await bed.redis.zscore(RedisKeys.liveAgents(tenantA), hexUid)).toBeNull();
+    expect(await bed.redis.exists(RedisKeys.pendingPush(tenantA, hexUid))).toBe(0);
     expect((await rest('DELETE', `/agents/${hexUid}`)).status).toBe(404);
     const audit = (await rest('GET', `/audit-events?resourceName=${hexUid}`)).json['events'] as Array<Record<string, string>>;
     expect(audit.map((e) => e.action)).toEqual(['agent.delete']);
@@ -552,7 +413,7 @@ describe('config-service', () => {
     expect(await rpc('GetTenantSettings', {})).toEqual({ agentRetentionDays: 7 });
     expect((await rest('PUT', '/tenant-settings', { agentRetentionDays: 30 })).json).toEqual({ agentRetentionDays: 30 });
     expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 30 });
-    expect((await rest('GET', '/tenant-settings', undefined, tokenB)).json).toEqual({ agentRetentionDays: 7 });
+    expect((await rest('GET', '/tenant-settings', undefined, B)).json).toEqual({ agentRetentionDays: 7 });
     for (const bad of [-1, 3651, 1.5, 'x']) {
       const r = await rest('PUT', '/tenant-settings', { agentRetentionDays: bad });
       expect(r.status).toBe(400);

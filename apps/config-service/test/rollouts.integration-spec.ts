@@ -7,53 +7,22 @@
  * config pushed to them: APPLIED, or FAILED for a version whose files say so
  * (a failure rate per agent), after which they report again.
  */
-import 'reflect-metadata';
 import { createHash } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import type Redis from 'ioredis';
-import { Partitioners } from 'kafkajs';
-import type { Pool } from 'pg';
-import { AgentEventCodec, GatewayPushCodec, RedisChannels } from '@opamp/contracts';
-import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
-import { createRedisConnection } from '@opamp/bus-redis';
+import type { fleet as contracts } from '@opamp/contracts';
 import { AgentCapabilities as C, decodeServerToAgent } from '@opamp/protocol';
-import { createPgPool } from '@opamp/store';
-import { freePort, testInfra, uniqueName, waitFor } from '@opamp/testing';
-import type { Reconciler, RolloutDriver } from '@opamp/desired-state';
-import { findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
-import { createConfigServiceApp, reconcilerJoined } from '../src/app';
-import { RECONCILER, ROLLOUT_DRIVER } from '../src/config-service.module';
-import { loadConfigServiceConfig, type ConfigServiceConfig } from '../src/config/config-service.config';
+import { waitFor } from '@opamp/testing';
+import { ConfigServiceBed, type ConfigServiceReplica } from './config-service.bed';
 
-const infra = testInfra();
-const run = uniqueName('ro').replace(/[^a-z0-9]/g, '_');
-const schema = `t_${run}`;
-const topic = `opamp.agent-events.${run}`;
-const gatewayId = `gw-${run}`;
-const tenant = `tr-${run}`;
-const token = `admin-r-${run}-0123456789`;
 const FULL = C.ReportsStatus | C.AcceptsRemoteConfig | C.ReportsRemoteConfig | C.ReportsHealth;
 const SOAK_MS = 300;
 
 const body = (tag: string) => `receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n# ${tag}\n`;
 
-interface Replica {
-  app: NestExpressApplication;
-  driver: RolloutDriver;
-  base: string;
-  grpcPort: number;
-}
-
-let adminPool: Pool;
-let pool: Pool;
-let sub: Redis;
-let a: Replica;
-let b: Replica;
-let reconciler: Reconciler;
-const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: `ro-test-${run}` });
-const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+let bed: ConfigServiceBed;
+let tenant: string;
+/** Replica A consumes the agent events; replica B is a second driver on the same database. */
+let a: ConfigServiceReplica;
+let b: ConfigServiceReplica;
 
 // --- simulated agents -------------------------------------------------------------------
 
@@ -74,12 +43,9 @@ interface SimAgent {
 }
 
 const agents = new Map<string, SimAgent>();
-let uidCounter = 0;
 
 function newAgent(labels: Record<string, string>): SimAgent {
-  const uid = Buffer.alloc(16);
-  uid.write(run.slice(-8).padEnd(8, '0'), 0, 'latin1');
-  uid.writeUInt32BE(++uidCounter, 12);
+  const uid = bed.newUid();
   const agent: SimAgent = { uid, hex: uid.toString('hex'), labels, received: [], reportedHash: null, status: 0, held: false, backlog: [], chain: Promise.resolve() };
   agents.set(agent.hex, agent);
   return agent;
@@ -95,31 +61,21 @@ function fails(agent: SimAgent, configBody: string): boolean {
 
 /** Writes the agents row as status-ingest would, then publishes its AgentEvent (`previous`: the uid it replaced). */
 async function report(agent: SimAgent, error: string | null = null, previous: Buffer | null = null): Promise<void> {
-  await pool.query(
-    `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch,
-       remote_config_hash, remote_config_status, remote_config_error, healthy, last_seen_at)
-     VALUES ($1, $2, $3, $4::jsonb, true, $5, $6, 1, 1, $7, $8, $9, true, now())
-     ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET remote_config_hash = EXCLUDED.remote_config_hash,
-       remote_config_status = EXCLUDED.remote_config_status, remote_config_error = EXCLUDED.remote_config_error, last_seen_at = now(), connection_id = EXCLUDED.connection_id`,
-    [tenant, agent.uid, FULL, JSON.stringify(agent.labels), gatewayId, agent.connectionId ?? `conn-${agent.hex}`, agent.reportedHash, agent.status, error],
-  );
-  const event = AgentEventCodec.encode({
-    tenantId: tenant,
-    instanceUid: agent.uid,
-    changes: 1,
+  await bed.report({
+    tenant,
+    uid: agent.uid,
     capabilities: FULL,
-    labels: Object.entries(agent.labels).map(([key, value]) => ({ key, value })),
-    reportedRemoteConfigHash: agent.reportedHash ?? undefined,
-    remoteConfigStatus: agent.status,
-    owner: { connected: true, gatewayId, connectionId: agent.connectionId ?? `conn-${agent.hex}`, epoch: 1, transport: 1 },
+    labels: agent.labels,
+    reportedHash: agent.reportedHash,
+    status: agent.status,
+    error,
+    connectionId: agent.connectionId,
     previousInstanceUid: previous ?? undefined,
-    occurredAtUnixMs: Date.now(),
+    occurredAtMs: Date.now(),
   });
-  await producer.send({ topic, messages: [{ key: agent.uid, value: event }] });
 }
 
-function onPush(message: Buffer): void {
-  const push = GatewayPushCodec.decode(message);
+function onPush(push: contracts.v1.GatewayPush): void {
   const agent = agents.get(Buffer.from(push.instanceUid).toString('hex'));
   if (!agent || !push.serverToAgent?.length) return;
   const msg = decodeServerToAgent(push.serverToAgent);
@@ -149,16 +105,11 @@ function release(list: SimAgent[]): void {
 
 // --- API --------------------------------------------------------------------------------
 
-async function rest(method: string, path: string, body?: unknown, replica: Replica = a): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${replica.base}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+function rest(method: string, path: string, body?: unknown, replica: ConfigServiceReplica = a): Promise<{ status: number; json: Record<string, unknown> }> {
+  return replica.rest(method, path, body);
 }
 
-async function ok(method: string, path: string, body?: unknown, replica: Replica = a): Promise<Record<string, unknown>> {
+async function ok(method: string, path: string, body?: unknown, replica: ConfigServiceReplica = a): Promise<Record<string, unknown>> {
   const r = await rest(method, path, body, replica);
   if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
   return r.json;
@@ -175,7 +126,7 @@ interface RolloutJson {
   progress: Record<string, number>;
 }
 
-const getRollout = async (name: string, replica: Replica = a) => (await ok('GET', `/rollouts/${name}`, undefined, replica)) as unknown as RolloutJson;
+const getRollout = async (name: string, replica: ConfigServiceReplica = a) => (await ok('GET', `/rollouts/${name}`, undefined, replica)) as unknown as RolloutJson;
 
 async function rolloutIn(name: string, state: string, timeoutMs = 15_000): Promise<RolloutJson> {
   return waitFor(() => getRollout(name), (r) => r.state === state, { description: `rollout ${name} ${state}`, timeoutMs });
@@ -197,10 +148,10 @@ async function membersByBatch(name: string): Promise<Map<number, string[]>> {
 async function fleet(group: string, n: number, v2Tag: string): Promise<{ list: SimAgent[]; v1: string; v2: string }> {
   await ok('POST', '/configurations', { name: `cfg-${group}`, files: { 'c.yaml': { body: body('v1'), contentType: 'text/yaml' } } });
   const list = Array.from({ length: n }, () => newAgent({ group }));
-  const handled = reconciler.metrics.eventsHandled;
+  const handled = bed.reconciler.metrics.eventsHandled;
   for (const agent of list) await report(agent);
   // The first reports are reconciled (nothing assigned yet) before the assignment pushes version 1: one push each.
-  await waitFor(() => reconciler.metrics.eventsHandled, (v) => v >= handled + n, { description: `${group}: first reports handled` });
+  await waitFor(() => bed.reconciler.metrics.eventsHandled, (v) => v >= handled + n, { description: `${group}: first reports handled` });
   await ok('POST', '/assignments', { name: group, configurationName: `cfg-${group}`, pinnedVersion: 1, selector: `group=${group}` });
   await waitFor(
     () => list.map((x) => `${x.status}/${x.received.length}`),
@@ -213,54 +164,16 @@ async function fleet(group: string, n: number, v2Tag: string): Promise<{ list: S
   return { list, v1, v2: String(updated['contentHash']) };
 }
 
-async function replica(config: Partial<ConfigServiceConfig>, databaseUrl: string): Promise<Replica> {
-  const [httpPort, grpcPort] = [await freePort(), await freePort()];
-  const app = await createConfigServiceApp(
-    {
-      ...loadConfigServiceConfig({}),
-      kafkaBrokers: infra.kafkaBrokers,
-      redisUrl: infra.redisUrl,
-      databaseUrl,
-      bindHost: '127.0.0.1',
-      httpPort,
-      grpcPort,
-      rolloutTickMs: 50,
-      rolloutLeaseMs: 1_000,
-      bootstrapAdminTokens: [{ tenantId: tenant, token }],
-      ...config,
-    },
-    { logger: false },
-  );
-  return { app, driver: app.get(ROLLOUT_DRIVER), base: `http://127.0.0.1:${httpPort}`, grpcPort };
-}
-
 beforeAll(async () => {
-  adminPool = createPgPool({ connectionString: infra.databaseUrl, applicationName: 'ro-test-admin', max: 1 });
-  await adminPool.query(`CREATE SCHEMA "${schema}"`);
-  const databaseUrl = `${infra.databaseUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  pool = createPgPool({ connectionString: databaseUrl, applicationName: 'ro-test', max: 4 });
-  sub = createRedisConnection({ url: infra.redisUrl, connectionName: 'ro-test-sub' });
-  sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => onPush(message));
-  await sub.subscribe(RedisChannels.gatewayPush(gatewayId));
-  // Replica A consumes the agent events; replica B is a second driver on the same database
-  // (its consumer reads a topic nobody writes, so every push comes from one reconciler decision).
-  a = await replica({ clientId: `ro-a-${run}`, eventsTopic: topic, consumerGroup: `ro-group-${run}`, rolloutDriverId: 'driver-a' }, databaseUrl);
-  await reconcilerJoined(a.app);
-  reconciler = a.app.get(RECONCILER);
-  b = await replica({ clientId: `ro-b-${run}`, eventsTopic: `${topic}.idle`, consumerGroup: `ro-group-b-${run}`, rolloutDriverId: 'driver-b' }, databaseUrl);
-  await producer.connect();
+  bed = await ConfigServiceBed.start('ro', { tenants: 1, pushes: true, overrides: { rolloutTickMs: 50, rolloutLeaseMs: 1_000, rolloutDriverId: 'driver-a' } });
+  tenant = bed.tenants[0].id;
+  bed.onPush(onPush);
+  a = bed.primary;
+  // Its consumer reads a topic nobody writes, so every push comes from one reconciler decision (A's).
+  b = await bed.startReplica('b', { rolloutDriverId: 'driver-b' });
 }, 60_000);
 
-afterAll(async () => {
-  await producer.disconnect();
-  await a?.app.close();
-  await b?.app.close();
-  await sub?.quit();
-  await pool?.end();
-  await adminPool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await adminPool.end();
-  await deleteTopics(kafka, [topic, `${topic}.idle`]).catch(() => undefined);
-});
+afterAll(() => bed?.close());
 
 describe('staged rollouts', () => {
   it('a healthy rollout completes batch by batch, in order, each agent sent the new version once', async () => {
@@ -356,8 +269,8 @@ describe('staged rollouts', () => {
     const paused = await ok('POST', '/rollouts/pause-v2:pause', { reason: 'looking at dashboards' });
     expect(paused).toMatchObject({ state: 'ROLLOUT_STATE_PAUSED', stateReason: 'looking at dashboards', currentBatch: 0 });
     // Well past the soak time, with the drivers ticking, nothing moves.
-    const ticks = a.driver.metrics.ticks + b.driver.metrics.ticks;
-    await waitFor(() => a.driver.metrics.ticks + b.driver.metrics.ticks, (t) => t >= ticks + 2 * Math.ceil((2 * SOAK_MS) / 50), { description: 'driver ticks' });
+    const ticks = a.rolloutDriver.metrics.ticks + b.rolloutDriver.metrics.ticks;
+    await waitFor(() => a.rolloutDriver.metrics.ticks + b.rolloutDriver.metrics.ticks, (t) => t >= ticks + 2 * Math.ceil((2 * SOAK_MS) / 50), { description: 'driver ticks' });
     const still = await getRollout('pause-v2');
     expect(still).toMatchObject({ state: 'ROLLOUT_STATE_PAUSED', currentBatch: 0 });
     expect(still.batches[1].state).toBe('ROLLOUT_BATCH_STATE_PENDING');
@@ -398,7 +311,7 @@ describe('staged rollouts', () => {
     const holder = (await getRollout('takeover-v2')).driverId;
     expect(['driver-a', 'driver-b']).toContain(holder);
     const [dead, heir] = holder === 'driver-a' ? [a, b] : [b, a];
-    await dead.driver.stop({ releaseLeases: false }); // as if its process died: the lease runs out on its own
+    await dead.rolloutDriver.stop({ releaseLeases: false }); // as if its process died: the lease runs out on its own
     release(list);
     const r = await rolloutIn('takeover-v2', 'ROLLOUT_STATE_COMPLETED');
     expect(r.batches.map((x) => [x.state, x.agents])).toEqual([
@@ -409,9 +322,9 @@ describe('staged rollouts', () => {
     // No agent skipped, none sent the version twice; the heir took over exactly once.
     for (const agent of list) expect(agent.received.filter((x) => x.hash === v2)).toHaveLength(1);
     const acquired = (await eventTypes('takeover-v2')).filter((e) => e.type === 'driver_acquired').map((e) => JSON.parse(e.detailsJson) as { driverId: string; leaseEpoch: string });
-    expect(acquired.map((e) => e.driverId)).toEqual([holder, heir.driver.driverId]);
+    expect(acquired.map((e) => e.driverId)).toEqual([holder, heir.rolloutDriver.driverId]);
     expect(Number(acquired[1].leaseEpoch)).toBe(Number(acquired[0].leaseEpoch) + 1);
-    dead.driver.start();
+    dead.rolloutDriver.start();
   });
 
   it('control errors, gRPC parity and assignment protection', async () => {
@@ -425,16 +338,7 @@ describe('staged rollouts', () => {
     expect((await rest('DELETE', '/assignments/bad')).status).toBe(400);
     expect((await ok('POST', '/rollouts/bad-again:abort', {}))['state']).toBe('ROLLOUT_STATE_ABORTED');
 
-    const md = new grpc.Metadata();
-    md.set('authorization', `Bearer ${token}`);
-    const def = protoLoader.loadSync(findFleetApiProto().protoPath, LOADER_OPTIONS);
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { fleet: { v1: { FleetService: grpc.ServiceClientConstructor } } };
-    const client = new pkg.fleet.v1.FleetService(`127.0.0.1:${b.grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client &
-      Record<string, (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>;
-    const viaGrpc = await new Promise<Record<string, unknown>>((resolve, reject) =>
-      client['GetRollout']({ name: 'healthy-v2' }, md, (err, res) => (err ? reject(err) : resolve(res as Record<string, unknown>))),
-    );
-    client.close();
+    const viaGrpc = await b.rpc('GetRollout', { name: 'healthy-v2' });
     expect(viaGrpc).toEqual(await ok('GET', '/rollouts/healthy-v2'));
     const listed = (await ok('GET', '/rollouts?activeOnly=false&pageSize=2'))['rollouts'] as Array<{ name: string }>;
     expect(listed.map((x) => x.name)).toEqual(['bad-again', 'takeover-v2']);
@@ -549,7 +453,7 @@ describe('apply deadline and agents that change instance uid', () => {
     const moved = newAgent({ group: 'newuid' });
     moved.reportedHash = old.reportedHash;
     moved.status = old.status;
-    await pool.query(`UPDATE agents SET replaced_by = $3, connected = false, gateway_id = NULL, connection_id = NULL WHERE tenant_id = $1 AND instance_uid = $2`, [
+    await bed.pool.query(`UPDATE agents SET replaced_by = $3, connected = false, gateway_id = NULL, connection_id = NULL WHERE tenant_id = $1 AND instance_uid = $2`, [
       tenant,
       old.uid,
       moved.uid,

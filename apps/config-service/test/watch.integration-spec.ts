@@ -3,81 +3,32 @@
  * and PostgreSQL: agent events produced as status-ingest would reach a gRPC
  * stream and an SSE stream through the reconciler and the Redis change feed,
  * with the reconciler's own decisions (in sync) among them, scoped to the
- * caller's tenant.
+ * caller's tenant; a deletion reaches the watches of every replica.
  */
-import 'reflect-metadata';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Partitioners } from 'kafkajs';
-import type { Pool } from 'pg';
-import { AgentEventCodec } from '@opamp/contracts';
-import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
 import { AgentCapabilities as C } from '@opamp/protocol';
-import { createPgPool } from '@opamp/store';
-import { freePort, testInfra, uniqueName, waitFor } from '@opamp/testing';
-import { findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
-import { createConfigServiceApp, reconcilerJoined } from '../src/app';
-import { loadConfigServiceConfig } from '../src/config/config-service.config';
+import { waitFor } from '@opamp/testing';
+import { ConfigServiceBed, type CallAs, type ConfigServiceReplica, type ReportedAgent } from './config-service.bed';
 
-const infra = testInfra();
-const run = uniqueName('cw').replace(/[^a-z0-9]/g, '_');
-const schema = `t_${run}`;
-const topic = `opamp.agent-events.${run}`;
-const gatewayId = `gw-${run}`;
-const tenantA = `ta-${run}`;
-const tenantB = `tb-${run}`;
-const tokenA = `admin-a-${run}-0123456789`;
-const tokenB = `admin-b-${run}-0123456789`;
 const STATIC = 'receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n';
 const FULL = C.ReportsStatus | C.AcceptsRemoteConfig | C.ReportsRemoteConfig;
+const B: CallAs = { tenant: 1 };
 
-type Client = grpc.Client & Record<string, (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<Record<string, unknown>>>;
-let app: NestExpressApplication;
-let pool: Pool;
-let adminPool: Pool;
-let httpBase: string;
-let client: Client;
-const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: `cw-test-${run}` });
-const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+let bed: ConfigServiceBed;
+const uids: Buffer[] = [];
 
 function uid(i: number): Buffer {
-  const b = Buffer.alloc(16);
-  b.write(run.slice(-8).padEnd(8, '0'), 0, 'latin1');
-  b.writeUInt32BE(i, 12);
-  return b;
+  while (uids.length < i) uids.push(bed.newUid());
+  return uids[i - 1];
 }
 
 /** Writes the agents row as status-ingest would, then publishes its AgentEvent. */
-async function report(tenant: string, id: Buffer, labels: Record<string, string>, reported: { hash?: Buffer; status?: number } = {}): Promise<void> {
-  await pool.query(
-    `INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, gateway_id, connection_id, transport, epoch, remote_config_hash, remote_config_status, healthy)
-     VALUES ($1, $2, $3, $4::jsonb, true, $5, 'c', 1, 1, $6, $7, true)
-     ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET labels = EXCLUDED.labels, remote_config_hash = EXCLUDED.remote_config_hash,
-       remote_config_status = EXCLUDED.remote_config_status, updated_at = now()`,
-    [tenant, id, FULL, JSON.stringify(labels), gatewayId, reported.hash ?? null, reported.status ?? 0],
-  );
-  const event = AgentEventCodec.encode({
-    tenantId: tenant,
-    instanceUid: id,
-    changes: 1,
-    capabilities: FULL,
-    labels: Object.entries(labels).map(([key, value]) => ({ key, value })),
-    reportedRemoteConfigHash: reported.hash,
-    remoteConfigStatus: reported.status ?? 0,
-    owner: { connected: true, gatewayId, connectionId: 'c', epoch: 1, transport: 1 },
-  });
-  await producer.send({ topic, messages: [{ key: id, value: event }] });
+function report(tenant: number, id: Buffer, labels: Record<string, string>, reported: { hash?: Buffer; status?: number } = {}): Promise<void> {
+  const agent: ReportedAgent = { tenant: bed.tenants[tenant].id, uid: id, capabilities: FULL, labels, reportedHash: reported.hash, status: reported.status };
+  return bed.report(agent);
 }
 
-async function rest(method: string, path: string, body?: unknown, token = tokenA): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${httpBase}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const rest = (method: string, path: string, body?: unknown, as: CallAs = {}) => bed.rest(method, path, body, as);
 
 interface GrpcWatch {
   events: Array<Record<string, unknown>>;
@@ -86,10 +37,10 @@ interface GrpcWatch {
   call: grpc.ClientReadableStream<Record<string, unknown>>;
 }
 
-function grpcWatch(req: Record<string, unknown>, token = tokenA): GrpcWatch {
+function grpcWatch(req: Record<string, unknown>, as: CallAs = {}, on: ConfigServiceReplica = bed.primary): GrpcWatch {
   const md = new grpc.Metadata();
-  md.set('authorization', `Bearer ${token}`);
-  const call = client.WatchAgents(req, md);
+  md.set('authorization', on.bearer(as));
+  const call = on.grpcClient.WatchAgents(req, md) as grpc.ClientReadableStream<Record<string, unknown>>;
   const w: GrpcWatch = { events: [], error: null, ended: false, call };
   call.on('data', (e: Record<string, unknown>) => w.events.push(e));
   call.on('error', (err: grpc.ServiceError) => (w.error = err));
@@ -104,9 +55,9 @@ interface SseWatch {
   close(): void;
 }
 
-async function sseWatch(query: string, token = tokenA): Promise<SseWatch> {
+async function sseWatch(query: string, as: CallAs = {}, on: ConfigServiceReplica = bed.primary): Promise<SseWatch> {
   const abort = new AbortController();
-  const res = await fetch(`${httpBase}/api/v1/agents:watch${query}`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+  const res = await fetch(`${on.httpBase}/api/v1/agents:watch${query}`, { headers: { authorization: on.bearer(as) }, signal: abort.signal });
   const w: SseWatch = { status: res.status, contentType: res.headers.get('content-type') ?? '', events: [], close: () => abort.abort() };
   if (res.status !== 200 || !res.body) return w;
   void (async () => {
@@ -133,79 +84,40 @@ async function sseWatch(query: string, token = tokenA): Promise<SseWatch> {
 const changesOf = (events: Array<Record<string, unknown>>, id: Buffer) => events.filter((e) => (e['agent'] as { instanceUid?: string })?.instanceUid === id.toString('hex'));
 
 beforeAll(async () => {
-  adminPool = createPgPool({ connectionString: infra.databaseUrl, applicationName: 'cw-test-admin', max: 1 });
-  await adminPool.query(`CREATE SCHEMA "${schema}"`);
-  const databaseUrl = `${infra.databaseUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  pool = createPgPool({ connectionString: databaseUrl, applicationName: 'cw-test', max: 4 });
-  const [httpPort, grpcPort] = [await freePort(), await freePort()];
-  app = await createConfigServiceApp(
-    {
-      ...loadConfigServiceConfig({}),
-      kafkaBrokers: infra.kafkaBrokers,
-      redisUrl: infra.redisUrl,
-      databaseUrl,
-      clientId: `cw-${run}`,
-      bindHost: '127.0.0.1',
-      httpPort,
-      grpcPort,
-      eventsTopic: topic,
-      consumerGroup: `cw-group-${run}`,
-      watchCoalesceMs: 20,
-      bootstrapAdminTokens: [
-        { tenantId: tenantA, token: tokenA },
-        { tenantId: tenantB, token: tokenB },
-      ],
-    },
-    { logger: false },
-  );
-  await reconcilerJoined(app);
-  httpBase = `http://127.0.0.1:${httpPort}`;
-  await producer.connect();
-  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(findFleetApiProto().protoPath, LOADER_OPTIONS)) as unknown as {
-    fleet: { v1: { FleetService: grpc.ServiceClientConstructor } };
-  };
-  client = new pkg.fleet.v1.FleetService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as Client;
+  bed = await ConfigServiceBed.start('cw', { overrides: { watchCoalesceMs: 20 } });
 }, 60_000);
 
-afterAll(async () => {
-  client?.close();
-  await producer.disconnect();
-  await app?.close();
-  await pool?.end();
-  await adminPool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await adminPool.end();
-  await deleteTopics(kafka, [topic]).catch(() => undefined);
-});
+afterAll(() => bed?.close());
 
 describe('WatchAgents', () => {
   it('refuses a bad filter or token before streaming (gRPC INVALID_ARGUMENT / UNAUTHENTICATED, REST 400 / 401)', async () => {
     const bad = grpcWatch({ selector: 'env in (' });
     await waitFor(() => bad.error, Boolean, { description: 'gRPC error' });
     expect(bad.error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
-    const anon = grpcWatch({}, 'nope');
+    const anon = grpcWatch({}, { token: 'nope' });
     await waitFor(() => anon.error, Boolean, { description: 'gRPC error' });
     expect(anon.error).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
     const sse = await sseWatch('?selector=env%20in%20(');
     expect(sse.status).toBe(400);
-    expect((await sseWatch('', 'nope')).status).toBe(401);
+    expect((await sseWatch('', { token: 'nope' })).status).toBe(401);
     expect((await sseWatch('?configStatuses=BOGUS')).status).toBe(400);
   });
 
   it('streams the tenant\'s agent changes: upserts, the reconciler\'s in-sync decision, and removal when no longer matching', async () => {
     const prodWatch = grpcWatch({ selector: 'env=prod' });
     const inSyncWatch = grpcWatch({ inSync: true });
-    const otherTenant = grpcWatch({}, tokenB);
+    const otherTenant = grpcWatch({}, B);
     const sse = await sseWatch('?selector=env%3Dprod');
     expect(sse.status).toBe(200);
     expect(sse.contentType).toMatch(/^text\/event-stream/);
     // Every watch is registered before the first change (the REST call above went through after them).
-    await waitFor(async () => (await fetch(`${httpBase}/metrics`).then((r) => r.text())).match(/^opamp_config_watchers_active (\d+)/m)?.[1], (n) => n === '4', {
+    await waitFor(async () => (await fetch(`${bed.httpBase}/metrics`).then((r) => r.text())).match(/^opamp_config_watchers_active (\d+)/m)?.[1], (n) => n === '4', {
       description: 'four watchers',
     });
 
     await rest('POST', '/configurations', { name: 'base', files: { 'c.yaml': { body: STATIC, contentType: 'text/yaml' } } });
     await rest('POST', '/assignments', { name: 'prod', configurationName: 'base', selector: 'env=prod' });
-    await report(tenantA, uid(1), { env: 'prod' });
+    await report(0, uid(1), { env: 'prod' });
     const [upsert] = await waitFor(() => changesOf(prodWatch.events, uid(1)), (e) => e.length > 0, { description: 'gRPC upsert' });
     expect(upsert).toMatchObject({ kind: 'AGENT_WATCH_EVENT_KIND_UPSERTED', agent: { instanceUid: uid(1).toString('hex'), labels: { env: 'prod' } } });
     expect(String(upsert['cursor'])).toMatch(/^\d+-\d+$/);
@@ -214,12 +126,12 @@ describe('WatchAgents', () => {
 
     // The agent applies the config it was sent: in sync now, a change the in-sync watcher sees.
     const desired = await waitFor(() => rest('GET', `/agents/${uid(1).toString('hex')}`), (r) => String(r.json['desiredConfigHash']).length === 64, { description: 'decided' });
-    await report(tenantA, uid(1), { env: 'prod' }, { hash: Buffer.from(String(desired.json['desiredConfigHash']), 'hex'), status: 1 });
+    await report(0, uid(1), { env: 'prod' }, { hash: Buffer.from(String(desired.json['desiredConfigHash']), 'hex'), status: 1 });
     const synced = await waitFor(() => changesOf(inSyncWatch.events, uid(1)).filter((e) => e['kind'] === 'AGENT_WATCH_EVENT_KIND_UPSERTED'), (e) => e.length > 0, { description: 'in-sync upsert' });
     expect(synced[0]).toMatchObject({ agent: { inSync: true, configurationName: 'base' } });
 
     // Moving the agent out of the selector: REMOVED for the prod watch.
-    await report(tenantA, uid(1), { env: 'dev' });
+    await report(0, uid(1), { env: 'dev' });
     const removed = await waitFor(() => changesOf(prodWatch.events, uid(1)).filter((e) => e['kind'] === 'AGENT_WATCH_EVENT_KIND_REMOVED'), (e) => e.length > 0, { description: 'removed' });
     expect(removed[0]).toMatchObject({ agent: { labels: { env: 'dev' } } });
 
@@ -227,7 +139,7 @@ describe('WatchAgents', () => {
     expect(otherTenant.events).toEqual([]);
     for (const w of [prodWatch, inSyncWatch, otherTenant]) w.call.cancel();
     sse.close();
-    await waitFor(async () => (await fetch(`${httpBase}/metrics`).then((r) => r.text())).match(/^opamp_config_watchers_active (\d+)/m)?.[1], (n) => n === '0', {
+    await waitFor(async () => (await fetch(`${bed.httpBase}/metrics`).then((r) => r.text())).match(/^opamp_config_watchers_active (\d+)/m)?.[1], (n) => n === '0', {
       description: 'watchers gone',
     });
   });
@@ -235,7 +147,7 @@ describe('WatchAgents', () => {
 
 describe('GET /metrics', () => {
   it('exports reconciler, re-evaluation, push, rollout, API and watch metrics as Prometheus text', async () => {
-    const res = await fetch(`${httpBase}/metrics`);
+    const res = await fetch(`${bed.httpBase}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
@@ -250,5 +162,40 @@ describe('GET /metrics', () => {
     expect(value(/^opamp_config_watchers_opened_total (\d+)/m)).toBe(4);
     expect(text).toMatch(/^opamp_config_watch_streams_dropped_total 0$/m);
     expect(text).toMatch(/^process_cpu_seconds_total /m);
+  });
+});
+
+describe('WatchAgents and DeleteAgent', () => {
+  it('every replica\'s watches get REMOVED for an agent deleted through DeleteAgent (the notice travels over Redis)', async () => {
+    const other = await bed.startReplica('b');
+    const gone = uid(10);
+    // Rows only, no events: the deletion is then the only change any watch could hear of.
+    // Disconnected, as status-ingest leaves it (DeleteAgent refuses a connected agent).
+    await bed.putAgent({ tenant: bed.tenants[0].id, uid: gone, capabilities: FULL, labels: { env: 'gone' }, connected: false });
+    const here = grpcWatch({ selector: 'env=gone' });
+    const there = grpcWatch({}, {}, other);
+    const thereSse = await sseWatch('', {}, other);
+    const otherTenant = grpcWatch({}, B, other);
+    await waitFor(() => [bed.api.watches.metrics.watchersActive, other.api.watches.metrics.watchersActive], (n) => n[0] >= 1 && n[1] >= 3, { description: 'watches open' });
+
+    // Over REST on the primary: a watch on either replica hears of it.
+    expect((await rest('DELETE', `/agents/${gone.toString('hex')}`)).json).toEqual({ agentsRemoved: 1 });
+    const removed = { kind: 'AGENT_WATCH_EVENT_KIND_REMOVED', agent: { instanceUid: gone.toString('hex') } };
+    const removedFrom = (events: Array<Record<string, unknown>>) => changesOf(events, gone).filter((e) => e['kind'] === removed.kind);
+    expect((await waitFor(() => removedFrom(here.events), (e) => e.length > 0, { description: 'REMOVED on the primary' }))[0]).toMatchObject(removed);
+    expect((await waitFor(() => removedFrom(there.events), (e) => e.length > 0, { description: 'REMOVED on the other replica' }))[0]).toMatchObject(removed);
+    const sse = await waitFor(() => thereSse.events.filter((e) => e.data['kind'] === removed.kind), (e) => e.length > 0, { description: 'REMOVED over SSE' });
+    expect(sse[0].data).toMatchObject(removed);
+
+    // Over gRPC on the other replica, for a second agent: heard on the primary too.
+    const second = uid(11);
+    await bed.putAgent({ tenant: bed.tenants[0].id, uid: second, capabilities: FULL, labels: { env: 'gone' }, connected: false });
+    expect(await other.rpc('DeleteAgent', { instanceUid: second.toString('hex') })).toEqual({ agentsRemoved: 1 });
+    const secondRemoved = await waitFor(() => changesOf(here.events, second).filter((e) => e['kind'] === removed.kind), (e) => e.length > 0, { description: 'REMOVED of the second' });
+    expect(secondRemoved[0]).toMatchObject({ agent: { instanceUid: second.toString('hex') } });
+    // Another tenant's watch hears nothing of it.
+    expect(otherTenant.events).toEqual([]);
+    for (const w of [here, there, otherTenant]) w.call.cancel();
+    thereSse.close();
   });
 });

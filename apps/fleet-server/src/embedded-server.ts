@@ -182,6 +182,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity },
     agentState,
+    onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
   });
   const unsubscribeChanges = await agentChanges.subscribe((n) => fleetApi.watches.notice(n.tenantId, n.instanceUids));

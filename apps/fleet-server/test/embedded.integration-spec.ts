@@ -4,7 +4,7 @@
  * @elastic/opamp-client-node connect, appear in the API, receive the
  * configuration their labels select, report APPLIED and show in sync; a
  * restart reaches only agents that accept it; state survives a restart of the
- * server process.
+ * server process; a deleted agent is REMOVED from the watches.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -231,5 +231,23 @@ describe('embedded mode end to end (one process, no external services)', () => {
     expect(wsProd.json).toMatchObject({ connected: false, health: 'HEALTH_STATE_UNKNOWN', lastKnownHealth: 'HEALTH_STATE_HEALTHY', gatewayId: '' });
     const summary = await rest('GET', '/fleet-summary');
     expect(summary.json.totals).toMatchObject({ connected: 0, healthy: 0 });
+  });
+
+  it('DeleteAgent of an agent that has gone: a WatchAgents stream hears REMOVED (the in-process change feed)', async () => {
+    const gone = agents[0].instanceUid.toString('hex');
+    // Open once the response started: the watch is registered before the deletion.
+    const watch = await watchAgents('');
+    try {
+      expect((await rest('DELETE', `/agents/${gone}`)).json).toEqual({ agentsRemoved: 1 });
+      const removed = await waitFor(
+        () => watch.changes.filter((c) => c.agent.instanceUid === gone && c.kind === 'AGENT_WATCH_EVENT_KIND_REMOVED'),
+        (c) => c.length > 0,
+        { timeoutMs: 15_000, description: 'REMOVED for the deleted agent' },
+      );
+      // Gone: only its uid is known (the rest are the message's defaults).
+      expect(removed[0].agent).toMatchObject({ instanceUid: gone, labels: {} });
+    } finally {
+      watch.close();
+    }
   });
 });

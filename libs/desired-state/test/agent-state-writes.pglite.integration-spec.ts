@@ -20,6 +20,9 @@ describe('agent decision rows (PGlite)', () => {
     db = await PgliteSqlDatabase.open(mkdtempSync(join(tmpdir(), 'state-writes-')));
     await migrateToLatest(db);
     repo = new DesiredStateRepository(db);
+    // Decisions are only ever written for an agent that exists.
+    await db.query(`INSERT INTO tenants (id, name) VALUES ('t', 't')`);
+    await db.query(`INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, transport, epoch) VALUES ('t', $1, 0, '{}'::jsonb, false, 1, 1)`, [uid]);
   }, 60_000);
 
   afterAll(() => db?.close());

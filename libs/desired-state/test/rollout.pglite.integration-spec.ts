@@ -172,6 +172,8 @@ describe('rollouts on PGlite', () => {
 
   it('send claims: one of two concurrent deciders sends; an older event does not resend, a newer one does', async () => {
     const u = uid(99);
+    // An agent no selector matches (a claim is only ever made for an agent that exists).
+    await db.query(`INSERT INTO agents (tenant_id, instance_uid, capabilities, labels, connected, transport, epoch) VALUES ($1, $2, $3, '{}'::jsonb, false, 1, 1)`, [tenant, u, FULL]);
     const h1 = Buffer.alloc(32, 1);
     const h2 = Buffer.alloc(32, 2);
     const strict = (hash: Buffer) => ({ instanceUid: u, hash, resendAfterMs: null, connection: 'ws:gw/c' });

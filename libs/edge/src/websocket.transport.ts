@@ -26,6 +26,8 @@ import { ackReply } from './server-reply';
 import { storableInbound } from './storable-inbound';
 import { TokenBucket } from './token-bucket';
 
+const DRAIN_MESSAGE = 'gateway is restarting, retry shortly';
+
 export class WebSocketTransport {
   readonly connections = new Set<ConnectionContext>();
   private readonly upgradeBucket: TokenBucket;
@@ -62,7 +64,12 @@ export class WebSocketTransport {
     });
   }
 
-  /** Closes every stream, spread over the window, so agents do not come back as one herd. */
+  /**
+   * Closes every stream, spread over the window, so agents do not come back as
+   * one herd. Each agent of a stream is told first when to come back: the
+   * drain's short retry delay (UNAVAILABLE with retry_info), not its own
+   * backoff; a client that ignores it still sees close 1001.
+   */
   async closeAll(windowMs: number): Promise<void> {
     const conns = [...this.connections];
     const step = conns.length > 0 ? windowMs / conns.length : 0;
@@ -71,7 +78,12 @@ export class WebSocketTransport {
         (conn, i) =>
           new Promise<void>((resolve) => {
             setTimeout(() => {
-              if (!conn.closed && conn.ws) conn.ws.end(1001, 'gateway draining');
+              if (!conn.closed && conn.ws) {
+                for (const binding of conn.bindings.values()) {
+                  this.send(conn, unavailableReply(binding.key, this.admission.retryAfterSeconds() * 1000, DRAIN_MESSAGE), 'error');
+                }
+                conn.ws.end(1001, 'gateway draining');
+              }
               resolve();
             }, Math.floor(i * step));
           }),

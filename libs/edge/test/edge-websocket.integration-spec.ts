@@ -14,7 +14,7 @@ import {
   opamp,
   ServerCapabilities,
 } from '@opamp/protocol';
-import { waitFor } from '@opamp/testing';
+import { RawHttpConnection, waitFor } from '@opamp/testing';
 import WebSocket from 'ws';
 import { EdgeHarness, TENANT, TOKEN } from './edge-harness';
 
@@ -217,6 +217,56 @@ describe('OpAMP edge over WebSocket (real Kafka and Redis)', () => {
         }),
       ).rejects.toThrow();
     } finally {
+      await draining.stop();
+    }
+  });
+
+  it('while draining, tells each WS agent to come back within the drain range before closing it, and refuses an upgrade with 503 and a Retry-After in that range', async () => {
+    const DRAIN: [number, number] = [2, 4];
+    const draining = new EdgeHarness();
+    await draining.start({ retryAfterRangeS: [30, 30], drainRetryAfterRangeS: DRAIN });
+    // A kept-alive HTTP connection outlives the listening socket: its upgrade request meets the drain.
+    const http = await RawHttpConnection.open(draining.edge.port);
+    try {
+      const sockets = await Promise.all([draining.connect(), draining.connect(), draining.connect()]);
+      const uids = sockets.map(() => newInstanceUidV7());
+      sockets.forEach((s, i) => s.send(status(uids[i], 0)));
+      await Promise.all(sockets.map((s) => s.nextMessages(1)));
+      const poll = encodeAgentToServer({ instanceUid: newInstanceUidV7(), sequenceNum: 0 });
+      http.write(
+        Buffer.concat([
+          Buffer.from(`POST /v1/opamp HTTP/1.1\r\nHost: edge\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/x-protobuf\r\nContent-Length: ${poll.length}\r\n\r\n`),
+          Buffer.from(poll),
+        ]),
+      );
+      expect((await http.nextResponse()).status).toBe(200);
+
+      const drained = draining.edge.drain(300);
+      http.write(
+        `GET /v1/opamp HTTP/1.1\r\nHost: edge\r\nAuthorization: Bearer ${TOKEN}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      const refused = await http.nextResponse();
+      expect(refused.status).toBe(503);
+      const retryAfter = Number(refused.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(DRAIN[0]);
+      expect(retryAfter).toBeLessThanOrEqual(DRAIN[1]);
+      await drained;
+
+      expect(await Promise.all(sockets.map((s) => s.closed()))).toEqual([1001, 1001, 1001]);
+      sockets.forEach((s, i) => {
+        // The last message before the close: UNAVAILABLE with retry_info, for this agent, nothing else set (C29).
+        expect(s.messages).toHaveLength(2);
+        const hint = decodeReply(s.messages[1]);
+        expect(Buffer.from(hint.instanceUid)).toEqual(uids[i]);
+        expect(hint.errorResponse?.type).toBe(v1.ServerErrorResponseType.ServerErrorResponseType_Unavailable);
+        const retryS = Number(hint.errorResponse?.retryInfo?.retryAfterNanoseconds ?? 0) / 1e9;
+        expect(retryS).toBeGreaterThanOrEqual(DRAIN[0]);
+        expect(retryS).toBeLessThanOrEqual(DRAIN[1]);
+        expect([hint.remoteConfig, hint.command, hint.agentIdentification]).toEqual([null, null, null]);
+      });
+    } finally {
+      http.destroy();
       await draining.stop();
     }
   });

@@ -89,14 +89,20 @@ function stringMap(obj: Record<string, unknown>): Record<string, string> {
   return out;
 }
 
+/** Publishes "these agents of this tenant changed" on the agent-change feed (contracts AgentChangeFeed). */
+export type AgentsChanged = (tenantId: string, instanceUids: readonly Buffer[]) => void;
+
 export class AgentApi {
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */
   readonly watches: AgentWatchHub;
+  private readonly agentsChanged: AgentsChanged;
 
   constructor(
     private readonly ctx: ApiContext,
-    options: { watch?: AgentWatchHubOptions } = {},
+    options: { watch?: AgentWatchHubOptions; onAgentsChanged?: AgentsChanged } = {},
   ) {
+    // Without a feed (one process, no other replica) the change goes straight to this replica's watches.
+    this.agentsChanged = options.onAgentsChanged ?? ((tenantId, uids) => this.watches.notice(tenantId, uids));
     this.watches = new AgentWatchHub(
       ctx.repo,
       (row) => {
@@ -359,6 +365,8 @@ export class AgentApi {
       return uids;
     });
     await this.ctx.agentState?.erase(c.tenantId, removed);
+    // After the commit: every replica's watches read the agents again, find them gone, and say REMOVED.
+    this.agentsChanged(c.tenantId, removed);
     return { agentsRemoved: removed.length };
   }
 

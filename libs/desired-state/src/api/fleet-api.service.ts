@@ -11,7 +11,7 @@ import type { AgentPushDispatcher } from '../store/agent-push.dispatcher';
 import type { DesiredStateRepository } from '../store/desired-state.repository';
 import type { Reconciler } from '../runtime/reconciler';
 import type { AgentWatchHub, AgentWatchHubOptions } from '../runtime/agent-watch.hub';
-import { AgentApi } from './agent-api';
+import { AgentApi, type AgentsChanged } from './agent-api';
 import { AgentCredentialApi, type AgentCredentialServices } from './agent-credential-api';
 import { directoryEntry } from '../store/agent-credential.repository';
 import { AgentTokenApi, type AgentTokenSink } from './agent-token-api';
@@ -23,6 +23,7 @@ import { RolloutApi } from './rollout-api';
 import { TenantSettingsApi } from './tenant-settings-api';
 
 export type { AgentStateEraser, Caller } from './api-context';
+export type { AgentsChanged } from './agent-api';
 export type { AgentTokenSink } from './agent-token-api';
 export type { ConfigFileMessage } from './configuration-api';
 
@@ -54,7 +55,12 @@ export class FleetApiService {
     dispatcher: AgentPushDispatcher,
     reconciler: Reconciler | null,
     agentTokenSink: AgentTokenSink | null = null,
-    options: { watch?: AgentWatchHubOptions; agentState?: AgentStateEraser; credentials?: AgentCredentialServices } = {},
+    /**
+     * `onAgentsChanged`: publishes the API's own agent changes (deletions) on the agent-change
+     * feed every replica's watches hear; without it they reach this replica's watches only.
+     * `credentials`: agents' own credentials (api/agent-credential-api.ts); without, those calls fail.
+     */
+    options: { watch?: AgentWatchHubOptions; agentState?: AgentStateEraser; onAgentsChanged?: AgentsChanged; credentials?: AgentCredentialServices } = {},
   ) {
     const ctx = new ApiContext(repo, dispatcher, reconciler, options.agentState ?? null);
     this.rollouts = new RolloutApi(repo);

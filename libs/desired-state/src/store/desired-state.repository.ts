@@ -115,6 +115,19 @@ export const AGENT_COLUMNS = `a.tenant_id, a.instance_uid, a.capabilities, a.lab
   a.epoch, a.transport, a.available_components_hash, a.custom_capabilities, a.last_seen_at, a.updated_at, a.connected_since, a.effective_config_hash,
   s.configuration_name, s.configuration_version, s.desired_hash, s.not_sent_reason, s.last_sent_hash`;
 
+/**
+ * For an INSERT ... SELECT of per-agent rows (tenant in $1, the agent's uid in `uid`): keeps
+ * the rows whose agent exists, locking each agent row (KEY SHARE) until the write commits. A
+ * DeleteAgent or retention sweep that has the row locked is waited for, and then its agent is
+ * skipped. Without it a decision made before a racing delete would insert the agent's rows
+ * (agent_config_state, rollout_agents) again after it.
+ */
+export function existingAgentsOnly(uid: string): string {
+  return `JOIN agents ag ON ag.tenant_id = $1 AND ag.instance_uid = ${uid} FOR KEY SHARE OF ag`;
+}
+
+const EXISTING_AGENT = existingAgentsOnly('w.uid');
+
 export const AGENT_FROM = `agents a LEFT JOIN agent_config_state s ON s.tenant_id = a.tenant_id AND s.instance_uid = a.instance_uid`;
 
 export function agentFromRow(r: Record<string, unknown>): AgentRow {
@@ -425,6 +438,7 @@ export class DesiredStateRepository {
     const inserted = await this.db.query(
       `INSERT INTO agent_config_state (tenant_id, instance_uid, last_sent_hash, last_sent_at, last_sent_connection, updated_at)
        SELECT $1, w.uid, w.hash, now(), w.conn, now() FROM unnest($2::bytea[], $3::bytea[], $4::text[]) AS w(uid, hash, conn)
+       ${EXISTING_AGENT}
        ON CONFLICT (tenant_id, instance_uid) DO NOTHING RETURNING instance_uid`,
       [tenantId, uids, hashes, connections],
     );
@@ -486,6 +500,7 @@ export class DesiredStateRepository {
       `INSERT INTO agent_config_state AS s (tenant_id, instance_uid, configuration_name, configuration_version, desired_hash, not_sent_reason, last_sent_hash, last_sent_at, updated_at)
        SELECT $1, w.uid, w.name, w.version, w.desired, w.reason, w.sent, CASE WHEN w.sent IS NULL THEN NULL ELSE now() END, now()
          FROM unnest($2::bytea[], $3::text[], $4::int[], $5::bytea[], $6::text[], $7::bytea[]) AS w(uid, name, version, desired, reason, sent)
+       ${EXISTING_AGENT}
        ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET
          configuration_name = EXCLUDED.configuration_name,
          configuration_version = EXCLUDED.configuration_version,

@@ -18,7 +18,7 @@ import {
   type RolloutState,
   type RolloutStrategy,
 } from '../core';
-import { toBuffer, toIso, toNumber, type DesiredStateRepository } from './desired-state.repository';
+import { existingAgentsOnly, toBuffer, toIso, toNumber, type DesiredStateRepository } from './desired-state.repository';
 
 export interface RolloutRecord {
   tenantId: string;
@@ -376,12 +376,13 @@ export class RolloutRepository {
     return toNumber(rows[0]['n']);
   }
 
-  /** Adds agents to a batch, moved to the new version; returns the ones added (an agent is in a rollout once). */
+  /** Adds agents to a batch, moved to the new version; returns the ones added (an agent is in a rollout once, and only while it exists). */
   async addMembers(tx: SqlExecutor, tenantId: string, name: string, batchIndex: number, uids: readonly Buffer[]): Promise<Buffer[]> {
     if (uids.length === 0) return [];
     const { rows } = await tx.query(
       `INSERT INTO rollout_agents (tenant_id, rollout_name, instance_uid, batch_index, state)
        SELECT $1, $2, u, $3, 'moved' FROM unnest($4::bytea[]) AS u
+       ${existingAgentsOnly('u')}
        ON CONFLICT DO NOTHING RETURNING instance_uid`,
       [tenantId, name, batchIndex, uids],
     );
