@@ -4,12 +4,16 @@
  * over plain HTTP, connects with the server's agent token, is listed with its
  * labels, applies a configuration an assignment sends it and shows in sync,
  * and is disconnected once SIGTERM stopped it; a wrong token is refused (401).
+ * The agent's connection settings flow (the server offers no settings yet) is
+ * proven by its own Go tests against an opamp-go server, run here too.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   buildOpampGoAgent,
+  OPAMP_GO_AGENT_SOURCES,
   type EmbeddedServerProcess,
   type OpampGoAgentProcess,
   startEmbeddedServerProcess,
@@ -18,6 +22,7 @@ import {
   uniqueName,
   waitFor,
 } from '@opamp/testing';
+import { loadE2eConfig } from './config/e2e.config';
 
 interface ApiAgent {
   instanceUid: string;
@@ -124,4 +129,38 @@ describe('the opamp-go test agent against the embedded server', () => {
     await expect(agentByUid(agent.uid)).rejects.toThrow(/404/);
     expect(await agent.stop()).toBe(0);
   });
+});
+
+describe("the opamp-go test agent's own tests (go test)", () => {
+  it('pass: offers kept and persisted, refused offers rolled back, over WebSocket and HTTP', async () => {
+    const root = join(__dirname, '..', '..', '..');
+    const env = { ...loadE2eConfig().inheritedEnv, GOFLAGS: '-mod=mod -buildvcs=false' };
+    const out = await new Promise<string>((resolve) => {
+      // Its exit code is in the per-test results below; a failure prints the test's output.
+      execFile('go', ['test', '-count=1', '-json', '.'], { cwd: join(root, OPAMP_GO_AGENT_SOURCES), env, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 }, (_err, stdout, stderr) =>
+        resolve(`${stdout}${stderr}`),
+      );
+    });
+    const results = out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { Action: string; Test?: string; Output?: string })
+      .filter((e) => e.Test !== undefined && (e.Action === 'pass' || e.Action === 'fail' || e.Action === 'skip'));
+    const output = out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => (JSON.parse(l) as { Output?: string }).Output ?? '')
+      .join('');
+    expect({ results: Object.fromEntries(results.map((r) => [r.Test, r.Action])), output: results.some((r) => r.Action !== 'pass') ? output : '' }).toEqual({
+      results: {
+        TestAcceptedOfferIsKeptAndPersisted: 'pass',
+        'TestAcceptedOfferIsKeptAndPersisted/ws': 'pass',
+        'TestAcceptedOfferIsKeptAndPersisted/http': 'pass',
+        TestRefusedOfferIsRolledBack: 'pass',
+        'TestRefusedOfferIsRolledBack/ws': 'pass',
+        'TestRefusedOfferIsRolledBack/http': 'pass',
+      },
+      output: '',
+    });
+  }, 320_000);
 });

@@ -44,6 +44,7 @@ type switchRequest struct {
 type agent struct {
 	agentOptions
 	requests chan any
+	stopOnce sync.Once
 
 	// Owned by the run goroutine, read by callbacks under mu.
 	mu           sync.Mutex
@@ -101,9 +102,11 @@ func (a *agent) run() {
 
 // stop sends agent_disconnect and waits until the client has stopped.
 func (a *agent) stop() {
-	done := make(chan struct{})
-	a.requests <- stopRequest{done: done}
-	<-done
+	a.stopOnce.Do(func() {
+		done := make(chan struct{})
+		a.requests <- stopRequest{done: done}
+		<-done
+	})
 }
 
 func (a *agent) startSession(st connSettings, cs *protobufs.ConnectionSettingsStatus) (*session, error) {
