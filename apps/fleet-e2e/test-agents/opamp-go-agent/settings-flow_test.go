@@ -239,8 +239,11 @@ func TestAcceptedOfferIsKeptAndPersisted(t *testing.T) {
 
 			file := filepath.Join(dir, acceptedSettingsFile)
 			info, err := os.Stat(file)
-			if err != nil || info.Mode().Perm() != 0o600 {
-				t.Fatalf("accepted settings file: %v %v", info, err)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := info.Mode().Perm(); m != 0o600 {
+				t.Fatalf("accepted settings file mode %o, want 600", m)
 			}
 			a.stop()
 			// A restart uses the accepted settings, not its flags.
