@@ -173,6 +173,9 @@ func (a *agent) stopSession(s *session, applying *protobufs.ConnectionSettingsSt
 		fmt.Fprintf(a.stderr, "stop: %v\n", err)
 	}
 	if s.settings.isHTTP() && s.up.Load() {
+		if a.caps&protobufs.AgentCapabilities_AgentCapabilities_ReportsConnectionSettingsStatus == 0 {
+			applying = nil
+		}
 		if err := postDisconnect(s, a.caps, applying); err != nil {
 			fmt.Fprintf(a.stderr, "agent_disconnect: %v\n", err)
 		}
@@ -310,13 +313,13 @@ func (a *agent) switchSettings(from *session, candidate connSettings) {
 		defer timer.Stop()
 		select {
 		case <-next.connected:
-			if err := a.accept(candidate); err == nil {
+			err := a.accept(candidate)
+			if err == nil {
 				a.setSession(next)
 				next.emit("settings_applied", map[string]any{"hash": candidate.Hash, "reconnected": true})
 				return
-			} else {
-				reason = err.Error()
 			}
+			reason = err.Error()
 		case reason = <-next.failed:
 		case <-timer.C:
 			reason = fmt.Sprintf("no connection within %s", a.applyTimeout)

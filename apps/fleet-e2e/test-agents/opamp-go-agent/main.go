@@ -94,12 +94,12 @@ func runMain(args []string) error {
 		log:          log,
 		stderr:       os.Stderr,
 	})
+	// Before the first connection, so an early SIGTERM still ends in agent_disconnect and exit 0.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	if err := a.start(settings, accepted); err != nil {
 		return err
 	}
-
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	commands := make(chan command)
 	go readCommands(os.Stdin, commands, log)
 	for {
