@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,6 +26,48 @@ import (
 
 var watchOnce sync.Once
 
+// changes wakes waiters whenever something they may wait on was recorded (no sleeping in tests).
+type changes struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (c *changes) wait() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch == nil {
+		c.ch = make(chan struct{})
+	}
+	return c.ch
+}
+
+func (c *changes) notify() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch != nil {
+		close(c.ch)
+		c.ch = nil
+	}
+}
+
+// await returns the first value found by look, waiting for changes up to 20 s.
+func await[T any](t *testing.T, c *changes, what string, look func() (T, bool, string)) T {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		next := c.wait()
+		v, ok, seen := look()
+		if ok {
+			return v
+		}
+		select {
+		case <-next:
+		case <-timeout:
+			t.Fatalf("no %s; seen: %s", what, seen)
+		}
+	}
+}
+
 // received is one status the server got, with the token of the connection it came over.
 type received struct {
 	token  string
@@ -39,6 +82,7 @@ type offeringServer struct {
 	tokens   map[string]bool
 	offer    *protobufs.ConnectionSettingsOffers
 	statuses []received
+	changed  changes
 }
 
 func startOfferingServer(t *testing.T, tokens ...string) *offeringServer {
@@ -80,6 +124,7 @@ func (s *offeringServer) answer(token string, msg *protobufs.AgentToServer) *pro
 	defer s.mu.Unlock()
 	if st := msg.GetConnectionSettingsStatus(); st != nil {
 		s.statuses = append(s.statuses, received{token: token, status: st})
+		defer s.changed.notify()
 	}
 	reply := &protobufs.ServerToAgent{InstanceUid: msg.GetInstanceUid()}
 	if s.offer != nil && !msg.GetAgentDisconnect().ProtoReflect().IsValid() {
@@ -119,8 +164,9 @@ func (s *offeringServer) received() []received {
 
 // eventRecorder is the agent's stdout, parsed.
 type eventRecorder struct {
-	mu     sync.Mutex
-	events []map[string]any
+	mu      sync.Mutex
+	events  []map[string]any
+	changed changes
 }
 
 func (r *eventRecorder) Write(p []byte) (int, error) {
@@ -131,27 +177,23 @@ func (r *eventRecorder) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	r.events = append(r.events, e)
 	r.mu.Unlock()
+	r.changed.notify()
 	return len(p), nil
 }
 
 func (r *eventRecorder) waitFor(t *testing.T, what string, match func(map[string]any) bool) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	return await(t, &r.changed, what, func() (map[string]any, bool, string) {
 		r.mu.Lock()
+		defer r.mu.Unlock()
 		for _, e := range r.events {
 			if match(e) {
-				r.mu.Unlock()
-				return e
+				return e, true, ""
 			}
 		}
 		seen, _ := json.Marshal(r.events)
-		r.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s; events: %s", what, seen)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil, false, string(seen)
+	})
 }
 
 func (r *eventRecorder) count(event string) int {
@@ -292,16 +334,13 @@ func TestRefusedOfferIsRolledBack(t *testing.T) {
 
 func waitForStatus(t *testing.T, srv *offeringServer, want protobufs.ConnectionSettingsStatuses) received {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		for _, r := range srv.received() {
+	return await(t, &srv.changed, want.String(), func() (received, bool, string) {
+		got := srv.received()
+		for _, r := range got {
 			if r.status.GetStatus() == want {
-				return r
+				return r, true, ""
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %v; got %v", want, srv.received())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return received{}, false, fmt.Sprint(got)
+	})
 }
