@@ -100,6 +100,9 @@ export async function buildOpampGoAgent(): Promise<string> {
   } finally {
     rmSync(partial, { force: true });
   }
+  // Builds of older sources in this checkout are never used again.
+  const builds = join(root, 'tmp', 'opamp-go-agent');
+  for (const old of readdirSync(builds)) if (join(builds, old) !== dir) rmSync(join(builds, old), { recursive: true, force: true });
   return binary;
 }
 
