@@ -40,7 +40,7 @@ export function randomPortBase(): number {
 }
 
 /** The directory holding nx.json above `start` (the built server is found from there). */
-function workspaceRoot(start: string = __dirname): string {
+export function workspaceRoot(start: string = __dirname): string {
   let dir = start;
   while (!existsSync(join(dir, 'nx.json'))) {
     const parent = dirname(dir);

@@ -6,3 +6,4 @@ export * from './readme-block-extract';
 export * from './raw-http.connection';
 export * from './stallable-link';
 export * from './free-port';
+export * from './opamp-go-agent.process';
