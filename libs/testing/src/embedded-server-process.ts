@@ -32,6 +32,8 @@ export interface EmbeddedServerProcessOptions {
   readonly basePort?: number;
   /** How long the server may take until its banner is printed. */
   readonly startTimeoutMs?: number;
+  /** More settings for the server (its OPAMP_* environment). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A random first port of four in 30000..49999, so parallel test runs rarely collide. */
@@ -64,6 +66,7 @@ export async function startEmbeddedServerProcess(options: EmbeddedServerProcessO
       OPAMP_CONFIG_HTTP_PORT: String(basePort + 2),
       OPAMP_CONFIG_GRPC_PORT: String(basePort + 3),
       OPAMP_DRAIN_WINDOW_MS: '200',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -92,7 +92,7 @@ export class AgentCredentialRepository {
     let again = false;
     if (known.rows.length > 0) {
       const alive = await tx.query(
-        `SELECT 1 FROM agent_credentials WHERE tenant_id = $1 AND instance_uid = $2 AND state IN ('offered', 'active', 'superseded') LIMIT 1`,
+        `SELECT 1 FROM agent_credentials WHERE tenant_id = $1 AND instance_uid = $2 AND state IN ('offered', 'active') LIMIT 1`,
         [tenantId, uid],
       );
       const revoked = await tx.query(`SELECT 1 FROM agent_credentials WHERE tenant_id = $1 AND instance_uid = $2 AND state = 'revoked' LIMIT 1`, [tenantId, uid]);
@@ -194,7 +194,7 @@ export class AgentCredentialRepository {
            OR enrollment_token_id = $3::uuid`;
     const { rows } = await tx.query(
       `UPDATE agent_credentials SET state = 'revoked', revoked_at = now(), revoke_reason = $2
-        WHERE tenant_id = $1 AND state IN ('offered', 'active', 'superseded') AND (${where})
+        WHERE tenant_id = $1 AND state IN ('offered', 'active') AND (${where})
         RETURNING *`,
       [tenantId, reason, 'uids' in scope ? scope.uids : scope.enrollmentTokenId],
     );
