@@ -47,6 +47,14 @@ export interface ReportedAgent extends BedAgent {
   occurredAtMs?: number;
   /** The uid this agent replaced (RequestInstanceUid). */
   previousInstanceUid?: Buffer;
+  /** The credential its connection was admitted with (id and fleet.v1.CredentialKind). */
+  credentialId?: string;
+  credentialKind?: number;
+  /** What it reports in ConnectionSettingsStatus. */
+  connectionSettingsHash?: Buffer;
+  connectionSettingsStatus?: number;
+  /** The event's change bits (default: description). */
+  changes?: number;
 }
 
 export interface BedOptions {
@@ -194,10 +202,17 @@ export class ConfigServiceBed {
          last_seen_at = now(), updated_at = now()`,
       [a.tenant, a.uid, a.capabilities, JSON.stringify(a.labels), this.gatewayId, connectionId, transport, a.reportedHash ?? null, a.status ?? 0, a.error ?? null, JSON.stringify(a.customCapabilities ?? [])],
     );
+    if (a.credentialId) {
+      await this.pool.query(`UPDATE agents SET credential_id = $3, credential_kind = $4 WHERE tenant_id = $1 AND instance_uid = $2`, [a.tenant, a.uid, a.credentialId, a.credentialKind ?? 0]);
+    }
     const event = AgentEventCodec.encode({
       tenantId: a.tenant,
       instanceUid: a.uid,
-      changes: 1,
+      changes: a.changes ?? 1,
+      credentialId: a.credentialId,
+      credentialKind: a.credentialKind,
+      connectionSettingsHash: a.connectionSettingsHash,
+      connectionSettingsStatus: a.connectionSettingsStatus,
       capabilities: a.capabilities,
       labels: Object.entries(a.labels).map(([key, value]) => ({ key, value })),
       reportedRemoteConfigHash: a.reportedHash ?? undefined,
@@ -218,6 +233,11 @@ export class ConfigServiceBed {
   /** Waits until the primary's reconciler has fully handled `n` more event records than `since`. */
   async handled(since: number, n: number): Promise<void> {
     await waitFor(() => this.reconciler.metrics.eventsHandled, (v) => v >= since + n, { description: `${n} events handled`, timeoutMs: 10_000 });
+  }
+
+  /** Event records the primary's identity reconciler has fully handled. */
+  identityHandled(): number {
+    return this.primary.identity.identity?.metrics.eventsHandled ?? 0;
   }
 
   /** Calls `handler` for every push made to the bed's gateway from now on (needs `pushes: true`). */

@@ -88,7 +88,8 @@ describe('the opamp-go test agent against the embedded server', () => {
 
     const listed = await waitFor(
       () => call<{ agents: ApiAgent[] }>('GET', `/agents?selector=${encodeURIComponent(`env=${env}`)}`),
-      (r) => r.agents.length === 1,
+      // Connected again: it may be switching to a credential of its own (agent-identity.e2e-spec.ts).
+      (r) => r.agents.length === 1 && r.agents[0].connected,
       { timeoutMs: 30_000, description: 'the agent listed by its label' },
     );
     expect(listed.agents[0]).toMatchObject({

@@ -3,7 +3,7 @@
  * (inbound stream) and Redis (leases, pushes, pending items for HTTP agents).
  */
 import { createKafkaClient, ensureTopics, RecordProducer } from '@opamp/bus-kafka';
-import { AgentTokenDirectory, ConnectionLeaseRepository, createRedisConnection, PendingPushStore } from '@opamp/bus-redis';
+import { AgentTokenDirectory, ConnectionLeaseRepository, createRedisConnection, GatewayPresence, PendingPushStore } from '@opamp/bus-redis';
 import { KafkaTopics } from '@opamp/contracts';
 import {
   AdminServer,
@@ -83,6 +83,9 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
     },
   );
   edgeRef = edge;
+  // Present before the first agent: its leases count as live only while this gateway is.
+  const presence = new GatewayPresence(commands, config.gatewayId);
+  await presence.start((err) => log('warn', 'gateway presence not refreshed', { error: String(err) }));
   await edge.start();
   const admin = new AdminServer({
     host: config.host,
@@ -98,6 +101,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
     admin,
     async shutdown(drainWindowMs = config.drainWindowMs) {
       await edge.drain(drainWindowMs);
+      await presence.stop();
       admin.stop();
       await unwatch().catch(() => undefined);
       await Promise.allSettled([commands.quit(), subscriber.quit(), tokenWatcher.quit()]);

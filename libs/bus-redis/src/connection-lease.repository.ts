@@ -8,6 +8,7 @@
  */
 import type Redis from 'ioredis';
 import { CONNECTION_LEASE_TTL_MS, RedisKeys } from '@opamp/contracts';
+import { GatewayPresence } from './gateway-presence';
 
 export interface ConnectionLease {
   gatewayId: string;
@@ -106,9 +107,10 @@ export class ConnectionLeaseRepository {
   }
 
   /**
-   * Takes the agent's lease. Exclusive: only if no other connection holds it
-   * (else `refused`, and the holder in `previous`); otherwise it takes the
-   * lease over and names the previous holder.
+   * Takes the agent's lease. Exclusive: only if no other live connection
+   * holds it (else `refused`, and the holder in `previous`); a lease of
+   * another gateway that is not present any more (it died) counts as free.
+   * Otherwise it takes the lease over and names the previous holder.
    */
   async acquire(tenantId: string, instanceUidHex: string, gatewayId: string, connectionId: string, exclusive = false): Promise<LeaseAcquisition> {
     if (gatewayId.includes(SEP) || connectionId.includes(SEP)) throw new Error(`ids must not contain "${SEP}"`);
@@ -121,7 +123,13 @@ export class ConnectionLeaseRepository {
       this.now(),
       exclusive ? '1' : '0',
     );
-    if (Number(epoch) === 0) return { lease: { gatewayId, connectionId, epoch: 0 }, previous: decodeLease(previous), refused: true };
+    if (Number(epoch) === 0) {
+      const holder = decodeLease(previous);
+      if (holder && holder.gatewayId !== gatewayId && !(await GatewayPresence.isPresent(this.redis, holder.gatewayId))) {
+        return this.acquire(tenantId, instanceUidHex, gatewayId, connectionId, false);
+      }
+      return { lease: { gatewayId, connectionId, epoch: 0 }, previous: holder, refused: true };
+    }
     return { lease: { gatewayId, connectionId, epoch: Number(epoch) }, previous: decodeLease(previous) };
   }
 

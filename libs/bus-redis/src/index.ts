@@ -6,3 +6,4 @@ export * from './pending-push.store';
 export * from './agent-token.directory';
 export * from './agent-change.feed';
 export * from './agent-state.eraser';
+export * from './gateway-presence';

@@ -11,6 +11,14 @@
 export const CONNECTION_LEASE_TTL_MS = 90_000; // 3 x the default 30 s heartbeat
 /** Pending ServerToAgent items for plain-HTTP agents (latest of each kind). Owner: config-service writes, gateway reads. */
 export const PENDING_PUSH_TTL_MS = 15 * 60_000;
+/**
+ * A gateway's presence: refreshed every GATEWAY_PRESENCE_REFRESH_MS while it
+ * runs. A lease held by a gateway without one is not live (the gateway died
+ * without releasing it), so an agent's new connection may take it over even
+ * under an enrollment token (libs/edge agent-claim.ts). Owner: gateway.
+ */
+export const GATEWAY_PRESENCE_TTL_MS = 6_000;
+export const GATEWAY_PRESENCE_REFRESH_MS = 2_000;
 /** Last-seen time of agents, batched to PostgreSQL by status-ingest. */
 export const LAST_SEEN_TTL_MS = 24 * 3_600_000;
 
@@ -56,6 +64,11 @@ export const AgentTokenKeys = {
   policies: () => `${PREFIX}:agent-policies`,
   /** Channel of changes to both ("put|digest|value", "del|digest", "policy|tenant|0/1"). Subscribers: gateways. */
   changes: () => `${PREFIX}:agent-tokens:changes`,
+} as const;
+
+export const GatewayKeys = {
+  /** STRING "1": the gateway is running. TTL GATEWAY_PRESENCE_TTL_MS, refreshed every GATEWAY_PRESENCE_REFRESH_MS. */
+  presence: (gatewayId: string) => `${PREFIX}:gw-alive:${gatewayId}`,
 } as const;
 
 export const RedisChannels = {

@@ -52,15 +52,32 @@ export class AgentBindings {
       lastRefreshAt: this.now(),
     };
     conn.bindings.set(uidHex, binding);
-    this.registry.set(this.registryKey(conn.tenantId, uidHex), binding);
+    const rk = this.registryKey(conn.tenantId, uidHex);
+    const earlier = this.registry.get(rk);
+    this.registry.set(rk, binding);
     if (conn.transport === 'ws') {
       this.emit(binding, (epoch) =>
         this.envelope(conn, epoch, { connected: { remoteAddress: conn.remoteAddress, userAgent: conn.userAgent } }),
       );
     }
-    this.deps.leases.acquire(conn.tenantId, uidHex, this.options.gatewayId, conn.connectionId, exclusive).then(
+    const ownHolderIsGone = (holder: { gatewayId: string; connectionId: string } | null) =>
+      holder !== null &&
+      holder.gatewayId === this.options.gatewayId &&
+      !(earlier && earlier.connection.connectionId === holder.connectionId && !earlier.connection.closed);
+    const acquire = async () => {
+      const first = await this.deps.leases.acquire(conn.tenantId, uidHex, this.options.gatewayId, conn.connectionId, exclusive);
+      // A lease this very gateway holds for a connection it no longer has is not live.
+      if (first.refused && ownHolderIsGone(first.previous)) return this.deps.leases.acquire(conn.tenantId, uidHex, this.options.gatewayId, conn.connectionId, false);
+      return first;
+    };
+    acquire().then(
       ({ lease, previous, refused }) => {
         if (refused) {
+          // The live binding stays the one pushes reach.
+          if (this.registry.get(rk) === binding) {
+            if (earlier) this.registry.set(rk, earlier);
+            else this.registry.delete(rk);
+          }
           binding.leaseFailed = true;
           binding.duplicate = true;
           const waiting = binding.waiting;

@@ -26,10 +26,12 @@ export const EDGE_DEFAULTS = Object.freeze({
   drainRetryAfterMaxS: 5,
   /**
    * Retry delay told to a second live connection refused for an instance_uid
-   * under an enrollment token (agent-claim.ts): a half-open old connection is
-   * gone within a lease's life, a real clone keeps retrying cheaply.
+   * under an enrollment token (agent-claim.ts): a lease of a gateway that died
+   * is free once its presence expired (GATEWAY_PRESENCE_TTL_MS), a half-open
+   * old connection is gone within the idle timeout, a real clone keeps
+   * retrying cheaply.
    */
-  duplicateRetryAfterMs: 15_000,
+  duplicateRetryAfterMs: 10_000,
   /** How long a plain-HTTP request waits for pushes for its agent. */
   httpPushWaitMs: 250,
   /** Records, and bytes, waiting for the bus beyond which the edge stops admitting work. */

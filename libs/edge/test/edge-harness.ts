@@ -3,7 +3,7 @@
  * topic and a gateway id of its own, and reads back what it streamed.
  */
 import { BatchConsumer, createKafkaClient, deleteTopics, ensureTopics, RecordProducer } from '@opamp/bus-kafka';
-import { ConnectionLeaseRepository, createRedisConnection, PendingPushStore } from '@opamp/bus-redis';
+import { ConnectionLeaseRepository, createRedisConnection, GatewayPresence, PendingPushStore } from '@opamp/bus-redis';
 import { AgentInboundCodec, fleet } from '@opamp/contracts';
 import { type StallableLink, testInfra, uniqueName, waitFor } from '@opamp/testing';
 import type Redis from 'ioredis';
@@ -34,6 +34,7 @@ export class EdgeHarness {
   /** The credentials this edge accepts: the tenant's enrollment token; tests add agents' own. */
   readonly authority = new AgentTokenAuthority([{ tenantId: TENANT, token: TOKEN, tokenId: 'enrollment-1' }]);
   redis!: Redis;
+  presence: GatewayPresence | null = null;
   private subscriber!: Redis;
   private kafka!: Kafka;
   private consumer!: BatchConsumer;
@@ -82,6 +83,8 @@ export class EdgeHarness {
         peers: new RedisPeerGateways(this.redis),
       },
     );
+    this.presence = new GatewayPresence(this.redis, this.gatewayId);
+    await this.presence.start();
     await this.edge.start();
     this.consumer = new BatchConsumer(this.kafka, { groupId: uniqueName('edge-test'), topic: this.topic }, async (batch) => {
       for (const m of batch.messages) {
@@ -94,6 +97,7 @@ export class EdgeHarness {
   async stop(): Promise<void> {
     for (const s of this.sockets) s.terminate();
     await this.edge?.close();
+    await this.presence?.stop();
     await this.consumer?.stop();
     await Promise.allSettled([this.redis?.quit(), this.subscriber?.quit()]);
     if (this.kafka) await deleteTopics(this.kafka, [this.topic]).catch(() => undefined);

@@ -108,6 +108,25 @@ describe('ownership across two gateways (real Kafka and Redis)', () => {
     onA.ws.close();
   });
 
+  it.each([
+    ['a gateway that is gone (its presence expired)', () => 'gw-that-died'],
+    ['this gateway, for a connection it no longer has', () => a.gatewayId],
+  ])('lets the enrollment token take over a lease left by %s', async (_name, holder) => {
+    const uid = newInstanceUidV7();
+    const leases = new ConnectionLeaseRepository(a.redis);
+    const stale = await leases.acquire(TENANT, uid.toString('hex'), holder(), 'conn-long-gone');
+    const socket = await a.connect();
+    socket.send(frame(uid, 0));
+    await socket.nextMessages(1);
+    const lease = await waitFor(() => leases.get(TENANT, uid.toString('hex')), (l) => l?.gatewayId === a.gatewayId && l.connectionId !== 'conn-long-gone', {
+      description: 'the lease taken over',
+    });
+    expect(lease!.epoch).toBeGreaterThan(stale.lease.epoch);
+    expect(a.recordsFor(uid).some((r) => r.envelope.refused)).toBe(false);
+    expect(socket.closeCode).toBeNull();
+    socket.ws.close();
+  });
+
   it('releases the lease on a normal close only while it is still its own', async () => {
     const uid = newInstanceUidV7();
     const socket = await a.connect();

@@ -39,6 +39,8 @@ export interface AgentIdentityOptions {
 }
 
 export interface AgentIdentityMetrics {
+  /** Event records of batches fully handled. */
+  eventsHandled: number;
   enrolled: number;
   enrollmentsRefused: number;
   credentialsIssued: number;
@@ -52,7 +54,7 @@ const RELEVANT = C.AGENT_CHANGE_CONNECTION | C.AGENT_CHANGE_CREDENTIAL | C.AGENT
 const K = fleet.v1.CredentialKind;
 
 export class AgentIdentityReconciler {
-  readonly metrics: AgentIdentityMetrics = { enrolled: 0, enrollmentsRefused: 0, credentialsIssued: 0, offersSent: 0, activations: 0, revocations: 0 };
+  readonly metrics: AgentIdentityMetrics = { eventsHandled: 0, enrolled: 0, enrollmentsRefused: 0, credentialsIssued: 0, offersSent: 0, activations: 0, revocations: 0 };
   private warnedNoOffers = false;
   private readonly now: () => number;
 
@@ -91,6 +93,7 @@ export class AgentIdentityReconciler {
       byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
     }
     for (const [tenantId, events] of byTenant) await this.handleTenant(tenantId, events);
+    this.metrics.eventsHandled += values.length;
   }
 
   /**

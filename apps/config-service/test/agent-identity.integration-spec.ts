@@ -1,0 +1,139 @@
+/**
+ * Agents' identity in config-service on the real Kafka, Redis and PostgreSQL:
+ * an agent that accepts connection settings and connects with an enrollment
+ * token is enrolled (the token's use counted) and offered its own credential,
+ * which the gateways' Redis directory holds before the offer leaves; the offer
+ * is not repeated to the same connection while the agent switches; seen with
+ * it, the credential becomes active (the enrollment token then stops speaking
+ * for the agent); rotation offers a new one; revocation removes it from the
+ * directory (every gateway closes its connections); a token past its use
+ * limit enrolls no further agent; without a credential key nothing is issued.
+ */
+import { agentTokenDigest } from '@opamp/edge';
+import { AgentTokenDirectory, type AgentTokenChange } from '@opamp/bus-redis';
+import { fleet } from '@opamp/contracts';
+import { AgentCapabilities, opamp } from '@opamp/protocol';
+import { waitFor } from '@opamp/testing';
+import { ConfigServiceBed } from './config-service.bed';
+
+const CAPS = AgentCapabilities.ReportsStatus | AgentCapabilities.AcceptsOpAMPConnectionSettings | AgentCapabilities.ReportsHeartbeat;
+const K = fleet.v1.CredentialKind;
+const KEY = Buffer.alloc(32, 5);
+
+describe('agent identity (config-service on real Kafka, Redis, PostgreSQL)', () => {
+  let bed: ConfigServiceBed;
+  const changes: AgentTokenChange[] = [];
+  let unwatch: () => Promise<void>;
+
+  beforeAll(async () => {
+    bed = await ConfigServiceBed.start('identity', { pushes: true, overrides: { credentialKey: KEY, publicOpampUrl: 'https://opamp.example.com/v1/opamp', offerHeartbeatS: 15 } });
+    unwatch = await AgentTokenDirectory.watch(bed.redis.duplicate(), (c) => changes.push(c));
+  });
+  afterAll(async () => {
+    await unwatch();
+    await bed.close();
+  });
+
+  const tenant = () => bed.tenants[0].id;
+  async function enrollmentToken(): Promise<string> {
+    const created = await bed.rest('POST', '/agent-tokens', { name: 'enrollment' });
+    expect(created.status).toBe(200);
+    return String((created.json['token'] as { id: string }).id);
+  }
+  const offersTo = (uid: Buffer) => bed.pushesFor(uid).filter((m) => m.connectionSettings);
+  const directoryValue = async (secret: string) => bed.redis.hget('opamp:agent-tokens', agentTokenDigest(secret));
+
+  it('enrolls, issues and offers an own credential (the directory first), does not repeat it while awaited, activates it when the agent switches, revokes it', async () => {
+    const tokenId = await enrollmentToken();
+    const uid = bed.newUid();
+    await bed.report({ tenant: tenant(), uid, capabilities: CAPS, labels: {}, credentialId: tokenId, credentialKind: K.CREDENTIAL_KIND_ENROLLMENT, changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION });
+    const [offer] = await waitFor(() => offersTo(uid), (o) => o.length === 1, { description: 'an offer' });
+    const settings = offer.connectionSettings!.opamp!;
+    expect(settings.destinationEndpoint).toBe('wss://opamp.example.com/v1/opamp');
+    expect(Number(settings.heartbeatIntervalSeconds)).toBe(15);
+    const [header] = settings.headers!.headers!;
+    expect(header.key).toBe('Authorization');
+    const secret = header.value!.replace(/^Bearer /, '');
+    expect(offer.connectionSettings!.hash).toHaveLength(32);
+    // The gateways accept it (not yet as the agent's active one) before the agent can try it.
+    expect(await directoryValue(secret)).toMatch(new RegExp(`^${tenant()}\\|[0-9a-f-]{36}\\|a\\|${uid.toString('hex')}\\|0\\|0$`));
+    // Only its hash is stored.
+    const stored = await bed.pool.query(`SELECT * FROM agent_credentials WHERE tenant_id = $1 AND instance_uid = $2`, [tenant(), uid]);
+    expect(stored.rows).toHaveLength(1);
+    expect(JSON.stringify(stored.rows)).not.toContain(secret);
+    const credentialId = String(stored.rows[0]['id']);
+    expect((await bed.pool.query(`SELECT uses FROM api_tokens WHERE id = $1`, [tokenId])).rows[0]['uses']).toBe(1);
+
+    // The same connection reporting again meanwhile is not offered it again.
+    const handled = bed.reconciler.metrics.eventsHandled;
+    await bed.report({ tenant: tenant(), uid, capabilities: CAPS, labels: { x: '1' }, credentialId: tokenId, credentialKind: K.CREDENTIAL_KIND_ENROLLMENT, changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION });
+    await bed.handled(handled, 1);
+    await waitFor(() => bed.identityHandled(), (n) => n >= 2, { description: 'the identity handler caught up' });
+    expect(offersTo(uid)).toHaveLength(1);
+
+    // Seen with it (a new connection): active, and so the enrollment token no longer speaks for the agent.
+    await bed.report({ tenant: tenant(), uid, capabilities: CAPS, labels: {}, credentialId, credentialKind: K.CREDENTIAL_KIND_AGENT, connectionId: 'conn-2', changes: fleet.v1.AgentChange.AGENT_CHANGE_CREDENTIAL });
+    await waitFor(() => directoryValue(secret), (v) => v?.endsWith('|1|0') === true, { description: 'the credential active in the directory' });
+    const listed = await bed.rest('GET', `/agents/${uid.toString('hex')}/credentials`);
+    expect(listed.json).toMatchObject({ credentials: [{ id: credentialId, state: 'ACTIVE', enrollmentTokenId: tokenId }], enrollment: { enrollmentTokenId: tokenId, enrollments: 1 } });
+
+    // Rotation: a second credential on offer and in the directory; the old one keeps working meanwhile.
+    const rotated = await bed.rest('POST', '/agent-credentials:rotate', { instanceUid: uid.toString('hex') });
+    expect(rotated.json).toEqual({ agents: 1, credentials: 1 });
+    const [, second] = await waitFor(() => offersTo(uid), (o) => o.length === 2, { description: 'the rotation offered' });
+    const next = second.connectionSettings!.opamp!.headers!.headers![0].value!.replace(/^Bearer /, '');
+    expect(next).not.toBe(secret);
+    expect(await directoryValue(next)).toMatch(/\|a\|[0-9a-f]{32}\|0\|0$/);
+    expect(await directoryValue(secret)).toMatch(/\|1\|0$/);
+    const pending = await bed.rest('GET', '/agent-credentials:pending-switches');
+    expect((pending.json['credentials'] as Array<{ id: string; retireTime: string }>).map((c) => c.id)).toEqual([credentialId]);
+
+    // Revocation: both leave the directory (gateways close their connections on `del`).
+    const revoked = await bed.rest('POST', '/agent-credentials:revoke', { instanceUid: uid.toString('hex'), reason: 'lost laptop' });
+    expect(revoked.json).toEqual({ agents: 1, credentials: 2 });
+    expect(await directoryValue(secret)).toBeNull();
+    expect(await directoryValue(next)).toBeNull();
+    await waitFor(() => changes.filter((c) => c.action === 'del'), (d) => d.length >= 2, { description: 'two deletions announced' });
+    const audit = await bed.pool.query(`SELECT action FROM audit_log WHERE tenant_id = $1 AND (resource_name = $2 OR action LIKE 'agent_credential.%') ORDER BY id`, [tenant(), uid.toString('hex')]);
+    expect(audit.rows.map((r) => r['action'])).toEqual(['agent.enroll', 'agent_credential.issue', 'agent_credential.activate', 'agent_credential.rotate', 'agent_credential.revoke']);
+  });
+
+  it('enrolls no further agent on a token past its use limit: the agent is refused and its connection closed', async () => {
+    const tokenId = await enrollmentToken();
+    await bed.pool.query(`UPDATE api_tokens SET max_uses = 1 WHERE id = $1`, [tokenId]);
+    const first = bed.newUid();
+    const second = bed.newUid();
+    await bed.report({ tenant: tenant(), uid: first, capabilities: CAPS, labels: {}, credentialId: tokenId, credentialKind: K.CREDENTIAL_KIND_ENROLLMENT, changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION });
+    await waitFor(() => offersTo(first), (o) => o.length === 1, { description: 'the first agent offered' });
+    await bed.report({ tenant: tenant(), uid: second, capabilities: CAPS, labels: {}, credentialId: tokenId, credentialKind: K.CREDENTIAL_KIND_ENROLLMENT, changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION });
+    const refusal = await waitFor(
+      () => bed.pushes.filter((p) => Buffer.from(p.instanceUid).equals(second) && p.closeAfter),
+      (p) => p.length === 1,
+      { description: 'the second agent refused with a close' },
+    );
+    expect(refusal).toHaveLength(1);
+    expect(bed.pushesFor(second)[0].errorResponse?.type).toBe(opamp.proto.v1.ServerErrorResponseType.ServerErrorResponseType_BadRequest);
+    expect(bed.pushesFor(second)[0].errorResponse?.errorMessage).toMatch(/use limit/);
+    expect(offersTo(second)).toEqual([]);
+    expect((await bed.pool.query(`SELECT uses FROM api_tokens WHERE id = $1`, [tokenId])).rows[0]['uses']).toBe(1);
+  });
+});
+
+describe('agent identity without a credential key', () => {
+  let bed: ConfigServiceBed;
+  beforeAll(async () => {
+    bed = await ConfigServiceBed.start('identity_nokey', { pushes: true, overrides: { credentialKey: null, publicOpampUrl: 'https://opamp.example.com/v1/opamp' } });
+  });
+  afterAll(() => bed.close());
+
+  it('enrolls the agent but issues and offers nothing', async () => {
+    const uid = bed.newUid();
+    const created = await bed.rest('POST', '/agent-tokens', { name: 'enrollment' });
+    const tokenId = String((created.json['token'] as { id: string }).id);
+    await bed.report({ tenant: bed.tenants[0].id, uid, capabilities: CAPS, labels: {}, credentialId: tokenId, credentialKind: K.CREDENTIAL_KIND_ENROLLMENT, changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION });
+    await waitFor(() => bed.identityHandled(), (n) => n >= 1, { description: 'the identity handler ran' });
+    await waitFor(() => bed.pool.query(`SELECT 1 FROM agent_enrollments WHERE instance_uid = $1`, [uid]), (r) => r.rows.length === 1, { description: 'enrolled' });
+    expect((await bed.pool.query(`SELECT 1 FROM agent_credentials WHERE instance_uid = $1`, [uid])).rows).toEqual([]);
+    expect(bed.pushesFor(uid).filter((m) => m.connectionSettings)).toEqual([]);
+  });
+});
