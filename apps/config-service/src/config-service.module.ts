@@ -31,6 +31,7 @@ import { randomBytes } from 'node:crypto';
 import {
   AgentCredentialRepository,
   type AgentCredentialServices,
+  AgentCredentialSweeper,
   AgentIdentityReconciler,
   AgentPushDispatcher,
   ConfigServiceMetrics,
@@ -66,7 +67,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     @Inject(RECONCILER) private readonly reconciler: Reconciler,
     @Inject(FLEET_API) private readonly api: FleetApiService,
     @Inject(ROLLOUT_DRIVER) private readonly rolloutDriver: RolloutDriver,
-    @Inject(IDENTITY) private readonly identity: AgentCredentialServices,
+    @Inject(IDENTITY) private readonly identity: AgentCredentialServices & { sweeper: AgentCredentialSweeper },
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -108,6 +109,8 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     // Drives the rollouts whose lease this replica holds or takes over; API changes wake it.
     this.api.rollouts.onChange = () => this.rolloutDriver.wake();
     this.rolloutDriver.start();
+    // Rotation deadlines and scheduled rotations (one replica per pass).
+    this.identity.sweeper.start();
     this.logger.log(`ready (rollout driver ${this.rolloutDriver.driverId})`);
   }
 
@@ -125,6 +128,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
   async onApplicationShutdown(): Promise<void> {
     // Gives up its rollout leases so another replica continues at once.
     await this.rolloutDriver.stop({ releaseLeases: true });
+    await this.identity.sweeper.stop();
     await this.worker?.stop();
     // Hands its re-evaluation jobs back (cursor kept) so another replica continues at once.
     await this.reconciler.stopJobs({ releaseLeases: true });
@@ -193,7 +197,11 @@ export class ConfigServiceModule {
               heartbeatIntervalSeconds: config.offerHeartbeatS,
               log: (level, message) => (level === 'error' ? logger.error(message) : level === 'warn' ? logger.warn(message) : logger.log(message)),
             });
-            return { credentials, directory, identity };
+            const sweeper = new AgentCredentialSweeper(credentials, directory, identity, {
+              intervalMs: config.credentialSweepMs,
+              log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
+            });
+            return { credentials, directory, identity, sweeper };
           },
         },
         {

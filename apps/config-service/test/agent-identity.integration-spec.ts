@@ -98,6 +98,61 @@ describe('agent identity (config-service on real Kafka, Redis, PostgreSQL)', () 
     expect(audit.rows.map((r) => r['action'])).toEqual(['agent.enroll', 'agent_credential.issue', 'agent_credential.activate', 'agent_credential.rotate', 'agent_credential.revoke']);
   });
 
+  /** Enrolls an agent and lets it switch to its own credential; returns its credential id and secret. */
+  async function agentOnOwnCredential(): Promise<{ uid: Buffer; id: string; secret: string }> {
+    const tokenId = await enrollmentToken();
+    const uid = bed.newUid();
+    await bed.report({ tenant: tenant(), uid, capabilities: CAPS, labels: {}, credentialId: tokenId, credentialKind: K.CREDENTIAL_KIND_ENROLLMENT, changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION });
+    const [offer] = await waitFor(() => offersTo(uid), (o) => o.length === 1, { description: 'an offer' });
+    const secret = offer.connectionSettings!.opamp!.headers!.headers![0].value!.replace(/^Bearer /, '');
+    const { rows } = await bed.pool.query(`SELECT id FROM agent_credentials WHERE tenant_id = $1 AND instance_uid = $2`, [tenant(), uid]);
+    const id = String(rows[0]['id']);
+    await bed.report({ tenant: tenant(), uid, capabilities: CAPS, labels: {}, credentialId: id, credentialKind: K.CREDENTIAL_KIND_AGENT, connectionId: `own-${uid.toString('hex')}`, changes: fleet.v1.AgentChange.AGENT_CHANGE_CREDENTIAL });
+    await waitFor(() => directoryValue(secret), (v) => v?.endsWith('|1|0') === true, { description: 'active' });
+    return { uid, id, secret };
+  }
+  const sweeper = () => (bed.primary.identity as unknown as { sweeper: { sweepOnce(): Promise<{ expired: number; rotated: number }> } }).sweeper;
+
+  it('expires an old credential whose rotation deadline passed, and rotates credentials older than the tenant\'s lifetime', async () => {
+    const a = await agentOnOwnCredential();
+    expect((await bed.rest('POST', '/agent-credentials:rotate', { instanceUid: a.uid.toString('hex') })).json).toEqual({ agents: 1, credentials: 1 });
+    await bed.pool.query(`UPDATE agent_credentials SET retire_at = now() - interval '1 second' WHERE id = $1`, [a.id]);
+    expect((await sweeper().sweepOnce()).expired).toBe(1);
+    expect(await directoryValue(a.secret)).toBeNull();
+    expect((await bed.pool.query(`SELECT state FROM agent_credentials WHERE id = $1`, [a.id])).rows[0]['state']).toBe('expired');
+
+    const b = await agentOnOwnCredential();
+    await bed.pool.query(`UPDATE tenants SET agent_credential_lifetime_days = 1 WHERE id = $1`, [tenant()]);
+    await bed.pool.query(`UPDATE agent_credentials SET activated_at = now() - interval '2 days' WHERE id = $1`, [b.id]);
+    try {
+      expect((await sweeper().sweepOnce()).rotated).toBeGreaterThanOrEqual(1);
+      // Offered at once to the connected agent; the old one still works until it switches.
+      await waitFor(() => offersTo(b.uid), (o) => o.length === 2, { description: 'the scheduled rotation offered' });
+      expect(await directoryValue(b.secret)).toMatch(/\|1\|0$/);
+      expect((await bed.pool.query(`SELECT retire_at FROM agent_credentials WHERE id = $1`, [b.id])).rows[0]['retire_at']).not.toBeNull();
+    } finally {
+      await bed.pool.query(`UPDATE tenants SET agent_credential_lifetime_days = 0 WHERE id = $1`, [tenant()]);
+    }
+  });
+
+  it('moves an agent\'s credential to the new instance_uid the server assigned it', async () => {
+    const a = await agentOnOwnCredential();
+    const next = bed.newUid();
+    await bed.report({
+      tenant: tenant(),
+      uid: next,
+      capabilities: CAPS,
+      labels: {},
+      credentialId: a.id,
+      credentialKind: K.CREDENTIAL_KIND_AGENT,
+      previousInstanceUid: a.uid,
+      changes: fleet.v1.AgentChange.AGENT_CHANGE_INSTANCE_UID,
+    });
+    await waitFor(() => directoryValue(a.secret), (v) => v?.includes(`|a|${next.toString('hex')}|`) === true, { description: 'the directory entry names the new uid' });
+    const listed = await bed.rest('GET', `/agents/${next.toString('hex')}/credentials`);
+    expect(listed.json).toMatchObject({ credentials: [{ id: a.id, state: 'ACTIVE' }] });
+  });
+
   it('enrolls no further agent on a token past its use limit: the agent is refused and its connection closed', async () => {
     const tokenId = await enrollmentToken();
     await bed.pool.query(`UPDATE api_tokens SET max_uses = 1 WHERE id = $1`, [tokenId]);

@@ -17,6 +17,7 @@ import { KeyedBatchQueue, MemoryAgentChangeFeed, MemoryLeaseStore, MemoryPending
 import { Registry } from 'prom-client';
 import {
   AgentCredentialRepository,
+  AgentCredentialSweeper,
   AgentIdentityReconciler,
   AgentPushDispatcher,
   ConfigServiceMetrics,
@@ -179,6 +180,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
     heartbeatIntervalSeconds: config.heartbeatIntervalS,
     log: (level, message) => log(level, message),
   });
+  const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, identity, { log: (level, message) => log(level, message) });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity },
     agentState,
@@ -279,6 +281,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
     ...(config.logApi ? {} : { logger: false as const }),
   });
   rolloutDriver.start();
+  credentialSweeper.start();
   // Re-evaluations recorded before a crash or stop resume from their cursor.
   reconciler.startJobs();
   const host = config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost;
@@ -304,6 +307,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       fleetApi.watches.close();
       await api.close();
       await rolloutDriver.stop();
+      await credentialSweeper.stop();
       await sweeper.stop();
       await lastSeenFlusher.stop();
       await events.close();

@@ -21,3 +21,4 @@ export { rejectNulText } from './api/request-fields';
 export * from './store/agent-credential.repository';
 export * from './runtime/agent-identity.reconciler';
 export * from './api/agent-credential-api';
+export * from './runtime/agent-credential.sweeper';

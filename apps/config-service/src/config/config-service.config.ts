@@ -41,6 +41,8 @@ export const configServiceEnv = {
   OPAMP_PUBLIC_OPAMP_URL: str({ default: '' }),
   /** Heartbeat interval put in offers to agents that report heartbeats (seconds). */
   OPAMP_OFFER_HEARTBEAT_S: int({ default: 30, min: 1, max: 86_400 }),
+  /** How often rotation deadlines and scheduled rotations are swept (ms). */
+  OPAMP_CREDENTIAL_SWEEP_MS: int({ default: 60_000, min: 100, max: 3_600_000 }),
 };
 
 export interface ConfigServiceConfig {
@@ -66,6 +68,7 @@ export interface ConfigServiceConfig {
   credentialKey: Buffer | null;
   publicOpampUrl: string | null;
   offerHeartbeatS: number;
+  credentialSweepMs: number;
 }
 
 function publicUrl(text: string): string | null {
@@ -118,5 +121,6 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     credentialKey: loadCredentialKey(e.OPAMP_CREDENTIAL_KEY, e.OPAMP_CREDENTIAL_KEY_FILE, { value: 'OPAMP_CREDENTIAL_KEY', file: 'OPAMP_CREDENTIAL_KEY_FILE' }),
     publicOpampUrl: publicUrl(e.OPAMP_PUBLIC_OPAMP_URL),
     offerHeartbeatS: e.OPAMP_OFFER_HEARTBEAT_S,
+    credentialSweepMs: e.OPAMP_CREDENTIAL_SWEEP_MS,
   };
 }

@@ -89,7 +89,8 @@ export class AgentIdentityReconciler {
     }
     const byTenant = new Map<string, fleet.v1.AgentEvent[]>();
     for (const e of latest.values()) {
-      if ((Number(e.changes ?? 0) & RELEVANT) === 0 || e.owner?.connected !== true || !e.credentialId) continue;
+      const moved = e.previousInstanceUid?.length === 16;
+      if (!moved && ((Number(e.changes ?? 0) & RELEVANT) === 0 || e.owner?.connected !== true || !e.credentialId)) continue;
       byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
     }
     for (const [tenantId, events] of byTenant) await this.handleTenant(tenantId, events);
@@ -126,8 +127,16 @@ export class AgentIdentityReconciler {
   }
 
   private async handleTenant(tenantId: string, events: fleet.v1.AgentEvent[]): Promise<void> {
+    for (const e of events) {
+      const prev = e.previousInstanceUid?.length === 16 ? Buffer.from(e.previousInstanceUid) : null;
+      if (!prev) continue;
+      const moved = await this.repo.db.transaction((tx) => this.credentials.moveAgent(tx, tenantId, prev, Buffer.from(e.instanceUid)));
+      // The same digests, now naming the new uid.
+      for (const c of moved) await this.directory.put(directoryEntry(c));
+    }
     const live = await this.credentials.liveOf(tenantId, events.map((e) => Buffer.from(e.instanceUid)));
     for (const e of events) {
+      if (!e.credentialId || e.owner?.connected !== true) continue;
       const uid = Buffer.from(e.instanceUid);
       const creds = live.get(uid.toString('hex')) ?? [];
       const offered = creds.find((c) => c.state === 'offered') ?? null;

@@ -222,6 +222,26 @@ export class AgentCredentialRepository {
     return created;
   }
 
+  /**
+   * The server gave the agent a new instance_uid (RequestInstanceUid, a
+   * duplicate): its enrollment and live credentials follow it. Returns the
+   * credentials moved (their directory entries name the new uid).
+   */
+  async moveAgent(tx: SqlExecutor, tenantId: string, from: Buffer, to: Buffer): Promise<AgentCredentialRecord[]> {
+    await tx.query(
+      `UPDATE agent_enrollments SET instance_uid = $3 WHERE tenant_id = $1 AND instance_uid = $2
+         AND NOT EXISTS (SELECT 1 FROM agent_enrollments WHERE tenant_id = $1 AND instance_uid = $3)`,
+      [tenantId, from, to],
+    );
+    const { rows } = await tx.query(
+      `UPDATE agent_credentials SET instance_uid = $3 WHERE tenant_id = $1 AND instance_uid = $2 AND state IN ('offered', 'active')
+         AND NOT EXISTS (SELECT 1 FROM agent_credentials WHERE tenant_id = $1 AND instance_uid = $3 AND state IN ('offered', 'active'))
+       RETURNING *`,
+      [tenantId, from, to],
+    );
+    return rows.map(fromRow);
+  }
+
   /** Active credentials whose rotation deadline passed: expired (refused from now on). */
   async expireDue(tx: SqlExecutor, limit = 1000): Promise<AgentCredentialRecord[]> {
     const { rows } = await tx.query(

@@ -1,0 +1,98 @@
+/**
+ * The clock side of agents' credentials, swept periodically by one
+ * config-service replica at a time (a transaction-scoped advisory lock):
+ * - a rotation's deadline passed before the agent switched: its old
+ *   credential expires and leaves the gateways' directory (the agent can
+ *   enroll again; it is listed until then by ListPendingCredentialSwitches);
+ * - scheduled rotation: in tenants with agent_credential_lifetime_days > 0,
+ *   active credentials older than that get a successor on offer (with the
+ *   tenant's switch grace), offered at once to the agents connected now.
+ * Work per pass is bounded (pages), so a large fleet rotates over several passes.
+ */
+import { directoryEntry, type AgentCredentialRecord, type AgentCredentialRepository } from '../store/agent-credential.repository';
+import { toBuffer, toNumber } from '../store/desired-state.repository';
+import type { AgentIdentityReconciler, CredentialDirectory } from './agent-identity.reconciler';
+
+const SWEEP_LOCK = 'opamp.agent-credential-sweep';
+
+export interface AgentCredentialSweeperOptions {
+  intervalMs?: number;
+  /** Credentials expired or rotated per pass at most. */
+  pageSize?: number;
+  log?: (level: 'warn' | 'error', message: string) => void;
+}
+
+export interface CredentialSweepStats {
+  expired: number;
+  rotated: number;
+  skipped: boolean;
+}
+
+export class AgentCredentialSweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> = Promise.resolve();
+  readonly totals = { passes: 0, expired: 0, rotated: 0, errors: 0 };
+
+  constructor(
+    private readonly credentials: AgentCredentialRepository,
+    private readonly directory: CredentialDirectory,
+    private readonly identity: AgentIdentityReconciler | null,
+    private readonly options: AgentCredentialSweeperOptions = {},
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.running = this.running.then(() =>
+        this.sweepOnce().catch((err: unknown) => {
+          this.totals.errors++;
+          this.options.log?.('error', `credential sweep failed: ${String(err)}`);
+        }),
+      );
+    }, this.options.intervalMs ?? 60_000);
+    this.timer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  async sweepOnce(): Promise<CredentialSweepStats> {
+    const limit = this.options.pageSize ?? 1000;
+    const outcome = await this.credentials.db.transaction(async (tx) => {
+      const lock = await tx.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [SWEEP_LOCK]);
+      if (lock.rows[0]?.['ok'] !== true) return null;
+      const expired = await this.credentials.expireDue(tx, limit);
+      const due = await tx.query(
+        `SELECT c.tenant_id, c.instance_uid, t.credential_switch_grace_hours
+           FROM agent_credentials c JOIN tenants t ON t.id = c.tenant_id
+          WHERE c.state = 'active' AND c.retire_at IS NULL AND t.agent_credential_lifetime_days > 0
+            AND c.activated_at < now() - make_interval(days => t.agent_credential_lifetime_days)
+          ORDER BY c.activated_at LIMIT $1`,
+        [limit],
+      );
+      const byTenant = new Map<string, { uids: Buffer[]; grace: number }>();
+      for (const r of due.rows) {
+        const t = String(r['tenant_id']);
+        const entry = byTenant.get(t) ?? { uids: [], grace: toNumber(r['credential_switch_grace_hours']) };
+        entry.uids.push(toBuffer(r['instance_uid']) as Buffer);
+        byTenant.set(t, entry);
+      }
+      const rotated: AgentCredentialRecord[] = [];
+      for (const [tenantId, { uids, grace }] of byTenant) rotated.push(...(await this.credentials.rotate(tx, tenantId, uids, grace)));
+      return { expired, rotated };
+    });
+    this.totals.passes++;
+    if (!outcome) return { expired: 0, rotated: 0, skipped: true };
+    for (const c of outcome.expired) await this.directory.remove(directoryEntry(c).digest);
+    for (const c of outcome.rotated) await this.directory.put(directoryEntry(c));
+    const byTenant = new Map<string, Buffer[]>();
+    for (const c of outcome.rotated) byTenant.set(c.tenantId, [...(byTenant.get(c.tenantId) ?? []), c.instanceUid]);
+    for (const [tenantId, uids] of byTenant) await this.identity?.reconcileAgents(tenantId, uids);
+    this.totals.expired += outcome.expired.length;
+    this.totals.rotated += outcome.rotated.length;
+    return { expired: outcome.expired.length, rotated: outcome.rotated.length, skipped: false };
+  }
+}
