@@ -21,7 +21,7 @@ import { RolloutApi } from './rollout-api';
 import { TenantSettingsApi } from './tenant-settings-api';
 
 export type { AgentStateEraser, Caller } from './api-context';
-export type { AgentTokenSink } from './agent-token-api';
+export type { AgentTokenSink, AgentTokenSinkEntry, TenantAgentPolicyEntry } from './agent-token-api';
 export type { ConfigFileMessage } from './configuration-api';
 
 export interface ApiMetrics {
@@ -41,7 +41,7 @@ export class FleetApiService {
   readonly audit: AuditApi;
   /** Staged rollouts (api/rollout-api.ts). */
   readonly rollouts: RolloutApi;
-  /** Per-tenant settings: agent retention (api/tenant-settings-api.ts). */
+  /** Per-tenant settings: agent retention, agents' credentials (api/tenant-settings-api.ts). */
   readonly tenantSettings: TenantSettingsApi;
 
   constructor(
@@ -58,7 +58,7 @@ export class FleetApiService {
     this.assignments = new AssignmentApi(ctx, this.configurations, this.rollouts.repo);
     this.agentTokens = new AgentTokenApi(ctx, agentTokenSink);
     this.audit = new AuditApi(ctx);
-    this.tenantSettings = new TenantSettingsApi(ctx);
+    this.tenantSettings = new TenantSettingsApi(ctx, agentTokenSink);
   }
 
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */
@@ -66,9 +66,11 @@ export class FleetApiService {
     return this.agents.watches;
   }
 
-  /** Puts every active agent token into the gateways' directory (at start; fixes any drift). */
-  syncAgentTokens(): Promise<number> {
-    return this.agentTokens.syncAgentTokens();
+  /** Puts every usable agent token and every tenant's credential policy into the gateways' directory (at start; fixes any drift). */
+  async syncAgentTokens(): Promise<number> {
+    const tokens = await this.agentTokens.syncAgentTokens();
+    await this.tenantSettings.syncPolicies();
+    return tokens;
   }
 
   /** Counts a call's outcome (adapters call this around every method). */

@@ -12,3 +12,4 @@ export * from './rollout';
 export * from './agent-watch';
 export * from './agent-order';
 export * from './audit-search';
+export * from './enrollment-token';
