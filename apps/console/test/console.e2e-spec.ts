@@ -536,6 +536,21 @@ describe('operator console in headless Chromium', () => {
     expect(await row.getByTestId('revoke-token').count()).toBe(0);
     await waitFor(() => rest('GET', `/agents/${uid}`), (r) => r.json['connected'] === false, { timeoutMs: 20_000, description: 'the revoked token\'s agent disconnected' });
     await enrolled.stop();
+
+    // The embedded gateway keeps a token's expiry: accepted while valid, refused (401) from then on.
+    const soon = await rest('POST', '/agent-tokens', { name: 'console-soon', expireTime: new Date(Date.now() + 6_000).toISOString() });
+    expect(soon.status).toBe(200);
+    const poll = async () =>
+      (await fetch(server.http, { method: 'POST', headers: { authorization: `Bearer ${soon.json['secret']}`, 'content-type': 'application/x-protobuf' }, body: new Uint8Array() })).status;
+    expect(await poll()).not.toBe(401);
+    await waitFor(poll, (status) => status === 401, { timeoutMs: 20_000, intervalMs: 250, description: 'the expired token refused' });
+    await page.getByTestId('nav-agent-tokens').click();
+    await waitFor(
+      async () => (await rest('GET', '/agent-tokens')).json['tokens'].find((t: { name: string }) => t.name === 'console-soon')?.state,
+      (state) => state === 'AGENT_TOKEN_STATE_EXPIRED',
+      { description: 'the token listed as expired' },
+    );
+    await page.getByText('expired').first().waitFor();
   });
 
   it('settings: the agent credential settings are saved (only what changed); the gateway then refuses agents that cannot take their own credential', async () => {
