@@ -409,17 +409,19 @@ describe('config-service', () => {
   });
 
   it('tenant settings: agent retention defaults to 7 days, is set per tenant (0 = forever), refused out of range, audited', async () => {
-    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 7 });
-    expect(await rpc('GetTenantSettings', {})).toEqual({ agentRetentionDays: 7 });
-    expect((await rest('PUT', '/tenant-settings', { agentRetentionDays: 30 })).json).toEqual({ agentRetentionDays: 30 });
-    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 30 });
-    expect((await rest('GET', '/tenant-settings', undefined, B)).json).toEqual({ agentRetentionDays: 7 });
+    // The identity settings beside it (enrollment-settings.integration-spec.ts) keep their defaults here.
+    const identity = { requireAgentCredentials: false, agentCredentialLifetimeDays: 0, credentialSwitchGraceHours: 168 };
+    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 7, ...identity });
+    expect(await rpc('GetTenantSettings', {})).toMatchObject({ agentRetentionDays: 7, ...identity });
+    expect((await rest('PUT', '/tenant-settings', { agentRetentionDays: 30 })).json).toEqual({ agentRetentionDays: 30, ...identity });
+    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 30, ...identity });
+    expect((await rest('GET', '/tenant-settings', undefined, B)).json).toEqual({ agentRetentionDays: 7, ...identity });
     for (const bad of [-1, 3651, 1.5, 'x']) {
       const r = await rest('PUT', '/tenant-settings', { agentRetentionDays: bad });
       expect(r.status).toBe(400);
     }
-    expect(await rpc('UpdateTenantSettings', { settings: { agentRetentionDays: 0 } })).toEqual({ agentRetentionDays: 0 });
-    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 0 });
+    expect(await rpc('UpdateTenantSettings', { settings: { agentRetentionDays: 0 } })).toMatchObject({ agentRetentionDays: 0, ...identity });
+    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 0, ...identity });
     const audit = (await rest('GET', '/audit-events?query=tenant.update_settings')).json['events'] as Array<Record<string, string>>;
     expect(audit).toHaveLength(2);
     expect(JSON.parse(audit[0].detailsJson)).toEqual({ agentRetentionDays: { from: 30, to: 0 } });

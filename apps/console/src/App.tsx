@@ -4,6 +4,7 @@ import { ApiContext } from './api/context';
 import { Link, match, navigate, useLocation } from './router';
 import { AgentDetail } from './pages/AgentDetail';
 import { Agents } from './pages/Agents';
+import { AgentTokens } from './pages/AgentTokens';
 import { Audit } from './pages/Audit';
 import { ConfigurationDetail } from './pages/ConfigurationDetail';
 import { ConfigurationNew } from './pages/ConfigurationNew';
@@ -12,13 +13,16 @@ import { Overview } from './pages/Overview';
 import { RolloutDetail } from './pages/RolloutDetail';
 import { Rollouts } from './pages/Rollouts';
 import { SignIn } from './pages/SignIn';
+import { TenantSettings } from './pages/TenantSettings';
 
 const NAV: [string, string, (path: string) => boolean][] = [
   ['/', 'Overview', (p) => p === '/'],
   ['/agents', 'Agents', (p) => p.startsWith('/agents')],
   ['/configurations', 'Configurations', (p) => p.startsWith('/configurations')],
   ['/rollouts', 'Rollouts', (p) => p.startsWith('/rollouts')],
+  ['/agent-tokens', 'Agent tokens', (p) => p.startsWith('/agent-tokens')],
   ['/audit', 'Audit log', (p) => p.startsWith('/audit')],
+  ['/settings', 'Settings', (p) => p.startsWith('/settings')],
 ];
 
 function Page({ path }: { path: string }) {
@@ -32,6 +36,8 @@ function Page({ path }: { path: string }) {
   if (match('/rollouts', path)) return <Rollouts />;
   if ((m = match('/rollouts/:name', path))) return <RolloutDetail key={m.name} name={m.name} />;
   if (match('/audit', path)) return <Audit />;
+  if (match('/agent-tokens', path)) return <AgentTokens />;
+  if (match('/settings', path)) return <TenantSettings />;
   return (
     <div className="card">
       <h1>Not found</h1>

@@ -85,10 +85,11 @@ describe('operator console in headless Chromium', () => {
     healthy = true,
     custom: string[] = [],
     initialEffectiveConfig?: opamp.proto.v1.IAgentConfigMap,
+    token: string = server.agentToken,
   ): SimulatedAgent {
     const a = new SimulatedAgent({
       endpoint,
-      headers: { Authorization: `Bearer ${server.agentToken}` },
+      headers: { Authorization: `Bearer ${token}` },
       description: { identifying: { 'service.name': 'otelcol', 'host.name': `${labels['env']}-${labels['region']}`, ...labels }, nonIdentifying: { 'os.type': 'linux', 'host.arch': 'amd64' } },
       capabilities,
       heartbeatIntervalMs: 1_000,
@@ -491,6 +492,93 @@ describe('operator console in headless Chromium', () => {
     expect((await rest('GET', `/agents/${uid}`)).status).toBe(404);
     const audit = (await rest('GET', `/audit-events?resourceName=${leaving.instanceUid.toString('hex')}`)).json['events'] as Array<{ action: string }>;
     expect(audit.map((e) => e.action)).toEqual(['agent.delete']);
+  });
+
+  it('agent tokens: one with expiry, use limit and labels is created (its secret shown once), its agent gets the labels, revoking it disconnects the agent', async () => {
+    await page.getByTestId('nav-agent-tokens').click();
+    await page.getByTestId('tokens-table').waitFor();
+    await page.getByTestId('new-token').click();
+    await page.getByTestId('token-name').fill('console-labelled');
+    await page.getByTestId('token-labels-input').fill('bad key=x');
+    await page.getByTestId('token-form-error').getByText('a label key is made of').waitFor();
+    expect(await page.getByTestId('create-token').isDisabled()).toBe(true);
+    await page.getByTestId('token-labels-input').fill('enrolled.by=console\nenv=console');
+    // datetime-local takes the browser's local time (the same zone as this process).
+    const week = new Date(Date.now() + 7 * 86_400_000);
+    await page.getByTestId('token-expires').fill(new Date(week.getTime() - week.getTimezoneOffset() * 60_000).toISOString().slice(0, 16));
+    await page.getByTestId('token-max-uses').fill('5');
+    await page.getByTestId('create-token').click();
+    const secret = (await page.getByTestId('token-secret').innerText()).trim();
+    expect(secret).toMatch(/^opamp_agent_/);
+    const listed = (await rest('GET', '/agent-tokens')).json['tokens'] as Array<Record<string, unknown> & { id: string; name: string }>;
+    const token = listed.find((t) => t.name === 'console-labelled');
+    expect(token).toMatchObject({ maxUses: 5, uses: 0, labels: { 'enrolled.by': 'console', env: 'console' }, state: 'AGENT_TOKEN_STATE_ACTIVE' });
+    expect(Math.abs(Date.parse(String(token?.['expireTime'])) - week.getTime())).toBeLessThan(60_000);
+    const row = page.getByTestId(`token-${token?.id}`);
+    await row.getByTestId('token-state').getByText('active').waitFor();
+    expect(await row.getByTestId('token-uses').innerText()).toBe('0 / 5');
+    expect(await row.getByTestId('token-labels').innerText()).toContain('enrolled.by=console');
+    expect(await row.getByTestId('token-expire').innerText()).toMatch(/^in (6|7) d$/);
+    await shot('18-agent-tokens');
+
+    // An agent enrolling with it: the token's env wins over its own attribute.
+    const enrolled = agent(server.ws, { env: 'lab', region: 'eu' }, full, true, [], undefined, secret);
+    const uid = enrolled.instanceUidString;
+    const shown = await waitFor(
+      () => rest('GET', `/agents/${uid}`),
+      (r) => r.status === 200 && r.json['labels']?.['enrolled.by'] === 'console',
+      { timeoutMs: 20_000, description: 'the enrolled agent with its token\'s labels' },
+    );
+    expect(shown.json['labels']).toMatchObject({ env: 'console', region: 'eu' });
+
+    await row.getByTestId('revoke-token').click(); // the confirm dialog is accepted (beforeAll)
+    await row.getByTestId('token-state').getByText('revoked').waitFor();
+    expect(await row.getByTestId('revoke-token').count()).toBe(0);
+    await waitFor(() => rest('GET', `/agents/${uid}`), (r) => r.json['connected'] === false, { timeoutMs: 20_000, description: 'the revoked token\'s agent disconnected' });
+    await enrolled.stop();
+
+    // The embedded gateway keeps a token's expiry: accepted while valid, refused (401) from then on.
+    const soon = await rest('POST', '/agent-tokens', { name: 'console-soon', expireTime: new Date(Date.now() + 6_000).toISOString() });
+    expect(soon.status).toBe(200);
+    const poll = async () =>
+      (await fetch(server.http, { method: 'POST', headers: { authorization: `Bearer ${soon.json['secret']}`, 'content-type': 'application/x-protobuf' }, body: new Uint8Array() })).status;
+    expect(await poll()).not.toBe(401);
+    await waitFor(poll, (status) => status === 401, { timeoutMs: 20_000, intervalMs: 250, description: 'the expired token refused' });
+    await page.getByTestId('nav-agent-tokens').click();
+    await waitFor(
+      async () => (await rest('GET', '/agent-tokens')).json['tokens'].find((t: { name: string }) => t.name === 'console-soon')?.state,
+      (state) => state === 'AGENT_TOKEN_STATE_EXPIRED',
+      { description: 'the token listed as expired' },
+    );
+    await page.getByText('expired').first().waitFor();
+  });
+
+  it('settings: the agent credential settings are saved (only what changed); the gateway then refuses agents that cannot take their own credential', async () => {
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('settings-grace').waitFor();
+    expect(await page.getByTestId('save-settings').isDisabled()).toBe(true);
+    await page.getByTestId('settings-grace').fill('0');
+    await page.getByTestId('settings-form-error').getByText('Switch grace (hours): a whole number from 1 to 8760').waitFor();
+    await page.getByTestId('settings-grace').fill('48');
+    await page.getByTestId('settings-require-credentials').check();
+    await page.getByTestId('save-settings').click();
+    await page.getByTestId('settings-saved').waitFor();
+    await shot('19-settings');
+    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 7, requireAgentCredentials: true, agentCredentialLifetimeDays: 0, credentialSwitchGraceHours: 48 });
+    const audit = (await rest('GET', '/audit-events?query=tenant.update_settings&pageSize=1')).json['events'] as Array<{ detailsJson: string }>;
+    expect(JSON.parse(audit[0].detailsJson)).toEqual({ requireAgentCredentials: { from: false, to: true }, credentialSwitchGraceHours: { from: 168, to: 48 } });
+
+    // The embedded gateway follows the policy: an agent on the enrollment token without AcceptsOpAMPConnectionSettings is refused, and audited.
+    const refused = agent(server.ws, { env: 'lab', region: 'us' }, full);
+    const events = await waitFor(
+      () => rest('GET', `/audit-events?resourceName=${refused.instanceUid.toString('hex')}`),
+      (r) => (r.json['events'] as unknown[]).length > 0,
+      { timeoutMs: 20_000, description: 'the refusal audited' },
+    );
+    expect((events.json['events'] as Array<{ action: string }>)[0].action).toBe('agent.refused.agent_credential_required');
+    expect((await rest('GET', `/agents/${refused.instanceUidString}`)).status).toBe(404);
+    await refused.stop();
+    expect((await rest('PUT', '/tenant-settings', { requireAgentCredentials: false })).status).toBe(200);
   });
 
   it('signs out and forgets the token', async () => {

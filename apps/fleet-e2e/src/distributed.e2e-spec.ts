@@ -3,8 +3,10 @@
  * status-ingest and config-service as real processes (the built apps) on the
  * real Kafka, Redis and PostgreSQL, one TCP load balancer in front of the
  * gateways, simulated agents over WebSocket and plain HTTP plus the third-party
- * @elastic/opamp-client-node, everything checked through the REST API. Last, an
- * agent is deleted (refused while connected) and comes back as a new record.
+ * @elastic/opamp-client-node, everything checked through the REST API. Then an
+ * agent is deleted (refused while connected) and comes back as a new record;
+ * last, an agent enrolls with a labelled token of the API and gets the
+ * configuration selected by those labels, and an expired token is refused.
  *
  * The tests run in order and share the fleet: each one starts from the state
  * the previous one left.
@@ -76,13 +78,13 @@ const elastic = {
 let failed = false;
 let seq = 0;
 
-function addSim(transport: 'ws' | 'http', options: { restartable?: boolean; env?: string } = {}): SimEntry {
+function addSim(transport: 'ws' | 'http', options: { restartable?: boolean; env?: string; token?: string } = {}): SimEntry {
   const restartable = options.restartable ?? true;
   const env = options.env ?? 'e2e';
   const name = `${transport}-${++seq}`;
   const agentOptions: SimulatedAgentOptions = {
     endpoint: transport === 'ws' ? fleet.wsEndpoint : fleet.httpEndpoint,
-    headers: { Authorization: `Bearer ${fleet.agentToken}` },
+    headers: { Authorization: `Bearer ${options.token ?? fleet.agentToken}` },
     capabilities: restartable ? DEFAULT_AGENT_CAPABILITIES : DEFAULT_AGENT_CAPABILITIES & ~AgentCapabilities.AcceptsRestartCommand,
     // WS: heartbeats; HTTP: the poll interval, which bounds how fast pushes arrive.
     heartbeatIntervalMs: transport === 'ws' ? 5_000 : 1_000,
@@ -353,5 +355,37 @@ describe('distributed mode: two gateways, status-ingest and config-service as pr
     leaving.agent.start();
     const back = await waitForAgents('the deleted agent created anew and in sync', [uid], (a) => a.connected && a.inSync && a.remoteConfigStatus === 'REMOTE_CONFIG_STATUS_APPLIED');
     expect(one(back, uid)).toMatchObject({ configurationName: 'e2e-base', configurationVersion: 2, identifyingAttributes: { 'service.name': `svc-${leaving.name}` } });
+  });
+  step('an agent enrolling with a labelled token of the API gets its labels and the configuration they select; the gateways refuse a token once it expired', async () => {
+    const made = await fleet.api<{ token: { id: string; state: string }; secret: string }>('POST', '/agent-tokens', {
+      name: 'e2e-labelled',
+      maxUses: 10,
+      labels: { 'enrolled.by': 'e2e-token', env: 'enrolled' },
+    });
+    expect(made.status).toBe(200);
+    expect(made.json.token.state).toBe('AGENT_TOKEN_STATE_ACTIVE');
+    expect((await fleet.api('POST', '/configurations', { name: 'e2e-enrolled', files: { 'collector.yaml': { body: COLLECTOR, contentType: 'text/yaml' } } })).status).toBe(200);
+    const assigned = await fleet.api('POST', '/assignments', { name: 'e2e-enrolled', configurationName: 'e2e-enrolled', selector: 'enrolled.by=e2e-token', priority: 5 });
+    expect(assigned.status).toBe(200);
+
+    // Its own attribute env=attr: the token's env wins in its labels.
+    const enrolled = addSim('ws', { env: 'attr', token: made.json.secret });
+    const uid = uidOf(enrolled);
+    const all = await waitForAgents(
+      'the enrolled agent in sync with the configuration its token\'s labels select',
+      [uid],
+      (a) => a.inSync && a.configurationName === 'e2e-enrolled' && a.remoteConfigStatus === 'REMOTE_CONFIG_STATUS_APPLIED',
+    );
+    expect(one(all, uid).labels).toMatchObject({ 'enrolled.by': 'e2e-token', env: 'enrolled', 'service.name': `svc-${enrolled.name}` });
+    expect(one(all, uid).nonIdentifyingAttributes).toMatchObject({ env: 'attr' });
+    expect(bodyOf(enrolled.agent)).toContain(`https://svc-${enrolled.name}.collector.example`);
+
+    // A token about to expire: accepted while valid, then refused (401) by the gateways, which have no database.
+    const soon = await fleet.api<{ secret: string }>('POST', '/agent-tokens', { name: 'e2e-soon', expireTime: new Date(Date.now() + 8_000).toISOString() });
+    expect(soon.status).toBe(200);
+    const poll = async () =>
+      (await fetch(fleet.httpEndpoint, { method: 'POST', headers: { authorization: `Bearer ${soon.json.secret}`, 'content-type': 'application/x-protobuf' }, body: new Uint8Array() })).status;
+    await waitFor(poll, (status) => status !== 401, { timeoutMs: 7_000, intervalMs: 100, description: 'the new token accepted' });
+    await waitFor(poll, (status) => status === 401, { timeoutMs: 20_000, intervalMs: 250, description: 'the expired token refused' });
   });
 });

@@ -144,16 +144,18 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   // Filled from the database below: a token revoked through the API stays revoked after a restart.
   const authority = new AgentTokenAuthority([]);
   let edgeRef: OpampEdgeServer | null = null;
+  // The same changes a distributed gateway follows from the Redis directory (apps/gateway/src/gateway.ts).
   const tokenSink: AgentTokenSink = {
-    put: async (e) => authority.putEntry(e),
+    put: async (entry) => void authority.apply({ action: 'put', entry }),
     remove: async (digest) => {
-      const revoked = authority.credentialOfDigest(digest);
-      authority.removeDigest(digest);
+      // Revocation also ends the connections that credential opened.
+      const revoked = authority.apply({ action: 'del', digest });
       if (revoked) edgeRef?.disconnectCredential(revoked.tenantId, revoked.tokenId);
     },
     replaceAll: async (entries) => {
-      for (const e of entries) authority.putEntry(e);
+      for (const entry of entries) authority.apply({ action: 'put', entry });
     },
+    putPolicy: async (policy) => void authority.apply({ action: 'policy', policy }),
   };
   // status-ingest's cursors (created here: a deleted agent's cursor goes with it).
   const cursors = new MemoryCursorStore();

@@ -311,3 +311,37 @@ export interface ListRolloutAgentsResponse {
   agents: RolloutAgent[];
   nextPageToken: string;
 }
+
+export type AgentTokenState = 'AGENT_TOKEN_STATE_UNSPECIFIED' | 'AGENT_TOKEN_STATE_ACTIVE' | 'AGENT_TOKEN_STATE_EXPIRED' | 'AGENT_TOKEN_STATE_EXHAUSTED' | 'AGENT_TOKEN_STATE_REVOKED';
+
+/** An enrollment token agents connect with (the secret is only in CreateAgentTokenResponse). */
+export interface AgentToken {
+  id: string;
+  name: string;
+  createdBy: string;
+  createTime: string;
+  revokeTime: string;
+  /** Empty: never expires. */
+  expireTime: string;
+  /** 0: no limit. */
+  maxUses: number;
+  uses: number;
+  labels: Record<string, string>;
+  state: AgentTokenState;
+}
+
+export interface ListAgentTokensResponse {
+  tokens: AgentToken[];
+}
+
+export interface CreateAgentTokenResponse {
+  token: AgentToken;
+  secret: string;
+}
+
+export interface TenantSettings {
+  agentRetentionDays: number;
+  requireAgentCredentials: boolean;
+  agentCredentialLifetimeDays: number;
+  credentialSwitchGraceHours: number;
+}

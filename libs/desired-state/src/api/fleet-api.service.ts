@@ -24,7 +24,7 @@ import { TenantSettingsApi } from './tenant-settings-api';
 
 export type { AgentStateEraser, Caller } from './api-context';
 export type { AgentsChanged } from './agent-api';
-export type { AgentTokenSink } from './agent-token-api';
+export type { AgentTokenSink, AgentTokenSinkEntry, TenantAgentPolicyEntry } from './agent-token-api';
 export type { ConfigFileMessage } from './configuration-api';
 
 export interface ApiMetrics {
@@ -44,7 +44,7 @@ export class FleetApiService {
   readonly audit: AuditApi;
   /** Staged rollouts (api/rollout-api.ts). */
   readonly rollouts: RolloutApi;
-  /** Per-tenant settings: agent retention (api/tenant-settings-api.ts). */
+  /** Per-tenant settings: agent retention, agents' credentials (api/tenant-settings-api.ts). */
   readonly tenantSettings: TenantSettingsApi;
   /** Agents' own credentials: list, rotate, revoke (api/agent-credential-api.ts). */
   readonly agentCredentials: AgentCredentialApi;
@@ -69,7 +69,7 @@ export class FleetApiService {
     this.assignments = new AssignmentApi(ctx, this.configurations, this.rollouts.repo);
     this.agentTokens = new AgentTokenApi(ctx, agentTokenSink);
     this.audit = new AuditApi(ctx);
-    this.tenantSettings = new TenantSettingsApi(ctx);
+    this.tenantSettings = new TenantSettingsApi(ctx, agentTokenSink);
     this.credentialServices = options.credentials ?? null;
     this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
   }
@@ -79,10 +79,12 @@ export class FleetApiService {
     return this.agents.watches;
   }
 
-  /** Makes the gateways' directory hold exactly the active agent tokens and agents' live credentials (at start; fixes any drift). */
+  /** Makes the gateways' directory hold exactly the usable agent tokens and agents' live credentials, and every tenant's credential policy (at start; fixes any drift). */
   async syncAgentTokens(): Promise<number> {
     const credentials = this.credentialServices ? await this.credentialServices.credentials.listAccepted() : [];
-    return this.agentTokens.syncAgentTokens(credentials.map(directoryEntry));
+    const entries = await this.agentTokens.syncAgentTokens(credentials.map(directoryEntry));
+    await this.tenantSettings.syncPolicies();
+    return entries;
   }
 
   /** Counts a call's outcome (adapters call this around every method). */

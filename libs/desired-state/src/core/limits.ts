@@ -88,3 +88,19 @@ export const MAX_AGENT_RETENTION_DAYS = 3650;
  * walk of 20,000 levels overflowed the stack: a 500).
  */
 export const MAX_REST_JSON_DEPTH = 64;
+
+/** Furthest in the future an agent token's expiry may be set (ms; ten years). */
+export const MAX_AGENT_TOKEN_LIFETIME_MS = 3650 * 24 * 3600 * 1000;
+/** Most agents one enrollment token may admit (its `max_uses`; absent or 0 = no limit). */
+export const MAX_AGENT_TOKEN_USES = 10_000_000;
+/** Labels one enrollment token gives its agents, and the longest key and value (characters). */
+export const MAX_ENROLLMENT_LABELS = 64;
+export const MAX_LABEL_KEY_CHARS = 128;
+export const MAX_LABEL_VALUE_CHARS = 256;
+
+/** Scheduled rotation of agents' own credentials: longest lifetime (days; 0 = rotate on demand only). Column check of migration 0160. */
+export const MAX_AGENT_CREDENTIAL_LIFETIME_DAYS = 3650;
+/** How long an old credential may stay accepted after a rotation (hours; column default and check of migration 0160). */
+export const DEFAULT_CREDENTIAL_SWITCH_GRACE_HOURS = 168;
+export const MIN_CREDENTIAL_SWITCH_GRACE_HOURS = 1;
+export const MAX_CREDENTIAL_SWITCH_GRACE_HOURS = 8760;

@@ -37,6 +37,11 @@ const KEY_CHAR = /[A-Za-z0-9_./-]/;
 const VALUE_CHAR = /[A-Za-z0-9_./:@+-]/;
 const MAX_SELECTOR_LENGTH = 4096;
 
+/** True when `key` can be named in a selector as it is (labels set through the API must be). */
+export function isLabelKey(key: string): boolean {
+  return /^[A-Za-z0-9_./-]+$/.test(key);
+}
+
 export class SelectorParseError extends Error {
   constructor(
     readonly column: number,

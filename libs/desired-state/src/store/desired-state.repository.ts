@@ -201,7 +201,7 @@ export interface TokenRecord {
   digest: string;
 }
 
-function tokenFromRow(r: Record<string, unknown>): TokenRecord {
+export function tokenFromRow(r: Record<string, unknown>): TokenRecord {
   return {
     id: String(r['id']),
     tenantId: String(r['tenant_id']),

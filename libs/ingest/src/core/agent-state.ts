@@ -25,7 +25,10 @@ export interface AgentState {
   descriptionReported: boolean;
   identifyingAttributes: JsonObject;
   nonIdentifyingAttributes: JsonObject;
+  /** Attribute-derived labels with the enrollment labels over them (core/enrollment-labels.ts). */
   labels: Record<string, string>;
+  /** The labels of the enrollment token the agent came in with (looked up when its credential changes). */
+  enrollmentLabels: Record<string, string>;
   health: JsonObject | null;
   healthy: boolean | null;
   effectiveConfigHash: Buffer | null;
@@ -82,6 +85,7 @@ export function newAgentState(tenantId: string, instanceUid: Uint8Array): AgentS
     identifyingAttributes: {},
     nonIdentifyingAttributes: {},
     labels: {},
+    enrollmentLabels: {},
     health: null,
     healthy: null,
     effectiveConfigHash: null,

@@ -1,6 +1,6 @@
 import { fleet } from '@opamp/contracts';
 import { AgentCapabilities, configHash, isUuidV7, newInstanceUidV7, ServerToAgentFlags } from '@opamp/protocol';
-import { COLLECTOR_CAPS, FakeAgent, fullReportFields, testContext, testUid } from '../testing/factories';
+import { COLLECTOR_CAPS, description, FakeAgent, fullReportFields, testContext, testUid } from '../testing/factories';
 import { AgentChange, DisconnectReason, Transport, type AgentState, type ApplyResult } from './agent-state';
 import { applyInbound, type ApplyContext } from './apply-inbound';
 import { buildAgentEvent } from './events';
@@ -458,6 +458,18 @@ describe('applyInbound: the credential of the connection', () => {
     expect(r.changes & AgentChange.AGENT_CHANGE_CREDENTIAL).toBeTruthy();
     expect(r.durable).toBe(true);
     expect(r.state!.credentialId).toBe('own-2');
+  });
+});
+
+describe('applyInbound: enrollment labels', () => {
+  it('merges the labels the agent enrolled with into the labels of every description it reports, winning on the same key', () => {
+    const agent = new FakeAgent();
+    const { state } = run(agent, [agent.connect()]);
+    state!.enrollmentLabels = { env: 'prod', 'os.type': 'enrolled' };
+    const { state: after, last } = run(agent, [agent.full({ agentDescription: description('otelcol', { env: 'dev', zone: 'a' }) })], state);
+    expect(last.changes & AgentChange.AGENT_CHANGE_DESCRIPTION).toBeTruthy();
+    expect(after!.labels).toEqual({ env: 'prod', 'host.cpu': '4', 'os.type': 'enrolled', 'service.instance.id': 'otelcol-1', 'service.name': 'otelcol', zone: 'a' });
+    expect(buildAgentEvent(after!, last.changes, 0).labels).toContainEqual({ key: 'env', value: 'prod' });
   });
 });
 

@@ -56,6 +56,7 @@ import {
   type PushPiece,
   type PushTarget,
 } from './agent-state';
+import { mergeEnrollmentLabels } from './enrollment-labels';
 import {
   bytesEqual,
   componentsToJson,
@@ -331,7 +332,7 @@ function onMessage(prior: AgentState | null, rec: InboundRecord, m: AgentToServe
     if (!s.descriptionReported || !jsonEqual(ident, s.identifyingAttributes) || !jsonEqual(nonIdent, s.nonIdentifyingAttributes)) {
       s.identifyingAttributes = ident;
       s.nonIdentifyingAttributes = nonIdent;
-      s.labels = flattenLabels(ident, nonIdent);
+      s.labels = mergeEnrollmentLabels(flattenLabels(ident, nonIdent), s.enrollmentLabels);
       s.descriptionReported = true;
       changes |= AgentChange.AGENT_CHANGE_DESCRIPTION;
     }

@@ -1,5 +1,6 @@
 export * from './agent-state';
 export * from './json';
+export * from './enrollment-labels';
 export * from './apply-inbound';
 export * from './events';
 export * from './push';

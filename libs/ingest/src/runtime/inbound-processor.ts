@@ -19,8 +19,10 @@
  */
 import { AgentEventCodec, AgentInboundCodec, type fleet } from '@opamp/contracts';
 import { decodeAgentToServer, dropUnstorableValues, newInstanceUidV7, type AgentToServer } from '@opamp/protocol';
-import type { SqlDatabase } from '@opamp/store';
-import type { AgentState, ContentBlob } from '../core/agent-state';
+import type { SqlDatabase, SqlExecutor } from '@opamp/store';
+import { AgentChange, type AgentState, type ContentBlob } from '../core/agent-state';
+import { withEnrollmentLabels } from '../core/enrollment-labels';
+import { flattenLabels } from '../core/json';
 import { applyInbound, type ApplyContext, type InboundRecord } from '../core/apply-inbound';
 import { buildAgentEvent } from '../core/events';
 import type { JsonValue } from '../core/json';
@@ -32,6 +34,7 @@ import type { AgentCursors, CursorWrite } from '../store/cursor-store';
 import type { PushDispatcher } from '../store/push-dispatcher';
 import type { LastSeenBuffer } from '../core/last-seen-buffer';
 import { recordRefusals, type Refusal } from '../store/refusal-audit';
+import { credentialKey, enrollmentLabelsOf } from '../store/enrollment-label.repository';
 
 function refusalOf(rec: InboundRecord, nowMs: number): Refusal {
   const env = rec.envelope;
@@ -290,6 +293,7 @@ export class InboundProcessor {
         }
       }
 
+      await this.takeEnrollmentLabels(tx, pending.values());
       const toWrite: AgentState[] = [];
       for (const p of pending.values()) {
         if (p.durable) {
@@ -323,5 +327,25 @@ export class InboundProcessor {
     const coalesced = coalescePushes(pushes);
     await this.deps.pushes.dispatch(coalesced);
     stats.pushes = coalesced.length;
+  }
+
+  /**
+   * Agents whose credential changed in this batch take the labels it brings
+   * (one query for all of them; the heartbeat path never gets here): their
+   * labels are recomputed, and a change of them is a description change, so
+   * selectors look at the agent again.
+   */
+  private async takeEnrollmentLabels(tx: SqlExecutor, pending: Iterable<Pending>): Promise<void> {
+    const changed = [...pending].filter((p) => !p.tombstone && (p.changes & AgentChange.AGENT_CHANGE_CREDENTIAL) !== 0 && p.state.credentialId);
+    if (changed.length === 0) return;
+    const refs = changed.map((p) => ({ tenantId: p.state.tenantId, credentialId: p.state.credentialId ?? '', credentialKind: p.state.credentialKind }));
+    const found = await enrollmentLabelsOf(tx, refs);
+    changed.forEach((p, i) => {
+      const s = p.state;
+      if (withEnrollmentLabels(s, found.get(credentialKey(refs[i])) ?? {}, flattenLabels(s.identifyingAttributes, s.nonIdentifyingAttributes))) {
+        p.changes |= AgentChange.AGENT_CHANGE_DESCRIPTION;
+      }
+      p.durable = true;
+    });
   }
 }

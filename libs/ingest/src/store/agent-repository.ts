@@ -70,6 +70,7 @@ const COLUMNS: Column[] = [
   col('identifying_attributes', 'jsonb', 'identifyingAttributes', (v) => json<JsonObject>(v, {}), (v) => JSON.stringify(v)),
   col('non_identifying_attributes', 'jsonb', 'nonIdentifyingAttributes', (v) => json<JsonObject>(v, {}), (v) => JSON.stringify(v)),
   col('labels', 'jsonb', 'labels', (v) => json<Record<string, string>>(v, {}), (v) => JSON.stringify(v)),
+  col('enrollment_labels', 'jsonb', 'enrollmentLabels', (v) => json<Record<string, string>>(v, {}), (v) => JSON.stringify(v)),
   col('health', 'jsonb', 'health', (v) => json<JsonObject | null>(v, null), (v) => (v === null ? null : JSON.stringify(v))),
   col('healthy', 'boolean', 'healthy', (v) => (v === null || v === undefined ? null : v === true)),
   col('effective_config_hash', 'bytea', 'effectiveConfigHash', buf),
