@@ -26,13 +26,16 @@ describe('agent identity (config-service on real Kafka, Redis, PostgreSQL)', () 
   let bed: ConfigServiceBed;
   const changes: AgentTokenChange[] = [];
   let unwatch: () => Promise<void>;
+  let watcher: ReturnType<ConfigServiceBed['redis']['duplicate']>;
 
   beforeAll(async () => {
     bed = await ConfigServiceBed.start('identity', { pushes: true, overrides: { credentialKey: KEY, publicOpampUrl: 'https://opamp.example.com/v1/opamp', offerHeartbeatS: 15 } });
-    unwatch = await AgentTokenDirectory.watch(bed.redis.duplicate(), (c) => changes.push(c));
+    watcher = bed.redis.duplicate();
+    unwatch = await AgentTokenDirectory.watch(watcher, (c) => changes.push(c));
   });
   afterAll(async () => {
     await unwatch();
+    await watcher.quit();
     await bed.close();
   });
 

@@ -14,9 +14,13 @@
 import { createOpAMPClient, RemoteConfigStatuses as ElasticRemoteConfigStatuses } from '@elastic/opamp-client-node';
 import { DEFAULT_AGENT_CAPABILITIES, SimulatedAgent, type SimulatedAgentOptions } from '@opamp/agent-sim';
 import { AgentCapabilities, RemoteConfigStatuses } from '@opamp/protocol';
-import { waitFor } from '@opamp/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildOpampGoAgent, type OpampGoAgentProcess, waitFor } from '@opamp/testing';
 import { loadE2eConfig } from './config/e2e.config';
-import { DistributedFleet } from './harness/distributed-fleet';
+import { DistributedFleet, OFFER_HEARTBEAT_S } from './harness/distributed-fleet';
+import { runIdentityScenario } from './harness/identity-scenario';
 
 /** Generous on purpose: a loaded 2-core machine starts four Node processes and joins Kafka groups. */
 const START_MS = 90_000;
@@ -77,6 +81,9 @@ const elastic = {
 };
 let failed = false;
 let seq = 0;
+/** The opamp-go test agents of the identity step, and where they keep their settings. */
+const goAgents: OpampGoAgentProcess[] = [];
+const identityWork = mkdtempSync(join(tmpdir(), 'opamp-identity-dist-'));
 
 function addSim(transport: 'ws' | 'http', options: { restartable?: boolean; env?: string; token?: string } = {}): SimEntry {
   const restartable = options.restartable ?? true;
@@ -162,7 +169,8 @@ beforeAll(async () => {
 }, START_MS + 30_000);
 
 afterAll(async () => {
-  await Promise.allSettled(sims.map((s) => s.agent.stop()));
+  await Promise.allSettled([...sims.map((s) => s.agent.stop()), ...goAgents.map((a) => a.terminate())]);
+  rmSync(identityWork, { recursive: true, force: true });
   await elastic.client?.shutdown().catch(() => undefined);
   await fleet.stop();
   await fleet.cleanUp(failed);
@@ -388,4 +396,18 @@ describe('distributed mode: two gateways, status-ingest and config-service as pr
     await waitFor(poll, (status) => status !== 401, { timeoutMs: 7_000, intervalMs: 100, description: 'the new token accepted' });
     await waitFor(poll, (status) => status === 401, { timeoutMs: 20_000, intervalMs: 250, description: 'the expired token refused' });
   });
+  step('agent identity with the opamp-go test agent through the load balancer (both gateways), over WebSocket and HTTP', async () => {
+    const binary = await buildOpampGoAgent();
+    const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+      const r = await fleet.api<T>(method, path, body);
+      if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
+      return r.json;
+    };
+    for (const [name, endpoint] of [
+      ['distributed-ws', fleet.wsEndpoint],
+      ['distributed-http', fleet.httpEndpoint],
+    ] as const) {
+      await runIdentityScenario({ call, endpoint, enrollmentToken: fleet.agentToken, binary, workDir: identityWork, offerHeartbeatS: OFFER_HEARTBEAT_S, agents: goAgents }, name);
+    }
+  }, 300_000);
 });

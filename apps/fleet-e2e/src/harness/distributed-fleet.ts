@@ -30,6 +30,8 @@ import { TcpBalancer } from './tcp-balancer';
 
 /** The shared inbound topic every gateway writes (the gateway has no setting for it). */
 export const INBOUND_TOPIC = KafkaTopics.agentInbound.name;
+/** The heartbeat interval config-service puts in its connection settings offers (seconds). */
+export const OFFER_HEARTBEAT_S = 2;
 
 export interface FleetTimeouts {
   /** Start of one process until it is ready (cold Node start, migrations, Kafka group join). */
@@ -102,7 +104,7 @@ export class DistributedFleet {
     const infra = this.config.infra;
     const base = { ...this.config.inheritedEnv, OPAMP_KAFKA_BROKERS: infra.kafkaBrokers.join(','), OPAMP_REDIS_URL: infra.redisUrl };
     const databaseUrl = `${infra.databaseUrl}${infra.databaseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${this.schema}`)}`;
-    const [httpPort, grpcPort] = [await freePort(), await freePort()];
+    const [httpPort, grpcPort, balancerPort] = [await freePort(), await freePort(), await freePort()];
     this.apiBase = `http://127.0.0.1:${httpPort}/api/v1`;
 
     this.ingest = this.process('status-ingest', 'status-ingest', {
@@ -125,6 +127,10 @@ export class DistributedFleet {
       OPAMP_CONFIG_CONSUMER_GROUP: this.configGroup,
       OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS: `${this.tenant}=${this.adminToken}`,
       OPAMP_PG_POOL_MAX: '4',
+      // Agents' own credentials, offered with the load balancer's address.
+      OPAMP_CREDENTIAL_KEY: randomBytes(32).toString('base64'),
+      OPAMP_PUBLIC_OPAMP_URL: `http://127.0.0.1:${balancerPort}/v1/opamp`,
+      OPAMP_OFFER_HEARTBEAT_S: String(OFFER_HEARTBEAT_S),
     });
     const backends = [];
     for (const [i, gatewayId] of this.gatewayIds.entries()) {
@@ -145,7 +151,7 @@ export class DistributedFleet {
       );
     }
     this.balancer = new TcpBalancer(backends, { downForMs: 3_000 });
-    await this.balancer.listen();
+    await this.balancer.listen(balancerPort);
 
     // Migrations take an advisory lock, so the two workers may start together.
     this.ingest.start();
