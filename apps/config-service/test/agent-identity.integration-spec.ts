@@ -104,8 +104,8 @@ describe('agent identity (config-service on real Kafka, Redis, PostgreSQL)', () 
   });
 
   /** Enrolls an agent and lets it switch to its own credential; returns its credential id and secret. */
-  async function agentOnOwnCredential(): Promise<{ uid: Buffer; id: string; secret: string }> {
-    const tokenId = await enrollmentToken();
+  async function agentOnOwnCredential(token?: string): Promise<{ uid: Buffer; id: string; secret: string }> {
+    const tokenId = token ?? (await enrollmentToken());
     const uid = bed.newUid();
     await bed.report({ tenant: tenant(), uid, capabilities: CAPS, labels: {}, credentialId: tokenId, credentialKind: K.CREDENTIAL_KIND_ENROLLMENT, changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION });
     const [offer] = await waitFor(() => offersTo(uid), (o) => o.length === 1, { description: 'an offer' });
@@ -138,6 +138,20 @@ describe('agent identity (config-service on real Kafka, Redis, PostgreSQL)', () 
     } finally {
       await bed.pool.query(`UPDATE tenants SET agent_credential_lifetime_days = 0 WHERE id = $1`, [tenant()]);
     }
+  });
+
+  it('revokes with an enrollment token every credential of the agents it brought in, when asked to', async () => {
+    const tokenId = await enrollmentToken();
+    const a = await agentOnOwnCredential(tokenId);
+    const b = await agentOnOwnCredential(tokenId);
+    const other = await agentOnOwnCredential();
+    const revoked = await bed.rest('DELETE', `/agent-tokens/${tokenId}?revokeCredentials=true`);
+    expect(revoked.status).toBe(200);
+    expect(await directoryValue(a.secret)).toBeNull();
+    expect(await directoryValue(b.secret)).toBeNull();
+    expect(await directoryValue(other.secret)).toMatch(/\|1\|0$/);
+    const states = await bed.pool.query(`SELECT id, state FROM agent_credentials WHERE id = ANY($1::uuid[])`, [[a.id, b.id, other.id]]);
+    expect(Object.fromEntries(states.rows.map((r) => [r['id'], r['state']]))).toEqual({ [a.id]: 'revoked', [b.id]: 'revoked', [other.id]: 'active' });
   });
 
   it('moves an agent\'s credential to the new instance_uid the server assigned it', async () => {

@@ -87,6 +87,15 @@ export class FleetApiService {
     return entries;
   }
 
+  /** RevokeAgentToken: the token, and with `revokeCredentials` every credential of the agents it brought in. */
+  async revokeAgentToken(c: Caller, req: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const token = await this.agentTokens.revokeAgentToken(c, req);
+    if (req['revokeCredentials'] === true) {
+      await this.agentCredentials.revokeAgentCredentials(c, { enrollmentTokenId: req['id'], reason: 'enrollment token revoked' });
+    }
+    return token;
+  }
+
   /** Counts a call's outcome (adapters call this around every method). */
   count(err?: unknown, rpc = 'unknown'): void {
     this.metrics.calls++;
