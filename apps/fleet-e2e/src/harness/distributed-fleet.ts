@@ -104,7 +104,7 @@ export class DistributedFleet {
     const infra = this.config.infra;
     const base = { ...this.config.inheritedEnv, OPAMP_KAFKA_BROKERS: infra.kafkaBrokers.join(','), OPAMP_REDIS_URL: infra.redisUrl };
     const databaseUrl = `${infra.databaseUrl}${infra.databaseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${this.schema}`)}`;
-    const [httpPort, grpcPort, balancerPort] = [await freePort(), await freePort(), await freePort()];
+    const [httpPort, grpcPort, balancerPort, ingestMetricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     this.apiBase = `http://127.0.0.1:${httpPort}/api/v1`;
 
     this.ingest = this.process('status-ingest', 'status-ingest', {
@@ -114,6 +114,9 @@ export class DistributedFleet {
       OPAMP_INGEST_INBOUND_TOPIC: INBOUND_TOPIC,
       OPAMP_INGEST_EVENTS_TOPIC: this.eventsTopic,
       OPAMP_INGEST_GROUP_ID: this.ingestGroup,
+      // A port of its own: another run (or a bench) on this machine may hold the default 9464.
+      OPAMP_INGEST_METRICS_HOST: '127.0.0.1',
+      OPAMP_INGEST_METRICS_PORT: String(ingestMetricsPort),
       OPAMP_PG_POOL_MAX: '4',
     });
     this.configService = this.process('config-service', 'config-service', {
