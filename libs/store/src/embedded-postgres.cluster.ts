@@ -121,6 +121,17 @@ function processesIn(dir: string): number[] {
   return found;
 }
 
+/** This process's OS user name; PostgreSQL (initdb, peer authentication) needs the user in the passwd database. */
+export function osUserName(lookUp: () => { username: string } = () => userInfo()): string {
+  try {
+    return lookUp().username;
+  } catch {
+    throw new Error(
+      `the OS user of this process (uid ${process.getuid?.()}) has no passwd entry, and PostgreSQL needs one: add it (e.g. to /etc/passwd; the image's Dockerfile does)`,
+    );
+  }
+}
+
 function lookUpUser(user: string): RunAs {
   try {
     const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
@@ -205,7 +216,7 @@ export class EmbeddedPostgresCluster {
     const dataDir = resolve(options.dataDir);
     const bin = postgresBinDir();
     const runAs = process.getuid?.() === 0 ? lookUpUser(options.runAsUser ?? EMBEDDED_POSTGRES_DEFAULTS.rootRunAsUser) : null;
-    const role = userInfo().username;
+    const role = osUserName();
     const lock = DataDirLock.acquire(dataDir);
     if (runAs) {
       try {

@@ -7,3 +7,4 @@ export * from './embedded-postgres.cluster';
 export * from './agent-records';
 export * from './store-limits';
 export { nestsDeeperThan } from './json-depth';
+export * from './pglite-import';

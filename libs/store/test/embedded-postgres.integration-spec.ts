@@ -13,6 +13,18 @@ import { waitFor } from '@opamp/testing';
 import { Client } from 'pg';
 import { EmbeddedPostgresCluster, listMigrationFiles, migrateToLatest } from '../src';
 
+/** A Node process running `body` with EmbeddedPostgresCluster in scope (the TypeScript source, compiled on load). */
+function storeScript(body: string): ChildProcess {
+  const script = `
+    const ts = require('typescript');
+    const fs = require('fs');
+    require.extensions['.ts'] = (m, file) =>
+      m._compile(ts.transpileModule(fs.readFileSync(file, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, file);
+    const { EmbeddedPostgresCluster } = require(${JSON.stringify(join(__dirname, '..', 'src', 'embedded-postgres.cluster.ts'))});
+    ${body}`;
+  return spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
 const alive = (pid: number) => {
   try {
     // A zombie (exited, not yet reaped) is gone.
@@ -72,13 +84,7 @@ describe('embedded PostgreSQL cluster (npm binaries)', () => {
   it('starts after its Node parent was killed with -9: the server left running is stopped, committed rows are there', async () => {
     const dataDir = freshDir();
     // A parent process of its own that starts the cluster, commits a row, says so, and is then killed.
-    const script = `
-      const ts = require('typescript');
-      const fs = require('fs');
-      // The store's TypeScript sources as CommonJS, compiled on load.
-      require.extensions['.ts'] = (m, file) =>
-        m._compile(ts.transpileModule(fs.readFileSync(file, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, file);
-      const { EmbeddedPostgresCluster } = require(${JSON.stringify(join(__dirname, '..', 'src', 'embedded-postgres.cluster.ts'))});
+    const parent = storeScript(`
       const { Client } = require('pg');
       EmbeddedPostgresCluster.start({ dataDir: ${JSON.stringify(dataDir)} }).then(async (c) => {
         const client = new Client({ connectionString: c.connectionString });
@@ -87,8 +93,7 @@ describe('embedded PostgreSQL cluster (npm binaries)', () => {
         await client.query('INSERT INTO probe VALUES (1)');
         process.stdout.write('committed ' + c.pid + '\\n');
         setInterval(() => undefined, 1000);
-      });`;
-    const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      });`);
     children.push(parent);
     let out = '';
     parent.stdout!.on('data', (d: Buffer) => (out += d.toString()));
