@@ -1,12 +1,14 @@
 /**
  * The built embedded server stops its PostgreSQL server when it is stopped
- * (SIGTERM from a supervisor, SIGINT from a terminal's Ctrl-C): no server
- * process, no lock left behind, and the next start finds its data.
+ * (SIGTERM from a supervisor, SIGINT from a terminal's Ctrl-C), and when its
+ * start fails after PostgreSQL started: no server process, no lock left behind.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EmbeddedServerProcess, startEmbeddedServerProcess, stopEmbeddedServerProcess, waitFor } from '@opamp/testing';
+import { type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess, stopEmbeddedServerProcess, waitFor } from '@opamp/testing';
 
 const running = (pid: number) => {
   try {
@@ -39,5 +41,36 @@ describe('embedded server stopping its PostgreSQL', () => {
     await waitFor(() => running(pid), (r) => r === false, { timeoutMs: 10_000, description: 'PostgreSQL stopped' });
     expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
     expect(existsSync(join(dataDir, 'pg.lock'))).toBe(false);
+  }, 90_000);
+
+  it('when its start fails after PostgreSQL started (the agent port is taken)', async () => {
+    const basePort = randomPortBase();
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(basePort, '127.0.0.1', () => r()));
+    try {
+      // The built server as `npm start` runs it, on a port another program holds.
+      const child = spawn(process.execPath, ['-r', './dist/out-tsc/register-aliases.js', 'dist/out-tsc/apps/fleet-server/src/main.js'], {
+        cwd: join(__dirname, '..', '..', '..'),
+        env: {
+          ...process.env,
+          OPAMP_DATA_DIR: dataDir,
+          OPAMP_BIND_HOST: '127.0.0.1',
+          OPAMP_GATEWAY_PORT: String(basePort),
+          OPAMP_GATEWAY_ADMIN_PORT: String(basePort + 1),
+          OPAMP_CONFIG_HTTP_PORT: String(basePort + 2),
+          OPAMP_CONFIG_GRPC_PORT: String(basePort + 3),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      expect({ code, reason: /listen|in use|EADDRINUSE/i.test(output) }).toEqual({ code: 1, reason: true });
+      expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+      expect(existsSync(join(dataDir, 'pg.lock'))).toBe(false);
+    } finally {
+      taken.close();
+    }
   }, 90_000);
 });
