@@ -6,7 +6,7 @@
  * another program.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@opamp/testing';
@@ -127,6 +127,18 @@ describe('embedded PostgreSQL cluster (npm binaries)', () => {
       expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     });
     await second.stop();
+  });
+
+  it('puts its socket in a private temporary directory when the cluster path is too long for one', async () => {
+    const dataDir = join(freshDir(), 'x'.repeat(100));
+    const c = await start(dataDir);
+    expect(c.socketDir.startsWith(tmpdir())).toBe(true);
+    await withClient(c, async (client) => {
+      expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    });
+    const socketDir = c.socketDir;
+    await c.stop();
+    expect(existsSync(socketDir)).toBe(false);
   });
 
   it('refuses a second start on the same cluster while the first runs', async () => {
