@@ -34,6 +34,8 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** When this process runs as root: the OS user the server runs as. */
   runAsUser?: string;
+  /** The PostgreSQL binaries (initdb, postgres); default: this platform's npm package. */
+  binDir?: string;
   /** How long a start (crash recovery included) may take. */
   startTimeoutMs?: number;
   log?: ClusterLog;
@@ -187,6 +189,7 @@ const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class EmbeddedPostgresCluster {
   private stopping = false;
   private exitedWith: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private spawnError: Error | null = null;
   private readonly exited: Promise<void>;
 
   private constructor(
@@ -199,22 +202,29 @@ export class EmbeddedPostgresCluster {
     private readonly privateSocketDir: boolean,
     private readonly options: EmbeddedPostgresOptions,
   ) {
-    this.exited = new Promise((done) =>
-      child.once('exit', (code, signal) => {
+    this.exited = new Promise((done) => {
+      const ended = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (this.exitedWith) return;
         this.exitedWith = { code, signal };
         if (!this.stopping) {
           options.log?.('error', 'embedded PostgreSQL exited unexpectedly', { code, signal, log: tail(this.logFile) });
           options.onUnexpectedExit?.(code, signal);
         }
         done();
-      }),
-    );
+      };
+      child.once('exit', ended);
+      // The binary could not be run at all (no exit follows): unhandled, this event would crash the process.
+      child.once('error', (err) => {
+        this.spawnError = err;
+        ended(null, null);
+      });
+    });
   }
 
   /** Creates the cluster if needed, starts the server and resolves once it accepts connections. */
   static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresCluster> {
     const dataDir = resolve(options.dataDir);
-    const bin = postgresBinDir();
+    const bin = options.binDir ?? postgresBinDir();
     const runAs = process.getuid?.() === 0 ? lookUpUser(options.runAsUser ?? EMBEDDED_POSTGRES_DEFAULTS.rootRunAsUser) : null;
     const role = osUserName();
     const lock = DataDirLock.acquire(dataDir);
@@ -314,6 +324,7 @@ export class EmbeddedPostgresCluster {
   private async waitUntilReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      if (this.spawnError) throw new Error(`embedded PostgreSQL could not be run: ${this.spawnError.message}`);
       if (this.exitedWith) {
         throw new Error(`embedded PostgreSQL did not start (exit code ${this.exitedWith.code}); its log (${this.logFile}) ends:\n${tail(this.logFile)}`);
       }

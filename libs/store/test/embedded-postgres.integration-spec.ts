@@ -141,6 +141,15 @@ describe('embedded PostgreSQL cluster (npm binaries)', () => {
     expect(existsSync(socketDir)).toBe(false);
   });
 
+  it('fails its start with the reason when the server binary cannot be run, and can start again', async () => {
+    const dataDir = freshDir();
+    await (await start(dataDir)).stop();
+    const noBinaries = mkdtempSync(join(tmpdir(), 'opamp-pg-test-'));
+    dirs.push(noBinaries);
+    await expect(EmbeddedPostgresCluster.start({ dataDir, binDir: noBinaries })).rejects.toThrow(/embedded PostgreSQL could not be run: spawn .*ENOENT/);
+    await (await start(dataDir)).stop();
+  });
+
   it('refuses a second start on the same cluster while the first runs', async () => {
     const dataDir = freshDir();
     await start(dataDir);
