@@ -1,16 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { osUserName, postgresBinDir, postmasterPid, socketDirFor } from './embedded-postgres.cluster';
+import { osUserName, postgresBinDir, socketDirFor } from './embedded-postgres.cluster';
 import { EMBEDDED_POSTGRES_DEFAULTS } from './store-limits';
 
 describe('embedded PostgreSQL cluster (pure parts)', () => {
-  it('reads the pid on the first line of a postmaster.pid', () => {
-    expect(postmasterPid('4242\n/data/pg\n1700000000\n5432\n')).toBe(4242);
-    expect(postmasterPid('')).toBeNull();
-    expect(postmasterPid('-1\n')).toBeNull();
-    expect(postmasterPid('garbage\n')).toBeNull();
-  });
-
   it('puts the socket in the cluster directory only while its path fits in a sockaddr_un', () => {
     expect(socketDirFor('/srv/fleet/.opamp-data/pg')).toBe('/srv/fleet/.opamp-data/pg');
     const suffix = `/.s.PGSQL.${EMBEDDED_POSTGRES_DEFAULTS.socketPort}`.length;

@@ -13,21 +13,20 @@
  * directories above it and the binaries get search permission for others.
  *
  * The server runs in its own process group, so a Ctrl-C in the terminal reaches
- * only the Node process, which drains and then stops it. A server left running
- * by a Node parent killed with -9 is an orphan: the next start finds it through
- * postmaster.pid and shuts it down before starting its own (a postmaster.pid of
- * a process that is gone PostgreSQL itself ignores; one whose pid now belongs to
- * another program is removed here).
+ * only the Node process, which drains and then stops it. What a previous run
+ * left (a server orphaned by a kill -9 of its parent, stale lock files) is
+ * cleared first (postmaster-leftovers.ts).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { DataDirLock } from './data-dir.lock';
+import { clearPreviousServer, type ClusterLog } from './postmaster-leftovers';
 import { EMBEDDED_POSTGRES_DEFAULTS } from './store-limits';
 
-export type ClusterLog = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+export type { ClusterLog } from './postmaster-leftovers';
 
 export interface EmbeddedPostgresOptions {
   /** The cluster directory (PGDATA); created on first start. */
@@ -71,56 +70,6 @@ export function postgresBinDir(platform: string = process.platform, arch: string
 export function socketDirFor(dataDir: string, port: number = EMBEDDED_POSTGRES_DEFAULTS.socketPort): string | null {
   const path = join(dataDir, `.s.PGSQL.${port}`);
   return Buffer.byteLength(path) <= EMBEDDED_POSTGRES_DEFAULTS.maxSocketPathBytes ? dataDir : null;
-}
-
-/** The pid on the first line of a postmaster.pid, or null. */
-export function postmasterPid(pidFileText: string): number | null {
-  const pid = Number.parseInt(pidFileText.split('\n', 1)[0] ?? '', 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : null;
-}
-
-/** A pid's state: a zombie (exited, not yet reaped: a container's init may be slow to) counts as gone. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && existsSync('/proc/self/stat')) return false;
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Whether a running pid is a PostgreSQL server (the name its binary runs under). */
-function isPostgres(pid: number): boolean {
-  try {
-    return /(^|\/)postgres$/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0', 1)[0] ?? '');
-  } catch {
-    try {
-      return /(^|\/)postgres$/.test(execFileSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' }).trim());
-    } catch {
-      return false;
-    }
-  }
-}
-
-/** Live processes working in `dir` (a PostgreSQL server's backends do); empty where /proc does not say. */
-function processesIn(dir: string): number[] {
-  if (!existsSync('/proc/self/cwd')) return [];
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/cwd`) === dir && running(Number(entry))) found.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return found;
 }
 
 /** This process's OS user name; PostgreSQL (initdb, peer authentication) needs the user in the passwd database. */
@@ -240,7 +189,7 @@ export class EmbeddedPostgresCluster {
     let privateSocketDir = false;
     try {
       if (!existsSync(join(dataDir, 'PG_VERSION'))) initCluster(bin, dataDir, role, runAs, options.log);
-      await stopOrphan(dataDir, options.log);
+      await clearPreviousServer(dataDir, options.log);
       socketDir = socketDirFor(dataDir);
       if (socketDir === null) {
         socketDir = mkdtempSync(join(tmpdir(), 'opamp-pg-'));
@@ -387,44 +336,4 @@ function initCluster(bin: string, dataDir: string, role: string, runAs: RunAs | 
     throw new Error(`initdb failed${hint}: ${stderr || (err as Error).message}`);
   }
   renameSync(scratch, dataDir);
-}
-
-/**
- * A server still running on this cluster after its Node parent was killed is
- * shut down. A postmaster.pid whose pid is a zombie or now another program's
- * PostgreSQL would take for a live server (kill(pid, 0) succeeds): once no
- * process of the old server works in the directory any more, it and the socket
- * lock are removed. One whose pid is gone PostgreSQL replaces itself.
- */
-async function stopOrphan(dataDir: string, log?: ClusterLog): Promise<void> {
-  const pidFile = join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = postmasterPid(readFileSync(pidFile, 'utf8'));
-  if (pid === null) return;
-  const deadline = Date.now() + EMBEDDED_POSTGRES_DEFAULTS.stopTimeoutMs;
-  // Not our children: their exit can only be polled.
-  const until = async (done: () => boolean) => {
-    while (!done() && Date.now() < deadline) await delay(EMBEDDED_POSTGRES_DEFAULTS.readyPollMs);
-    return done();
-  };
-  if (running(pid) && isPostgres(pid)) {
-    log?.('warn', 'stopping the embedded PostgreSQL left running by a previous run', { pid });
-    process.kill(pid, 'SIGINT');
-    if (!(await until(() => !running(pid)))) process.kill(pid, 'SIGQUIT');
-    return;
-  }
-  let probablyAlive = false;
-  try {
-    process.kill(pid, 0);
-    probablyAlive = true;
-  } catch {
-    // gone: PostgreSQL handles its stale lock files
-  }
-  if (!probablyAlive) return;
-  // Backends of a killed server exit on their own once they notice; the shared memory is theirs until then.
-  if (!(await until(() => processesIn(dataDir).length === 0))) {
-    throw new Error(`processes of a previous PostgreSQL server still run in ${dataDir} (${processesIn(dataDir).join(', ')}); stop them first`);
-  }
-  log?.('warn', 'removing the lock files of a PostgreSQL server that is gone', { pid });
-  for (const f of ['postmaster.pid', `.s.PGSQL.${EMBEDDED_POSTGRES_DEFAULTS.socketPort}.lock`]) rmSync(join(dataDir, f), { force: true });
 }
