@@ -111,7 +111,7 @@ function makeReachable(paths: readonly string[], runAs: RunAs, log?: ClusterLog)
     for (const dir of chain) {
       const st = statSync(dir);
       if (st.uid === runAs.uid || (st.mode & 0o001) !== 0) continue;
-      log?.('warn', `giving others search permission on ${dir} so that PostgreSQL (running as "${runAs.user}") reaches its files`);
+      log?.('warn', 'giving others search permission on a directory so that PostgreSQL reaches its files', { dir, runsAs: runAs.user });
       chmodSync(dir, st.mode | 0o001);
     }
   }
@@ -305,6 +305,8 @@ function serverSettings(): string[] {
     unix_socket_permissions: '0700',
     max_connections: String(EMBEDDED_POSTGRES_DEFAULTS.maxConnections),
     log_min_messages: 'warning',
+    // Statements carry agents' data; the client gets every error anyway.
+    log_min_error_statement: 'panic',
     log_checkpoints: 'off',
   };
   return Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
