@@ -1,8 +1,8 @@
 // Console benchmark (issue 9): the agents table's first page with 100,000
 // agents in the fleet, on demand, never in CI.
 //
-// Embedded mode (the built fleet-server as a process, PGlite in a fresh data
-// directory). The agents are written straight into its database (the rows
+// Embedded mode (the built fleet-server as a process, its PostgreSQL in a fresh
+// data directory). The agents are written straight into its database (the rows
 // status-ingest would write: attributes, labels, health, connection), since
 // 100,000 live simulated agents do not fit this benchmark's purpose or the
 // machine's two cores. Then, with the server running:
@@ -82,8 +82,12 @@ async function stopServer(s) {
 
 /** The rows status-ingest would have written for A agents, in batches of one INSERT ... SELECT generate_series. */
 async function seed(dataDir, tenant, count) {
-  const { PGlite } = require('@electric-sql/pglite');
-  const db = await PGlite.create(path.join(dataDir, 'postgres'));
+  // The server's own PostgreSQL cluster, started here while the server is stopped.
+  const { EmbeddedPostgresCluster } = require(path.join(repo, 'dist', 'out-tsc', 'libs', 'store', 'src'));
+  const { Client } = require('pg');
+  const cluster = await EmbeddedPostgresCluster.start({ dataDir: path.join(dataDir, 'pg') });
+  const db = new Client({ connectionString: cluster.connectionString });
+  await db.connect();
   const started = Date.now();
   const batch = 20_000;
   for (let from = 1; from <= count; from += batch) {
@@ -108,7 +112,8 @@ async function seed(dataDir, tenant, count) {
   }
   await db.query('ANALYZE agents');
   const { rows } = await db.query('SELECT count(*)::int AS n FROM agents WHERE tenant_id = $1', [tenant]);
-  await db.close();
+  await db.end();
+  await cluster.stop();
   return { agents: rows[0].n, ms: Date.now() - started };
 }
 

@@ -1,6 +1,7 @@
 // Embedded-mode benchmark (issue 7 "embedded mode"), on demand, never in CI:
 // the largest fleet the single-process server (apps/fleet-server: edge,
-// status-ingest and config-service in one Node process on PGlite) holds with
+// status-ingest and config-service in one Node process, with its own
+// PostgreSQL server process) holds with
 // heartbeats every 30 s, and its memory per agent.
 //
 // The fleet grows in steps (default 5k, 10k, 15k, 19k: 19,000 is the server's
@@ -40,6 +41,35 @@ const opts = parseArgs(
 );
 const BENCH = 'embedded';
 
+/** The embedded PostgreSQL server of the data directory: its postmaster and that one's children. */
+function postgresPids(dataDir) {
+  let master;
+  try {
+    master = Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return [];
+  }
+  const pids = [master];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === master) pids.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+function pssKiB(pid) {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]);
+  } catch {
+    return 0;
+  }
+}
+
 async function main() {
   const steps = opts.steps.split(',').map(Number);
   if (!opts.skipBuild) S.build(['fleet-server', 'swarm']);
@@ -61,7 +91,7 @@ async function main() {
   await S.waitUntil('fleet-server', S.httpOk(`http://127.0.0.1:${p + 1}/readyz`), 120_000);
   await S.waitUntil('fleet-server API', S.httpOk(`http://127.0.0.1:${p + 2}/api/v1/openapi.json`), 60_000);
   const api = S.api(`http://127.0.0.1:${p + 2}/api/v1`, adminToken);
-  // PGlite's start (migrations) leaves a high RSS that falls back over the next seconds.
+  // The start (migrations) leaves a high RSS that falls back over the next seconds.
   await S.sleep(20_000);
   const base = procStats(server.pid);
   console.log(`fleet-server pid ${server.pid} ready, baseline RSS ${(base.rssBytes / 2 ** 20).toFixed(1)} MiB`);
@@ -69,7 +99,10 @@ async function main() {
   const swarms = [];
   const swarmPids = [];
   S.onCleanup(() => Promise.all(swarms.map((s) => s.stop())));
-  const sampler = new Sampler({ 'fleet-server': () => [server.pid], swarm: () => swarmPids, 'bench-orchestrator': () => [process.pid] }, 1_000);
+  const sampler = new Sampler(
+    { 'fleet-server': () => [server.pid], 'embedded-postgres': () => postgresPids(dataDir), swarm: () => swarmPids, 'bench-orchestrator': () => [process.pid] },
+    1_000,
+  );
   const others = await topOthers([server.pid]);
   if (others.length) console.log(`other busy processes on the machine: ${others.map((o) => `${o.cpuPercent}% ${o.cmd.slice(0, 50)}`).join('; ')}`);
   const lag = async () => ({
@@ -130,8 +163,10 @@ async function main() {
     swarm.off('progress', show);
     const rampS = (Date.now() - rampStart) / 1000;
     let listed = 0;
+    let listedAfterS = null;
     try {
-      await S.waitUntil('API lists all agents connected', async () => (listed = await api.countAgents('&connected=true')) >= target, 120_000, 3_000);
+      await S.waitUntil('API lists all agents connected', async () => (listed = await api.countAgents('&connected=true')) >= target, 120_000, 1_000);
+      listedAfterS = +((Date.now() - rampStart) / 1000).toFixed(1);
     } catch {
       /* recorded below */
     }
@@ -171,6 +206,8 @@ async function main() {
       agents: target,
       rampSeconds: +rampS.toFixed(1),
       rampCompletedInTime: rampOk,
+      // From the first connect until the API listed every agent connected (polled every second).
+      listedAfterS,
       rampErrors: Object.fromEntries(Object.entries(swarm.progress().errors).filter(([, v]) => v > 0)),
       connectedAtEnd: t1.connected,
       apiListsConnected: apiConnected,
@@ -189,13 +226,16 @@ async function main() {
         : null,
       rssBytes: st.rssBytes,
       cpuPercentSteady: w.cpuPercent['fleet-server'],
+      // The embedded PostgreSQL server's processes: CPU, and memory as PSS (shared buffers counted once).
+      postgresCpuPercentSteady: w.cpuPercent['embedded-postgres'],
+      postgresPssMiB: +(postgresPids(dataDir).reduce((n, pid) => n + pssKiB(pid), 0) / 1024).toFixed(1),
       eventLoopLagMs: l,
       machineBusyPercent: w.machineBusyPercent,
       otherProcessesCpuPercent: w.otherProcessesCpuPercent,
       swarmCpuPercent: w.cpuPercent.swarm,
     };
     results.push(r);
-    console.log(`\n  ${target} agents: RSS ${r.rssMiB} MiB (${r.rssPerAgentKiB} KiB/agent over the baseline, ${r.marginalRssPerAgentKiB} KiB per agent added), CPU ${r.cpuPercentSteady}%, heartbeats ${answered}/${sent} answered (expected ~${expected}; all answered ${catchUpMs === null ? 'NOT within one interval' : `${catchUpMs} ms after the window`}), API lists ${apiConnected} connected, event-loop lag p99 ${l.p99} ms`);
+    console.log(`\n  ${target} agents: listed after ${listedAfterS} s; PostgreSQL PSS ${r.postgresPssMiB} MiB, CPU ${r.postgresCpuPercentSteady}%; RSS ${r.rssMiB} MiB (${r.rssPerAgentKiB} KiB/agent over the baseline, ${r.marginalRssPerAgentKiB} KiB per agent added), CPU ${r.cpuPercentSteady}%, heartbeats ${answered}/${sent} answered (expected ~${expected}; all answered ${catchUpMs === null ? 'NOT within one interval' : `${catchUpMs} ms after the window`}), API lists ${apiConnected} connected, event-loop lag p99 ${l.p99} ms`);
     // The ramp may need retries (503 + Retry-After); what counts is holding the fleet afterwards.
     const holds = t1.connected >= target && apiConnected >= target && sent >= expected * 0.9 && catchUpMs !== null && t1.errors === t0.errors;
     r.held = holds;
@@ -213,7 +253,7 @@ async function main() {
   const held = results.filter((r) => r.held);
   const result = {
     parameters: {
-      mode: 'embedded (fleet-server: edge + status-ingest + config-service in one process, PGlite)',
+      mode: 'embedded (fleet-server: edge + status-ingest + config-service in one process, its own PostgreSQL server process)',
       steps,
       heartbeatSeconds: opts.heartbeatS,
       holdSecondsPerStep: opts.holdS,

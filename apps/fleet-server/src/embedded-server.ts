@@ -1,16 +1,16 @@
 /**
  * The embedded server: gateway edge, status-ingest and config-service in one
  * process, with the same rules as the distributed mode. Only the adapters
- * differ: in-process twins (bus-memory) stand in for Kafka and Redis, and the
- * embedded PostgreSQL (PGlite) keeps its data in a directory, so state
- * survives a restart.
+ * differ: in-process twins (bus-memory) stand in for Kafka and Redis, and a
+ * PostgreSQL server process of its own (embedded-store.ts) keeps the data in
+ * the data directory, so state survives a restart.
  *
- *   agents -> edge -> inbound queue -> InboundProcessor -> PGlite
+ *   agents -> edge -> inbound queue -> InboundProcessor -> PostgreSQL
  *                                        | events queue -> Reconciler -> push bus / pending -> edge
- *   operators -> platform API (REST + gRPC) -> FleetApiService -> PGlite, Reconciler
+ *   operators -> platform API (REST + gRPC) -> FleetApiService -> PostgreSQL, Reconciler
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { KeyedBatchQueue, MemoryAgentChangeFeed, MemoryLeaseStore, MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
@@ -42,8 +42,8 @@ import {
   type EventSink,
 } from '@opamp/ingest';
 import { createPlatformApiApp, PlatformApiModule } from '@opamp/platform-api';
-import { migrateToLatest, PgliteSqlDatabase } from '@opamp/store';
 import type { FleetServerConfig } from './config/fleet-server.config';
+import { openEmbeddedStore, type EmbeddedStore } from './embedded-store';
 
 export const EMBEDDED_GATEWAY_ID = 'embedded';
 
@@ -120,12 +120,18 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   mkdirSync(config.dataDir, { recursive: true });
   const credentials = loadCredentials(config);
 
-  const db = await PgliteSqlDatabase.open(join(resolve(config.dataDir), 'postgres'), {
-    onBroken: (cause) => log('error', 'embedded database is broken: every write is refused; restart the server', { error: String(cause) }),
-  });
-  const applied = await migrateToLatest(db);
-  if (applied.length > 0) log('info', 'applied migrations', { migrations: applied });
+  const store = await openEmbeddedStore(config, log);
+  try {
+    return await startOnStore(config, log, credentials, store);
+  } catch (err) {
+    // A start that failed (a port in use) must not leave the database server running.
+    await store.close();
+    throw err;
+  }
+}
 
+async function startOnStore(config: FleetServerConfig, log: ServerLog, credentials: Credentials, store: EmbeddedStore): Promise<EmbeddedServer> {
+  const { db } = store;
   // Desired state (config-service's core).
   const repo = new DesiredStateRepository(db);
   await repo.upsertTokenHash(config.tenantId, 'admin', 'embedded', credentials.adminToken);
@@ -274,7 +280,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
   // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
   const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi }, { defaultMetrics: false });
   const registry = Registry.merge([edge.metrics.registry, configMetrics.registry]);
-  const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && db.broken === null, registry });
+  const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && store.failure === null, registry });
   await admin.start();
   const api = await createPlatformApiApp(PlatformApiModule.forApi(fleetApi, registry), {
     bindHost: config.bindHost,
@@ -303,18 +309,22 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
       metrics: `http://${host}:${admin.port}/metrics`,
     },
     async stop(drainWindowMs = config.drainWindowMs) {
-      await edge.drain(drainWindowMs); // closes the inbound queue once drained
-      admin.stop();
-      await unsubscribeChanges();
-      fleetApi.watches.close();
-      await api.close();
-      await rolloutDriver.stop();
-      await credentialSweeper.stop();
-      await sweeper.stop();
-      await lastSeenFlusher.stop();
-      await events.close();
-      await reconciler.stopJobs({ releaseLeases: true });
-      await db.close();
+      try {
+        await edge.drain(drainWindowMs); // closes the inbound queue once drained
+        admin.stop();
+        await unsubscribeChanges();
+        fleetApi.watches.close();
+        await api.close();
+        await rolloutDriver.stop();
+        await credentialSweeper.stop();
+        await sweeper.stop();
+        await lastSeenFlusher.stop();
+        await events.close();
+        await reconciler.stopJobs({ releaseLeases: true });
+      } finally {
+        // Last, and whatever failed before: the database server is a process of its own.
+        await store.close();
+      }
     },
   };
 }

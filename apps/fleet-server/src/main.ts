@@ -8,7 +8,10 @@ import { startEmbeddedServer } from './embedded-server';
 
 async function main(): Promise<void> {
   const config = loadFleetServerConfig();
-  const server = await startEmbeddedServer(config, log);
+  const starting = startEmbeddedServer(config, log);
+  // From the start on: a signal while the database server starts must stop it too (after the start).
+  stopGracefullyOnSignals(async () => (await starting).stop(), log, { message: 'stopping', failureMessage: 'stop failed' });
+  const server = await starting;
   const { urls, credentials } = server;
   // The banner is the one place tokens are shown; logs never carry them.
   process.stdout.write(
@@ -27,7 +30,6 @@ async function main(): Promise<void> {
       '',
     ].join('\n') + '\n',
   );
-  stopGracefullyOnSignals(() => server.stop(), log, { message: 'stopping', failureMessage: 'stop failed' });
 }
 
 main().catch((err: unknown) => {

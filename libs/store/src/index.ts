@@ -3,6 +3,8 @@ export * from './pg-pool';
 export * from './migrations';
 export * from './sql-database';
 export * from './pglite-database';
+export * from './embedded-postgres.cluster';
 export * from './agent-records';
 export * from './store-limits';
 export { nestsDeeperThan } from './json-depth';
+export * from './pglite-import';

@@ -1,4 +1,4 @@
-/** Limits of the store lib: what a statement may carry into the embedded database. */
+/** Limits of the store lib: what a statement may carry into PGlite, and the embedded PostgreSQL server's settings. */
 
 /**
  * Deepest nesting of `[` / `{` (outside JSON strings) a text parameter may have
@@ -10,3 +10,21 @@
  * deep (protobuf's recursion limit), so 256 refuses nothing real.
  */
 export const PGLITE_MAX_JSON_DEPTH = 256;
+
+/** The embedded PostgreSQL server's fixed settings (embedded-postgres.cluster.ts). */
+export const EMBEDDED_POSTGRES_DEFAULTS = {
+  /** Only names the socket file (.s.PGSQL.<port>): the server opens no TCP port. */
+  socketPort: 5432,
+  /** sun_path holds 104 bytes on macOS, 108 on Linux, the terminating NUL included. */
+  maxSocketPathBytes: 103,
+  /** The pool's 10 connections, migrations' one, and room for an operator's psql. */
+  maxConnections: 30,
+  /** As root, PostgreSQL (which refuses root) runs as this OS user. */
+  rootRunAsUser: 'nobody',
+  /** Crash recovery after a kill -9 replays the WAL before the server accepts connections. */
+  startTimeoutMs: 60_000,
+  stopTimeoutMs: 30_000,
+  readyPollMs: 50,
+  /** The server's own log, inside the cluster directory. */
+  logFile: 'postgres.log',
+} as const;

@@ -11,6 +11,9 @@ describe('embedded server configuration', () => {
     expect([cfg.gatewayPort, cfg.httpPort, cfg.grpcPort]).toEqual([4320, 4380, 4381]);
     expect(cfg.dataDir).toBe('.opamp-data');
     expect(cfg.tenantId).toBe('default');
+    // Only used as root: PostgreSQL refuses to run as root.
+    expect(cfg.embeddedPgUser).toBe('nobody');
+    expect(loadFleetServerConfig({ OPAMP_EMBEDDED_PG_USER: 'postgres' }).embeddedPgUser).toBe('postgres');
   });
 
   it("uses the edge's default limits, with the upgrade rate set by the gateway's variable", () => {

@@ -7,10 +7,13 @@
 import { bool, int, loadCredentialKey, readEnv, str } from '@opamp/config';
 import { EDGE_DEFAULTS } from '@opamp/edge';
 import { INGEST_DEFAULTS } from '@opamp/ingest';
+import { EMBEDDED_POSTGRES_DEFAULTS } from '@opamp/store';
 
 export const fleetServerEnv = {
-  /** Where the embedded PostgreSQL (PGlite) and the generated credentials live. */
+  /** Where the embedded PostgreSQL's cluster (pg/) and the generated credentials live. */
   OPAMP_DATA_DIR: str({ default: '.opamp-data' }),
+  /** When the server runs as root: the OS user its PostgreSQL runs as (PostgreSQL refuses root). */
+  OPAMP_EMBEDDED_PG_USER: str({ default: EMBEDDED_POSTGRES_DEFAULTS.rootRunAsUser }),
   OPAMP_BIND_HOST: str({ default: '0.0.0.0' }),
   OPAMP_GATEWAY_PORT: int({ default: 4320, min: 0, max: 65535 }),
   OPAMP_GATEWAY_ADMIN_PORT: int({ default: 4321, min: 0, max: 65535 }),
@@ -48,6 +51,7 @@ export const fleetServerEnv = {
 
 export interface FleetServerConfig {
   dataDir: string;
+  embeddedPgUser: string;
   bindHost: string;
   gatewayPort: number;
   adminPort: number;
@@ -86,6 +90,7 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
   }
   return {
     dataDir: e.OPAMP_DATA_DIR,
+    embeddedPgUser: e.OPAMP_EMBEDDED_PG_USER,
     bindHost: e.OPAMP_BIND_HOST,
     gatewayPort: e.OPAMP_GATEWAY_PORT,
     adminPort: e.OPAMP_GATEWAY_ADMIN_PORT,
