@@ -128,7 +128,13 @@ async function agents(): Promise<Map<string, ApiAgent>> {
 
 /** Polls the API until `accept` holds for every listed uid; returns the last listing. */
 async function waitForAgents(description: string, uids: string[], accept: (a: ApiAgent) => boolean, timeoutMs = CONVERGE_MS): Promise<Map<string, ApiAgent>> {
-  return waitFor(agents, (all) => uids.every((u) => all.has(u) && accept(one(all, u))), { timeoutMs, intervalMs: POLL_MS, description });
+  // On a timeout the message names the agents that did not get there, with their state (a Map prints as {}).
+  const lagging = async () => {
+    const all = await agents();
+    return { all, lagging: uids.filter((u) => !all.has(u) || !accept(one(all, u))).map((u) => all.get(u) ?? { instanceUid: u, missing: true }) };
+  };
+  const r = await waitFor(lagging, (x) => x.lagging.length === 0, { timeoutMs, intervalMs: POLL_MS, description });
+  return r.all;
 }
 
 /** One test step: on failure, the processes' state and output tails go with the error, and the logs are kept. */
