@@ -13,3 +13,4 @@ export * from './agent-watch';
 export * from './agent-order';
 export * from './audit-search';
 export * from './agent-credential';
+export * from './agent-credential-state';
