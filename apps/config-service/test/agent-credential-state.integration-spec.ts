@@ -3,7 +3,8 @@
  * Redis and PostgreSQL): agents taken through the identity flow to each state
  * (never issued, on offer, active, rotating, revoked) show it with the kind
  * of credential they were last admitted with, and the credential_state filter
- * lists exactly the agents in the states named; an unknown state is a 400.
+ * lists exactly the agents in the states named (REST and gRPC); an unknown
+ * state is a 400 (INVALID_ARGUMENT).
  */
 import { fleet } from '@opamp/contracts';
 import { AgentCapabilities } from '@opamp/protocol';
@@ -116,8 +117,18 @@ describe('agent credential state in ListAgents and GetAgent (config-service on r
     expect([...listed.keys()].sort()).toEqual(expected.map((k) => uids[k as keyof typeof uids]).sort());
   });
 
-  it('refuses an unknown state with 400 and names the valid ones', async () => {
+  it('answers the same over gRPC', async () => {
+    const r = await bed.rpc('ListAgents', { selector: 'suite=credential-state', credentialState: ['ROTATING', 'NONE'], pageSize: 100 });
+    const agents = r['agents'] as Array<{ instanceUid: string; credential: Summary }>;
+    expect(Object.fromEntries(agents.map((a) => [a.instanceUid, a.credential.state]))).toEqual({ [uids.rotating]: 'ROTATING', [uids.none]: 'NONE' });
+    expect(agents.find((a) => a.instanceUid === uids.rotating)?.credential.retireTime).toBe(retireTime);
+    await expect(bed.rpc('ListAgents', { credentialState: ['EXPIRED'] })).rejects.toMatchObject({ details: expect.stringContaining('credential_state: unknown state "EXPIRED"') });
+  });
+
+  it('refuses an unknown state with 400 and names the valid ones (counted)', async () => {
+    const counted = bed.api.metrics.invalidArguments;
     const r = await bed.rest('GET', '/agents?credentialState=SUPERSEDED');
+    expect(bed.api.metrics.invalidArguments).toBe(counted + 1);
     expect(r.status).toBe(400);
     expect((r.json['error'] as { message: string }).message).toBe('credential_state: unknown state "SUPERSEDED"; one of NONE, OFFERED, ACTIVE, ROTATING, REVOKED');
   });
