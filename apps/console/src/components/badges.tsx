@@ -48,13 +48,13 @@ export function SyncBadge({ agent }: { agent: Pick<Agent, 'inSync' | 'configurat
   return <Badge tone="warn">out of sync</Badge>;
 }
 
-/** The agent's own credential state; the title says what its last connection was admitted with. */
-export function CredentialBadge({ agent }: { agent: Pick<Agent, 'credential'> }) {
+/** The agent's own credential state; the title says what its last connection was admitted with. `labelled`: say "credential" (beside other badges). */
+export function CredentialBadge({ agent, labelled = false }: { agent: Pick<Agent, 'credential'>; labelled?: boolean }) {
   const v = credentialView(agent.credential);
   const kind = agent.credential ? ` Last admitted with: ${credentialKindText(agent.credential.kind)}.` : '';
   return (
     <Badge tone={v.tone} title={`${v.title}.${kind}`}>
-      {v.text}
+      {labelled ? `credential: ${v.text}` : v.text}
     </Badge>
   );
 }

@@ -262,7 +262,7 @@ export function AgentDetail({ uid }: { uid: string }) {
             <HealthBadge health={a.health} lastKnown={a.lastKnownHealth} />
             <ConfigStatusBadge status={a.remoteConfigStatus} error={a.remoteConfigError} />
             <SyncBadge agent={a} />
-            <CredentialBadge agent={a} />
+            <CredentialBadge agent={a} labelled />
           </div>
         }
       />
