@@ -10,6 +10,7 @@ import { ConfigurationDetail } from './pages/ConfigurationDetail';
 import { ConfigurationNew } from './pages/ConfigurationNew';
 import { Configurations } from './pages/Configurations';
 import { Overview } from './pages/Overview';
+import { PendingSwitches } from './pages/PendingSwitches';
 import { RolloutDetail } from './pages/RolloutDetail';
 import { Rollouts } from './pages/Rollouts';
 import { SignIn } from './pages/SignIn';
@@ -29,6 +30,7 @@ function Page({ path }: { path: string }) {
   let m: Record<string, string> | null;
   if (path === '/' || path === '') return <Overview />;
   if (match('/agents', path)) return <Agents />;
+  if (match('/agents/pending-switches', path)) return <PendingSwitches />;
   if ((m = match('/agents/:uid', path))) return <AgentDetail key={m.uid} uid={m.uid} />;
   if (match('/configurations', path)) return <Configurations />;
   if (match('/configurations/new', path)) return <ConfigurationNew />;

@@ -491,7 +491,8 @@ describe('operator console in headless Chromium', () => {
     await page.waitForURL((url) => url.pathname === '/agents');
     expect((await rest('GET', `/agents/${uid}`)).status).toBe(404);
     const audit = (await rest('GET', `/audit-events?resourceName=${leaving.instanceUid.toString('hex')}`)).json['events'] as Array<{ action: string }>;
-    expect(audit.map((e) => e.action)).toEqual(['agent.delete']);
+    // Newest first: it enrolled with the agent token when it connected (audited since issue 14), then was deleted.
+    expect(audit.map((e) => e.action)).toEqual(['agent.delete', 'agent.enroll']);
   });
 
   it('agent tokens: one with expiry, use limit and labels is created (its secret shown once), its agent gets the labels, revoking it disconnects the agent', async () => {

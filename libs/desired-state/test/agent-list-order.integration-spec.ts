@@ -5,7 +5,9 @@
  * without a value last, ties by instance uid — with no duplicate and no gap;
  * tenants stay apart; a page token only continues its own order. On
  * PostgreSQL with 100,000 agents, a first page and a deep page of every order
- * are index scans that read no more rows than the page (EXPLAIN ANALYZE).
+ * are index scans that read no more rows than the page (EXPLAIN ANALYZE),
+ * the credential summary of each row is read for the rows of the page only,
+ * and a credential_state filter answers within the same bound.
  */
 import type { Pool } from 'pg';
 import { AgentCapabilities as C } from '@opamp/protocol';
@@ -325,8 +327,22 @@ describe('ListAgents order_by on PostgreSQL with 100,000 agents', () => {
     );
     // A small tenant beside it, as in a shared deployment.
     await backend.db.query(`INSERT INTO agents (tenant_id, instance_uid, labels) SELECT 'small', decode(lpad(to_hex(i), 32, '0'), 'hex'), '{}' FROM generate_series(1, 100) i`);
+    // Credentials: every 3rd agent has an active one, every 600th is rotating (a newer one on offer as well),
+    // every 500th agent has one on offer only and every 400th a revoked one (when it has no other).
+    const credentials = (state: string, where: string, extra = '') =>
+      backend.db.query(
+        `INSERT INTO agent_credentials (tenant_id, instance_uid, secret_hash, state${extra ? ', retire_at' : ''})
+         SELECT $1, decode(lpad(to_hex(i), 32, '0'), 'hex'), sha256(convert_to('${state}-' || i, 'UTF8')), '${state}'${extra}
+         FROM generate_series(1, ${AGENTS}) AS i WHERE ${where}`,
+        [tenant],
+      );
+    await credentials('active', 'i % 3 = 0 AND i % 600 <> 0');
+    await credentials('active', 'i % 600 = 0', `, now() + interval '7 days'`);
+    await credentials('offered', '(i % 600 = 0) OR (i % 500 = 0 AND i % 3 <> 0)');
+    await credentials('revoked', 'i % 400 = 0 AND i % 3 <> 0 AND i % 500 <> 0');
     await backend.db.query('ANALYZE agents');
     await backend.db.query('ANALYZE agent_config_state');
+    await backend.db.query('ANALYZE agent_credentials');
   }, 120_000);
 
   afterAll(async () => {
@@ -359,14 +375,16 @@ describe('ListAgents order_by on PostgreSQL with 100,000 agents', () => {
   }
   const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
 
-  async function explain(req: Record<string, unknown>): Promise<{ scans: PlanNode[]; ms: number }> {
+  async function explain(req: Record<string, unknown>): Promise<{ scans: PlanNode[]; credentialScans: PlanNode[]; ms: number; agents: Array<Record<string, unknown>> }> {
     queries.length = 0;
     const r = await api.agents.listAgents(caller, req);
-    expect((r['agents'] as unknown[]).length).toBe(50);
+    const agents = r['agents'] as Array<Record<string, unknown>>;
+    expect(agents.length).toBe(50);
     const q = queries[queries.length - 1];
     const { rows } = await backend.pool.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`, q.params as unknown[]);
     const plan = (rows[0]['QUERY PLAN'] as Array<{ Plan: PlanNode; 'Execution Time': number }>)[0];
-    return { scans: nodes(plan.Plan).filter((n) => n['Relation Name'] === 'agents'), ms: plan['Execution Time'] };
+    const all = nodes(plan.Plan);
+    return { scans: all.filter((n) => n['Relation Name'] === 'agents'), credentialScans: all.filter((n) => n['Relation Name'] === 'agent_credentials'), ms: plan['Execution Time'], agents };
   }
 
   const INDEX: Record<AgentSortKey, string> = {
@@ -383,7 +401,12 @@ describe('ListAgents order_by on PostgreSQL with 100,000 agents', () => {
     // First page, a page from the middle of the agents with a value, and one from the middle of those without.
     const withoutValue = ['instance_uid', 'config_status'].includes(order.key) ? [] : [encodeAgentPageToken(order, { value: null, instanceUid: (50_000).toString(16).padStart(32, '0') })];
     for (const pageToken of ['', middle(order), ...withoutValue]) {
-      const { scans, ms } = await explain({ orderBy, pageSize: 50, pageToken });
+      const { scans, credentialScans, ms } = await explain({ orderBy, pageSize: 50, pageToken });
+      // The credential summary: one index probe per row a segment emits, never a pass over the fleet's credentials.
+      expect(credentialScans.length).toBeGreaterThan(0);
+      for (const scan of credentialScans) {
+        expect({ orderBy, node: scan['Node Type'], loops: Math.min(scan['Actual Loops'] ?? 1, 51) }).toEqual({ orderBy, node: expect.stringMatching(/^(Index|Bitmap Heap) Scan$/), loops: scan['Actual Loops'] ?? 1 });
+      }
       expect(scans.length).toBeGreaterThan(0);
       for (const scan of scans) {
         expect({ orderBy, deep: pageToken !== '', node: scan['Node Type'], index: scan['Index Name'] }).toEqual({
@@ -396,6 +419,28 @@ describe('ListAgents order_by on PostgreSQL with 100,000 agents', () => {
         expect(scan['Actual Rows']! * (scan['Actual Loops'] ?? 1)).toBeLessThanOrEqual(51);
       }
       expect(ms).toBeLessThan(1000);
+    }
+  });
+
+  it.each([
+    ['ROTATING', ['ROTATING']],
+    ['OFFERED', ['OFFERED']],
+    ['REVOKED', ['REVOKED']],
+    ['NONE,OFFERED', ['NONE', 'OFFERED']],
+    ['ACTIVE', ['ACTIVE']],
+  ])('credential_state %s: a first and a deep page of agents in those states only, within a second', async (value, states) => {
+    const orders: AgentOrder[] = [
+      { key: 'instance_uid', direction: 'asc' },
+      { key: 'last_seen', direction: 'desc' },
+    ];
+    for (const order of orders) {
+      const orderBy = `${order.key} ${order.direction}`;
+      const first = await explain({ orderBy, pageSize: 50, credentialState: value.split(',') });
+      const deep = await explain({ orderBy, pageSize: 50, credentialState: value.split(','), pageToken: middle(order) });
+      for (const page of [first, deep]) {
+        for (const a of page.agents) expect(states).toContain((a['credential'] as { state: string }).state);
+        expect({ value, orderBy, ms: page.ms < 1000 }).toEqual({ value, orderBy, ms: true });
+      }
     }
   });
 });

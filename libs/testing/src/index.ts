@@ -7,3 +7,4 @@ export * from './raw-http.connection';
 export * from './stallable-link';
 export * from './free-port';
 export * from './opamp-go-agent.process';
+export * from './console-browser';

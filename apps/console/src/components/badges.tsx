@@ -1,4 +1,5 @@
 import type { Agent } from '../lib/types';
+import { credentialKindText, credentialView } from '../lib/agent-credential';
 import { shortStatus } from '../lib/agent-query';
 import { healthView } from '../lib/health-view';
 
@@ -45,4 +46,15 @@ export function SyncBadge({ agent }: { agent: Pick<Agent, 'inSync' | 'configurat
   if (!agent.configurationName) return <Badge tone="muted">no assignment</Badge>;
   if (agent.notSentReason) return <Badge tone="bad" title={agent.notSentReason}>not sent</Badge>;
   return <Badge tone="warn">out of sync</Badge>;
+}
+
+/** The agent's own credential state; the title says what its last connection was admitted with. `labelled`: say "credential" (beside other badges). */
+export function CredentialBadge({ agent, labelled = false }: { agent: Pick<Agent, 'credential'>; labelled?: boolean }) {
+  const v = credentialView(agent.credential);
+  const kind = agent.credential ? ` Last admitted with: ${credentialKindText(agent.credential.kind)}.` : '';
+  return (
+    <Badge tone={v.tone} title={`${v.title}.${kind}`}>
+      {labelled ? `credential: ${v.text}` : v.text}
+    </Badge>
+  );
 }

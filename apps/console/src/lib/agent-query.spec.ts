@@ -31,6 +31,16 @@ describe('agent filter', () => {
     expect(isFiltered({ selector: '', healthy: true, statuses: [] })).toBe(true);
   });
 
+  it('keeps credential states in the URL (lower case) and sends them as credentialState', () => {
+    const f = { selector: '', statuses: [], credentialStates: ['NONE' as const, 'OFFERED' as const] };
+    expect(filterToSearch(f)).toBe('?credential=none%2Coffered');
+    expect(filterFromSearch('?credential=none,offered,bogus,none')).toEqual(f);
+    expect(filterFromSearch('?credential=bogus').credentialStates).toBeUndefined();
+    expect(listAgentsQuery(f, 25)).toEqual({ pageSize: '25', credentialState: 'NONE,OFFERED' });
+    expect(isFiltered(f)).toBe(true);
+    expect(isFiltered({ selector: '', statuses: [], credentialStates: [] })).toBe(false);
+  });
+
   it('keeps the sort order in the URL and sends it as orderBy', () => {
     const f = { selector: '', statuses: [], sort: { key: 'last_seen' as const, direction: 'desc' as const } };
     expect(filterToSearch(f)).toBe('?sort=-last_seen');

@@ -3,6 +3,7 @@
  * can be shared and survives a reload) and turned into ListAgents query
  * parameters. The server sorts (ListAgents order_by) and pages in that order.
  */
+import { CREDENTIAL_STATES, type CredentialState } from './agent-credential';
 import { REMOTE_CONFIG_STATUSES, type RemoteConfigStatus } from './types';
 
 export interface AgentFilter {
@@ -11,6 +12,8 @@ export interface AgentFilter {
   healthy?: boolean;
   inSync?: boolean;
   statuses: RemoteConfigStatus[];
+  /** Agent credential states to include (absent: any). */
+  credentialStates?: CredentialState[];
   /** Absent: the API's default order (instance UID ascending). */
   sort?: AgentSort;
 }
@@ -66,12 +69,17 @@ export function filterFromSearch(search: string): AgentFilter {
     .split(',')
     .map((s) => SHORT_STATUS[s.trim().toLowerCase()] ?? (REMOTE_CONFIG_STATUSES.includes(s as RemoteConfigStatus) ? (s as RemoteConfigStatus) : undefined))
     .filter((s): s is RemoteConfigStatus => s !== undefined);
+  const credentialStates = (p.get('credential') ?? '')
+    .split(',')
+    .map((s) => s.trim().toUpperCase() as CredentialState)
+    .filter((s) => CREDENTIAL_STATES.includes(s));
   return {
     selector: p.get('selector') ?? '',
     connected: bool(p.get('connected')),
     healthy: bool(p.get('healthy')),
     inSync: bool(p.get('inSync')),
     statuses: [...new Set(statuses)],
+    credentialStates: credentialStates.length > 0 ? [...new Set(credentialStates)] : undefined,
     sort: sortFromParam(p.get('sort')),
   };
 }
@@ -83,6 +91,7 @@ export function filterToSearch(f: AgentFilter): string {
   if (f.healthy !== undefined) p.set('healthy', String(f.healthy));
   if (f.inSync !== undefined) p.set('inSync', String(f.inSync));
   if (f.statuses.length > 0) p.set('status', f.statuses.map(shortStatus).join(','));
+  if (f.credentialStates?.length) p.set('credential', f.credentialStates.map((s) => s.toLowerCase()).join(','));
   if (f.sort) p.set('sort', `${f.sort.direction === 'desc' ? '-' : ''}${f.sort.key}`);
   const s = p.toString();
   return s ? `?${s}` : '';
@@ -96,11 +105,12 @@ export function listAgentsQuery(f: AgentFilter, pageSize: number, pageToken = ''
   if (f.healthy !== undefined) q['healthy'] = String(f.healthy);
   if (f.inSync !== undefined) q['inSync'] = String(f.inSync);
   if (f.statuses.length > 0) q['configStatuses'] = f.statuses.join(',');
+  if (f.credentialStates?.length) q['credentialState'] = f.credentialStates.join(',');
   if (f.sort) q['orderBy'] = `${f.sort.key} ${f.sort.direction}`;
   if (pageToken) q['pageToken'] = pageToken;
   return q;
 }
 
 export function isFiltered(f: AgentFilter): boolean {
-  return f.selector.trim() !== '' || f.connected !== undefined || f.healthy !== undefined || f.inSync !== undefined || f.statuses.length > 0;
+  return f.selector.trim() !== '' || f.connected !== undefined || f.healthy !== undefined || f.inSync !== undefined || f.statuses.length > 0 || (f.credentialStates?.length ?? 0) > 0;
 }

@@ -3,6 +3,8 @@
  * (proto/fleet/v1/fleet_api.proto). Every field is present: the REST mirror
  * writes defaults.
  */
+import type { AgentCredentialSummary } from './agent-credential';
+
 export type HealthState = 'HEALTH_STATE_UNKNOWN' | 'HEALTH_STATE_HEALTHY' | 'HEALTH_STATE_UNHEALTHY';
 export type RemoteConfigStatus = 'REMOTE_CONFIG_STATUS_UNSET' | 'REMOTE_CONFIG_STATUS_APPLIED' | 'REMOTE_CONFIG_STATUS_APPLYING' | 'REMOTE_CONFIG_STATUS_FAILED';
 export type ConfigFormat = 'CONFIG_FORMAT_UNSPECIFIED' | 'CONFIG_FORMAT_OTEL_COLLECTOR' | 'CONFIG_FORMAT_GENERIC';
@@ -39,6 +41,8 @@ export interface Agent {
   customCapabilities: string[];
   lastSeenTime: string;
   updateTime: string;
+  /** What the agent is admitted with (ListAgents, GetAgent); absent from an older server. */
+  credential?: AgentCredentialSummary | null;
 }
 
 export interface ComponentHealth {

@@ -1,7 +1,7 @@
 /**
  * One agent: description, capabilities by name, the component health tree,
- * connection, package statuses, commands, deleting a disconnected agent, and
- * its remote configuration (AgentRemoteConfig).
+ * connection, package statuses, commands, deleting a disconnected agent, its
+ * identity (AgentIdentity) and its remote configuration (AgentRemoteConfig).
  */
 import { useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
@@ -11,7 +11,8 @@ import { AGENT_CAPABILITIES, customMessageGate, restartGate } from '../lib/capab
 import { agentDisplayName, relativeTime, shortHex, utf8ToBase64 } from '../lib/format';
 import type { Agent, AgentDetail as AgentData, CommandResult, PackageStatus } from '../lib/types';
 import { navigate } from '../router';
-import { Badge, ConfigStatusBadge, ConnectionBadge, HealthBadge, SyncBadge, type Tone } from '../components/badges';
+import { Badge, ConfigStatusBadge, ConnectionBadge, CredentialBadge, HealthBadge, SyncBadge, type Tone } from '../components/badges';
+import { AgentIdentity } from './AgentIdentity';
 import { RemoteConfig } from './AgentRemoteConfig';
 import { HealthTree } from '../components/HealthTree';
 import { Card, ErrorBox, KeyValues, LiveIndicator, PageHeader } from '../components/ui';
@@ -261,6 +262,7 @@ export function AgentDetail({ uid }: { uid: string }) {
             <HealthBadge health={a.health} lastKnown={a.lastKnownHealth} />
             <ConfigStatusBadge status={a.remoteConfigStatus} error={a.remoteConfigError} />
             <SyncBadge agent={a} />
+            <CredentialBadge agent={a} labelled />
           </div>
         }
       />
@@ -332,6 +334,7 @@ export function AgentDetail({ uid }: { uid: string }) {
           <p className="muted">None declared.</p>
         )}
       </Card>
+      <AgentIdentity agent={a} onChanged={agent.refresh} />
       <RemoteConfig agent={a} />
       <Card title="Packages">
         <Packages agent={a} reports={has.has('ReportsPackageStatuses')} />

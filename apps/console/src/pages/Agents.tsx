@@ -2,7 +2,7 @@
  * The agents table: label-selector search, status filters and the sort order
  * (kept in the URL), sortable column headers, server-side sorting and keyset
  * paging with the API's page tokens (a token continues its own order), live
- * refresh of the page on screen.
+ * refresh of the page on screen, each agent's credential state (column and filter).
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
@@ -10,8 +10,10 @@ import { useNow, usePoll } from '../hooks';
 import { filterFromSearch, filterToSearch, isFiltered, listAgentsQuery, nextSort, PAGE_SIZES, shortStatus, type AgentFilter, type AgentSort, type AgentSortKey } from '../lib/agent-query';
 import { agentDisplayName, agentInstanceId, formatCount, relativeTime, shortUid } from '../lib/format';
 import { REMOTE_CONFIG_STATUSES, type ListAgentsResponse, type RemoteConfigStatus } from '../lib/types';
+import { CREDENTIAL_STATES, credentialView, type CredentialState } from '../lib/agent-credential';
 import { Link, navigate, useLocation } from '../router';
-import { ConfigStatusBadge, ConnectionBadge, HealthBadge, SyncBadge } from '../components/badges';
+import { ConfigStatusBadge, ConnectionBadge, CredentialBadge, HealthBadge, SyncBadge } from '../components/badges';
+import { AgentTabs } from '../components/AgentTabs';
 import { Card, ErrorBox, LiveIndicator, PageHeader } from '../components/ui';
 
 function TriState({ label, value, onChange, yes, no, testId }: { label: string; value?: boolean; onChange: (v?: boolean) => void; yes: string; no: string; testId: string }) {
@@ -72,7 +74,7 @@ function ariaSort(sort: AgentSort | undefined, key: AgentSortKey): 'ascending' |
 export function Agents() {
   const api = useApi();
   const now = useNow();
-  const { search } = useLocation();
+  const { path, search } = useLocation();
   const filter = filterFromSearch(search);
   const filterKey = filterToSearch(filter);
   const [selectorInput, setSelectorInput] = useState(filter.selector);
@@ -100,6 +102,9 @@ export function Agents() {
   const onSort = (key: AgentSortKey) => setFilter({ sort: nextSort(filter.sort, key) });
   const sortProps = { sort: filter.sort, onSort };
   const toggleStatus = (s: RemoteConfigStatus) => setFilter({ statuses: filter.statuses.includes(s) ? filter.statuses.filter((x) => x !== s) : [...filter.statuses, s] });
+  const credentialStates = filter.credentialStates ?? [];
+  const toggleCredential = (s: CredentialState) =>
+    setFilter({ credentialStates: credentialStates.includes(s) ? credentialStates.filter((x) => x !== s) : [...credentialStates, s] });
 
   // Rows of an earlier query never stand under the error of this one (a bad selector).
   const agents = list.error && !list.current ? [] : (list.data?.agents ?? []);
@@ -107,7 +112,7 @@ export function Agents() {
 
   return (
     <div>
-      <PageHeader title="Agents" subtitle={<LiveIndicator updatedAt={list.updatedAt} now={now} error={list.error} />} />
+      <PageHeader title="Agents" subtitle={<LiveIndicator updatedAt={list.updatedAt} now={now} error={list.error} />} actions={<AgentTabs path={path} />} />
       <Card>
         <form className="filters" onSubmit={submit}>
           <div className="search">
@@ -139,6 +144,14 @@ export function Agents() {
                 </button>
               ))}
             </div>
+            <div className="segmented" role="group" aria-label="Credential state" data-testid="filter-credential">
+              <span className="segmented-label">Credential</span>
+              {CREDENTIAL_STATES.map((s) => (
+                <button type="button" key={s} data-state={s} className={credentialStates.includes(s) ? 'active' : ''} title={credentialView({ kind: '', state: s, retireTime: '' }).title} onClick={() => toggleCredential(s)}>
+                  {s.toLowerCase()}
+                </button>
+              ))}
+            </div>
           </div>
         </form>
         <ErrorBox error={list.error} title="Could not list agents" />
@@ -162,6 +175,7 @@ export function Agents() {
                 <SortButton sortKey="config_status" label="Config status" {...sortProps} />
               </th>
               <th>Sync</th>
+              <th>Credential</th>
               <th aria-sort={ariaSort(filter.sort, 'last_seen')}>
                 <SortButton sortKey="last_seen" label="Last seen" {...sortProps} />
               </th>
@@ -209,13 +223,16 @@ export function Agents() {
                   <td>
                     <SyncBadge agent={a} />
                   </td>
+                  <td data-testid="agent-credential" data-state={a.credential?.state ?? ''}>
+                    <CredentialBadge agent={a} />
+                  </td>
                   <td title={a.lastSeenTime}>{relativeTime(a.lastSeenTime, now)}</td>
                 </tr>
               );
             })}
             {agents.length === 0 && !list.loading && (
               <tr>
-                <td colSpan={8} className="empty">
+                <td colSpan={9} className="empty">
                   {isFiltered(filter) ? 'No agent matches these filters.' : 'No agents yet. Agents appear here when they connect.'}
                 </td>
               </tr>

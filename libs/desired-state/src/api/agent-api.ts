@@ -8,6 +8,10 @@ import { deleteAgentRecords } from '@opamp/store';
 import {
   agentPagePosition,
   agentPageSql,
+  CREDENTIAL_SUMMARY_COLUMNS,
+  CREDENTIAL_SUMMARY_JOIN,
+  credentialStateSql,
+  credentialSummaryFromRow,
   customMessage,
   decodeAgentPageToken,
   DesiredStateError,
@@ -17,6 +21,7 @@ import {
   invalidArgument,
   isInSync,
   parseAgentOrder,
+  parseCredentialStates,
   parseSelectorArgument,
   restartMessage,
   selectorToSql,
@@ -75,6 +80,10 @@ const COUNT_SQL = [
 ]
   .map((sql, i) => `${sql} AS c${i}`)
   .join(', ');
+
+/** What ListAgents and GetAgent read: the agent row and its credential summary (one aggregate per row shown). */
+const LISTED_COLUMNS = `${AGENT_COLUMNS}, ${CREDENTIAL_SUMMARY_COLUMNS}`;
+const LISTED_FROM = `${AGENT_FROM} ${CREDENTIAL_SUMMARY_JOIN}`;
 
 function jsonValueToString(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -175,12 +184,14 @@ export class AgentApi {
       where.push(`a.remote_config_status = ANY($${params.length}::smallint[])`);
     }
     if (typeof req['inSync'] === 'boolean') where.push(req['inSync'] ? IN_SYNC_SQL : `NOT ${IN_SYNC_SQL}`);
-    const page = agentPageSql({ order, columns: AGENT_COLUMNS, from: AGENT_FROM, where, params, after, limit: limit + 1 });
+    const credentialStates = parseCredentialStates(req['credentialState']);
+    if (credentialStates.length > 0) where.push(credentialStateSql(credentialStates));
+    const page = agentPageSql({ order, columns: LISTED_COLUMNS, from: LISTED_FROM, where, params, after, limit: limit + 1 });
     const { rows } = await this.ctx.repo.db.query(page.sql, page.params);
     const agents = rows.slice(0, limit).map(agentFromRow);
     const more = rows.length > limit;
     return {
-      agents: agents.map((a) => this.agentMessage(a)),
+      agents: agents.map((a, i) => ({ ...this.agentMessage(a), credential: credentialSummaryFromRow(rows[i], toIso) })),
       nextPageToken: more ? encodeAgentPageToken(order, agentPagePosition(rows[limit - 1], agents[limit - 1].instanceUid.toString('hex'))) : '',
     };
   }
@@ -199,8 +210,8 @@ export class AgentApi {
   async getAgent(c: Caller, req: Req): Promise<Record<string, unknown>> {
     const uid = instanceUid(req['instanceUid']);
     const { rows } = await this.ctx.repo.db.query(
-      `SELECT ${AGENT_COLUMNS}, a.health, a.package_statuses, e.config_map, ac.components
-         FROM ${AGENT_FROM}
+      `SELECT ${LISTED_COLUMNS}, a.health, a.package_statuses, e.config_map, ac.components
+         FROM ${LISTED_FROM}
          LEFT JOIN effective_configs e ON e.hash = a.effective_config_hash
          LEFT JOIN available_components ac ON ac.hash = a.available_components_hash
         WHERE a.tenant_id = $1 AND a.instance_uid = $2`,
@@ -213,6 +224,7 @@ export class AgentApi {
     const health = componentHealthMessage(r['health']);
     return {
       ...this.agentMessage(a),
+      credential: credentialSummaryFromRow(r, toIso),
       ...(health ? { componentHealth: health } : {}),
       effectiveConfig: effectiveConfigFiles(toBuffer(r['config_map'])),
       packageStatuses: packages.packages,

@@ -14,3 +14,4 @@ export * from './agent-order';
 export * from './audit-search';
 export * from './agent-credential';
 export * from './enrollment-token';
+export * from './agent-credential-state';
