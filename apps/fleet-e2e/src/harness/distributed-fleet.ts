@@ -8,12 +8,10 @@
  *  - tenant, agent token and admin token are unique to the run;
  *  - a PostgreSQL schema of its own (search_path in the database URL);
  *  - its own agent-events topic and consumer groups for status-ingest and config-service;
- *  - gateway ids unique to the run (so are their Redis push channels).
- * The inbound topic cannot be chosen for the gateway (no env var), so every run
- * shares `opamp.agent-inbound`: status-ingest's new group is set to the end of
- * that topic before it starts, so it reads only what this run produces (plus
- * whatever other tenants produce at the same time, which lands in this run's
- * schema and is ignored).
+ *  - gateway ids unique to the run (so are their Redis push channels);
+ *  - an inbound topic of its own (OPAMP_GATEWAY_INBOUND_TOPIC): another run or
+ *    a benchmark on the same Kafka must not feed this run's status-ingest (nor
+ *    this run's agents theirs: their workers would answer this run's agents).
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -29,7 +27,6 @@ import { AppProcess, type AppName } from './app-process';
 import { TcpBalancer } from './tcp-balancer';
 
 /** The shared inbound topic every gateway writes (the gateway has no setting for it). */
-export const INBOUND_TOPIC = KafkaTopics.agentInbound.name;
 /** The heartbeat interval config-service puts in its connection settings offers (seconds). */
 export const OFFER_HEARTBEAT_S = 2;
 
@@ -61,6 +58,7 @@ export class DistributedFleet {
   readonly adminToken = `admin-${randomBytes(18).toString('base64url')}`;
   readonly schema = `e2e_${this.run}`;
   readonly eventsTopic = `opamp.agent-events.${this.run}`;
+  readonly inboundTopic = `opamp.agent-inbound.${this.run}`;
   readonly ingestGroup = `opamp.status-ingest.${this.run}`;
   readonly configGroup = `opamp.config-service.${this.run}`;
   readonly gatewayIds = [`${this.run}-gw1`, `${this.run}-gw2`] as const;
@@ -111,7 +109,7 @@ export class DistributedFleet {
       ...base,
       OPAMP_DATABASE_URL: databaseUrl,
       OPAMP_INGEST_CLIENT_ID: `status-ingest-${this.run}`,
-      OPAMP_INGEST_INBOUND_TOPIC: INBOUND_TOPIC,
+      OPAMP_INGEST_INBOUND_TOPIC: this.inboundTopic,
       OPAMP_INGEST_EVENTS_TOPIC: this.eventsTopic,
       OPAMP_INGEST_GROUP_ID: this.ingestGroup,
       // A port of its own: another run (or a bench) on this machine may hold the default 9464.
@@ -147,6 +145,7 @@ export class DistributedFleet {
           OPAMP_GATEWAY_HOST: '127.0.0.1',
           OPAMP_GATEWAY_PORT: String(port),
           OPAMP_GATEWAY_ADMIN_PORT: String(adminPort),
+          OPAMP_GATEWAY_INBOUND_TOPIC: this.inboundTopic,
           OPAMP_AGENT_TOKENS: `${this.tenant}=${this.agentToken}`,
           // Short drains keep the teardown quick; the kill test uses SIGKILL anyway.
           OPAMP_DRAIN_WINDOW_MS: '500',
@@ -177,7 +176,7 @@ export class DistributedFleet {
     await admin.connect();
     try {
       await admin.deleteGroups([this.ingestGroup, this.configGroup]).catch(() => undefined);
-      await admin.deleteTopics({ topics: [this.eventsTopic], timeout: 10_000 }).catch(() => undefined);
+      await admin.deleteTopics({ topics: [this.eventsTopic, this.inboundTopic], timeout: 10_000 }).catch(() => undefined);
     } finally {
       await admin.disconnect();
     }
@@ -240,21 +239,9 @@ export class DistributedFleet {
     }
   }
 
-  /**
-   * Makes sure the inbound topic exists and points status-ingest's new consumer
-   * group at the current end of the shared inbound topic (a new group would
-   * otherwise read it from the beginning: every earlier run and test).
-   */
+  /** Creates the run's inbound topic (deleted again by cleanUp). */
   private async prepareKafka(): Promise<void> {
-    await ensureTopics(this.kafka, [KafkaTopics.agentInbound]);
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const ends = await admin.fetchTopicOffsets(INBOUND_TOPIC);
-      await admin.setOffsets({ groupId: this.ingestGroup, topic: INBOUND_TOPIC, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
-    } finally {
-      await admin.disconnect();
-    }
+    await ensureTopics(this.kafka, [{ ...KafkaTopics.agentInbound, name: this.inboundTopic }]);
   }
 }
 
