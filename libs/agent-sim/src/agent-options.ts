@@ -78,6 +78,13 @@ export interface AgentProfile {
   readonly rng?: Rng;
   /** HTTP: connection pool; default one keep-alive pool shared by all agents. */
   readonly httpAgent?: HttpAgent;
+  /**
+   * With AcceptsOpAMPConnectionSettings: follow the server's connection
+   * settings offers like the OpAMP supervisor (reconnect with the offered
+   * endpoint and headers, roll back when refused; connection-settings.ts).
+   * Default off: only an offered heartbeat interval is taken.
+   */
+  readonly followConnectionSettings?: boolean;
 }
 
 /** Settings of one agent. */
@@ -127,6 +134,7 @@ export interface ResolvedProfile {
   readonly receivedLimit: number;
   readonly rng: Rng;
   readonly httpAgent?: HttpAgent;
+  readonly followConnectionSettings: boolean;
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
@@ -144,7 +152,7 @@ const PROFILE_KEYS: ReadonlyArray<keyof AgentProfile> = [
   'endpoint', 'transport', 'headers', 'capabilities', 'heartbeatIntervalMs', 'initialEffectiveConfig',
   'applyConfig', 'reconnect', 'minRetryMs', 'firstMessageCompressedOnReconnect', 'customCapabilities',
   'availableComponents', 'perMessageDeflate', 'gzipRequests', 'acceptGzip', 'sendInstanceUidHeader',
-  'requestTimeoutMs', 'stopTimeoutMs', 'receivedLimit', 'httpAgent',
+  'requestTimeoutMs', 'stopTimeoutMs', 'receivedLimit', 'httpAgent', 'followConnectionSettings',
 ];
 
 const resolved = new WeakMap<object, ResolvedProfile>();
@@ -213,6 +221,7 @@ function resolveProfile(p: AgentProfile): ResolvedProfile {
     receivedLimit: p.receivedLimit ?? 1000,
     rng: p.rng ?? Math.random,
     httpAgent: p.httpAgent,
+    followConnectionSettings: p.followConnectionSettings ?? false,
   });
 }
 

@@ -63,71 +63,15 @@ import {
   type AgentDescriptionInput,
   type HealthInput,
   type MessageExtras,
+  type ConnectionSettingsReport,
   type RemoteConfigState,
 } from './status-builder';
 import { openWebSocket, type WsHost } from './ws-transport';
 import { sourcePortPool, type SourcePortPool } from './source-ports';
+import { ConnectionSettingsFollower, type OpampSettings } from './connection-settings';
+import type { AgentErrorKind, SimulatedAgentEvents } from './agent-events';
 
 type ServerToAgent = opamp.proto.v1.ServerToAgent;
-
-/** Kinds of problems an agent counts in `errorsByKind` and reports with the 'error' event. */
-export type AgentErrorKind =
-  /** HTTP status other than 200 (plain HTTP) or other than 101 (WS upgrade). */
-  | 'http_status'
-  /** error_response BAD_REQUEST: the message is not resent. */
-  | 'bad_request'
-  /** error_response UNAVAILABLE: retried after retry_info (or backoff). */
-  | 'unavailable'
-  /** error_response UNKNOWN (or an unknown type): not retried. */
-  | 'server_error'
-  /** A ServerToAgent (or its framing / gzip) could not be decoded. */
-  | 'decode'
-  /** Connection refused / reset / timed out, WS closed unexpectedly. */
-  | 'transport'
-  /** ServerToAgent.instance_uid differs from the agent's: message ignored. */
-  | 'uid_mismatch'
-  /** agent_identification.new_instance_uid not 16 bytes: ignored. */
-  | 'invalid_new_uid';
-
-export interface AgentError {
-  readonly kind: AgentErrorKind;
-  readonly message: string;
-  /** HTTP status, for 'http_status'. */
-  readonly status?: number;
-  /** Delay before the next attempt, when the failure schedules one. */
-  readonly retryAfterMs?: number;
-}
-
-export interface RemoteConfigEvent {
-  readonly hash: Buffer;
-  readonly config: opamp.proto.v1.IAgentConfigMap;
-}
-
-export interface CustomMessageEvent {
-  readonly capability: string;
-  readonly type: string;
-  readonly data: Uint8Array;
-}
-
-/** Events of a SimulatedAgent (listener argument tuples). */
-export interface SimulatedAgentEvents {
-  /** Every accepted ServerToAgent (uid matched), before it is acted on. */
-  serverMessage: [message: ServerToAgent];
-  /** A remote config with a new hash is being applied. */
-  remoteConfig: [event: RemoteConfigEvent];
-  /** A remote config apply finished: status APPLIED or FAILED. */
-  applied: [state: RemoteConfigState];
-  /** A restart command was accepted; the simulated process restarts. */
-  restart: [];
-  connected: [];
-  disconnected: [info: { code?: number; reason?: string }];
-  /** Emitted only when someone listens (an EventEmitter 'error' without listeners would throw). */
-  error: [error: AgentError];
-  /** A custom_message for a declared custom capability. */
-  customMessage: [message: CustomMessageEvent];
-  /** The server assigned a new instance uid (the old one is the argument's predecessor). */
-  instanceUid: [uid: Buffer];
-}
 
 type Phase = 'idle' | 'running' | 'stopping' | 'stopped';
 
@@ -191,6 +135,16 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private applyAt = NONE;
   private applyGeneration = 0;
   private applyingConfig: opamp.proto.v1.IAgentConfigMap | undefined;
+
+  // Connection settings offers (followConnectionSettings): created with the first offer.
+  private settings: ConnectionSettingsFollower | undefined;
+  /** The APPLYING report of the pending candidate reached the server (WS: was sent). */
+  private applyingAnnounced = false;
+  /** HTTP: the request in flight carries the APPLYING report / uses the candidate. */
+  private requestAnnounces = false;
+  private requestOnTrial = false;
+  /** Why the last connection attempt with the candidate failed ('' while none did). */
+  private trialError = '';
 
   /** Received ServerToAgent messages (oldest first), at most `receivedLimit`. */
   readonly received: ServerToAgent[] = [];
@@ -257,6 +211,21 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   /** The heartbeat / poll interval in force (the server may have changed it). */
   get heartbeatIntervalMs(): number {
     return this.heartbeatMs;
+  }
+
+  /** The last connection settings offer handled and how that went (undefined before the first). */
+  get connectionSettingsStatus(): ConnectionSettingsReport | undefined {
+    return this.settings?.outcome;
+  }
+
+  /** Where the agent connects now (the profile's endpoint until an offer was applied). */
+  get endpoint(): string {
+    return this.target().url.href;
+  }
+
+  /** The request headers the agent connects with now. */
+  get connectionHeaders(): Readonly<Record<string, string>> {
+    return this.target().headers;
   }
 
   get description(): AgentDescriptionInput | undefined {
@@ -526,9 +495,11 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       if (!this.ws || this.ws.readyState !== WS_OPEN) return;
       if (this.dirty !== 0 || !this.customQueue) this.sendPending();
       while (this.customQueue && this.ws && this.ws.readyState === WS_OPEN) this.sendPending();
+      this.maybeSwitch();
       return;
     }
     if (this.request || this.reconnectAt !== NONE) return;
+    this.maybeSwitch();
     if (this.dirty !== 0 || this.customQueue || this.restartState === RESTART_QUEUED) {
       this.sendPending();
     }
@@ -581,6 +552,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
         customCapabilities: profile.customCapabilities,
         availableComponents: profile.availableComponents,
         availableComponentsHash: profile.availableComponentsHash,
+        connectionSettings: this.settings?.status,
       },
       parts,
       extras,
@@ -598,9 +570,11 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   private connectWs(): void {
     const profile = this.profile;
+    const target = this.target();
     this.retryOverrideMs = undefined;
-    this.ws = openWebSocket(this, profile.url, {
-      headers: profile.headers,
+    this.trialError = '';
+    this.ws = openWebSocket(this, target.url, {
+      headers: target.headers,
       perMessageDeflate: profile.perMessageDeflate,
       localAddress: this.options.localAddress,
       localPort: this.sourcePorts?.next(),
@@ -613,6 +587,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (!ws || ws.readyState !== WS_OPEN) return;
     const frame = encodeAgentToServerFrame(this.buildMessage(parts, extras));
     ws.send(frame, { binary: true });
+    if (parts & StatusPart.ConnectionSettingsStatus && this.settings?.switchDue) this.applyingAnnounced = true;
     this.noteSent(parts);
     this.armTimer();
   }
@@ -626,6 +601,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     }
     this.attempt = 0;
     this.portsTakenInARow = 0;
+    if (this.settings?.trying) this.trialSucceeded();
     this.setConnected();
     // First message on a connection: the full state, except on a Go-style reconnect (only what changed).
     const compressed = this.everConnected && this.profile.firstMessageCompressedOnReconnect;
@@ -633,6 +609,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     const parts = this.takeDirty() | (compressed ? 0 : FULL_STATE_PARTS);
     this.sendWs(parts);
     if (this.customQueue) this.scheduleFlush();
+    this.maybeSwitch();
   }
 
   /** @internal socket event */
@@ -667,6 +644,11 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       this.scheduleRetry(0);
       return;
     }
+    if (this.settings?.trying && this.trialError) {
+      this.trialFailed(this.trialError);
+      this.scheduleRetry(0);
+      return;
+    }
     const override = this.retryOverrideMs;
     if (override === undefined && code !== WS_CLOSE_NORMAL && code !== 1006) {
       this.countError('transport', `WebSocket closed by the server (${code}${reason ? ` ${reason}` : ''})`);
@@ -679,7 +661,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (ws !== this.ws) return;
     const delay = this.throttleDelay(status, retryAfter);
     this.retryOverrideMs = delay;
-    this.countError('http_status', `WebSocket upgrade refused with HTTP ${status}`, status, delay);
+    this.trialError = `WebSocket upgrade refused with HTTP ${status}`;
+    this.countError('http_status', this.trialError, status, delay);
   }
 
   /** @internal socket event */
@@ -691,6 +674,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       this.retryOverrideMs = 0;
       return;
     }
+    this.trialError = err.message;
     this.countError('transport', err.message);
   }
 
@@ -707,8 +691,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   private sendHttp(parts: number, extras?: MessageExtras): void {
     const profile = this.profile;
+    const target = this.target();
     const bytes = encodeAgentToServer(this.buildMessage(parts, extras));
-    const headers: Record<string, string> = { ...profile.headers, 'Content-Type': 'application/x-protobuf' };
+    const headers: Record<string, string> = { ...target.headers, 'Content-Type': 'application/x-protobuf' };
     let body = bytes;
     if (profile.gzipRequests) {
       body = zlib.gzipSync(bytes, { level: 1 });
@@ -718,8 +703,10 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (profile.sendInstanceUidHeader) headers['OpAMP-Instance-UID'] = instanceUidToString(this.uid);
     this.noteSent(parts);
     this.pendingCustom = extras?.customMessage;
+    this.requestAnnounces = (parts & StatusPart.ConnectionSettingsStatus) !== 0 && this.settings?.switchDue === true;
+    this.requestOnTrial = this.settings?.trying === true;
     const request = postOpamp(
-      profile.url,
+      target.url,
       body,
       { headers, localAddress: this.options.localAddress, agent: profile.httpAgent, timeoutMs: profile.requestTimeoutMs },
       (err, result) => this.onHttpDone(request, err, result),
@@ -732,11 +719,15 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.request = undefined;
     const custom = this.pendingCustom;
     this.pendingCustom = undefined;
+    const announced = this.requestAnnounces;
+    const onTrial = this.requestOnTrial;
+    this.requestAnnounces = this.requestOnTrial = false;
     const stopping = this.phase !== 'running';
     if (err || !result) {
       if (stopping) return this.notifyIdle();
       if (err instanceof ResponseDecodeError) this.countError('decode', err.message, err.status);
       else this.failHttp(custom, 'transport', err?.message ?? 'no response', this.backoffMs());
+      if (onTrial && !(err instanceof ResponseDecodeError)) this.rollBackHttp(err?.message ?? 'no response');
       return this.afterHttp();
     }
     const status = result.status;
@@ -746,8 +737,11 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       // 429 / 5xx: the server did not take the message, send it again. Other 4xx: it never will, drop it.
       const retry = status === 429 || status >= 500;
       this.failHttp(retry ? custom : undefined, 'http_status', `HTTP ${status}`, delay, status, retry);
+      if (onTrial) this.rollBackHttp(`HTTP ${status}`);
       return this.afterHttp();
     }
+    if (onTrial && this.settings?.trying) this.trialSucceeded();
+    if (announced) this.applyingAnnounced = true;
     let message: ServerToAgent;
     try {
       message = decodeServerToAgent(result.body);
@@ -771,6 +765,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       return this.afterHttp();
     }
     this.handleServerMessage(message);
+    this.maybeSwitch();
     this.afterHttp();
   }
 
@@ -830,10 +825,12 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       }
       return;
     }
-    const heartbeat = message.connectionSettings?.opamp?.heartbeatIntervalSeconds;
-    if (heartbeat && heartbeat > 0 && hasCapability(caps, AgentCapabilities.ReportsHeartbeat)) {
-      this.heartbeatMs = heartbeat * 1000;
-      this.armTimer();
+    const offered = message.connectionSettings?.opamp;
+    if (offered && this.profile.followConnectionSettings && hasCapability(caps, AgentCapabilities.AcceptsOpAMPConnectionSettings)) {
+      this.offerConnectionSettings(offered, message.connectionSettings?.hash ?? EMPTY_BYTES);
+    } else {
+      const heartbeat = offered?.heartbeatIntervalSeconds;
+      if (heartbeat && heartbeat > 0 && hasCapability(caps, AgentCapabilities.ReportsHeartbeat)) this.setHeartbeat(heartbeat * 1000);
     }
     const newUid = message.agentIdentification?.newInstanceUid;
     if (newUid && newUid.length > 0) {
@@ -952,6 +949,99 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       this.applyingConfig = undefined;
       this.remoteState = INITIAL_REMOTE_CONFIG_STATE;
     }
+  }
+
+  // ---------------------------------------------------- connection settings
+
+  /** Where and how connections go now: the offered settings in use, else the profile's. */
+  private target(): Pick<OpampSettings, 'url' | 'headers'> {
+    return this.settings?.inUse ?? this.profile;
+  }
+
+  private setHeartbeat(ms: number): void {
+    if (ms === this.heartbeatMs || !hasCapability(this.profile.capabilities, AgentCapabilities.ReportsHeartbeat)) return;
+    this.heartbeatMs = ms;
+    this.armTimer();
+  }
+
+  private offerConnectionSettings(offer: opamp.proto.v1.IOpAMPConnectionSettings, hash: Uint8Array): void {
+    const follower = (this.settings ??= new ConnectionSettingsFollower({
+      url: this.profile.url,
+      headers: this.profile.headers,
+      heartbeatMs: this.heartbeatMs,
+    }));
+    const decision = follower.offer(offer, hash, this.profile.transport);
+    switch (decision.kind) {
+      case 'applied_before':
+      case 'busy':
+        return;
+      case 'failed_before':
+        // Not tried again; FAILED goes out again (no new event: nothing changed).
+        if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsConnectionSettingsStatus)) this.markDirty(StatusPart.ConnectionSettingsStatus);
+        return;
+      case 'in_place':
+        this.setHeartbeat(decision.settings.heartbeatMs);
+        break;
+      case 'switch':
+        this.applyingAnnounced = false;
+        // The flush after this message reports APPLYING, then switches (maybeSwitch).
+        this.scheduleFlush();
+        break;
+      default:
+        // invalid: FAILED at once.
+        break;
+    }
+    this.markSettingsReported();
+  }
+
+  private markSettingsReported(): void {
+    const status = this.settings?.outcome;
+    if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsConnectionSettingsStatus)) this.markDirty(StatusPart.ConnectionSettingsStatus);
+    if (status) this.emit('connectionSettings', status);
+  }
+
+  /**
+   * Disconnects to try the pending candidate, once its APPLYING report is out
+   * (at once without ReportsConnectionSettingsStatus). The next connection
+   * is the candidate's, and its first message carries the full state.
+   */
+  private maybeSwitch(): void {
+    const follower = this.settings;
+    if (!follower?.switchDue || this.phase !== 'running') return;
+    if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsConnectionSettingsStatus) && !this.applyingAnnounced) return;
+    this.applyingAnnounced = false;
+    this.trialError = '';
+    follower.beginTrial();
+    this.dirty |= FULL_STATE_PARTS;
+    if (this.profile.transport === 'http') {
+      this.scheduleFlush();
+      return;
+    }
+    const ws = this.ws;
+    if (!ws) return; // a reconnect is scheduled already: it uses the candidate
+    this.retryOverrideMs = 0;
+    if (ws.readyState === WS_OPEN) ws.close(WS_CLOSE_NORMAL, 'switching connection settings');
+    else ws.terminate();
+  }
+
+  private trialSucceeded(): void {
+    const settings = this.settings?.trialSucceeded();
+    if (!settings) return;
+    this.setHeartbeat(settings.heartbeatMs);
+    this.markSettingsReported();
+  }
+
+  /** The candidate was refused: back to the settings that worked, FAILED reported over them. */
+  private trialFailed(reason: string): void {
+    if (!this.settings?.trialFailed(reason)) return;
+    this.dirty |= FULL_STATE_PARTS;
+    this.markSettingsReported();
+  }
+
+  private rollBackHttp(reason: string): void {
+    this.trialFailed(reason);
+    // The previous settings worked a moment ago: back to them at once.
+    this.reconnectAt = Date.now();
   }
 
   // --------------------------------------------------------------- errors

@@ -27,6 +27,12 @@ export interface SwarmAgentSettings {
   readonly firstMessageCompressedOnReconnect: boolean;
   /** AgentCapabilities bitmask; default the Collector's set plus restart. */
   readonly capabilities?: number;
+  /**
+   * Follow connection settings offers like the OpAMP supervisor (new endpoint,
+   * headers, heartbeat; rolled back when refused). Adds AcceptsOpAMPConnectionSettings
+   * and ReportsConnectionSettingsStatus to the capabilities. Default off.
+   */
+  readonly followConnectionSettings: boolean;
   /** Effective config body before any remote config (YAML). */
   readonly initialConfig: string;
 }
@@ -98,6 +104,7 @@ export const DEFAULT_AGENT_SETTINGS: SwarmAgentSettings = Object.freeze({
   requestTimeoutMs: 10_000,
   perMessageDeflate: true,
   firstMessageCompressedOnReconnect: false,
+  followConnectionSettings: false,
   initialConfig: DEFAULT_INITIAL_CONFIG,
 });
 
