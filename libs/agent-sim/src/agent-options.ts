@@ -85,6 +85,12 @@ export interface AgentProfile {
    * Default off: only an offered heartbeat interval is taken.
    */
   readonly followConnectionSettings?: boolean;
+  /**
+   * Offered endpoints that name a load-balanced address: host[:port] → the
+   * host:port list agents really connect to, one picked per agent by its
+   * instance uid (DNS round robin; a benchmark's gateways behind one public URL).
+   */
+  readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Settings of one agent. */
@@ -135,6 +141,7 @@ export interface ResolvedProfile {
   readonly rng: Rng;
   readonly httpAgent?: HttpAgent;
   readonly followConnectionSettings: boolean;
+  readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
@@ -152,7 +159,7 @@ const PROFILE_KEYS: ReadonlyArray<keyof AgentProfile> = [
   'endpoint', 'transport', 'headers', 'capabilities', 'heartbeatIntervalMs', 'initialEffectiveConfig',
   'applyConfig', 'reconnect', 'minRetryMs', 'firstMessageCompressedOnReconnect', 'customCapabilities',
   'availableComponents', 'perMessageDeflate', 'gzipRequests', 'acceptGzip', 'sendInstanceUidHeader',
-  'requestTimeoutMs', 'stopTimeoutMs', 'receivedLimit', 'httpAgent', 'followConnectionSettings',
+  'requestTimeoutMs', 'stopTimeoutMs', 'receivedLimit', 'httpAgent', 'followConnectionSettings', 'endpointAliases',
 ];
 
 const resolved = new WeakMap<object, ResolvedProfile>();
@@ -222,6 +229,7 @@ function resolveProfile(p: AgentProfile): ResolvedProfile {
     rng: p.rng ?? Math.random,
     httpAgent: p.httpAgent,
     followConnectionSettings: p.followConnectionSettings ?? false,
+    endpointAliases: p.endpointAliases,
   });
 }
 

@@ -1,5 +1,5 @@
 import { opamp } from '@opamp/protocol';
-import { ConnectionSettingsFollower, settingsWithOffer, type OpampSettings } from './connection-settings';
+import { aliasedUrl, ConnectionSettingsFollower, settingsWithOffer, type OpampSettings } from './connection-settings';
 
 const S = opamp.proto.v1.ConnectionSettingsStatuses;
 const start: OpampSettings = { url: new URL('ws://127.0.0.1:4320/v1/opamp'), headers: { Authorization: 'Bearer enroll' }, heartbeatMs: 30_000 };
@@ -23,6 +23,14 @@ describe('settingsWithOffer', () => {
     expect(c.url.href).toBe(start.url.href);
     expect(c.headers).toEqual(start.headers);
     expect(c.heartbeatMs).toBe(30_000);
+  });
+
+  it('maps an offered load-balanced name onto one of its aliases, the same one for the same uid', () => {
+    const aliases = { 'opamp.lb.test': ['127.0.0.1:4001', '127.0.0.1:4002'] };
+    const url = new URL('ws://opamp.lb.test/v1/opamp');
+    const picked = [0, 1, 2, 3].map((n) => aliasedUrl(url, aliases, Buffer.from([...Buffer.alloc(12), 0, 0, 0, n])).href);
+    expect(picked).toEqual(['ws://127.0.0.1:4001/v1/opamp', 'ws://127.0.0.1:4002/v1/opamp', 'ws://127.0.0.1:4001/v1/opamp', 'ws://127.0.0.1:4002/v1/opamp']);
+    expect(aliasedUrl(new URL('ws://other.test/v1/opamp'), aliases, Buffer.alloc(16)).href).toBe('ws://other.test/v1/opamp');
   });
 
   it('refuses an endpoint that is not a ws or http URL', () => {

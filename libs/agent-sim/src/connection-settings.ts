@@ -48,6 +48,7 @@ export function settingsWithOffer(
   offer: opamp.proto.v1.IOpAMPConnectionSettings,
   hash: Uint8Array,
   transport: TransportKind,
+  resolve?: EndpointResolver,
 ): OpampSettings | { error: string } {
   let url = current.url;
   if (offer.destinationEndpoint) {
@@ -56,6 +57,7 @@ export function settingsWithOffer(
     } catch {
       return { error: 'the offered destination_endpoint is not a ws(s) or http(s) URL' };
     }
+    if (resolve) url = resolve(url);
   }
   let headers = current.headers;
   const offered = offer.headers?.headers ?? [];
@@ -67,6 +69,23 @@ export function settingsWithOffer(
   const seconds = Number(offer.heartbeatIntervalSeconds ?? 0);
   const heartbeatMs = seconds > 0 ? seconds * 1000 : current.heartbeatMs;
   return { url, headers, heartbeatMs, hash: Buffer.from(hash) };
+}
+
+/** Maps an offered endpoint onto the address the agent really connects to. */
+export type EndpointResolver = (url: URL) => URL;
+
+/**
+ * Endpoint aliases: an offered host[:port] that names a load-balanced address
+ * is replaced by one of `aliases[host]`, picked by the agent's instance uid,
+ * the way DNS round robin spreads agents behind one name.
+ */
+export function aliasedUrl(url: URL, aliases: Readonly<Record<string, readonly string[]>>, instanceUid: Uint8Array): URL {
+  const targets = aliases[url.host];
+  if (!targets || targets.length === 0) return url;
+  const n = instanceUid.length >= 4 ? Buffer.from(instanceUid).readUInt32BE(instanceUid.length - 4) : 0;
+  const out = new URL(url.href);
+  out.host = targets[n % targets.length];
+  return out;
 }
 
 function transportUrl(url: URL, transport: TransportKind): URL {
@@ -132,12 +151,12 @@ export class ConnectionSettingsFollower {
     return this.reported;
   }
 
-  offer(offer: opamp.proto.v1.IOpAMPConnectionSettings, hash: Uint8Array, transport: TransportKind): ConnectionOfferDecision {
+  offer(offer: opamp.proto.v1.IOpAMPConnectionSettings, hash: Uint8Array, transport: TransportKind, resolve?: EndpointResolver): ConnectionOfferDecision {
     const known = this.pending ?? this.trial ?? this.current;
     if (known.hash && sameBytes(known.hash, hash)) return { kind: 'applied_before' };
     if (this.failedHash && sameBytes(this.failedHash, hash)) return { kind: 'failed_before' };
     if (this.trial) return { kind: 'busy' };
-    const candidate = settingsWithOffer(this.current, offer, hash, transport);
+    const candidate = settingsWithOffer(this.current, offer, hash, transport, resolve);
     if ('error' in candidate) {
       this.fail(hash, candidate.error);
       return { kind: 'invalid', error: candidate.error };

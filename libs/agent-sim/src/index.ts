@@ -5,8 +5,8 @@
  */
 export { SimulatedAgent } from './simulated-agent';
 export type { AgentError, AgentErrorKind, CustomMessageEvent, RemoteConfigEvent, SimulatedAgentEvents } from './agent-events';
-export { ConnectionSettingsFollower, sameConnection, settingsWithOffer } from './connection-settings';
-export type { ConnectionOfferDecision, OpampSettings } from './connection-settings';
+export { aliasedUrl, ConnectionSettingsFollower, sameConnection, settingsWithOffer } from './connection-settings';
+export type { ConnectionOfferDecision, EndpointResolver, OpampSettings } from './connection-settings';
 export {
   DEFAULT_AGENT_CAPABILITIES,
   DEFAULT_HEARTBEAT_INTERVAL_MS,

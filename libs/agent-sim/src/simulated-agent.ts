@@ -68,7 +68,7 @@ import {
 } from './status-builder';
 import { openWebSocket, type WsHost } from './ws-transport';
 import { sourcePortPool, type SourcePortPool } from './source-ports';
-import { ConnectionSettingsFollower, type OpampSettings } from './connection-settings';
+import { aliasedUrl, ConnectionSettingsFollower, type OpampSettings } from './connection-settings';
 import type { AgentErrorKind, SimulatedAgentEvents } from './agent-events';
 
 type ServerToAgent = opamp.proto.v1.ServerToAgent;
@@ -970,7 +970,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       headers: this.profile.headers,
       heartbeatMs: this.heartbeatMs,
     }));
-    const decision = follower.offer(offer, hash, this.profile.transport);
+    const aliases = this.profile.endpointAliases;
+    const decision = follower.offer(offer, hash, this.profile.transport, aliases ? (url) => aliasedUrl(url, aliases, this.uid) : undefined);
     switch (decision.kind) {
       case 'applied_before':
       case 'busy':

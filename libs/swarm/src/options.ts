@@ -33,6 +33,8 @@ export interface SwarmAgentSettings {
    * and ReportsConnectionSettingsStatus to the capabilities. Default off.
    */
   readonly followConnectionSettings: boolean;
+  /** Offered host[:port] → host:port list agents connect to instead (one per agent, by uid): gateways behind one public URL. */
+  readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
   /** Effective config body before any remote config (YAML). */
   readonly initialConfig: string;
 }

@@ -186,6 +186,7 @@ export class SwarmWorker {
         headers: a.headers,
         capabilities: a.followConnectionSettings ? (a.capabilities ?? DEFAULT_AGENT_CAPABILITIES) | FOLLOWS_SETTINGS : a.capabilities,
         followConnectionSettings: a.followConnectionSettings,
+        endpointAliases: a.endpointAliases,
         heartbeatIntervalMs: a.heartbeatIntervalMs,
         initialEffectiveConfig: { configMap: { '': { body: Buffer.from(a.initialConfig), contentType: 'text/yaml' } } },
         applyConfig: { delayMs: a.applyDelayMs, failureRate: a.applyFailureRate, errorMessage: 'simulated apply failure' },
