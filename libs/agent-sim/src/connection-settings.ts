@@ -58,6 +58,7 @@ export function settingsWithOffer(
       return { error: 'the offered destination_endpoint is not a ws(s) or http(s) URL' };
     }
     if (resolve) url = resolve(url);
+    url = shared(url);
   }
   let headers = current.headers;
   const offered = offer.headers?.headers ?? [];
@@ -69,6 +70,20 @@ export function settingsWithOffer(
   const seconds = Number(offer.heartbeatIntervalSeconds ?? 0);
   const heartbeatMs = seconds > 0 ? seconds * 1000 : current.heartbeatMs;
   return { url, headers, heartbeatMs, hash: Buffer.from(hash) };
+}
+
+/**
+ * One URL object per endpoint text for all agents of a process (a swarm's
+ * agents share a few gateways' addresses); bounded, past that each agent keeps its own.
+ */
+const sharedUrls = new Map<string, URL>();
+const SHARED_URLS_MAX = 1_000;
+
+function shared(url: URL): URL {
+  const known = sharedUrls.get(url.href);
+  if (known) return known;
+  if (sharedUrls.size < SHARED_URLS_MAX) sharedUrls.set(url.href, url);
+  return url;
 }
 
 /** Maps an offered endpoint onto the address the agent really connects to. */
