@@ -1,7 +1,9 @@
 /**
  * Owns the simulated OpAMP agent: its protocol state (instance uid, sequence
- * numbers, reported status, remote config handling) and its life cycle over
- * either transport (WebSocket or plain-HTTP polling).
+ * numbers, reported status) and its life cycle over either transport
+ * (WebSocket or plain-HTTP polling). Remote configs are run by
+ * remote-config.runner.ts, connection settings offers by
+ * connection-settings.runner.ts; the agent owns their sockets and its timer.
  *
  * Cost per agent is kept small for swarms:
  *  - shared settings live in one resolved profile object (agent-options.ts);
@@ -45,15 +47,7 @@ import {
   type TransportKind,
 } from './agent-options';
 import { fullJitterDelayMs, type Rng } from './backoff';
-import {
-  beginApply,
-  decideOffer,
-  finishApply,
-  INITIAL_REMOTE_CONFIG_STATE,
-  isApplyCallback,
-  sameBytes,
-  simulatedOutcome,
-} from './config-apply';
+import { sameBytes } from './config-apply';
 import { postOpamp, ResponseDecodeError, type HttpExchangeResult } from './http-transport';
 import { parseRetryAfterMs, retryInfoToMs } from './retry-after';
 import {
@@ -68,8 +62,10 @@ import {
 } from './status-builder';
 import { openWebSocket, type WsHost } from './ws-transport';
 import { sourcePortPool, type SourcePortPool } from './source-ports';
-import { aliasedUrl, ConnectionSettingsFollower, type OpampSettings } from './connection-settings';
+import type { OpampSettings } from './connection-settings';
+import { ConnectionSettingsRunner, type ConnectionSettingsHost } from './connection-settings.runner';
 import type { AgentErrorKind, SimulatedAgentEvents } from './agent-events';
+import { RemoteConfigRunner, type RemoteConfigHost } from './remote-config.runner';
 
 type ServerToAgent = opamp.proto.v1.ServerToAgent;
 
@@ -87,7 +83,7 @@ const RESTART_NONE = 0;
 const RESTART_QUEUED = 1;
 const RESTART_SENT = 2;
 
-export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implements WsHost {
+export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implements WsHost, RemoteConfigHost, ConnectionSettingsHost {
   private static flushQueue: SimulatedAgent[] = [];
   private static flushScheduled = false;
 
@@ -101,8 +97,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private healthState: HealthInput;
   private healthTimeMs = 0;
   private startTimeMs = 0;
-  private effective: opamp.proto.v1.IAgentConfigMap | undefined;
-  private remoteState: RemoteConfigState = INITIAL_REMOTE_CONFIG_STATE;
+  private readonly remote: RemoteConfigRunner;
   private heartbeatMs: number;
 
   // What goes out next.
@@ -132,19 +127,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private timer: NodeJS.Timeout | undefined;
   private timerAt = NONE;
   private reconnectAt = NONE;
-  private applyAt = NONE;
-  private applyGeneration = 0;
-  private applyingConfig: opamp.proto.v1.IAgentConfigMap | undefined;
 
-  // Connection settings offers (followConnectionSettings): created with the first offer.
-  private settings: ConnectionSettingsFollower | undefined;
-  /** The APPLYING report of the pending candidate reached the server (WS: was sent). */
-  private applyingAnnounced = false;
-  /** HTTP: the request in flight carries the APPLYING report / uses the candidate. */
-  private requestAnnounces = false;
-  private requestOnTrial = false;
-  /** Why the last connection attempt with the candidate failed ('' while none did). */
-  private trialError = '';
+  /** Connection settings offers (followConnectionSettings): created with the first offer. */
+  private settings: ConnectionSettingsRunner | undefined;
 
   /** Received ServerToAgent messages (oldest first), at most `receivedLimit`. */
   readonly received: ServerToAgent[] = [];
@@ -161,7 +146,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.profile = resolveAgentProfile(options);
     this.uid = options.instanceUid ? checkInstanceUid(options.instanceUid) : newInstanceUidV7();
     this.healthState = options.health ?? DEFAULT_HEALTH;
-    this.effective = this.profile.initialEffectiveConfig;
+    this.remote = new RemoteConfigRunner(this.profile, this);
     this.heartbeatMs = this.profile.heartbeatIntervalMs;
     this.sourcePorts = options.localAddress ? sourcePortPool(options.localAddress) : undefined;
   }
@@ -197,11 +182,11 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   get remoteConfigStatus(): RemoteConfigState {
-    return this.remoteState;
+    return this.remote.status;
   }
 
   get effectiveConfig(): opamp.proto.v1.IAgentConfigMap | undefined {
-    return this.effective;
+    return this.remote.effective;
   }
 
   get health(): HealthInput {
@@ -255,7 +240,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   async stop(): Promise<void> {
     if (this.phase !== 'running') return;
     this.phase = 'stopping';
-    this.cancelApply();
+    this.remote.cancel();
     this.reconnectAt = NONE;
     this.clearTimer();
     const deadline = Date.now() + this.profile.stopTimeoutMs;
@@ -282,7 +267,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   kill(): void {
     if (this.phase === 'idle' || this.phase === 'stopped') return;
     this.phase = 'stopping';
-    this.cancelApply();
+    this.remote.cancel();
     this.reconnectAt = NONE;
     this.clearTimer();
     this.ws?.terminate();
@@ -315,7 +300,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   restart(): void {
     if (this.phase !== 'running') return;
     this.emit('restart');
-    this.cancelApply();
+    this.remote.cancel();
     if (this.profile.transport === 'ws') {
       const ws = this.ws;
       this.retryOverrideMs = 0;
@@ -395,10 +380,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   private runDue(now: number): void {
-    if (this.applyAt <= now) {
-      this.applyAt = NONE;
-      this.completeSimulatedApply();
-    }
+    this.remote.runDue(now);
     if (this.phase === 'running') {
       if (this.reconnectAt <= now) {
         this.reconnectAt = NONE;
@@ -426,8 +408,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     return this.lastSentAt + this.heartbeatMs;
   }
 
-  private armTimer(): void {
-    const next = Math.min(this.applyAt, this.phase === 'running' ? Math.min(this.reconnectAt, this.idleSendAt()) : NONE);
+  /** @internal (RemoteConfigHost) */
+  armTimer(): void {
+    const next = Math.min(this.remote.applyAt, this.phase === 'running' ? Math.min(this.reconnectAt, this.idleSendAt()) : NONE);
     if (next === NONE) {
       this.clearTimer();
       return;
@@ -454,7 +437,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     return fullJitterDelayMs(this.attempt++, this.profile.reconnect, this.rng());
   }
 
-  private rng(): Rng {
+  /** @internal (RemoteConfigHost) */
+  rng(): Rng {
     return this.options.rng ?? this.profile.rng;
   }
 
@@ -464,12 +448,14 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   // ---------------------------------------------------------------- flush
 
-  private markDirty(parts: number): void {
+  /** @internal (RemoteConfigHost, ConnectionSettingsHost) */
+  markDirty(parts: number): void {
     this.dirty |= parts;
     this.scheduleFlush();
   }
 
-  private scheduleFlush(): void {
+  /** @internal (ConnectionSettingsHost) */
+  scheduleFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
     SimulatedAgent.flushQueue.push(this);
@@ -547,8 +533,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
         health: this.healthState,
         startTimeMs: this.startTimeMs,
         healthTimeMs: this.healthTimeMs,
-        effectiveConfig: this.effective,
-        remoteConfig: this.remoteState,
+        effectiveConfig: this.remote.effective,
+        remoteConfig: this.remote.status,
         customCapabilities: profile.customCapabilities,
         availableComponents: profile.availableComponents,
         availableComponentsHash: profile.availableComponentsHash,
@@ -572,7 +558,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     const profile = this.profile;
     const target = this.target();
     this.retryOverrideMs = undefined;
-    this.trialError = '';
+    this.settings?.connecting();
     this.ws = openWebSocket(this, target.url, {
       headers: target.headers,
       perMessageDeflate: profile.perMessageDeflate,
@@ -587,7 +573,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (!ws || ws.readyState !== WS_OPEN) return;
     const frame = encodeAgentToServerFrame(this.buildMessage(parts, extras));
     ws.send(frame, { binary: true });
-    if (parts & StatusPart.ConnectionSettingsStatus && this.settings?.switchDue) this.applyingAnnounced = true;
+    this.settings?.sentWs(parts);
     this.noteSent(parts);
     this.armTimer();
   }
@@ -601,7 +587,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     }
     this.attempt = 0;
     this.portsTakenInARow = 0;
-    if (this.settings?.trying) this.trialSucceeded();
+    this.settings?.connected();
     this.setConnected();
     // First message on a connection: the full state, except on a Go-style reconnect (only what changed).
     const compressed = this.everConnected && this.profile.firstMessageCompressedOnReconnect;
@@ -644,8 +630,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       this.scheduleRetry(0);
       return;
     }
-    if (this.settings?.trying && this.trialError) {
-      this.trialFailed(this.trialError);
+    if (this.settings?.closed()) {
+      // The candidate was refused: back to the settings that worked a moment ago, at once.
+      this.dirty |= FULL_STATE_PARTS;
       this.scheduleRetry(0);
       return;
     }
@@ -661,8 +648,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (ws !== this.ws) return;
     const delay = this.throttleDelay(status, retryAfter);
     this.retryOverrideMs = delay;
-    this.trialError = `WebSocket upgrade refused with HTTP ${status}`;
-    this.countError('http_status', this.trialError, status, delay);
+    const text = `WebSocket upgrade refused with HTTP ${status}`;
+    this.settings?.attemptFailed(text);
+    this.countError('http_status', text, status, delay);
   }
 
   /** @internal socket event */
@@ -674,7 +662,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       this.retryOverrideMs = 0;
       return;
     }
-    this.trialError = err.message;
+    this.settings?.attemptFailed(err.message);
     this.countError('transport', err.message);
   }
 
@@ -703,8 +691,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (profile.sendInstanceUidHeader) headers['OpAMP-Instance-UID'] = instanceUidToString(this.uid);
     this.noteSent(parts);
     this.pendingCustom = extras?.customMessage;
-    this.requestAnnounces = (parts & StatusPart.ConnectionSettingsStatus) !== 0 && this.settings?.switchDue === true;
-    this.requestOnTrial = this.settings?.trying === true;
+    this.settings?.sentHttp(parts);
     const request = postOpamp(
       target.url,
       body,
@@ -719,15 +706,14 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.request = undefined;
     const custom = this.pendingCustom;
     this.pendingCustom = undefined;
-    const announced = this.requestAnnounces;
-    const onTrial = this.requestOnTrial;
-    this.requestAnnounces = this.requestOnTrial = false;
     const stopping = this.phase !== 'running';
     if (err || !result) {
       if (stopping) return this.notifyIdle();
       if (err instanceof ResponseDecodeError) this.countError('decode', err.message, err.status);
-      else this.failHttp(custom, 'transport', err?.message ?? 'no response', this.backoffMs());
-      if (onTrial && !(err instanceof ResponseDecodeError)) this.rollBackHttp(err?.message ?? 'no response');
+      else {
+        this.failHttp(custom, 'transport', err?.message ?? 'no response', this.backoffMs());
+        this.rollBackHttp(err?.message ?? 'no response');
+      }
       return this.afterHttp();
     }
     const status = result.status;
@@ -737,11 +723,10 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       // 429 / 5xx: the server did not take the message, send it again. Other 4xx: it never will, drop it.
       const retry = status === 429 || status >= 500;
       this.failHttp(retry ? custom : undefined, 'http_status', `HTTP ${status}`, delay, status, retry);
-      if (onTrial) this.rollBackHttp(`HTTP ${status}`);
+      this.rollBackHttp(`HTTP ${status}`);
       return this.afterHttp();
     }
-    if (onTrial && this.settings?.trying) this.trialSucceeded();
-    if (announced) this.applyingAnnounced = true;
+    this.settings?.httpDone(undefined);
     let message: ServerToAgent;
     try {
       message = decodeServerToAgent(result.body);
@@ -827,7 +812,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     }
     const offered = message.connectionSettings?.opamp;
     if (offered && this.profile.followConnectionSettings && hasCapability(caps, AgentCapabilities.AcceptsOpAMPConnectionSettings)) {
-      this.offerConnectionSettings(offered, message.connectionSettings?.hash ?? EMPTY_BYTES);
+      (this.settings ??= new ConnectionSettingsRunner(this.profile, this)).offer(offered, message.connectionSettings?.hash ?? EMPTY_BYTES);
     } else {
       const heartbeat = offered?.heartbeatIntervalSeconds;
       if (heartbeat && heartbeat > 0 && hasCapability(caps, AgentCapabilities.ReportsHeartbeat)) this.setHeartbeat(heartbeat * 1000);
@@ -841,7 +826,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
         this.countError('invalid_new_uid', `new_instance_uid must be ${INSTANCE_UID_BYTES} bytes, got ${newUid.length}`);
       }
     }
-    if (message.remoteConfig) this.offerRemoteConfig(message.remoteConfig);
+    if (message.remoteConfig) this.remote.offer(message.remoteConfig);
     const flags = message.flags ?? 0;
     if (flags & ServerToAgentFlags.ReportFullState) this.markDirty(FULL_STATE_PARTS);
     if (
@@ -884,73 +869,6 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     }
   }
 
-  // -------------------------------------------------------- remote config
-
-  private offerRemoteConfig(offer: opamp.proto.v1.IAgentRemoteConfig): void {
-    if (decideOffer(this.profile.capabilities, this.remoteState, offer) !== 'apply' || !offer.configHash) return;
-    this.cancelApply();
-    const applying = beginApply(offer.configHash);
-    const hash = applying.hash as Buffer;
-    this.remoteState = applying;
-    const config = offer.config ?? { configMap: {} };
-    this.applyingConfig = config;
-    if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsRemoteConfig)) {
-      this.markDirty(StatusPart.RemoteConfigStatus);
-    }
-    this.emit('remoteConfig', { hash, config });
-    const policy = this.profile.applyConfig;
-    const generation = ++this.applyGeneration;
-    if (isApplyCallback(policy)) {
-      Promise.resolve()
-        .then(() => policy(config, hash))
-        .then(
-          () => this.finishApplying(generation, undefined),
-          (err: unknown) => this.finishApplying(generation, err instanceof Error ? err.message : String(err)),
-        );
-      return;
-    }
-    const delay = policy.delayMs ?? 0;
-    this.applyAt = Date.now() + delay;
-    if (delay <= 0) {
-      this.applyAt = NONE;
-      this.completeSimulatedApply();
-    } else {
-      this.armTimer();
-    }
-  }
-
-  private completeSimulatedApply(): void {
-    const policy = this.profile.applyConfig;
-    if (isApplyCallback(policy)) return;
-    this.finishApplying(this.applyGeneration, simulatedOutcome(policy, this.rng()));
-  }
-
-  private finishApplying(generation: number, error: string | undefined): void {
-    if (generation !== this.applyGeneration || this.applyingConfig === undefined) return;
-    if (this.phase !== 'running') return;
-    const config = this.applyingConfig;
-    this.applyingConfig = undefined;
-    this.remoteState = finishApply(this.remoteState, error);
-    let parts = 0;
-    if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsRemoteConfig)) parts |= StatusPart.RemoteConfigStatus;
-    if (error === undefined) {
-      this.effective = config;
-      if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsEffectiveConfig)) parts |= StatusPart.EffectiveConfig;
-    }
-    if (parts) this.markDirty(parts);
-    this.emit('applied', this.remoteState);
-  }
-
-  private cancelApply(): void {
-    this.applyGeneration++;
-    this.applyAt = NONE;
-    if (this.applyingConfig !== undefined) {
-      // An interrupted apply did not happen: forget its hash so a re-offer applies again.
-      this.applyingConfig = undefined;
-      this.remoteState = INITIAL_REMOTE_CONFIG_STATE;
-    }
-  }
-
   // ---------------------------------------------------- connection settings
 
   /** Where and how connections go now: the offered settings in use, else the profile's. */
@@ -958,61 +876,26 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     return this.settings?.inUse ?? this.profile;
   }
 
-  private setHeartbeat(ms: number): void {
+  /** @internal (ConnectionSettingsHost) */
+  setHeartbeat(ms: number): void {
     if (ms === this.heartbeatMs || !hasCapability(this.profile.capabilities, AgentCapabilities.ReportsHeartbeat)) return;
     this.heartbeatMs = ms;
     this.armTimer();
   }
 
-  private offerConnectionSettings(offer: opamp.proto.v1.IOpAMPConnectionSettings, hash: Uint8Array): void {
-    const follower = (this.settings ??= new ConnectionSettingsFollower({
-      url: this.profile.url,
-      headers: this.profile.headers,
-      heartbeatMs: this.heartbeatMs,
-    }));
-    const aliases = this.profile.endpointAliases;
-    const decision = follower.offer(offer, hash, this.profile.transport, aliases ? (url) => aliasedUrl(url, aliases, this.uid) : undefined);
-    switch (decision.kind) {
-      case 'applied_before':
-      case 'busy':
-        return;
-      case 'failed_before':
-        // Not tried again; FAILED goes out again (no new event: nothing changed).
-        if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsConnectionSettingsStatus)) this.markDirty(StatusPart.ConnectionSettingsStatus);
-        return;
-      case 'in_place':
-        this.setHeartbeat(decision.settings.heartbeatMs);
-        break;
-      case 'switch':
-        this.applyingAnnounced = false;
-        // The flush after this message reports APPLYING, then switches (maybeSwitch).
-        this.scheduleFlush();
-        break;
-      default:
-        // invalid: FAILED at once.
-        break;
-    }
-    this.markSettingsReported();
-  }
-
-  private markSettingsReported(): void {
-    const status = this.settings?.outcome;
-    if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsConnectionSettingsStatus)) this.markDirty(StatusPart.ConnectionSettingsStatus);
-    if (status) this.emit('connectionSettings', status);
+  /** HTTP: a refused candidate is rolled back; back to the settings that worked a moment ago, at once. */
+  private rollBackHttp(reason: string): void {
+    if (!this.settings?.httpDone(reason)) return;
+    this.dirty |= FULL_STATE_PARTS;
+    this.reconnectAt = Date.now();
   }
 
   /**
-   * Disconnects to try the pending candidate, once its APPLYING report is out
-   * (at once without ReportsConnectionSettingsStatus). The next connection
-   * is the candidate's, and its first message carries the full state.
+   * Disconnects to try the pending candidate once its APPLYING report is out.
+   * The next connection is the candidate's; its first message carries the full state.
    */
   private maybeSwitch(): void {
-    const follower = this.settings;
-    if (!follower?.switchDue || this.phase !== 'running') return;
-    if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsConnectionSettingsStatus) && !this.applyingAnnounced) return;
-    this.applyingAnnounced = false;
-    this.trialError = '';
-    follower.beginTrial();
+    if (this.phase !== 'running' || !this.settings?.takeSwitch()) return;
     this.dirty |= FULL_STATE_PARTS;
     if (this.profile.transport === 'http') {
       this.scheduleFlush();
@@ -1023,26 +906,6 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.retryOverrideMs = 0;
     if (ws.readyState === WS_OPEN) ws.close(WS_CLOSE_NORMAL, 'switching connection settings');
     else ws.terminate();
-  }
-
-  private trialSucceeded(): void {
-    const settings = this.settings?.trialSucceeded();
-    if (!settings) return;
-    this.setHeartbeat(settings.heartbeatMs);
-    this.markSettingsReported();
-  }
-
-  /** The candidate was refused: back to the settings that worked, FAILED reported over them. */
-  private trialFailed(reason: string): void {
-    if (!this.settings?.trialFailed(reason)) return;
-    this.dirty |= FULL_STATE_PARTS;
-    this.markSettingsReported();
-  }
-
-  private rollBackHttp(reason: string): void {
-    this.trialFailed(reason);
-    // The previous settings worked a moment ago: back to them at once.
-    this.reconnectAt = Date.now();
   }
 
   // --------------------------------------------------------------- errors
