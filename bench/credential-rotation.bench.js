@@ -54,10 +54,10 @@ const opts = parseArgs(
     seed: 14,
     // Written into the result: whether other work shared the machine during the run.
     sharedMachine: true,
-    // A Redis database of the run's own: the credential directory (opamp:agent-tokens) is one hash per
-    // Redis database, and any config-service starting on it replaces its content with its own
-    // database's view (syncAgentTokens), which on a shared Redis would drop this run's credentials.
-    redisDb: 11,
+    // A Redis database of the run's own (-1: the highest empty one of 1..15): the credential directory
+    // (opamp:agent-tokens) is one hash per Redis database, and any config-service starting on it replaces
+    // its content with its own database's view (syncAgentTokens), which would drop this run's credentials.
+    redisDb: -1,
   },
   'credential rotation: A agents enroll onto their own credentials, then one selector rotates them all; time, refusals, load',
 );
@@ -111,6 +111,47 @@ async function redisInfo(redis) {
   return { atMs: Date.now(), commands: field('total_commands_processed'), usedMemoryBytes: field('used_memory'), keys: Number(new RegExp(`^db${opts.redisDb}:keys=(\\d+)`, 'm').exec(text)?.[1] ?? 0) };
 }
 
+/** Removes the run's keys from its Redis database: the tenant's keys and its entries of the directory and policy hashes. */
+async function dropRedisKeys(redis, tenant) {
+  let removed = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `*{${tenant}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) removed += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  for (const hash of ['opamp:agent-tokens', 'opamp:agent-policies']) {
+    cursor = '0';
+    do {
+      const [next, flat] = await redis.hscan(hash, cursor, 'COUNT', 1000);
+      cursor = next;
+      const mine = [];
+      for (let i = 0; i < flat.length; i += 2) if (flat[i + 1].startsWith(`${tenant}|`) || flat[i] === tenant) mine.push(flat[i]);
+      if (mine.length > 0) removed += await redis.hdel(hash, ...mine);
+    } while (cursor !== '0');
+  }
+  return removed;
+}
+
+/** The highest Redis database of 1..15 without keys. */
+async function emptyRedisDb() {
+  const Redis = require('ioredis');
+  for (let db = 15; db >= 1; db--) {
+    const r = new Redis(`${S.REDIS_URL.replace(/\/\d*$/, '')}/${db}`, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    await r.connect();
+    const n = await r.dbsize();
+    await r.quit();
+    if (n === 0) return db;
+  }
+  throw new Error('no empty Redis database in 1..15: pick one with --redisDb');
+}
+
+/** Keys of others in the run's Redis database (a sample), to warn that it is not the run's own. */
+async function foreignKeys(redis) {
+  const [, keys] = await redis.scan('0', 'COUNT', 1000);
+  return keys.filter((k) => !k.includes('bench-credentialrotation') && !k.startsWith('opamp:agent-'));
+}
+
 /** The run tenant's credentials by state. */
 async function credentialStates(pg, tenant) {
   const { rows } = await pg.query(`SELECT state, count(*)::int AS n FROM agent_credentials WHERE tenant_id = $1 GROUP BY state`, [tenant]);
@@ -130,6 +171,7 @@ async function main() {
   const Redis = require('ioredis');
 
   const ident = S.runIdentity(BENCH);
+  if (opts.redisDb < 0) opts.redisDb = await emptyRedisDb();
   const redisUrl = `${S.REDIS_URL.replace(/\/\d*$/, '')}/${opts.redisDb}`;
   const redisEnv = { OPAMP_REDIS_URL: redisUrl };
   const apiPort = opts.basePort + 80;
@@ -150,6 +192,8 @@ async function main() {
   await pg.connect();
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
+  const foreign = await foreignKeys(redis);
+  if (foreign.length > 0) console.log(`warning: Redis database ${opts.redisDb} holds keys of others (e.g. ${foreign[0]}); pick a free one with --redisDb`);
   S.onCleanup(() => pg.end().catch(() => undefined));
   S.onCleanup(() => redis.quit().catch(() => undefined));
 
@@ -343,8 +387,9 @@ async function main() {
   console.log(`\n${JSON.stringify(brief, null, 2)}`);
   console.log(`written to ${path.relative(S.repo, file)}`);
   await pg.end().catch(() => undefined);
-  await redis.quit().catch(() => undefined);
   await S.stopChildren();
+  console.log(`removed ${await dropRedisKeys(redis, ident.tenant)} keys of the run from Redis database ${opts.redisDb}`);
+  await redis.quit().catch(() => undefined);
   await S.dropKafkaArtifacts(ident);
   process.exit(0);
 }
