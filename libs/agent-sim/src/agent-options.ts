@@ -78,6 +78,19 @@ export interface AgentProfile {
   readonly rng?: Rng;
   /** HTTP: connection pool; default one keep-alive pool shared by all agents. */
   readonly httpAgent?: HttpAgent;
+  /**
+   * With AcceptsOpAMPConnectionSettings: follow the server's connection
+   * settings offers like the OpAMP supervisor (reconnect with the offered
+   * endpoint and headers, roll back when refused; connection-settings.ts).
+   * Default off: only an offered heartbeat interval is taken.
+   */
+  readonly followConnectionSettings?: boolean;
+  /**
+   * Offered endpoints that name a load-balanced address: host[:port] → the
+   * host:port list agents really connect to, one picked per agent by its
+   * instance uid (DNS round robin; a benchmark's gateways behind one public URL).
+   */
+  readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Settings of one agent. */
@@ -127,6 +140,8 @@ export interface ResolvedProfile {
   readonly receivedLimit: number;
   readonly rng: Rng;
   readonly httpAgent?: HttpAgent;
+  readonly followConnectionSettings: boolean;
+  readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
@@ -144,7 +159,7 @@ const PROFILE_KEYS: ReadonlyArray<keyof AgentProfile> = [
   'endpoint', 'transport', 'headers', 'capabilities', 'heartbeatIntervalMs', 'initialEffectiveConfig',
   'applyConfig', 'reconnect', 'minRetryMs', 'firstMessageCompressedOnReconnect', 'customCapabilities',
   'availableComponents', 'perMessageDeflate', 'gzipRequests', 'acceptGzip', 'sendInstanceUidHeader',
-  'requestTimeoutMs', 'stopTimeoutMs', 'receivedLimit', 'httpAgent',
+  'requestTimeoutMs', 'stopTimeoutMs', 'receivedLimit', 'httpAgent', 'followConnectionSettings', 'endpointAliases',
 ];
 
 const resolved = new WeakMap<object, ResolvedProfile>();
@@ -213,6 +228,8 @@ function resolveProfile(p: AgentProfile): ResolvedProfile {
     receivedLimit: p.receivedLimit ?? 1000,
     rng: p.rng ?? Math.random,
     httpAgent: p.httpAgent,
+    followConnectionSettings: p.followConnectionSettings ?? false,
+    endpointAliases: p.endpointAliases,
   });
 }
 

@@ -4,7 +4,9 @@
  * helpers it is built from.
  */
 export { SimulatedAgent } from './simulated-agent';
-export type { AgentError, AgentErrorKind, CustomMessageEvent, RemoteConfigEvent, SimulatedAgentEvents } from './simulated-agent';
+export type { AgentError, AgentErrorKind, CustomMessageEvent, RemoteConfigEvent, SimulatedAgentEvents } from './agent-events';
+export { aliasedUrl, ConnectionSettingsFollower, sameConnection, settingsWithOffer } from './connection-settings';
+export type { ConnectionOfferDecision, EndpointResolver, OpampSettings } from './connection-settings';
 export {
   DEFAULT_AGENT_CAPABILITIES,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -23,6 +25,7 @@ export type {
   Attributes,
   AttributeValue,
   ComponentsInput,
+  ConnectionSettingsReport,
   HealthInput,
   RemoteConfigState,
   StatusSnapshot,

@@ -1,7 +1,9 @@
 /**
  * Owns the simulated OpAMP agent: its protocol state (instance uid, sequence
- * numbers, reported status, remote config handling) and its life cycle over
- * either transport (WebSocket or plain-HTTP polling).
+ * numbers, reported status) and its life cycle over either transport
+ * (WebSocket or plain-HTTP polling). Remote configs are run by
+ * remote-config.runner.ts, connection settings offers by
+ * connection-settings.runner.ts; the agent owns their sockets and its timer.
  *
  * Cost per agent is kept small for swarms:
  *  - shared settings live in one resolved profile object (agent-options.ts);
@@ -45,15 +47,7 @@ import {
   type TransportKind,
 } from './agent-options';
 import { fullJitterDelayMs, type Rng } from './backoff';
-import {
-  beginApply,
-  decideOffer,
-  finishApply,
-  INITIAL_REMOTE_CONFIG_STATE,
-  isApplyCallback,
-  sameBytes,
-  simulatedOutcome,
-} from './config-apply';
+import { sameBytes } from './config-apply';
 import { postOpamp, ResponseDecodeError, type HttpExchangeResult } from './http-transport';
 import { parseRetryAfterMs, retryInfoToMs } from './retry-after';
 import {
@@ -63,71 +57,17 @@ import {
   type AgentDescriptionInput,
   type HealthInput,
   type MessageExtras,
+  type ConnectionSettingsReport,
   type RemoteConfigState,
 } from './status-builder';
 import { openWebSocket, type WsHost } from './ws-transport';
 import { sourcePortPool, type SourcePortPool } from './source-ports';
+import type { OpampSettings } from './connection-settings';
+import { ConnectionSettingsRunner, type ConnectionSettingsHost } from './connection-settings.runner';
+import type { AgentErrorKind, SimulatedAgentEvents } from './agent-events';
+import { RemoteConfigRunner, type RemoteConfigHost } from './remote-config.runner';
 
 type ServerToAgent = opamp.proto.v1.ServerToAgent;
-
-/** Kinds of problems an agent counts in `errorsByKind` and reports with the 'error' event. */
-export type AgentErrorKind =
-  /** HTTP status other than 200 (plain HTTP) or other than 101 (WS upgrade). */
-  | 'http_status'
-  /** error_response BAD_REQUEST: the message is not resent. */
-  | 'bad_request'
-  /** error_response UNAVAILABLE: retried after retry_info (or backoff). */
-  | 'unavailable'
-  /** error_response UNKNOWN (or an unknown type): not retried. */
-  | 'server_error'
-  /** A ServerToAgent (or its framing / gzip) could not be decoded. */
-  | 'decode'
-  /** Connection refused / reset / timed out, WS closed unexpectedly. */
-  | 'transport'
-  /** ServerToAgent.instance_uid differs from the agent's: message ignored. */
-  | 'uid_mismatch'
-  /** agent_identification.new_instance_uid not 16 bytes: ignored. */
-  | 'invalid_new_uid';
-
-export interface AgentError {
-  readonly kind: AgentErrorKind;
-  readonly message: string;
-  /** HTTP status, for 'http_status'. */
-  readonly status?: number;
-  /** Delay before the next attempt, when the failure schedules one. */
-  readonly retryAfterMs?: number;
-}
-
-export interface RemoteConfigEvent {
-  readonly hash: Buffer;
-  readonly config: opamp.proto.v1.IAgentConfigMap;
-}
-
-export interface CustomMessageEvent {
-  readonly capability: string;
-  readonly type: string;
-  readonly data: Uint8Array;
-}
-
-/** Events of a SimulatedAgent (listener argument tuples). */
-export interface SimulatedAgentEvents {
-  /** Every accepted ServerToAgent (uid matched), before it is acted on. */
-  serverMessage: [message: ServerToAgent];
-  /** A remote config with a new hash is being applied. */
-  remoteConfig: [event: RemoteConfigEvent];
-  /** A remote config apply finished: status APPLIED or FAILED. */
-  applied: [state: RemoteConfigState];
-  /** A restart command was accepted; the simulated process restarts. */
-  restart: [];
-  connected: [];
-  disconnected: [info: { code?: number; reason?: string }];
-  /** Emitted only when someone listens (an EventEmitter 'error' without listeners would throw). */
-  error: [error: AgentError];
-  /** A custom_message for a declared custom capability. */
-  customMessage: [message: CustomMessageEvent];
-  /** The server assigned a new instance uid (the old one is the argument's predecessor). */
-  instanceUid: [uid: Buffer];
-}
 
 type Phase = 'idle' | 'running' | 'stopping' | 'stopped';
 
@@ -143,7 +83,7 @@ const RESTART_NONE = 0;
 const RESTART_QUEUED = 1;
 const RESTART_SENT = 2;
 
-export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implements WsHost {
+export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implements WsHost, RemoteConfigHost, ConnectionSettingsHost {
   private static flushQueue: SimulatedAgent[] = [];
   private static flushScheduled = false;
 
@@ -157,8 +97,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private healthState: HealthInput;
   private healthTimeMs = 0;
   private startTimeMs = 0;
-  private effective: opamp.proto.v1.IAgentConfigMap | undefined;
-  private remoteState: RemoteConfigState = INITIAL_REMOTE_CONFIG_STATE;
+  private readonly remote: RemoteConfigRunner;
   private heartbeatMs: number;
 
   // What goes out next.
@@ -188,9 +127,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private timer: NodeJS.Timeout | undefined;
   private timerAt = NONE;
   private reconnectAt = NONE;
-  private applyAt = NONE;
-  private applyGeneration = 0;
-  private applyingConfig: opamp.proto.v1.IAgentConfigMap | undefined;
+
+  /** Connection settings offers (followConnectionSettings): created with the first offer. */
+  private settings: ConnectionSettingsRunner | undefined;
 
   /** Received ServerToAgent messages (oldest first), at most `receivedLimit`. */
   readonly received: ServerToAgent[] = [];
@@ -207,7 +146,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.profile = resolveAgentProfile(options);
     this.uid = options.instanceUid ? checkInstanceUid(options.instanceUid) : newInstanceUidV7();
     this.healthState = options.health ?? DEFAULT_HEALTH;
-    this.effective = this.profile.initialEffectiveConfig;
+    this.remote = new RemoteConfigRunner(this.profile, this);
     this.heartbeatMs = this.profile.heartbeatIntervalMs;
     this.sourcePorts = options.localAddress ? sourcePortPool(options.localAddress) : undefined;
   }
@@ -243,11 +182,11 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   get remoteConfigStatus(): RemoteConfigState {
-    return this.remoteState;
+    return this.remote.status;
   }
 
   get effectiveConfig(): opamp.proto.v1.IAgentConfigMap | undefined {
-    return this.effective;
+    return this.remote.effective;
   }
 
   get health(): HealthInput {
@@ -257,6 +196,21 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   /** The heartbeat / poll interval in force (the server may have changed it). */
   get heartbeatIntervalMs(): number {
     return this.heartbeatMs;
+  }
+
+  /** The last connection settings offer handled and how that went (undefined before the first). */
+  get connectionSettingsStatus(): ConnectionSettingsReport | undefined {
+    return this.settings?.outcome;
+  }
+
+  /** Where the agent connects now (the profile's endpoint until an offer was applied). */
+  get endpoint(): string {
+    return this.target().url.href;
+  }
+
+  /** The request headers the agent connects with now. */
+  get connectionHeaders(): Readonly<Record<string, string>> {
+    return this.target().headers;
   }
 
   get description(): AgentDescriptionInput | undefined {
@@ -286,7 +240,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   async stop(): Promise<void> {
     if (this.phase !== 'running') return;
     this.phase = 'stopping';
-    this.cancelApply();
+    this.remote.cancel();
     this.reconnectAt = NONE;
     this.clearTimer();
     const deadline = Date.now() + this.profile.stopTimeoutMs;
@@ -313,7 +267,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   kill(): void {
     if (this.phase === 'idle' || this.phase === 'stopped') return;
     this.phase = 'stopping';
-    this.cancelApply();
+    this.remote.cancel();
     this.reconnectAt = NONE;
     this.clearTimer();
     this.ws?.terminate();
@@ -346,7 +300,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   restart(): void {
     if (this.phase !== 'running') return;
     this.emit('restart');
-    this.cancelApply();
+    this.remote.cancel();
     if (this.profile.transport === 'ws') {
       const ws = this.ws;
       this.retryOverrideMs = 0;
@@ -426,10 +380,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   private runDue(now: number): void {
-    if (this.applyAt <= now) {
-      this.applyAt = NONE;
-      this.completeSimulatedApply();
-    }
+    this.remote.runDue(now);
     if (this.phase === 'running') {
       if (this.reconnectAt <= now) {
         this.reconnectAt = NONE;
@@ -457,8 +408,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     return this.lastSentAt + this.heartbeatMs;
   }
 
-  private armTimer(): void {
-    const next = Math.min(this.applyAt, this.phase === 'running' ? Math.min(this.reconnectAt, this.idleSendAt()) : NONE);
+  /** @internal (RemoteConfigHost) */
+  armTimer(): void {
+    const next = Math.min(this.remote.applyAt, this.phase === 'running' ? Math.min(this.reconnectAt, this.idleSendAt()) : NONE);
     if (next === NONE) {
       this.clearTimer();
       return;
@@ -485,7 +437,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     return fullJitterDelayMs(this.attempt++, this.profile.reconnect, this.rng());
   }
 
-  private rng(): Rng {
+  /** @internal (RemoteConfigHost) */
+  rng(): Rng {
     return this.options.rng ?? this.profile.rng;
   }
 
@@ -495,12 +448,14 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   // ---------------------------------------------------------------- flush
 
-  private markDirty(parts: number): void {
+  /** @internal (RemoteConfigHost, ConnectionSettingsHost) */
+  markDirty(parts: number): void {
     this.dirty |= parts;
     this.scheduleFlush();
   }
 
-  private scheduleFlush(): void {
+  /** @internal (ConnectionSettingsHost) */
+  scheduleFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
     SimulatedAgent.flushQueue.push(this);
@@ -526,9 +481,11 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       if (!this.ws || this.ws.readyState !== WS_OPEN) return;
       if (this.dirty !== 0 || !this.customQueue) this.sendPending();
       while (this.customQueue && this.ws && this.ws.readyState === WS_OPEN) this.sendPending();
+      this.maybeSwitch();
       return;
     }
     if (this.request || this.reconnectAt !== NONE) return;
+    this.maybeSwitch();
     if (this.dirty !== 0 || this.customQueue || this.restartState === RESTART_QUEUED) {
       this.sendPending();
     }
@@ -576,11 +533,12 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
         health: this.healthState,
         startTimeMs: this.startTimeMs,
         healthTimeMs: this.healthTimeMs,
-        effectiveConfig: this.effective,
-        remoteConfig: this.remoteState,
+        effectiveConfig: this.remote.effective,
+        remoteConfig: this.remote.status,
         customCapabilities: profile.customCapabilities,
         availableComponents: profile.availableComponents,
         availableComponentsHash: profile.availableComponentsHash,
+        connectionSettings: this.settings?.status,
       },
       parts,
       extras,
@@ -598,9 +556,11 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   private connectWs(): void {
     const profile = this.profile;
+    const target = this.target();
     this.retryOverrideMs = undefined;
-    this.ws = openWebSocket(this, profile.url, {
-      headers: profile.headers,
+    this.settings?.connecting();
+    this.ws = openWebSocket(this, target.url, {
+      headers: target.headers,
       perMessageDeflate: profile.perMessageDeflate,
       localAddress: this.options.localAddress,
       localPort: this.sourcePorts?.next(),
@@ -613,6 +573,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (!ws || ws.readyState !== WS_OPEN) return;
     const frame = encodeAgentToServerFrame(this.buildMessage(parts, extras));
     ws.send(frame, { binary: true });
+    this.settings?.sentWs(parts);
     this.noteSent(parts);
     this.armTimer();
   }
@@ -626,6 +587,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     }
     this.attempt = 0;
     this.portsTakenInARow = 0;
+    this.settings?.connected();
     this.setConnected();
     // First message on a connection: the full state, except on a Go-style reconnect (only what changed).
     const compressed = this.everConnected && this.profile.firstMessageCompressedOnReconnect;
@@ -633,6 +595,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     const parts = this.takeDirty() | (compressed ? 0 : FULL_STATE_PARTS);
     this.sendWs(parts);
     if (this.customQueue) this.scheduleFlush();
+    this.maybeSwitch();
   }
 
   /** @internal socket event */
@@ -667,6 +630,12 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       this.scheduleRetry(0);
       return;
     }
+    if (this.settings?.closed()) {
+      // The candidate was refused: back to the settings that worked a moment ago, at once.
+      this.dirty |= FULL_STATE_PARTS;
+      this.scheduleRetry(0);
+      return;
+    }
     const override = this.retryOverrideMs;
     if (override === undefined && code !== WS_CLOSE_NORMAL && code !== 1006) {
       this.countError('transport', `WebSocket closed by the server (${code}${reason ? ` ${reason}` : ''})`);
@@ -679,7 +648,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (ws !== this.ws) return;
     const delay = this.throttleDelay(status, retryAfter);
     this.retryOverrideMs = delay;
-    this.countError('http_status', `WebSocket upgrade refused with HTTP ${status}`, status, delay);
+    const text = `WebSocket upgrade refused with HTTP ${status}`;
+    this.settings?.attemptFailed(text);
+    this.countError('http_status', text, status, delay);
   }
 
   /** @internal socket event */
@@ -691,6 +662,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       this.retryOverrideMs = 0;
       return;
     }
+    this.settings?.attemptFailed(err.message);
     this.countError('transport', err.message);
   }
 
@@ -707,8 +679,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   private sendHttp(parts: number, extras?: MessageExtras): void {
     const profile = this.profile;
+    const target = this.target();
     const bytes = encodeAgentToServer(this.buildMessage(parts, extras));
-    const headers: Record<string, string> = { ...profile.headers, 'Content-Type': 'application/x-protobuf' };
+    const headers: Record<string, string> = { ...target.headers, 'Content-Type': 'application/x-protobuf' };
     let body = bytes;
     if (profile.gzipRequests) {
       body = zlib.gzipSync(bytes, { level: 1 });
@@ -718,8 +691,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (profile.sendInstanceUidHeader) headers['OpAMP-Instance-UID'] = instanceUidToString(this.uid);
     this.noteSent(parts);
     this.pendingCustom = extras?.customMessage;
+    this.settings?.sentHttp(parts);
     const request = postOpamp(
-      profile.url,
+      target.url,
       body,
       { headers, localAddress: this.options.localAddress, agent: profile.httpAgent, timeoutMs: profile.requestTimeoutMs },
       (err, result) => this.onHttpDone(request, err, result),
@@ -736,7 +710,10 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (err || !result) {
       if (stopping) return this.notifyIdle();
       if (err instanceof ResponseDecodeError) this.countError('decode', err.message, err.status);
-      else this.failHttp(custom, 'transport', err?.message ?? 'no response', this.backoffMs());
+      else {
+        this.failHttp(custom, 'transport', err?.message ?? 'no response', this.backoffMs());
+        this.rollBackHttp(err?.message ?? 'no response');
+      }
       return this.afterHttp();
     }
     const status = result.status;
@@ -746,8 +723,10 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       // 429 / 5xx: the server did not take the message, send it again. Other 4xx: it never will, drop it.
       const retry = status === 429 || status >= 500;
       this.failHttp(retry ? custom : undefined, 'http_status', `HTTP ${status}`, delay, status, retry);
+      this.rollBackHttp(`HTTP ${status}`);
       return this.afterHttp();
     }
+    this.settings?.httpDone(undefined);
     let message: ServerToAgent;
     try {
       message = decodeServerToAgent(result.body);
@@ -771,6 +750,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       return this.afterHttp();
     }
     this.handleServerMessage(message);
+    this.maybeSwitch();
     this.afterHttp();
   }
 
@@ -830,10 +810,12 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       }
       return;
     }
-    const heartbeat = message.connectionSettings?.opamp?.heartbeatIntervalSeconds;
-    if (heartbeat && heartbeat > 0 && hasCapability(caps, AgentCapabilities.ReportsHeartbeat)) {
-      this.heartbeatMs = heartbeat * 1000;
-      this.armTimer();
+    const offered = message.connectionSettings?.opamp;
+    if (offered && this.profile.followConnectionSettings && hasCapability(caps, AgentCapabilities.AcceptsOpAMPConnectionSettings)) {
+      (this.settings ??= new ConnectionSettingsRunner(this.profile, this)).offer(offered, message.connectionSettings?.hash ?? EMPTY_BYTES);
+    } else {
+      const heartbeat = offered?.heartbeatIntervalSeconds;
+      if (heartbeat && heartbeat > 0 && hasCapability(caps, AgentCapabilities.ReportsHeartbeat)) this.setHeartbeat(heartbeat * 1000);
     }
     const newUid = message.agentIdentification?.newInstanceUid;
     if (newUid && newUid.length > 0) {
@@ -844,7 +826,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
         this.countError('invalid_new_uid', `new_instance_uid must be ${INSTANCE_UID_BYTES} bytes, got ${newUid.length}`);
       }
     }
-    if (message.remoteConfig) this.offerRemoteConfig(message.remoteConfig);
+    if (message.remoteConfig) this.remote.offer(message.remoteConfig);
     const flags = message.flags ?? 0;
     if (flags & ServerToAgentFlags.ReportFullState) this.markDirty(FULL_STATE_PARTS);
     if (
@@ -887,71 +869,43 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     }
   }
 
-  // -------------------------------------------------------- remote config
+  // ---------------------------------------------------- connection settings
 
-  private offerRemoteConfig(offer: opamp.proto.v1.IAgentRemoteConfig): void {
-    if (decideOffer(this.profile.capabilities, this.remoteState, offer) !== 'apply' || !offer.configHash) return;
-    this.cancelApply();
-    const applying = beginApply(offer.configHash);
-    const hash = applying.hash as Buffer;
-    this.remoteState = applying;
-    const config = offer.config ?? { configMap: {} };
-    this.applyingConfig = config;
-    if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsRemoteConfig)) {
-      this.markDirty(StatusPart.RemoteConfigStatus);
-    }
-    this.emit('remoteConfig', { hash, config });
-    const policy = this.profile.applyConfig;
-    const generation = ++this.applyGeneration;
-    if (isApplyCallback(policy)) {
-      Promise.resolve()
-        .then(() => policy(config, hash))
-        .then(
-          () => this.finishApplying(generation, undefined),
-          (err: unknown) => this.finishApplying(generation, err instanceof Error ? err.message : String(err)),
-        );
+  /** Where and how connections go now: the offered settings in use, else the profile's. */
+  private target(): Pick<OpampSettings, 'url' | 'headers'> {
+    return this.settings?.inUse ?? this.profile;
+  }
+
+  /** @internal (ConnectionSettingsHost) */
+  setHeartbeat(ms: number): void {
+    if (ms === this.heartbeatMs || !hasCapability(this.profile.capabilities, AgentCapabilities.ReportsHeartbeat)) return;
+    this.heartbeatMs = ms;
+    this.armTimer();
+  }
+
+  /** HTTP: a refused candidate is rolled back; back to the settings that worked a moment ago, at once. */
+  private rollBackHttp(reason: string): void {
+    if (!this.settings?.httpDone(reason)) return;
+    this.dirty |= FULL_STATE_PARTS;
+    this.reconnectAt = Date.now();
+  }
+
+  /**
+   * Disconnects to try the pending candidate once its APPLYING report is out.
+   * The next connection is the candidate's; its first message carries the full state.
+   */
+  private maybeSwitch(): void {
+    if (this.phase !== 'running' || !this.settings?.takeSwitch()) return;
+    this.dirty |= FULL_STATE_PARTS;
+    if (this.profile.transport === 'http') {
+      this.scheduleFlush();
       return;
     }
-    const delay = policy.delayMs ?? 0;
-    this.applyAt = Date.now() + delay;
-    if (delay <= 0) {
-      this.applyAt = NONE;
-      this.completeSimulatedApply();
-    } else {
-      this.armTimer();
-    }
-  }
-
-  private completeSimulatedApply(): void {
-    const policy = this.profile.applyConfig;
-    if (isApplyCallback(policy)) return;
-    this.finishApplying(this.applyGeneration, simulatedOutcome(policy, this.rng()));
-  }
-
-  private finishApplying(generation: number, error: string | undefined): void {
-    if (generation !== this.applyGeneration || this.applyingConfig === undefined) return;
-    if (this.phase !== 'running') return;
-    const config = this.applyingConfig;
-    this.applyingConfig = undefined;
-    this.remoteState = finishApply(this.remoteState, error);
-    let parts = 0;
-    if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsRemoteConfig)) parts |= StatusPart.RemoteConfigStatus;
-    if (error === undefined) {
-      this.effective = config;
-      if (hasCapability(this.profile.capabilities, AgentCapabilities.ReportsEffectiveConfig)) parts |= StatusPart.EffectiveConfig;
-    }
-    if (parts) this.markDirty(parts);
-    this.emit('applied', this.remoteState);
-  }
-
-  private cancelApply(): void {
-    this.applyGeneration++;
-    this.applyAt = NONE;
-    if (this.applyingConfig !== undefined) {
-      // An interrupted apply did not happen: forget its hash so a re-offer applies again.
-      this.applyingConfig = undefined;
-      this.remoteState = INITIAL_REMOTE_CONFIG_STATE;
-    }
+    const ws = this.ws;
+    if (!ws) return; // a reconnect is scheduled already: it uses the candidate
+    this.retryOverrideMs = 0;
+    if (ws.readyState === WS_OPEN) ws.close(WS_CLOSE_NORMAL, 'switching connection settings');
+    else ws.terminate();
   }
 
   // --------------------------------------------------------------- errors

@@ -38,6 +38,8 @@ export const StatusPart = {
   AvailableComponentsHash: 0x20,
   /** available_components with the full component map (answer to ReportAvailableComponents). */
   AvailableComponentsFull: 0x40,
+  /** connection_settings_status (with ReportsConnectionSettingsStatus, once there is one). */
+  ConnectionSettingsStatus: 0x80,
 } as const;
 
 /** Everything a full-state report carries. */
@@ -47,7 +49,8 @@ export const FULL_STATE_PARTS =
   StatusPart.EffectiveConfig |
   StatusPart.RemoteConfigStatus |
   StatusPart.CustomCapabilities |
-  StatusPart.AvailableComponentsHash;
+  StatusPart.AvailableComponentsHash |
+  StatusPart.ConnectionSettingsStatus;
 
 /** The last remote configuration the agent handled and how that went. */
 export interface RemoteConfigState {
@@ -81,6 +84,15 @@ export interface StatusSnapshot {
   readonly availableComponents?: ComponentsInput;
   /** Hash of availableComponents (computed once per profile by the caller). */
   readonly availableComponentsHash?: Uint8Array;
+  /** The last connection settings offer handled and how that went; undefined before the first. */
+  readonly connectionSettings?: ConnectionSettingsReport;
+}
+
+/** connection_settings_status content. */
+export interface ConnectionSettingsReport {
+  readonly hash?: Uint8Array;
+  readonly status: opamp.proto.v1.ConnectionSettingsStatuses;
+  readonly errorMessage?: string;
 }
 
 export interface MessageExtras {
@@ -126,6 +138,12 @@ export function buildAgentToServer(
     const hash = state.availableComponentsHash ?? components.hash ?? componentsHash(components);
     message.availableComponents =
       parts & StatusPart.AvailableComponentsFull ? { hash, components: { ...components.components } } : { hash };
+  }
+  const settings = state.connectionSettings;
+  if (parts & StatusPart.ConnectionSettingsStatus && settings && hasCapability(caps, AgentCapabilities.ReportsConnectionSettingsStatus)) {
+    message.connectionSettingsStatus = { status: settings.status };
+    if (settings.hash) message.connectionSettingsStatus.lastConnectionSettingsHash = settings.hash;
+    if (settings.errorMessage) message.connectionSettingsStatus.errorMessage = settings.errorMessage;
   }
   if (extras?.disconnect) message.agentDisconnect = {};
   if (extras?.customMessage) message.customMessage = extras.customMessage;

@@ -27,6 +27,14 @@ export interface SwarmAgentSettings {
   readonly firstMessageCompressedOnReconnect: boolean;
   /** AgentCapabilities bitmask; default the Collector's set plus restart. */
   readonly capabilities?: number;
+  /**
+   * Follow connection settings offers like the OpAMP supervisor (new endpoint,
+   * headers, heartbeat; rolled back when refused). Adds AcceptsOpAMPConnectionSettings
+   * and ReportsConnectionSettingsStatus to the capabilities. Default off.
+   */
+  readonly followConnectionSettings: boolean;
+  /** Offered host[:port] → host:port list agents connect to instead (one per agent, by uid): gateways behind one public URL. */
+  readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
   /** Effective config body before any remote config (YAML). */
   readonly initialConfig: string;
 }
@@ -98,6 +106,7 @@ export const DEFAULT_AGENT_SETTINGS: SwarmAgentSettings = Object.freeze({
   requestTimeoutMs: 10_000,
   perMessageDeflate: true,
   firstMessageCompressedOnReconnect: false,
+  followConnectionSettings: false,
   initialConfig: DEFAULT_INITIAL_CONFIG,
 });
 

@@ -248,6 +248,7 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
     let heap = 0;
     let alive = 0;
     const errors: Counts = { ...this.errorsExtra };
+    const connectionSettings: Counts = {};
     for (const w of this.workers) {
       const s = w.final ?? w.running;
       if (!w.exited) alive++;
@@ -262,6 +263,7 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
       rss += s.rss;
       heap += s.heapUsed;
       addCounts(errors, s.errors);
+      addCounts(connectionSettings, s.connectionSettings);
     }
     const previous = this.last;
     const elapsed = now - this.lastAt;
@@ -279,6 +281,7 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
       inPerS: record ? inPerS : (previous?.inPerS ?? 0),
       errors,
       recentErrors: previous ? diffCounts(errors, previous.errors) : {},
+      connectionSettings,
       restarts,
       healthFlaps,
       unhealthy,
@@ -399,6 +402,7 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
         peakInPerS: Math.round(this.peakIn),
       },
       errors: p.errors,
+      connectionSettings: p.connectionSettings,
       restarts: p.restarts,
       healthFlaps: p.healthFlaps,
       memory: {

@@ -23,6 +23,8 @@ export interface SwarmProgress {
   readonly errors: Counts;
   /** Errors in the last interval, by kind. */
   readonly recentErrors: Counts;
+  /** Cumulative connection settings outcomes (followConnectionSettings): APPLYING, APPLIED, FAILED. */
+  readonly connectionSettings: Counts;
   readonly restarts: number;
   readonly healthFlaps: number;
   readonly unhealthy: number;
@@ -88,6 +90,7 @@ export interface SwarmReport {
     readonly peakInPerS: number;
   };
   readonly errors: Counts;
+  readonly connectionSettings: Counts;
   readonly restarts: number;
   readonly healthFlaps: number;
   readonly memory: {
@@ -121,6 +124,7 @@ export function formatProgress(p: SwarmProgress): string {
   ];
   if (p.healthFlaps > 0) parts.push(`unhealthy ${int(p.unhealthy)}`);
   if (p.restarts > 0) parts.push(`restarts ${int(p.restarts)}`);
+  if (Object.keys(p.connectionSettings).length > 0) parts.push(`settings ${formatCounts(p.connectionSettings)}`);
   const c = p.convergence;
   if (c) parts.push(`converge ${c.applied}/${c.targeted}${c.failed ? ` failed ${c.failed}` : ''}${c.converged ? ` in ${secs(c.convergenceMs)}` : ''}`);
   parts.push(`rss ${mb(p.rssBytes)}`);
@@ -141,6 +145,7 @@ export function formatSummary(r: SwarmReport): string {
     latencyLine('reconnect time', r.reconnectLatencyMs),
     `messages: out ${int(r.messages.sent)} (avg ${int(r.messages.avgOutPerS)}/s, peak ${int(r.messages.peakOutPerS)}/s), in ${int(r.messages.received)} (avg ${int(r.messages.avgInPerS)}/s, peak ${int(r.messages.peakInPerS)}/s)`,
     `errors: ${formatCounts(r.errors)}`,
+    ...(Object.keys(r.connectionSettings).length > 0 ? [`connection settings: ${formatCounts(r.connectionSettings)}`] : []),
     `restarts: ${int(r.restarts)}  health flaps: ${int(r.healthFlaps)}`,
     `memory: ${mb(r.memory.totalRssBytes)} RSS in workers; per agent ${kib(r.memory.rssPerAgentBytes)} RSS, ${kib(r.memory.heapPerAgentBytes)} heap`,
   ];

@@ -59,6 +59,8 @@ export interface WorkerStats extends WorkerMemory {
   readonly healthFlaps: number;
   readonly unhealthy: number;
   readonly errors: Counts;
+  /** Connection settings outcomes (followConnectionSettings), by status: APPLYING, APPLIED, FAILED. */
+  readonly connectionSettings: Counts;
   /** Start → first ServerToAgent, ms, per agent (first connection only). */
   readonly connectMs: Float64Array;
   /** Disconnected → next ServerToAgent, ms. */

@@ -5,8 +5,9 @@
  * outcomes in small batches). One object per agent plus a few numbers; all
  * listeners are module-level functions (no closures per agent).
  */
-import type { AgentError, AgentProfile, RemoteConfigState } from '@opamp/agent-sim';
-import { SimulatedAgent } from '@opamp/agent-sim';
+import type { AgentError, AgentProfile, ConnectionSettingsReport, RemoteConfigState } from '@opamp/agent-sim';
+import { DEFAULT_AGENT_CAPABILITIES, SimulatedAgent } from '@opamp/agent-sim';
+import { AgentCapabilities, opamp } from '@opamp/protocol';
 import type { HealthInput } from '@opamp/agent-sim';
 import { DescriptionGenerator, isWsAgent } from './description';
 import type { WorkerApplied, WorkerMessage, WorkerStart, WorkerStats } from './worker-protocol';
@@ -17,6 +18,9 @@ const RAMP_TICK_MS = 10;
 const FLAP_TICK_MS = 250;
 const APPLIED_FLUSH_MS = 100;
 const HEALTHY: HealthInput = Object.freeze({ healthy: true, status: 'StatusOK' });
+/** What following connection settings offers adds to an agent's capabilities. */
+const FOLLOWS_SETTINGS = AgentCapabilities.AcceptsOpAMPConnectionSettings | AgentCapabilities.ReportsConnectionSettingsStatus;
+const SETTINGS_STATUS = opamp.proto.v1.ConnectionSettingsStatuses;
 const UNHEALTHY: HealthInput = Object.freeze({ healthy: false, status: 'StatusRecoverableError', lastError: 'simulated health flap' });
 
 export type SendToParent = (message: WorkerMessage) => void;
@@ -55,6 +59,12 @@ function onApplied(this: SwarmAgent, state: RemoteConfigState): void {
   this.owner.recordApplied(this.index, state);
 }
 
+function onConnectionSettings(this: SwarmAgent, state: ConnectionSettingsReport): void {
+  const key = SETTINGS_STATUS[state.status]?.replace('ConnectionSettingsStatuses_', '') ?? String(state.status);
+  const counts = this.owner.connectionSettings;
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
 function onRestart(this: SwarmAgent): void {
   this.owner.restarts++;
 }
@@ -69,6 +79,7 @@ export class SwarmWorker {
   readonly connectMs = new SampleBuffer();
   readonly reconnectMs = new SampleBuffer();
   readonly errors: Counts = {};
+  readonly connectionSettings: Counts = {};
   restarts = 0;
   healthFlaps = 0;
 
@@ -157,6 +168,7 @@ export class SwarmWorker {
     agent.on('disconnected', onDisconnected);
     agent.on('applied', onApplied);
     agent.on('restart', onRestart);
+    if (spec.agent.followConnectionSettings) agent.on('connectionSettings', onConnectionSettings);
     agent.on('error', onError);
     this.agents.push(agent);
     agent.startedAt = Date.now();
@@ -172,7 +184,9 @@ export class SwarmWorker {
         endpoint,
         transport,
         headers: a.headers,
-        capabilities: a.capabilities,
+        capabilities: a.followConnectionSettings ? (a.capabilities ?? DEFAULT_AGENT_CAPABILITIES) | FOLLOWS_SETTINGS : a.capabilities,
+        followConnectionSettings: a.followConnectionSettings,
+        endpointAliases: a.endpointAliases,
         heartbeatIntervalMs: a.heartbeatIntervalMs,
         initialEffectiveConfig: { configMap: { '': { body: Buffer.from(a.initialConfig), contentType: 'text/yaml' } } },
         applyConfig: { delayMs: a.applyDelayMs, failureRate: a.applyFailureRate, errorMessage: 'simulated apply failure' },
@@ -277,6 +291,7 @@ export class SwarmWorker {
       healthFlaps: this.healthFlaps,
       unhealthy: this.unhealthy.length,
       errors: { ...this.errors },
+      connectionSettings: { ...this.connectionSettings },
       connectMs: this.connectMs.drain(),
       reconnectMs: this.reconnectMs.drain(),
       rampDoneAt: this.rampDoneAt,

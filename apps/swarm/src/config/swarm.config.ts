@@ -53,6 +53,7 @@ export const swarmEnv = {
   SWARM_RECONNECT_MAX_MS: int({ default: 60_000, min: 0 }),
   SWARM_MIN_RETRY_MS: int({ default: 0, min: 0 }),
   SWARM_PER_MESSAGE_DEFLATE: bool({ default: true }),
+  SWARM_FOLLOW_CONNECTION_SETTINGS: bool({ default: false }),
   SWARM_SERVICES: str({ default: '' }),
   SWARM_VERSIONS: str({ default: '' }),
   SWARM_OS_TYPES: str({ default: '' }),
@@ -101,6 +102,12 @@ export const FLAGS: readonly Flag[] = [
   { name: 'reconnect-max', env: 'SWARM_RECONNECT_MAX_MS', help: 'backoff window cap, ms (60000)' },
   { name: 'min-retry', env: 'SWARM_MIN_RETRY_MS', help: 'lower bound for Retry-After / retry_info, ms (0)' },
   { name: 'deflate', env: 'SWARM_PER_MESSAGE_DEFLATE', help: 'offer permessage-deflate on WS (on)', switch: true },
+  {
+    name: 'follow-connection-settings',
+    env: 'SWARM_FOLLOW_CONNECTION_SETTINGS',
+    help: 'take connection settings offers like the OpAMP supervisor (own credentials, rotation) (off)',
+    switch: true,
+  },
   { name: 'services', env: 'SWARM_SERVICES', help: 'service.name distribution, name:weight,...' },
   { name: 'versions', env: 'SWARM_VERSIONS', help: 'service.version distribution' },
   { name: 'os', env: 'SWARM_OS_TYPES', help: 'os.type distribution (linux:90,windows:8,darwin:2)' },
@@ -242,6 +249,7 @@ export function loadSwarmConfig(
       reconnect: { initialMs: e.SWARM_RECONNECT_INITIAL_MS, maxMs: e.SWARM_RECONNECT_MAX_MS },
       minRetryMs: e.SWARM_MIN_RETRY_MS,
       perMessageDeflate: e.SWARM_PER_MESSAGE_DEFLATE,
+      followConnectionSettings: e.SWARM_FOLLOW_CONNECTION_SETTINGS,
     },
   };
   return {

@@ -1,0 +1,400 @@
+// Credential rotation benchmark (issue 14 item 6), on demand, never in CI.
+//
+// Distributed mode on this machine: Kafka, Redis, PostgreSQL (already running;
+// --infraUp runs infra.sh up first), one status-ingest, one config-service with a
+// credential key and a public OpAMP URL, G gateways, and a swarm of A WebSocket
+// agents over several worker processes and 127.0.0.N source addresses, each
+// following connection settings offers like the OpAMP supervisor
+// (--follow-connection-settings of the swarm). The public URL names one
+// load-balanced address; the agents resolve it onto the gateways by instance
+// uid, as DNS round robin would (agent-sim endpointAliases), so no single
+// gateway takes the fleet.
+//
+//   phase "enroll": every agent connects with the tenant's enrollment token, is
+//     offered a credential of its own, reconnects with it (ACTIVE);
+//   phase "rotate": POST /agent-credentials:rotate with one selector naming the
+//     whole run; every agent is offered a new credential and switches to it
+//     (new ACTIVE, old SUPERSEDED).
+//
+// Per phase: time until every agent is on its credential (PostgreSQL
+// agent_credentials states, polled every second), refused connections at the
+// gateways (opamp_gateway_rejections_total by reason: unauthorized = 401,
+// credential refusals, duplicates) and the swarm's errors, reconnects with new
+// settings per second (peak, from the swarm's APPLIED / FAILED counts), CPU and
+// RSS per process kind, Redis commands/s and memory (INFO; Redis is shared with
+// whatever else runs), PostgreSQL writes (rows and commits).
+//
+//   node -r ./dist/out-tsc/register-aliases.js bench/credential-rotation.bench.js [--agents=10000] [--help]
+//
+// Writes bench/results/credential-rotation-<agents>.json.
+const path = require('path');
+const crypto = require('crypto');
+const http = require('http');
+const S = require('./lib/stack');
+const { Sampler, infraPids, topOthers } = require('./lib/procs');
+const { writeResult } = require('./lib/machine');
+const { parseArgs } = require('./lib/args');
+const { pgWriteCounters, pgWritesPerSecond } = require('./lib/pg-writes');
+
+const opts = parseArgs(
+  {
+    agents: 10_000,
+    gateways: 0, // 0: max(2, ceil(agents / perGateway))
+    perGateway: 15_000,
+    workers: 0, // 0: max(2, ceil(agents / 15000))
+    ramp: 1_000, // agents started per second
+    heartbeatS: 30,
+    timeoutS: 1_800, // per phase
+    // A phase ends early once every agent took or refused its offer and the credentials did not change for this long.
+    stallS: 60,
+    basePort: 15100,
+    skipBuild: false,
+    // false: use the Kafka, Redis and PostgreSQL already running (a shared machine), not infra.sh up.
+    infraUp: false,
+    seed: 14,
+    // Written into the result: whether other work shared the machine during the run.
+    sharedMachine: true,
+    // A Redis database of the run's own (-1: the highest empty one of 1..15): the credential directory
+    // (opamp:agent-tokens) is one hash per Redis database, and any config-service starting on it replaces
+    // its content with its own database's view (syncAgentTokens), which would drop this run's credentials.
+    redisDb: -1,
+  },
+  'credential rotation: A agents enroll onto their own credentials, then one selector rotates them all; time, refusals, load',
+);
+const BENCH = 'credential-rotation';
+/** The public OpAMP URL's host: a name the agents resolve onto the gateways (endpointAliases). */
+const PUBLIC_HOST = 'opamp.bench.invalid';
+
+/**
+ * POST on the API without a client-side timeout: the rotate call works through
+ * every agent before it answers (fetch gives up after 300 s without headers).
+ */
+function postLong(port, path, token, body) {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = http.request(
+      { host: '127.0.0.1', port, path, method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`POST ${path}: HTTP ${res.statusCode} ${text.slice(0, 300)}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** opamp_gateway_rejections_total by reason, summed over the gateways. */
+async function rejections(gws) {
+  const out = {};
+  for (const g of gws) {
+    const text = await (await fetch(`http://127.0.0.1:${g.adminPort}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      const m = /^opamp_gateway_rejections_total\{[^}]*reason="([^"]+)"[^}]*\} (\S+)/.exec(line);
+      if (m) out[m[1]] = (out[m[1]] || 0) + Number(m[2]);
+    }
+  }
+  return out;
+}
+
+function diff(after, before) {
+  const out = {};
+  for (const [k, v] of Object.entries(after)) if (v - (before[k] || 0) > 0) out[k] = v - (before[k] || 0);
+  return out;
+}
+
+/** Redis INFO: commands processed so far and memory in use. */
+async function redisInfo(redis) {
+  const text = await redis.info();
+  const field = (name) => Number(new RegExp(`^${name}:(\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  return { atMs: Date.now(), commands: field('total_commands_processed'), usedMemoryBytes: field('used_memory'), keys: Number(new RegExp(`^db${opts.redisDb}:keys=(\\d+)`, 'm').exec(text)?.[1] ?? 0) };
+}
+
+/** Removes the run's keys from its Redis database: the tenant's keys and its entries of the directory and policy hashes. */
+async function dropRedisKeys(redis, tenant) {
+  let removed = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `*{${tenant}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) removed += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  for (const hash of ['opamp:agent-tokens', 'opamp:agent-policies']) {
+    cursor = '0';
+    do {
+      const [next, flat] = await redis.hscan(hash, cursor, 'COUNT', 1000);
+      cursor = next;
+      const mine = [];
+      for (let i = 0; i < flat.length; i += 2) if (flat[i + 1].startsWith(`${tenant}|`) || flat[i] === tenant) mine.push(flat[i]);
+      if (mine.length > 0) removed += await redis.hdel(hash, ...mine);
+    } while (cursor !== '0');
+  }
+  return removed;
+}
+
+/** The highest Redis database of 1..15 without keys. */
+async function emptyRedisDb() {
+  const Redis = require('ioredis');
+  for (let db = 15; db >= 1; db--) {
+    const r = new Redis(`${S.REDIS_URL.replace(/\/\d*$/, '')}/${db}`, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    await r.connect();
+    const n = await r.dbsize();
+    await r.quit();
+    if (n === 0) return db;
+  }
+  throw new Error('no empty Redis database in 1..15: pick one with --redisDb');
+}
+
+/** Keys of others in the run's Redis database (a sample), to warn that it is not the run's own. */
+async function foreignKeys(redis) {
+  const [, keys] = await redis.scan('0', 'COUNT', 1000);
+  return keys.filter((k) => !k.includes('bench-credentialrotation') && !k.startsWith('opamp:agent-'));
+}
+
+/** The run tenant's credentials by state. */
+async function credentialStates(pg, tenant) {
+  const { rows } = await pg.query(`SELECT state, count(*)::int AS n FROM agent_credentials WHERE tenant_id = $1 GROUP BY state`, [tenant]);
+  const out = { offered: 0, active: 0, superseded: 0, revoked: 0, expired: 0 };
+  for (const r of rows) out[r.state] = r.n;
+  return out;
+}
+
+async function main() {
+  const A = opts.agents;
+  const nGateways = opts.gateways || Math.max(2, Math.ceil(A / opts.perGateway));
+  const nWorkers = opts.workers || Math.max(2, Math.ceil(A / 15_000));
+  if (opts.infraUp) S.infraUp();
+  if (!opts.skipBuild) S.build(['gateway', 'status-ingest', 'config-service', 'swarm']);
+  const { runSwarm, formatProgress, formatSummary } = require('@opamp/swarm');
+  const { Client } = require('pg');
+  const Redis = require('ioredis');
+
+  const ident = S.runIdentity(BENCH);
+  if (opts.redisDb < 0) opts.redisDb = await emptyRedisDb();
+  const redisUrl = `${S.REDIS_URL.replace(/\/\d*$/, '')}/${opts.redisDb}`;
+  const redisEnv = { OPAMP_REDIS_URL: redisUrl };
+  const apiPort = opts.basePort + 80;
+  console.log(`run ${ident.id}: ${A} agents, ${nGateways} gateways, ${nWorkers} swarm workers, tenant ${ident.tenant}, database ${ident.dbName}`);
+  const { ingest, config } = await S.startWorkers(BENCH, ident, {
+    apiPort,
+    grpcPort: apiPort + 1,
+    ingestEnv: redisEnv,
+    configEnv: {
+      ...redisEnv,
+      OPAMP_CREDENTIAL_KEY: crypto.randomBytes(32).toString('base64'),
+      OPAMP_PUBLIC_OPAMP_URL: `http://${PUBLIC_HOST}/v1/opamp`,
+      OPAMP_OFFER_HEARTBEAT_S: String(opts.heartbeatS),
+    },
+  });
+  const gws = await S.startGateways(BENCH, ident, nGateways, { basePort: opts.basePort, extraEnv: redisEnv });
+  const pg = new Client({ connectionString: ident.databaseUrl });
+  await pg.connect();
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  const foreign = await foreignKeys(redis);
+  if (foreign.length > 0) console.log(`warning: Redis database ${opts.redisDb} holds keys of others (e.g. ${foreign[0]}); pick a free one with --redisDb`);
+  S.onCleanup(() => pg.end().catch(() => undefined));
+  S.onCleanup(() => redis.quit().catch(() => undefined));
+
+  const swarmPids = [];
+  const infra = infraPids();
+  const sampler = new Sampler(
+    {
+      gateway: () => gws.map((g) => g.pid),
+      'status-ingest': () => [ingest.pid],
+      'config-service': () => [config.pid],
+      swarm: () => swarmPids,
+      kafka: () => infra.kafka,
+      redis: () => infra.redis,
+      postgres: () => infraPids().postgres,
+      'bench-orchestrator': () => [process.pid],
+    },
+    1_000,
+  );
+  const others = await topOthers([...gws, ingest, config].map((c) => c.pid).concat(infra.kafka, infra.redis, infra.postgres));
+  if (others.length) console.log(`other busy processes on the machine: ${others.map((o) => `${o.cpuPercent}% ${o.cmd.slice(0, 50)}`).join('; ')}`);
+
+  /**
+   * Watches a phase: credential states every second (done when `done(states)`),
+   * the swarm's APPLIED / FAILED per second, and the phase's load.
+   */
+  async function phase(name, start, done) {
+    sampler.resetPeaks();
+    sampler.mark(`${name}:t0`);
+    const rej0 = await rejections(gws);
+    const redis0 = await redisInfo(redis);
+    const pg0 = await pgWriteCounters(ident.databaseUrl);
+    const p0 = swarm ? swarm.progress() : undefined;
+    const t0 = Date.now();
+    // Watched from t0 on: the rotate call answers only after it has offered every agent.
+    let started;
+    let apiCallMs = null;
+    let startError;
+    const call = Promise.resolve()
+      .then(start)
+      .then(
+        (r) => {
+          started = r;
+          apiCallMs = Date.now() - t0;
+        },
+        (err) => (startError = err),
+      );
+    const series = [];
+    let states;
+    let doneMs = null;
+    let lastApplied = (p0?.connectionSettings.APPLIED ?? 0) + (p0?.connectionSettings.FAILED ?? 0);
+    let lastAt = t0;
+    let peakSwitchesPerS = 0;
+    let settledMs = null;
+    let unchangedSince = Date.now();
+    let lastStates = '';
+    const switched0 = lastApplied;
+    while (Date.now() - t0 < opts.timeoutS * 1000) {
+      await S.sleep(1_000);
+      if (startError) throw startError;
+      if (!swarm) continue;
+      states = await credentialStates(pg, ident.tenant);
+      const p = swarm.progress();
+      const switched = (p.connectionSettings.APPLIED ?? 0) + (p.connectionSettings.FAILED ?? 0);
+      const now = Date.now();
+      peakSwitchesPerS = Math.max(peakSwitchesPerS, ((switched - lastApplied) * 1000) / (now - lastAt));
+      lastApplied = switched;
+      lastAt = now;
+      series.push({ tS: +((now - t0) / 1000).toFixed(1), ...states, connected: p.connected, switchedBySwarm: switched, apiCallDone: apiCallMs !== null });
+      if (series.length % 5 === 0) console.log(`${name} +${((now - t0) / 1000).toFixed(0)}s: credentials ${JSON.stringify(states)}; ${formatProgress(p)}`);
+      if (done(states, p)) {
+        doneMs = now - t0;
+        break;
+      }
+      // Every agent took (APPLIED) or refused (FAILED, rolled back) the offer: what is still offered now waits.
+      if (settledMs === null && apiCallMs !== null && switched - switched0 >= A) settledMs = now - t0;
+      const key = JSON.stringify(states);
+      if (key !== lastStates) {
+        lastStates = key;
+        unchangedSince = now;
+      } else if (settledMs !== null && now - unchangedSince >= opts.stallS * 1000) {
+        console.log(`${name}: every agent settled, credentials unchanged for ${opts.stallS} s: ${states.offered} offers not taken`);
+        break;
+      }
+    }
+    await call;
+    if (startError) throw startError;
+    sampler.mark(`${name}:done`);
+    const rej1 = await rejections(gws);
+    const redis1 = await redisInfo(redis);
+    const pg1 = await pgWriteCounters(ident.databaseUrl);
+    const p1 = swarm.progress();
+    const secs = (redis1.atMs - redis0.atMs) / 1000;
+    const win = sampler.window(`${name}:t0`, `${name}:done`);
+    const result = {
+      apiCallMs,
+      apiResponse: started,
+      allOnTheirCredentialMs: doneMs,
+      everyAgentSettledMs: doneMs ?? settledMs,
+      offersNotTaken: states?.offered ?? null,
+      gatewayEventLoopLagMaxS: await Promise.all(gws.map((g) => S.metric(g.adminPort, 'nodejs_eventloop_lag_max_seconds').catch(() => null))),
+      credentialStates: states,
+      refusedAtGateways: diff(rej1, rej0),
+      swarmErrors: diff(p1.errors, p0?.errors ?? {}),
+      connectionSettingsOutcomes: diff(p1.connectionSettings, p0?.connectionSettings ?? {}),
+      peakReconnectsWithNewSettingsPerS: Math.round(peakSwitchesPerS),
+      resources: { ...win, ...sampler.peaks() },
+      redis: {
+        commandsPerS: +((redis1.commands - redis0.commands) / secs).toFixed(0),
+        usedMemoryMiBBefore: +(redis0.usedMemoryBytes / 2 ** 20).toFixed(1),
+        usedMemoryMiBAfter: +(redis1.usedMemoryBytes / 2 ** 20).toFixed(1),
+        keysBefore: redis0.keys,
+        keysAfter: redis1.keys,
+      },
+      postgresWrites: { ...pgWritesPerSecond(pg0, pg1), rowsWritten: pg1.rowsWritten - pg0.rowsWritten, commits: pg1.commits - pg0.commits },
+      timeSeries: series,
+    };
+    console.log(`${name}: ${doneMs === null ? 'NOT done' : `done in ${(doneMs / 1000).toFixed(1)} s`}; credentials ${JSON.stringify(states)}; refused ${JSON.stringify(result.refusedAtGateways)}; swarm errors ${JSON.stringify(result.swarmErrors)}`);
+    return result;
+  }
+
+  let swarm;
+  const phases = {};
+  phases.enroll = await phase(
+    'enroll',
+    async () => {
+      swarm = await runSwarm({
+        agents: A,
+        endpoints: gws.map((g) => `ws://127.0.0.1:${g.port}/v1/opamp`),
+        wsFraction: 1,
+        workers: nWorkers,
+        rampPerSecond: opts.ramp,
+        durationMs: 3_600_000,
+        seed: opts.seed,
+        description: { extraLabels: { 'bench.run': ident.id } },
+        agent: {
+          headers: { Authorization: `Bearer ${ident.agentToken}` },
+          heartbeatIntervalMs: opts.heartbeatS * 1000,
+          followConnectionSettings: true,
+          endpointAliases: { [PUBLIC_HOST]: gws.map((g) => `127.0.0.1:${g.port}`) },
+        },
+      });
+      S.onCleanup(() => swarm.stop());
+      for (const w of swarm.report().memory.workers) swarmPids.push(w.pid);
+      return { swarmStarted: A };
+    },
+    (s) => s.active >= A && s.offered === 0,
+  );
+
+  await S.sleep(5_000);
+  phases.rotate = await phase(
+    'rotate',
+    () => postLong(apiPort, '/api/v1/agent-credentials:rotate', ident.adminToken, { selector: `bench.run=${ident.id}` }),
+    (s) => s.active >= A && s.superseded >= A && s.offered === 0,
+  );
+
+  const report = await swarm.stop();
+  console.log(formatSummary(report));
+  sampler.stop();
+  const rotate = phases.rotate;
+  const result = {
+    parameters: {
+      mode: 'distributed',
+      agents: A,
+      transport: 'websocket',
+      gateways: nGateways,
+      statusIngest: 1,
+      configService: 1,
+      swarmWorkers: report.memory.workers.length,
+      sourceAddresses: report.parameters.addresses,
+      rampPerSecond: opts.ramp,
+      heartbeatSeconds: opts.heartbeatS,
+      publicOpampUrl: `a load-balanced name resolved by each agent onto one of the ${nGateways} gateways (by instance uid)`,
+      selector: 'all agents of the run (bench.run label)',
+      infra: 'Kafka, Redis, PostgreSQL already running on the same machine (shared); the run on Redis database ' + opts.redisDb,
+      sharedMachine: opts.sharedMachine ? 'other work (other helpers builds and tests) shared the 2 cores during the run' : 'quiet machine',
+    },
+    otherBusyProcessesAtStart: others,
+    phases,
+    swarm: { connectLatencyMs: report.connectLatencyMs, reconnectLatencyMs: report.reconnectLatencyMs, errors: report.errors, connectionSettings: report.connectionSettings },
+    target: {
+      issue14: 'every agent on its new credential within 2 minutes, zero refused connections of well-behaved agents',
+      met: rotate.allOnTheirCredentialMs !== null && rotate.allOnTheirCredentialMs <= 120_000 && Object.keys(rotate.refusedAtGateways).length === 0 && Object.keys(rotate.swarmErrors).length === 0,
+    },
+  };
+  for (const p of Object.values(phases)) p.timeSeries = p.timeSeries.filter((_, i, all) => i % Math.max(1, Math.ceil(all.length / 60)) === 0 || i === all.length - 1);
+  const file = writeResult(`${BENCH}-${A}`, result);
+  const brief = {};
+  for (const [k, v] of Object.entries(phases)) {
+    brief[k] = { apiCallMs: v.apiCallMs, allOnTheirCredentialMs: v.allOnTheirCredentialMs, refused: v.refusedAtGateways, swarmErrors: v.swarmErrors, peakReconnectsPerS: v.peakReconnectsWithNewSettingsPerS, cpuPercent: v.resources.cpuPercent, redis: v.redis, postgresWrites: v.postgresWrites };
+  }
+  console.log(`\n${JSON.stringify(brief, null, 2)}`);
+  console.log(`written to ${path.relative(S.repo, file)}`);
+  await pg.end().catch(() => undefined);
+  await S.stopChildren();
+  console.log(`removed ${await dropRedisKeys(redis, ident.tenant)} keys of the run from Redis database ${opts.redisDb}`);
+  await redis.quit().catch(() => undefined);
+  await S.dropKafkaArtifacts(ident);
+  process.exit(0);
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  await S.shutdown(1);
+});
