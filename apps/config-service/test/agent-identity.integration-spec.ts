@@ -154,6 +154,16 @@ describe('agent identity (config-service on real Kafka, Redis, PostgreSQL)', () 
     expect(Object.fromEntries(states.rows.map((r) => [r['id'], r['state']]))).toEqual({ [a.id]: 'revoked', [b.id]: 'revoked', [other.id]: 'active' });
   });
 
+  it('a directory sync from a snapshot that missed a live credential (another replica just issued it) keeps it, and drops what the database does not accept', async () => {
+    const a = await agentOnOwnCredential();
+    const bogus = agentTokenDigest('never-issued');
+    await bed.redis.hset('opamp:agent-tokens', bogus, `${tenant()}|x`);
+    // The snapshot without agents' credentials: as if it had been read before `a` was issued.
+    await bed.api.agentTokens.syncAgentTokens([]);
+    expect(await directoryValue(a.secret)).toMatch(/\|1\|0$/);
+    expect(await bed.redis.hget('opamp:agent-tokens', bogus)).toBeNull();
+  });
+
   it('moves an agent\'s credential to the new instance_uid the server assigned it', async () => {
     const a = await agentOnOwnCredential();
     const next = bed.newUid();

@@ -107,11 +107,18 @@ export class AgentTokenDirectory {
     await this.redis.publish(AgentTokenKeys.changes(), encodeTokenChange({ action: 'del', digest }));
   }
 
-  /** Makes the directory hold exactly these entries (start-up resync from the database). */
-  async replaceAll(entries: readonly AgentTokenEntry[]): Promise<void> {
+  /**
+   * Makes the directory hold exactly these entries (start-up resync from the
+   * database). `stillAccepted`, when given, is asked about the entries it
+   * would remove just before they go: another replica may have created one
+   * after this one read its snapshot, and that one must stay.
+   */
+  async replaceAll(entries: readonly AgentTokenEntry[], stillAccepted?: (digests: string[]) => Promise<ReadonlySet<string>>): Promise<void> {
     const wanted = new Map(entries.map((e) => [e.digest, e]));
     const current = await this.redis.hgetall(AgentTokenKeys.directory());
-    for (const digest of Object.keys(current)) if (!wanted.has(digest)) await this.remove(digest);
+    const extra = Object.keys(current).filter((digest) => !wanted.has(digest));
+    const keep = extra.length > 0 && stillAccepted ? await stillAccepted(extra) : new Set<string>();
+    for (const digest of extra) if (!keep.has(digest)) await this.remove(digest);
     for (const entry of entries) {
       if (current[entry.digest] !== encodeTokenValue(entry)) await this.put(entry);
     }

@@ -9,6 +9,7 @@ import {
   AgentTokenDirectory,
   type AgentTokenChange,
   ConnectionLeaseRepository,
+  GatewayPresence,
   createRedisConnection,
   GatewayPushPublisher,
   GatewayPushSubscriber,
@@ -97,20 +98,31 @@ describe('Redis bus (real server)', () => {
     const leases = new ConnectionLeaseRepository(commands, 60_000);
     const tenant = uniqueName('tenant');
     const uid = 'c3'.repeat(16);
-    const first = await leases.acquire(tenant, uid, 'gw-1', 'conn-1', true);
+    // Both gateways are running (a lease of a gateway without presence is not live: below).
+    const gw1 = uniqueName('gw-1');
+    const gw2 = uniqueName('gw-2');
+    const presences = [new GatewayPresence(commands, gw1), new GatewayPresence(commands, gw2)];
+    for (const p of presences) await p.start();
+    const first = await leases.acquire(tenant, uid, gw1, 'conn-1', true);
     expect(first.refused).toBeUndefined();
-    const refused = await leases.acquire(tenant, uid, 'gw-2', 'conn-2', true);
+    const refused = await leases.acquire(tenant, uid, gw2, 'conn-2', true);
     expect(refused.refused).toBe(true);
     expect(refused.previous).toEqual(first.lease);
     expect(await leases.get(tenant, uid)).toEqual(first.lease);
     // The same connection may take its own lease again; a prefix of its id is not the same connection.
-    expect((await leases.acquire(tenant, uid, 'gw-1', 'conn', true)).refused).toBe(true);
-    const again = await leases.acquire(tenant, uid, 'gw-1', 'conn-1', true);
+    expect((await leases.acquire(tenant, uid, gw1, 'conn', true)).refused).toBe(true);
+    const again = await leases.acquire(tenant, uid, gw1, 'conn-1', true);
     expect(again.refused).toBeUndefined();
     expect(again.lease.epoch).toBeGreaterThan(first.lease.epoch);
+    // The holder's gateway stops (its presence ends): its lease is not live any more.
+    await presences[0].stop();
+    const taken = await leases.acquire(tenant, uid, gw2, 'conn-2', true);
+    expect(taken.refused).toBeUndefined();
+    expect(taken.previous).toEqual(again.lease);
     // Once released, anyone may.
-    expect(await leases.release(tenant, uid, again.lease)).toBe(true);
-    expect((await leases.acquire(tenant, uid, 'gw-2', 'conn-2', true)).refused).toBeUndefined();
+    expect(await leases.release(tenant, uid, taken.lease)).toBe(true);
+    expect((await leases.acquire(tenant, uid, gw1, 'conn-3', true)).refused).toBeUndefined();
+    await presences[1].stop();
   });
 
   it('keeps the credential directory and tenant policies, and announces every change', async () => {
@@ -136,6 +148,24 @@ describe('Redis bus (real server)', () => {
     expect(seen).toContainEqual({ action: 'policy', policy: { tenantId: tenant, requireAgentCredentials: true } });
     await unwatch();
     await directory.remove(enrollment.digest);
+  });
+
+  it('replaces the directory, keeping what it would remove but is told is still accepted', async () => {
+    const directory = new AgentTokenDirectory(commands);
+    const tenant = uniqueName('tenant');
+    const [kept, dropped, wanted] = [uniqueName('kept'), uniqueName('dropped'), uniqueName('wanted')];
+    await directory.put({ digest: kept, tenantId: tenant, tokenId: 'k' });
+    await directory.put({ digest: dropped, tenantId: tenant, tokenId: 'd' });
+    const others = (await directory.loadAll()).filter((e) => e.tenantId !== tenant);
+    const asked: string[] = [];
+    await directory.replaceAll([...others, { digest: wanted, tenantId: tenant, tokenId: 'w' }], async (digests) => {
+      asked.push(...digests);
+      return new Set([kept]);
+    });
+    expect(asked.sort()).toEqual([dropped, kept].sort());
+    const mine = (await directory.loadAll()).filter((e) => e.tenantId === tenant).map((e) => e.digest).sort();
+    expect(mine).toEqual([kept, wanted].sort());
+    for (const d of mine) await directory.remove(d);
   });
 
   it('lets a lease expire when it is not refreshed', async () => {

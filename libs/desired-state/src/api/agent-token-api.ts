@@ -33,7 +33,8 @@ export interface TenantAgentPolicyEntry {
 export interface AgentTokenSink {
   put(entry: AgentTokenSinkEntry): Promise<void>;
   remove(digest: string): Promise<void>;
-  replaceAll(entries: readonly AgentTokenSinkEntry[]): Promise<void>;
+  /** `stillAccepted`: asked about what it would remove, just before (another replica may have just added it). */
+  replaceAll(entries: readonly AgentTokenSinkEntry[], stillAccepted?: (digests: string[]) => Promise<ReadonlySet<string>>): Promise<void>;
   putPolicy(policy: TenantAgentPolicyEntry): Promise<void>;
 }
 
@@ -64,8 +65,21 @@ export class AgentTokenApi {
   async syncAgentTokens(also: readonly AgentTokenSinkEntry[] = []): Promise<number> {
     if (!this.sink) return 0;
     const tokens = await this.tokens.listUsable();
-    await this.sink.replaceAll([...tokens.map(enrollmentEntry), ...also]);
+    await this.sink.replaceAll([...tokens.map(enrollmentEntry), ...also], (digests) => this.acceptedDigests(digests));
     return tokens.length + also.length;
+  }
+
+  /** Which of these directory digests the database accepts now (an unrevoked agent token, a live agent credential). */
+  private async acceptedDigests(digests: readonly string[]): Promise<ReadonlySet<string>> {
+    const hashes = digests.map((d) => Buffer.from(d, 'base64')).filter((b) => b.length === 32);
+    if (hashes.length === 0) return new Set();
+    const { rows } = await this.ctx.repo.db.query(
+      `SELECT token_hash AS h FROM api_tokens WHERE kind = 'agent' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AND token_hash = ANY($1::bytea[])
+       UNION ALL
+       SELECT secret_hash AS h FROM agent_credentials WHERE state IN ('offered', 'active') AND secret_hash = ANY($1::bytea[])`,
+      [hashes],
+    );
+    return new Set(rows.map((r) => Buffer.from(r['h'] as Uint8Array).toString('base64')));
   }
 
   private tokenMessage(t: AgentTokenRecord): Record<string, unknown> {
