@@ -36,6 +36,8 @@ export type AgentTokenChange =
   | { action: 'policy'; policy: TenantAgentPolicy };
 
 const SEP = '|';
+/** Entries per pipelined round trip of putMany/removeMany. */
+const PUT_MANY_CHUNK = 1000;
 
 /** The directory's value for an entry: "tenant|tokenId" for a plain enrollment token, more fields otherwise. */
 export function encodeTokenValue(e: AgentTokenEntry): string {
@@ -90,6 +92,32 @@ export class AgentTokenDirectory {
   async put(entry: AgentTokenEntry): Promise<void> {
     await this.redis.hset(AgentTokenKeys.directory(), entry.digest, encodeTokenValue(entry));
     await this.redis.publish(AgentTokenKeys.changes(), encodeTokenChange({ action: 'put', entry }));
+  }
+
+  /** Many entries in one round trip (a rotation of a whole group): one HSET, one announcement each, pipelined. */
+  async putMany(entries: readonly AgentTokenEntry[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += PUT_MANY_CHUNK) {
+      const chunk = entries.slice(i, i + PUT_MANY_CHUNK);
+      const pipeline = this.redis.pipeline();
+      pipeline.hset(AgentTokenKeys.directory(), ...chunk.flatMap((e) => [e.digest, encodeTokenValue(e)]));
+      for (const entry of chunk) pipeline.publish(AgentTokenKeys.changes(), encodeTokenChange({ action: 'put', entry }));
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0];
+    }
+  }
+
+  /** Many removals in one round trip (a revocation of a group). */
+  async removeMany(digests: readonly string[]): Promise<void> {
+    for (let i = 0; i < digests.length; i += PUT_MANY_CHUNK) {
+      const chunk = digests.slice(i, i + PUT_MANY_CHUNK);
+      const pipeline = this.redis.pipeline();
+      pipeline.hdel(AgentTokenKeys.directory(), ...chunk);
+      for (const digest of chunk) pipeline.publish(AgentTokenKeys.changes(), encodeTokenChange({ action: 'del', digest }));
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0];
+    }
   }
 
   async putPolicy(policy: TenantAgentPolicy): Promise<void> {

@@ -150,6 +150,22 @@ describe('Redis bus (real server)', () => {
     await directory.remove(enrollment.digest);
   });
 
+  it('puts and removes many entries in pipelined round trips, each one announced', async () => {
+    const directory = new AgentTokenDirectory(commands);
+    const watcher = connection('test-directory-many');
+    const seen: AgentTokenChange[] = [];
+    const unwatch = await AgentTokenDirectory.watch(watcher, (c) => seen.push(c));
+    const tenant = uniqueName('tenant');
+    const entries = Array.from({ length: 2_500 }, (_, i) => ({ digest: `${tenant}-${i}`, tenantId: tenant, tokenId: `c${i}`, kind: 'agent' as const, uidHex: 'e5'.repeat(16), active: false }));
+    await directory.putMany(entries);
+    expect((await directory.loadAll()).filter((e) => e.tenantId === tenant)).toHaveLength(2_500);
+    await directory.removeMany(entries.map((e) => e.digest));
+    expect((await directory.loadAll()).filter((e) => e.tenantId === tenant)).toEqual([]);
+    await waitFor(() => seen.length, (n) => n >= 5_000, { description: 'every change announced' });
+    expect(seen.filter((c) => c.action === 'put')).toHaveLength(2_500);
+    await unwatch();
+  });
+
   it('replaces the directory, keeping what it would remove but is told is still accepted', async () => {
     const directory = new AgentTokenDirectory(commands);
     const tenant = uniqueName('tenant');
