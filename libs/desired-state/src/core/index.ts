@@ -12,5 +12,6 @@ export * from './rollout';
 export * from './agent-watch';
 export * from './agent-order';
 export * from './audit-search';
+export * from './connection-profile';
 export * from './agent-credential';
 export * from './enrollment-token';
