@@ -53,6 +53,7 @@ export interface ReportedAgent extends BedAgent {
   /** What it reports in ConnectionSettingsStatus. */
   connectionSettingsHash?: Buffer;
   connectionSettingsStatus?: number;
+  connectionSettingsError?: string;
   /** The event's change bits (default: description). */
   changes?: number;
 }
@@ -204,6 +205,12 @@ export class ConfigServiceBed {
     );
     if (a.credentialId) {
       await this.pool.query(`UPDATE agents SET credential_id = $3, credential_kind = $4 WHERE tenant_id = $1 AND instance_uid = $2`, [a.tenant, a.uid, a.credentialId, a.credentialKind ?? 0]);
+    }
+    if (a.connectionSettingsHash !== undefined || a.connectionSettingsStatus !== undefined) {
+      await this.pool.query(
+        `UPDATE agents SET connection_settings_hash = $3, connection_settings_status = $4, connection_settings_error = $5 WHERE tenant_id = $1 AND instance_uid = $2`,
+        [a.tenant, a.uid, a.connectionSettingsHash ?? null, a.connectionSettingsStatus ?? 0, a.connectionSettingsError ?? null],
+      );
     }
     const event = AgentEventCodec.encode({
       tenantId: a.tenant,
