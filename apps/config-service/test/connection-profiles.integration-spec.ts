@@ -138,6 +138,29 @@ describe('connection profiles (config-service on real Kafka, Redis, PostgreSQL)'
     expect(settings.opamp!.headers!.headers!.map((x) => x.key)).toEqual(['Authorization', 'X-Poll']);
   });
 
+  it('over gRPC as over REST: a new endpoint moves a group (each agent gets its transport\'s form, its credential kept); a bad one is INVALID_ARGUMENT', async () => {
+    const ws = await agentOnOwnCredential({ cluster: 'move' });
+    const http = await agentOnOwnCredential({ cluster: 'move' }, CAPS, 2);
+    const store = new PendingPushStore(bed.redis);
+    await store.take(tenant(), http.uid.toString('hex'));
+    await expect(bed.primary.rpc('CreateConnectionProfile', { connectionProfile: { name: 'move', opamp: { destinationEndpoint: 'mailto:x@example.com' } } })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringContaining('destination_endpoint must use ws, wss, http, https'),
+    });
+    const created = await bed.primary.rpc('CreateConnectionProfile', {
+      connectionProfile: { name: 'move', selector: 'cluster=move', priority: 1, opamp: { destinationEndpoint: 'wss://cluster-b.example.com:4320/v1/opamp' } },
+    });
+    expect(created).toMatchObject({ name: 'move', opamp: { destinationEndpoint: 'wss://cluster-b.example.com:4320/v1/opamp' }, agentCounts: { agents: 2 } });
+    const offer = (await waitFor(() => offersTo(ws.uid), (o) => o.length === 2, { description: 'the move offered' }))[1];
+    expect(offer.opamp!.destinationEndpoint).toBe('wss://cluster-b.example.com:4320/v1/opamp');
+    expect(offer.opamp!.headers!.headers).toEqual([{ key: 'Authorization', value: `Bearer ${ws.secret}` }]);
+    const items = await waitFor(() => store.take(tenant(), http.uid.toString('hex')), (i) => i.some((x) => x.kind === 'connection_settings'), { description: 'pending move' });
+    expect(decodeServerToAgent(items.find((x) => x.kind === 'connection_settings')!.serverToAgent).connectionSettings!.opamp!.destinationEndpoint).toBe('https://cluster-b.example.com:4320/v1/opamp');
+    const got = await bed.primary.rpc('GetConnectionProfile', { name: 'move' });
+    expect(got['agentCounts']).toMatchObject({ agents: 2, notReported: 2 });
+    await bed.primary.rpc('DeleteConnectionProfile', { name: 'move' });
+  });
+
   it('shows what 0x8000 agents report per agent and per profile; FAILED for the current hash is not offered again', async () => {
     const ok = await agentOnOwnCredential({ team: 'obs' }, REPORTING | AgentCapabilities.AcceptsOtherConnectionSettings);
     const bad = await agentOnOwnCredential({ team: 'obs' }, REPORTING);
