@@ -2,7 +2,6 @@ import { AgentCapabilities } from '@opamp/protocol';
 import { connectionOffer } from './agent-credential';
 import { orderAssignments, resolveAssignment } from './assignment';
 import { composeConnectionOffer, connectionProfileSpecMessage, parseConnectionProfileSpec, type ConnectionProfile } from './connection-profile';
-import { DesiredStateError } from './errors';
 import { parseSelector } from './selector';
 
 const OPAMP = AgentCapabilities.ReportsStatus | AgentCapabilities.AcceptsOpAMPConnectionSettings;
@@ -85,42 +84,34 @@ describe('connection profiles (pure)', () => {
     expect(Object.keys(shown['otherConnections'] as object)).toEqual(['alpha', 'zeta']);
   });
 
-  const refused = (raw: Record<string, unknown>) => {
-    let err: unknown = null;
-    try {
-      parseConnectionProfileSpec(raw);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(DesiredStateError);
-    expect((err as DesiredStateError).code).toBe('INVALID_ARGUMENT');
-    return (err as Error).message;
-  };
+  /** Refused as INVALID_ARGUMENT with a message matching `message`. */
+  const expectRefused = (raw: Record<string, unknown>, message: RegExp) =>
+    expect(() => parseConnectionProfileSpec(raw)).toThrow(expect.objectContaining({ name: 'DesiredStateError', code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) }));
 
   it('refuses the Authorization header in any spelling (the credential owns it), but allows it towards other destinations', () => {
-    expect(refused({ opamp: { headers: [{ key: 'authorization', value: 'Bearer x' }] } })).toMatch(/Authorization header carries the agent's own credential/);
-    expect(refused({ opamp: { headers: [{ key: 'AUTHORIZATION', value: 'x' }] } })).toMatch(/connection_profile\.opamp\.headers\[0\]/);
+    expectRefused({ opamp: { headers: [{ key: 'authorization', value: 'Bearer x' }] } }, /Authorization header carries the agent's own credential/);
+    expectRefused({ opamp: { headers: [{ key: 'AUTHORIZATION', value: 'x' }] } }, /connection_profile\.opamp\.headers\[0\]/);
     expect(() => parseConnectionProfileSpec({ otherConnections: { x: { destinationEndpoint: 'https://x/', headers: [{ key: 'Authorization', value: 'Bearer y' }] } } })).not.toThrow();
   });
 
   it('refuses bad values with the field named: header names and values, URLs, TLS versions, cipher suites, the interval, names, sizes', () => {
-    expect(refused({ opamp: { headers: [{ key: 'X Bad', value: '1' }] } })).toMatch(/opamp\.headers\[0\]\.key must be an HTTP header name/);
-    expect(refused({ opamp: { headers: [{ key: 'X-Ok', value: 'a\r\nX-Injected: 1' }] } })).toMatch(/opamp\.headers\[0\]\.value must not contain control characters/);
-    expect(refused({ opamp: { destinationEndpoint: 'not a url' } })).toMatch(/opamp\.destination_endpoint must be an absolute URL/);
-    expect(refused({ opamp: { destinationEndpoint: 'ftp://x/v1/opamp' } })).toMatch(/must use ws, wss, http, https/);
-    expect(refused({ opamp: { destinationEndpoint: 'wss://user:pw@x/v1/opamp' } })).toMatch(/must not carry credentials/);
-    expect(refused({ opamp: { proxy: { url: '' } } })).toMatch(/opamp\.proxy\.url is required/);
-    expect(refused({ opamp: { tls: { minVersion: '1.4' } } })).toMatch(/opamp\.tls\.min_version must be one of 1\.0, 1\.1, 1\.2, 1\.3/);
-    expect(refused({ opamp: { tls: { minVersion: '1.3', maxVersion: '1.2' } } })).toMatch(/min_version 1\.3 is above max_version 1\.2/);
-    expect(refused({ opamp: { tls: { cipherSuites: ['TLS_AES; rm -rf'] } } })).toMatch(/cipher_suites\[0\] must be a cipher suite name/);
-    expect(refused({ opamp: { tls: { caPemContents: 'hello' } } })).toMatch(/ca_pem_contents must be PEM certificates/);
-    expect(refused({ opamp: { heartbeatIntervalSeconds: 86_401 } })).toMatch(/heartbeat_interval_seconds must be an integer between 0 .* and 86400/);
-    expect(refused({ opamp: { heartbeatIntervalSeconds: -1 } })).toMatch(/heartbeat_interval_seconds/);
-    expect(refused({ opamp: { headers: Array.from({ length: 33 }, (_, i) => ({ key: `X-${i}`, value: '1' })) } })).toMatch(/at most 32 headers/);
-    expect(refused({ otherConnections: { 'bad name!': { destinationEndpoint: 'https://x/' } } })).toMatch(/other_connections name "bad name!"/);
-    expect(refused({ otherConnections: { x: {} } })).toMatch(/other_connections\.x\.destination_endpoint is required/);
-    expect(refused({ otherConnections: { x: { destinationEndpoint: 'https://x/', otherSettings: { k: 5 } } } })).toMatch(/other_settings\.k must be a string/);
-    expect(refused({ opamp: 'x' })).toMatch(/connection_profile\.opamp must be an object/);
+    expectRefused({ opamp: { headers: [{ key: 'X Bad', value: '1' }] } }, /opamp\.headers\[0\]\.key must be an HTTP header name/);
+    expectRefused({ opamp: { headers: [{ key: 'X-Ok', value: 'a\r\nX-Injected: 1' }] } }, /opamp\.headers\[0\]\.value must not contain control characters/);
+    expectRefused({ opamp: { destinationEndpoint: 'not a url' } }, /opamp\.destination_endpoint must be an absolute URL/);
+    expectRefused({ opamp: { destinationEndpoint: 'ftp://x/v1/opamp' } }, /must use ws, wss, http, https/);
+    expectRefused({ opamp: { destinationEndpoint: 'wss://user:pw@x/v1/opamp' } }, /must not carry credentials/);
+    expectRefused({ opamp: { proxy: { url: '' } } }, /opamp\.proxy\.url is required/);
+    expectRefused({ opamp: { tls: { minVersion: '1.4' } } }, /opamp\.tls\.min_version must be one of 1\.0, 1\.1, 1\.2, 1\.3/);
+    expectRefused({ opamp: { tls: { minVersion: '1.3', maxVersion: '1.2' } } }, /min_version 1\.3 is above max_version 1\.2/);
+    expectRefused({ opamp: { tls: { cipherSuites: ['TLS_AES; rm -rf'] } } }, /cipher_suites\[0\] must be a cipher suite name/);
+    expectRefused({ opamp: { tls: { caPemContents: 'hello' } } }, /ca_pem_contents must be PEM certificates/);
+    expectRefused({ opamp: { heartbeatIntervalSeconds: 86_401 } }, /heartbeat_interval_seconds must be an integer between 0 .* and 86400/);
+    expectRefused({ opamp: { heartbeatIntervalSeconds: -1 } }, /heartbeat_interval_seconds/);
+    expectRefused({ opamp: { headers: Array.from({ length: 33 }, (_, i) => ({ key: `X-${i}`, value: '1' })) } }, /at most 32 headers/);
+    expectRefused({ otherConnections: { 'bad name!': { destinationEndpoint: 'https://x/' } } }, /other_connections name "bad name!"/);
+    expectRefused({ otherConnections: { x: {} } }, /other_connections\.x\.destination_endpoint is required/);
+    expectRefused({ otherConnections: { x: { destinationEndpoint: 'https://x/', otherSettings: { k: 5 } } } }, /other_settings\.k must be a string/);
+    expectRefused({ opamp: 'x' }, /connection_profile\.opamp must be an object/);
   });
 
   it('resolves like assignments: the highest priority matching profile, the first name among equals', () => {
