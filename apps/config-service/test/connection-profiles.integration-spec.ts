@@ -8,7 +8,6 @@
  * APPLIED or FAILED is shown per agent (GetAgent) and per profile (counts),
  * and FAILED for the current hash is not offered again.
  */
-import { createHash } from 'node:crypto';
 import { PendingPushStore } from '@opamp/bus-redis';
 import { fleet } from '@opamp/contracts';
 import { AgentCapabilities, decodeServerToAgent, opamp } from '@opamp/protocol';
@@ -20,7 +19,6 @@ const CAPS = BASE | AgentCapabilities.ReportsHeartbeat;
 const REPORTING = CAPS | AgentCapabilities.ReportsConnectionSettingsStatus;
 const K = fleet.v1.CredentialKind;
 const S = opamp.proto.v1.ConnectionSettingsStatuses;
-const digest = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('base64');
 
 interface Counts {
   agents: number;
@@ -43,20 +41,7 @@ describe('connection profiles (config-service on real Kafka, Redis, PostgreSQL)'
   const api = () => bed.primary.api.connectionProfiles;
 
   /** An agent enrolled and switched to its own credential (one offer so far). */
-  async function agentOnOwnCredential(labels: Record<string, string>, capabilities = CAPS, transport = 1): Promise<{ uid: Buffer; id: string; secret: string; report: (extra?: object) => Promise<void> }> {
-    const created = await bed.rest('POST', '/agent-tokens', { name: 'enrollment' });
-    const tokenId = String((created.json['token'] as { id: string }).id);
-    const uid = bed.newUid();
-    await bed.report({ tenant: tenant(), uid, capabilities, labels, transport, credentialId: tokenId, credentialKind: K.CREDENTIAL_KIND_ENROLLMENT, changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION });
-    const { rows } = await waitFor(() => bed.pool.query(`SELECT id FROM agent_credentials WHERE tenant_id = $1 AND instance_uid = $2`, [tenant(), uid]), (r) => r.rows.length === 1, { description: 'issued' });
-    const id = String(rows[0]['id']);
-    const secret = bed.primary.identity.credentials.secretOf({ tenantId: tenant(), id });
-    const report = (extra: object = {}) =>
-      bed.report({ tenant: tenant(), uid, capabilities, labels, transport, credentialId: id, credentialKind: K.CREDENTIAL_KIND_AGENT, connectionId: `own-${uid.toString('hex')}`, changes: fleet.v1.AgentChange.AGENT_CHANGE_CREDENTIAL, ...extra });
-    await report();
-    await waitFor(() => bed.redis.hget('opamp:agent-tokens', digest(secret)), (v) => v?.endsWith('|1|0') === true, { description: 'active' });
-    return { uid, id, secret, report };
-  }
+  const agentOnOwnCredential = (labels: Record<string, string>, capabilities = CAPS, transport = 1) => bed.agentOnOwnCredential({ labels, capabilities, transport });
 
   it('refuses bad profiles with a clear message, counted, and stores nothing', async () => {
     const before = bed.primary.api.metrics.invalidArguments;
