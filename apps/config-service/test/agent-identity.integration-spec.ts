@@ -104,18 +104,7 @@ describe('agent identity (config-service on real Kafka, Redis, PostgreSQL)', () 
   });
 
   /** Enrolls an agent and lets it switch to its own credential; returns its credential id and secret. */
-  async function agentOnOwnCredential(token?: string): Promise<{ uid: Buffer; id: string; secret: string }> {
-    const tokenId = token ?? (await enrollmentToken());
-    const uid = bed.newUid();
-    await bed.report({ tenant: tenant(), uid, capabilities: CAPS, labels: {}, credentialId: tokenId, credentialKind: K.CREDENTIAL_KIND_ENROLLMENT, changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION });
-    const [offer] = await waitFor(() => offersTo(uid), (o) => o.length === 1, { description: 'an offer' });
-    const secret = offer.connectionSettings!.opamp!.headers!.headers![0].value!.replace(/^Bearer /, '');
-    const { rows } = await bed.pool.query(`SELECT id FROM agent_credentials WHERE tenant_id = $1 AND instance_uid = $2`, [tenant(), uid]);
-    const id = String(rows[0]['id']);
-    await bed.report({ tenant: tenant(), uid, capabilities: CAPS, labels: {}, credentialId: id, credentialKind: K.CREDENTIAL_KIND_AGENT, connectionId: `own-${uid.toString('hex')}`, changes: fleet.v1.AgentChange.AGENT_CHANGE_CREDENTIAL });
-    await waitFor(() => directoryValue(secret), (v) => v?.endsWith('|1|0') === true, { description: 'active' });
-    return { uid, id, secret };
-  }
+  const agentOnOwnCredential = (enrollmentTokenId?: string) => bed.agentOnOwnCredential({ capabilities: CAPS, enrollmentTokenId });
   const sweeper = () => (bed.primary.identity as unknown as { sweeper: { sweepOnce(): Promise<{ expired: number; rotated: number }> } }).sweeper;
 
   it('expires an old credential whose rotation deadline passed, and rotates credentials older than the tenant\'s lifetime', async () => {

@@ -7,10 +7,11 @@
  * database. One per spec file; close() removes what it made.
  */
 import 'reflect-metadata';
+import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 import { Partitioners, type Producer } from 'kafkajs';
 import type { Pool } from 'pg';
-import { AgentEventCodec, GatewayPushCodec, RedisChannels, type fleet } from '@opamp/contracts';
+import { AgentEventCodec, fleet, GatewayPushCodec, RedisChannels } from '@opamp/contracts';
 import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
 import { createRedisConnection } from '@opamp/bus-redis';
 import { decodeServerToAgent, type ServerToAgent } from '@opamp/protocol';
@@ -53,8 +54,18 @@ export interface ReportedAgent extends BedAgent {
   /** What it reports in ConnectionSettingsStatus. */
   connectionSettingsHash?: Buffer;
   connectionSettingsStatus?: number;
+  connectionSettingsError?: string;
   /** The event's change bits (default: description). */
   changes?: number;
+}
+
+/** An agent on its own credential (ConfigServiceBed.agentOnOwnCredential). */
+export interface OwnCredentialAgent {
+  uid: Buffer;
+  /** Its credential's id and secret. */
+  id: string;
+  secret: string;
+  report(extra?: Partial<ReportedAgent>): Promise<void>;
 }
 
 export interface BedOptions {
@@ -205,6 +216,12 @@ export class ConfigServiceBed {
     if (a.credentialId) {
       await this.pool.query(`UPDATE agents SET credential_id = $3, credential_kind = $4 WHERE tenant_id = $1 AND instance_uid = $2`, [a.tenant, a.uid, a.credentialId, a.credentialKind ?? 0]);
     }
+    if (a.connectionSettingsHash !== undefined || a.connectionSettingsStatus !== undefined) {
+      await this.pool.query(
+        `UPDATE agents SET connection_settings_hash = $3, connection_settings_status = $4, connection_settings_error = $5 WHERE tenant_id = $1 AND instance_uid = $2`,
+        [a.tenant, a.uid, a.connectionSettingsHash ?? null, a.connectionSettingsStatus ?? 0, a.connectionSettingsError ?? null],
+      );
+    }
     const event = AgentEventCodec.encode({
       tenantId: a.tenant,
       instanceUid: a.uid,
@@ -228,6 +245,31 @@ export class ConfigServiceBed {
       await this.producer.connect();
     }
     await this.producer.send({ topic: this.topic, messages: [{ key: a.uid, value: event }] });
+  }
+
+  /**
+   * An agent that enrolled with a new enrollment token of tenant 0 and switched
+   * to its own credential (active in the gateways' directory); `report` reports
+   * it again on that connection. Needs a credential key and a public endpoint.
+   */
+  async agentOnOwnCredential(o: { capabilities: number; labels?: Record<string, string>; transport?: number; enrollmentTokenId?: string }): Promise<OwnCredentialAgent> {
+    const tenant = this.tenants[0].id;
+    const labels = o.labels ?? {};
+    const tokenId = o.enrollmentTokenId ?? String(((await this.rest('POST', '/agent-tokens', { name: 'enrollment' })).json['token'] as { id: string }).id);
+    const uid = this.newUid();
+    const base = { tenant, uid, capabilities: o.capabilities, labels, transport: o.transport };
+    await this.report({ ...base, credentialId: tokenId, credentialKind: fleet.v1.CredentialKind.CREDENTIAL_KIND_ENROLLMENT, changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION });
+    const { rows } = await waitFor(() => this.pool.query(`SELECT id FROM agent_credentials WHERE tenant_id = $1 AND instance_uid = $2`, [tenant, uid]), (r) => r.rows.length === 1, {
+      description: 'its credential issued',
+    });
+    const id = String(rows[0]['id']);
+    const secret = this.primary.identity.credentials.secretOf({ tenantId: tenant, id });
+    const report = (extra: Partial<ReportedAgent> = {}) =>
+      this.report({ ...base, credentialId: id, credentialKind: fleet.v1.CredentialKind.CREDENTIAL_KIND_AGENT, connectionId: `own-${uid.toString('hex')}`, changes: fleet.v1.AgentChange.AGENT_CHANGE_CREDENTIAL, ...extra });
+    await report();
+    const digest = createHash('sha256').update(secret, 'utf8').digest('base64');
+    await waitFor(() => this.redis.hget('opamp:agent-tokens', digest), (v) => v?.endsWith('|1|0') === true, { description: 'its credential active' });
+    return { uid, id, secret, report };
   }
 
   /** Waits until the primary's reconciler has fully handled `n` more event records than `since`. */

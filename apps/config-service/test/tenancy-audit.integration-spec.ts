@@ -89,6 +89,18 @@ describe('a second tenant', () => {
     expect(rows[0]['n']).toBe(0);
     expect(await newestAudit(B)).toBeUndefined();
   });
+
+  it('cannot see, change or delete another tenant\'s connection profile, and may have one of the same name', async () => {
+    await bed.rpc('CreateConnectionProfile', { connectionProfile: { name: 'x-p', opamp: { headers: [{ key: 'X-A', value: 'a' }] } } });
+    expect((await bed.rpc('ListConnectionProfiles', {}, { tenant: B }))['connectionProfiles']).toEqual([]);
+    await notFound(bed.rpc('GetConnectionProfile', { name: 'x-p' }, { tenant: B }));
+    await notFound(bed.rpc('UpdateConnectionProfile', { connectionProfile: { name: 'x-p' } }, { tenant: B }));
+    await notFound(bed.rpc('DeleteConnectionProfile', { name: 'x-p' }, { tenant: B }));
+    await bed.rpc('CreateConnectionProfile', { connectionProfile: { name: 'x-p' } }, { tenant: B });
+    expect(await bed.rpc('GetConnectionProfile', { name: 'x-p' })).toMatchObject({ opamp: { headers: [{ key: 'X-A', value: 'a' }] } });
+    await bed.rpc('DeleteConnectionProfile', { name: 'x-p' }, { tenant: B });
+    await bed.rpc('DeleteConnectionProfile', { name: 'x-p' });
+  });
 });
 
 /** A mutating rpc, the request it is called with (given what earlier steps returned), and the audit event it must leave. */
@@ -109,6 +121,23 @@ const AUDITED: readonly AuditStep[] = [
   { rpc: 'CreateAssignment', request: () => ({ assignment: { name: 'au-a', configurationName: 'au-c', selector: 'role=none' } }), action: 'assignment.create', resourceType: 'assignment', resourceName: () => 'au-a' },
   { rpc: 'UpdateAssignment', request: () => ({ assignment: { name: 'au-a', configurationName: 'au-c', selector: 'role=none', priority: 5 } }), action: 'assignment.update', resourceType: 'assignment', resourceName: () => 'au-a' },
   { rpc: 'DeleteAssignment', request: () => ({ name: 'au-a' }), action: 'assignment.delete', resourceType: 'assignment', resourceName: () => 'au-a' },
+  {
+    rpc: 'CreateConnectionProfile',
+    request: () => ({ connectionProfile: { name: 'au-p', selector: 'role=none', opamp: { heartbeatIntervalSeconds: 10 } } }),
+    action: 'connection_profile.create',
+    resourceType: 'connection_profile',
+    resourceName: () => 'au-p',
+  },
+  {
+    rpc: 'UpdateConnectionProfile',
+    request: () => ({ connectionProfile: { name: 'au-p', selector: 'role=none', opamp: { heartbeatIntervalSeconds: 20 } } }),
+    action: 'connection_profile.update',
+    resourceType: 'connection_profile',
+    resourceName: () => 'au-p',
+  },
+  { rpc: 'DeleteConnectionProfile', request: () => ({ name: 'au-p' }), action: 'connection_profile.delete', resourceType: 'connection_profile', resourceName: () => 'au-p' },
+  { rpc: 'RotateAgentCredentials', request: () => ({ instanceUid: agentUid }), action: 'agent_credential.rotate', resourceType: 'agent_credentials', resourceName: () => agentUid },
+  { rpc: 'RevokeAgentCredentials', request: () => ({ instanceUid: agentUid }), action: 'agent_credential.revoke', resourceType: 'agent_credentials', resourceName: () => agentUid },
   { rpc: 'DeleteConfiguration', request: () => ({ name: 'au-c' }), action: 'configuration.delete', resourceType: 'configuration', resourceName: () => 'au-c' },
   { rpc: 'CreateAgentToken', request: () => ({ name: 'au-token' }), action: 'agent_token.create', resourceType: 'agent_token', resourceName: tokenId },
   { rpc: 'RevokeAgentToken', request: (p) => ({ id: tokenId(p) }), action: 'agent_token.revoke', resourceType: 'agent_token', resourceName: tokenId },

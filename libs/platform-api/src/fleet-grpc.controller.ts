@@ -73,6 +73,11 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'GetAssignment') getAssignment(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetAssignment', r, m, c); }
   @GrpcMethod(S, 'ListAssignments') listAssignments(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListAssignments', r, m, c); }
   @GrpcMethod(S, 'DeleteAssignment') deleteAssignment(r: Req, m: Metadata, c: GrpcCall) { return this.call('DeleteAssignment', r, m, c); }
+  @GrpcMethod(S, 'CreateConnectionProfile') createConnectionProfile(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreateConnectionProfile', r, m, c); }
+  @GrpcMethod(S, 'UpdateConnectionProfile') updateConnectionProfile(r: Req, m: Metadata, c: GrpcCall) { return this.call('UpdateConnectionProfile', r, m, c); }
+  @GrpcMethod(S, 'GetConnectionProfile') getConnectionProfile(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetConnectionProfile', r, m, c); }
+  @GrpcMethod(S, 'ListConnectionProfiles') listConnectionProfiles(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListConnectionProfiles', r, m, c); }
+  @GrpcMethod(S, 'DeleteConnectionProfile') deleteConnectionProfile(r: Req, m: Metadata, c: GrpcCall) { return this.call('DeleteConnectionProfile', r, m, c); }
   @GrpcMethod(S, 'CreateAgentToken') createAgentToken(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreateAgentToken', r, m, c); }
   @GrpcMethod(S, 'ListAgentTokens') listAgentTokens(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListAgentTokens', r, m, c); }
   @GrpcMethod(S, 'RevokeAgentToken') revokeAgentToken(r: Req, m: Metadata, c: GrpcCall) { return this.call('RevokeAgentToken', r, m, c); }

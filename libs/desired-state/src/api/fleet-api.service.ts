@@ -19,6 +19,7 @@ import { ApiContext, type AgentStateEraser, type Caller } from './api-context';
 import { AssignmentApi } from './assignment-api';
 import { AuditApi } from './audit-api';
 import { ConfigurationApi } from './configuration-api';
+import { ConnectionProfileApi } from './connection-profile-api';
 import { RolloutApi } from './rollout-api';
 import { TenantSettingsApi } from './tenant-settings-api';
 
@@ -48,6 +49,8 @@ export class FleetApiService {
   readonly tenantSettings: TenantSettingsApi;
   /** Agents' own credentials: list, rotate, revoke (api/agent-credential-api.ts). */
   readonly agentCredentials: AgentCredentialApi;
+  /** Connection profiles: other connection settings per group of agents (api/connection-profile-api.ts). */
+  readonly connectionProfiles: ConnectionProfileApi;
   private readonly credentialServices: AgentCredentialServices | null;
 
   constructor(
@@ -72,6 +75,7 @@ export class FleetApiService {
     this.tenantSettings = new TenantSettingsApi(ctx, agentTokenSink);
     this.credentialServices = options.credentials ?? null;
     this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
+    this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices?.identity ?? null);
   }
 
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */

@@ -1,5 +1,10 @@
 import { AgentCapabilities, opamp } from '@opamp/protocol';
-import { decideCredentialOffer, deriveAgentSecret, endpointFor, offerHash, opampOffer, secretHash, type CredentialOfferState } from './agent-credential';
+import { connectionOffer, decideCredentialOffer, deriveAgentSecret, offerHash, secretHash, type CredentialOfferState } from './agent-credential';
+import { endpointFor } from './connection-profile';
+
+/** The offer without a profile (the server's endpoint and interval). */
+const opampOffer = (i: { endpoint: string; secret: string; heartbeatIntervalSeconds: number }, caps: number) =>
+  connectionOffer({ publicEndpoint: i.endpoint, transport: 'ws', secret: i.secret, heartbeatIntervalSeconds: i.heartbeatIntervalSeconds }, null, caps)!;
 
 const ACCEPTS = AgentCapabilities.ReportsStatus | AgentCapabilities.AcceptsOpAMPConnectionSettings;
 const S = opamp.proto.v1.ConnectionSettingsStatuses;
@@ -54,6 +59,7 @@ describe('agent credentials (pure)', () => {
       desiredHash: hash,
       reportedHash: null,
       reportedStatus: 0,
+      offeredHash: null,
       offeredConnection: null,
       offeredAtMs: null,
     };
@@ -61,11 +67,23 @@ describe('agent credentials (pure)', () => {
 
     it('offers to an agent that accepts settings and is not on the credential yet', () => expect(decide({})).toBe('offer'));
     it('never offers without AcceptsOpAMPConnectionSettings (C45)', () => expect(decide({ capabilities: AgentCapabilities.ReportsStatus })).toBe('not_accepted'));
-    it('does not offer to an agent already connected with it', () => expect(decide({ connectedWith: 'c1' })).toBe('in_use'));
-    it('does not repeat an offer to the same connection while the agent switches, but does after the wait or elsewhere', () => {
-      expect(decide({ offeredConnection: 'ws:gw/1', offeredAtMs: 99_000 })).toBe('awaiting_switch');
-      expect(decide({ offeredConnection: 'ws:gw/1', offeredAtMs: 1_000 })).toBe('offer');
-      expect(decide({ offeredConnection: 'ws:gw/0', offeredAtMs: 99_000 })).toBe('offer');
+    it('does not offer again to an agent connected with it that was offered the current hash', () => expect(decide({ connectedWith: 'c1', offeredHash: hash })).toBe('in_use'));
+    it('offers to an agent on its credential when the content changed (a profile): by the last hash offered, or by the hash a 0x8000 agent reports', () => {
+      expect(decide({ connectedWith: 'c1', offeredHash: Buffer.alloc(32, 1) })).toBe('offer');
+      expect(decide({ connectedWith: 'c1', offeredHash: null })).toBe('offer');
+      const reporting = ACCEPTS | AgentCapabilities.ReportsConnectionSettingsStatus;
+      expect(decide({ capabilities: reporting, connectedWith: 'c1', offeredHash: hash, reportedHash: Buffer.alloc(32, 1), reportedStatus: S.ConnectionSettingsStatuses_APPLIED })).toBe('offer');
+      expect(decide({ capabilities: reporting, connectedWith: 'c1', offeredHash: Buffer.alloc(32, 1), reportedHash: hash, reportedStatus: S.ConnectionSettingsStatuses_APPLYING })).toBe('in_use');
+      // Not yet reported: the last hash offered says.
+      expect(decide({ capabilities: reporting, connectedWith: 'c1', offeredHash: hash })).toBe('in_use');
+    });
+    it('offers other connections alone to an agent that accepts only those (0x200)', () =>
+      expect(decide({ capabilities: AgentCapabilities.ReportsStatus | AgentCapabilities.AcceptsOtherConnectionSettings })).toBe('offer'));
+    it('does not repeat an offer to the same connection while the agent switches, but does after the wait, elsewhere, or with other content', () => {
+      expect(decide({ offeredHash: hash, offeredConnection: 'ws:gw/1', offeredAtMs: 99_000 })).toBe('awaiting_switch');
+      expect(decide({ offeredHash: hash, offeredConnection: 'ws:gw/1', offeredAtMs: 1_000 })).toBe('offer');
+      expect(decide({ offeredHash: hash, offeredConnection: 'ws:gw/0', offeredAtMs: 99_000 })).toBe('offer');
+      expect(decide({ offeredHash: Buffer.alloc(32, 1), offeredConnection: 'ws:gw/1', offeredAtMs: 99_000 })).toBe('offer');
     });
     it('respects what a 0x8000 agent reports for the current hash: FAILED waits, APPLIED is done', () => {
       const reporting = ACCEPTS | AgentCapabilities.ReportsConnectionSettingsStatus;

@@ -9,23 +9,22 @@
  * which is what gateways compare. So an offer can be sent again after a lost
  * push, or with other settings changed, without any secret at rest.
  *
- * Offer rules (conformance §3.6, C59, C60, C62, C64):
- * - only to agents with AcceptsOpAMPConnectionSettings (0x100);
+ * Offer rules (conformance §3.6, C59, C60, C62, C64); what an offer holds
+ * (the agent's credential and its connection profile, gated by capability)
+ * is core/connection-profile.ts:
  * - the hash covers the whole content, so identical offers hash alike and any
- *   change (endpoint, a header, the interval) changes it;
- * - a ReportsHeartbeat agent gets a non-zero heartbeat_interval_seconds;
- * - an agent already connected with the offered credential needs no offer; a
- *   0x8000 agent reporting the current hash APPLIED or FAILED is not sent it
- *   again (FAILED waits for the operator, as for configurations);
+ *   change (endpoint, a header, the interval, a profile's part) changes it;
+ * - sent only on mismatch: a 0x8000 agent by the hash it reports (FAILED for
+ *   the current hash waits for the operator, as for configurations), others
+ *   by the hash last offered to them; an agent on another credential than the
+ *   one offered is offered it on each new connection;
  * - an offer sent to the agent's current connection is not repeated while the
  *   agent is given time to switch (it disconnects to test it).
  */
 import { createHash, createHmac } from 'node:crypto';
 import { AgentCapabilities, encodeServerToAgent, hasCapability, mayOffer, opamp, type IServerToAgent } from '@opamp/protocol';
+import { composeConnectionOffer, type ConnectionOfferInput, type ConnectionProfileSpec } from './connection-profile';
 import { CREDENTIAL_OFFER_WAIT_MS } from './limits';
-
-/** The header an agent's own credential travels in. */
-export const CREDENTIAL_HEADER = 'Authorization';
 
 export function deriveAgentSecret(key: Buffer, tenantId: string, credentialId: string): string {
   const mac = createHmac('sha256', key).update(`opamp-agent-credential\u0000${tenantId}\u0000${credentialId}`, 'utf8').digest('base64url');
@@ -37,23 +36,13 @@ export function secretHash(secret: string): Buffer {
   return createHash('sha256').update(secret, 'utf8').digest();
 }
 
-export interface OpampOfferInput {
-  /** The OpAMP endpoint the agent should use (ws(s):// for WebSocket agents, http(s):// for plain HTTP). */
-  readonly endpoint: string;
-  readonly secret: string;
-  /** Seconds; sent to ReportsHeartbeat agents (C62). */
-  readonly heartbeatIntervalSeconds: number;
-}
-
-/** The connection settings offer (opamp part) with its content hash. */
-export function opampOffer(input: OpampOfferInput, capabilities: number): opamp.proto.v1.IConnectionSettingsOffers {
-  const settings: opamp.proto.v1.IOpAMPConnectionSettings = {
-    destinationEndpoint: input.endpoint,
-    headers: { headers: [{ key: CREDENTIAL_HEADER, value: `Bearer ${input.secret}` }] },
-  };
-  if (hasCapability(capabilities, AgentCapabilities.ReportsHeartbeat)) settings.heartbeatIntervalSeconds = Math.max(1, Math.floor(input.heartbeatIntervalSeconds));
-  const offers: opamp.proto.v1.IConnectionSettingsOffers = { opamp: settings };
-  return { ...offers, hash: offerHash(offers) };
+/**
+ * The connection settings offer for an agent with its content hash: its own
+ * credential and its profile's settings; null when it accepts none of them.
+ */
+export function connectionOffer(input: ConnectionOfferInput, profile: ConnectionProfileSpec | null, capabilities: number): opamp.proto.v1.IConnectionSettingsOffers | null {
+  const offers = composeConnectionOffer(input, profile, capabilities);
+  return offers ? { ...offers, hash: offerHash(offers) } : null;
 }
 
 /** SHA-256 over the offer's encoding without its hash (protobuf field order is fixed, so equal content encodes alike). */
@@ -67,14 +56,6 @@ export function connectionSettingsMessage(instanceUid: Uint8Array, offers: opamp
   return { instanceUid, connectionSettings: offers };
 }
 
-/** A WebSocket agent gets the ws(s) form of the endpoint, a plain-HTTP one the http(s) form. */
-export function endpointFor(publicUrl: string, transport: 'ws' | 'http'): string {
-  const url = new URL(publicUrl);
-  const secure = url.protocol === 'https:' || url.protocol === 'wss:';
-  url.protocol = transport === 'ws' ? (secure ? 'wss:' : 'ws:') : secure ? 'https:' : 'http:';
-  return url.toString();
-}
-
 export interface CredentialOfferState {
   readonly capabilities: number;
   /** The credential the agent's connection was admitted with. */
@@ -85,7 +66,9 @@ export interface CredentialOfferState {
   /** From ConnectionSettingsStatus (0x8000). */
   readonly reportedHash: Buffer | null;
   readonly reportedStatus: number;
-  /** Where and when this offer last went out. */
+  /** The hash last offered carrying this credential (null: never). */
+  readonly offeredHash: Buffer | null;
+  /** Where and when an offer of this credential last went out. */
   readonly offeredConnection: string | null;
   readonly offeredAtMs: number | null;
 }
@@ -93,14 +76,19 @@ export interface CredentialOfferState {
 export type CredentialOfferReason = 'not_accepted' | 'in_use' | 'reported' | 'failed_for_current_hash' | 'awaiting_switch' | 'offer';
 
 export function decideCredentialOffer(s: CredentialOfferState, connection: string, nowMs: number, waitMs = CREDENTIAL_OFFER_WAIT_MS): { send: boolean; reason: CredentialOfferReason } {
-  if (!mayOffer(s.capabilities, 'connection_settings.opamp')) return { send: false, reason: 'not_accepted' };
+  if (!mayOffer(s.capabilities, 'connection_settings.opamp') && !mayOffer(s.capabilities, 'connection_settings.other_connections')) return { send: false, reason: 'not_accepted' };
   const reports = hasCapability(s.capabilities, AgentCapabilities.ReportsConnectionSettingsStatus);
   const reportsCurrent = reports && s.reportedHash !== null && s.reportedHash.equals(s.desiredHash);
   if (reportsCurrent && s.reportedStatus === opamp.proto.v1.ConnectionSettingsStatuses.ConnectionSettingsStatuses_FAILED) {
     return { send: false, reason: 'failed_for_current_hash' };
   }
-  if (s.connectedWith === s.desiredCredentialId) return { send: false, reason: 'in_use' };
+  if (s.connectedWith === s.desiredCredentialId) {
+    // On its credential: what it holds is what it reports (0x8000), else what it was last offered.
+    const holds = reports && s.reportedHash !== null ? s.reportedHash : s.offeredHash;
+    if (holds !== null && holds.equals(s.desiredHash)) return { send: false, reason: 'in_use' };
+  }
   if (reportsCurrent && s.reportedStatus === opamp.proto.v1.ConnectionSettingsStatuses.ConnectionSettingsStatuses_APPLIED) return { send: false, reason: 'reported' };
-  if (s.offeredConnection === connection && s.offeredAtMs !== null && Math.abs(nowMs - s.offeredAtMs) < waitMs) return { send: false, reason: 'awaiting_switch' };
+  const sameOffer = s.offeredHash !== null && s.offeredHash.equals(s.desiredHash);
+  if (sameOffer && s.offeredConnection === connection && s.offeredAtMs !== null && Math.abs(nowMs - s.offeredAtMs) < waitMs) return { send: false, reason: 'awaiting_switch' };
   return { send: true, reason: 'offer' };
 }

@@ -12,6 +12,7 @@ export * from './rollout';
 export * from './agent-watch';
 export * from './agent-order';
 export * from './audit-search';
+export * from './connection-profile';
 export * from './agent-credential';
 export * from './enrollment-token';
 export * from './agent-credential-state';

@@ -104,3 +104,26 @@ export const MAX_AGENT_CREDENTIAL_LIFETIME_DAYS = 3650;
 export const DEFAULT_CREDENTIAL_SWITCH_GRACE_HOURS = 168;
 export const MIN_CREDENTIAL_SWITCH_GRACE_HOURS = 1;
 export const MAX_CREDENTIAL_SWITCH_GRACE_HOURS = 8760;
+
+/**
+ * Connection profiles (core/connection-profile.ts): how many a tenant may
+ * have (each is a branch of the one aggregate that counts their agents), and
+ * what one may carry; every part ends up in an offer that must fit in one
+ * OpAMP message and is kept by agents on their disk.
+ */
+export const MAX_CONNECTION_PROFILES = 200;
+/** Headers of one destination (OpAMP, a proxy, each other connection). */
+export const MAX_PROFILE_HEADERS = 32;
+export const MAX_HEADER_NAME_CHARS = 128;
+export const MAX_HEADER_VALUE_CHARS = 4096;
+/** Endpoint and proxy URLs. */
+export const MAX_PROFILE_URL_CHARS = 2048;
+/** A CA bundle in PEM (ca_pem_contents). */
+export const MAX_CA_PEM_CHARS = 64 * 1024;
+export const MAX_CIPHER_SUITES = 64;
+/** Named other connections in one profile, and other_settings of each. */
+export const MAX_OTHER_CONNECTIONS = 32;
+export const MAX_OTHER_SETTINGS = 64;
+export const MAX_OTHER_SETTING_VALUE_CHARS = 4096;
+/** The heartbeat interval a profile may ask for (s); 0 in a profile means the server's default. opamp-go clamps beyond a day. */
+export const MAX_PROFILE_HEARTBEAT_S = 86_400;

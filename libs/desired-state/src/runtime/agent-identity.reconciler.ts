@@ -6,22 +6,28 @@
  * - an agent seen with its offered credential has it activated: the one it
  *   replaces is superseded and refused by every gateway from then on (C64);
  * - an agent on its active credential with a newer one on offer (a rotation)
- *   is offered that one.
+ *   is offered that one;
+ * - every offer is shaped by the agent's connection profile (the highest
+ *   priority one its labels match), so an agent on its own credential is
+ *   offered again whenever that content changes (core/agent-credential.ts
+ *   decides; a profile change re-evaluates its agents through reconcileAgents).
  * Gateways learn every change through the credential directory before the
  * offer leaves, so the agent's reconnect with the new credential is accepted.
  */
 import { AgentEventCodec, EnvelopeDecodeError, fleet } from '@opamp/contracts';
 import { badRequestReply, mayOffer, opamp } from '@opamp/protocol';
 import {
+  connectionOffer,
   connectionSettingsMessage,
   decideCredentialOffer,
   DEFAULT_OFFER_HEARTBEAT_S,
-  endpointFor,
-  opampOffer,
+  resolveAssignment,
   sendConnection,
+  type ConnectionProfile,
 } from '../core';
 import type { AgentPushDispatcher, PushTarget } from '../store/agent-push.dispatcher';
 import { directoryEntry, type AgentCredentialRecord, type AgentCredentialRepository, type CredentialDirectoryEntry } from '../store/agent-credential.repository';
+import { ConnectionProfileRepository } from '../store/connection-profile.repository';
 import { toBuffer, type DesiredStateRepository } from '../store/desired-state.repository';
 
 /** Where gateways learn which credentials they accept (Redis directory, or the embedded edge). */
@@ -50,13 +56,15 @@ export interface AgentIdentityMetrics {
 }
 
 const C = fleet.v1.AgentChange;
-const RELEVANT = C.AGENT_CHANGE_CONNECTION | C.AGENT_CHANGE_CREDENTIAL | C.AGENT_CHANGE_CAPABILITIES | C.AGENT_CHANGE_CONNECTION_SETTINGS_STATUS;
+// A description change may change the agent's labels, and so its connection profile.
+const RELEVANT = C.AGENT_CHANGE_CONNECTION | C.AGENT_CHANGE_CREDENTIAL | C.AGENT_CHANGE_CAPABILITIES | C.AGENT_CHANGE_CONNECTION_SETTINGS_STATUS | C.AGENT_CHANGE_DESCRIPTION;
 const K = fleet.v1.CredentialKind;
 
 export class AgentIdentityReconciler {
   readonly metrics: AgentIdentityMetrics = { eventsHandled: 0, enrolled: 0, enrollmentsRefused: 0, credentialsIssued: 0, offersSent: 0, activations: 0, revocations: 0 };
   private warnedNoOffers = false;
   private readonly now: () => number;
+  private readonly profiles: ConnectionProfileRepository;
 
   constructor(
     private readonly credentials: AgentCredentialRepository,
@@ -66,6 +74,7 @@ export class AgentIdentityReconciler {
     private readonly options: AgentIdentityOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.profiles = new ConnectionProfileRepository(repo.db);
   }
 
   /** Handles one batch of AgentEvent records (the latest event per agent counts). */
@@ -105,7 +114,7 @@ export class AgentIdentityReconciler {
     for (let i = 0; i < uids.length; i += pageSize) {
       const { rows } = await this.repo.db.query(
         `SELECT instance_uid, capabilities, gateway_id, connection_id, epoch, transport, credential_id, credential_kind,
-                connection_settings_hash, connection_settings_status
+                connection_settings_hash, connection_settings_status, labels
            FROM agents WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) AND connected AND credential_id IS NOT NULL`,
         [tenantId, uids.slice(i, i + pageSize)],
       );
@@ -115,6 +124,7 @@ export class AgentIdentityReconciler {
           instanceUid: toBuffer(r['instance_uid']) as Buffer,
           changes: C.AGENT_CHANGE_CONNECTION,
           capabilities: Number(r['capabilities']),
+          labels: Object.entries(labelsOf(r['labels'])).map(([key, value]) => ({ key, value })),
           owner: { connected: true, gatewayId: String(r['gateway_id'] ?? ''), connectionId: String(r['connection_id'] ?? ''), epoch: Number(r['epoch']), transport: Number(r['transport'] ?? 0) },
           credentialId: String(r['credential_id']),
           credentialKind: Number(r['credential_kind']),
@@ -135,6 +145,7 @@ export class AgentIdentityReconciler {
       for (const c of moved) await this.directory.put(directoryEntry(c));
     }
     const live = await this.credentials.liveOf(tenantId, events.map((e) => Buffer.from(e.instanceUid)));
+    const profiles = await this.profiles.ordered(tenantId);
     for (const e of events) {
       if (!e.credentialId || e.owner?.connected !== true) continue;
       const uid = Buffer.from(e.instanceUid);
@@ -146,7 +157,9 @@ export class AgentIdentityReconciler {
           await this.activate(tenantId, uid, offered);
           continue;
         }
-        if (offered) await this.offer(e, offered, target);
+        // A rotation's new credential, else the one it is on: the offer carries it (and its profile's settings).
+        const holding = offered ?? creds.find((c) => c.state === 'active' && c.id === e.credentialId) ?? null;
+        if (holding) await this.offer(e, holding, target, profiles);
         continue;
       }
       // An enrollment token (or a static one of the gateway's).
@@ -183,7 +196,7 @@ export class AgentIdentityReconciler {
         // Gateways must accept it before the agent can try it.
         await this.directory.put(directoryEntry(credential));
       }
-      await this.offer(e, credential, target);
+      await this.offer(e, credential, target, profiles);
     }
   }
 
@@ -210,24 +223,33 @@ export class AgentIdentityReconciler {
     for (const old of done.superseded) await this.directory.remove(directoryEntry(old).digest);
   }
 
-  private async offer(e: fleet.v1.AgentEvent, credential: AgentCredentialRecord, target: PushTarget): Promise<void> {
+  private async offer(e: fleet.v1.AgentEvent, credential: AgentCredentialRecord, target: PushTarget, profiles: readonly ConnectionProfile[]): Promise<void> {
     const endpoint = this.endpoint();
     if (!endpoint || !this.credentials.issuing) return;
     const capabilities = Number(e.capabilities ?? 0);
-    const transport = target.transport === fleet.v1.Transport.TRANSPORT_HTTP ? 'http' : 'ws';
-    const offers = opampOffer(
-      { endpoint: endpointFor(endpoint, transport), secret: this.credentials.secretOf(credential), heartbeatIntervalSeconds: this.options.heartbeatIntervalSeconds ?? DEFAULT_OFFER_HEARTBEAT_S },
+    const profile = resolveAssignment(profiles, eventLabels(e));
+    const offers = connectionOffer(
+      {
+        publicEndpoint: endpoint,
+        transport: target.transport === fleet.v1.Transport.TRANSPORT_HTTP ? 'http' : 'ws',
+        secret: this.credentials.secretOf(credential),
+        heartbeatIntervalSeconds: this.options.heartbeatIntervalSeconds ?? DEFAULT_OFFER_HEARTBEAT_S,
+      },
+      profile?.spec ?? null,
       capabilities,
     );
+    if (!offers) return;
+    const hash = Buffer.from(offers.hash as Uint8Array);
     const connection = sendConnection(target);
     const decision = decideCredentialOffer(
       {
         capabilities,
         connectedWith: e.credentialId,
         desiredCredentialId: credential.id,
-        desiredHash: Buffer.from(offers.hash as Uint8Array),
+        desiredHash: hash,
         reportedHash: e.connectionSettingsHash?.length ? Buffer.from(e.connectionSettingsHash) : null,
         reportedStatus: e.connectionSettingsStatus ?? opamp.proto.v1.ConnectionSettingsStatuses.ConnectionSettingsStatuses_UNSET,
+        offeredHash: credential.offeredHash,
         offeredConnection: credential.offeredConnection,
         offeredAtMs: credential.offeredAt ? Date.parse(credential.offeredAt) : null,
       },
@@ -236,9 +258,22 @@ export class AgentIdentityReconciler {
     );
     if (!decision.send) return;
     await this.dispatcher.push(e.tenantId, Buffer.from(e.instanceUid), target, 'connection_settings', connectionSettingsMessage(e.instanceUid, offers));
-    await this.credentials.markOffered(e.tenantId, credential.id, connection);
+    await this.credentials.markOffered(e.tenantId, credential.id, connection, hash);
     this.metrics.offersSent++;
   }
+}
+
+function eventLabels(e: fleet.v1.AgentEvent): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const l of e.labels ?? []) if (l.key) labels[l.key] = l.value ?? '';
+  return labels;
+}
+
+/** agents.labels (jsonb) as a plain map of strings. */
+function labelsOf(v: unknown): Record<string, string> {
+  const o = typeof v === 'string' ? (JSON.parse(v) as unknown) : v;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return {};
+  return Object.fromEntries(Object.entries(o as Record<string, unknown>).map(([k, x]) => [k, String(x ?? '')]));
 }
 
 function targetOf(e: fleet.v1.AgentEvent): PushTarget {

@@ -93,6 +93,14 @@ export class ConfigServiceMetrics {
         for (const [method, codes] of Object.entries(api.metrics.requests)) for (const [code, n] of Object.entries(codes)) this.inc({ method, code }, n);
       },
     });
+    const profiles = api.connectionProfiles.metrics;
+    mirrorCounter(this.registry, 'opamp_config_connection_profile_agents_reevaluated_total', 'Agents offered their settings again after connection profile changes', () => profiles.agentsReevaluated);
+    mirrorCounter(
+      this.registry,
+      'opamp_config_connection_profile_reevaluation_errors_total',
+      'Re-evaluations after a connection profile change that failed (those agents get the change with their next event)',
+      () => profiles.reevaluationErrors,
+    );
     const watch = api.watches.metrics;
     new Gauge({
       name: 'opamp_config_watchers_active',

@@ -23,6 +23,8 @@ export interface AgentCredentialRecord {
   readonly activatedAt: string | null;
   readonly offeredAt: string | null;
   readonly offeredConnection: string | null;
+  /** The content hash last offered carrying this credential (migration 0170). */
+  readonly offeredHash: Buffer | null;
   readonly retireAt: string | null;
   readonly revokedAt: string | null;
   readonly revokeReason: string | null;
@@ -57,6 +59,7 @@ function fromRow(r: Record<string, unknown>): AgentCredentialRecord {
     activatedAt: iso(r['activated_at']),
     offeredAt: iso(r['offered_at']),
     offeredConnection: r['offered_connection'] ? String(r['offered_connection']) : null,
+    offeredHash: toBuffer(r['offered_hash']),
     retireAt: iso(r['retire_at']),
     revokedAt: iso(r['revoked_at']),
     revokeReason: r['revoke_reason'] ? String(r['revoke_reason']) : null,
@@ -157,8 +160,8 @@ export class AgentCredentialRepository {
     return fromRow(rows[0]);
   }
 
-  async markOffered(tenantId: string, id: string, connection: string): Promise<void> {
-    await this.db.query(`UPDATE agent_credentials SET offered_at = now(), offered_connection = $3 WHERE tenant_id = $1 AND id = $2`, [tenantId, id, connection]);
+  async markOffered(tenantId: string, id: string, connection: string, hash: Buffer): Promise<void> {
+    await this.db.query(`UPDATE agent_credentials SET offered_at = now(), offered_connection = $3, offered_hash = $4 WHERE tenant_id = $1 AND id = $2`, [tenantId, id, connection, hash]);
   }
 
   /**
