@@ -141,8 +141,6 @@ const AUDITED: readonly AuditStep[] = [
   { rpc: 'DeleteConfiguration', request: () => ({ name: 'au-c' }), action: 'configuration.delete', resourceType: 'configuration', resourceName: () => 'au-c' },
   { rpc: 'CreateAgentToken', request: () => ({ name: 'au-token' }), action: 'agent_token.create', resourceType: 'agent_token', resourceName: tokenId },
   { rpc: 'RevokeAgentToken', request: (p) => ({ id: tokenId(p) }), action: 'agent_token.revoke', resourceType: 'agent_token', resourceName: tokenId },
-  { rpc: 'RotateAgentCredentials', request: () => ({ selector: 'role=none' }), action: 'agent_credential.rotate', resourceType: 'agent_credentials', resourceName: () => 'role=none' },
-  { rpc: 'RevokeAgentCredentials', request: () => ({ selector: 'role=none', reason: 'audit' }), action: 'agent_credential.revoke', resourceType: 'agent_credentials', resourceName: () => 'role=none' },
   { rpc: 'RestartAgent', request: () => ({ instanceUid: agentUid }), action: 'agent.restart', resourceType: 'agent', resourceName: () => agentUid },
   { rpc: 'SendCustomMessage', request: () => ({ instanceUid: agentUid, capability: 'io.example.ping', type: 'ping' }), action: 'agent.custom_message', resourceType: 'agent', resourceName: () => agentUid },
   { rpc: 'CreateRollout', request: () => ({ name: 'au-r', assignmentName: 'aur-a', toVersion: 2, strategy: { batchSize: 1 } }), action: 'rollout.create', resourceType: 'rollout', resourceName: () => 'au-r' },
