@@ -85,6 +85,9 @@ describe('agent credentials (pure)', () => {
       expect(decide({ offeredHash: hash, offeredConnection: 'ws:gw/0', offeredAtMs: 99_000 })).toBe('offer');
       expect(decide({ offeredHash: Buffer.alloc(32, 1), offeredConnection: 'ws:gw/1', offeredAtMs: 99_000 })).toBe('offer');
     });
+    it('puts a plain-HTTP agent\'s offer in its pending store again at once (it may have dropped it while applying the last one)', () => {
+      expect(decide({ offeredHash: hash, offeredConnection: 'http', offeredAtMs: 99_000 }, 'http')).toBe('offer');
+    });
     it('respects what a 0x8000 agent reports for the current hash: FAILED waits, APPLIED is done', () => {
       const reporting = ACCEPTS | AgentCapabilities.ReportsConnectionSettingsStatus;
       expect(decide({ capabilities: reporting, reportedHash: hash, reportedStatus: S.ConnectionSettingsStatuses_FAILED })).toBe('failed_for_current_hash');

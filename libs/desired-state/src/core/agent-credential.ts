@@ -89,6 +89,11 @@ export function decideCredentialOffer(s: CredentialOfferState, connection: strin
   }
   if (reportsCurrent && s.reportedStatus === opamp.proto.v1.ConnectionSettingsStatuses.ConnectionSettingsStatuses_APPLIED) return { send: false, reason: 'reported' };
   const sameOffer = s.offeredHash !== null && s.offeredHash.equals(s.desiredHash);
-  if (sameOffer && s.offeredConnection === connection && s.offeredAtMs !== null && Math.abs(nowMs - s.offeredAtMs) < waitMs) return { send: false, reason: 'awaiting_switch' };
+  // A plain-HTTP agent's offer waits in its pending store (the latest of each kind): putting it there
+  // again costs nothing, and an agent that reported another hash since may have dropped it (a client
+  // drops an offer that arrives while it applies the previous one), so it is not held back.
+  if (sameOffer && connection !== 'http' && s.offeredConnection === connection && s.offeredAtMs !== null && Math.abs(nowMs - s.offeredAtMs) < waitMs) {
+    return { send: false, reason: 'awaiting_switch' };
+  }
   return { send: true, reason: 'offer' };
 }

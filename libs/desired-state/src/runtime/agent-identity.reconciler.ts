@@ -154,7 +154,10 @@ export class AgentIdentityReconciler {
       const target = targetOf(e);
       if (e.credentialKind === K.CREDENTIAL_KIND_AGENT) {
         if (offered && e.credentialId === offered.id) {
-          await this.activate(tenantId, uid, offered);
+          const active = await this.activate(tenantId, uid, offered);
+          // What it switched to may not be all it should hold now (a profile changed meanwhile, its
+          // offer dropped while the agent was applying the last one): decided again, on the active one.
+          if (active) await this.offer(e, active, target, profiles);
           continue;
         }
         // A rotation's new credential, else the one it is on: the offer carries it (and its profile's settings).
@@ -186,7 +189,14 @@ export class AgentIdentityReconciler {
       }
       let credential = offered;
       if (!credential) {
-        if (creds.some((c) => c.state === 'active')) continue;
+        // An agent with an active credential is not on a token any more (gateways refuse that): this
+        // event or row is older than its switch (a plain-HTTP agent's row can lag its first poll).
+        // Its offer is that credential's, with its profile.
+        const active = creds.find((c) => c.state === 'active');
+        if (active) {
+          await this.offer(e, active, target, profiles);
+          continue;
+        }
         credential = await this.repo.db.transaction(async (tx) => {
           const c = await this.credentials.createOffered(tx, tenantId, uid, e.credentialId);
           await this.repo.audit(tx, { tenantId, actor: 'system', action: 'agent_credential.issue', resourceType: 'agent', resourceName: uid.toString('hex'), details: { credentialId: c.id } }, false);
@@ -205,7 +215,7 @@ export class AgentIdentityReconciler {
     return typeof e === 'function' ? e() : e;
   }
 
-  private async activate(tenantId: string, uid: Buffer, offered: AgentCredentialRecord): Promise<void> {
+  private async activate(tenantId: string, uid: Buffer, offered: AgentCredentialRecord): Promise<AgentCredentialRecord | null> {
     const done = await this.repo.db.transaction(async (tx) => {
       const r = await this.credentials.activate(tx, tenantId, uid, offered.id);
       if (r) {
@@ -217,10 +227,11 @@ export class AgentIdentityReconciler {
       }
       return r;
     });
-    if (!done) return;
+    if (!done) return null;
     this.metrics.activations++;
     await this.directory.put(directoryEntry(done.active));
     for (const old of done.superseded) await this.directory.remove(directoryEntry(old).digest);
+    return done.active;
   }
 
   private async offer(e: fleet.v1.AgentEvent, credential: AgentCredentialRecord, target: PushTarget, profiles: readonly ConnectionProfile[]): Promise<void> {
