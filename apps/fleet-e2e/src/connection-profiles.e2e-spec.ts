@@ -6,18 +6,9 @@
  * with them without a refused connection, takes the interval, reports
  * APPLIED, and the API shows it APPLIED per agent and per profile.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  buildOpampGoAgent,
-  type EmbeddedServerProcess,
-  type OpampGoAgentProcess,
-  startEmbeddedServerProcess,
-  startOpampGoAgent,
-  stopEmbeddedServerProcess,
-  waitFor,
-} from '@opamp/testing';
+import { waitFor } from '@opamp/testing';
+import { GoAgentBed } from './harness/go-agent-bed';
 
 /** The server's offer interval, and the profile's (the agents start with 1 s). */
 const SERVER_HEARTBEAT_S = 2;
@@ -28,46 +19,28 @@ interface AgentView {
 }
 
 describe('connection profiles with the opamp-go test agent (embedded server)', () => {
-  const work = mkdtempSync(join(tmpdir(), 'opamp-profiles-'));
-  let server: EmbeddedServerProcess;
-  let binary: string;
-  const agents: OpampGoAgentProcess[] = [];
-
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${server.api}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return JSON.parse(text) as T;
-  };
-
-  beforeAll(async () => {
-    [binary, server] = await Promise.all([
-      buildOpampGoAgent(),
-      startEmbeddedServerProcess({ dataDir: join(work, 'data'), startTimeoutMs: 90_000, env: { OPAMP_HEARTBEAT_INTERVAL_S: String(SERVER_HEARTBEAT_S) } }),
-    ]);
-  }, 600_000);
-
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.terminate()));
-    if (server) await stopEmbeddedServerProcess(server);
-    rmSync(work, { recursive: true, force: true });
-  });
+  const bed = new GoAgentBed('opamp-profiles', { OPAMP_HEARTBEAT_INTERVAL_S: String(SERVER_HEARTBEAT_S) });
+  const call = bed.call;
+  beforeAll(() => bed.start(), 600_000);
+  afterAll(() => bed.stop());
 
   const transports = [
-    { transport: 'websocket', endpoint: () => server.ws },
-    { transport: 'http', endpoint: () => server.http },
+    { transport: 'websocket', endpoint: () => bed.server.ws },
+    { transport: 'http', endpoint: () => bed.server.http },
   ];
 
   it.each(transports)('$transport: a profile changes the heartbeat interval and adds a header for an agent on its own credential; APPLIED per agent and per profile', async ({ transport, endpoint }) => {
-    const agent = await startOpampGoAgent({ binary, heartbeatSeconds: 1, endpoint: endpoint(), token: server.agentToken, stateDir: join(work, `state-${transport}`), labels: { group: `e2e-${transport}` } });
-    agents.push(agent);
+    const agent = await bed.startAgent({ heartbeatSeconds: 1, endpoint: endpoint(), token: bed.server.agentToken, stateDir: join(bed.work, `state-${transport}`), labels: { group: `e2e-${transport}` } });
     // On its own credential first (the server's settings).
     const own = await agent.waitForEvent((e) => e.event === 'settings_applied', 30_000, 'its own credential applied');
     await agent.waitForEvent((e) => e.event === 'heartbeat_interval' && e.seconds === SERVER_HEARTBEAT_S, 30_000, "the server's heartbeat interval");
+    // ... as the server sees it too: a profile made while the agent's switch is still in flight can
+    // miss it until the agent's next event (heartbeats carry none; #14 note).
+    await waitFor(
+      () => call<AgentView & { connected: boolean; credential?: { state: string } }>('GET', `/agents/${agent.uid}`),
+      (a) => a.connected && a.credential?.state === 'ACTIVE' && a.connectionSettings?.status === 'CONNECTION_SETTINGS_STATE_APPLIED',
+      { timeoutMs: 30_000, description: 'the agent on its own credential, settings APPLIED' },
+    );
     const seen = agent.events.length;
 
     const name = `group-${transport}`;
