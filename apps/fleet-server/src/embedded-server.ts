@@ -174,14 +174,8 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   };
   // Agents' own credentials: offered through connection settings, followed by the edge in this process.
   const credentialRepo = new AgentCredentialRepository(db, loadCredentialKeyOf(config));
-  const credentialDirectory: CredentialDirectory = {
-    put: async (entry) => authority.putEntry(entry),
-    remove: async (digest) => {
-      const removed = authority.credentialOfDigest(digest);
-      authority.removeDigest(digest);
-      if (removed) edgeRef?.disconnectCredential(removed.tenantId, removed.tokenId);
-    },
-  };
+  // The same edge directory as the tokens': a removal ends the credential's connections there too.
+  const credentialDirectory: CredentialDirectory = { put: (entry) => tokenSink.put(entry), remove: (digest) => tokenSink.remove(digest) };
   let ownOpampUrl: string | null = null;
   const identity = new AgentIdentityReconciler(credentialRepo, repo, dispatcher, credentialDirectory, {
     publicEndpoint: () => config.publicOpampUrl || ownOpampUrl,

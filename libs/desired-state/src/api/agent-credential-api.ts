@@ -9,7 +9,7 @@
 import { invalidArgument, parseSelector, selectorToSql } from '../core';
 import { directoryEntry, type AgentCredentialRecord, type AgentCredentialRepository } from '../store/agent-credential.repository';
 import { toIso, toNumber } from '../store/desired-state.repository';
-import type { AgentIdentityReconciler, CredentialDirectory } from '../runtime/agent-identity.reconciler';
+import { putAll, removeAll, type AgentIdentityReconciler, type CredentialDirectory } from '../runtime/agent-identity.reconciler';
 import type { ApiContext, Caller } from './api-context';
 import { instanceUid, pageSize, str, type Req } from './request-fields';
 
@@ -95,7 +95,7 @@ export class AgentCredentialApi {
       );
       return made;
     });
-    for (const cred of created) await this.s.directory.put(directoryEntry(cred));
+    await putAll(this.s.directory, created.map(directoryEntry));
     await this.s.identity?.reconcileAgents(c.tenantId, created.map((cred) => cred.instanceUid));
     return { agents: created.length, credentials: created.length };
   }
@@ -122,7 +122,7 @@ export class AgentCredentialApi {
       return done;
     });
     // Removing them from the directory ends their connections on every gateway.
-    for (const cred of revoked) await this.s.directory.remove(directoryEntry(cred).digest);
+    await removeAll(this.s.directory, revoked.map((cred) => directoryEntry(cred).digest));
     return { agents: new Set(revoked.map((r) => r.instanceUid.toString('hex'))).size, credentials: revoked.length };
   }
 }

@@ -11,7 +11,7 @@
  */
 import { directoryEntry, type AgentCredentialRecord, type AgentCredentialRepository } from '../store/agent-credential.repository';
 import { toBuffer, toNumber } from '../store/desired-state.repository';
-import type { AgentIdentityReconciler, CredentialDirectory } from './agent-identity.reconciler';
+import { putAll, removeAll, type AgentIdentityReconciler, type CredentialDirectory } from './agent-identity.reconciler';
 
 const SWEEP_LOCK = 'opamp.agent-credential-sweep';
 
@@ -86,8 +86,8 @@ export class AgentCredentialSweeper {
     });
     this.totals.passes++;
     if (!outcome) return { expired: 0, rotated: 0, skipped: true };
-    for (const c of outcome.expired) await this.directory.remove(directoryEntry(c).digest);
-    for (const c of outcome.rotated) await this.directory.put(directoryEntry(c));
+    await removeAll(this.directory, outcome.expired.map((c) => directoryEntry(c).digest));
+    await putAll(this.directory, outcome.rotated.map(directoryEntry));
     const byTenant = new Map<string, Buffer[]>();
     for (const c of outcome.rotated) byTenant.set(c.tenantId, [...(byTenant.get(c.tenantId) ?? []), c.instanceUid]);
     for (const [tenantId, uids] of byTenant) await this.identity?.reconcileAgents(tenantId, uids);

@@ -34,6 +34,22 @@ import { toBuffer, type DesiredStateRepository } from '../store/desired-state.re
 export interface CredentialDirectory {
   put(entry: CredentialDirectoryEntry): Promise<void>;
   remove(digest: string): Promise<void>;
+  /** Many at once (a group's rotation or revocation): one pipelined round trip per chunk where the directory can. */
+  putMany?(entries: readonly CredentialDirectoryEntry[]): Promise<void>;
+  removeMany?(digests: readonly string[]): Promise<void>;
+}
+
+/** Puts entries through the directory's batch call when it has one, else one by one. */
+export async function putAll(directory: CredentialDirectory, entries: readonly CredentialDirectoryEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  if (directory.putMany) return directory.putMany(entries);
+  for (const e of entries) await directory.put(e);
+}
+
+export async function removeAll(directory: CredentialDirectory, digests: readonly string[]): Promise<void> {
+  if (digests.length === 0) return;
+  if (directory.removeMany) return directory.removeMany(digests);
+  for (const d of digests) await directory.remove(d);
 }
 
 export interface AgentIdentityOptions {
