@@ -221,7 +221,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   inbound.consume(async (records) => {
     await processor.process(records.map((r) => ({ key: r.key, value: r.value })));
   });
-  const retention = new AgentRetentionSweeper({ db, cursors });
+  const retention = new AgentRetentionSweeper({ db, cursors, changes: agentChanges });
   const sweeper = new LivenessSweeper(
     { db, cursors, events: eventSink, retention },
     {

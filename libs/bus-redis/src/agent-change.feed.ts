@@ -15,10 +15,13 @@ import { AgentChangeNoticeCodec, EnvelopeDecodeError, RedisChannels, type AgentC
 export class RedisAgentChangeFeed implements AgentChangeFeed {
   private readonly channel = RedisChannels.agentChanges();
 
-  /** `subscriber` must be a dedicated connection (a subscribed connection runs no other command). */
+  /**
+   * `subscriber` must be a dedicated connection (a subscribed connection runs no other command);
+   * without one the feed only publishes (status-ingest's retention sweep).
+   */
   constructor(
     private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly subscriber: Redis | null = null,
   ) {}
 
   async publish(notice: AgentChangeNotice): Promise<void> {
@@ -27,6 +30,8 @@ export class RedisAgentChangeFeed implements AgentChangeFeed {
   }
 
   async subscribe(handler: (notice: AgentChangeNotice) => void, onGap?: () => void): Promise<() => Promise<void>> {
+    const subscriber = this.subscriber;
+    if (!subscriber) throw new Error('this agent-change feed was made without a subscriber connection: it can only publish');
     const onMessage = (channel: Buffer, message: Buffer): void => {
       if (channel.toString() !== this.channel) return;
       try {
@@ -45,15 +50,15 @@ export class RedisAgentChangeFeed implements AgentChangeFeed {
       if (!connected) onGap?.();
       connected = true;
     };
-    this.subscriber.on('messageBuffer', onMessage);
-    this.subscriber.on('close', onClose);
-    this.subscriber.on('ready', onReady);
-    await this.subscriber.subscribe(this.channel);
+    subscriber.on('messageBuffer', onMessage);
+    subscriber.on('close', onClose);
+    subscriber.on('ready', onReady);
+    await subscriber.subscribe(this.channel);
     return async () => {
-      this.subscriber.off('messageBuffer', onMessage);
-      this.subscriber.off('close', onClose);
-      this.subscriber.off('ready', onReady);
-      await this.subscriber.unsubscribe(this.channel).catch(() => undefined);
+      subscriber.off('messageBuffer', onMessage);
+      subscriber.off('close', onClose);
+      subscriber.off('ready', onReady);
+      await subscriber.unsubscribe(this.channel).catch(() => undefined);
     };
   }
 }

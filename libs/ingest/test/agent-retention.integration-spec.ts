@@ -2,9 +2,12 @@
  * The retention sweep against the real PostgreSQL and Redis, fed by a real
  * worker over Kafka: agents disconnected longer than their tenant keeps them
  * are removed in batches with what hangs off them, their cursors dropped; a
- * removed agent that comes back is created anew and asked for its full state.
+ * removed agent that comes back is created anew and asked for its full state;
+ * the agent-change feed hears of every removal (WatchAgents says REMOVED).
  */
-import { RedisKeys } from '@opamp/contracts';
+import { RedisAgentChangeFeed } from '@opamp/bus-redis';
+import type Redis from 'ioredis';
+import { RedisKeys, type AgentChangeNotice } from '@opamp/contracts';
 import { decodeServerToAgent, ServerToAgentFlags } from '@opamp/protocol';
 import { waitFor } from '@opamp/testing';
 import { AgentRepository, AgentRetentionSweeper, CursorStore, type AgentState } from '../src';
@@ -20,7 +23,11 @@ describe('agent retention sweep (real Kafka, Redis, PostgreSQL)', () => {
     await h.start(['gw-r']);
   });
 
+  // Closed here too, so that a failed assertion does not leave jest waiting on it.
+  let subscriber: Redis | null = null;
+
   afterAll(async () => {
+    subscriber?.disconnect();
     await h.stop();
   });
 
@@ -58,10 +65,21 @@ describe('agent retention sweep (real Kafka, Redis, PostgreSQL)', () => {
     const cursors = new CursorStore(h.redis);
     expect((await cursors.load([{ tenantId: h.tenant, instanceUid: old[1].uid }])).size).toBe(1);
 
+    // What config-service replicas hear on the agent-change feed (the worker's own sweeper publishes there too).
+    subscriber = h.redis.duplicate();
+    const notices: AgentChangeNotice[] = [];
+    const unsubscribe = await new RedisAgentChangeFeed(h.redis, subscriber).subscribe((n) => notices.push(n));
     // Batches of 2 rows: 5 old agents (and the tombstone) take three statements.
-    const sweeper = new AgentRetentionSweeper({ db: h.db, cursors }, { batchSize: 2 });
+    const sweeper = new AgentRetentionSweeper({ db: h.db, cursors, changes: new RedisAgentChangeFeed(h.redis) }, { batchSize: 2 });
     expect(await sweeper.sweepOnce()).toBe(6);
-    expect(sweeper.totals).toMatchObject({ passes: 1, removed: 6, errors: 0 });
+    expect(sweeper.totals).toMatchObject({ passes: 1, removed: 6, errors: 0, noticesLost: 0 });
+    const told = await waitFor(
+      () => notices.filter((n) => n.tenantId === h.tenant).flatMap((n) => n.instanceUids.map((u) => u.toString('hex'))),
+      (hex) => hex.length >= 6,
+      { description: 'removals on the agent-change feed' },
+    );
+    expect(told.sort()).toEqual([...old.map((a) => a.uid), tombstone].map((u) => u.toString('hex')).sort());
+    await unsubscribe();
     expect(await row(h.tenant, tombstone)).toBeNull();
     for (const a of old) expect(await row(h.tenant, a.uid)).toBeNull();
     expect(await row(h.tenant, recent.uid)).not.toBeNull();

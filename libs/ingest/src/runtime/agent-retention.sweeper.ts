@@ -7,8 +7,11 @@
  * and an agent status-ingest is writing right now is left alone. What a
  * removal removes is libs/store agent-records.ts; after each commit the
  * agents' cursors and live-index entries are dropped, so an agent that comes
- * back takes the full path and is created anew (ReportFullState).
+ * back takes the full path and is created anew (ReportFullState), and the
+ * agent-change feed is told, so that WatchAgents streams say REMOVED as they
+ * do after DeleteAgent.
  */
+import type { AgentChangeFeed } from '@opamp/contracts';
 import { AGENT_REMOVAL_BATCH, removeAgentsDisconnectedBefore, type SqlDatabase } from '@opamp/store';
 import type { AgentCursors } from '../store/cursor-store';
 
@@ -21,15 +24,17 @@ export interface RetentionTotals {
   /** Agents removed (tombstones of replaced uids included). */
   removed: number;
   errors: number;
+  /** Removals the agent-change feed was not told of (a watch shows them until its client lists again). */
+  noticesLost: number;
 }
 
 export class AgentRetentionSweeper {
-  readonly totals: RetentionTotals = { passes: 0, removed: 0, errors: 0 };
+  readonly totals: RetentionTotals = { passes: 0, removed: 0, errors: 0, noticesLost: 0 };
   private readonly clock: () => number;
   private lastPassMs = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly deps: { db: SqlDatabase; cursors: AgentCursors; clock?: () => number },
+    private readonly deps: { db: SqlDatabase; cursors: AgentCursors; changes?: Pick<AgentChangeFeed, 'publish'>; clock?: () => number },
     private readonly options: { batchSize?: number; everyMs?: number } = {},
   ) {
     this.clock = deps.clock ?? Date.now;
@@ -64,6 +69,10 @@ export class AgentRetentionSweeper {
         this.totals.removed += uids.length;
         await this.deps.cursors.forget(t.id, uids);
         await this.deps.cursors.removeLive(t.id, uids);
+        // After the commit, like DeleteAgent: every replica's watches read them again and find them gone.
+        await this.deps.changes?.publish({ tenantId: t.id, instanceUids: uids }).catch(() => {
+          this.totals.noticesLost += uids.length;
+        });
         if (uids.length < batch) break;
       }
     }

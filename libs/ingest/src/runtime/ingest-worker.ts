@@ -6,7 +6,7 @@
  */
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
-import { GatewayPushPublisher, PendingPushStore } from '@opamp/bus-redis';
+import { GatewayPushPublisher, PendingPushStore, RedisAgentChangeFeed } from '@opamp/bus-redis';
 import { BatchConsumer, RecordProducer } from '@opamp/bus-kafka';
 import type { SqlDatabase } from '@opamp/store';
 import { AgentRepository } from '../store/agent-repository';
@@ -68,7 +68,7 @@ export class IngestWorker {
     const flushMs = options.lastSeenFlushMs ?? INGEST_DEFAULTS.lastSeenFlushMs;
     this.lastSeen = new LastSeenFlusher({ db: options.db, buffer: lastSeen, repository }, flushMs);
     // A row trails its agent by one flush interval and the flush itself: twice the interval is safe.
-    this.retention = new AgentRetentionSweeper({ db: options.db, cursors });
+    this.retention = new AgentRetentionSweeper({ db: options.db, cursors, changes: new RedisAgentChangeFeed(options.redis) });
     this.sweeper = new LivenessSweeper({ db: options.db, cursors, events, repository, retention: this.retention }, { rowLagMs: 2 * flushMs, ...options.liveness });
   }
 
