@@ -6,6 +6,9 @@
 //   ws    WebSocket connections sending mutated AgentToServer frames
 //   http  OpAMP plain-HTTP POSTs with mutated bodies and envelopes
 //   rest  platform API calls with hostile paths, queries and JSON bodies
+//   grpc  platform API gRPC calls with hostile, cut, flipped, random and oversized request
+//         bodies, some without or with a forged token or to an unknown method (every rpc
+//         but UpdateTenantSettings, which may lawfully shut the good agents out)
 // Good agents (@opamp/agent-sim, WebSocket and HTTP) heartbeat every
 // `heartbeatS`; every sample checks each was answered within 3 intervals.
 // At the end: every good agent's stored state is read back through the API
@@ -15,7 +18,7 @@
 //
 // Targets:
 //   embedded (default)  starts the built fleet-server on its own ports and data dir
-//   --ws=… --http=… --api=… --agentToken=… --adminToken=… [--metrics=…] [--pid=…]
+//   --ws=… --http=… --api=… --grpc=host:port --agentToken=… --adminToken=… [--metrics=…] [--pid=…]
 //                       any running server (distributed mode: a gateway and config-service)
 //
 //   nice -n 10 node -r ./dist/out-tsc/register-aliases.js bench/fuzz-soak.bench.js [--durationS=1800] [--seed=13] [--help]
@@ -39,11 +42,13 @@ const opts = parseArgs(
     wsLoops: 3,
     httpLoops: 2,
     restLoops: 2,
+    grpcLoops: 2,
     sampleS: 10,
     basePort: 41300,
     ws: '',
     http: '',
     api: '',
+    grpc: '',
     metrics: '',
     pid: 0,
     agentToken: '',
@@ -68,6 +73,7 @@ async function startEmbedded(dataDir, adminToken, agentToken, errors, label = 'f
     ws: `ws://127.0.0.1:${p}/v1/opamp`,
     http: `http://127.0.0.1:${p}/v1/opamp`,
     api: `http://127.0.0.1:${p + 2}/api/v1`,
+    grpc: `127.0.0.1:${p + 3}`,
     metrics: `http://127.0.0.1:${p + 1}/metrics`,
   };
 }
@@ -208,6 +214,57 @@ async function restLoop(ctx, index) {
   }
 }
 
+/** The service's unary and server-streaming rpcs with their request types, from the API's own proto. */
+function grpcMethods() {
+  const protobuf = require('protobufjs');
+  const { findFleetApiProto } = require('@opamp/platform-api');
+  const { protoPath, includeDir } = findFleetApiProto();
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(includeDir, target));
+  root.loadSync(protoPath, { keepCase: false }).resolveAll();
+  const service = root.lookupService('fleet.v1.FleetService');
+  return service.methodsArray
+    .filter((m) => !m.requestStream && m.name !== 'UpdateTenantSettings')
+    .map((m) => ({ path: `/fleet.v1.FleetService/${m.name}`, requestType: m.resolvedRequestType, serverStream: m.responseStream === true }));
+}
+
+async function grpcLoop(ctx, index) {
+  const grpc = require('@grpc/grpc-js');
+  const { mutateGrpcCall, seededRng } = ctx.fuzz;
+  const rng = seededRng(ctx.seed + 4000 + index);
+  const client = new grpc.Client(ctx.target.grpc, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });
+  const raw = (b) => b;
+  const status = (err) => `grpc ${grpc.status[err.code] ?? err.code}`;
+  while (!ctx.stopping) {
+    const call = mutateGrpcCall(rng, ctx.grpcMethods, ctx.adminToken);
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(call.metadata)) md.set(k, v);
+    const deadline = Date.now() + 15_000;
+    const outcome = await new Promise((resolve) => {
+      if (!call.serverStream) {
+        client.makeUnaryRequest(call.path, raw, raw, call.body, md, { deadline }, (err) => resolve(err ? status(err) : 'grpc OK'));
+        return;
+      }
+      // A watch: its first event (or its refusal) is the answer; then it is cancelled.
+      const stream = client.makeServerStreamRequest(call.path, raw, raw, call.body, md, { deadline });
+      let settled = false;
+      const settle = (o) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        stream.cancel();
+        resolve(o);
+      };
+      const timer = setTimeout(() => settle('grpc stream open'), 2000);
+      stream.on('data', () => settle('grpc stream data'));
+      stream.on('error', (err) => settle(err.code === grpc.status.CANCELLED ? 'grpc stream cancelled' : status(err)));
+      stream.on('end', () => settle('grpc OK'));
+    });
+    ctx.tally.count(`grpc/${call.kind}`, outcome);
+  }
+  client.close();
+}
+
 function goodAgents(ctx) {
   const { SimulatedAgent } = require('@opamp/agent-sim');
   const agents = [];
@@ -276,11 +333,11 @@ async function main() {
     ({ server, ...target } = await startEmbedded(dataDir, adminToken, agentToken, serverLog));
     console.log(`embedded server pid ${server.pid}, data ${dataDir}`);
   } else {
-    target = { ws: opts.ws, http: opts.http, api: opts.api, metrics: opts.metrics };
+    target = { ws: opts.ws, http: opts.http, api: opts.api, grpc: opts.grpc, metrics: opts.metrics };
   }
   const pid = embedded ? server.pid : opts.pid;
   const seed = fuzz.seedFromText(String(opts.seed));
-  const ctx = { fuzz, protocol, routes: REST_ROUTES, target, adminToken, agentToken, seed, tally, stopping: false };
+  const ctx = { fuzz, protocol, routes: REST_ROUTES, grpcMethods: target.grpc ? grpcMethods() : [], target, adminToken, agentToken, seed, tally, stopping: false };
 
   const good = goodAgents(ctx);
   await S.waitUntil('good agents served', async () => good.every((a) => a.replies > 0), 60_000);
@@ -288,6 +345,7 @@ async function main() {
   for (let i = 0; i < opts.wsLoops; i++) loops.push(wsLoop(ctx, i));
   for (let i = 0; i < opts.httpLoops; i++) loops.push(httpLoop(ctx, i));
   for (let i = 0; i < opts.restLoops; i++) loops.push(restLoop(ctx, i));
+  if (target.grpc) for (let i = 0; i < opts.grpcLoops; i++) loops.push(grpcLoop(ctx, i));
 
   const samples = [];
   const started = Date.now();
@@ -327,7 +385,8 @@ async function main() {
     }
     samples.push(sample);
     const byOutcome = tally.byOutcome();
-    const fiveXX = Object.entries(byOutcome).filter(([k]) => / 5\d\d/.test(k)).reduce((n, [, v]) => n + v, 0);
+    // gRPC's INTERNAL and UNKNOWN are its 500s.
+    const fiveXX = Object.entries(byOutcome).filter(([k]) => / 5\d\d|^grpc (INTERNAL|UNKNOWN)$/.test(k)).reduce((n, [, v]) => n + v, 0);
     console.log(
       `${sample.atS}s requests ${sample.requests} 5xx ${fiveXX} unserved good ${sample.unservedGood} rss ${sample.rssMiB ?? '-'} MiB loop p99 ${sample.eventLoopP99Ms ?? '-'} ms` +
         (firstServerError ? ` FIRST FATAL at ${firstServerError.atS}s: ${firstServerError.line}` : ''),
@@ -364,7 +423,7 @@ async function main() {
     target: embedded ? 'embedded' : target.ws,
     seed: opts.seed,
     durationS: opts.durationS,
-    loops: { ws: opts.wsLoops, http: opts.httpLoops, rest: opts.restLoops },
+    loops: { ws: opts.wsLoops, http: opts.httpLoops, rest: opts.restLoops, grpc: target.grpc ? opts.grpcLoops : 0 },
     load: os.loadavg(),
     requests: tally.total,
     outcomes: tally.byOutcome(),

@@ -102,6 +102,48 @@ describe('integers beyond their field (item 13)', () => {
   });
 });
 
+describe('request bytes that are not a message of the rpc (gRPC fuzzing)', () => {
+  /** A unary call with these raw bytes as its request body. */
+  function rawCall(method: string, body: Buffer, token: string | null): Promise<grpc.ServiceError | 'ok'> {
+    const client = new grpc.Client(`127.0.0.1:${bed.primary.config.grpcPort}`, grpc.credentials.createInsecure());
+    const md = new grpc.Metadata();
+    if (token) md.set('authorization', `Bearer ${token}`);
+    return new Promise((resolve) => {
+      client.makeUnaryRequest(`/fleet.v1.FleetService/${method}`, (b: Buffer) => b, (b: Buffer) => b, body, md, { deadline: Date.now() + 10_000 }, (err) => {
+        client.close();
+        resolve(err ?? 'ok');
+      });
+    });
+  }
+
+  // A varint of field 2 cut off before its last byte; a field 15 of wire type 7, which does not exist.
+  const cut = Buffer.from([0x10, 0xff, 0xff]);
+  const badWireType = Buffer.from([0x7f, 0x00]);
+
+  it('are INVALID_ARGUMENT naming the request type (after authentication), counted, and the channel still answers', async () => {
+    const internal = bed.api.metrics.errors['INTERNAL'] ?? 0;
+    const invalid = bed.api.metrics.errors['INVALID_ARGUMENT'] ?? 0;
+    const token = bed.tenants[0].token;
+    for (const [method, body, type] of [['ListAgents', cut, 'ListAgentsRequest'], ['CreateConfiguration', badWireType, 'CreateConfigurationRequest']] as const) {
+      const err = await rawCall(method, body, token);
+      expect(err).not.toBe('ok');
+      expect({ code: (err as grpc.ServiceError).code, details: (err as grpc.ServiceError).details }).toEqual({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: `the request body is not a valid fleet.v1.${type} message (protobuf decoding failed)`,
+      });
+    }
+    // Without a token the caller learns nothing about its bytes.
+    expect(await rawCall('ListAgents', cut, null)).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    expect(bed.api.metrics.errors['INTERNAL'] ?? 0).toBe(internal);
+    expect(bed.api.metrics.errors['INVALID_ARGUMENT'] ?? 0).toBe(invalid + 2);
+    expect(await bed.rpc('ListConfigurations', {}, { deadlineMs: 5_000 })).toHaveProperty('configurations');
+  });
+
+  it('an empty body is the request with every field at its default', async () => {
+    expect(await rawCall('ListAgents', Buffer.alloc(0), bed.tenants[0].token)).toBe('ok');
+  });
+});
+
 describe('echoed values are capped (item 14)', () => {
   it('gRPC GetAgent with a 300,000-character uid answers at once with a short message, and the channel still answers', async () => {
     const huge = 'a'.repeat(300_000);

@@ -8,12 +8,14 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import * as protoLoader from '@grpc/proto-loader';
 import { MAX_REST_BODY_BYTES, type FleetApiService } from '@opamp/desired-state';
 import { jsonLog, type JsonLog } from '@opamp/process-runtime';
 import { FleetGrpcController } from './fleet-grpc.controller';
 import { FleetRestController } from './fleet-rest.controller';
 import { findConsoleDir, serveConsole } from './console-static';
 import { FLEET_PACKAGE, findFleetApiProto, LOADER_OPTIONS, ProtoJson } from './proto-json';
+import { tolerantPackageDefinition } from './grpc-request-decoding';
 import { API_LOG, FLEET_API, METRICS_REGISTRY, PROTO_JSON } from './platform-api.tokens';
 import { refuseDeepJson, restErrors } from './rest-body';
 import { RestErrorsFilter } from './rest-errors.filter';
@@ -69,9 +71,9 @@ export async function createPlatformApiApp(module: DynamicModule, listen: Platfo
     transport: Transport.GRPC,
     options: {
       package: FLEET_PACKAGE,
-      protoPath,
+      // Loaded here rather than by Nest, so that undecodable requests get INVALID_ARGUMENT, not grpc-js' INTERNAL.
+      packageDefinition: tolerantPackageDefinition(protoLoader.loadSync(protoPath, { ...LOADER_OPTIONS, includeDirs: [includeDir] })),
       url: `${listen.bindHost}:${listen.grpcPort}`,
-      loader: { ...LOADER_OPTIONS, includeDirs: [includeDir] },
     },
   });
   await app.startAllMicroservices();

@@ -1,5 +1,6 @@
 /** FleetService rpc name -> FleetApiService method: the one dispatch table both transports use. */
 import { rejectNulText, type Caller, type FleetApiService } from '@opamp/desired-state';
+import { rejectUndecodable } from './grpc-request-decoding';
 
 type Handler = (api: FleetApiService, caller: Caller, req: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
@@ -59,6 +60,7 @@ export async function invokeRpc(api: FleetApiService, rpc: string, authorization
   try {
     if (!handler) throw new Error(`no handler for ${rpc}`);
     const caller = await api.authenticate(authorization);
+    rejectUndecodable(req);
     rejectNulText(req);
     const result = await handler(api, caller, req);
     api.count(undefined, rpc);

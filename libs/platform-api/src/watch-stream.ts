@@ -6,10 +6,12 @@
  * that stays behind is ended by the hub, not by growing buffers here.
  */
 import { rejectNulText, type AgentWatch, type AgentWatchEvent, type FleetApiService } from '@opamp/desired-state';
+import { rejectUndecodable } from './grpc-request-decoding';
 
 export async function openWatch(api: FleetApiService, rpc: string, authorization: string | undefined, request: Record<string, unknown>): Promise<AgentWatch> {
   try {
     const caller = await api.authenticate(authorization);
+    rejectUndecodable(request);
     rejectNulText(request);
     const watch = api.agents.watchAgents(caller, request);
     api.count(undefined, rpc);
