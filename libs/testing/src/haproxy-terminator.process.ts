@@ -36,6 +36,11 @@ export class HaproxyTerminator {
     child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
     child.once('exit', (code) => (this.exited = code));
+    child.once('error', (err) => {
+      // Not installed: say how to get it.
+      this.output += `${err.message} (install it with: deploy/infra/infra.sh tools)\n`;
+      this.exited = null;
+    });
   }
 
   /** Starts HAProxy in front of `gateway` (host:port); resolves once it accepts TLS connections. */
