@@ -46,6 +46,7 @@ export class HaproxyTerminator {
   /** Starts HAProxy in front of `gateway` (host:port); resolves once it accepts TLS connections. */
   static async start(gateway: string, files: TerminatorFiles): Promise<HaproxyTerminator> {
     const dir = mkdtempSync(join(tmpdir(), 'haproxy-mtls-'));
+    // The names terminator-sync.js writes.
     const paths = { server: join(dir, 'server.pem'), ca: join(dir, 'ca-bundle.pem'), crl: join(dir, 'crl.pem') };
     writeFileSync(paths.server, files.serverPem, { mode: 0o600 });
     writeFileSync(paths.ca, files.caBundlePem);
@@ -68,6 +69,16 @@ export class HaproxyTerminator {
     return t;
   }
 
+  /** The master's pid: what an operator's reload signals. */
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  /** Where its files are (ca-bundle.pem, crl.pem, server.pem): what a sync writes. */
+  get filesDir(): string {
+    return this.dir;
+  }
+
   /** The CRL HAProxy reads on its next reload. */
   writeCrl(crlPem: string): void {
     writeFileSync(join(this.dir, 'crl.pem'), crlPem);
@@ -75,9 +86,24 @@ export class HaproxyTerminator {
 
   /** Reloads the files as an operator would (SIGUSR2 to the master); resolves once the new worker runs. */
   async reload(): Promise<void> {
-    const before = this.count('Loading success.');
+    const before = this.loads();
     this.child.kill('SIGUSR2');
     await this.loaded(before + 1);
+  }
+
+  /** How many times it loaded its configuration so far (1 after the start, +1 per reload). */
+  loads(): number {
+    return this.count('Loading success.');
+  }
+
+  /** Resolves once it loaded its configuration this many times (a reload sent by someone else). */
+  async loaded(times: number): Promise<void> {
+    await waitFor(
+      () => ({ ok: this.loads() >= times, exited: this.exited }),
+      (s) => s.ok || s.exited !== undefined,
+      { timeoutMs: 15_000, description: 'haproxy loaded its configuration' },
+    );
+    if (this.exited !== undefined) throw new Error(`haproxy exited (${this.exited}):\n${this.output}`);
   }
 
   /** What HAProxy logged so far (its log lines and the master's notices). */
@@ -96,14 +122,5 @@ export class HaproxyTerminator {
 
   private count(text: string): number {
     return this.output.split(text).length - 1;
-  }
-
-  private async loaded(times: number): Promise<void> {
-    await waitFor(
-      () => ({ ok: this.count('Loading success.') >= times, exited: this.exited }),
-      (s) => s.ok || s.exited !== undefined,
-      { timeoutMs: 15_000, description: 'haproxy loaded its configuration' },
-    );
-    if (this.exited !== undefined) throw new Error(`haproxy exited (${this.exited}):\n${this.output}`);
   }
 }
