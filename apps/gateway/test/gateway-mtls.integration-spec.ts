@@ -8,7 +8,8 @@
  * fingerprint), for its own agent only; a fingerprint forged by a client
  * never reaches the gateway; removal from the directory closes the
  * certificate's connections on every gateway; a reload with a new CRL keeps
- * established WebSockets.
+ * established WebSockets. The opamp-go test agent (a real OpAMP client)
+ * connects the same way over both transports.
  */
 import { BatchConsumer, createKafkaClient, deleteTopics, ensureTopics } from '@opamp/bus-kafka';
 import { AgentTokenDirectory, type AgentTokenEntry, createRedisConnection } from '@opamp/bus-redis';
@@ -16,11 +17,13 @@ import { AgentInboundCodec, fleet } from '@opamp/contracts';
 import { agentTokenDigest } from '@opamp/edge';
 import { decodeServerToAgent, decodeWsMessage, encodeAgentToServer, encodeAgentToServerFrame, newInstanceUidV7, opamp } from '@opamp/protocol';
 import {
+  buildOpampGoAgent,
   createTestCa,
   createTestCrl,
   HaproxyTerminator,
   issueClientCertificate,
   issueServerCertificate,
+  startOpampGoAgent,
   type TestCa,
   type TestCertificate,
   testInfra,
@@ -29,7 +32,10 @@ import {
 } from '@opamp/testing';
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { loadGatewayConfig } from '../src/config/gateway.config';
 import { type RunningGateway, startGateway } from '../src/gateway';
@@ -312,6 +318,31 @@ describe('gateways behind the shipped HAProxy mutual-TLS terminator (real HAProx
     for (const t of terminators) await expect(open(t, c.cert)).rejects.toThrow('HTTP 401');
     expect(await rejections(gateways[1], 'unknown_certificate')).toBeGreaterThan(0);
   });
+
+  it('serves the opamp-go agent on its client certificate alone, over WebSocket and plain HTTP', async () => {
+    const binary = await buildOpampGoAgent();
+    const dir = mkdtempSync(join(tmpdir(), 'go-agent-mtls-'));
+    try {
+      for (const [scheme, t] of [['wss', terminators[0]], ['https', terminators[1]]] as const) {
+        const a = await agent(`go-${scheme}`);
+        await enter(a);
+        const files = { caFile: join(dir, 'server-ca.pem'), certFile: join(dir, `${scheme}.pem`), keyFile: join(dir, `${scheme}.key`) };
+        writeFileSync(files.caFile, serverCa.pem);
+        writeFileSync(files.certFile, a.cert.pem);
+        writeFileSync(files.keyFile, a.cert.keyPem, { mode: 0o600 });
+        const go = await startOpampGoAgent({ binary, endpoint: `${scheme}://127.0.0.1:${t.port}/v1/opamp`, uid: a.uid.toString('hex'), tls: files, heartbeatSeconds: 1 });
+        try {
+          await go.waitForEvent((e) => e.event === 'connected', 20_000, `the ${scheme} agent connected`);
+          const got = await waitForRecords(a.uid, (r) => r.some((e) => e.event === 'agentToServer'), `the ${scheme} agent's message`);
+          expect(got.every((r) => r.credentialKind === K.CREDENTIAL_KIND_CERTIFICATE && r.credentialId === a.id)).toBe(true);
+        } finally {
+          expect(await go.stop()).toBe(0);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('reloads a new CRL without dropping established WebSockets, and refuses the newly revoked certificate at the handshake', async () => {
     const d = await agent('reload');
