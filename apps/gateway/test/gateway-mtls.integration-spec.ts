@@ -224,7 +224,7 @@ describe('gateways behind the shipped HAProxy mutual-TLS terminator (real HAProx
         expect(r.credentialKind).toBe(K.CREDENTIAL_KIND_CERTIFICATE);
         expect(r.credentialId).toBe(a.id);
         expect(r.tenantId).toBe(tenant);
-        expect(r.clientIdentity).toBe(`/CN=${a.uid.toString('hex')}/O=${tenant}`);
+        expect(r.clientIdentity).toBe(`O=${tenant},CN=${a.uid.toString('hex')}`);
       }
     }
     s.ws.close();
@@ -273,7 +273,7 @@ describe('gateways behind the shipped HAProxy mutual-TLS terminator (real HAProx
   it('drops identity headers a client forged: the gateway sees only what HAProxy verified', async () => {
     const [a, b] = [await agent('honest'), await agent('victim')];
     await enter(a, b);
-    const forged = { 'X-Client-Cert-SHA256': b.cert.fingerprint, 'X-Client-Cert-Subject': `/CN=${b.uid.toString('hex')}/O=${tenant}` };
+    const forged = { 'X-Client-Cert-SHA256': b.cert.fingerprint, 'X-Client-Cert-Subject': `O=${tenant},CN=${b.uid.toString('hex')}` };
     const asB = await open(terminators[0], a.cert, forged);
     asB.send(b.uid, 0);
     expect((await asB.reply(1)).errorResponse?.errorMessage).toMatch(/belongs to another agent/);
@@ -282,7 +282,7 @@ describe('gateways behind the shipped HAProxy mutual-TLS terminator (real HAProx
     asA.send(a.uid, 0);
     expect((await asA.reply(1)).errorResponse).toBeFalsy();
     const got = await waitForRecords(a.uid, (r) => r.length > 0, 'the connection record');
-    expect(got[0].clientIdentity).toBe(`/CN=${a.uid.toString('hex')}/O=${tenant}`);
+    expect(got[0].clientIdentity).toBe(`O=${tenant},CN=${a.uid.toString('hex')}`);
     asA.ws.close();
   });
 
