@@ -91,6 +91,20 @@ step template-options render options "${required[@]}" \
   --set 'gateway.extraVolumes[0].name=client-ca' --set 'gateway.extraVolumes[0].secret.secretName=client-ca' 
 step check-options node scripts/deploy/chart-check.js rendered "$out/options.yaml" --expect-load-balancer
 
+say "mutual TLS at ingress-nginx (client certificates verified by the controller, passed to the gateways)"
+mtls=(--set gateway.ingress.enabled=true --set gateway.ingress.className=nginx --set gateway.ingress.tlsSecretName=opamp-tls
+  --set gateway.ingress.clientCertificates.enabled=true --set gateway.ingress.clientCertificates.caSecret=opamp-agent-cas)
+step template-mtls render mtls "${required[@]}" "${mtls[@]}" --set 'gateway.clientIdentity.trustedProxies[0]=10.42.0.0/16' \
+  --set gateway.clientIdentity.required=true --set gateway.service.type=ClusterIP
+step check-mtls node scripts/deploy/chart-check.js rendered "$out/mtls.yaml"
+step mtls-annotations grep -q 'nginx.ingress.kubernetes.io/auth-tls-secret: opamp/opamp-agent-cas' "$out/mtls.yaml"
+step mtls-gateway-env grep -q 'value: "ssl-client-cert"' "$out/mtls.yaml"
+refused refused-mtls-no-proxies 'gateway.clientIdentity.trustedProxies is required' "${required[@]}" "${mtls[@]}"
+refused refused-mtls-no-ca 'clientCertificates.caSecret is required' "${required[@]}" "${mtls[@]}" --set gateway.ingress.clientCertificates.caSecret= \
+  --set 'gateway.clientIdentity.trustedProxies[0]=10.42.0.0/16'
+refused refused-mtls-no-tls 'needs gateway.ingress.tlsSecretName' "${required[@]}" "${mtls[@]}" --set gateway.ingress.tlsSecretName= \
+  --set 'gateway.clientIdentity.trustedProxies[0]=10.42.0.0/16'
+
 say "values the apps would refuse"
 refused refused-no-kafka 'kafka.brokers is required'
 refused refused-one-gateway 'gateway.replicas must be at least 2' "${required[@]}" --set gateway.replicas=1

@@ -4,6 +4,8 @@
 # broker in KRaft mode (jars from Maven Central, see deploy/kafka/pom.xml).
 #
 #   deploy/infra/infra.sh up          install what is missing, start, wait until ready
+#   deploy/infra/infra.sh tools       install only the programs tests start themselves
+#                                     (haproxy: the mutual-TLS terminator tests); part of up
 #   deploy/infra/infra.sh status      one line per service; exit 0 only if all are up
 #   deploy/infra/infra.sh down        stop all three, keep data
 #   deploy/infra/infra.sh down --purge | purge
@@ -659,6 +661,19 @@ kafka_cli() {
   kafka_tool_java "$main" "$@"
 }
 
+# ------------------------------------------------------------------ tools ---
+
+# Programs the tests start as their own child processes (never as a service):
+# HAProxy, the mutual-TLS terminator of deploy/mtls/haproxy-mtls.cfg.
+tools_up() {
+  if ! command -v haproxy >/dev/null 2>&1; then
+    apt_install haproxy
+    hash -r
+    command -v haproxy >/dev/null 2>&1 || die "missing: haproxy (still not on PATH after installing 'haproxy')"
+  fi
+  line haproxy ready "-" "$(haproxy -v 2>/dev/null | head -n 1 | awk '{print $1, $3}') (started by the tests that need it)"
+}
+
 # --------------------------------------------------------------- commands ---
 
 write_env() {
@@ -680,6 +695,7 @@ cmd_up() {
   kafka_start
   pg_up
   redis_up
+  tools_up
   kafka_wait
   write_env
   say "all up in $(since "$t0"); connection strings in ${ENV_FILE#"$REPO_ROOT"/}"
@@ -750,6 +766,7 @@ main() {
     down) cmd_down "$@" ;;
     purge) cmd_down --purge ;;
     status) cmd_status ;;
+    tools) tools_up ;;
     logs) cmd_logs "$@" ;;
     kafka-topics) kafka_cli org.apache.kafka.tools.TopicCommand "$@" ;;
     kafka-console-producer) kafka_cli kafka.tools.ConsoleProducer "$@" ;;

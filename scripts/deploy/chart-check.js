@@ -27,7 +27,9 @@ const CONFIG_MODULES = {
 };
 // migrate runs apps/config-service/src/migrate.ts, which loads config-service's config
 const ROLE_SCHEMA = { gateway: 'gateway', 'status-ingest': 'status-ingest', 'config-service': 'config-service', 'fleet-server': 'fleet-server', migrate: 'config-service' };
-const SHARED_MODULE = 'libs/config/src/backend-env.ts';
+// the env blocks apps spread: every *-env.ts of libs/config (backend-env.ts, client-identity-env.ts, ...)
+const SHARED_DIR = 'libs/config/src';
+const SHARED_MODULE = `${SHARED_DIR}/*-env.ts`;
 // read by Node itself, not by an app's config module
 const RUNTIME_ENV = new Set(['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS']);
 
@@ -53,7 +55,13 @@ function envBlocks(source) {
 }
 
 function appEnvNames(repo = REPO) {
-  const shared = envBlocks(fs.readFileSync(path.join(repo, SHARED_MODULE), 'utf8'));
+  const shared = Object.assign(
+    {},
+    ...fs
+      .readdirSync(path.join(repo, SHARED_DIR))
+      .filter((f) => f.endsWith('-env.ts'))
+      .map((f) => envBlocks(fs.readFileSync(path.join(repo, SHARED_DIR, f), 'utf8'))),
+  );
   const names = {};
   for (const [app, file] of Object.entries(CONFIG_MODULES)) {
     const own = envBlocks(fs.readFileSync(path.join(repo, file), 'utf8'));

@@ -245,6 +245,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       host: config.bindHost,
       port: config.gatewayPort,
       tls: config.tls,
+      clientIdentity: config.clientIdentity,
       maxMessageBytes: config.maxMessageBytes,
       wsCompression: EDGE_DEFAULTS.wsCompression,
       messagesPerSecond: EDGE_DEFAULTS.messagesPerSecond,

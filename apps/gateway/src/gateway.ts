@@ -19,6 +19,8 @@ import type { GatewayConfig } from './config/gateway.config';
 export interface RunningGateway {
   edge: OpampEdgeServer;
   admin: AdminServer;
+  /** The credentials it accepts now, as followed from the shared directory. */
+  authenticator: AgentTokenAuthority;
   /** Drains connections over the configured window, then closes everything. */
   shutdown(drainWindowMs?: number): Promise<void>;
 }
@@ -99,6 +101,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
   return {
     edge,
     admin,
+    authenticator,
     async shutdown(drainWindowMs = config.drainWindowMs) {
       await edge.drain(drainWindowMs);
       await presence.stop();

@@ -9,15 +9,15 @@ import type Redis from 'ioredis';
 import { AgentTokenKeys } from '@opamp/contracts';
 
 export interface AgentTokenEntry {
-  /** base64 SHA-256 of the token. */
+  /** base64 SHA-256 of the token; for a certificate: lowercase hex SHA-256 of its DER (its fingerprint). */
   digest: string;
   tenantId: string;
   tokenId: string;
-  /** 'enrollment' (a tenant's agent token, the default) or 'agent' (one agent's own credential). */
-  kind?: 'enrollment' | 'agent';
-  /** Agent credentials: the instance_uid (hex) the credential speaks for. */
+  /** 'enrollment' (a tenant's agent token, the default), 'agent' (one agent's own credential) or 'certificate' (one agent's client certificate). */
+  kind?: 'enrollment' | 'agent' | 'certificate';
+  /** Agent credentials and certificates: the instance_uid (hex) the credential speaks for. */
   uidHex?: string;
-  /** Agent credentials: the agent was seen with it, so the enrollment token no longer speaks for uidHex. */
+  /** Agent credentials and certificates: the agent was seen with it, so the enrollment token no longer speaks for uidHex. */
   active?: boolean;
   /** When the gateway stops accepting it (ms since the epoch); absent or 0: never. */
   expiresAtMs?: number;
@@ -36,6 +36,12 @@ export type AgentTokenChange =
   | { action: 'policy'; policy: TenantAgentPolicy };
 
 const SEP = '|';
+const KIND_CODE = { enrollment: 'e', agent: 'a', certificate: 'c' } as const;
+const KIND_OF_CODE = new Map<string, 'enrollment' | 'agent' | 'certificate'>([
+  ['e', 'enrollment'],
+  ['a', 'agent'],
+  ['c', 'certificate'],
+]);
 /** Entries per pipelined round trip of putMany/removeMany. */
 const PUT_MANY_CHUNK = 1000;
 
@@ -43,17 +49,18 @@ const PUT_MANY_CHUNK = 1000;
 export function encodeTokenValue(e: AgentTokenEntry): string {
   const kind = e.kind ?? 'enrollment';
   if (kind === 'enrollment' && !e.expiresAtMs) return `${e.tenantId}${SEP}${e.tokenId}`;
-  return [e.tenantId, e.tokenId, kind === 'agent' ? 'a' : 'e', e.uidHex ?? '', e.active ? '1' : '0', String(e.expiresAtMs ?? 0)].join(SEP);
+  return [e.tenantId, e.tokenId, KIND_CODE[kind], e.uidHex ?? '', e.active ? '1' : '0', String(e.expiresAtMs ?? 0)].join(SEP);
 }
 
 export function decodeTokenValue(digest: string, value: string): AgentTokenEntry | null {
   const p = value.split(SEP);
   if (p.length === 2 && p[0] && p[1]) return { digest, tenantId: p[0], tokenId: p[1] };
-  if (p.length !== 6 || !p[0] || !p[1] || (p[2] !== 'a' && p[2] !== 'e')) return null;
+  const kind = KIND_OF_CODE.get(p[2]);
+  if (p.length !== 6 || !p[0] || !p[1] || !kind) return null;
   const expiresAtMs = Number(p[5]);
   if (!Number.isSafeInteger(expiresAtMs) || expiresAtMs < 0) return null;
-  const entry: AgentTokenEntry = { digest, tenantId: p[0], tokenId: p[1], kind: p[2] === 'a' ? 'agent' : 'enrollment' };
-  if (p[2] === 'a') {
+  const entry: AgentTokenEntry = { digest, tenantId: p[0], tokenId: p[1], kind };
+  if (kind !== 'enrollment') {
     if (!/^[0-9a-f]{32}$/.test(p[3])) return null;
     entry.uidHex = p[3];
     entry.active = p[4] === '1';

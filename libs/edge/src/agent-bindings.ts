@@ -10,6 +10,13 @@ import type { AgentBinding, ConnectionContext, EdgeLog } from './edge-connection
 import type { EdgeMetrics } from './edge-metrics';
 import type { EdgeDependencies, EdgeOptions } from './edge-options';
 
+/** How the inbound stream names the kind of credential a connection was admitted with. */
+const CREDENTIAL_KINDS = {
+  enrollment: fleet.v1.CredentialKind.CREDENTIAL_KIND_ENROLLMENT,
+  agent: fleet.v1.CredentialKind.CREDENTIAL_KIND_AGENT,
+  certificate: fleet.v1.CredentialKind.CREDENTIAL_KIND_CERTIFICATE,
+} as const;
+
 export class AgentBindings {
   private readonly registry = new Map<string, AgentBinding>();
   private readonly leaseRefreshAfterMs: number;
@@ -178,8 +185,7 @@ export class AgentBindings {
       receivedAtUnixMs: this.now(),
       clientIdentity: conn.clientIdentity,
       credentialId: conn.credential.tokenId,
-      credentialKind:
-        conn.credential.kind === 'agent' ? fleet.v1.CredentialKind.CREDENTIAL_KIND_AGENT : fleet.v1.CredentialKind.CREDENTIAL_KIND_ENROLLMENT,
+      credentialKind: CREDENTIAL_KINDS[conn.credential.kind ?? 'enrollment'],
       ...event,
     };
   }

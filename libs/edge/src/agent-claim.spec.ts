@@ -21,6 +21,21 @@ describe('claimVerdict', () => {
     expect(claimVerdict(directory, own, B, 0, new Set([B]))).toEqual({ ok: true, exclusive: false });
   });
 
+  it('lets a client certificate speak for the uid it was issued to (and one the server assigned), and for no other', () => {
+    const cert = { tenantId: 't', tokenId: 'cert-1', kind: 'certificate' as const, uidHex: A, active: true };
+    expect(claimVerdict(directory, cert, A, 0, undefined)).toEqual({ ok: true, exclusive: false });
+    const other = claimVerdict(directory, cert, B, 0, undefined);
+    expect(other).toMatchObject({ ok: false, reason: R.REFUSAL_REASON_CREDENTIAL_OF_ANOTHER_AGENT, metric: 'credential_of_another_agent' });
+    expect(!other.ok && other.detail).toMatch(/client certificate belongs to another agent/);
+    expect(claimVerdict(directory, cert, B, 0, new Set([B]))).toEqual({ ok: true, exclusive: false });
+  });
+
+  it('no longer lets the enrollment token speak for an agent whose certificate is in use', () => {
+    const d = new AgentTokenAuthority();
+    d.putDigest('f'.repeat(64), { tenantId: 't', tokenId: 'cert-1', kind: 'certificate', uidHex: A, active: true });
+    expect(claimVerdict(d, enrollment, A, 0, undefined)).toMatchObject({ ok: false, reason: R.REFUSAL_REASON_AGENT_HAS_OWN_CREDENTIAL });
+  });
+
   it('lets an enrollment token claim an agent exclusively, unless the agent holds its own credential', () => {
     const d = new AgentTokenAuthority();
     expect(claimVerdict(d, enrollment, A, 0, undefined)).toEqual({ ok: true, exclusive: true });

@@ -4,9 +4,11 @@
  * the first-claim rule of shared enrollment tokens. Pure; the transports ask
  * it before they bind an agent to a connection.
  *
- * - An agent's own credential speaks only for its uid, or for a uid the server
- *   itself assigned on that connection (agent_identification.new_instance_uid).
- *   Its holder may take over the agent's older connection (a reconnect).
+ * - An agent's own credential, and its client certificate (a directory entry
+ *   of kind certificate, client-certificate.ts), speaks only for its uid, or
+ *   for a uid the server itself assigned on that connection
+ *   (agent_identification.new_instance_uid). Its holder may take over the
+ *   agent's older connection (a reconnect).
  * - An enrollment token speaks for any uid of its tenant that holds no
  *   credential of its own, but only exclusively: while the uid is live on
  *   another connection the new claim is refused as a duplicate, never a takeover.
@@ -38,13 +40,16 @@ export function claimVerdict(
   capabilities: number,
   serverAssigned: ReadonlySet<string> | undefined,
 ): ClaimVerdict {
-  if (credential.kind === 'agent') {
+  if (speaksForOneAgent(credential)) {
     if (credential.uidHex === uidHex || serverAssigned?.has(uidHex)) return { ok: true, exclusive: false };
     return {
       ok: false,
       reason: R.REFUSAL_REASON_CREDENTIAL_OF_ANOTHER_AGENT,
       metric: 'credential_of_another_agent',
-      detail: 'this credential belongs to another agent: a per-agent credential speaks only for its own instance_uid',
+      detail:
+        credential.kind === 'certificate'
+          ? 'this client certificate belongs to another agent: a certificate speaks only for the instance_uid it was issued to'
+          : 'this credential belongs to another agent: a per-agent credential speaks only for its own instance_uid',
     };
   }
   if (directory.hasOwnCredential(credential.tenantId, uidHex)) {
@@ -64,6 +69,11 @@ export function claimVerdict(
     };
   }
   return { ok: true, exclusive: true };
+}
+
+/** An agent's own credential or client certificate: bound to one instance_uid. */
+export function speaksForOneAgent(credential: AgentCredential): boolean {
+  return credential.kind === 'agent' || credential.kind === 'certificate';
 }
 
 /** The refusal of a second live connection claiming an uid under an enrollment token. */

@@ -34,6 +34,26 @@ describe('AgentTokenAuthority', () => {
 describe('AgentTokenAuthority and the shared directory', () => {
   const uid = 'c'.repeat(32);
 
+  it('follows client certificates by fingerprint, until they expire or are removed, and never takes one as a bearer secret', () => {
+    let now = 1_000;
+    const a = new AgentTokenAuthority([], () => now);
+    const fp = 'ab'.repeat(32);
+    a.apply({ action: 'put', entry: { digest: fp, tenantId: 't', tokenId: 'cert-1', kind: 'certificate', uidHex: uid, active: true, expiresAtMs: 2_000 } });
+    expect(a.certificateCredential(fp)).toEqual({ tenantId: 't', tokenId: 'cert-1', kind: 'certificate', uidHex: uid, active: true, expiresAtMs: 2_000 });
+    expect(a.hasOwnCredential('t', uid)).toBe(true);
+    now = 2_000;
+    expect(a.certificateCredential(fp)).toBeNull();
+    now = 1_000;
+    expect(a.apply({ action: 'del', digest: fp })).toMatchObject({ tokenId: 'cert-1', kind: 'certificate' });
+    expect(a.certificateCredential(fp)).toBeNull();
+    expect(a.hasOwnCredential('t', uid)).toBe(false);
+    // An agent's own credential is no certificate, and a certificate's entry is no bearer secret.
+    a.apply({ action: 'put', entry: { digest: agentTokenDigest('own'), tenantId: 't', tokenId: 'c1', kind: 'agent', uidHex: uid, active: true } });
+    expect(a.certificateCredential(agentTokenDigest('own'))).toBeNull();
+    a.apply({ action: 'put', entry: { digest: agentTokenDigest('public'), tenantId: 't', tokenId: 'cert-2', kind: 'certificate', uidHex: uid, active: true } });
+    expect(a.authenticate('Bearer public', '')).toBeNull();
+  });
+
   it('follows puts, policies and deletions, and returns what a deletion removed', () => {
     const a = new AgentTokenAuthority();
     a.apply({ action: 'put', entry: { digest: agentTokenDigest('own'), tenantId: 't', tokenId: 'c1', kind: 'agent', uidHex: uid, active: true } });

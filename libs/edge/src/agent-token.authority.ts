@@ -16,9 +16,13 @@ export interface AgentCredential {
   tenantId: string;
   /** Short, non-secret name for logs and metrics: the token's or credential's id. */
   tokenId: string;
-  /** 'enrollment' (shared by many agents; the default) or 'agent' (one agent's own). */
-  kind?: 'enrollment' | 'agent';
-  /** An agent credential's instance_uid (hex). */
+  /**
+   * 'enrollment' (shared by many agents; the default), 'agent' (one agent's
+   * own) or 'certificate' (one agent's client certificate, verified by a
+   * mutual-TLS terminator: client-certificate.ts).
+   */
+  kind?: 'enrollment' | 'agent' | 'certificate';
+  /** An agent credential's or certificate's instance_uid (hex). */
   uidHex?: string;
   /** An agent credential the agent was seen with. */
   active?: boolean;
@@ -65,6 +69,14 @@ export class AgentTokenAuthority {
     return this.byDigest.get(digest) ?? null;
   }
 
+  /** A client certificate's entry by its fingerprint (lowercase hex SHA-256 of the DER); null when unknown, of another kind, or expired. */
+  certificateCredential(fingerprintHex: string): AgentCredential | null {
+    const credential = this.byDigest.get(fingerprintHex);
+    if (credential?.kind !== 'certificate') return null;
+    if (credential.expiresAtMs && credential.expiresAtMs <= this.now()) return null;
+    return credential;
+  }
+
   get size(): number {
     return this.byDigest.size;
   }
@@ -100,8 +112,8 @@ export class AgentTokenAuthority {
 
   putEntry(e: AgentTokenEntry): void {
     const credential: AgentCredential = { tenantId: e.tenantId, tokenId: e.tokenId };
-    if (e.kind === 'agent') {
-      credential.kind = 'agent';
+    if (e.kind === 'agent' || e.kind === 'certificate') {
+      credential.kind = e.kind;
       credential.uidHex = e.uidHex;
       credential.active = e.active === true;
     }
@@ -142,13 +154,15 @@ export class AgentTokenAuthority {
     }
     if (!token) return null;
     const credential = this.byDigest.get(digest(token)) ?? null;
+    // A certificate's fingerprint is public: it is never a bearer secret.
+    if (credential?.kind === 'certificate') return null;
     if (credential?.expiresAtMs && credential.expiresAtMs <= this.now()) return null;
     return credential;
   }
 }
 
 function ownsUid(c: AgentCredential): boolean {
-  return c.kind === 'agent' && c.active === true && !!c.uidHex;
+  return (c.kind === 'agent' || c.kind === 'certificate') && c.active === true && !!c.uidHex;
 }
 
 /** Parses "tenant=token,tenant2=token2" (the OPAMP_AGENT_TOKENS format). */

@@ -1,14 +1,23 @@
 /**
- * Who and what the edge lets in: credentials (and a proxy-vouched client
- * identity), and the refusals with a retry delay while it drains or cannot
- * keep up with the bus.
+ * Who and what the edge lets in: credentials (a bearer header, and a client
+ * certificate and identity a trusted terminator vouched for), and the
+ * refusals with a retry delay while it drains or cannot keep up with the bus.
  */
 import type * as uWS from 'uWebSockets.js';
 import type { AgentCredential } from './agent-token.authority';
+import { type ConnectCredential, connectCredential, fingerprintOfPem, parseFingerprint } from './client-certificate';
 import { EDGE_DEFAULTS } from './edge-defaults';
 import { text } from './edge-connection';
 import type { EdgeMetrics, RejectionReason } from './edge-metrics';
 import type { EdgeDependencies, EdgeOptions } from './edge-options';
+import { TrustedProxies } from './trusted-proxies';
+
+/** What a request or an upgrade presented: the credential it speaks with (or why none), and the vouched identity for the record. */
+export interface PresentedIdentity {
+  readonly verdict: ConnectCredential;
+  /** The verified subject; else `sha256:<fingerprint>` of a believed certificate; '' when none. */
+  readonly clientIdentity: string;
+}
 
 /**
  * Seconds drawn uniformly from the drain range while draining, else from the
@@ -27,12 +36,15 @@ export function retryAfterSeconds(
 
 export class EdgeAdmission {
   draining = false;
+  private readonly trusted: TrustedProxies | null;
 
   constructor(
     private readonly options: EdgeOptions,
     private readonly deps: EdgeDependencies,
     private readonly metrics: EdgeMetrics,
-  ) {}
+  ) {
+    this.trusted = options.clientIdentity ? new TrustedProxies(options.clientIdentity.trustedProxies) : null;
+  }
 
   /** True while the bus (Kafka) cannot take messages fast enough: admit no new work. */
   saturated(): boolean {
@@ -57,24 +69,43 @@ export class EdgeAdmission {
       .end(this.draining ? 'gateway is restarting, retry shortly\n' : 'server is busy, retry later\n');
   }
 
-  authenticate(req: uWS.HttpRequest): AgentCredential | null {
-    return this.deps.authenticator.authenticate(req.getHeader('authorization'), req.getHeader('x-api-key'));
-  }
-
-  /** The client identity a trusted proxy vouched for; '' when none (or not from a trusted proxy). */
-  clientIdentityOf(res: uWS.HttpResponse, req: uWS.HttpRequest): string {
+  /** Reads what the request presented; headers are readable only now, before any await. */
+  identify(res: uWS.HttpResponse, req: uWS.HttpRequest): PresentedIdentity {
+    const authorization = req.getHeader('authorization');
+    const apiKey = req.getHeader('x-api-key');
+    const bearer = this.deps.authenticator.authenticate(authorization, apiKey);
     const ci = this.options.clientIdentity;
-    if (!ci) return '';
-    const peer = text(res.getRemoteAddressAsText());
-    if (!ci.trustedProxies.includes(peer)) return '';
-    return req.getHeader(ci.header.toLowerCase());
+    if (!ci || !this.trusted?.has(text(res.getRemoteAddressAsText()))) {
+      if (ci?.required) return { verdict: refusal('unauthorized', 'a client certificate is required'), clientIdentity: '' };
+      return { verdict: connectCredential(this.deps.authenticator, bearer, false, null), clientIdentity: '' };
+    }
+    const subject = ci.header ? req.getHeader(ci.header.toLowerCase()) : '';
+    let fingerprint: string | null = null;
+    if (ci.fingerprintHeader) {
+      const raw = req.getHeader(ci.fingerprintHeader.toLowerCase());
+      fingerprint = raw ? parseFingerprint(raw) : null;
+      if (raw && !fingerprint) return { verdict: refusal('unknown_certificate', 'the client certificate fingerprint is not a SHA-256 digest'), clientIdentity: '' };
+    } else if (ci.certificateHeader) {
+      const raw = req.getHeader(ci.certificateHeader.toLowerCase());
+      fingerprint = raw ? fingerprintOfPem(raw) : null;
+      if (raw && !fingerprint) return { verdict: refusal('unknown_certificate', 'the client certificate header holds no certificate'), clientIdentity: '' };
+    }
+    if (ci.required && !subject && !fingerprint) return { verdict: refusal('unauthorized', 'a client certificate is required'), clientIdentity: '' };
+    return {
+      verdict: connectCredential(this.deps.authenticator, bearer, !!(authorization || apiKey), fingerprint),
+      clientIdentity: subject || (fingerprint ? `sha256:${fingerprint}` : ''),
+    };
   }
 
-  /** A credential, and the client identity when one is required; else answers 401. */
-  admits(res: uWS.HttpResponse, credential: AgentCredential | null, clientIdentity: string): credential is AgentCredential {
-    if (credential && (!this.options.clientIdentity?.required || clientIdentity)) return true;
-    this.metrics.reject('unauthorized');
-    res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Bearer').end('unauthorized\n');
+  /** True when the request presented a credential it may connect with; else answers 401 (counted). */
+  admits(res: uWS.HttpResponse, identity: PresentedIdentity): identity is PresentedIdentity & { verdict: { ok: true; credential: AgentCredential } } {
+    if (identity.verdict.ok) return true;
+    this.metrics.reject(identity.verdict.metric);
+    res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Bearer').end(`${identity.verdict.detail}\n`);
     return false;
   }
+}
+
+function refusal(metric: 'unauthorized' | 'unknown_certificate', detail: string): ConnectCredential {
+  return { ok: false, metric, detail };
 }

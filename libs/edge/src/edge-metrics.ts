@@ -27,7 +27,11 @@ export type RejectionReason =
   | 'credential_of_another_agent'
   | 'agent_has_own_credential'
   | 'agent_credential_required'
-  | 'duplicate_connection';
+  | 'duplicate_connection'
+  /** A client certificate the credential directory does not know (never issued, revoked, expired), or a malformed one. */
+  | 'unknown_certificate'
+  /** A client certificate and a bearer credential that name different agents (client-certificate.ts). */
+  | 'credential_mismatch';
 
 export type PushResult = 'delivered' | 'fenced' | 'unknown_agent' | 'too_large' | 'backpressure' | 'malformed' | 'wakeup' | 'takeover';
 

@@ -1,13 +1,14 @@
 /** What an OpAMP edge is built from: its settings and the parts it plugs in. */
 import type { ClaimDirectory } from './agent-claim';
 import type { AgentCredential } from './agent-token.authority';
+import type { CertificateDirectory } from './client-certificate';
 import type { EdgeMetrics } from './edge-metrics';
 import type { InboundSink, LeaseStore, PeerGateways, PendingStore, PushInbox } from './edge-ports';
 
 export const OPAMP_PATH = '/v1/opamp';
 
 /** Decides who may connect, and for which agents; answered from memory, no database round trip. */
-export interface AgentAuthenticator extends ClaimDirectory {
+export interface AgentAuthenticator extends ClaimDirectory, CertificateDirectory {
   authenticate(authorization: string, apiKey: string): AgentCredential | null;
 }
 
@@ -39,9 +40,22 @@ export interface EdgeOptions {
   /**
    * mTLS terminated by a trusted proxy in front (uWebSockets.js here cannot
    * reject a connection on its client certificate nor read it): the verified
-   * identity arrives in this header, believed only from these addresses.
+   * identity arrives in headers, believed only from these addresses.
    */
-  clientIdentity?: { header: string; trustedProxies: readonly string[]; required: boolean } | null;
+  clientIdentity?: ClientIdentityOptions | null;
+}
+
+export interface ClientIdentityOptions {
+  /** Header with the verified subject, carried with the agent's messages for the record; '' = none. */
+  header: string;
+  /** Header with the verified certificate's fingerprint (hex SHA-256 of its DER): the connection's credential (client-certificate.ts). */
+  fingerprintHeader?: string;
+  /** Header with the verified certificate as URL-encoded PEM (ingress-nginx's ssl-client-cert), used when there is no fingerprint header. */
+  certificateHeader?: string;
+  /** Addresses and CIDR ranges of the terminators (trusted-proxies.ts). */
+  trustedProxies: readonly string[];
+  /** Refuse (401) a connection without a believed identity. */
+  required: boolean;
 }
 
 export interface EdgeDependencies {

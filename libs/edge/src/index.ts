@@ -6,6 +6,8 @@ export * from './server-reply';
 export * from './token-bucket';
 export * from './agent-token.authority';
 export * from './agent-claim';
+export * from './client-certificate';
+export * from './trusted-proxies';
 export * from './edge-options';
 export * from './opamp-edge.server';
 export * from './admin.server';

@@ -67,8 +67,7 @@ export class PlainHttpTransport {
   private onPost(res: uWS.HttpResponse, req: uWS.HttpRequest): void {
     const a = this.admission;
     // Headers are readable only now, before any await.
-    const credential = a.authenticate(req);
-    const clientIdentity = a.clientIdentityOf(res, req);
+    const identity = a.identify(res, req);
     const userAgent = req.getHeader('user-agent');
     const remoteAddress = text(res.getRemoteAddressAsText());
     const contentType = req.getHeader('content-type');
@@ -88,7 +87,9 @@ export class PlainHttpTransport {
     res.onAborted(() => {
       aborted = true;
     });
-    if (!a.admits(res, credential, clientIdentity)) return;
+    if (!a.admits(res, identity)) return;
+    const { credential } = identity.verdict;
+    const { clientIdentity } = identity;
     if (contentType.split(';')[0].trim().toLowerCase() !== PROTOBUF) {
       this.metrics.reject('unsupported_media_type');
       res

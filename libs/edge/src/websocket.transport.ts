@@ -17,7 +17,7 @@ import {
 } from '@opamp/protocol';
 import type { AgentBindings } from './agent-bindings';
 import { EDGE_DEFAULTS } from './edge-defaults';
-import { claimVerdict, DUPLICATE_DETAIL, noteServerAssignedUid } from './agent-claim';
+import { claimVerdict, DUPLICATE_DETAIL, noteServerAssignedUid, speaksForOneAgent } from './agent-claim';
 import type { EdgeAdmission } from './edge-admission';
 import { agentKey, type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, newConnectionId, rejectionFor, text } from './edge-connection';
 import type { EdgeMetrics } from './edge-metrics';
@@ -107,7 +107,7 @@ export class WebSocketTransport {
   deliver(binding: AgentBinding, push: fleet.v1.GatewayPush): void {
     const conn = binding.connection;
     if (push.serverToAgent.length > 0) {
-      if (conn.credential.kind === 'agent') noteServerAssignedUid(conn, push.serverToAgent);
+      if (speaksForOneAgent(conn.credential)) noteServerAssignedUid(conn, push.serverToAgent);
       if (push.serverToAgent.length + 1 > this.options.maxMessageBytes) {
         this.metrics.pushes.inc({ result: 'too_large' });
         return;
@@ -127,9 +127,10 @@ export class WebSocketTransport {
 
   private onUpgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): void {
     const a = this.admission;
-    const credential = a.authenticate(req);
-    const clientIdentity = a.clientIdentityOf(res, req);
-    if (!a.admits(res, credential, clientIdentity)) return;
+    const identity = a.identify(res, req);
+    if (!a.admits(res, identity)) return;
+    const { credential } = identity.verdict;
+    const { clientIdentity } = identity;
     if (a.draining) return a.refuseOverloaded(res, 'draining');
     if (this.connections.size >= this.options.maxConnections) return a.refuseOverloaded(res, 'too_many_connections');
     if (a.saturated()) return a.refuseOverloaded(res, 'backlog');

@@ -8,3 +8,5 @@ export * from './stallable-link';
 export * from './free-port';
 export * from './opamp-go-agent.process';
 export * from './console-browser';
+export * from './test-pki';
+export * from './haproxy-terminator.process';

@@ -38,6 +38,8 @@ export interface OpampGoAgentOptions {
   /** Initial heartbeat (plain HTTP: poll) interval. */
   readonly heartbeatSeconds?: number;
   readonly applyTimeoutMs?: number;
+  /** Files for TLS: the CA of the server's certificate, and a client certificate with its key (mutual TLS). */
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
   /** The binary; built (or found built) by buildOpampGoAgent when left out. */
   readonly binary?: string;
 }
@@ -117,6 +119,9 @@ export async function startOpampGoAgent(options: OpampGoAgentOptions): Promise<O
   if (options.heartbeatSeconds !== undefined) args.push('-heartbeat', String(options.heartbeatSeconds));
   if (options.applyTimeoutMs !== undefined) args.push('-apply-timeout', `${options.applyTimeoutMs}ms`);
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('-label', `${k}=${v}`);
+  if (options.tls?.caFile) args.push('-tls-ca', options.tls.caFile);
+  if (options.tls?.certFile) args.push('-tls-cert', options.tls.certFile);
+  if (options.tls?.keyFile) args.push('-tls-key', options.tls.keyFile);
 
   const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const events: OpampGoAgentEvent[] = [];

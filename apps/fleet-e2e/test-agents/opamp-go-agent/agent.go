@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -34,6 +35,8 @@ type agentOptions struct {
 	store        *settingsStore
 	log          *eventLog
 	stderr       io.Writer
+	// clientTLS: the flags' CA and client certificate, for every session (nil: none).
+	clientTLS *tls.Config
 }
 
 type switchRequest struct {
@@ -111,6 +114,7 @@ func (a *agent) stop() {
 
 func (a *agent) startSession(st connSettings, cs *protobufs.ConnectionSettingsStatus) (*session, error) {
 	s := newSession(st, a.uid, a.log, a.stderr)
+	s.clientTLS = a.clientTLS
 	// Health first: SetCapabilities refuses ReportsHealth without it.
 	if err := s.client.SetHealth(&protobufs.ComponentHealth{Healthy: true, Status: "running", StartTimeUnixNano: uint64(time.Now().UnixNano())}); err != nil {
 		return nil, err

@@ -51,6 +51,9 @@ func runMain(args []string) error {
 	capsList := fs.String("caps", defaultCaps, "comma-separated AgentCapabilities names")
 	heartbeat := fs.Uint64("heartbeat", 0, "initial heartbeat (HTTP: poll) interval in seconds; 0: opamp-go's default (30)")
 	applyTimeout := fs.Duration("apply-timeout", 10*time.Second, "how long a connection with offered settings may take before the agent rolls back")
+	tlsCA := fs.String("tls-ca", "", "PEM file of the CA that signed the server's certificate (wss://, https://)")
+	tlsCert := fs.String("tls-cert", "", "PEM file of the agent's client certificate (mutual TLS), with -tls-key")
+	tlsKey := fs.String("tls-key", "", "PEM file of the client certificate's private key")
 	var labels labelFlags
 	fs.Var(&labels, "label", "k=v non-identifying attribute (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -62,6 +65,10 @@ func runMain(args []string) error {
 		return err
 	}
 	caps, err := parseCaps(*capsList)
+	if err != nil {
+		return err
+	}
+	clientTLS, err := loadClientTLS(*tlsCA, *tlsCert, *tlsKey)
 	if err != nil {
 		return err
 	}
@@ -93,6 +100,7 @@ func runMain(args []string) error {
 		store:        store,
 		log:          log,
 		stderr:       os.Stderr,
+		clientTLS:    clientTLS,
 	})
 	// Before the first connection, so an early SIGTERM still ends in agent_disconnect and exit 0.
 	signals := make(chan os.Signal, 1)

@@ -41,6 +41,9 @@ type session struct {
 
 	// offerHash: the hash of the offer in the message being processed (receiver goroutine only).
 	offerHash []byte
+
+	// clientTLS: the flags' CA and client certificate (nil: none).
+	clientTLS *tls.Config
 }
 
 func newSession(st connSettings, uid types.InstanceUid, log *eventLog, stderr io.Writer) *session {
@@ -115,10 +118,20 @@ func (s *session) transport() string {
 }
 
 func (s *session) tlsConfig() *tls.Config {
-	if !s.settings.Insecure || !(strings.HasPrefix(s.settings.Endpoint, "https://") || strings.HasPrefix(s.settings.Endpoint, "wss://")) {
+	if !strings.HasPrefix(s.settings.Endpoint, "https://") && !strings.HasPrefix(s.settings.Endpoint, "wss://") {
 		return nil
 	}
-	return &tls.Config{InsecureSkipVerify: true} //nolint:gosec // only when an offer asks for it
+	var c *tls.Config
+	if s.clientTLS != nil {
+		c = s.clientTLS.Clone()
+	}
+	if s.settings.Insecure {
+		if c == nil {
+			c = &tls.Config{}
+		}
+		c.InsecureSkipVerify = true //nolint:gosec // only when an offer asks for it
+	}
+	return c
 }
 
 // libraryLog passes opamp-go's errors to stderr (for a test's failure message)

@@ -16,6 +16,18 @@ describe('embedded server configuration', () => {
     expect(loadFleetServerConfig({ OPAMP_EMBEDDED_PG_USER: 'postgres' }).embeddedPgUser).toBe('postgres');
   });
 
+  it('can sit behind a mutual-TLS terminator, with the gateway\'s settings', () => {
+    expect(loadFleetServerConfig({}).clientIdentity).toBeNull();
+    expect(loadFleetServerConfig({ OPAMP_CLIENT_CERT_FINGERPRINT_HEADER: 'X-Client-Cert-SHA256', OPAMP_TRUSTED_PROXIES: '127.0.0.0/8' }).clientIdentity).toEqual({
+      header: '',
+      fingerprintHeader: 'X-Client-Cert-SHA256',
+      certificateHeader: '',
+      trustedProxies: ['127.0.0.0/8'],
+      required: false,
+    });
+    expect(() => loadFleetServerConfig({ OPAMP_CLIENT_CERT_HEADER: 'ssl-client-cert', OPAMP_TRUSTED_PROXIES: '10.0.0.0/99' })).toThrow(/CIDR/);
+  });
+
   it("uses the edge's default limits, with the upgrade rate set by the gateway's variable", () => {
     const cfg = loadFleetServerConfig({});
     expect([cfg.maxMessageBytes, cfg.maxConnections, cfg.upgradesPerSecond, cfg.httpPushWaitMs]).toEqual([

@@ -4,8 +4,8 @@
  * variable names, and both default to the edge lib's (EDGE_DEFAULTS); the
  * others are those defaults.
  */
-import { bool, int, loadCredentialKey, readEnv, str } from '@opamp/config';
-import { EDGE_DEFAULTS } from '@opamp/edge';
+import { bool, type ClientIdentitySettings, clientIdentityEnv, clientIdentitySettings, int, loadCredentialKey, readEnv, str } from '@opamp/config';
+import { EDGE_DEFAULTS, TrustedProxies } from '@opamp/edge';
 import { INGEST_DEFAULTS } from '@opamp/ingest';
 import { EMBEDDED_POSTGRES_DEFAULTS } from '@opamp/store';
 
@@ -31,6 +31,8 @@ export const fleetServerEnv = {
   OPAMP_PUBLIC_OPAMP_URL: str({ default: '' }),
   OPAMP_TLS_CERT_FILE: str({ default: '' }),
   OPAMP_TLS_KEY_FILE: str({ default: '' }),
+  /** Behind a mutual-TLS terminator (deploy/mtls): the headers of the verified client certificate, as the gateway's. */
+  ...clientIdentityEnv,
   OPAMP_MAX_MESSAGE_BYTES: int({ default: EDGE_DEFAULTS.maxMessageBytes, min: 1024 }),
   OPAMP_HTTP_PUSH_WAIT_MS: int({ default: EDGE_DEFAULTS.httpPushWaitMs, min: 0, max: 10_000 }),
   OPAMP_MAX_CONNECTIONS: int({ default: EDGE_DEFAULTS.maxConnections, min: 1 }),
@@ -65,6 +67,7 @@ export interface FleetServerConfig {
   /** '' = this server's own OpAMP address. */
   publicOpampUrl: string;
   tls: { certFile: string; keyFile: string } | null;
+  clientIdentity: ClientIdentitySettings | null;
   maxMessageBytes: number;
   httpPushWaitMs: number;
   maxConnections: number;
@@ -88,6 +91,8 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
   if (e.OPAMP_OFFLINE_AFTER_INTERVALS < e.OPAMP_STALE_AFTER_INTERVALS) {
     throw new Error('invalid configuration: OPAMP_OFFLINE_AFTER_INTERVALS must be >= OPAMP_STALE_AFTER_INTERVALS');
   }
+  const clientIdentity = clientIdentitySettings(e);
+  if (clientIdentity) new TrustedProxies(clientIdentity.trustedProxies);
   return {
     dataDir: e.OPAMP_DATA_DIR,
     embeddedPgUser: e.OPAMP_EMBEDDED_PG_USER,
@@ -102,6 +107,7 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
     credentialKey: loadCredentialKey(e.OPAMP_CREDENTIAL_KEY, e.OPAMP_CREDENTIAL_KEY_FILE, { value: 'OPAMP_CREDENTIAL_KEY', file: 'OPAMP_CREDENTIAL_KEY_FILE' }),
     publicOpampUrl: e.OPAMP_PUBLIC_OPAMP_URL,
     tls: e.OPAMP_TLS_CERT_FILE ? { certFile: e.OPAMP_TLS_CERT_FILE, keyFile: e.OPAMP_TLS_KEY_FILE } : null,
+    clientIdentity,
     maxMessageBytes: e.OPAMP_MAX_MESSAGE_BYTES,
     httpPushWaitMs: e.OPAMP_HTTP_PUSH_WAIT_MS,
     maxConnections: e.OPAMP_MAX_CONNECTIONS,

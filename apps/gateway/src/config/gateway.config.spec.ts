@@ -34,7 +34,22 @@ describe('gateway configuration', () => {
     expect(() => loadGatewayConfig({ OPAMP_REQUIRE_CLIENT_IDENTITY: 'true' })).toThrow(/OPAMP_CLIENT_IDENTITY_HEADER/);
     expect(
       loadGatewayConfig({ OPAMP_CLIENT_IDENTITY_HEADER: 'X-Client-Cert-Subject', OPAMP_TRUSTED_PROXIES: '10.0.0.5' }).clientIdentity,
-    ).toEqual({ header: 'X-Client-Cert-Subject', trustedProxies: ['10.0.0.5'], required: false });
+    ).toEqual({ header: 'X-Client-Cert-Subject', fingerprintHeader: '', certificateHeader: '', trustedProxies: ['10.0.0.5'], required: false });
+  });
+
+  it('reads the client certificate headers of a mutual-TLS terminator, believed from addresses and CIDR ranges', () => {
+    expect(loadGatewayConfig({}).clientIdentity).toBeNull();
+    expect(
+      loadGatewayConfig({
+        OPAMP_CLIENT_CERT_FINGERPRINT_HEADER: 'X-Client-Cert-SHA256',
+        OPAMP_TRUSTED_PROXIES: '10.42.0.0/16, fd00::/8',
+        OPAMP_REQUIRE_CLIENT_IDENTITY: 'true',
+      }).clientIdentity,
+    ).toEqual({ header: '', fingerprintHeader: 'X-Client-Cert-SHA256', certificateHeader: '', trustedProxies: ['10.42.0.0/16', 'fd00::/8'], required: true });
+    expect(loadGatewayConfig({ OPAMP_CLIENT_CERT_HEADER: 'ssl-client-cert' }).clientIdentity?.certificateHeader).toBe('ssl-client-cert');
+    expect(() => loadGatewayConfig({ OPAMP_CLIENT_CERT_FINGERPRINT_HEADER: 'a', OPAMP_CLIENT_CERT_HEADER: 'b' })).toThrow(/not both/);
+    expect(() => loadGatewayConfig({ OPAMP_CLIENT_CERT_FINGERPRINT_HEADER: 'x: y' })).toThrow(/header name/);
+    expect(() => loadGatewayConfig({ OPAMP_CLIENT_CERT_FINGERPRINT_HEADER: 'x', OPAMP_TRUSTED_PROXIES: 'lb.internal' })).toThrow(/CIDR/);
   });
 
   it('refuses an inverted Retry-After range', () => {

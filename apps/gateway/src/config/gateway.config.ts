@@ -1,7 +1,7 @@
 /** The only place the gateway reads its environment. The edge's limits default to the edge lib's own (EDGE_DEFAULTS). */
 import { hostname } from 'node:os';
-import { bool, int, kafkaEnv, list, readEnv, redisEnv, str } from '@opamp/config';
-import { EDGE_DEFAULTS } from '@opamp/edge';
+import { bool, type ClientIdentitySettings, clientIdentityEnv, clientIdentitySettings, int, kafkaEnv, readEnv, redisEnv, str } from '@opamp/config';
+import { EDGE_DEFAULTS, TrustedProxies } from '@opamp/edge';
 
 export const gatewayEnv = {
   OPAMP_GATEWAY_ID: str({ default: '' }),
@@ -12,11 +12,8 @@ export const gatewayEnv = {
   OPAMP_AGENT_TOKENS: str({ default: '', secret: true }),
   OPAMP_TLS_CERT_FILE: str({ default: '' }),
   OPAMP_TLS_KEY_FILE: str({ default: '' }),
-  /** mTLS is terminated by a proxy in front, which passes the verified identity in this header. */
-  OPAMP_CLIENT_IDENTITY_HEADER: str({ default: '' }),
-  /** Addresses of the proxies whose identity header is believed. */
-  OPAMP_TRUSTED_PROXIES: list({ default: ['127.0.0.1'] }),
-  OPAMP_REQUIRE_CLIENT_IDENTITY: bool({ default: false }),
+  /** mTLS is terminated by a proxy in front (deploy/mtls), which passes the verified certificate in headers. */
+  ...clientIdentityEnv,
   OPAMP_ACCEPT_LEGACY_ULID: bool({ default: false }),
   /** Inbound and outbound limit per OpAMP message, after decompression (spec default 64 MiB). */
   OPAMP_MAX_MESSAGE_BYTES: int({ default: EDGE_DEFAULTS.maxMessageBytes, min: 1024 }),
@@ -53,7 +50,7 @@ export interface GatewayConfig {
   adminPort: number;
   agentTokens: string;
   tls: { certFile: string; keyFile: string } | null;
-  clientIdentity: { header: string; trustedProxies: string[]; required: boolean } | null;
+  clientIdentity: ClientIdentitySettings | null;
   acceptLegacyUlid: boolean;
   maxMessageBytes: number;
   wsCompression: boolean;
@@ -79,9 +76,9 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   if ((e.OPAMP_TLS_CERT_FILE === '') !== (e.OPAMP_TLS_KEY_FILE === '')) {
     throw new Error('invalid configuration: OPAMP_TLS_CERT_FILE and OPAMP_TLS_KEY_FILE go together');
   }
-  if (e.OPAMP_REQUIRE_CLIENT_IDENTITY && !e.OPAMP_CLIENT_IDENTITY_HEADER) {
-    throw new Error('invalid configuration: OPAMP_REQUIRE_CLIENT_IDENTITY needs OPAMP_CLIENT_IDENTITY_HEADER');
-  }
+  const clientIdentity = clientIdentitySettings(e);
+  // Fail at start on a range that is no range.
+  if (clientIdentity) new TrustedProxies(clientIdentity.trustedProxies);
   if (e.OPAMP_RETRY_AFTER_MAX_S < e.OPAMP_RETRY_AFTER_MIN_S) {
     throw new Error('invalid configuration: OPAMP_RETRY_AFTER_MAX_S must be >= OPAMP_RETRY_AFTER_MIN_S');
   }
@@ -95,13 +92,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     adminPort: e.OPAMP_GATEWAY_ADMIN_PORT,
     agentTokens: e.OPAMP_AGENT_TOKENS,
     tls: e.OPAMP_TLS_CERT_FILE ? { certFile: e.OPAMP_TLS_CERT_FILE, keyFile: e.OPAMP_TLS_KEY_FILE } : null,
-    clientIdentity: e.OPAMP_CLIENT_IDENTITY_HEADER
-      ? {
-          header: e.OPAMP_CLIENT_IDENTITY_HEADER,
-          trustedProxies: e.OPAMP_TRUSTED_PROXIES,
-          required: e.OPAMP_REQUIRE_CLIENT_IDENTITY,
-        }
-      : null,
+    clientIdentity,
     acceptLegacyUlid: e.OPAMP_ACCEPT_LEGACY_ULID,
     maxMessageBytes: e.OPAMP_MAX_MESSAGE_BYTES,
     wsCompression: e.OPAMP_WS_COMPRESSION,

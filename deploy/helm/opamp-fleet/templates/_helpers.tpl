@@ -63,11 +63,38 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- if lt (int .Values.gateway.replicas) 2 -}}
 {{- fail "gateway.replicas must be at least 2: one gateway is a single point of failure for every agent" -}}
 {{- end -}}
+{{- $ci := .Values.gateway.clientIdentity -}}
+{{- if and $ci.fingerprintHeader $ci.certificateHeader -}}
+{{- fail "gateway.clientIdentity: set fingerprintHeader or certificateHeader, not both" -}}
+{{- end -}}
+{{- $mtls := .Values.gateway.ingress.clientCertificates -}}
+{{- if and .Values.gateway.ingress.enabled $mtls.enabled -}}
+{{- if not $mtls.caSecret -}}{{- fail "gateway.ingress.clientCertificates.caSecret is required: the Secret with ca.crt (and ca.crl) of the CAs whose agents are accepted" -}}{{- end -}}
+{{- if not .Values.gateway.ingress.tlsSecretName -}}{{- fail "gateway.ingress.clientCertificates needs gateway.ingress.tlsSecretName: client certificates are verified in the TLS handshake" -}}{{- end -}}
+{{- end -}}
+{{- $eff := include "opamp.clientIdentity" . | fromYaml -}}
+{{- if and (or $eff.fingerprintHeader $eff.certificateHeader) (not $eff.trustedProxies) -}}
+{{- fail "gateway.clientIdentity.trustedProxies is required with a client certificate header: the addresses or CIDR ranges of the proxies that verify certificates (else the app believes only 127.0.0.1)" -}}
+{{- end -}}
 {{- $grace := include "opamp.gatewayGraceSeconds" . | int -}}
 {{- $needed := add .Values.gateway.preStopSleepSeconds .Values.gateway.drainWindowSeconds -}}
 {{- if le $grace (int $needed) -}}
 {{- fail (printf "gateway.terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds + drainWindowSeconds (%d): the kubelet would kill gateways mid-drain" $grace (int $needed)) -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+The gateway's client identity settings: gateway.clientIdentity, with the
+headers ingress-nginx sets when the Ingress verifies client certificates.
+*/}}
+{{- define "opamp.clientIdentity" -}}
+{{- $ci := deepCopy .Values.gateway.clientIdentity -}}
+{{- $i := .Values.gateway.ingress -}}
+{{- if and $i.enabled $i.clientCertificates.enabled -}}
+{{- if not (or $ci.fingerprintHeader $ci.certificateHeader) -}}{{- $_ := set $ci "certificateHeader" "ssl-client-cert" -}}{{- end -}}
+{{- if not $ci.header -}}{{- $_ := set $ci "header" "ssl-client-subject-dn" -}}{{- end -}}
+{{- end -}}
+{{- toYaml $ci -}}
 {{- end -}}
 
 {{- define "opamp.gatewayGraceSeconds" -}}
