@@ -224,6 +224,7 @@ export class ConfigServiceModule {
                 changes.publish({ tenantId, instanceUids }).catch((err: unknown) => logger.warn(`agent change notice not published: ${String(err)}`));
               },
               watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (_level, message) => logger.error(message) },
+              packages: { maxFileBytes: config.packageMaxFileBytes, fetchTimeoutMs: config.packageFetchTimeoutMs },
             });
           },
         },

@@ -96,6 +96,14 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'RollbackRollout') rollbackRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('RollbackRollout', r, m, c); }
   @GrpcMethod(S, 'ListRolloutEvents') listRolloutEvents(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListRolloutEvents', r, m, c); }
   @GrpcMethod(S, 'ListRolloutAgents') listRolloutAgents(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListRolloutAgents', r, m, c); }
+  @GrpcMethod(S, 'CreatePackage') createPackage(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreatePackage', r, m, c); }
+  @GrpcMethod(S, 'GetPackage') getPackage(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetPackage', r, m, c); }
+  @GrpcMethod(S, 'ListPackages') listPackages(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListPackages', r, m, c); }
+  @GrpcMethod(S, 'DeletePackage') deletePackage(r: Req, m: Metadata, c: GrpcCall) { return this.call('DeletePackage', r, m, c); }
+  @GrpcMethod(S, 'CreatePackageVersion') createPackageVersion(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreatePackageVersion', r, m, c); }
+  @GrpcMethod(S, 'GetPackageVersion') getPackageVersion(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetPackageVersion', r, m, c); }
+  @GrpcMethod(S, 'ListPackageVersions') listPackageVersions(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListPackageVersions', r, m, c); }
+  @GrpcMethod(S, 'WithdrawPackageVersion') withdrawPackageVersion(r: Req, m: Metadata, c: GrpcCall) { return this.call('WithdrawPackageVersion', r, m, c); }
 
   /**
    * Server stream. Emits an event only when the call can take it (Nest's own

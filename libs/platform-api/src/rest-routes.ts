@@ -64,6 +64,21 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'POST', path: '/rollouts/{name}:rollback', rpc: 'RollbackRollout', body: '*', summary: 'Return every moved agent to the previous version' },
   { method: 'GET', path: '/rollouts/{name}/events', rpc: 'ListRolloutEvents', summary: 'Rollout events, oldest first (after_id, wait_ms to follow)' },
   { method: 'GET', path: '/rollouts/{name}/agents', rpc: 'ListRolloutAgents', summary: 'Agents of a rollout with their phase' },
+  // Packages (issue 17). The files themselves are uploaded raw: POST /api/v1/package-files (package-upload.ts).
+  { method: 'GET', path: '/packages', rpc: 'ListPackages', summary: 'List packages with their version counts' },
+  { method: 'POST', path: '/packages', rpc: 'CreatePackage', body: 'package', summary: 'Create a package (the agent itself, a top-level package or an addon)' },
+  { method: 'GET', path: '/packages/{name}', rpc: 'GetPackage', summary: 'Get a package with its versions and their files' },
+  { method: 'DELETE', path: '/packages/{name}', rpc: 'DeletePackage', summary: 'Delete a package that has no versions' },
+  { method: 'GET', path: '/packages/{packageName}/versions', rpc: 'ListPackageVersions', summary: 'Versions of a package, newest first' },
+  {
+    method: 'POST',
+    path: '/packages/{packageVersion.packageName}/versions',
+    rpc: 'CreatePackageVersion',
+    body: 'packageVersion',
+    summary: 'Register an immutable version: one file per platform, by URL (its hash verified by downloading it) or by the sha256 of an uploaded file',
+  },
+  { method: 'GET', path: '/packages/{packageName}/versions/{version}', rpc: 'GetPackageVersion', summary: 'Get a package version with its files' },
+  { method: 'POST', path: '/packages/{packageName}/versions/{version}:withdraw', rpc: 'WithdrawPackageVersion', body: '*', summary: 'Withdraw a version: offered to no agent again' },
   {
     method: 'GET',
     path: '/agents:watch',

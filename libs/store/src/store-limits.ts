@@ -28,3 +28,11 @@ export const EMBEDDED_POSTGRES_DEFAULTS = {
   /** The server's own log, inside the cluster directory. */
   logFile: 'postgres.log',
 } as const;
+
+/**
+ * Size of one stored chunk of an uploaded package file (package-blob.store.ts):
+ * what an upload holds in memory before it writes a row, and the unit a Range
+ * read fetches. 1 MiB rows stay far below PostgreSQL's 1 GB bytea limit and
+ * TOAST them without surprises.
+ */
+export const PACKAGE_BLOB_CHUNK_BYTES = 1024 * 1024;

@@ -1,5 +1,6 @@
 /** The only place config-service reads its environment. */
 import { int, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
+import { DEFAULT_MAX_PACKAGE_FILE_BYTES, DEFAULT_PACKAGE_FETCH_TIMEOUT_MS } from '@opamp/desired-state';
 
 export const configServiceEnv = {
   OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
@@ -43,6 +44,10 @@ export const configServiceEnv = {
   OPAMP_OFFER_HEARTBEAT_S: int({ default: 30, min: 1, max: 86_400 }),
   /** How often rotation deadlines and scheduled rotations are swept (ms). */
   OPAMP_CREDENTIAL_SWEEP_MS: int({ default: 60_000, min: 100, max: 3_600_000 }),
+  /** Largest package file uploaded or verified from its URL (bytes). */
+  OPAMP_PACKAGE_MAX_FILE_BYTES: int({ default: DEFAULT_MAX_PACKAGE_FILE_BYTES, min: 1, max: Number.MAX_SAFE_INTEGER }),
+  /** Longest the download that verifies a package file's URL may take (ms). */
+  OPAMP_PACKAGE_FETCH_TIMEOUT_MS: int({ default: DEFAULT_PACKAGE_FETCH_TIMEOUT_MS, min: 100, max: 3_600_000 }),
 };
 
 export interface ConfigServiceConfig {
@@ -69,6 +74,8 @@ export interface ConfigServiceConfig {
   publicOpampUrl: string | null;
   offerHeartbeatS: number;
   credentialSweepMs: number;
+  packageMaxFileBytes: number;
+  packageFetchTimeoutMs: number;
 }
 
 function publicUrl(text: string): string | null {
@@ -121,6 +128,8 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     credentialKey: loadCredentialKey(e.OPAMP_CREDENTIAL_KEY, e.OPAMP_CREDENTIAL_KEY_FILE, { value: 'OPAMP_CREDENTIAL_KEY', file: 'OPAMP_CREDENTIAL_KEY_FILE' }),
     publicOpampUrl: publicUrl(e.OPAMP_PUBLIC_OPAMP_URL),
     offerHeartbeatS: e.OPAMP_OFFER_HEARTBEAT_S,
+    packageMaxFileBytes: e.OPAMP_PACKAGE_MAX_FILE_BYTES,
+    packageFetchTimeoutMs: e.OPAMP_PACKAGE_FETCH_TIMEOUT_MS,
     credentialSweepMs: e.OPAMP_CREDENTIAL_SWEEP_MS,
   };
 }

@@ -20,6 +20,7 @@ import { AssignmentApi } from './assignment-api';
 import { AuditApi } from './audit-api';
 import { ConfigurationApi } from './configuration-api';
 import { ConnectionProfileApi } from './connection-profile-api';
+import { PackageApi, type PackageApiOptions } from './package-api';
 import { RolloutApi } from './rollout-api';
 import { TenantSettingsApi } from './tenant-settings-api';
 
@@ -27,6 +28,7 @@ export type { AgentStateEraser, Caller } from './api-context';
 export type { AgentsChanged } from './agent-api';
 export type { AgentTokenSink, AgentTokenSinkEntry, TenantAgentPolicyEntry } from './agent-token-api';
 export type { ConfigFileMessage } from './configuration-api';
+export { PackageFileTooLargeError, type PackageApiOptions } from './package-api';
 
 export interface ApiMetrics {
   calls: number;
@@ -51,6 +53,8 @@ export class FleetApiService {
   readonly agentCredentials: AgentCredentialApi;
   /** Connection profiles: other connection settings per group of agents (api/connection-profile-api.ts). */
   readonly connectionProfiles: ConnectionProfileApi;
+  /** The package catalog and uploaded package files (api/package-api.ts). */
+  readonly packages: PackageApi;
   private readonly credentialServices: AgentCredentialServices | null;
 
   constructor(
@@ -62,8 +66,9 @@ export class FleetApiService {
      * `onAgentsChanged`: publishes the API's own agent changes (deletions) on the agent-change
      * feed every replica's watches hear; without it they reach this replica's watches only.
      * `credentials`: agents' own credentials (api/agent-credential-api.ts); without, those calls fail.
+     * `packages`: the package file limits and store (api/package-api.ts).
      */
-    options: { watch?: AgentWatchHubOptions; agentState?: AgentStateEraser; onAgentsChanged?: AgentsChanged; credentials?: AgentCredentialServices } = {},
+    options: { watch?: AgentWatchHubOptions; agentState?: AgentStateEraser; onAgentsChanged?: AgentsChanged; credentials?: AgentCredentialServices; packages?: PackageApiOptions } = {},
   ) {
     const ctx = new ApiContext(repo, dispatcher, reconciler, options.agentState ?? null);
     this.rollouts = new RolloutApi(repo);
@@ -76,6 +81,7 @@ export class FleetApiService {
     this.credentialServices = options.credentials ?? null;
     this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
     this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices?.identity ?? null);
+    this.packages = new PackageApi(ctx, options.packages);
   }
 
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */
