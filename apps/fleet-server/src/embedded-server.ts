@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { derivePackageUrlKey } from '@opamp/contracts';
 import { KeyedBatchQueue, MemoryAgentChangeFeed, MemoryLeaseStore, MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
 import { Registry } from 'prom-client';
 import {
@@ -173,7 +174,8 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     },
   };
   // Agents' own credentials: offered through connection settings, followed by the edge in this process.
-  const credentialRepo = new AgentCredentialRepository(db, loadCredentialKeyOf(config));
+  const credentialKey = loadCredentialKeyOf(config);
+  const credentialRepo = new AgentCredentialRepository(db, credentialKey);
   // The same edge directory as the tokens': a removal ends the credential's connections there too.
   const credentialDirectory: CredentialDirectory = { put: (entry) => tokenSink.put(entry), remove: (digest) => tokenSink.remove(digest) };
   let ownOpampUrl: string | null = null;
@@ -257,6 +259,8 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       idleTimeoutS: Math.max(60, config.heartbeatIntervalS * 4),
       drainWindowMs: config.drainWindowMs,
       maxPendingInbound: EDGE_DEFAULTS.maxPendingInbound,
+      // Package files: the API's own store (PGlite), signed addresses under a key derived from the credential key.
+      packageDownloads: { urlKey: derivePackageUrlKey(credentialKey), maxConcurrent: EDGE_DEFAULTS.packageDownloadsMax, bytesPerSecond: EDGE_DEFAULTS.packageBytesPerSecond },
     },
     {
       authenticator: authority,
@@ -265,6 +269,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       pushes: pushBus.inbox(EMBEDDED_GATEWAY_ID),
       pending,
       peers: pushBus,
+      packageFiles: fleetApi.packages.blobs,
       log,
     },
   );

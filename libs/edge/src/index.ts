@@ -8,6 +8,7 @@ export * from './agent-token.authority';
 export * from './agent-claim';
 export * from './edge-options';
 export * from './opamp-edge.server';
+export * from './package-download.route';
 export * from './admin.server';
 export * from './adapters/kafka-inbound.sink';
 export * from './adapters/redis-push.inbox';
