@@ -17,3 +17,4 @@ export * from './agent-credential';
 export * from './enrollment-token';
 export * from './agent-credential-state';
 export * from './package-catalog';
+export * from './package-offer';
