@@ -161,6 +161,21 @@ const AUDITED: readonly AuditStep[] = [
     resourceType: 'package_version',
     resourceName: () => 'au-pkg@1.0.0',
   },
+  {
+    rpc: 'CreatePackageAssignment',
+    request: () => ({ packageAssignment: { name: 'au-pa', selector: 'role=none', packages: [{ packageName: 'au-pkg', version: '1.0.0' }] } }),
+    action: 'package_assignment.create',
+    resourceType: 'package_assignment',
+    resourceName: () => 'au-pa',
+  },
+  {
+    rpc: 'UpdatePackageAssignment',
+    request: () => ({ packageAssignment: { name: 'au-pa', selector: 'role=none', priority: 3, packages: [{ packageName: 'au-pkg', version: '1.0.0' }] } }),
+    action: 'package_assignment.update',
+    resourceType: 'package_assignment',
+    resourceName: () => 'au-pa',
+  },
+  { rpc: 'DeletePackageAssignment', request: () => ({ name: 'au-pa' }), action: 'package_assignment.delete', resourceType: 'package_assignment', resourceName: () => 'au-pa' },
   { rpc: 'WithdrawPackageVersion', request: () => ({ packageName: 'au-pkg', version: '1.0.0' }), action: 'package_version.withdraw', resourceType: 'package_version', resourceName: () => 'au-pkg@1.0.0' },
   { rpc: 'DeletePackage', request: () => ({ name: 'au-pkg-empty' }), action: 'package.delete', resourceType: 'package', resourceName: () => 'au-pkg-empty' },
 ];

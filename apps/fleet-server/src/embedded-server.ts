@@ -24,6 +24,7 @@ import {
   ConfigServiceMetrics,
   DesiredStateRepository,
   FleetApiService,
+  PackageReconciler,
   Reconciler,
   RolloutDriver,
   type AgentStateEraser,
@@ -184,9 +185,20 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     heartbeatIntervalSeconds: config.heartbeatIntervalS,
     log: (level, message) => log(level, message),
   });
+  // Desired packages: uploaded files offered at signed addresses on this process's own gateway port.
+  const packageUrlKey = derivePackageUrlKey(credentialKey);
+  const packageReconciler = new PackageReconciler(repo, dispatcher, {
+    downloadBase: () => {
+      const url = config.publicOpampUrl || ownOpampUrl;
+      return url ? new URL(url).origin.replace(/^ws/, 'http') : null;
+    },
+    urlKey: packageUrlKey,
+    log: (level, message) => log(level, message),
+  });
   const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, identity, { log: (level, message) => log(level, message) });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity },
+    packageReconciler,
     agentState,
     onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
@@ -203,6 +215,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     const values = records.map((r) => r.value);
     await reconciler.handleEventRecords(values);
     await identity.handleEventRecords(values);
+    await packageReconciler.handleEventRecords(values);
   });
   const eventSink: EventSink = {
     // Never awaited inside ingest's transaction: the reconciler reads the same database.
@@ -260,7 +273,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       drainWindowMs: config.drainWindowMs,
       maxPendingInbound: EDGE_DEFAULTS.maxPendingInbound,
       // Package files: the API's own store (PGlite), signed addresses under a key derived from the credential key.
-      packageDownloads: { urlKey: derivePackageUrlKey(credentialKey), maxConcurrent: EDGE_DEFAULTS.packageDownloadsMax, bytesPerSecond: EDGE_DEFAULTS.packageBytesPerSecond },
+      packageDownloads: { urlKey: packageUrlKey, maxConcurrent: EDGE_DEFAULTS.packageDownloadsMax, bytesPerSecond: EDGE_DEFAULTS.packageBytesPerSecond },
     },
     {
       authenticator: authority,

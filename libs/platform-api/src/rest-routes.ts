@@ -79,6 +79,12 @@ export const REST_ROUTES: readonly RestRoute[] = [
   },
   { method: 'GET', path: '/packages/{packageName}/versions/{version}', rpc: 'GetPackageVersion', summary: 'Get a package version with its files' },
   { method: 'POST', path: '/packages/{packageName}/versions/{version}:withdraw', rpc: 'WithdrawPackageVersion', body: '*', summary: 'Withdraw a version: offered to no agent again' },
+  { method: 'GET', path: '/package-assignments', rpc: 'ListPackageAssignments', summary: 'List package assignments, highest priority first' },
+  { method: 'POST', path: '/package-assignments', rpc: 'CreatePackageAssignment', body: 'packageAssignment', summary: 'Say which package versions the agents a selector matches should run' },
+  { method: 'GET', path: '/package-assignments/{name}', rpc: 'GetPackageAssignment', summary: 'Get a package assignment' },
+  { method: 'PUT', path: '/package-assignments/{packageAssignment.name}', rpc: 'UpdatePackageAssignment', body: 'packageAssignment', summary: 'Change a package assignment (offered again to its agents)' },
+  { method: 'DELETE', path: '/package-assignments/{name}', rpc: 'DeletePackageAssignment', summary: 'Delete a package assignment' },
+  { method: 'GET', path: '/agents/{instanceUid}/packages', rpc: 'GetAgentPackages', summary: "An agent's package state: its assignment, why nothing is sent when it is not, the hashes" },
   {
     method: 'GET',
     path: '/agents:watch',

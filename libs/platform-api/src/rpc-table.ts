@@ -56,6 +56,12 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   GetPackageVersion: (api, c, r) => api.packages.getPackageVersion(c, r),
   ListPackageVersions: (api, c, r) => api.packages.listPackageVersions(c, r),
   WithdrawPackageVersion: (api, c, r) => api.packages.withdrawPackageVersion(c, r),
+  CreatePackageAssignment: (api, c, r) => api.packageAssignments.createPackageAssignment(c, r),
+  UpdatePackageAssignment: (api, c, r) => api.packageAssignments.updatePackageAssignment(c, r),
+  GetPackageAssignment: (api, c, r) => api.packageAssignments.getPackageAssignment(c, r),
+  ListPackageAssignments: (api, c) => api.packageAssignments.listPackageAssignments(c),
+  DeletePackageAssignment: (api, c, r) => api.packageAssignments.deletePackageAssignment(c, r),
+  GetAgentPackages: (api, c, r) => api.packageAssignments.getAgentPackages(c, r),
 };
 
 /** Server-streaming rpcs: served by the transports themselves (watch-stream.ts), not through invokeRpc. */

@@ -21,6 +21,8 @@ import { AuditApi } from './audit-api';
 import { ConfigurationApi } from './configuration-api';
 import { ConnectionProfileApi } from './connection-profile-api';
 import { PackageApi, type PackageApiOptions } from './package-api';
+import { PackageAssignmentApi } from './package-assignment-api';
+import type { PackageReconciler } from '../runtime/package.reconciler';
 import { RolloutApi } from './rollout-api';
 import { TenantSettingsApi } from './tenant-settings-api';
 
@@ -55,6 +57,8 @@ export class FleetApiService {
   readonly connectionProfiles: ConnectionProfileApi;
   /** The package catalog and uploaded package files (api/package-api.ts). */
   readonly packages: PackageApi;
+  /** Desired packages per group (api/package-assignment-api.ts). */
+  readonly packageAssignments: PackageAssignmentApi;
   private readonly credentialServices: AgentCredentialServices | null;
 
   constructor(
@@ -67,8 +71,16 @@ export class FleetApiService {
      * feed every replica's watches hear; without it they reach this replica's watches only.
      * `credentials`: agents' own credentials (api/agent-credential-api.ts); without, those calls fail.
      * `packages`: the package file limits and store (api/package-api.ts).
+     * `packageReconciler`: offers desired packages after assignment changes; without, GetAgentPackages is UNAVAILABLE.
      */
-    options: { watch?: AgentWatchHubOptions; agentState?: AgentStateEraser; onAgentsChanged?: AgentsChanged; credentials?: AgentCredentialServices; packages?: PackageApiOptions } = {},
+    options: {
+      watch?: AgentWatchHubOptions;
+      agentState?: AgentStateEraser;
+      onAgentsChanged?: AgentsChanged;
+      credentials?: AgentCredentialServices;
+      packages?: PackageApiOptions;
+      packageReconciler?: PackageReconciler;
+    } = {},
   ) {
     const ctx = new ApiContext(repo, dispatcher, reconciler, options.agentState ?? null);
     this.rollouts = new RolloutApi(repo);
@@ -82,6 +94,7 @@ export class FleetApiService {
     this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
     this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices?.identity ?? null);
     this.packages = new PackageApi(ctx, options.packages);
+    this.packageAssignments = new PackageAssignmentApi(ctx, () => options.packageReconciler ?? null);
   }
 
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */

@@ -144,3 +144,6 @@ export const MAX_PACKAGE_SIGNATURE_BYTES = 16 * 1024;
 export const DEFAULT_MAX_PACKAGE_FILE_BYTES = 1024 * 1024 * 1024;
 /** Longest the download of a version's file from its URL may take at registration (ms). */
 export const DEFAULT_PACKAGE_FETCH_TIMEOUT_MS = 5 * 60 * 1000;
+/** Package assignments per tenant, and packages one assignment names. */
+export const MAX_PACKAGE_ASSIGNMENTS = 1000;
+export const MAX_ASSIGNMENT_PACKAGES = 32;

@@ -9,8 +9,9 @@
  * amd64, arm64, ...). A file may say "any" for either, for builds that run
  * everywhere (a script, a JVM addon); the most specific file wins.
  */
+import { checkResourceName } from './configuration';
 import { echo, invalidArgument } from './errors';
-import { MAX_PACKAGE_FILES, MAX_PACKAGE_SIGNATURE_BYTES, MAX_PACKAGE_URL_CHARS, MAX_PACKAGE_VERSION_CHARS } from './limits';
+import { MAX_ASSIGNMENT_PACKAGES, MAX_PACKAGE_FILES, MAX_PACKAGE_SIGNATURE_BYTES, MAX_PACKAGE_URL_CHARS, MAX_PACKAGE_VERSION_CHARS } from './limits';
 
 export type PackageKind = 'agent' | 'top_level' | 'addon';
 
@@ -136,4 +137,22 @@ export function fileForPlatform<F extends Platform>(files: readonly F[], platfor
 export function contentHashMismatch(expected: Buffer, actual: Buffer, what: string): string | null {
   if (expected.equals(actual)) return null;
   return `${what} has SHA-256 ${actual.toString('hex')}, not the ${expected.toString('hex')} the version names`;
+}
+
+/** A package assignment's packages: one version per package, at most MAX_ASSIGNMENT_PACKAGES. */
+export function parseDesiredPackages(v: unknown): Array<{ packageName: string; version: string }> {
+  if (!Array.isArray(v) || v.length === 0) throw invalidArgument('package_assignment.packages must name at least one package version');
+  if (v.length > MAX_ASSIGNMENT_PACKAGES) throw invalidArgument(`a package assignment may name at most ${MAX_ASSIGNMENT_PACKAGES} packages, got ${v.length}`);
+  const seen = new Set<string>();
+  return v.map((raw, i) => {
+    const p = (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+    const packageName = typeof p['packageName'] === 'string' ? p['packageName'] : '';
+    if (!packageName) throw invalidArgument(`package_assignment.packages[${i}].package_name is required`);
+    checkResourceName(packageName, 'package');
+    const version = typeof p['version'] === 'string' ? p['version'] : '';
+    checkPackageVersion(version);
+    if (seen.has(packageName)) throw invalidArgument(`package_assignment.packages: '${packageName}' comes twice (one version per package)`);
+    seen.add(packageName);
+    return { packageName, version };
+  });
 }
