@@ -246,9 +246,9 @@ export class ConfigServiceModule {
         },
         {
           provide: METRICS,
-          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API],
-          useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService) =>
-            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api }),
+          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API, PACKAGES],
+          useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService, packages: PackageReconciler) =>
+            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages }),
         },
         { provide: METRICS_REGISTRY, inject: [METRICS], useFactory: (metrics: ConfigServiceMetrics) => metrics.registry },
         ConfigServiceLifecycle,

@@ -79,6 +79,10 @@ describe('package offers (config-service on real Kafka, Redis, PostgreSQL)', () 
     expect(await state(deaf.uid)).toMatchObject({ assignmentName: 'pay', state: 'no_accepts_packages' });
     expect(await state(a.uid)).toMatchObject({ state: 'awaiting_status', desiredHash: Buffer.from(offer.allPackagesHash!).toString('hex') });
     expect(bed.primary.packages.metrics.refusals['no_file_for_platform']).toBeGreaterThanOrEqual(1);
+    const metrics = await (await fetch(`${bed.primary.httpBase}/metrics`)).text();
+    expect(metrics).toMatch(/opamp_config_package_not_offered_total\{reason="no_file_for_platform"\} [1-9]/);
+    expect(metrics).toMatch(/opamp_config_package_offers_total 1\n/);
+    expect(metrics).toMatch(/opamp_config_package_uploads_total 1\n/);
   });
 
   it('sends nothing on a matching reported hash, the set again on a mismatch (C71), never again after INSTALL_FAILED, and a new version after that', async () => {
