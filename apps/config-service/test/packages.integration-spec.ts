@@ -76,6 +76,17 @@ describe('package catalog (config-service on real PostgreSQL)', () => {
     expect(Number((await bed.pool.query(`SELECT count(*) AS n FROM package_blobs WHERE tenant_id = $1 AND sha256 IS NULL`, [tenant()])).rows[0]['n'])).toBe(0);
   });
 
+  it('removes what an upload that broke off with its process left, at the next upload, and keeps one in progress', async () => {
+    const left = await bed.pool.query(`INSERT INTO package_blobs (tenant_id, created_at) VALUES ($1, now() - interval '2 hours') RETURNING id`, [tenant()]);
+    await bed.pool.query(`INSERT INTO package_blob_chunks (blob_id, chunk, data) VALUES ($1, 0, $2)`, [left.rows[0]['id'], randomBytes(100)]);
+    const running = await bed.pool.query(`INSERT INTO package_blobs (tenant_id) VALUES ($1) RETURNING id`, [tenant()]);
+    expect((await upload(randomBytes(10))).status).toBe(200);
+    const { rows } = await bed.pool.query(`SELECT id FROM package_blobs WHERE id = ANY($1::bigint[])`, [[left.rows[0]['id'], running.rows[0]['id']]]);
+    expect(rows.map((r) => String(r['id']))).toEqual([String(running.rows[0]['id'])]);
+    expect((await bed.pool.query(`SELECT 1 FROM package_blob_chunks WHERE blob_id = $1`, [left.rows[0]['id']])).rows).toEqual([]);
+    await bed.pool.query(`DELETE FROM package_blobs WHERE id = $1`, [running.rows[0]['id']]);
+  });
+
   it('registers a version of uploaded files by their hash, immutable, with the publisher signature passed through', async () => {
     const linux = randomBytes(50_000);
     const windows = randomBytes(40_000);

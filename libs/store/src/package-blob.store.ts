@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SqlDatabase } from './sql-database';
-import { PACKAGE_BLOB_CHUNK_BYTES } from './store-limits';
+import { PACKAGE_BLOB_CHUNK_BYTES, PACKAGE_UPLOAD_ABANDONED_MS } from './store-limits';
 
 export interface StoredPackageBlob {
   blobId: string;
@@ -57,6 +57,8 @@ export class SqlPackageBlobStore implements PackageBlobStore {
   ) {}
 
   async put(tenantId: string, source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StoredPackageBlob> {
+    // What uploads that broke off with their process left behind (a failed upload removes its own rows).
+    await this.db.query(`DELETE FROM package_blobs WHERE tenant_id = $1 AND sha256 IS NULL AND created_at < now() - make_interval(secs => $2)`, [tenantId, PACKAGE_UPLOAD_ABANDONED_MS / 1000]);
     const { rows } = await this.db.query(`INSERT INTO package_blobs (tenant_id) VALUES ($1) RETURNING id`, [tenantId]);
     const blobId = String(rows[0]['id']);
     const hash = createHash('sha256');

@@ -36,3 +36,9 @@ export const EMBEDDED_POSTGRES_DEFAULTS = {
  * TOAST them without surprises.
  */
 export const PACKAGE_BLOB_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * An upload whose blob still has no hash this long after it began broke off
+ * (its process died mid-way): the next upload of the tenant removes its rows.
+ */
+export const PACKAGE_UPLOAD_ABANDONED_MS = 60 * 60 * 1000;
