@@ -38,15 +38,16 @@ import {
   DesiredStateError,
   DesiredStateRepository,
   FleetApiService,
+  PackageReconciler,
   Reconciler,
   ReconcilerWorker,
   RolloutDriver,
 } from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
-import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
+import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PACKAGES, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 import type { ConfigServiceConfig } from './config/config-service.config';
 
-export { APP_CONFIG, FLEET_API, IDENTITY, METRICS, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
+export { APP_CONFIG, FLEET_API, IDENTITY, METRICS, PACKAGES, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 
 @Injectable()
 export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -68,6 +69,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     @Inject(FLEET_API) private readonly api: FleetApiService,
     @Inject(ROLLOUT_DRIVER) private readonly rolloutDriver: RolloutDriver,
     @Inject(IDENTITY) private readonly identity: AgentCredentialServices & { sweeper: AgentCredentialSweeper },
+    @Inject(PACKAGES) private readonly packages: PackageReconciler,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -97,7 +99,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
         groupId: this.config.consumerGroup,
         partitionsConsumedConcurrently: this.config.partitionConcurrency,
       },
-      this.identity.identity ? [this.identity.identity] : [],
+      [...(this.identity.identity ? [this.identity.identity] : []), this.packages],
     );
     const off = this.worker.on(this.worker.events.GROUP_JOIN, () => {
       off();
@@ -205,8 +207,20 @@ export class ConfigServiceModule {
           },
         },
         {
+          provide: PACKAGES,
+          inject: [REPOSITORY, AgentPushDispatcher],
+          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher) => {
+            const logger = new Logger('packages');
+            return new PackageReconciler(repo, dispatcher, {
+              downloadBase: config.packageDownloadUrl,
+              urlKey: config.packageUrlKey,
+              log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
+            });
+          },
+        },
+        {
           provide: FLEET_API,
-          inject: [REPOSITORY, AgentPushDispatcher, RECONCILER, REDIS, AGENT_CHANGES, IDENTITY],
+          inject: [REPOSITORY, AgentPushDispatcher, RECONCILER, REDIS, AGENT_CHANGES, IDENTITY, PACKAGES],
           useFactory: (
             repo: DesiredStateRepository,
             dispatcher: AgentPushDispatcher,
@@ -214,6 +228,7 @@ export class ConfigServiceModule {
             redis: Redis,
             changes: AgentChangeFeed,
             identity: AgentCredentialServices,
+            packageReconciler: PackageReconciler,
           ) => {
             const logger = new Logger('watch');
             return new FleetApiService(repo, dispatcher, reconciler, new AgentTokenDirectory(redis), {
@@ -224,14 +239,16 @@ export class ConfigServiceModule {
                 changes.publish({ tenantId, instanceUids }).catch((err: unknown) => logger.warn(`agent change notice not published: ${String(err)}`));
               },
               watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (_level, message) => logger.error(message) },
+              packages: { maxFileBytes: config.packageMaxFileBytes, fetchTimeoutMs: config.packageFetchTimeoutMs },
+              packageReconciler,
             });
           },
         },
         {
           provide: METRICS,
-          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API],
-          useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService) =>
-            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api }),
+          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API, PACKAGES],
+          useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService, packages: PackageReconciler) =>
+            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages }),
         },
         { provide: METRICS_REGISTRY, inject: [METRICS], useFactory: (metrics: ConfigServiceMetrics) => metrics.registry },
         ConfigServiceLifecycle,

@@ -55,6 +55,9 @@ export interface ReportedAgent extends BedAgent {
   connectionSettingsHash?: Buffer;
   connectionSettingsStatus?: number;
   connectionSettingsError?: string;
+  /** What it reports in PackageStatuses: server_provided_all_packages_hash and the statuses (as status-ingest stores them). */
+  packagesHash?: Buffer;
+  packageStatuses?: Record<string, unknown>;
   /** The event's change bits (default: description). */
   changes?: number;
 }
@@ -222,8 +225,17 @@ export class ConfigServiceBed {
         [a.tenant, a.uid, a.connectionSettingsHash ?? null, a.connectionSettingsStatus ?? 0, a.connectionSettingsError ?? null],
       );
     }
+    if (a.packagesHash !== undefined || a.packageStatuses !== undefined) {
+      await this.pool.query(`UPDATE agents SET packages_hash = $3, package_statuses = $4::jsonb WHERE tenant_id = $1 AND instance_uid = $2`, [
+        a.tenant,
+        a.uid,
+        a.packagesHash ?? null,
+        a.packageStatuses ? JSON.stringify(a.packageStatuses) : null,
+      ]);
+    }
     const event = AgentEventCodec.encode({
       tenantId: a.tenant,
+      packagesHash: a.packagesHash,
       instanceUid: a.uid,
       changes: a.changes ?? 1,
       credentialId: a.credentialId,

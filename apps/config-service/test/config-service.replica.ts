@@ -7,10 +7,10 @@ import 'reflect-metadata';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { AgentCredentialServices, FleetApiService, Reconciler, RolloutDriver } from '@opamp/desired-state';
+import type { AgentCredentialServices, FleetApiService, PackageReconciler, Reconciler, RolloutDriver } from '@opamp/desired-state';
 import { FLEET_API, findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
 import { createConfigServiceApp } from '../src/app';
-import { IDENTITY, RECONCILER, ROLLOUT_DRIVER } from '../src/config-service.module';
+import { IDENTITY, PACKAGES, RECONCILER, ROLLOUT_DRIVER } from '../src/config-service.module';
 import type { ConfigServiceConfig } from '../src/config/config-service.config';
 
 export interface BedTenant {
@@ -65,6 +65,11 @@ export class ConfigServiceReplica {
 
   get rolloutDriver(): RolloutDriver {
     return this.app.get<RolloutDriver>(ROLLOUT_DRIVER);
+  }
+
+  /** Desired packages: the package reconciler. */
+  get packages(): PackageReconciler {
+    return this.app.get<PackageReconciler>(PACKAGES);
   }
 
   /** Agents' identity: their credentials, the directory, the reconciler of enrollments and offers. */

@@ -22,6 +22,8 @@ let bed: ConfigServiceBed;
 let agentUid: string;
 /** Tenant A's agent that has gone (DeleteAgent refuses a connected one). */
 let goneUid: string;
+/** A package file tenant A uploaded (the package version steps name it). */
+let packageSha = '';
 
 async function notFound(call: Promise<unknown>): Promise<void> {
   await expect(call).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
@@ -151,6 +153,31 @@ const AUDITED: readonly AuditStep[] = [
   { rpc: 'DeleteAgent', request: () => ({ instanceUid: goneUid }), action: 'agent.delete', resourceType: 'agent', resourceName: () => goneUid },
   { rpc: 'UpdateTenantSettings', request: () => ({ settings: { agentRetentionDays: 30 } }), action: 'tenant.update_settings', resourceType: 'tenant', resourceName: () => bed.tenants[A].id },
   { rpc: 'RollbackRollout', request: () => ({ name: 'au-r' }), action: 'rollout.rollback', resourceType: 'rollout', resourceName: () => 'au-r' },
+  { rpc: 'CreatePackage', request: () => ({ package: { name: 'au-pkg', kind: 'PACKAGE_KIND_ADDON' } }), action: 'package.create', resourceType: 'package', resourceName: () => 'au-pkg' },
+  {
+    rpc: 'CreatePackageVersion',
+    request: () => ({ packageVersion: { packageName: 'au-pkg', version: '1.0.0', files: [{ os: 'linux', arch: 'amd64', sha256: packageSha }] } }),
+    action: 'package_version.create',
+    resourceType: 'package_version',
+    resourceName: () => 'au-pkg@1.0.0',
+  },
+  {
+    rpc: 'CreatePackageAssignment',
+    request: () => ({ packageAssignment: { name: 'au-pa', selector: 'role=none', packages: [{ packageName: 'au-pkg', version: '1.0.0' }] } }),
+    action: 'package_assignment.create',
+    resourceType: 'package_assignment',
+    resourceName: () => 'au-pa',
+  },
+  {
+    rpc: 'UpdatePackageAssignment',
+    request: () => ({ packageAssignment: { name: 'au-pa', selector: 'role=none', priority: 3, packages: [{ packageName: 'au-pkg', version: '1.0.0' }] } }),
+    action: 'package_assignment.update',
+    resourceType: 'package_assignment',
+    resourceName: () => 'au-pa',
+  },
+  { rpc: 'DeletePackageAssignment', request: () => ({ name: 'au-pa' }), action: 'package_assignment.delete', resourceType: 'package_assignment', resourceName: () => 'au-pa' },
+  { rpc: 'WithdrawPackageVersion', request: () => ({ packageName: 'au-pkg', version: '1.0.0' }), action: 'package_version.withdraw', resourceType: 'package_version', resourceName: () => 'au-pkg@1.0.0' },
+  { rpc: 'DeletePackage', request: () => ({ name: 'au-pkg-empty' }), action: 'package.delete', resourceType: 'package', resourceName: () => 'au-pkg-empty' },
 ];
 
 /** Rpcs that only read (or compute without storing): everything else in rpc-table.ts mutates and must be in AUDITED. */
@@ -168,6 +195,11 @@ describe('the audit log', () => {
     await bed.rpc('CreateAssignment', { assignment: { name: 'aur-a', configurationName: 'aur-c', pinnedVersion: 1, selector: 'role=rollout' } });
     await bed.rpc('UpdateConfiguration', { name: 'aur-c', files: files(V2) });
     const actor = await bed.adminActor(A);
+    // A package file upload (REST only) is audited too; the package steps name it, and delete a package without versions.
+    const uploaded = await bed.rest('POST', '/package-files', undefined, { raw: 'package bytes', headers: { 'content-type': 'application/octet-stream' } });
+    packageSha = String(uploaded.json['sha256']);
+    expect(await newestAudit(A)).toMatchObject({ action: 'package_file.upload', resourceType: 'package_file', resourceName: packageSha, actor });
+    await bed.rpc('CreatePackage', { package: { name: 'au-pkg-empty', kind: 'PACKAGE_KIND_TOP_LEVEL' } });
     const previous: Record<string, Record<string, unknown>> = {};
     for (const step of AUDITED) {
       previous[step.rpc] = await bed.rpc(step.rpc, step.request(previous));

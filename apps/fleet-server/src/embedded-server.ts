@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { derivePackageUrlKey } from '@opamp/contracts';
 import { KeyedBatchQueue, MemoryAgentChangeFeed, MemoryLeaseStore, MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
 import { Registry } from 'prom-client';
 import {
@@ -23,6 +24,7 @@ import {
   ConfigServiceMetrics,
   DesiredStateRepository,
   FleetApiService,
+  PackageReconciler,
   Reconciler,
   RolloutDriver,
   type AgentStateEraser,
@@ -173,7 +175,8 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     },
   };
   // Agents' own credentials: offered through connection settings, followed by the edge in this process.
-  const credentialRepo = new AgentCredentialRepository(db, loadCredentialKeyOf(config));
+  const credentialKey = loadCredentialKeyOf(config);
+  const credentialRepo = new AgentCredentialRepository(db, credentialKey);
   // The same edge directory as the tokens': a removal ends the credential's connections there too.
   const credentialDirectory: CredentialDirectory = { put: (entry) => tokenSink.put(entry), remove: (digest) => tokenSink.remove(digest) };
   let ownOpampUrl: string | null = null;
@@ -182,9 +185,20 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     heartbeatIntervalSeconds: config.heartbeatIntervalS,
     log: (level, message) => log(level, message),
   });
+  // Desired packages: uploaded files offered at signed addresses on this process's own gateway port.
+  const packageUrlKey = derivePackageUrlKey(credentialKey);
+  const packageReconciler = new PackageReconciler(repo, dispatcher, {
+    downloadBase: () => {
+      const url = config.publicOpampUrl || ownOpampUrl;
+      return url ? new URL(url).origin.replace(/^ws/, 'http') : null;
+    },
+    urlKey: packageUrlKey,
+    log: (level, message) => log(level, message),
+  });
   const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, identity, { log: (level, message) => log(level, message) });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity },
+    packageReconciler,
     agentState,
     onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
@@ -201,6 +215,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     const values = records.map((r) => r.value);
     await reconciler.handleEventRecords(values);
     await identity.handleEventRecords(values);
+    await packageReconciler.handleEventRecords(values);
   });
   const eventSink: EventSink = {
     // Never awaited inside ingest's transaction: the reconciler reads the same database.
@@ -258,6 +273,8 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       idleTimeoutS: Math.max(60, config.heartbeatIntervalS * 4),
       drainWindowMs: config.drainWindowMs,
       maxPendingInbound: EDGE_DEFAULTS.maxPendingInbound,
+      // Package files: the API's own store (PGlite), signed addresses under a key derived from the credential key.
+      packageDownloads: { urlKey: packageUrlKey, maxConcurrent: EDGE_DEFAULTS.packageDownloadsMax, bytesPerSecond: EDGE_DEFAULTS.packageBytesPerSecond },
     },
     {
       authenticator: authority,
@@ -266,6 +283,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       pushes: pushBus.inbox(EMBEDDED_GATEWAY_ID),
       pending,
       peers: pushBus,
+      packageFiles: fleetApi.packages.blobs,
       log,
     },
   );
@@ -273,7 +291,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   await edge.start();
   ownOpampUrl = `${config.tls ? 'https' : 'http'}://${config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost}:${edge.port}/v1/opamp`;
   // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
-  const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi }, { defaultMetrics: false });
+  const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler }, { defaultMetrics: false });
   const registry = Registry.merge([edge.metrics.registry, configMetrics.registry]);
   const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && store.failure === null, registry });
   await admin.start();

@@ -14,6 +14,7 @@ import {
   RedisPeerGateways,
   RedisPushInbox,
 } from '@opamp/edge';
+import { createPgPool, PgSqlDatabase, SqlPackageBlobStore } from '@opamp/store';
 import type { GatewayConfig } from './config/gateway.config';
 
 export interface RunningGateway {
@@ -50,6 +51,9 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
   for (const entry of await directory.loadAll()) authenticator.apply({ action: 'put', entry });
   for (const policy of await directory.loadPolicies()) authenticator.apply({ action: 'policy', policy });
   if (authenticator.size === 0) log('warn', 'no agent tokens yet: agents get 401 until config-service issues some');
+  // Package files are read straight from PostgreSQL (a small read-only pool), not through config-service:
+  // the bytes of a fleet-wide upgrade then cross one hop, and config-service is not on the download path.
+  const packagePool = config.packages ? createPgPool({ connectionString: config.packages.databaseUrl, applicationName: `gateway-${config.gatewayId}`, max: config.packages.poolMax }) : null;
 
   const edge = new OpampEdgeServer(
     {
@@ -73,6 +77,9 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       maxPendingInboundBytes: config.maxPendingInboundBytes,
       clientIdentity: config.clientIdentity,
       acceptLegacyUlid: config.acceptLegacyUlid,
+      ...(config.packages
+        ? { packageDownloads: { urlKey: config.packages.urlKey, maxConcurrent: config.packages.maxConcurrent, bytesPerSecond: config.packages.bytesPerSecond } }
+        : {}),
     },
     {
       authenticator,
@@ -81,6 +88,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       pushes: new RedisPushInbox(subscriber, config.gatewayId),
       pending: new PendingPushStore(commands),
       peers: new RedisPeerGateways(commands),
+      ...(packagePool ? { packageFiles: new SqlPackageBlobStore(new PgSqlDatabase(packagePool)) } : {}),
       log,
     },
   );
@@ -107,7 +115,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       await presence.stop();
       admin.stop();
       await unwatch().catch(() => undefined);
-      await Promise.allSettled([commands.quit(), subscriber.quit(), tokenWatcher.quit()]);
+      await Promise.allSettled([commands.quit(), subscriber.quit(), tokenWatcher.quit(), packagePool?.end()]);
     },
   };
 }

@@ -5,3 +5,4 @@ export * from './kafka-topics';
 export * from './redis-keys';
 export * from './agent-push.router';
 export * from './agent-change-feed';
+export * from './package-download-url';

@@ -22,3 +22,5 @@ export * from './store/agent-credential.repository';
 export * from './runtime/agent-identity.reconciler';
 export * from './api/agent-credential-api';
 export * from './runtime/agent-credential.sweeper';
+export * from './runtime/package.reconciler';
+export * from './store/package.repository';

@@ -37,4 +37,14 @@ export const EDGE_DEFAULTS = Object.freeze({
   /** Records, and bytes, waiting for the bus beyond which the edge stops admitting work. */
   maxPendingInbound: 50_000,
   maxPendingInboundBytes: 64 * 1024 * 1024,
+  /**
+   * Package file downloads (package-download.route.ts), per gateway: at most
+   * this many at once (beyond: 503 with Retry-After), together at most this
+   * many bytes per second, written in pieces of this size, so that a
+   * fleet-wide upgrade neither exhausts memory (a piece or a stored chunk per
+   * download) nor the link the heartbeats share.
+   */
+  packageDownloadsMax: 64,
+  packageBytesPerSecond: 64 * 1024 * 1024,
+  packagePieceBytes: 64 * 1024,
 });

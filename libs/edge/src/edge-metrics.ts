@@ -78,6 +78,22 @@ export class EdgeMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly packageDownloads = new Counter({
+    name: 'opamp_gateway_package_downloads_total',
+    help: 'Package file download requests, by result (complete, partial, not_modified, unsatisfiable, not_found, unauthorized, busy, aborted, error)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly packageDownloadsActive = new Gauge({
+    name: 'opamp_gateway_package_downloads_active',
+    help: 'Package file downloads in flight on this gateway',
+    registers: [this.registry],
+  });
+  readonly packageBytesOut = new Counter({
+    name: 'opamp_gateway_package_bytes_out_total',
+    help: 'Bytes of package files sent to agents',
+    registers: [this.registry],
+  });
   readonly leaseFailures = new Counter({
     name: 'opamp_gateway_lease_failures_total',
     help: 'Connection leases that could not be taken or refreshed',

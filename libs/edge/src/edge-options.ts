@@ -4,6 +4,7 @@ import type { AgentCredential } from './agent-token.authority';
 import type { CertificateDirectory } from './client-certificate';
 import type { EdgeMetrics } from './edge-metrics';
 import type { InboundSink, LeaseStore, PeerGateways, PendingStore, PushInbox } from './edge-ports';
+import type { PackageDownloadOptions, PackageFileSource } from './package-download.route';
 
 export const OPAMP_PATH = '/v1/opamp';
 
@@ -43,6 +44,8 @@ export interface EdgeOptions {
    * identity arrives in headers, believed only from these addresses.
    */
   clientIdentity?: ClientIdentityOptions | null;
+  /** Package file downloads (package-download.route.ts); served only with a `packageFiles` source. */
+  packageDownloads?: PackageDownloadOptions;
 }
 
 export interface ClientIdentityOptions {
@@ -65,6 +68,8 @@ export interface EdgeDependencies {
   pushes: PushInbox;
   pending: PendingStore;
   peers: PeerGateways;
+  /** The bytes of uploaded package files; without it, /v1/packages/files/ answers 404. */
+  packageFiles?: PackageFileSource;
   metrics?: EdgeMetrics;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   now?: () => number;

@@ -10,6 +10,7 @@ export * from './client-certificate';
 export * from './trusted-proxies';
 export * from './edge-options';
 export * from './opamp-edge.server';
+export * from './package-download.route';
 export * from './admin.server';
 export * from './adapters/kafka-inbound.sink';
 export * from './adapters/redis-push.inbox';

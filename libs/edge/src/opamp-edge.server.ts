@@ -17,6 +17,8 @@ import { AgentBindings } from './agent-bindings';
 import { EdgeAdmission } from './edge-admission';
 import { EdgeMetrics } from './edge-metrics';
 import { type EdgeDependencies, type EdgeOptions, OPAMP_PATH } from './edge-options';
+import { EDGE_DEFAULTS } from './edge-defaults';
+import { PackageDownloadRoute } from './package-download.route';
 import { PlainHttpTransport } from './plain-http.transport';
 import { WebSocketTransport } from './websocket.transport';
 
@@ -28,6 +30,7 @@ export class OpampEdgeServer {
   private readonly bindings: AgentBindings;
   private readonly ws: WebSocketTransport;
   private readonly http: PlainHttpTransport;
+  private readonly downloads: PackageDownloadRoute | null;
   private started = false;
   private boundPort = 0;
 
@@ -48,6 +51,8 @@ export class OpampEdgeServer {
     this.bindings = new AgentBindings(options, deps, this.metrics, now, log, (payload) => this.onPush(payload));
     this.ws = new WebSocketTransport(options, deps, this.admission, this.bindings, this.metrics, now, log);
     this.http = new PlainHttpTransport(options, deps, this.admission, this.bindings, this.metrics, log);
+    const dl = options.packageDownloads ?? { urlKey: null, maxConcurrent: EDGE_DEFAULTS.packageDownloadsMax, bytesPerSecond: EDGE_DEFAULTS.packageBytesPerSecond };
+    this.downloads = deps.packageFiles ? new PackageDownloadRoute(dl, deps.packageFiles, deps.authenticator, this.admission, this.metrics, log, now) : null;
     this.app = options.tls
       ? uWS.SSLApp({ cert_file_name: options.tls.certFile, key_file_name: options.tls.keyFile })
       : uWS.App();
@@ -120,6 +125,7 @@ export class OpampEdgeServer {
   private routes(): void {
     this.ws.register(this.app);
     this.http.register(this.app);
+    this.downloads?.register(this.app);
     this.app.get(OPAMP_PATH, (res) => {
       this.metrics.reject('unsupported_media_type');
       res

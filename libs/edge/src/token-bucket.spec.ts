@@ -19,3 +19,15 @@ describe('TokenBucket', () => {
     expect([bucket.tryTake(), bucket.tryTake(), bucket.tryTake()]).toEqual([true, true, false]);
   });
 });
+
+describe('TokenBucket by amount (download bandwidth)', () => {
+  it('takes many tokens at once and says how long the rest takes', () => {
+    let now = 0;
+    const bytes = new TokenBucket(1000, 1000, () => now);
+    expect(bytes.tryTake(600)).toBe(true);
+    expect(bytes.tryTake(600)).toBe(false);
+    expect(bytes.msUntilNextToken(600)).toBe(200);
+    now += 200;
+    expect(bytes.tryTake(600)).toBe(true);
+  });
+});

@@ -16,24 +16,24 @@ export class TokenBucket {
     this.last = now();
   }
 
-  /** Takes one token if there is one. */
-  tryTake(): boolean {
+  /** Takes `n` tokens (one by default: a message, an upgrade; bytes for a download's bandwidth) if there are that many. */
+  tryTake(n = 1): boolean {
     const t = this.now();
     const elapsed = t - this.last;
     if (elapsed > 0) {
       this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.ratePerSecond) / 1000);
       this.last = t;
     }
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
+    if (this.tokens >= n) {
+      this.tokens -= n;
       return true;
     }
     return false;
   }
 
-  /** Milliseconds until the next token is available (0 if one is). */
-  msUntilNextToken(): number {
-    if (this.tokens >= 1) return 0;
-    return Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond);
+  /** Milliseconds until `n` tokens are available (0 if they are). */
+  msUntilNextToken(n = 1): number {
+    if (this.tokens >= n) return 0;
+    return Math.ceil(((n - this.tokens) * 1000) / this.ratePerSecond);
   }
 }

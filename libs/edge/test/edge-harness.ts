@@ -14,6 +14,7 @@ import {
   type EdgeOptions,
   KafkaInboundSink,
   OpampEdgeServer,
+  type PackageFileSource,
   RedisPeerGateways,
   RedisPushInbox,
 } from '../src';
@@ -43,8 +44,9 @@ export class EdgeHarness {
   /**
    * With `producerLink`, the edge's producer reaches Kafka through that link, so
    * the test can stall it (the bus cannot take messages) without touching the broker.
+   * With `packageFiles`, the edge serves package downloads from it.
    */
-  async start(options: Partial<EdgeOptions> = {}, { producerLink }: { producerLink?: StallableLink } = {}): Promise<void> {
+  async start(options: Partial<EdgeOptions> = {}, { producerLink, packageFiles }: { producerLink?: StallableLink; packageFiles?: PackageFileSource } = {}): Promise<void> {
     const infra = testInfra();
     this.kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'edge-test' });
     await ensureTopics(this.kafka, [{ name: this.topic, partitions: 4, retentionMs: 3_600_000, valueType: 'AgentInbound' }]);
@@ -81,6 +83,7 @@ export class EdgeHarness {
         pushes: new RedisPushInbox(this.subscriber, this.gatewayId),
         pending: new PendingPushStore(this.redis),
         peers: new RedisPeerGateways(this.redis),
+        ...(packageFiles ? { packageFiles } : {}),
       },
     );
     this.presence = new GatewayPresence(this.redis, this.gatewayId);
@@ -105,6 +108,10 @@ export class EdgeHarness {
 
   get wsUrl(): string {
     return `ws://127.0.0.1:${this.edge.port}/v1/opamp`;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.edge.port}`;
   }
 
   get httpUrl(): string {

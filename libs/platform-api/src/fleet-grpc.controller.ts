@@ -96,6 +96,20 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'RollbackRollout') rollbackRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('RollbackRollout', r, m, c); }
   @GrpcMethod(S, 'ListRolloutEvents') listRolloutEvents(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListRolloutEvents', r, m, c); }
   @GrpcMethod(S, 'ListRolloutAgents') listRolloutAgents(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListRolloutAgents', r, m, c); }
+  @GrpcMethod(S, 'CreatePackage') createPackage(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreatePackage', r, m, c); }
+  @GrpcMethod(S, 'GetPackage') getPackage(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetPackage', r, m, c); }
+  @GrpcMethod(S, 'ListPackages') listPackages(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListPackages', r, m, c); }
+  @GrpcMethod(S, 'DeletePackage') deletePackage(r: Req, m: Metadata, c: GrpcCall) { return this.call('DeletePackage', r, m, c); }
+  @GrpcMethod(S, 'CreatePackageVersion') createPackageVersion(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreatePackageVersion', r, m, c); }
+  @GrpcMethod(S, 'GetPackageVersion') getPackageVersion(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetPackageVersion', r, m, c); }
+  @GrpcMethod(S, 'ListPackageVersions') listPackageVersions(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListPackageVersions', r, m, c); }
+  @GrpcMethod(S, 'WithdrawPackageVersion') withdrawPackageVersion(r: Req, m: Metadata, c: GrpcCall) { return this.call('WithdrawPackageVersion', r, m, c); }
+  @GrpcMethod(S, 'CreatePackageAssignment') createPackageAssignment(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreatePackageAssignment', r, m, c); }
+  @GrpcMethod(S, 'UpdatePackageAssignment') updatePackageAssignment(r: Req, m: Metadata, c: GrpcCall) { return this.call('UpdatePackageAssignment', r, m, c); }
+  @GrpcMethod(S, 'GetPackageAssignment') getPackageAssignment(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetPackageAssignment', r, m, c); }
+  @GrpcMethod(S, 'ListPackageAssignments') listPackageAssignments(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListPackageAssignments', r, m, c); }
+  @GrpcMethod(S, 'DeletePackageAssignment') deletePackageAssignment(r: Req, m: Metadata, c: GrpcCall) { return this.call('DeletePackageAssignment', r, m, c); }
+  @GrpcMethod(S, 'GetAgentPackages') getAgentPackages(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetAgentPackages', r, m, c); }
 
   /**
    * Server stream. Emits an event only when the call can take it (Nest's own

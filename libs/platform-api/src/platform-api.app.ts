@@ -18,6 +18,7 @@ import { FLEET_PACKAGE, findFleetApiProto, LOADER_OPTIONS, ProtoJson } from './p
 import { tolerantPackageDefinition } from './grpc-request-decoding';
 import { API_LOG, FLEET_API, METRICS_REGISTRY, PROTO_JSON } from './platform-api.tokens';
 import { refuseDeepJson, restErrors } from './rest-body';
+import { PACKAGE_UPLOAD_PATH, packageUpload } from './package-upload';
 import { RestErrorsFilter } from './rest-errors.filter';
 import { MetricsController } from './metrics.controller';
 import type { Registry } from 'prom-client';
@@ -61,6 +62,8 @@ export async function createPlatformApiApp(module: DynamicModule, listen: Platfo
   });
   // Errors of the parser (right after it, before Nest wraps them), express and Nest itself in the API's envelope, not Nest's.
   const errors = restErrors(app.get<FleetApiService>(FLEET_API), app.get<JsonLog>(API_LOG));
+  // Before the JSON parser: a package file streams into the store as it arrives.
+  app.use(PACKAGE_UPLOAD_PATH, packageUpload(app.get<FleetApiService>(FLEET_API), app.get<ProtoJson>(PROTO_JSON), app.get<JsonLog>(API_LOG)));
   app.useBodyParser('json', { limit: MAX_REST_BODY_BYTES, verify: refuseDeepJson });
   app.use(errors);
   app.useGlobalFilters(new RestErrorsFilter(errors));

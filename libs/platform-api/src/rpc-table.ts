@@ -49,6 +49,20 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   RollbackRollout: (api, c, r) => api.rollouts.rollbackRollout(c, r),
   ListRolloutEvents: (api, c, r) => api.rollouts.listRolloutEvents(c, r),
   ListRolloutAgents: (api, c, r) => api.rollouts.listRolloutAgents(c, r),
+  CreatePackage: (api, c, r) => api.packages.createPackage(c, r),
+  GetPackage: (api, c, r) => api.packages.getPackage(c, r),
+  ListPackages: (api, c) => api.packages.listPackages(c),
+  DeletePackage: (api, c, r) => api.packages.deletePackage(c, r),
+  CreatePackageVersion: (api, c, r) => api.packages.createPackageVersion(c, r),
+  GetPackageVersion: (api, c, r) => api.packages.getPackageVersion(c, r),
+  ListPackageVersions: (api, c, r) => api.packages.listPackageVersions(c, r),
+  WithdrawPackageVersion: (api, c, r) => api.packages.withdrawPackageVersion(c, r),
+  CreatePackageAssignment: (api, c, r) => api.packageAssignments.createPackageAssignment(c, r),
+  UpdatePackageAssignment: (api, c, r) => api.packageAssignments.updatePackageAssignment(c, r),
+  GetPackageAssignment: (api, c, r) => api.packageAssignments.getPackageAssignment(c, r),
+  ListPackageAssignments: (api, c) => api.packageAssignments.listPackageAssignments(c),
+  DeletePackageAssignment: (api, c, r) => api.packageAssignments.deletePackageAssignment(c, r),
+  GetAgentPackages: (api, c, r) => api.packageAssignments.getAgentPackages(c, r),
 };
 
 /** Server-streaming rpcs: served by the transports themselves (watch-stream.ts), not through invokeRpc. */

@@ -8,3 +8,4 @@ export * from './agent-records';
 export * from './store-limits';
 export { nestsDeeperThan } from './json-depth';
 export * from './pglite-import';
+export * from './package-blob.store';

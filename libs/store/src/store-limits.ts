@@ -28,3 +28,17 @@ export const EMBEDDED_POSTGRES_DEFAULTS = {
   /** The server's own log, inside the cluster directory. */
   logFile: 'postgres.log',
 } as const;
+
+/**
+ * Size of one stored chunk of an uploaded package file (package-blob.store.ts):
+ * what an upload holds in memory before it writes a row, and the unit a Range
+ * read fetches. 1 MiB rows stay far below PostgreSQL's 1 GB bytea limit and
+ * TOAST them without surprises.
+ */
+export const PACKAGE_BLOB_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * An upload whose blob still has no hash this long after it began broke off
+ * (its process died mid-way): the next upload of the tenant removes its rows.
+ */
+export const PACKAGE_UPLOAD_ABANDONED_MS = 60 * 60 * 1000;

@@ -10,3 +10,4 @@ export * from './opamp-go-agent.process';
 export * from './console-browser';
 export * from './test-pki';
 export * from './haproxy-terminator.process';
+export * from './package-file.server';

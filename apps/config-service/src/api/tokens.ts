@@ -12,3 +12,5 @@ export const REDIS_SUB = Symbol('REDIS_SUB');
 export const AGENT_CHANGES = Symbol('AGENT_CHANGES');
 export const METRICS = Symbol('METRICS');
 export const IDENTITY = Symbol('IDENTITY');
+/** The package reconciler (desired packages per group), fed by the event worker and the API. */
+export const PACKAGES = Symbol('PACKAGES');

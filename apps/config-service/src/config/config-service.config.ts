@@ -1,5 +1,6 @@
 /** The only place config-service reads its environment. */
 import { int, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
+import { DEFAULT_MAX_PACKAGE_FILE_BYTES, DEFAULT_PACKAGE_FETCH_TIMEOUT_MS } from '@opamp/desired-state';
 
 export const configServiceEnv = {
   OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
@@ -43,6 +44,16 @@ export const configServiceEnv = {
   OPAMP_OFFER_HEARTBEAT_S: int({ default: 30, min: 1, max: 86_400 }),
   /** How often rotation deadlines and scheduled rotations are swept (ms). */
   OPAMP_CREDENTIAL_SWEEP_MS: int({ default: 60_000, min: 100, max: 3_600_000 }),
+  /** Largest package file uploaded or verified from its URL (bytes). */
+  OPAMP_PACKAGE_MAX_FILE_BYTES: int({ default: DEFAULT_MAX_PACKAGE_FILE_BYTES, min: 1, max: Number.MAX_SAFE_INTEGER }),
+  /** Longest the download that verifies a package file's URL may take (ms). */
+  OPAMP_PACKAGE_FETCH_TIMEOUT_MS: int({ default: DEFAULT_PACKAGE_FETCH_TIMEOUT_MS, min: 100, max: 3_600_000 }),
+  /** Where agents reach the gateways for package downloads (https://host); default: the origin of OPAMP_PUBLIC_OPAMP_URL. */
+  OPAMP_PACKAGE_DOWNLOAD_URL: str({ default: '' }),
+  /** The key download addresses of uploaded package files are signed with (base64 of 32 bytes), the gateways' OPAMP_PACKAGE_URL_KEY. Or: */
+  OPAMP_PACKAGE_URL_KEY: str({ default: '', secret: true }),
+  /** ... a file holding it. Without either, uploaded files are not offered to agents (URL files are). */
+  OPAMP_PACKAGE_URL_KEY_FILE: str({ default: '' }),
 };
 
 export interface ConfigServiceConfig {
@@ -69,6 +80,11 @@ export interface ConfigServiceConfig {
   publicOpampUrl: string | null;
   offerHeartbeatS: number;
   credentialSweepMs: number;
+  packageMaxFileBytes: number;
+  packageFetchTimeoutMs: number;
+  /** Origin of the gateways' package downloads, and the key their addresses are signed with. */
+  packageDownloadUrl: string | null;
+  packageUrlKey: Buffer | null;
 }
 
 function publicUrl(text: string): string | null {
@@ -81,6 +97,21 @@ function publicUrl(text: string): string | null {
   }
   if (!['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol)) throw new Error('OPAMP_PUBLIC_OPAMP_URL must be http(s) or ws(s)');
   return u.toString();
+}
+
+/** The origin (scheme, host, port) package downloads are offered under: the one given, else the public OpAMP URL's, as http(s). */
+function downloadOrigin(given: string, publicOpamp: string): string | null {
+  const text = given || publicOpamp;
+  if (!text) return null;
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new Error('OPAMP_PACKAGE_DOWNLOAD_URL must be a URL such as https://opamp.example.com');
+  }
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol)) throw new Error('OPAMP_PACKAGE_DOWNLOAD_URL must be http(s)');
+  const scheme = u.protocol === 'wss:' || u.protocol === 'https:' ? 'https' : 'http';
+  return `${scheme}://${u.host}`;
 }
 
 function parseTokens(text: string): Array<{ tenantId: string; token: string }> {
@@ -121,6 +152,10 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     credentialKey: loadCredentialKey(e.OPAMP_CREDENTIAL_KEY, e.OPAMP_CREDENTIAL_KEY_FILE, { value: 'OPAMP_CREDENTIAL_KEY', file: 'OPAMP_CREDENTIAL_KEY_FILE' }),
     publicOpampUrl: publicUrl(e.OPAMP_PUBLIC_OPAMP_URL),
     offerHeartbeatS: e.OPAMP_OFFER_HEARTBEAT_S,
+    packageMaxFileBytes: e.OPAMP_PACKAGE_MAX_FILE_BYTES,
+    packageFetchTimeoutMs: e.OPAMP_PACKAGE_FETCH_TIMEOUT_MS,
+    packageDownloadUrl: downloadOrigin(e.OPAMP_PACKAGE_DOWNLOAD_URL, e.OPAMP_PUBLIC_OPAMP_URL),
+    packageUrlKey: loadCredentialKey(e.OPAMP_PACKAGE_URL_KEY, e.OPAMP_PACKAGE_URL_KEY_FILE, { value: 'OPAMP_PACKAGE_URL_KEY', file: 'OPAMP_PACKAGE_URL_KEY_FILE' }),
     credentialSweepMs: e.OPAMP_CREDENTIAL_SWEEP_MS,
   };
 }

@@ -1,6 +1,6 @@
 /** The only place the gateway reads its environment. The edge's limits default to the edge lib's own (EDGE_DEFAULTS). */
 import { hostname } from 'node:os';
-import { bool, type ClientIdentitySettings, clientIdentityEnv, clientIdentitySettings, int, kafkaEnv, readEnv, redisEnv, str } from '@opamp/config';
+import { bool, type ClientIdentitySettings, clientIdentityEnv, clientIdentitySettings, int, kafkaEnv, loadCredentialKey, readEnv, redisEnv, str } from '@opamp/config';
 import { EDGE_DEFAULTS, TrustedProxies } from '@opamp/edge';
 
 export const gatewayEnv = {
@@ -41,6 +41,21 @@ export const gatewayEnv = {
   /** The inbound topic (opamp.agent-inbound); other values isolate test runs. */
   OPAMP_GATEWAY_INBOUND_TOPIC: str({ default: 'opamp.agent-inbound' }),
   ...redisEnv,
+  /**
+   * Package downloads (GET /v1/packages/files/<sha256>): the PostgreSQL the
+   * uploaded files are stored in (a role with SELECT on package_blobs and
+   * package_blob_chunks is enough), read through a small pool of its own.
+   * Empty: this gateway serves no package files (404).
+   */
+  OPAMP_PACKAGE_DATABASE_URL: str({ default: '', secret: true }),
+  OPAMP_PACKAGE_DB_POOL_MAX: int({ default: 4, min: 1, max: 64 }),
+  /** The key signed download addresses are checked with (base64 of 32 bytes), config-service's OPAMP_PACKAGE_URL_KEY. Or: */
+  OPAMP_PACKAGE_URL_KEY: str({ default: '', secret: true }),
+  /** ... a file holding it. Without either, only agents' credentials open downloads. */
+  OPAMP_PACKAGE_URL_KEY_FILE: str({ default: '' }),
+  /** Package downloads at once on this gateway (beyond: 503 + Retry-After), and their bytes per second together. */
+  OPAMP_PACKAGE_DOWNLOADS_MAX: int({ default: EDGE_DEFAULTS.packageDownloadsMax, min: 1, max: 100_000 }),
+  OPAMP_PACKAGE_BYTES_PER_SECOND: int({ default: EDGE_DEFAULTS.packageBytesPerSecond, min: EDGE_DEFAULTS.packagePieceBytes }),
 };
 
 export interface GatewayConfig {
@@ -69,6 +84,8 @@ export interface GatewayConfig {
   kafkaBrokers: string[];
   inboundTopic: string;
   redisUrl: string;
+  /** Package downloads: where the files are read, and their limits (null: not served). */
+  packages: { databaseUrl: string; poolMax: number; urlKey: Buffer | null; maxConcurrent: number; bytesPerSecond: number } | null;
 }
 
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
@@ -85,6 +102,10 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   if (e.OPAMP_DRAIN_RETRY_AFTER_MAX_S < e.OPAMP_DRAIN_RETRY_AFTER_MIN_S) {
     throw new Error('invalid configuration: OPAMP_DRAIN_RETRY_AFTER_MAX_S must be >= OPAMP_DRAIN_RETRY_AFTER_MIN_S');
   }
+  if (e.OPAMP_PACKAGE_DATABASE_URL && !/^postgres(ql)?:\/\//.test(e.OPAMP_PACKAGE_DATABASE_URL)) {
+    throw new Error('invalid configuration: OPAMP_PACKAGE_DATABASE_URL must be a postgres:// URL');
+  }
+  const urlKey = loadCredentialKey(e.OPAMP_PACKAGE_URL_KEY, e.OPAMP_PACKAGE_URL_KEY_FILE, { value: 'OPAMP_PACKAGE_URL_KEY', file: 'OPAMP_PACKAGE_URL_KEY_FILE' });
   return {
     gatewayId: e.OPAMP_GATEWAY_ID || `${hostname()}-${process.pid}`,
     host: e.OPAMP_GATEWAY_HOST,
@@ -111,5 +132,14 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     kafkaBrokers: e.OPAMP_KAFKA_BROKERS,
     inboundTopic: e.OPAMP_GATEWAY_INBOUND_TOPIC,
     redisUrl: e.OPAMP_REDIS_URL,
+    packages: e.OPAMP_PACKAGE_DATABASE_URL
+      ? {
+          databaseUrl: e.OPAMP_PACKAGE_DATABASE_URL,
+          poolMax: e.OPAMP_PACKAGE_DB_POOL_MAX,
+          urlKey,
+          maxConcurrent: e.OPAMP_PACKAGE_DOWNLOADS_MAX,
+          bytesPerSecond: e.OPAMP_PACKAGE_BYTES_PER_SECOND,
+        }
+      : null,
   };
 }

@@ -20,6 +20,9 @@ import { AssignmentApi } from './assignment-api';
 import { AuditApi } from './audit-api';
 import { ConfigurationApi } from './configuration-api';
 import { ConnectionProfileApi } from './connection-profile-api';
+import { PackageApi, type PackageApiOptions } from './package-api';
+import { PackageAssignmentApi } from './package-assignment-api';
+import type { PackageReconciler } from '../runtime/package.reconciler';
 import { RolloutApi } from './rollout-api';
 import { TenantSettingsApi } from './tenant-settings-api';
 
@@ -27,6 +30,7 @@ export type { AgentStateEraser, Caller } from './api-context';
 export type { AgentsChanged } from './agent-api';
 export type { AgentTokenSink, AgentTokenSinkEntry, TenantAgentPolicyEntry } from './agent-token-api';
 export type { ConfigFileMessage } from './configuration-api';
+export { PackageFileTooLargeError, type PackageApiOptions } from './package-api';
 
 export interface ApiMetrics {
   calls: number;
@@ -51,6 +55,10 @@ export class FleetApiService {
   readonly agentCredentials: AgentCredentialApi;
   /** Connection profiles: other connection settings per group of agents (api/connection-profile-api.ts). */
   readonly connectionProfiles: ConnectionProfileApi;
+  /** The package catalog and uploaded package files (api/package-api.ts). */
+  readonly packages: PackageApi;
+  /** Desired packages per group (api/package-assignment-api.ts). */
+  readonly packageAssignments: PackageAssignmentApi;
   private readonly credentialServices: AgentCredentialServices | null;
 
   constructor(
@@ -62,8 +70,17 @@ export class FleetApiService {
      * `onAgentsChanged`: publishes the API's own agent changes (deletions) on the agent-change
      * feed every replica's watches hear; without it they reach this replica's watches only.
      * `credentials`: agents' own credentials (api/agent-credential-api.ts); without, those calls fail.
+     * `packages`: the package file limits and store (api/package-api.ts).
+     * `packageReconciler`: offers desired packages after assignment changes; without, GetAgentPackages is UNAVAILABLE.
      */
-    options: { watch?: AgentWatchHubOptions; agentState?: AgentStateEraser; onAgentsChanged?: AgentsChanged; credentials?: AgentCredentialServices } = {},
+    options: {
+      watch?: AgentWatchHubOptions;
+      agentState?: AgentStateEraser;
+      onAgentsChanged?: AgentsChanged;
+      credentials?: AgentCredentialServices;
+      packages?: PackageApiOptions;
+      packageReconciler?: PackageReconciler;
+    } = {},
   ) {
     const ctx = new ApiContext(repo, dispatcher, reconciler, options.agentState ?? null);
     this.rollouts = new RolloutApi(repo);
@@ -76,6 +93,8 @@ export class FleetApiService {
     this.credentialServices = options.credentials ?? null;
     this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
     this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices?.identity ?? null);
+    this.packages = new PackageApi(ctx, options.packages);
+    this.packageAssignments = new PackageAssignmentApi(ctx, () => options.packageReconciler ?? null);
   }
 
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */

@@ -16,3 +16,5 @@ export * from './connection-profile';
 export * from './agent-credential';
 export * from './enrollment-token';
 export * from './agent-credential-state';
+export * from './package-catalog';
+export * from './package-offer';

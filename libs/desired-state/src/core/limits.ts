@@ -127,3 +127,23 @@ export const MAX_OTHER_SETTINGS = 64;
 export const MAX_OTHER_SETTING_VALUE_CHARS = 4096;
 /** The heartbeat interval a profile may ask for (s); 0 in a profile means the server's default. opamp-go clamps beyond a day. */
 export const MAX_PROFILE_HEARTBEAT_S = 86_400;
+
+/** Packages (core/package-catalog.ts): per tenant, versions per package, files (platforms) per version. */
+export const MAX_PACKAGES = 1000;
+export const MAX_PACKAGE_VERSIONS = 1000;
+export const MAX_PACKAGE_FILES = 32;
+/** Longest version string, file URL, and publisher signature (bytes) a version may carry. */
+export const MAX_PACKAGE_VERSION_CHARS = 128;
+export const MAX_PACKAGE_URL_CHARS = 2048;
+export const MAX_PACKAGE_SIGNATURE_BYTES = 16 * 1024;
+/**
+ * Largest package file: uploaded (POST /api/v1/package-files, a 413 beyond)
+ * or downloaded from its URL to verify its hash at registration. Agent builds
+ * are tens of MiB; 1 GiB leaves room without letting one call fill the disk.
+ */
+export const DEFAULT_MAX_PACKAGE_FILE_BYTES = 1024 * 1024 * 1024;
+/** Longest the download of a version's file from its URL may take at registration (ms). */
+export const DEFAULT_PACKAGE_FETCH_TIMEOUT_MS = 5 * 60 * 1000;
+/** Package assignments per tenant, and packages one assignment names. */
+export const MAX_PACKAGE_ASSIGNMENTS = 1000;
+export const MAX_ASSIGNMENT_PACKAGES = 32;

@@ -7,6 +7,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { FleetApiService } from '../api/fleet-api.service';
 import type { AgentPushDispatcher } from '../store/agent-push.dispatcher';
+import type { PackageReconciler } from './package.reconciler';
+import { mirrorCounter } from './metric-mirror';
+import { registerPackageMetrics } from './package.metrics';
 import type { Reconciler, ReconcilerMetrics } from './reconciler';
 import type { RolloutDriver, RolloutDriverMetrics } from './rollout-driver';
 
@@ -15,6 +18,8 @@ export interface ConfigServiceMetricsSources {
   rolloutDriver: RolloutDriver;
   dispatcher: AgentPushDispatcher;
   api: FleetApiService;
+  /** Desired packages (runtime/package.reconciler.ts), when this process offers them. */
+  packages?: PackageReconciler;
 }
 
 const RECONCILER_COUNTERS: Array<[keyof ReconcilerMetrics, string, string]> = [
@@ -49,18 +54,6 @@ const ROLLOUT_COUNTERS: Array<[keyof RolloutDriverMetrics, string, string]> = [
   ['errors', 'opamp_config_rollout_errors_total', 'Rollout driver errors'],
 ];
 
-/** A counter whose value is read from a plain number at scrape time. */
-function mirrorCounter(registry: Registry, name: string, help: string, read: () => number): void {
-  new Counter({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(read());
-    },
-  });
-}
 
 export class ConfigServiceMetrics {
   readonly registry = new Registry();
@@ -101,6 +94,7 @@ export class ConfigServiceMetrics {
       'Re-evaluations after a connection profile change that failed (those agents get the change with their next event)',
       () => profiles.reevaluationErrors,
     );
+    registerPackageMetrics(this.registry, api, sources.packages ?? null);
     const watch = api.watches.metrics;
     new Gauge({
       name: 'opamp_config_watchers_active',

@@ -12,7 +12,7 @@ import type { IServerToAgent } from '@opamp/protocol';
 export const TRANSPORT_WEBSOCKET = 1;
 export const TRANSPORT_HTTP = 2;
 
-export type PushKind = 'remote_config' | 'command' | 'custom_message' | 'connection_settings' | 'error';
+export type PushKind = 'remote_config' | 'command' | 'custom_message' | 'connection_settings' | 'packages_available' | 'error';
 
 export interface PushTarget {
   readonly connected: boolean;

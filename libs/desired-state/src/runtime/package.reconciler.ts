@@ -1,0 +1,207 @@
+/**
+ * Desired packages, level-triggered like configurations: on agent events
+ * (connection, capabilities, description, package statuses) and after a
+ * package assignment changes, each connected agent's package assignment is
+ * planned for its platform and offered as PackagesAvailable when the
+ * decision says so (core/package-offer.ts decides; this file reads rows,
+ * signs download addresses and pushes). Uploaded files are offered at a
+ * signed address on the gateways; URL files at the operator's URL.
+ */
+import { AgentEventCodec, EnvelopeDecodeError, fleet, PACKAGE_URL_TTL_S, packageDownloadUrl } from '@opamp/contracts';
+import {
+  decidePackageOffer,
+  packagesAvailableMessage,
+  parseSelector,
+  planPackages,
+  platformOf,
+  reportedPackages,
+  resolveAssignment,
+  selectorToSql,
+  sendConnection,
+  type PackageDecisionReason,
+  type PackagePlan,
+  type PlannedPackage,
+  type PlanRefusal,
+} from '../core';
+import type { AgentPushDispatcher, PushTarget } from '../store/agent-push.dispatcher';
+import { toBuffer, type DesiredStateRepository } from '../store/desired-state.repository';
+import { PackageRepository, type PackageAssignment } from '../store/package.repository';
+
+export interface PackageReconcilerOptions {
+  /** Where agents reach the gateways' package downloads (https://host), and the key addresses are signed with; without both, uploaded files are not offered. */
+  downloadBase: string | null | (() => string | null);
+  urlKey: Buffer | null;
+  now?: () => number;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** What the reconciler decided for an agent (GetAgentPackages shows it). */
+export interface AgentPackageDecision {
+  assignmentName: string;
+  state: PackageDecisionReason | PlanRefusal | 'no_assignment' | 'no_download_url';
+  /** The package a refusal is about. */
+  packageName: string;
+  desiredHash: Buffer | null;
+}
+
+export interface PackageReconcilerMetrics {
+  eventsHandled: number;
+  offersSent: number;
+  /** Agents sent nothing because of their platform, a withdrawn or unknown version, or no download address. */
+  refusals: Record<string, number>;
+}
+
+const C = fleet.v1.AgentChange;
+const RELEVANT = C.AGENT_CHANGE_CONNECTION | C.AGENT_CHANGE_CAPABILITIES | C.AGENT_CHANGE_DESCRIPTION | C.AGENT_CHANGE_PACKAGE_STATUSES;
+const PAGE = 500;
+
+const AGENT_COLUMNS = `instance_uid, capabilities, labels, connected, gateway_id, connection_id, epoch, transport, packages_hash, package_statuses,
+  packages_offered_hash, packages_offered_connection, packages_offered_at`;
+
+export class PackageReconciler {
+  readonly metrics: PackageReconcilerMetrics = { eventsHandled: 0, offersSent: 0, refusals: {} };
+  readonly repo: PackageRepository;
+  private readonly now: () => number;
+  private warnedNoUrl = false;
+
+  constructor(
+    desired: DesiredStateRepository,
+    private readonly dispatcher: AgentPushDispatcher,
+    private readonly options: PackageReconcilerOptions,
+  ) {
+    this.repo = new PackageRepository(desired.db);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** One batch of AgentEvent records: the connected agents whose relevant state changed, decided again from their rows. */
+  async handleEventRecords(values: ReadonlyArray<Buffer | null>): Promise<void> {
+    const byTenant = new Map<string, Map<string, Buffer>>();
+    for (const value of values) {
+      if (!value) continue;
+      let e: fleet.v1.AgentEvent;
+      try {
+        e = AgentEventCodec.decode(value);
+      } catch (err) {
+        if (err instanceof EnvelopeDecodeError) continue;
+        throw err;
+      }
+      if (!e.tenantId || e.instanceUid?.length !== 16 || (Number(e.changes ?? 0) & RELEVANT) === 0) continue;
+      const uid = Buffer.from(e.instanceUid);
+      const m = byTenant.get(e.tenantId) ?? new Map<string, Buffer>();
+      m.set(uid.toString('hex'), uid);
+      byTenant.set(e.tenantId, m);
+    }
+    for (const [tenantId, uids] of byTenant) await this.reconcileAgents(tenantId, [...uids.values()]);
+    this.metrics.eventsHandled += values.length;
+  }
+
+  /** The connected agents these selectors match, page by page (after an assignment or catalog change). */
+  async reconcileSelectors(tenantId: string, selectors: readonly string[]): Promise<void> {
+    if (selectors.length === 0) return;
+    const params: unknown[] = [tenantId];
+    const where = selectors.map((text) => {
+      const sel = selectorToSql(parseSelector(text), 'labels', params.length);
+      params.push(...sel.params);
+      return `(${sel.sql})`;
+    });
+    let after: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const { rows } = await this.repo.db.query(
+        `SELECT instance_uid FROM agents WHERE tenant_id = $1 AND connected AND (${where.join(' OR ')}) AND instance_uid > $${params.length + 1} ORDER BY instance_uid LIMIT ${PAGE}`,
+        [...params, after],
+      );
+      const uids = rows.map((r) => toBuffer(r['instance_uid']) as Buffer);
+      if (uids.length > 0) await this.reconcileAgents(tenantId, uids);
+      if (uids.length < PAGE) return;
+      after = uids[uids.length - 1];
+    }
+  }
+
+  async reconcileAgents(tenantId: string, uids: readonly Buffer[]): Promise<void> {
+    const assignments = await this.repo.orderedAssignments(tenantId);
+    if (assignments.length === 0) return;
+    const catalog = await this.repo.versions(tenantId, assignments.flatMap((a) => a.packages));
+    for (let i = 0; i < uids.length; i += PAGE) {
+      const { rows } = await this.repo.db.query(`SELECT ${AGENT_COLUMNS} FROM agents WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) AND connected`, [tenantId, uids.slice(i, i + PAGE)]);
+      for (const r of rows) {
+        const planned = this.plan(tenantId, assignments, catalog, r);
+        if (!('plan' in planned)) {
+          if (planned.decision.state !== 'no_assignment') this.metrics.refusals[planned.decision.state] = (this.metrics.refusals[planned.decision.state] ?? 0) + 1;
+          continue;
+        }
+        const { plan, decision, target, connection } = planned;
+        if (decision.state !== 'send') continue;
+        const uid = toBuffer(r['instance_uid']) as Buffer;
+        const message = packagesAvailableMessage(uid, plan, (p) => this.urlOf(tenantId, p) as string);
+        await this.dispatcher.push(tenantId, uid, target, 'packages_available', message);
+        await this.repo.markOffered(tenantId, uid, plan.hash, connection);
+        this.metrics.offersSent++;
+      }
+    }
+  }
+
+  /** The decision for one agent as GetAgentPackages shows it (the same path the reconciler takes). */
+  async decisionFor(tenantId: string, uid: Buffer): Promise<AgentPackageDecision | null> {
+    const { rows } = await this.repo.db.query(`SELECT ${AGENT_COLUMNS} FROM agents WHERE tenant_id = $1 AND instance_uid = $2`, [tenantId, uid]);
+    if (rows.length === 0) return null;
+    const assignments = await this.repo.orderedAssignments(tenantId);
+    const catalog = await this.repo.versions(tenantId, assignments.flatMap((a) => a.packages));
+    return this.plan(tenantId, assignments, catalog, rows[0]).decision;
+  }
+
+  private plan(
+    tenantId: string,
+    assignments: readonly PackageAssignment[],
+    catalog: Awaited<ReturnType<PackageRepository['versions']>>,
+    r: Record<string, unknown>,
+  ): { decision: AgentPackageDecision } | { decision: AgentPackageDecision; plan: PackagePlan; target: PushTarget; connection: string } {
+    const labels = labelsOf(r['labels']);
+    const assignment = resolveAssignment(assignments, labels);
+    if (!assignment) return { decision: { assignmentName: '', state: 'no_assignment', packageName: '', desiredHash: null } };
+    const planned = planPackages(assignment.packages, catalog, platformOf(labels));
+    if ('refused' in planned) return { decision: { assignmentName: assignment.name, state: planned.refused, packageName: planned.packageName, desiredHash: null } };
+    const missingUrl = planned.packages.find((p) => this.urlOf(tenantId, p) === null);
+    if (missingUrl) {
+      if (!this.warnedNoUrl) this.options.log?.('warn', 'a package assignment names uploaded files, but no package download URL or URL key is configured: they are not offered');
+      this.warnedNoUrl = true;
+      return { decision: { assignmentName: assignment.name, state: 'no_download_url', packageName: missingUrl.name, desiredHash: planned.hash } };
+    }
+    const target: PushTarget = {
+      connected: r['connected'] === true,
+      gatewayId: r['gateway_id'] ? String(r['gateway_id']) : null,
+      connectionId: String(r['connection_id'] ?? ''),
+      epoch: Number(r['epoch'] ?? 0),
+      transport: Number(r['transport'] ?? 0),
+    };
+    const connection = sendConnection(target);
+    const offeredAt = r['packages_offered_at'];
+    const d = decidePackageOffer(
+      planned,
+      {
+        capabilities: Number(r['capabilities'] ?? 0),
+        reportedHash: toBuffer(r['packages_hash']),
+        reported: reportedPackages(r['package_statuses']),
+        offeredHash: toBuffer(r['packages_offered_hash']),
+        offeredConnection: r['packages_offered_connection'] ? String(r['packages_offered_connection']) : null,
+        offeredAtMs: offeredAt ? new Date(offeredAt as string).getTime() : null,
+      },
+      connection,
+      this.now(),
+    );
+    return { decision: { assignmentName: assignment.name, state: d.reason, packageName: '', desiredHash: planned.hash }, plan: planned, target, connection };
+  }
+
+  /** The operator's URL, or a signed address on the gateways for an upload; null when none can be given. */
+  private urlOf(tenantId: string, p: PlannedPackage): string | null {
+    if (p.file.source === 'url') return p.file.url;
+    const base = typeof this.options.downloadBase === 'function' ? this.options.downloadBase() : this.options.downloadBase;
+    if (!base || !this.options.urlKey) return null;
+    return packageDownloadUrl(base, this.options.urlKey, { tenantId, sha256Hex: p.file.sha256.toString('hex'), expiresAtS: Math.floor(this.now() / 1000) + PACKAGE_URL_TTL_S });
+  }
+}
+
+function labelsOf(v: unknown): Record<string, string> {
+  const o = typeof v === 'string' ? (JSON.parse(v) as unknown) : v;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return {};
+  return Object.fromEntries(Object.entries(o as Record<string, unknown>).map(([k, x]) => [k, String(x ?? '')]));
+}
