@@ -19,6 +19,7 @@ import {
   AgentCredentialRepository,
   AgentCredentialSweeper,
   AgentIdentityReconciler,
+  CredentialOfferDriver,
   AgentPushDispatcher,
   ConfigServiceMetrics,
   DesiredStateRepository,
@@ -182,9 +183,10 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     heartbeatIntervalSeconds: config.heartbeatIntervalS,
     log: (level, message) => log(level, message),
   });
-  const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, identity, { log: (level, message) => log(level, message) });
+  const credentialOffers = new CredentialOfferDriver(credentialRepo, identity, { log: (level, message) => log(level, message) });
+  const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, credentialOffers, { log: (level, message) => log(level, message) });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
-    credentials: { credentials: credentialRepo, directory: credentialDirectory, identity },
+    credentials: { credentials: credentialRepo, directory: credentialDirectory, identity, offers: credentialOffers },
     agentState,
     onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
@@ -284,6 +286,8 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   });
   rolloutDriver.start();
   credentialSweeper.start();
+  // Offers due in the database (a rotation or profile change before a stop is finished).
+  credentialOffers.start();
   // Re-evaluations recorded before a crash or stop resume from their cursor.
   reconciler.startJobs();
   const host = config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost;
@@ -311,6 +315,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
         await api.close();
         await rolloutDriver.stop();
         await credentialSweeper.stop();
+        await credentialOffers.stop();
         await sweeper.stop();
         await lastSeenFlusher.stop();
         await events.close();

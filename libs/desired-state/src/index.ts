@@ -22,3 +22,4 @@ export * from './store/agent-credential.repository';
 export * from './runtime/agent-identity.reconciler';
 export * from './api/agent-credential-api';
 export * from './runtime/agent-credential.sweeper';
+export * from './runtime/agent-credential-offer.driver';

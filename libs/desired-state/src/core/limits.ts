@@ -74,6 +74,15 @@ export const CONFIG_STATUS_WAIT_MS = 30_000;
  */
 export const CREDENTIAL_OFFER_WAIT_MS = 30_000;
 
+/**
+ * An offer the agent reported FAILED (ConnectionSettingsStatus) is sent again
+ * after this back-off, doubled for each further failure, at most
+ * CREDENTIAL_OFFER_MAX_RETRIES times; then it waits for the operator (a new
+ * rotation replaces the credential by a fresh one).
+ */
+export const CREDENTIAL_OFFER_RETRY_MS = 5 * 60_000;
+export const CREDENTIAL_OFFER_MAX_RETRIES = 3;
+
 /** Default OpAMP heartbeat interval put in offers to ReportsHeartbeat agents (C62), seconds. */
 export const DEFAULT_OFFER_HEARTBEAT_S = 30;
 
