@@ -202,7 +202,10 @@ export class ConfigServiceModule {
               log: (level, message) => (level === 'error' ? logger.error(message) : level === 'warn' ? logger.warn(message) : logger.log(message)),
             });
             // Offers due in the database (rotations, profile changes, retries), whichever replica is up.
-            const offers = new CredentialOfferDriver(credentials, identity, { log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)) });
+            const offers = new CredentialOfferDriver(credentials, identity, {
+              offersPerSecond: config.credentialOffersPerS,
+              log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
+            });
             const sweeper = new AgentCredentialSweeper(credentials, directory, offers, {
               intervalMs: config.credentialSweepMs,
               log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),

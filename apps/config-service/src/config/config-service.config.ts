@@ -1,5 +1,6 @@
 /** The only place config-service reads its environment. */
 import { int, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
+import { DEFAULT_CREDENTIAL_OFFERS_PER_S } from '@opamp/desired-state';
 
 export const configServiceEnv = {
   OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
@@ -43,6 +44,8 @@ export const configServiceEnv = {
   OPAMP_OFFER_HEARTBEAT_S: int({ default: 30, min: 1, max: 86_400 }),
   /** How often rotation deadlines and scheduled rotations are swept (ms). */
   OPAMP_CREDENTIAL_SWEEP_MS: int({ default: 60_000, min: 100, max: 3_600_000 }),
+  /** Credential offers (a rotation, a connection profile change) this replica sends per second at most: each makes an agent reconnect. 0: no pacing. */
+  OPAMP_CREDENTIAL_OFFERS_PER_S: int({ default: DEFAULT_CREDENTIAL_OFFERS_PER_S, min: 0, max: 1_000_000 }),
 };
 
 export interface ConfigServiceConfig {
@@ -69,6 +72,7 @@ export interface ConfigServiceConfig {
   publicOpampUrl: string | null;
   offerHeartbeatS: number;
   credentialSweepMs: number;
+  credentialOffersPerS: number;
 }
 
 function publicUrl(text: string): string | null {
@@ -122,5 +126,6 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     publicOpampUrl: publicUrl(e.OPAMP_PUBLIC_OPAMP_URL),
     offerHeartbeatS: e.OPAMP_OFFER_HEARTBEAT_S,
     credentialSweepMs: e.OPAMP_CREDENTIAL_SWEEP_MS,
+    credentialOffersPerS: e.OPAMP_CREDENTIAL_OFFERS_PER_S,
   };
 }

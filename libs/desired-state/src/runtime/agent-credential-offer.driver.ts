@@ -5,9 +5,11 @@
  * the work, and what a stopped replica had claimed is due again when its lease
  * ends) and handed to the identity reconciler, which decides and sends them as
  * it does for agent events. Woken by the API of this replica after a change,
- * and on an interval for the changes of the others and the retries.
+ * and on an interval for the changes of the others and the retries. Paced
+ * (offersPerSecond): every offer makes an agent reconnect.
  */
 import { randomUUID } from 'node:crypto';
+import { DEFAULT_CREDENTIAL_OFFERS_PER_S } from '../core';
 import type { AgentCredentialRepository } from '../store/agent-credential.repository';
 import type { AgentIdentityReconciler } from './agent-identity.reconciler';
 
@@ -16,6 +18,8 @@ export interface CredentialOfferDriverOptions {
   intervalMs?: number;
   /** Agents per page. */
   pageSize?: number;
+  /** Agents handed on per second at most (each is offered a reconnect); 0: no pacing. */
+  offersPerSecond?: number;
   /** How long a claimed page is left to its pass before others may take it (ms). */
   leaseMs?: number;
   log?: (level: 'warn' | 'error', message: string) => void;
@@ -33,6 +37,7 @@ export class CredentialOfferDriver {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  private pausing: { timer: NodeJS.Timeout; resolve: () => void } | null = null;
 
   constructor(
     private readonly credentials: AgentCredentialRepository,
@@ -77,6 +82,10 @@ export class CredentialOfferDriver {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.pausing) {
+      clearTimeout(this.pausing.timer);
+      this.pausing.resolve();
+    }
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.idle();
@@ -84,9 +93,12 @@ export class CredentialOfferDriver {
 
   /** Pages until none is due (or `maxPages`); returns the agents handed on. */
   async drain(maxPages = Number.POSITIVE_INFINITY): Promise<number> {
-    const pageSize = this.options.pageSize ?? 500;
+    const rate = this.options.offersPerSecond ?? DEFAULT_CREDENTIAL_OFFERS_PER_S;
+    // Pages small enough that the pace is smooth (five a second), never above pageSize.
+    const pageSize = Math.max(1, Math.min(this.options.pageSize ?? 500, rate > 0 ? Math.ceil(rate / 5) : Number.POSITIVE_INFINITY));
     let agents = 0;
     for (let page = 0; page < maxPages && !this.stopped; page++) {
+      const started = Date.now();
       const claim = randomUUID();
       const due = await this.credentials.claimDueOffers(claim, pageSize, this.options.leaseMs ?? 60_000);
       if (due.length === 0) break;
@@ -102,7 +114,20 @@ export class CredentialOfferDriver {
       this.totals.agents += due.length;
       agents += due.length;
       if (due.length < pageSize) break;
+      if (rate > 0) await this.pause(started + (due.length / rate) * 1000 - Date.now());
     }
     return agents;
+  }
+
+  /** Waits before the next page (cut short by stop()). */
+  private pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pausing = null;
+        resolve();
+      }, ms);
+      this.pausing = { timer, resolve };
+    });
   }
 }
