@@ -170,7 +170,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     erase: async (tenantId, uids) => {
       await cursors.forget(tenantId, uids);
       await cursors.removeLive(tenantId, uids);
-      for (const u of uids) await pending.take(tenantId, u.toString('hex'));
+      for (const u of uids) await pending.forget(tenantId, u.toString('hex'));
     },
   };
   // Agents' own credentials: offered through connection settings, followed by the edge in this process.
