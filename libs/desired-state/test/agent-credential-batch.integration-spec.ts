@@ -5,8 +5,9 @@
  * committed); a rotation's offers are due in the database, so a worker that
  * stops mid-rotation (a page claimed and never finished) leaves them to the
  * next, which offers every agent once; an offer the agent reports FAILED is
- * recorded with its message, sent again after its back-off a limited number
- * of times, and a new rotation replaces it by a fresh credential.
+ * recorded with its message and retried after its back-off with a fresh
+ * credential (clients do not try a hash that failed again) a limited number
+ * of times; a new rotation replaces it by a fresh credential.
  */
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
@@ -196,12 +197,12 @@ it('a rotation interrupted mid-way (the worker stopped with a page claimed) is f
   expect(uids.map((u) => offers.get(u.toString('hex'))?.length)).toEqual([1, 1, 1, 1, 1, 1]);
 });
 
-it('an offer the agent reports FAILED is shown with its message, sent again after its back-off at most twice, and a new rotation replaces it', async () => {
+it('an offer the agent reports FAILED is shown with its message, retried with a fresh credential after its back-off at most twice, and a new rotation replaces it', async () => {
   const [agent] = await agentsOnOwnCredentials(2000, 1);
   const key = agent.uid.toString('hex');
   const reconciler = identity({ retry: { baseMs: 200, maxRetries: 2 } });
   const driver = new CredentialOfferDriver(credentials, reconciler, { intervalMs: 50 });
-  const [fresh] = (await rotate([agent.uid])).created;
+  expect((await rotate([agent.uid])).created).toHaveLength(1);
   driver.start();
   try {
     const fail = async (n: number) => {
@@ -220,17 +221,28 @@ it('an offer the agent reports FAILED is shown with its message, sent again afte
     // Retried after 200 ms, then 400 ms; after the third failure it waits for the operator.
     await fail(2);
     await fail(3);
-    const [after] = (await pool.query(`SELECT offer_failures, offer_due_at, offer_error FROM agent_credentials WHERE id = $1`, [fresh.id])).rows;
-    expect(after).toEqual({ offer_failures: 3, offer_due_at: null, offer_error: 'tls handshake failed 3' });
-    expect(reconciler.metrics.offersFailed).toBe(3);
+    const tried = await pool.query(`SELECT id, state, offer_failures, offer_due_at, offer_error FROM agent_credentials WHERE tenant_id = $1 AND instance_uid = $2 AND state <> 'active' ORDER BY created_at`, [tenant, agent.uid]);
+    // Each retry a fresh credential (its own secret), the failures counted on.
+    expect(tried.rows.map((r) => [r['state'], r['offer_failures']])).toEqual([['superseded', 1], ['superseded', 2], ['offered', 3]]);
+    expect(tried.rows[2]).toMatchObject({ offer_due_at: null, offer_error: 'tls handshake failed 3' });
+    expect(new Set((offers.get(key) ?? []).map((o) => o.opamp?.headers?.headers?.[0]?.value)).size).toBe(3);
+    expect(reconciler.metrics).toMatchObject({ offersFailed: 3, offersRetried: 2 });
   } finally {
     await driver.stop();
   }
   expect(offers.get(key)).toHaveLength(3);
+  const current = String((await offered([agent.uid])).rows[0]['id']);
   // A new rotation: the failed credential is superseded (the API drops it from the directory), a fresh one is due.
   const again = await rotate([agent.uid]);
-  expect(again.replaced.map((c) => [c.id, c.state])).toEqual([[fresh.id, 'superseded']]);
+  expect(again.replaced.map((c) => [c.id, c.state])).toEqual([[current, 'superseded']]);
   expect(again.created).toHaveLength(1);
-  expect(again.created[0].id).not.toBe(fresh.id);
+  expect(again.created[0].id).not.toBe(current);
   expect(await credentials.switchCounts(tenant, [agent.uid])).toEqual({ agents: 1, pending: 1, offered: 0, failed: 0, switched: 0 });
+
+  // An agent whose first credential (offered at enrollment) failed has nothing a rotation replaces: its offer stays.
+  const enrolling = uid(2100);
+  const [first] = await repo.db.transaction((tx) => credentials.createOfferedMany(tx, tenant, [{ uid: enrolling, enrollmentTokenId: null }]));
+  await pool.query(`UPDATE agent_credentials SET offered_at = now() - interval '1 minute', offer_failed_at = now(), offer_failures = 1 WHERE id = $1`, [first.id]);
+  expect(await rotate([enrolling])).toEqual({ created: [], replaced: [] });
+  expect((await pool.query(`SELECT state FROM agent_credentials WHERE id = $1`, [first.id])).rows[0]['state']).toBe('offered');
 });

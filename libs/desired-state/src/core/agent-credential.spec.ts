@@ -88,8 +88,8 @@ describe('agent credentials (pure)', () => {
     it('puts a plain-HTTP agent\'s offer in its pending store again at once (it may have dropped it while applying the last one)', () => {
       expect(decide({ offeredHash: hash, offeredConnection: 'http', offeredAtMs: 99_000 }, 'http')).toBe('offer');
     });
-    it('sends an offer the agent reported FAILED again once its back-off passed, once per failure, and not after the last retry', () => {
-      const failed = { capabilities: ACCEPTS | AgentCapabilities.ReportsConnectionSettingsStatus, reportedHash: hash, reportedStatus: S.ConnectionSettingsStatuses_FAILED, offeredHash: hash };
+    it('retries an offer on offer the agent reported FAILED once its back-off passed, once per failure, not after the last retry, never for its active credential', () => {
+      const failed = { capabilities: ACCEPTS | AgentCapabilities.ReportsConnectionSettingsStatus, reportedHash: hash, reportedStatus: S.ConnectionSettingsStatuses_FAILED, offeredHash: hash, desiredOnOffer: true };
       const policy = { baseMs: 1_000, maxRetries: 2 };
       const at = (s: Partial<CredentialOfferState>, now: number) => decideCredentialOffer({ ...base, ...failed, ...s }, 'ws:gw/1', now, 30_000, policy).reason;
       // First failure at 10 s after an offer at 5 s: waits 1 s.
@@ -103,6 +103,8 @@ describe('agent credentials (pure)', () => {
       expect(at({ offeredAtMs: 14_000, offerFailures: 3, offerFailedAtMs: 15_000 }, 1e9)).toBe('failed_for_current_hash');
       // No failure recorded (an older server, a status of other content): waits as before.
       expect(at({ offeredAtMs: 5_000 }, 1e9)).toBe('failed_for_current_hash');
+      // The agent's active credential (a profile's content failed): the operator decides.
+      expect(at({ offeredAtMs: 5_000, offerFailures: 1, offerFailedAtMs: 10_000, desiredOnOffer: false }, 1e9)).toBe('failed_for_current_hash');
     });
     it('backs off offers that failed: doubling, at most the policy\'s retries', () => {
       const policy = { baseMs: 100, maxRetries: 3 };

@@ -15,8 +15,9 @@
  * - the hash covers the whole content, so identical offers hash alike and any
  *   change (endpoint, a header, the interval, a profile's part) changes it;
  * - sent only on mismatch: a 0x8000 agent by the hash it reports (FAILED for
- *   the current hash is sent again after a back-off, a few times, then waits
- *   for the operator: offerRetryAt), others
+ *   the current hash of a credential on offer is retried with a fresh
+ *   credential after a back-off, a few times, then waits for the operator:
+ *   offerRetryAt; of an active one it waits for the operator), others
  *   by the hash last offered to them; an agent on another credential than the
  *   one offered is offered it on each new connection;
  * - an offer sent to the agent's current connection is not repeated while the
@@ -75,6 +76,8 @@ export interface CredentialOfferState {
   /** FAILED reports recorded for offers of this credential, and when the last was (absent: none). */
   readonly offerFailures?: number;
   readonly offerFailedAtMs?: number | null;
+  /** The desired credential is on offer (not the agent's active one): a retry replaces it by a fresh one. */
+  readonly desiredOnOffer?: boolean;
 }
 
 export interface OfferRetryPolicy {
@@ -107,8 +110,10 @@ export function decideCredentialOffer(
   const reports = hasCapability(s.capabilities, AgentCapabilities.ReportsConnectionSettingsStatus);
   const reportsCurrent = reports && s.reportedHash !== null && s.reportedHash.equals(s.desiredHash);
   if (reportsCurrent && s.reportedStatus === opamp.proto.v1.ConnectionSettingsStatuses.ConnectionSettingsStatuses_FAILED) {
-    // Sent again once its back-off passed, if not sent since the failure was recorded.
-    const failedAt = s.offerFailedAtMs ?? null;
+    // Clients do not try a hash that failed again (the supervisor, agent-sim): a retry is a fresh
+    // credential (a new secret, so a new hash) once the back-off passed, for a credential on offer
+    // only; the content of an active one's offer is the profile's, which the operator changes.
+    const failedAt = s.desiredOnOffer === true ? (s.offerFailedAtMs ?? null) : null;
     const at = failedAt === null ? null : offerRetryAt(s.offerFailures ?? 0, failedAt, retry);
     const notSentSince = s.offeredAtMs === null || failedAt === null || s.offeredAtMs <= failedAt;
     if (at !== null && nowMs >= at && notSentSince) return { send: true, reason: 'retry_after_failure' };

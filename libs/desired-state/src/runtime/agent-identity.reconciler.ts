@@ -30,6 +30,7 @@ import {
   sendConnection,
   type BatchAgent,
   type ConnectionProfile,
+  type CredentialOfferReason,
   type OfferRetryPolicy,
 } from '../core';
 import type { AgentPushDispatcher, PushTarget } from '../store/agent-push.dispatcher';
@@ -82,6 +83,8 @@ export interface AgentIdentityMetrics {
   revocations: number;
   /** FAILED reports recorded for offers (each offer once). */
   offersFailed: number;
+  /** Failed offers retried with a fresh credential. */
+  offersRetried: number;
 }
 
 const C = fleet.v1.AgentChange;
@@ -90,7 +93,7 @@ const RELEVANT = C.AGENT_CHANGE_CONNECTION | C.AGENT_CHANGE_CREDENTIAL | C.AGENT
 const K = fleet.v1.CredentialKind;
 
 export class AgentIdentityReconciler {
-  readonly metrics: AgentIdentityMetrics = { eventsHandled: 0, enrolled: 0, enrollmentsRefused: 0, credentialsIssued: 0, offersSent: 0, activations: 0, revocations: 0, offersFailed: 0 };
+  readonly metrics: AgentIdentityMetrics = { eventsHandled: 0, enrolled: 0, enrollmentsRefused: 0, credentialsIssued: 0, offersSent: 0, activations: 0, revocations: 0, offersFailed: 0, offersRetried: 0 };
   private warnedNoOffers = false;
   private readonly now: () => number;
   private readonly retry: OfferRetryPolicy;
@@ -131,7 +134,9 @@ export class AgentIdentityReconciler {
     for (const e of latest.values()) {
       const moved = e.previousInstanceUid?.length === 16;
       if (!moved && ((Number(e.changes ?? 0) & RELEVANT) === 0 || e.owner?.connected !== true || !e.credentialId)) continue;
-      byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
+      const list = byTenant.get(e.tenantId);
+      if (list) list.push(e);
+      else byTenant.set(e.tenantId, [e]);
     }
     for (const [tenantId, events] of byTenant) await this.handleTenant(tenantId, events);
     this.metrics.eventsHandled += values.length;
@@ -314,10 +319,14 @@ export class AgentIdentityReconciler {
    */
   private async offerAll(tenantId: string, given: readonly OfferItem[], profiles: readonly ConnectionProfile[]): Promise<void> {
     const items = await this.recordFailures(tenantId, given);
-    const sends = items.flatMap((item) => {
-      const o = this.offerFor(item.event, item.credential, profiles);
-      return o ? [{ item, ...o }] : [];
-    });
+    const decided = items.map((item) => ({ item, o: this.offerFor(item.event, item.credential, profiles) }));
+    const sends = decided.flatMap(({ item, o }) => (o && o.reason !== 'retry_after_failure' ? [{ item, ...o }] : []));
+    // A failed offer's retry: a fresh credential (a hash the agent has not failed), offered in its place.
+    const retries = decided.flatMap(({ item, o }) => (o?.reason === 'retry_after_failure' ? [item] : []));
+    for (const fresh of await this.reissueAll(tenantId, retries)) {
+      const o = this.offerFor(fresh.event, fresh.credential, profiles);
+      if (o) sends.push({ item: fresh, ...o });
+    }
     const sent: Array<{ id: string; connection: string; hash: Buffer }> = [];
     const errors = await this.pushBounded(
       sends.map((s) => async () => {
@@ -333,7 +342,8 @@ export class AgentIdentityReconciler {
   /**
    * Agents that report FAILED for the offer last sent carrying their
    * credential: the failure is recorded (once per offer, with the agent's
-   * message) and the retry made due after its back-off (none after the last).
+   * message) and, for a credential on offer, its retry made due after its
+   * back-off (none after the last).
    * Returns the items with their credentials as recorded.
    */
   private async recordFailures(tenantId: string, items: readonly OfferItem[]): Promise<OfferItem[]> {
@@ -348,9 +358,31 @@ export class AgentIdentityReconciler {
     this.metrics.offersFailed += recorded.size;
     await this.credentials.scheduleOffers(
       tenantId,
-      [...recorded.values()].map((c) => ({ id: c.id, atMs: offerRetryAt(c.offerFailures, Date.parse(c.offerFailedAt ?? ''), this.retry) })),
+      // Only a credential on offer is retried (with a fresh one): see decideCredentialOffer.
+      [...recorded.values()].map((c) => ({ id: c.id, atMs: c.state === 'offered' ? offerRetryAt(c.offerFailures, Date.parse(c.offerFailedAt ?? ''), this.retry) : null })),
     );
     return items.map((item) => ({ ...item, credential: recorded.get(item.credential.id) ?? item.credential }));
+  }
+
+  /** Replaces these offered credentials by fresh ones; gateways drop the old and accept the new before any offer leaves. */
+  private async reissueAll(tenantId: string, items: readonly OfferItem[]): Promise<OfferItem[]> {
+    if (items.length === 0) return [];
+    const done = await this.repo.db.transaction(async (tx) => {
+      const r = await this.credentials.reissueOffered(tx, tenantId, items.map((i) => i.credential.id));
+      await this.repo.auditMany(
+        tx,
+        r.created.map((c) => ({ tenantId, actor: 'system', action: 'agent_credential.reissue', resourceType: 'agent', resourceName: c.instanceUid.toString('hex'), details: { credentialId: c.id, failures: c.offerFailures } })),
+      );
+      return r;
+    });
+    this.metrics.offersRetried += done.created.length;
+    await removeAll(this.directory, done.replaced.map((c) => directoryEntry(c).digest));
+    await putAll(this.directory, done.created.map(directoryEntry));
+    const byUid = new Map(items.map((i) => [Buffer.from(i.event.instanceUid).toString('hex'), i]));
+    return done.created.flatMap((c) => {
+      const i = byUid.get(c.instanceUid.toString('hex'));
+      return i ? [{ event: i.event, credential: c }] : [];
+    });
   }
 
   /** Runs the tasks at most pushConcurrency at a time; returns what they threw. */
@@ -373,7 +405,7 @@ export class AgentIdentityReconciler {
     e: fleet.v1.AgentEvent,
     credential: AgentCredentialRecord,
     profiles: readonly ConnectionProfile[],
-  ): { target: PushTarget; connection: string; hash: Buffer; message: ReturnType<typeof connectionSettingsMessage> } | null {
+  ): { target: PushTarget; connection: string; hash: Buffer; message: ReturnType<typeof connectionSettingsMessage>; reason: CredentialOfferReason } | null {
     const endpoint = this.endpoint();
     if (!endpoint || !this.credentials.issuing) return null;
     const target = targetOf(e);
@@ -405,6 +437,7 @@ export class AgentIdentityReconciler {
         offeredAtMs: credential.offeredAt ? Date.parse(credential.offeredAt) : null,
         offerFailures: credential.offerFailures,
         offerFailedAtMs: credential.offerFailedAt ? Date.parse(credential.offerFailedAt) : null,
+        desiredOnOffer: credential.state === 'offered',
       },
       connection,
       this.now(),
@@ -412,7 +445,7 @@ export class AgentIdentityReconciler {
       this.retry,
     );
     if (!decision.send) return null;
-    return { target, connection, hash, message: connectionSettingsMessage(e.instanceUid, offers) };
+    return { target, connection, hash, message: connectionSettingsMessage(e.instanceUid, offers), reason: decision.reason };
   }
 }
 

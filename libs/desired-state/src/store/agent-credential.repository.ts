@@ -296,9 +296,11 @@ export class AgentCredentialRepository {
   async rotate(tx: SqlExecutor, tenantId: string, uids: readonly Buffer[], graceHours: number): Promise<{ created: AgentCredentialRecord[]; replaced: AgentCredentialRecord[] }> {
     if (uids.length === 0) return { created: [], replaced: [] };
     const replaced = await tx.query(
-      `UPDATE agent_credentials SET state = 'superseded', offer_due_at = NULL, offer_claim = NULL
-        WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) AND state = 'offered' AND offer_failed_at IS NOT NULL
-        RETURNING *`,
+      `UPDATE agent_credentials o SET state = 'superseded', offer_due_at = NULL, offer_claim = NULL
+        WHERE o.tenant_id = $1 AND o.instance_uid = ANY($2::bytea[]) AND o.state = 'offered' AND o.offer_failed_at IS NOT NULL
+          -- Only where the rotation issues the fresh one (an agent with an active credential).
+          AND EXISTS (SELECT 1 FROM agent_credentials a WHERE a.tenant_id = o.tenant_id AND a.instance_uid = o.instance_uid AND a.state = 'active')
+        RETURNING o.*`,
       [tenantId, uids],
     );
     const { rows } = await tx.query(
@@ -334,6 +336,35 @@ export class AgentCredentialRepository {
       [tenantId, ids],
     );
     return rows.map(fromRow);
+  }
+
+  /**
+   * Retries of failed offers: each credential still on offer is superseded
+   * by a fresh one (a new secret, so an offer the agent has not failed yet)
+   * that carries its failure count on (the retry limit spans them). Returns
+   * both: gateways drop the old, accept the new.
+   */
+  async reissueOffered(tx: SqlExecutor, tenantId: string, ids: readonly string[]): Promise<{ replaced: AgentCredentialRecord[]; created: AgentCredentialRecord[] }> {
+    if (ids.length === 0) return { replaced: [], created: [] };
+    const { rows } = await tx.query(
+      `UPDATE agent_credentials SET state = 'superseded', offer_due_at = NULL, offer_claim = NULL
+        WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND state = 'offered' RETURNING *`,
+      [tenantId, ids],
+    );
+    const replaced = rows.map(fromRow);
+    const created = await this.createOfferedMany(tx, tenantId, replaced.map((c) => ({ uid: c.instanceUid, enrollmentTokenId: c.enrollmentTokenId })));
+    const old = new Map(replaced.map((c) => [c.instanceUid.toString('hex'), c]));
+    const carried = created.map((c) => ({ c, from: old.get(c.instanceUid.toString('hex')) as AgentCredentialRecord }));
+    if (carried.length > 0) {
+      const { rows: updated } = await tx.query(
+        `UPDATE agent_credentials c SET offer_failures = u.failures, offer_failed_at = u.failed_at, offer_error = u.error
+           FROM unnest($2::uuid[], $3::int[], $4::timestamptz[], $5::text[]) AS u(id, failures, failed_at, error)
+          WHERE c.tenant_id = $1 AND c.id = u.id RETURNING c.*`,
+        [tenantId, carried.map((x) => x.c.id), carried.map((x) => x.from.offerFailures), carried.map((x) => x.from.offerFailedAt), carried.map((x) => x.from.offerError)],
+      );
+      return { replaced, created: updated.map(fromRow) };
+    }
+    return { replaced, created };
   }
 
   /** When these credentials' offers are due again (a retry after a failure); null: none. */
