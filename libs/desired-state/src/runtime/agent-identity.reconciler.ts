@@ -12,8 +12,14 @@
  *   offered again whenever that content changes (core/agent-credential.ts
  *   decides; a profile change makes their offers due, and the offer queue
  *   hands them to reconcileAgents).
- * Gateways learn every change through the credential directory before the
- * offer leaves, so the agent's reconnect with the new credential is accepted.
+ * - an offer the agent reports FAILED is recorded once per offer and, for a
+ *   credential on offer, retried after its back-off with a fresh credential.
+ * A batch costs a few statements whatever its size (core/identity-batch.ts
+ * decides, the repository writes multi-row): its enrollments in one
+ * transaction, the credentials they need in another, its activations in a
+ * third, and every offer sent recorded with one UPDATE. Gateways learn every
+ * change through the credential directory (once per batch) before the offer
+ * leaves, so the agent's reconnect with the new credential is accepted.
  */
 import { AgentEventCodec, EnvelopeDecodeError, fleet } from '@opamp/contracts';
 import { badRequestReply, mayOffer, opamp } from '@opamp/protocol';
