@@ -33,6 +33,7 @@ import {
   type AgentCredentialServices,
   AgentCredentialSweeper,
   AgentIdentityReconciler,
+  CredentialOfferDriver,
   AgentPushDispatcher,
   ConfigServiceMetrics,
   DesiredStateError,
@@ -68,7 +69,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     @Inject(RECONCILER) private readonly reconciler: Reconciler,
     @Inject(FLEET_API) private readonly api: FleetApiService,
     @Inject(ROLLOUT_DRIVER) private readonly rolloutDriver: RolloutDriver,
-    @Inject(IDENTITY) private readonly identity: AgentCredentialServices & { sweeper: AgentCredentialSweeper },
+    @Inject(IDENTITY) private readonly identity: AgentCredentialServices & { sweeper: AgentCredentialSweeper; offers: CredentialOfferDriver },
     @Inject(PACKAGES) private readonly packages: PackageReconciler,
   ) {}
 
@@ -113,6 +114,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     this.rolloutDriver.start();
     // Rotation deadlines and scheduled rotations (one replica per pass).
     this.identity.sweeper.start();
+    this.identity.offers.start();
     this.logger.log(`ready (rollout driver ${this.rolloutDriver.driverId})`);
   }
 
@@ -131,6 +133,8 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     // Gives up its rollout leases so another replica continues at once.
     await this.rolloutDriver.stop({ releaseLeases: true });
     await this.identity.sweeper.stop();
+    // A page it had claimed and not finished is due again when its lease ends.
+    await this.identity.offers.stop();
     await this.worker?.stop();
     // Hands its re-evaluation jobs back (cursor kept) so another replica continues at once.
     await this.reconciler.stopJobs({ releaseLeases: true });
@@ -199,11 +203,16 @@ export class ConfigServiceModule {
               heartbeatIntervalSeconds: config.offerHeartbeatS,
               log: (level, message) => (level === 'error' ? logger.error(message) : level === 'warn' ? logger.warn(message) : logger.log(message)),
             });
-            const sweeper = new AgentCredentialSweeper(credentials, directory, identity, {
+            // Offers due in the database (rotations, profile changes, retries), whichever replica is up.
+            const offers = new CredentialOfferDriver(credentials, identity, {
+              offersPerSecond: config.credentialOffersPerS,
+              log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
+            });
+            const sweeper = new AgentCredentialSweeper(credentials, directory, offers, {
               intervalMs: config.credentialSweepMs,
               log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
             });
-            return { credentials, directory, identity, sweeper };
+            return { credentials, directory, identity, sweeper, offers };
           },
         },
         {

@@ -107,6 +107,55 @@ describe('agent identity (config-service on real Kafka, Redis, PostgreSQL)', () 
   const agentOnOwnCredential = (enrollmentTokenId?: string) => bed.agentOnOwnCredential({ capabilities: CAPS, enrollmentTokenId });
   const sweeper = () => (bed.primary.identity as unknown as { sweeper: { sweepOnce(): Promise<{ expired: number; rotated: number }> } }).sweeper;
 
+  it('answers a rotation before any offer leaves (the offer queue sends them), counts how far it got, shows a FAILED offer and replaces it on the next rotation', async () => {
+    const labels = { rotation: 'queued' };
+    const a = await bed.agentOnOwnCredential({ capabilities: CAPS | AgentCapabilities.ReportsConnectionSettingsStatus, labels });
+    const b = await bed.agentOnOwnCredential({ capabilities: CAPS | AgentCapabilities.ReportsConnectionSettingsStatus, labels });
+    const queue = bed.primary.identity.offers as unknown as { stop(): Promise<void>; start(): void };
+    const live = (uid: Buffer) => bed.pool.query(`SELECT id, offered_at FROM agent_credentials WHERE tenant_id = $1 AND instance_uid = $2 AND state = 'offered'`, [tenant(), uid]);
+    const status = async () => (await bed.rest('GET', `/agent-credentials:status?selector=${encodeURIComponent('rotation=queued')}`)).json;
+    await queue.stop();
+    try {
+      expect((await bed.rest('POST', '/agent-credentials:rotate', { selector: 'rotation=queued' })).json).toEqual({ agents: 2, credentials: 2 });
+      // Answered with the credentials written, none offered yet.
+      expect((await live(a.uid)).rows.map((r) => r['offered_at'])).toEqual([null]);
+      expect((await live(b.uid)).rows.map((r) => r['offered_at'])).toEqual([null]);
+      expect(await status()).toEqual({ agents: 2, pending: 2, offered: 0, failed: 0, switched: 0 });
+    } finally {
+      queue.start();
+    }
+    const [, offerA] = await waitFor(() => offersTo(a.uid), (o) => o.length === 2, { description: 'a offered by the queue' });
+    await waitFor(() => offersTo(b.uid), (o) => o.length === 2, { description: 'b offered by the queue' });
+    expect(await bed.rpc('GetAgentCredentialsStatus', { selector: 'rotation=queued' })).toEqual({ agents: 2, pending: 0, offered: 2, failed: 0, switched: 0 });
+
+    // a cannot use its offer: FAILED, with its message, listed so.
+    await a.report({
+      connectionSettingsHash: Buffer.from(offerA.connectionSettings!.hash as Uint8Array),
+      connectionSettingsStatus: opamp.proto.v1.ConnectionSettingsStatuses.ConnectionSettingsStatuses_FAILED,
+      connectionSettingsError: 'proxy refused the connection',
+      changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION_SETTINGS_STATUS,
+    });
+    await waitFor(() => status(), (s) => s['failed'] === 1, { description: 'the failure counted' });
+    const pending = (await bed.rest('GET', '/agent-credentials:pending-switches')).json['credentials'] as Array<Record<string, unknown>>;
+    expect(pending.find((c) => c['id'] === a.id)).toMatchObject({ offerState: 'FAILED', offerError: 'proxy refused the connection', offerFailures: 1 });
+    expect(pending.find((c) => c['id'] === b.id)).toMatchObject({ offerState: 'SENT', offerFailures: 0 });
+
+    // Rotating a again replaces the failed credential: the gateways drop it, a fresh one is offered.
+    const failedId = String((await live(a.uid)).rows[0]['id']);
+    const failedSecret = bed.primary.identity.credentials.secretOf({ tenantId: tenant(), id: failedId });
+    expect(await directoryValue(failedSecret)).not.toBeNull();
+    expect((await bed.rest('POST', '/agent-credentials:rotate', { instanceUid: a.uid.toString('hex') })).json).toEqual({ agents: 1, credentials: 1 });
+    expect(await directoryValue(failedSecret)).toBeNull();
+    const [, , third] = await waitFor(() => offersTo(a.uid), (o) => o.length === 3, { description: 'a fresh credential offered' });
+    expect(third.connectionSettings!.opamp!.headers!.headers![0].value).not.toBe(offerA.connectionSettings!.opamp!.headers!.headers![0].value);
+
+    // b switches: counted as switched.
+    const next = String((await live(b.uid)).rows[0]['id']);
+    await bed.report({ tenant: tenant(), uid: b.uid, capabilities: CAPS, labels, credentialId: next, credentialKind: K.CREDENTIAL_KIND_AGENT, connectionId: 'b-next', changes: fleet.v1.AgentChange.AGENT_CHANGE_CREDENTIAL });
+    await waitFor(() => status(), (s) => s['switched'] === 1, { description: 'b switched' });
+    expect(await status()).toEqual({ agents: 2, pending: 0, offered: 1, failed: 0, switched: 1 });
+  });
+
   it('expires an old credential whose rotation deadline passed, and rotates credentials older than the tenant\'s lifetime', async () => {
     const a = await agentOnOwnCredential();
     expect((await bed.rest('POST', '/agent-credentials:rotate', { instanceUid: a.uid.toString('hex') })).json).toEqual({ agents: 1, credentials: 1 });

@@ -6,7 +6,9 @@
  * interval and headers beside the credential, gated by capability) once per
  * content hash; HTTP agents find it in the pending store; a 0x8000 agent's
  * APPLIED or FAILED is shown per agent (GetAgent) and per profile (counts),
- * and FAILED for the current hash is not offered again.
+ * and FAILED for the current hash is not offered again before its back-off;
+ * a change's offers are due in the database, so another replica sends them
+ * when the one that made the change does not.
  */
 import { PendingPushStore } from '@opamp/bus-redis';
 import { fleet } from '@opamp/contracts';
@@ -121,6 +123,24 @@ describe('connection profiles (config-service on real Kafka, Redis, PostgreSQL)'
     expect(settings.opamp!.destinationEndpoint).toBe('https://opamp.example.com/v1/opamp');
     expect(Number(settings.opamp!.heartbeatIntervalSeconds)).toBe(5);
     expect(settings.opamp!.headers!.headers!.map((x) => x.key)).toEqual(['Authorization', 'X-Poll']);
+  });
+
+  it('a change is durable: with this replica\'s offer queue stopped, its offers are due in the database and another replica sends them', async () => {
+    const a = await agentOnOwnCredential({ team: 'durable' });
+    const queue = bed.primary.identity.offers as unknown as { stop(): Promise<void>; start(): void };
+    await queue.stop();
+    try {
+      expect((await bed.rest('POST', '/connection-profiles', { name: 'durable', selector: 'team=durable', opamp: { heartbeatIntervalSeconds: 9 } })).status).toBe(200);
+      const due = await bed.pool.query(`SELECT offer_due_at FROM agent_credentials WHERE tenant_id = $1 AND instance_uid = $2 AND state = 'active'`, [tenant(), a.uid]);
+      expect(due.rows[0]['offer_due_at']).not.toBeNull();
+      expect(offersTo(a.uid)).toHaveLength(1);
+      // Another replica (its queue runs from its start) finds the offer due and sends it.
+      await bed.startReplica('durable');
+      const [, offer] = await waitFor(() => offersTo(a.uid), (o) => o.length === 2, { description: 'the profile offered by the other replica' });
+      expect(Number(offer.opamp!.heartbeatIntervalSeconds)).toBe(9);
+    } finally {
+      queue.start();
+    }
   });
 
   it('over gRPC as over REST: a new endpoint moves a group (each agent gets its transport\'s form, its credential kept); a bad one is INVALID_ARGUMENT', async () => {

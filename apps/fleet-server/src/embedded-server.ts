@@ -20,6 +20,7 @@ import {
   AgentCredentialRepository,
   AgentCredentialSweeper,
   AgentIdentityReconciler,
+  CredentialOfferDriver,
   AgentPushDispatcher,
   ConfigServiceMetrics,
   DesiredStateRepository,
@@ -171,7 +172,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     erase: async (tenantId, uids) => {
       await cursors.forget(tenantId, uids);
       await cursors.removeLive(tenantId, uids);
-      for (const u of uids) await pending.take(tenantId, u.toString('hex'));
+      for (const u of uids) await pending.forget(tenantId, u.toString('hex'));
     },
   };
   // Agents' own credentials: offered through connection settings, followed by the edge in this process.
@@ -195,9 +196,10 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     urlKey: packageUrlKey,
     log: (level, message) => log(level, message),
   });
-  const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, identity, { log: (level, message) => log(level, message) });
+  const credentialOffers = new CredentialOfferDriver(credentialRepo, identity, { log: (level, message) => log(level, message) });
+  const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, credentialOffers, { log: (level, message) => log(level, message) });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
-    credentials: { credentials: credentialRepo, directory: credentialDirectory, identity },
+    credentials: { credentials: credentialRepo, directory: credentialDirectory, identity, offers: credentialOffers },
     packageReconciler,
     agentState,
     onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
@@ -303,6 +305,8 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   });
   rolloutDriver.start();
   credentialSweeper.start();
+  // Offers due in the database (a rotation or profile change before a stop is finished).
+  credentialOffers.start();
   // Re-evaluations recorded before a crash or stop resume from their cursor.
   reconciler.startJobs();
   const host = config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost;
@@ -330,6 +334,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
         await api.close();
         await rolloutDriver.stop();
         await credentialSweeper.stop();
+        await credentialOffers.stop();
         await sweeper.stop();
         await lastSeenFlusher.stop();
         await events.close();

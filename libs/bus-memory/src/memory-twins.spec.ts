@@ -65,6 +65,24 @@ describe('MemoryPendingStore', () => {
     expect(await pending.take('t', 'u')).toEqual([]);
   });
 
+  it('holds what a reply delivered on one credential and hands it out once on another (unless a newer item of its kind waits)', async () => {
+    const pending = new MemoryPendingStore();
+    const item = (kind: string, v: string) => ({ kind, serverToAgent: Buffer.from(v) });
+    await pending.hold('t', 'u', 'old', [item('remote_config', 'c1'), item('command', 'restart')]);
+    // Still on the old credential: a switch under way, nothing handed out again.
+    expect(await pending.takeFor('t', 'u', 'old')).toEqual({ items: [], holding: true });
+    await pending.put('t', 'u', 'remote_config', Buffer.from('c2'));
+    const onNew = await pending.takeFor('t', 'u', 'new');
+    expect(onNew.holding).toBe(false);
+    expect(Object.fromEntries(onNew.items.map((i) => [i.kind, i.serverToAgent.toString()]))).toEqual({ remote_config: 'c2', command: 'restart' });
+    expect(await pending.takeFor('t', 'u', 'new')).toEqual({ items: [], holding: false });
+    // A deleted agent leaves nothing behind.
+    await pending.put('t', 'u', 'remote_config', Buffer.from('c3'));
+    await pending.hold('t', 'u', 'new', [item('command', 'restart')]);
+    await pending.forget('t', 'u');
+    expect(await pending.takeFor('t', 'u', 'other')).toEqual({ items: [], holding: false });
+  });
+
   it('forgets items after their time to live', async () => {
     let now = 0;
     const pending = new MemoryPendingStore(50, () => now);

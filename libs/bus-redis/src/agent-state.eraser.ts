@@ -18,7 +18,7 @@ export class RedisAgentStateEraser {
     tx.hdel(RedisKeys.ingestCursor(tenantId), ...hexes);
     tx.hdel(RedisKeys.lastSeen(tenantId), ...hexes);
     tx.zrem(RedisKeys.liveAgents(tenantId), ...hexes);
-    for (const hex of hexes) tx.del(RedisKeys.pendingPush(tenantId, hex));
+    for (const hex of hexes) tx.del(RedisKeys.pendingPush(tenantId, hex), RedisKeys.pendingHeld(tenantId, hex));
     const results = (await tx.exec()) ?? [];
     const failed = results.find(([err]) => err);
     if (failed) throw failed[0];

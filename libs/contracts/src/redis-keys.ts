@@ -50,6 +50,14 @@ export const RedisKeys = {
    * sweep reads the oldest. TTL LAST_SEEN_TTL_MS. Owner: status-ingest.
    */
   liveAgents: (tenantId: string) => `${PREFIX}:live:{${tenantId}}`,
+  /**
+   * HASH kind -> ServerToAgent bytes a plain-HTTP reply delivered while the
+   * agent switches credentials (its old client may drop it), and "_credential"
+   * -> the credential they were delivered on; put back into pendingPush when
+   * the agent polls with another. Same slot as pendingPush. TTL
+   * PENDING_PUSH_TTL_MS. Owner: gateway.
+   */
+  pendingHeld: (tenantId: string, instanceUidHex: string) => agentKey('pending-held', tenantId, instanceUidHex),
 } as const;
 
 export const AgentTokenKeys = {

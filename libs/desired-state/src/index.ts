@@ -24,3 +24,4 @@ export * from './api/agent-credential-api';
 export * from './runtime/agent-credential.sweeper';
 export * from './runtime/package.reconciler';
 export * from './store/package.repository';
+export * from './runtime/agent-credential-offer.driver';

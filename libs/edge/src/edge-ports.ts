@@ -42,4 +42,11 @@ export interface PendingStore {
   take(tenantId: string, instanceUidHex: string): Promise<PendingItem[]>;
   /** Puts an item back unless a newer one of its kind arrived meanwhile. */
   putBack(tenantId: string, instanceUidHex: string, item: PendingItem): Promise<void>;
+  /**
+   * take() for a poll on `credentialId`, with what was held for the agent on
+   * another credential; `holding`: a switch away from this one is under way.
+   */
+  takeFor?(tenantId: string, instanceUidHex: string, credentialId: string): Promise<{ items: PendingItem[]; holding: boolean }>;
+  /** Keeps what a reply on `credentialId` delivered while the agent switches away from it. */
+  hold?(tenantId: string, instanceUidHex: string, credentialId: string, items: readonly PendingItem[]): Promise<void>;
 }

@@ -25,7 +25,7 @@ import type { EdgeAdmission } from './edge-admission';
 import { agentKey, type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, newConnectionId, rejectionFor, text } from './edge-connection';
 import type { EdgeMetrics } from './edge-metrics';
 import { type EdgeDependencies, type EdgeOptions, OPAMP_PATH } from './edge-options';
-import { composeHttpReply, decodePendingItem, type PendingReplyItem } from './server-reply';
+import { composeHttpReply, decodePendingItem, itemsToHold, type PendingReplyItem } from './server-reply';
 import { storableInbound } from './storable-inbound';
 
 const PROTOBUF = 'application/x-protobuf';
@@ -243,7 +243,10 @@ export class PlainHttpTransport {
         await Promise.race([woken, new Promise((resolve) => setTimeout(resolve, this.options.httpPushWaitMs))]);
       }
       const items: PendingReplyItem[] = [...(binding.wakeItems ?? [])];
-      for (const item of await this.deps.pending.take(credential.tenantId, uidHex)) {
+      const pending = this.deps.pending;
+      // On another credential than a switch started from: what the old client may have dropped comes back too.
+      const taken = pending.takeFor ? await pending.takeFor(credential.tenantId, uidHex, credential.tokenId) : { items: await pending.take(credential.tenantId, uidHex), holding: false };
+      for (const item of taken.items) {
         try {
           items.push(decodePendingItem(item.kind, item.serverToAgent));
         } catch {
@@ -256,6 +259,11 @@ export class PlainHttpTransport {
         leftovers.push(...items.filter((i) => !leftovers.includes(i)));
       } else {
         this.writeReply(res, reply, acceptEncoding, items.length > 0 ? 'push' : 'ack');
+        // An offer in this reply (or a switch under way): the old client may drop what it carries.
+        const held = itemsToHold(items.filter((i) => !leftovers.includes(i)), taken.holding);
+        if (held.length > 0 && pending.hold) {
+          await pending.hold(credential.tenantId, uidHex, credential.tokenId, held.map((i) => ({ kind: i.kind, serverToAgent: encodeServerToAgent(i.message) })));
+        }
       }
       for (const item of leftovers) {
         if (item.kind === 'direct') continue;

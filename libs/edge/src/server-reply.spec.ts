@@ -1,5 +1,5 @@
 import { ServerCapabilities, SERVER_CAPABILITIES_MASK } from '@opamp/protocol';
-import { ackReply, composeHttpReply, SERVER_CAPABILITIES } from './server-reply';
+import { ackReply, composeHttpReply, itemsToHold, SERVER_CAPABILITIES } from './server-reply';
 
 const uid = Buffer.alloc(16, 7);
 
@@ -44,5 +44,19 @@ describe('composeHttpReply', () => {
 
   it('is a plain acknowledgement when nothing is pending', () => {
     expect(composeHttpReply(uid, [])).toEqual({ reply: { instanceUid: uid, capabilities: SERVER_CAPABILITIES }, leftovers: [] });
+  });
+});
+
+describe('itemsToHold', () => {
+  const config = { kind: 'remote_config', message: { instanceUid: uid, remoteConfig: { configHash: Buffer.from([1]) } } };
+  const offer = { kind: 'connection_settings', message: { instanceUid: uid, connectionSettings: { hash: Buffer.alloc(32) } } };
+  const direct = { kind: 'direct', message: { instanceUid: uid, customMessage: { capability: 'c', type: 't' } } };
+
+  it('holds what a reply carrying an offer delivered, but not the offer (decided again on the new credential)', () => {
+    expect(itemsToHold([config, offer, direct], false)).toEqual([config, { kind: 'custom_message', message: direct.message }]);
+  });
+  it('holds what replies deliver while a switch is under way, and nothing otherwise', () => {
+    expect(itemsToHold([config], true)).toEqual([config]);
+    expect(itemsToHold([config, direct], false)).toEqual([]);
   });
 });

@@ -82,3 +82,31 @@ export function composeHttpReply(instanceUid: Uint8Array, items: readonly Pendin
 export function decodePendingItem(kind: string, bytes: Uint8Array): PendingReplyItem {
   return { kind, message: ServerToAgent.decode(bytes) };
 }
+
+/** The pending-store kind of a worker's direct push, as the pushing side names it (agent-push.router); null: not kept. */
+function kindOf(message: opamp.proto.v1.IServerToAgent): string | null {
+  if (message.remoteConfig) return 'remote_config';
+  if (message.command) return 'command';
+  if (message.customMessage) return 'custom_message';
+  return null;
+}
+
+/**
+ * What a plain-HTTP reply delivered that the agent's old client may drop, to
+ * be held until it polls with another credential: a reply carrying
+ * connection settings makes the agent switch (its old client stops while the
+ * reply is in flight), and so may any reply on the old credential while that
+ * switch is under way (`switching`). The offer itself is not held: the server
+ * decides it again once the agent is on its new credential.
+ */
+export function itemsToHold(delivered: readonly PendingReplyItem[], switching: boolean): PendingReplyItem[] {
+  const offers = delivered.some((i) => i.message.connectionSettings != null);
+  if (!offers && !switching) return [];
+  const out: PendingReplyItem[] = [];
+  for (const i of delivered) {
+    if (i.message.connectionSettings != null) continue;
+    const kind = i.kind === 'direct' ? kindOf(i.message) : i.kind;
+    if (kind) out.push({ kind, message: i.message });
+  }
+  return out;
+}

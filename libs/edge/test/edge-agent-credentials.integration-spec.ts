@@ -19,6 +19,7 @@ import {
   newInstanceUidV7,
   opamp,
 } from '@opamp/protocol';
+import { PendingPushStore } from '@opamp/bus-redis';
 import { waitFor } from '@opamp/testing';
 import { agentTokenDigest } from '../src';
 import { EdgeHarness, TENANT, TOKEN } from './edge-harness';
@@ -107,6 +108,28 @@ describe('per-agent credentials at the edge (real Kafka and Redis)', () => {
     // The owner itself is served with it.
     const ok = await post(stolen, owner);
     expect(ok.message.errorResponse).toBeFalsy();
+  });
+
+  it('a plain-HTTP agent switching credentials gets again on its new credential what the reply carrying the offer delivered (its old client may drop it)', async () => {
+    const uid = newInstanceUidV7();
+    const uidHex = uid.toString('hex');
+    const secret = ownCredential(uid, false, 'switch-1');
+    const pending = new PendingPushStore(h.redis);
+    const config = encodeServerToAgent({ instanceUid: uid, remoteConfig: { configHash: Buffer.from([7]), config: { configMap: {} } } });
+    const offer = encodeServerToAgent({ instanceUid: uid, connectionSettings: { hash: Buffer.alloc(32, 1), opamp: { destinationEndpoint: h.httpUrl } } });
+    await pending.put(TENANT, uidHex, 'remote_config', config);
+    await pending.put(TENANT, uidHex, 'connection_settings', offer);
+    // The poll on the enrollment token takes both; its client stops on the offer and drops the reply.
+    const dropped = await post(TOKEN, uid, ACCEPTS_SETTINGS);
+    expect(dropped.message.connectionSettings?.hash).toHaveLength(32);
+    expect(dropped.message.remoteConfig?.configHash).toEqual(Buffer.from([7]));
+    // Another poll on the old credential meanwhile keeps it held; the first poll on the new one gets it.
+    expect((await post(TOKEN, uid, ACCEPTS_SETTINGS)).message.remoteConfig).toBeFalsy();
+    const next = await post(secret, uid, ACCEPTS_SETTINGS);
+    expect(next.message.remoteConfig?.configHash).toEqual(Buffer.from([7]));
+    expect(next.message.connectionSettings).toBeFalsy();
+    // Once.
+    expect((await post(secret, uid, ACCEPTS_SETTINGS)).message.remoteConfig).toBeFalsy();
   });
 
   it('no longer lets the enrollment token speak for an agent once it uses its own credential', async () => {

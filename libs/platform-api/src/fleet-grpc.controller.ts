@@ -85,6 +85,7 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'RotateAgentCredentials') rotateAgentCredentials(r: Req, m: Metadata, c: GrpcCall) { return this.call('RotateAgentCredentials', r, m, c); }
   @GrpcMethod(S, 'RevokeAgentCredentials') revokeAgentCredentials(r: Req, m: Metadata, c: GrpcCall) { return this.call('RevokeAgentCredentials', r, m, c); }
   @GrpcMethod(S, 'ListPendingCredentialSwitches') listPendingCredentialSwitches(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListPendingCredentialSwitches', r, m, c); }
+  @GrpcMethod(S, 'GetAgentCredentialsStatus') getAgentCredentialsStatus(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetAgentCredentialsStatus', r, m, c); }
   @GrpcMethod(S, 'ListAuditEvents') listAuditEvents(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListAuditEvents', r, m, c); }
   @GrpcMethod(S, 'CreateRollout') createRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreateRollout', r, m, c); }
   @GrpcMethod(S, 'GetRollout') getRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetRollout', r, m, c); }

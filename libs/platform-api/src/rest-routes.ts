@@ -53,6 +53,7 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'POST', path: '/agent-credentials:rotate', rpc: 'RotateAgentCredentials', body: '*', summary: 'Offer new credentials (one of instance_uid, selector, enrollment_token_id)' },
   { method: 'POST', path: '/agent-credentials:revoke', rpc: 'RevokeAgentCredentials', body: '*', summary: "Revoke agents' credentials: their connections close, later attempts get 401" },
   { method: 'GET', path: '/agent-credentials:pending-switches', rpc: 'ListPendingCredentialSwitches', summary: 'Agents that have not followed a rotation yet' },
+  { method: 'GET', path: '/agent-credentials:status', rpc: 'GetAgentCredentialsStatus', summary: 'How far the credential switch of the chosen agents got (one of instance_uid, selector, enrollment_token_id): pending, offered, failed, switched' },
   { method: 'GET', path: '/audit-events', rpc: 'ListAuditEvents', summary: 'Audit log, newest first' },
   { method: 'GET', path: '/rollouts', rpc: 'ListRollouts', summary: 'List rollouts, newest first' },
   { method: 'POST', path: '/rollouts', rpc: 'CreateRollout', body: '*', summary: 'Create a staged rollout of an assignment to another version (start: true starts it)' },

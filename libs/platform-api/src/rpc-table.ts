@@ -38,6 +38,7 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   RotateAgentCredentials: (api, c, r) => api.agentCredentials.rotateAgentCredentials(c, r),
   RevokeAgentCredentials: (api, c, r) => api.agentCredentials.revokeAgentCredentials(c, r),
   ListPendingCredentialSwitches: (api, c, r) => api.agentCredentials.listPendingCredentialSwitches(c, r),
+  GetAgentCredentialsStatus: (api, c, r) => api.agentCredentials.getAgentCredentialsStatus(c, r),
   ListAuditEvents: (api, c, r) => api.audit.listAuditEvents(c, r),
   CreateRollout: (api, c, r) => api.rollouts.createRollout(c, r),
   GetRollout: (api, c, r) => api.rollouts.getRollout(c, r),

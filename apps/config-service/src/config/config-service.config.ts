@@ -1,6 +1,7 @@
 /** The only place config-service reads its environment. */
 import { int, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
 import { DEFAULT_MAX_PACKAGE_FILE_BYTES, DEFAULT_PACKAGE_FETCH_TIMEOUT_MS } from '@opamp/desired-state';
+import { DEFAULT_CREDENTIAL_OFFERS_PER_S } from '@opamp/desired-state';
 
 export const configServiceEnv = {
   OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
@@ -54,6 +55,8 @@ export const configServiceEnv = {
   OPAMP_PACKAGE_URL_KEY: str({ default: '', secret: true }),
   /** ... a file holding it. Without either, uploaded files are not offered to agents (URL files are). */
   OPAMP_PACKAGE_URL_KEY_FILE: str({ default: '' }),
+  /** Credential offers (a rotation, a connection profile change) this replica sends per second at most: each makes an agent reconnect. 0: no pacing. */
+  OPAMP_CREDENTIAL_OFFERS_PER_S: int({ default: DEFAULT_CREDENTIAL_OFFERS_PER_S, min: 0, max: 1_000_000 }),
 };
 
 export interface ConfigServiceConfig {
@@ -85,6 +88,7 @@ export interface ConfigServiceConfig {
   /** Origin of the gateways' package downloads, and the key their addresses are signed with. */
   packageDownloadUrl: string | null;
   packageUrlKey: Buffer | null;
+  credentialOffersPerS: number;
 }
 
 function publicUrl(text: string): string | null {
@@ -157,5 +161,6 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     packageDownloadUrl: downloadOrigin(e.OPAMP_PACKAGE_DOWNLOAD_URL, e.OPAMP_PUBLIC_OPAMP_URL),
     packageUrlKey: loadCredentialKey(e.OPAMP_PACKAGE_URL_KEY, e.OPAMP_PACKAGE_URL_KEY_FILE, { value: 'OPAMP_PACKAGE_URL_KEY', file: 'OPAMP_PACKAGE_URL_KEY_FILE' }),
     credentialSweepMs: e.OPAMP_CREDENTIAL_SWEEP_MS,
+    credentialOffersPerS: e.OPAMP_CREDENTIAL_OFFERS_PER_S,
   };
 }

@@ -33,6 +33,10 @@ export interface AgentCredential {
   retireTime: string;
   revokeTime: string;
   revokeReason: string;
+  /** Its offer (for one being rotated: its successor's): PENDING, SENT, FAILED; absent when none is on offer. */
+  offerState?: 'PENDING' | 'SENT' | 'FAILED' | '';
+  offerError?: string;
+  offerFailures?: number;
 }
 
 export interface AgentEnrollment {

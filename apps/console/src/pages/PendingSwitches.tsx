@@ -1,7 +1,8 @@
 /**
  * The agents that have not followed a credential rotation yet
  * (ListPendingCredentialSwitches): their old credential is accepted until its
- * deadline and expires after it. Soonest deadline first.
+ * deadline and expires after it. Soonest deadline first, with where the
+ * offer of the new one stands (FAILED with the agent's message).
  */
 import { useApi } from '../api/context';
 import { useNow, usePoll } from '../hooks';
@@ -39,6 +40,7 @@ export function PendingSwitches() {
               <th>In use since</th>
               <th>Accepted until</th>
               <th>Deadline</th>
+              <th>New credential</th>
             </tr>
           </thead>
           <tbody>
@@ -55,12 +57,25 @@ export function PendingSwitches() {
                   <td title={c.activateTime}>{relativeTime(c.activateTime, now)}</td>
                   <td title={c.retireTime}>{c.retireTime ? new Date(c.retireTime).toLocaleString() : '—'}</td>
                   <td>{deadline.overdue ? <Badge tone="bad">{deadline.text}</Badge> : deadline.text}</td>
+                  <td data-testid="pending-switch-offer">
+                    {c.offerState === 'FAILED' ? (
+                      <span title={c.offerError}>
+                        <Badge tone="bad">failed{c.offerFailures && c.offerFailures > 1 ? ` ×${c.offerFailures}` : ''}</Badge> {c.offerError}
+                      </span>
+                    ) : c.offerState === 'SENT' ? (
+                      'offered'
+                    ) : c.offerState === 'PENDING' ? (
+                      'not offered yet'
+                    ) : (
+                      '—'
+                    )}
+                  </td>
                 </tr>
               );
             })}
             {pending.length === 0 && !list.loading && (
               <tr>
-                <td colSpan={5} className="empty">
+                <td colSpan={6} className="empty">
                   Every agent has switched to its newest credential.
                 </td>
               </tr>

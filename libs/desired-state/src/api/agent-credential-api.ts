@@ -3,8 +3,11 @@
  * credentials and enrollment (never a secret), rotation and revocation by
  * agent, label selector or enrollment token. Changes are audited, published
  * to the gateways' directory (a revoked credential's connections close on
- * every gateway), and a rotation's new credentials are offered at once to the
- * agents connected now (the others get theirs when they connect).
+ * every gateway). A rotation answers once its credentials are written and
+ * accepted by the gateways: their offers are due in the database and sent by
+ * the offer queue (runtime/agent-credential-offer.driver.ts) to the agents
+ * connected now, page by page, by whichever replica is up (the others get
+ * theirs when they connect); GetAgentCredentialsStatus counts how far it got.
  */
 import { invalidArgument, parseSelector, selectorToSql } from '../core';
 import { directoryEntry, type AgentCredentialRecord, type AgentCredentialRepository } from '../store/agent-credential.repository';
@@ -17,13 +20,28 @@ export interface AgentCredentialServices {
   readonly credentials: AgentCredentialRepository;
   readonly directory: CredentialDirectory;
   readonly identity: AgentIdentityReconciler | null;
+  /** The offer queue of this replica, woken after a rotation (the interval of every replica finds the offers too). */
+  readonly offers?: { wake(): void; idle(): Promise<void> } | null;
 }
 
 /** Agents a rotation or revocation may touch in one call. */
 const MAX_AGENTS_PER_CHANGE = 1_000_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function credentialMessage(c: AgentCredentialRecord): Record<string, unknown> {
+/** Where an offer of this credential stands: PENDING (not sent), SENT, FAILED (the agent said so for the offer last sent); empty: not on offer. */
+export function offerState(c: Pick<AgentCredentialRecord, 'state' | 'offeredAt' | 'offerFailedAt'>): string {
+  if (c.state !== 'offered') return '';
+  if (!c.offeredAt) return 'PENDING';
+  return c.offerFailedAt && Date.parse(c.offerFailedAt) >= Date.parse(c.offeredAt) ? 'FAILED' : 'SENT';
+}
+
+/** The offer part of a credential's message: its own offer, or its successor's (a credential being rotated). */
+function offerPart(c: AgentCredentialRecord | null): Record<string, unknown> {
+  if (!c || c.state !== 'offered') return {};
+  return { offerState: offerState(c), offerError: c.offerError ?? '', offerFailures: c.offerFailures };
+}
+
+export function credentialMessage(c: AgentCredentialRecord, successor: AgentCredentialRecord | null = null): Record<string, unknown> {
   return {
     id: c.id,
     instanceUid: c.instanceUid.toString('hex'),
@@ -35,6 +53,7 @@ export function credentialMessage(c: AgentCredentialRecord): Record<string, unkn
     retireTime: c.retireAt ?? '',
     revokeTime: c.revokedAt ?? '',
     revokeReason: c.revokeReason ?? '',
+    ...offerPart(c.state === 'offered' ? c : successor),
   };
 }
 
@@ -56,11 +75,18 @@ export class AgentCredentialApi {
     const enrollment = rows[0]
       ? { enrollmentTokenId: rows[0]['enrollment_token_id'] ? String(rows[0]['enrollment_token_id']) : '', enrollTime: toIso(rows[0]['enrolled_at']), enrollments: toNumber(rows[0]['enrollments']) }
       : undefined;
-    return { credentials: credentials.map(credentialMessage), ...(enrollment ? { enrollment } : {}) };
+    return { credentials: credentials.map((cred) => credentialMessage(cred)), ...(enrollment ? { enrollment } : {}) };
   }
 
   async listPendingCredentialSwitches(c: Caller, req: Req): Promise<Record<string, unknown>> {
-    return { credentials: (await this.s.credentials.pendingSwitches(c.tenantId, pageSize(req['pageSize'], 100))).map(credentialMessage) };
+    const pending = await this.s.credentials.pendingSwitches(c.tenantId, pageSize(req['pageSize'], 100));
+    return { credentials: pending.map((p) => credentialMessage(p.credential, p.successor)) };
+  }
+
+  /** How far the switch of a scope's agents got (the scope of a rotation). */
+  async getAgentCredentialsStatus(c: Caller, req: Req): Promise<Record<string, unknown>> {
+    const { uids } = await this.agentsOf(c, req);
+    return { ...(await this.s.credentials.switchCounts(c.tenantId, uids)) };
   }
 
   /** The agents a scope names (exactly one of instance_uid, selector, enrollment_token_id). */
@@ -90,14 +116,23 @@ export class AgentCredentialApi {
       const made = await this.s.credentials.rotate(tx, c.tenantId, uids, hours);
       await this.ctx.repo.audit(
         tx,
-        { tenantId: c.tenantId, actor: this.ctx.actor(c), action: 'agent_credential.rotate', resourceType: 'agent_credentials', resourceName: Object.values(scope)[0], details: { ...scope, agents: made.length, graceHours: hours } },
+        {
+          tenantId: c.tenantId,
+          actor: this.ctx.actor(c),
+          action: 'agent_credential.rotate',
+          resourceType: 'agent_credentials',
+          resourceName: Object.values(scope)[0],
+          details: { ...scope, agents: made.created.length, graceHours: hours, ...(made.replaced.length ? { replacedFailedOffers: made.replaced.map((r) => r.id) } : {}) },
+        },
         false,
       );
       return made;
     });
-    await putAll(this.s.directory, created.map(directoryEntry));
-    await this.s.identity?.reconcileAgents(c.tenantId, created.map((cred) => cred.instanceUid));
-    return { agents: created.length, credentials: created.length };
+    // Gateways accept the new credentials before any offer of them leaves; failed offers they replace are dropped.
+    await removeAll(this.s.directory, created.replaced.map((r) => directoryEntry(r).digest));
+    await putAll(this.s.directory, created.created.map(directoryEntry));
+    this.s.offers?.wake();
+    return { agents: created.created.length, credentials: created.created.length };
   }
 
   async revokeAgentCredentials(c: Caller, req: Req): Promise<Record<string, unknown>> {

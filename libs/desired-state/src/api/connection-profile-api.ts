@@ -3,10 +3,11 @@
  * connection settings per group of agents (core/connection-profile.ts), each
  * with the counts of its agents by reported status, and the agent's part of
  * GetAgent (its profile and status). A change is audited (a digest of the
- * settings, never their values: headers may hold secrets) and then offered to
- * the connected agents the old or new selector matches, page by page through
- * the identity reconciler (the others get it when they connect; HTTP agents
- * in their next poll, from the pending store).
+ * settings, never their values: headers may hold secrets), and in the same
+ * transaction the offers of the connected agents the old or new selector
+ * matches are made due: the offer queue sends them page by page through the
+ * identity reconciler, on whichever replica is up (the others get it when
+ * they connect; HTTP agents in their next poll, from the pending store).
  */
 import type { SqlExecutor } from '@opamp/store';
 import {
@@ -24,13 +25,16 @@ import {
 } from '../core';
 import { ConnectionProfileRepository, NO_COUNTS, profileFromRow, specDigest, type ConnectionProfileCounts } from '../store/connection-profile.repository';
 import { toBuffer, toIso, toNumber } from '../store/desired-state.repository';
-import type { AgentIdentityReconciler } from '../runtime/agent-identity.reconciler';
+import type { AgentCredentialRepository } from '../store/agent-credential.repository';
 import type { ApiContext, Caller } from './api-context';
 import { hex, instanceUid, int, str, type Req } from './request-fields';
 
 const STATES = ['CONNECTION_SETTINGS_STATE_UNSET', 'CONNECTION_SETTINGS_STATE_APPLIED', 'CONNECTION_SETTINGS_STATE_APPLYING', 'CONNECTION_SETTINGS_STATE_FAILED'];
-/** Agents handed to the identity reconciler at once after a change. */
-const REOFFER_PAGE = 500;
+/** What a profile change needs of agents' identity: the credentials (to make offers due) and this replica's offer queue. */
+export interface ProfileOffers {
+  readonly credentials: AgentCredentialRepository;
+  readonly offers?: { wake(): void; idle(): Promise<void> } | null;
+}
 
 interface ProfileInput {
   name: string;
@@ -40,20 +44,18 @@ interface ProfileInput {
 }
 
 export interface ConnectionProfileMetrics {
-  /** Agents handed to the identity reconciler after profile changes. */
+  /** Credentials whose offer profile changes made due. */
   agentsReevaluated: number;
-  /** Re-evaluations after a change that failed (the agents get it on their next event). */
+  /** Kept for the metrics' shape: re-evaluations are durable now (the offer queue retries). */
   reevaluationErrors: number;
 }
 
 export class ConnectionProfileApi {
   readonly metrics: ConnectionProfileMetrics = { agentsReevaluated: 0, reevaluationErrors: 0 };
   private readonly repo: ConnectionProfileRepository;
-  private pending: Promise<void> = Promise.resolve();
-
   constructor(
     private readonly ctx: ApiContext,
-    private readonly identity: () => AgentIdentityReconciler | null,
+    private readonly identity: () => ProfileOffers | null,
   ) {
     this.repo = new ConnectionProfileRepository(ctx.repo.db);
   }
@@ -118,15 +120,16 @@ export class ConnectionProfileApi {
       );
       if (ins.rows.length === 0) throw new DesiredStateError('ALREADY_EXISTS', `connection profile '${p.name}' already exists`);
       await this.audit(tx, c, 'connection_profile.create', p.name, null, p);
+      await this.reoffer(tx, c.tenantId, [p.selector]);
       return ins.rows[0];
     });
-    this.reoffer(c.tenantId, [p.selector]);
+    this.wake();
     return (await this.withCounts(c.tenantId, [row]))[0];
   }
 
   async updateConnectionProfile(c: Caller, req: Req): Promise<Record<string, unknown>> {
     const p = this.input(req);
-    const { row, oldSelector } = await this.ctx.repo.db.transaction(async (tx) => {
+    const { row } = await this.ctx.repo.db.transaction(async (tx) => {
       const cur = await tx.query(`SELECT * FROM connection_profiles WHERE tenant_id = $1 AND name = $2 FOR UPDATE`, [c.tenantId, p.name]);
       if (cur.rows.length === 0) throw new DesiredStateError('NOT_FOUND', `connection profile '${p.name}' not found`);
       const old = profileFromRow(cur.rows[0]);
@@ -135,9 +138,10 @@ export class ConnectionProfileApi {
         [c.tenantId, p.name, p.selector, p.priority, JSON.stringify(connectionProfileSpecMessage(p.spec))],
       );
       await this.audit(tx, c, 'connection_profile.update', p.name, { name: old.name, selector: old.selectorText, priority: old.priority, spec: old.spec }, p);
-      return { row: upd.rows[0], oldSelector: old.selectorText };
+      await this.reoffer(tx, c.tenantId, old.selectorText === p.selector ? [p.selector] : [old.selectorText, p.selector]);
+      return { row: upd.rows[0] };
     });
-    this.reoffer(c.tenantId, oldSelector === p.selector ? [p.selector] : [oldSelector, p.selector]);
+    this.wake();
     return (await this.withCounts(c.tenantId, [row]))[0];
   }
 
@@ -157,14 +161,14 @@ export class ConnectionProfileApi {
   async deleteConnectionProfile(c: Caller, req: Req): Promise<Record<string, unknown>> {
     const name = str(req['name']);
     checkResourceName(name, 'connection profile');
-    const selector = await this.ctx.repo.db.transaction(async (tx) => {
+    await this.ctx.repo.db.transaction(async (tx) => {
       const del = await tx.query(`DELETE FROM connection_profiles WHERE tenant_id = $1 AND name = $2 RETURNING *`, [c.tenantId, name]);
       if (del.rows.length === 0) throw new DesiredStateError('NOT_FOUND', `connection profile '${name}' not found`);
       const old = profileFromRow(del.rows[0]);
       await this.audit(tx, c, 'connection_profile.delete', name, { name, selector: old.selectorText, priority: old.priority, spec: old.spec }, null);
-      return old.selectorText;
+      await this.reoffer(tx, c.tenantId, [old.selectorText]);
     });
-    this.reoffer(c.tenantId, [selector]);
+    this.wake();
     return {};
   }
 
@@ -193,43 +197,25 @@ export class ConnectionProfileApi {
     };
   }
 
-  /** Re-evaluations started by changes of this replica, finished (for tests and shutdown). */
-  idle(): Promise<void> {
-    return this.pending;
+  /** The offers this replica's changes made due, sent (for tests and shutdown). */
+  async idle(): Promise<void> {
+    await this.identity()?.offers?.idle();
   }
 
-  /** After the commit: the connected agents on a credential that these selectors match are offered what they now get. */
-  private reoffer(tenantId: string, selectors: string[]): void {
+  private wake(): void {
+    this.identity()?.offers?.wake();
+  }
+
+  /** In the change's transaction: the offers of the connected agents these selectors match are due. */
+  private async reoffer(tx: SqlExecutor, tenantId: string, selectors: string[]): Promise<void> {
     const identity = this.identity();
     if (!identity) return;
-    this.pending = this.pending
-      .then(() => this.reofferNow(identity, tenantId, selectors))
-      .catch(() => {
-        this.metrics.reevaluationErrors++;
-      });
-  }
-
-  private async reofferNow(identity: AgentIdentityReconciler, tenantId: string, selectors: string[]): Promise<void> {
     const params: unknown[] = [tenantId];
     const where = selectors.map((text) => {
       const sel = selectorToSql(parseSelector(text), 'a.labels', params.length);
       params.push(...sel.params);
       return `(${sel.sql})`;
     });
-    let after: Buffer = Buffer.alloc(0);
-    for (;;) {
-      const { rows } = await this.ctx.repo.db.query(
-        `SELECT a.instance_uid FROM agents a
-          WHERE a.tenant_id = $1 AND a.connected AND a.credential_id IS NOT NULL AND (${where.join(' OR ')}) AND a.instance_uid > $${params.length + 1}
-          ORDER BY a.instance_uid LIMIT ${REOFFER_PAGE}`,
-        [...params, after],
-      );
-      const uids = rows.map((r) => toBuffer(r['instance_uid']) as Buffer);
-      if (uids.length === 0) return;
-      await identity.reconcileAgents(tenantId, uids);
-      this.metrics.agentsReevaluated += uids.length;
-      if (uids.length < REOFFER_PAGE) return;
-      after = uids[uids.length - 1];
-    }
+    this.metrics.agentsReevaluated += await identity.credentials.markDue(tx, tenantId, { sql: where.join(' OR '), params: params.slice(1) });
   }
 }

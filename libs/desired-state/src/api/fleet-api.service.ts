@@ -92,9 +92,9 @@ export class FleetApiService {
     this.tenantSettings = new TenantSettingsApi(ctx, agentTokenSink);
     this.credentialServices = options.credentials ?? null;
     this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
-    this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices?.identity ?? null);
     this.packages = new PackageApi(ctx, options.packages);
     this.packageAssignments = new PackageAssignmentApi(ctx, () => options.packageReconciler ?? null);
+    this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices ?? null);
   }
 
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */

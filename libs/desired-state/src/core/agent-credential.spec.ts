@@ -1,5 +1,5 @@
 import { AgentCapabilities, opamp } from '@opamp/protocol';
-import { connectionOffer, decideCredentialOffer, deriveAgentSecret, offerHash, secretHash, type CredentialOfferState } from './agent-credential';
+import { connectionOffer, decideCredentialOffer, deriveAgentSecret, offerHash, offerRetryAt, secretHash, type CredentialOfferState } from './agent-credential';
 import { endpointFor } from './connection-profile';
 
 /** The offer without a profile (the server's endpoint and interval). */
@@ -87,6 +87,28 @@ describe('agent credentials (pure)', () => {
     });
     it('puts a plain-HTTP agent\'s offer in its pending store again at once (it may have dropped it while applying the last one)', () => {
       expect(decide({ offeredHash: hash, offeredConnection: 'http', offeredAtMs: 99_000 }, 'http')).toBe('offer');
+    });
+    it('retries an offer on offer the agent reported FAILED once its back-off passed, once per failure, not after the last retry, never for its active credential', () => {
+      const failed = { capabilities: ACCEPTS | AgentCapabilities.ReportsConnectionSettingsStatus, reportedHash: hash, reportedStatus: S.ConnectionSettingsStatuses_FAILED, offeredHash: hash, desiredOnOffer: true };
+      const policy = { baseMs: 1_000, maxRetries: 2 };
+      const at = (s: Partial<CredentialOfferState>, now: number) => decideCredentialOffer({ ...base, ...failed, ...s }, 'ws:gw/1', now, 30_000, policy).reason;
+      // First failure at 10 s after an offer at 5 s: waits 1 s.
+      expect(at({ offeredAtMs: 5_000, offerFailures: 1, offerFailedAtMs: 10_000 }, 10_500)).toBe('failed_for_current_hash');
+      expect(at({ offeredAtMs: 5_000, offerFailures: 1, offerFailedAtMs: 10_000 }, 11_000)).toBe('retry_after_failure');
+      // Sent again since (its result not yet recorded): not repeated.
+      expect(at({ offeredAtMs: 11_000, offerFailures: 1, offerFailedAtMs: 10_000 }, 20_000)).toBe('failed_for_current_hash');
+      // Second failure: 2 s; a third is beyond the policy's retries.
+      expect(at({ offeredAtMs: 11_000, offerFailures: 2, offerFailedAtMs: 12_000 }, 13_999)).toBe('failed_for_current_hash');
+      expect(at({ offeredAtMs: 11_000, offerFailures: 2, offerFailedAtMs: 12_000 }, 14_000)).toBe('retry_after_failure');
+      expect(at({ offeredAtMs: 14_000, offerFailures: 3, offerFailedAtMs: 15_000 }, 1e9)).toBe('failed_for_current_hash');
+      // No failure recorded (an older server, a status of other content): waits as before.
+      expect(at({ offeredAtMs: 5_000 }, 1e9)).toBe('failed_for_current_hash');
+      // The agent's active credential (a profile's content failed): the operator decides.
+      expect(at({ offeredAtMs: 5_000, offerFailures: 1, offerFailedAtMs: 10_000, desiredOnOffer: false }, 1e9)).toBe('failed_for_current_hash');
+    });
+    it('backs off offers that failed: doubling, at most the policy\'s retries', () => {
+      const policy = { baseMs: 100, maxRetries: 3 };
+      expect([0, 1, 2, 3, 4].map((n) => offerRetryAt(n, 1_000, policy))).toEqual([null, 1_100, 1_200, 1_400, null]);
     });
     it('respects what a 0x8000 agent reports for the current hash: FAILED waits, APPLIED is done', () => {
       const reporting = ACCEPTS | AgentCapabilities.ReportsConnectionSettingsStatus;

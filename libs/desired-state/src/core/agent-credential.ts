@@ -15,7 +15,9 @@
  * - the hash covers the whole content, so identical offers hash alike and any
  *   change (endpoint, a header, the interval, a profile's part) changes it;
  * - sent only on mismatch: a 0x8000 agent by the hash it reports (FAILED for
- *   the current hash waits for the operator, as for configurations), others
+ *   the current hash of a credential on offer is retried with a fresh
+ *   credential after a back-off, a few times, then waits for the operator:
+ *   offerRetryAt; of an active one it waits for the operator), others
  *   by the hash last offered to them; an agent on another credential than the
  *   one offered is offered it on each new connection;
  * - an offer sent to the agent's current connection is not repeated while the
@@ -24,7 +26,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { AgentCapabilities, encodeServerToAgent, hasCapability, mayOffer, opamp, type IServerToAgent } from '@opamp/protocol';
 import { composeConnectionOffer, type ConnectionOfferInput, type ConnectionProfileSpec } from './connection-profile';
-import { CREDENTIAL_OFFER_WAIT_MS } from './limits';
+import { CREDENTIAL_OFFER_MAX_RETRIES, CREDENTIAL_OFFER_RETRY_MS, CREDENTIAL_OFFER_WAIT_MS } from './limits';
 
 export function deriveAgentSecret(key: Buffer, tenantId: string, credentialId: string): string {
   const mac = createHmac('sha256', key).update(`opamp-agent-credential\u0000${tenantId}\u0000${credentialId}`, 'utf8').digest('base64url');
@@ -71,15 +73,50 @@ export interface CredentialOfferState {
   /** Where and when an offer of this credential last went out. */
   readonly offeredConnection: string | null;
   readonly offeredAtMs: number | null;
+  /** FAILED reports recorded for offers of this credential, and when the last was (absent: none). */
+  readonly offerFailures?: number;
+  readonly offerFailedAtMs?: number | null;
+  /** The desired credential is on offer (not the agent's active one): a retry replaces it by a fresh one. */
+  readonly desiredOnOffer?: boolean;
 }
 
-export type CredentialOfferReason = 'not_accepted' | 'in_use' | 'reported' | 'failed_for_current_hash' | 'awaiting_switch' | 'offer';
+export interface OfferRetryPolicy {
+  readonly baseMs: number;
+  readonly maxRetries: number;
+}
 
-export function decideCredentialOffer(s: CredentialOfferState, connection: string, nowMs: number, waitMs = CREDENTIAL_OFFER_WAIT_MS): { send: boolean; reason: CredentialOfferReason } {
+export const DEFAULT_OFFER_RETRY: OfferRetryPolicy = { baseMs: CREDENTIAL_OFFER_RETRY_MS, maxRetries: CREDENTIAL_OFFER_MAX_RETRIES };
+
+/**
+ * When an offer that failed `failures` times (the last at `failedAtMs`) is
+ * sent again: the back-off doubles with each failure; null once it failed
+ * more often than the policy retries (the operator decides then).
+ */
+export function offerRetryAt(failures: number, failedAtMs: number, policy: OfferRetryPolicy = DEFAULT_OFFER_RETRY): number | null {
+  if (failures < 1 || failures > policy.maxRetries) return null;
+  return failedAtMs + policy.baseMs * 2 ** (failures - 1);
+}
+
+export type CredentialOfferReason = 'not_accepted' | 'in_use' | 'reported' | 'failed_for_current_hash' | 'retry_after_failure' | 'awaiting_switch' | 'offer';
+
+export function decideCredentialOffer(
+  s: CredentialOfferState,
+  connection: string,
+  nowMs: number,
+  waitMs = CREDENTIAL_OFFER_WAIT_MS,
+  retry: OfferRetryPolicy = DEFAULT_OFFER_RETRY,
+): { send: boolean; reason: CredentialOfferReason } {
   if (!mayOffer(s.capabilities, 'connection_settings.opamp') && !mayOffer(s.capabilities, 'connection_settings.other_connections')) return { send: false, reason: 'not_accepted' };
   const reports = hasCapability(s.capabilities, AgentCapabilities.ReportsConnectionSettingsStatus);
   const reportsCurrent = reports && s.reportedHash !== null && s.reportedHash.equals(s.desiredHash);
   if (reportsCurrent && s.reportedStatus === opamp.proto.v1.ConnectionSettingsStatuses.ConnectionSettingsStatuses_FAILED) {
+    // Clients do not try a hash that failed again (the supervisor, agent-sim): a retry is a fresh
+    // credential (a new secret, so a new hash) once the back-off passed, for a credential on offer
+    // only; the content of an active one's offer is the profile's, which the operator changes.
+    const failedAt = s.desiredOnOffer === true ? (s.offerFailedAtMs ?? null) : null;
+    const at = failedAt === null ? null : offerRetryAt(s.offerFailures ?? 0, failedAt, retry);
+    const notSentSince = s.offeredAtMs === null || failedAt === null || s.offeredAtMs <= failedAt;
+    if (at !== null && nowMs >= at && notSentSince) return { send: true, reason: 'retry_after_failure' };
     return { send: false, reason: 'failed_for_current_hash' };
   }
   if (s.connectedWith === s.desiredCredentialId) {

@@ -18,3 +18,4 @@ export * from './enrollment-token';
 export * from './agent-credential-state';
 export * from './package-catalog';
 export * from './package-offer';
+export * from './identity-batch';

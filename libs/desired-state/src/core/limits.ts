@@ -74,6 +74,22 @@ export const CONFIG_STATUS_WAIT_MS = 30_000;
  */
 export const CREDENTIAL_OFFER_WAIT_MS = 30_000;
 
+/**
+ * An offer the agent reported FAILED (ConnectionSettingsStatus) is sent again
+ * after this back-off, doubled for each further failure, at most
+ * CREDENTIAL_OFFER_MAX_RETRIES times; then it waits for the operator (a new
+ * rotation replaces the credential by a fresh one).
+ */
+export const CREDENTIAL_OFFER_RETRY_MS = 60_000;
+export const CREDENTIAL_OFFER_MAX_RETRIES = 3;
+/**
+ * Offers the offer queue (a rotation, a profile change) sends per second per
+ * config-service replica: each makes an agent reconnect, and a whole fleet
+ * reconnecting at once is a storm the gateways refuse part of (a burst of
+ * 10,000 in 5 s on the shared 2-core machine: 30 % FAILED at the transport).
+ */
+export const DEFAULT_CREDENTIAL_OFFERS_PER_S = 500;
+
 /** Default OpAMP heartbeat interval put in offers to ReportsHeartbeat agents (C62), seconds. */
 export const DEFAULT_OFFER_HEARTBEAT_S = 30;
 

@@ -6,12 +6,12 @@
  *   enroll again; it is listed until then by ListPendingCredentialSwitches);
  * - scheduled rotation: in tenants with agent_credential_lifetime_days > 0,
  *   active credentials older than that get a successor on offer (with the
- *   tenant's switch grace), offered at once to the agents connected now.
+ *   tenant's switch grace), their offers due (the offer queue sends them).
  * Work per pass is bounded (pages), so a large fleet rotates over several passes.
  */
 import { directoryEntry, type AgentCredentialRecord, type AgentCredentialRepository } from '../store/agent-credential.repository';
 import { toBuffer, toNumber } from '../store/desired-state.repository';
-import { putAll, removeAll, type AgentIdentityReconciler, type CredentialDirectory } from './agent-identity.reconciler';
+import { putAll, removeAll, type CredentialDirectory } from './agent-identity.reconciler';
 
 const SWEEP_LOCK = 'opamp.agent-credential-sweep';
 
@@ -36,7 +36,8 @@ export class AgentCredentialSweeper {
   constructor(
     private readonly credentials: AgentCredentialRepository,
     private readonly directory: CredentialDirectory,
-    private readonly identity: AgentIdentityReconciler | null,
+    /** The offer queue, woken when a pass rotated credentials. */
+    private readonly offers: { wake(): void } | null,
     private readonly options: AgentCredentialSweeperOptions = {},
   ) {}
 
@@ -81,16 +82,19 @@ export class AgentCredentialSweeper {
         byTenant.set(t, entry);
       }
       const rotated: AgentCredentialRecord[] = [];
-      for (const [tenantId, { uids, grace }] of byTenant) rotated.push(...(await this.credentials.rotate(tx, tenantId, uids, grace)));
-      return { expired, rotated };
+      const replaced: AgentCredentialRecord[] = [];
+      for (const [tenantId, { uids, grace }] of byTenant) {
+        const r = await this.credentials.rotate(tx, tenantId, uids, grace);
+        rotated.push(...r.created);
+        replaced.push(...r.replaced);
+      }
+      return { expired, replaced, rotated };
     });
     this.totals.passes++;
     if (!outcome) return { expired: 0, rotated: 0, skipped: true };
-    await removeAll(this.directory, outcome.expired.map((c) => directoryEntry(c).digest));
+    await removeAll(this.directory, [...outcome.expired, ...outcome.replaced].map((c) => directoryEntry(c).digest));
     await putAll(this.directory, outcome.rotated.map(directoryEntry));
-    const byTenant = new Map<string, Buffer[]>();
-    for (const c of outcome.rotated) byTenant.set(c.tenantId, [...(byTenant.get(c.tenantId) ?? []), c.instanceUid]);
-    for (const [tenantId, uids] of byTenant) await this.identity?.reconcileAgents(tenantId, uids);
+    if (outcome.rotated.length > 0) this.offers?.wake();
     this.totals.expired += outcome.expired.length;
     this.totals.rotated += outcome.rotated.length;
     return { expired: outcome.expired.length, rotated: outcome.rotated.length, skipped: false };

@@ -10,23 +10,37 @@
  * - every offer is shaped by the agent's connection profile (the highest
  *   priority one its labels match), so an agent on its own credential is
  *   offered again whenever that content changes (core/agent-credential.ts
- *   decides; a profile change re-evaluates its agents through reconcileAgents).
- * Gateways learn every change through the credential directory before the
- * offer leaves, so the agent's reconnect with the new credential is accepted.
+ *   decides; a profile change makes their offers due, and the offer queue
+ *   hands them to reconcileAgents).
+ * - an offer the agent reports FAILED is recorded once per offer and, for a
+ *   credential on offer, retried after its back-off with a fresh credential.
+ * A batch costs a few statements whatever its size (core/identity-batch.ts
+ * decides, the repository writes multi-row): its enrollments in one
+ * transaction, the credentials they need in another, its activations in a
+ * third, and every offer sent recorded with one UPDATE. Gateways learn every
+ * change through the credential directory (once per batch) before the offer
+ * leaves, so the agent's reconnect with the new credential is accepted.
  */
 import { AgentEventCodec, EnvelopeDecodeError, fleet } from '@opamp/contracts';
 import { badRequestReply, mayOffer, opamp } from '@opamp/protocol';
 import {
+  afterEnrollment,
   connectionOffer,
   connectionSettingsMessage,
   decideCredentialOffer,
   DEFAULT_OFFER_HEARTBEAT_S,
+  DEFAULT_OFFER_RETRY,
+  offerRetryAt,
+  planIdentityBatch,
   resolveAssignment,
   sendConnection,
+  type BatchAgent,
   type ConnectionProfile,
+  type CredentialOfferReason,
+  type OfferRetryPolicy,
 } from '../core';
 import type { AgentPushDispatcher, PushTarget } from '../store/agent-push.dispatcher';
-import { directoryEntry, type AgentCredentialRecord, type AgentCredentialRepository, type CredentialDirectoryEntry } from '../store/agent-credential.repository';
+import { directoryEntry, type AgentCredentialRecord, type AgentCredentialRepository, type CredentialDirectoryEntry, type EnrollmentOutcome } from '../store/agent-credential.repository';
 import { ConnectionProfileRepository } from '../store/connection-profile.repository';
 import { toBuffer, type DesiredStateRepository } from '../store/desired-state.repository';
 
@@ -56,6 +70,10 @@ export interface AgentIdentityOptions {
   /** The OpAMP URL agents are told to use (its ws/http form per transport); null: no offers. A function when known only later (a port chosen at start). */
   publicEndpoint: string | null | (() => string | null);
   heartbeatIntervalSeconds?: number;
+  /** Offers (and refusals) pushed at once at most, as the configuration reconciler's pushConcurrency. */
+  pushConcurrency?: number;
+  /** Back-off and retries of an offer the agent reported FAILED (default: the limits file's). */
+  offerRetry?: OfferRetryPolicy;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   now?: () => number;
 }
@@ -69,6 +87,10 @@ export interface AgentIdentityMetrics {
   offersSent: number;
   activations: number;
   revocations: number;
+  /** FAILED reports recorded for offers (each offer once). */
+  offersFailed: number;
+  /** Failed offers retried with a fresh credential. */
+  offersRetried: number;
 }
 
 const C = fleet.v1.AgentChange;
@@ -77,9 +99,10 @@ const RELEVANT = C.AGENT_CHANGE_CONNECTION | C.AGENT_CHANGE_CREDENTIAL | C.AGENT
 const K = fleet.v1.CredentialKind;
 
 export class AgentIdentityReconciler {
-  readonly metrics: AgentIdentityMetrics = { eventsHandled: 0, enrolled: 0, enrollmentsRefused: 0, credentialsIssued: 0, offersSent: 0, activations: 0, revocations: 0 };
+  readonly metrics: AgentIdentityMetrics = { eventsHandled: 0, enrolled: 0, enrollmentsRefused: 0, credentialsIssued: 0, offersSent: 0, activations: 0, revocations: 0, offersFailed: 0, offersRetried: 0 };
   private warnedNoOffers = false;
   private readonly now: () => number;
+  private readonly retry: OfferRetryPolicy;
   private readonly profiles: ConnectionProfileRepository;
 
   constructor(
@@ -90,6 +113,7 @@ export class AgentIdentityReconciler {
     private readonly options: AgentIdentityOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.retry = options.offerRetry ?? DEFAULT_OFFER_RETRY;
     this.profiles = new ConnectionProfileRepository(repo.db);
   }
 
@@ -116,7 +140,9 @@ export class AgentIdentityReconciler {
     for (const e of latest.values()) {
       const moved = e.previousInstanceUid?.length === 16;
       if (!moved && ((Number(e.changes ?? 0) & RELEVANT) === 0 || e.owner?.connected !== true || !e.credentialId)) continue;
-      byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
+      const list = byTenant.get(e.tenantId);
+      if (list) list.push(e);
+      else byTenant.set(e.tenantId, [e]);
     }
     for (const [tenantId, events] of byTenant) await this.handleTenant(tenantId, events);
     this.metrics.eventsHandled += values.length;
@@ -152,78 +178,73 @@ export class AgentIdentityReconciler {
     }
   }
 
+  /**
+   * One tenant's part of a batch, worked as a batch: moves, then activations
+   * (one transaction), enrollments (one transaction) and the credentials they
+   * need (one transaction), the directory written once for each before any
+   * offer leaves, then every offer pushed (bounded concurrency) and recorded
+   * with one UPDATE.
+   */
   private async handleTenant(tenantId: string, events: fleet.v1.AgentEvent[]): Promise<void> {
-    for (const e of events) {
-      const prev = e.previousInstanceUid?.length === 16 ? Buffer.from(e.previousInstanceUid) : null;
-      if (!prev) continue;
-      const moved = await this.repo.db.transaction((tx) => this.credentials.moveAgent(tx, tenantId, prev, Buffer.from(e.instanceUid)));
-      // The same digests, now naming the new uid.
-      for (const c of moved) await this.directory.put(directoryEntry(c));
-    }
+    await this.moveAll(tenantId, events);
     const live = await this.credentials.liveOf(tenantId, events.map((e) => Buffer.from(e.instanceUid)));
     const profiles = await this.profiles.ordered(tenantId);
+    const agents: BatchEvent[] = [];
     for (const e of events) {
       if (!e.credentialId || e.owner?.connected !== true) continue;
       const uid = Buffer.from(e.instanceUid);
-      const creds = live.get(uid.toString('hex')) ?? [];
-      const offered = creds.find((c) => c.state === 'offered') ?? null;
-      const target = targetOf(e);
-      if (e.credentialKind === K.CREDENTIAL_KIND_AGENT) {
-        if (offered && e.credentialId === offered.id) {
-          const active = await this.activate(tenantId, uid, offered);
-          // What it switched to may not be all it should hold now (a profile changed meanwhile, its
-          // offer dropped while the agent was applying the last one): decided again, on the active one.
-          if (active) await this.offer(e, active, target, profiles);
-          continue;
+      agents.push({ key: uid.toString('hex'), credentialId: e.credentialId, ownCredential: e.credentialKind === K.CREDENTIAL_KIND_AGENT, event: e, uid });
+    }
+    const steps = planIdentityBatch(agents, live);
+    const offers: OfferItem[] = [];
+    const activations = steps.flatMap((s) => (s.step === 'activate' ? [s] : []));
+    if (activations.length > 0) {
+      const activated = await this.activateAll(tenantId, activations.map((s) => ({ uid: s.agent.uid, id: s.offered.id })));
+      // What it switched to may not be all it should hold now (a profile changed meanwhile, its
+      // offer dropped while the agent was applying the last one): decided again, on the active one.
+      for (const s of activations) {
+        const active = activated.get(s.agent.key);
+        if (active) offers.push({ event: s.agent.event, credential: active });
+      }
+    }
+    const byId = (key: string, id: string) => (live.get(key) ?? []).find((c) => c.id === id) as AgentCredentialRecord;
+    for (const s of steps) if (s.step === 'offer') offers.push({ event: s.agent.event, credential: byId(s.agent.key, s.credential.id) });
+    const enrolling = steps.flatMap((s) => (s.step === 'enroll' ? [s.agent] : []));
+    const refusals: BatchEvent[] = [];
+    if (enrolling.length > 0) {
+      const outcomes = await this.enrollAll(tenantId, enrolling);
+      const issue: BatchEvent[] = [];
+      for (const a of enrolling) {
+        const outcome = outcomes.get(a.key) ?? 'known';
+        if (outcome !== 'known' && outcome !== 'exhausted') this.metrics.enrolled++;
+        const accepts = mayOffer(Number(a.event.capabilities ?? 0), 'connection_settings.opamp');
+        const issuing = this.credentials.issuing && this.endpoint() !== null;
+        if (accepts && !issuing && outcome !== 'exhausted') {
+          if (!this.warnedNoOffers) this.options.log?.('warn', 'agents accept their own credentials, but no credential key or public OpAMP endpoint is configured: none are issued');
+          this.warnedNoOffers = true;
         }
-        // A rotation's new credential, else the one it is on: the offer carries it (and its profile's settings).
-        const holding = offered ?? creds.find((c) => c.state === 'active' && c.id === e.credentialId) ?? null;
-        if (holding) await this.offer(e, holding, target, profiles);
-        continue;
-      }
-      // An enrollment token (or a static one of the gateway's).
-      const outcome = await this.repo.db.transaction(async (tx) => {
-        const o = await this.credentials.enroll(tx, tenantId, uid, e.credentialId);
-        if (o !== 'known') {
-          const action = o === 'exhausted' ? 'agent.enrollment_refused' : o === 're_enrolled' ? 'agent.re_enroll' : 'agent.enroll';
-          await this.repo.audit(tx, { tenantId, actor: 'system', action, resourceType: 'agent', resourceName: uid.toString('hex'), details: { enrollmentTokenId: e.credentialId } }, false);
-        }
-        return o;
-      });
-      if (outcome === 'exhausted') {
-        this.metrics.enrollmentsRefused++;
-        const refusal = badRequestReply(uid, 'the enrollment token has reached its use limit: no further agents may enroll with it');
-        await this.dispatcher.push(tenantId, uid, target, 'error', refusal, true).catch(() => undefined);
-        continue;
-      }
-      if (outcome !== 'known') this.metrics.enrolled++;
-      if (!mayOffer(Number(e.capabilities ?? 0), 'connection_settings.opamp')) continue;
-      if (!this.credentials.issuing || !this.endpoint()) {
-        if (!this.warnedNoOffers) this.options.log?.('warn', 'agents accept their own credentials, but no credential key or public OpAMP endpoint is configured: none are issued');
-        this.warnedNoOffers = true;
-        continue;
-      }
-      let credential = offered;
-      if (!credential) {
         // An agent with an active credential is not on a token any more (gateways refuse that): this
         // event or row is older than its switch (a plain-HTTP agent's row can lag its first poll).
         // Its offer is that credential's, with its profile.
-        const active = creds.find((c) => c.state === 'active');
-        if (active) {
-          await this.offer(e, active, target, profiles);
-          continue;
-        }
-        credential = await this.repo.db.transaction(async (tx) => {
-          const c = await this.credentials.createOffered(tx, tenantId, uid, e.credentialId);
-          await this.repo.audit(tx, { tenantId, actor: 'system', action: 'agent_credential.issue', resourceType: 'agent', resourceName: uid.toString('hex'), details: { credentialId: c.id } }, false);
-          return c;
-        });
-        this.metrics.credentialsIssued++;
-        // Gateways must accept it before the agent can try it.
-        await this.directory.put(directoryEntry(credential));
+        const next = afterEnrollment(outcome === 'exhausted', accepts, issuing, live.get(a.key) ?? []);
+        if (next.next === 'refuse') refusals.push(a);
+        else if (next.next === 'offer') offers.push({ event: a.event, credential: byId(a.key, next.credential.id) });
+        else if (next.next === 'issue') issue.push(a);
       }
-      await this.offer(e, credential, target, profiles);
+      const issuing = new Map(issue.map((a) => [a.key, a]));
+      for (const c of await this.issueAll(tenantId, issue)) {
+        const a = issuing.get(c.instanceUid.toString('hex'));
+        if (a) offers.push({ event: a.event, credential: c });
+      }
     }
+    this.metrics.enrollmentsRefused += refusals.length;
+    await this.pushBounded(
+      refusals.map((a) => () => {
+        const refusal = badRequestReply(a.uid, 'the enrollment token has reached its use limit: no further agents may enroll with it');
+        return this.dispatcher.push(tenantId, a.uid, targetOf(a.event), 'error', refusal, true).then(() => undefined, () => undefined);
+      }),
+    );
+    await this.offerAll(tenantId, offers, profiles);
   }
 
   private endpoint(): string | null {
@@ -231,28 +252,169 @@ export class AgentIdentityReconciler {
     return typeof e === 'function' ? e() : e;
   }
 
-  private async activate(tenantId: string, uid: Buffer, offered: AgentCredentialRecord): Promise<AgentCredentialRecord | null> {
-    const done = await this.repo.db.transaction(async (tx) => {
-      const r = await this.credentials.activate(tx, tenantId, uid, offered.id);
-      if (r) {
-        await this.repo.audit(
-          tx,
-          { tenantId, actor: 'system', action: 'agent_credential.activate', resourceType: 'agent', resourceName: uid.toString('hex'), details: { credentialId: r.active.id, superseded: r.superseded.map((c) => c.id) } },
-          false,
-        );
-      }
-      return r;
-    });
-    if (!done) return null;
-    this.metrics.activations++;
-    await this.directory.put(directoryEntry(done.active));
-    for (const old of done.superseded) await this.directory.remove(directoryEntry(old).digest);
-    return done.active;
+  /** Agents the server gave a new instance_uid: their enrollment and credentials follow (rare: one transaction each). */
+  private async moveAll(tenantId: string, events: readonly fleet.v1.AgentEvent[]): Promise<void> {
+    const moved: AgentCredentialRecord[] = [];
+    for (const e of events) {
+      const prev = e.previousInstanceUid?.length === 16 ? Buffer.from(e.previousInstanceUid) : null;
+      if (!prev) continue;
+      moved.push(...(await this.repo.db.transaction((tx) => this.credentials.moveAgent(tx, tenantId, prev, Buffer.from(e.instanceUid)))));
+    }
+    // The same digests, now naming the new uid.
+    await putAll(this.directory, moved.map(directoryEntry));
   }
 
-  private async offer(e: fleet.v1.AgentEvent, credential: AgentCredentialRecord, target: PushTarget, profiles: readonly ConnectionProfile[]): Promise<void> {
+  private async enrollAll(tenantId: string, agents: readonly BatchEvent[]): Promise<Map<string, EnrollmentOutcome>> {
+    return this.repo.db.transaction(async (tx) => {
+      const outcomes = await this.credentials.enrollMany(tx, tenantId, agents.map((a) => ({ uid: a.uid, tokenId: a.credentialId })));
+      const audits = agents.flatMap((a) => {
+        const o = outcomes.get(a.key);
+        if (!o || o === 'known') return [];
+        const action = o === 'exhausted' ? 'agent.enrollment_refused' : o === 're_enrolled' ? 'agent.re_enroll' : 'agent.enroll';
+        return [{ tenantId, actor: 'system', action, resourceType: 'agent', resourceName: a.key, details: { enrollmentTokenId: a.credentialId } }];
+      });
+      await this.repo.auditMany(tx, audits);
+      return outcomes;
+    });
+  }
+
+  /** New credentials on offer for these agents; gateways accept them before any offer leaves. */
+  private async issueAll(tenantId: string, agents: readonly BatchEvent[]): Promise<AgentCredentialRecord[]> {
+    if (agents.length === 0) return [];
+    const made = await this.repo.db.transaction(async (tx) => {
+      const created = await this.credentials.createOfferedMany(tx, tenantId, agents.map((a) => ({ uid: a.uid, enrollmentTokenId: a.credentialId })));
+      await this.repo.auditMany(
+        tx,
+        created.map((c) => ({ tenantId, actor: 'system', action: 'agent_credential.issue', resourceType: 'agent', resourceName: c.instanceUid.toString('hex'), details: { credentialId: c.id } })),
+      );
+      return created;
+    });
+    this.metrics.credentialsIssued += made.length;
+    await putAll(this.directory, made.map(directoryEntry));
+    return made;
+  }
+
+  /** Activations of a batch; the directory marks them active and drops what they superseded. */
+  private async activateAll(tenantId: string, agents: ReadonlyArray<{ uid: Buffer; id: string }>): Promise<Map<string, AgentCredentialRecord>> {
+    const done = await this.repo.db.transaction(async (tx) => {
+      const r = await this.credentials.activateMany(tx, tenantId, agents);
+      await this.repo.auditMany(
+        tx,
+        [...r.values()].map(({ active, superseded }) => ({
+          tenantId,
+          actor: 'system',
+          action: 'agent_credential.activate',
+          resourceType: 'agent',
+          resourceName: active.instanceUid.toString('hex'),
+          details: { credentialId: active.id, superseded: superseded.map((c) => c.id) },
+        })),
+      );
+      return r;
+    });
+    this.metrics.activations += done.size;
+    const results = [...done.values()];
+    await putAll(this.directory, results.map((d) => directoryEntry(d.active)));
+    await removeAll(this.directory, results.flatMap((d) => d.superseded.map((old) => directoryEntry(old).digest)));
+    return new Map([...done].map(([key, d]) => [key, d.active]));
+  }
+
+  /**
+   * Decides every offer of the batch (offerFor), pushes those to send at most
+   * pushConcurrency at a time, and records what went out in one UPDATE. A push
+   * that failed fails the batch (it is worked again) after the others are recorded.
+   */
+  private async offerAll(tenantId: string, given: readonly OfferItem[], profiles: readonly ConnectionProfile[]): Promise<void> {
+    const items = await this.recordFailures(tenantId, given);
+    const decided = items.map((item) => ({ item, o: this.offerFor(item.event, item.credential, profiles) }));
+    const sends = decided.flatMap(({ item, o }) => (o && o.reason !== 'retry_after_failure' ? [{ item, ...o }] : []));
+    // A failed offer's retry: a fresh credential (a hash the agent has not failed), offered in its place.
+    const retries = decided.flatMap(({ item, o }) => (o?.reason === 'retry_after_failure' ? [item] : []));
+    for (const fresh of await this.reissueAll(tenantId, retries)) {
+      const o = this.offerFor(fresh.event, fresh.credential, profiles);
+      if (o) sends.push({ item: fresh, ...o });
+    }
+    const sent: Array<{ id: string; connection: string; hash: Buffer }> = [];
+    const errors = await this.pushBounded(
+      sends.map((s) => async () => {
+        await this.dispatcher.push(tenantId, Buffer.from(s.item.event.instanceUid), s.target, 'connection_settings', s.message);
+        sent.push({ id: s.item.credential.id, connection: s.connection, hash: s.hash });
+      }),
+    );
+    await this.credentials.markOfferedMany(tenantId, sent);
+    this.metrics.offersSent += sent.length;
+    if (errors.length > 0) throw errors[0];
+  }
+
+  /**
+   * Agents that report FAILED for the offer last sent carrying their
+   * credential: the failure is recorded (once per offer, with the agent's
+   * message) and, for a credential on offer, its retry made due after its
+   * back-off (none after the last).
+   * Returns the items with their credentials as recorded.
+   */
+  private async recordFailures(tenantId: string, items: readonly OfferItem[]): Promise<OfferItem[]> {
+    const FAILED = opamp.proto.v1.ConnectionSettingsStatuses.ConnectionSettingsStatuses_FAILED;
+    const failing = items.filter(
+      ({ event: e, credential: c }) =>
+        e.connectionSettingsStatus === FAILED && c.offeredHash !== null && e.connectionSettingsHash?.length && c.offeredHash.equals(Buffer.from(e.connectionSettingsHash)),
+    );
+    if (failing.length === 0) return [...items];
+    const recorded = new Map((await this.credentials.recordOfferFailures(tenantId, failing.map((f) => f.credential.id))).map((c) => [c.id, c]));
+    if (recorded.size === 0) return [...items];
+    this.metrics.offersFailed += recorded.size;
+    await this.credentials.scheduleOffers(
+      tenantId,
+      // Only a credential on offer is retried (with a fresh one): see decideCredentialOffer.
+      [...recorded.values()].map((c) => ({ id: c.id, atMs: c.state === 'offered' ? offerRetryAt(c.offerFailures, Date.parse(c.offerFailedAt ?? ''), this.retry) : null })),
+    );
+    return items.map((item) => ({ ...item, credential: recorded.get(item.credential.id) ?? item.credential }));
+  }
+
+  /** Replaces these offered credentials by fresh ones; gateways drop the old and accept the new before any offer leaves. */
+  private async reissueAll(tenantId: string, items: readonly OfferItem[]): Promise<OfferItem[]> {
+    if (items.length === 0) return [];
+    const done = await this.repo.db.transaction(async (tx) => {
+      const r = await this.credentials.reissueOffered(tx, tenantId, items.map((i) => i.credential.id));
+      await this.repo.auditMany(
+        tx,
+        r.created.map((c) => ({ tenantId, actor: 'system', action: 'agent_credential.reissue', resourceType: 'agent', resourceName: c.instanceUid.toString('hex'), details: { credentialId: c.id, failures: c.offerFailures } })),
+      );
+      return r;
+    });
+    this.metrics.offersRetried += done.created.length;
+    await removeAll(this.directory, done.replaced.map((c) => directoryEntry(c).digest));
+    await putAll(this.directory, done.created.map(directoryEntry));
+    const byUid = new Map(items.map((i) => [Buffer.from(i.event.instanceUid).toString('hex'), i]));
+    return done.created.flatMap((c) => {
+      const i = byUid.get(c.instanceUid.toString('hex'));
+      return i ? [{ event: i.event, credential: c }] : [];
+    });
+  }
+
+  /** Runs the tasks at most pushConcurrency at a time; returns what they threw. */
+  private async pushBounded(tasks: ReadonlyArray<() => Promise<void>>): Promise<unknown[]> {
+    const errors: unknown[] = [];
+    const limit = Math.max(1, this.options.pushConcurrency ?? 100);
+    for (let i = 0; i < tasks.length; i += limit) {
+      const settled = await Promise.allSettled(tasks.slice(i, i + limit).map((t) => t()));
+      for (const r of settled) if (r.status === 'rejected') errors.push(r.reason);
+    }
+    return errors;
+  }
+
+  /**
+   * The connection settings offer for one agent carrying `credential` (and its
+   * profile's settings), or null when none is to be sent now. Everything an
+   * offer holds is put together here.
+   */
+  private offerFor(
+    e: fleet.v1.AgentEvent,
+    credential: AgentCredentialRecord,
+    profiles: readonly ConnectionProfile[],
+  ): { target: PushTarget; connection: string; hash: Buffer; message: ReturnType<typeof connectionSettingsMessage>; reason: CredentialOfferReason } | null {
     const endpoint = this.endpoint();
-    if (!endpoint || !this.credentials.issuing) return;
+    if (!endpoint || !this.credentials.issuing) return null;
+    const target = targetOf(e);
     const capabilities = Number(e.capabilities ?? 0);
     const profile = resolveAssignment(profiles, eventLabels(e));
     const offers = connectionOffer(
@@ -265,7 +427,7 @@ export class AgentIdentityReconciler {
       profile?.spec ?? null,
       capabilities,
     );
-    if (!offers) return;
+    if (!offers) return null;
     const hash = Buffer.from(offers.hash as Uint8Array);
     const connection = sendConnection(target);
     const decision = decideCredentialOffer(
@@ -279,15 +441,29 @@ export class AgentIdentityReconciler {
         offeredHash: credential.offeredHash,
         offeredConnection: credential.offeredConnection,
         offeredAtMs: credential.offeredAt ? Date.parse(credential.offeredAt) : null,
+        offerFailures: credential.offerFailures,
+        offerFailedAtMs: credential.offerFailedAt ? Date.parse(credential.offerFailedAt) : null,
+        desiredOnOffer: credential.state === 'offered',
       },
       connection,
       this.now(),
+      undefined,
+      this.retry,
     );
-    if (!decision.send) return;
-    await this.dispatcher.push(e.tenantId, Buffer.from(e.instanceUid), target, 'connection_settings', connectionSettingsMessage(e.instanceUid, offers));
-    await this.credentials.markOffered(e.tenantId, credential.id, connection, hash);
-    this.metrics.offersSent++;
+    if (!decision.send) return null;
+    return { target, connection, hash, message: connectionSettingsMessage(e.instanceUid, offers), reason: decision.reason };
   }
+}
+
+/** An agent of a batch with its event. */
+interface BatchEvent extends BatchAgent {
+  readonly event: fleet.v1.AgentEvent;
+  readonly uid: Buffer;
+}
+
+interface OfferItem {
+  readonly event: fleet.v1.AgentEvent;
+  readonly credential: AgentCredentialRecord;
 }
 
 function eventLabels(e: fleet.v1.AgentEvent): Record<string, string> {

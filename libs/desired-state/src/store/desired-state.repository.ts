@@ -241,6 +241,25 @@ export class DesiredStateRepository {
     }
   }
 
+  /** Many audit entries in one statement (a batch of the identity reconciler's enrollments, issues, activations). */
+  async auditMany(tx: SqlExecutor, entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await tx.query(
+      `INSERT INTO audit_log (tenant_id, actor, action, resource_type, resource_name, before_hash, after_hash, details)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::jsonb[])`,
+      [
+        entries.map((e) => e.tenantId),
+        entries.map((e) => e.actor),
+        entries.map((e) => e.action),
+        entries.map((e) => e.resourceType),
+        entries.map((e) => e.resourceName),
+        entries.map((e) => e.beforeHash ?? null),
+        entries.map((e) => e.afterHash ?? null),
+        entries.map((e) => JSON.stringify(e.details ?? {})),
+      ],
+    );
+  }
+
   // --- tokens ---------------------------------------------------------------
 
   /** Creates a token; the clear text is returned once and never stored. */
