@@ -8,3 +8,4 @@ export * from './stallable-link';
 export * from './free-port';
 export * from './opamp-go-agent.process';
 export * from './console-browser';
+export * from './test-csr';
