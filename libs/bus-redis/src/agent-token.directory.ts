@@ -13,8 +13,8 @@ export interface AgentTokenEntry {
   digest: string;
   tenantId: string;
   tokenId: string;
-  /** 'enrollment' (a tenant's agent token, the default) or 'agent' (one agent's own credential). */
-  kind?: 'enrollment' | 'agent';
+  /** 'enrollment' (a tenant's agent token, the default), 'agent' (one agent's own credential) or 'certificate' (one agent's client certificate, by the hex SHA-256 of its DER). */
+  kind?: 'enrollment' | 'agent' | 'certificate';
   /** Agent credentials: the instance_uid (hex) the credential speaks for. */
   uidHex?: string;
   /** Agent credentials: the agent was seen with it, so the enrollment token no longer speaks for uidHex. */
@@ -36,6 +36,8 @@ export type AgentTokenChange =
   | { action: 'policy'; policy: TenantAgentPolicy };
 
 const SEP = '|';
+const KIND_CODE = { enrollment: 'e', agent: 'a', certificate: 'c' } as const;
+const KIND_OF: Record<string, 'enrollment' | 'agent' | 'certificate'> = { e: 'enrollment', a: 'agent', c: 'certificate' };
 /** Entries per pipelined round trip of putMany/removeMany. */
 const PUT_MANY_CHUNK = 1000;
 
@@ -43,17 +45,17 @@ const PUT_MANY_CHUNK = 1000;
 export function encodeTokenValue(e: AgentTokenEntry): string {
   const kind = e.kind ?? 'enrollment';
   if (kind === 'enrollment' && !e.expiresAtMs) return `${e.tenantId}${SEP}${e.tokenId}`;
-  return [e.tenantId, e.tokenId, kind === 'agent' ? 'a' : 'e', e.uidHex ?? '', e.active ? '1' : '0', String(e.expiresAtMs ?? 0)].join(SEP);
+  return [e.tenantId, e.tokenId, KIND_CODE[kind], e.uidHex ?? '', e.active ? '1' : '0', String(e.expiresAtMs ?? 0)].join(SEP);
 }
 
 export function decodeTokenValue(digest: string, value: string): AgentTokenEntry | null {
   const p = value.split(SEP);
   if (p.length === 2 && p[0] && p[1]) return { digest, tenantId: p[0], tokenId: p[1] };
-  if (p.length !== 6 || !p[0] || !p[1] || (p[2] !== 'a' && p[2] !== 'e')) return null;
+  if (p.length !== 6 || !p[0] || !p[1] || !Object.hasOwn(KIND_OF, p[2])) return null;
   const expiresAtMs = Number(p[5]);
   if (!Number.isSafeInteger(expiresAtMs) || expiresAtMs < 0) return null;
-  const entry: AgentTokenEntry = { digest, tenantId: p[0], tokenId: p[1], kind: p[2] === 'a' ? 'agent' : 'enrollment' };
-  if (p[2] === 'a') {
+  const entry: AgentTokenEntry = { digest, tenantId: p[0], tokenId: p[1], kind: KIND_OF[p[2]] };
+  if (p[2] !== 'e') {
     if (!/^[0-9a-f]{32}$/.test(p[3])) return null;
     entry.uidHex = p[3];
     entry.active = p[4] === '1';

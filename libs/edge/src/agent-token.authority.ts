@@ -17,7 +17,7 @@ export interface AgentCredential {
   /** Short, non-secret name for logs and metrics: the token's or credential's id. */
   tokenId: string;
   /** 'enrollment' (shared by many agents; the default) or 'agent' (one agent's own). */
-  kind?: 'enrollment' | 'agent';
+  kind?: 'enrollment' | 'agent' | 'certificate';
   /** An agent credential's instance_uid (hex). */
   uidHex?: string;
   /** An agent credential the agent was seen with. */
