@@ -41,6 +41,7 @@ import {
   Reconciler,
   ReconcilerWorker,
   RolloutDriver,
+  certificateServices,
 } from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
 import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
@@ -218,6 +219,7 @@ export class ConfigServiceModule {
             const logger = new Logger('watch');
             return new FleetApiService(repo, dispatcher, reconciler, new AgentTokenDirectory(redis), {
               credentials: identity,
+              certificates: certificateServices(repo.db, config.credentialKey, new AgentTokenDirectory(redis)),
               agentState: new RedisAgentStateEraser(redis),
               // Deletions reach the watches of every replica, as the reconciler's changes do.
               onAgentsChanged: (tenantId, instanceUids) => {

@@ -9,6 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { AgentCapabilities as C } from '@opamp/protocol';
 import { RPC_HANDLERS } from '@opamp/platform-api';
+import { testCsr } from '@opamp/testing';
 import { ConfigServiceBed } from './config-service.bed';
 
 const STATIC = 'receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n';
@@ -22,6 +23,8 @@ let bed: ConfigServiceBed;
 let agentUid: string;
 /** Tenant A's agent that has gone (DeleteAgent refuses a connected one). */
 let goneUid: string;
+/** Tenant A's CSRs waiting for approval: one to approve, one to deny. */
+const csrIds: { approve: string; deny: string } = { approve: '', deny: '' };
 
 async function notFound(call: Promise<unknown>): Promise<void> {
   await expect(call).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
@@ -41,7 +44,7 @@ async function rolloutOfA(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  bed = await ConfigServiceBed.start('tenancy', { tenants: 2 });
+  bed = await ConfigServiceBed.start('tenancy', { tenants: 2, overrides: { credentialKey: Buffer.alloc(32, 5) } });
   const uid = bed.newUid();
   agentUid = uid.toString('hex');
   await bed.putAgent({ tenant: bed.tenants[A].id, uid, capabilities: C.ReportsStatus | C.AcceptsRemoteConfig | C.AcceptsRestartCommand, labels: { role: 'rollout' }, customCapabilities: ['io.example.ping'] });
@@ -151,6 +154,12 @@ const AUDITED: readonly AuditStep[] = [
   { rpc: 'DeleteAgent', request: () => ({ instanceUid: goneUid }), action: 'agent.delete', resourceType: 'agent', resourceName: () => goneUid },
   { rpc: 'UpdateTenantSettings', request: () => ({ settings: { agentRetentionDays: 30 } }), action: 'tenant.update_settings', resourceType: 'tenant', resourceName: () => bed.tenants[A].id },
   { rpc: 'RollbackRollout', request: () => ({ name: 'au-r' }), action: 'rollout.rollback', resourceType: 'rollout', resourceName: () => 'au-r' },
+  // Client certificates (issue 18).
+  { rpc: 'CreateCertificateAuthority', request: () => ({}), action: 'certificate_authority.create', resourceType: 'certificate_authority', resourceName: (p) => String(p['CreateCertificateAuthority']['id']) },
+  { rpc: 'RotateCertificateAuthority', request: () => ({}), action: 'certificate_authority.rotate', resourceType: 'certificate_authority', resourceName: (p) => String(p['RotateCertificateAuthority']['id']) },
+  { rpc: 'UpdateCertificatePolicy', request: () => ({ policy: { lifetimeHours: 24 } }), action: 'certificate_policy.update', resourceType: 'certificate_policy', resourceName: () => bed.tenants[A].id },
+  { rpc: 'ApproveCertificateRequest', request: () => ({ id: csrIds.approve }), action: 'certificate_request.approve', resourceType: 'certificate_request', resourceName: () => csrIds.approve },
+  { rpc: 'DenyCertificateRequest', request: () => ({ id: csrIds.deny }), action: 'certificate_request.deny', resourceType: 'certificate_request', resourceName: () => csrIds.deny },
 ];
 
 /** Rpcs that only read (or compute without storing): everything else in rpc-table.ts mutates and must be in AUDITED. */
@@ -167,6 +176,8 @@ describe('the audit log', () => {
     await bed.rpc('CreateConfiguration', { name: 'aur-c', files: files() });
     await bed.rpc('CreateAssignment', { assignment: { name: 'aur-a', configurationName: 'aur-c', pinnedVersion: 1, selector: 'role=rollout' } });
     await bed.rpc('UpdateConfiguration', { name: 'aur-c', files: files(V2) });
+    csrIds.approve = await bed.putCertificateRequest(A, bed.newUid(), (await testCsr()).pem);
+    csrIds.deny = await bed.putCertificateRequest(A, bed.newUid(), (await testCsr()).pem);
     const actor = await bed.adminActor(A);
     const previous: Record<string, Record<string, unknown>> = {};
     for (const step of AUDITED) {

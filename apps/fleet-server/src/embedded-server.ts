@@ -28,6 +28,7 @@ import {
   type AgentStateEraser,
   type AgentTokenSink,
   type CredentialDirectory,
+  certificateServices,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
 import {
@@ -185,6 +186,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, identity, { log: (level, message) => log(level, message) });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity },
+    certificates: certificateServices(db, loadCredentialKeyOf(config), credentialDirectory),
     agentState,
     onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },

@@ -22,3 +22,8 @@ export * from './store/agent-credential.repository';
 export * from './runtime/agent-identity.reconciler';
 export * from './api/agent-credential-api';
 export * from './runtime/agent-credential.sweeper';
+export * from './store/certificate-authority.repository';
+export * from './store/agent-certificate.repository';
+export * from './runtime/agent-certificate.issuer';
+export * from './api/certificate-authority-api';
+export * from './api/agent-certificate-api';

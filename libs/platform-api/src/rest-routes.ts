@@ -64,6 +64,16 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'POST', path: '/rollouts/{name}:rollback', rpc: 'RollbackRollout', body: '*', summary: 'Return every moved agent to the previous version' },
   { method: 'GET', path: '/rollouts/{name}/events', rpc: 'ListRolloutEvents', summary: 'Rollout events, oldest first (after_id, wait_ms to follow)' },
   { method: 'GET', path: '/rollouts/{name}/agents', rpc: 'ListRolloutAgents', summary: 'Agents of a rollout with their phase' },
+  // Client certificates (issue 18).
+  { method: 'GET', path: '/certificate-authorities', rpc: 'ListCertificateAuthorities', summary: "The tenant's certificate authorities and the trust bundle (active and retiring CAs) for a mutual-TLS terminator" },
+  { method: 'POST', path: '/certificate-authorities', rpc: 'CreateCertificateAuthority', body: '*', summary: "Create the tenant's certificate authority (key_type, lifetime_days)" },
+  { method: 'POST', path: '/certificate-authorities:rotate', rpc: 'RotateCertificateAuthority', body: '*', summary: 'A new CA signs from now on; the old one stays trusted for overlap_hours' },
+  { method: 'GET', path: '/certificate-policy', rpc: 'GetCertificatePolicy', summary: "The tenant's certificate policy" },
+  { method: 'PUT', path: '/certificate-policy', rpc: 'UpdateCertificatePolicy', body: 'policy', summary: 'Set the certificate policy (require_approval, lifetime_hours, key_types, allowed_dns_names)' },
+  { method: 'GET', path: '/agent-certificates', rpc: 'ListAgentCertificates', summary: "Agents' certificates (instance_uid, state, expires_within_days)" },
+  { method: 'GET', path: '/certificate-requests', rpc: 'ListCertificateRequests', summary: "Agents' CSRs (state: PENDING waits for approval)" },
+  { method: 'POST', path: '/certificate-requests/{id}:approve', rpc: 'ApproveCertificateRequest', body: '*', summary: 'Sign a waiting CSR; the agent is offered the certificate' },
+  { method: 'POST', path: '/certificate-requests/{id}:deny', rpc: 'DenyCertificateRequest', body: '*', summary: 'Refuse a waiting CSR' },
   {
     method: 'GET',
     path: '/agents:watch',

@@ -20,6 +20,10 @@ import { AssignmentApi } from './assignment-api';
 import { AuditApi } from './audit-api';
 import { ConfigurationApi } from './configuration-api';
 import { ConnectionProfileApi } from './connection-profile-api';
+import { CertificateAuthorityApi } from './certificate-authority-api';
+import { AgentCertificateApi } from './agent-certificate-api';
+import { certificateDirectoryEntry } from '../store/agent-certificate.repository';
+import type { CertificateServices } from '../runtime/agent-certificate.issuer';
 import { RolloutApi } from './rollout-api';
 import { TenantSettingsApi } from './tenant-settings-api';
 
@@ -51,6 +55,10 @@ export class FleetApiService {
   readonly agentCredentials: AgentCredentialApi;
   /** Connection profiles: other connection settings per group of agents (api/connection-profile-api.ts). */
   readonly connectionProfiles: ConnectionProfileApi;
+  /** Client certificates: tenant CAs and policy, agents' certificates and requests (api/certificate-authority-api.ts, api/agent-certificate-api.ts). */
+  readonly certificateAuthorities: CertificateAuthorityApi;
+  readonly agentCertificates: AgentCertificateApi;
+  private readonly certificateServices: CertificateServices | null;
   private readonly credentialServices: AgentCredentialServices | null;
 
   constructor(
@@ -63,7 +71,7 @@ export class FleetApiService {
      * feed every replica's watches hear; without it they reach this replica's watches only.
      * `credentials`: agents' own credentials (api/agent-credential-api.ts); without, those calls fail.
      */
-    options: { watch?: AgentWatchHubOptions; agentState?: AgentStateEraser; onAgentsChanged?: AgentsChanged; credentials?: AgentCredentialServices } = {},
+    options: { watch?: AgentWatchHubOptions; agentState?: AgentStateEraser; onAgentsChanged?: AgentsChanged; credentials?: AgentCredentialServices; certificates?: CertificateServices } = {},
   ) {
     const ctx = new ApiContext(repo, dispatcher, reconciler, options.agentState ?? null);
     this.rollouts = new RolloutApi(repo);
@@ -76,6 +84,9 @@ export class FleetApiService {
     this.credentialServices = options.credentials ?? null;
     this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
     this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices?.identity ?? null);
+    this.certificateServices = options.certificates ?? null;
+    this.certificateAuthorities = new CertificateAuthorityApi(ctx, this.certificateServices);
+    this.agentCertificates = new AgentCertificateApi(ctx, this.certificateServices);
   }
 
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */
@@ -86,7 +97,8 @@ export class FleetApiService {
   /** Makes the gateways' directory hold exactly the usable agent tokens and agents' live credentials, and every tenant's credential policy (at start; fixes any drift). */
   async syncAgentTokens(): Promise<number> {
     const credentials = this.credentialServices ? await this.credentialServices.credentials.listAccepted() : [];
-    const entries = await this.agentTokens.syncAgentTokens(credentials.map(directoryEntry));
+    const certificates = this.certificateServices ? await this.certificateServices.certificates.listAccepted() : [];
+    const entries = await this.agentTokens.syncAgentTokens([...credentials.map(directoryEntry), ...certificates.map(certificateDirectoryEntry)]);
     await this.tenantSettings.syncPolicies();
     return entries;
   }

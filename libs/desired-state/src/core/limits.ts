@@ -127,3 +127,13 @@ export const MAX_OTHER_SETTINGS = 64;
 export const MAX_OTHER_SETTING_VALUE_CHARS = 4096;
 /** The heartbeat interval a profile may ask for (s); 0 in a profile means the server's default. opamp-go clamps beyond a day. */
 export const MAX_PROFILE_HEARTBEAT_S = 86_400;
+
+/**
+ * Client certificates (issue 18): how long a rotated CA stays trusted beside
+ * the new one (agents on its certificates keep connecting until they rotate),
+ * and how many CSRs may wait for an operator per tenant (more: the agent is
+ * told BAD_REQUEST, nothing is stored).
+ */
+export const DEFAULT_CA_OVERLAP_HOURS = 24 * 7;
+export const MAX_CA_OVERLAP_HOURS = 24 * 366;
+export const MAX_PENDING_CERTIFICATE_REQUESTS = 10_000;
