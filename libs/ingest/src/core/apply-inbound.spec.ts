@@ -542,3 +542,27 @@ describe('pushes and events', () => {
     expect(e.labels!.map((l) => l.key)).toEqual(['host.cpu', 'os.type', 'service.instance.id', 'service.name']);
   });
 });
+
+describe('applyInbound: certificate requests (issue 18)', () => {
+  const PEM = Buffer.from('-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n');
+
+  it('passes a CSR on with the event as sent, without a row write of its own', () => {
+    const { agent, state } = connectedAgent();
+    const r = applyInbound(state, agent.record(agent.send({ connectionSettingsRequest: { opamp: { certificateRequest: { csr: PEM } } } })), testContext());
+    expect(r.changes & AgentChange.AGENT_CHANGE_CERTIFICATE_REQUEST).toBeTruthy();
+    expect(r.certificateRequest).toEqual(PEM);
+    expect(r.durable).toBe(false);
+    expect(buildAgentEvent(r.state!, r.changes, 0, null, r.certificateRequest ?? null).certificateRequestCsr).toEqual(PEM);
+  });
+
+  it('passes an empty CSR on too (config-service refuses it), and a message without one carries none', () => {
+    const { agent, state } = connectedAgent();
+    const empty = applyInbound(state, agent.record(agent.send({ connectionSettingsRequest: { opamp: { certificateRequest: {} } } })), testContext());
+    expect(empty.changes & AgentChange.AGENT_CHANGE_CERTIFICATE_REQUEST).toBeTruthy();
+    expect(empty.certificateRequest).toEqual(Buffer.alloc(0));
+    const none = applyInbound(empty.state, agent.record(agent.heartbeat()), testContext());
+    expect(none.changes & AgentChange.AGENT_CHANGE_CERTIFICATE_REQUEST).toBeFalsy();
+    expect(none.certificateRequest).toBeUndefined();
+    expect(buildAgentEvent(none.state!, none.changes, 0).certificateRequestCsr).toBeUndefined();
+  });
+});
