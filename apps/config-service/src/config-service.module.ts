@@ -42,12 +42,17 @@ import {
   ReconcilerWorker,
   RolloutDriver,
   certificateServices,
+  AgentCertificateReconciler,
+  type CertificateServices,
 } from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
 import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 import type { ConfigServiceConfig } from './config/config-service.config';
 
 export { APP_CONFIG, FLEET_API, IDENTITY, METRICS, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
+
+/** Agents' identity and certificates (the IDENTITY provider). */
+type IdentityServices = AgentCredentialServices & { sweeper: AgentCredentialSweeper; certificates: CertificateServices; certificateReconciler: AgentCertificateReconciler };
 
 @Injectable()
 export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -68,7 +73,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     @Inject(RECONCILER) private readonly reconciler: Reconciler,
     @Inject(FLEET_API) private readonly api: FleetApiService,
     @Inject(ROLLOUT_DRIVER) private readonly rolloutDriver: RolloutDriver,
-    @Inject(IDENTITY) private readonly identity: AgentCredentialServices & { sweeper: AgentCredentialSweeper },
+    @Inject(IDENTITY) private readonly identity: IdentityServices,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -98,7 +103,8 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
         groupId: this.config.consumerGroup,
         partitionsConsumedConcurrently: this.config.partitionConcurrency,
       },
-      this.identity.identity ? [this.identity.identity] : [],
+      // CSRs first: a certificate issued from an agent's first messages is in the first offer it gets.
+      [this.identity.certificateReconciler, ...(this.identity.identity ? [this.identity.identity] : [])],
     );
     const off = this.worker.on(this.worker.events.GROUP_JOIN, () => {
       off();
@@ -193,16 +199,23 @@ export class ConfigServiceModule {
             const logger = new Logger('identity');
             const credentials = new AgentCredentialRepository(repo.db, config.credentialKey);
             const directory = new AgentTokenDirectory(redis);
+            const log = (level: 'info' | 'warn' | 'error', message: string) => (level === 'error' ? logger.error(message) : level === 'warn' ? logger.warn(message) : logger.log(message));
+            // Client certificates (issue 18): CAs sealed under the credential key; agents' CSRs judged before their offers.
+            const certificates = certificateServices(repo.db, config.credentialKey, directory);
+            const holder: { reconciler: AgentCertificateReconciler | null } = { reconciler: null };
             const identity = new AgentIdentityReconciler(credentials, repo, dispatcher, directory, {
               publicEndpoint: config.publicOpampUrl,
               heartbeatIntervalSeconds: config.offerHeartbeatS,
-              log: (level, message) => (level === 'error' ? logger.error(message) : level === 'warn' ? logger.warn(message) : logger.log(message)),
+              log,
+              certificateOf: (tenantId, uid) => holder.reconciler?.certificateOf(tenantId, uid) ?? Promise.resolve(null),
             });
+            const certificateReconciler = new AgentCertificateReconciler(certificates, repo, dispatcher, { offer: (tenantId, uids) => identity.reconcileAgents(tenantId, uids), log });
+            holder.reconciler = certificateReconciler;
             const sweeper = new AgentCredentialSweeper(credentials, directory, identity, {
               intervalMs: config.credentialSweepMs,
               log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
             });
-            return { credentials, directory, identity, sweeper };
+            return { credentials, directory, identity, sweeper, certificates, certificateReconciler };
           },
         },
         {
@@ -214,12 +227,12 @@ export class ConfigServiceModule {
             reconciler: Reconciler,
             redis: Redis,
             changes: AgentChangeFeed,
-            identity: AgentCredentialServices,
+            identity: IdentityServices,
           ) => {
             const logger = new Logger('watch');
             return new FleetApiService(repo, dispatcher, reconciler, new AgentTokenDirectory(redis), {
               credentials: identity,
-              certificates: certificateServices(repo.db, config.credentialKey, new AgentTokenDirectory(redis)),
+              certificates: identity.certificates,
               agentState: new RedisAgentStateEraser(redis),
               // Deletions reach the watches of every replica, as the reconciler's changes do.
               onAgentsChanged: (tenantId, instanceUids) => {

@@ -57,6 +57,8 @@ export interface ReportedAgent extends BedAgent {
   connectionSettingsError?: string;
   /** The event's change bits (default: description). */
   changes?: number;
+  /** A CSR the agent sent (with AGENT_CHANGE_CERTIFICATE_REQUEST in `changes`). */
+  certificateRequestCsr?: Buffer;
 }
 
 /** An agent on its own credential (ConfigServiceBed.agentOnOwnCredential). */
@@ -238,6 +240,7 @@ export class ConfigServiceBed {
       customCapabilities: a.customCapabilities ?? [],
       previousInstanceUid: a.previousInstanceUid,
       occurredAtUnixMs: a.occurredAtMs,
+      certificateRequestCsr: a.certificateRequestCsr,
     });
     if (!this.producer) {
       const kafka = createKafkaClient({ brokers: this.config.kafkaBrokers, clientId: `bed-${this.run}` });

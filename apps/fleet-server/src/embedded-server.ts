@@ -29,6 +29,7 @@ import {
   type AgentTokenSink,
   type CredentialDirectory,
   certificateServices,
+  AgentCertificateReconciler,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
 import {
@@ -178,15 +179,21 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   // The same edge directory as the tokens': a removal ends the credential's connections there too.
   const credentialDirectory: CredentialDirectory = { put: (entry) => tokenSink.put(entry), remove: (digest) => tokenSink.remove(digest) };
   let ownOpampUrl: string | null = null;
+  // Client certificates (issue 18): CAs sealed under the credential key; agents' CSRs judged before their offers.
+  const certificates = certificateServices(db, loadCredentialKeyOf(config), credentialDirectory);
+  const certificateHolder: { reconciler: AgentCertificateReconciler | null } = { reconciler: null };
   const identity = new AgentIdentityReconciler(credentialRepo, repo, dispatcher, credentialDirectory, {
     publicEndpoint: () => config.publicOpampUrl || ownOpampUrl,
     heartbeatIntervalSeconds: config.heartbeatIntervalS,
     log: (level, message) => log(level, message),
+    certificateOf: (tenantId, uid) => certificateHolder.reconciler?.certificateOf(tenantId, uid) ?? Promise.resolve(null),
   });
+  const certificateReconciler = new AgentCertificateReconciler(certificates, repo, dispatcher, { offer: (tenantId, uids) => identity.reconcileAgents(tenantId, uids), log: (level, message) => log(level, message) });
+  certificateHolder.reconciler = certificateReconciler;
   const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, identity, { log: (level, message) => log(level, message) });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity },
-    certificates: certificateServices(db, loadCredentialKeyOf(config), credentialDirectory),
+    certificates,
     agentState,
     onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
@@ -202,6 +209,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   events.consume(async (records) => {
     const values = records.map((r) => r.value);
     await reconciler.handleEventRecords(values);
+    await certificateReconciler.handleEventRecords(values);
     await identity.handleEventRecords(values);
   });
   const eventSink: EventSink = {

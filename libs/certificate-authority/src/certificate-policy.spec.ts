@@ -28,6 +28,9 @@ describe('decideRequest', () => {
     const r = await request({ commonName: OTHER });
     expect(decideRequest(DEFAULT_CERTIFICATE_POLICY, r, { ...agent, reassignedUidHex: OTHER }).uidHex).toBe(OTHER);
     expect(() => decideRequest(DEFAULT_CERTIFICATE_POLICY, r, { ...agent, reassignedUidHex: 'aa'.repeat(16) })).toThrow(expect.objectContaining({ code: 'uid_mismatch' }));
+    // A CSR made before the agent learnt its new uid names the old one: the certificate is for the new one all the same.
+    const old = await request({ commonName: UID });
+    expect(decideRequest(DEFAULT_CERTIFICATE_POLICY, old, { ...agent, reassignedUidHex: OTHER }).uidHex).toBe(OTHER);
   });
 
   it('refuses a key type the policy does not accept, naming it', async () => {

@@ -54,7 +54,7 @@ export interface RequestingAgent {
   readonly tenantId: string;
   /** The uid of the message carrying the CSR. */
   readonly uidHex: string;
-  /** The uid the server reassigned this agent to, when it did and the agent may not have switched yet (C67's exception). */
+  /** The uid the server reassigned this agent to, when it did and the agent may not have switched yet (C67's exception): the certificate is for it. */
   readonly reassignedUidHex?: string | null;
 }
 
@@ -70,10 +70,10 @@ export function decideRequest(policy: CertificatePolicy, request: CertificateReq
   if (request.keyType === null || !policy.keyTypes.includes(request.keyType)) {
     throw new CertificateRefusal('key_type', `the key (${request.keyDescribed}) is not one of the accepted types: ${policy.keyTypes.join(', ')}`);
   }
-  let uidHex = agent.uidHex;
-  if (request.embeddedUidHex !== null && request.embeddedUidHex !== agent.uidHex) {
-    if (agent.reassignedUidHex && request.embeddedUidHex === agent.reassignedUidHex) uidHex = agent.reassignedUidHex;
-    else throw new CertificateRefusal('uid_mismatch', "the CSR names another agent's instance_uid");
+  // After a reassignment the certificate is for the agent's uid from now on, whichever of the two the CSR names.
+  const uidHex = agent.reassignedUidHex || agent.uidHex;
+  if (request.embeddedUidHex !== null && request.embeddedUidHex !== agent.uidHex && request.embeddedUidHex !== agent.reassignedUidHex) {
+    throw new CertificateRefusal('uid_mismatch', "the CSR names another agent's instance_uid");
   }
   if (request.embeddedTenantId !== null && request.embeddedTenantId !== agent.tenantId) {
     throw new CertificateRefusal('tenant_mismatch', 'the CSR names another tenant');

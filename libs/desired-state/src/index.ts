@@ -27,3 +27,4 @@ export * from './store/agent-certificate.repository';
 export * from './runtime/agent-certificate.issuer';
 export * from './api/certificate-authority-api';
 export * from './api/agent-certificate-api';
+export * from './runtime/agent-certificate.reconciler';

@@ -16,3 +16,4 @@ export * from './connection-profile';
 export * from './agent-credential';
 export * from './enrollment-token';
 export * from './agent-credential-state';
+export * from './agent-certificate';

@@ -31,7 +31,7 @@ export interface IssuedAgentCertificate {
 
 export class AgentCertificateIssuer {
   /** Told after a certificate was issued and published (the offer to the agent follows). */
-  onIssued: ((tenantId: string, instanceUid: Buffer) => void) | null = null;
+  onIssued: ((tenantId: string, instanceUid: Buffer) => Promise<void>) | null = null;
 
   constructor(
     private readonly authorities: CertificateAuthorityRepository,
@@ -52,7 +52,7 @@ export class AgentCertificateIssuer {
   /** After the commit: the directory accepts the certificate, and the agent is to be offered it. */
   async published(c: AgentCertificateRecord): Promise<void> {
     if (this.directory) await this.directory.put(certificateDirectoryEntry(c));
-    this.onIssued?.(c.tenantId, c.instanceUid);
+    await this.onIssued?.(c.tenantId, c.instanceUid);
   }
 }
 

@@ -58,6 +58,8 @@ export interface AgentIdentityOptions {
   heartbeatIntervalSeconds?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   now?: () => number;
+  /** The agent's client certificate its offers carry (issue 18: runtime/agent-certificate.reconciler.ts). */
+  certificateOf?: (tenantId: string, uid: Buffer) => Promise<opamp.proto.v1.ITLSCertificate | null>;
 }
 
 export interface AgentIdentityMetrics {
@@ -261,6 +263,7 @@ export class AgentIdentityReconciler {
         transport: target.transport === fleet.v1.Transport.TRANSPORT_HTTP ? 'http' : 'ws',
         secret: this.credentials.secretOf(credential),
         heartbeatIntervalSeconds: this.options.heartbeatIntervalSeconds ?? DEFAULT_OFFER_HEARTBEAT_S,
+        certificate: (await this.options.certificateOf?.(e.tenantId, Buffer.from(e.instanceUid))) ?? null,
       },
       profile?.spec ?? null,
       capabilities,

@@ -202,6 +202,17 @@ export class AgentCertificateRepository {
     return rows.map(certificateFromRow);
   }
 
+  /** The agent's newest live certificate (issued or active, not expired) with its CA's certificate: what its offers carry. */
+  async currentOf(tenantId: string, uid: Buffer, tx: SqlExecutor = this.db): Promise<{ certificatePem: string; caCertificatePem: string } | null> {
+    const { rows } = await tx.query(
+      `SELECT c.certificate_pem, a.certificate_pem AS ca_pem FROM agent_certificates c JOIN certificate_authorities a ON a.id = c.ca_id
+        WHERE c.tenant_id = $1 AND c.instance_uid = $2 AND c.state IN ('issued', 'active') AND c.not_after > now()
+        ORDER BY c.created_at DESC LIMIT 1`,
+      [tenantId, uid],
+    );
+    return rows[0] ? { certificatePem: String(rows[0]['certificate_pem']), caCertificatePem: String(rows[0]['ca_pem']) } : null;
+  }
+
   /** Every certificate gateways must accept (issued and active), for the start-up sync of the directory. */
   async listAccepted(): Promise<AgentCertificateRecord[]> {
     const { rows } = await this.db.query(`SELECT * FROM agent_certificates WHERE state IN ('issued', 'active') AND not_after > now()`);
