@@ -267,6 +267,8 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       idleTimeoutS: Math.max(60, config.heartbeatIntervalS * 4),
       drainWindowMs: config.drainWindowMs,
       maxPendingInbound: EDGE_DEFAULTS.maxPendingInbound,
+      // It always has a credential key (generated), so a tenant with a CA signs CSRs.
+      acceptsCertificateRequests: true,
     },
     {
       authenticator: authority,

@@ -71,6 +71,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       maxPendingInboundBytes: config.maxPendingInboundBytes,
       clientIdentity: config.clientIdentity,
       acceptLegacyUlid: config.acceptLegacyUlid,
+      acceptsCertificateRequests: config.acceptsCertificateRequests,
     },
     {
       authenticator,

@@ -18,6 +18,8 @@ export const gatewayEnv = {
   OPAMP_TRUSTED_PROXIES: list({ default: ['127.0.0.1'] }),
   OPAMP_REQUIRE_CLIENT_IDENTITY: bool({ default: false }),
   OPAMP_ACCEPT_LEGACY_ULID: bool({ default: false }),
+  /** Advertise AcceptsConnectionSettingsRequest (0x40): set where config-service issues client certificates (a credential key and tenant CAs; issue 18). */
+  OPAMP_ACCEPT_CERTIFICATE_REQUESTS: bool({ default: false }),
   /** Inbound and outbound limit per OpAMP message, after decompression (spec default 64 MiB). */
   OPAMP_MAX_MESSAGE_BYTES: int({ default: EDGE_DEFAULTS.maxMessageBytes, min: 1024 }),
   OPAMP_WS_COMPRESSION: bool({ default: EDGE_DEFAULTS.wsCompression }),
@@ -55,6 +57,7 @@ export interface GatewayConfig {
   tls: { certFile: string; keyFile: string } | null;
   clientIdentity: { header: string; trustedProxies: string[]; required: boolean } | null;
   acceptLegacyUlid: boolean;
+  acceptsCertificateRequests: boolean;
   maxMessageBytes: number;
   wsCompression: boolean;
   messagesPerSecond: number;
@@ -103,6 +106,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
         }
       : null,
     acceptLegacyUlid: e.OPAMP_ACCEPT_LEGACY_ULID,
+    acceptsCertificateRequests: e.OPAMP_ACCEPT_CERTIFICATE_REQUESTS,
     maxMessageBytes: e.OPAMP_MAX_MESSAGE_BYTES,
     wsCompression: e.OPAMP_WS_COMPRESSION,
     messagesPerSecond: e.OPAMP_MESSAGES_PER_SECOND,
