@@ -244,9 +244,9 @@ export class ConfigServiceModule {
         },
         {
           provide: METRICS,
-          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API],
-          useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService) =>
-            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api }),
+          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API, IDENTITY],
+          useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService, identity: IdentityServices) =>
+            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, certificates: identity.certificateReconciler }),
         },
         { provide: METRICS_REGISTRY, inject: [METRICS], useFactory: (metrics: ConfigServiceMetrics) => metrics.registry },
         ConfigServiceLifecycle,

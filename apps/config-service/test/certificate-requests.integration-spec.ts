@@ -96,6 +96,9 @@ describe('a CSR from an agent', () => {
     const stored = await bed.pool.query(`SELECT count(*) AS n FROM agent_certificates WHERE instance_uid = ANY($1::bytea[])`, [[agent.uid, notAccepting]]);
     expect(Number(stored.rows[0]['n'])).toBe(0);
     expect(offersTo(agent.uid).some((m) => m.connectionSettings?.opamp?.certificate)).toBe(false);
+    const metrics = await fetch(`${bed.httpBase}/metrics`).then((r) => r.text());
+    expect(metrics).toContain(`opamp_config_certificate_requests_total{outcome="refused",reason="malformed"} ${refused('malformed')}`);
+    expect(metrics).toContain(`opamp_config_certificate_requests_total{outcome="refused",reason="not_accepted"} 1`);
   });
 
   it('after the server gave the agent a new uid, a CSR sent with the old one is judged and signed for the new one (C67)', async () => {

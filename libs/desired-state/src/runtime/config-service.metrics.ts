@@ -7,6 +7,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { FleetApiService } from '../api/fleet-api.service';
 import type { AgentPushDispatcher } from '../store/agent-push.dispatcher';
+import type { AgentCertificateReconciler } from './agent-certificate.reconciler';
 import type { Reconciler, ReconcilerMetrics } from './reconciler';
 import type { RolloutDriver, RolloutDriverMetrics } from './rollout-driver';
 
@@ -15,6 +16,8 @@ export interface ConfigServiceMetricsSources {
   rolloutDriver: RolloutDriver;
   dispatcher: AgentPushDispatcher;
   api: FleetApiService;
+  /** Agents' CSRs (issue 18). */
+  certificates?: AgentCertificateReconciler;
 }
 
 const RECONCILER_COUNTERS: Array<[keyof ReconcilerMetrics, string, string]> = [
@@ -118,5 +121,20 @@ export class ConfigServiceMetrics {
       () => watch.streamsDropped,
     );
     mirrorCounter(this.registry, 'opamp_config_watch_events_sent_total', 'WatchAgents events sent', () => watch.eventsSent);
+    const certificates = sources.certificates?.metrics;
+    if (certificates) {
+      new Counter({
+        name: 'opamp_config_certificate_requests_total',
+        help: "Agents' CSRs by outcome (issued, waiting for approval, refused with BAD_REQUEST) and the reason of a refusal",
+        labelNames: ['outcome', 'reason'] as const,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc({ outcome: 'issued', reason: '' }, certificates.issued);
+          this.inc({ outcome: 'waiting', reason: '' }, certificates.waiting);
+          for (const [reason, n] of Object.entries(certificates.refused)) this.inc({ outcome: 'refused', reason }, n);
+        },
+      });
+    }
   }
 }
