@@ -7,7 +7,8 @@
 import { parseAgentUri, uidHexOf } from './agent-certificate-names';
 import { CertificateRefusal } from './certificate-refusal';
 import { MAX_CSR_BYTES, MAX_CSR_SAN_ENTRIES } from './certificate-limits';
-import { keyTypeOfSpki, type KeyType } from './key-algorithm';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { keyTypeOf, type KeyType } from './key-algorithm';
 import { x509 } from './x509-runtime';
 
 const PEM_CSR = /^\s*-----BEGIN (NEW )?CERTIFICATE REQUEST-----\r?\n[A-Za-z0-9+/=\r\n]+-----END (NEW )?CERTIFICATE REQUEST-----\s*$/;
@@ -29,6 +30,28 @@ export interface CertificateRequestInfo {
   readonly embeddedTenantId: string | null;
 }
 
+function describeSpki(spki: Uint8Array): { type: KeyType | null; described: string; node: KeyObject } {
+  // Parsed once (OpenSSL's key decoding is the dearest step of a CSR): typed here, verified with below.
+  const node = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  return { ...keyTypeOf(node), node };
+}
+
+/**
+ * The CSR's signature over its CertificationRequestInfo as received, with its
+ * own key, by Node's crypto (ECDSA signatures are DER there as in the CSR).
+ * Only the algorithms of the key types signed for: ECDSA and RSASSA-PKCS1-v1_5.
+ */
+function verifySignature(request: x509.Pkcs10CertificateRequest, key: KeyObject): boolean {
+  const alg = request.signatureAlgorithm as { name?: string; hash?: { name?: string } | string };
+  const hash = (typeof alg.hash === 'string' ? alg.hash : (alg.hash?.name ?? '')).replace('-', '').toLowerCase();
+  if (!/^sha(256|384|512)$/.test(hash)) return false;
+  const ec = key.asymmetricKeyType === 'ec';
+  if (ec ? alg.name !== 'ECDSA' : alg.name !== 'RSASSA-PKCS1-v1_5') return false;
+  // The library keeps the request info's bytes as received (its `tbs`, private in its types only).
+  const tbs = (request as unknown as { tbs: ArrayBuffer }).tbs;
+  return verify(hash, Buffer.from(tbs), key, Buffer.from(request.signature));
+}
+
 export async function parseCertificateRequest(csr: string | Uint8Array): Promise<CertificateRequestInfo> {
   const size = typeof csr === 'string' ? Buffer.byteLength(csr, 'utf8') : csr.length;
   if (size > MAX_CSR_BYTES) throw new CertificateRefusal('too_large', `the CSR is larger than ${MAX_CSR_BYTES} bytes`);
@@ -40,15 +63,15 @@ export async function parseCertificateRequest(csr: string | Uint8Array): Promise
   } catch {
     throw new CertificateRefusal('malformed', 'the CSR is not a PKCS#10 certification request');
   }
-  let key: { type: KeyType | null; described: string };
+  let key: { type: KeyType | null; described: string; node: KeyObject };
   try {
-    key = keyTypeOfSpki(new Uint8Array(request.publicKey.rawData));
+    key = describeSpki(new Uint8Array(request.publicKey.rawData));
   } catch {
     throw new CertificateRefusal('malformed', "the CSR's public key cannot be read");
   }
   let valid = false;
   try {
-    valid = key.type !== null && (await request.verify());
+    valid = key.type !== null && verifySignature(request, key.node);
   } catch {
     valid = false;
   }
@@ -62,7 +85,7 @@ export async function parseCertificateRequest(csr: string | Uint8Array): Promise
     if (ext.type !== SAN_OID) continue;
     let names: readonly { type: string; value: string }[];
     try {
-      names = new x509.SubjectAlternativeNameExtension(ext.rawData).names.items;
+      names = (ext instanceof x509.SubjectAlternativeNameExtension ? ext : new x509.SubjectAlternativeNameExtension(ext.rawData)).names.items;
     } catch {
       throw new CertificateRefusal('malformed', "the CSR's subject alternative names cannot be read");
     }

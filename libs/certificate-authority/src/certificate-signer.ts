@@ -9,6 +9,7 @@ import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CertificateRefusal } from './certificate-refusal';
 import { importSigningKey, keyTypeOfPrivateKey, keyTypeOfSpki, signingAlgorithmOf, type KeyType } from './key-algorithm';
+import { nativeCrypto } from './native-crypto';
 import { x509, type CryptoKey } from './x509-runtime';
 
 /** A certificate to sign, with everything decided (subject, validity, extensions). */
@@ -86,7 +87,7 @@ export class LocalCaSigner implements CertificateSigner {
   }
 
   authorityKeyIdentifier(): Promise<x509.Extension> {
-    this.aki ??= x509.AuthorityKeyIdentifierExtension.create(this.ca.publicKey, false);
+    this.aki ??= x509.AuthorityKeyIdentifierExtension.create(this.ca.publicKey, false, nativeCrypto);
     return this.aki;
   }
 
@@ -101,6 +102,6 @@ export class LocalCaSigner implements CertificateSigner {
       notBefore: c.notBefore,
       notAfter: c.notAfter,
       extensions: c.extensions,
-    });
+    }, nativeCrypto);
   }
 }

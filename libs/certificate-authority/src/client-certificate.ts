@@ -11,9 +11,18 @@ import { CLOCK_SKEW_MS, MIN_CLIENT_CERT_LIFETIME_HOURS } from './certificate-lim
 import type { CertificateGrant } from './certificate-policy';
 import type { CertificateSigner } from './certificate-signer';
 import type { KeyType } from './key-algorithm';
+import { nativeCrypto } from './native-crypto';
 import { x509 } from './x509-runtime';
 
 const HOUR_MS = 3_600_000;
+
+/** The extensions every agent certificate has alike, made once (each is serialized when made). */
+const FIXED = {
+  basicConstraints: new x509.BasicConstraintsExtension(false, undefined, true),
+  keyUsageEc: new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+  keyUsageRsa: new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+  clientAuth: new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+};
 
 export interface IssuedCertificate {
   readonly certificatePem: string;
@@ -60,7 +69,6 @@ export async function issueClientCertificate(
   const { notBefore, notAfter } = validityOf(nowMs, lifetimeHours, signer.caNotAfter);
   const serialHex = randomSerialHex();
   const rsa = request.keyType?.startsWith('rsa-') ?? false;
-  const usages = x509.KeyUsageFlags.digitalSignature | (rsa ? x509.KeyUsageFlags.keyEncipherment : 0);
   const sans: x509.JsonGeneralNames = [{ type: 'url', value: agentUri(grant.tenantId, grant.uidHex) }, ...grant.dnsNames.map((d) => ({ type: 'dns' as const, value: d }))];
   const certificate = await signer.sign({
     subject: agentSubject(grant.tenantId, grant.uidHex),
@@ -69,11 +77,11 @@ export async function issueClientCertificate(
     notBefore,
     notAfter,
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(usages, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+      FIXED.basicConstraints,
+      rsa ? FIXED.keyUsageRsa : FIXED.keyUsageEc,
+      FIXED.clientAuth,
       await signer.authorityKeyIdentifier(),
-      await x509.SubjectKeyIdentifierExtension.create(request.publicKey, false),
+      await x509.SubjectKeyIdentifierExtension.create(request.publicKey, false, nativeCrypto),
       new x509.SubjectAlternativeNameExtension(sans, false),
     ],
   });

@@ -3,7 +3,7 @@
  * how to sign with it, and which type a public key from a request is (read
  * by Node's key parser from its SubjectPublicKeyInfo, not by hand).
  */
-import { createPrivateKey, createPublicKey, type webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, type webcrypto } from 'node:crypto';
 import { subtle, type CryptoKey, type CryptoKeyPair } from './x509-runtime';
 
 export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
@@ -47,7 +47,11 @@ export async function exportPkcs8(key: CryptoKey): Promise<Buffer> {
  * a description of what it is for a refusal ("ed25519", "ec secp256k1", "rsa 1024").
  */
 export function keyTypeOfSpki(spki: Uint8Array): { type: KeyType | null; described: string } {
-  const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  return keyTypeOf(createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }));
+}
+
+/** The type of a parsed public key (see keyTypeOfSpki). */
+export function keyTypeOf(key: KeyObject): { type: KeyType | null; described: string } {
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === 'ec') {
     const curve = String(details.namedCurve ?? 'unknown');
