@@ -43,6 +43,7 @@ import {
   RolloutDriver,
   certificateServices,
   AgentCertificateReconciler,
+  AgentCertificateSweeper,
   type CertificateServices,
 } from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
@@ -52,7 +53,12 @@ import type { ConfigServiceConfig } from './config/config-service.config';
 export { APP_CONFIG, FLEET_API, IDENTITY, METRICS, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 
 /** Agents' identity and certificates (the IDENTITY provider). */
-type IdentityServices = AgentCredentialServices & { sweeper: AgentCredentialSweeper; certificates: CertificateServices; certificateReconciler: AgentCertificateReconciler };
+type IdentityServices = AgentCredentialServices & {
+  sweeper: AgentCredentialSweeper;
+  certificates: CertificateServices;
+  certificateReconciler: AgentCertificateReconciler;
+  certificateSweeper: AgentCertificateSweeper;
+};
 
 @Injectable()
 export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -118,6 +124,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     this.rolloutDriver.start();
     // Rotation deadlines and scheduled rotations (one replica per pass).
     this.identity.sweeper.start();
+    this.identity.certificateSweeper.start();
     this.logger.log(`ready (rollout driver ${this.rolloutDriver.driverId})`);
   }
 
@@ -136,6 +143,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     // Gives up its rollout leases so another replica continues at once.
     await this.rolloutDriver.stop({ releaseLeases: true });
     await this.identity.sweeper.stop();
+    await this.identity.certificateSweeper.stop();
     await this.worker?.stop();
     // Hands its re-evaluation jobs back (cursor kept) so another replica continues at once.
     await this.reconciler.stopJobs({ releaseLeases: true });
@@ -215,7 +223,8 @@ export class ConfigServiceModule {
               intervalMs: config.credentialSweepMs,
               log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
             });
-            return { credentials, directory, identity, sweeper, certificates, certificateReconciler };
+            const certificateSweeper = new AgentCertificateSweeper(certificates, directory, { intervalMs: config.credentialSweepMs, log });
+            return { credentials, directory, identity, sweeper, certificates, certificateReconciler, certificateSweeper };
           },
         },
         {

@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { AgentTokenKeys } from '@opamp/contracts';
 import { decodeTokenValue } from '@opamp/bus-redis';
-import { testCsr } from '@opamp/testing';
+import { testCsr, waitFor } from '@opamp/testing';
 import { ConfigServiceBed } from './config-service.bed';
 
 const A = 0;
@@ -171,5 +171,29 @@ describe('certificate requests and agents\u2019 certificates', () => {
     await expect(bed.rpc('ListAgentCertificates', { state: 'LOST' })).rejects.toMatchObject({ details: 'state must be one of ISSUED, ACTIVE, SUPERSEDED, REVOKED, EXPIRED' });
     await expect(bed.rpc('ListAgentCertificates', { expiresWithinDays: -1 })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
     await expect(bed.rpc('ApproveCertificateRequest', { id: 'x' })).rejects.toMatchObject({ details: 'id must be a certificate request id (a UUID)' });
+  });
+});
+
+describe('the certificate sweep', () => {
+  it('expires certificates past their end (out of the directory) and retires CAs whose overlap ended (out of the trust bundle)', async () => {
+    const uid = bed.newUid();
+    const id = await bed.putCertificateRequest(A, uid, (await testCsr()).pem);
+    await bed.rpc('ApproveCertificateRequest', { id });
+    const [cert] = (await bed.rpc('ListAgentCertificates', { instanceUid: uid.toString('hex') }))['certificates'] as Array<{ id: string; fingerprint: string }>;
+    expect(await bed.redis.hget(AgentTokenKeys.directory(), cert.fingerprint)).not.toBeNull();
+    await bed.pool.query(`UPDATE agent_certificates SET not_after = now() - interval '1 second' WHERE id = $1`, [cert.id]);
+    const retiring = ((await bed.rpc('ListCertificateAuthorities', {}))['certificateAuthorities'] as Ca[]).filter((c) => c.state === 'RETIRING');
+    expect(retiring.length).toBeGreaterThan(0);
+    await bed.pool.query(`UPDATE certificate_authorities SET overlap_ends_at = now() - interval '1 second' WHERE state = 'retiring'`);
+
+    // The sweep lock is the database's: another bed's sweep on it may hold it for a moment.
+    const swept = await waitFor(() => bed.primary.certificateSweeper.sweepOnce(), (r) => !r.skipped, { description: 'a sweep that got the lock' });
+    expect(swept.expired).toBeGreaterThanOrEqual(1);
+    expect((await bed.rpc('ListAgentCertificates', { instanceUid: uid.toString('hex') }))['certificates']).toMatchObject([{ id: cert.id, state: 'EXPIRED' }]);
+    expect(await bed.redis.hget(AgentTokenKeys.directory(), cert.fingerprint)).toBeNull();
+    const list = await bed.rpc('ListCertificateAuthorities', {});
+    const states = new Map((list['certificateAuthorities'] as Ca[]).map((c) => [c.id, c.state]));
+    for (const r of retiring) expect(states.get(r.id)).toBe('RETIRED');
+    expect(String(list['trustBundlePem']).match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
   });
 });

@@ -30,6 +30,7 @@ import {
   type CredentialDirectory,
   certificateServices,
   AgentCertificateReconciler,
+  AgentCertificateSweeper,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
 import {
@@ -191,6 +192,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const certificateReconciler = new AgentCertificateReconciler(certificates, repo, dispatcher, { offer: (tenantId, uids) => identity.reconcileAgents(tenantId, uids), log: (level, message) => log(level, message) });
   certificateHolder.reconciler = certificateReconciler;
   const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, identity, { log: (level, message) => log(level, message) });
+  const certificateSweeper = new AgentCertificateSweeper(certificates, credentialDirectory, { log: (level, message) => log(level, message) });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity },
     certificates,
@@ -296,6 +298,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   });
   rolloutDriver.start();
   credentialSweeper.start();
+  certificateSweeper.start();
   // Re-evaluations recorded before a crash or stop resume from their cursor.
   reconciler.startJobs();
   const host = config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost;
@@ -323,6 +326,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
         await api.close();
         await rolloutDriver.stop();
         await credentialSweeper.stop();
+        await certificateSweeper.stop();
         await sweeper.stop();
         await lastSeenFlusher.stop();
         await events.close();

@@ -28,3 +28,4 @@ export * from './runtime/agent-certificate.issuer';
 export * from './api/certificate-authority-api';
 export * from './api/agent-certificate-api';
 export * from './runtime/agent-certificate.reconciler';
+export * from './runtime/agent-certificate.sweeper';

@@ -213,6 +213,17 @@ export class AgentCertificateRepository {
     return rows[0] ? { certificatePem: String(rows[0]['certificate_pem']), caCertificatePem: String(rows[0]['ca_pem']) } : null;
   }
 
+  /** Live certificates (issued or active) past their not_after: expired (their directory entries go). */
+  async expireDue(tx: SqlExecutor, limit: number): Promise<AgentCertificateRecord[]> {
+    const { rows } = await tx.query(
+      `UPDATE agent_certificates SET state = 'expired'
+        WHERE id IN (SELECT id FROM agent_certificates WHERE state IN ('issued', 'active') AND not_after <= now() ORDER BY not_after LIMIT $1)
+        RETURNING *`,
+      [limit],
+    );
+    return rows.map(certificateFromRow);
+  }
+
   /** Every certificate gateways must accept (issued and active), for the start-up sync of the directory. */
   async listAccepted(): Promise<AgentCertificateRecord[]> {
     const { rows } = await this.db.query(`SELECT * FROM agent_certificates WHERE state IN ('issued', 'active') AND not_after > now()`);
