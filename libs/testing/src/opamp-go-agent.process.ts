@@ -38,6 +38,8 @@ export interface OpampGoAgentOptions {
   /** Initial heartbeat (plain HTTP: poll) interval. */
   readonly heartbeatSeconds?: number;
   readonly applyTimeoutMs?: number;
+  /** Once connected, send a CSR for its uid (issue 18; events certificate_requested, certificate_offered). */
+  readonly requestCertificate?: boolean;
   /** The binary; built (or found built) by buildOpampGoAgent when left out. */
   readonly binary?: string;
 }
@@ -116,6 +118,7 @@ export async function startOpampGoAgent(options: OpampGoAgentOptions): Promise<O
   if (options.caps !== undefined) args.push('-caps', options.caps.join(','));
   if (options.heartbeatSeconds !== undefined) args.push('-heartbeat', String(options.heartbeatSeconds));
   if (options.applyTimeoutMs !== undefined) args.push('-apply-timeout', `${options.applyTimeoutMs}ms`);
+  if (options.requestCertificate) args.push('-request-certificate');
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('-label', `${k}=${v}`);
 
   const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });

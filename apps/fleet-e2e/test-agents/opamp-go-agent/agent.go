@@ -34,6 +34,8 @@ type agentOptions struct {
 	store        *settingsStore
 	log          *eventLog
 	stderr       io.Writer
+	// Send a CSR once the first session is up (-request-certificate).
+	requestCertificate bool
 }
 
 type switchRequest struct {
@@ -45,6 +47,7 @@ type agent struct {
 	agentOptions
 	requests chan any
 	stopOnce sync.Once
+	certKey  certificateKey
 
 	// Owned by the run goroutine, read by callbacks under mu.
 	mu           sync.Mutex
@@ -77,6 +80,14 @@ func (a *agent) start(st connSettings, accepted bool) error {
 	}
 	a.setSession(s)
 	go a.run()
+	if a.requestCertificate {
+		go func() {
+			<-s.connected
+			if err := a.certKey.request(s, uidHexOf(a.uid)); err != nil {
+				s.emit("command_error", map[string]any{"cmd": "request_certificate", "error": err.Error()})
+			}
+		}()
+	}
 	return nil
 }
 
@@ -197,6 +208,7 @@ func (a *agent) callbacks(s *session) types.Callbacks {
 			}
 		},
 		OnOpampConnectionSettings: func(ctx context.Context, offer *protobufs.OpAMPConnectionSettings) error {
+			a.certKey.offered(s, offer)
 			return a.onOffer(ctx, s, offer)
 		},
 		GetEffectiveConfig: func(context.Context) (*protobufs.EffectiveConfig, error) {

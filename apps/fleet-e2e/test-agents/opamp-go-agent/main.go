@@ -51,6 +51,7 @@ func runMain(args []string) error {
 	capsList := fs.String("caps", defaultCaps, "comma-separated AgentCapabilities names")
 	heartbeat := fs.Uint64("heartbeat", 0, "initial heartbeat (HTTP: poll) interval in seconds; 0: opamp-go's default (30)")
 	applyTimeout := fs.Duration("apply-timeout", 10*time.Second, "how long a connection with offered settings may take before the agent rolls back")
+	requestCertificate := fs.Bool("request-certificate", false, "once connected, send a CSR for the agent's uid (an ECDSA P-256 key made in memory)")
 	var labels labelFlags
 	fs.Var(&labels, "label", "k=v non-identifying attribute (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -93,6 +94,8 @@ func runMain(args []string) error {
 		store:        store,
 		log:          log,
 		stderr:       os.Stderr,
+
+		requestCertificate: *requestCertificate,
 	})
 	// Before the first connection, so an early SIGTERM still ends in agent_disconnect and exit 0.
 	signals := make(chan os.Signal, 1)
