@@ -3,7 +3,8 @@
  * certificates and the CSRs waiting for approval (issue 18, items 1-2), over
  * the real API on PostgreSQL and Redis: gRPC and the REST mirror.
  */
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createCertificateAuthority } from '@opamp/certificate-authority';
 import * as grpc from '@grpc/grpc-js';
 import { AgentTokenKeys } from '@opamp/contracts';
 import { decodeTokenValue } from '@opamp/bus-redis';
@@ -197,3 +198,28 @@ describe('the certificate sweep', () => {
     expect(String(list['trustBundlePem']).match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
   });
 });
+
+describe('an operator-provided CA (external CA)', () => {
+  it("takes the operator's CA certificate and key, signs with it, and refuses a key of another certificate without echoing it", async () => {
+    const mine = await createCertificateAuthority({ tenantId: 'operator' });
+    const other = await createCertificateAuthority({ tenantId: 'operator' });
+    const pem = (k: Buffer) => createPrivateKey({ key: k, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }) as string;
+    const bad = await bed.rest('POST', '/certificate-authorities', { certificatePem: mine.certificatePem, privateKeyPem: pem(other.pkcs8) }, { tenant: B });
+    expect(bad.status).toBe(400);
+    const message = (bad.json['error'] as { message: string }).message;
+    expect(message).toBe('certificate_pem / private_key_pem: the key does not belong to the CA certificate');
+    await expect(bed.rpc('CreateCertificateAuthority', { certificatePem: mine.certificatePem }, { tenant: B })).rejects.toMatchObject({ details: 'an operator CA needs both certificate_pem and private_key_pem' });
+
+    const ca = (await bed.rpc('CreateCertificateAuthority', { certificatePem: mine.certificatePem, privateKeyPem: pem(mine.pkcs8) }, { tenant: B })) as unknown as Ca & { source: string };
+    expect(ca).toMatchObject({ state: 'ACTIVE', source: 'OPERATOR', fingerprint: mine.fingerprintHex, keyType: 'ecdsa-p256' });
+    const stored = await bed.pool.query(`SELECT sealed_key FROM certificate_authorities WHERE id = $1`, [ca.id]);
+    expect((stored.rows[0]['sealed_key'] as Buffer).includes(mine.pkcs8)).toBe(false);
+
+    const uid = bed.newUid();
+    const id = await bed.putCertificateRequest(B, uid, (await testCsr()).pem);
+    await bed.rpc('ApproveCertificateRequest', { id }, { tenant: B });
+    const [cert] = (await bed.rpc('ListAgentCertificates', { instanceUid: uid.toString('hex') }, { tenant: B }))['certificates'] as Array<{ certificatePem: string }>;
+    expect(new X509Certificate(cert.certificatePem).verify(new X509Certificate(mine.certificatePem).publicKey)).toBe(true);
+  });
+});
+

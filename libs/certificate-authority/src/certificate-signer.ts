@@ -41,7 +41,7 @@ export class LocalCaSigner implements CertificateSigner {
   private constructor(
     private readonly ca: x509.X509Certificate,
     private readonly key: CryptoKey,
-    private readonly keyType: KeyType,
+    readonly keyType: KeyType,
   ) {
     this.caCertificatePem = ca.toString('pem');
     this.caNotAfter = ca.notAfter;

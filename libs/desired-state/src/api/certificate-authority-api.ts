@@ -5,9 +5,9 @@
  * tenant's certificate policy. Every change is audited (fingerprints and
  * settings, never a key).
  */
-import { CA_KEY_TYPES, checkCaOptions, checkedPolicy, isKeyType, type CertificatePolicy, type KeyType } from '@opamp/certificate-authority';
+import { CA_KEY_TYPES, CertificateRefusal, checkCaOptions, checkedPolicy, isKeyType, type CertificatePolicy, type KeyType } from '@opamp/certificate-authority';
 import { DesiredStateError, invalidArgument } from '../core';
-import { MAX_CA_OVERLAP_HOURS, DEFAULT_CA_OVERLAP_HOURS } from '../core/limits';
+import { MAX_CA_OVERLAP_HOURS, MAX_CA_PEM_CHARS, DEFAULT_CA_OVERLAP_HOURS } from '../core/limits';
 import type { CertificateAuthorityRecord } from '../store/certificate-authority.repository';
 import type { CertificateServices } from '../runtime/agent-certificate.issuer';
 import type { ApiContext, Caller } from './api-context';
@@ -33,6 +33,16 @@ export function certificateAuthorityMessage(ca: CertificateAuthorityRecord): Rec
 
 function policyMessage(p: CertificatePolicy): Record<string, unknown> {
   return { requireApproval: p.requireApproval, lifetimeHours: p.lifetimeHours, keyTypes: [...p.keyTypes], allowedDnsNames: [...p.allowedDnsNames] };
+}
+
+/** An operator's CA in a create request: both PEMs or neither. */
+function operatorCa(req: Req): { certificatePem: string; privateKeyPem: string } | null {
+  const certificatePem = str(req['certificatePem']);
+  const privateKeyPem = str(req['privateKeyPem']);
+  if (!certificatePem && !privateKeyPem) return null;
+  if (!certificatePem || !privateKeyPem) throw invalidArgument('an operator CA needs both certificate_pem and private_key_pem');
+  if (certificatePem.length > MAX_CA_PEM_CHARS || privateKeyPem.length > MAX_CA_PEM_CHARS) throw invalidArgument(`certificate_pem and private_key_pem must be at most ${MAX_CA_PEM_CHARS} characters`);
+  return { certificatePem, privateKeyPem };
 }
 
 function caOptions(req: Req): { keyType?: KeyType; lifetimeDays?: number } {
@@ -66,13 +76,23 @@ export class CertificateAuthorityApi {
   }
 
   async createCertificateAuthority(c: Caller, req: Req): Promise<Record<string, unknown>> {
-    const options = caOptions(req);
+    const operator = operatorCa(req);
+    const options = operator ? {} : caOptions(req);
     const s = this.s;
     const ca = await this.ctx.repo.db.transaction(async (tx) => {
       await this.ctx.repo.ensureTenant(tx, c.tenantId);
       if (await s.authorities.active(c.tenantId, tx)) throw new DesiredStateError('ALREADY_EXISTS', 'the tenant has a certificate authority already (RotateCertificateAuthority replaces it)');
-      const created = await s.authorities.create(tx, c.tenantId, options, this.ctx.actor(c));
-      await this.audit(tx, c, 'certificate_authority.create', created.id, null, created.fingerprint, { keyType: created.keyType, notAfter: created.notAfter });
+      let created: CertificateAuthorityRecord;
+      try {
+        created = operator
+          ? await s.authorities.importOperator(tx, c.tenantId, operator.certificatePem, operator.privateKeyPem, this.ctx.actor(c))
+          : await s.authorities.create(tx, c.tenantId, options, this.ctx.actor(c));
+      } catch (err) {
+        // The operator's CA refused: the reason, never the key.
+        if (err instanceof CertificateRefusal) throw invalidArgument(`certificate_pem / private_key_pem: ${err.message}`);
+        throw err;
+      }
+      await this.audit(tx, c, 'certificate_authority.create', created.id, null, created.fingerprint, { source: created.source, keyType: created.keyType, notAfter: created.notAfter });
       return created;
     });
     return certificateAuthorityMessage(ca);

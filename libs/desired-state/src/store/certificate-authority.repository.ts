@@ -4,7 +4,7 @@
  * overlap ends), the signer of the active CA (its key opened with the sealing
  * key, cached per CA), and the trust bundle (active and retiring CAs).
  */
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
 import {
   checkedPolicy,
   createCertificateAuthority,
@@ -95,6 +95,20 @@ export class CertificateAuthorityRepository {
       `INSERT INTO certificate_authorities (id, tenant_id, state, source, key_type, certificate_pem, sealed_key, fingerprint, serial, not_before, not_after, created_by)
        VALUES ($1, $2, 'active', 'built_in', $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
       [id, tenantId, ca.keyType, ca.certificatePem, sealed, ca.fingerprintHex, ca.serialHex, ca.notBefore.toISOString(), ca.notAfter.toISOString(), createdBy],
+    );
+    return caFromRow(rows[0]);
+  }
+
+  /** An operator's CA (its certificate and key checked by LocalCaSigner.fromOperatorPem), its key sealed like a built-in one's. */
+  async importOperator(tx: SqlExecutor, tenantId: string, certificatePem: string, privateKeyPem: string, createdBy: string): Promise<CertificateAuthorityRecord> {
+    const signer = await LocalCaSigner.fromOperatorPem(certificatePem, privateKeyPem);
+    const id = randomUUID();
+    const pkcs8 = createPrivateKey(privateKeyPem).export({ format: 'der', type: 'pkcs8' }) as Buffer;
+    const cert = new X509Certificate(certificatePem);
+    const { rows } = await tx.query(
+      `INSERT INTO certificate_authorities (id, tenant_id, state, source, key_type, certificate_pem, sealed_key, fingerprint, serial, not_before, not_after, created_by)
+       VALUES ($1, $2, 'active', 'operator', $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+      [id, tenantId, signer.keyType, signer.caCertificatePem, sealPrivateKey(this.key(), tenantId, id, pkcs8), signer.caFingerprintHex, cert.serialNumber.toLowerCase(), new Date(cert.validFrom).toISOString(), signer.caNotAfter.toISOString(), createdBy],
     );
     return caFromRow(rows[0]);
   }
