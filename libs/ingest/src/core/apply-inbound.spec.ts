@@ -1,8 +1,10 @@
+import { MAX_CSR_BYTES } from '@opamp/certificate-authority';
 import { fleet } from '@opamp/contracts';
 import { AgentCapabilities, configHash, isUuidV7, newInstanceUidV7, ServerToAgentFlags } from '@opamp/protocol';
 import { COLLECTOR_CAPS, description, FakeAgent, fullReportFields, testContext, testUid } from '../testing/factories';
 import { AgentChange, DisconnectReason, Transport, type AgentState, type ApplyResult } from './agent-state';
 import { applyInbound, type ApplyContext } from './apply-inbound';
+import { INGEST_DEFAULTS } from './ingest-defaults';
 import { buildAgentEvent } from './events';
 import { coalescePushes, mergeKinds } from './push';
 
@@ -553,6 +555,14 @@ describe('applyInbound: certificate requests (issue 18)', () => {
     expect(r.certificateRequest).toEqual(PEM);
     expect(r.durable).toBe(false);
     expect(buildAgentEvent(r.state!, r.changes, 0, null, r.certificateRequest ?? null).certificateRequestCsr).toEqual(PEM);
+  });
+
+  it('cuts a huge CSR to one byte over what config-service accepts (refused there as too large; never megabytes on Kafka)', () => {
+    const { agent, state } = connectedAgent();
+    const huge = Buffer.alloc(2 * 1024 * 1024, 0x41);
+    const r = applyInbound(state, agent.record(agent.send({ connectionSettingsRequest: { opamp: { certificateRequest: { csr: huge } } } })), testContext());
+    expect(r.certificateRequest?.length).toBe(INGEST_DEFAULTS.maxCertificateRequestBytes);
+    expect(INGEST_DEFAULTS.maxCertificateRequestBytes).toBe(MAX_CSR_BYTES + 1);
   });
 
   it('passes an empty CSR on too (config-service refuses it), and a message without one carries none', () => {

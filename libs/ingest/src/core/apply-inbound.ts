@@ -57,6 +57,7 @@ import {
   type PushTarget,
 } from './agent-state';
 import { mergeEnrollmentLabels } from './enrollment-labels';
+import { INGEST_DEFAULTS } from './ingest-defaults';
 import {
   bytesEqual,
   componentsToJson,
@@ -433,7 +434,8 @@ function onMessage(prior: AgentState | null, rec: InboundRecord, m: AgentToServe
   }
   if (m.customMessage) changes |= AgentChange.AGENT_CHANGE_CUSTOM_MESSAGE;
   // A CSR goes on with the event for config-service to judge (C65-C67); an empty one too, to be refused there.
-  const csr = m.connectionSettingsRequest?.opamp?.certificateRequest ? ownBytes(m.connectionSettingsRequest.opamp.certificateRequest.csr) ?? Buffer.alloc(0) : null;
+  const sent = m.connectionSettingsRequest?.opamp?.certificateRequest?.csr;
+  const csr = m.connectionSettingsRequest?.opamp?.certificateRequest ? (ownBytes(sent?.subarray(0, INGEST_DEFAULTS.maxCertificateRequestBytes)) ?? Buffer.alloc(0)) : null;
   if (csr) changes |= AgentChange.AGENT_CHANGE_CERTIFICATE_REQUEST;
 
   if (m.agentDisconnect) {
