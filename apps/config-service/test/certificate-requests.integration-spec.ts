@@ -64,6 +64,20 @@ describe('a CSR from an agent', () => {
     expect(await bed.redis.hget('opamp:agent-tokens', record.fingerprint)).toMatch(new RegExp(`\\|c\\|${agent.uid.toString('hex')}\\|0\\|0$`));
   });
 
+  it('a new CSR replaces the certificate not used yet: at most one unused certificate per agent, in the directory and the offer', async () => {
+    const agent = await bed.agentOnOwnCredential({ capabilities: CAPS });
+    const certOf = (m: ReturnType<typeof offersTo>[number]) => Buffer.from(m.connectionSettings?.opamp?.certificate?.cert ?? []).toString();
+    await sendCsr(agent, (await testCsr()).pem);
+    const [first] = await waitFor(() => offersTo(agent.uid).filter((m) => certOf(m)), (o) => o.length >= 1, { description: 'the first certificate offered' });
+    await sendCsr(agent, (await testCsr()).pem);
+    const offers = await waitFor(() => offersTo(agent.uid).filter((m) => certOf(m) && certOf(m) !== certOf(first)), (o) => o.length >= 1, { description: 'the second certificate offered' });
+    expect(certOf(offers[0])).not.toBe(certOf(first));
+    const listed = (await bed.rpc('ListAgentCertificates', { instanceUid: agent.uid.toString('hex') }))['certificates'] as Array<{ fingerprint: string; state: string }>;
+    expect(listed.map((c) => c.state)).toEqual(['ISSUED', 'SUPERSEDED']);
+    expect(await bed.redis.hget('opamp:agent-tokens', listed[1].fingerprint)).toBeNull();
+    expect(await bed.redis.hget('opamp:agent-tokens', listed[0].fingerprint)).not.toBeNull();
+  });
+
   it('garbage, a bad signature, another uid, an agent without 0x100: BAD_REQUEST with the reason, counted, nothing stored (C66, C67)', async () => {
     const agent = await bed.agentOnOwnCredential({ capabilities: CAPS });
     const cases: Array<[Buffer | string, string, string]> = [

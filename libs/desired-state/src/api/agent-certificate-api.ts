@@ -129,9 +129,9 @@ export class AgentCertificateApi {
       const issued = await s.issuer.issue(tx, grant, parsed, pending.id, policy.lifetimeHours);
       const decided = await s.certificates.decide(tx, c.tenantId, id, 'approved', this.ctx.actor(c), reason, issued.record.id);
       await this.audit(tx, c, 'certificate_request.approve', decided, { certificateId: issued.record.id, fingerprint: issued.record.fingerprint, notAfter: issued.record.notAfter, reason });
-      return { decided, certificate: issued.record };
+      return { decided, certificate: issued.record, superseded: issued.superseded };
     });
-    await s.issuer.published(done.certificate);
+    await s.issuer.published(done.certificate, done.superseded);
     return certificateRequestMessage(done.decided);
   }
 

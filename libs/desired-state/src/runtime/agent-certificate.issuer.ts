@@ -27,6 +27,8 @@ export interface CertificateServices {
 export interface IssuedAgentCertificate {
   readonly record: AgentCertificateRecord;
   readonly issued: IssuedCertificate;
+  /** The agent's unused certificates it replaces (they leave the directory). */
+  readonly superseded: readonly AgentCertificateRecord[];
 }
 
 export class AgentCertificateIssuer {
@@ -45,13 +47,18 @@ export class AgentCertificateIssuer {
     if (!ca) throw new DesiredStateError('FAILED_PRECONDITION', 'the tenant has no certificate authority (CreateCertificateAuthority)');
     const signer = await this.authorities.signerOf(ca, tx);
     const issued = await issueClientCertificate(signer, request, grant, lifetimeHours);
-    const record = await this.certificates.insertIssued(tx, grant.tenantId, Buffer.from(grant.uidHex, 'hex'), ca.id, requestId, issued);
-    return { record, issued };
+    const uid = Buffer.from(grant.uidHex, 'hex');
+    const superseded = await this.certificates.supersedeIssued(tx, grant.tenantId, uid);
+    const record = await this.certificates.insertIssued(tx, grant.tenantId, uid, ca.id, requestId, issued);
+    return { record, issued, superseded };
   }
 
-  /** After the commit: the directory accepts the certificate, and the agent is to be offered it. */
-  async published(c: AgentCertificateRecord): Promise<void> {
-    if (this.directory) await this.directory.put(certificateDirectoryEntry(c));
+  /** After the commit: the directory accepts the certificate (and no longer the unused ones it replaced), and the agent is to be offered it. */
+  async published(c: AgentCertificateRecord, superseded: readonly AgentCertificateRecord[] = []): Promise<void> {
+    if (this.directory) {
+      for (const old of superseded) await this.directory.remove(old.fingerprint);
+      await this.directory.put(certificateDirectoryEntry(c));
+    }
     await this.onIssued?.(c.tenantId, c.instanceUid);
   }
 }

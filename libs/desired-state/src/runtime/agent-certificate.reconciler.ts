@@ -113,7 +113,7 @@ export class AgentCertificateReconciler {
       return this.refuse(e, 'issuance_failed', 'certificate request refused: the server could not issue a certificate');
     }
     this.metrics.issued++;
-    await this.services.issuer.published(issued.record);
+    await this.services.issuer.published(issued.record, issued.superseded);
   }
 
   private async refuse(e: fleet.v1.AgentEvent, code: string, message: string): Promise<void> {

@@ -172,6 +172,19 @@ export class AgentCertificateRepository {
 
   // --- certificates -------------------------------------------------------------
 
+  /**
+   * The agent's certificates issued and never used: superseded by the one
+   * about to be issued (an agent holds at most one unused certificate, so a
+   * flood of CSRs cannot grow what gateways accept).
+   */
+  async supersedeIssued(tx: SqlExecutor, tenantId: string, uid: Buffer): Promise<AgentCertificateRecord[]> {
+    const { rows } = await tx.query(
+      `UPDATE agent_certificates SET state = 'superseded' WHERE tenant_id = $1 AND instance_uid = $2 AND state = 'issued' RETURNING *`,
+      [tenantId, uid],
+    );
+    return rows.map(certificateFromRow);
+  }
+
   async insertIssued(tx: SqlExecutor, tenantId: string, uid: Buffer, caId: string, requestId: string | null, issued: IssuedCertificate): Promise<AgentCertificateRecord> {
     const { rows } = await tx.query(
       `INSERT INTO agent_certificates (id, tenant_id, instance_uid, ca_id, request_id, serial, fingerprint, certificate_pem, state, not_before, not_after)
