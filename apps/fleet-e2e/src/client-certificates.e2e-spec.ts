@@ -10,7 +10,8 @@ import { X509Certificate } from 'node:crypto';
 import { GoAgentBed } from './harness/go-agent-bed';
 
 describe('client certificates with the opamp-go test agent (embedded server)', () => {
-  const bed = new GoAgentBed('opamp-certificates');
+  // Offers set a 2 s heartbeat: a plain-HTTP agent gets what waits for it on its next poll.
+  const bed = new GoAgentBed('opamp-certificates', { OPAMP_HEARTBEAT_INTERVAL_S: '2' });
   let caPem = '';
   beforeAll(async () => {
     await bed.start();

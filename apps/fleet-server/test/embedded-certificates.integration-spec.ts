@@ -37,9 +37,9 @@ describe('client certificates in embedded mode', () => {
     if (server) await stopEmbeddedServerProcess(server);
   });
 
-  function agent(): SimulatedAgent {
+  function agent(endpoint = server.ws): SimulatedAgent {
     const a = new SimulatedAgent({
-      endpoint: server.ws,
+      endpoint,
       headers: { Authorization: `Bearer ${server.agentToken}` },
       description: { identifying: { 'service.name': 'otelcol' }, nonIdentifying: { 'os.type': 'linux' } },
       capabilities: C.ReportsStatus | C.AcceptsOpAMPConnectionSettings | C.ReportsHeartbeat,
@@ -75,7 +75,18 @@ describe('client certificates in embedded mode', () => {
     expect((listed.json['certificates'] as Array<{ fingerprint: string }>)[0].fingerprint).toBe(cert.fingerprint256.replace(/:/g, '').toLowerCase());
 
     a.requestCertificate(Buffer.from('not a CSR'));
+    // (checked below, after the plain-HTTP agent)
     const refused = await waitFor(() => a.received.find((m) => m.errorResponse), (m) => m !== undefined, { description: 'BAD_REQUEST' });
     expect(refused!.errorResponse).toMatchObject({ type: opamp.proto.v1.ServerErrorResponseType.ServerErrorResponseType_BadRequest, errorMessage: expect.stringContaining('the CSR is not one PEM') });
+  });
+
+  it('a plain-HTTP agent gets its certificate on a later poll', async () => {
+    const caPem = String(((await rest('GET', '/certificate-authorities')).json['certificateAuthorities'] as Array<{ certificatePem: string }>)[0].certificatePem);
+    const a = agent(server.http);
+    await waitFor(() => a.connected, (c) => c, { description: 'the agent polling' });
+    a.requestCertificate(Buffer.from((await testCsr({ commonName: a.instanceUid.toString('hex') })).pem));
+    const offer = await waitFor(() => a.received.find((m) => m.connectionSettings?.opamp?.certificate), (m) => m !== undefined, { description: 'an offer with a certificate', timeoutMs: 20_000 });
+    const cert = new X509Certificate(Buffer.from(offer!.connectionSettings!.opamp!.certificate!.cert!).toString());
+    expect(cert.verify(new X509Certificate(caPem).publicKey)).toBe(true);
   });
 });

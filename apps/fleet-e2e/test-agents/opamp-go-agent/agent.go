@@ -80,14 +80,6 @@ func (a *agent) start(st connSettings, accepted bool) error {
 	}
 	a.setSession(s)
 	go a.run()
-	if a.requestCertificate {
-		go func() {
-			<-s.connected
-			if err := a.certKey.request(s, uidHexOf(a.uid)); err != nil {
-				s.emit("command_error", map[string]any{"cmd": "request_certificate", "error": err.Error()})
-			}
-		}()
-	}
 	return nil
 }
 
@@ -155,6 +147,10 @@ func (a *agent) startSession(st connSettings, cs *protobufs.ConnectionSettingsSt
 		seconds = defaultHeartbeatSeconds
 	}
 	a.heartbeatNow(s, seconds)
+	if a.requestCertificate {
+		// On every session until a certificate came: a CSR queued on a client that a switch stops is never sent.
+		go a.certKey.requestOnConnect(s, uidHexOf(a.uid))
+	}
 	return s, nil
 }
 

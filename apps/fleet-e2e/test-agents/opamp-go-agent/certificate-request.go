@@ -21,8 +21,23 @@ import (
 )
 
 type certificateKey struct {
-	mu  sync.Mutex
-	key *ecdsa.PrivateKey
+	mu       sync.Mutex
+	key      *ecdsa.PrivateKey
+	received bool
+}
+
+// requestOnConnect sends the CSR once the session is connected, unless a certificate came already.
+func (k *certificateKey) requestOnConnect(s *session, uidHex string) {
+	<-s.connected
+	k.mu.Lock()
+	done := k.received
+	k.mu.Unlock()
+	if done {
+		return
+	}
+	if err := k.request(s, uidHex); err != nil {
+		s.emit("command_error", map[string]any{"cmd": "request_certificate", "error": err.Error()})
+	}
 }
 
 // request makes a key (once) and a CSR for uidHex, and queues it on the session's client.
@@ -63,6 +78,7 @@ func (k *certificateKey) offered(s *session, offer *protobufs.OpAMPConnectionSet
 			fields["subject"] = cert.Subject.String()
 			k.mu.Lock()
 			key := k.key
+			k.received = true
 			k.mu.Unlock()
 			if key != nil {
 				pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
