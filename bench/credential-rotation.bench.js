@@ -52,6 +52,8 @@ const opts = parseArgs(
     // false: use the Kafka, Redis and PostgreSQL already running (a shared machine), not infra.sh up.
     infraUp: false,
     seed: 14,
+    // Credential offers per second of the one config-service (0: its default, OPAMP_CREDENTIAL_OFFERS_PER_S).
+    offersPerS: 0,
     // Written into the result: whether other work shared the machine during the run.
     sharedMachine: true,
     // A Redis database of the run's own (-1: the highest empty one of 1..15): the credential directory
@@ -185,6 +187,8 @@ async function main() {
       OPAMP_CREDENTIAL_KEY: crypto.randomBytes(32).toString('base64'),
       OPAMP_PUBLIC_OPAMP_URL: `http://${PUBLIC_HOST}/v1/opamp`,
       OPAMP_OFFER_HEARTBEAT_S: String(opts.heartbeatS),
+      // Credential offers config-service sends per second (its default when 0).
+      ...(opts.offersPerS > 0 ? { OPAMP_CREDENTIAL_OFFERS_PER_S: String(opts.offersPerS) } : {}),
     },
   });
   const gws = await S.startGateways(BENCH, ident, nGateways, { basePort: opts.basePort, extraEnv: redisEnv });
@@ -365,6 +369,7 @@ async function main() {
       sourceAddresses: report.parameters.addresses,
       rampPerSecond: opts.ramp,
       heartbeatSeconds: opts.heartbeatS,
+      offersPerSecond: opts.offersPerS || 'default (500)',
       publicOpampUrl: `a load-balanced name resolved by each agent onto one of the ${nGateways} gateways (by instance uid)`,
       selector: 'all agents of the run (bench.run label)',
       infra: 'Kafka, Redis, PostgreSQL already running on the same machine (shared); the run on Redis database ' + opts.redisDb,

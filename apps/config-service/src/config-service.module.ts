@@ -43,12 +43,25 @@ import {
   Reconciler,
   ReconcilerWorker,
   RolloutDriver,
+  certificateServices,
+  AgentCertificateReconciler,
+  AgentCertificateSweeper,
+  type CertificateServices,
 } from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
 import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PACKAGES, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 import type { ConfigServiceConfig } from './config/config-service.config';
 
 export { APP_CONFIG, FLEET_API, IDENTITY, METRICS, PACKAGES, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
+
+/** Agents' identity and certificates (the IDENTITY provider). */
+type IdentityServices = AgentCredentialServices & {
+  sweeper: AgentCredentialSweeper;
+  certificates: CertificateServices;
+  certificateReconciler: AgentCertificateReconciler;
+  certificateSweeper: AgentCertificateSweeper;
+  offers: CredentialOfferDriver;
+};
 
 @Injectable()
 export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -69,7 +82,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     @Inject(RECONCILER) private readonly reconciler: Reconciler,
     @Inject(FLEET_API) private readonly api: FleetApiService,
     @Inject(ROLLOUT_DRIVER) private readonly rolloutDriver: RolloutDriver,
-    @Inject(IDENTITY) private readonly identity: AgentCredentialServices & { sweeper: AgentCredentialSweeper; offers: CredentialOfferDriver },
+    @Inject(IDENTITY) private readonly identity: IdentityServices,
     @Inject(PACKAGES) private readonly packages: PackageReconciler,
   ) {}
 
@@ -100,7 +113,8 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
         groupId: this.config.consumerGroup,
         partitionsConsumedConcurrently: this.config.partitionConcurrency,
       },
-      [...(this.identity.identity ? [this.identity.identity] : []), this.packages],
+      // CSRs first: a certificate issued from an agent's first messages is in the first offer it gets.
+      [this.identity.certificateReconciler, ...(this.identity.identity ? [this.identity.identity] : []), this.packages],
     );
     const off = this.worker.on(this.worker.events.GROUP_JOIN, () => {
       off();
@@ -115,6 +129,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     // Rotation deadlines and scheduled rotations (one replica per pass).
     this.identity.sweeper.start();
     this.identity.offers.start();
+    this.identity.certificateSweeper.start();
     this.logger.log(`ready (rollout driver ${this.rolloutDriver.driverId})`);
   }
 
@@ -135,6 +150,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     await this.identity.sweeper.stop();
     // A page it had claimed and not finished is due again when its lease ends.
     await this.identity.offers.stop();
+    await this.identity.certificateSweeper.stop();
     await this.worker?.stop();
     // Hands its re-evaluation jobs back (cursor kept) so another replica continues at once.
     await this.reconciler.stopJobs({ releaseLeases: true });
@@ -198,10 +214,15 @@ export class ConfigServiceModule {
             const logger = new Logger('identity');
             const credentials = new AgentCredentialRepository(repo.db, config.credentialKey);
             const directory = new AgentTokenDirectory(redis);
+            const log = (level: 'info' | 'warn' | 'error', message: string) => (level === 'error' ? logger.error(message) : level === 'warn' ? logger.warn(message) : logger.log(message));
+            // Client certificates (issue 18): CAs sealed under the credential key; agents' CSRs judged before their offers.
+            const certificates = certificateServices(repo.db, config.credentialKey, directory);
+            const holder: { reconciler: AgentCertificateReconciler | null } = { reconciler: null };
             const identity = new AgentIdentityReconciler(credentials, repo, dispatcher, directory, {
               publicEndpoint: config.publicOpampUrl,
               heartbeatIntervalSeconds: config.offerHeartbeatS,
-              log: (level, message) => (level === 'error' ? logger.error(message) : level === 'warn' ? logger.warn(message) : logger.log(message)),
+              log,
+              certificateOf: (tenantId, uid) => holder.reconciler?.certificateOf(tenantId, uid) ?? Promise.resolve(null),
             });
             // Offers due in the database (rotations, profile changes, retries), whichever replica is up.
             const offers = new CredentialOfferDriver(credentials, identity, {
@@ -212,7 +233,10 @@ export class ConfigServiceModule {
               intervalMs: config.credentialSweepMs,
               log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
             });
-            return { credentials, directory, identity, sweeper, offers };
+            const certificateReconciler = new AgentCertificateReconciler(certificates, repo, dispatcher, { offer: (tenantId, uids) => identity.reconcileAgents(tenantId, uids), log });
+            holder.reconciler = certificateReconciler;
+            const certificateSweeper = new AgentCertificateSweeper(certificates, directory, { intervalMs: config.credentialSweepMs, log });
+            return { credentials, directory, identity, sweeper, offers, certificates, certificateReconciler, certificateSweeper };
           },
         },
         {
@@ -236,12 +260,13 @@ export class ConfigServiceModule {
             reconciler: Reconciler,
             redis: Redis,
             changes: AgentChangeFeed,
-            identity: AgentCredentialServices,
+            identity: IdentityServices,
             packageReconciler: PackageReconciler,
           ) => {
             const logger = new Logger('watch');
             return new FleetApiService(repo, dispatcher, reconciler, new AgentTokenDirectory(redis), {
               credentials: identity,
+              certificates: identity.certificates,
               agentState: new RedisAgentStateEraser(redis),
               // Deletions reach the watches of every replica, as the reconciler's changes do.
               onAgentsChanged: (tenantId, instanceUids) => {
@@ -255,9 +280,9 @@ export class ConfigServiceModule {
         },
         {
           provide: METRICS,
-          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API, PACKAGES],
-          useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService, packages: PackageReconciler) =>
-            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages }),
+          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API, PACKAGES, IDENTITY],
+          useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService, packages: PackageReconciler, identity: IdentityServices) =>
+            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages, certificates: identity.certificateReconciler }),
         },
         { provide: METRICS_REGISTRY, inject: [METRICS], useFactory: (metrics: ConfigServiceMetrics) => metrics.registry },
         ConfigServiceLifecycle,

@@ -60,6 +60,8 @@ export interface ReportedAgent extends BedAgent {
   packageStatuses?: Record<string, unknown>;
   /** The event's change bits (default: description). */
   changes?: number;
+  /** A CSR the agent sent (with AGENT_CHANGE_CERTIFICATE_REQUEST in `changes`). */
+  certificateRequestCsr?: Buffer;
 }
 
 /** An agent on its own credential (ConfigServiceBed.agentOnOwnCredential). */
@@ -250,6 +252,7 @@ export class ConfigServiceBed {
       customCapabilities: a.customCapabilities ?? [],
       previousInstanceUid: a.previousInstanceUid,
       occurredAtUnixMs: a.occurredAtMs,
+      certificateRequestCsr: a.certificateRequestCsr,
     });
     if (!this.producer) {
       const kafka = createKafkaClient({ brokers: this.config.kafkaBrokers, clientId: `bed-${this.run}` });
@@ -306,6 +309,16 @@ export class ConfigServiceBed {
   }
 
   /** The audit actor of a tenant's bootstrap admin token. */
+  /** A CSR waiting for approval, as the CSR flow records it (the agent it is for, and the sender's uid). */
+  async putCertificateRequest(tenant: number, uid: Buffer, csrPem: string, keyType = 'ecdsa-p256', senderUid = uid): Promise<string> {
+    const { rows } = await this.pool.query(
+      `INSERT INTO certificate_requests (id, tenant_id, instance_uid, sender_uid, csr_pem, csr_digest, key_type, state)
+       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, 'pending') RETURNING id`,
+      [this.tenants[tenant].id, uid, senderUid, csrPem, createHash('sha256').update(csrPem).digest(), keyType],
+    );
+    return String(rows[0]['id']);
+  }
+
   async adminActor(tenant = 0): Promise<string> {
     const { rows } = await this.pool.query(`SELECT id FROM api_tokens WHERE tenant_id = $1 AND kind = 'admin'`, [this.tenants[tenant].id]);
     return `token:${String(rows[0]['id'])}`;

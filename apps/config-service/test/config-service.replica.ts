@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { AgentCredentialServices, FleetApiService, PackageReconciler, Reconciler, RolloutDriver } from '@opamp/desired-state';
+import type { AgentCertificateReconciler, AgentCertificateSweeper, AgentCredentialServices, FleetApiService, PackageReconciler, Reconciler, RolloutDriver } from '@opamp/desired-state';
 import { FLEET_API, findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
 import { createConfigServiceApp } from '../src/app';
 import { IDENTITY, PACKAGES, RECONCILER, ROLLOUT_DRIVER } from '../src/config-service.module';
@@ -75,6 +75,16 @@ export class ConfigServiceReplica {
   /** Agents' identity: their credentials, the directory, the reconciler of enrollments and offers. */
   get identity(): AgentCredentialServices {
     return this.app.get<AgentCredentialServices>(IDENTITY);
+  }
+
+  /** Agents' CSRs (issue 18): judged, waiting or signed. */
+  get certificateRequests(): AgentCertificateReconciler {
+    return this.app.get<{ certificateReconciler: AgentCertificateReconciler }>(IDENTITY).certificateReconciler;
+  }
+
+  /** Certificates' expiry and CAs' retirement. */
+  get certificateSweeper(): AgentCertificateSweeper {
+    return this.app.get<{ certificateSweeper: AgentCertificateSweeper }>(IDENTITY).certificateSweeper;
   }
 
   /** The authorization header value of a call. */

@@ -9,6 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { AgentCapabilities as C } from '@opamp/protocol';
 import { RPC_HANDLERS } from '@opamp/platform-api';
+import { testCsr } from '@opamp/testing';
 import { ConfigServiceBed } from './config-service.bed';
 
 const STATIC = 'receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n';
@@ -24,6 +25,8 @@ let agentUid: string;
 let goneUid: string;
 /** A package file tenant A uploaded (the package version steps name it). */
 let packageSha = '';
+/** Tenant A's CSRs waiting for approval: one to approve, one to deny. */
+const csrIds: { approve: string; deny: string } = { approve: '', deny: '' };
 
 async function notFound(call: Promise<unknown>): Promise<void> {
   await expect(call).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
@@ -43,7 +46,7 @@ async function rolloutOfA(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  bed = await ConfigServiceBed.start('tenancy', { tenants: 2 });
+  bed = await ConfigServiceBed.start('tenancy', { tenants: 2, overrides: { credentialKey: Buffer.alloc(32, 5) } });
   const uid = bed.newUid();
   agentUid = uid.toString('hex');
   await bed.putAgent({ tenant: bed.tenants[A].id, uid, capabilities: C.ReportsStatus | C.AcceptsRemoteConfig | C.AcceptsRestartCommand, labels: { role: 'rollout' }, customCapabilities: ['io.example.ping'] });
@@ -178,6 +181,12 @@ const AUDITED: readonly AuditStep[] = [
   { rpc: 'DeletePackageAssignment', request: () => ({ name: 'au-pa' }), action: 'package_assignment.delete', resourceType: 'package_assignment', resourceName: () => 'au-pa' },
   { rpc: 'WithdrawPackageVersion', request: () => ({ packageName: 'au-pkg', version: '1.0.0' }), action: 'package_version.withdraw', resourceType: 'package_version', resourceName: () => 'au-pkg@1.0.0' },
   { rpc: 'DeletePackage', request: () => ({ name: 'au-pkg-empty' }), action: 'package.delete', resourceType: 'package', resourceName: () => 'au-pkg-empty' },
+  // Client certificates (issue 18).
+  { rpc: 'CreateCertificateAuthority', request: () => ({}), action: 'certificate_authority.create', resourceType: 'certificate_authority', resourceName: (p) => String(p['CreateCertificateAuthority']['id']) },
+  { rpc: 'RotateCertificateAuthority', request: () => ({}), action: 'certificate_authority.rotate', resourceType: 'certificate_authority', resourceName: (p) => String(p['RotateCertificateAuthority']['id']) },
+  { rpc: 'UpdateCertificatePolicy', request: () => ({ policy: { lifetimeHours: 24 } }), action: 'certificate_policy.update', resourceType: 'certificate_policy', resourceName: () => bed.tenants[A].id },
+  { rpc: 'ApproveCertificateRequest', request: () => ({ id: csrIds.approve }), action: 'certificate_request.approve', resourceType: 'certificate_request', resourceName: () => csrIds.approve },
+  { rpc: 'DenyCertificateRequest', request: () => ({ id: csrIds.deny }), action: 'certificate_request.deny', resourceType: 'certificate_request', resourceName: () => csrIds.deny },
 ];
 
 /** Rpcs that only read (or compute without storing): everything else in rpc-table.ts mutates and must be in AUDITED. */
@@ -194,6 +203,8 @@ describe('the audit log', () => {
     await bed.rpc('CreateConfiguration', { name: 'aur-c', files: files() });
     await bed.rpc('CreateAssignment', { assignment: { name: 'aur-a', configurationName: 'aur-c', pinnedVersion: 1, selector: 'role=rollout' } });
     await bed.rpc('UpdateConfiguration', { name: 'aur-c', files: files(V2) });
+    csrIds.approve = await bed.putCertificateRequest(A, bed.newUid(), (await testCsr()).pem);
+    csrIds.deny = await bed.putCertificateRequest(A, bed.newUid(), (await testCsr()).pem);
     const actor = await bed.adminActor(A);
     // A package file upload (REST only) is audited too; the package steps name it, and delete a package without versions.
     const uploaded = await bed.rest('POST', '/package-files', undefined, { raw: 'package bytes', headers: { 'content-type': 'application/octet-stream' } });

@@ -31,6 +31,9 @@ import {
   type AgentStateEraser,
   type AgentTokenSink,
   type CredentialDirectory,
+  certificateServices,
+  AgentCertificateReconciler,
+  AgentCertificateSweeper,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
 import {
@@ -181,10 +184,14 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   // The same edge directory as the tokens': a removal ends the credential's connections there too.
   const credentialDirectory: CredentialDirectory = { put: (entry) => tokenSink.put(entry), remove: (digest) => tokenSink.remove(digest) };
   let ownOpampUrl: string | null = null;
+  // Client certificates (issue 18): CAs sealed under the credential key; agents' CSRs judged before their offers.
+  const certificates = certificateServices(db, loadCredentialKeyOf(config), credentialDirectory);
+  const certificateHolder: { reconciler: AgentCertificateReconciler | null } = { reconciler: null };
   const identity = new AgentIdentityReconciler(credentialRepo, repo, dispatcher, credentialDirectory, {
     publicEndpoint: () => config.publicOpampUrl || ownOpampUrl,
     heartbeatIntervalSeconds: config.heartbeatIntervalS,
     log: (level, message) => log(level, message),
+    certificateOf: (tenantId, uid) => certificateHolder.reconciler?.certificateOf(tenantId, uid) ?? Promise.resolve(null),
   });
   // Desired packages: uploaded files offered at signed addresses on this process's own gateway port.
   const packageUrlKey = derivePackageUrlKey(credentialKey);
@@ -198,9 +205,13 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   });
   const credentialOffers = new CredentialOfferDriver(credentialRepo, identity, { log: (level, message) => log(level, message) });
   const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, credentialOffers, { log: (level, message) => log(level, message) });
+  const certificateReconciler = new AgentCertificateReconciler(certificates, repo, dispatcher, { offer: (tenantId, uids) => identity.reconcileAgents(tenantId, uids), log: (level, message) => log(level, message) });
+  certificateHolder.reconciler = certificateReconciler;
+  const certificateSweeper = new AgentCertificateSweeper(certificates, credentialDirectory, { log: (level, message) => log(level, message) });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity, offers: credentialOffers },
     packageReconciler,
+    certificates,
     agentState,
     onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
@@ -216,6 +227,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   events.consume(async (records) => {
     const values = records.map((r) => r.value);
     await reconciler.handleEventRecords(values);
+    await certificateReconciler.handleEventRecords(values);
     await identity.handleEventRecords(values);
     await packageReconciler.handleEventRecords(values);
   });
@@ -275,8 +287,10 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       idleTimeoutS: Math.max(60, config.heartbeatIntervalS * 4),
       drainWindowMs: config.drainWindowMs,
       maxPendingInbound: EDGE_DEFAULTS.maxPendingInbound,
-      // Package files: the API's own store (PGlite), signed addresses under a key derived from the credential key.
+      // Package files: the API's own store (embedded PostgreSQL), signed addresses under a key derived from the credential key.
       packageDownloads: { urlKey: packageUrlKey, maxConcurrent: EDGE_DEFAULTS.packageDownloadsMax, bytesPerSecond: EDGE_DEFAULTS.packageBytesPerSecond },
+      // It always has a credential key (generated), so a tenant with a CA signs CSRs.
+      acceptsCertificateRequests: true,
     },
     {
       authenticator: authority,
@@ -293,7 +307,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   await edge.start();
   ownOpampUrl = `${config.tls ? 'https' : 'http'}://${config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost}:${edge.port}/v1/opamp`;
   // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
-  const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler }, { defaultMetrics: false });
+  const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler, certificates: certificateReconciler }, { defaultMetrics: false });
   const registry = Registry.merge([edge.metrics.registry, configMetrics.registry]);
   const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && store.failure === null, registry });
   await admin.start();
@@ -307,6 +321,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   credentialSweeper.start();
   // Offers due in the database (a rotation or profile change before a stop is finished).
   credentialOffers.start();
+  certificateSweeper.start();
   // Re-evaluations recorded before a crash or stop resume from their cursor.
   reconciler.startJobs();
   const host = config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost;
@@ -335,6 +350,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
         await rolloutDriver.stop();
         await credentialSweeper.stop();
         await credentialOffers.stop();
+        await certificateSweeper.stop();
         await sweeper.stop();
         await lastSeenFlusher.stop();
         await events.close();

@@ -80,6 +80,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       ...(config.packages
         ? { packageDownloads: { urlKey: config.packages.urlKey, maxConcurrent: config.packages.maxConcurrent, bytesPerSecond: config.packages.bytesPerSecond } }
         : {}),
+      acceptsCertificateRequests: config.acceptsCertificateRequests,
     },
     {
       authenticator,

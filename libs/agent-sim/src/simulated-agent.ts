@@ -60,6 +60,7 @@ import {
   type ConnectionSettingsReport,
   type RemoteConfigState,
 } from './status-builder';
+import { OneOffQueue, type OneOffItems } from './one-off.queue';
 import { openWebSocket, type WsHost } from './ws-transport';
 import { sourcePortPool, type SourcePortPool } from './source-ports';
 import type { OpampSettings } from './connection-settings';
@@ -102,7 +103,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   // What goes out next.
   private dirty = 0;
-  private customQueue: opamp.proto.v1.ICustomMessage[] | undefined;
+  private readonly oneOff = new OneOffQueue();
   private flushQueued = false;
   private lastSentParts = 0;
   private lastSentAt = 0;
@@ -110,8 +111,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   // Connection.
   private ws: WebSocket | undefined;
   private request: ClientRequest | undefined;
-  /** The custom message of the HTTP request in flight (requeued if the request fails). */
-  private pendingCustom: opamp.proto.v1.ICustomMessage | undefined;
+  /** What the HTTP request in flight carried once (requeued if the request fails). */
+  private pendingOneOff: OneOffItems | undefined;
   private isConnected = false;
   private everConnected = false;
   private attempt = 0;
@@ -292,7 +293,13 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (!this.profile.customCapabilities.includes(capability)) {
       throw new Error(`custom capability "${capability}" is not declared by this agent`);
     }
-    (this.customQueue ??= []).push({ capability, type, data });
+    this.oneOff.pushCustom({ capability, type, data });
+    this.scheduleFlush();
+  }
+
+  /** Send a certificate signing request (PEM) in connection_settings_request with the next message (issue 18). */
+  requestCertificate(csr: Uint8Array): void {
+    this.oneOff.setCertificateRequest(csr);
     this.scheduleFlush();
   }
 
@@ -479,14 +486,14 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (this.phase !== 'running') return;
     if (this.profile.transport === 'ws') {
       if (!this.ws || this.ws.readyState !== WS_OPEN) return;
-      if (this.dirty !== 0 || !this.customQueue) this.sendPending();
-      while (this.customQueue && this.ws && this.ws.readyState === WS_OPEN) this.sendPending();
+      if (this.dirty !== 0 || !this.oneOff.pending) this.sendPending();
+      while (this.oneOff.pending && this.ws && this.ws.readyState === WS_OPEN) this.sendPending();
       this.maybeSwitch();
       return;
     }
     if (this.request || this.reconnectAt !== NONE) return;
     this.maybeSwitch();
-    if (this.dirty !== 0 || this.customQueue || this.restartState === RESTART_QUEUED) {
+    if (this.dirty !== 0 || this.oneOff.pending || this.restartState === RESTART_QUEUED) {
       this.sendPending();
     }
   }
@@ -497,20 +504,12 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     return parts;
   }
 
-  private takeCustom(): opamp.proto.v1.ICustomMessage | undefined {
-    const queue = this.customQueue;
-    if (!queue) return undefined;
-    const message = queue.shift();
-    if (queue.length === 0) this.customQueue = undefined;
-    return message;
-  }
-
   private sendPending(): void {
     if (this.profile.transport === 'ws') {
       const parts = this.takeDirty();
-      const customMessage = this.takeCustom();
-      if (parts === 0 && !customMessage) return;
-      this.sendWs(parts, customMessage ? { customMessage } : undefined);
+      const items = this.oneOff.take();
+      if (parts === 0 && !items) return;
+      this.sendWs(parts, items);
       return;
     }
     if (this.restartState === RESTART_QUEUED) {
@@ -518,8 +517,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       this.sendHttp(0, { disconnect: true });
       return;
     }
-    const customMessage = this.takeCustom();
-    this.sendHttp(this.takeDirty(), customMessage ? { customMessage } : undefined);
+    this.sendHttp(this.takeDirty(), this.oneOff.take());
   }
 
   private buildMessage(parts: number, extras?: MessageExtras): opamp.proto.v1.IAgentToServer {
@@ -594,7 +592,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.everConnected = true;
     const parts = this.takeDirty() | (compressed ? 0 : FULL_STATE_PARTS);
     this.sendWs(parts);
-    if (this.customQueue) this.scheduleFlush();
+    if (this.oneOff.pending) this.scheduleFlush();
     this.maybeSwitch();
   }
 
@@ -690,7 +688,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (profile.acceptGzip) headers['Accept-Encoding'] = 'gzip';
     if (profile.sendInstanceUidHeader) headers['OpAMP-Instance-UID'] = instanceUidToString(this.uid);
     this.noteSent(parts);
-    this.pendingCustom = extras?.customMessage;
+    this.pendingOneOff = extras?.customMessage || extras?.certificateRequest ? { customMessage: extras.customMessage, certificateRequest: extras.certificateRequest } : undefined;
     this.settings?.sentHttp(parts);
     const request = postOpamp(
       target.url,
@@ -704,8 +702,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private onHttpDone(request: ClientRequest, err: Error | undefined, result: HttpExchangeResult | undefined): void {
     if (request !== this.request) return;
     this.request = undefined;
-    const custom = this.pendingCustom;
-    this.pendingCustom = undefined;
+    const custom = this.pendingOneOff;
+    this.pendingOneOff = undefined;
     const stopping = this.phase !== 'running';
     if (err || !result) {
       if (stopping) return this.notifyIdle();
@@ -755,7 +753,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   private failHttp(
-    custom: opamp.proto.v1.ICustomMessage | undefined,
+    custom: OneOffItems | undefined,
     kind: AgentErrorKind,
     text: string,
     delayMs: number,
@@ -768,9 +766,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.reconnectAt = Date.now() + delayMs;
   }
 
-  private requeueLast(custom: opamp.proto.v1.ICustomMessage | undefined): void {
+  private requeueLast(items: OneOffItems | undefined): void {
     this.dirty |= this.lastSentParts;
-    if (custom) (this.customQueue ??= []).unshift(custom);
+    this.oneOff.requeue(items);
     if (this.restartState === RESTART_SENT) this.restartState = RESTART_QUEUED;
   }
 

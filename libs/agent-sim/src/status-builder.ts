@@ -99,6 +99,8 @@ export interface MessageExtras {
   /** Set agent_disconnect (graceful shutdown). */
   readonly disconnect?: boolean;
   readonly customMessage?: opamp.proto.v1.ICustomMessage;
+  /** A PEM CSR (connection_settings_request.opamp.certificate_request). */
+  readonly certificateRequest?: Uint8Array;
   readonly flags?: number;
 }
 
@@ -147,6 +149,7 @@ export function buildAgentToServer(
   }
   if (extras?.disconnect) message.agentDisconnect = {};
   if (extras?.customMessage) message.customMessage = extras.customMessage;
+  if (extras?.certificateRequest) message.connectionSettingsRequest = { opamp: { certificateRequest: { csr: extras.certificateRequest } } };
   if (extras?.flags) message.flags = extras.flags;
   return message;
 }

@@ -65,7 +65,8 @@ export const AgentTokenKeys = {
    * HASH sha256(token) as base64 -> "tenant|tokenId" (an enrollment token) or
    * "tenant|id|kind|uid|active|expiresMs" (an agent's own credential, or an
    * enrollment token with an expiry): every credential gateways accept. No TTL;
-   * owner: config-service.
+   * owner: config-service. A client certificate (kind "c") is keyed by the
+   * lowercase hex SHA-256 of its DER instead.
    */
   directory: () => `${PREFIX}:agent-tokens`,
   /** HASH tenant -> "1" when the tenant requires per-agent credentials. No TTL; owner: config-service. */

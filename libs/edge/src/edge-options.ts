@@ -38,6 +38,8 @@ export interface EdgeOptions {
   /** Refresh a lease when this much of its life has passed since the last refresh. */
   leaseRefreshAfterMs?: number;
   acceptLegacyUlid?: boolean;
+  /** Advertise AcceptsConnectionSettingsRequest (0x40): config-service signs agents' CSRs (issue 18). */
+  acceptsCertificateRequests?: boolean;
   /**
    * mTLS terminated by a trusted proxy in front (uWebSockets.js here cannot
    * reject a connection on its client certificate nor read it): the verified

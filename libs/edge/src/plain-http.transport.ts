@@ -25,7 +25,7 @@ import type { EdgeAdmission } from './edge-admission';
 import { agentKey, type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, newConnectionId, rejectionFor, text } from './edge-connection';
 import type { EdgeMetrics } from './edge-metrics';
 import { type EdgeDependencies, type EdgeOptions, OPAMP_PATH } from './edge-options';
-import { composeHttpReply, decodePendingItem, itemsToHold, type PendingReplyItem } from './server-reply';
+import { composeHttpReply, decodePendingItem, itemsToHold, serverCapabilitiesOf, type PendingReplyItem } from './server-reply';
 import { storableInbound } from './storable-inbound';
 
 const PROTOBUF = 'application/x-protobuf';
@@ -253,7 +253,7 @@ export class PlainHttpTransport {
           this.metrics.pushes.inc({ result: 'malformed' });
         }
       }
-      const { reply, leftovers } = composeHttpReply(uid, items);
+      const { reply, leftovers } = composeHttpReply(uid, items, serverCapabilitiesOf(this.options.acceptsCertificateRequests));
       if (storable.warning) reply.errorResponse = badRequestReply(uid, storable.warning).errorResponse;
       if (isAborted()) {
         leftovers.push(...items.filter((i) => !leftovers.includes(i)));

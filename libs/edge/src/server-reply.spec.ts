@@ -1,5 +1,5 @@
 import { ServerCapabilities, SERVER_CAPABILITIES_MASK } from '@opamp/protocol';
-import { ackReply, composeHttpReply, itemsToHold, SERVER_CAPABILITIES } from './server-reply';
+import { ackReply, composeHttpReply, itemsToHold, SERVER_CAPABILITIES, serverCapabilitiesOf } from './server-reply';
 
 const uid = Buffer.alloc(16, 7);
 
@@ -9,7 +9,14 @@ describe('ackReply', () => {
     const first = ackReply(uid, true);
     expect(first.capabilities! & ServerCapabilities.AcceptsStatus).toBeTruthy();
     expect(first.capabilities! & ~SERVER_CAPABILITIES_MASK).toBe(0);
-    expect(SERVER_CAPABILITIES).toBe(0x7f);
+    expect(SERVER_CAPABILITIES).toBe(0x3f);
+  });
+
+  it('advertises AcceptsConnectionSettingsRequest (0x40) only where certificates are issued', () => {
+    expect(ackReply(uid, true).capabilities! & ServerCapabilities.AcceptsConnectionSettingsRequest).toBe(0);
+    expect(serverCapabilitiesOf(false)).toBe(0x3f);
+    expect(ackReply(uid, true, serverCapabilitiesOf(true)).capabilities).toBe(0x7f);
+    expect(composeHttpReply(uid, [], serverCapabilitiesOf(true)).reply.capabilities).toBe(0x7f);
   });
 });
 

@@ -5,19 +5,23 @@
  */
 import { opamp, ServerCapabilities, ServerToAgent } from '@opamp/protocol';
 
-/** Everything this server implements (no reserved bits; C48). */
+/** Everything this server implements (no reserved bits; C48), but CSRs: those only where certificates are issued. */
 export const SERVER_CAPABILITIES =
   ServerCapabilities.AcceptsStatus |
   ServerCapabilities.OffersRemoteConfig |
   ServerCapabilities.AcceptsEffectiveConfig |
   ServerCapabilities.OffersPackages |
   ServerCapabilities.AcceptsPackagesStatus |
-  ServerCapabilities.OffersConnectionSettings |
-  ServerCapabilities.AcceptsConnectionSettingsRequest;
+  ServerCapabilities.OffersConnectionSettings;
+
+/** What the server advertises: AcceptsConnectionSettingsRequest (0x40) only where client certificates are issued (issue 18). */
+export function serverCapabilitiesOf(acceptsCertificateRequests: boolean | undefined): number {
+  return acceptsCertificateRequests ? SERVER_CAPABILITIES | ServerCapabilities.AcceptsConnectionSettingsRequest : SERVER_CAPABILITIES;
+}
 
 /** The plain acknowledgement: only instance_uid, plus capabilities when asked (first reply, every HTTP reply). */
-export function ackReply(instanceUid: Uint8Array, withCapabilities: boolean): opamp.proto.v1.IServerToAgent {
-  return withCapabilities ? { instanceUid, capabilities: SERVER_CAPABILITIES } : { instanceUid };
+export function ackReply(instanceUid: Uint8Array, withCapabilities: boolean, capabilities: number = SERVER_CAPABILITIES): opamp.proto.v1.IServerToAgent {
+  return withCapabilities ? { instanceUid, capabilities } : { instanceUid };
 }
 
 export interface PendingReplyItem {
@@ -54,8 +58,8 @@ const MERGEABLE: MergeableField[] = [
  * pending the reply is that command and the rest waits. Flags are OR-ed; two
  * items that set the same field cannot share a reply, so the later waits.
  */
-export function composeHttpReply(instanceUid: Uint8Array, items: readonly PendingReplyItem[]): ComposedReply {
-  const reply: opamp.proto.v1.IServerToAgent = ackReply(instanceUid, true);
+export function composeHttpReply(instanceUid: Uint8Array, items: readonly PendingReplyItem[], capabilities: number = SERVER_CAPABILITIES): ComposedReply {
+  const reply: opamp.proto.v1.IServerToAgent = ackReply(instanceUid, true, capabilities);
   const leftovers: PendingReplyItem[] = [];
   const command = items.find((i) => i.message.command);
   if (command) {

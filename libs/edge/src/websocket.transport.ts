@@ -22,7 +22,7 @@ import type { EdgeAdmission } from './edge-admission';
 import { agentKey, type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, newConnectionId, rejectionFor, text } from './edge-connection';
 import type { EdgeMetrics } from './edge-metrics';
 import { type EdgeDependencies, type EdgeOptions, OPAMP_PATH } from './edge-options';
-import { ackReply } from './server-reply';
+import { ackReply, serverCapabilitiesOf } from './server-reply';
 import { storableInbound } from './storable-inbound';
 import { TokenBucket } from './token-bucket';
 
@@ -262,7 +262,7 @@ export class WebSocketTransport {
     const raw = Buffer.from(storable.payload);
     this.bindings.emit(binding, (epoch) => this.bindings.envelope(conn, epoch, { agentToServer: raw }));
 
-    const ack = ackReply(uid, !conn.firstReplySent);
+    const ack = ackReply(uid, !conn.firstReplySent, serverCapabilitiesOf(this.options.acceptsCertificateRequests));
     if (storable.warning) ack.errorResponse = badRequestReply(uid, storable.warning).errorResponse;
     this.send(conn, ack, storable.warning ? 'error' : 'ack');
     conn.firstReplySent = true;

@@ -111,6 +111,16 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'ListPackageAssignments') listPackageAssignments(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListPackageAssignments', r, m, c); }
   @GrpcMethod(S, 'DeletePackageAssignment') deletePackageAssignment(r: Req, m: Metadata, c: GrpcCall) { return this.call('DeletePackageAssignment', r, m, c); }
   @GrpcMethod(S, 'GetAgentPackages') getAgentPackages(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetAgentPackages', r, m, c); }
+  // Client certificates (issue 18).
+  @GrpcMethod(S, 'CreateCertificateAuthority') createCertificateAuthority(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreateCertificateAuthority', r, m, c); }
+  @GrpcMethod(S, 'RotateCertificateAuthority') rotateCertificateAuthority(r: Req, m: Metadata, c: GrpcCall) { return this.call('RotateCertificateAuthority', r, m, c); }
+  @GrpcMethod(S, 'ListCertificateAuthorities') listCertificateAuthorities(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListCertificateAuthorities', r, m, c); }
+  @GrpcMethod(S, 'GetCertificatePolicy') getCertificatePolicy(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetCertificatePolicy', r, m, c); }
+  @GrpcMethod(S, 'UpdateCertificatePolicy') updateCertificatePolicy(r: Req, m: Metadata, c: GrpcCall) { return this.call('UpdateCertificatePolicy', r, m, c); }
+  @GrpcMethod(S, 'ListAgentCertificates') listAgentCertificates(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListAgentCertificates', r, m, c); }
+  @GrpcMethod(S, 'ListCertificateRequests') listCertificateRequests(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListCertificateRequests', r, m, c); }
+  @GrpcMethod(S, 'ApproveCertificateRequest') approveCertificateRequest(r: Req, m: Metadata, c: GrpcCall) { return this.call('ApproveCertificateRequest', r, m, c); }
+  @GrpcMethod(S, 'DenyCertificateRequest') denyCertificateRequest(r: Req, m: Metadata, c: GrpcCall) { return this.call('DenyCertificateRequest', r, m, c); }
 
   /**
    * Server stream. Emits an event only when the call can take it (Nest's own

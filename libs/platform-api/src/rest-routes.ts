@@ -86,6 +86,16 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'PUT', path: '/package-assignments/{packageAssignment.name}', rpc: 'UpdatePackageAssignment', body: 'packageAssignment', summary: 'Change a package assignment (offered again to its agents)' },
   { method: 'DELETE', path: '/package-assignments/{name}', rpc: 'DeletePackageAssignment', summary: 'Delete a package assignment' },
   { method: 'GET', path: '/agents/{instanceUid}/packages', rpc: 'GetAgentPackages', summary: "An agent's package state: its assignment, why nothing is sent when it is not, the hashes" },
+  // Client certificates (issue 18).
+  { method: 'GET', path: '/certificate-authorities', rpc: 'ListCertificateAuthorities', summary: "The tenant's certificate authorities and the trust bundle (active and retiring CAs) for a mutual-TLS terminator" },
+  { method: 'POST', path: '/certificate-authorities', rpc: 'CreateCertificateAuthority', body: '*', summary: "Create the tenant's certificate authority (key_type, lifetime_days)" },
+  { method: 'POST', path: '/certificate-authorities:rotate', rpc: 'RotateCertificateAuthority', body: '*', summary: 'A new CA signs from now on; the old one stays trusted for overlap_hours' },
+  { method: 'GET', path: '/certificate-policy', rpc: 'GetCertificatePolicy', summary: "The tenant's certificate policy" },
+  { method: 'PUT', path: '/certificate-policy', rpc: 'UpdateCertificatePolicy', body: 'policy', summary: 'Set the certificate policy (require_approval, lifetime_hours, key_types, allowed_dns_names)' },
+  { method: 'GET', path: '/agent-certificates', rpc: 'ListAgentCertificates', summary: "Agents' certificates (instance_uid, state, expires_within_days)" },
+  { method: 'GET', path: '/certificate-requests', rpc: 'ListCertificateRequests', summary: "Agents' CSRs (state: PENDING waits for approval)" },
+  { method: 'POST', path: '/certificate-requests/{id}:approve', rpc: 'ApproveCertificateRequest', body: '*', summary: 'Sign a waiting CSR; the agent is offered the certificate' },
+  { method: 'POST', path: '/certificate-requests/{id}:deny', rpc: 'DenyCertificateRequest', body: '*', summary: 'Refuse a waiting CSR' },
   {
     method: 'GET',
     path: '/agents:watch',

@@ -64,6 +64,16 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   ListPackageAssignments: (api, c) => api.packageAssignments.listPackageAssignments(c),
   DeletePackageAssignment: (api, c, r) => api.packageAssignments.deletePackageAssignment(c, r),
   GetAgentPackages: (api, c, r) => api.packageAssignments.getAgentPackages(c, r),
+  // Client certificates (issue 18).
+  CreateCertificateAuthority: (api, c, r) => api.certificateAuthorities.createCertificateAuthority(c, r),
+  RotateCertificateAuthority: (api, c, r) => api.certificateAuthorities.rotateCertificateAuthority(c, r),
+  ListCertificateAuthorities: (api, c) => api.certificateAuthorities.listCertificateAuthorities(c),
+  GetCertificatePolicy: (api, c) => api.certificateAuthorities.getCertificatePolicy(c),
+  UpdateCertificatePolicy: (api, c, r) => api.certificateAuthorities.updateCertificatePolicy(c, r),
+  ListAgentCertificates: (api, c, r) => api.agentCertificates.listAgentCertificates(c, r),
+  ListCertificateRequests: (api, c, r) => api.agentCertificates.listCertificateRequests(c, r),
+  ApproveCertificateRequest: (api, c, r) => api.agentCertificates.approveCertificateRequest(c, r),
+  DenyCertificateRequest: (api, c, r) => api.agentCertificates.denyCertificateRequest(c, r),
 };
 
 /** Server-streaming rpcs: served by the transports themselves (watch-stream.ts), not through invokeRpc. */

@@ -11,3 +11,4 @@ export * from './console-browser';
 export * from './test-pki';
 export * from './haproxy-terminator.process';
 export * from './package-file.server';
+export * from './test-csr';

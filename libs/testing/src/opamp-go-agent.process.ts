@@ -40,6 +40,8 @@ export interface OpampGoAgentOptions {
   readonly applyTimeoutMs?: number;
   /** Files for TLS: the CA of the server's certificate, and a client certificate with its key (mutual TLS). */
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  /** Once connected, send a CSR for its uid (issue 18; events certificate_requested, certificate_offered). */
+  readonly requestCertificate?: boolean;
   /** The binary; built (or found built) by buildOpampGoAgent when left out. */
   readonly binary?: string;
 }
@@ -118,6 +120,7 @@ export async function startOpampGoAgent(options: OpampGoAgentOptions): Promise<O
   if (options.caps !== undefined) args.push('-caps', options.caps.join(','));
   if (options.heartbeatSeconds !== undefined) args.push('-heartbeat', String(options.heartbeatSeconds));
   if (options.applyTimeoutMs !== undefined) args.push('-apply-timeout', `${options.applyTimeoutMs}ms`);
+  if (options.requestCertificate) args.push('-request-certificate');
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('-label', `${k}=${v}`);
   if (options.tls?.caFile) args.push('-tls-ca', options.tls.caFile);
   if (options.tls?.certFile) args.push('-tls-cert', options.tls.certFile);

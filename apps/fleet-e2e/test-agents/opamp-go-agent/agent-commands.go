@@ -3,6 +3,7 @@
 //	{"cmd":"stop"}                         agent_disconnect, "stopped", exit 0
 //	{"cmd":"health","healthy":false,"status":"x"}  report that health
 //	{"cmd":"state"}                        a "state" event: the settings in use
+//	{"cmd":"request_certificate"}          a CSR for the agent's uid (certificate-request.go)
 package main
 
 import (
@@ -52,6 +53,10 @@ func (a *agent) handle(c command) {
 			"endpoint": cur.Endpoint, "headerNames": cur.headerNames(), "hash": cur.Hash, "heartbeatSeconds": hb,
 			"remoteConfigHash": hex.EncodeToString(rcs.GetLastRemoteConfigHash()), "transport": s.transport(),
 		})
+	case "request_certificate":
+		if err := a.certKey.request(s, uidHexOf(a.uid)); err != nil {
+			s.emit("command_error", map[string]any{"cmd": c.Cmd, "error": err.Error()})
+		}
 	default:
 		s.emit("command_error", map[string]any{"cmd": c.Cmd, "error": "unknown command"})
 	}

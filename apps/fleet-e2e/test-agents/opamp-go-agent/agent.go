@@ -37,6 +37,8 @@ type agentOptions struct {
 	stderr       io.Writer
 	// clientTLS: the flags' CA and client certificate, for every session (nil: none).
 	clientTLS *tls.Config
+	// Send a CSR once the first session is up (-request-certificate).
+	requestCertificate bool
 }
 
 type switchRequest struct {
@@ -48,6 +50,7 @@ type agent struct {
 	agentOptions
 	requests chan any
 	stopOnce sync.Once
+	certKey  certificateKey
 
 	// Owned by the run goroutine, read by callbacks under mu.
 	mu           sync.Mutex
@@ -148,6 +151,10 @@ func (a *agent) startSession(st connSettings, cs *protobufs.ConnectionSettingsSt
 		seconds = defaultHeartbeatSeconds
 	}
 	a.heartbeatNow(s, seconds)
+	if a.requestCertificate {
+		// On every session until a certificate came: a CSR queued on a client that a switch stops is never sent.
+		go a.certKey.requestOnConnect(s, uidHexOf(a.uid))
+	}
 	return s, nil
 }
 
@@ -201,6 +208,7 @@ func (a *agent) callbacks(s *session) types.Callbacks {
 			}
 		},
 		OnOpampConnectionSettings: func(ctx context.Context, offer *protobufs.OpAMPConnectionSettings) error {
+			a.certKey.offered(s, offer)
 			return a.onOffer(ctx, s, offer)
 		},
 		GetEffectiveConfig: func(context.Context) (*protobufs.EffectiveConfig, error) {

@@ -54,6 +54,7 @@ func runMain(args []string) error {
 	tlsCA := fs.String("tls-ca", "", "PEM file of the CA that signed the server's certificate (wss://, https://)")
 	tlsCert := fs.String("tls-cert", "", "PEM file of the agent's client certificate (mutual TLS), with -tls-key")
 	tlsKey := fs.String("tls-key", "", "PEM file of the client certificate's private key")
+	requestCertificate := fs.Bool("request-certificate", false, "once connected, send a CSR for the agent's uid (an ECDSA P-256 key made in memory)")
 	var labels labelFlags
 	fs.Var(&labels, "label", "k=v non-identifying attribute (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -101,6 +102,8 @@ func runMain(args []string) error {
 		log:          log,
 		stderr:       os.Stderr,
 		clientTLS:    clientTLS,
+
+		requestCertificate: *requestCertificate,
 	})
 	// Before the first connection, so an early SIGTERM still ends in agent_disconnect and exit 0.
 	signals := make(chan os.Signal, 1)

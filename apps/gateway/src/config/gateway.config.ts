@@ -15,6 +15,8 @@ export const gatewayEnv = {
   /** mTLS is terminated by a proxy in front (deploy/mtls), which passes the verified certificate in headers. */
   ...clientIdentityEnv,
   OPAMP_ACCEPT_LEGACY_ULID: bool({ default: false }),
+  /** Advertise AcceptsConnectionSettingsRequest (0x40): set where config-service issues client certificates (a credential key and tenant CAs; issue 18). */
+  OPAMP_ACCEPT_CERTIFICATE_REQUESTS: bool({ default: false }),
   /** Inbound and outbound limit per OpAMP message, after decompression (spec default 64 MiB). */
   OPAMP_MAX_MESSAGE_BYTES: int({ default: EDGE_DEFAULTS.maxMessageBytes, min: 1024 }),
   OPAMP_WS_COMPRESSION: bool({ default: EDGE_DEFAULTS.wsCompression }),
@@ -67,6 +69,7 @@ export interface GatewayConfig {
   tls: { certFile: string; keyFile: string } | null;
   clientIdentity: ClientIdentitySettings | null;
   acceptLegacyUlid: boolean;
+  acceptsCertificateRequests: boolean;
   maxMessageBytes: number;
   wsCompression: boolean;
   messagesPerSecond: number;
@@ -115,6 +118,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     tls: e.OPAMP_TLS_CERT_FILE ? { certFile: e.OPAMP_TLS_CERT_FILE, keyFile: e.OPAMP_TLS_KEY_FILE } : null,
     clientIdentity,
     acceptLegacyUlid: e.OPAMP_ACCEPT_LEGACY_ULID,
+    acceptsCertificateRequests: e.OPAMP_ACCEPT_CERTIFICATE_REQUESTS,
     maxMessageBytes: e.OPAMP_MAX_MESSAGE_BYTES,
     wsCompression: e.OPAMP_WS_COMPRESSION,
     messagesPerSecond: e.OPAMP_MESSAGES_PER_SECOND,

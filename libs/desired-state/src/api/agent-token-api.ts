@@ -16,7 +16,7 @@ export interface AgentTokenSinkEntry {
   digest: string;
   tenantId: string;
   tokenId: string;
-  kind?: 'enrollment' | 'agent';
+  kind?: 'enrollment' | 'agent' | 'certificate';
   uidHex?: string;
   active?: boolean;
   /** Refused from then on (ms since the epoch); absent: never. */

@@ -23,6 +23,10 @@ import { ConnectionProfileApi } from './connection-profile-api';
 import { PackageApi, type PackageApiOptions } from './package-api';
 import { PackageAssignmentApi } from './package-assignment-api';
 import type { PackageReconciler } from '../runtime/package.reconciler';
+import { CertificateAuthorityApi } from './certificate-authority-api';
+import { AgentCertificateApi } from './agent-certificate-api';
+import { certificateDirectoryEntry } from '../store/agent-certificate.repository';
+import type { CertificateServices } from '../runtime/agent-certificate.issuer';
 import { RolloutApi } from './rollout-api';
 import { TenantSettingsApi } from './tenant-settings-api';
 
@@ -59,6 +63,10 @@ export class FleetApiService {
   readonly packages: PackageApi;
   /** Desired packages per group (api/package-assignment-api.ts). */
   readonly packageAssignments: PackageAssignmentApi;
+  /** Client certificates: tenant CAs and policy, agents' certificates and requests (api/certificate-authority-api.ts, api/agent-certificate-api.ts). */
+  readonly certificateAuthorities: CertificateAuthorityApi;
+  readonly agentCertificates: AgentCertificateApi;
+  private readonly certificateServices: CertificateServices | null;
   private readonly credentialServices: AgentCredentialServices | null;
 
   constructor(
@@ -80,6 +88,7 @@ export class FleetApiService {
       credentials?: AgentCredentialServices;
       packages?: PackageApiOptions;
       packageReconciler?: PackageReconciler;
+      certificates?: CertificateServices;
     } = {},
   ) {
     const ctx = new ApiContext(repo, dispatcher, reconciler, options.agentState ?? null);
@@ -95,6 +104,9 @@ export class FleetApiService {
     this.packages = new PackageApi(ctx, options.packages);
     this.packageAssignments = new PackageAssignmentApi(ctx, () => options.packageReconciler ?? null);
     this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices ?? null);
+    this.certificateServices = options.certificates ?? null;
+    this.certificateAuthorities = new CertificateAuthorityApi(ctx, this.certificateServices);
+    this.agentCertificates = new AgentCertificateApi(ctx, this.certificateServices);
   }
 
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */
@@ -105,7 +117,8 @@ export class FleetApiService {
   /** Makes the gateways' directory hold exactly the usable agent tokens and agents' live credentials, and every tenant's credential policy (at start; fixes any drift). */
   async syncAgentTokens(): Promise<number> {
     const credentials = this.credentialServices ? await this.credentialServices.credentials.listAccepted() : [];
-    const entries = await this.agentTokens.syncAgentTokens(credentials.map(directoryEntry));
+    const certificates = this.certificateServices ? await this.certificateServices.certificates.listAccepted() : [];
+    const entries = await this.agentTokens.syncAgentTokens([...credentials.map(directoryEntry), ...certificates.map(certificateDirectoryEntry)]);
     await this.tenantSettings.syncPolicies();
     return entries;
   }

@@ -276,6 +276,8 @@ export interface ConnectionOfferInput {
   readonly secret: string;
   /** The server's interval (s), when the profile sets none. */
   readonly heartbeatIntervalSeconds: number;
+  /** The agent's client certificate (issue 18: signed from its CSR), offered with the rest. */
+  readonly certificate?: opamp.proto.v1.ITLSCertificate | null;
 }
 
 type Offers = opamp.proto.v1.IConnectionSettingsOffers;
@@ -315,6 +317,7 @@ export function composeConnectionOffer(input: ConnectionOfferInput, profile: Con
     }
     if (p?.tls) settings.tls = tlsOffer(p.tls);
     if (p?.proxy) settings.proxy = proxyOffer(p.proxy);
+    if (input.certificate) settings.certificate = input.certificate;
     offers.opamp = settings;
   }
   const others = Object.entries(profile?.otherConnections ?? {});

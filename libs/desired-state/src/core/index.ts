@@ -19,3 +19,4 @@ export * from './agent-credential-state';
 export * from './package-catalog';
 export * from './package-offer';
 export * from './identity-batch';
+export * from './agent-certificate';

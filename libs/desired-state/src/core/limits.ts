@@ -163,3 +163,12 @@ export const DEFAULT_PACKAGE_FETCH_TIMEOUT_MS = 5 * 60 * 1000;
 /** Package assignments per tenant, and packages one assignment names. */
 export const MAX_PACKAGE_ASSIGNMENTS = 1000;
 export const MAX_ASSIGNMENT_PACKAGES = 32;
+/**
+ * Client certificates (issue 18): how long a rotated CA stays trusted beside
+ * the new one (agents on its certificates keep connecting until they rotate),
+ * and how many CSRs may wait for an operator per tenant (more: the agent is
+ * told BAD_REQUEST, nothing is stored).
+ */
+export const DEFAULT_CA_OVERLAP_HOURS = 24 * 7;
+export const MAX_CA_OVERLAP_HOURS = 24 * 366;
+export const MAX_PENDING_CERTIFICATE_REQUESTS = 10_000;

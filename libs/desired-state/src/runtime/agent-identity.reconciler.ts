@@ -76,6 +76,8 @@ export interface AgentIdentityOptions {
   offerRetry?: OfferRetryPolicy;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   now?: () => number;
+  /** The agent's client certificate its offers carry (issue 18: runtime/agent-certificate.reconciler.ts). */
+  certificateOf?: (tenantId: string, uid: Buffer) => Promise<opamp.proto.v1.ITLSCertificate | null>;
 }
 
 export interface AgentIdentityMetrics {
@@ -325,12 +327,14 @@ export class AgentIdentityReconciler {
    */
   private async offerAll(tenantId: string, given: readonly OfferItem[], profiles: readonly ConnectionProfile[]): Promise<void> {
     const items = await this.recordFailures(tenantId, given);
-    const decided = items.map((item) => ({ item, o: this.offerFor(item.event, item.credential, profiles) }));
+    const certificates = await this.certificatesOf(tenantId, items.map((i) => Buffer.from(i.event.instanceUid)));
+    const certificateOf = (e: fleet.v1.AgentEvent) => certificates.get(Buffer.from(e.instanceUid).toString('hex')) ?? null;
+    const decided = items.map((item) => ({ item, o: this.offerFor(item.event, item.credential, profiles, certificateOf(item.event)) }));
     const sends = decided.flatMap(({ item, o }) => (o && o.reason !== 'retry_after_failure' ? [{ item, ...o }] : []));
     // A failed offer's retry: a fresh credential (a hash the agent has not failed), offered in its place.
     const retries = decided.flatMap(({ item, o }) => (o?.reason === 'retry_after_failure' ? [item] : []));
     for (const fresh of await this.reissueAll(tenantId, retries)) {
-      const o = this.offerFor(fresh.event, fresh.credential, profiles);
+      const o = this.offerFor(fresh.event, fresh.credential, profiles, certificateOf(fresh.event));
       if (o) sends.push({ item: fresh, ...o });
     }
     const sent: Array<{ id: string; connection: string; hash: Buffer }> = [];
@@ -407,10 +411,25 @@ export class AgentIdentityReconciler {
    * profile's settings), or null when none is to be sent now. Everything an
    * offer holds is put together here.
    */
+  /** The client certificate each agent's offer carries (issue 18), by uid (hex); none without a certificate source. */
+  private async certificatesOf(tenantId: string, uids: readonly Buffer[]): Promise<Map<string, opamp.proto.v1.ITLSCertificate>> {
+    const out = new Map<string, opamp.proto.v1.ITLSCertificate>();
+    const source = this.options.certificateOf;
+    if (!source) return out;
+    const unique = [...new Map(uids.map((u) => [u.toString('hex'), u])).values()];
+    const found = await Promise.all(unique.map((u) => source(tenantId, u)));
+    unique.forEach((u, i) => {
+      const c = found[i];
+      if (c) out.set(u.toString('hex'), c);
+    });
+    return out;
+  }
+
   private offerFor(
     e: fleet.v1.AgentEvent,
     credential: AgentCredentialRecord,
     profiles: readonly ConnectionProfile[],
+    certificate: opamp.proto.v1.ITLSCertificate | null,
   ): { target: PushTarget; connection: string; hash: Buffer; message: ReturnType<typeof connectionSettingsMessage>; reason: CredentialOfferReason } | null {
     const endpoint = this.endpoint();
     if (!endpoint || !this.credentials.issuing) return null;
@@ -423,6 +442,7 @@ export class AgentIdentityReconciler {
         transport: target.transport === fleet.v1.Transport.TRANSPORT_HTTP ? 'http' : 'ws',
         secret: this.credentials.secretOf(credential),
         heartbeatIntervalSeconds: this.options.heartbeatIntervalSeconds ?? DEFAULT_OFFER_HEARTBEAT_S,
+        certificate,
       },
       profile?.spec ?? null,
       capabilities,

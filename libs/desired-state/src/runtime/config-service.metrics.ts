@@ -10,6 +10,7 @@ import type { AgentPushDispatcher } from '../store/agent-push.dispatcher';
 import type { PackageReconciler } from './package.reconciler';
 import { mirrorCounter } from './metric-mirror';
 import { registerPackageMetrics } from './package.metrics';
+import type { AgentCertificateReconciler } from './agent-certificate.reconciler';
 import type { Reconciler, ReconcilerMetrics } from './reconciler';
 import type { RolloutDriver, RolloutDriverMetrics } from './rollout-driver';
 
@@ -20,6 +21,8 @@ export interface ConfigServiceMetricsSources {
   api: FleetApiService;
   /** Desired packages (runtime/package.reconciler.ts), when this process offers them. */
   packages?: PackageReconciler;
+  /** Agents' CSRs (issue 18). */
+  certificates?: AgentCertificateReconciler;
 }
 
 const RECONCILER_COUNTERS: Array<[keyof ReconcilerMetrics, string, string]> = [
@@ -112,5 +115,20 @@ export class ConfigServiceMetrics {
       () => watch.streamsDropped,
     );
     mirrorCounter(this.registry, 'opamp_config_watch_events_sent_total', 'WatchAgents events sent', () => watch.eventsSent);
+    const certificates = sources.certificates?.metrics;
+    if (certificates) {
+      new Counter({
+        name: 'opamp_config_certificate_requests_total',
+        help: "Agents' CSRs by outcome (issued, waiting for approval, refused with BAD_REQUEST) and the reason of a refusal",
+        labelNames: ['outcome', 'reason'] as const,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc({ outcome: 'issued', reason: '' }, certificates.issued);
+          this.inc({ outcome: 'waiting', reason: '' }, certificates.waiting);
+          for (const [reason, n] of Object.entries(certificates.refused)) this.inc({ outcome: 'refused', reason }, n);
+        },
+      });
+    }
   }
 }

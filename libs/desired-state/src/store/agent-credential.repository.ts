@@ -55,7 +55,8 @@ export interface CredentialDirectoryEntry {
   digest: string;
   tenantId: string;
   tokenId: string;
-  kind: 'agent';
+  /** 'agent': an agent's own credential (digest: base64 SHA-256 of its secret); 'certificate': a client certificate (digest: hex SHA-256 of its DER). */
+  kind: 'agent' | 'certificate';
   uidHex: string;
   active: boolean;
 }

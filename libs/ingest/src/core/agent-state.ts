@@ -178,4 +178,6 @@ export interface ApplyResult {
   effectiveConfig: ContentBlob<Buffer> | null;
   availableComponents: ContentBlob<JsonValue> | null;
   ignored: IgnoredReason | null;
+  /** The CSR of connection_settings_request (issue 18), passed on with the event as the agent sent it (not part of the record). */
+  certificateRequest?: Buffer;
 }

@@ -1,8 +1,10 @@
+import { MAX_CSR_BYTES } from '@opamp/certificate-authority';
 import { fleet } from '@opamp/contracts';
 import { AgentCapabilities, configHash, isUuidV7, newInstanceUidV7, ServerToAgentFlags } from '@opamp/protocol';
 import { COLLECTOR_CAPS, description, FakeAgent, fullReportFields, testContext, testUid } from '../testing/factories';
 import { AgentChange, DisconnectReason, Transport, type AgentState, type ApplyResult } from './agent-state';
 import { applyInbound, type ApplyContext } from './apply-inbound';
+import { INGEST_DEFAULTS } from './ingest-defaults';
 import { buildAgentEvent } from './events';
 import { coalescePushes, mergeKinds } from './push';
 
@@ -540,5 +542,37 @@ describe('pushes and events', () => {
       recordVersion: 4,
     });
     expect(e.labels!.map((l) => l.key)).toEqual(['host.cpu', 'os.type', 'service.instance.id', 'service.name']);
+  });
+});
+
+describe('applyInbound: certificate requests (issue 18)', () => {
+  const PEM = Buffer.from('-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n');
+
+  it('passes a CSR on with the event as sent, without a row write of its own', () => {
+    const { agent, state } = connectedAgent();
+    const r = applyInbound(state, agent.record(agent.send({ connectionSettingsRequest: { opamp: { certificateRequest: { csr: PEM } } } })), testContext());
+    expect(r.changes & AgentChange.AGENT_CHANGE_CERTIFICATE_REQUEST).toBeTruthy();
+    expect(r.certificateRequest).toEqual(PEM);
+    expect(r.durable).toBe(false);
+    expect(buildAgentEvent(r.state!, r.changes, 0, null, r.certificateRequest ?? null).certificateRequestCsr).toEqual(PEM);
+  });
+
+  it('cuts a huge CSR to one byte over what config-service accepts (refused there as too large; never megabytes on Kafka)', () => {
+    const { agent, state } = connectedAgent();
+    const huge = Buffer.alloc(2 * 1024 * 1024, 0x41);
+    const r = applyInbound(state, agent.record(agent.send({ connectionSettingsRequest: { opamp: { certificateRequest: { csr: huge } } } })), testContext());
+    expect(r.certificateRequest?.length).toBe(INGEST_DEFAULTS.maxCertificateRequestBytes);
+    expect(INGEST_DEFAULTS.maxCertificateRequestBytes).toBe(MAX_CSR_BYTES + 1);
+  });
+
+  it('passes an empty CSR on too (config-service refuses it), and a message without one carries none', () => {
+    const { agent, state } = connectedAgent();
+    const empty = applyInbound(state, agent.record(agent.send({ connectionSettingsRequest: { opamp: { certificateRequest: {} } } })), testContext());
+    expect(empty.changes & AgentChange.AGENT_CHANGE_CERTIFICATE_REQUEST).toBeTruthy();
+    expect(empty.certificateRequest).toEqual(Buffer.alloc(0));
+    const none = applyInbound(empty.state, agent.record(agent.heartbeat()), testContext());
+    expect(none.changes & AgentChange.AGENT_CHANGE_CERTIFICATE_REQUEST).toBeFalsy();
+    expect(none.certificateRequest).toBeUndefined();
+    expect(buildAgentEvent(none.state!, none.changes, 0).certificateRequestCsr).toBeUndefined();
   });
 });

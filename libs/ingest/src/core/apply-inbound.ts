@@ -57,6 +57,7 @@ import {
   type PushTarget,
 } from './agent-state';
 import { mergeEnrollmentLabels } from './enrollment-labels';
+import { INGEST_DEFAULTS } from './ingest-defaults';
 import {
   bytesEqual,
   componentsToJson,
@@ -85,8 +86,8 @@ export interface ApplyContext {
   isKnownComponentsHash(hash: Buffer): boolean;
 }
 
-/** Changes that are part of the durable record (everything but custom messages). */
-const DURABLE_CHANGES = ~AgentChange.AGENT_CHANGE_CUSTOM_MESSAGE;
+/** Changes that are part of the durable record (everything but custom messages and certificate requests). */
+const DURABLE_CHANGES = ~(AgentChange.AGENT_CHANGE_CUSTOM_MESSAGE | AgentChange.AGENT_CHANGE_CERTIFICATE_REQUEST);
 
 function ignored(state: AgentState | null, reason: IgnoredReason, pushes: PushPiece[] = []): ApplyResult {
   return {
@@ -432,6 +433,10 @@ function onMessage(prior: AgentState | null, rec: InboundRecord, m: AgentToServe
     }
   }
   if (m.customMessage) changes |= AgentChange.AGENT_CHANGE_CUSTOM_MESSAGE;
+  // A CSR goes on with the event for config-service to judge (C65-C67); an empty one too, to be refused there.
+  const sent = m.connectionSettingsRequest?.opamp?.certificateRequest?.csr;
+  const csr = m.connectionSettingsRequest?.opamp?.certificateRequest ? (ownBytes(sent?.subarray(0, INGEST_DEFAULTS.maxCertificateRequestBytes)) ?? Buffer.alloc(0)) : null;
+  if (csr) changes |= AgentChange.AGENT_CHANGE_CERTIFICATE_REQUEST;
 
   if (m.agentDisconnect) {
     s.connected = false;
@@ -488,5 +493,6 @@ function onMessage(prior: AgentState | null, rec: InboundRecord, m: AgentToServe
     effectiveConfig,
     availableComponents,
     ignored: null,
+    ...(csr ? { certificateRequest: csr } : {}),
   };
 }

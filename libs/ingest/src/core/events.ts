@@ -7,6 +7,7 @@ export function buildAgentEvent(
   changes: number,
   occurredAtMs: number,
   previousInstanceUid: Buffer | null = null,
+  certificateRequest: Buffer | null = null,
 ): fleet.v1.IAgentEvent {
   const gatewayId = s.connected ? s.gatewayId : null;
   const connectionId = s.connected ? s.connectionId : null;
@@ -38,5 +39,6 @@ export function buildAgentEvent(
     credentialId: s.credentialId ?? '',
     credentialKind: s.credentialKind,
     connectionSettingsStatus: s.connectionSettingsStatus,
+    ...(certificateRequest ? { certificateRequestCsr: certificateRequest } : {}),
   };
 }

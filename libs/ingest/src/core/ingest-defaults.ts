@@ -13,4 +13,12 @@ export const INGEST_DEFAULTS = Object.freeze({
   lastSeenFlushMs: 60_000,
   /** Rows per last-seen UPDATE statement (four array parameters, one round trip). */
   lastSeenRowsPerStatement: 1_000,
+  /**
+   * Bytes of an agent's CSR carried on its event (issue 18): one byte more than
+   * config-service accepts (libs/certificate-authority MAX_CSR_BYTES), so a
+   * larger one is still refused there as too large while a hostile agent's
+   * megabytes never reach Kafka (an event over the broker's limit would stall
+   * everyone's batch).
+   */
+  maxCertificateRequestBytes: 16 * 1024 + 1,
 });

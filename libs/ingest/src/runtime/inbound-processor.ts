@@ -96,6 +96,8 @@ interface Pending {
   occurredAtMs: number;
   /** A tombstone: written, but no event of its own. */
   tombstone: boolean;
+  /** The latest CSR of the batch (issue 18): carried by the event, never stored here. */
+  certificateRequest: Buffer | null;
 }
 
 export class InboundProcessor {
@@ -253,7 +255,7 @@ export class InboundProcessor {
         const key = stateKey(s.tenantId, s.instanceUid);
         let p = pending.get(key);
         if (!p) {
-          p = { state: s, durable: false, volatile: false, changes: 0, previousUid: null, occurredAtMs: 0, tombstone: false };
+          p = { state: s, durable: false, volatile: false, changes: 0, previousUid: null, occurredAtMs: 0, tombstone: false, certificateRequest: null };
           pending.set(key, p);
         }
         return p;
@@ -286,10 +288,13 @@ export class InboundProcessor {
           m.changes |= p.changes | result.changes;
           m.previousUid = p.state.instanceUid;
           m.occurredAtMs = p.occurredAtMs;
+          // A CSR sent with the old uid is judged for the new one (C67's reassignment exception).
+          m.certificateRequest = result.certificateRequest ?? p.certificateRequest;
           p.changes = 0;
           p.tombstone = true;
         } else {
           p.changes |= result.changes;
+          if (result.certificateRequest) p.certificateRequest = result.certificateRequest;
         }
       }
 
@@ -308,7 +313,7 @@ export class InboundProcessor {
       const events: { key: Buffer; value: Buffer }[] = [];
       for (const p of pending.values()) {
         if (p.tombstone || p.changes === 0) continue;
-        const event: fleet.v1.IAgentEvent = buildAgentEvent(p.state, p.changes, p.occurredAtMs, p.previousUid);
+        const event: fleet.v1.IAgentEvent = buildAgentEvent(p.state, p.changes, p.occurredAtMs, p.previousUid, p.certificateRequest);
         events.push({ key: p.state.instanceUid, value: AgentEventCodec.encode(event) });
       }
       if (events.length > 0) await this.deps.events.publish(events);

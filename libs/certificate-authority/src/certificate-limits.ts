@@ -1,0 +1,18 @@
+/** The certificate authority's limits, in one place. */
+
+/** A CSR's PEM text larger than this is refused before parsing (an RSA-4096 CSR with a few SANs is ~2 KiB). */
+export const MAX_CSR_BYTES = 16 * 1024;
+/** SAN entries a CSR may ask for. */
+export const MAX_CSR_SAN_ENTRIES = 16;
+/** A client certificate's lifetime bounds (hours). */
+export const MIN_CLIENT_CERT_LIFETIME_HOURS = 1;
+export const MAX_CLIENT_CERT_LIFETIME_HOURS = 24 * 366;
+export const DEFAULT_CLIENT_CERT_LIFETIME_HOURS = 24 * 7;
+/** A CA's lifetime bounds (days). */
+export const MIN_CA_LIFETIME_DAYS = 1;
+export const MAX_CA_LIFETIME_DAYS = 365 * 20;
+export const DEFAULT_CA_LIFETIME_DAYS = 365 * 2;
+/** Certificates start this much before the moment of signing, for agents whose clocks run behind. */
+export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+/** DNS name patterns a tenant's policy may list. */
+export const MAX_POLICY_DNS_PATTERNS = 64;

@@ -1,0 +1,71 @@
+/**
+ * Issues agents' certificates: a granted request signed by the tenant's
+ * active CA and recorded (state issued) in the caller's transaction; after
+ * the commit the certificate goes into the credential directory (kind
+ * CERTIFICATE, keyed by its fingerprint) so gateways behind the mutual-TLS
+ * terminator accept it, and whoever offers it to the agent is told.
+ */
+import { issueClientCertificate, type CertificateGrant, type CertificateRequestInfo, type IssuedCertificate } from '@opamp/certificate-authority';
+import type { SqlDatabase, SqlExecutor } from '@opamp/store';
+import { DesiredStateError } from '../core';
+import { AgentCertificateRepository, certificateDirectoryEntry, type AgentCertificateRecord } from '../store/agent-certificate.repository';
+import { CertificateAuthorityRepository } from '../store/certificate-authority.repository';
+import type { CredentialDirectoryEntry } from '../store/agent-credential.repository';
+
+/** Where certificates' directory entries go (the gateways' credential directory). */
+export interface CertificateDirectory {
+  put(entry: CredentialDirectoryEntry): Promise<void>;
+  remove(digest: string): Promise<void>;
+}
+
+export interface CertificateServices {
+  readonly authorities: CertificateAuthorityRepository;
+  readonly certificates: AgentCertificateRepository;
+  readonly issuer: AgentCertificateIssuer;
+}
+
+export interface IssuedAgentCertificate {
+  readonly record: AgentCertificateRecord;
+  readonly issued: IssuedCertificate;
+  /** The agent's unused certificates it replaces (they leave the directory). */
+  readonly superseded: readonly AgentCertificateRecord[];
+}
+
+export class AgentCertificateIssuer {
+  /** Told after a certificate was issued and published (the offer to the agent follows). */
+  onIssued: ((tenantId: string, instanceUid: Buffer) => Promise<void>) | null = null;
+
+  constructor(
+    private readonly authorities: CertificateAuthorityRepository,
+    private readonly certificates: AgentCertificateRepository,
+    private readonly directory: CertificateDirectory | null,
+  ) {}
+
+  /** Signs and records; throws FAILED_PRECONDITION when the tenant has no CA (or it cannot sign). */
+  async issue(tx: SqlExecutor, grant: CertificateGrant, request: CertificateRequestInfo, requestId: string | null, lifetimeHours: number): Promise<IssuedAgentCertificate> {
+    const ca = await this.authorities.active(grant.tenantId, tx);
+    if (!ca) throw new DesiredStateError('FAILED_PRECONDITION', 'the tenant has no certificate authority (CreateCertificateAuthority)');
+    const signer = await this.authorities.signerOf(ca, tx);
+    const issued = await issueClientCertificate(signer, request, grant, lifetimeHours);
+    const uid = Buffer.from(grant.uidHex, 'hex');
+    const superseded = await this.certificates.supersedeIssued(tx, grant.tenantId, uid);
+    const record = await this.certificates.insertIssued(tx, grant.tenantId, uid, ca.id, requestId, issued);
+    return { record, issued, superseded };
+  }
+
+  /** After the commit: the directory accepts the certificate (and no longer the unused ones it replaced), and the agent is to be offered it. */
+  async published(c: AgentCertificateRecord, superseded: readonly AgentCertificateRecord[] = []): Promise<void> {
+    if (this.directory) {
+      for (const old of superseded) await this.directory.remove(old.fingerprint);
+      await this.directory.put(certificateDirectoryEntry(c));
+    }
+    await this.onIssued?.(c.tenantId, c.instanceUid);
+  }
+}
+
+/** The certificate services of a server: CAs sealed under a key derived from `credentialKey` (null: certificates are off). */
+export function certificateServices(db: SqlDatabase, credentialKey: Buffer | null, directory: CertificateDirectory | null): CertificateServices {
+  const authorities = new CertificateAuthorityRepository(db, credentialKey);
+  const certificates = new AgentCertificateRepository(db);
+  return { authorities, certificates, issuer: new AgentCertificateIssuer(authorities, certificates, directory) };
+}

@@ -1,0 +1,67 @@
+/**
+ * The clock side of client certificates, swept periodically by one
+ * config-service replica at a time (a transaction-scoped advisory lock):
+ * - a certificate past its not_after expires and leaves the gateways'
+ *   credential directory (a terminator refuses it by then anyway; a gateway
+ *   must not believe it either);
+ * - a rotated CA whose overlap has ended is retired: it leaves the trust bundle.
+ * Work per pass is bounded; a large backlog is worked over several passes.
+ */
+import { removeAll, type CredentialDirectory } from './agent-identity.reconciler';
+import type { CertificateServices } from './agent-certificate.issuer';
+
+const SWEEP_LOCK = 'opamp.agent-certificate-sweep';
+
+export interface AgentCertificateSweeperOptions {
+  intervalMs?: number;
+  pageSize?: number;
+  log?: (level: 'warn' | 'error', message: string) => void;
+}
+
+export class AgentCertificateSweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> = Promise.resolve();
+  readonly totals = { passes: 0, expired: 0, authoritiesRetired: 0, errors: 0 };
+
+  constructor(
+    private readonly services: CertificateServices,
+    private readonly directory: Pick<CredentialDirectory, 'remove' | 'removeMany'>,
+    private readonly options: AgentCertificateSweeperOptions = {},
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.running = this.running.then(() =>
+        this.sweepOnce().catch((err: unknown) => {
+          this.totals.errors++;
+          this.options.log?.('error', `certificate sweep failed: ${String(err)}`);
+        }),
+      );
+    }, this.options.intervalMs ?? 60_000);
+    this.timer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  async sweepOnce(): Promise<{ expired: number; authoritiesRetired: number; skipped: boolean }> {
+    const db = this.services.certificates.db;
+    const outcome = await db.transaction(async (tx) => {
+      const lock = await tx.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [SWEEP_LOCK]);
+      if (lock.rows[0]?.['ok'] !== true) return null;
+      const expired = await this.services.certificates.expireDue(tx, this.options.pageSize ?? 1000);
+      const retired = await this.services.authorities.retireDue(tx);
+      return { expired, retired };
+    });
+    this.totals.passes++;
+    if (!outcome) return { expired: 0, authoritiesRetired: 0, skipped: true };
+    await removeAll(this.directory as CredentialDirectory, outcome.expired.map((c) => c.fingerprint));
+    this.totals.expired += outcome.expired.length;
+    this.totals.authoritiesRetired += outcome.retired.length;
+    return { expired: outcome.expired.length, authoritiesRetired: outcome.retired.length, skipped: false };
+  }
+}
