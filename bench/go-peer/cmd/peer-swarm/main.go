@@ -8,7 +8,8 @@
 // binds the connections to one loopback address (127.0.0.N): one process
 // holds at most ~19,000 (20,000 open files), and one source address spreads
 // the ephemeral ports. It prints a JSON stats line every -stats: connected,
-// connect failures, and how many agents applied each configuration hash; the
+// connect failures, and per configuration hash how many agents applied it
+// and when the last of them did; the
 // first line after every agent was started says "started".
 package main
 
@@ -106,24 +107,36 @@ func main() {
 }
 
 type stats struct {
-	Event          string         `json:"event"`
-	TimeMs         int64          `json:"t"`
-	Started        int            `json:"started"`
-	Connected      int            `json:"connected"`
-	ConnectFailed  uint64         `json:"connectFailed"`
-	ServerErrors   uint64         `json:"serverErrors"`
-	ConfigsApplied uint64         `json:"configsApplied"`
-	Applied        map[string]int `json:"applied"`
+	Event          string                   `json:"event"`
+	TimeMs         int64                    `json:"t"`
+	Started        int                      `json:"started"`
+	Connected      int                      `json:"connected"`
+	ConnectFailed  uint64                   `json:"connectFailed"`
+	ServerErrors   uint64                   `json:"serverErrors"`
+	ConfigsApplied uint64                   `json:"configsApplied"`
+	Applied        map[string]*appliedCount `json:"applied"`
+}
+
+// appliedCount: how many agents run a configuration, and when the last of them applied it.
+type appliedCount struct {
+	Agents int   `json:"agents"`
+	LastMs int64 `json:"lastMs"`
 }
 
 func collect(agents []*swarmAgent) stats {
-	s := stats{Event: "stats", TimeMs: time.Now().UnixMilli(), Started: len(agents), Applied: map[string]int{}}
+	s := stats{Event: "stats", TimeMs: time.Now().UnixMilli(), Started: len(agents), Applied: map[string]*appliedCount{}}
 	for _, a := range agents {
 		if a.connected.Load() {
 			s.Connected++
 		}
-		if h := a.appliedHash.Load(); h != nil {
-			s.Applied[*h]++
+		if ap := a.applied.Load(); ap != nil {
+			c := s.Applied[ap.hash]
+			if c == nil {
+				c = &appliedCount{}
+				s.Applied[ap.hash] = c
+			}
+			c.Agents++
+			c.LastMs = max(c.LastMs, ap.atMs)
 		}
 	}
 	s.ConnectFailed = connectFailed.Load()

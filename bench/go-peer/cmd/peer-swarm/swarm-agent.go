@@ -31,16 +31,22 @@ func snapshot(agents *[]*swarmAgent) []*swarmAgent {
 
 const localConfig = "receivers:\n  hostmetrics: {}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    metrics: {receivers: [hostmetrics], exporters: [debug]}\n"
 
+// appliedConfig: the configuration an agent runs, and when it reported it APPLIED.
+type appliedConfig struct {
+	hash string
+	atMs int64
+}
+
 type swarmAgent struct {
 	uid       types.InstanceUid
 	run       string
 	heartbeat time.Duration
 	client    client.OpAMPClient
 
-	connected   atomic.Bool
-	appliedHash atomic.Pointer[string]
-	mu          sync.Mutex
-	effective   *protobufs.AgentConfigMap
+	connected atomic.Bool
+	applied   atomic.Pointer[appliedConfig]
+	mu        sync.Mutex
+	effective *protobufs.AgentConfigMap
 }
 
 func newSwarmAgent(uid types.InstanceUid, run string, heartbeat time.Duration) *swarmAgent {
@@ -109,7 +115,7 @@ func (a *swarmAgent) onMessage(ctx context.Context, msg *types.MessageData) {
 		return
 	}
 	hash := hex.EncodeToString(rc.ConfigHash)
-	if cur := a.appliedHash.Load(); cur != nil && *cur == hash {
+	if cur := a.applied.Load(); cur != nil && cur.hash == hash {
 		return
 	}
 	a.mu.Lock()
@@ -123,7 +129,7 @@ func (a *swarmAgent) onMessage(ctx context.Context, msg *types.MessageData) {
 	}
 	_ = a.client.UpdateEffectiveConfig(ctx)
 	configsApplied.Add(1)
-	a.appliedHash.Store(&hash)
+	a.applied.Store(&appliedConfig{hash: hash, atMs: time.Now().UnixMilli()})
 }
 
 func (a *swarmAgent) effectiveConfig(context.Context) (*protobufs.EffectiveConfig, error) {
