@@ -18,7 +18,7 @@
 //   loop      the embedded server's event-loop delay (nodejs_eventloop_lag_*,
 //             prom-client's perf_hooks.monitorEventLoopDelay, read every second)
 // and, with --cpuProfile (default on, 10 ms sampling), the embedded server's
-// top functions during the change.
+// top functions during the connect, the idle window and the change.
 //
 //   npm run bench:peer -- [--agents=4000,15000] [--idleS=30] [--help]
 //
@@ -276,6 +276,7 @@ async function measure(target, bins, N, run, firstHost) {
     cpuSeconds: serverCpu('connect:t0', 'connect:listed'),
     rest: null,
     loop: loop?.window('connect:t0', 'connect:listed') ?? null,
+    wall: { from: t0, to: t0 + listedMs },
     connectFailed: swarm.progress().connectFailed,
   };
   restWindow(out.connect, 'connect:t0', 'connect:listed');
@@ -303,6 +304,7 @@ async function measure(target, bins, N, run, firstHost) {
     rest: null,
     loop: loop?.window('idle:t0', 'idle:t1') ?? null,
     window: sampler.window('idle:t0', 'idle:t1'),
+    wall: { from: sampler.marks.get('idle:t0').t, to: sampler.marks.get('idle:t1').t },
   };
   restWindow(out.idle, 'idle:t0', 'idle:t1');
   console.log(`[${label}] idle: ${out.idle.heartbeatsPerS} heartbeats/s, server ${out.idle.serverCpuPercent} % of a core, RSS ${out.idle.rssMiB} MiB (${out.idle.rssPerAgentKiB} KiB/agent)`);
@@ -415,9 +417,11 @@ async function main() {
     }
     if (profileDir) {
       const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-      result.embedded.changeProfile = file
-        ? summarizeCpuProfile(path.join(profileDir, file), { fromMs: result.embedded.change.wall.from, toMs: result.embedded.change.wall.to, offsetMs })
-        : { error: 'no profile written (did the server exit cleanly?)' };
+      const missing = { error: 'no profile written (did the server exit cleanly?)' };
+      const windowOf = (w) => (file ? summarizeCpuProfile(path.join(profileDir, file), { fromMs: w.from, toMs: w.to, offsetMs }) : missing);
+      result.embedded.changeProfile = windowOf(result.embedded.change.wall);
+      result.embedded.idleProfile = windowOf(result.embedded.idle.wall);
+      result.embedded.connectProfile = windowOf(result.embedded.connect.wall);
     }
     fs.rmSync(base, { recursive: true, force: true });
     result.ratioEmbeddedToPeer = ratios(result.peer, result.embedded);

@@ -27,6 +27,17 @@ function moduleOf(url) {
 function summarizeCpuProfile(file, { fromMs, toMs, offsetMs, top = 15 }) {
   const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const nd of prof.nodes) for (const c of nd.children ?? []) parent.set(c, nd.id);
+  /** The nearest caller outside Node's core with a source location: where a native function's time comes from. */
+  const jsCaller = (id) => {
+    for (let p = parent.get(id); p !== undefined; p = parent.get(p)) {
+      const cf = byId.get(p).callFrame;
+      if (cf.url && !cf.url.startsWith('node:')) return `${cf.functionName || '(anonymous)'} ${moduleOf(cf.url)}:${cf.lineNumber + 1}`;
+    }
+    return '(none)';
+  };
+  const callers = new Map();
   const self = new Map();
   const mods = new Map();
   let t = prof.startTime;
@@ -41,6 +52,12 @@ function summarizeCpuProfile(file, { fromMs, toMs, offsetMs, top = 15 }) {
     const mod = moduleOf(cf.url);
     const key = `${cf.functionName || '(anonymous)'} ${mod}${cf.url ? `:${cf.lineNumber + 1}` : ''}`;
     self.set(key, (self.get(key) || 0) + dt);
+    if (!cf.url && !cf.functionName.startsWith('(')) {
+      const by = callers.get(key) ?? new Map();
+      const c = jsCaller(n.id);
+      by.set(c, (by.get(c) || 0) + dt);
+      callers.set(key, by);
+    }
     // V8's own rows are named in parentheses; other rows without a url are native or generated at run time.
     const group = mod || (cf.functionName.startsWith('(') ? cf.functionName : '(native or generated code)');
     mods.set(group, (mods.get(group) || 0) + dt);
@@ -51,7 +68,8 @@ function summarizeCpuProfile(file, { fromMs, toMs, offsetMs, top = 15 }) {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, ms]) => ({ name, ms: +ms.toFixed(0), percent: +((ms / total) * 100).toFixed(1) }));
-  return { windowMs: toMs - fromMs, sampledMs: +total.toFixed(0), topFunctions: rows(self), topModules: rows(mods) };
+  const topFunctions = rows(self).map((f) => (callers.has(f.name) ? { ...f, calledFrom: rows(callers.get(f.name)).slice(0, 3) } : f));
+  return { windowMs: toMs - fromMs, sampledMs: +total.toFixed(0), topFunctions, topModules: rows(mods) };
 }
 
 module.exports = { summarizeCpuProfile, monoToWallOffsetMs };

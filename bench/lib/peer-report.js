@@ -22,6 +22,7 @@ function renderMarkdown(N, r) {
     '| | in-memory Go peer | embedded (`npm start`) | embedded / peer |',
     '|---|---|---|---|',
     row('all agents listed by the API, from the swarm start', p.connect.allListedMs, e.connect.allListedMs, s),
+    row('… of which after the last agent connected', p.connect.allListedMs - p.connect.swarmAllConnectedMs, e.connect.allListedMs - e.connect.swarmAllConnectedMs, s),
     row('one configuration change: all APPLIED (agents)', p.change.allAppliedMs, e.change.allAppliedMs, s),
     row('one configuration change: the API all in sync', p.change.apiAllInSyncMs, e.change.apiAllInSyncMs, s),
     row('server CPU for that change', p.change.cpuSeconds, e.change.cpuSeconds, (x) => n(x, ' CPU-s')),
@@ -42,12 +43,18 @@ function renderMarkdown(N, r) {
     '',
     `What else was running: at start ${others(r.otherBusyProcessesAtStart)}. Other processes' CPU (% of one core) during the peer's idle / change windows ${p.idle.window.otherProcessesCpuPercent} / ${p.change.window.otherProcessesCpuPercent}, the embedded server's ${e.idle.window.otherProcessesCpuPercent} / ${e.change.window.otherProcessesCpuPercent} (the swarm is counted apart: ${p.change.window.cpuPercent.swarm} / ${e.change.window.cpuPercent.swarm} during the changes).`,
   ];
-  const prof = e.changeProfile;
-  if (prof?.topFunctions) {
-    lines.push('', `Embedded server CPU profile during the change (${prof.sampledMs} ms sampled of ${prof.windowMs} ms, 10 ms sampling), self time:`, '');
-    lines.push('| module | ms | % |', '|---|---|---|', ...prof.topModules.slice(0, 10).map((m) => `| ${m.name} | ${m.ms} | ${m.percent} |`));
-    lines.push('', '| function | ms | % |', '|---|---|---|', ...prof.topFunctions.slice(0, 12).map((f) => `| \`${f.name}\` | ${f.ms} | ${f.percent} |`));
-  } else if (prof?.error) lines.push('', `CPU profile: ${prof.error}`);
+  for (const [what, prof] of [
+    ['the change', e.changeProfile],
+    ['the idle window', e.idleProfile],
+    ['the connect', e.connectProfile],
+  ]) {
+    if (prof?.topFunctions) {
+      lines.push('', `Embedded server (Node) CPU profile during ${what} (${prof.sampledMs} ms sampled of ${prof.windowMs} ms, 10 ms sampling), self time:`, '');
+      lines.push('| module | ms | % |', '|---|---|---|', ...prof.topModules.slice(0, 8).map((m) => `| ${m.name} | ${m.ms} | ${m.percent} |`));
+      const from = (f) => (f.calledFrom ? ` (from ${f.calledFrom.map((c) => `\`${c.name}\` ${c.percent} %`).join(', ')})` : '');
+      lines.push('', '| function | ms | % |', '|---|---|---|', ...prof.topFunctions.slice(0, 10).map((f) => `| \`${f.name}\`${from(f)} | ${f.ms} | ${f.percent} |`));
+    } else if (prof?.error) lines.push('', `CPU profile of ${what}: ${prof.error}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
