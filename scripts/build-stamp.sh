@@ -18,13 +18,16 @@ BUILD_STAMP_FILE=dist/out-tsc/.fleet-server-build-stamp
 BUILD_STAMP_INPUTS=(apps/fleet-server apps/console libs proto tools/runtime tsconfig.base.json package.json package-lock.json)
 BUILD_STAMP_OUTPUTS=(dist/out-tsc/apps/fleet-server/src/main.js dist/out-tsc/register-aliases.js dist/console/index.html)
 
+# sha256sum (GNU coreutils), or shasum on macOS.
+if command -v sha256sum >/dev/null 2>&1; then BUILD_STAMP_SHA256=(sha256sum); else BUILD_STAMP_SHA256=(shasum -a 256); fi
+
 build_inputs_hash() {
   local root=${1:-.} present=() p
   for p in "${BUILD_STAMP_INPUTS[@]}"; do [ -e "$root/$p" ] && present+=("$p"); done
   # Paths and contents both count (a rename is a change); NUL-separated, byte order.
   (cd "$root" && find "${present[@]}" -type f \
       -not -path '*/node_modules/*' -not -path '*/src/generated/*' -print0 \
-    | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d' ' -f1
+    | LC_ALL=C sort -z | xargs -0 -r "${BUILD_STAMP_SHA256[@]}") | "${BUILD_STAMP_SHA256[@]}" | cut -d' ' -f1
 }
 
 build_stamp_check() {
