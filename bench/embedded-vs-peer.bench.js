@@ -8,13 +8,13 @@
 // directory in a temp folder, heartbeat interval 5 s, otherwise its defaults).
 // Per target:
 //   connect   swarm start -> every agent listed connected by the server's API
-//   idle      a window of `idleS` with the fleet connected: server CPU per
-//             1,000 heartbeats/s (heartbeats counted by the server), RSS per agent
+//   idle      a window of `idleS` with the fleet connected and no API load: server
+//             CPU per 1,000 heartbeats/s (heartbeats counted by the server), RSS per agent
 //   assign    the first configuration (peer: POST /config; embedded: a
 //             configuration and an assignment on the run's label), not compared
 //   change    a new version of it: until every agent reported APPLIED (the
 //             swarm's count) and the API shows all in sync; server CPU-seconds
-//   REST p99  a list read (a page of 100 agents) every 100 ms throughout
+//   REST p99  a list read (a page of 100 agents) every 100 ms, but in the idle window
 //   loop      the embedded server's event-loop delay (nodejs_eventloop_lag_*,
 //             prom-client's perf_hooks.monitorEventLoopDelay, read every second)
 // and, with --cpuProfile (default on, 10 ms sampling), the embedded server's
@@ -121,7 +121,7 @@ async function peerTarget(bins) {
       const s = await summary();
       return { known: s.agents, connected: s.connected, inSync: s.inSync };
     },
-    messagesIn: async () => (await summary()).messages,
+    idleRead: async () => ({ messages: (await summary()).messages, loop: null }),
     change: async (version) => {
       const res = await fetch(`${peer.api}/config`, { method: 'POST', body: collectorYaml(version) });
       if (!res.ok) throw new Error(`POST /config: HTTP ${res.status}`);
@@ -161,11 +161,12 @@ async function embeddedTarget(run, dataDir, profileDir) {
       const t = (await api.call('GET', '/fleet-summary')).totals ?? {};
       return { known: t.agents ?? 0, connected: t.connected ?? 0, inSync: t.inSync ?? 0 };
     },
-    messagesIn: async () => {
+    // One scrape: the messages received and the event-loop delay since the scrape before.
+    idleRead: async () => {
       const text = await metricsText();
-      let sum = 0;
-      for (const l of text.split('\n')) if (l.startsWith('opamp_gateway_messages_in_total')) sum += Number(l.split(' ').pop());
-      return sum;
+      let messages = 0;
+      for (const l of text.split('\n')) if (l.startsWith('opamp_gateway_messages_in_total')) messages += Number(l.split(' ').pop());
+      return { messages, loop: { p99Ms: firstSample(text, 'nodejs_eventloop_lag_p99_seconds') * 1000, maxMs: firstSample(text, 'nodejs_eventloop_lag_max_seconds') * 1000 } };
     },
     change: async (version) => {
       const files = { 'collector.yaml': { body: collectorYaml(version), contentType: 'text/yaml' } };
@@ -190,11 +191,12 @@ function watchLoopDelay(read) {
   const rows = [];
   const marks = new Map();
   let stopped = false;
+  let paused = false;
   const loop = (async () => {
     while (!stopped) {
       const t = Date.now();
       try {
-        rows.push({ t, ...(await read()) });
+        if (!paused) rows.push({ t, ...(await read()) });
       } catch {
         /* a scrape that did not answer shows as the gap it leaves */
       }
@@ -203,6 +205,8 @@ function watchLoopDelay(read) {
   })();
   return {
     mark: (name) => marks.set(name, Date.now()),
+    pause: () => (paused = true),
+    resume: () => (paused = false),
     async stop() {
       stopped = true;
       await loop;
@@ -282,13 +286,21 @@ async function measure(target, bins, N, run, firstHost) {
   restWindow(out.connect, 'connect:t0', 'connect:listed');
   console.log(`[${label}] all ${N} listed after ${listedMs} ms (swarm connected ${swarmConnectedMs} ms)`);
 
-  // idle: two heartbeat intervals to settle, then the window
+  // idle: two heartbeat intervals to settle, then the window, without REST probes or
+  // per-second scrapes: heartbeats alone (one scrape at each end; the one at the end gives
+  // the event-loop delay over the whole window).
   await sleep(opts.heartbeatS * 2000);
-  const m0 = await target.messagesIn();
+  probe.pause();
+  loop?.pause();
+  await sleep(1_000);
+  const m0 = (await target.idleRead()).messages;
   mark('idle:t0');
   await sleep(opts.idleS * 1000);
-  const m1 = await target.messagesIn();
   mark('idle:t1');
+  const end = await target.idleRead();
+  const m1 = end.messages;
+  probe.resume();
+  loop?.resume();
   const idleSecs = (sampler.marks.get('idle:t1').t - sampler.marks.get('idle:t0').t) / 1000;
   const idleCpuPercent = (serverCpu('idle:t0', 'idle:t1') / idleSecs) * 100;
   const hbPerS = (m1 - m0) / idleSecs;
@@ -301,12 +313,10 @@ async function measure(target, bins, N, run, firstHost) {
     rssMiB: +(rss / 2 ** 20).toFixed(1),
     rssPerAgentKiB: +(rss / N / 1024).toFixed(1),
     rssGrowthPerAgentKiB: +((rss - baselineRss) / N / 1024).toFixed(1),
-    rest: null,
-    loop: loop?.window('idle:t0', 'idle:t1') ?? null,
+    loop: end.loop && { maxMs: +end.loop.maxMs.toFixed(1), p99Ms: +end.loop.p99Ms.toFixed(1) },
     window: sampler.window('idle:t0', 'idle:t1'),
     wall: { from: sampler.marks.get('idle:t0').t, to: sampler.marks.get('idle:t1').t },
   };
-  restWindow(out.idle, 'idle:t0', 'idle:t1');
   console.log(`[${label}] idle: ${out.idle.heartbeatsPerS} heartbeats/s, server ${out.idle.serverCpuPercent} % of a core, RSS ${out.idle.rssMiB} MiB (${out.idle.rssPerAgentKiB} KiB/agent)`);
 
   // changes: v1 (assign) then v2 (the measured change)

@@ -24,6 +24,15 @@ function moduleOf(url) {
   return url.slice(url.lastIndexOf('/') + 1);
 }
 
+/** Where a function is, for its row: a repository file under dist/out-tsc, or a package and its file. */
+function whereOf(url) {
+  const m = /\/dist\/out-tsc\/(.*)$/.exec(url);
+  if (m) return m[1];
+  const mod = moduleOf(url);
+  const file = url.slice(url.lastIndexOf('/') + 1);
+  return mod && mod !== file ? `${mod}/${file}` : mod;
+}
+
 function summarizeCpuProfile(file, { fromMs, toMs, offsetMs, top = 15 }) {
   const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
@@ -33,7 +42,7 @@ function summarizeCpuProfile(file, { fromMs, toMs, offsetMs, top = 15 }) {
   const jsCaller = (id) => {
     for (let p = parent.get(id); p !== undefined; p = parent.get(p)) {
       const cf = byId.get(p).callFrame;
-      if (cf.url && !cf.url.startsWith('node:')) return `${cf.functionName || '(anonymous)'} ${moduleOf(cf.url)}:${cf.lineNumber + 1}`;
+      if (cf.url && !cf.url.startsWith('node:')) return `${cf.functionName || '(anonymous)'} ${whereOf(cf.url)}:${cf.lineNumber + 1}`;
     }
     return '(none)';
   };
@@ -50,7 +59,7 @@ function summarizeCpuProfile(file, { fromMs, toMs, offsetMs, top = 15 }) {
     const n = byId.get(prof.samples[i]);
     const cf = n.callFrame;
     const mod = moduleOf(cf.url);
-    const key = `${cf.functionName || '(anonymous)'} ${mod}${cf.url ? `:${cf.lineNumber + 1}` : ''}`;
+    const key = `${cf.functionName || '(anonymous)'} ${whereOf(cf.url)}${cf.url ? `:${cf.lineNumber + 1}` : ''}`;
     self.set(key, (self.get(key) || 0) + dt);
     if (!cf.url && !cf.functionName.startsWith('(')) {
       const by = callers.get(key) ?? new Map();

@@ -23,8 +23,16 @@ function startRestProbe(url, headers = {}, { everyMs = 100, timeoutMs = 30_000 }
     inFlight.add(run);
     void run.finally(() => inFlight.delete(run));
   };
-  const timer = setInterval(once, everyMs);
+  let paused = false;
+  const timer = setInterval(() => paused || once(), everyMs);
   return {
+    /** No new probes until resume() (a window that measures the server without API load). */
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+    },
     mark(name) {
       marks.set(name, Date.now());
     },
