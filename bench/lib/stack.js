@@ -100,9 +100,9 @@ function embeddedServerEnv({ dataDir, basePort: p, adminToken, agentToken }, ext
   };
 }
 
-function startApp(bench, label, app, env, { onUnexpectedExit } = {}) {
+function startApp(bench, label, app, env, { onUnexpectedExit, nodeArgs = [] } = {}) {
   const log = fs.createWriteStream(path.join(logDir(bench), `${label}.log`));
-  const child = spawn(process.execPath, ['-r', REGISTER, `dist/out-tsc/apps/${app}/src/main.js`], {
+  const child = spawn(process.execPath, [...nodeArgs, '-r', REGISTER, `dist/out-tsc/apps/${app}/src/main.js`], {
     cwd: repo,
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -370,6 +370,7 @@ function api(baseUrl, token) {
 
 module.exports = {
   embeddedServerEnv,
+  logDir,
   repo,
   sleep,
   children,
