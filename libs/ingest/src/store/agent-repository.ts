@@ -154,7 +154,13 @@ export class AgentRepository {
     for (const t of tenantIds) this.knownTenants.add(t);
   }
 
-  /** Loads and row-locks the records of `keys` (in key order, so concurrent batches never deadlock). */
+  /**
+   * Loads and row-locks the records of `keys` (in key order, so concurrent batches never deadlock).
+   * NO KEY UPDATE, the lock an UPDATE of these columns takes: it orders ingest batches and waits for
+   * a deletion (FOR UPDATE), but leaves the reconciler's KEY SHARE joins on the same rows
+   * (existingAgentsOnly) alone, which lock in their own order: with FOR UPDATE the two deadlocked
+   * at 100,000 agents.
+   */
   async loadForUpdate(tx: SqlExecutor, keys: readonly AgentKey[], skipLocked = false): Promise<Map<string, AgentState>> {
     const out = new Map<string, AgentState>();
     for (let i = 0; i < keys.length; i += ROWS_PER_STATEMENT) {
@@ -162,7 +168,7 @@ export class AgentRepository {
       const list = keyList(keys.slice(i, i + ROWS_PER_STATEMENT), params);
       const { rows } = await tx.query(
         `SELECT ${COLUMN_LIST} FROM agents WHERE (tenant_id, instance_uid) IN (${list})
-         ORDER BY tenant_id, instance_uid FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
+         ORDER BY tenant_id, instance_uid FOR NO KEY UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
         params,
       );
       for (const row of rows) {

@@ -1,0 +1,53 @@
+/**
+ * The row locks of an ingest batch against the other writers of agent rows,
+ * on the real PostgreSQL: config-service's per-agent writes join the agent
+ * rows FOR KEY SHARE in their own order (existingAgentsOnly), so an ingest
+ * batch must not block them (FOR UPDATE did, and the two deadlocked at
+ * 100,000 agents), while a deletion (FOR UPDATE) still waits for the batch.
+ */
+import type { PoolClient } from 'pg';
+import { AgentRepository } from '../src';
+import { IngestHarness } from './ingest-harness';
+
+describe('agent row locks of an ingest batch (real PostgreSQL)', () => {
+  const h = new IngestHarness();
+  const repo = new AgentRepository();
+  const uids = [Buffer.alloc(16, 0x41), Buffer.alloc(16, 0x42)];
+
+  beforeAll(async () => {
+    await h.start(['gw-locks']);
+    await h.db.query(`INSERT INTO tenants (id, name) VALUES ($1, $1)`, [h.tenant]);
+    for (const uid of uids) {
+      await h.pool.query(`INSERT INTO agents (tenant_id, instance_uid, connected, last_seen_at) VALUES ($1, $2, true, now())`, [h.tenant, uid]);
+    }
+  });
+
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  /** Runs `sql` on a connection of its own that gives up on a lock after 3 s (never waits forever). */
+  async function onOtherConnection(sql: string): Promise<number> {
+    const c: PoolClient = await h.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`SET LOCAL lock_timeout = '3s'`);
+      const { rows } = await c.query(sql, [h.tenant, uids]);
+      return rows.length;
+    } finally {
+      await c.query('ROLLBACK').catch(() => undefined);
+      c.release();
+    }
+  }
+
+  it("leave the reconciler's KEY SHARE joins alone while the batch is open, and still hold off a deletion", async () => {
+    await h.db.transaction(async (tx) => {
+      const locked = await repo.loadForUpdate(tx, uids.map((instanceUid) => ({ tenantId: h.tenant, instanceUid })));
+      expect(locked.size).toBe(2);
+      // What writeAgentStates and the rollout driver's batch pick take on the same rows.
+      expect(await onOtherConnection(`SELECT ag.instance_uid FROM agents ag WHERE ag.tenant_id = $1 AND ag.instance_uid = ANY($2::bytea[]) FOR KEY SHARE OF ag`)).toBe(2);
+      // DeleteAgent's lock waits for the batch (here: gives up after its lock timeout).
+      await expect(onOtherConnection(`SELECT instance_uid FROM agents WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) FOR UPDATE`)).rejects.toThrow(/lock timeout/);
+    });
+  });
+});
