@@ -16,7 +16,7 @@ function source(): FakeWorker {
     processor: { totals: { records: 0, heartbeats: 0, poisoned: 0, ignored: 0, refused: 0, rowsWritten: 0, events: 0, pushes: 0 } },
     sweeper: { totals: { passes: 0, skipped: 0, errors: 0, stale: 0, offline: 0 } },
     lastSeen: { totals: { flushes: 0, rowsWritten: 0, errors: 0 } },
-    retention: { totals: { passes: 0, removed: 0, errors: 0 } },
+    retention: { totals: { passes: 0, removed: 0, errors: 0, noticesLost: 0 } },
     consumerCrashes: 0,
     joined: false,
   };
@@ -43,7 +43,7 @@ describe('status-ingest metrics', () => {
     Object.assign(src.processor.totals, { records: 10, heartbeats: 6, poisoned: 1, ignored: 1, rowsWritten: 2, events: 2, pushes: 1 });
     Object.assign(src.sweeper.totals, { passes: 4, skipped: 1, errors: 1, stale: 3, offline: 2 });
     Object.assign(src.lastSeen.totals, { flushes: 7, rowsWritten: 1200, errors: 1 });
-    Object.assign(src.retention.totals, { passes: 2, removed: 7, errors: 1 });
+    Object.assign(src.retention.totals, { passes: 2, removed: 7, errors: 1, noticesLost: 3 });
     src.consumerCrashes = 1;
     src.joined = true;
     metrics.observeBatch(30);
@@ -57,6 +57,7 @@ describe('status-ingest metrics', () => {
     expect(sample(text, 'opamp_ingest_agents_removed_total')).toBe(7);
     expect(sample(text, 'opamp_ingest_retention_sweeps_total')).toBe(2);
     expect(sample(text, 'opamp_ingest_retention_sweep_errors_total')).toBe(1);
+    expect(sample(text, 'opamp_ingest_retention_notices_lost_total')).toBe(3);
     expect(sample(text, 'opamp_ingest_records_ignored_total')).toBe(1);
     expect(sample(text, 'opamp_ingest_rows_written_total')).toBe(2);
     expect(sample(text, 'opamp_ingest_events_published_total')).toBe(2);

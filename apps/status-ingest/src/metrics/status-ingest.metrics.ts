@@ -75,6 +75,7 @@ export class StatusIngestMetrics {
     mirrorCounter(this.registry, 'opamp_ingest_agents_removed_total', 'Agents removed by the retention sweep (disconnected longer than the tenant keeps them)', retention('removed'));
     mirrorCounter(this.registry, 'opamp_ingest_retention_sweeps_total', 'Retention sweep passes run', retention('passes'));
     mirrorCounter(this.registry, 'opamp_ingest_retention_sweep_errors_total', 'Retention sweep passes that failed', retention('errors'));
+    mirrorCounter(this.registry, 'opamp_ingest_retention_notices_lost_total', 'Agents removed by retention whose removal the agent-change feed was not told of (watches show them until relisted)', retention('noticesLost'));
     const source = () => this.source;
     new Counter({
       name: 'opamp_ingest_liveness_marked_total',
