@@ -32,7 +32,7 @@ const path = require('path');
 const S = require('./lib/stack');
 const { parseArgs } = require('./lib/args');
 const { machine, procStats } = require('./lib/machine');
-const { Sampler, topOthers } = require('./lib/procs');
+const { Sampler, topOthers, postgresPids, pssBytes } = require('./lib/procs');
 const { buildGoPeer, startPeer, startSwarm, goVersion } = require('./lib/go-peer');
 const { startRestProbe } = require('./lib/rest-probe');
 const { summarizeCpuProfile, monoToWallOffsetMs } = require('./lib/cpu-profile');
@@ -57,35 +57,6 @@ const BENCH = 'embedded-vs-peer';
 const sleep = S.sleep;
 
 /** The embedded PostgreSQL server of a data directory: its postmaster and that one's children. */
-function postgresPids(dataDir) {
-  let master;
-  try {
-    master = Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
-  } catch {
-    return [];
-  }
-  const pids = [master];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === master) pids.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
-}
-
-/** Proportional set size: PostgreSQL's processes share their buffers, RSS would count them once per process. */
-function pssBytes(pid) {
-  try {
-    return Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) * 1024;
-  } catch {
-    return 0;
-  }
-}
-
 function collectorYaml(version) {
   return `# bench configuration v${version}\nreceivers:\n  otlp:\n    protocols:\n      grpc: {}\nprocessors:\n  batch:\n    timeout: ${version}s\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces: {receivers: [otlp], processors: [batch], exporters: [debug]}\n`;
 }

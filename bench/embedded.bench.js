@@ -23,7 +23,7 @@ const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
 const S = require('./lib/stack');
-const { Sampler, topOthers } = require('./lib/procs');
+const { Sampler, topOthers, postgresPids, pssBytes } = require('./lib/procs');
 const { writeResult, procStats } = require('./lib/machine');
 const { parseArgs } = require('./lib/args');
 
@@ -42,34 +42,6 @@ const opts = parseArgs(
 const BENCH = 'embedded';
 
 /** The embedded PostgreSQL server of the data directory: its postmaster and that one's children. */
-function postgresPids(dataDir) {
-  let master;
-  try {
-    master = Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
-  } catch {
-    return [];
-  }
-  const pids = [master];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === master) pids.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
-}
-
-function pssKiB(pid) {
-  try {
-    return Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]);
-  } catch {
-    return 0;
-  }
-}
-
 async function main() {
   const steps = opts.steps.split(',').map(Number);
   if (!opts.skipBuild) S.build(['fleet-server', 'swarm']);
@@ -228,7 +200,7 @@ async function main() {
       cpuPercentSteady: w.cpuPercent['fleet-server'],
       // The embedded PostgreSQL server's processes: CPU, and memory as PSS (shared buffers counted once).
       postgresCpuPercentSteady: w.cpuPercent['embedded-postgres'],
-      postgresPssMiB: +(postgresPids(dataDir).reduce((n, pid) => n + pssKiB(pid), 0) / 1024).toFixed(1),
+      postgresPssMiB: +(postgresPids(dataDir).reduce((n, pid) => n + pssBytes(pid), 0) / 1024 / 1024).toFixed(1),
       eventLoopLagMs: l,
       machineBusyPercent: w.machineBusyPercent,
       otherProcessesCpuPercent: w.otherProcessesCpuPercent,

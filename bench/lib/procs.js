@@ -207,4 +207,34 @@ async function topOthers(ours, seconds = 1) {
   return rows.sort((a, b) => b.cpuPercent - a.cpuPercent).slice(0, 8);
 }
 
-module.exports = { Sampler, infraPids, machineBusySeconds, topOthers, readCmdline };
+/** The embedded server's PostgreSQL: its postmaster (from the data directory's pid file) and that postmaster's children. */
+function postgresPids(dataDir) {
+  let master;
+  try {
+    master = Number(fs.readFileSync(require('path').join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return [];
+  }
+  const pids = [master];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === master) pids.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+/** Proportional set size in bytes: PostgreSQL's processes share their buffers, RSS would count them once per process. */
+function pssBytes(pid) {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+module.exports = { Sampler, infraPids, machineBusySeconds, topOthers, readCmdline, postgresPids, pssBytes };

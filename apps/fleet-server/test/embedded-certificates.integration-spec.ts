@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { SimulatedAgent } from '@opamp/agent-sim';
 import { AgentCapabilities as C, opamp, ServerCapabilities } from '@opamp/protocol';
-import { type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess, stopEmbeddedServerProcess, testCsr, waitFor } from '@opamp/testing';
+import { type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess, stopEmbeddedServerProcess, testCsr, waitFor, embeddedRest } from '@opamp/testing';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'fleet-certificates-'));
 
@@ -19,14 +19,7 @@ describe('client certificates in embedded mode', () => {
   let server: EmbeddedServerProcess;
   const agents: SimulatedAgent[] = [];
 
-  const rest = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.api}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-  };
+  const rest = (method: string, path: string, body?: unknown) => embeddedRest(server, method, path, body);
 
   beforeAll(async () => {
     server = await startEmbeddedServerProcess({ dataDir, basePort: randomPortBase() });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimulatedAgent } from '@opamp/agent-sim';
 import { AgentCapabilities as C } from '@opamp/protocol';
-import { type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess, stopEmbeddedServerProcess, waitFor } from '@opamp/testing';
+import { type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess, stopEmbeddedServerProcess, waitFor, embeddedRest } from '@opamp/testing';
 
 const body = (n: number) =>
   `receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug:\n    verbosity: basic\nservice:\n  telemetry:\n    resource:\n      revision: "${n}"\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n`;
@@ -22,14 +22,7 @@ describe('embedded server killed with -9 mid-change', () => {
   let server: EmbeddedServerProcess;
   const agents: SimulatedAgent[] = [];
 
-  const rest = async (method: string, path: string, payload?: unknown) => {
-    const res = await fetch(`${server.api}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
-      body: payload === undefined ? undefined : JSON.stringify(payload),
-    });
-    return { status: res.status, json: (await res.json()) as Record<string, any> };
-  };
+  const rest = (method: string, path: string, body?: unknown) => embeddedRest(server, method, path, body);
 
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.stop().catch(() => undefined)));

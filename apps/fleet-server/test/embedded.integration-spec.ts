@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createOpAMPClient, RemoteConfigStatuses } from '@elastic/opamp-client-node';
 import { SimulatedAgent } from '@opamp/agent-sim';
 import { AgentCapabilities, opamp } from '@opamp/protocol';
-import { type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess, stopEmbeddedServerProcess, waitFor } from '@opamp/testing';
+import { type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess, stopEmbeddedServerProcess, waitFor, embeddedRest } from '@opamp/testing';
 
 const APPLIED = 'REMOTE_CONFIG_STATUS_APPLIED';
 const C = AgentCapabilities;
@@ -40,14 +40,7 @@ describe('embedded mode end to end (one process, no external services)', () => {
   const agents: SimulatedAgent[] = [];
   let elastic: ReturnType<typeof createOpAMPClient> | null = null;
 
-  const rest = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.api}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, json: (await res.json()) as Record<string, any> };
-  };
+  const rest = (method: string, path: string, body?: unknown) => embeddedRest(server, method, path, body);
 
   beforeAll(async () => {
     server = await startServer();

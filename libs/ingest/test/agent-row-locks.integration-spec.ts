@@ -2,8 +2,8 @@
  * The row locks of an ingest batch against the other writers of agent rows,
  * on the real PostgreSQL: config-service's per-agent writes join the agent
  * rows FOR KEY SHARE in their own order (existingAgentsOnly), so an ingest
- * batch must not block them (FOR UPDATE did, and the two deadlocked at
- * 100,000 agents), while a deletion (FOR UPDATE) still waits for the batch.
+ * batch or a last-seen flush must not block them (FOR UPDATE did, and they
+ * deadlocked at 100,000 agents), while a deletion (FOR UPDATE) still waits.
  */
 import type { PoolClient } from 'pg';
 import { AgentRepository } from '../src';
@@ -48,6 +48,15 @@ describe('agent row locks of an ingest batch (real PostgreSQL)', () => {
       expect(await onOtherConnection(`SELECT ag.instance_uid FROM agents ag WHERE ag.tenant_id = $1 AND ag.instance_uid = ANY($2::bytea[]) FOR KEY SHARE OF ag`)).toBe(2);
       // DeleteAgent's lock waits for the batch (here: gives up after its lock timeout).
       await expect(onOtherConnection(`SELECT instance_uid FROM agents WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) FOR UPDATE`)).rejects.toThrow(/lock timeout/);
+    });
+  });
+
+  it('a last-seen flush leaves them alone too', async () => {
+    await h.db.transaction(async (tx) => {
+      const later = Date.now() + 60_000;
+      const written = await repo.writeLastSeen(tx, h.tenant, uids.map((instanceUid) => ({ tenantId: h.tenant, instanceUid, lastSeenMs: later, gatewayId: null, connectionId: null })));
+      expect(written).toBe(2);
+      expect(await onOtherConnection(`SELECT ag.instance_uid FROM agents ag WHERE ag.tenant_id = $1 AND ag.instance_uid = ANY($2::bytea[]) FOR KEY SHARE OF ag`)).toBe(2);
     });
   });
 });

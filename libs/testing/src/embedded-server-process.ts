@@ -99,3 +99,19 @@ export async function stopEmbeddedServerProcess(server: EmbeddedServerProcess): 
   server.child.kill('SIGTERM');
   await exited;
 }
+
+/** A REST call of the server's API with its admin token: the status and the JSON body. */
+export async function embeddedRest(
+  server: EmbeddedServerProcess,
+  method: string,
+  path: string,
+  body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read deep into answers
+): Promise<{ status: number; json: Record<string, any> }> {
+  const res = await fetch(`${server.api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}

@@ -123,7 +123,9 @@ export const AGENT_COLUMNS = `a.tenant_id, a.instance_uid, a.capabilities, a.lab
  * (agent_config_state, rollout_agents) again after it.
  */
 export function existingAgentsOnly(uid: string): string {
-  return `JOIN agents ag ON ag.tenant_id = $1 AND ag.instance_uid = ${uid} FOR KEY SHARE OF ag`;
+  // In uid order (a locking clause applies after ORDER BY): two writers of overlapping agents (an
+  // event batch, a re-evaluation page, a rollout batch) lock and insert their rows in the same order.
+  return `JOIN agents ag ON ag.tenant_id = $1 AND ag.instance_uid = ${uid} ORDER BY ${uid} FOR KEY SHARE OF ag`;
 }
 
 const EXISTING_AGENT = existingAgentsOnly('w.uid');

@@ -280,7 +280,9 @@ export class AgentRepository {
    * only moves forward (a newer last_seen_at wins, e.g. a full-path write since);
    * record_version stays: these are the volatile fields no event is about. Rows
    * are locked in instance_uid order, the order ingest's transactions lock them
-   * in, so the two never deadlock. Returns the rows written.
+   * in, so the two never deadlock; NO KEY UPDATE, like ingest's batches, so the
+   * reconciler's KEY SHARE joins (in their own order) are never waited on.
+   * Returns the rows written.
    */
   async writeLastSeen(tx: SqlExecutor, tenantId: string, entries: readonly LastSeenEntry[]): Promise<number> {
     let written = 0;
@@ -292,7 +294,7 @@ export class AgentRepository {
          locked AS MATERIALIZED (
            SELECT a.instance_uid FROM agents a JOIN v ON a.instance_uid = v.uid
             WHERE a.tenant_id = $1 AND (a.last_seen_at IS NULL OR a.last_seen_at < v.seen)
-            ORDER BY a.instance_uid FOR UPDATE OF a)
+            ORDER BY a.instance_uid FOR NO KEY UPDATE OF a)
          UPDATE agents a SET last_seen_at = v.seen,
                 gateway_id = CASE WHEN a.connected AND a.transport = ${Transport.TRANSPORT_HTTP} AND v.gw IS NOT NULL THEN v.gw ELSE a.gateway_id END,
                 connection_id = CASE WHEN a.connected AND a.transport = ${Transport.TRANSPORT_HTTP} AND v.gw IS NOT NULL THEN v.conn ELSE a.connection_id END
