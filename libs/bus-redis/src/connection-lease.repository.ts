@@ -42,7 +42,8 @@ export function decodeLease(value: string | null): ConnectionLease | null {
 
 // KEYS[1] lease, KEYS[2] epoch counter; ARGV gateway, connection, ttl ms, now ms, exclusive ('1').
 // The epoch is at least the current time in ms: if Redis loses its data
-// (restart without persistence), epochs still rise past every one ever issued,
+// (restart without persistence), epochs still rise past every one issued before
+// that millisecond (a restart takes far longer),
 // so status-ingest does not take a new connection for a replay of an old one.
 // Exclusive: a lease held by another connection is left alone (epoch 0 returned).
 const ACQUIRE = `

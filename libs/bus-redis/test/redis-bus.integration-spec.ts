@@ -88,7 +88,9 @@ describe('Redis bus (real server)', () => {
     expect(third.lease.epoch).toBeGreaterThan(second.lease.epoch);
     expect(third.previous).toBeNull();
 
-    // Redis lost the counter (restart without persistence): the next epoch is still higher.
+    // Redis lost the counter (restart without persistence): the next epoch is still higher. The floor
+    // is the clock in ms, so the loss comes after the millisecond of the last epoch (as a restart does).
+    await waitFor(() => Date.now(), (now) => now > third.lease.epoch, { description: 'the clock past the last epoch' });
     await commands.del(`opamp:epoch:{${tenant}:${uid}}`);
     const afterLoss = await leases.acquire(tenant, uid, 'gw-1', 'conn-3');
     expect(afterLoss.lease.epoch).toBeGreaterThan(third.lease.epoch);
