@@ -7,6 +7,7 @@
  * - a rotated CA whose overlap has ended is retired: it leaves the trust bundle.
  * Work per pass is bounded; a large backlog is worked over several passes.
  */
+import { holdsSweepLock, PeriodicPass } from './periodic-pass';
 import { removeAll, type CredentialDirectory } from './agent-identity.reconciler';
 import type { CertificateServices } from './agent-certificate.issuer';
 
@@ -19,40 +20,32 @@ export interface AgentCertificateSweeperOptions {
 }
 
 export class AgentCertificateSweeper {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly periodic: PeriodicPass;
   readonly totals = { passes: 0, expired: 0, authoritiesRetired: 0, errors: 0 };
 
   constructor(
     private readonly services: CertificateServices,
     private readonly directory: Pick<CredentialDirectory, 'remove' | 'removeMany'>,
     private readonly options: AgentCertificateSweeperOptions = {},
-  ) {}
+  ) {
+    this.periodic = new PeriodicPass(() => this.sweepOnce(), this.options.intervalMs ?? 60_000, (err) => {
+      this.totals.errors++;
+      this.options.log?.('error', `certificate sweep failed: ${String(err)}`);
+    });
+  }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      this.running = this.running.then(() =>
-        this.sweepOnce().catch((err: unknown) => {
-          this.totals.errors++;
-          this.options.log?.('error', `certificate sweep failed: ${String(err)}`);
-        }),
-      );
-    }, this.options.intervalMs ?? 60_000);
-    this.timer.unref?.();
+    this.periodic.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.periodic.stop();
   }
 
   async sweepOnce(): Promise<{ expired: number; authoritiesRetired: number; skipped: boolean }> {
     const db = this.services.certificates.db;
     const outcome = await db.transaction(async (tx) => {
-      const lock = await tx.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [SWEEP_LOCK]);
-      if (lock.rows[0]?.['ok'] !== true) return null;
+      if (!(await holdsSweepLock(tx, SWEEP_LOCK))) return null;
       const expired = await this.services.certificates.expireDue(tx, this.options.pageSize ?? 1000);
       const retired = await this.services.authorities.retireDue(tx);
       return { expired, retired };

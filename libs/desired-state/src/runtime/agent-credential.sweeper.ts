@@ -9,6 +9,7 @@
  *   tenant's switch grace), their offers due (the offer queue sends them).
  * Work per pass is bounded (pages), so a large fleet rotates over several passes.
  */
+import { holdsSweepLock, PeriodicPass } from './periodic-pass';
 import { directoryEntry, type AgentCredentialRecord, type AgentCredentialRepository } from '../store/agent-credential.repository';
 import { toBuffer, toNumber } from '../store/desired-state.repository';
 import { putAll, removeAll, type CredentialDirectory } from './agent-identity.reconciler';
@@ -29,8 +30,7 @@ export interface CredentialSweepStats {
 }
 
 export class AgentCredentialSweeper {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly periodic: PeriodicPass;
   readonly totals = { passes: 0, expired: 0, rotated: 0, errors: 0 };
 
   constructor(
@@ -39,32 +39,25 @@ export class AgentCredentialSweeper {
     /** The offer queue, woken when a pass rotated credentials. */
     private readonly offers: { wake(): void } | null,
     private readonly options: AgentCredentialSweeperOptions = {},
-  ) {}
+  ) {
+    this.periodic = new PeriodicPass(() => this.sweepOnce(), this.options.intervalMs ?? 60_000, (err) => {
+      this.totals.errors++;
+      this.options.log?.('error', `credential sweep failed: ${String(err)}`);
+    });
+  }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      this.running = this.running.then(() =>
-        this.sweepOnce().catch((err: unknown) => {
-          this.totals.errors++;
-          this.options.log?.('error', `credential sweep failed: ${String(err)}`);
-        }),
-      );
-    }, this.options.intervalMs ?? 60_000);
-    this.timer.unref?.();
+    this.periodic.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.periodic.stop();
   }
 
   async sweepOnce(): Promise<CredentialSweepStats> {
     const limit = this.options.pageSize ?? 1000;
     const outcome = await this.credentials.db.transaction(async (tx) => {
-      const lock = await tx.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [SWEEP_LOCK]);
-      if (lock.rows[0]?.['ok'] !== true) return null;
+      if (!(await holdsSweepLock(tx, SWEEP_LOCK))) return null;
       const expired = await this.credentials.expireDue(tx, limit);
       const due = await tx.query(
         `SELECT c.tenant_id, c.instance_uid, t.credential_switch_grace_hours
