@@ -222,7 +222,7 @@ export class ConfigServiceModule {
               publicEndpoint: config.publicOpampUrl,
               heartbeatIntervalSeconds: config.offerHeartbeatS,
               log,
-              certificateOf: (tenantId, uid) => holder.reconciler?.certificateOf(tenantId, uid) ?? Promise.resolve(null),
+              certificatesOf: (tenantId, uids) => holder.reconciler?.certificatesOf(tenantId, uids) ?? Promise.resolve(new Map()),
             });
             // Offers due in the database (rotations, profile changes, retries), whichever replica is up.
             const offers = new CredentialOfferDriver(credentials, identity, {

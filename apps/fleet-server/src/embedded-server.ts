@@ -191,7 +191,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     publicEndpoint: () => config.publicOpampUrl || ownOpampUrl,
     heartbeatIntervalSeconds: config.heartbeatIntervalS,
     log: (level, message) => log(level, message),
-    certificateOf: (tenantId, uid) => certificateHolder.reconciler?.certificateOf(tenantId, uid) ?? Promise.resolve(null),
+    certificatesOf: (tenantId, uids) => certificateHolder.reconciler?.certificatesOf(tenantId, uids) ?? Promise.resolve(new Map()),
   });
   // Desired packages: uploaded files offered at signed addresses on this process's own gateway port.
   const packageUrlKey = derivePackageUrlKey(credentialKey);

@@ -49,10 +49,10 @@ export class AgentCertificateReconciler {
     services.issuer.onIssued = (tenantId, uid) => this.options.offer(tenantId, [uid]);
   }
 
-  /** What an agent's offers carry: its current certificate, if it has one. */
-  async certificateOf(tenantId: string, uid: Buffer) {
-    const c = await this.services.certificates.currentOf(tenantId, uid);
-    return c ? offerCertificate(c.certificatePem, c.caCertificatePem) : null;
+  /** What agents' offers carry: each one's current certificate, by uid (hex), for those that have one. */
+  async certificatesOf(tenantId: string, uids: readonly Buffer[]): Promise<Map<string, ReturnType<typeof offerCertificate>>> {
+    const current = await this.services.certificates.currentOfMany(tenantId, uids);
+    return new Map([...current].map(([hex, c]) => [hex, offerCertificate(c.certificatePem, c.caCertificatePem)]));
   }
 
   async handleEventRecords(values: ReadonlyArray<Buffer | null>): Promise<void> {

@@ -76,8 +76,8 @@ export interface AgentIdentityOptions {
   offerRetry?: OfferRetryPolicy;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   now?: () => number;
-  /** The agent's client certificate its offers carry (issue 18: runtime/agent-certificate.reconciler.ts). */
-  certificateOf?: (tenantId: string, uid: Buffer) => Promise<opamp.proto.v1.ITLSCertificate | null>;
+  /** The client certificates agents' offers carry, by uid (hex), one read per batch (issue 18: runtime/agent-certificate.reconciler.ts). */
+  certificatesOf?: (tenantId: string, uids: readonly Buffer[]) => Promise<ReadonlyMap<string, opamp.proto.v1.ITLSCertificate>>;
 }
 
 export interface AgentIdentityMetrics {
@@ -327,7 +327,7 @@ export class AgentIdentityReconciler {
    */
   private async offerAll(tenantId: string, given: readonly OfferItem[], profiles: readonly ConnectionProfile[]): Promise<void> {
     const items = await this.recordFailures(tenantId, given);
-    const certificates = await this.certificatesOf(tenantId, items.map((i) => Buffer.from(i.event.instanceUid)));
+    const certificates = (await this.options.certificatesOf?.(tenantId, items.map((i) => Buffer.from(i.event.instanceUid)))) ?? new Map<string, opamp.proto.v1.ITLSCertificate>();
     const certificateOf = (e: fleet.v1.AgentEvent) => certificates.get(Buffer.from(e.instanceUid).toString('hex')) ?? null;
     const decided = items.map((item) => ({ item, o: this.offerFor(item.event, item.credential, profiles, certificateOf(item.event)) }));
     const sends = decided.flatMap(({ item, o }) => (o && o.reason !== 'retry_after_failure' ? [{ item, ...o }] : []));
@@ -411,20 +411,6 @@ export class AgentIdentityReconciler {
    * profile's settings), or null when none is to be sent now. Everything an
    * offer holds is put together here.
    */
-  /** The client certificate each agent's offer carries (issue 18), by uid (hex); none without a certificate source. */
-  private async certificatesOf(tenantId: string, uids: readonly Buffer[]): Promise<Map<string, opamp.proto.v1.ITLSCertificate>> {
-    const out = new Map<string, opamp.proto.v1.ITLSCertificate>();
-    const source = this.options.certificateOf;
-    if (!source) return out;
-    const unique = [...new Map(uids.map((u) => [u.toString('hex'), u])).values()];
-    const found = await Promise.all(unique.map((u) => source(tenantId, u)));
-    unique.forEach((u, i) => {
-      const c = found[i];
-      if (c) out.set(u.toString('hex'), c);
-    });
-    return out;
-  }
-
   private offerFor(
     e: fleet.v1.AgentEvent,
     credential: AgentCredentialRecord,

@@ -215,15 +215,19 @@ export class AgentCertificateRepository {
     return rows.map(certificateFromRow);
   }
 
-  /** The agent's newest live certificate (issued or active, not expired) with its CA's certificate: what its offers carry. */
-  async currentOf(tenantId: string, uid: Buffer, tx: SqlExecutor = this.db): Promise<{ certificatePem: string; caCertificatePem: string } | null> {
-    const { rows } = await tx.query(
-      `SELECT c.certificate_pem, a.certificate_pem AS ca_pem FROM agent_certificates c JOIN certificate_authorities a ON a.id = c.ca_id
-        WHERE c.tenant_id = $1 AND c.instance_uid = $2 AND c.state IN ('issued', 'active') AND c.not_after > now()
-        ORDER BY c.created_at DESC LIMIT 1`,
-      [tenantId, uid],
+  /** Each agent's current certificate (live, newest) with its CA's, for an offer batch, by uid (hex). */
+  async currentOfMany(tenantId: string, uids: readonly Buffer[]): Promise<Map<string, { certificatePem: string; caCertificatePem: string }>> {
+    const out = new Map<string, { certificatePem: string; caCertificatePem: string }>();
+    if (uids.length === 0) return out;
+    const { rows } = await this.db.query(
+      `SELECT DISTINCT ON (c.instance_uid) c.instance_uid, c.certificate_pem, a.certificate_pem AS ca_pem
+         FROM agent_certificates c JOIN certificate_authorities a ON a.id = c.ca_id
+        WHERE c.tenant_id = $1 AND c.instance_uid = ANY($2::bytea[]) AND c.state IN ('issued', 'active') AND c.not_after > now()
+        ORDER BY c.instance_uid, c.created_at DESC`,
+      [tenantId, uids],
     );
-    return rows[0] ? { certificatePem: String(rows[0]['certificate_pem']), caCertificatePem: String(rows[0]['ca_pem']) } : null;
+    for (const r of rows) out.set((toBuffer(r['instance_uid']) as Buffer).toString('hex'), { certificatePem: String(r['certificate_pem']), caCertificatePem: String(r['ca_pem']) });
+    return out;
   }
 
   /** Live certificates (issued or active) past their not_after: expired (their directory entries go). */
