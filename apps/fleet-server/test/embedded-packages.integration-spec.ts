@@ -1,6 +1,6 @@
 /**
  * Package files in the embedded mode (issue 17, items 1-2): the built server
- * as one process stores an upload in its own PostgreSQL (PGlite), registers
+ * as one process stores an upload in its own (embedded) PostgreSQL, registers
  * a version naming it, and its gateway port serves the file to the agent
  * token and to a signed address (the key derived from the credential key in
  * the data directory), with Range, ETag and 304, and 401 for a wrong credential;
@@ -18,7 +18,7 @@ import { type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess,
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-describe('embedded package files (one process, PGlite)', () => {
+describe('embedded package files (one process, embedded PostgreSQL)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fleet-packages-'));
   let server: EmbeddedServerProcess;
   const agents: SimulatedAgent[] = [];
