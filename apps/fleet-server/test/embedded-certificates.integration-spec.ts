@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { SimulatedAgent } from '@opamp/agent-sim';
 import { AgentCapabilities as C, opamp, ServerCapabilities } from '@opamp/protocol';
-import { type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess, stopEmbeddedServerProcess, testCsr, waitFor, embeddedRest } from '@opamp/testing';
+import { type EmbeddedServerProcess, startEmbeddedServerProcess, stopEmbeddedServerProcess, testCsr, waitFor, embeddedRest } from '@opamp/testing';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'fleet-certificates-'));
 
@@ -22,7 +22,7 @@ describe('client certificates in embedded mode', () => {
   const rest = (method: string, path: string, body?: unknown) => embeddedRest(server, method, path, body);
 
   beforeAll(async () => {
-    server = await startEmbeddedServerProcess({ dataDir, basePort: randomPortBase() });
+    server = await startEmbeddedServerProcess({ dataDir });
   }, 90_000);
 
   afterAll(async () => {

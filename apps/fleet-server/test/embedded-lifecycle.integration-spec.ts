@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess, stopEmbeddedServerProcess, waitFor } from '@opamp/testing';
+import { EmbeddedServerExited, type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess, stopEmbeddedServerProcess, waitFor } from '@opamp/testing';
 
 const running = (pid: number) => {
   try {
@@ -20,7 +20,7 @@ const running = (pid: number) => {
   }
 };
 
-/** The built server as `npm start` runs it (the testing lib's helper waits for a banner a failed start never prints). */
+/** The built server as `npm start` runs it, watched from its first output (before any banner). */
 function spawnServer(dataDir: string, basePort: number) {
   return spawn(process.execPath, ['-r', './dist/out-tsc/register-aliases.js', 'dist/out-tsc/apps/fleet-server/src/main.js'], {
     cwd: join(__dirname, '..', '..', '..'),
@@ -66,13 +66,15 @@ describe('embedded server stopping its PostgreSQL', () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(basePort, '127.0.0.1', () => r()));
     try {
-      // The built server as `npm start` runs it, on a port another program holds.
-      const child = spawnServer(dataDir, basePort);
-      let output = '';
-      child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-      expect({ code, reason: /listen|in use|EADDRINUSE/i.test(output) }).toEqual({ code: 1, reason: true });
+      // The built server on a port another program holds: it exits with the reason, and the start fails at once (no wait for a banner).
+      const started = Date.now();
+      const failure = await startEmbeddedServerProcess({ dataDir, basePort }).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(failure).toBeInstanceOf(EmbeddedServerExited);
+      const { code, output } = failure as EmbeddedServerExited;
+      expect({ code, reason: /cannot listen/i.test(output), quick: Date.now() - started < 30_000 }).toEqual({ code: 1, reason: true, quick: true });
       expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
       expect(existsSync(join(dataDir, 'pg.lock'))).toBe(false);
     } finally {

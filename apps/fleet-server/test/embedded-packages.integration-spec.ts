@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { SimulatedAgent } from '@opamp/agent-sim';
 import { derivePackageUrlKey, packageDownloadUrl, PACKAGE_FILES_PATH } from '@opamp/contracts';
 import { AgentCapabilities as C } from '@opamp/protocol';
-import { type EmbeddedServerProcess, randomPortBase, startEmbeddedServerProcess, stopEmbeddedServerProcess, waitFor } from '@opamp/testing';
+import { type EmbeddedServerProcess, startEmbeddedServerProcess, stopEmbeddedServerProcess, waitFor } from '@opamp/testing';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -25,7 +25,7 @@ describe('embedded package files (one process, embedded PostgreSQL)', () => {
   const file = randomBytes(1024 * 1024 + 4321);
 
   beforeAll(async () => {
-    server = await startEmbeddedServerProcess({ dataDir, basePort: randomPortBase() });
+    server = await startEmbeddedServerProcess({ dataDir });
   }, 90_000);
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.stop().catch(() => undefined)));

@@ -36,10 +36,17 @@ export interface EmbeddedServerProcessOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/** A random first port of four in 30000..49999, so parallel test runs rarely collide. */
+/**
+ * A random first port of four in 20000..32699: below Linux's ephemeral range
+ * (32768..60999), where the outgoing connections of every process on the
+ * machine (Kafka clients, browsers) take ports and would make a listen fail.
+ */
 export function randomPortBase(): number {
-  return 30_000 + Math.floor(Math.random() * 20_000);
+  return 20_000 + Math.floor(Math.random() * 12_700);
 }
+
+/** How often a start whose port another process took is retried on fresh ports (only when the caller left the ports to us). */
+const START_ATTEMPTS_ON_PORT_CLASH = 3;
 
 /** The directory holding nx.json above `start` (the built server is found from there). */
 export function workspaceRoot(start: string = __dirname): string {
@@ -52,9 +59,33 @@ export function workspaceRoot(start: string = __dirname): string {
   return dir;
 }
 
-/** Starts the built embedded server and resolves once its banner is out. */
+/**
+ * Starts the built embedded server and resolves once its banner is out; fails
+ * as soon as the process exits without one (with what it printed). A start
+ * that could not listen is retried on other ports when no basePort was given.
+ */
 export async function startEmbeddedServerProcess(options: EmbeddedServerProcessOptions): Promise<EmbeddedServerProcess> {
-  const basePort = options.basePort ?? randomPortBase();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, options.basePort ?? randomPortBase());
+    } catch (err) {
+      const clash = err instanceof EmbeddedServerExited && /cannot listen/.test(err.output);
+      if (!clash || options.basePort !== undefined || attempt >= START_ATTEMPTS_ON_PORT_CLASH) throw err;
+    }
+  }
+}
+
+/** The server process ended before its banner. */
+export class EmbeddedServerExited extends Error {
+  constructor(
+    readonly code: number | null,
+    readonly output: string,
+  ) {
+    super(`embedded server exited with ${code} before its banner; it printed: ${output.slice(-2000)}`);
+  }
+}
+
+async function startOnce(options: EmbeddedServerProcessOptions, basePort: number): Promise<EmbeddedServerProcess> {
   const child = spawn(process.execPath, ['-r', './dist/out-tsc/register-aliases.js', 'dist/out-tsc/apps/fleet-server/src/main.js'], {
     cwd: workspaceRoot(),
     env: {
@@ -73,10 +104,27 @@ export async function startEmbeddedServerProcess(options: EmbeddedServerProcessO
   const output: string[] = [];
   child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
   child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
+  let exitCode: number | null | undefined;
+  child.once('exit', (code) => (exitCode = code));
   // The banner's last address line is the metrics one (apps/fleet-server/src/main.ts).
-  const banner = await waitFor(() => output.join(''), (o) => o.includes('metrics '), {
-    timeoutMs: options.startTimeoutMs ?? 60_000,
-    description: 'server banner',
+  const banner = await waitFor(
+    () => {
+      const printed = output.join('');
+      if (exitCode !== undefined && !printed.includes('metrics ')) throw new EmbeddedServerExited(exitCode, printed);
+      return printed;
+    },
+    (o) => o.includes('metrics '),
+    { timeoutMs: options.startTimeoutMs ?? 60_000, description: 'server banner', rethrow: (err) => err instanceof EmbeddedServerExited },
+  ).catch(async (err: unknown) => {
+    // A server that hangs is stopped gracefully first (its database server with it), killed if that hangs too.
+    if (exitCode === undefined) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    }
+    throw err;
   });
   const pick = (re: RegExp) => re.exec(banner)?.[1] ?? '';
   const api = pick(/REST API\s+(\S+)/);

@@ -6,12 +6,14 @@ export interface WaitOptions {
   timeoutMs?: number;
   intervalMs?: number;
   description?: string;
+  /** An error of the probe that ends the wait at once (the thing waited for can no longer happen). */
+  rethrow?: (err: unknown) => boolean;
 }
 
 export async function waitFor<T>(
   probe: () => T | Promise<T>,
   accept: (value: T) => boolean,
-  { timeoutMs = 15_000, intervalMs = 25, description = 'condition' }: WaitOptions = {},
+  { timeoutMs = 15_000, intervalMs = 25, description = 'condition', rethrow }: WaitOptions = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
@@ -21,6 +23,7 @@ export async function waitFor<T>(
       last = await probe();
       if (accept(last)) return last;
     } catch (err) {
+      if (rethrow?.(err)) throw err;
       lastError = err;
     }
     if (Date.now() >= deadline) {
