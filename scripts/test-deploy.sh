@@ -11,7 +11,8 @@
 #
 # Helm is built from the Go module proxy when missing (HELM_VERSION, into
 # tmp/go/bin; ~11 min cold on 2 cores, seconds once the Go build cache has it).
-# HELM=/path/to/helm uses another one.
+# HELM=/path/to/helm uses another one. With promtool (PROMTOOL or on PATH)
+# also `promtool check rules` on the chart's alert rules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -68,6 +69,14 @@ refused() {
 
 say "static check (templates and values against the apps' config modules)"
 step static node scripts/deploy/chart-check.js static
+
+promtool="${PROMTOOL:-$(command -v promtool || true)}"
+if [ -n "$promtool" ]; then
+  say "the alert rules with $("$promtool" --version 2>&1 | head -1)"
+  step promtool-rules "$promtool" check rules "$chart/monitoring/alerts.yaml"
+else
+  say "skipped: promtool check rules (set PROMTOOL=/path/to/promtool; Debian: apt-get download prometheus && dpkg-deb -x prometheus_*.deb dir)"
+fi
 
 say "default values"
 step lint-default "$helm" lint --strict --kube-version "$kube_version" "$chart" "${required[@]}"
