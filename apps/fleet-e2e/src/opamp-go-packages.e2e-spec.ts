@@ -203,7 +203,7 @@ describe('packages with the opamp-go package syncer against the embedded server'
     await assign(pkg, env, '1.0.0');
     const synced = await agent.waitForEvent((e) => e.event === 'packages_synced', 60_000, 'the sync ended');
     expect((synced.statuses as Record<string, { status: string; error: string }>)[pkg]).toMatchObject({ status: 'PackageStatusEnum_InstallFailed', error: expect.stringContaining('download broke off') });
-    expect(proxy.downloads.slice(seen)).toEqual([{ path: `/v1/packages/files/${sha(bytes)}`, range: '', cut: true }]);
+    expect(proxy.downloads.slice(seen)).toEqual([{ path: `/v1/packages/files/${sha(bytes)}`, range: '', cut: true, corrupted: false }]);
     await waitFor(() => agentByUid(agent.uid), (a) => statusOf(a, pkg)?.status === 'PACKAGE_STATE_INSTALL_FAILED', { timeoutMs: 30_000, description: 'INSTALL_FAILED shown' });
     expect(agent.events.filter((e) => e.event === 'agent_version')).toEqual([]);
   });
@@ -224,8 +224,8 @@ describe('packages with the opamp-go package syncer against the embedded server'
     expect(offset).toBeLessThan(bytes.length);
     expect(resumed[0]).toMatchObject({ status: 206, contentRange: `bytes ${offset}-${bytes.length - 1}/${bytes.length}` });
     expect(proxy.downloads.slice(seen)).toEqual([
-      { path: `/v1/packages/files/${sha(bytes)}`, range: '', cut: true },
-      { path: `/v1/packages/files/${sha(bytes)}`, range: `bytes=${offset}-`, cut: false },
+      { path: `/v1/packages/files/${sha(bytes)}`, range: '', cut: true, corrupted: false },
+      { path: `/v1/packages/files/${sha(bytes)}`, range: `bytes=${offset}-`, cut: false, corrupted: false },
     ]);
     expect(agent.events.filter((e) => e.event === 'package_downloaded').map((e) => [e.sha256, e.bytes])).toEqual([[sha(bytes), bytes.length]]);
     await waitFor(() => agentByUid(agent.uid), (a) => a.labels['service.version'] === '1.0.0' && statusOf(a, pkg)?.status === 'PACKAGE_STATE_INSTALLED', {

@@ -1,11 +1,13 @@
 /**
  * A TCP pass-through in front of a gateway that can cut a package download
  * mid-way: every connection is forwarded as it is, and once `cutNext` armed
- * it, the next connection whose request is `GET /v1/packages/files/...`
- * without a Range header is closed after that many bytes of the answer (the
- * way a dropped link or a restarted load balancer ends a download). The
- * download requests it saw are kept (path and Range header), so a test can
- * tell a full retry from a resumption.
+ * it, the next request `GET /v1/packages/files/...` without a Range header
+ * has its connection closed after that many bytes of the answer (the
+ * way a dropped link or a restarted load balancer ends a download); once
+ * `corruptNext` armed it, one byte of the next full download's answer is
+ * changed (a broken middlebox: the bytes no longer have the offered hash).
+ * The download requests it saw are kept (path and Range header), so a test
+ * can tell a full retry from a resumption.
  */
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
@@ -17,6 +19,8 @@ export interface SeenDownload {
   readonly range: string;
   /** This connection was cut. */
   readonly cut: boolean;
+  /** A byte of its answer was changed. */
+  readonly corrupted: boolean;
 }
 
 export class DownloadCutProxy {
@@ -24,6 +28,7 @@ export class DownloadCutProxy {
   private target: { host: string; port: number } | null = null;
   private readonly sockets = new Set<Socket>();
   private cutAfter: number | null = null;
+  private corruptAt: number | null = null;
   readonly downloads: SeenDownload[] = [];
 
   get port(): number {
@@ -51,6 +56,11 @@ export class DownloadCutProxy {
     this.cutAfter = bytes;
   }
 
+  /** The next full download gets the byte at this offset of its answer (headers included) inverted. */
+  corruptNext(offset: number): void {
+    this.corruptAt = offset;
+  }
+
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
@@ -74,33 +84,40 @@ export class DownloadCutProxy {
     this.track(upstream);
     client.once('close', () => upstream.destroy());
     upstream.once('close', () => client.destroy());
+    // Per request: a kept-alive connection carries several, one after the other (no pipelining).
     let limit: number | null = null;
-    let first = true;
+    let corruptAt: number | null = null;
+    let answered = 0;
     client.on('data', (chunk: Buffer) => {
-      if (first) {
-        first = false;
-        const head = chunk.toString('latin1');
-        const m = DOWNLOAD_REQUEST.exec(head);
-        if (m) {
-          const range = /\r\nrange: *([^\r]*)/i.exec(head)?.[1] ?? '';
-          const cut = range === '' && this.cutAfter !== null;
-          if (cut) {
-            limit = this.cutAfter;
-            this.cutAfter = null;
-          }
-          this.downloads.push({ path: m[1], range, cut });
+      const head = chunk.toString('latin1', 0, Math.min(chunk.length, 8192));
+      const m = DOWNLOAD_REQUEST.exec(head);
+      if (m) {
+        answered = 0;
+        limit = null;
+        corruptAt = null;
+        const range = /\r\nrange: *([^\r]*)/i.exec(head)?.[1] ?? '';
+        const cut = range === '' && this.cutAfter !== null;
+        if (cut) {
+          limit = this.cutAfter;
+          this.cutAfter = null;
         }
+        const corrupted = range === '' && this.corruptAt !== null;
+        if (corrupted) {
+          corruptAt = this.corruptAt;
+          this.corruptAt = null;
+        }
+        this.downloads.push({ path: m[1], range, cut, corrupted });
       }
       upstream.write(chunk);
     });
-    let forwarded = 0;
     upstream.on('data', (chunk: Buffer) => {
-      if (limit === null) {
-        client.write(chunk);
-        return;
+      if (corruptAt !== null && corruptAt >= answered && corruptAt < answered + chunk.length) {
+        chunk = Buffer.from(chunk);
+        chunk[corruptAt - answered] ^= 0xff;
+        corruptAt = null;
       }
-      const room = limit - forwarded;
-      forwarded += chunk.length;
+      const room = limit === null ? Infinity : limit - answered;
+      answered += chunk.length;
       if (chunk.length < room) {
         client.write(chunk);
         return;
