@@ -9,7 +9,8 @@
  * Packages no longer offered are removed, as opamp-go's syncer does.
  * Installing the agent's own package (profile.agentPackage, default its
  * service.name) changes the service.version it describes itself with, as an
- * agent that upgraded itself does. A new offer cancels the one in progress.
+ * agent that upgraded itself does. A new offer cancels the one in progress;
+ * the same offer again while it runs changes nothing.
  */
 import { AgentCapabilities, hasCapability, opamp } from '@opamp/protocol';
 import type { ResolvedProfile } from './agent-options';
@@ -39,6 +40,8 @@ export class PackageInstallRunner {
   statuses: opamp.proto.v1.IPackageStatuses | undefined;
   private readonly installed = new Map<string, Installed>();
   private abort: AbortController | undefined;
+  /** all_packages_hash of the offer whose downloads run now. */
+  private runningHash: Uint8Array | undefined;
   private describedFrom: AgentDescriptionInput | undefined;
   private described: AgentDescriptionInput | undefined;
 
@@ -71,8 +74,12 @@ export class PackageInstallRunner {
 
   offer(available: opamp.proto.v1.IPackagesAvailable): void {
     if (!hasCapability(this.profile.capabilities, AgentCapabilities.AcceptsPackages)) return;
+    const all = available.allPackagesHash ?? new Uint8Array(0);
+    // The same offer again (a reconnect, a plain-HTTP redelivery) while it runs: it goes on.
+    if (this.abort && this.runningHash && sameBytes(this.runningHash, all)) return;
     this.cancel();
     const abort = (this.abort = new AbortController());
+    this.runningHash = all;
     const offered = available.packages ?? {};
     for (const name of [...this.installed.keys()]) if (!(name in offered)) this.installed.delete(name);
     const packages: Record<string, PackageStatus> = {};
@@ -91,13 +98,16 @@ export class PackageInstallRunner {
     // The hash of the offer being handled, as opamp-go reports it (not a claim that it is installed).
     this.statuses = { packages, serverProvidedAllPackagesHash: available.allPackagesHash ?? undefined };
     this.report();
-    void this.run(offered, packages, abort.signal);
+    void this.run(offered, packages, abort.signal).finally(() => {
+      if (this.abort === abort) this.cancel();
+    });
   }
 
   /** Stops the downloads in progress (a new offer, the agent stopping). */
   cancel(): void {
     this.abort?.abort();
     this.abort = undefined;
+    this.runningHash = undefined;
   }
 
   private report(): void {
