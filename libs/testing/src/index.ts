@@ -14,3 +14,4 @@ export * from './package-file.server';
 export * from './promql-metric-names';
 export * from './monitoring-as-code';
 export * from './test-csr';
+export * from './download-cut.proxy';

@@ -42,6 +42,15 @@ export interface OpampGoAgentOptions {
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
   /** Once connected, send a CSR for its uid (issue 18; events certificate_requested, certificate_offered). */
   readonly requestCertificate?: boolean;
+  /**
+   * Accept packages (issue 17): the agent's package files and state live in this directory
+   * (AcceptsPackages and ReportsPackageStatuses are added to its capabilities).
+   */
+  readonly packagesDir?: string;
+  /** The package that is the agent itself (its installed version becomes service.version); default `opamp-go-test-agent`. */
+  readonly agentPackage?: string;
+  /** Continue a download that broke off with a Range request (opamp-go alone does not). */
+  readonly resumeDownloads?: boolean;
   /** The binary; built (or found built) by buildOpampGoAgent when left out. */
   readonly binary?: string;
 }
@@ -121,6 +130,9 @@ export async function startOpampGoAgent(options: OpampGoAgentOptions): Promise<O
   if (options.heartbeatSeconds !== undefined) args.push('-heartbeat', String(options.heartbeatSeconds));
   if (options.applyTimeoutMs !== undefined) args.push('-apply-timeout', `${options.applyTimeoutMs}ms`);
   if (options.requestCertificate) args.push('-request-certificate');
+  if (options.packagesDir !== undefined) args.push('-packages-dir', options.packagesDir);
+  if (options.agentPackage !== undefined) args.push('-agent-package', options.agentPackage);
+  if (options.resumeDownloads) args.push('-resume-downloads');
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('-label', `${k}=${v}`);
   if (options.tls?.caFile) args.push('-tls-ca', options.tls.caFile);
   if (options.tls?.certFile) args.push('-tls-cert', options.tls.certFile);

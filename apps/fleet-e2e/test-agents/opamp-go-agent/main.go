@@ -20,6 +20,7 @@ import (
 
 	"github.com/open-telemetry/opamp-go/client/types"
 	"github.com/open-telemetry/opamp-go/protobufs"
+	"google.golang.org/protobuf/proto"
 )
 
 const defaultCaps = "ReportsStatus,AcceptsRemoteConfig,ReportsRemoteConfig,ReportsEffectiveConfig,ReportsHealth,ReportsHeartbeat,AcceptsOpAMPConnectionSettings,ReportsConnectionSettingsStatus"
@@ -55,6 +56,9 @@ func runMain(args []string) error {
 	tlsCert := fs.String("tls-cert", "", "PEM file of the agent's client certificate (mutual TLS), with -tls-key")
 	tlsKey := fs.String("tls-key", "", "PEM file of the client certificate's private key")
 	requestCertificate := fs.Bool("request-certificate", false, "once connected, send a CSR for the agent's uid (an ECDSA P-256 key made in memory)")
+	packagesDir := fs.String("packages-dir", "", "directory of the agent's packages: accept packages (AcceptsPackages, ReportsPackageStatuses added to -caps)")
+	agentPackage := fs.String("agent-package", "opamp-go-test-agent", "the package that is the agent itself: its installed version is the agent's service.version")
+	resumeDownloads := fs.Bool("resume-downloads", false, "continue a package download that broke off with a Range request (opamp-go itself starts over only on a new offer)")
 	var labels labelFlags
 	fs.Var(&labels, "label", "k=v non-identifying attribute (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -91,12 +95,25 @@ func runMain(args []string) error {
 		return err
 	}
 
+	var packages *packageStore
+	desc := description(labels)
+	if *packagesDir != "" {
+		if packages, err = openPackageStore(*packagesDir, *agentPackage); err != nil {
+			return err
+		}
+		caps |= protobufs.AgentCapabilities_AgentCapabilities_AcceptsPackages | protobufs.AgentCapabilities_AgentCapabilities_ReportsPackageStatuses
+		// Restarted after an upgrade: the version installed last.
+		if v := packages.agentVersion(); v != "" {
+			desc = withServiceVersion(desc, v)
+		}
+	}
+
 	installTransportWatch()
 	log := &eventLog{out: os.Stdout}
 	a := newAgent(agentOptions{
 		uid:          uid,
 		caps:         caps,
-		description:  description(labels),
+		description:  desc,
 		applyTimeout: *applyTimeout,
 		store:        store,
 		log:          log,
@@ -104,6 +121,8 @@ func runMain(args []string) error {
 		clientTLS:    clientTLS,
 
 		requestCertificate: *requestCertificate,
+		packages:           packages,
+		resumeDownloads:    *resumeDownloads,
 	})
 	// Before the first connection, so an early SIGTERM still ends in agent_disconnect and exit 0.
 	signals := make(chan os.Signal, 1)
@@ -170,6 +189,17 @@ func checkEndpoint(endpoint string) error {
 		return nil
 	}
 	return errors.New("-endpoint must start with ws://, wss://, http:// or https://")
+}
+
+// withServiceVersion: a copy of the description with service.version set.
+func withServiceVersion(d *protobufs.AgentDescription, version string) *protobufs.AgentDescription {
+	out := proto.Clone(d).(*protobufs.AgentDescription)
+	for _, kv := range out.IdentifyingAttributes {
+		if kv.Key == "service.version" {
+			kv.Value = &protobufs.AnyValue{Value: &protobufs.AnyValue_StringValue{StringValue: version}}
+		}
+	}
+	return out
 }
 
 func description(labels labelFlags) *protobufs.AgentDescription {

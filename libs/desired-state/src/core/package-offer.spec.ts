@@ -75,6 +75,14 @@ describe('package offers (pure)', () => {
     expect(decidePackageOffer(ok(plan([['otelcol', '1.1.0']])), failed, 'ws:g/c', 10 * 60_000)).toEqual({ send: true, reason: 'send' });
   });
 
+  it('shows install_failed, not in_sync, when the agent reports the set as received (as opamp-go does at once) but its version failed', () => {
+    const p = ok(plan([['otelcol', '1.0.0']]));
+    const reported = (status: number) => reportedPackages({ packages: { otelcol: { name: 'otelcol', serverOfferedVersion: '1.0.0', status } } });
+    const received = { reportedHash: p.hash, offeredHash: p.hash, offeredConnection: 'ws:g/c', offeredAtMs: 0 };
+    expect(decidePackageOffer(p, agent({ ...received, reported: reported(S.PackageStatusEnum_InstallFailed) }), 'ws:g/c', 10 * 60_000)).toEqual({ send: false, reason: 'install_failed' });
+    expect(decidePackageOffer(p, agent({ ...received, reported: reported(S.PackageStatusEnum_Installed) }), 'ws:g/c', 10 * 60_000)).toEqual({ send: false, reason: 'in_sync' });
+  });
+
   it('offers a set once to an agent that does not report package statuses', () => {
     const p = ok(plan([['otelcol', '1.0.0']]));
     expect(decidePackageOffer(p, agent({ capabilities: ACCEPTS }), 'http', 0)).toEqual({ send: true, reason: 'send' });

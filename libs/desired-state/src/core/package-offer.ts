@@ -131,13 +131,15 @@ export function decidePackageOffer(plan: PackagePlan, agent: PackageAgentState, 
   const reports = hasCapability(agent.capabilities, AgentCapabilities.ReportsPackageStatuses);
   const offeredThis = agent.offeredHash !== null && agent.offeredHash.equals(plan.hash);
   if (!reports) return offeredThis ? { send: false, reason: 'already_offered' } : { send: true, reason: 'send' };
-  if (agent.reportedHash && agent.reportedHash.length > 0 && agent.reportedHash.equals(plan.hash)) return { send: false, reason: 'in_sync' };
+  const received = agent.reportedHash !== null && agent.reportedHash.length > 0 && agent.reportedHash.equals(plan.hash);
+  const failed = plan.packages.some((p) => {
+    const r = agent.reported.get(p.name);
+    return r !== undefined && r.serverOfferedVersion === p.version && r.status === S.PackageStatusEnum_InstallFailed;
+  });
+  // The reported hash says the set was received (opamp-go reports it when a sync starts), not installed.
+  if ((received || offeredThis) && failed) return { send: false, reason: 'install_failed' };
+  if (received) return { send: false, reason: 'in_sync' };
   if (offeredThis) {
-    const failed = plan.packages.some((p) => {
-      const r = agent.reported.get(p.name);
-      return r !== undefined && r.serverOfferedVersion === p.version && r.status === S.PackageStatusEnum_InstallFailed;
-    });
-    if (failed) return { send: false, reason: 'install_failed' };
     if (agent.offeredConnection === connection && agent.offeredAtMs !== null && nowMs - agent.offeredAtMs < waitMs) return { send: false, reason: 'awaiting_status' };
   }
   return { send: true, reason: 'send' };
