@@ -12,7 +12,10 @@
 # Helm is built from the Go module proxy when missing (HELM_VERSION, into
 # tmp/go/bin; ~11 min cold on 2 cores, seconds once the Go build cache has it).
 # HELM=/path/to/helm uses another one. With promtool (PROMTOOL or on PATH)
-# also `promtool check rules` on the chart's alert rules.
+# also `promtool check rules` on the chart's alert rules. Every rendering is
+# then validated by a real kube-apiserver (scripts/deploy/kube-dry-run.sh;
+# kube-apiserver and kubectl built the same way by scripts/deploy/kube-tools.sh,
+# ~14 min cold; OPAMP_DEPLOY_SKIP_KUBE=1 leaves it out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -120,6 +123,16 @@ say "values the apps would refuse"
 refused refused-no-kafka 'kafka.brokers is required'
 refused refused-one-gateway 'gateway.replicas must be at least 2' "${required[@]}" --set gateway.replicas=1
 refused refused-short-grace 'must exceed preStopSleepSeconds + drainWindowSeconds' "${required[@]}" --set gateway.terminationGracePeriodSeconds=30
+
+say "server-side dry run on a real kube-apiserver (etcd + kube-apiserver on loopback; the CRDs of the optional kinds)"
+if [ "${OPAMP_DEPLOY_SKIP_KUBE:-}" = 1 ]; then
+  say "skipped: the server-side dry run (OPAMP_DEPLOY_SKIP_KUBE=1)"
+else
+  step kube-tools bash scripts/deploy/kube-tools.sh
+  step kube-dry-run bash scripts/deploy/kube-dry-run.sh "$helm" "$out" "$out/default.yaml" "$out/production.yaml" \
+    "$out/options.yaml" "$out/mtls.yaml" -- "${required[@]}"
+  grep '^== ' "$out/kube-dry-run.log" | sed 's/^== /     /'
+fi
 
 say "the image's launcher and health check (built apps; PostgreSQL, Redis, Kafka of infra.sh)"
 step build-apps env NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false npx nx run-many -t build -p gateway config-service --output-style=static
