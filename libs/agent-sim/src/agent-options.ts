@@ -16,6 +16,7 @@ import type { Agent as HttpAgent } from 'node:http';
 import { AgentCapabilities, INSTANCE_UID_BYTES, opamp } from '@opamp/protocol';
 import type { BackoffSettings, Rng } from './backoff';
 import type { ApplyConfigPolicy } from './config-apply';
+import type { PackageInstallOptions } from './package-install.runner';
 import { componentsHash, type AgentDescriptionInput, type ComponentsInput, type HealthInput } from './status-builder';
 import type { PerMessageDeflateOptions } from 'ws';
 
@@ -109,6 +110,8 @@ export interface PerAgentOptions {
   readonly localAddress?: string;
   /** Overrides the profile's rng for this agent. */
   readonly rng?: Rng;
+  /** How it handles PackagesAvailable (with AcceptsPackages): package-install.runner.ts. */
+  readonly packages?: PackageInstallOptions;
 }
 
 export interface SimulatedAgentOptions extends Partial<AgentProfile>, PerAgentOptions {

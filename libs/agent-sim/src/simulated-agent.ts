@@ -67,6 +67,7 @@ import type { OpampSettings } from './connection-settings';
 import { ConnectionSettingsRunner, type ConnectionSettingsHost } from './connection-settings.runner';
 import type { AgentErrorKind, SimulatedAgentEvents } from './agent-events';
 import { RemoteConfigRunner, type RemoteConfigHost } from './remote-config.runner';
+import { PackageInstallRunner } from './package-install.runner';
 
 type ServerToAgent = opamp.proto.v1.ServerToAgent;
 
@@ -99,6 +100,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private healthTimeMs = 0;
   private startTimeMs = 0;
   private readonly remote: RemoteConfigRunner;
+  private readonly packages: PackageInstallRunner;
   private heartbeatMs: number;
 
   // What goes out next.
@@ -148,6 +150,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.uid = options.instanceUid ? checkInstanceUid(options.instanceUid) : newInstanceUidV7();
     this.healthState = options.health ?? DEFAULT_HEALTH;
     this.remote = new RemoteConfigRunner(this.profile, this);
+    this.packages = new PackageInstallRunner(this.options.packages ?? {}, this.options.description);
     this.heartbeatMs = this.profile.heartbeatIntervalMs;
     this.sourcePorts = options.localAddress ? sourcePortPool(options.localAddress) : undefined;
   }
@@ -215,7 +218,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   get description(): AgentDescriptionInput | undefined {
-    return this.options.description;
+    return this.packages.agentDescription;
   }
 
   get running(): boolean {
@@ -527,7 +530,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
         instanceUid: this.uid,
         sequenceNum: this.seq,
         capabilities: profile.capabilities,
-        description: this.options.description,
+        description: this.packages.agentDescription,
         health: this.healthState,
         startTimeMs: this.startTimeMs,
         healthTimeMs: this.healthTimeMs,
@@ -537,6 +540,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
         availableComponents: profile.availableComponents,
         availableComponentsHash: profile.availableComponentsHash,
         connectionSettings: this.settings?.status,
+        packageStatuses: this.packages.packageStatuses,
       },
       parts,
       extras,
@@ -825,6 +829,10 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       }
     }
     if (message.remoteConfig) this.remote.offer(message.remoteConfig);
+    if (message.packagesAvailable && hasCapability(caps, AgentCapabilities.AcceptsPackages)) {
+      const described = this.packages.offer(message.packagesAvailable);
+      this.markDirty(StatusPart.PackageStatuses | (described ? StatusPart.Description : 0));
+    }
     const flags = message.flags ?? 0;
     if (flags & ServerToAgentFlags.ReportFullState) this.markDirty(FULL_STATE_PARTS);
     if (
