@@ -34,6 +34,8 @@ interface PkgAgent {
   offered: string[];
   /** Versions it fails to install (INSTALL_FAILED). */
   failOn: Set<string>;
+  /** Versions it runs unhealthy (health false once installed). */
+  sickOn: Set<string>;
   /** While held, offers wait (a slow download). */
   held: boolean;
   backlog: Array<() => Promise<void>>;
@@ -44,7 +46,7 @@ const agents = new Map<string, PkgAgent>();
 
 function newAgent(group: string): PkgAgent {
   const uid = bed.newUid();
-  const agent: PkgAgent = { uid, hex: uid.toString('hex'), labels: { group, 'service.version': '1.0.0', ...LINUX }, offered: [], failOn: new Set(), held: false, backlog: [], chain: Promise.resolve() };
+  const agent: PkgAgent = { uid, hex: uid.toString('hex'), labels: { group, 'service.version': '1.0.0', ...LINUX }, offered: [], failOn: new Set(), sickOn: new Set(), held: false, backlog: [], chain: Promise.resolve() };
   agents.set(agent.hex, agent);
   return agent;
 }
@@ -70,6 +72,8 @@ function onPush(push: contracts.v1.GatewayPush): void {
   const install = async () => {
     const failed = agent.failOn.has(offeredVersion);
     if (!failed) agent.labels = { ...agent.labels, 'service.version': offeredVersion };
+    // Health as status-ingest stores it, written before the report that says the version runs.
+    if (!failed) await bed.pool.query(`UPDATE agents SET healthy = $3 WHERE tenant_id = $1 AND instance_uid = $2`, [tenant, agent.uid, !agent.sickOn.has(offeredVersion)]);
     const status = failed
       ? { name: 'otelcol', agentHasVersion: version(agent), serverOfferedVersion: offeredVersion, status: S.PackageStatusEnum_InstallFailed, errorMessage: 'content hash mismatch' }
       : { name: 'otelcol', agentHasVersion: offeredVersion, serverOfferedVersion: offeredVersion, status: S.PackageStatusEnum_Installed };
@@ -233,7 +237,9 @@ describe('staged package rollouts', () => {
     const evs = await events('failing-1-1');
     expect(evs.map((e) => e.type)).toEqual(expect.arrayContaining(['batch_failed', 'rollback_started', 'rolled_back']));
     expect(evs.find((e) => e.type === 'rollback_started')?.message).toBe('automatic rollback: 2 agents return to otelcol@1.0.0');
-    expect(JSON.parse(evs.find((e) => e.type === 'batch_failed')!.detailsJson)).toMatchObject({ progress: { failed: 1, applied: 1 } });
+    // The gate fails at the first FAILED, whether or not the other agent has reported its install yet.
+    const { progress } = JSON.parse(evs.find((e) => e.type === 'batch_failed')!.detailsJson) as { progress: Record<string, number> };
+    expect([progress['failed'], progress['applied'] + progress['applying'] + progress['pending']]).toEqual([1, 1]);
   });
 
   it('fails a batch whose agent does not report the new version within the apply deadline; resumed, it completes', async () => {
@@ -261,6 +267,52 @@ describe('staged package rollouts', () => {
     await ok('POST', '/package-rollouts/slow-1-1:resume', {});
     await rolloutIn('slow-1-1', 'ROLLOUT_STATE_COMPLETED');
     expect(list.map(version)).toEqual(['1.1.0', '1.1.0']);
+  });
+
+  it('reports an agent whose platform has no file for the new version, offers it nothing, and still passes the batch', async () => {
+    const list = await group('mixed', 2);
+    const win = newAgent('mixed');
+    win.labels = { ...win.labels, 'os.type': 'windows' };
+    await report(win);
+    await waitFor(() => bed.primary.packages.metrics.eventsHandled, (v) => v >= reports, { description: 'the windows agent handled' });
+    await ok('POST', '/package-rollouts', {
+      name: 'mixed-1-1',
+      packageAssignmentName: 'mixed',
+      toPackages: [{ packageName: 'otelcol', version: '1.1.0' }],
+      strategy: { batchPercent: 100 },
+      soakTimeMs: SOAK_MS,
+      start: true,
+    });
+    const done = await rolloutIn('mixed-1-1', 'ROLLOUT_STATE_COMPLETED');
+    expect(done.batches[0]).toMatchObject({ agents: 3, progress: { applied: 2, notSent: 1 } });
+    const members = await rolloutAgents('mixed-1-1');
+    expect(members.find((m) => m.instanceUid === win.hex)).toMatchObject({ phase: 'ROLLOUT_AGENT_PHASE_NOT_SENT', reason: 'no_file_for_platform: otelcol' });
+    expect(win.offered).toEqual([]);
+    expect(list.map(version)).toEqual(['1.1.0', '1.1.0']);
+  });
+
+  it('pauses a batch whose agent is unhealthy after the upgrade; an operator rolls it back to the old version', async () => {
+    const list = await group('sick', 2);
+    list[0].sickOn.add('1.1.0');
+    await ok('POST', '/package-rollouts', {
+      name: 'sick-1-1',
+      packageAssignmentName: 'sick',
+      toPackages: [{ packageName: 'otelcol', version: '1.1.0' }],
+      strategy: { batchSize: 1 },
+      soakTimeMs: 1_000,
+      start: true,
+    });
+    const paused = await rolloutIn('sick-1-1', 'ROLLOUT_STATE_PAUSED');
+    expect(paused.batches[0]).toMatchObject({ state: 'ROLLOUT_BATCH_STATE_FAILED', progress: { unhealthy: 1 } });
+    expect(paused.stateReason).toMatch(/1 unhealthy after applying/);
+    expect((await rolloutAgents('sick-1-1'))[0]).toMatchObject({ phase: 'ROLLOUT_AGENT_PHASE_UNHEALTHY', reason: 'unhealthy after the upgrade' });
+    const rolling = await ok('POST', '/package-rollouts/sick-1-1:rollback', { reason: 'crash loop' });
+    expect(rolling['state']).toMatch(/ROLLOUT_STATE_ROLL(ING_BACK|ED_BACK)/);
+    await rolloutIn('sick-1-1', 'ROLLOUT_STATE_ROLLED_BACK');
+    await waitFor(() => list.map(version), (v) => v.join() === '1.0.0,1.0.0', { description: 'back on 1.0.0' });
+    expect(list.map((a) => a.offered)).toEqual([['1.0.0', '1.1.0', '1.0.0'], ['1.0.0']]);
+    const audit = (await ok('GET', '/audit-events?pageSize=200'))['events'] as Array<{ action: string; resourceName: string }>;
+    expect(audit.filter((e) => e.resourceName === 'sick-1-1').map((e) => e.action)).toEqual(expect.arrayContaining(['rollout.gate_pause', 'package_rollout.rollback']));
   });
 
   it('pauses and resumes: no batch starts while paused', async () => {
