@@ -339,6 +339,20 @@ describe('staged package rollouts', () => {
     expect(list.map(version)).toEqual(['1.1.0', '1.1.0', '1.1.0', '1.1.0']);
   });
 
+  it('offers once when two deciders (the rollout driver, the event consumer) decide for one agent at once', async () => {
+    const [agent] = await group('race', 1);
+    // It does not answer: the new set stays awaited on the connection it was offered on.
+    agent.held = true;
+    await ok('PUT', '/package-assignments/race', { name: 'race', selector: 'group=race', packages: [{ packageName: 'otelcol', version: '1.2.0' }] });
+    await bed.primary.api.packageAssignments.idle();
+    await waitFor(() => agent.offered.length, (n) => n === 2, { description: 'the new version offered' });
+    // Another connection: the set is due again; two decisions race for it.
+    await bed.pool.query(`UPDATE agents SET connection_id = 'race-2' WHERE tenant_id = $1 AND instance_uid = $2`, [tenant, agent.uid]);
+    const sent = bed.primary.packages.metrics.offersSent;
+    await Promise.all([bed.primary.packages.reconcileAgents(tenant, [agent.uid]), bed.primary.packages.reconcileAgents(tenant, [agent.uid])]);
+    expect(bed.primary.packages.metrics.offersSent - sent).toBe(1);
+  });
+
   it('refuses withdrawn, unknown and unchanged versions, a second active rollout, and changes to a held assignment, with clear errors', async () => {
     await group('refuse', 1);
     const create = (toPackages: unknown, name = 'refuse-x') => bed.rest('POST', '/package-rollouts', { name, packageAssignmentName: 'refuse', toPackages, strategy: { batchSize: 1 } });
