@@ -125,6 +125,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     this.reconciler.startJobs();
     // Drives the rollouts whose lease this replica holds or takes over; API changes wake it.
     this.api.rollouts.onChange = () => this.rolloutDriver.wake();
+    this.api.packageRollouts.onChange = () => this.rolloutDriver.wake();
     this.rolloutDriver.start();
     // Rotation deadlines and scheduled rotations (one replica per pass).
     this.identity.sweeper.start();
@@ -196,10 +197,11 @@ export class ConfigServiceModule {
         },
         {
           provide: ROLLOUT_DRIVER,
-          inject: [REPOSITORY, RECONCILER],
-          useFactory: (repo: DesiredStateRepository, reconciler: Reconciler) => {
+          inject: [REPOSITORY, RECONCILER, PACKAGES],
+          useFactory: (repo: DesiredStateRepository, reconciler: Reconciler, packages: PackageReconciler) => {
             const logger = new Logger('rollouts');
             return RolloutDriver.create(repo, reconciler, {
+              packages,
               driverId: config.rolloutDriverId || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
               tickMs: config.rolloutTickMs,
               leaseMs: config.rolloutLeaseMs,

@@ -219,8 +219,9 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const unsubscribeChanges = await agentChanges.subscribe((n) => fleetApi.watches.notice(n.tenantId, n.instanceUids));
   await fleetApi.syncAgentTokens();
   // Staged rollouts: the one driver of this process (same lease rules as the distributed replicas).
-  const rolloutDriver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', log: (level, message) => log(level, message) });
+  const rolloutDriver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', packages: packageReconciler, log: (level, message) => log(level, message) });
   fleetApi.rollouts.onChange = () => rolloutDriver.wake();
+  fleetApi.packageRollouts.onChange = () => rolloutDriver.wake();
 
   // Status-ingest's core, fed in per-agent order; its events feed the reconciler.
   const events = new KeyedBatchQueue({ partitions: 4, maxBatch: 500 });

@@ -221,8 +221,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     return this.target().headers;
   }
 
+  /** The description it reports: with service.version of its own package once it installed one. */
   get description(): AgentDescriptionInput | undefined {
-    return this.options.description;
+    return this.packages ? this.packages.description(this.options.description) : this.options.description;
   }
 
   get running(): boolean {

@@ -86,6 +86,15 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'PUT', path: '/package-assignments/{packageAssignment.name}', rpc: 'UpdatePackageAssignment', body: 'packageAssignment', summary: 'Change a package assignment (offered again to its agents)' },
   { method: 'DELETE', path: '/package-assignments/{name}', rpc: 'DeletePackageAssignment', summary: 'Delete a package assignment' },
   { method: 'GET', path: '/agents/{instanceUid}/packages', rpc: 'GetAgentPackages', summary: "An agent's package state: its assignment, why nothing is sent when it is not, the hashes" },
+  // Package rollouts (issue 17 item 4); their events and agents: /rollouts/{name}/events, /rollouts/{name}/agents.
+  { method: 'GET', path: '/package-rollouts', rpc: 'ListPackageRollouts', summary: 'List package rollouts, newest first' },
+  { method: 'POST', path: '/package-rollouts', rpc: 'CreatePackageRollout', body: '*', summary: 'Create a staged rollout of a package assignment to other package versions (start: true starts it)' },
+  { method: 'GET', path: '/package-rollouts/{name}', rpc: 'GetPackageRollout', summary: 'Get a package rollout with its progress per batch' },
+  { method: 'POST', path: '/package-rollouts/{name}:start', rpc: 'StartPackageRollout', body: '*', summary: 'Start a pending package rollout' },
+  { method: 'POST', path: '/package-rollouts/{name}:pause', rpc: 'PausePackageRollout', body: '*', summary: 'Pause: no new batch starts' },
+  { method: 'POST', path: '/package-rollouts/{name}:resume', rpc: 'ResumePackageRollout', body: '*', summary: 'Resume a paused package rollout' },
+  { method: 'POST', path: '/package-rollouts/{name}:abort', rpc: 'AbortPackageRollout', body: '*', summary: 'Abort: stop for good, agents keep the versions they have' },
+  { method: 'POST', path: '/package-rollouts/{name}:rollback', rpc: 'RollbackPackageRollout', body: '*', summary: 'Offer every moved agent the previous package versions' },
   // Client certificates (issue 18).
   { method: 'GET', path: '/certificate-authorities', rpc: 'ListCertificateAuthorities', summary: "The tenant's certificate authorities and the trust bundle (active and retiring CAs) for a mutual-TLS terminator" },
   { method: 'POST', path: '/certificate-authorities', rpc: 'CreateCertificateAuthority', body: '*', summary: "Create the tenant's certificate authority (key_type, lifetime_days)" },

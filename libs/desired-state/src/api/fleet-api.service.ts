@@ -28,6 +28,7 @@ import { AgentCertificateApi } from './agent-certificate-api';
 import { certificateDirectoryEntry } from '../store/agent-certificate.repository';
 import type { CertificateServices } from '../runtime/agent-certificate.issuer';
 import { RolloutApi } from './rollout-api';
+import { PackageRolloutApi } from './package-rollout-api';
 import { TenantSettingsApi } from './tenant-settings-api';
 
 export type { AgentStateEraser, Caller } from './api-context';
@@ -53,6 +54,8 @@ export class FleetApiService {
   readonly audit: AuditApi;
   /** Staged rollouts (api/rollout-api.ts). */
   readonly rollouts: RolloutApi;
+  /** Staged rollouts of package assignments (api/package-rollout-api.ts). */
+  readonly packageRollouts: PackageRolloutApi;
   /** Per-tenant settings: agent retention, agents' credentials (api/tenant-settings-api.ts). */
   readonly tenantSettings: TenantSettingsApi;
   /** Agents' own credentials: list, rotate, revoke (api/agent-credential-api.ts). */
@@ -93,6 +96,7 @@ export class FleetApiService {
   ) {
     const ctx = new ApiContext(repo, dispatcher, reconciler, options.agentState ?? null);
     this.rollouts = new RolloutApi(repo);
+    this.packageRollouts = new PackageRolloutApi(repo);
     this.agents = new AgentApi(ctx, options);
     this.configurations = new ConfigurationApi(ctx, this.agents);
     this.assignments = new AssignmentApi(ctx, this.configurations, this.rollouts.repo);
@@ -102,7 +106,7 @@ export class FleetApiService {
     this.credentialServices = options.credentials ?? null;
     this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
     this.packages = new PackageApi(ctx, options.packages);
-    this.packageAssignments = new PackageAssignmentApi(ctx, () => options.packageReconciler ?? null);
+    this.packageAssignments = new PackageAssignmentApi(ctx, () => options.packageReconciler ?? null, this.rollouts.repo);
     this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices ?? null);
     this.certificateServices = options.certificates ?? null;
     this.certificateAuthorities = new CertificateAuthorityApi(ctx, this.certificateServices);

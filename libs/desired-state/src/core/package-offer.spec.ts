@@ -100,9 +100,11 @@ describe('package offers (pure)', () => {
   });
 
   it('reads stored package statuses, enums by number or name', () => {
-    const r = reportedPackages(JSON.stringify({ packages: { a: { serverOfferedVersion: '1', status: 'PackageStatusEnum_InstallFailed' }, b: { status: 2 } } }));
-    expect(r.get('a')).toEqual({ serverOfferedVersion: '1', status: S.PackageStatusEnum_InstallFailed });
-    expect(r.get('b')).toEqual({ serverOfferedVersion: '', status: S.PackageStatusEnum_Installing });
+    const r = reportedPackages(
+      JSON.stringify({ packages: { a: { serverOfferedVersion: '1', status: 'PackageStatusEnum_InstallFailed', errorMessage: 'bad hash', agentHasVersion: '0.9' }, b: { status: 2 } } }),
+    );
+    expect(r.get('a')).toEqual({ serverOfferedVersion: '1', status: S.PackageStatusEnum_InstallFailed, agentHasVersion: '0.9', errorMessage: 'bad hash' });
+    expect(r.get('b')).toEqual({ serverOfferedVersion: '', status: S.PackageStatusEnum_Installing, agentHasVersion: '', errorMessage: '' });
     expect(reportedPackages(null).size).toBe(0);
   });
 });

@@ -90,6 +90,9 @@ export function planPackages(desired: DesiredPackages, catalog: ReadonlyMap<stri
 export interface ReportedPackage {
   serverOfferedVersion: string;
   status: number;
+  /** agent_has_version: what the agent runs now ('' when it has none). */
+  agentHasVersion?: string;
+  errorMessage?: string;
 }
 
 /** agents.package_statuses (the JSON of PackageStatuses) as name -> what the agent says of the offered version. */
@@ -101,7 +104,12 @@ export function reportedPackages(stored: unknown): Map<string, ReportedPackage> 
   for (const [name, p] of Object.entries(packages as Record<string, unknown>)) {
     if (!p || typeof p !== 'object') continue;
     const r = p as Record<string, unknown>;
-    out.set(name, { serverOfferedVersion: String(r['serverOfferedVersion'] ?? ''), status: statusNumber(r['status']) });
+    out.set(name, {
+      serverOfferedVersion: String(r['serverOfferedVersion'] ?? ''),
+      status: statusNumber(r['status']),
+      agentHasVersion: String(r['agentHasVersion'] ?? ''),
+      errorMessage: String(r['errorMessage'] ?? ''),
+    });
   }
   return out;
 }
