@@ -42,6 +42,8 @@ export interface OpampGoAgentOptions {
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
   /** Once connected, send a CSR for its uid (issue 18; events certificate_requested, certificate_offered). */
   readonly requestCertificate?: boolean;
+  /** With requestCertificate: the file the CSR's private key is written to (PEM), to reconnect over mutual TLS with the certificate offered. */
+  readonly certificateKeyOut?: string;
   /** The binary; built (or found built) by buildOpampGoAgent when left out. */
   readonly binary?: string;
 }
@@ -121,6 +123,7 @@ export async function startOpampGoAgent(options: OpampGoAgentOptions): Promise<O
   if (options.heartbeatSeconds !== undefined) args.push('-heartbeat', String(options.heartbeatSeconds));
   if (options.applyTimeoutMs !== undefined) args.push('-apply-timeout', `${options.applyTimeoutMs}ms`);
   if (options.requestCertificate) args.push('-request-certificate');
+  if (options.certificateKeyOut) args.push('-certificate-key-out', options.certificateKeyOut);
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('-label', `${k}=${v}`);
   if (options.tls?.caFile) args.push('-tls-ca', options.tls.caFile);
   if (options.tls?.certFile) args.push('-tls-cert', options.tls.certFile);

@@ -39,6 +39,8 @@ type agentOptions struct {
 	clientTLS *tls.Config
 	// Send a CSR once the first session is up (-request-certificate).
 	requestCertificate bool
+	// Where the CSR's key is written as PEM once made (-certificate-key-out; empty: kept in memory only).
+	certificateKeyOut string
 }
 
 type switchRequest struct {
@@ -66,7 +68,7 @@ type agent struct {
 type stopRequest struct{ done chan struct{} }
 
 func newAgent(o agentOptions) *agent {
-	return &agent{agentOptions: o, requests: make(chan any, 8), heartbeat: -1}
+	return &agent{agentOptions: o, requests: make(chan any, 8), heartbeat: -1, certKey: certificateKey{keyOut: o.certificateKeyOut}}
 }
 
 // start connects with the given settings; accepted: they came from the state directory.
