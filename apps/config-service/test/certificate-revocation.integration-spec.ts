@@ -151,6 +151,7 @@ describe('certificate revocation', () => {
     const team = `t${Date.now().toString(36)}`;
     const [a, b] = [await agentWithCertificate({ team }), await agentWithCertificate({ team })];
     const other = await agentWithCertificate({ team: 'other' });
+    const listedBefore = Number((await bed.rpc('GetCertificateRevocationList', { id: caId }))['entries']);
     const r = await bed.rest('POST', '/agents:revoke', { selector: `team=${team}`, reason: 'CESSATION_OF_OPERATION' });
     expect(r).toMatchObject({ status: 200, json: { agents: 2, certificates: 2, credentials: 2 } });
     for (const x of [a, b]) {
@@ -167,10 +168,15 @@ describe('certificate revocation', () => {
     ]);
     const audit = await bed.pool.query(`SELECT action FROM audit_log WHERE resource_name = $1 ORDER BY id`, [`team=${team}`]);
     expect(audit.rows.map((x) => x['action'])).toEqual(['agent.revoke', 'agent_credential.revoke']);
-    expect((await bed.rpc('GetCertificateRevocationList', { id: caId }))['entries']).toBe(3);
+    expect((await bed.rpc('GetCertificateRevocationList', { id: caId }))['entries']).toBe(listedBefore + 2);
+    const metrics = await fetch(`${bed.httpBase}/metrics`).then((x) => x.text());
+    expect(metrics).toContain('opamp_config_certificates_revoked_total{reason="cessation_of_operation"} 2');
+    expect(metrics).toMatch(/opamp_config_crls_signed_total [1-9]/);
   });
 
   it('the sweep re-signs a CRL with less than half its validity left, and drops revocations of certificates past their end', async () => {
+    // Signed at the first read when nothing was revoked yet; then made nearly due.
+    await bed.rpc('GetCertificateRevocationList', { id: caId });
     await bed.pool.query(`UPDATE certificate_revocation_lists SET next_update = now() + interval '1 minute' WHERE ca_id = $1`, [caId]);
     const before = Number((await bed.pool.query(`SELECT crl_number FROM certificate_revocation_lists WHERE ca_id = $1`, [caId])).rows[0]['crl_number']);
     const gone = 'ee'.repeat(32);

@@ -33,11 +33,19 @@ export interface RevocationOutcome {
 }
 
 export class CertificateRevocationApi {
+  /** Certificates revoked by this replica, by reason code. */
+  readonly metrics = { revoked: {} as Record<string, number> };
+
   constructor(
     private readonly ctx: ApiContext,
     private readonly services: CertificateServices | null,
     private readonly credentials: () => AgentCredentialApi | null,
   ) {}
+
+  /** CRLs this replica signed (revocations, the sweep, a stale list read). */
+  get crlsSigned(): number {
+    return this.services?.crls.signed ?? 0;
+  }
 
   private get s(): CertificateServices {
     if (!this.services || !this.services.authorities.available) {
@@ -137,6 +145,7 @@ export class CertificateRevocationApi {
       );
       return { revoked, caIds };
     });
+    this.metrics.revoked[r.reason] = (this.metrics.revoked[r.reason] ?? 0) + done.revoked.length;
     // After the commit: every gateway refuses them and ends their connections.
     await publishRevocations(s.directory, done.revoked);
     return done;

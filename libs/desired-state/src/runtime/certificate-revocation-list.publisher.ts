@@ -15,6 +15,8 @@ const HOUR_MS = 3_600_000;
 
 export class RevocationListPublisher {
   readonly validityHours: number;
+  /** Lists signed by this process (counted when signed; a transaction that rolls back still counts). */
+  signed = 0;
 
   constructor(
     private readonly db: SqlDatabase,
@@ -36,6 +38,7 @@ export class RevocationListPublisher {
     const signer = await this.authorities.signerOf(ca, tx);
     const revoked = await this.revocations.revokedOf(tx, ca.id);
     const signed = await signer.revocationList(revoked, this.validityHours);
+    this.signed++;
     return this.revocations.putList(tx, {
       caId: ca.id,
       tenantId: ca.tenantId,
