@@ -218,7 +218,7 @@ export class ConfigServiceModule {
             const directory = new AgentTokenDirectory(redis);
             const log = (level: 'info' | 'warn' | 'error', message: string) => (level === 'error' ? logger.error(message) : level === 'warn' ? logger.warn(message) : logger.log(message));
             // Client certificates (issue 18): CAs sealed under the credential key; agents' CSRs judged before their offers.
-            const certificates = certificateServices(repo.db, config.credentialKey, directory);
+            const certificates = certificateServices(repo.db, config.credentialKey, directory, { crlValidityHours: config.crlValidityHours });
             const holder: { reconciler: AgentCertificateReconciler | null } = { reconciler: null };
             const identity = new AgentIdentityReconciler(credentials, repo, dispatcher, directory, {
               publicEndpoint: config.publicOpampUrl,

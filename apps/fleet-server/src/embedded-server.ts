@@ -31,6 +31,7 @@ import {
   type AgentStateEraser,
   type AgentTokenSink,
   type CredentialDirectory,
+  type CertificateDirectory,
   certificateServices,
   AgentCertificateReconciler,
   AgentCertificateSweeper,
@@ -182,10 +183,20 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const credentialKey = loadCredentialKeyOf(config);
   const credentialRepo = new AgentCredentialRepository(db, credentialKey);
   // The same edge directory as the tokens': a removal ends the credential's connections there too.
-  const credentialDirectory: CredentialDirectory = { put: (entry) => tokenSink.put(entry), remove: (digest) => tokenSink.remove(digest) };
+  const credentialDirectory: CredentialDirectory & CertificateDirectory = {
+    put: (entry) => tokenSink.put(entry),
+    remove: (digest) => tokenSink.remove(digest),
+    // Revoked certificates: refused by the edge from now on (a late put cannot bring them back), their connections ended.
+    revokeCertificates: async (revocations) => {
+      for (const revocation of revocations) {
+        const revoked = authority.apply({ action: 'revoke', revocation: { ...revocation } });
+        if (revoked) edgeRef?.disconnectCredential(revoked.tenantId, revoked.tokenId);
+      }
+    },
+  };
   let ownOpampUrl: string | null = null;
   // Client certificates (issue 18): CAs sealed under the credential key; agents' CSRs judged before their offers.
-  const certificates = certificateServices(db, loadCredentialKeyOf(config), credentialDirectory);
+  const certificates = certificateServices(db, loadCredentialKeyOf(config), credentialDirectory, { crlValidityHours: config.crlValidityHours });
   const certificateHolder: { reconciler: AgentCertificateReconciler | null } = { reconciler: null };
   const identity = new AgentIdentityReconciler(credentialRepo, repo, dispatcher, credentialDirectory, {
     publicEndpoint: () => config.publicOpampUrl || ownOpampUrl,

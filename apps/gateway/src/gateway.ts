@@ -48,6 +48,8 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
     if (revoked) edgeRef?.disconnectCredential(revoked.tenantId, revoked.tokenId);
   });
   const directory = new AgentTokenDirectory(commands);
+  // Revoked certificates first: their entries, if any are left, are refused anyway.
+  for (const revocation of await directory.loadRevoked()) authenticator.apply({ action: 'revoke', revocation });
   for (const entry of await directory.loadAll()) authenticator.apply({ action: 'put', entry });
   for (const policy of await directory.loadPolicies()) authenticator.apply({ action: 'policy', policy });
   if (authenticator.size === 0) log('warn', 'no agent tokens yet: agents get 401 until config-service issues some');

@@ -16,3 +16,7 @@ export const DEFAULT_CA_LIFETIME_DAYS = 365 * 2;
 export const CLOCK_SKEW_MS = 5 * 60 * 1000;
 /** DNS name patterns a tenant's policy may list. */
 export const MAX_POLICY_DNS_PATTERNS = 64;
+/** How long a CA's CRL is valid (hours; its nextUpdate). It is re-signed on every revocation and once less than half of this is left. */
+export const MIN_CRL_VALIDITY_HOURS = 1;
+export const MAX_CRL_VALIDITY_HOURS = 24 * 31;
+export const DEFAULT_CRL_VALIDITY_HOURS = 24;

@@ -30,5 +30,8 @@ export * from './store/agent-certificate.repository';
 export * from './runtime/agent-certificate.issuer';
 export * from './api/certificate-authority-api';
 export * from './api/agent-certificate-api';
+export * from './api/certificate-revocation-api';
+export * from './store/certificate-revocation.repository';
+export * from './runtime/certificate-revocation-list.publisher';
 export * from './runtime/agent-certificate.reconciler';
 export * from './runtime/agent-certificate.sweeper';

@@ -30,6 +30,8 @@ export type RejectionReason =
   | 'duplicate_connection'
   /** A client certificate the credential directory does not know (never issued, revoked, expired), or a malformed one. */
   | 'unknown_certificate'
+  /** A client certificate that was revoked (the revocation set every gateway follows). */
+  | 'certificate_revoked'
   /** A client certificate and a bearer credential that name different agents (client-certificate.ts). */
   | 'credential_mismatch';
 

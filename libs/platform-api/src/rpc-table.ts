@@ -82,6 +82,9 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   ListCertificateRequests: (api, c, r) => api.agentCertificates.listCertificateRequests(c, r),
   ApproveCertificateRequest: (api, c, r) => api.agentCertificates.approveCertificateRequest(c, r),
   DenyCertificateRequest: (api, c, r) => api.agentCertificates.denyCertificateRequest(c, r),
+  RevokeAgentCertificates: (api, c, r) => api.certificateRevocation.revokeAgentCertificates(c, r),
+  RevokeAgents: (api, c, r) => api.certificateRevocation.revokeAgents(c, r),
+  GetCertificateRevocationList: (api, c, r) => api.certificateRevocation.getCertificateRevocationList(c, r),
 };
 
 /** Server-streaming rpcs: served by the transports themselves (watch-stream.ts), not through invokeRpc. */

@@ -15,3 +15,4 @@ export * from './promql-metric-names';
 export * from './monitoring-as-code';
 export * from './test-csr';
 export * from './download-cut.proxy';
+export * from './websocket-probe';

@@ -51,6 +51,8 @@ export interface OpampGoAgentOptions {
   readonly agentPackage?: string;
   /** Continue a download that broke off with a Range request (opamp-go alone does not). */
   readonly resumeDownloads?: boolean;
+  /** With requestCertificate: the file the CSR's private key is written to (PEM), to reconnect over mutual TLS with the certificate offered. */
+  readonly certificateKeyOut?: string;
   /** The binary; built (or found built) by buildOpampGoAgent when left out. */
   readonly binary?: string;
 }
@@ -133,6 +135,7 @@ export async function startOpampGoAgent(options: OpampGoAgentOptions): Promise<O
   if (options.packagesDir !== undefined) args.push('-packages-dir', options.packagesDir);
   if (options.agentPackage !== undefined) args.push('-agent-package', options.agentPackage);
   if (options.resumeDownloads) args.push('-resume-downloads');
+  if (options.certificateKeyOut) args.push('-certificate-key-out', options.certificateKeyOut);
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('-label', `${k}=${v}`);
   if (options.tls?.caFile) args.push('-tls-ca', options.tls.caFile);
   if (options.tls?.certFile) args.push('-tls-cert', options.tls.certFile);

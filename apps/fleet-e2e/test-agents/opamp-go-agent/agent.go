@@ -43,6 +43,8 @@ type agentOptions struct {
 	packages *packageStore
 	// Continue a broken download with Range (-resume-downloads).
 	resumeDownloads bool
+	// Where the CSR's key is written as PEM once made (-certificate-key-out; empty: kept in memory only).
+	certificateKeyOut string
 }
 
 type switchRequest struct {
@@ -70,7 +72,7 @@ type agent struct {
 type stopRequest struct{ done chan struct{} }
 
 func newAgent(o agentOptions) *agent {
-	a := &agent{agentOptions: o, requests: make(chan any, 8), heartbeat: -1}
+	a := &agent{agentOptions: o, requests: make(chan any, 8), heartbeat: -1, certKey: certificateKey{keyOut: o.certificateKeyOut}}
 	if o.packages != nil {
 		o.packages.emit = a.emitCurrent
 		o.packages.installed = a.setServiceVersion

@@ -3,7 +3,9 @@
 // opamp-go's RequestConnectionSettings; an offer that carries a certificate
 // is reported with the certificate and CA (public), whether the private key
 // field is empty (it must be: the agent keeps its own) and whether the
-// certificate is for the agent's key. The key stays in memory.
+// certificate is for the agent's key. The key stays in memory, unless
+// -certificate-key-out names a file for it (a test reconnecting over mutual
+// TLS with the certificate it was offered).
 package main
 
 import (
@@ -15,12 +17,14 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
+	"os"
 	"sync"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
 )
 
 type certificateKey struct {
+	keyOut   string
 	mu       sync.Mutex
 	key      *ecdsa.PrivateKey
 	received bool
@@ -50,6 +54,15 @@ func (k *certificateKey) request(s *session, uidHex string) error {
 			return err
 		}
 		k.key = key
+		if k.keyOut != "" {
+			der, err := x509.MarshalPKCS8PrivateKey(key)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(k.keyOut, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+				return err
+			}
+		}
 	}
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: uidHex}}, k.key)
 	if err != nil {

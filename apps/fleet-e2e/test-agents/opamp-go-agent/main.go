@@ -59,6 +59,7 @@ func runMain(args []string) error {
 	packagesDir := fs.String("packages-dir", "", "directory of the agent's packages: accept packages (AcceptsPackages, ReportsPackageStatuses added to -caps)")
 	agentPackage := fs.String("agent-package", "opamp-go-test-agent", "the package that is the agent itself: its installed version is the agent's service.version")
 	resumeDownloads := fs.Bool("resume-downloads", false, "continue a package download that broke off with a Range request (opamp-go itself starts over only on a new offer)")
+	certificateKeyOut := fs.String("certificate-key-out", "", "with -request-certificate: write the CSR's private key to this file (PEM, mode 0600)")
 	var labels labelFlags
 	fs.Var(&labels, "label", "k=v non-identifying attribute (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -123,6 +124,7 @@ func runMain(args []string) error {
 		requestCertificate: *requestCertificate,
 		packages:           packages,
 		resumeDownloads:    *resumeDownloads,
+		certificateKeyOut:  *certificateKeyOut,
 	})
 	// Before the first connection, so an early SIGTERM still ends in agent_disconnect and exit 0.
 	signals := make(chan os.Signal, 1)

@@ -172,3 +172,6 @@ export const MAX_ASSIGNMENT_PACKAGES = 32;
 export const DEFAULT_CA_OVERLAP_HOURS = 24 * 7;
 export const MAX_CA_OVERLAP_HOURS = 24 * 366;
 export const MAX_PENDING_CERTIFICATE_REQUESTS = 10_000;
+/** Certificate revocation (issue 18 item 5): the operator's note on a revocation, and the agents one call may revoke. */
+export const MAX_REVOCATION_NOTE_CHARS = 500;
+export const MAX_AGENTS_PER_REVOCATION = 1_000_000;

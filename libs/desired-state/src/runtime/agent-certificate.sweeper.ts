@@ -4,7 +4,10 @@
  * - a certificate past its not_after expires and leaves the gateways'
  *   credential directory (a terminator refuses it by then anyway; a gateway
  *   must not believe it either);
- * - a rotated CA whose overlap has ended is retired: it leaves the trust bundle.
+ * - a rotated CA whose overlap has ended is retired: it leaves the trust bundle;
+ * - a trusted CA's CRL with less than half its validity left (or none yet) is
+ *   re-signed, and revocations of certificates past their end leave the
+ *   gateways' revocation set.
  * Work per pass is bounded; a large backlog is worked over several passes.
  */
 import { holdsSweepLock, PeriodicPass } from './periodic-pass';
@@ -21,11 +24,11 @@ export interface AgentCertificateSweeperOptions {
 
 export class AgentCertificateSweeper {
   private readonly periodic: PeriodicPass;
-  readonly totals = { passes: 0, expired: 0, authoritiesRetired: 0, errors: 0 };
+  readonly totals = { passes: 0, expired: 0, authoritiesRetired: 0, crlsSigned: 0, errors: 0 };
 
   constructor(
     private readonly services: CertificateServices,
-    private readonly directory: Pick<CredentialDirectory, 'remove' | 'removeMany'>,
+    private readonly directory: Pick<CredentialDirectory, 'remove' | 'removeMany'> & { pruneRevoked?(): Promise<number> },
     private readonly options: AgentCertificateSweeperOptions = {},
   ) {
     this.periodic = new PeriodicPass(() => this.sweepOnce(), this.options.intervalMs ?? 60_000, (err) => {
@@ -42,19 +45,22 @@ export class AgentCertificateSweeper {
     await this.periodic.stop();
   }
 
-  async sweepOnce(): Promise<{ expired: number; authoritiesRetired: number; skipped: boolean }> {
+  async sweepOnce(): Promise<{ expired: number; authoritiesRetired: number; crlsSigned: number; skipped: boolean }> {
     const db = this.services.certificates.db;
     const outcome = await db.transaction(async (tx) => {
       if (!(await holdsSweepLock(tx, SWEEP_LOCK))) return null;
       const expired = await this.services.certificates.expireDue(tx, this.options.pageSize ?? 1000);
       const retired = await this.services.authorities.retireDue(tx);
-      return { expired, retired };
+      const crlsSigned = this.services.authorities.available ? await this.services.crls.resignDue(tx, this.options.pageSize ?? 1000) : 0;
+      return { expired, retired, crlsSigned };
     });
     this.totals.passes++;
-    if (!outcome) return { expired: 0, authoritiesRetired: 0, skipped: true };
+    if (!outcome) return { expired: 0, authoritiesRetired: 0, crlsSigned: 0, skipped: true };
     await removeAll(this.directory as CredentialDirectory, outcome.expired.map((c) => c.fingerprint));
+    await this.directory.pruneRevoked?.();
     this.totals.expired += outcome.expired.length;
     this.totals.authoritiesRetired += outcome.retired.length;
-    return { expired: outcome.expired.length, authoritiesRetired: outcome.retired.length, skipped: false };
+    this.totals.crlsSigned += outcome.crlsSigned;
+    return { expired: outcome.expired.length, authoritiesRetired: outcome.retired.length, crlsSigned: outcome.crlsSigned, skipped: false };
   }
 }

@@ -31,6 +31,8 @@ export interface AgentCertificateRecord {
   readonly offeredAt: string | null;
   readonly revokedAt: string | null;
   readonly revokeReason: string | null;
+  /** RFC 5280 reason code of a revocation (migration 0215), null before. */
+  readonly revokeReasonCode: string | null;
 }
 
 export interface CertificateRequestRecord {
@@ -58,7 +60,7 @@ function arrayOf(v: unknown): string[] {
   return [];
 }
 
-function certificateFromRow(r: Record<string, unknown>): AgentCertificateRecord {
+export function certificateFromRow(r: Record<string, unknown>): AgentCertificateRecord {
   return {
     id: String(r['id']),
     tenantId: String(r['tenant_id']),
@@ -76,6 +78,7 @@ function certificateFromRow(r: Record<string, unknown>): AgentCertificateRecord 
     offeredAt: iso(r['offered_at']),
     revokedAt: iso(r['revoked_at']),
     revokeReason: text(r['revoke_reason']),
+    revokeReasonCode: text(r['revoke_reason_code']),
   };
 }
 
