@@ -98,7 +98,7 @@ export class FleetApiService {
     this.assignments = new AssignmentApi(ctx, this.configurations, this.rollouts.repo);
     this.agentTokens = new AgentTokenApi(ctx, agentTokenSink);
     this.audit = new AuditApi(ctx);
-    this.tenantSettings = new TenantSettingsApi(ctx, agentTokenSink);
+    this.tenantSettings = new TenantSettingsApi(ctx, agentTokenSink, () => this.credentialServices ?? null);
     this.credentialServices = options.credentials ?? null;
     this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
     this.packages = new PackageApi(ctx, options.packages);

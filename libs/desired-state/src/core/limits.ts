@@ -172,3 +172,10 @@ export const MAX_ASSIGNMENT_PACKAGES = 32;
 export const DEFAULT_CA_OVERLAP_HOURS = 24 * 7;
 export const MAX_CA_OVERLAP_HOURS = 24 * 366;
 export const MAX_PENDING_CERTIFICATE_REQUESTS = 10_000;
+/**
+ * Own-telemetry destinations of a connection profile (issue 19): the names
+ * and values of one destination's headers together (each header is also
+ * held to MAX_HEADER_NAME_CHARS / MAX_HEADER_VALUE_CHARS); the Collector
+ * puts them on every export request.
+ */
+export const MAX_TELEMETRY_HEADER_CHARS = 16 * 1024;
