@@ -12,3 +12,4 @@ export * from './test-pki';
 export * from './haproxy-terminator.process';
 export * from './package-file.server';
 export * from './test-csr';
+export * from './otlp-export.client';
