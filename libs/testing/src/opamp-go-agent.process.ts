@@ -42,6 +42,12 @@ export interface OpampGoAgentOptions {
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
   /** Once connected, send a CSR for its uid (issue 18; events certificate_requested, certificate_offered). */
   readonly requestCertificate?: boolean;
+  /**
+   * Declare ReportsOwnMetrics and follow the own_metrics offer: POST a small
+   * OTLP/JSON metrics export to it with its headers (issue 19; events
+   * own_metrics_offered, own_metrics_sent); again every intervalMs when given.
+   */
+  readonly ownMetrics?: boolean | { readonly intervalMs: number };
   /** The binary; built (or found built) by buildOpampGoAgent when left out. */
   readonly binary?: string;
 }
@@ -121,6 +127,8 @@ export async function startOpampGoAgent(options: OpampGoAgentOptions): Promise<O
   if (options.heartbeatSeconds !== undefined) args.push('-heartbeat', String(options.heartbeatSeconds));
   if (options.applyTimeoutMs !== undefined) args.push('-apply-timeout', `${options.applyTimeoutMs}ms`);
   if (options.requestCertificate) args.push('-request-certificate');
+  if (options.ownMetrics) args.push('-own-metrics');
+  if (typeof options.ownMetrics === 'object') args.push('-own-metrics-interval', `${options.ownMetrics.intervalMs}ms`);
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('-label', `${k}=${v}`);
   if (options.tls?.caFile) args.push('-tls-ca', options.tls.caFile);
   if (options.tls?.certFile) args.push('-tls-cert', options.tls.certFile);

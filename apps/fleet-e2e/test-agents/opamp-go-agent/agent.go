@@ -39,6 +39,8 @@ type agentOptions struct {
 	clientTLS *tls.Config
 	// Send a CSR once the first session is up (-request-certificate).
 	requestCertificate bool
+	// Follow own_metrics offers (-own-metrics); nil: not declared.
+	ownMetrics *ownMetrics
 }
 
 type switchRequest struct {
@@ -203,6 +205,7 @@ func (a *agent) callbacks(s *session) types.Callbacks {
 		},
 		OnMessage: func(ctx context.Context, msg *types.MessageData) {
 			s.offerHash = msg.OfferedConnectionsSettingsHash
+			a.ownMetrics.offered(msg.OwnMetricsConnSettings, s.settings.credential())
 			if msg.RemoteConfig != nil {
 				a.applyRemoteConfig(ctx, s, msg.RemoteConfig)
 			}

@@ -55,6 +55,8 @@ func runMain(args []string) error {
 	tlsCert := fs.String("tls-cert", "", "PEM file of the agent's client certificate (mutual TLS), with -tls-key")
 	tlsKey := fs.String("tls-key", "", "PEM file of the client certificate's private key")
 	requestCertificate := fs.Bool("request-certificate", false, "once connected, send a CSR for the agent's uid (an ECDSA P-256 key made in memory)")
+	ownMetricsOn := fs.Bool("own-metrics", false, "declare ReportsOwnMetrics and POST a small OTLP/JSON metrics export to the offered own_metrics destination with its headers")
+	ownMetricsEvery := fs.Duration("own-metrics-interval", 0, "with -own-metrics: export again at this interval (0: once per offer)")
 	var labels labelFlags
 	fs.Var(&labels, "label", "k=v non-identifying attribute (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -68,6 +70,11 @@ func runMain(args []string) error {
 	caps, err := parseCaps(*capsList)
 	if err != nil {
 		return err
+	}
+	var own *ownMetrics
+	if *ownMetricsOn {
+		caps |= protobufs.AgentCapabilities_AgentCapabilities_ReportsOwnMetrics
+		own = &ownMetrics{interval: *ownMetricsEvery, uid: uuidString(uid)}
 	}
 	clientTLS, err := loadClientTLS(*tlsCA, *tlsCert, *tlsKey)
 	if err != nil {
@@ -93,6 +100,9 @@ func runMain(args []string) error {
 
 	installTransportWatch()
 	log := &eventLog{out: os.Stdout}
+	if own != nil {
+		own.log = log
+	}
 	a := newAgent(agentOptions{
 		uid:          uid,
 		caps:         caps,
@@ -104,6 +114,7 @@ func runMain(args []string) error {
 		clientTLS:    clientTLS,
 
 		requestCertificate: *requestCertificate,
+		ownMetrics:         own,
 	})
 	// Before the first connection, so an early SIGTERM still ends in agent_disconnect and exit 0.
 	signals := make(chan os.Signal, 1)
@@ -116,11 +127,13 @@ func runMain(args []string) error {
 	for {
 		select {
 		case <-signals:
+			own.stop()
 			a.stop()
 			return nil
 		case cmd, ok := <-commands:
 			// stdin closed: the test that started the agent is gone, so stop too.
 			if !ok || cmd.Cmd == "stop" {
+				own.stop()
 				a.stop()
 				return nil
 			}
