@@ -5,10 +5,10 @@
  * this server, the agent is offered own_metrics (this server's OTLP
  * receiver, its own credential), applies the offer and reports APPLIED,
  * POSTs its own metrics there, and GetAgent shows both the status and the
- * data received; once its credential is revoked, the receiver refuses its
- * exports (C69).
+ * data received; the enrollment token and a forged credential are refused;
+ * once its credential is revoked, the receiver refuses its exports (C69).
  */
-import { waitFor } from '@opamp/testing';
+import { collectorOwnMetrics, postOtlp, waitFor } from '@opamp/testing';
 import { GoAgentBed } from './harness/go-agent-bed';
 
 interface AgentView {
@@ -43,6 +43,12 @@ describe("agents' own telemetry with the opamp-go test agent (embedded server)",
     );
     expect(view.connectionSettings!.reportedHash).toBe(view.connectionSettings!.offeredHash);
     expect(view.ownTelemetry).toMatchObject({ spans: '0', logRecords: '0', lastReceivedTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+
+    // Only an agent's own credential binds data to an agent.
+    const origin = new URL(bed.server.http).origin;
+    expect((await postOtlp(origin, 'metrics', collectorOwnMetrics(), { credential: bed.server.agentToken, encoding: 'protobuf', gzip: true })).status).toBe(401);
+    expect((await postOtlp(origin, 'metrics', collectorOwnMetrics(), { credential: 'opamp_agent_forged' })).status).toBe(401);
+    expect((await postOtlp(origin, 'metrics', collectorOwnMetrics())).status).toBe(401);
 
     await call('POST', '/agent-credentials:revoke', { instanceUid: agent.uid, reason: 'e2e: own telemetry follows revocation' });
     await agent.waitForEvent((e) => e.event === 'own_metrics_sent' && e.status === 401, 30_000, 'exports refused after the revocation');
