@@ -33,23 +33,32 @@ func TestOwnMetricsFollowsTheOffer(t *testing.T) {
 		DestinationEndpoint: srv.URL + "/v1/metrics",
 		Headers:             &protobufs.Headers{Headers: []*protobufs.Header{{Key: "Authorization", Value: "Bearer t1"}}},
 	}
-	o.offered(offer, "")
-	o.offered(offer, "")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	exports := func() int {
 		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= 1 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+		defer mu.Unlock()
+		return len(got)
 	}
-	time.Sleep(100 * time.Millisecond)
+	waitExports := func(n int) {
+		deadline := time.Now().Add(5 * time.Second)
+		for exports() < n && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	o.offered(offer, "")
+	waitExports(1)
+	// The same offer again (every later message of the server repeats nothing, but a reconnect may): no new export.
+	o.offered(offer, "")
+	time.Sleep(200 * time.Millisecond)
+	if n := exports(); n != 1 {
+		t.Fatalf("the same offer again: want still 1 export, got %d", n)
+	}
+	// Another destination: followed.
+	o.offered(&protobufs.TelemetryConnectionSettings{DestinationEndpoint: srv.URL + "/v1/metrics?b", Headers: offer.Headers}, "")
+	waitExports(2)
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 1 {
-		t.Fatalf("want 1 export, got %d", len(got))
+	if len(got) != 2 {
+		t.Fatalf("want 2 exports (one per destination), got %d", len(got))
 	}
 	if got[0].URL.Path != "/v1/metrics" || got[0].Header.Get("Authorization") != "Bearer t1" || got[0].Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("unexpected request: %s %v", got[0].URL.Path, got[0].Header)
