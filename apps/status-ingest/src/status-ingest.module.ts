@@ -122,17 +122,25 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
     },
     {
       provide: OWN_TELEMETRY_WORKER,
-      inject: [APP_CONFIG, PG_POOL, KAFKA],
-      useFactory: (config: StatusIngestConfig, pool: Pool, kafka: Kafka) => {
+      inject: [APP_CONFIG, PG_POOL, KAFKA, INGEST_METRICS],
+      useFactory: (config: StatusIngestConfig, pool: Pool, kafka: Kafka, metrics: StatusIngestMetrics) => {
         const logger = new Logger('status-ingest');
-        return new OwnTelemetryWorker({
+        const counters = new OwnTelemetryCounters(new PgSqlDatabase(pool));
+        const worker = new OwnTelemetryWorker({
           kafka,
           topic: config.ownTelemetry.topic,
           groupId: config.ownTelemetry.groupId,
-          consumer: new OwnTelemetryCounters(new PgSqlDatabase(pool)),
+          consumer: counters,
           onPoisoned: (offset, err) => logger.warn(`skipped a poisoned own-telemetry record at offset ${offset}: ${String(err)}`),
           onConsumerCrash: (err) => logger.error(`own-telemetry consumer crashed, rebuilding it: ${err.message}`),
         });
+        metrics.watchOwnTelemetry({
+          get poisoned() {
+            return worker.poisoned;
+          },
+          totals: counters.totals,
+        });
+        return worker;
       },
     },
     {
