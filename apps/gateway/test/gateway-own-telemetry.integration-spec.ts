@@ -6,7 +6,9 @@
  * whatever the body claims, and produces it to its topic (read back here with
  * a real consumer; libs/ingest's own-telemetry test counts them); a bad or
  * revoked credential gets 401, an enrollment token too, malformed OTLP 400
- * with a message, a gzip bomb and an oversized body 413, all counted.
+ * with a message, a gzip bomb and an oversized body 413, all counted; beyond
+ * its own concurrency limit it answers 503, and a request cut off mid-body
+ * gives its slot back.
  */
 import { gzipSync } from 'node:zlib';
 import { createHash, randomBytes } from 'node:crypto';
@@ -14,12 +16,13 @@ import { AgentTokenDirectory, createRedisConnection } from '@opamp/bus-redis';
 import { BatchConsumer, createKafkaClient } from '@opamp/bus-kafka';
 import { AgentTelemetryCodec, fleet } from '@opamp/contracts';
 import { decodeOtlpRequest, instanceUidToString, newInstanceUidV7 } from '@opamp/protocol';
-import { collectorOwnMetrics, postOtlp, testInfra, uniqueName, waitFor } from '@opamp/testing';
+import { collectorOwnMetrics, postOtlp, RawHttpConnection, testInfra, uniqueName, waitFor } from '@opamp/testing';
 import type Redis from 'ioredis';
 import { loadGatewayConfig } from '../src/config/gateway.config';
 import { type RunningGateway, startGateway } from '../src/gateway';
 
 const MAX_BODY = 256 * 1024;
+const MAX_CONCURRENT = 2;
 const digest = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('base64');
 
 describe('gateway OTLP receiver of own telemetry (real Kafka, Redis, PostgreSQL)', () => {
@@ -63,6 +66,7 @@ describe('gateway OTLP receiver of own telemetry (real Kafka, Redis, PostgreSQL)
         OPAMP_GATEWAY_INBOUND_TOPIC: uniqueName('opamp.agent-inbound'),
         OPAMP_OWN_TELEMETRY_TOPIC: topic,
         OPAMP_OWN_TELEMETRY_MAX_BODY_BYTES: String(MAX_BODY),
+        OPAMP_OWN_TELEMETRY_REQUESTS_MAX: String(MAX_CONCURRENT),
       }),
       () => undefined,
     );
@@ -144,5 +148,23 @@ describe('gateway OTLP receiver of own telemetry (real Kafka, Redis, PostgreSQL)
     expect((await postOtlp(origin, 'metrics', collectorOwnMetrics(), { credential: agentB.secret })).status).toBe(200);
     await new AgentTokenDirectory(redis).remove(digest(agentB.secret));
     await waitFor(() => postOtlp(origin, 'metrics', collectorOwnMetrics(), { credential: agentB.secret }), (r) => r.status === 401, { description: 'the revoked credential refused' });
+  });
+
+  it('beyond its concurrency limit it answers 503 with Retry-After; a request cut off mid-body frees its slot', async () => {
+    // Requests whose bodies never finish hold every slot.
+    const held = await Promise.all(Array.from({ length: MAX_CONCURRENT }, () => RawHttpConnection.open(gateway.edge.port)));
+    for (const c of held) {
+      c.write(`POST /v1/metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${agentA.secret}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"resourceMetrics":`);
+    }
+    const active = () => gateway.edge.metrics.telemetryActive.get().then((m) => m.values[0]?.value ?? 0);
+    await waitFor(active, (n) => n === MAX_CONCURRENT, { description: 'every slot held' });
+    const busy = await postOtlp(origin, 'metrics', collectorOwnMetrics(), { credential: agentA.secret });
+    expect(busy).toEqual({ status: 503, text: 'server is busy, retry later\n' });
+    expect(await metric('metrics', 'busy')).toBe(1);
+    held[0].destroy();
+    await waitFor(active, (n) => n === MAX_CONCURRENT - 1, { description: 'the cut request gave its slot back' });
+    expect((await postOtlp(origin, 'metrics', collectorOwnMetrics(), { credential: agentA.secret })).status).toBe(200);
+    for (const c of held.slice(1)) c.destroy();
+    await waitFor(active, (n) => n === 0, { description: 'every slot free' });
   });
 });

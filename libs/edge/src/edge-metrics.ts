@@ -100,6 +100,11 @@ export class EdgeMetrics {
     labelNames: ['signal', 'result'] as const,
     registers: [this.registry],
   });
+  readonly telemetryActive = new Gauge({
+    name: 'opamp_gateway_otlp_requests_active',
+    help: 'OTLP export requests in flight on this gateway (each holds one of its slots)',
+    registers: [this.registry],
+  });
   readonly telemetryItems = new Counter({
     name: 'opamp_gateway_otlp_items_total',
     help: 'Data points, spans and log records accepted by the OTLP receiver, by signal',

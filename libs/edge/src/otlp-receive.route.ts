@@ -101,6 +101,7 @@ export class OtlpReceiveRoute {
       if (done || !counted) return;
       done = true;
       this.active--;
+      this.metrics.telemetryActive.set(this.active);
     };
     // One handler (uWS keeps the last one given): a request gone mid-body frees its slot.
     res.onAborted(() => {
@@ -120,6 +121,7 @@ export class OtlpReceiveRoute {
       return;
     }
     this.active++;
+    this.metrics.telemetryActive.set(this.active);
     counted = true;
     const tenantId = credential.tenantId;
     const uidHex = credential.uidHex;
