@@ -4,12 +4,13 @@
  * not. What an agent was offered as its own_* destination when the tenant
  * sends its agents' telemetry to this server.
  *
- * Who: the agent's own credential (or client certificate) in Authorization /
- * X-API-Key, as on /v1/opamp, from the same in-memory directory, so a
- * revoked or superseded credential is refused at once (401, C69). An
+ * Who: the agent's own credential in Authorization / X-API-Key (what its
+ * own_* offer carries), as on /v1/opamp, from the same in-memory directory,
+ * so a revoked or superseded credential is refused at once (401, C69). An
  * enrollment token speaks for many agents and is refused too: every record
  * is bound to the one agent the credential names (libs/protocol
- * otlp-request.ts overwrites what the body claims).
+ * otlp-request.ts overwrites what the body claims). A client certificate
+ * alone is not enough here: it is never offered as a telemetry header.
  *
  * Cost: at most `maxConcurrent` requests in flight per gateway (503 with
  * Retry-After beyond), bodies limited raw and inflated (413; gzip inflated
@@ -109,7 +110,7 @@ export class OtlpReceiveRoute {
       finish();
     });
     if (lengths > 1) return this.refuse(res, signal, 400, 'malformed', 'more than one Content-Length header', 'ambiguous_http', true);
-    if (!credential || !credential.uidHex || (credential.kind !== 'agent' && credential.kind !== 'certificate')) {
+    if (!credential || !credential.uidHex || credential.kind !== 'agent') {
       const why = credential ? "own telemetry is accepted only with the agent's own credential" : 'unauthorized';
       return this.refuse(res, signal, 401, 'unauthorized', why, 'unauthorized');
     }
