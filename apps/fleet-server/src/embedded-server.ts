@@ -6,6 +6,7 @@
  * the data directory, so state survives a restart.
  *
  *   agents -> edge -> inbound queue -> InboundProcessor -> PostgreSQL
+ *   agents' own telemetry (OTLP) -> edge -> telemetry queue -> OwnTelemetryCounters -> PostgreSQL
  *                                        | events queue -> Reconciler -> push bus / pending -> edge
  *   operators -> platform API (REST + gRPC) -> FleetApiService -> PostgreSQL, Reconciler
  */
@@ -13,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { derivePackageUrlKey } from '@opamp/contracts';
+import { AgentTelemetryCodec, derivePackageUrlKey, EnvelopeDecodeError, type fleet } from '@opamp/contracts';
 import { KeyedBatchQueue, MemoryAgentChangeFeed, MemoryLeaseStore, MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
 import { Registry } from 'prom-client';
 import {
@@ -45,6 +46,7 @@ import {
   LastSeenFlusher,
   LivenessSweeper,
   MemoryCursorStore,
+  OwnTelemetryCounters,
   PushDispatcher,
   type EventSink,
 } from '@opamp/ingest';
@@ -262,6 +264,20 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   inbound.consume(async (records) => {
     await processor.process(records.map((r) => ({ key: r.key, value: r.value })));
   });
+  // Agents' own telemetry: the twin of opamp.agent-telemetry, a queue of its own (never ahead of or behind OpAMP messages).
+  const ownTelemetry = new OwnTelemetryCounters(db);
+  const telemetry = new KeyedBatchQueue({ partitions: 2, maxBatch: 500 });
+  telemetry.consume(async (records) => {
+    const decoded: fleet.v1.AgentTelemetry[] = [];
+    for (const r of records) {
+      try {
+        decoded.push(AgentTelemetryCodec.decode(r.value));
+      } catch (err) {
+        if (!(err instanceof EnvelopeDecodeError)) throw err;
+      }
+    }
+    await ownTelemetry.consume(decoded);
+  });
   const retention = new AgentRetentionSweeper({ db, cursors, changes: agentChanges });
   const sweeper = new LivenessSweeper(
     { db, cursors, events: eventSink, retention },
@@ -312,6 +328,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       pending,
       peers: pushBus,
       packageFiles: fleetApi.packages.blobs,
+      telemetry: { send: (key, record) => telemetry.send(key, record) },
       log,
     },
   );
@@ -355,6 +372,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     async stop(drainWindowMs = config.drainWindowMs) {
       try {
         await edge.drain(drainWindowMs); // closes the inbound queue once drained
+        await telemetry.close();
         admin.stop();
         await unsubscribeChanges();
         fleetApi.watches.close();

@@ -26,7 +26,7 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'POST', path: '/agents/{instanceUid}/custom-messages', rpc: 'SendCustomMessage', body: '*', summary: 'Send a custom message' },
   { method: 'DELETE', path: '/agents/{instanceUid}', rpc: 'DeleteAgent', summary: 'Delete a disconnected agent (FAILED_PRECONDITION while it is connected)' },
   { method: 'GET', path: '/tenant-settings', rpc: 'GetTenantSettings', summary: 'Tenant settings (agent retention, agent credentials)' },
-  { method: 'PUT', path: '/tenant-settings', rpc: 'UpdateTenantSettings', body: 'settings', summary: 'Update tenant settings; fields left out keep their value (agent_retention_days: 0 keeps agents forever; require_agent_credentials, agent_credential_lifetime_days, credential_switch_grace_hours)' },
+  { method: 'PUT', path: '/tenant-settings', rpc: 'UpdateTenantSettings', body: 'settings', summary: 'Update tenant settings; fields left out keep their value (agent_retention_days: 0 keeps agents forever; require_agent_credentials, agent_credential_lifetime_days, credential_switch_grace_hours; own_telemetry_to_server)' },
   { method: 'GET', path: '/configurations', rpc: 'ListConfigurations', summary: 'List configurations (latest versions)' },
   { method: 'POST', path: '/configurations', rpc: 'CreateConfiguration', body: '*', summary: 'Create a configuration (version 1)' },
   { method: 'POST', path: '/configurations:validate', rpc: 'ValidateConfiguration', body: '*', summary: 'Validate files without storing' },

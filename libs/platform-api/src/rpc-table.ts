@@ -6,7 +6,11 @@ type Handler = (api: FleetApiService, caller: Caller, req: Record<string, unknow
 
 export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   ListAgents: (api, c, r) => api.agents.listAgents(c, r),
-  GetAgent: async (api, c, r) => ({ ...(await api.agents.getAgent(c, r)), ...(await api.connectionProfiles.agentConnectionSettings(c, r)) }),
+  GetAgent: async (api, c, r) => ({
+    ...(await api.agents.getAgent(c, r)),
+    ...(await api.connectionProfiles.agentConnectionSettings(c, r)),
+    ...(await api.ownTelemetry.agentOwnTelemetry(c, r)),
+  }),
   GetFleetSummary: (api, c, r) => api.agents.getFleetSummary(c, r),
   RestartAgent: (api, c, r) => api.agents.restartAgent(c, r),
   SendCustomMessage: (api, c, r) => api.agents.sendCustomMessage(c, r),

@@ -16,3 +16,4 @@ export * from './monitoring-as-code';
 export * from './test-csr';
 export * from './download-cut.proxy';
 export * from './websocket-probe';
+export * from './otlp-export.client';

@@ -53,6 +53,12 @@ export interface OpampGoAgentOptions {
   readonly resumeDownloads?: boolean;
   /** With requestCertificate: the file the CSR's private key is written to (PEM), to reconnect over mutual TLS with the certificate offered. */
   readonly certificateKeyOut?: string;
+  /**
+   * Declare ReportsOwnMetrics and follow the own_metrics offer: POST a small
+   * OTLP/JSON metrics export to it with its headers (issue 19; events
+   * own_metrics_offered, own_metrics_sent); again every intervalMs when given.
+   */
+  readonly ownMetrics?: boolean | { readonly intervalMs: number };
   /** The binary; built (or found built) by buildOpampGoAgent when left out. */
   readonly binary?: string;
 }
@@ -136,6 +142,8 @@ export async function startOpampGoAgent(options: OpampGoAgentOptions): Promise<O
   if (options.agentPackage !== undefined) args.push('-agent-package', options.agentPackage);
   if (options.resumeDownloads) args.push('-resume-downloads');
   if (options.certificateKeyOut) args.push('-certificate-key-out', options.certificateKeyOut);
+  if (options.ownMetrics) args.push('-own-metrics');
+  if (typeof options.ownMetrics === 'object') args.push('-own-metrics-interval', `${options.ownMetrics.intervalMs}ms`);
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('-label', `${k}=${v}`);
   if (options.tls?.caFile) args.push('-tls-ca', options.tls.caFile);
   if (options.tls?.certFile) args.push('-tls-cert', options.tls.certFile);

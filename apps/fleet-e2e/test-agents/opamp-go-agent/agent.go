@@ -45,6 +45,8 @@ type agentOptions struct {
 	resumeDownloads bool
 	// Where the CSR's key is written as PEM once made (-certificate-key-out; empty: kept in memory only).
 	certificateKeyOut string
+	// Follow own_metrics offers (-own-metrics); nil: not declared.
+	ownMetrics *ownMetrics
 }
 
 type switchRequest struct {
@@ -259,6 +261,7 @@ func (a *agent) callbacks(s *session) types.Callbacks {
 		},
 		OnMessage: func(ctx context.Context, msg *types.MessageData) {
 			s.offerHash = msg.OfferedConnectionsSettingsHash
+			a.ownMetrics.offered(msg.OwnMetricsConnSettings, s.settings.credential())
 			if msg.RemoteConfig != nil {
 				a.applyRemoteConfig(ctx, s, msg.RemoteConfig)
 			}

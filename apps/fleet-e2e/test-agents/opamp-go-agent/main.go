@@ -60,6 +60,8 @@ func runMain(args []string) error {
 	agentPackage := fs.String("agent-package", "opamp-go-test-agent", "the package that is the agent itself: its installed version is the agent's service.version")
 	resumeDownloads := fs.Bool("resume-downloads", false, "continue a package download that broke off with a Range request (opamp-go itself starts over only on a new offer)")
 	certificateKeyOut := fs.String("certificate-key-out", "", "with -request-certificate: write the CSR's private key to this file (PEM, mode 0600)")
+	ownMetricsOn := fs.Bool("own-metrics", false, "declare ReportsOwnMetrics and POST a small OTLP/JSON metrics export to the offered own_metrics destination with its headers")
+	ownMetricsEvery := fs.Duration("own-metrics-interval", 0, "with -own-metrics: export again at this interval (0: once per offer)")
 	var labels labelFlags
 	fs.Var(&labels, "label", "k=v non-identifying attribute (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -73,6 +75,11 @@ func runMain(args []string) error {
 	caps, err := parseCaps(*capsList)
 	if err != nil {
 		return err
+	}
+	var own *ownMetrics
+	if *ownMetricsOn {
+		caps |= protobufs.AgentCapabilities_AgentCapabilities_ReportsOwnMetrics
+		own = &ownMetrics{interval: *ownMetricsEvery, uid: uuidString(uid)}
 	}
 	clientTLS, err := loadClientTLS(*tlsCA, *tlsCert, *tlsKey)
 	if err != nil {
@@ -111,6 +118,9 @@ func runMain(args []string) error {
 
 	installTransportWatch()
 	log := &eventLog{out: os.Stdout}
+	if own != nil {
+		own.log = log
+	}
 	a := newAgent(agentOptions{
 		uid:          uid,
 		caps:         caps,
@@ -125,6 +135,7 @@ func runMain(args []string) error {
 		packages:           packages,
 		resumeDownloads:    *resumeDownloads,
 		certificateKeyOut:  *certificateKeyOut,
+		ownMetrics:         own,
 	})
 	// Before the first connection, so an early SIGTERM still ends in agent_disconnect and exit 0.
 	signals := make(chan os.Signal, 1)
@@ -137,11 +148,13 @@ func runMain(args []string) error {
 	for {
 		select {
 		case <-signals:
+			own.stop()
 			a.stop()
 			return nil
 		case cmd, ok := <-commands:
 			// stdin closed: the test that started the agent is gone, so stop too.
 			if !ok || cmd.Cmd == "stop" {
+				own.stop()
 				a.stop()
 				return nil
 			}

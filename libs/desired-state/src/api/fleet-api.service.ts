@@ -20,6 +20,7 @@ import { AssignmentApi } from './assignment-api';
 import { AuditApi } from './audit-api';
 import { ConfigurationApi } from './configuration-api';
 import { ConnectionProfileApi } from './connection-profile-api';
+import { OwnTelemetryApi } from './own-telemetry-api';
 import { PackageApi, type PackageApiOptions } from './package-api';
 import { PackageAssignmentApi } from './package-assignment-api';
 import type { PackageReconciler } from '../runtime/package.reconciler';
@@ -63,6 +64,8 @@ export class FleetApiService {
   readonly agentCredentials: AgentCredentialApi;
   /** Connection profiles: other connection settings per group of agents (api/connection-profile-api.ts). */
   readonly connectionProfiles: ConnectionProfileApi;
+  /** What agents' own telemetry this server received (api/own-telemetry-api.ts). */
+  readonly ownTelemetry: OwnTelemetryApi;
   /** The package catalog and uploaded package files (api/package-api.ts). */
   readonly packages: PackageApi;
   /** Desired packages per group (api/package-assignment-api.ts). */
@@ -105,12 +108,13 @@ export class FleetApiService {
     this.assignments = new AssignmentApi(ctx, this.configurations, this.rollouts.repo);
     this.agentTokens = new AgentTokenApi(ctx, agentTokenSink);
     this.audit = new AuditApi(ctx);
-    this.tenantSettings = new TenantSettingsApi(ctx, agentTokenSink);
+    this.tenantSettings = new TenantSettingsApi(ctx, agentTokenSink, () => this.credentialServices ?? null);
     this.credentialServices = options.credentials ?? null;
     this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
     this.packages = new PackageApi(ctx, options.packages);
     this.packageAssignments = new PackageAssignmentApi(ctx, () => options.packageReconciler ?? null, this.rollouts.repo);
     this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices ?? null);
+    this.ownTelemetry = new OwnTelemetryApi(ctx);
     this.certificateServices = options.certificates ?? null;
     this.certificateAuthorities = new CertificateAuthorityApi(ctx, this.certificateServices);
     this.agentCertificates = new AgentCertificateApi(ctx, this.certificateServices);
