@@ -32,7 +32,13 @@ rm -rf "$work" && mkdir -p "$work/certs"
 base=$((20000 + RANDOM % 12000))
 etcd_port=$base api_port=$((base + 2))
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# kube-apiserver first (it hangs in its shutdown once etcd is gone), each given 10 s before SIGKILL.
+stop() {
+  kill "$1" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+}
+cleanup() { for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop "${pids[i]}"; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
 etcd --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
