@@ -40,6 +40,7 @@ import {
   DesiredStateRepository,
   FleetApiService,
   PackageReconciler,
+  PackageRetrySweeper,
   Reconciler,
   ReconcilerWorker,
   RolloutDriver,
@@ -49,10 +50,10 @@ import {
   type CertificateServices,
 } from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
-import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PACKAGES, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
+import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 import type { ConfigServiceConfig } from './config/config-service.config';
 
-export { APP_CONFIG, FLEET_API, IDENTITY, METRICS, PACKAGES, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
+export { APP_CONFIG, FLEET_API, IDENTITY, METRICS, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 
 /** Agents' identity and certificates (the IDENTITY provider). */
 type IdentityServices = AgentCredentialServices & {
@@ -84,6 +85,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     @Inject(ROLLOUT_DRIVER) private readonly rolloutDriver: RolloutDriver,
     @Inject(IDENTITY) private readonly identity: IdentityServices,
     @Inject(PACKAGES) private readonly packages: PackageReconciler,
+    @Inject(PACKAGE_RETRIES) private readonly packageRetries: PackageRetrySweeper,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -131,6 +133,8 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     this.identity.sweeper.start();
     this.identity.offers.start();
     this.identity.certificateSweeper.start();
+    // Failed package installs whose back-off passed are offered again.
+    this.packageRetries.start();
     this.logger.log(`ready (rollout driver ${this.rolloutDriver.driverId})`);
   }
 
@@ -152,6 +156,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     // A page it had claimed and not finished is due again when its lease ends.
     await this.identity.offers.stop();
     await this.identity.certificateSweeper.stop();
+    await this.packageRetries.stop();
     await this.worker?.stop();
     // Hands its re-evaluation jobs back (cursor kept) so another replica continues at once.
     await this.reconciler.stopJobs({ releaseLeases: true });
@@ -249,8 +254,17 @@ export class ConfigServiceModule {
             return new PackageReconciler(repo, dispatcher, {
               downloadBase: config.packageDownloadUrl,
               urlKey: config.packageUrlKey,
+              retryBackoffMs: config.packageRetryBackoffMs,
               log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
             });
+          },
+        },
+        {
+          provide: PACKAGE_RETRIES,
+          inject: [PACKAGES],
+          useFactory: (packages: PackageReconciler) => {
+            const logger = new Logger('packages');
+            return new PackageRetrySweeper(packages, { intervalMs: config.packageRetrySweepMs, log: (_level, message) => logger.error(message) });
           },
         },
         {

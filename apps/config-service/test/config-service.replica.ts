@@ -7,10 +7,10 @@ import 'reflect-metadata';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { AgentCertificateReconciler, AgentCertificateSweeper, AgentCredentialServices, FleetApiService, PackageReconciler, Reconciler, RolloutDriver } from '@opamp/desired-state';
+import type { AgentCertificateReconciler, AgentCertificateSweeper, AgentCredentialServices, FleetApiService, PackageReconciler, PackageRetrySweeper, Reconciler, RolloutDriver } from '@opamp/desired-state';
 import { FLEET_API, findFleetApiProto, LOADER_OPTIONS } from '@opamp/platform-api';
 import { createConfigServiceApp } from '../src/app';
-import { IDENTITY, PACKAGES, RECONCILER, ROLLOUT_DRIVER } from '../src/config-service.module';
+import { IDENTITY, PACKAGE_RETRIES, PACKAGES, RECONCILER, ROLLOUT_DRIVER } from '../src/config-service.module';
 import type { ConfigServiceConfig } from '../src/config/config-service.config';
 
 export interface BedTenant {
@@ -80,6 +80,11 @@ export class ConfigServiceReplica {
   /** Agents' CSRs (issue 18): judged, waiting or signed. */
   get certificateRequests(): AgentCertificateReconciler {
     return this.app.get<{ certificateReconciler: AgentCertificateReconciler }>(IDENTITY).certificateReconciler;
+  }
+
+  /** Failed package installs offered again after their back-off. */
+  get packageRetries(): PackageRetrySweeper {
+    return this.app.get<PackageRetrySweeper>(PACKAGE_RETRIES);
   }
 
   /** Certificates' expiry and CAs' retirement. */

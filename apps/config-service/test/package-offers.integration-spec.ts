@@ -6,7 +6,7 @@
  * on the gateways, a URL file at its URL); an agent whose platform has no
  * file is sent nothing and shown why; a matching reported hash gets nothing,
  * a mismatch gets the set again (C71); INSTALL_FAILED of the offered version
- * is not offered again, a new version is; plain-HTTP agents find it pending.
+ * is not offered again before its retry back-off (package-retries spec), a new version is; plain-HTTP agents find it pending.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { PendingPushStore } from '@opamp/bus-redis';
@@ -85,7 +85,7 @@ describe('package offers (config-service on real Kafka, Redis, PostgreSQL)', () 
     expect(metrics).toMatch(/opamp_config_package_uploads_total 1\n/);
   });
 
-  it('sends nothing on a matching reported hash, the set again on a mismatch (C71), never again after INSTALL_FAILED, and a new version after that', async () => {
+  it('sends nothing on a matching reported hash, the set again on a mismatch (C71), not again after INSTALL_FAILED before the retry back-off, and a new version after that', async () => {
     const a = agent({ team: 'ops', ...LINUX });
     await report(a);
     await bed.rpc('CreatePackageAssignment', { packageAssignment: { name: 'ops', selector: 'team=ops', packages: [{ packageName: 'otelcol', version: '1.0.0' }] } });
@@ -102,13 +102,13 @@ describe('package offers (config-service on real Kafka, Redis, PostgreSQL)', () 
     await report({ ...a, connectionId: 'c3', packagesHash: Buffer.alloc(32, 1), changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION });
     expect(sent()).toBe(before + 1);
     await waitFor(() => offersTo(a.uid), (o) => o.length === 2, { description: 'the set again' });
-    // It failed to install that version: not offered again, on any connection.
+    // It failed to install that version: not offered again on any connection before the retry back-off (2 min by default).
     const failed = { packages: { otelcol: { name: 'otelcol', serverOfferedVersion: '1.0.0', status: S.PackageStatusEnum_InstallFailed, errorMessage: 'content hash mismatch' } } };
     await report({ ...a, connectionId: 'c4', packagesHash: Buffer.alloc(32, 1), packageStatuses: failed, changes: fleet.v1.AgentChange.AGENT_CHANGE_PACKAGE_STATUSES });
     await report({ ...a, connectionId: 'c5', packagesHash: Buffer.alloc(32, 1), packageStatuses: failed, changes: fleet.v1.AgentChange.AGENT_CHANGE_CONNECTION });
     expect(sent()).toBe(before + 1);
     expect(offersTo(a.uid)).toHaveLength(2);
-    expect(await state(a.uid)).toMatchObject({ state: 'install_failed' });
+    expect(await state(a.uid)).toMatchObject({ state: 'install_retry_pending' });
     // A new version (a URL file): offered, at the operator's URL.
     await bed.rpc('UpdatePackageAssignment', { packageAssignment: { name: 'ops', selector: 'team=ops', packages: [{ packageName: 'otelcol', version: '1.1.0' }] } });
     await bed.primary.api.packageAssignments.idle();

@@ -55,6 +55,9 @@ describe('packages with the opamp-go package syncer against the embedded server'
       OPAMP_PUBLIC_OPAMP_URL: `ws://127.0.0.1:${proxy.port}/v1/opamp`,
       // The heartbeat its settings offers give: plain HTTP gets an offer on its next poll.
       OPAMP_HEARTBEAT_INTERVAL_S: '1',
+      // A failed install is offered once more, 3 s after its failure (the default waits minutes).
+      OPAMP_PACKAGE_RETRY_BACKOFF_MS: '3000',
+      OPAMP_PACKAGE_RETRY_SWEEP_MS: '250',
     });
     await bed.start();
     proxy.forwardTo(Number(new URL(bed.server.http).port));
@@ -157,7 +160,7 @@ describe('packages with the opamp-go package syncer against the embedded server'
     expect(JSON.stringify(agent.events)).not.toMatch(/[?&](sig|signature|expires)=/i);
   });
 
-  it.each(transports)('$transport: a file whose bytes no longer match its hash is refused by the agent, shown as INSTALL_FAILED, not offered again', async ({ transport, endpoint }) => {
+  it.each(transports)('$transport: a file whose bytes no longer match its hash is refused by the agent, shown as INSTALL_FAILED, offered once more after the back-off, then not again', async ({ transport, endpoint }) => {
     const pkg = uniqueName('goagent-bad');
     const registered = randomBytes(FILE_BYTES);
     const path = `/${pkg}/agent.bin`;
@@ -177,7 +180,11 @@ describe('packages with the opamp-go package syncer against the embedded server'
     const failed = await waitFor(() => agentByUid(agent.uid), (a) => statusOf(a, pkg)?.status === 'PACKAGE_STATE_INSTALL_FAILED', { timeoutMs: 30_000, description: 'INSTALL_FAILED shown' });
     expect(statusOf(failed, pkg)?.errorMessage).toContain('content hash mismatch');
     expect(failed.labels['service.version']).toBe('0.23.0');
+    // The one retry (OPAMP_PACKAGE_RETRY_BACKOFF_MS) comes under another set hash, which opamp-go syncs; it fails the same way.
+    await agent.waitForEvent((e) => e.event === 'package_refused' && agent.events.filter((x) => x.event === 'package_refused').length === 2, 60_000, 'the retry refused too');
     expect((await waitFor(() => packagesOf(agent.uid), (p) => p.state === 'install_failed', { timeoutMs: 30_000, description: 'install_failed' })).state).toBe('install_failed');
+    const offered = agent.events.filter((e) => e.event === 'packages_offered');
+    expect(offered).toHaveLength(2);
 
     // Not again, also not after a reconnection (the connection, description and package statuses
     // events that make the server decide again): the restarted agent reports its stored statuses.
@@ -188,12 +195,12 @@ describe('packages with the opamp-go package syncer against the embedded server'
     // once over WebSocket, on one of three 1 s polls over HTTP).
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     expect(again.events.filter((e) => e.event === 'packages_offered')).toEqual([]);
-    expect(agent.events.filter((e) => e.event === 'packages_offered')).toHaveLength(1);
-    expect(files.requests.filter((p) => p === path)).toHaveLength(2); // the registration's check, the agent's one download
+    expect(agent.events.filter((e) => e.event === 'packages_offered')).toHaveLength(2);
+    expect(files.requests.filter((p) => p === path)).toHaveLength(3); // the registration's check, the agent's download and its retry
     expect((await packagesOf(agent.uid)).state).toBe('install_failed');
   });
 
-  it('websocket: a download cut mid-way fails in plain opamp-go (no Range, no retry): INSTALL_FAILED, one request', async () => {
+  it('websocket: a download cut mid-way fails in plain opamp-go (no Range, no retry of its own): INSTALL_FAILED; the server offers the set again after its back-off and it installs', async () => {
     const pkg = uniqueName('goagent-cut');
     const bytes = randomBytes(FILE_BYTES);
     await register(pkg, { '1.0.0': { bytes } });
@@ -203,9 +210,15 @@ describe('packages with the opamp-go package syncer against the embedded server'
     await assign(pkg, env, '1.0.0');
     const synced = await agent.waitForEvent((e) => e.event === 'packages_synced', 60_000, 'the sync ended');
     expect((synced.statuses as Record<string, { status: string; error: string }>)[pkg]).toMatchObject({ status: 'PackageStatusEnum_InstallFailed', error: expect.stringContaining('download broke off') });
-    expect(proxy.downloads.slice(seen)).toEqual([{ path: `/v1/packages/files/${sha(bytes)}`, range: '', cut: true, corrupted: false }]);
-    await waitFor(() => agentByUid(agent.uid), (a) => statusOf(a, pkg)?.status === 'PACKAGE_STATE_INSTALL_FAILED', { timeoutMs: 30_000, description: 'INSTALL_FAILED shown' });
+    expect(proxy.downloads.slice(seen, seen + 1)).toEqual([{ path: `/v1/packages/files/${sha(bytes)}`, range: '', cut: true, corrupted: false }]);
     expect(agent.events.filter((e) => e.event === 'agent_version')).toEqual([]);
+    // Left alone, plain opamp-go stays on INSTALL_FAILED: the server's retry (a new set hash) makes it download again.
+    await agent.waitForEvent((e) => e.event === 'agent_version' && e.version === '1.0.0', 60_000, 'version 1.0.0 installed by the retry');
+    expect(proxy.downloads.slice(seen)).toEqual([
+      { path: `/v1/packages/files/${sha(bytes)}`, range: '', cut: true, corrupted: false },
+      { path: `/v1/packages/files/${sha(bytes)}`, range: '', cut: false, corrupted: false },
+    ]);
+    await waitFor(() => packagesOf(agent.uid), (p) => p.state === 'in_sync', { timeoutMs: 30_000, description: 'in sync after the retry' });
   });
 
   it.each(transports)('$transport: a download cut mid-way is resumed with Range by the agent download client; our gateway answers 206, the hash holds', async ({ transport, endpoint }) => {

@@ -27,6 +27,7 @@ import {
   DesiredStateRepository,
   FleetApiService,
   PackageReconciler,
+  PackageRetrySweeper,
   Reconciler,
   RolloutDriver,
   type AgentStateEraser,
@@ -214,8 +215,10 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       return url ? new URL(url).origin.replace(/^ws/, 'http') : null;
     },
     urlKey: packageUrlKey,
+    retryBackoffMs: config.packageRetryBackoffMs,
     log: (level, message) => log(level, message),
   });
+  const packageRetries = new PackageRetrySweeper(packageReconciler, { intervalMs: config.packageRetrySweepMs, log: (level, message) => log(level, message) });
   const credentialOffers = new CredentialOfferDriver(credentialRepo, identity, { log: (level, message) => log(level, message) });
   const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, credentialOffers, { log: (level, message) => log(level, message) });
   const certificateReconciler = new AgentCertificateReconciler(certificates, repo, dispatcher, { offer: (tenantId, uids) => identity.reconcileAgents(tenantId, uids), log: (level, message) => log(level, message) });
@@ -351,6 +354,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   // Offers due in the database (a rotation or profile change before a stop is finished).
   credentialOffers.start();
   certificateSweeper.start();
+  packageRetries.start();
   // Re-evaluations recorded before a crash or stop resume from their cursor.
   reconciler.startJobs();
   const host = config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost;
@@ -381,6 +385,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
         await credentialSweeper.stop();
         await credentialOffers.stop();
         await certificateSweeper.stop();
+        await packageRetries.stop();
         await sweeper.stop();
         await lastSeenFlusher.stop();
         await events.close();

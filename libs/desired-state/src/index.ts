@@ -23,6 +23,7 @@ export * from './runtime/agent-identity.reconciler';
 export * from './api/agent-credential-api';
 export * from './runtime/agent-credential.sweeper';
 export * from './runtime/package.reconciler';
+export * from './runtime/package-retry.sweeper';
 export * from './store/package.repository';
 export * from './runtime/agent-credential-offer.driver';
 export * from './store/certificate-authority.repository';

@@ -14,3 +14,4 @@ export const METRICS = Symbol('METRICS');
 export const IDENTITY = Symbol('IDENTITY');
 /** The package reconciler (desired packages per group), fed by the event worker and the API. */
 export const PACKAGES = Symbol('PACKAGES');
+export const PACKAGE_RETRIES = Symbol('PACKAGE_RETRIES');

@@ -1,6 +1,6 @@
 /** The only place config-service reads its environment. */
 import { int, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
-import { DEFAULT_MAX_PACKAGE_FILE_BYTES, DEFAULT_PACKAGE_FETCH_TIMEOUT_MS } from '@opamp/desired-state';
+import { DEFAULT_MAX_PACKAGE_FILE_BYTES, DEFAULT_PACKAGE_FETCH_TIMEOUT_MS, DEFAULT_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES, parseRetryBackoff } from '@opamp/desired-state';
 import { DEFAULT_CREDENTIAL_OFFERS_PER_S } from '@opamp/desired-state';
 import { DEFAULT_CRL_VALIDITY_HOURS, MAX_CRL_VALIDITY_HOURS, MIN_CRL_VALIDITY_HOURS } from '@opamp/certificate-authority';
 
@@ -54,6 +54,10 @@ export const configServiceEnv = {
   OPAMP_PACKAGE_FETCH_TIMEOUT_MS: int({ default: DEFAULT_PACKAGE_FETCH_TIMEOUT_MS, min: 100, max: 3_600_000 }),
   /** Where agents reach the gateways for package downloads (https://host); default: the origin of OPAMP_PUBLIC_OPAMP_URL. */
   OPAMP_PACKAGE_DOWNLOAD_URL: str({ default: '' }),
+  /** Waits before each retry of a failed package install, ms, comma-separated ("" never retries). */
+  OPAMP_PACKAGE_RETRY_BACKOFF_MS: str({ default: DEFAULT_PACKAGE_RETRY_BACKOFF_MS.join(',') }),
+  /** How often failed installs due for a retry are looked for (ms). */
+  OPAMP_PACKAGE_RETRY_SWEEP_MS: int({ default: 15_000, min: 100, max: 3_600_000 }),
   /** The key download addresses of uploaded package files are signed with (base64 of 32 bytes), the gateways' OPAMP_PACKAGE_URL_KEY. Or: */
   OPAMP_PACKAGE_URL_KEY: str({ default: '', secret: true }),
   /** ... a file holding it. Without either, uploaded files are not offered to agents (URL files are). */
@@ -91,6 +95,8 @@ export interface ConfigServiceConfig {
   packageFetchTimeoutMs: number;
   /** Origin of the gateways' package downloads, and the key their addresses are signed with. */
   packageDownloadUrl: string | null;
+  packageRetryBackoffMs: number[];
+  packageRetrySweepMs: number;
   packageUrlKey: Buffer | null;
   credentialOffersPerS: number;
 }
@@ -163,6 +169,8 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     packageMaxFileBytes: e.OPAMP_PACKAGE_MAX_FILE_BYTES,
     packageFetchTimeoutMs: e.OPAMP_PACKAGE_FETCH_TIMEOUT_MS,
     packageDownloadUrl: downloadOrigin(e.OPAMP_PACKAGE_DOWNLOAD_URL, e.OPAMP_PUBLIC_OPAMP_URL),
+    packageRetryBackoffMs: parseRetryBackoff(e.OPAMP_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES),
+    packageRetrySweepMs: e.OPAMP_PACKAGE_RETRY_SWEEP_MS,
     packageUrlKey: loadCredentialKey(e.OPAMP_PACKAGE_URL_KEY, e.OPAMP_PACKAGE_URL_KEY_FILE, { value: 'OPAMP_PACKAGE_URL_KEY', file: 'OPAMP_PACKAGE_URL_KEY_FILE' }),
     credentialSweepMs: e.OPAMP_CREDENTIAL_SWEEP_MS,
     crlValidityHours: e.OPAMP_CRL_VALIDITY_HOURS,

@@ -9,6 +9,7 @@ import { EDGE_DEFAULTS, TrustedProxies } from '@opamp/edge';
 import { INGEST_DEFAULTS } from '@opamp/ingest';
 import { EMBEDDED_POSTGRES_DEFAULTS } from '@opamp/store';
 import { DEFAULT_CRL_VALIDITY_HOURS, MAX_CRL_VALIDITY_HOURS, MIN_CRL_VALIDITY_HOURS } from '@opamp/certificate-authority';
+import { DEFAULT_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES, parseRetryBackoff } from '@opamp/desired-state';
 
 export const fleetServerEnv = {
   /** Where the embedded PostgreSQL's cluster (pg/) and the generated credentials live. */
@@ -30,6 +31,10 @@ export const fleetServerEnv = {
   OPAMP_CREDENTIAL_KEY_FILE: str({ default: '' }),
   /** How long each CA's CRL is valid (hours, its nextUpdate); re-signed on every revocation and once half of it is left. */
   OPAMP_CRL_VALIDITY_HOURS: int({ default: DEFAULT_CRL_VALIDITY_HOURS, min: MIN_CRL_VALIDITY_HOURS, max: MAX_CRL_VALIDITY_HOURS }),
+  /** Waits before each retry of a failed package install, ms, comma-separated ("" never retries). */
+  OPAMP_PACKAGE_RETRY_BACKOFF_MS: str({ default: DEFAULT_PACKAGE_RETRY_BACKOFF_MS.join(',') }),
+  /** How often failed installs due for a retry are looked for (ms). */
+  OPAMP_PACKAGE_RETRY_SWEEP_MS: int({ default: 15_000, min: 100, max: 3_600_000 }),
   /** The OpAMP URL agents are told to use in connection settings offers; default: this server's own address. */
   OPAMP_PUBLIC_OPAMP_URL: str({ default: '' }),
   OPAMP_TLS_CERT_FILE: str({ default: '' }),
@@ -68,6 +73,8 @@ export interface FleetServerConfig {
   /** Configured credential key; null: the one kept in the data directory (generated on first start). */
   credentialKey: Buffer | null;
   crlValidityHours: number;
+  packageRetryBackoffMs: number[];
+  packageRetrySweepMs: number;
   /** '' = this server's own OpAMP address. */
   publicOpampUrl: string;
   tls: { certFile: string; keyFile: string } | null;
@@ -110,6 +117,8 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
     agentToken: e.OPAMP_AGENT_TOKEN,
     credentialKey: loadCredentialKey(e.OPAMP_CREDENTIAL_KEY, e.OPAMP_CREDENTIAL_KEY_FILE, { value: 'OPAMP_CREDENTIAL_KEY', file: 'OPAMP_CREDENTIAL_KEY_FILE' }),
     crlValidityHours: e.OPAMP_CRL_VALIDITY_HOURS,
+    packageRetryBackoffMs: parseRetryBackoff(e.OPAMP_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES),
+    packageRetrySweepMs: e.OPAMP_PACKAGE_RETRY_SWEEP_MS,
     publicOpampUrl: e.OPAMP_PUBLIC_OPAMP_URL,
     tls: e.OPAMP_TLS_CERT_FILE ? { certFile: e.OPAMP_TLS_CERT_FILE, keyFile: e.OPAMP_TLS_KEY_FILE } : null,
     clientIdentity,

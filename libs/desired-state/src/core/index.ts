@@ -18,6 +18,7 @@ export * from './enrollment-token';
 export * from './agent-credential-state';
 export * from './package-catalog';
 export * from './package-offer';
+export * from './package-retry';
 export * from './identity-batch';
 export * from './agent-certificate';
 export * from './package-rollout';

@@ -182,3 +182,17 @@ export const MAX_AGENTS_PER_REVOCATION = 1_000_000;
  * puts them on every export request.
  */
 export const MAX_TELEMETRY_HEADER_CHARS = 16 * 1024;
+
+/**
+ * Package installs that failed (issue 17): the set is offered again after
+ * each of these waits, then left failed until the set changes. OpAMP clients
+ * do not retry by themselves (opamp-go's syncer gives up on a cut download
+ * and skips a set whose hash it saw), so a network blip would otherwise strand
+ * the agent on its old version.
+ */
+export const DEFAULT_PACKAGE_RETRY_BACKOFF_MS: readonly number[] = [2 * 60_000, 10 * 60_000, 60 * 60_000];
+/** Retries at most (OPAMP_PACKAGE_RETRY_BACKOFF_MS lists at most this many waits). */
+export const MAX_PACKAGE_RETRIES = 10;
+/** Agents one page of the retry sweep re-decides, and pages per pass at most. */
+export const PACKAGE_RETRY_SWEEP_BATCH = 500;
+export const PACKAGE_RETRY_PAGES_PER_PASS = 10;

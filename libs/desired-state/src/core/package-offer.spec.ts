@@ -83,6 +83,15 @@ describe('package offers (pure)', () => {
     expect(decidePackageOffer(p, agent({ ...received, reported: reported(S.PackageStatusEnum_Installed) }), 'ws:g/c', 10 * 60_000)).toEqual({ send: false, reason: 'in_sync' });
   });
 
+  it('counts a retry failed only once the agent reports the retry received (the attempt before leaves its INSTALL_FAILED behind)', () => {
+    const p = ok(plan([['otelcol', '1.0.0']]));
+    const stale = reportedPackages({ packages: { otelcol: { name: 'otelcol', serverOfferedVersion: '1.0.0', status: S.PackageStatusEnum_InstallFailed } } });
+    const retrySent = { reportedHash: h('attempt before'), reported: stale, offeredHash: p.hash, offeredConnection: 'ws:g/c', offeredAtMs: 0 };
+    expect(decidePackageOffer(p, agent(retrySent), 'ws:g/c', 1_000, 30_000, true)).toEqual({ send: false, reason: 'awaiting_status' });
+    expect(decidePackageOffer(p, agent(retrySent), 'ws:g/c', 1_000, 30_000, false)).toEqual({ send: false, reason: 'install_failed' });
+    expect(decidePackageOffer(p, agent({ ...retrySent, reportedHash: p.hash }), 'ws:g/c', 1_000, 30_000, true)).toEqual({ send: false, reason: 'install_failed' });
+  });
+
   it('offers a set once to an agent that does not report package statuses', () => {
     const p = ok(plan([['otelcol', '1.0.0']]));
     expect(decidePackageOffer(p, agent({ capabilities: ACCEPTS }), 'http', 0)).toEqual({ send: true, reason: 'send' });

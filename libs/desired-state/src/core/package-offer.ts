@@ -132,9 +132,29 @@ export interface PackageAgentState {
   offeredAtMs: number | null;
 }
 
-export type PackageDecisionReason = 'no_accepts_packages' | 'in_sync' | 'install_failed' | 'already_offered' | 'awaiting_status' | 'send';
+export type PackageDecisionReason =
+  | 'no_accepts_packages'
+  | 'in_sync'
+  | 'install_failed'
+  /** Failed; offered again after the back-off (core/package-retry.ts). */
+  | 'install_retry_pending'
+  | 'already_offered'
+  | 'awaiting_status'
+  | 'send';
 
-export function decidePackageOffer(plan: PackagePlan, agent: PackageAgentState, connection: string, nowMs: number, waitMs = CONFIG_STATUS_WAIT_MS): { send: boolean; reason: PackageDecisionReason } {
+/**
+ * `failureNeedsReceipt`: a failure counts only when the agent reports this
+ * set's hash as received (a retry: the INSTALL_FAILED of the attempt before
+ * stays in its statuses until it reports on the new one).
+ */
+export function decidePackageOffer(
+  plan: PackagePlan,
+  agent: PackageAgentState,
+  connection: string,
+  nowMs: number,
+  waitMs = CONFIG_STATUS_WAIT_MS,
+  failureNeedsReceipt = false,
+): { send: boolean; reason: PackageDecisionReason } {
   if (!mayOffer(agent.capabilities, 'packages_available')) return { send: false, reason: 'no_accepts_packages' };
   const reports = hasCapability(agent.capabilities, AgentCapabilities.ReportsPackageStatuses);
   const offeredThis = agent.offeredHash !== null && agent.offeredHash.equals(plan.hash);
@@ -145,7 +165,7 @@ export function decidePackageOffer(plan: PackagePlan, agent: PackageAgentState, 
     return r !== undefined && r.serverOfferedVersion === p.version && r.status === S.PackageStatusEnum_InstallFailed;
   });
   // The reported hash says the set was received (opamp-go reports it when a sync starts), not installed.
-  if ((received || offeredThis) && failed) return { send: false, reason: 'install_failed' };
+  if ((received || (offeredThis && !failureNeedsReceipt)) && failed) return { send: false, reason: 'install_failed' };
   if (received) return { send: false, reason: 'in_sync' };
   if (offeredThis) {
     if (agent.offeredConnection === connection && agent.offeredAtMs !== null && nowMs - agent.offeredAtMs < waitMs) return { send: false, reason: 'awaiting_status' };

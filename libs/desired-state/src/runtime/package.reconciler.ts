@@ -11,8 +11,12 @@
  */
 import { AgentEventCodec, EnvelopeDecodeError, fleet, PACKAGE_URL_TTL_S, packageDownloadUrl } from '@opamp/contracts';
 import {
+  attemptHash,
   CONFIG_STATUS_WAIT_MS,
+  currentAttempt,
+  DEFAULT_PACKAGE_RETRY_BACKOFF_MS,
   decidePackageOffer,
+  decidePackageRetry,
   packagesAvailableMessage,
   parseSelector,
   planPackages,
@@ -38,6 +42,8 @@ export interface PackageReconcilerOptions {
   urlKey: Buffer | null;
   now?: () => number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Waits before each retry of a failed install (core/package-retry.ts); [] never retries. */
+  retryBackoffMs?: readonly number[];
 }
 
 /** What the reconciler decided for an agent (GetAgentPackages shows it). */
@@ -52,6 +58,8 @@ export interface AgentPackageDecision {
 export interface PackageReconcilerMetrics {
   eventsHandled: number;
   offersSent: number;
+  /** Offers that were retries of a failed install. */
+  retriesSent: number;
   /** Agents sent nothing because of their platform, a withdrawn or unknown version, or no download address. */
   refusals: Record<string, number>;
 }
@@ -61,10 +69,10 @@ const RELEVANT = C.AGENT_CHANGE_CONNECTION | C.AGENT_CHANGE_CAPABILITIES | C.AGE
 const PAGE = 500;
 
 const AGENT_COLUMNS = `instance_uid, capabilities, labels, connected, gateway_id, connection_id, epoch, transport, packages_hash, package_statuses,
-  packages_offered_hash, packages_offered_connection, packages_offered_at`;
+  packages_offered_hash, packages_offered_connection, packages_offered_at, packages_retry_of, packages_retries, packages_failed_at`;
 
 export class PackageReconciler {
-  readonly metrics: PackageReconcilerMetrics = { eventsHandled: 0, offersSent: 0, refusals: {} };
+  readonly metrics: PackageReconcilerMetrics = { eventsHandled: 0, offersSent: 0, retriesSent: 0, refusals: {} };
   readonly repo: PackageRepository;
   private readonly now: () => number;
   private warnedNoUrl = false;
@@ -139,14 +147,17 @@ export class PackageReconciler {
           if (planned.decision.state !== 'no_assignment') this.metrics.refusals[planned.decision.state] = (this.metrics.refusals[planned.decision.state] ?? 0) + 1;
           continue;
         }
-        const { plan, decision, target, connection } = planned;
-        if (decision.state !== 'send') continue;
+        const { plan, decision, target, connection, retry } = planned;
         const uid = toBuffer(r['instance_uid']) as Buffer;
+        if (retry?.recordFailure) await this.repo.recordInstallFailure(tenantId, uid, retry.of, retry.retries);
+        if (decision.state !== 'send') continue;
         // Claimed before the push: the event consumer and the rollout driver may decide for one agent at once.
-        if (!(await this.repo.claimOffer(tenantId, uid, plan.hash, connection, CONFIG_STATUS_WAIT_MS))) continue;
+        const claim = retry && !retry.recordFailure ? { of: retry.of, retries: retry.retries } : undefined;
+        if (!(await this.repo.claimOffer(tenantId, uid, plan.hash, connection, CONFIG_STATUS_WAIT_MS, claim))) continue;
         const message = packagesAvailableMessage(uid, plan, (p) => this.urlOf(tenantId, p) as string);
         await this.dispatcher.push(tenantId, uid, target, 'packages_available', message);
         this.metrics.offersSent++;
+        if (claim) this.metrics.retriesSent++;
       }
     }
   }
@@ -167,7 +178,7 @@ export class PackageReconciler {
     catalog: Awaited<ReturnType<PackageRepository['versions']>>,
     r: Record<string, unknown>,
     pin?: PackagePin,
-  ): { decision: AgentPackageDecision } | { decision: AgentPackageDecision; plan: PackagePlan; target: PushTarget; connection: string } {
+  ): { decision: AgentPackageDecision } | { decision: AgentPackageDecision; plan: PackagePlan; target: PushTarget; connection: string; retry?: RetryStep } {
     const labels = labelsOf(r['labels']);
     const assignment = resolveAssignment(assignments, labels);
     if (!assignment) return { decision: { assignmentName: '', state: 'no_assignment', packageName: '', desiredHash: null } };
@@ -188,8 +199,15 @@ export class PackageReconciler {
     };
     const connection = sendConnection(target);
     const offeredAt = r['packages_offered_at'];
+    const failedAt = r['packages_failed_at'];
+    const retryOf = toBuffer(r['packages_retry_of']);
+    const state = { of: retryOf, retries: Number(r['packages_retries'] ?? 0), failedAtMs: failedAt ? new Date(failedAt as string).getTime() : null };
+    // The set goes out as its current attempt (core/package-retry.ts): attempt 0 is the set's own hash.
+    const attempt = currentAttempt(planned.hash, state);
+    const offered: PackagePlan = { ...planned, hash: attemptHash(planned.hash, attempt) };
+    const now = this.now();
     const d = decidePackageOffer(
-      planned,
+      offered,
       {
         capabilities: Number(r['capabilities'] ?? 0),
         reportedHash: toBuffer(r['packages_hash']),
@@ -199,9 +217,41 @@ export class PackageReconciler {
         offeredAtMs: offeredAt ? new Date(offeredAt as string).getTime() : null,
       },
       connection,
-      this.now(),
+      now,
+      CONFIG_STATUS_WAIT_MS,
+      attempt > 0,
     );
-    return { decision: { assignmentName: assignment.name, state: d.reason, packageName: '', desiredHash: planned.hash }, plan: planned, target, connection };
+    const decided = (reason: PackageDecisionReason, plan: PackagePlan, retry?: RetryStep) => ({
+      decision: { assignmentName: assignment.name, state: reason, packageName: '', desiredHash: planned.hash },
+      plan,
+      target,
+      connection,
+      ...(retry ? { retry } : {}),
+    });
+    if (d.reason !== 'install_failed') return decided(d.reason, offered);
+    // The failure time belongs to this set's current attempt; agents a rollout moved are judged by its gate, not retried.
+    const failedAtMs = state.of !== null && state.of.equals(planned.hash) ? state.failedAtMs : null;
+    const next = decidePackageRetry(attempt, failedAtMs, now, this.retryBackoffMs, pin === undefined);
+    if (next.kind === 'failed') return decided('install_failed', offered);
+    if (next.kind === 'wait') return decided('install_retry_pending', offered, { of: planned.hash, retries: attempt, recordFailure: next.recordFailure });
+    return decided('send', { ...planned, hash: attemptHash(planned.hash, next.attempt) }, { of: planned.hash, retries: next.attempt, recordFailure: false });
+  }
+
+  private get retryBackoffMs(): readonly number[] {
+    return this.options.retryBackoffMs ?? DEFAULT_PACKAGE_RETRY_BACKOFF_MS;
+  }
+
+  /** Agents whose failed install is due for a retry, re-decided (the retry sweep calls it). */
+  async retryDue(limit: number): Promise<number> {
+    const due = await this.repo.retriesDue(this.retryBackoffMs, limit);
+    const byTenant = new Map<string, Buffer[]>();
+    for (const d of due) byTenant.set(d.tenantId, [...(byTenant.get(d.tenantId) ?? []), d.instanceUid]);
+    for (const [tenantId, uids] of byTenant) {
+      await this.reconcileAgents(tenantId, uids);
+      // Still due after deciding again: not retried here (moved by a rollout, no assignment any more): not swept again.
+      await this.repo.clearDueFailures(tenantId, uids, this.retryBackoffMs);
+    }
+    return due.length;
   }
 
   /** The operator's URL, or a signed address on the gateways for an upload; null when none can be given. */
@@ -211,6 +261,13 @@ export class PackageReconciler {
     if (!base || !this.options.urlKey) return null;
     return packageDownloadUrl(base, this.options.urlKey, { tenantId, sha256Hex: p.file.sha256.toString('hex'), expiresAtS: Math.floor(this.now() / 1000) + PACKAGE_URL_TTL_S });
   }
+}
+
+/** A retry's bookkeeping: record the failure of `retries` (waiting), or offer attempt `retries` of set `of`. */
+interface RetryStep {
+  of: Buffer;
+  retries: number;
+  recordFailure: boolean;
 }
 
 function labelsOf(v: unknown): Record<string, string> {

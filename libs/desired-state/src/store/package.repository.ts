@@ -80,15 +80,54 @@ export class PackageRepository {
    * got there first: the decision's awaiting_status, made atomic). True when
    * this caller should push.
    */
-  async claimOffer(tenantId: string, instanceUid: Buffer, hash: Buffer, connection: string, waitMs: number): Promise<boolean> {
+  async claimOffer(tenantId: string, instanceUid: Buffer, hash: Buffer, connection: string, waitMs: number, retry?: { of: Buffer; retries: number }): Promise<boolean> {
+    // A retry also moves the agent's attempt on (and its failure time off: the back-off of the next attempt runs from its own failure).
+    const setRetry = retry ? ', packages_retry_of = $6, packages_retries = $7, packages_failed_at = NULL' : '';
     const { rows } = await this.db.query(
-      `UPDATE agents SET packages_offered_hash = $3, packages_offered_connection = $4, packages_offered_at = now()
+      `UPDATE agents SET packages_offered_hash = $3, packages_offered_connection = $4, packages_offered_at = now()${setRetry}
         WHERE tenant_id = $1 AND instance_uid = $2
           AND NOT (packages_offered_hash IS NOT DISTINCT FROM $3 AND packages_offered_connection IS NOT DISTINCT FROM $4
                    AND packages_offered_at > now() - ($5::int * interval '1 millisecond'))
         RETURNING 1`,
-      [tenantId, instanceUid, hash, connection, waitMs],
+      retry ? [tenantId, instanceUid, hash, connection, waitMs, retry.of, retry.retries] : [tenantId, instanceUid, hash, connection, waitMs],
     );
     return rows.length > 0;
+  }
+
+  /** The failure of an agent's attempt at a set was seen now (once: the back-off runs from the first sighting). */
+  async recordInstallFailure(tenantId: string, instanceUid: Buffer, setHash: Buffer, attempt: number): Promise<void> {
+    await this.db.query(
+      `UPDATE agents SET packages_retry_of = $3, packages_retries = $4, packages_failed_at = now()
+        WHERE tenant_id = $1 AND instance_uid = $2
+          AND NOT (packages_retry_of IS NOT DISTINCT FROM $3 AND packages_retries = $4 AND packages_failed_at IS NOT NULL)`,
+      [tenantId, instanceUid, setHash, attempt],
+    );
+  }
+
+  /** Of these agents, forgets the failure time of those still due (their retry was not made). */
+  async clearDueFailures(tenantId: string, uids: readonly Buffer[], backoffMs: readonly number[]): Promise<void> {
+    if (uids.length === 0 || backoffMs.length === 0) return;
+    await this.db.query(
+      `UPDATE agents SET packages_failed_at = NULL
+        WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) AND packages_failed_at IS NOT NULL AND packages_retries < $3
+          AND packages_failed_at <= now() - (($4::bigint[])[packages_retries + 1] * interval '1 millisecond')`,
+      [tenantId, uids, backoffMs.length, backoffMs],
+    );
+  }
+
+  /**
+   * Connected agents whose failed install is due for a retry (its back-off,
+   * backoffMs[retries], passed since the failure), oldest first, at most `limit`.
+   */
+  async retriesDue(backoffMs: readonly number[], limit: number): Promise<Array<{ tenantId: string; instanceUid: Buffer }>> {
+    if (backoffMs.length === 0) return [];
+    const { rows } = await this.db.query(
+      `SELECT tenant_id, instance_uid FROM agents
+        WHERE packages_failed_at IS NOT NULL AND connected AND packages_retries < $1
+          AND packages_failed_at <= now() - (($2::bigint[])[packages_retries + 1] * interval '1 millisecond')
+        ORDER BY packages_failed_at LIMIT $3`,
+      [backoffMs.length, backoffMs, limit],
+    );
+    return rows.map((r) => ({ tenantId: String(r['tenant_id']), instanceUid: toBuffer(r['instance_uid']) as Buffer }));
   }
 }
