@@ -82,6 +82,7 @@ describe('package install retries (config-service on real Kafka, Redis, PostgreS
     await waitFor(() => bed.primary.packageRetries.totals.passes, (n) => n >= passes + 10, { description: 'ten more sweeps', timeoutMs: 10_000 });
     expect(offersTo(a.uid)).toHaveLength(3);
     expect(bed.primary.packages.metrics.retriesSent).toBe(2);
+    expect(await (await fetch(`${bed.primary.httpBase}/metrics`)).text()).toMatch(/opamp_config_package_install_retries_total 2\n/);
 
     // Another version is a new set: offered at once, under its own hash (attempt 0).
     await bed.rpc('UpdatePackageAssignment', { packageAssignment: { name: 'retry', selector: 'team=retry', packages: [{ packageName: 'otelcol', version: '1.0.1' }] } });

@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics of packages in config-service (and the embedded server):
  * uploads and URL verifications of the catalog, and the package
- * reconciler's offers and the agents it sent nothing, by reason.
+ * reconciler's offers, its retries of failed installs, and the agents it
+ * sent nothing, by reason.
  */
 import { Counter, type Registry } from 'prom-client';
 import type { FleetApiService } from '../api/fleet-api.service';
@@ -19,6 +20,7 @@ export function registerPackageMetrics(registry: Registry, api: FleetApiService,
   if (!packages) return;
   const m = packages.metrics;
   mirrorCounter(registry, 'opamp_config_package_offers_total', 'PackagesAvailable offers sent', () => m.offersSent);
+  mirrorCounter(registry, 'opamp_config_package_install_retries_total', 'Offers that retried a failed package install after its back-off', () => m.retriesSent);
   new Counter({
     name: 'opamp_config_package_not_offered_total',
     help: 'Agent evaluations that offered nothing: no file for the platform, a withdrawn or unknown version, no download address',
