@@ -45,6 +45,7 @@ import {
   RolloutDriver,
   certificateServices,
   AgentCertificateReconciler,
+  AgentCertificateRotator,
   AgentCertificateSweeper,
   type CertificateServices,
 } from '@opamp/desired-state';
@@ -235,7 +236,9 @@ export class ConfigServiceModule {
             });
             const certificateReconciler = new AgentCertificateReconciler(certificates, repo, dispatcher, { offer: (tenantId, uids) => identity.reconcileAgents(tenantId, uids), log });
             holder.reconciler = certificateReconciler;
-            const certificateSweeper = new AgentCertificateSweeper(certificates, directory, { intervalMs: config.credentialSweepMs, log });
+            // Rotation (renewals due by age, asked for, or of a retiring CA), offered through the paced queue.
+            const rotator = new AgentCertificateRotator(certificates, repo, directory, { credentials, offers, log });
+            const certificateSweeper = new AgentCertificateSweeper(certificates, directory, { intervalMs: config.credentialSweepMs, rotator, log });
             return { credentials, directory, identity, sweeper, offers, certificates, certificateReconciler, certificateSweeper };
           },
         },

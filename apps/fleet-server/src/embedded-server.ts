@@ -33,6 +33,7 @@ import {
   type CredentialDirectory,
   certificateServices,
   AgentCertificateReconciler,
+  AgentCertificateRotator,
   AgentCertificateSweeper,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
@@ -207,7 +208,9 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, credentialOffers, { log: (level, message) => log(level, message) });
   const certificateReconciler = new AgentCertificateReconciler(certificates, repo, dispatcher, { offer: (tenantId, uids) => identity.reconcileAgents(tenantId, uids), log: (level, message) => log(level, message) });
   certificateHolder.reconciler = certificateReconciler;
-  const certificateSweeper = new AgentCertificateSweeper(certificates, credentialDirectory, { log: (level, message) => log(level, message) });
+  // Rotation (renewals due by age, asked for, or of a retiring CA), offered through the paced queue.
+  const certificateRotator = new AgentCertificateRotator(certificates, repo, credentialDirectory, { credentials: credentialRepo, offers: credentialOffers, log: (level, message) => log(level, message) });
+  const certificateSweeper = new AgentCertificateSweeper(certificates, credentialDirectory, { rotator: certificateRotator, log: (level, message) => log(level, message) });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity, offers: credentialOffers },
     packageReconciler,

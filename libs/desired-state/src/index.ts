@@ -32,3 +32,7 @@ export * from './api/certificate-authority-api';
 export * from './api/agent-certificate-api';
 export * from './runtime/agent-certificate.reconciler';
 export * from './runtime/agent-certificate.sweeper';
+export * from './store/certificate-rotation.repository';
+export * from './runtime/agent-certificate.activator';
+export * from './runtime/agent-certificate.rotator';
+export * from './api/certificate-rotation-api';

@@ -96,6 +96,9 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'GET', path: '/certificate-requests', rpc: 'ListCertificateRequests', summary: "Agents' CSRs (state: PENDING waits for approval)" },
   { method: 'POST', path: '/certificate-requests/{id}:approve', rpc: 'ApproveCertificateRequest', body: '*', summary: 'Sign a waiting CSR; the agent is offered the certificate' },
   { method: 'POST', path: '/certificate-requests/{id}:deny', rpc: 'DenyCertificateRequest', body: '*', summary: 'Refuse a waiting CSR' },
+  // Certificate rotation (issue 18 item 4).
+  { method: 'POST', path: '/agent-certificates:rotate', rpc: 'RotateAgentCertificates', body: '*', summary: "Renew agents' certificates now (exactly one of instance_uid, selector, all_agents)" },
+  { method: 'GET', path: '/agent-certificates:pending-switches', rpc: 'ListPendingCertificateSwitches', summary: 'Renewals agents have not switched to (older_than_minutes, default 60)' },
   {
     method: 'GET',
     path: '/agents:watch',

@@ -25,6 +25,7 @@ import { PackageAssignmentApi } from './package-assignment-api';
 import type { PackageReconciler } from '../runtime/package.reconciler';
 import { CertificateAuthorityApi } from './certificate-authority-api';
 import { AgentCertificateApi } from './agent-certificate-api';
+import { CertificateRotationApi } from './certificate-rotation-api';
 import { certificateDirectoryEntry } from '../store/agent-certificate.repository';
 import type { CertificateServices } from '../runtime/agent-certificate.issuer';
 import { RolloutApi } from './rollout-api';
@@ -66,6 +67,8 @@ export class FleetApiService {
   /** Client certificates: tenant CAs and policy, agents' certificates and requests (api/certificate-authority-api.ts, api/agent-certificate-api.ts). */
   readonly certificateAuthorities: CertificateAuthorityApi;
   readonly agentCertificates: AgentCertificateApi;
+  /** Certificate rotation on demand, and renewals not switched to (api/certificate-rotation-api.ts). */
+  readonly certificateRotation: CertificateRotationApi;
   private readonly certificateServices: CertificateServices | null;
   private readonly credentialServices: AgentCredentialServices | null;
 
@@ -107,6 +110,7 @@ export class FleetApiService {
     this.certificateServices = options.certificates ?? null;
     this.certificateAuthorities = new CertificateAuthorityApi(ctx, this.certificateServices);
     this.agentCertificates = new AgentCertificateApi(ctx, this.certificateServices);
+    this.certificateRotation = new CertificateRotationApi(ctx, this.certificateServices);
   }
 
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */

@@ -20,3 +20,4 @@ export * from './package-catalog';
 export * from './package-offer';
 export * from './identity-batch';
 export * from './agent-certificate';
+export * from './certificate-rotation';

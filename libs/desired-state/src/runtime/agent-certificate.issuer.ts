@@ -10,6 +10,7 @@ import type { SqlDatabase, SqlExecutor } from '@opamp/store';
 import { DesiredStateError } from '../core';
 import { AgentCertificateRepository, certificateDirectoryEntry, type AgentCertificateRecord } from '../store/agent-certificate.repository';
 import { CertificateAuthorityRepository } from '../store/certificate-authority.repository';
+import { CertificateRotationRepository } from '../store/certificate-rotation.repository';
 import type { CredentialDirectoryEntry } from '../store/agent-credential.repository';
 
 /** Where certificates' directory entries go (the gateways' credential directory). */
@@ -22,6 +23,9 @@ export interface CertificateServices {
   readonly authorities: CertificateAuthorityRepository;
   readonly certificates: AgentCertificateRepository;
   readonly issuer: AgentCertificateIssuer;
+  readonly rotations: CertificateRotationRepository;
+  /** Starts a rotation pass now (an operator's request, a CA rotation); set by the certificate sweeper of this process. */
+  readonly rotation: { wake: () => void };
 }
 
 export interface IssuedAgentCertificate {
@@ -38,7 +42,8 @@ export class AgentCertificateIssuer {
   constructor(
     private readonly authorities: CertificateAuthorityRepository,
     private readonly certificates: AgentCertificateRepository,
-    private readonly directory: CertificateDirectory | null,
+    /** The gateways' credential directory (null: none in this process). */
+    readonly directory: CertificateDirectory | null,
   ) {}
 
   /** Signs and records; throws FAILED_PRECONDITION when the tenant has no CA (or it cannot sign). */
@@ -67,5 +72,11 @@ export class AgentCertificateIssuer {
 export function certificateServices(db: SqlDatabase, credentialKey: Buffer | null, directory: CertificateDirectory | null): CertificateServices {
   const authorities = new CertificateAuthorityRepository(db, credentialKey);
   const certificates = new AgentCertificateRepository(db);
-  return { authorities, certificates, issuer: new AgentCertificateIssuer(authorities, certificates, directory) };
+  return {
+    authorities,
+    certificates,
+    issuer: new AgentCertificateIssuer(authorities, certificates, directory),
+    rotations: new CertificateRotationRepository(db),
+    rotation: { wake: () => undefined },
+  };
 }

@@ -4,24 +4,30 @@
  * - a certificate past its not_after expires and leaves the gateways'
  *   credential directory (a terminator refuses it by then anyway; a gateway
  *   must not believe it either);
- * - a rotated CA whose overlap has ended is retired: it leaves the trust bundle.
+ * - a rotated CA whose overlap has ended is retired: it leaves the trust bundle;
+ * - certificates due for rotation are renewed and offered
+ *   (agent-certificate.rotator.ts), a page per pass; a full page runs the
+ *   next pass at once, and an operator's request or a CA rotation wakes it.
  * Work per pass is bounded; a large backlog is worked over several passes.
  */
 import { holdsSweepLock, PeriodicPass } from './periodic-pass';
 import { removeAll, type CredentialDirectory } from './agent-identity.reconciler';
 import type { CertificateServices } from './agent-certificate.issuer';
+import type { AgentCertificateRotator } from './agent-certificate.rotator';
 
 const SWEEP_LOCK = 'opamp.agent-certificate-sweep';
 
 export interface AgentCertificateSweeperOptions {
   intervalMs?: number;
   pageSize?: number;
+  /** Renews certificates due for rotation (none: no rotation in this process). */
+  rotator?: AgentCertificateRotator | null;
   log?: (level: 'warn' | 'error', message: string) => void;
 }
 
 export class AgentCertificateSweeper {
   private readonly periodic: PeriodicPass;
-  readonly totals = { passes: 0, expired: 0, authoritiesRetired: 0, errors: 0 };
+  readonly totals = { passes: 0, expired: 0, authoritiesRetired: 0, rotated: 0, errors: 0 };
 
   constructor(
     private readonly services: CertificateServices,
@@ -32,6 +38,7 @@ export class AgentCertificateSweeper {
       this.totals.errors++;
       this.options.log?.('error', `certificate sweep failed: ${String(err)}`);
     });
+    if (this.options.rotator) services.rotation.wake = () => this.periodic.now();
   }
 
   start(): void {
@@ -42,7 +49,7 @@ export class AgentCertificateSweeper {
     await this.periodic.stop();
   }
 
-  async sweepOnce(): Promise<{ expired: number; authoritiesRetired: number; skipped: boolean }> {
+  async sweepOnce(): Promise<{ expired: number; authoritiesRetired: number; rotated: number; skipped: boolean }> {
     const db = this.services.certificates.db;
     const outcome = await db.transaction(async (tx) => {
       if (!(await holdsSweepLock(tx, SWEEP_LOCK))) return null;
@@ -51,10 +58,15 @@ export class AgentCertificateSweeper {
       return { expired, retired };
     });
     this.totals.passes++;
-    if (!outcome) return { expired: 0, authoritiesRetired: 0, skipped: true };
-    await removeAll(this.directory as CredentialDirectory, outcome.expired.map((c) => c.fingerprint));
-    this.totals.expired += outcome.expired.length;
-    this.totals.authoritiesRetired += outcome.retired.length;
-    return { expired: outcome.expired.length, authoritiesRetired: outcome.retired.length, skipped: false };
+    if (outcome) {
+      await removeAll(this.directory as CredentialDirectory, outcome.expired.map((c) => c.fingerprint));
+      this.totals.expired += outcome.expired.length;
+      this.totals.authoritiesRetired += outcome.retired.length;
+    }
+    // Rotation needs no sweep lock: replicas take different rows (SKIP LOCKED).
+    const rotation = this.options.rotator ? await this.options.rotator.rotateOnce() : null;
+    this.totals.rotated += rotation?.renewed ?? 0;
+    if (rotation?.more) this.periodic.now();
+    return { expired: outcome?.expired.length ?? 0, authoritiesRetired: outcome?.retired.length ?? 0, rotated: rotation?.renewed ?? 0, skipped: !outcome };
   }
 }
