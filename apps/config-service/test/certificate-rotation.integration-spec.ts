@@ -7,7 +7,7 @@
  * offer queue, the old and new both in the gateways' directory until the
  * agent reconnects with the new one, then the old one superseded and gone.
  */
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { fleet } from '@opamp/contracts';
 import { testCsr, waitFor } from '@opamp/testing';
@@ -98,7 +98,7 @@ describe('rotation on demand', () => {
   });
 
   it('per selector: only the agents it matches, one call, audited; bad scopes are refused with the reason', async () => {
-    const run = bed.newUid().toString('hex').slice(0, 8);
+    const run = randomBytes(4).toString('hex');
     const prod = [await agentWithCertificate({ run, env: 'prod' }), await agentWithCertificate({ run, env: 'prod' })];
     const dev = await agentWithCertificate({ run, env: 'dev' });
     expect(await bed.rpc('RotateAgentCertificates', { selector: `run=${run},env=prod` })).toEqual({ certificates: 2 });
@@ -125,7 +125,7 @@ describe('rotation before expiry', () => {
   it("is due at the policy's share of the lifetime, found by the certificate sweep, and not before", async () => {
     const agent = await agentWithCertificate();
     // 60% of its life gone: not due at the default 67%, due at 50%.
-    await bed.pool.query(`UPDATE agent_certificates SET not_before = now() - (not_after - now()) * 1.5 WHERE id = $1`, [agent.certificate.id]);
+    await bed.pool.query(`UPDATE agent_certificates SET not_before = now() - interval '150 hours', not_after = now() + interval '100 hours' WHERE id = $1`, [agent.certificate.id]);
     await bed.primary.certificateSweeper.sweepOnce();
     expect((await certificatesOf(agent.uid)).map((c) => c.state)).toEqual(['ACTIVE']);
     await bed.rpc('UpdateCertificatePolicy', { policy: { rotateAtPercent: 50 } });
@@ -161,6 +161,57 @@ describe('rotation before expiry', () => {
     expect(stalled.current.id).toBe(agent.certificate.id);
     const rest = await bed.rest('GET', '/agent-certificates:pending-switches?olderThanMinutes=-1');
     expect(rest.status).toBe(400);
+  });
+});
+
+describe('expiry visible', () => {
+  type Listed = { instanceUid: string; certificate: { state: string; notAfter: string; renewalPending: boolean } };
+  const list = async (q: string) => ((await bed.rest('GET', `/agents?${q}`)).json['agents'] as Listed[]).map((a) => ({ uid: a.instanceUid, ...a.certificate }));
+
+  it('ListAgents and GetAgent carry the certificate and its end; "expires within N days" filters (expired included), gRPC and REST', async () => {
+    const run = randomBytes(4).toString('hex');
+    const soon = await agentWithCertificate({ run });
+    const later = await agentWithCertificate({ run });
+    const gone = await agentWithCertificate({ run });
+    const none = await bed.agentOnOwnCredential({ capabilities: CAPS, labels: { run } });
+    await bed.pool.query(`UPDATE agent_certificates SET not_after = now() + interval '12 hours' WHERE id = $1`, [soon.certificate.id]);
+    await bed.pool.query(`UPDATE agent_certificates SET not_after = now() - interval '1 minute' WHERE id = $1`, [gone.certificate.id]);
+    await bed.primary.certificateSweeper.sweepOnce();
+    const all = await list(`selector=run%3D${run}&pageSize=10`);
+    const by = new Map(all.map((a) => [a.uid, a]));
+    expect(by.get(later.uid.toString('hex'))).toMatchObject({ state: 'ACTIVE', notAfter: later.certificate.notAfter, renewalPending: false });
+    expect(by.get(gone.uid.toString('hex'))).toMatchObject({ state: 'EXPIRED' });
+    expect(by.get(none.uid.toString('hex'))).toMatchObject({ state: 'NONE', notAfter: '' });
+    expect(Date.parse(by.get(soon.uid.toString('hex'))!.notAfter) - Date.now()).toBeLessThan(13 * 3_600_000);
+    const within1 = await list(`selector=run%3D${run}&certificateExpiresWithinDays=1`);
+    expect(within1.map((a) => a.uid).sort()).toEqual([soon.uid.toString('hex'), gone.uid.toString('hex')].sort());
+    const within30 = (await bed.rpc('ListAgents', { selector: `run=${run}`, certificateExpiresWithinDays: 30 }))['agents'] as Listed[];
+    expect(within30).toHaveLength(3);
+    const detail = await bed.rpc('GetAgent', { instanceUid: later.uid.toString('hex') });
+    expect(detail['certificate']).toEqual({ state: 'ACTIVE', notAfter: later.certificate.notAfter, renewalPending: false });
+    const bad = await bed.rest('GET', '/agents?certificateExpiresWithinDays=-3');
+    expect(bad.status).toBe(400);
+    expect(bad.json['error']).toMatchObject({ message: 'certificate_expires_within_days must be a whole number from 0 to 3650' });
+  });
+
+  it('the Prometheus gauge counts, per tenant, agents expiring within 7 days, expired, and rotations stalled', async () => {
+    const stalled = await agentWithCertificate();
+    await bed.rpc('RotateAgentCertificates', { instanceUid: stalled.uid.toString('hex') });
+    const [renewal] = await waitFor(() => certificatesOf(stalled.uid), (l) => l.length === 2, { description: 'the renewal' });
+    await bed.pool.query(`UPDATE agent_certificates SET created_at = now() - interval '2 hours' WHERE id = $1`, [renewal.id]);
+    const tenant = bed.tenants[0].id;
+    const expiring = ((await bed.rpc('ListAgents', { certificateExpiresWithinDays: 7, pageSize: 1000 }))['agents'] as Listed[]).filter((a) => a.certificate.state !== 'EXPIRED');
+    const expired = ((await bed.rpc('ListAgents', { certificateExpiresWithinDays: 7, pageSize: 1000 }))['agents'] as Listed[]).filter((a) => a.certificate.state === 'EXPIRED');
+    const stalledListed = (await bed.rpc('ListPendingCertificateSwitches', { pageSize: 1000 }))['switches'] as unknown[];
+    const metrics = await fetch(`${bed.httpBase}/metrics`).then((r) => r.text());
+    const value = (state: string) => Number(new RegExp(`^opamp_config_agent_certificates\\{tenant="${tenant}",state="${state}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    expect(expired.length).toBeGreaterThanOrEqual(1);
+    expect(stalledListed.length).toBeGreaterThanOrEqual(1);
+    expect(value('expiring')).toBe(expiring.length);
+    expect(value('expired')).toBe(expired.length);
+    expect(value('rotation_stalled')).toBe(stalledListed.length);
+    expect(metrics).toMatch(/^opamp_config_certificate_renewals_total\{reason="requested"\} [1-9]/m);
+    expect(metrics).toMatch(/^opamp_config_certificate_activations_total [1-9]/m);
   });
 });
 

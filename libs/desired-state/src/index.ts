@@ -36,3 +36,4 @@ export * from './store/certificate-rotation.repository';
 export * from './runtime/agent-certificate.activator';
 export * from './runtime/agent-certificate.rotator';
 export * from './api/certificate-rotation-api';
+export * from './runtime/certificate.metrics';

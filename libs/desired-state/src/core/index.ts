@@ -21,3 +21,4 @@ export * from './package-offer';
 export * from './identity-batch';
 export * from './agent-certificate';
 export * from './certificate-rotation';
+export * from './agent-certificate-summary';

@@ -45,7 +45,7 @@ export class AgentCertificateReconciler {
   readonly activator: AgentCertificateActivator;
 
   constructor(
-    private readonly services: CertificateServices,
+    readonly services: CertificateServices,
     private readonly repo: DesiredStateRepository,
     private readonly dispatcher: AgentPushDispatcher,
     private readonly options: AgentCertificateOptions,
