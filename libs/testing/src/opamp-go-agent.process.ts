@@ -42,6 +42,8 @@ export interface OpampGoAgentOptions {
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
   /** Once connected, send a CSR for its uid (issue 18; events certificate_requested, certificate_offered). */
   readonly requestCertificate?: boolean;
+  /** Where the CSR's key is kept (PKCS#8 PEM, made there when absent); an offered certificate for it becomes the agent's client certificate. */
+  readonly certificateKeyFile?: string;
   /** The binary; built (or found built) by buildOpampGoAgent when left out. */
   readonly binary?: string;
 }
@@ -121,6 +123,7 @@ export async function startOpampGoAgent(options: OpampGoAgentOptions): Promise<O
   if (options.heartbeatSeconds !== undefined) args.push('-heartbeat', String(options.heartbeatSeconds));
   if (options.applyTimeoutMs !== undefined) args.push('-apply-timeout', `${options.applyTimeoutMs}ms`);
   if (options.requestCertificate) args.push('-request-certificate');
+  if (options.certificateKeyFile) args.push('-certificate-key', options.certificateKeyFile);
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('-label', `${k}=${v}`);
   if (options.tls?.caFile) args.push('-tls-ca', options.tls.caFile);
   if (options.tls?.certFile) args.push('-tls-cert', options.tls.certFile);

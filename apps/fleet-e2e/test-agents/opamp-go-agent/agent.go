@@ -39,6 +39,8 @@ type agentOptions struct {
 	clientTLS *tls.Config
 	// Send a CSR once the first session is up (-request-certificate).
 	requestCertificate bool
+	// Where the CSR's key is kept (-certificate-key; "": memory only).
+	certificateKeyFile string
 }
 
 type switchRequest struct {
@@ -66,11 +68,14 @@ type agent struct {
 type stopRequest struct{ done chan struct{} }
 
 func newAgent(o agentOptions) *agent {
-	return &agent{agentOptions: o, requests: make(chan any, 8), heartbeat: -1}
+	return &agent{agentOptions: o, requests: make(chan any, 8), heartbeat: -1, certKey: certificateKey{file: o.certificateKeyFile}}
 }
 
 // start connects with the given settings; accepted: they came from the state directory.
 func (a *agent) start(st connSettings, accepted bool) error {
+	if err := a.certKey.load(); err != nil {
+		return err
+	}
 	a.current = st
 	var cs *protobufs.ConnectionSettingsStatus
 	if accepted && st.Hash != "" {
@@ -118,6 +123,13 @@ func (a *agent) stop() {
 func (a *agent) startSession(st connSettings, cs *protobufs.ConnectionSettingsStatus) (*session, error) {
 	s := newSession(st, a.uid, a.log, a.stderr)
 	s.clientTLS = a.clientTLS
+	if st.CertPEM != "" {
+		cert, err := a.certKey.clientCertificate(st.CertPEM)
+		if err != nil {
+			return nil, err
+		}
+		s.clientCert = cert
+	}
 	// Health first: SetCapabilities refuses ReportsHealth without it.
 	if err := s.client.SetHealth(&protobufs.ComponentHealth{Healthy: true, Status: "running", StartTimeUnixNano: uint64(time.Now().UnixNano())}); err != nil {
 		return nil, err
@@ -328,7 +340,7 @@ func (a *agent) switchSettings(from *session, candidate connSettings) {
 			err := a.accept(candidate)
 			if err == nil {
 				a.setSession(next)
-				next.emit("settings_applied", map[string]any{"hash": candidate.Hash, "reconnected": true})
+				next.emit("settings_applied", map[string]any{"hash": candidate.Hash, "reconnected": true, "certFingerprint": candidate.certFingerprint()})
 				return
 			}
 			reason = err.Error()

@@ -55,6 +55,7 @@ func runMain(args []string) error {
 	tlsCert := fs.String("tls-cert", "", "PEM file of the agent's client certificate (mutual TLS), with -tls-key")
 	tlsKey := fs.String("tls-key", "", "PEM file of the client certificate's private key")
 	requestCertificate := fs.Bool("request-certificate", false, "once connected, send a CSR for the agent's uid (an ECDSA P-256 key made in memory)")
+	certificateKey := fs.String("certificate-key", "", "PEM file for the CSR's key: read when it exists, else made there (mode 0600); an offered certificate for it is used as the client certificate")
 	var labels labelFlags
 	fs.Var(&labels, "label", "k=v non-identifying attribute (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -104,6 +105,7 @@ func runMain(args []string) error {
 		clientTLS:    clientTLS,
 
 		requestCertificate: *requestCertificate,
+		certificateKeyFile: *certificateKey,
 	})
 	// Before the first connection, so an early SIGTERM still ends in agent_disconnect and exit 0.
 	signals := make(chan os.Signal, 1)
