@@ -184,6 +184,7 @@ const AUDITED: readonly AuditStep[] = [
   // Client certificates (issue 18).
   { rpc: 'CreateCertificateAuthority', request: () => ({}), action: 'certificate_authority.create', resourceType: 'certificate_authority', resourceName: (p) => String(p['CreateCertificateAuthority']['id']) },
   { rpc: 'RotateCertificateAuthority', request: () => ({}), action: 'certificate_authority.rotate', resourceType: 'certificate_authority', resourceName: (p) => String(p['RotateCertificateAuthority']['id']) },
+  { rpc: 'RotateAgentCertificates', request: () => ({ allAgents: true }), action: 'agent_certificate.request_rotation', resourceType: 'agent_certificates', resourceName: () => bed.tenants[A].id },
   { rpc: 'UpdateCertificatePolicy', request: () => ({ policy: { lifetimeHours: 24 } }), action: 'certificate_policy.update', resourceType: 'certificate_policy', resourceName: () => bed.tenants[A].id },
   { rpc: 'ApproveCertificateRequest', request: () => ({ id: csrIds.approve }), action: 'certificate_request.approve', resourceType: 'certificate_request', resourceName: () => csrIds.approve },
   { rpc: 'DenyCertificateRequest', request: () => ({ id: csrIds.deny }), action: 'certificate_request.deny', resourceType: 'certificate_request', resourceName: () => csrIds.deny },

@@ -51,7 +51,7 @@ export class CertificateRotationApi {
       const n = await s.rotations.requestRotation(tx, c.tenantId, condition);
       await this.ctx.repo.audit(
         tx,
-        { tenantId: c.tenantId, actor: this.ctx.actor(c), action: 'agent_certificate.request_rotation', resourceType: 'agent_certificates', resourceName: String(Object.values(scope)[0]), details: { ...scope, certificates: n } },
+        { tenantId: c.tenantId, actor: this.ctx.actor(c), action: 'agent_certificate.request_rotation', resourceType: 'agent_certificates', resourceName: uidText || selector || c.tenantId, details: { ...scope, certificates: n } },
         false,
       );
       return n;
