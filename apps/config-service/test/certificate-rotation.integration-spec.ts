@@ -161,6 +161,14 @@ describe('rotation before expiry', () => {
     expect(stalled.current.id).toBe(agent.certificate.id);
     const rest = await bed.rest('GET', '/agent-certificates:pending-switches?olderThanMinutes=-1');
     expect(rest.status).toBe(400);
+    // Asked again: a fresh renewal (a new offer) replaces the one it never took, which gateways stop accepting.
+    expect(await bed.rpc('RotateAgentCertificates', { instanceUid: agent.uid.toString('hex') })).toEqual({ certificates: 1 });
+    const again = await waitFor(() => certificatesOf(agent.uid), (l) => l.length === 3, { description: 'a fresh renewal' });
+    const states = Object.fromEntries(again.map((c) => [c.id === renewal.id ? 'first renewal' : c.id === agent.certificate.id ? 'active' : 'fresh', c.state]));
+    expect(states).toEqual({ fresh: 'ISSUED', 'first renewal': 'SUPERSEDED', active: 'ACTIVE' });
+    await waitFor(() => entryOf(renewal.fingerprint), (v) => v === null, { description: 'the first renewal out of the directory' });
+    const fresh = again.find((c) => c.state === 'ISSUED')!;
+    await waitFor(() => certOfferedTo(agent.uid), (o) => o.includes(fresh.certificatePem), { description: 'the fresh renewal offered' });
   });
 });
 

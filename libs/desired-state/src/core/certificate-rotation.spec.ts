@@ -46,8 +46,10 @@ describe('rotationReason', () => {
     expect(rotationReason({ ...base, caRetiring: true, requested: true }, NOW)).toBe('requested');
   });
 
-  it('never while a renewal waits for the agent, nor once it has expired (the sweep expires it)', () => {
-    expect(rotationReason({ ...base, requested: true, renewalPending: true }, NOW)).toBeNull();
+  it('never while a renewal waits for the agent unless asked again (a fresh one replaces it), nor once it has expired', () => {
+    expect(rotationReason({ ...base, caRetiring: true, renewalPending: true }, NOW)).toBeNull();
+    expect(rotationReason({ ...base, renewalPending: true }, NOW + 15 * HOUR)).toBeNull();
+    expect(rotationReason({ ...base, requested: true, renewalPending: true }, NOW)).toBe('requested');
     expect(rotationReason({ ...base, requested: true }, base.notAfterMs)).toBeNull();
   });
 });

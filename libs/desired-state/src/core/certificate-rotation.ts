@@ -7,7 +7,8 @@
  * - rotation: which live certificate is renewed, and why: the operator asked,
  *   its CA is retiring (the tenant's CA rotated), or the policy's share of its
  *   lifetime has passed; never one whose renewal is waiting for the agent
- *   already (signed by the active CA), and never when the renewal would not
+ *   already (signed by the active CA) unless the operator asks again (the
+ *   fresh renewal replaces the waiting one), and never when the renewal would not
  *   outlive it (the CA itself ends first: the operator rotates the CA);
  * - when a renewal the agent has not switched to counts as stalled.
  */
@@ -67,8 +68,10 @@ export function rotationDueAtMs(notBeforeMs: number, notAfterMs: number, rotateA
 
 /** Why the certificate is to be renewed now, or null when it is not. */
 export function rotationReason(c: RotationCandidate, nowMs: number): RotationReason | null {
-  if (c.renewalPending || c.notAfterMs <= nowMs) return null;
+  if (c.notAfterMs <= nowMs) return null;
+  // Asked again while a renewal waits (an agent that failed or never took it): a fresh one replaces it.
   if (c.requested) return 'requested';
+  if (c.renewalPending) return null;
   if (c.caRetiring) return 'ca_rotation';
   return nowMs >= rotationDueAtMs(c.notBeforeMs, c.notAfterMs, c.rotateAtPercent) ? 'expiry' : null;
 }

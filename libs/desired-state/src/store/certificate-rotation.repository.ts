@@ -26,6 +26,11 @@ export interface PendingCertificateSwitch {
   readonly offered: AgentCertificateRecord;
 }
 
+/** A renewal signed by the tenant's active CA waits for the agent of `c` (issued, not used yet). */
+const PENDING = `EXISTS (
+  SELECT 1 FROM agent_certificates n JOIN certificate_authorities na ON na.id = n.ca_id
+   WHERE n.tenant_id = c.tenant_id AND n.instance_uid = c.instance_uid AND n.state = 'issued' AND na.state = 'active' AND n.not_after > now())`;
+
 export class CertificateRotationRepository {
   constructor(readonly db: SqlDatabase) {}
 
@@ -90,11 +95,12 @@ export class CertificateRotationRepository {
    * Active certificates a rotation pass may renew, soonest to expire first:
    * asked for, signed by a CA that is not the active one, or past the
    * policy's share of their lifetime, and no renewal by the active CA waiting
-   * already. Tenants without an active CA have nothing to renew with.
+   * already (unless asked for again). Tenants without an active CA have
+   * nothing to renew with.
    */
   async rotationCandidates(tx: SqlExecutor, limit: number): Promise<RotationRow[]> {
     const { rows } = await tx.query(
-      `SELECT c.*, ca.state <> 'active' AS ca_retiring, COALESCE(p.rotate_at_percent, 67) AS rotate_at_percent
+      `SELECT c.*, ca.state <> 'active' AS ca_retiring, COALESCE(p.rotate_at_percent, 67) AS policy_percent, ${PENDING} AS renewal_pending
          FROM agent_certificates c
          JOIN certificate_authorities ca ON ca.id = c.ca_id
          LEFT JOIN certificate_policies p ON p.tenant_id = c.tenant_id
@@ -103,9 +109,8 @@ export class CertificateRotationRepository {
           AND (c.rotation_requested_at IS NOT NULL OR ca.state <> 'active'
                OR now() >= c.not_before + (c.not_after - c.not_before) * (COALESCE(p.rotate_at_percent, 67) / 100.0))
           AND EXISTS (SELECT 1 FROM certificate_authorities a WHERE a.tenant_id = c.tenant_id AND a.state = 'active')
-          AND NOT EXISTS (
-            SELECT 1 FROM agent_certificates n JOIN certificate_authorities na ON na.id = n.ca_id
-             WHERE n.tenant_id = c.tenant_id AND n.instance_uid = c.instance_uid AND n.state = 'issued' AND na.state = 'active' AND n.not_after > now())
+          -- A waiting renewal keeps it out, unless the operator asked again.
+          AND (c.rotation_requested_at IS NOT NULL OR NOT ${PENDING})
         ORDER BY c.not_after, c.id
         LIMIT $1
         FOR UPDATE OF c SKIP LOCKED`,
@@ -115,8 +120,8 @@ export class CertificateRotationRepository {
       certificate: certificateFromRow(r),
       caRetiring: r['ca_retiring'] === true,
       requested: r['rotation_requested_at'] !== null && r['rotation_requested_at'] !== undefined,
-      renewalPending: false,
-      rotateAtPercent: Number(r['rotate_at_percent']),
+      renewalPending: r['renewal_pending'] === true,
+      rotateAtPercent: Number(r['policy_percent']),
     }));
   }
 
