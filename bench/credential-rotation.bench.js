@@ -35,6 +35,7 @@ const { Sampler, infraPids, topOthers } = require('./lib/procs');
 const { writeResult } = require('./lib/machine');
 const { parseArgs } = require('./lib/args');
 const { pgWriteCounters, pgWritesPerSecond } = require('./lib/pg-writes');
+const { tcpCounters, tcpCountersDelta } = require('./lib/tcp-counters');
 
 const opts = parseArgs(
   {
@@ -254,6 +255,7 @@ async function main() {
     let unchangedSince = Date.now();
     let lastStates = '';
     const switched0 = lastApplied;
+    const tcp0 = tcpCounters();
     while (Date.now() - t0 < opts.timeoutS * 1000) {
       await S.sleep(1_000);
       if (startError) throw startError;
@@ -301,6 +303,8 @@ async function main() {
       credentialStates: states,
       refusedAtGateways: diff(rej1, rej0),
       swarmErrors: diff(p1.errors, p0?.errors ?? {}),
+      // Machine-wide kernel counters over the phase: accept queues that overflowed explain reconnect resets.
+      tcpKernelCounters: tcpCountersDelta(tcp0, tcpCounters()),
       connectionSettingsOutcomes: diff(p1.connectionSettings, p0?.connectionSettings ?? {}),
       peakReconnectsWithNewSettingsPerS: Math.round(peakSwitchesPerS),
       resources: { ...win, ...sampler.peaks() },
@@ -377,7 +381,7 @@ async function main() {
     },
     otherBusyProcessesAtStart: others,
     phases,
-    swarm: { connectLatencyMs: report.connectLatencyMs, reconnectLatencyMs: report.reconnectLatencyMs, errors: report.errors, connectionSettings: report.connectionSettings },
+    swarm: { connectLatencyMs: report.connectLatencyMs, reconnectLatencyMs: report.reconnectLatencyMs, errors: report.errors, errorSamples: report.errorSamples, connectionSettings: report.connectionSettings },
     target: {
       issue14: 'every agent on its new credential within 2 minutes, zero refused connections of well-behaved agents',
       met: rotate.allOnTheirCredentialMs !== null && rotate.allOnTheirCredentialMs <= 120_000 && Object.keys(rotate.refusedAtGateways).length === 0 && Object.keys(rotate.swarmErrors).length === 0,

@@ -15,7 +15,10 @@
 //   node -r ./dist/out-tsc/register-aliases.js bench/idle-fleet.bench.js [--agents=100000] [--holdMin=10] [--help]
 //
 // Writes bench/results/idle-fleet-<agents>.json.
+const fs = require('fs');
+const os = require('os');
 const path = require('path');
+const { summarizeCpuProfile, monoToWallOffsetMs } = require('./lib/cpu-profile');
 const S = require('./lib/stack');
 const { Sampler, infraPids, topOthers } = require('./lib/procs');
 const { writeResult } = require('./lib/machine');
@@ -36,6 +39,11 @@ const opts = parseArgs(
     infraUp: true,
     // status-ingest's OPAMP_INGEST_LAST_SEEN_FLUSH_MS (0: its default).
     lastSeenFlushMs: 0,
+    // With a profile: status-ingest and config-service run with node --cpu-prof (10 ms sampling) and
+    // the result gets their top functions while the fleet connects (ramp start -> the API lists all).
+    cpuProfile: false,
+    // Keep the .cpuprofile files (their folder is printed) for a closer look, e.g. in Chrome's DevTools.
+    keepProfiles: false,
   },
   'idle fleet: A agents with 30 s heartbeats held for holdMin minutes; memory per agent and CPU per process kind',
 );
@@ -51,7 +59,10 @@ async function main() {
   const apiPort = opts.basePort + 80;
   console.log(`run ${ident.id}: ${A} agents, ${nGateways} gateways, hold ${opts.holdMin} min`);
   const ingestEnv = opts.lastSeenFlushMs > 0 ? { OPAMP_INGEST_LAST_SEEN_FLUSH_MS: String(opts.lastSeenFlushMs) } : {};
-  const { ingest, config } = await S.startWorkers(BENCH, ident, { apiPort, grpcPort: apiPort + 1, ingestEnv });
+  const profileDir = opts.cpuProfile ? fs.mkdtempSync(path.join(os.tmpdir(), `${BENCH}-profile-`)) : null;
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=10000'] : [];
+  const offsetMs = monoToWallOffsetMs();
+  const { ingest, config } = await S.startWorkers(BENCH, ident, { apiPort, grpcPort: apiPort + 1, ingestEnv, nodeArgs });
   const gws = await S.startGateways(BENCH, ident, nGateways, { basePort: opts.basePort });
   const api = S.api(`http://127.0.0.1:${apiPort}/api/v1`, ident.adminToken);
   const swarmPids = [];
@@ -202,8 +213,21 @@ async function main() {
     end: { apiConnected, apiKnown, lost: A - apiConnected, oldestLastSeenAgeS },
     target: { issue7: '100,000 agents held on one 2-core machine, no agent lost', met: A >= 100_000 && minConnected === A && apiConnected === A },
   };
+  if (profileDir) {
+    // Profiles are written when the processes exit.
+    await S.stopChildren();
+    const files = fs.readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
+    const window = { fromMs: tRamp, toMs: tRamp + apiListsAllMs, offsetMs };
+    const of = (pid) => {
+      const f = files.find((name) => name.includes(`.${pid}.`));
+      return f ? summarizeCpuProfile(path.join(profileDir, f), window) : { error: 'no profile written (did it exit cleanly?)' };
+    };
+    result.connectProfiles = { 'status-ingest': of(ingest.pid), 'config-service': of(config.pid) };
+    if (opts.keepProfiles) console.log(`CPU profiles kept in ${profileDir}`);
+    else fs.rmSync(profileDir, { recursive: true, force: true });
+  }
   const file = writeResult(`${BENCH}-${A}`, result);
-  console.log(`\n${JSON.stringify({ hold: result.hold, perProcessKind: perKind, end: result.end }, null, 2)}\nwritten to ${path.relative(S.repo, file)}`);
+  console.log(`\n${JSON.stringify({ ramp: result.ramp, hold: result.hold, perProcessKind: perKind, end: result.end, connectProfiles: result.connectProfiles }, null, 2)}\nwritten to ${path.relative(S.repo, file)}`);
   await S.stopChildren();
   await S.dropKafkaArtifacts(ident);
   process.exit(0);

@@ -11,7 +11,11 @@
 #
 # Helm is built from the Go module proxy when missing (HELM_VERSION, into
 # tmp/go/bin; ~11 min cold on 2 cores, seconds once the Go build cache has it).
-# HELM=/path/to/helm uses another one.
+# HELM=/path/to/helm uses another one. With promtool (PROMTOOL or on PATH)
+# also `promtool check rules` on the chart's alert rules. Every rendering is
+# then validated by a real kube-apiserver (scripts/deploy/kube-dry-run.sh;
+# kube-apiserver and kubectl built the same way by scripts/deploy/kube-tools.sh,
+# ~14 min cold; OPAMP_DEPLOY_SKIP_KUBE=1 leaves it out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -69,6 +73,14 @@ refused() {
 say "static check (templates and values against the apps' config modules)"
 step static node scripts/deploy/chart-check.js static
 
+promtool="${PROMTOOL:-$(command -v promtool || true)}"
+if [ -n "$promtool" ]; then
+  say "the alert rules with $("$promtool" --version 2>&1 | head -1)"
+  step promtool-rules "$promtool" check rules "$chart/monitoring/alerts.yaml"
+else
+  say "skipped: promtool check rules (set PROMTOOL=/path/to/promtool; Debian: apt-get download prometheus && dpkg-deb -x prometheus_*.deb dir)"
+fi
+
 say "default values"
 step lint-default "$helm" lint --strict --kube-version "$kube_version" "$chart" "${required[@]}"
 step template-default render default "${required[@]}"
@@ -79,17 +91,19 @@ step lint-production "$helm" lint --strict --kube-version "$kube_version" "$char
 step template-production render production -f "$chart/values-production.yaml"
 step check-production node scripts/deploy/chart-check.js rendered "$out/production.yaml"
 
-say "every option on (gateway TLS, client identity, a sidecar, Gateway API, PodMonitor, network policies, extra CA)"
+say "every option on (gateway TLS, client identity, a sidecar, Gateway API, PodMonitor, alert rules, dashboards, network policies, extra CA)"
 step template-options render options "${required[@]}" \
   --set gateway.tls.secretName=opamp-tls --set gateway.clientIdentity.header=x-client-cert-subject \
   --set 'gateway.clientIdentity.trustedProxies[0]=10.0.0.10' --set gateway.clientIdentity.required=true \
   --set gateway.httpRoute.enabled=true --set 'gateway.httpRoute.parentRefs[0].name=public' \
   --set metrics.podMonitor.enabled=true --set networkPolicy.enabled=true --set extraCA.secretName=backends-ca \
+  --set metrics.prometheusRule.enabled=true --set metrics.prometheusRule.labels.release=kube-prometheus-stack \
+  --set metrics.grafanaDashboards.enabled=true --set metrics.grafanaDashboards.annotations.grafana_folder=OpAMP \
   --set secrets.agentTokens=default=abcdefghijklmnopqrstuvwx \
   --set 'gateway.extraContainers[0].name=mtls-terminator' --set 'gateway.extraContainers[0].image=example/terminator:1' \
   --set 'gateway.extraContainers[0].env[0].name=UPSTREAM' --set 'gateway.extraContainers[0].env[0].value=127.0.0.1:4320' \
   --set 'gateway.extraVolumes[0].name=client-ca' --set 'gateway.extraVolumes[0].secret.secretName=client-ca' 
-step check-options node scripts/deploy/chart-check.js rendered "$out/options.yaml" --expect-load-balancer
+step check-options node scripts/deploy/chart-check.js rendered "$out/options.yaml" --expect-load-balancer --expect-monitoring
 
 say "mutual TLS at ingress-nginx (client certificates verified by the controller, passed to the gateways)"
 mtls=(--set gateway.ingress.enabled=true --set gateway.ingress.className=nginx --set gateway.ingress.tlsSecretName=opamp-tls
@@ -109,6 +123,16 @@ say "values the apps would refuse"
 refused refused-no-kafka 'kafka.brokers is required'
 refused refused-one-gateway 'gateway.replicas must be at least 2' "${required[@]}" --set gateway.replicas=1
 refused refused-short-grace 'must exceed preStopSleepSeconds + drainWindowSeconds' "${required[@]}" --set gateway.terminationGracePeriodSeconds=30
+
+say "server-side dry run on a real kube-apiserver (etcd + kube-apiserver on loopback; the CRDs of the optional kinds)"
+if [ "${OPAMP_DEPLOY_SKIP_KUBE:-}" = 1 ]; then
+  say "skipped: the server-side dry run (OPAMP_DEPLOY_SKIP_KUBE=1)"
+else
+  step kube-tools bash scripts/deploy/kube-tools.sh
+  step kube-dry-run bash scripts/deploy/kube-dry-run.sh "$helm" "$out" "$out/default.yaml" "$out/production.yaml" \
+    "$out/options.yaml" "$out/mtls.yaml" -- "${required[@]}"
+  grep '^== ' "$out/kube-dry-run.log" | sed 's/^== /     /'
+fi
 
 say "the image's launcher and health check (built apps; PostgreSQL, Redis, Kafka of infra.sh)"
 step build-apps env NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false npx nx run-many -t build -p gateway config-service --output-style=static

@@ -256,7 +256,7 @@ async function lagProbe(groupId, topic = INBOUND_TOPIC) {
 }
 
 /** Start the distributed stack's workers (status-ingest, config-service) for a run; resolves when both are ready. */
-async function startWorkers(bench, ident, { apiPort, grpcPort, ingestEnv = {}, configEnv = {} }) {
+async function startWorkers(bench, ident, { apiPort, grpcPort, ingestEnv = {}, configEnv = {}, nodeArgs = [] }) {
   const common = { OPAMP_KAFKA_BROKERS: KAFKA_BROKERS, OPAMP_REDIS_URL: REDIS_URL, OPAMP_DATABASE_URL: ident.databaseUrl };
   await freshDatabase(ident.dbName);
   await groupAtEnd(ident.ingestGroup);
@@ -268,7 +268,7 @@ async function startWorkers(bench, ident, { apiPort, grpcPort, ingestEnv = {}, c
     // Metrics port off: runs in parallel would collide on the default 9464.
     OPAMP_INGEST_METRICS_PORT: '0',
     ...ingestEnv,
-  });
+  }, { nodeArgs });
   await waitUntil('status-ingest', () => /consuming .* as /.test(ingest.output), 120_000);
   const config = startApp(bench, 'config-service', 'config-service', {
     ...common,
@@ -280,7 +280,7 @@ async function startWorkers(bench, ident, { apiPort, grpcPort, ingestEnv = {}, c
     OPAMP_CONFIG_CLIENT_ID: `bench-config-${ident.id}`,
     OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS: `${ident.tenant}=${ident.adminToken}`,
     ...configEnv,
-  });
+  }, { nodeArgs });
   await waitUntil('config-service', httpOk(`http://127.0.0.1:${apiPort}/api/v1/openapi.json`), 120_000);
   return { ingest, config };
 }

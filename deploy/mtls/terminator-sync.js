@@ -4,7 +4,14 @@
 // server trusts, and reloads the terminator when they changed:
 //
 //   node deploy/mtls/terminator-sync.js --from DIR --to DIR [--reload 'COMMAND']
+//   node deploy/mtls/terminator-sync.js --from-api URL --token-file FILE --to DIR [--reload 'COMMAND']
 //
+//   --from-api URL  the server's platform API (e.g. http://config-service:4380): every
+//                CA it trusts (ACTIVE and RETIRING in GET /api/v1/certificate-authorities)
+//                with its current CRL (GET /api/v1/certificate-authorities/{id}/crl, signed
+//                by the server and re-signed on every revocation), for each tenant whose
+//                admin token is a line of --token-file (the file keeps tokens out of `ps`).
+//                An API behind TLS with a private CA: NODE_EXTRA_CA_CERTS=ca.pem.
 //   --from DIR   the trusted CAs as files (the file source below): for each CA,
 //                <name>.crt (its certificate, PEM) and <name>.crl (its current CRL,
 //                PEM); every .crt there is trusted (active and retiring CAs), so a
@@ -21,8 +28,8 @@
 // server exports new files.
 //
 // The source is an interface (trustedAuthorities(): [{ name, certificatePem, crlPem }]):
-// the file source is the one implemented; the server's CA tables can feed it through an
-// export to files, or through another source with the same shape.
+// the file source and the API source implement it. An API that cannot be read (down, a
+// token refused) is a refusal too: the terminator keeps the files it has.
 const fs = require('fs');
 const path = require('path');
 const { X509Certificate } = require('crypto');
@@ -50,6 +57,52 @@ function fileSource(dir) {
       });
     },
   };
+}
+
+/** Timeout of each API request (ms). */
+const API_TIMEOUT_MS = 15_000;
+
+async function apiGet(url, token, accept) {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept }, signal: AbortSignal.timeout(API_TIMEOUT_MS) });
+  const body = await res.text();
+  if (!res.ok) {
+    let message = body.slice(0, 200);
+    try {
+      message = JSON.parse(body).error.message;
+    } catch {
+      // Not the API's error envelope: its first bytes.
+    }
+    throw new Error(`GET ${url}: HTTP ${res.status}: ${message}`);
+  }
+  return body;
+}
+
+/** The API source: each tenant's trusted CAs (active, retiring) and their CRLs, for every admin token given. */
+function apiSource(baseUrl, tokens) {
+  const base = baseUrl.replace(/\/+$/, '');
+  return {
+    async trustedAuthorities() {
+      const out = [];
+      for (const token of tokens) {
+        const listed = JSON.parse(await apiGet(`${base}/api/v1/certificate-authorities`, token, 'application/json'));
+        for (const ca of listed.certificateAuthorities ?? []) {
+          if (ca.state !== 'ACTIVE' && ca.state !== 'RETIRING') continue;
+          const crlPem = await apiGet(`${base}/api/v1/certificate-authorities/${encodeURIComponent(ca.id)}/crl`, token, 'application/x-pem-file');
+          out.push({ name: `ca-${ca.id}`, certificatePem: ca.certificatePem ?? '', crlPem });
+        }
+      }
+      return out.sort((a, b) => a.name.localeCompare(b.name));
+    },
+  };
+}
+
+/** Admin tokens, one a line (blank lines and # comments skipped). */
+function readTokens(file) {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }
 
 /** The two files' contents, or the problems that keep them from being written. */
@@ -104,21 +157,24 @@ function parseArgs(argv) {
   const args = {};
   for (let i = 0; i < argv.length; i += 2) {
     const [key, value] = [argv[i], argv[i + 1]];
-    if (!['--from', '--to', '--reload'].includes(key) || value === undefined) return null;
+    if (!['--from', '--from-api', '--token-file', '--to', '--reload'].includes(key) || value === undefined) return null;
     args[key.slice(2)] = value;
   }
-  return args.from && args.to ? args : null;
+  // Exactly one source; the API one with its tokens.
+  if (!args.to || !!args.from === !!args['from-api'] || !!args['from-api'] !== !!args['token-file']) return null;
+  return args;
 }
 
 async function main(argv) {
   const args = parseArgs(argv);
   if (!args) {
-    console.error("usage: terminator-sync.js --from DIR --to DIR [--reload 'COMMAND']");
+    console.error("usage: terminator-sync.js (--from DIR | --from-api URL --token-file FILE) --to DIR [--reload 'COMMAND']");
     return 2;
   }
   let result;
   try {
-    result = await sync({ source: fileSource(args.from), to: args.to, reload: args.reload });
+    const source = args.from ? fileSource(args.from) : apiSource(args['from-api'], readTokens(args['token-file']));
+    result = await sync({ source, to: args.to, reload: args.reload });
   } catch (err) {
     console.error(`terminator-sync: ${err.message}`);
     return 1;
@@ -132,6 +188,6 @@ async function main(argv) {
   return 0;
 }
 
-module.exports = { fileSource, terminatorFiles, sync };
+module.exports = { fileSource, apiSource, terminatorFiles, sync };
 
 if (require.main === module) main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -5,18 +5,22 @@
 //     without Helm: every OPAMP_* name the templates and values files set is
 //     one that the app of that template reads (its config module), so a
 //     renamed or misspelt setting fails here instead of being ignored.
-//   node scripts/deploy/chart-check.js rendered FILE... [--expect-load-balancer]
+//   node scripts/deploy/chart-check.js rendered FILE... [--expect-load-balancer] [--expect-monitoring]
 //     on `helm template` output: the same per container, plus the shape of
 //     item 2 of issue 16 (gateway replicas, drain vs grace period, probes,
 //     spread, PDBs, the migrations hook, no StatefulSets, secrets by reference,
-//     non-root with a read-only root filesystem).
+//     non-root with a read-only root filesystem), and the PrometheusRule and
+//     dashboard ConfigMaps are the chart's monitoring/ files as they are
+//     (with --expect-monitoring: all of them are rendered).
 //
 // Prints one line per problem and exits 1 if there is any.
 const fs = require('fs');
 const path = require('path');
+const util = require('util');
 const YAML = require('yaml');
 
 const REPO = path.join(__dirname, '..', '..');
+const MONITORING = path.join(REPO, 'deploy', 'helm', 'opamp-fleet', 'monitoring');
 
 // ---------------------------------------------------------------- what the apps read
 const CONFIG_MODULES = {
@@ -220,6 +224,32 @@ function renderedProblems(docs, names, options = {}) {
       if (!hooks.includes(hook)) problems.push(`migrations Job: not a ${hook} hook`);
     }
   }
+  problems.push(...monitoringProblems(kinds, options.expectMonitoring));
+  return problems;
+}
+
+/** The rules and dashboards rendered are the one copy in the chart's monitoring/ (Helm's .Files), unchanged. */
+function monitoringProblems(kinds, expectAll) {
+  const problems = [];
+  const rules = YAML.parse(fs.readFileSync(path.join(MONITORING, 'alerts.yaml'), 'utf8'));
+  if (expectAll && kinds('PrometheusRule').length === 0) problems.push('no PrometheusRule rendered');
+  const rendered = new Set(kinds('ConfigMap').filter((c) => componentOf(c) === 'metrics').flatMap((c) => Object.keys(c.data ?? {})));
+  for (const file of fs.readdirSync(path.join(MONITORING, 'dashboards')).filter((f) => f.endsWith('.json'))) {
+    if (expectAll && !rendered.has(file)) problems.push(`no ConfigMap with the dashboard ${file}`);
+  }
+  for (const r of kinds('PrometheusRule')) {
+    if (!util.isDeepStrictEqual(r.spec, rules)) problems.push(`PrometheusRule/${r.metadata.name}: spec is not monitoring/alerts.yaml`);
+  }
+  for (const cm of kinds('ConfigMap').filter((c) => componentOf(c) === 'metrics')) {
+    for (const [key, text] of Object.entries(cm.data ?? {})) {
+      const file = path.join(MONITORING, 'dashboards', key);
+      if (!key.endsWith('.json') || !fs.existsSync(file)) {
+        problems.push(`ConfigMap/${cm.metadata.name}: ${key} is no dashboard of monitoring/dashboards`);
+      } else if (!util.isDeepStrictEqual(JSON.parse(text), JSON.parse(fs.readFileSync(file, 'utf8')))) {
+        problems.push(`ConfigMap/${cm.metadata.name}: ${key} is not monitoring/dashboards/${key}`);
+      }
+    }
+  }
   return problems;
 }
 
@@ -245,15 +275,16 @@ function main(argv) {
     if (problems.length === 0) console.log(`chart-check static: ${result.checked} environment variables, each read by its app`);
   } else if (mode === 'rendered' && rest.some((a) => !a.startsWith('--'))) {
     const expectLoadBalancer = rest.includes('--expect-load-balancer');
+    const expectMonitoring = rest.includes('--expect-monitoring');
     problems = [];
     for (const file of rest.filter((a) => !a.startsWith('--'))) {
       const docs = parseDocuments(fs.readFileSync(file, 'utf8'));
-      const found = renderedProblems(docs, names, { expectLoadBalancer });
+      const found = renderedProblems(docs, names, { expectLoadBalancer, expectMonitoring });
       if (found.length === 0) console.log(`chart-check rendered: ${docs.length} manifests of ${path.basename(file)} hold every invariant`);
       problems.push(...found.map((p) => `${path.basename(file)}: ${p}`));
     }
   } else {
-    console.error('usage: chart-check.js static [--chart DIR] | rendered FILE... [--expect-load-balancer]');
+    console.error('usage: chart-check.js static [--chart DIR] | rendered FILE... [--expect-load-balancer] [--expect-monitoring]');
     return 64;
   }
   for (const p of problems) console.error(`chart-check: ${p}`);

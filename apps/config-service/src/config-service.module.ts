@@ -127,6 +127,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     this.reconciler.startJobs();
     // Drives the rollouts whose lease this replica holds or takes over; API changes wake it.
     this.api.rollouts.onChange = () => this.rolloutDriver.wake();
+    this.api.packageRollouts.onChange = () => this.rolloutDriver.wake();
     this.rolloutDriver.start();
     // Rotation deadlines and scheduled rotations (one replica per pass).
     this.identity.sweeper.start();
@@ -198,10 +199,11 @@ export class ConfigServiceModule {
         },
         {
           provide: ROLLOUT_DRIVER,
-          inject: [REPOSITORY, RECONCILER],
-          useFactory: (repo: DesiredStateRepository, reconciler: Reconciler) => {
+          inject: [REPOSITORY, RECONCILER, PACKAGES],
+          useFactory: (repo: DesiredStateRepository, reconciler: Reconciler, packages: PackageReconciler) => {
             const logger = new Logger('rollouts');
             return RolloutDriver.create(repo, reconciler, {
+              packages,
               driverId: config.rolloutDriverId || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
               tickMs: config.rolloutTickMs,
               leaseMs: config.rolloutLeaseMs,
@@ -218,7 +220,7 @@ export class ConfigServiceModule {
             const directory = new AgentTokenDirectory(redis);
             const log = (level: 'info' | 'warn' | 'error', message: string) => (level === 'error' ? logger.error(message) : level === 'warn' ? logger.warn(message) : logger.log(message));
             // Client certificates (issue 18): CAs sealed under the credential key; agents' CSRs judged before their offers.
-            const certificates = certificateServices(repo.db, config.credentialKey, directory);
+            const certificates = certificateServices(repo.db, config.credentialKey, directory, { crlValidityHours: config.crlValidityHours });
             const holder: { reconciler: AgentCertificateReconciler | null } = { reconciler: null };
             const identity = new AgentIdentityReconciler(credentials, repo, dispatcher, directory, {
               publicEndpoint: config.publicOpampUrl,

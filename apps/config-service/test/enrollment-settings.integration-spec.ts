@@ -15,7 +15,7 @@ import { ConfigServiceBed } from './config-service.bed';
 const A = 0;
 const B = 1;
 const DAY_MS = 24 * 3600 * 1000;
-const IDENTITY_DEFAULTS = { requireAgentCredentials: false, agentCredentialLifetimeDays: 0, credentialSwitchGraceHours: 168 };
+const IDENTITY_DEFAULTS = { requireAgentCredentials: false, agentCredentialLifetimeDays: 0, credentialSwitchGraceHours: 168, ownTelemetryToServer: false };
 
 let bed: ConfigServiceBed;
 let redis: Redis;
@@ -115,7 +115,7 @@ describe('tenant identity settings', () => {
     expect((await bed.rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 7, ...IDENTITY_DEFAULTS });
     await bed.rest('PUT', '/tenant-settings', { agentRetentionDays: 30 });
     const changed = await bed.rest('PUT', '/tenant-settings', { agentCredentialLifetimeDays: 90, credentialSwitchGraceHours: 24 });
-    expect(changed.json).toEqual({ agentRetentionDays: 30, requireAgentCredentials: false, agentCredentialLifetimeDays: 90, credentialSwitchGraceHours: 24 });
+    expect(changed.json).toEqual({ agentRetentionDays: 30, requireAgentCredentials: false, agentCredentialLifetimeDays: 90, credentialSwitchGraceHours: 24, ownTelemetryToServer: false });
     expect(await newestAudit('tenant.update_settings')).toEqual({ agentCredentialLifetimeDays: { from: 0, to: 90 }, credentialSwitchGraceHours: { from: 168, to: 24 } });
     expect(await bed.rpc('GetTenantSettings', {})).toMatchObject({ agentRetentionDays: 30, agentCredentialLifetimeDays: 90, credentialSwitchGraceHours: 24 });
     expect((await bed.rest('GET', '/tenant-settings', undefined, { tenant: B })).json).toEqual({ agentRetentionDays: 7, ...IDENTITY_DEFAULTS });

@@ -181,6 +181,19 @@ const AUDITED: readonly AuditStep[] = [
   { rpc: 'DeletePackageAssignment', request: () => ({ name: 'au-pa' }), action: 'package_assignment.delete', resourceType: 'package_assignment', resourceName: () => 'au-pa' },
   { rpc: 'WithdrawPackageVersion', request: () => ({ packageName: 'au-pkg', version: '1.0.0' }), action: 'package_version.withdraw', resourceType: 'package_version', resourceName: () => 'au-pkg@1.0.0' },
   { rpc: 'DeletePackage', request: () => ({ name: 'au-pkg-empty' }), action: 'package.delete', resourceType: 'package', resourceName: () => 'au-pkg-empty' },
+  // Package rollouts (issue 17 item 4): of 'aurp-a' over an agent that never reports, so it stays running until aborted.
+  {
+    rpc: 'CreatePackageRollout',
+    request: () => ({ name: 'au-pr', packageAssignmentName: 'aurp-a', toPackages: [{ packageName: 'aur-pkg', version: '1.1.0' }], strategy: { batchSize: 1 } }),
+    action: 'package_rollout.create',
+    resourceType: 'package_rollout',
+    resourceName: () => 'au-pr',
+  },
+  { rpc: 'StartPackageRollout', request: () => ({ name: 'au-pr' }), action: 'package_rollout.start', resourceType: 'package_rollout', resourceName: () => 'au-pr' },
+  { rpc: 'PausePackageRollout', request: () => ({ name: 'au-pr' }), action: 'package_rollout.pause', resourceType: 'package_rollout', resourceName: () => 'au-pr' },
+  { rpc: 'ResumePackageRollout', request: () => ({ name: 'au-pr' }), action: 'package_rollout.resume', resourceType: 'package_rollout', resourceName: () => 'au-pr' },
+  { rpc: 'AbortPackageRollout', request: () => ({ name: 'au-pr' }), action: 'package_rollout.abort', resourceType: 'package_rollout', resourceName: () => 'au-pr' },
+  { rpc: 'RollbackPackageRollout', request: () => ({ name: 'au-pr' }), action: 'package_rollout.rollback', resourceType: 'package_rollout', resourceName: () => 'au-pr' },
   // Client certificates (issue 18).
   { rpc: 'CreateCertificateAuthority', request: () => ({}), action: 'certificate_authority.create', resourceType: 'certificate_authority', resourceName: (p) => String(p['CreateCertificateAuthority']['id']) },
   { rpc: 'RotateCertificateAuthority', request: () => ({}), action: 'certificate_authority.rotate', resourceType: 'certificate_authority', resourceName: (p) => String(p['RotateCertificateAuthority']['id']) },
@@ -212,6 +225,10 @@ describe('the audit log', () => {
     packageSha = String(uploaded.json['sha256']);
     expect(await newestAudit(A)).toMatchObject({ action: 'package_file.upload', resourceType: 'package_file', resourceName: packageSha, actor });
     await bed.rpc('CreatePackage', { package: { name: 'au-pkg-empty', kind: 'PACKAGE_KIND_TOP_LEVEL' } });
+    await bed.rpc('CreatePackage', { package: { name: 'aur-pkg', kind: 'PACKAGE_KIND_AGENT' } });
+    for (const version of ['1.0.0', '1.1.0']) await bed.rpc('CreatePackageVersion', { packageVersion: { packageName: 'aur-pkg', version, files: [{ os: 'any', arch: 'any', sha256: packageSha }] } });
+    await bed.rpc('CreatePackageAssignment', { packageAssignment: { name: 'aurp-a', selector: 'role=pkgrollout', packages: [{ packageName: 'aur-pkg', version: '1.0.0' }] } });
+    await bed.putAgent({ tenant: bed.tenants[A].id, uid: bed.newUid(), capabilities: C.ReportsStatus | C.AcceptsPackages | C.ReportsPackageStatuses, labels: { role: 'pkgrollout' } });
     const previous: Record<string, Record<string, unknown>> = {};
     for (const step of AUDITED) {
       previous[step.rpc] = await bed.rpc(step.rpc, step.request(previous));

@@ -565,7 +565,7 @@ describe('operator console in headless Chromium', () => {
     await page.getByTestId('save-settings').click();
     await page.getByTestId('settings-saved').waitFor();
     await shot('19-settings');
-    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 7, requireAgentCredentials: true, agentCredentialLifetimeDays: 0, credentialSwitchGraceHours: 48 });
+    expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 7, requireAgentCredentials: true, agentCredentialLifetimeDays: 0, credentialSwitchGraceHours: 48, ownTelemetryToServer: false });
     const audit = (await rest('GET', '/audit-events?query=tenant.update_settings&pageSize=1')).json['events'] as Array<{ detailsJson: string }>;
     expect(JSON.parse(audit[0].detailsJson)).toEqual({ requireAgentCredentials: { from: false, to: true }, credentialSwitchGraceHours: { from: 168, to: 48 } });
 

@@ -108,6 +108,8 @@ const EXPECTED_GO_TESTS = [
   'TestRefusedOfferIsRolledBack/http',
   'TestAcceptedSettingsAreKeptPrivately',
   'TestOfferKeepsWhatItLeavesEmpty',
+  'TestStoreKeepsOnlyBytesOfTheOfferedHash',
+  'TestDownloadsResumeWithRangeOnlyWhenAsked/resume=true',
 ];
 
 describe("the opamp-go test agent's own tests (go test)", () => {

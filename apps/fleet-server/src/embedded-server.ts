@@ -6,6 +6,7 @@
  * the data directory, so state survives a restart.
  *
  *   agents -> edge -> inbound queue -> InboundProcessor -> PostgreSQL
+ *   agents' own telemetry (OTLP) -> edge -> telemetry queue -> OwnTelemetryCounters -> PostgreSQL
  *                                        | events queue -> Reconciler -> push bus / pending -> edge
  *   operators -> platform API (REST + gRPC) -> FleetApiService -> PostgreSQL, Reconciler
  */
@@ -13,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { derivePackageUrlKey } from '@opamp/contracts';
+import { AgentTelemetryCodec, derivePackageUrlKey, EnvelopeDecodeError, type fleet } from '@opamp/contracts';
 import { KeyedBatchQueue, MemoryAgentChangeFeed, MemoryLeaseStore, MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
 import { Registry } from 'prom-client';
 import {
@@ -31,6 +32,7 @@ import {
   type AgentStateEraser,
   type AgentTokenSink,
   type CredentialDirectory,
+  type CertificateDirectory,
   certificateServices,
   AgentCertificateReconciler,
   AgentCertificateRotator,
@@ -45,6 +47,7 @@ import {
   LastSeenFlusher,
   LivenessSweeper,
   MemoryCursorStore,
+  OwnTelemetryCounters,
   PushDispatcher,
   type EventSink,
 } from '@opamp/ingest';
@@ -183,10 +186,20 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const credentialKey = loadCredentialKeyOf(config);
   const credentialRepo = new AgentCredentialRepository(db, credentialKey);
   // The same edge directory as the tokens': a removal ends the credential's connections there too.
-  const credentialDirectory: CredentialDirectory = { put: (entry) => tokenSink.put(entry), remove: (digest) => tokenSink.remove(digest) };
+  const credentialDirectory: CredentialDirectory & CertificateDirectory = {
+    put: (entry) => tokenSink.put(entry),
+    remove: (digest) => tokenSink.remove(digest),
+    // Revoked certificates: refused by the edge from now on (a late put cannot bring them back), their connections ended.
+    revokeCertificates: async (revocations) => {
+      for (const revocation of revocations) {
+        const revoked = authority.apply({ action: 'revoke', revocation: { ...revocation } });
+        if (revoked) edgeRef?.disconnectCredential(revoked.tenantId, revoked.tokenId);
+      }
+    },
+  };
   let ownOpampUrl: string | null = null;
   // Client certificates (issue 18): CAs sealed under the credential key; agents' CSRs judged before their offers.
-  const certificates = certificateServices(db, loadCredentialKeyOf(config), credentialDirectory);
+  const certificates = certificateServices(db, loadCredentialKeyOf(config), credentialDirectory, { crlValidityHours: config.crlValidityHours });
   const certificateHolder: { reconciler: AgentCertificateReconciler | null } = { reconciler: null };
   const identity = new AgentIdentityReconciler(credentialRepo, repo, dispatcher, credentialDirectory, {
     publicEndpoint: () => config.publicOpampUrl || ownOpampUrl,
@@ -222,8 +235,9 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const unsubscribeChanges = await agentChanges.subscribe((n) => fleetApi.watches.notice(n.tenantId, n.instanceUids));
   await fleetApi.syncAgentTokens();
   // Staged rollouts: the one driver of this process (same lease rules as the distributed replicas).
-  const rolloutDriver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', log: (level, message) => log(level, message) });
+  const rolloutDriver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', packages: packageReconciler, log: (level, message) => log(level, message) });
   fleetApi.rollouts.onChange = () => rolloutDriver.wake();
+  fleetApi.packageRollouts.onChange = () => rolloutDriver.wake();
 
   // Status-ingest's core, fed in per-agent order; its events feed the reconciler.
   const events = new KeyedBatchQueue({ partitions: 4, maxBatch: 500 });
@@ -252,6 +266,20 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const inbound = new KeyedBatchQueue({ partitions: 4, maxBatch: 500 });
   inbound.consume(async (records) => {
     await processor.process(records.map((r) => ({ key: r.key, value: r.value })));
+  });
+  // Agents' own telemetry: the twin of opamp.agent-telemetry, a queue of its own (never ahead of or behind OpAMP messages).
+  const ownTelemetry = new OwnTelemetryCounters(db);
+  const telemetry = new KeyedBatchQueue({ partitions: 2, maxBatch: 500 });
+  telemetry.consume(async (records) => {
+    const decoded: fleet.v1.AgentTelemetry[] = [];
+    for (const r of records) {
+      try {
+        decoded.push(AgentTelemetryCodec.decode(r.value));
+      } catch (err) {
+        if (!(err instanceof EnvelopeDecodeError)) throw err;
+      }
+    }
+    await ownTelemetry.consume(decoded);
   });
   const retention = new AgentRetentionSweeper({ db, cursors, changes: agentChanges });
   const sweeper = new LivenessSweeper(
@@ -303,6 +331,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       pending,
       peers: pushBus,
       packageFiles: fleetApi.packages.blobs,
+      telemetry: { send: (key, record) => telemetry.send(key, record) },
       log,
     },
   );
@@ -346,6 +375,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     async stop(drainWindowMs = config.drainWindowMs) {
       try {
         await edge.drain(drainWindowMs); // closes the inbound queue once drained
+        await telemetry.close();
         admin.stop();
         await unsubscribeChanges();
         fleetApi.watches.close();

@@ -1,6 +1,9 @@
 /**
  * Composition root of a distributed gateway: the OpAMP edge wired to Kafka
- * (inbound stream) and Redis (leases, pushes, pending items for HTTP agents).
+ * (inbound stream) and Redis (leases, pushes, pending items for HTTP agents),
+ * and its OTLP receiver of agents' own telemetry to a Kafka topic of its own
+ * through a producer of its own (a telemetry burst never queues OpAMP
+ * messages behind it).
  */
 import { createKafkaClient, ensureTopics, RecordProducer } from '@opamp/bus-kafka';
 import { AgentTokenDirectory, ConnectionLeaseRepository, createRedisConnection, GatewayPresence, PendingPushStore } from '@opamp/bus-redis';
@@ -9,6 +12,7 @@ import {
   AdminServer,
   AgentTokenAuthority,
   KafkaInboundSink,
+  KafkaTelemetrySink,
   OpampEdgeServer,
   parseTokenList,
   RedisPeerGateways,
@@ -33,9 +37,14 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
   const authenticator = new AgentTokenAuthority(parseTokenList(config.agentTokens));
 
   const kafka = createKafkaClient({ brokers: config.kafkaBrokers, clientId: `gateway-${config.gatewayId}` });
-  await ensureTopics(kafka, [{ ...KafkaTopics.agentInbound, name: config.inboundTopic }]);
+  await ensureTopics(kafka, [
+    { ...KafkaTopics.agentInbound, name: config.inboundTopic },
+    ...(config.ownTelemetry ? [{ ...KafkaTopics.agentTelemetry, name: config.ownTelemetry.topic }] : []),
+  ]);
   const producer = new RecordProducer(kafka, { lingerMs: 5 });
   await producer.connect();
+  const telemetryProducer = config.ownTelemetry ? new RecordProducer(kafka, { lingerMs: 20 }) : null;
+  await telemetryProducer?.connect();
 
   const commands = createRedisConnection({ url: config.redisUrl, connectionName: `${config.gatewayId}:cmd` });
   const subscriber = createRedisConnection({ url: config.redisUrl, connectionName: `${config.gatewayId}:sub` });
@@ -48,6 +57,8 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
     if (revoked) edgeRef?.disconnectCredential(revoked.tenantId, revoked.tokenId);
   });
   const directory = new AgentTokenDirectory(commands);
+  // Revoked certificates first: their entries, if any are left, are refused anyway.
+  for (const revocation of await directory.loadRevoked()) authenticator.apply({ action: 'revoke', revocation });
   for (const entry of await directory.loadAll()) authenticator.apply({ action: 'put', entry });
   for (const policy of await directory.loadPolicies()) authenticator.apply({ action: 'policy', policy });
   if (authenticator.size === 0) log('warn', 'no agent tokens yet: agents get 401 until config-service issues some');
@@ -81,6 +92,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
         ? { packageDownloads: { urlKey: config.packages.urlKey, maxConcurrent: config.packages.maxConcurrent, bytesPerSecond: config.packages.bytesPerSecond } }
         : {}),
       acceptsCertificateRequests: config.acceptsCertificateRequests,
+      ...(config.ownTelemetry ? { telemetry: { maxConcurrent: config.ownTelemetry.maxConcurrent, maxBodyBytes: config.ownTelemetry.maxBodyBytes } } : {}),
     },
     {
       authenticator,
@@ -90,6 +102,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       pending: new PendingPushStore(commands),
       peers: new RedisPeerGateways(commands),
       ...(packagePool ? { packageFiles: new SqlPackageBlobStore(new PgSqlDatabase(packagePool)) } : {}),
+      ...(telemetryProducer && config.ownTelemetry ? { telemetry: new KafkaTelemetrySink(telemetryProducer, config.ownTelemetry.topic) } : {}),
       log,
     },
   );
@@ -113,6 +126,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
     authenticator,
     async shutdown(drainWindowMs = config.drainWindowMs) {
       await edge.drain(drainWindowMs);
+      await telemetryProducer?.disconnect().catch(() => undefined);
       await presence.stop();
       admin.stop();
       await unwatch().catch(() => undefined);

@@ -7,13 +7,15 @@
  * the shared credential directory (kind certificate, keyed by its
  * fingerprint), for its own agent only; a fingerprint forged by a client
  * never reaches the gateway; removal from the directory closes the
- * certificate's connections on every gateway; a reload with a new CRL keeps
+ * certificate's connections on every gateway; a revocation (the revocation
+ * set) refuses it on every gateway, also after a late put of its entry and on
+ * a gateway started later; a reload with a new CRL keeps
  * established WebSockets. The opamp-go test agent (a real OpAMP client)
  * connects the same way over both transports.
  */
 import { BatchConsumer, createKafkaClient, deleteTopics, ensureTopics } from '@opamp/bus-kafka';
 import { AgentTokenDirectory, type AgentTokenEntry, createRedisConnection } from '@opamp/bus-redis';
-import { AgentInboundCodec, fleet } from '@opamp/contracts';
+import { AgentInboundCodec, CertificateRevocationKeys, fleet } from '@opamp/contracts';
 import { agentTokenDigest } from '@opamp/edge';
 import { decodeServerToAgent, decodeWsMessage, encodeAgentToServer, encodeAgentToServerFrame, newInstanceUidV7, opamp } from '@opamp/protocol';
 import {
@@ -91,6 +93,7 @@ describe('gateways behind the shipped HAProxy mutual-TLS terminator (real HAProx
   const gateways: RunningGateway[] = [];
   const terminators: HaproxyTerminator[] = [];
   const sockets: WebSocket[] = [];
+  const revokedFingerprints: string[] = [];
 
   async function agent(name: string, validity?: { notBefore: Date; notAfter: Date }, issuer?: TestCa): Promise<Agent> {
     const uid = newInstanceUidV7();
@@ -202,6 +205,7 @@ describe('gateways behind the shipped HAProxy mutual-TLS terminator (real HAProx
     await Promise.allSettled(terminators.map((t) => t.stop()));
     await Promise.allSettled(gateways.map((g) => g.shutdown(0)));
     if (directory && entries.length > 0) await directory.removeMany(entries.map((e) => e.digest));
+    if (redis && revokedFingerprints.length > 0) await redis.hdel(CertificateRevocationKeys.revoked(), ...revokedFingerprints);
     await consumer?.stop();
     await redis?.quit();
     if (kafka) await deleteTopics(kafka, [topic]).catch(() => undefined);
@@ -319,6 +323,51 @@ describe('gateways behind the shipped HAProxy mutual-TLS terminator (real HAProx
     expect(Math.max(one.closedAt, two.closedAt) - removedAt).toBeLessThan(1000);
     for (const t of terminators) await expect(open(t, c.cert)).rejects.toThrow('HTTP 401');
     expect(await Promise.all(gateways.map((g) => rejections(g, 'unknown_certificate')))).toEqual(unknownBefore.map((n) => n + 1));
+  });
+
+  it('refuses a revoked certificate on every gateway at once (the revocation set): its connections closed, also beside a bearer token, after a late put of its entry, and on a gateway started later', async () => {
+    const c = await agent('revoked-set');
+    await enter(c);
+    const [one, two] = [await open(terminators[0], c.cert), await open(terminators[1], c.cert)];
+    one.send(c.uid, 0);
+    await one.reply(1);
+    const revokedBefore = await Promise.all(gateways.map((g) => rejections(g, 'certificate_revoked')));
+    revokedFingerprints.push(c.cert.fingerprint);
+    const revokedAt = Date.now();
+    await directory.revokeCertificates([{ fingerprint: c.cert.fingerprint, tenantId: tenant, tokenId: c.id, uidHex: c.uid.toString('hex'), notAfterMs: Date.now() + DAY_MS }]);
+    expect([await one.closed(), await two.closed()]).toEqual([1008, 1008]);
+    expect(Math.max(one.closedAt, two.closedAt) - revokedAt).toBeLessThan(1000);
+    // A put of its entry that raced the revocation (e.g. an activation) is announced after it: it must not bring it back.
+    await directory.put({ digest: c.cert.fingerprint, tenantId: tenant, tokenId: c.id, kind: 'certificate', uidHex: c.uid.toString('hex'), active: true });
+    // Announcements keep their order: once a later entry is followed, so was the late put.
+    await enter(await agent('after-late-put'));
+    for (const t of terminators) {
+      await expect(open(t, c.cert)).rejects.toThrow('HTTP 401');
+      await expect(open(t, c.cert, { Authorization: `Bearer ${enrollmentToken}` })).rejects.toThrow('HTTP 401');
+    }
+    expect((await post(terminators[0], c.cert, c.uid)).status).toBe(401);
+    expect(await Promise.all(gateways.map((g) => rejections(g, 'certificate_revoked')))).toEqual([revokedBefore[0] + 3, revokedBefore[1] + 2]);
+    const infra = testInfra();
+    const late = await startGateway(
+      loadGatewayConfig({
+        OPAMP_GATEWAY_ID: uniqueName('gw-mtls-late'),
+        OPAMP_GATEWAY_HOST: '127.0.0.1',
+        OPAMP_GATEWAY_PORT: '0',
+        OPAMP_GATEWAY_ADMIN_PORT: '0',
+        OPAMP_CLIENT_CERT_FINGERPRINT_HEADER: 'X-Client-Cert-SHA256',
+        OPAMP_TRUSTED_PROXIES: '127.0.0.0/8',
+        OPAMP_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+        OPAMP_GATEWAY_INBOUND_TOPIC: topic,
+        OPAMP_REDIS_URL: infra.redisUrl,
+      }),
+      () => undefined,
+    );
+    try {
+      expect(late.authenticator.certificateRevoked(c.cert.fingerprint)).toBe(true);
+      expect(late.authenticator.certificateCredential(c.cert.fingerprint)).toBeNull();
+    } finally {
+      await late.shutdown(0);
+    }
   });
 
   it('serves the opamp-go agent on its client certificate alone, over WebSocket and plain HTTP', async () => {

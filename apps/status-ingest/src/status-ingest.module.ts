@@ -1,8 +1,9 @@
 /**
  * Root module of status-ingest: the connections it owns (Kafka, Redis,
  * PostgreSQL), opened at start and closed on shutdown, and the IngestWorker
- * (libs/ingest) that consumes opamp.agent-inbound, and the metrics / health
- * port. On shutdown the consumer stops first (its current batch finishes and
+ * (libs/ingest) that consumes opamp.agent-inbound, the OwnTelemetryWorker
+ * that counts agents' own telemetry from opamp.agent-telemetry (issue 19), and
+ * the metrics / health port. On shutdown the consumer stops first (its current batch finishes and
  * commits), then the event producer flushes, then the port and the
  * connections close.
  */
@@ -10,7 +11,7 @@ import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type O
 import { ALL_TOPICS } from '@opamp/contracts';
 import { createKafkaClient, ensureTopics } from '@opamp/bus-kafka';
 import { createRedisConnection } from '@opamp/bus-redis';
-import { IngestWorker } from '@opamp/ingest';
+import { IngestWorker, OwnTelemetryCounters, OwnTelemetryWorker } from '@opamp/ingest';
 import { createPgPool, migrateToLatest, PgSqlDatabase } from '@opamp/store';
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
@@ -25,6 +26,7 @@ export const KAFKA = Symbol('KAFKA');
 export const REDIS = Symbol('REDIS');
 export const INGEST_WORKER = Symbol('INGEST_WORKER');
 export const INGEST_METRICS = Symbol('INGEST_METRICS');
+export const OWN_TELEMETRY_WORKER = Symbol('OWN_TELEMETRY_WORKER');
 /** The metrics / health HTTP server, null when OPAMP_INGEST_METRICS_PORT is 0. */
 export const METRICS_SERVER = Symbol('METRICS_SERVER');
 
@@ -38,6 +40,7 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(INGEST_WORKER) private readonly worker: IngestWorker,
+    @Inject(OWN_TELEMETRY_WORKER) private readonly telemetry: OwnTelemetryWorker,
     @Inject(METRICS_SERVER) private readonly metricsServer: MetricsServer | null,
   ) {}
 
@@ -47,9 +50,8 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
       await this.metricsServer.start();
       this.logger.log(`metrics and health on port ${this.metricsServer.port}`);
     }
-    const topics = ALL_TOPICS.map((t) =>
-      t.valueType === 'AgentInbound' ? { ...t, name: this.config.inboundTopic } : { ...t, name: this.config.eventsTopic },
-    );
+    const names = { AgentInbound: this.config.inboundTopic, AgentEvent: this.config.eventsTopic, AgentTelemetry: this.config.ownTelemetry.topic } as const;
+    const topics = ALL_TOPICS.map((t) => ({ ...t, name: names[t.valueType] }));
     const created = await ensureTopics(this.kafka, topics);
     if (created.length > 0) this.logger.log(`created topics ${created.join(', ')}`);
     const client = await this.pool.connect();
@@ -61,9 +63,12 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
     }
     await this.worker.start();
     this.logger.log(`consuming ${this.config.inboundTopic} as ${this.config.groupId}`);
+    await this.telemetry.start();
+    this.logger.log(`consuming ${this.config.ownTelemetry.topic} as ${this.config.ownTelemetry.groupId}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.telemetry.stop().catch((err: unknown) => this.logger.error(`stopping the own-telemetry worker: ${String(err)}`));
     await this.worker.stop().catch((err: unknown) => this.logger.error(`stopping the worker: ${String(err)}`));
     await this.metricsServer?.stop();
     await this.redis.quit().catch(() => undefined);
@@ -112,6 +117,29 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
           onBatch: (_stats, durationMs) => metrics.observeBatch(durationMs),
         });
         metrics.watch(worker);
+        return worker;
+      },
+    },
+    {
+      provide: OWN_TELEMETRY_WORKER,
+      inject: [APP_CONFIG, PG_POOL, KAFKA, INGEST_METRICS],
+      useFactory: (config: StatusIngestConfig, pool: Pool, kafka: Kafka, metrics: StatusIngestMetrics) => {
+        const logger = new Logger('status-ingest');
+        const counters = new OwnTelemetryCounters(new PgSqlDatabase(pool));
+        const worker = new OwnTelemetryWorker({
+          kafka,
+          topic: config.ownTelemetry.topic,
+          groupId: config.ownTelemetry.groupId,
+          consumer: counters,
+          onPoisoned: (offset, err) => logger.warn(`skipped a poisoned own-telemetry record at offset ${offset}: ${String(err)}`),
+          onConsumerCrash: (err) => logger.error(`own-telemetry consumer crashed, rebuilding it: ${err.message}`),
+        });
+        metrics.watchOwnTelemetry({
+          get poisoned() {
+            return worker.poisoned;
+          },
+          totals: counters.totals,
+        });
         return worker;
       },
     },

@@ -33,6 +33,8 @@ describe('status-ingest app (real Kafka, Redis, PostgreSQL)', () => {
       OPAMP_INGEST_INBOUND_TOPIC: `${run}.inbound`,
       OPAMP_INGEST_EVENTS_TOPIC: `${run}.events`,
       OPAMP_INGEST_GROUP_ID: `${run}.group`,
+      OPAMP_INGEST_OWN_TELEMETRY_TOPIC: `${run}.telemetry`,
+      OPAMP_INGEST_OWN_TELEMETRY_GROUP_ID: `${run}.telemetry-group`,
     };
     const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: run });
     const moduleRef = await Test.createTestingModule({ imports: [StatusIngestModule] })
@@ -92,7 +94,7 @@ describe('status-ingest app (real Kafka, Redis, PostgreSQL)', () => {
     } finally {
       await producer.disconnect();
       await moduleRef.close();
-      await deleteTopics(kafka, [env.OPAMP_INGEST_INBOUND_TOPIC, env.OPAMP_INGEST_EVENTS_TOPIC]).catch(() => undefined);
+      await deleteTopics(kafka, [env.OPAMP_INGEST_INBOUND_TOPIC, env.OPAMP_INGEST_EVENTS_TOPIC, env.OPAMP_INGEST_OWN_TELEMETRY_TOPIC]).catch(() => undefined);
       await admin.query(`DROP SCHEMA IF EXISTS "${run}" CASCADE`);
       await admin.end();
     }

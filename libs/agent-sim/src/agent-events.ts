@@ -46,6 +46,20 @@ export interface CustomMessageEvent {
   readonly data: Uint8Array;
 }
 
+/** A package of an offer: its download started, or it was installed, or it failed (package-install.runner.ts). */
+export interface PackageInstallEvent {
+  readonly name: string;
+  readonly version: string;
+  readonly status: 'downloading' | 'installed' | 'install_failed';
+  readonly error?: string;
+  /** Downloading, with progress: what download_details reports. */
+  readonly downloadPercent?: number;
+  readonly downloadBytesPerSecond?: number;
+  /** Installed: the file's size, and the Range requests that continued its download. */
+  readonly bytes?: number;
+  readonly resumes?: number;
+}
+
 /** Events of a SimulatedAgent (listener argument tuples). */
 export interface SimulatedAgentEvents {
   /** Every accepted ServerToAgent (uid matched), before it is acted on. */
@@ -66,4 +80,6 @@ export interface SimulatedAgentEvents {
   instanceUid: [uid: Buffer];
   /** A connection settings offer was taken (APPLYING), made a connection (APPLIED) or was refused and rolled back (FAILED). */
   connectionSettings: [state: ConnectionSettingsReport];
+  /** A package download started, or the package was installed or failed (AcceptsPackages). */
+  packages: [event: PackageInstallEvent];
 }

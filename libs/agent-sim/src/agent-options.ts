@@ -91,6 +91,10 @@ export interface AgentProfile {
    * instance uid (DNS round robin; a benchmark's gateways behind one public URL).
    */
   readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
+  /** The package that is the agent itself: installing it changes service.version (default: the agent's service.name). */
+  readonly agentPackage?: string;
+  /** DOWNLOADING progress (download_details) at most this often (default PACKAGE_PROGRESS_INTERVAL_MS; 0: with every piece). */
+  readonly packageProgressIntervalMs?: number;
 }
 
 /** Settings of one agent. */
@@ -142,6 +146,8 @@ export interface ResolvedProfile {
   readonly httpAgent?: HttpAgent;
   readonly followConnectionSettings: boolean;
   readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
+  readonly agentPackage?: string;
+  readonly packageProgressIntervalMs: number;
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
@@ -160,6 +166,7 @@ const PROFILE_KEYS: ReadonlyArray<keyof AgentProfile> = [
   'applyConfig', 'reconnect', 'minRetryMs', 'firstMessageCompressedOnReconnect', 'customCapabilities',
   'availableComponents', 'perMessageDeflate', 'gzipRequests', 'acceptGzip', 'sendInstanceUidHeader',
   'requestTimeoutMs', 'stopTimeoutMs', 'receivedLimit', 'httpAgent', 'followConnectionSettings', 'endpointAliases',
+  'agentPackage', 'packageProgressIntervalMs',
 ];
 
 const resolved = new WeakMap<object, ResolvedProfile>();
@@ -230,6 +237,8 @@ function resolveProfile(p: AgentProfile): ResolvedProfile {
     httpAgent: p.httpAgent,
     followConnectionSettings: p.followConnectionSettings ?? false,
     endpointAliases: p.endpointAliases,
+    agentPackage: p.agentPackage,
+    packageProgressIntervalMs: p.packageProgressIntervalMs ?? PACKAGE_PROGRESS_INTERVAL_MS,
   });
 }
 
@@ -238,3 +247,9 @@ export function checkInstanceUid(uid: Uint8Array): Buffer {
   if (uid.length !== INSTANCE_UID_BYTES) throw new RangeError(`instanceUid must be ${INSTANCE_UID_BYTES} bytes, got ${uid.length}`);
   return Buffer.from(uid);
 }
+
+/** Package installs (package-install.runner.ts): DOWNLOADING progress at most this often. */
+export const PACKAGE_PROGRESS_INTERVAL_MS = 1_000;
+/** A cut package download is continued (Range) at most this many times, each after this pause times its attempt number. */
+export const PACKAGE_DOWNLOAD_MAX_RESUMES = 5;
+export const PACKAGE_DOWNLOAD_RESUME_DELAY_MS = 200;

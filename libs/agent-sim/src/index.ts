@@ -4,7 +4,9 @@
  * helpers it is built from.
  */
 export { SimulatedAgent } from './simulated-agent';
-export type { AgentError, AgentErrorKind, CustomMessageEvent, RemoteConfigEvent, SimulatedAgentEvents } from './agent-events';
+export type { AgentError, AgentErrorKind, CustomMessageEvent, PackageInstallEvent, RemoteConfigEvent, SimulatedAgentEvents } from './agent-events';
+export { downloadPackageFile, DownloadRefusedError } from './package-download';
+export type { DownloadedFile, DownloadOptions, DownloadProgress } from './package-download';
 export { aliasedUrl, ConnectionSettingsFollower, sameConnection, settingsWithOffer } from './connection-settings';
 export type { ConnectionOfferDecision, EndpointResolver, OpampSettings } from './connection-settings';
 export {

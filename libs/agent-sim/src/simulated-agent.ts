@@ -1,9 +1,9 @@
 /**
  * Owns the simulated OpAMP agent: its protocol state (instance uid, sequence
  * numbers, reported status) and its life cycle over either transport
- * (WebSocket or plain-HTTP polling). Remote configs are run by
- * remote-config.runner.ts, connection settings offers by
- * connection-settings.runner.ts; the agent owns their sockets and its timer.
+ * (WebSocket or plain-HTTP polling). Remote configs, connection settings offers and package offers are
+ * run by remote-config / connection-settings / package-install .runner.ts, error responses decided by
+ * server-error.response.ts; the agent owns their sockets and its timer.
  *
  * Cost per agent is kept small for swarms:
  *  - shared settings live in one resolved profile object (agent-options.ts);
@@ -36,7 +36,6 @@ import {
   INSTANCE_UID_BYTES,
   newInstanceUidV7,
   opamp,
-  ServerErrorResponseType,
   ServerToAgentFlags,
 } from '@opamp/protocol';
 import {
@@ -49,7 +48,8 @@ import {
 import { fullJitterDelayMs, type Rng } from './backoff';
 import { sameBytes } from './config-apply';
 import { postOpamp, ResponseDecodeError, type HttpExchangeResult } from './http-transport';
-import { parseRetryAfterMs, retryInfoToMs } from './retry-after';
+import { parseRetryAfterMs } from './retry-after';
+import { serverErrorAction } from './server-error.response';
 import {
   buildAgentToServer,
   FULL_STATE_PARTS,
@@ -67,6 +67,7 @@ import type { OpampSettings } from './connection-settings';
 import { ConnectionSettingsRunner, type ConnectionSettingsHost } from './connection-settings.runner';
 import type { AgentErrorKind, SimulatedAgentEvents } from './agent-events';
 import { RemoteConfigRunner, type RemoteConfigHost } from './remote-config.runner';
+import { PackageInstallRunner, type PackageInstallHost } from './package-install.runner';
 
 type ServerToAgent = opamp.proto.v1.ServerToAgent;
 
@@ -84,7 +85,7 @@ const RESTART_NONE = 0;
 const RESTART_QUEUED = 1;
 const RESTART_SENT = 2;
 
-export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implements WsHost, RemoteConfigHost, ConnectionSettingsHost {
+export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implements WsHost, RemoteConfigHost, ConnectionSettingsHost, PackageInstallHost {
   private static flushQueue: SimulatedAgent[] = [];
   private static flushScheduled = false;
 
@@ -131,6 +132,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   /** Connection settings offers (followConnectionSettings): created with the first offer. */
   private settings: ConnectionSettingsRunner | undefined;
+  private packages: PackageInstallRunner | undefined; // package offers (AcceptsPackages): made with the first
 
   /** Received ServerToAgent messages (oldest first), at most `receivedLimit`. */
   readonly received: ServerToAgent[] = [];
@@ -200,6 +202,11 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   /** The last connection settings offer handled and how that went (undefined before the first). */
+  /** The package statuses it reports; undefined before the first package offer. */
+  get packageStatuses(): opamp.proto.v1.IPackageStatuses | undefined {
+    return this.packages?.statuses;
+  }
+
   get connectionSettingsStatus(): ConnectionSettingsReport | undefined {
     return this.settings?.outcome;
   }
@@ -214,8 +221,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     return this.target().headers;
   }
 
+  /** The description it reports: with service.version of its own package once it installed one. */
   get description(): AgentDescriptionInput | undefined {
-    return this.options.description;
+    return this.packages ? this.packages.description(this.options.description) : this.options.description;
   }
 
   get running(): boolean {
@@ -242,6 +250,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (this.phase !== 'running') return;
     this.phase = 'stopping';
     this.remote.cancel();
+    this.packages?.cancel();
     this.reconnectAt = NONE;
     this.clearTimer();
     const deadline = Date.now() + this.profile.stopTimeoutMs;
@@ -269,6 +278,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (this.phase === 'idle' || this.phase === 'stopped') return;
     this.phase = 'stopping';
     this.remote.cancel();
+    this.packages?.cancel();
     this.reconnectAt = NONE;
     this.clearTimer();
     this.ws?.terminate();
@@ -527,7 +537,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
         instanceUid: this.uid,
         sequenceNum: this.seq,
         capabilities: profile.capabilities,
-        description: this.options.description,
+        description: this.packages ? this.packages.description(this.options.description) : this.options.description,
         health: this.healthState,
         startTimeMs: this.startTimeMs,
         healthTimeMs: this.healthTimeMs,
@@ -537,6 +547,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
         availableComponents: profile.availableComponents,
         availableComponentsHash: profile.availableComponentsHash,
         connectionSettings: this.settings?.status,
+        packageStatuses: this.packages?.statuses,
       },
       parts,
       extras,
@@ -825,6 +836,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       }
     }
     if (message.remoteConfig) this.remote.offer(message.remoteConfig);
+    if (message.packagesAvailable) (this.packages ??= new PackageInstallRunner(this.profile, this, this.options.description)).offer(message.packagesAvailable);
     const flags = message.flags ?? 0;
     if (flags & ServerToAgentFlags.ReportFullState) this.markDirty(FULL_STATE_PARTS);
     if (
@@ -841,29 +853,18 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   private handleErrorResponse(error: opamp.proto.v1.IServerErrorResponse): void {
-    const text = error.errorMessage || 'no error message';
-    switch (error.type ?? ServerErrorResponseType.ServerErrorResponseType_Unknown) {
-      case ServerErrorResponseType.ServerErrorResponseType_BadRequest:
-        // Not retried: the same message would be refused again.
-        this.countError('bad_request', text);
-        return;
-      case ServerErrorResponseType.ServerErrorResponseType_Unavailable: {
-        const retryMs = retryInfoToMs(error.retryInfo?.retryAfterNanoseconds);
-        const delay = retryMs !== undefined ? this.serverDelay(retryMs) : this.backoffMs();
-        this.countError('unavailable', text, undefined, delay);
-        // The server did not take the last message: it goes out again after the delay.
-        this.requeueLast(undefined);
-        if (this.profile.transport === 'ws') {
-          this.retryOverrideMs = delay;
-          this.ws?.close(WS_CLOSE_NORMAL, 'server unavailable');
-        } else {
-          this.setDisconnected(undefined, 'server unavailable');
-          this.reconnectAt = Date.now() + delay;
-        }
-        return;
-      }
-      default:
-        this.countError('server_error', text);
+    const action = serverErrorAction(error);
+    if (action.kind !== 'unavailable') return this.countError(action.kind, action.text);
+    const delay = action.retryMs !== undefined ? this.serverDelay(action.retryMs) : this.backoffMs();
+    this.countError('unavailable', action.text, undefined, delay);
+    // The server did not take the last message: it goes out again after the delay.
+    this.requeueLast(undefined);
+    if (this.profile.transport === 'ws') {
+      this.retryOverrideMs = delay;
+      this.ws?.close(WS_CLOSE_NORMAL, 'server unavailable');
+    } else {
+      this.setDisconnected(undefined, 'server unavailable');
+      this.reconnectAt = Date.now() + delay;
     }
   }
 

@@ -102,6 +102,18 @@ describe('buildAgentToServer', () => {
     expect(Buffer.from(m.availableComponents!.hash!).equals(componentsHash(snapshot().availableComponents!))).toBe(true);
   });
 
+  it('reports package statuses with ReportsPackageStatuses once there are some, download details included', () => {
+    const packageStatuses = {
+      packages: { otelcol: { name: 'otelcol', serverOfferedVersion: '2.0.0', status: 3, downloadDetails: { downloadPercent: 40, downloadBytesPerSecond: 1000 } } },
+      serverProvidedAllPackagesHash: Buffer.alloc(32, 2),
+    };
+    const caps = ALL_REPORTS | AgentCapabilities.AcceptsPackages | AgentCapabilities.ReportsPackageStatuses;
+    const full = decodeAgentToServer(encodeAgentToServer(buildAgentToServer(snapshot({ capabilities: caps, packageStatuses }), FULL_STATE_PARTS)));
+    expect(full.packageStatuses?.packages?.['otelcol']).toMatchObject({ serverOfferedVersion: '2.0.0', status: 3, downloadDetails: { downloadPercent: 40, downloadBytesPerSecond: 1000 } });
+    expect(buildAgentToServer(snapshot({ capabilities: caps }), FULL_STATE_PARTS).packageStatuses).toBeUndefined();
+    expect(buildAgentToServer(snapshot({ packageStatuses }), StatusPart.PackageStatuses).packageStatuses).toBeUndefined();
+  });
+
   it('adds agent_disconnect, a custom message and flags when asked', () => {
     const m = roundTrip(0, {}, { disconnect: true, customMessage: { capability: 'io.example.echo/v1', type: 'ping', data: Buffer.from('x') }, flags: 1 });
     expect(m.agentDisconnect).toBeTruthy();

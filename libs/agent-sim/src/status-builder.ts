@@ -40,6 +40,8 @@ export const StatusPart = {
   AvailableComponentsFull: 0x40,
   /** connection_settings_status (with ReportsConnectionSettingsStatus, once there is one). */
   ConnectionSettingsStatus: 0x80,
+  /** package_statuses (with ReportsPackageStatuses, once a package offer came). */
+  PackageStatuses: 0x100,
 } as const;
 
 /** Everything a full-state report carries. */
@@ -50,7 +52,8 @@ export const FULL_STATE_PARTS =
   StatusPart.RemoteConfigStatus |
   StatusPart.CustomCapabilities |
   StatusPart.AvailableComponentsHash |
-  StatusPart.ConnectionSettingsStatus;
+  StatusPart.ConnectionSettingsStatus |
+  StatusPart.PackageStatuses;
 
 /** The last remote configuration the agent handled and how that went. */
 export interface RemoteConfigState {
@@ -86,6 +89,8 @@ export interface StatusSnapshot {
   readonly availableComponentsHash?: Uint8Array;
   /** The last connection settings offer handled and how that went; undefined before the first. */
   readonly connectionSettings?: ConnectionSettingsReport;
+  /** What the agent reports of its packages; undefined before the first offer. */
+  readonly packageStatuses?: opamp.proto.v1.IPackageStatuses;
 }
 
 /** connection_settings_status content. */
@@ -146,6 +151,9 @@ export function buildAgentToServer(
     message.connectionSettingsStatus = { status: settings.status };
     if (settings.hash) message.connectionSettingsStatus.lastConnectionSettingsHash = settings.hash;
     if (settings.errorMessage) message.connectionSettingsStatus.errorMessage = settings.errorMessage;
+  }
+  if (parts & StatusPart.PackageStatuses && state.packageStatuses && hasCapability(caps, AgentCapabilities.ReportsPackageStatuses)) {
+    message.packageStatuses = state.packageStatuses;
   }
   if (extras?.disconnect) message.agentDisconnect = {};
   if (extras?.customMessage) message.customMessage = extras.customMessage;

@@ -1,4 +1,4 @@
-import { decodeTokenChange, decodeTokenValue, encodeTokenChange, encodeTokenValue } from './agent-token.directory';
+import { decodeRevocationValue, decodeTokenChange, decodeTokenValue, encodeRevocationValue, encodeTokenChange, encodeTokenValue } from './agent-token.directory';
 
 describe('credential directory encoding', () => {
   it('keeps a plain enrollment token in the old two-field form, and round-trips every kind', () => {
@@ -24,4 +24,14 @@ describe('credential directory encoding', () => {
   );
 
   it.each(['', 'put|d', 'put|d|t', 'del', 'del|a|b', 'policy||1', 'other|x'])('refuses a malformed change %p', (c) => expect(decodeTokenChange(c)).toBeNull());
+
+  it('round-trips a certificate revocation, and refuses a malformed one', () => {
+    const revocation = { fingerprint: '9a'.repeat(32), tenantId: 't', tokenId: 'cert-9', uidHex: 'cd'.repeat(16), notAfterMs: 1_900_000_000_000 };
+    expect(decodeTokenChange(encodeTokenChange({ action: 'revoke', revocation }))).toEqual({ action: 'revoke', revocation });
+    expect(decodeRevocationValue(revocation.fingerprint, encodeRevocationValue(revocation))).toEqual(revocation);
+    for (const [fp, v] of [['nothex', encodeRevocationValue(revocation)], [revocation.fingerprint, 't|c|' + 'cd'.repeat(16) + '|0'], [revocation.fingerprint, 't|c|short|5'], [revocation.fingerprint, '|c|' + 'cd'.repeat(16) + '|5']]) {
+      expect(decodeRevocationValue(fp, v)).toBeNull();
+    }
+    expect(decodeTokenChange('revoke|' + revocation.fingerprint + '|t|c')).toBeNull();
+  });
 });

@@ -6,7 +6,7 @@
  * stops working within moments everywhere.
  */
 import type Redis from 'ioredis';
-import { AgentTokenKeys } from '@opamp/contracts';
+import { AgentTokenKeys, CertificateRevocationKeys } from '@opamp/contracts';
 
 export interface AgentTokenEntry {
   /** base64 SHA-256 of the token; for a certificate: lowercase hex SHA-256 of its DER (its fingerprint). */
@@ -30,10 +30,35 @@ export interface TenantAgentPolicy {
   requireAgentCredentials: boolean;
 }
 
+/** A revoked client certificate: refused by fingerprint until its notAfter, whatever the directory says. */
+export interface CertificateRevocation {
+  fingerprint: string;
+  tenantId: string;
+  /** The certificate's id (the credential its connections were opened with). */
+  tokenId: string;
+  uidHex: string;
+  notAfterMs: number;
+}
+
 export type AgentTokenChange =
   | { action: 'put'; entry: AgentTokenEntry }
   | { action: 'del'; digest: string }
-  | { action: 'policy'; policy: TenantAgentPolicy };
+  | { action: 'policy'; policy: TenantAgentPolicy }
+  | { action: 'revoke'; revocation: CertificateRevocation };
+
+const FINGERPRINT = /^[0-9a-f]{64}$/;
+
+export function encodeRevocationValue(r: CertificateRevocation): string {
+  return [r.tenantId, r.tokenId, r.uidHex, String(r.notAfterMs)].join('|');
+}
+
+export function decodeRevocationValue(fingerprint: string, value: string): CertificateRevocation | null {
+  const p = value.split('|');
+  if (!FINGERPRINT.test(fingerprint) || p.length !== 4 || !p[0] || !p[1] || !/^[0-9a-f]{32}$/.test(p[2])) return null;
+  const notAfterMs = Number(p[3]);
+  if (!Number.isSafeInteger(notAfterMs) || notAfterMs <= 0) return null;
+  return { fingerprint, tenantId: p[0], tokenId: p[1], uidHex: p[2], notAfterMs };
+}
 
 const SEP = '|';
 const KIND_CODE = { enrollment: 'e', agent: 'a', certificate: 'c' } as const;
@@ -77,6 +102,8 @@ export function encodeTokenChange(change: AgentTokenChange): string {
       return ['del', change.digest].join(SEP);
     case 'policy':
       return ['policy', change.policy.tenantId, change.policy.requireAgentCredentials ? '1' : '0'].join(SEP);
+    case 'revoke':
+      return ['revoke', change.revocation.fingerprint, encodeRevocationValue(change.revocation)].join(SEP);
   }
 }
 
@@ -87,6 +114,10 @@ export function decodeTokenChange(text: string): AgentTokenChange | null {
     return entry ? { action: 'put', entry } : null;
   }
   if (parts[0] === 'del' && parts.length === 2) return { action: 'del', digest: parts[1] };
+  if (parts[0] === 'revoke' && parts.length === 6) {
+    const revocation = decodeRevocationValue(parts[1], parts.slice(2).join(SEP));
+    return revocation ? { action: 'revoke', revocation } : null;
+  }
   if (parts[0] === 'policy' && parts.length === 3 && parts[1]) {
     return { action: 'policy', policy: { tenantId: parts[1], requireAgentCredentials: parts[2] === '1' } };
   }
@@ -125,6 +156,42 @@ export class AgentTokenDirectory {
       const failed = results.find(([err]) => err);
       if (failed) throw failed[0];
     }
+  }
+
+  /**
+   * Revokes client certificates on every gateway: into the revocation set,
+   * out of the directory, and announced (a gateway ends their connections).
+   */
+  async revokeCertificates(revocations: readonly CertificateRevocation[]): Promise<void> {
+    for (let i = 0; i < revocations.length; i += PUT_MANY_CHUNK) {
+      const chunk = revocations.slice(i, i + PUT_MANY_CHUNK);
+      const pipeline = this.redis.pipeline();
+      pipeline.hset(CertificateRevocationKeys.revoked(), ...chunk.flatMap((r) => [r.fingerprint, encodeRevocationValue(r)]));
+      pipeline.hdel(AgentTokenKeys.directory(), ...chunk.map((r) => r.fingerprint));
+      for (const revocation of chunk) pipeline.publish(AgentTokenKeys.changes(), encodeTokenChange({ action: 'revoke', revocation }));
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0];
+    }
+  }
+
+  /** The revoked certificates not yet past their notAfter (a gateway's start). */
+  async loadRevoked(nowMs = Date.now()): Promise<CertificateRevocation[]> {
+    const all = await this.redis.hgetall(CertificateRevocationKeys.revoked());
+    return Object.entries(all).flatMap(([fp, value]) => {
+      const r = decodeRevocationValue(fp, value);
+      return r && r.notAfterMs > nowMs ? [r] : [];
+    });
+  }
+
+  /** Drops revocations of certificates past their notAfter (refused by their dates by then); returns how many. */
+  async pruneRevoked(nowMs = Date.now()): Promise<number> {
+    const all = await this.redis.hgetall(CertificateRevocationKeys.revoked());
+    const gone = Object.entries(all)
+      .filter(([fp, value]) => (decodeRevocationValue(fp, value)?.notAfterMs ?? 0) <= nowMs)
+      .map(([fp]) => fp);
+    if (gone.length > 0) await this.redis.hdel(CertificateRevocationKeys.revoked(), ...gone);
+    return gone.length;
   }
 
   async putPolicy(policy: TenantAgentPolicy): Promise<void> {

@@ -24,3 +24,7 @@ export const MAX_POLICY_DNS_PATTERNS = 64;
 export const DEFAULT_ROTATE_AT_PERCENT = 67;
 export const MIN_ROTATE_AT_PERCENT = 10;
 export const MAX_ROTATE_AT_PERCENT = 95;
+/** How long a CA's CRL is valid (hours; its nextUpdate). It is re-signed on every revocation and once less than half of this is left. */
+export const MIN_CRL_VALIDITY_HOURS = 1;
+export const MAX_CRL_VALIDITY_HOURS = 24 * 31;
+export const DEFAULT_CRL_VALIDITY_HOURS = 24;

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { CertificateRefusal } from './certificate-refusal';
 import { importSigningKey, keyTypeOfPrivateKey, keyTypeOfSpki, signingAlgorithmOf, type KeyType } from './key-algorithm';
 import { nativeCrypto } from './native-crypto';
+import { signRevocationList, type RevokedSerial, type SignedRevocationList } from './revocation-list';
 import { x509, type CryptoKey } from './x509-runtime';
 
 /** A certificate to sign, with everything decided (subject, validity, extensions). */
@@ -89,6 +90,11 @@ export class LocalCaSigner implements CertificateSigner {
   authorityKeyIdentifier(): Promise<x509.Extension> {
     this.aki ??= x509.AuthorityKeyIdentifierExtension.create(this.ca.publicKey, false, nativeCrypto);
     return this.aki;
+  }
+
+  /** The CA's CRL naming these revoked certificates, valid for `validityHours` (revocation-list.ts). */
+  revocationList(revoked: readonly RevokedSerial[], validityHours: number, nowMs = Date.now()): Promise<SignedRevocationList> {
+    return signRevocationList({ certificatePem: this.caCertificatePem, keyType: this.keyType, signingKey: this.key }, revoked, validityHours, nowMs);
   }
 
   async sign(c: CertificateToSign): Promise<x509.X509Certificate> {

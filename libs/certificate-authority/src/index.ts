@@ -14,4 +14,5 @@ export * from './certificate-signer';
 export * from './client-certificate';
 export { CA_KEY_TYPES, DEFAULT_CA_KEY_TYPE, KEY_TYPES, isKeyType, type KeyType } from './key-algorithm';
 export * from './private-key-seal';
+export * from './revocation-list';
 export * from './tenant-ca';

@@ -47,3 +47,5 @@ export const GatewayPushCodec = makeCodec<fleet.v1.GatewayPush, fleet.v1.IGatewa
   fleet.v1.GatewayPush,
 );
 export const AgentChangeNoticeCodec = makeCodec<fleet.v1.AgentChangeNotice, fleet.v1.IAgentChangeNotice>('AgentChangeNotice', fleet.v1.AgentChangeNotice);
+/** Own telemetry the gateway's OTLP receiver accepted (issue 19: topic opamp.agent-telemetry). */
+export const AgentTelemetryCodec = makeCodec<fleet.v1.AgentTelemetry, fleet.v1.IAgentTelemetry>('AgentTelemetry', fleet.v1.AgentTelemetry);

@@ -8,7 +8,7 @@ export interface TopicSpec {
   readonly partitions: number;
   readonly retentionMs: number;
   /** The protobuf message type of the values (fleet.v1.*). */
-  readonly valueType: 'AgentInbound' | 'AgentEvent';
+  readonly valueType: 'AgentInbound' | 'AgentEvent' | 'AgentTelemetry';
 }
 
 const HOUR_MS = 3_600_000;
@@ -28,6 +28,18 @@ export const KafkaTopics = {
     retentionMs: 24 * HOUR_MS,
     valueType: 'AgentEvent',
   },
+  /**
+   * Gateway -> own-telemetry consumers (issue 19): what the OTLP receiver
+   * accepted, bound to the agent its credential names. Apart from
+   * agent-inbound so that agents' telemetry never delays their OpAMP
+   * messages; short retention: the consumer keeps what it needs.
+   */
+  agentTelemetry: {
+    name: 'opamp.agent-telemetry',
+    partitions: 24,
+    retentionMs: 6 * HOUR_MS,
+    valueType: 'AgentTelemetry',
+  },
 } as const satisfies Record<string, TopicSpec>;
 
 export const ALL_TOPICS: readonly TopicSpec[] = Object.values(KafkaTopics);
@@ -36,4 +48,6 @@ export const ALL_TOPICS: readonly TopicSpec[] = Object.values(KafkaTopics);
 export const ConsumerGroups = {
   statusIngest: 'opamp.status-ingest',
   configService: 'opamp.config-service',
+  /** status-ingest's consumer of opamp.agent-telemetry (issue 19). */
+  ownTelemetry: 'opamp.own-telemetry',
 } as const;

@@ -86,3 +86,16 @@ export const RedisChannels = {
   /** AgentChangeNotice of agents whose API view changed. Publisher: config-service reconcilers; subscribers: every config-service replica (WatchAgents). */
   agentChanges: () => `${PREFIX}:agent-changes`,
 } as const;
+
+/** Certificate revocation (issue 18 item 5). */
+export const CertificateRevocationKeys = {
+  /**
+   * HASH certificate fingerprint (lowercase hex SHA-256 of its DER) ->
+   * "tenant|certificateId|uid|notAfterMs": client certificates revoked, refused by
+   * every gateway even if their directory entry came back (a late put). Changes
+   * are announced on AgentTokenKeys.changes() ("revoke|fingerprint|..."). No TTL:
+   * an entry goes once its certificate's notAfter has passed (the certificate
+   * sweep prunes them). Owner: config-service.
+   */
+  revoked: () => `${PREFIX}:agent-certs-revoked`,
+} as const;

@@ -10,7 +10,7 @@
  * is how config-service's directory changes reach a running gateway.
  */
 import { createHash } from 'node:crypto';
-import type { AgentTokenChange, AgentTokenEntry } from '@opamp/bus-redis';
+import type { AgentTokenChange, AgentTokenEntry, CertificateRevocation } from '@opamp/bus-redis';
 
 export interface AgentCredential {
   tenantId: string;
@@ -44,6 +44,8 @@ export class AgentTokenAuthority {
   /** "tenant/uidHex" -> how many active credentials of its own the agent holds (two while a rotation overlaps). */
   private readonly ownCredentials = new Map<string, number>();
   private readonly requiring = new Set<string>();
+  /** Revoked client certificates: fingerprint -> their notAfter (ms); refused whatever the directory holds. */
+  private readonly revoked = new Map<string, number>();
 
   constructor(
     tokens: ReadonlyArray<{ tenantId: string; token: string; tokenId?: string }> = [],
@@ -60,6 +62,8 @@ export class AgentTokenAuthority {
 
   /** Adds (or replaces) a credential known only by its digest (base64 SHA-256), as the shared directory holds them. */
   putDigest(digest: string, credential: AgentCredential): void {
+    // A put that raced the revocation (an activation read before it) cannot bring a revoked certificate back.
+    if (credential.kind === 'certificate' && this.certificateRevoked(digest)) return;
     this.removeDigest(digest);
     this.byDigest.set(digest, credential);
     if (ownsUid(credential)) this.countOwn(credential, 1);
@@ -71,10 +75,29 @@ export class AgentTokenAuthority {
 
   /** A client certificate's entry by its fingerprint (lowercase hex SHA-256 of the DER); null when unknown, of another kind, or expired. */
   certificateCredential(fingerprintHex: string): AgentCredential | null {
+    if (this.certificateRevoked(fingerprintHex)) return null;
     const credential = this.byDigest.get(fingerprintHex);
     if (credential?.kind !== 'certificate') return null;
     if (credential.expiresAtMs && credential.expiresAtMs <= this.now()) return null;
     return credential;
+  }
+
+  /** True when the certificate of this fingerprint was revoked (and has not expired since). */
+  certificateRevoked(fingerprintHex: string): boolean {
+    const until = this.revoked.get(fingerprintHex);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.revoked.delete(fingerprintHex);
+    return false;
+  }
+
+  /** Revokes a certificate: refused from now on, its entry gone; returns the credential whose connections must end. */
+  revokeCertificate(r: CertificateRevocation): AgentCredential {
+    const entry = this.credentialOfDigest(r.fingerprint);
+    this.removeDigest(r.fingerprint);
+    this.revoked.set(r.fingerprint, r.notAfterMs);
+    // Connections are found by tenant and credential id: ended even when the entry had gone before.
+    return entry?.kind === 'certificate' ? entry : { tenantId: r.tenantId, tokenId: r.tokenId, kind: 'certificate', uidHex: r.uidHex };
   }
 
   get size(): number {
@@ -107,6 +130,8 @@ export class AgentTokenAuthority {
         this.removeDigest(change.digest);
         return removed;
       }
+      case 'revoke':
+        return this.revokeCertificate(change.revocation);
     }
   }
 

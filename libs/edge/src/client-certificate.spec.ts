@@ -62,3 +62,40 @@ describe('the terminator headers', () => {
     expect(fingerprintOfPem('no certificate')).toBeNull();
   });
 });
+
+describe('a revoked certificate (the revocation set every gateway follows)', () => {
+  const now = 5_000_000;
+  const FP = '4c'.repeat(32);
+  const cert = { tenantId: 't', tokenId: 'cert-r', kind: 'certificate' as const, uidHex: A, active: true };
+  const revocation = { fingerprint: FP, tenantId: 't', tokenId: 'cert-r', uidHex: A, notAfterMs: now + 60_000 };
+
+  it('is refused saying so, also beside a valid bearer token (no fall-back), and its entry is gone', () => {
+    const d = new AgentTokenAuthority([], () => now);
+    d.putDigest(FP, cert);
+    expect(d.apply({ action: 'revoke', revocation })).toEqual(cert);
+    expect(d.certificateCredential(FP)).toBeNull();
+    expect(d.credentialOfDigest(FP)).toBeNull();
+    const own = { tenantId: 't', tokenId: 'c1', kind: 'agent' as const, uidHex: A, active: true };
+    for (const [bearer, presented] of [[null, false], [own, true]] as const) {
+      expect(connectCredential(d, bearer, presented, FP)).toEqual({ ok: false, metric: 'certificate_revoked', detail: expect.stringMatching(/^client certificate revoked/) });
+    }
+  });
+
+  it('cannot come back through a late put (an activation that read the row before the revocation)', () => {
+    const d = new AgentTokenAuthority([], () => now);
+    d.apply({ action: 'revoke', revocation });
+    d.apply({ action: 'put', entry: { digest: FP, tenantId: 't', tokenId: 'cert-r', kind: 'certificate', uidHex: A, active: true } });
+    expect(d.certificateCredential(FP)).toBeNull();
+    expect(d.hasOwnCredential('t', A)).toBe(false);
+  });
+
+  it('names the connections to end even when the entry had gone before, and is forgotten once the certificate has expired', () => {
+    let clock = now;
+    const d = new AgentTokenAuthority([], () => clock);
+    expect(d.apply({ action: 'revoke', revocation })).toEqual({ tenantId: 't', tokenId: 'cert-r', kind: 'certificate', uidHex: A });
+    expect(d.certificateRevoked(FP)).toBe(true);
+    clock = revocation.notAfterMs;
+    expect(d.certificateRevoked(FP)).toBe(false);
+  });
+});
+

@@ -13,7 +13,8 @@
  *   is needed. Its directory entry binds it to one tenant and one agent.
  * - A certificate the directory does not know (never issued here, revoked,
  *   expired) is refused, even with a valid bearer header beside it: a revoked
- *   certificate must not fall back to a token.
+ *   certificate must not fall back to a token. A revoked one (in the
+ *   revocation set) is refused saying so.
  * - With both, both must name the same agent: the same tenant, and, when the
  *   bearer credential is an agent's own, the same instance_uid.
  * - Without a believed certificate, the bearer credential alone, as before.
@@ -26,6 +27,8 @@ import type { RejectionReason } from './edge-metrics';
 export interface CertificateDirectory {
   /** The unexpired directory entry (kind certificate) of this fingerprint, or null. */
   certificateCredential(fingerprintHex: string): AgentCredential | null;
+  /** Whether the certificate was revoked (refused with that reason, not as unknown). */
+  certificateRevoked?(fingerprintHex: string): boolean;
 }
 
 export type ConnectCredential =
@@ -68,6 +71,9 @@ export function connectCredential(
 ): ConnectCredential {
   if (fingerprint === null) {
     return bearer ? { ok: true, credential: bearer } : { ok: false, metric: 'unauthorized', detail: 'unauthorized' };
+  }
+  if (directory.certificateRevoked?.(fingerprint)) {
+    return { ok: false, metric: 'certificate_revoked', detail: 'client certificate revoked: connect with a certificate the server issued since' };
   }
   const certificate = directory.certificateCredential(fingerprint);
   if (!certificate) {

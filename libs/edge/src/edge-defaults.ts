@@ -47,4 +47,13 @@ export const EDGE_DEFAULTS = Object.freeze({
   packageDownloadsMax: 64,
   packageBytesPerSecond: 64 * 1024 * 1024,
   packagePieceBytes: 64 * 1024,
+  /**
+   * The OTLP receiver of agents' own telemetry (otlp-receive.route.ts), per
+   * gateway: requests in flight at once (beyond: 503 with Retry-After, so a
+   * burst of exports never delays OpAMP messages behind it), and the largest
+   * body, raw and inflated (413 beyond; a Collector's own telemetry is a few
+   * KiB per export, its exporters batch far below this).
+   */
+  telemetryRequestsMax: 32,
+  telemetryMaxBodyBytes: 4 * 1024 * 1024,
 });

@@ -30,6 +30,8 @@ export type RejectionReason =
   | 'duplicate_connection'
   /** A client certificate the credential directory does not know (never issued, revoked, expired), or a malformed one. */
   | 'unknown_certificate'
+  /** A client certificate that was revoked (the revocation set every gateway follows). */
+  | 'certificate_revoked'
   /** A client certificate and a bearer credential that name different agents (client-certificate.ts). */
   | 'credential_mismatch';
 
@@ -92,6 +94,28 @@ export class EdgeMetrics {
   readonly packageBytesOut = new Counter({
     name: 'opamp_gateway_package_bytes_out_total',
     help: 'Bytes of package files sent to agents',
+    registers: [this.registry],
+  });
+  readonly telemetryRequests = new Counter({
+    name: 'opamp_gateway_otlp_requests_total',
+    help: "OTLP export requests of agents' own telemetry, by signal and result (accepted, unauthorized, malformed, too_large, unsupported_media_type, bad_encoding, busy, error)",
+    labelNames: ['signal', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly telemetryActive = new Gauge({
+    name: 'opamp_gateway_otlp_requests_active',
+    help: 'OTLP export requests in flight on this gateway (each holds one of its slots)',
+    registers: [this.registry],
+  });
+  readonly telemetryItems = new Counter({
+    name: 'opamp_gateway_otlp_items_total',
+    help: 'Data points, spans and log records accepted by the OTLP receiver, by signal',
+    labelNames: ['signal'] as const,
+    registers: [this.registry],
+  });
+  readonly telemetryIdentityOverridden = new Counter({
+    name: 'opamp_gateway_otlp_identity_overridden_total',
+    help: "Resources whose service.instance.id named another instance than the agent whose credential sent them (overwritten)",
     registers: [this.registry],
   });
   readonly leaseFailures = new Counter({

@@ -3,7 +3,7 @@ import type { ClaimDirectory } from './agent-claim';
 import type { AgentCredential } from './agent-token.authority';
 import type { CertificateDirectory } from './client-certificate';
 import type { EdgeMetrics } from './edge-metrics';
-import type { InboundSink, LeaseStore, PeerGateways, PendingStore, PushInbox } from './edge-ports';
+import type { InboundSink, LeaseStore, PeerGateways, PendingStore, PushInbox, TelemetrySink } from './edge-ports';
 import type { PackageDownloadOptions, PackageFileSource } from './package-download.route';
 
 export const OPAMP_PATH = '/v1/opamp';
@@ -48,6 +48,8 @@ export interface EdgeOptions {
   clientIdentity?: ClientIdentityOptions | null;
   /** Package file downloads (package-download.route.ts); served only with a `packageFiles` source. */
   packageDownloads?: PackageDownloadOptions;
+  /** The OTLP receiver of agents' own telemetry (otlp-receive.route.ts); served only with a `telemetry` sink. */
+  telemetry?: { maxConcurrent: number; maxBodyBytes: number };
 }
 
 export interface ClientIdentityOptions {
@@ -72,6 +74,8 @@ export interface EdgeDependencies {
   peers: PeerGateways;
   /** The bytes of uploaded package files; without it, /v1/packages/files/ answers 404. */
   packageFiles?: PackageFileSource;
+  /** Where accepted own telemetry goes; without it, /v1/metrics, /v1/traces and /v1/logs answer 404. */
+  telemetry?: TelemetrySink;
   metrics?: EdgeMetrics;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   now?: () => number;

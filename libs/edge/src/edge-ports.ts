@@ -50,3 +50,14 @@ export interface PendingStore {
   /** Keeps what a reply on `credentialId` delivered while the agent switches away from it. */
   hold?(tenantId: string, instanceUidHex: string, credentialId: string, items: readonly PendingItem[]): Promise<void>;
 }
+
+/**
+ * Where the OTLP receiver's accepted requests go (issue 19): AgentTelemetry
+ * envelopes keyed by instance_uid, on the opamp.agent-telemetry topic
+ * (distributed) or to the in-process consumer (embedded). Apart from the
+ * inbound sink so that telemetry never queues before OpAMP messages.
+ */
+export interface TelemetrySink {
+  /** Resolves once the record is durable (or handed to the consumer). */
+  send(key: Buffer, record: Buffer): Promise<void>;
+}

@@ -15,3 +15,5 @@ export * from './admin.server';
 export * from './adapters/kafka-inbound.sink';
 export * from './adapters/redis-push.inbox';
 export * from './adapters/redis-peer.gateways';
+export * from './otlp-receive.route';
+export * from './adapters/kafka-telemetry.sink';

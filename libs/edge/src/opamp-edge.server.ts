@@ -18,6 +18,7 @@ import { EdgeAdmission } from './edge-admission';
 import { EdgeMetrics } from './edge-metrics';
 import { type EdgeDependencies, type EdgeOptions, OPAMP_PATH } from './edge-options';
 import { EDGE_DEFAULTS } from './edge-defaults';
+import { OtlpReceiveRoute } from './otlp-receive.route';
 import { PackageDownloadRoute } from './package-download.route';
 import { PlainHttpTransport } from './plain-http.transport';
 import { WebSocketTransport } from './websocket.transport';
@@ -31,6 +32,7 @@ export class OpampEdgeServer {
   private readonly ws: WebSocketTransport;
   private readonly http: PlainHttpTransport;
   private readonly downloads: PackageDownloadRoute | null;
+  private readonly otlp: OtlpReceiveRoute | null;
   private started = false;
   private boundPort = 0;
 
@@ -53,6 +55,8 @@ export class OpampEdgeServer {
     this.http = new PlainHttpTransport(options, deps, this.admission, this.bindings, this.metrics, log);
     const dl = options.packageDownloads ?? { urlKey: null, maxConcurrent: EDGE_DEFAULTS.packageDownloadsMax, bytesPerSecond: EDGE_DEFAULTS.packageBytesPerSecond };
     this.downloads = deps.packageFiles ? new PackageDownloadRoute(dl, deps.packageFiles, deps.authenticator, this.admission, this.metrics, log, now) : null;
+    const tel = options.telemetry ?? { maxConcurrent: EDGE_DEFAULTS.telemetryRequestsMax, maxBodyBytes: EDGE_DEFAULTS.telemetryMaxBodyBytes };
+    this.otlp = deps.telemetry ? new OtlpReceiveRoute({ gatewayId: options.gatewayId, ...tel }, deps.telemetry, deps.authenticator, this.admission, this.metrics, log, now) : null;
     this.app = options.tls
       ? uWS.SSLApp({ cert_file_name: options.tls.certFile, key_file_name: options.tls.keyFile })
       : uWS.App();
@@ -126,6 +130,7 @@ export class OpampEdgeServer {
     this.ws.register(this.app);
     this.http.register(this.app);
     this.downloads?.register(this.app);
+    this.otlp?.register(this.app);
     this.app.get(OPAMP_PATH, (res) => {
       this.metrics.reject('unsupported_media_type');
       res

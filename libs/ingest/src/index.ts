@@ -11,3 +11,5 @@ export * from './runtime/agent-retention.sweeper';
 export * from './runtime/ingest-worker';
 /** Factories for tests of ingest and of its users (no I/O; safe to ship). */
 export * as ingestTesting from './testing/factories';
+export * from './store/own-telemetry-counter.repository';
+export * from './runtime/own-telemetry.consumer';

@@ -111,6 +111,14 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'ListPackageAssignments') listPackageAssignments(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListPackageAssignments', r, m, c); }
   @GrpcMethod(S, 'DeletePackageAssignment') deletePackageAssignment(r: Req, m: Metadata, c: GrpcCall) { return this.call('DeletePackageAssignment', r, m, c); }
   @GrpcMethod(S, 'GetAgentPackages') getAgentPackages(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetAgentPackages', r, m, c); }
+  @GrpcMethod(S, 'CreatePackageRollout') createPackageRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreatePackageRollout', r, m, c); }
+  @GrpcMethod(S, 'GetPackageRollout') getPackageRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetPackageRollout', r, m, c); }
+  @GrpcMethod(S, 'ListPackageRollouts') listPackageRollouts(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListPackageRollouts', r, m, c); }
+  @GrpcMethod(S, 'StartPackageRollout') startPackageRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('StartPackageRollout', r, m, c); }
+  @GrpcMethod(S, 'PausePackageRollout') pausePackageRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('PausePackageRollout', r, m, c); }
+  @GrpcMethod(S, 'ResumePackageRollout') resumePackageRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('ResumePackageRollout', r, m, c); }
+  @GrpcMethod(S, 'AbortPackageRollout') abortPackageRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('AbortPackageRollout', r, m, c); }
+  @GrpcMethod(S, 'RollbackPackageRollout') rollbackPackageRollout(r: Req, m: Metadata, c: GrpcCall) { return this.call('RollbackPackageRollout', r, m, c); }
   // Client certificates (issue 18).
   @GrpcMethod(S, 'CreateCertificateAuthority') createCertificateAuthority(r: Req, m: Metadata, c: GrpcCall) { return this.call('CreateCertificateAuthority', r, m, c); }
   @GrpcMethod(S, 'RotateCertificateAuthority') rotateCertificateAuthority(r: Req, m: Metadata, c: GrpcCall) { return this.call('RotateCertificateAuthority', r, m, c); }
@@ -124,6 +132,9 @@ export class FleetGrpcController {
   // Certificate rotation (issue 18 item 4).
   @GrpcMethod(S, 'RotateAgentCertificates') rotateAgentCertificates(r: Req, m: Metadata, c: GrpcCall) { return this.call('RotateAgentCertificates', r, m, c); }
   @GrpcMethod(S, 'ListPendingCertificateSwitches') listPendingCertificateSwitches(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListPendingCertificateSwitches', r, m, c); }
+  @GrpcMethod(S, 'RevokeAgentCertificates') revokeAgentCertificates(r: Req, m: Metadata, c: GrpcCall) { return this.call('RevokeAgentCertificates', r, m, c); }
+  @GrpcMethod(S, 'RevokeAgents') revokeAgents(r: Req, m: Metadata, c: GrpcCall) { return this.call('RevokeAgents', r, m, c); }
+  @GrpcMethod(S, 'GetCertificateRevocationList') getCertificateRevocationList(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetCertificateRevocationList', r, m, c); }
 
   /**
    * Server stream. Emits an event only when the call can take it (Nest's own

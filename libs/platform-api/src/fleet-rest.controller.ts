@@ -33,6 +33,7 @@ interface Response {
   flushHeaders(): void;
   write(chunk: string): boolean;
   end(): void;
+  send(body: Buffer | string): void;
   once(event: 'drain' | 'close', listener: () => void): void;
   readonly writableEnded: boolean;
 }
@@ -55,6 +56,36 @@ export class FleetRestController {
   openapi(): Record<string, unknown> {
     this.openApi ??= buildOpenApi(this.proto);
     return this.openApi;
+  }
+
+  /**
+   * A CA's CRL itself, for terminators and tools that fetch CRLs: PEM
+   * (application/x-pem-file), or DER (application/pkix-crl, RFC 5280) when
+   * asked for with ?format=der or that Accept type. Same token and errors as
+   * the JSON route (GetCertificateRevocationList).
+   */
+  @Get('certificate-authorities/:id/crl')
+  async crl(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    const id = decodeURIComponent(req.path.split('/').slice(-2)[0] ?? '');
+    const format = (req.query as Record<string, unknown>)?.['format'];
+    const accept = String(req.headers['accept'] ?? '');
+    let invoked = false;
+    try {
+      if (format !== undefined && format !== 'pem' && format !== 'der') throw new DesiredStateError('INVALID_ARGUMENT', 'format must be pem or der');
+      invoked = true;
+      const list = await invokeRpc(this.api, 'GetCertificateRevocationList', req.headers.authorization, { id });
+      const der = format === 'der' || (format === undefined && accept.includes('application/pkix-crl'));
+      res.setHeader('cache-control', 'no-cache');
+      res.setHeader('content-type', der ? 'application/pkix-crl' : 'application/x-pem-file');
+      res.status(200).send(der ? Buffer.from(list['crlDer'] as Uint8Array) : String(list['crlPem']));
+    } catch (err) {
+      logInternalError(this.log, err, { transport: 'rest', rpc: 'GetCertificateRevocationList', requestId });
+      if (!invoked) this.api.count(err, 'GetCertificateRevocationList');
+      const code = errorCode(err);
+      this.sendError(res, HTTP_STATUS[code], code, publicMessage(err, requestId), requestId);
+    }
   }
 
   @All('*path')

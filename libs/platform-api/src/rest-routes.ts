@@ -26,7 +26,7 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'POST', path: '/agents/{instanceUid}/custom-messages', rpc: 'SendCustomMessage', body: '*', summary: 'Send a custom message' },
   { method: 'DELETE', path: '/agents/{instanceUid}', rpc: 'DeleteAgent', summary: 'Delete a disconnected agent (FAILED_PRECONDITION while it is connected)' },
   { method: 'GET', path: '/tenant-settings', rpc: 'GetTenantSettings', summary: 'Tenant settings (agent retention, agent credentials)' },
-  { method: 'PUT', path: '/tenant-settings', rpc: 'UpdateTenantSettings', body: 'settings', summary: 'Update tenant settings; fields left out keep their value (agent_retention_days: 0 keeps agents forever; require_agent_credentials, agent_credential_lifetime_days, credential_switch_grace_hours)' },
+  { method: 'PUT', path: '/tenant-settings', rpc: 'UpdateTenantSettings', body: 'settings', summary: 'Update tenant settings; fields left out keep their value (agent_retention_days: 0 keeps agents forever; require_agent_credentials, agent_credential_lifetime_days, credential_switch_grace_hours; own_telemetry_to_server)' },
   { method: 'GET', path: '/configurations', rpc: 'ListConfigurations', summary: 'List configurations (latest versions)' },
   { method: 'POST', path: '/configurations', rpc: 'CreateConfiguration', body: '*', summary: 'Create a configuration (version 1)' },
   { method: 'POST', path: '/configurations:validate', rpc: 'ValidateConfiguration', body: '*', summary: 'Validate files without storing' },
@@ -86,6 +86,15 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'PUT', path: '/package-assignments/{packageAssignment.name}', rpc: 'UpdatePackageAssignment', body: 'packageAssignment', summary: 'Change a package assignment (offered again to its agents)' },
   { method: 'DELETE', path: '/package-assignments/{name}', rpc: 'DeletePackageAssignment', summary: 'Delete a package assignment' },
   { method: 'GET', path: '/agents/{instanceUid}/packages', rpc: 'GetAgentPackages', summary: "An agent's package state: its assignment, why nothing is sent when it is not, the hashes" },
+  // Package rollouts (issue 17 item 4); their events and agents: /rollouts/{name}/events, /rollouts/{name}/agents.
+  { method: 'GET', path: '/package-rollouts', rpc: 'ListPackageRollouts', summary: 'List package rollouts, newest first' },
+  { method: 'POST', path: '/package-rollouts', rpc: 'CreatePackageRollout', body: '*', summary: 'Create a staged rollout of a package assignment to other package versions (start: true starts it)' },
+  { method: 'GET', path: '/package-rollouts/{name}', rpc: 'GetPackageRollout', summary: 'Get a package rollout with its progress per batch' },
+  { method: 'POST', path: '/package-rollouts/{name}:start', rpc: 'StartPackageRollout', body: '*', summary: 'Start a pending package rollout' },
+  { method: 'POST', path: '/package-rollouts/{name}:pause', rpc: 'PausePackageRollout', body: '*', summary: 'Pause: no new batch starts' },
+  { method: 'POST', path: '/package-rollouts/{name}:resume', rpc: 'ResumePackageRollout', body: '*', summary: 'Resume a paused package rollout' },
+  { method: 'POST', path: '/package-rollouts/{name}:abort', rpc: 'AbortPackageRollout', body: '*', summary: 'Abort: stop for good, agents keep the versions they have' },
+  { method: 'POST', path: '/package-rollouts/{name}:rollback', rpc: 'RollbackPackageRollout', body: '*', summary: 'Offer every moved agent the previous package versions' },
   // Client certificates (issue 18).
   { method: 'GET', path: '/certificate-authorities', rpc: 'ListCertificateAuthorities', summary: "The tenant's certificate authorities and the trust bundle (active and retiring CAs) for a mutual-TLS terminator" },
   { method: 'POST', path: '/certificate-authorities', rpc: 'CreateCertificateAuthority', body: '*', summary: "Create the tenant's certificate authority (key_type, lifetime_days)" },
@@ -99,6 +108,9 @@ export const REST_ROUTES: readonly RestRoute[] = [
   // Certificate rotation (issue 18 item 4).
   { method: 'POST', path: '/agent-certificates:rotate', rpc: 'RotateAgentCertificates', body: '*', summary: "Renew agents' certificates now (exactly one of instance_uid, selector, all_agents)" },
   { method: 'GET', path: '/agent-certificates:pending-switches', rpc: 'ListPendingCertificateSwitches', summary: 'Renewals agents have not switched to (older_than_minutes, default 60)' },
+  { method: 'POST', path: '/agent-certificates:revoke', rpc: 'RevokeAgentCertificates', body: '*', summary: 'Revoke certificates (certificate_id, serial, fingerprint, instance_uid or selector; ca_id; reason, note): refused at once on every gateway, in the CRL' },
+  { method: 'POST', path: '/agents:revoke', rpc: 'RevokeAgents', body: '*', summary: "Revoke agents (instance_uid or selector): every certificate and every credential the server issued them" },
+  { method: 'GET', path: '/certificate-authorities/{id}/revocation-list', rpc: 'GetCertificateRevocationList', summary: "The CA's current CRL as JSON (PEM and DER); GET .../crl serves the CRL itself" },
   {
     method: 'GET',
     path: '/agents:watch',

@@ -6,7 +6,11 @@ type Handler = (api: FleetApiService, caller: Caller, req: Record<string, unknow
 
 export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   ListAgents: (api, c, r) => api.agents.listAgents(c, r),
-  GetAgent: async (api, c, r) => ({ ...(await api.agents.getAgent(c, r)), ...(await api.connectionProfiles.agentConnectionSettings(c, r)) }),
+  GetAgent: async (api, c, r) => ({
+    ...(await api.agents.getAgent(c, r)),
+    ...(await api.connectionProfiles.agentConnectionSettings(c, r)),
+    ...(await api.ownTelemetry.agentOwnTelemetry(c, r)),
+  }),
   GetFleetSummary: (api, c, r) => api.agents.getFleetSummary(c, r),
   RestartAgent: (api, c, r) => api.agents.restartAgent(c, r),
   SendCustomMessage: (api, c, r) => api.agents.sendCustomMessage(c, r),
@@ -64,6 +68,14 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   ListPackageAssignments: (api, c) => api.packageAssignments.listPackageAssignments(c),
   DeletePackageAssignment: (api, c, r) => api.packageAssignments.deletePackageAssignment(c, r),
   GetAgentPackages: (api, c, r) => api.packageAssignments.getAgentPackages(c, r),
+  CreatePackageRollout: (api, c, r) => api.packageRollouts.createPackageRollout(c, r),
+  GetPackageRollout: (api, c, r) => api.packageRollouts.getPackageRollout(c, r),
+  ListPackageRollouts: (api, c, r) => api.packageRollouts.listPackageRollouts(c, r),
+  StartPackageRollout: (api, c, r) => api.packageRollouts.startPackageRollout(c, r),
+  PausePackageRollout: (api, c, r) => api.packageRollouts.pausePackageRollout(c, r),
+  ResumePackageRollout: (api, c, r) => api.packageRollouts.resumePackageRollout(c, r),
+  AbortPackageRollout: (api, c, r) => api.packageRollouts.abortPackageRollout(c, r),
+  RollbackPackageRollout: (api, c, r) => api.packageRollouts.rollbackPackageRollout(c, r),
   // Client certificates (issue 18).
   CreateCertificateAuthority: (api, c, r) => api.certificateAuthorities.createCertificateAuthority(c, r),
   RotateCertificateAuthority: (api, c, r) => api.certificateAuthorities.rotateCertificateAuthority(c, r),
@@ -77,6 +89,9 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   // Certificate rotation (issue 18 item 4).
   RotateAgentCertificates: (api, c, r) => api.certificateRotation.rotateAgentCertificates(c, r),
   ListPendingCertificateSwitches: (api, c, r) => api.certificateRotation.listPendingCertificateSwitches(c, r),
+  RevokeAgentCertificates: (api, c, r) => api.certificateRevocation.revokeAgentCertificates(c, r),
+  RevokeAgents: (api, c, r) => api.certificateRevocation.revokeAgents(c, r),
+  GetCertificateRevocationList: (api, c, r) => api.certificateRevocation.getCertificateRevocationList(c, r),
 };
 
 /** Server-streaming rpcs: served by the transports themselves (watch-stream.ts), not through invokeRpc. */

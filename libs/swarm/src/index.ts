@@ -9,6 +9,8 @@ export type { SwarmHandleEvents } from './orchestrator';
 export { DEFAULT_AGENT_SETTINGS, DEFAULT_INITIAL_CONFIG, resolveSwarmOptions } from './options';
 export type { ResolvedSwarmOptions, SwarmAgentSettings, SwarmOptions } from './options';
 export { formatCounts, formatProgress, formatSummary } from './report';
+export { formatErrorSamples, mergeErrorSamples } from './error-samples';
+export type { ErrorSample, ErrorSampleSet } from './error-samples';
 export type { SwarmProgress, SwarmReport, TimePoint, WorkerReport } from './report';
 export { ConvergenceTracker, APPLIED, APPLYING, FAILED } from './convergence';
 export type { ConvergenceStatus } from './convergence';

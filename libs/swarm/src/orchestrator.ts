@@ -18,6 +18,7 @@ import type { SwarmProgress, SwarmReport, TimePoint, WorkerReport } from './repo
 import { formatEqualitySelector, matchesEquality, parseEqualitySelector, type EqualitySelector } from './selector';
 import { addCounts, type Counts, diffCounts, ratePerSecond, SampleBuffer, summarize, sumCounts } from './stats';
 import type { ParentMessage, WorkerApplied, WorkerMessage, WorkerReady, WorkerStats } from './worker-protocol';
+import { mergeErrorSamples } from './error-samples';
 
 const READY_TIMEOUT_MS = 30_000;
 const START_DELAY_MS = 200;
@@ -402,6 +403,7 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
         peakInPerS: Math.round(this.peakIn),
       },
       errors: p.errors,
+      errorSamples: mergeErrorSamples(this.workers.map((w) => (w.final ?? w.running)?.errorSamples ?? {})),
       connectionSettings: p.connectionSettings,
       restarts: p.restarts,
       healthFlaps: p.healthFlaps,

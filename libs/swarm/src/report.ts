@@ -5,6 +5,7 @@
 import type { ConvergenceStatus } from './convergence';
 import type { LatencySummary } from './stats';
 import type { Counts } from './stats';
+import { formatErrorSamples, type ErrorSampleSet } from './error-samples';
 
 export interface SwarmProgress {
   /** Since the ramp started. */
@@ -90,6 +91,8 @@ export interface SwarmReport {
     readonly peakInPerS: number;
   };
   readonly errors: Counts;
+  /** What the errors were: a few distinct messages per kind, with counts. */
+  readonly errorSamples: ErrorSampleSet;
   readonly connectionSettings: Counts;
   readonly restarts: number;
   readonly healthFlaps: number;
@@ -145,6 +148,7 @@ export function formatSummary(r: SwarmReport): string {
     latencyLine('reconnect time', r.reconnectLatencyMs),
     `messages: out ${int(r.messages.sent)} (avg ${int(r.messages.avgOutPerS)}/s, peak ${int(r.messages.peakOutPerS)}/s), in ${int(r.messages.received)} (avg ${int(r.messages.avgInPerS)}/s, peak ${int(r.messages.peakInPerS)}/s)`,
     `errors: ${formatCounts(r.errors)}`,
+    ...formatErrorSamples(r.errorSamples).map((line) => `  ${line}`),
     ...(Object.keys(r.connectionSettings).length > 0 ? [`connection settings: ${formatCounts(r.connectionSettings)}`] : []),
     `restarts: ${int(r.restarts)}  health flaps: ${int(r.healthFlaps)}`,
     `memory: ${mb(r.memory.totalRssBytes)} RSS in workers; per agent ${kib(r.memory.rssPerAgentBytes)} RSS, ${kib(r.memory.heapPerAgentBytes)} heap`,

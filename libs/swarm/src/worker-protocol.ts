@@ -13,6 +13,7 @@
 import type { DescriptionModel } from './description';
 import type { SwarmAgentSettings } from './options';
 import type { Counts } from './stats';
+import type { ErrorSampleSet } from './error-samples';
 
 export interface WorkerStart {
   readonly type: 'start';
@@ -59,6 +60,8 @@ export interface WorkerStats extends WorkerMemory {
   readonly healthFlaps: number;
   readonly unhealthy: number;
   readonly errors: Counts;
+  /** A few distinct messages per error kind (error-samples.ts). */
+  readonly errorSamples: ErrorSampleSet;
   /** Connection settings outcomes (followConnectionSettings), by status: APPLYING, APPLIED, FAILED. */
   readonly connectionSettings: Counts;
   /** Start → first ServerToAgent, ms, per agent (first connection only). */

@@ -13,6 +13,7 @@ import { DescriptionGenerator, isWsAgent } from './description';
 import type { WorkerApplied, WorkerMessage, WorkerStart, WorkerStats } from './worker-protocol';
 import type { Counts } from './stats';
 import { SampleBuffer } from './stats';
+import { ErrorSamples } from './error-samples';
 
 const RAMP_TICK_MS = 10;
 const FLAP_TICK_MS = 250;
@@ -73,12 +74,14 @@ function onError(this: SwarmAgent, error: AgentError): void {
   const key = error.status !== undefined ? `${error.kind}_${error.status}` : error.kind;
   const errors = this.owner.errors;
   errors[key] = (errors[key] ?? 0) + 1;
+  this.owner.errorSamples.record(key, error.message);
 }
 
 export class SwarmWorker {
   readonly connectMs = new SampleBuffer();
   readonly reconnectMs = new SampleBuffer();
   readonly errors: Counts = {};
+  readonly errorSamples = new ErrorSamples();
   readonly connectionSettings: Counts = {};
   restarts = 0;
   healthFlaps = 0;
@@ -291,6 +294,7 @@ export class SwarmWorker {
       healthFlaps: this.healthFlaps,
       unhealthy: this.unhealthy.length,
       errors: { ...this.errors },
+      errorSamples: this.errorSamples.snapshot(),
       connectionSettings: { ...this.connectionSettings },
       connectMs: this.connectMs.drain(),
       reconnectMs: this.reconnectMs.drain(),

@@ -44,6 +44,21 @@ export interface OpampGoAgentOptions {
   readonly requestCertificate?: boolean;
   /** Where the CSR's key is kept (PKCS#8 PEM, made there when absent); an offered certificate for it becomes the agent's client certificate. */
   readonly certificateKeyFile?: string;
+  /**
+   * Accept packages (issue 17): the agent's package files and state live in this directory
+   * (AcceptsPackages and ReportsPackageStatuses are added to its capabilities).
+   */
+  readonly packagesDir?: string;
+  /** The package that is the agent itself (its installed version becomes service.version); default `opamp-go-test-agent`. */
+  readonly agentPackage?: string;
+  /** Continue a download that broke off with a Range request (opamp-go alone does not). */
+  readonly resumeDownloads?: boolean;
+  /**
+   * Declare ReportsOwnMetrics and follow the own_metrics offer: POST a small
+   * OTLP/JSON metrics export to it with its headers (issue 19; events
+   * own_metrics_offered, own_metrics_sent); again every intervalMs when given.
+   */
+  readonly ownMetrics?: boolean | { readonly intervalMs: number };
   /** The binary; built (or found built) by buildOpampGoAgent when left out. */
   readonly binary?: string;
 }
@@ -124,6 +139,11 @@ export async function startOpampGoAgent(options: OpampGoAgentOptions): Promise<O
   if (options.applyTimeoutMs !== undefined) args.push('-apply-timeout', `${options.applyTimeoutMs}ms`);
   if (options.requestCertificate) args.push('-request-certificate');
   if (options.certificateKeyFile) args.push('-certificate-key', options.certificateKeyFile);
+  if (options.packagesDir !== undefined) args.push('-packages-dir', options.packagesDir);
+  if (options.agentPackage !== undefined) args.push('-agent-package', options.agentPackage);
+  if (options.resumeDownloads) args.push('-resume-downloads');
+  if (options.ownMetrics) args.push('-own-metrics');
+  if (typeof options.ownMetrics === 'object') args.push('-own-metrics-interval', `${options.ownMetrics.intervalMs}ms`);
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('-label', `${k}=${v}`);
   if (options.tls?.caFile) args.push('-tls-ca', options.tls.caFile);
   if (options.tls?.certFile) args.push('-tls-cert', options.tls.certFile);

@@ -2,6 +2,7 @@
 import { int, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
 import { DEFAULT_MAX_PACKAGE_FILE_BYTES, DEFAULT_PACKAGE_FETCH_TIMEOUT_MS } from '@opamp/desired-state';
 import { DEFAULT_CREDENTIAL_OFFERS_PER_S } from '@opamp/desired-state';
+import { DEFAULT_CRL_VALIDITY_HOURS, MAX_CRL_VALIDITY_HOURS, MIN_CRL_VALIDITY_HOURS } from '@opamp/certificate-authority';
 
 export const configServiceEnv = {
   OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
@@ -45,6 +46,8 @@ export const configServiceEnv = {
   OPAMP_OFFER_HEARTBEAT_S: int({ default: 30, min: 1, max: 86_400 }),
   /** How often rotation deadlines and scheduled rotations are swept (ms). */
   OPAMP_CREDENTIAL_SWEEP_MS: int({ default: 60_000, min: 100, max: 3_600_000 }),
+  /** How long each CA's CRL is valid (hours, its nextUpdate); re-signed on every revocation and once half of it is left. */
+  OPAMP_CRL_VALIDITY_HOURS: int({ default: DEFAULT_CRL_VALIDITY_HOURS, min: MIN_CRL_VALIDITY_HOURS, max: MAX_CRL_VALIDITY_HOURS }),
   /** Largest package file uploaded or verified from its URL (bytes). */
   OPAMP_PACKAGE_MAX_FILE_BYTES: int({ default: DEFAULT_MAX_PACKAGE_FILE_BYTES, min: 1, max: Number.MAX_SAFE_INTEGER }),
   /** Longest the download that verifies a package file's URL may take (ms). */
@@ -83,6 +86,7 @@ export interface ConfigServiceConfig {
   publicOpampUrl: string | null;
   offerHeartbeatS: number;
   credentialSweepMs: number;
+  crlValidityHours: number;
   packageMaxFileBytes: number;
   packageFetchTimeoutMs: number;
   /** Origin of the gateways' package downloads, and the key their addresses are signed with. */
@@ -161,6 +165,7 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     packageDownloadUrl: downloadOrigin(e.OPAMP_PACKAGE_DOWNLOAD_URL, e.OPAMP_PUBLIC_OPAMP_URL),
     packageUrlKey: loadCredentialKey(e.OPAMP_PACKAGE_URL_KEY, e.OPAMP_PACKAGE_URL_KEY_FILE, { value: 'OPAMP_PACKAGE_URL_KEY', file: 'OPAMP_PACKAGE_URL_KEY_FILE' }),
     credentialSweepMs: e.OPAMP_CREDENTIAL_SWEEP_MS,
+    crlValidityHours: e.OPAMP_CRL_VALIDITY_HOURS,
     credentialOffersPerS: e.OPAMP_CREDENTIAL_OFFERS_PER_S,
   };
 }

@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
@@ -68,7 +68,8 @@ interface Manifest {
   apiVersion?: string;
   kind: string;
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { replicas?: number; type?: string; ports?: object[]; template?: { spec: PodSpec } };
+  spec?: { replicas?: number; type?: string; ports?: object[]; template?: { spec: PodSpec }; groups?: Array<{ name: string }> };
+  data?: Record<string, string>;
 }
 
 describe('chart-check rendered', () => {
@@ -82,7 +83,7 @@ describe('chart-check rendered', () => {
     metadata: { name: component, labels: labels(component) },
     spec: { replicas: 2, template: { spec: { ...spec, containers: [{ name: component, args: [role], env, securityContext: locked, ...probes, ...container }] } } },
   });
-  const pod = (doc: Manifest): PodSpec => doc.spec.template?.spec ?? { containers: [] };
+  const pod = (doc: Manifest): PodSpec => doc.spec?.template?.spec ?? { containers: [] };
   /** A minimal rendering that holds every invariant; each test breaks one. */
   function manifests(): Manifest[] {
     return [
@@ -107,19 +108,41 @@ describe('chart-check rendered', () => {
         metadata: { name: 'migrations', labels: labels('migrations'), annotations: { 'helm.sh/hook': 'pre-install,pre-upgrade' } },
         spec: { template: { spec: { containers: [{ name: 'migrate', args: ['migrate'], env: [fromSecret('OPAMP_DATABASE_URL')], securityContext: locked }] } } },
       },
+      // the monitoring options: the chart's monitoring/ files as Helm's .Files gives them
+      { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'rules', labels: labels('metrics') }, spec: parse(readFileSync(join(chart, 'monitoring', 'alerts.yaml'), 'utf8')) },
+      ...readdirSync(join(chart, 'monitoring', 'dashboards')).map((file) => ({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: `dashboard-${file.replace(/\.json$/, '')}`, labels: labels('metrics') },
+        data: { [file]: readFileSync(join(chart, 'monitoring', 'dashboards', file), 'utf8') },
+      })),
     ];
   }
+  const byKind = (d: Manifest[], kind: string): Manifest => {
+    const m = d.find((x) => x.kind === kind);
+    if (!m) throw new Error(`no ${kind}`);
+    return m;
+  };
   const broken: Array<[string, (docs: Manifest[]) => unknown, string]> = [
-    ['one gateway', (d) => (d[0].spec.replicas = 1), 'gateway: replicas is 1, must be >= 2'],
+    ['one gateway', (d) => (d[0].spec!.replicas = 1), 'gateway: replicas is 1, must be >= 2'],
     ['a grace period within the drain', (d) => (pod(d[0]).terminationGracePeriodSeconds = 35), 'is not longer than preStop 5 s + drain window 30 s'],
     ['a StatefulSet', (d) => d.push({ kind: 'StatefulSet', metadata: { name: 'kafka' }, spec: {} }), 'StatefulSet rendered'],
-    ['a migrations Job that is no hook', (d) => delete d[d.length - 1].metadata.annotations, 'migrations Job: not a pre-install hook'],
+    ['a migrations Job that is no hook', (d) => delete byKind(d, 'Job').metadata.annotations, 'migrations Job: not a pre-install hook'],
     ['an inline database URL', (d) => (pod(d[1]).containers[0].env = [{ name: 'OPAMP_DATABASE_URL', value: 'postgres://u:p@h/db' }]), 'OPAMP_DATABASE_URL is inline'],
     ['a variable the app does not read', (d) => pod(d[2]).containers[0].env.push({ name: 'OPAMP_GATEWAY_PORT', value: '1' }), 'sets OPAMP_GATEWAY_PORT, which config-service does not read'],
     ['a writable root filesystem', (d) => (pod(d[1]).containers[0].securityContext = { runAsNonRoot: true }), 'root filesystem not read-only'],
     ['no zone spread', (d) => pod(d[0]).topologySpreadConstraints?.pop(), 'gateway: not spread over topology.kubernetes.io/zone'],
     ['no PDB for status-ingest', (d) => d.splice(d.findIndex((x) => x.kind === 'PodDisruptionBudget' && x.metadata.name === 'status-ingest'), 1), 'no PodDisruptionBudget for status-ingest'],
-    ['a ClusterIP agent Service', (d) => (d[3].spec.type = 'ClusterIP'), 'not of type LoadBalancer on 4320'],
+    ['a ClusterIP agent Service', (d) => (d[3].spec!.type = 'ClusterIP'), 'not of type LoadBalancer on 4320'],
+    ['alert rules other than monitoring/alerts.yaml', (d) => byKind(d, 'PrometheusRule').spec!.groups!.pop(), 'PrometheusRule/rules: spec is not monitoring/alerts.yaml'],
+    [
+      'a dashboard other than its file',
+      (d) => {
+        const cm = d.find((x) => x.metadata.name === 'dashboard-fleet') ?? byKind(d, 'ConfigMap');
+        cm.data = { 'fleet.json': JSON.stringify({ ...JSON.parse(cm.data!['fleet.json']), title: 'changed' }) };
+      },
+      'ConfigMap/dashboard-fleet: fleet.json is not monitoring/dashboards/fleet.json',
+    ],
   ];
   let dir: string;
   const write = (name: string, docs: Manifest[]) => {
@@ -144,6 +167,15 @@ describe('chart-check rendered', () => {
     const r = check('rendered', write('good', manifests()), '--expect-load-balancer');
     expect(r.out).toContain('manifests of good.yaml hold every invariant');
     expect(r.status).toBe(0);
+  });
+
+  it('with --expect-monitoring, passes the rules and every dashboard and names what is not rendered', () => {
+    expect(check('rendered', write('monitoring', manifests()), '--expect-load-balancer', '--expect-monitoring').status).toBe(0);
+    const docs = manifests().filter((d) => d.kind !== 'PrometheusRule' && d.metadata.name !== 'dashboard-pipeline');
+    const r = check('rendered', write('no-monitoring', docs), '--expect-load-balancer', '--expect-monitoring');
+    expect(r.out).toContain('no-monitoring.yaml: no PrometheusRule rendered');
+    expect(r.out).toContain('no-monitoring.yaml: no ConfigMap with the dashboard pipeline.json');
+    expect(r.status).toBe(1);
   });
 
   it('fails when any rendering breaks one', () => {

@@ -1,7 +1,9 @@
 /**
  * deploy/mtls/terminator-sync.js: the mutual-TLS terminator's CA bundle and
  * CRL file written from the trusted CAs (the file source), atomically, with a
- * reload only on a change; refusals that leave the terminator's files alone;
+ * reload only on a change; refusals that leave the terminator's files alone
+ * (also an API source it cannot read: --from-api, whose success is proven
+ * against the built server in client-certificates.e2e-spec.ts);
  * and, with the real HAProxy of the shipped configuration, a sync plus its
  * reload making the terminator refuse a newly revoked certificate.
  */
@@ -104,6 +106,23 @@ describe('terminator-sync.js', () => {
     expect(existsSync(join(to, 'reloaded'))).toBe(false);
     expect(sync(noCrl, to).status).toBe(1);
     expect(spawnSync(process.execPath, [script, '--from', noCrl], { encoding: 'utf8' }).status).toBe(2);
+  });
+
+  it('--from-api: an API it cannot read is a refusal (files kept, no reload); it needs its token file and one source only', async () => {
+    const to = dir();
+    writeFileSync(join(to, 'ca-bundle.pem'), 'old bundle\n');
+    const tokens = join(dir(), 'tokens');
+    writeFileSync(tokens, '# a comment\nsome-admin-token\n', { mode: 0o600 });
+    // Nothing listens there: the server is down.
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const r = spawnSync(process.execPath, [script, '--from-api', down, '--token-file', tokens, '--to', to, '--reload', `touch ${join(to, 'reloaded')}`], { encoding: 'utf8' });
+    expect(r.stderr).toMatch(/terminator-sync: .*fetch failed|ECONNREFUSED/);
+    expect(r.status).toBe(1);
+    expect(readFileSync(join(to, 'ca-bundle.pem'), 'utf8')).toBe('old bundle\n');
+    expect(existsSync(join(to, 'reloaded'))).toBe(false);
+    for (const args of [['--from-api', down, '--to', to], ['--from-api', down, '--from', to, '--token-file', tokens, '--to', to], ['--token-file', tokens, '--from', to, '--to', to]]) {
+      expect(spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' }).status).toBe(2);
+    }
   });
 
   it('makes the real HAProxy refuse a newly revoked certificate at the handshake, through its reload', async () => {

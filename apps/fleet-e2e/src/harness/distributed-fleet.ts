@@ -11,7 +11,8 @@
  *  - gateway ids unique to the run (so are their Redis push channels);
  *  - an inbound topic of its own (OPAMP_GATEWAY_INBOUND_TOPIC): another run or
  *    a benchmark on the same Kafka must not feed this run's status-ingest (nor
- *    this run's agents theirs: their workers would answer this run's agents).
+ *    this run's agents theirs: their workers would answer this run's agents);
+ *    the same for agents' own telemetry (its topic and status-ingest's group).
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -60,6 +61,8 @@ export class DistributedFleet {
   readonly eventsTopic = `opamp.agent-events.${this.run}`;
   readonly inboundTopic = `opamp.agent-inbound.${this.run}`;
   readonly ingestGroup = `opamp.status-ingest.${this.run}`;
+  readonly telemetryTopic = `opamp.agent-telemetry.${this.run}`;
+  readonly telemetryGroup = `opamp.own-telemetry.${this.run}`;
   readonly configGroup = `opamp.config-service.${this.run}`;
   readonly gatewayIds = [`${this.run}-gw1`, `${this.run}-gw2`] as const;
   readonly root = workspaceRoot();
@@ -112,6 +115,8 @@ export class DistributedFleet {
       OPAMP_INGEST_INBOUND_TOPIC: this.inboundTopic,
       OPAMP_INGEST_EVENTS_TOPIC: this.eventsTopic,
       OPAMP_INGEST_GROUP_ID: this.ingestGroup,
+      OPAMP_INGEST_OWN_TELEMETRY_TOPIC: this.telemetryTopic,
+      OPAMP_INGEST_OWN_TELEMETRY_GROUP_ID: this.telemetryGroup,
       // A port of its own: another run (or a bench) on this machine may hold the default 9464.
       OPAMP_INGEST_METRICS_HOST: '127.0.0.1',
       OPAMP_INGEST_METRICS_PORT: String(ingestMetricsPort),
@@ -146,6 +151,7 @@ export class DistributedFleet {
           OPAMP_GATEWAY_PORT: String(port),
           OPAMP_GATEWAY_ADMIN_PORT: String(adminPort),
           OPAMP_GATEWAY_INBOUND_TOPIC: this.inboundTopic,
+          OPAMP_OWN_TELEMETRY_TOPIC: this.telemetryTopic,
           OPAMP_AGENT_TOKENS: `${this.tenant}=${this.agentToken}`,
           // Short drains keep the teardown quick; the kill test uses SIGKILL anyway.
           OPAMP_DRAIN_WINDOW_MS: '500',
@@ -175,8 +181,8 @@ export class DistributedFleet {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      await admin.deleteGroups([this.ingestGroup, this.configGroup]).catch(() => undefined);
-      await admin.deleteTopics({ topics: [this.eventsTopic, this.inboundTopic], timeout: 10_000 }).catch(() => undefined);
+      await admin.deleteGroups([this.ingestGroup, this.configGroup, this.telemetryGroup]).catch(() => undefined);
+      await admin.deleteTopics({ topics: [this.eventsTopic, this.inboundTopic, this.telemetryTopic], timeout: 10_000 }).catch(() => undefined);
     } finally {
       await admin.disconnect();
     }

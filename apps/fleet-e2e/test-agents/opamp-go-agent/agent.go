@@ -41,6 +41,12 @@ type agentOptions struct {
 	requestCertificate bool
 	// Where the CSR's key is kept (-certificate-key; "": memory only).
 	certificateKeyFile string
+	// packages: -packages-dir (nil: the agent does not accept packages).
+	packages *packageStore
+	// Continue a broken download with Range (-resume-downloads).
+	resumeDownloads bool
+	// Follow own_metrics offers (-own-metrics); nil: not declared.
+	ownMetrics *ownMetrics
 }
 
 type switchRequest struct {
@@ -68,7 +74,42 @@ type agent struct {
 type stopRequest struct{ done chan struct{} }
 
 func newAgent(o agentOptions) *agent {
-	return &agent{agentOptions: o, requests: make(chan any, 8), heartbeat: -1, certKey: certificateKey{file: o.certificateKeyFile}}
+	a := &agent{agentOptions: o, requests: make(chan any, 8), heartbeat: -1, certKey: certificateKey{file: o.certificateKeyFile}}
+	if o.packages != nil {
+		o.packages.emit = a.emitCurrent
+		o.packages.installed = a.setServiceVersion
+	}
+	return a
+}
+
+// emitCurrent emits with the credential of the session in use.
+func (a *agent) emitCurrent(event string, fields map[string]any) {
+	a.mu.Lock()
+	s := a.session
+	a.mu.Unlock()
+	if s == nil {
+		a.log.emit(event, "", fields)
+		return
+	}
+	s.emit(event, fields)
+}
+
+// setServiceVersion: the agent's own package was installed at this version.
+// A real agent would restart on the new binary and describe itself with it;
+// this one changes its description in place (sent with the next message), and
+// a restart reads the version from the package store (main.go).
+func (a *agent) setServiceVersion(version string) {
+	a.mu.Lock()
+	a.description = withServiceVersion(a.description, version)
+	desc := proto.Clone(a.description).(*protobufs.AgentDescription)
+	s := a.session
+	a.mu.Unlock()
+	if s != nil {
+		if err := s.client.SetAgentDescription(desc); err != nil {
+			fmt.Fprintf(a.stderr, "agent description: %v\n", err)
+		}
+	}
+	a.emitCurrent("agent_version", map[string]any{"version": version})
 }
 
 // start connects with the given settings; accepted: they came from the state directory.
@@ -134,18 +175,33 @@ func (a *agent) startSession(st connSettings, cs *protobufs.ConnectionSettingsSt
 	if err := s.client.SetHealth(&protobufs.ComponentHealth{Healthy: true, Status: "running", StartTimeUnixNano: uint64(time.Now().UnixNano())}); err != nil {
 		return nil, err
 	}
-	caps := a.caps
+	// opamp-go v0.23.0 refuses AcceptsPackages in SetCapabilities before Start
+	// (the state provider is only known at Start): those go in through the
+	// deprecated StartSettings.Capabilities, checked once the provider is set.
+	packageCaps := protobufs.AgentCapabilities_AgentCapabilities_AcceptsPackages | protobufs.AgentCapabilities_AgentCapabilities_ReportsPackageStatuses
+	caps := a.caps &^ packageCaps
 	if err := s.client.SetCapabilities(&caps); err != nil {
 		return nil, err
 	}
-	if err := s.client.SetAgentDescription(a.description); err != nil {
-		return nil, err
+	var startCaps protobufs.AgentCapabilities
+	if a.caps&packageCaps != 0 {
+		startCaps = a.caps
 	}
 	a.mu.Lock()
+	desc := proto.Clone(a.description).(*protobufs.AgentDescription)
 	rcs := proto.Clone(a.remoteStatusOrUnset()).(*protobufs.RemoteConfigStatus)
 	a.mu.Unlock()
+	if err := s.client.SetAgentDescription(desc); err != nil {
+		return nil, err
+	}
+	var packages types.PackagesStateProvider
+	if a.packages != nil {
+		packages = a.packages
+	}
 	active.Store(s)
 	err := s.client.Start(context.Background(), types.StartSettings{
+		PackagesStateProvider:        packages,
+		Capabilities:                 startCaps,
 		OpAMPServerURL:               st.Endpoint,
 		Header:                       st.Headers.Clone(),
 		TLSConfig:                    s.tlsConfig(),
@@ -215,10 +271,15 @@ func (a *agent) callbacks(s *session) types.Callbacks {
 		},
 		OnMessage: func(ctx context.Context, msg *types.MessageData) {
 			s.offerHash = msg.OfferedConnectionsSettingsHash
+			a.ownMetrics.offered(msg.OwnMetricsConnSettings, s.settings.credential())
 			if msg.RemoteConfig != nil {
 				a.applyRemoteConfig(ctx, s, msg.RemoteConfig)
 			}
+			if msg.PackagesAvailable != nil && msg.PackageSyncer != nil {
+				a.syncPackages(s, msg.PackagesAvailable, msg.PackageSyncer)
+			}
 		},
+		DownloadHTTPClient: a.downloadClient,
 		OnOpampConnectionSettings: func(ctx context.Context, offer *protobufs.OpAMPConnectionSettings) error {
 			a.certKey.offered(s, offer)
 			return a.onOffer(ctx, s, offer)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/open-telemetry/opamp-go/client/types"
 	"github.com/open-telemetry/opamp-go/protobufs"
+	"google.golang.org/protobuf/proto"
 )
 
 const defaultCaps = "ReportsStatus,AcceptsRemoteConfig,ReportsRemoteConfig,ReportsEffectiveConfig,ReportsHealth,ReportsHeartbeat,AcceptsOpAMPConnectionSettings,ReportsConnectionSettingsStatus"
@@ -56,6 +57,11 @@ func runMain(args []string) error {
 	tlsKey := fs.String("tls-key", "", "PEM file of the client certificate's private key")
 	requestCertificate := fs.Bool("request-certificate", false, "once connected, send a CSR for the agent's uid (an ECDSA P-256 key made in memory)")
 	certificateKey := fs.String("certificate-key", "", "PEM file for the CSR's key: read when it exists, else made there (mode 0600); an offered certificate for it is used as the client certificate")
+	packagesDir := fs.String("packages-dir", "", "directory of the agent's packages: accept packages (AcceptsPackages, ReportsPackageStatuses added to -caps)")
+	agentPackage := fs.String("agent-package", "opamp-go-test-agent", "the package that is the agent itself: its installed version is the agent's service.version")
+	resumeDownloads := fs.Bool("resume-downloads", false, "continue a package download that broke off with a Range request (opamp-go itself starts over only on a new offer)")
+	ownMetricsOn := fs.Bool("own-metrics", false, "declare ReportsOwnMetrics and POST a small OTLP/JSON metrics export to the offered own_metrics destination with its headers")
+	ownMetricsEvery := fs.Duration("own-metrics-interval", 0, "with -own-metrics: export again at this interval (0: once per offer)")
 	var labels labelFlags
 	fs.Var(&labels, "label", "k=v non-identifying attribute (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -69,6 +75,11 @@ func runMain(args []string) error {
 	caps, err := parseCaps(*capsList)
 	if err != nil {
 		return err
+	}
+	var own *ownMetrics
+	if *ownMetricsOn {
+		caps |= protobufs.AgentCapabilities_AgentCapabilities_ReportsOwnMetrics
+		own = &ownMetrics{interval: *ownMetricsEvery, uid: uuidString(uid)}
 	}
 	clientTLS, err := loadClientTLS(*tlsCA, *tlsCert, *tlsKey)
 	if err != nil {
@@ -92,12 +103,28 @@ func runMain(args []string) error {
 		return err
 	}
 
+	var packages *packageStore
+	desc := description(labels)
+	if *packagesDir != "" {
+		if packages, err = openPackageStore(*packagesDir, *agentPackage); err != nil {
+			return err
+		}
+		caps |= protobufs.AgentCapabilities_AgentCapabilities_AcceptsPackages | protobufs.AgentCapabilities_AgentCapabilities_ReportsPackageStatuses
+		// Restarted after an upgrade: the version installed last.
+		if v := packages.agentVersion(); v != "" {
+			desc = withServiceVersion(desc, v)
+		}
+	}
+
 	installTransportWatch()
 	log := &eventLog{out: os.Stdout}
+	if own != nil {
+		own.log = log
+	}
 	a := newAgent(agentOptions{
 		uid:          uid,
 		caps:         caps,
-		description:  description(labels),
+		description:  desc,
 		applyTimeout: *applyTimeout,
 		store:        store,
 		log:          log,
@@ -106,6 +133,9 @@ func runMain(args []string) error {
 
 		requestCertificate: *requestCertificate,
 		certificateKeyFile: *certificateKey,
+		packages:           packages,
+		resumeDownloads:    *resumeDownloads,
+		ownMetrics:         own,
 	})
 	// Before the first connection, so an early SIGTERM still ends in agent_disconnect and exit 0.
 	signals := make(chan os.Signal, 1)
@@ -118,11 +148,13 @@ func runMain(args []string) error {
 	for {
 		select {
 		case <-signals:
+			own.stop()
 			a.stop()
 			return nil
 		case cmd, ok := <-commands:
 			// stdin closed: the test that started the agent is gone, so stop too.
 			if !ok || cmd.Cmd == "stop" {
+				own.stop()
 				a.stop()
 				return nil
 			}
@@ -172,6 +204,17 @@ func checkEndpoint(endpoint string) error {
 		return nil
 	}
 	return errors.New("-endpoint must start with ws://, wss://, http:// or https://")
+}
+
+// withServiceVersion: a copy of the description with service.version set.
+func withServiceVersion(d *protobufs.AgentDescription, version string) *protobufs.AgentDescription {
+	out := proto.Clone(d).(*protobufs.AgentDescription)
+	for _, kv := range out.IdentifyingAttributes {
+		if kv.Key == "service.version" {
+			kv.Value = &protobufs.AnyValue{Value: &protobufs.AnyValue_StringValue{StringValue: version}}
+		}
+	}
+	return out
 }
 
 func description(labels labelFlags) *protobufs.AgentDescription {

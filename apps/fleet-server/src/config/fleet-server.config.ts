@@ -8,6 +8,7 @@ import { bool, type ClientIdentitySettings, clientIdentityEnv, clientIdentitySet
 import { EDGE_DEFAULTS, TrustedProxies } from '@opamp/edge';
 import { INGEST_DEFAULTS } from '@opamp/ingest';
 import { EMBEDDED_POSTGRES_DEFAULTS } from '@opamp/store';
+import { DEFAULT_CRL_VALIDITY_HOURS, MAX_CRL_VALIDITY_HOURS, MIN_CRL_VALIDITY_HOURS } from '@opamp/certificate-authority';
 
 export const fleetServerEnv = {
   /** Where the embedded PostgreSQL's cluster (pg/) and the generated credentials live. */
@@ -27,6 +28,8 @@ export const fleetServerEnv = {
   /** The key agents' own credentials are derived from (base64 of 32 bytes); default: generated into the data directory. */
   OPAMP_CREDENTIAL_KEY: str({ default: '', secret: true }),
   OPAMP_CREDENTIAL_KEY_FILE: str({ default: '' }),
+  /** How long each CA's CRL is valid (hours, its nextUpdate); re-signed on every revocation and once half of it is left. */
+  OPAMP_CRL_VALIDITY_HOURS: int({ default: DEFAULT_CRL_VALIDITY_HOURS, min: MIN_CRL_VALIDITY_HOURS, max: MAX_CRL_VALIDITY_HOURS }),
   /** The OpAMP URL agents are told to use in connection settings offers; default: this server's own address. */
   OPAMP_PUBLIC_OPAMP_URL: str({ default: '' }),
   OPAMP_TLS_CERT_FILE: str({ default: '' }),
@@ -64,6 +67,7 @@ export interface FleetServerConfig {
   agentToken: string;
   /** Configured credential key; null: the one kept in the data directory (generated on first start). */
   credentialKey: Buffer | null;
+  crlValidityHours: number;
   /** '' = this server's own OpAMP address. */
   publicOpampUrl: string;
   tls: { certFile: string; keyFile: string } | null;
@@ -105,6 +109,7 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
     adminToken: e.OPAMP_ADMIN_TOKEN,
     agentToken: e.OPAMP_AGENT_TOKEN,
     credentialKey: loadCredentialKey(e.OPAMP_CREDENTIAL_KEY, e.OPAMP_CREDENTIAL_KEY_FILE, { value: 'OPAMP_CREDENTIAL_KEY', file: 'OPAMP_CREDENTIAL_KEY_FILE' }),
+    crlValidityHours: e.OPAMP_CRL_VALIDITY_HOURS,
     publicOpampUrl: e.OPAMP_PUBLIC_OPAMP_URL,
     tls: e.OPAMP_TLS_CERT_FILE ? { certFile: e.OPAMP_TLS_CERT_FILE, keyFile: e.OPAMP_TLS_KEY_FILE } : null,
     clientIdentity,

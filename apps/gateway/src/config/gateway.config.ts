@@ -1,6 +1,7 @@
 /** The only place the gateway reads its environment. The edge's limits default to the edge lib's own (EDGE_DEFAULTS). */
 import { hostname } from 'node:os';
 import { bool, type ClientIdentitySettings, clientIdentityEnv, clientIdentitySettings, int, kafkaEnv, loadCredentialKey, readEnv, redisEnv, str } from '@opamp/config';
+import { KafkaTopics } from '@opamp/contracts';
 import { EDGE_DEFAULTS, TrustedProxies } from '@opamp/edge';
 
 export const gatewayEnv = {
@@ -58,6 +59,15 @@ export const gatewayEnv = {
   /** Package downloads at once on this gateway (beyond: 503 + Retry-After), and their bytes per second together. */
   OPAMP_PACKAGE_DOWNLOADS_MAX: int({ default: EDGE_DEFAULTS.packageDownloadsMax, min: 1, max: 100_000 }),
   OPAMP_PACKAGE_BYTES_PER_SECOND: int({ default: EDGE_DEFAULTS.packageBytesPerSecond, min: EDGE_DEFAULTS.packagePieceBytes }),
+  /**
+   * The OTLP receiver of agents' own telemetry (POST /v1/metrics, /v1/traces,
+   * /v1/logs on the agent port): on unless false; the topic it produces to;
+   * requests at once and the largest body (raw and inflated).
+   */
+  OPAMP_OWN_TELEMETRY_RECEIVER: bool({ default: true }),
+  OPAMP_OWN_TELEMETRY_TOPIC: str({ default: KafkaTopics.agentTelemetry.name }),
+  OPAMP_OWN_TELEMETRY_REQUESTS_MAX: int({ default: EDGE_DEFAULTS.telemetryRequestsMax, min: 1, max: 10_000 }),
+  OPAMP_OWN_TELEMETRY_MAX_BODY_BYTES: int({ default: EDGE_DEFAULTS.telemetryMaxBodyBytes, min: 1024, max: 64 * 1024 * 1024 }),
 };
 
 export interface GatewayConfig {
@@ -89,6 +99,8 @@ export interface GatewayConfig {
   redisUrl: string;
   /** Package downloads: where the files are read, and their limits (null: not served). */
   packages: { databaseUrl: string; poolMax: number; urlKey: Buffer | null; maxConcurrent: number; bytesPerSecond: number } | null;
+  /** The OTLP receiver of agents' own telemetry (null: not served, 404). */
+  ownTelemetry: { topic: string; maxConcurrent: number; maxBodyBytes: number } | null;
 }
 
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
@@ -144,6 +156,9 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
           maxConcurrent: e.OPAMP_PACKAGE_DOWNLOADS_MAX,
           bytesPerSecond: e.OPAMP_PACKAGE_BYTES_PER_SECOND,
         }
+      : null,
+    ownTelemetry: e.OPAMP_OWN_TELEMETRY_RECEIVER
+      ? { topic: e.OPAMP_OWN_TELEMETRY_TOPIC, maxConcurrent: e.OPAMP_OWN_TELEMETRY_REQUESTS_MAX, maxBodyBytes: e.OPAMP_OWN_TELEMETRY_MAX_BODY_BYTES }
       : null,
   };
 }

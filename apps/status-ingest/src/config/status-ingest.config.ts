@@ -10,6 +10,9 @@ export const statusIngestEnv = {
   OPAMP_INGEST_INBOUND_TOPIC: str({ default: KafkaTopics.agentInbound.name }),
   OPAMP_INGEST_EVENTS_TOPIC: str({ default: KafkaTopics.agentEvents.name }),
   OPAMP_INGEST_GROUP_ID: str({ default: ConsumerGroups.statusIngest }),
+  /** Agents' own telemetry the gateways' OTLP receivers accepted (issue 19), and the group that counts it. */
+  OPAMP_INGEST_OWN_TELEMETRY_TOPIC: str({ default: KafkaTopics.agentTelemetry.name }),
+  OPAMP_INGEST_OWN_TELEMETRY_GROUP_ID: str({ default: ConsumerGroups.ownTelemetry }),
   /** The heartbeat interval agents use (the OpAMP default is 30 s). */
   OPAMP_INGEST_HEARTBEAT_INTERVAL_S: int({ default: 30, min: 1, max: 86_400 }),
   /** Silent for this many intervals: stale. */
@@ -34,6 +37,7 @@ export interface StatusIngestConfig {
   inboundTopic: string;
   eventsTopic: string;
   groupId: string;
+  ownTelemetry: { topic: string; groupId: string };
   lastSeenFlushMs: number;
   /** null: no metrics / health port. */
   metrics: { host: string; port: number } | null;
@@ -60,6 +64,7 @@ export function loadStatusIngestConfig(env: Record<string, string | undefined> =
     inboundTopic: e.OPAMP_INGEST_INBOUND_TOPIC,
     eventsTopic: e.OPAMP_INGEST_EVENTS_TOPIC,
     groupId: e.OPAMP_INGEST_GROUP_ID,
+    ownTelemetry: { topic: e.OPAMP_INGEST_OWN_TELEMETRY_TOPIC, groupId: e.OPAMP_INGEST_OWN_TELEMETRY_GROUP_ID },
     lastSeenFlushMs: e.OPAMP_INGEST_LAST_SEEN_FLUSH_MS,
     metrics: e.OPAMP_INGEST_METRICS_PORT === 0 ? null : { host: e.OPAMP_INGEST_METRICS_HOST, port: e.OPAMP_INGEST_METRICS_PORT },
     liveness: {

@@ -90,4 +90,16 @@ describe('status-ingest metrics', () => {
     expect(text).toContain('process_cpu_user_seconds_total');
     expect(text).toContain('nodejs_eventloop_lag_seconds');
   });
+
+  it("renders the own-telemetry worker's counters (issue 19)", async () => {
+    const metrics = new StatusIngestMetrics({ defaultMetrics: false });
+    const own = { poisoned: 0, totals: { records: 0, unknownAgents: 0 } };
+    metrics.watchOwnTelemetry(own);
+    Object.assign(own, { poisoned: 2 });
+    Object.assign(own.totals, { records: 40, unknownAgents: 3 });
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'opamp_ingest_own_telemetry_records_total')).toBe(40);
+    expect(sample(text, 'opamp_ingest_own_telemetry_unknown_agents_total')).toBe(3);
+    expect(sample(text, 'opamp_ingest_own_telemetry_poisoned_total')).toBe(2);
+  });
 });

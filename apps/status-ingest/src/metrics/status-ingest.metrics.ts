@@ -5,7 +5,7 @@
  * the batch duration is observed as it happens, from the worker's onBatch.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BatchStats, LastSeenFlushTotals, RetentionTotals, SweepTotals } from '@opamp/ingest';
+import type { BatchStats, LastSeenFlushTotals, OwnTelemetryCounterTotals, RetentionTotals, SweepTotals } from '@opamp/ingest';
 
 /** What the metrics read: an IngestWorker satisfies it. */
 export interface IngestMetricsSource {
@@ -16,6 +16,12 @@ export interface IngestMetricsSource {
   readonly retention?: { readonly totals: Readonly<RetentionTotals> };
   readonly consumerCrashes: number;
   readonly joined: boolean;
+}
+
+/** What the own-telemetry metrics read (issue 19): the worker's poisoned records and its counters' totals. */
+export interface OwnTelemetryMetricsSource {
+  readonly poisoned: number;
+  readonly totals: Readonly<OwnTelemetryCounterTotals>;
 }
 
 const RECORD_COUNTERS: Array<[string, string, (t: Readonly<BatchStats>) => number]> = [
@@ -46,6 +52,7 @@ function mirrorCounter(registry: Registry, name: string, help: string, read: () 
 export class StatusIngestMetrics {
   readonly registry = new Registry();
   private source: IngestMetricsSource | null = null;
+  private ownTelemetry: OwnTelemetryMetricsSource | null = null;
   private readonly batchSeconds = new Histogram({
     name: 'opamp_ingest_batch_duration_seconds',
     help: 'Time to process one partition batch of inbound records (before its offsets commit)',
@@ -76,6 +83,10 @@ export class StatusIngestMetrics {
     mirrorCounter(this.registry, 'opamp_ingest_retention_sweeps_total', 'Retention sweep passes run', retention('passes'));
     mirrorCounter(this.registry, 'opamp_ingest_retention_sweep_errors_total', 'Retention sweep passes that failed', retention('errors'));
     mirrorCounter(this.registry, 'opamp_ingest_retention_notices_lost_total', 'Agents removed by retention whose removal the agent-change feed was not told of (watches show them until relisted)', retention('noticesLost'));
+    const own = () => this.ownTelemetry;
+    mirrorCounter(this.registry, 'opamp_ingest_own_telemetry_records_total', "Agents' own-telemetry records counted (opamp.agent-telemetry)", () => own()?.totals.records ?? 0);
+    mirrorCounter(this.registry, 'opamp_ingest_own_telemetry_unknown_agents_total', 'Own-telemetry tallies of agents that no longer exist (dropped)', () => own()?.totals.unknownAgents ?? 0);
+    mirrorCounter(this.registry, 'opamp_ingest_own_telemetry_poisoned_total', 'Own-telemetry records skipped as undecodable', () => own()?.poisoned ?? 0);
     const source = () => this.source;
     new Counter({
       name: 'opamp_ingest_liveness_marked_total',
@@ -107,6 +118,11 @@ export class StatusIngestMetrics {
   /** Reads the counters of this worker from now on. */
   watch(source: IngestMetricsSource): void {
     this.source = source;
+  }
+
+  /** Reads the own-telemetry worker's counters from now on. */
+  watchOwnTelemetry(source: OwnTelemetryMetricsSource): void {
+    this.ownTelemetry = source;
   }
 
   observeBatch(durationMs: number): void {

@@ -35,7 +35,8 @@ export function agentCertificateMessage(c: AgentCertificateRecord): Record<strin
     activateTime: c.activatedAt ?? '',
     offerTime: c.offeredAt ?? '',
     revokeTime: c.revokedAt ?? '',
-    revokeReason: c.revokeReason ?? '',
+    // The CRL's reason code, then the operator's note.
+    revokeReason: [c.revokeReasonCode?.toUpperCase(), c.revokeReason].filter(Boolean).join(': '),
     certificatePem: c.certificatePem,
   };
 }

@@ -33,7 +33,7 @@ export class AssignmentApi {
       );
     }
     if (releasePins) {
-      await tx.query(`UPDATE rollouts SET holds_assignment = false WHERE tenant_id = $1 AND assignment_name = $2 AND holds_assignment`, [tenantId, assignmentName]);
+      await tx.query(`UPDATE rollouts SET holds_assignment = false WHERE tenant_id = $1 AND assignment_name = $2 AND holds_assignment AND target_kind = 'configuration'`, [tenantId, assignmentName]);
     }
   }
 

@@ -20,15 +20,18 @@ import { AssignmentApi } from './assignment-api';
 import { AuditApi } from './audit-api';
 import { ConfigurationApi } from './configuration-api';
 import { ConnectionProfileApi } from './connection-profile-api';
+import { OwnTelemetryApi } from './own-telemetry-api';
 import { PackageApi, type PackageApiOptions } from './package-api';
 import { PackageAssignmentApi } from './package-assignment-api';
 import type { PackageReconciler } from '../runtime/package.reconciler';
 import { CertificateAuthorityApi } from './certificate-authority-api';
 import { AgentCertificateApi } from './agent-certificate-api';
 import { CertificateRotationApi } from './certificate-rotation-api';
+import { CertificateRevocationApi } from './certificate-revocation-api';
 import { certificateDirectoryEntry } from '../store/agent-certificate.repository';
 import type { CertificateServices } from '../runtime/agent-certificate.issuer';
 import { RolloutApi } from './rollout-api';
+import { PackageRolloutApi } from './package-rollout-api';
 import { TenantSettingsApi } from './tenant-settings-api';
 
 export type { AgentStateEraser, Caller } from './api-context';
@@ -54,12 +57,16 @@ export class FleetApiService {
   readonly audit: AuditApi;
   /** Staged rollouts (api/rollout-api.ts). */
   readonly rollouts: RolloutApi;
+  /** Staged rollouts of package assignments (api/package-rollout-api.ts). */
+  readonly packageRollouts: PackageRolloutApi;
   /** Per-tenant settings: agent retention, agents' credentials (api/tenant-settings-api.ts). */
   readonly tenantSettings: TenantSettingsApi;
   /** Agents' own credentials: list, rotate, revoke (api/agent-credential-api.ts). */
   readonly agentCredentials: AgentCredentialApi;
   /** Connection profiles: other connection settings per group of agents (api/connection-profile-api.ts). */
   readonly connectionProfiles: ConnectionProfileApi;
+  /** What agents' own telemetry this server received (api/own-telemetry-api.ts). */
+  readonly ownTelemetry: OwnTelemetryApi;
   /** The package catalog and uploaded package files (api/package-api.ts). */
   readonly packages: PackageApi;
   /** Desired packages per group (api/package-assignment-api.ts). */
@@ -69,6 +76,8 @@ export class FleetApiService {
   readonly agentCertificates: AgentCertificateApi;
   /** Certificate rotation on demand, and renewals not switched to (api/certificate-rotation-api.ts). */
   readonly certificateRotation: CertificateRotationApi;
+  /** Certificate revocation and CRLs (api/certificate-revocation-api.ts). */
+  readonly certificateRevocation: CertificateRevocationApi;
   private readonly certificateServices: CertificateServices | null;
   private readonly credentialServices: AgentCredentialServices | null;
 
@@ -96,21 +105,24 @@ export class FleetApiService {
   ) {
     const ctx = new ApiContext(repo, dispatcher, reconciler, options.agentState ?? null);
     this.rollouts = new RolloutApi(repo);
+    this.packageRollouts = new PackageRolloutApi(repo);
     this.agents = new AgentApi(ctx, options);
     this.configurations = new ConfigurationApi(ctx, this.agents);
     this.assignments = new AssignmentApi(ctx, this.configurations, this.rollouts.repo);
     this.agentTokens = new AgentTokenApi(ctx, agentTokenSink);
     this.audit = new AuditApi(ctx);
-    this.tenantSettings = new TenantSettingsApi(ctx, agentTokenSink);
+    this.tenantSettings = new TenantSettingsApi(ctx, agentTokenSink, () => this.credentialServices ?? null);
     this.credentialServices = options.credentials ?? null;
     this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
     this.packages = new PackageApi(ctx, options.packages);
-    this.packageAssignments = new PackageAssignmentApi(ctx, () => options.packageReconciler ?? null);
+    this.packageAssignments = new PackageAssignmentApi(ctx, () => options.packageReconciler ?? null, this.rollouts.repo);
     this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices ?? null);
+    this.ownTelemetry = new OwnTelemetryApi(ctx);
     this.certificateServices = options.certificates ?? null;
     this.certificateAuthorities = new CertificateAuthorityApi(ctx, this.certificateServices);
     this.agentCertificates = new AgentCertificateApi(ctx, this.certificateServices);
     this.certificateRotation = new CertificateRotationApi(ctx, this.certificateServices);
+    this.certificateRevocation = new CertificateRevocationApi(ctx, this.certificateServices, () => (this.credentialServices ? this.agentCredentials : null));
   }
 
   /** WatchAgents streams of this replica; fed by the agent-change feed (the host wires it). */

@@ -20,6 +20,7 @@ import {
 import { toBuffer, toIso, toNumber } from '../store/desired-state.repository';
 import { packageAssignmentFromRow, PackageRepository } from '../store/package.repository';
 import type { PackageReconciler } from '../runtime/package.reconciler';
+import type { RolloutRepository } from '../store/rollout.repository';
 import type { ApiContext, Caller } from './api-context';
 import { hex, instanceUid, int, str, type Req } from './request-fields';
 
@@ -43,6 +44,7 @@ export class PackageAssignmentApi {
   constructor(
     private readonly ctx: ApiContext,
     private readonly reconciler: () => PackageReconciler | null,
+    private readonly rollouts: RolloutRepository,
   ) {
     this.repo = new PackageRepository(ctx.repo.db);
   }
@@ -66,6 +68,19 @@ export class PackageAssignmentApi {
       if (!v) throw new DesiredStateError('FAILED_PRECONDITION', `package version '${p.packageName}@${p.version}' is not in the catalog`);
       if (v.withdrawn) throw new DesiredStateError('FAILED_PRECONDITION', `package version '${p.packageName}@${p.version}' is withdrawn`);
     }
+  }
+
+  /**
+   * A package assignment an active package rollout holds cannot change or go
+   * away; otherwise earlier rollouts' pins stop counting (the assignment
+   * decides for every agent again, even if it names the old versions).
+   */
+  private async releaseRollouts(tx: SqlExecutor, tenantId: string, name: string): Promise<void> {
+    const active = await this.rollouts.activeFor(tx, tenantId, name, 'package');
+    if (active) {
+      throw new DesiredStateError('FAILED_PRECONDITION', `package assignment '${name}' is being rolled out by package rollout '${active.name}' (${active.state}); finish, abort or roll it back first`);
+    }
+    await tx.query(`UPDATE rollouts SET holds_assignment = false WHERE tenant_id = $1 AND assignment_name = $2 AND holds_assignment AND target_kind = 'package'`, [tenantId, name]);
   }
 
   private audit(tx: SqlExecutor, c: Caller, action: string, name: string, before: AssignmentInput | null, after: AssignmentInput | null): Promise<void> {
@@ -98,6 +113,7 @@ export class PackageAssignmentApi {
     const { row, old } = await this.ctx.repo.db.transaction(async (tx) => {
       const cur = await tx.query(`SELECT * FROM package_assignments WHERE tenant_id = $1 AND name = $2 FOR UPDATE`, [c.tenantId, a.name]);
       if (cur.rows.length === 0) throw new DesiredStateError('NOT_FOUND', `package assignment '${a.name}' not found`);
+      await this.releaseRollouts(tx, c.tenantId, a.name);
       await this.checkCatalog(tx, c.tenantId, a.packages);
       const before = packageAssignmentFromRow(cur.rows[0]);
       const upd = await tx.query(
@@ -129,6 +145,7 @@ export class PackageAssignmentApi {
     const name = str(req['name']);
     checkResourceName(name, 'package assignment');
     const selector = await this.ctx.repo.db.transaction(async (tx) => {
+      await this.releaseRollouts(tx, c.tenantId, name);
       const del = await tx.query(`DELETE FROM package_assignments WHERE tenant_id = $1 AND name = $2 RETURNING *`, [c.tenantId, name]);
       if (del.rows.length === 0) throw new DesiredStateError('NOT_FOUND', `package assignment '${name}' not found`);
       const old = packageAssignmentFromRow(del.rows[0]);

@@ -11,6 +11,7 @@ import {
   AGENT_PHASES,
   checkResourceName,
   classifyMember,
+  classifyPackageMember,
   DesiredStateError,
   emptyCounts,
   echo,
@@ -24,12 +25,15 @@ import {
   type AgentPhase,
   type PhaseCounts,
   type RolloutControl,
+  type RolloutGates,
   type RolloutState,
+  type RolloutStrategy,
   type StrategyInput,
 } from '../core';
 import { MAX_SOAK_MS, MAX_WAIT_MS } from '../core/limits';
 import { toIso, toNumber, type DesiredStateRepository } from '../store/desired-state.repository';
 import { RolloutRepository, type BatchRecord, type MemberRow, type RolloutRecord } from '../store/rollout.repository';
+import { PackageRolloutRepository } from '../store/package-rollout.repository';
 import type { Caller } from './api-context';
 import { int, makePageToken, pageSize, pageToken, str, type Req } from './request-fields';
 
@@ -57,39 +61,58 @@ function progressMessage(c: PhaseCounts): Record<string, number> {
   };
 }
 
+interface MemberPhase {
+  instanceUid: Buffer;
+  batchIndex: number;
+  reverted: boolean;
+  phase: AgentPhase;
+  reason: string;
+}
+
 export class RolloutApi {
   readonly repo: RolloutRepository;
+  protected readonly packageRollouts: PackageRolloutRepository;
   /** Called after a change the driver should act on at once (wired to RolloutDriver.wake). */
   onChange: () => void = () => undefined;
 
-  constructor(private readonly desired: DesiredStateRepository) {
+  constructor(protected readonly desired: DesiredStateRepository) {
     this.repo = new RolloutRepository(desired.db, desired);
+    this.packageRollouts = new PackageRolloutRepository(this.repo);
   }
 
-  private actor(c: Caller): string {
+  /** The kind of rollout these calls control (the events and agents calls read either). */
+  protected readonly kind: 'configuration' | 'package' = 'configuration';
+  /** Audit actions and resource type ('rollout.pause', 'package_rollout.pause'). */
+  protected readonly auditPrefix: string = 'rollout';
+
+  protected actor(c: Caller): string {
     return `token:${c.tokenId}`;
   }
 
-  private async load(db: SqlExecutor, c: Caller, name: unknown, forUpdate = false): Promise<RolloutRecord> {
+  /** The rollout, of this API's kind unless `anyKind` (events and agents read both). */
+  protected async load(db: SqlExecutor, c: Caller, name: unknown, forUpdate = false, anyKind = false): Promise<RolloutRecord> {
     const n = str(name);
     checkResourceName(n, 'rollout');
     const r = await this.repo.get(db, c.tenantId, n, forUpdate);
     if (!r) throw new DesiredStateError('NOT_FOUND', `rollout '${n}' not found`);
+    if (!anyKind && r.targetKind !== this.kind) {
+      throw new DesiredStateError('FAILED_PRECONDITION', `rollout '${n}' is a ${r.targetKind} rollout: use the ${r.targetKind === 'package' ? 'PackageRollout' : 'Rollout'} calls`);
+    }
     return r;
   }
 
   // --- messages ----------------------------------------------------------------------
 
-  private async message(r: RolloutRecord): Promise<Record<string, unknown>> {
+  /** The batches with their progress, and the progress in total (both kinds). */
+  protected async progress(r: RolloutRecord): Promise<{ batches: Array<Record<string, unknown>>; progress: Record<string, number> }> {
     const batches = await this.repo.batches(this.repo.db, r.tenantId, r.name);
-    const { members, nowMs } = batches.length > 0 ? await this.repo.members(r.tenantId, r, null) : { members: [] as MemberRow[], nowMs: 0 };
+    const members = batches.length > 0 ? await this.phases(r, null) : [];
     const byBatch = new Map<number, PhaseCounts>();
     const total = emptyCounts();
     for (const m of members) {
       const counts = byBatch.get(m.batchIndex) ?? emptyCounts();
-      const phase = this.phaseOf(r, m, nowMs);
-      counts[phase]++;
-      total[phase]++;
+      counts[m.phase]++;
+      total[m.phase]++;
       byBatch.set(m.batchIndex, counts);
     }
     const batchMessages = batches.map((b) => {
@@ -100,6 +123,11 @@ export class RolloutApi {
       }
       return this.batchMessage(b, counts);
     });
+    return { batches: batchMessages, progress: progressMessage(total) };
+  }
+
+  protected async message(r: RolloutRecord): Promise<Record<string, unknown>> {
+    const { batches: batchMessages, progress } = await this.progress(r);
     return {
       name: r.name,
       assignmentName: r.assignmentName,
@@ -116,7 +144,7 @@ export class RolloutApi {
       totalAgents: r.totalAgents,
       currentBatch: r.currentBatch,
       batches: batchMessages,
-      progress: progressMessage(total),
+      progress,
       driverId: r.driverId ?? '',
       createdBy: r.createdBy,
       createTime: r.createdAt,
@@ -133,6 +161,22 @@ export class RolloutApi {
    */
   private phaseOf(r: RolloutRecord, m: MemberRow, nowMs: number): AgentPhase {
     return classifyMember(m, r.soakMs, m.pinState === 'moved' ? { applyTimeoutMs: r.applyTimeoutMs, nowMs } : undefined).phase;
+  }
+
+  /** Every member (of one batch, or all) with its phase as the driver judges it, and why (not sent, failed, timed out). */
+  protected async phases(r: RolloutRecord, batch: number | null): Promise<MemberPhase[]> {
+    if (r.targetKind === 'package') {
+      const { members, nowMs } = await this.packageRollouts.members(r.tenantId, r, batch);
+      return members.map((m) => {
+        const p = classifyPackageMember(m, r.soakMs, m.pinState === 'moved' ? { applyTimeoutMs: r.applyTimeoutMs, nowMs } : undefined);
+        return { instanceUid: m.instanceUid, batchIndex: m.batchIndex, reverted: m.pinState === 'reverted', phase: p.phase, reason: p.reason };
+      });
+    }
+    const { members, nowMs } = await this.repo.members(r.tenantId, r, batch);
+    return members.map((m) => {
+      const phase = this.phaseOf(r, m, nowMs);
+      return { instanceUid: m.instanceUid, batchIndex: m.batchIndex, reverted: m.pinState === 'reverted', phase, reason: this.reasonOf(r, m, phase) };
+    });
   }
 
   private batchMessage(b: BatchRecord, counts: PhaseCounts): Record<string, unknown> {
@@ -153,14 +197,19 @@ export class RolloutApi {
 
   // --- create and control ---------------------------------------------------------------
 
-  async createRollout(c: Caller, req: Req): Promise<Record<string, unknown>> {
-    const assignmentName = str(req['assignmentName']);
-    checkResourceName(assignmentName, 'assignment');
+  /** Strategy, gates, soak and apply deadline of a create request (both kinds). */
+  protected settings(req: Req): { strategy: RolloutStrategy; gates: RolloutGates; soakMs: number; applyTimeoutMs: number } {
     const strategy = parseStrategy((req['strategy'] ?? null) as StrategyInput | null);
     const gates = parseGates((req['gates'] ?? null) as { maxFailedAgents?: unknown; maxFailedPercent?: unknown } | null);
     const soakMs = int(req['soakTimeMs'], 'soak_time_ms', 'uint32');
     if (soakMs < 0 || soakMs > MAX_SOAK_MS) throw invalidArgument(`soak_time_ms must be between 0 and ${MAX_SOAK_MS}`);
-    const applyTimeoutMs = parseApplyTimeout(req['applyTimeoutMs']);
+    return { strategy, gates, soakMs, applyTimeoutMs: parseApplyTimeout(req['applyTimeoutMs']) };
+  }
+
+  async createRollout(c: Caller, req: Req): Promise<Record<string, unknown>> {
+    const assignmentName = str(req['assignmentName']);
+    checkResourceName(assignmentName, 'assignment');
+    const { strategy, gates, soakMs, applyTimeoutMs } = this.settings(req);
     const requested = int(req['toVersion'], 'to_version');
     if (requested < 0) throw invalidArgument('to_version must be >= 0 (0 = the latest version)');
     let name = str(req['name']);
@@ -248,7 +297,7 @@ export class RolloutApi {
     return this.message(r as RolloutRecord);
   }
 
-  private async startInTx(tx: SqlExecutor, c: Caller, r: RolloutRecord, total: number): Promise<RolloutRecord> {
+  protected async startInTx(tx: SqlExecutor, c: Caller, r: RolloutRecord, total: number): Promise<RolloutRecord> {
     const next = nextRolloutState(r.state, { kind: 'control', action: 'start' });
     if (!next.ok) throw new DesiredStateError('FAILED_PRECONDITION', next.reason);
     const a = await tx.query(
@@ -264,13 +313,20 @@ export class RolloutApi {
       throw new DesiredStateError('FAILED_PRECONDITION', `assignment '${r.assignmentName}' changed since the rollout was created; create a new rollout`);
     }
     // This rollout's pins count from now on; earlier rollouts of the assignment stop counting.
-    await tx.query(`UPDATE rollouts SET holds_assignment = false WHERE tenant_id = $1 AND assignment_name = $2 AND holds_assignment AND name <> $3`, [
+    await tx.query(`UPDATE rollouts SET holds_assignment = false WHERE tenant_id = $1 AND assignment_name = $2 AND holds_assignment AND name <> $3 AND target_kind = 'configuration'`, [
       c.tenantId,
       r.assignmentName,
       r.name,
     ]);
     // Agents the rollout has not reached stay on the version they have, even when a newer one is the latest.
     await tx.query(`UPDATE assignments SET pinned_version = $3, updated_at = now() WHERE tenant_id = $1 AND name = $2`, [c.tenantId, r.assignmentName, r.fromVersion]);
+    return this.planInTx(tx, c, r, total, followed, { assignmentPinnedTo: r.fromVersion });
+  }
+
+  /** The part of starting both kinds share: the batches planned, the rollout running and holding its assignment, the event, the audit record. */
+  protected async planInTx(tx: SqlExecutor, c: Caller, r: RolloutRecord, total: number, followed: boolean, auditDetails: Record<string, unknown>): Promise<RolloutRecord> {
+    const next = nextRolloutState(r.state, { kind: 'control', action: 'start' });
+    if (!next.ok) throw new DesiredStateError('FAILED_PRECONDITION', next.reason);
     const plans = planBatches(r.strategy, total);
     for (const p of plans) {
       await tx.query(
@@ -296,10 +352,10 @@ export class RolloutApi {
       {
         tenantId: c.tenantId,
         actor: this.actor(c),
-        action: 'rollout.start',
-        resourceType: 'rollout',
+        action: `${this.auditPrefix}.start`,
+        resourceType: this.auditPrefix,
         resourceName: r.name,
-        details: { totalAgents: total, batches: plans.length, assignmentPinnedTo: r.fromVersion },
+        details: { totalAgents: total, batches: plans.length, ...auditDetails },
       },
       true,
     );
@@ -314,7 +370,7 @@ export class RolloutApi {
     return this.message(r);
   }
 
-  private async control(c: Caller, req: Req, action: Exclude<RolloutControl, 'start'>): Promise<Record<string, unknown>> {
+  protected async control(c: Caller, req: Req, action: Exclude<RolloutControl, 'start'>): Promise<Record<string, unknown>> {
     const reason = str(req['reason']);
     if (reason.length > 1024) throw invalidArgument('reason is limited to 1024 characters');
     const r = await this.repo.db.transaction(async (tx) => {
@@ -350,7 +406,7 @@ export class RolloutApi {
       const updated = await this.repo.update(tx, cur, { revision: cur.revision }, set, action === 'resume' ? [next.state] : [next.state, why]);
       const eventType = { pause: 'paused', resume: 'resumed', abort: 'aborted', rollback: 'rollback_started' }[action];
       await this.repo.event(tx, c.tenantId, cur.name, { type: eventType, message: why, details, actor: this.actor(c) });
-      await this.desired.audit(tx, { tenantId: c.tenantId, actor: this.actor(c), action: `rollout.${action}`, resourceType: 'rollout', resourceName: cur.name, details }, false);
+      await this.desired.audit(tx, { tenantId: c.tenantId, actor: this.actor(c), action: `${this.auditPrefix}.${action}`, resourceType: this.auditPrefix, resourceName: cur.name, details }, false);
       return updated;
     });
     this.onChange();
@@ -404,7 +460,7 @@ export class RolloutApi {
     const limit = pageSize(req['pageSize']);
     const waitMs = int(req['waitMs'], 'wait_ms', 'uint32');
     if (waitMs < 0 || waitMs > MAX_WAIT_MS) throw invalidArgument(`wait_ms must be between 0 and ${MAX_WAIT_MS}`);
-    const r = await this.load(this.repo.db, c, req['name']);
+    const r = await this.load(this.repo.db, c, req['name'], false, true);
     const deadline = Date.now() + waitMs;
     let rows = await this.repo.events(c.tenantId, r.name, after, limit);
     while (rows.length === 0 && Date.now() < deadline) {
@@ -435,14 +491,13 @@ export class RolloutApi {
 
   /** The agents a rollout has taken, with their phase (and why one is not sent or failed). */
   async listRolloutAgents(c: Caller, req: Req): Promise<Record<string, unknown>> {
-    const r = await this.load(this.repo.db, c, req['name']);
+    const r = await this.load(this.repo.db, c, req['name'], false, true);
     const limit = pageSize(req['pageSize']);
     const batch = typeof req['batchIndex'] === 'number' ? req['batchIndex'] : null;
     const phases = new Set((Array.isArray(req['phases']) ? (req['phases'] as unknown[]) : []).map(phaseFrom));
     const after = pageToken(req['pageToken'], 'rollout-agents');
-    const { members, nowMs } = await this.repo.members(c.tenantId, r, batch);
-    const rows = members
-      .map((m) => ({ m, phase: this.phaseOf(r, m, nowMs) }))
+    const rows = (await this.phases(r, batch))
+      .map((m) => ({ m, phase: m.phase }))
       .filter((x) => phases.size === 0 || phases.has(x.phase))
       .filter((x) => after === null || `${String(x.m.batchIndex).padStart(4, '0')}:${x.m.instanceUid.toString('hex')}` > after);
     const page = rows.slice(0, limit);
@@ -452,8 +507,8 @@ export class RolloutApi {
         instanceUid: m.instanceUid.toString('hex'),
         batchIndex: m.batchIndex,
         phase: phaseName(phase),
-        reverted: m.pinState === 'reverted',
-        reason: this.reasonOf(r, m, phase),
+        reverted: m.reverted,
+        reason: m.reason,
       })),
       nextPageToken: rows.length > limit && last ? makePageToken('rollout-agents', `${String(last.m.batchIndex).padStart(4, '0')}:${last.m.instanceUid.toString('hex')}`) : '',
     };

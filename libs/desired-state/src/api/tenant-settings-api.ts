@@ -4,8 +4,10 @@
  * sweep of status-ingest reads it) and what the tenant demands of its agents'
  * credentials (migration 0160: require_agent_credentials, which every gateway
  * follows as the tenant's policy; the credential lifetime and the grace of an
- * unfollowed rotation). An update changes the fields it carries; changes are
- * audited.
+ * unfollowed rotation), and whether its agents send their own telemetry to
+ * this server (migration 0230; turning it on or off makes the connection
+ * settings offers of its connected agents due). An update changes the fields
+ * it carries; changes are audited.
  */
 import { echo, invalidArgument } from '../core';
 import {
@@ -19,6 +21,7 @@ import {
 import { toNumber } from '../store/desired-state.repository';
 import type { AgentTokenSink } from './agent-token-api';
 import type { ApiContext, Caller } from './api-context';
+import type { ProfileOffers } from './connection-profile-api';
 import type { Req } from './request-fields';
 
 export interface TenantSettings {
@@ -26,6 +29,7 @@ export interface TenantSettings {
   requireAgentCredentials: boolean;
   agentCredentialLifetimeDays: number;
   credentialSwitchGraceHours: number;
+  ownTelemetryToServer: boolean;
 }
 
 const DEFAULTS: TenantSettings = {
@@ -33,6 +37,7 @@ const DEFAULTS: TenantSettings = {
   requireAgentCredentials: false,
   agentCredentialLifetimeDays: 0,
   credentialSwitchGraceHours: DEFAULT_CREDENTIAL_SWITCH_GRACE_HOURS,
+  ownTelemetryToServer: false,
 };
 
 const COLUMNS = {
@@ -40,6 +45,7 @@ const COLUMNS = {
   requireAgentCredentials: 'require_agent_credentials',
   agentCredentialLifetimeDays: 'agent_credential_lifetime_days',
   credentialSwitchGraceHours: 'credential_switch_grace_hours',
+  ownTelemetryToServer: 'own_telemetry_to_server',
 } as const satisfies Record<keyof TenantSettings, string>;
 
 const SELECT = `SELECT ${Object.values(COLUMNS).join(', ')} FROM tenants WHERE id = $1`;
@@ -51,6 +57,7 @@ function fromRow(r: Record<string, unknown> | undefined): TenantSettings {
     requireAgentCredentials: r[COLUMNS.requireAgentCredentials] === true,
     agentCredentialLifetimeDays: toNumber(r[COLUMNS.agentCredentialLifetimeDays]),
     credentialSwitchGraceHours: toNumber(r[COLUMNS.credentialSwitchGraceHours]),
+    ownTelemetryToServer: r[COLUMNS.ownTelemetryToServer] === true,
   };
 }
 
@@ -90,6 +97,10 @@ export function settingsChange(settings: Req): Partial<TenantSettings> {
       'of hours',
     );
   }
+  if (has('ownTelemetryToServer')) {
+    if (typeof settings['ownTelemetryToServer'] !== 'boolean') throw invalidArgument('settings.own_telemetry_to_server must be true or false');
+    change.ownTelemetryToServer = settings['ownTelemetryToServer'];
+  }
   if (Object.keys(change).length === 0) {
     throw invalidArgument(`settings must carry at least one of ${Object.values(COLUMNS).join(', ')}`);
   }
@@ -100,6 +111,7 @@ export class TenantSettingsApi {
   constructor(
     private readonly ctx: ApiContext,
     private readonly sink: AgentTokenSink | null = null,
+    private readonly identity: () => ProfileOffers | null = () => null,
   ) {}
 
   async getTenantSettings(c: Caller): Promise<Record<string, unknown>> {
@@ -126,8 +138,13 @@ export class TenantSettingsApi {
         { tenantId: c.tenantId, actor: this.ctx.actor(c), action: 'tenant.update_settings', resourceType: 'tenant', resourceName: c.tenantId, details },
         false,
       );
+      if (change.ownTelemetryToServer !== undefined && change.ownTelemetryToServer !== was.ownTelemetryToServer) {
+        // Every connected agent's offer changes (or loses) its own-telemetry part: due now, sent by the offer queue.
+        await this.identity()?.credentials.markDue(tx, c.tenantId, { sql: 'true', params: [] });
+      }
       return { before: was, after: { ...was, ...change } };
     });
+    if (before.ownTelemetryToServer !== after.ownTelemetryToServer) this.identity()?.offers?.wake();
     if (before.requireAgentCredentials !== after.requireAgentCredentials) {
       await this.sink?.putPolicy({ tenantId: c.tenantId, requireAgentCredentials: after.requireAgentCredentials });
     }

@@ -10,10 +10,23 @@
  * headers: without it the agent would lose its credential), so a profile may
  * not set that header.
  *
- * Gating (C45, C62): `opamp` only to AcceptsOpAMPConnectionSettings (0x100),
+ * Its own_telemetry part (issue 19) names, per signal (metrics, traces,
+ * logs), an OTLP/HTTP destination the agents send their own telemetry to.
+ * A signal the profile names no destination for goes to this server's OTLP
+ * receiver when the tenant enables it (tenant setting
+ * own_telemetry_to_server), with the agent's own credential in
+ * `Authorization`: the receiver binds what arrives to that agent, and the
+ * credential's revocation or rotation reaches it like the OpAMP connection's
+ * (C69). An external destination gets only the profile's headers: the
+ * agent's credential never leaves for another server.
+ *
+ * Gating (C45, C61, C62): `opamp` only to AcceptsOpAMPConnectionSettings (0x100),
  * a heartbeat interval only to ReportsHeartbeat (0x2000), other_connections
- * only to AcceptsOtherConnectionSettings (0x200). The hash covers the whole
- * offer, with maps in sorted order, so identical content hashes alike (C60).
+ * only to AcceptsOtherConnectionSettings (0x200), own_metrics / own_traces /
+ * own_logs only to ReportsOwnMetrics (0x40) / ReportsOwnTraces (0x20) /
+ * ReportsOwnLogs (0x80). The hash covers the whole offer, with maps in sorted
+ * order, so identical content hashes alike (C60) and a changed destination
+ * is offered again (only then).
  */
 import { AgentCapabilities, hasCapability, opamp } from '@opamp/protocol';
 import type { SelectorRanked } from './assignment';
@@ -29,6 +42,7 @@ import {
   MAX_PROFILE_HEADERS,
   MAX_PROFILE_HEARTBEAT_S,
   MAX_PROFILE_URL_CHARS,
+  MAX_TELEMETRY_HEADER_CHARS,
 } from './limits';
 
 /** The header an agent's own credential travels in (an offer carries it; a profile may not). */
@@ -71,10 +85,32 @@ export interface ProfileOtherConnection {
   readonly otherSettings: Readonly<Record<string, string>>;
 }
 
+/** The signals an agent may report about itself, and the capability each needs. */
+export const TELEMETRY_SIGNALS = ['metrics', 'traces', 'logs'] as const;
+export type TelemetrySignal = (typeof TELEMETRY_SIGNALS)[number];
+
+const SIGNAL_CAPABILITY: Readonly<Record<TelemetrySignal, number>> = {
+  metrics: AgentCapabilities.ReportsOwnMetrics,
+  traces: AgentCapabilities.ReportsOwnTraces,
+  logs: AgentCapabilities.ReportsOwnLogs,
+};
+
+const SIGNAL_FIELD = { metrics: 'ownMetrics', traces: 'ownTraces', logs: 'ownLogs' } as const satisfies Record<TelemetrySignal, keyof opamp.proto.v1.IConnectionSettingsOffers>;
+
+/** An external OTLP/HTTP destination of one signal (the full URL, path included). */
+export interface ProfileTelemetry {
+  readonly destinationEndpoint: string;
+  readonly headers: readonly ProfileHeader[];
+  readonly tls: ProfileTls | null;
+  readonly proxy: ProfileProxy | null;
+}
+
 /** What a profile offers (validated and in canonical order: headers by name, maps by key). */
 export interface ConnectionProfileSpec {
   readonly opamp: ProfileOpamp;
   readonly otherConnections: Readonly<Record<string, ProfileOtherConnection>>;
+  /** External own-telemetry destinations by signal; a signal not here goes to this server when the tenant enables it. */
+  readonly ownTelemetry?: Readonly<Partial<Record<TelemetrySignal, ProfileTelemetry>>>;
 }
 
 export interface ConnectionProfile extends SelectorRanked {
@@ -210,6 +246,28 @@ function otherConnection(v: unknown, at: string): ProfileOtherConnection {
   return { destinationEndpoint, headers: headers(r['headers'], `${at}.headers`, false), tls: tls(r['tls'], `${at}.tls`), proxy: proxy(r['proxy'], `${at}.proxy`), otherSettings };
 }
 
+function telemetryDestination(v: unknown, at: string): ProfileTelemetry {
+  const r = record(v, at) ?? {};
+  const destinationEndpoint = url(r['destinationEndpoint'], `${at}.destination_endpoint`, ['http', 'https']);
+  if (!destinationEndpoint) throw invalidArgument(`${at}.destination_endpoint is required (the full OTLP/HTTP URL, e.g. https://otlp.example.com/v1/metrics)`);
+  const hs = headers(r['headers'], `${at}.headers`, false);
+  const total = hs.reduce((n, h) => n + h.key.length + h.value.length, 0);
+  if (total > MAX_TELEMETRY_HEADER_CHARS) throw invalidArgument(`${at}.headers: names and values together are limited to ${MAX_TELEMETRY_HEADER_CHARS} characters, got ${total}`);
+  return { destinationEndpoint, headers: hs, tls: tls(r['tls'], `${at}.tls`), proxy: proxy(r['proxy'], `${at}.proxy`) };
+}
+
+function ownTelemetry(v: unknown, at: string): Partial<Record<TelemetrySignal, ProfileTelemetry>> {
+  const r = record(v, at) ?? {};
+  for (const k of Object.keys(r)) {
+    if (!(TELEMETRY_SIGNALS as readonly string[]).includes(k)) throw invalidArgument(`${at} takes ${TELEMETRY_SIGNALS.join(', ')}, got ${echo(k)}`);
+  }
+  const out: Partial<Record<TelemetrySignal, ProfileTelemetry>> = {};
+  for (const signal of TELEMETRY_SIGNALS) {
+    if (r[signal] !== undefined && r[signal] !== null) out[signal] = telemetryDestination(r[signal], `${at}.${signal}`);
+  }
+  return out;
+}
+
 /** Reads and checks a profile's settings (API field names); INVALID_ARGUMENT naming the field otherwise. */
 export function parseConnectionProfileSpec(raw: Raw, at = 'connection_profile'): ConnectionProfileSpec {
   const o = record(raw['opamp'], `${at}.opamp`) ?? {};
@@ -228,7 +286,7 @@ export function parseConnectionProfileSpec(raw: Raw, at = 'connection_profile'):
     if (!CONNECTION_NAME.test(name)) throw invalidArgument(`${at}.other_connections name ${echo(name)} must be 1-63 letters, digits, '.', '_' or '-'`);
     otherConnections[name] = otherConnection(others[name], `${at}.other_connections.${name}`);
   }
-  return { opamp: opampPart, otherConnections };
+  return { opamp: opampPart, otherConnections, ownTelemetry: ownTelemetry(raw['ownTelemetry'], `${at}.own_telemetry`) };
 }
 
 /** The spec as the API shows it (the input shape of parseConnectionProfileSpec; a stored spec is read back through it). */
@@ -250,6 +308,17 @@ export function connectionProfileSpecMessage(spec: ConnectionProfileSpec): Recor
           otherSettings: { ...c.otherSettings },
           ...(c.tls ? { tls: { ...c.tls, cipherSuites: [...c.tls.cipherSuites] } } : {}),
           ...(c.proxy ? { proxy: proxyMessage(c.proxy) } : {}),
+        },
+      ]),
+    ),
+    ownTelemetry: Object.fromEntries(
+      Object.entries(spec.ownTelemetry ?? {}).map(([signal, t]) => [
+        signal,
+        {
+          destinationEndpoint: t.destinationEndpoint,
+          headers: t.headers.map((h) => ({ ...h })),
+          ...(t.tls ? { tls: { ...t.tls, cipherSuites: [...t.tls.cipherSuites] } } : {}),
+          ...(t.proxy ? { proxy: proxyMessage(t.proxy) } : {}),
         },
       ]),
     ),
@@ -278,6 +347,21 @@ export interface ConnectionOfferInput {
   readonly heartbeatIntervalSeconds: number;
   /** The agent's client certificate (issue 18: signed from its CSR), offered with the rest. */
   readonly certificate?: opamp.proto.v1.ITLSCertificate | null;
+  /**
+   * This server's OTLP/HTTP receiver (its origin, e.g. https://fleet.example.com:4320),
+   * the destination of the signals a profile names none for; null: the tenant did not enable it.
+   */
+  readonly ownTelemetryEndpoint?: string | null;
+}
+
+/** The OTLP/HTTP URL of a signal on this server's receiver (the standard paths). */
+export function ownTelemetryUrl(origin: string, signal: TelemetrySignal): string {
+  return new URL(`/v1/${signal}`, origin).toString();
+}
+
+/** Where this server's OTLP receiver is, from its public OpAMP endpoint: the same host and port, over http(s). */
+export function ownTelemetryOrigin(publicOpampEndpoint: string): string {
+  return new URL(endpointFor(publicOpampEndpoint, 'http')).origin;
 }
 
 type Offers = opamp.proto.v1.IConnectionSettingsOffers;
@@ -337,5 +421,29 @@ export function composeConnectionOffer(input: ConnectionOfferInput, profile: Con
         }),
     );
   }
-  return offers.opamp || offers.otherConnections ? offers : null;
+  let telemetry = false;
+  for (const signal of TELEMETRY_SIGNALS) {
+    if (!hasCapability(capabilities, SIGNAL_CAPABILITY[signal])) continue;
+    const t = telemetryOffer(signal, profile?.ownTelemetry?.[signal] ?? null, input);
+    if (t) {
+      offers[SIGNAL_FIELD[signal]] = t;
+      telemetry = true;
+    }
+  }
+  return offers.opamp || offers.otherConnections || telemetry ? offers : null;
+}
+
+/** A signal's destination: the profile's external one, else this server's receiver (with the agent's credential), else none. */
+function telemetryOffer(signal: TelemetrySignal, external: ProfileTelemetry | null, input: ConnectionOfferInput): opamp.proto.v1.ITelemetryConnectionSettings | null {
+  if (external) {
+    const t: opamp.proto.v1.ITelemetryConnectionSettings = { destinationEndpoint: external.destinationEndpoint, headers: toHeaders(external.headers) };
+    if (external.tls) t.tls = tlsOffer(external.tls);
+    if (external.proxy) t.proxy = proxyOffer(external.proxy);
+    return t;
+  }
+  if (!input.ownTelemetryEndpoint) return null;
+  return {
+    destinationEndpoint: ownTelemetryUrl(input.ownTelemetryEndpoint, signal),
+    headers: toHeaders([{ key: CREDENTIAL_HEADER, value: `Bearer ${input.secret}` }]),
+  };
 }

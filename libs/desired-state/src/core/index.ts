@@ -22,3 +22,5 @@ export * from './identity-batch';
 export * from './agent-certificate';
 export * from './certificate-rotation';
 export * from './agent-certificate-summary';
+export * from './package-rollout';
+export * from './certificate-revocation';

@@ -183,3 +183,13 @@ export const CERTIFICATE_ROTATIONS_PER_PASS = 200;
 export const CERTIFICATE_SWITCH_STALL_MS = 60 * 60 * 1000;
 export const CERTIFICATE_RENEWAL_RETRY_MS = 60 * 60 * 1000;
 export const CERTIFICATE_EXPIRY_WINDOW_DAYS = 7;
+/** Certificate revocation (issue 18 item 5): the operator's note on a revocation, and the agents one call may revoke. */
+export const MAX_REVOCATION_NOTE_CHARS = 500;
+export const MAX_AGENTS_PER_REVOCATION = 1_000_000;
+/**
+ * Own-telemetry destinations of a connection profile (issue 19): the names
+ * and values of one destination's headers together (each header is also
+ * held to MAX_HEADER_NAME_CHARS / MAX_HEADER_VALUE_CHARS); the Collector
+ * puts them on every export request.
+ */
+export const MAX_TELEMETRY_HEADER_CHARS = 16 * 1024;

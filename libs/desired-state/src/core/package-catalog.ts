@@ -140,18 +140,18 @@ export function contentHashMismatch(expected: Buffer, actual: Buffer, what: stri
 }
 
 /** A package assignment's packages: one version per package, at most MAX_ASSIGNMENT_PACKAGES. */
-export function parseDesiredPackages(v: unknown): Array<{ packageName: string; version: string }> {
-  if (!Array.isArray(v) || v.length === 0) throw invalidArgument('package_assignment.packages must name at least one package version');
+export function parseDesiredPackages(v: unknown, field = 'package_assignment.packages'): Array<{ packageName: string; version: string }> {
+  if (!Array.isArray(v) || v.length === 0) throw invalidArgument(`${field} must name at least one package version`);
   if (v.length > MAX_ASSIGNMENT_PACKAGES) throw invalidArgument(`a package assignment may name at most ${MAX_ASSIGNMENT_PACKAGES} packages, got ${v.length}`);
   const seen = new Set<string>();
   return v.map((raw, i) => {
     const p = (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
     const packageName = typeof p['packageName'] === 'string' ? p['packageName'] : '';
-    if (!packageName) throw invalidArgument(`package_assignment.packages[${i}].package_name is required`);
+    if (!packageName) throw invalidArgument(`${field}[${i}].package_name is required`);
     checkResourceName(packageName, 'package');
     const version = typeof p['version'] === 'string' ? p['version'] : '';
     checkPackageVersion(version);
-    if (seen.has(packageName)) throw invalidArgument(`package_assignment.packages: '${packageName}' comes twice (one version per package)`);
+    if (seen.has(packageName)) throw invalidArgument(`${field}: '${packageName}' comes twice (one version per package)`);
     seen.add(packageName);
     return { packageName, version };
   });

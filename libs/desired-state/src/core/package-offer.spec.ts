@@ -75,6 +75,14 @@ describe('package offers (pure)', () => {
     expect(decidePackageOffer(ok(plan([['otelcol', '1.1.0']])), failed, 'ws:g/c', 10 * 60_000)).toEqual({ send: true, reason: 'send' });
   });
 
+  it('shows install_failed, not in_sync, when the agent reports the set as received (as opamp-go does at once) but its version failed', () => {
+    const p = ok(plan([['otelcol', '1.0.0']]));
+    const reported = (status: number) => reportedPackages({ packages: { otelcol: { name: 'otelcol', serverOfferedVersion: '1.0.0', status } } });
+    const received = { reportedHash: p.hash, offeredHash: p.hash, offeredConnection: 'ws:g/c', offeredAtMs: 0 };
+    expect(decidePackageOffer(p, agent({ ...received, reported: reported(S.PackageStatusEnum_InstallFailed) }), 'ws:g/c', 10 * 60_000)).toEqual({ send: false, reason: 'install_failed' });
+    expect(decidePackageOffer(p, agent({ ...received, reported: reported(S.PackageStatusEnum_Installed) }), 'ws:g/c', 10 * 60_000)).toEqual({ send: false, reason: 'in_sync' });
+  });
+
   it('offers a set once to an agent that does not report package statuses', () => {
     const p = ok(plan([['otelcol', '1.0.0']]));
     expect(decidePackageOffer(p, agent({ capabilities: ACCEPTS }), 'http', 0)).toEqual({ send: true, reason: 'send' });
@@ -92,9 +100,11 @@ describe('package offers (pure)', () => {
   });
 
   it('reads stored package statuses, enums by number or name', () => {
-    const r = reportedPackages(JSON.stringify({ packages: { a: { serverOfferedVersion: '1', status: 'PackageStatusEnum_InstallFailed' }, b: { status: 2 } } }));
-    expect(r.get('a')).toEqual({ serverOfferedVersion: '1', status: S.PackageStatusEnum_InstallFailed });
-    expect(r.get('b')).toEqual({ serverOfferedVersion: '', status: S.PackageStatusEnum_Installing });
+    const r = reportedPackages(
+      JSON.stringify({ packages: { a: { serverOfferedVersion: '1', status: 'PackageStatusEnum_InstallFailed', errorMessage: 'bad hash', agentHasVersion: '0.9' }, b: { status: 2 } } }),
+    );
+    expect(r.get('a')).toEqual({ serverOfferedVersion: '1', status: S.PackageStatusEnum_InstallFailed, agentHasVersion: '0.9', errorMessage: 'bad hash' });
+    expect(r.get('b')).toEqual({ serverOfferedVersion: '', status: S.PackageStatusEnum_Installing, agentHasVersion: '', errorMessage: '' });
     expect(reportedPackages(null).size).toBe(0);
   });
 });

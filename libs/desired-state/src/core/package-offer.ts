@@ -90,6 +90,9 @@ export function planPackages(desired: DesiredPackages, catalog: ReadonlyMap<stri
 export interface ReportedPackage {
   serverOfferedVersion: string;
   status: number;
+  /** agent_has_version: what the agent runs now ('' when it has none). */
+  agentHasVersion?: string;
+  errorMessage?: string;
 }
 
 /** agents.package_statuses (the JSON of PackageStatuses) as name -> what the agent says of the offered version. */
@@ -101,7 +104,12 @@ export function reportedPackages(stored: unknown): Map<string, ReportedPackage> 
   for (const [name, p] of Object.entries(packages as Record<string, unknown>)) {
     if (!p || typeof p !== 'object') continue;
     const r = p as Record<string, unknown>;
-    out.set(name, { serverOfferedVersion: String(r['serverOfferedVersion'] ?? ''), status: statusNumber(r['status']) });
+    out.set(name, {
+      serverOfferedVersion: String(r['serverOfferedVersion'] ?? ''),
+      status: statusNumber(r['status']),
+      agentHasVersion: String(r['agentHasVersion'] ?? ''),
+      errorMessage: String(r['errorMessage'] ?? ''),
+    });
   }
   return out;
 }
@@ -131,13 +139,15 @@ export function decidePackageOffer(plan: PackagePlan, agent: PackageAgentState, 
   const reports = hasCapability(agent.capabilities, AgentCapabilities.ReportsPackageStatuses);
   const offeredThis = agent.offeredHash !== null && agent.offeredHash.equals(plan.hash);
   if (!reports) return offeredThis ? { send: false, reason: 'already_offered' } : { send: true, reason: 'send' };
-  if (agent.reportedHash && agent.reportedHash.length > 0 && agent.reportedHash.equals(plan.hash)) return { send: false, reason: 'in_sync' };
+  const received = agent.reportedHash !== null && agent.reportedHash.length > 0 && agent.reportedHash.equals(plan.hash);
+  const failed = plan.packages.some((p) => {
+    const r = agent.reported.get(p.name);
+    return r !== undefined && r.serverOfferedVersion === p.version && r.status === S.PackageStatusEnum_InstallFailed;
+  });
+  // The reported hash says the set was received (opamp-go reports it when a sync starts), not installed.
+  if ((received || offeredThis) && failed) return { send: false, reason: 'install_failed' };
+  if (received) return { send: false, reason: 'in_sync' };
   if (offeredThis) {
-    const failed = plan.packages.some((p) => {
-      const r = agent.reported.get(p.name);
-      return r !== undefined && r.serverOfferedVersion === p.version && r.status === S.PackageStatusEnum_InstallFailed;
-    });
-    if (failed) return { send: false, reason: 'install_failed' };
     if (agent.offeredConnection === connection && agent.offeredAtMs !== null && nowMs - agent.offeredAtMs < waitMs) return { send: false, reason: 'awaiting_status' };
   }
   return { send: true, reason: 'send' };

@@ -12,11 +12,40 @@ import { AgentCertificateRepository, certificateDirectoryEntry, type AgentCertif
 import { CertificateAuthorityRepository } from '../store/certificate-authority.repository';
 import { CertificateRotationRepository } from '../store/certificate-rotation.repository';
 import type { CredentialDirectoryEntry } from '../store/agent-credential.repository';
+import { CertificateRevocationRepository } from '../store/certificate-revocation.repository';
+import { RevocationListPublisher } from './certificate-revocation-list.publisher';
+
+/** A revoked certificate as gateways refuse it: by fingerprint, until it would have expired anyway. */
+export interface CertificateRevocationEntry {
+  readonly fingerprint: string;
+  readonly tenantId: string;
+  /** The certificate's id: the credential its connections were opened with. */
+  readonly tokenId: string;
+  readonly uidHex: string;
+  readonly notAfterMs: number;
+}
 
 /** Where certificates' directory entries go (the gateways' credential directory). */
 export interface CertificateDirectory {
   put(entry: CredentialDirectoryEntry): Promise<void>;
   remove(digest: string): Promise<void>;
+  /**
+   * Refuses these fingerprints on every gateway from now on (a revocation
+   * set beside the directory: a late put of the entry cannot bring one back),
+   * removes their entries and ends their connections. Without it: removal only.
+   */
+  revokeCertificates?(entries: readonly CertificateRevocationEntry[]): Promise<void>;
+}
+
+export function revocationEntry(c: AgentCertificateRecord): CertificateRevocationEntry {
+  return { fingerprint: c.fingerprint, tenantId: c.tenantId, tokenId: c.id, uidHex: c.instanceUid.toString('hex'), notAfterMs: Date.parse(c.notAfter) };
+}
+
+/** Tells the directory of revoked certificates (the revocation set where it has one). */
+export async function publishRevocations(directory: CertificateDirectory | null, revoked: readonly AgentCertificateRecord[]): Promise<void> {
+  if (!directory || revoked.length === 0) return;
+  if (directory.revokeCertificates) return directory.revokeCertificates(revoked.map(revocationEntry));
+  for (const c of revoked) await directory.remove(c.fingerprint);
 }
 
 export interface CertificateServices {
@@ -26,6 +55,11 @@ export interface CertificateServices {
   readonly rotations: CertificateRotationRepository;
   /** Starts a rotation pass now (an operator's request, a CA rotation); set by the certificate sweeper of this process. */
   readonly rotation: { wake: () => void };
+  readonly revocations: CertificateRevocationRepository;
+  /** Each CA's CRL (runtime/certificate-revocation-list.publisher.ts). */
+  readonly crls: RevocationListPublisher;
+  /** The gateways' credential directory (null: none, tests). */
+  readonly directory: CertificateDirectory | null;
 }
 
 export interface IssuedAgentCertificate {
@@ -68,15 +102,24 @@ export class AgentCertificateIssuer {
   }
 }
 
+export interface CertificateServiceOptions {
+  /** How long each CA's CRL is valid (its nextUpdate), hours. */
+  readonly crlValidityHours?: number;
+}
+
 /** The certificate services of a server: CAs sealed under a key derived from `credentialKey` (null: certificates are off). */
-export function certificateServices(db: SqlDatabase, credentialKey: Buffer | null, directory: CertificateDirectory | null): CertificateServices {
+export function certificateServices(db: SqlDatabase, credentialKey: Buffer | null, directory: CertificateDirectory | null, options: CertificateServiceOptions = {}): CertificateServices {
   const authorities = new CertificateAuthorityRepository(db, credentialKey);
   const certificates = new AgentCertificateRepository(db);
+  const revocations = new CertificateRevocationRepository();
   return {
     authorities,
     certificates,
     issuer: new AgentCertificateIssuer(authorities, certificates, directory),
     rotations: new CertificateRotationRepository(db),
     rotation: { wake: () => undefined },
+    revocations,
+    crls: new RevocationListPublisher(db, authorities, revocations, options.crlValidityHours),
+    directory,
   };
 }

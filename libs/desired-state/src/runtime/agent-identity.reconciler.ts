@@ -11,7 +11,9 @@
  *   priority one its labels match), so an agent on its own credential is
  *   offered again whenever that content changes (core/agent-credential.ts
  *   decides; a profile change makes their offers due, and the offer queue
- *   hands them to reconcileAgents).
+ *   hands them to reconcileAgents); the own-telemetry part goes to this
+ *   server's OTLP receiver (the public endpoint's host) where the tenant
+ *   enabled it and the profile names no destination.
  * - an offer the agent reports FAILED is recorded once per offer and, for a
  *   credential on offer, retried after its back-off with a fresh credential.
  * A batch costs a few statements whatever its size (core/identity-batch.ts
@@ -31,6 +33,7 @@ import {
   DEFAULT_OFFER_HEARTBEAT_S,
   DEFAULT_OFFER_RETRY,
   offerRetryAt,
+  ownTelemetryOrigin,
   planIdentityBatch,
   resolveAssignment,
   sendConnection,
@@ -191,6 +194,7 @@ export class AgentIdentityReconciler {
     await this.moveAll(tenantId, events);
     const live = await this.credentials.liveOf(tenantId, events.map((e) => Buffer.from(e.instanceUid)));
     const profiles = await this.profiles.ordered(tenantId);
+    const toServer = await this.ownTelemetryToServer(tenantId);
     const agents: BatchEvent[] = [];
     for (const e of events) {
       if (!e.credentialId || e.owner?.connected !== true) continue;
@@ -246,7 +250,12 @@ export class AgentIdentityReconciler {
         return this.dispatcher.push(tenantId, a.uid, targetOf(a.event), 'error', refusal, true).then(() => undefined, () => undefined);
       }),
     );
-    await this.offerAll(tenantId, offers, profiles);
+    await this.offerAll(tenantId, offers, profiles, toServer);
+  }
+
+  private async ownTelemetryToServer(tenantId: string): Promise<boolean> {
+    const { rows } = await this.repo.db.query(`SELECT own_telemetry_to_server FROM tenants WHERE id = $1`, [tenantId]);
+    return rows[0]?.['own_telemetry_to_server'] === true;
   }
 
   private endpoint(): string | null {
@@ -325,16 +334,16 @@ export class AgentIdentityReconciler {
    * pushConcurrency at a time, and records what went out in one UPDATE. A push
    * that failed fails the batch (it is worked again) after the others are recorded.
    */
-  private async offerAll(tenantId: string, given: readonly OfferItem[], profiles: readonly ConnectionProfile[]): Promise<void> {
+  private async offerAll(tenantId: string, given: readonly OfferItem[], profiles: readonly ConnectionProfile[], toServer: boolean): Promise<void> {
     const items = await this.recordFailures(tenantId, given);
     const certificates = (await this.options.certificatesOf?.(tenantId, items.map((i) => Buffer.from(i.event.instanceUid)))) ?? new Map<string, opamp.proto.v1.ITLSCertificate>();
     const certificateOf = (e: fleet.v1.AgentEvent) => certificates.get(Buffer.from(e.instanceUid).toString('hex')) ?? null;
-    const decided = items.map((item) => ({ item, o: this.offerFor(item.event, item.credential, profiles, certificateOf(item.event)) }));
+    const decided = items.map((item) => ({ item, o: this.offerFor(item.event, item.credential, profiles, certificateOf(item.event), toServer) }));
     const sends = decided.flatMap(({ item, o }) => (o && o.reason !== 'retry_after_failure' ? [{ item, ...o }] : []));
     // A failed offer's retry: a fresh credential (a hash the agent has not failed), offered in its place.
     const retries = decided.flatMap(({ item, o }) => (o?.reason === 'retry_after_failure' ? [item] : []));
     for (const fresh of await this.reissueAll(tenantId, retries)) {
-      const o = this.offerFor(fresh.event, fresh.credential, profiles, certificateOf(fresh.event));
+      const o = this.offerFor(fresh.event, fresh.credential, profiles, certificateOf(fresh.event), toServer);
       if (o) sends.push({ item: fresh, ...o });
     }
     const sent: Array<{ id: string; connection: string; hash: Buffer }> = [];
@@ -416,6 +425,7 @@ export class AgentIdentityReconciler {
     credential: AgentCredentialRecord,
     profiles: readonly ConnectionProfile[],
     certificate: opamp.proto.v1.ITLSCertificate | null,
+    ownTelemetryToServer: boolean,
   ): { target: PushTarget; connection: string; hash: Buffer; message: ReturnType<typeof connectionSettingsMessage>; reason: CredentialOfferReason } | null {
     const endpoint = this.endpoint();
     if (!endpoint || !this.credentials.issuing) return null;
@@ -429,6 +439,7 @@ export class AgentIdentityReconciler {
         secret: this.credentials.secretOf(credential),
         heartbeatIntervalSeconds: this.options.heartbeatIntervalSeconds ?? DEFAULT_OFFER_HEARTBEAT_S,
         certificate,
+        ownTelemetryEndpoint: ownTelemetryToServer ? ownTelemetryOrigin(endpoint) : null,
       },
       profile?.spec ?? null,
       capabilities,

@@ -119,6 +119,18 @@ export class ConfigServiceMetrics {
       () => watch.streamsDropped,
     );
     mirrorCounter(this.registry, 'opamp_config_watch_events_sent_total', 'WatchAgents events sent', () => watch.eventsSent);
+    const revocation = api.certificateRevocation;
+    new Counter({
+      name: 'opamp_config_certificates_revoked_total',
+      help: 'Client certificates revoked (RevokeAgentCertificates, RevokeAgents), by the CRL reason code',
+      labelNames: ['reason'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(revocation.metrics.revoked)) this.inc({ reason }, n);
+      },
+    });
+    mirrorCounter(this.registry, 'opamp_config_crls_signed_total', "CAs' certificate revocation lists signed (on revocation, by the sweep before nextUpdate)", () => revocation.crlsSigned);
     const certificates = sources.certificates?.metrics;
     if (certificates) {
       new Counter({

@@ -5,10 +5,13 @@
  * planned for its platform and offered as PackagesAvailable when the
  * decision says so (core/package-offer.ts decides; this file reads rows,
  * signs download addresses and pushes). Uploaded files are offered at a
- * signed address on the gateways; URL files at the operator's URL.
+ * signed address on the gateways; URL files at the operator's URL. Agents a
+ * package rollout has moved get the rollout's versions instead of their
+ * assignment's (store/package-rollout.repository.ts pinnedPackages).
  */
 import { AgentEventCodec, EnvelopeDecodeError, fleet, PACKAGE_URL_TTL_S, packageDownloadUrl } from '@opamp/contracts';
 import {
+  CONFIG_STATUS_WAIT_MS,
   decidePackageOffer,
   packagesAvailableMessage,
   parseSelector,
@@ -26,6 +29,8 @@ import {
 import type { AgentPushDispatcher, PushTarget } from '../store/agent-push.dispatcher';
 import { toBuffer, type DesiredStateRepository } from '../store/desired-state.repository';
 import { PackageRepository, type PackageAssignment } from '../store/package.repository';
+import { pinnedPackages, PackageRolloutRepository, type PackagePin } from '../store/package-rollout.repository';
+import { RolloutRepository } from '../store/rollout.repository';
 
 export interface PackageReconcilerOptions {
   /** Where agents reach the gateways' package downloads (https://host), and the key addresses are signed with; without both, uploaded files are not offered. */
@@ -63,6 +68,8 @@ export class PackageReconciler {
   readonly repo: PackageRepository;
   private readonly now: () => number;
   private warnedNoUrl = false;
+  /** Package rollouts' pins and members. */
+  readonly rollouts: PackageRolloutRepository;
 
   constructor(
     desired: DesiredStateRepository,
@@ -70,6 +77,7 @@ export class PackageReconciler {
     private readonly options: PackageReconcilerOptions,
   ) {
     this.repo = new PackageRepository(desired.db);
+    this.rollouts = new PackageRolloutRepository(new RolloutRepository(desired.db, desired));
     this.now = options.now ?? Date.now;
   }
 
@@ -120,11 +128,13 @@ export class PackageReconciler {
   async reconcileAgents(tenantId: string, uids: readonly Buffer[]): Promise<void> {
     const assignments = await this.repo.orderedAssignments(tenantId);
     if (assignments.length === 0) return;
-    const catalog = await this.repo.versions(tenantId, assignments.flatMap((a) => a.packages));
     for (let i = 0; i < uids.length; i += PAGE) {
-      const { rows } = await this.repo.db.query(`SELECT ${AGENT_COLUMNS} FROM agents WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) AND connected`, [tenantId, uids.slice(i, i + PAGE)]);
+      const page = uids.slice(i, i + PAGE);
+      const pins = await this.rollouts.pins(tenantId, page);
+      const catalog = await this.repo.versions(tenantId, [...assignments.flatMap((a) => a.packages), ...[...pins.values()].flatMap((p) => p.toPackages)]);
+      const { rows } = await this.repo.db.query(`SELECT ${AGENT_COLUMNS} FROM agents WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) AND connected`, [tenantId, page]);
       for (const r of rows) {
-        const planned = this.plan(tenantId, assignments, catalog, r);
+        const planned = this.plan(tenantId, assignments, catalog, r, pins.get((toBuffer(r['instance_uid']) as Buffer).toString('hex')));
         if (!('plan' in planned)) {
           if (planned.decision.state !== 'no_assignment') this.metrics.refusals[planned.decision.state] = (this.metrics.refusals[planned.decision.state] ?? 0) + 1;
           continue;
@@ -132,9 +142,10 @@ export class PackageReconciler {
         const { plan, decision, target, connection } = planned;
         if (decision.state !== 'send') continue;
         const uid = toBuffer(r['instance_uid']) as Buffer;
+        // Claimed before the push: the event consumer and the rollout driver may decide for one agent at once.
+        if (!(await this.repo.claimOffer(tenantId, uid, plan.hash, connection, CONFIG_STATUS_WAIT_MS))) continue;
         const message = packagesAvailableMessage(uid, plan, (p) => this.urlOf(tenantId, p) as string);
         await this.dispatcher.push(tenantId, uid, target, 'packages_available', message);
-        await this.repo.markOffered(tenantId, uid, plan.hash, connection);
         this.metrics.offersSent++;
       }
     }
@@ -145,8 +156,9 @@ export class PackageReconciler {
     const { rows } = await this.repo.db.query(`SELECT ${AGENT_COLUMNS} FROM agents WHERE tenant_id = $1 AND instance_uid = $2`, [tenantId, uid]);
     if (rows.length === 0) return null;
     const assignments = await this.repo.orderedAssignments(tenantId);
-    const catalog = await this.repo.versions(tenantId, assignments.flatMap((a) => a.packages));
-    return this.plan(tenantId, assignments, catalog, rows[0]).decision;
+    const pin = (await this.rollouts.pins(tenantId, [uid])).get(uid.toString('hex'));
+    const catalog = await this.repo.versions(tenantId, [...assignments.flatMap((a) => a.packages), ...(pin?.toPackages ?? [])]);
+    return this.plan(tenantId, assignments, catalog, rows[0], pin).decision;
   }
 
   private plan(
@@ -154,11 +166,12 @@ export class PackageReconciler {
     assignments: readonly PackageAssignment[],
     catalog: Awaited<ReturnType<PackageRepository['versions']>>,
     r: Record<string, unknown>,
+    pin?: PackagePin,
   ): { decision: AgentPackageDecision } | { decision: AgentPackageDecision; plan: PackagePlan; target: PushTarget; connection: string } {
     const labels = labelsOf(r['labels']);
     const assignment = resolveAssignment(assignments, labels);
     if (!assignment) return { decision: { assignmentName: '', state: 'no_assignment', packageName: '', desiredHash: null } };
-    const planned = planPackages(assignment.packages, catalog, platformOf(labels));
+    const planned = planPackages(pinnedPackages(assignment, pin), catalog, platformOf(labels));
     if ('refused' in planned) return { decision: { assignmentName: assignment.name, state: planned.refused, packageName: planned.packageName, desiredHash: null } };
     const missingUrl = planned.packages.find((p) => this.urlOf(tenantId, p) === null);
     if (missingUrl) {

@@ -13,6 +13,10 @@
  * - rolling back: push the previous version to every reverted agent, then
  *   record the rollback done.
  *
+ * A rollout moves either an assignment's configuration version or a package
+ * assignment's package versions (runtime/rollout-kinds.ts: targets, members,
+ * judging, pushing and completing per kind); the steps above are the same.
+ *
  * Everything it decides is in PostgreSQL before anything is pushed, so a
  * replica that takes over continues from where the rollout stood: agents
  * the reconciler already sent the version to are not sent it again
@@ -22,14 +26,16 @@ import { randomBytes } from 'node:crypto';
 import type { SqlExecutor } from '@opamp/store';
 import {
   batchQuota,
-  classifyMember,
   evaluateBatch,
   nextRolloutState,
   type PhaseCounts,
 } from '../core';
 import type { Reconciler } from './reconciler';
+import type { PackageReconciler } from './package.reconciler';
+import { ConfigurationRolloutKind, PackageRolloutKind, type RolloutKindDriver } from './rollout-kinds';
 import type { DesiredStateRepository } from '../store/desired-state.repository';
-import { FenceLost, RolloutRepository, type BatchRecord, type Fence, type MemberRow, type RolloutRecord } from '../store/rollout.repository';
+import { PackageRolloutRepository } from '../store/package-rollout.repository';
+import { FenceLost, RolloutRepository, type BatchRecord, type Fence, type RolloutMember, type RolloutRecord } from '../store/rollout.repository';
 
 export const SYSTEM_ACTOR = 'system';
 
@@ -42,6 +48,8 @@ export interface RolloutDriverOptions {
   tickMs?: number;
   /** Rollouts one replica drives at once (default 20). */
   maxRollouts?: number;
+  /** Drives package rollouts too (without, they wait for a replica that has one). */
+  packages?: PackageReconciler;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -82,12 +90,17 @@ export class RolloutDriver {
   private running: Promise<void> | null = null;
   private stopped = true;
   private again = false;
+  private readonly kinds: { configuration: RolloutKindDriver; package: RolloutKindDriver | null };
 
   constructor(
     private readonly rollouts: RolloutRepository,
-    private readonly reconciler: Reconciler,
+    reconciler: Reconciler,
     private readonly options: RolloutDriverOptions = {},
   ) {
+    this.kinds = {
+      configuration: new ConfigurationRolloutKind(rollouts, reconciler),
+      package: options.packages ? new PackageRolloutKind(new PackageRolloutRepository(rollouts), options.packages) : null,
+    };
     this.driverId = options.driverId ?? `driver-${randomBytes(6).toString('hex')}`;
     this.leaseMs = options.leaseMs ?? 15_000;
     this.tickMs = options.tickMs ?? 1_000;
@@ -149,7 +162,7 @@ export class RolloutDriver {
   /** One pass over the rollouts this driver holds (public for tests). */
   async tick(): Promise<void> {
     this.metrics.ticks++;
-    const claimed = await this.rollouts.claim(this.driverId, this.leaseMs, this.maxRollouts);
+    const claimed = await this.rollouts.claim(this.driverId, this.leaseMs, this.maxRollouts, this.kinds.package ? null : 'configuration');
     for (const c of claimed) {
       if (this.stopped) return;
       if (c.acquired) {
@@ -191,34 +204,36 @@ export class RolloutDriver {
   private async step(tenantId: string, name: string, epoch: number): Promise<boolean> {
     const r = await this.rollouts.get(this.rollouts.db, tenantId, name);
     if (!r || r.driverId !== this.driverId || r.leaseEpoch !== epoch) return false;
-    if (r.state === 'rolling_back') return this.stepRollback(r, epoch);
+    const kind = this.kinds[r.targetKind];
+    if (!kind) return false;
+    if (r.state === 'rolling_back') return this.stepRollback(r, kind, epoch);
     if (r.state !== 'running') return false;
     const batches = await this.rollouts.batches(this.rollouts.db, tenantId, name);
     const current = r.currentBatch >= 0 ? batches[r.currentBatch] : undefined;
     if (!current || current.state === 'passed') {
       const next = batches[r.currentBatch + 1];
       if (!next) {
-        await this.complete(r, epoch);
+        await this.complete(r, kind, epoch);
         return false;
       }
-      await this.startBatch(r, next, epoch);
+      await this.startBatch(r, kind, next, epoch);
       return true;
     }
     if (current.state === 'pending') {
-      await this.startBatch(r, current, epoch);
+      await this.startBatch(r, kind, current, epoch);
       return true;
     }
     if (current.state === 'failed') return false; // waits for an operator (resume re-arms the batch)
-    return this.evaluate(r, current, epoch);
+    return this.evaluate(r, kind, current, epoch);
   }
 
-  private async startBatch(r: RolloutRecord, batch: BatchRecord, epoch: number): Promise<void> {
+  private async startBatch(r: RolloutRecord, kind: RolloutKindDriver, batch: BatchRecord, epoch: number): Promise<void> {
     const already = await this.rollouts.memberCount(this.rollouts.db, r.tenantId, r.name);
     const quota = batchQuota(batch.take, already);
     const picked =
       quota === 0
         ? []
-        : await this.rollouts.targets(r.tenantId, r.assignmentName, {
+        : await kind.targets(r, {
             stageSelector: batch.take.kind === 'stage' ? batch.take.selector : undefined,
             excludeRollout: r.name,
             limit: quota,
@@ -234,7 +249,7 @@ export class RolloutDriver {
       await this.rollouts.event(tx, r.tenantId, r.name, {
         type: 'batch_started',
         batchIndex: batch.index,
-        message: `batch ${batch.index + 1} '${batch.name}' started: ${moved.length} agents move to version ${r.toVersion}`,
+        message: `batch ${batch.index + 1} '${batch.name}' started: ${moved.length} agents move to ${kind.label(r, 'to')}`,
         details: { agents: moved.length },
         actor: SYSTEM_ACTOR,
       });
@@ -246,14 +261,14 @@ export class RolloutDriver {
           action: 'rollout.batch_start',
           resourceType: 'rollout',
           resourceName: r.name,
-          details: { batch: batch.index, name: batch.name, agents: moved.length, toVersion: r.toVersion },
+          details: { batch: batch.index, name: batch.name, agents: moved.length, ...(r.targetKind === 'package' ? { toPackages: r.toPackages } : { toVersion: r.toVersion }) },
         },
         false,
       );
       return moved;
     });
     this.metrics.batchesStarted++;
-    await this.reconciler.reconcileAgents(r.tenantId, added, { onlyUnsent: true });
+    await kind.reconcile(r.tenantId, added);
   }
 
   /**
@@ -263,22 +278,23 @@ export class RolloutDriver {
    * yet), so the gate judges the agent, not its tombstone, which is offline
    * for good. True when something moved.
    */
-  private async followReplacements(r: RolloutRecord, members: readonly MemberRow[]): Promise<boolean> {
+  private async followReplacements(r: RolloutRecord, members: readonly RolloutMember[]): Promise<boolean> {
     const replaced = members.filter((m) => m.replacedBy !== null);
     for (const m of replaced) await this.rollouts.desired.moveAgentState(r.tenantId, m.instanceUid, m.replacedBy as Buffer);
     return replaced.length > 0;
   }
 
-  private async evaluate(r: RolloutRecord, batch: BatchRecord, epoch: number): Promise<boolean> {
-    let { nowMs, members } = await this.rollouts.members(r.tenantId, r, batch.index);
-    if (await this.followReplacements(r, members)) ({ nowMs, members } = await this.rollouts.members(r.tenantId, r, batch.index));
+  private async evaluate(r: RolloutRecord, kind: RolloutKindDriver, batch: BatchRecord, epoch: number): Promise<boolean> {
+    let { nowMs, members } = await kind.members(r, batch.index);
+    if (await this.followReplacements(r, members)) ({ nowMs, members } = await kind.members(r, batch.index));
     // Level-triggered repair: members not decided (or decided and not sent) yet, e.g. after a takeover.
     const unsettled = members.filter((m) => m.needsReconcile).map((m) => m.instanceUid);
-    if (unsettled.length > 0) await this.reconciler.reconcileAgents(r.tenantId, unsettled, { onlyUnsent: true });
+    if (unsettled.length > 0) await kind.reconcile(r.tenantId, unsettled);
     const deadline = { applyTimeoutMs: r.applyTimeoutMs, nowMs };
-    const progress = members.map((m) => classifyMember(m, r.soakMs, deadline));
+    const progress = members.map((m) => kind.progress(r, m, r.soakMs, deadline));
     await this.recordTimedOut(
       r,
+      kind,
       batch,
       members.filter((m, i) => progress[i].phase === 'timed_out' && !m.timedOutRecorded).map((m) => m.instanceUid),
     );
@@ -341,7 +357,7 @@ export class RolloutDriver {
         this.metrics.batchesPassed++;
         return true;
       case 'failed':
-        await this.failBatch(r, batch, verdict.reason, verdict.counts, epoch);
+        await this.failBatch(r, kind, batch, verdict.reason, verdict.counts, epoch);
         return true;
     }
   }
@@ -352,7 +368,7 @@ export class RolloutDriver {
    * failed or passed with fewer agents applied. Not fenced: it records a fact,
    * once per agent (markTimedOut), and decides nothing.
    */
-  private async recordTimedOut(r: RolloutRecord, batch: BatchRecord, uids: Buffer[]): Promise<void> {
+  private async recordTimedOut(r: RolloutRecord, kind: RolloutKindDriver, batch: BatchRecord, uids: Buffer[]): Promise<void> {
     if (uids.length === 0) return;
     const marked = await this.rollouts.db.transaction(async (tx) => {
       const newly = await this.rollouts.markTimedOut(tx, r.tenantId, r.name, uids);
@@ -361,8 +377,8 @@ export class RolloutDriver {
         type: 'agents_timed_out',
         batchIndex: batch.index,
         message:
-          `batch ${batch.index + 1}: ${newly.length} agent${newly.length === 1 ? '' : 's'} did not report version ${r.toVersion} applied or failed ` +
-          `within ${r.applyTimeoutMs} ms of it being sent; counted against the gate`,
+          `batch ${batch.index + 1}: ${newly.length} agent${newly.length === 1 ? '' : 's'} did not report ${kind.label(r, 'to')} ` +
+          `${r.targetKind === 'package' ? 'installed or failed' : 'applied or failed'} within ${r.applyTimeoutMs} ms of it being sent; counted against the gate`,
         // The first ones by uid; ListRolloutAgents with phase TIMED_OUT lists them all.
         details: { count: newly.length, applyTimeoutMs: r.applyTimeoutMs, agents: newly.slice(0, 100).map((u) => u.toString('hex')) },
         actor: SYSTEM_ACTOR,
@@ -376,7 +392,7 @@ export class RolloutDriver {
     await tx.query(`UPDATE rollout_batches SET ${set} WHERE tenant_id = $1 AND rollout_name = $2 AND batch_index = $3`, [r.tenantId, r.name, index, ...params]);
   }
 
-  private async failBatch(r: RolloutRecord, batch: BatchRecord, reason: string, counts: PhaseCounts, epoch: number): Promise<void> {
+  private async failBatch(r: RolloutRecord, kind: RolloutKindDriver, batch: BatchRecord, reason: string, counts: PhaseCounts, epoch: number): Promise<void> {
     const next = nextRolloutState(r.state, { kind: 'gate_failed', autoRollback: r.autoRollback });
     if (!next.ok) return;
     const stateReason = `batch ${batch.index + 1} '${batch.name}' failed its gate: ${reason}`;
@@ -388,7 +404,7 @@ export class RolloutDriver {
       if (next.state === 'rolling_back') reverted = await this.rollouts.revertMembers(tx, r.tenantId, r.name);
       await this.rollouts.event(tx, r.tenantId, r.name, {
         type: next.state === 'rolling_back' ? 'rollback_started' : 'paused',
-        message: next.state === 'rolling_back' ? `automatic rollback: ${reverted} agents return to version ${r.fromVersion}` : 'paused by the gate',
+        message: next.state === 'rolling_back' ? `automatic rollback: ${reverted} agents return to ${kind.label(r, 'from')}` : 'paused by the gate',
         details: { reason: stateReason, reverted },
         actor: SYSTEM_ACTOR,
       });
@@ -408,12 +424,12 @@ export class RolloutDriver {
     this.metrics.batchesFailed++;
   }
 
-  private async stepRollback(r: RolloutRecord, epoch: number): Promise<boolean> {
-    let { members } = await this.rollouts.members(r.tenantId, r, null);
-    if (await this.followReplacements(r, members)) ({ members } = await this.rollouts.members(r.tenantId, r, null));
+  private async stepRollback(r: RolloutRecord, kind: RolloutKindDriver, epoch: number): Promise<boolean> {
+    let { members } = await kind.members(r, null);
+    if (await this.followReplacements(r, members)) ({ members } = await kind.members(r, null));
     const todo = members.filter((m) => m.pinState === 'reverted' && m.needsReconcile).map((m) => m.instanceUid);
-    if (todo.length > 0) await this.reconciler.reconcileAgents(r.tenantId, todo, { onlyUnsent: true });
-    const { members: after } = todo.length > 0 ? await this.rollouts.members(r.tenantId, r, null) : { members };
+    if (todo.length > 0) await kind.reconcile(r.tenantId, todo);
+    const { members: after } = todo.length > 0 ? await kind.members(r, null) : { members };
     const left = after.filter((m) => m.pinState === 'reverted' && m.needsReconcile);
     // Offline agents get the previous version on their next connection; nothing to wait for once decided.
     if (left.some((m) => !m.decided)) return false;
@@ -423,7 +439,7 @@ export class RolloutDriver {
       await this.rollouts.update(tx, r, this.fence(r, epoch), `state = $1, finished_at = now(), driver_id = NULL, lease_expires_at = NULL`, [next.state]);
       await this.rollouts.event(tx, r.tenantId, r.name, {
         type: 'rolled_back',
-        message: `${after.filter((m) => m.pinState === 'reverted').length} agents returned to version ${r.fromVersion}`,
+        message: `${after.filter((m) => m.pinState === 'reverted').length} agents returned to ${kind.label(r, 'from')}`,
         actor: SYSTEM_ACTOR,
       });
       await this.rollouts.desired.audit(
@@ -436,20 +452,14 @@ export class RolloutDriver {
     return false;
   }
 
-  private async complete(r: RolloutRecord, epoch: number): Promise<void> {
+  private async complete(r: RolloutRecord, kind: RolloutKindDriver, epoch: number): Promise<void> {
     const next = nextRolloutState(r.state, { kind: 'all_batches_passed' });
     if (!next.ok) return;
     const selector = await this.rollouts.db.transaction(async (tx) => {
       await this.rollouts.update(tx, r, this.fence(r, epoch), `state = $1, state_reason = '', finished_at = now(), driver_id = NULL, lease_expires_at = NULL`, [next.state]);
-      // The assignment now stands for the new version (following the latest again when it did and still may).
-      const { rows } = await tx.query(
-        `UPDATE assignments a SET pinned_version = CASE WHEN $4 AND $3 = c.latest_version THEN NULL ELSE $3::int END, updated_at = now()
-           FROM configurations c
-          WHERE a.tenant_id = $1 AND a.name = $2 AND c.tenant_id = a.tenant_id AND c.name = a.configuration_name
-          RETURNING a.selector`,
-        [r.tenantId, r.assignmentName, r.toVersion, r.assignmentFollowedLatest],
-      );
-      await this.rollouts.event(tx, r.tenantId, r.name, { type: 'completed', message: `every batch passed: assignment '${r.assignmentName}' is at version ${r.toVersion}`, actor: SYSTEM_ACTOR });
+      const selector = await kind.complete(tx, r);
+      const what = r.targetKind === 'package' ? 'package assignment' : 'assignment';
+      await this.rollouts.event(tx, r.tenantId, r.name, { type: 'completed', message: `every batch passed: ${what} '${r.assignmentName}' is at ${kind.label(r, 'to')}`, actor: SYSTEM_ACTOR });
       await this.rollouts.desired.audit(
         tx,
         {
@@ -458,14 +468,17 @@ export class RolloutDriver {
           action: 'rollout.complete',
           resourceType: 'rollout',
           resourceName: r.name,
-          details: { assignment: r.assignmentName, configuration: r.configurationName, fromVersion: r.fromVersion, toVersion: r.toVersion },
+          details:
+            r.targetKind === 'package'
+              ? { packageAssignment: r.assignmentName, fromPackages: r.fromPackages, toPackages: r.toPackages }
+              : { assignment: r.assignmentName, configuration: r.configurationName, fromVersion: r.fromVersion, toVersion: r.toVersion },
         },
         true,
       );
-      return rows.length ? String(rows[0]['selector']) : null;
+      return selector;
     });
     this.metrics.rolloutsCompleted++;
     // Agents that appeared after the last batch started follow the assignment now.
-    if (selector !== null) void this.reconciler.reevaluate(r.tenantId, [selector]);
+    if (selector !== null) void kind.reevaluate(r.tenantId, selector).catch(() => undefined);
   }
 }

@@ -34,6 +34,8 @@ export interface AgentCertificateRecord {
   /** The certificate this one renews, and why it was made (rotation); null for one from a CSR. */
   readonly renewsId: string | null;
   readonly rotationReason: string | null;
+  /** RFC 5280 reason code of a revocation (migration 0215), null before. */
+  readonly revokeReasonCode: string | null;
 }
 
 export interface CertificateRequestRecord {
@@ -81,6 +83,7 @@ export function certificateFromRow(r: Record<string, unknown>): AgentCertificate
     revokeReason: text(r['revoke_reason']),
     renewsId: text(r['renews_id']),
     rotationReason: text(r['rotation_reason']),
+    revokeReasonCode: text(r['revoke_reason_code']),
   };
 }
 

@@ -136,6 +136,12 @@ export class CertificateAuthorityRepository {
     return rows.map(caFromRow);
   }
 
+  /** One of the tenant's CAs by id; null when it has none of that id. */
+  async get(tenantId: string, id: string, tx: SqlExecutor = this.db): Promise<CertificateAuthorityRecord | null> {
+    const { rows } = await tx.query(`SELECT * FROM certificate_authorities WHERE tenant_id = $1 AND id = $2::uuid`, [tenantId, id]);
+    return rows[0] ? caFromRow(rows[0]) : null;
+  }
+
   async active(tenantId: string, tx: SqlExecutor = this.db): Promise<CertificateAuthorityRecord | null> {
     const { rows } = await tx.query(`SELECT * FROM certificate_authorities WHERE tenant_id = $1 AND state = 'active'`, [tenantId]);
     return rows[0] ? caFromRow(rows[0]) : null;

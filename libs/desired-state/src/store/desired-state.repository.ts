@@ -392,7 +392,7 @@ export class DesiredStateRepository {
     const { rows } = await this.db.query(
       `SELECT ra.instance_uid, r.assignment_name, r.configuration_name, r.to_version
          FROM rollout_agents ra JOIN rollouts r ON r.tenant_id = ra.tenant_id AND r.name = ra.rollout_name
-        WHERE ra.tenant_id = $1 AND ra.instance_uid = ANY($2::bytea[]) AND ra.state = 'moved' AND r.holds_assignment`,
+        WHERE ra.tenant_id = $1 AND ra.instance_uid = ANY($2::bytea[]) AND ra.state = 'moved' AND r.holds_assignment AND r.target_kind = 'configuration'`,
       [tenantId, uids],
     );
     return new Map(

@@ -74,12 +74,21 @@ export class PackageRepository {
     return out;
   }
 
-  async markOffered(tenantId: string, instanceUid: Buffer, hash: Buffer, connection: string): Promise<void> {
-    await this.db.query(`UPDATE agents SET packages_offered_hash = $3, packages_offered_connection = $4, packages_offered_at = now() WHERE tenant_id = $1 AND instance_uid = $2`, [
-      tenantId,
-      instanceUid,
-      hash,
-      connection,
-    ]);
+  /**
+   * Records the offer of `hash` on `connection` unless the same offer was
+   * recorded on the same connection less than `waitMs` ago (another decider
+   * got there first: the decision's awaiting_status, made atomic). True when
+   * this caller should push.
+   */
+  async claimOffer(tenantId: string, instanceUid: Buffer, hash: Buffer, connection: string, waitMs: number): Promise<boolean> {
+    const { rows } = await this.db.query(
+      `UPDATE agents SET packages_offered_hash = $3, packages_offered_connection = $4, packages_offered_at = now()
+        WHERE tenant_id = $1 AND instance_uid = $2
+          AND NOT (packages_offered_hash IS NOT DISTINCT FROM $3 AND packages_offered_connection IS NOT DISTINCT FROM $4
+                   AND packages_offered_at > now() - ($5::int * interval '1 millisecond'))
+        RETURNING 1`,
+      [tenantId, instanceUid, hash, connection, waitMs],
+    );
+    return rows.length > 0;
   }
 }

@@ -1,6 +1,8 @@
 /**
- * PostgreSQL access for rollouts (migration 0110), over the SqlDatabase port
- * (PostgreSQL and PGlite). Driver writes are fenced: they only apply while
+ * PostgreSQL access for rollouts (migrations 0110, 0140, 0220), over the
+ * SqlDatabase port, for both kinds of rollout (a configuration assignment's,
+ * a package assignment's: `target_kind`); the members of a package rollout
+ * are read by store/package-rollout.repository.ts. Driver writes are fenced: they only apply while
  * the writer holds the rollout's lease at the epoch it acquired, and while
  * the rollout is at the revision the writer read (the API bumps it), so a
  * driver that lost its lease, or raced an operator's pause, changes nothing.
@@ -13,6 +15,8 @@ import {
   selectorToSql,
   type BatchState,
   type BatchTake,
+  type DesiredPackages,
+  type LabelSelector,
   type MemberObservation,
   type RolloutGates,
   type RolloutState,
@@ -20,13 +24,22 @@ import {
 } from '../core';
 import { existingAgentsOnly, toBuffer, toIso, toNumber, type DesiredStateRepository } from './desired-state.repository';
 
+export type RolloutTargetKind = 'configuration' | 'package';
+
 export interface RolloutRecord {
   tenantId: string;
   name: string;
+  /** What the rollout moves (migration 0220): an assignment's configuration version, or a package assignment's package versions. */
+  targetKind: RolloutTargetKind;
+  /** The assignment, or the package assignment (targetKind 'package'). */
   assignmentName: string;
+  /** Configuration rollouts: the configuration and its versions ('' and 0 for package rollouts). */
   configurationName: string;
   fromVersion: number;
   toVersion: number;
+  /** Package rollouts: the versions the package assignment named at creation, and the new ones (empty for configuration rollouts). */
+  fromPackages: DesiredPackages;
+  toPackages: DesiredPackages;
   strategy: RolloutStrategy;
   gates: RolloutGates;
   soakMs: number;
@@ -62,17 +75,23 @@ export interface BatchRecord {
   finishedAt: string;
 }
 
-export interface MemberRow extends MemberObservation {
+/** What the driver reads of every member, whatever the rollout moves. */
+export interface RolloutMember {
   instanceUid: Buffer;
   batchIndex: number;
   pinState: 'moved' | 'reverted';
-  remoteConfigError: string | null;
+  /** The reconciler has done its part for the version the rollout dictates for it. */
+  readonly decided: boolean;
   /** The reconciler should look at it (not decided yet, or decided and not sent). */
   needsReconcile: boolean;
   /** The driver has recorded it timed out (its rollout event is written). */
   timedOutRecorded: boolean;
   /** The agent took this new instance uid (its row here is a tombstone): the rollout row should follow. */
   replacedBy: Buffer | null;
+}
+
+export interface MemberRow extends MemberObservation, RolloutMember {
+  remoteConfigError: string | null;
 }
 
 /** Who writes and under which lease (the API writes without a lease). */
@@ -93,10 +112,13 @@ export function rolloutFromRow(r: Record<string, unknown>): RolloutRecord {
   return {
     tenantId: String(r['tenant_id']),
     name: String(r['name']),
+    targetKind: r['target_kind'] === 'package' ? 'package' : 'configuration',
     assignmentName: String(r['assignment_name']),
-    configurationName: String(r['configuration_name']),
+    configurationName: r['configuration_name'] == null ? '' : String(r['configuration_name']),
     fromVersion: toNumber(r['from_version']),
     toVersion: toNumber(r['to_version']),
+    fromPackages: packagesOf(r['from_packages']),
+    toPackages: packagesOf(r['to_packages']),
     strategy: r['strategy'] as RolloutStrategy,
     gates: r['gates'] as RolloutGates,
     soakMs: toNumber(r['soak_ms']),
@@ -117,6 +139,12 @@ export function rolloutFromRow(r: Record<string, unknown>): RolloutRecord {
     startedAt: r['started_at'] ? toIso(r['started_at']) : '',
     finishedAt: r['finished_at'] ? toIso(r['finished_at']) : '',
   };
+}
+
+function packagesOf(v: unknown): DesiredPackages {
+  const raw = typeof v === 'string' ? (JSON.parse(v) as unknown) : v;
+  if (!Array.isArray(raw)) return [];
+  return raw.map((p) => ({ packageName: String((p as Record<string, unknown>)['packageName']), version: String((p as Record<string, unknown>)['version']) }));
 }
 
 function batchFromRow(r: Record<string, unknown>): BatchRecord {
@@ -155,9 +183,9 @@ export class RolloutRepository {
     return rows.length ? rolloutFromRow(rows[0]) : null;
   }
 
-  async list(tenantId: string, assignmentName: string, activeOnly: boolean, limit: number, before: string | null): Promise<RolloutRecord[]> {
-    const params: unknown[] = [tenantId];
-    let where = 'tenant_id = $1';
+  async list(tenantId: string, assignmentName: string, activeOnly: boolean, limit: number, before: string | null, kind: RolloutTargetKind = 'configuration'): Promise<RolloutRecord[]> {
+    const params: unknown[] = [tenantId, kind];
+    let where = 'tenant_id = $1 AND target_kind = $2';
     if (assignmentName) {
       params.push(assignmentName);
       where += ` AND assignment_name = $${params.length}`;
@@ -172,10 +200,11 @@ export class RolloutRepository {
     return rows.map(rolloutFromRow);
   }
 
-  async activeFor(db: SqlExecutor, tenantId: string, assignmentName: string): Promise<RolloutRecord | null> {
-    const { rows } = await db.query(`SELECT * FROM rollouts WHERE tenant_id = $1 AND assignment_name = $2 AND state IN ${ACTIVE_STATES} LIMIT 1`, [
+  async activeFor(db: SqlExecutor, tenantId: string, assignmentName: string, kind: RolloutTargetKind = 'configuration'): Promise<RolloutRecord | null> {
+    const { rows } = await db.query(`SELECT * FROM rollouts WHERE tenant_id = $1 AND assignment_name = $2 AND target_kind = $3 AND state IN ${ACTIVE_STATES} LIMIT 1`, [
       tenantId,
       assignmentName,
+      kind,
     ]);
     return rows.length ? rolloutFromRow(rows[0]) : null;
   }
@@ -227,11 +256,17 @@ export class RolloutRepository {
    * nobody else holds: free, expired, or already ours. A takeover bumps the
    * epoch, which fences out the previous holder's writes.
    */
-  async claim(driverId: string, leaseMs: number, limit: number): Promise<Array<{ tenantId: string; name: string; leaseEpoch: number; acquired: boolean }>> {
+  async claim(
+    driverId: string,
+    leaseMs: number,
+    limit: number,
+    /** Only rollouts of this kind (a driver that cannot drive the other); null: both. */
+    kind: RolloutTargetKind | null = null,
+  ): Promise<Array<{ tenantId: string; name: string; leaseEpoch: number; acquired: boolean }>> {
     const { rows } = await this.db.query(
       `WITH c AS (
          SELECT tenant_id, name, driver_id AS previous FROM rollouts
-          WHERE state IN ('running', 'rolling_back')
+          WHERE state IN ('running', 'rolling_back') AND ($4::text IS NULL OR target_kind = $4::text)
             AND (driver_id IS NULL OR driver_id = $1 OR lease_expires_at IS NULL OR lease_expires_at < now())
           ORDER BY started_at NULLS LAST, tenant_id, name
           LIMIT $3
@@ -243,7 +278,7 @@ export class RolloutRepository {
          FROM c
         WHERE r.tenant_id = c.tenant_id AND r.name = c.name
         RETURNING r.tenant_id, r.name, r.lease_epoch, c.previous`,
-      [driverId, leaseMs, limit],
+      [driverId, leaseMs, limit, kind],
     );
     return rows.map((r) => ({
       tenantId: String(r['tenant_id']),
@@ -274,11 +309,25 @@ export class RolloutRepository {
     const snapshot = await this.desired.loadSnapshot(tenantId);
     const assignment = snapshot.assignments.find((a) => a.name === assignmentName);
     if (!assignment) return [];
+    return this.targetsBy(tenantId, assignment.selector, (labels) => resolveAssignment(snapshot.assignments, labels)?.name === assignmentName, options);
+  }
+
+  /**
+   * The walk of targets(), for any kind of assignment: agents `selector`
+   * matches (narrowed by the stage selector, without the rollout's members)
+   * that `holds` says the assignment wins for.
+   */
+  async targetsBy(
+    tenantId: string,
+    selector: LabelSelector,
+    holds: (labels: Record<string, string>) => boolean,
+    options: { stageSelector?: string; excludeRollout?: string; limit?: number; pageSize?: number } = {},
+  ): Promise<Buffer[]> {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const pageSize = options.pageSize ?? 1000;
     const params: unknown[] = [];
     const where: string[] = [];
-    const sel = selectorToSql(assignment.selector, 'a.labels', params.length);
+    const sel = selectorToSql(selector, 'a.labels', params.length);
     params.push(...sel.params);
     where.push(`(${sel.sql})`);
     if (options.stageSelector) {
@@ -296,7 +345,7 @@ export class RolloutRepository {
       for (;;) {
         const page = await this.desired.agentsPage(tenantId, after, pageSize, `${where.join(' AND ')} AND a.connected = ${connected ? 'TRUE' : 'FALSE'}`, params);
         for (const agent of page) {
-          if (resolveAssignment(snapshot.assignments, agent.labels)?.name !== assignmentName) continue;
+          if (!holds(agent.labels)) continue;
           out.push(agent.instanceUid);
           if (out.length >= limit) return out;
         }

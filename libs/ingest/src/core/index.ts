@@ -7,3 +7,4 @@ export * from './push';
 export * from './agent-cursor';
 export * from './ingest-defaults';
 export * from './last-seen-buffer';
+export * from './own-telemetry-tally';

@@ -1,0 +1,41 @@
+/**
+ * Every opamp_config_* and process metric the chart's dashboards and alert
+ * rules read is one config-service registers: ConfigServiceMetrics over the
+ * same parts the module wires (reconciler, rollout driver, dispatcher, API,
+ * package and certificate reconcilers), on in-process buses and a database
+ * pool that is never used (registering reads no data).
+ */
+import { MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
+import {
+  AgentCertificateReconciler,
+  AgentPushDispatcher,
+  certificateServices,
+  ConfigServiceMetrics,
+  DesiredStateRepository,
+  FleetApiService,
+  PackageReconciler,
+  Reconciler,
+  RolloutDriver,
+} from '@opamp/desired-state';
+import { PgSqlDatabase } from '@opamp/store';
+import { loadMonitoring, missingMetrics, registryFamilies } from '@opamp/testing';
+import { Pool } from 'pg';
+
+it('config-service exports every config and process metric the dashboards and alerts read', async () => {
+  const pool = new Pool({ connectionString: 'postgres://never-connected.invalid/none' });
+  try {
+    const db = new PgSqlDatabase(pool);
+    const repo = new DesiredStateRepository(db);
+    const dispatcher = new AgentPushDispatcher(new MemoryPushBus(), new MemoryPendingStore());
+    const reconciler = new Reconciler(repo, dispatcher);
+    const rolloutDriver = RolloutDriver.create(repo, reconciler);
+    const packages = new PackageReconciler(repo, dispatcher, { downloadBase: () => null, urlKey: Buffer.alloc(32, 1) });
+    const certificates = certificateServices(db, null, null);
+    const certificateReconciler = new AgentCertificateReconciler(certificates, repo, dispatcher, { offer: async () => undefined });
+    const api = new FleetApiService(repo, dispatcher, reconciler, null, { packageReconciler: packages, certificates });
+    const metrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages, certificates: certificateReconciler });
+    expect(missingMetrics(loadMonitoring(), 'config-service', await registryFamilies(metrics.registry))).toEqual([]);
+  } finally {
+    await pool.end();
+  }
+});
