@@ -13,7 +13,7 @@
  * connection is closed at once, its reconnects are refused by the gateway
  * (401), and after the next sync (and reload) by HAProxy at the handshake.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -88,7 +88,7 @@ describe('mutual TLS through the shipped HAProxy terminator fed by terminator-sy
   let terminator: HaproxyTerminator;
   let serverCa: TestCa;
   let caPem = '';
-  let sync: (to: string, reload?: string) => ReturnType<typeof spawnSync>;
+  let sync: (to: string, reload?: string) => SpawnSyncReturns<string>;
   const certificatesOf = async (uid: string) => (await bed.call<{ certificates: ListedCertificate[] }>('GET', `/agent-certificates?instanceUid=${uid}`)).certificates;
 
   beforeAll(async () => {

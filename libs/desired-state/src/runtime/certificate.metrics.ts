@@ -4,7 +4,8 @@
  * certificate ends within the expiry window (7 days), agents whose
  * certificates have all expired, and renewals not switched to within the
  * stall bound (read from the database at scrape time, at most once per
- * EXPIRY_CACHE_MS: the same figures on every replica, so aggregate with max);
+ * EXPIRY_CACHE_MS: the same figures on every replica, so aggregate with max;
+ * a failed read keeps the last figures and is counted, the scrape goes on);
  * and this process's activations and renewals by reason.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -45,6 +46,9 @@ export function registerCertificateMetrics(registry: Registry, reconciler: Agent
     }
     return cached.counts;
   };
+  let last: ExpiryCounts = [];
+  let readErrors = 0;
+  mirrorCounter(registry, 'opamp_config_agent_certificates_read_errors_total', 'Scrapes whose read of the certificate gauge failed (it kept its last figures)', () => readErrors);
   new Gauge({
     name: 'opamp_config_agent_certificates',
     help: `Agents by the state of their client certificate, per tenant: expiring (ends within ${CERTIFICATE_EXPIRY_WINDOW_DAYS} days), expired (all their certificates ended), rotation_stalled (a renewal not switched to within ${CERTIFICATE_SWITCH_STALL_MS / 60_000} min)`,
@@ -52,7 +56,12 @@ export function registerCertificateMetrics(registry: Registry, reconciler: Agent
     registers: [registry],
     async collect() {
       this.reset();
-      for (const c of await counts()) {
+      try {
+        last = await counts();
+      } catch {
+        readErrors++;
+      }
+      for (const c of last) {
         this.set({ tenant: c.tenantId, state: 'expiring' }, c.expiring);
         this.set({ tenant: c.tenantId, state: 'expired' }, c.expired);
         this.set({ tenant: c.tenantId, state: 'rotation_stalled' }, c.stalled);
