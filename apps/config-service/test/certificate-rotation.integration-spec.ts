@@ -223,6 +223,37 @@ describe('expiry visible', () => {
   });
 });
 
+describe('rotation with revocation (issue 18 items 4 and 5)', () => {
+  type Listed = { instanceUid: string; certificate: { state: string; notAfter: string; renewalPending: boolean } };
+
+  it('revoking an agent whose renewal waits revokes both; neither is renewed or listed as a pending switch again, and ListAgents/GetAgent say REVOKED', async () => {
+    const run = randomBytes(4).toString('hex');
+    const agent = await agentWithCertificate({ run });
+    const uid = agent.uid.toString('hex');
+    await bed.rpc('RotateAgentCertificates', { instanceUid: uid });
+    const [renewal, old] = await waitFor(() => certificatesOf(agent.uid), (l) => l.length === 2, { description: 'the renewal' });
+    expect([renewal.state, old.state]).toEqual(['ISSUED', 'ACTIVE']);
+
+    expect(await bed.rpc('RevokeAgentCertificates', { instanceUid: uid, reason: 'KEY_COMPROMISE' })).toMatchObject({ agents: 1, certificates: 2 });
+    expect((await certificatesOf(agent.uid)).map((c) => c.state)).toEqual(['REVOKED', 'REVOKED']);
+    expect(await entryOf(renewal.fingerprint)).toBeNull();
+    expect(await entryOf(old.fingerprint)).toBeNull();
+    // Nothing live to renew: on demand or by the sweep, no new certificate for the compromised key.
+    expect(await bed.rpc('RotateAgentCertificates', { instanceUid: uid })).toEqual({ certificates: 0 });
+    await bed.pool.query(`UPDATE agent_certificates SET created_at = now() - interval '2 hours' WHERE id = $1`, [renewal.id]);
+    await bed.primary.certificateSweeper.sweepOnce();
+    expect(await certificatesOf(agent.uid)).toHaveLength(2);
+    const switches = (await bed.rpc('ListPendingCertificateSwitches', { pageSize: 1000 }))['switches'] as Array<{ instanceUid: string }>;
+    expect(switches.filter((w) => w.instanceUid === uid)).toEqual([]);
+
+    const [listed] = (await bed.rest('GET', `/agents?selector=run%3D${run}`)).json['agents'] as Listed[];
+    expect(listed.certificate).toEqual({ state: 'REVOKED', notAfter: renewal.notAfter, renewalPending: false });
+    expect((await bed.rpc('GetAgent', { instanceUid: uid }))['certificate']).toEqual({ state: 'REVOKED', notAfter: renewal.notAfter, renewalPending: false });
+    // A revoked certificate is not one that expires soon.
+    expect((await bed.rpc('ListAgents', { selector: `run=${run}`, certificateExpiresWithinDays: 3650 }))['agents'] ?? []).toEqual([]);
+  });
+});
+
 describe('CA rotation', () => {
   it("renews the certificates the retiring CA signed during the overlap, signed by the new CA; both accepted until the switch", async () => {
     const agent = await agentWithCertificate();

@@ -1,12 +1,12 @@
 /**
  * Agents' client certificates as the agents table shows them (fleet.v1
  * AgentCertificateSummary): when the one that counts ends, in words and a
- * tone (expired: bad; within the expiry window: warn; a renewal offered and
+ * tone (expired or revoked: bad; within the expiry window: warn; a renewal offered and
  * not switched to yet is said), and the "expires within 7 days" filter's window.
  */
 type Tone = 'ok' | 'bad' | 'warn' | 'muted' | 'info';
 
-export type CertificateSummaryState = 'NONE' | 'ACTIVE' | 'ISSUED' | 'EXPIRED';
+export type CertificateSummaryState = 'NONE' | 'ACTIVE' | 'ISSUED' | 'EXPIRED' | 'REVOKED';
 
 export interface AgentCertificateSummary {
   state: CertificateSummaryState;
@@ -20,6 +20,7 @@ const DAY_MS = 86_400_000;
 
 export function certificateView(c: AgentCertificateSummary | null | undefined, nowMs: number, relative: (iso: string, now: number) => string): { text: string; tone: Tone; title: string } {
   if (!c || c.state === 'NONE' || !c.notAfter) return { text: '—', tone: 'muted', title: 'No client certificate' };
+  if (c.state === 'REVOKED') return { text: 'revoked', tone: 'bad', title: `Its certificate was revoked (it would have ended ${c.notAfter}); no certificate of it is live` };
   const end = Date.parse(c.notAfter);
   const when = relative(c.notAfter, nowMs);
   if (c.state === 'EXPIRED' || end <= nowMs) return { text: `expired ${when}`, tone: 'bad', title: `Its certificate ended ${c.notAfter}; no certificate of it is live` };

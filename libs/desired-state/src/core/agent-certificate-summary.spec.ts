@@ -5,14 +5,20 @@ const T2 = '2026-12-16T00:00:00.000Z';
 
 describe('certificateSummaryOf', () => {
   it('counts the certificate the agent connects with; a renewal beside it is pending', () => {
-    expect(certificateSummaryOf({ activeUntil: T1, issuedUntil: null, expiredAt: null })).toEqual({ state: 'ACTIVE', notAfter: T1, renewalPending: false });
-    expect(certificateSummaryOf({ activeUntil: T1, issuedUntil: T2, expiredAt: null })).toEqual({ state: 'ACTIVE', notAfter: T1, renewalPending: true });
+    expect(certificateSummaryOf({ activeUntil: T1, issuedUntil: null, expiredAt: null, revokedUntil: null })).toEqual({ state: 'ACTIVE', notAfter: T1, renewalPending: false });
+    expect(certificateSummaryOf({ activeUntil: T1, issuedUntil: T2, expiredAt: null, revokedUntil: T2 })).toEqual({ state: 'ACTIVE', notAfter: T1, renewalPending: true });
   });
 
   it('else the one issued and not used, else the last expired one, else none', () => {
-    expect(certificateSummaryOf({ activeUntil: null, issuedUntil: T2, expiredAt: T1 })).toEqual({ state: 'ISSUED', notAfter: T2, renewalPending: false });
-    expect(certificateSummaryOf({ activeUntil: null, issuedUntil: null, expiredAt: T1 })).toEqual({ state: 'EXPIRED', notAfter: T1, renewalPending: false });
-    expect(certificateSummaryOf({ activeUntil: null, issuedUntil: null, expiredAt: null })).toEqual({ state: 'NONE', notAfter: '', renewalPending: false });
+    expect(certificateSummaryOf({ activeUntil: null, issuedUntil: T2, expiredAt: T1, revokedUntil: null })).toEqual({ state: 'ISSUED', notAfter: T2, renewalPending: false });
+    expect(certificateSummaryOf({ activeUntil: null, issuedUntil: null, expiredAt: T1, revokedUntil: null })).toEqual({ state: 'EXPIRED', notAfter: T1, renewalPending: false });
+    expect(certificateSummaryOf({ activeUntil: null, issuedUntil: null, expiredAt: null, revokedUntil: null })).toEqual({ state: 'NONE', notAfter: '', renewalPending: false });
+  });
+
+  it('an agent whose last certificate was revoked is REVOKED, not NONE; of a revoked and an expired one, the later end counts', () => {
+    expect(certificateSummaryOf({ activeUntil: null, issuedUntil: null, expiredAt: null, revokedUntil: T2 })).toEqual({ state: 'REVOKED', notAfter: T2, renewalPending: false });
+    expect(certificateSummaryOf({ activeUntil: null, issuedUntil: null, expiredAt: T1, revokedUntil: T2 })).toEqual({ state: 'REVOKED', notAfter: T2, renewalPending: false });
+    expect(certificateSummaryOf({ activeUntil: null, issuedUntil: null, expiredAt: T2, revokedUntil: T1 })).toEqual({ state: 'EXPIRED', notAfter: T2, renewalPending: false });
   });
 });
 
