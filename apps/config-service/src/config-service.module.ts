@@ -46,6 +46,7 @@ import {
   RolloutDriver,
   certificateServices,
   AgentCertificateReconciler,
+  AgentCertificateRotator,
   AgentCertificateSweeper,
   type CertificateServices,
 } from '@opamp/desired-state';
@@ -61,6 +62,7 @@ type IdentityServices = AgentCredentialServices & {
   certificates: CertificateServices;
   certificateReconciler: AgentCertificateReconciler;
   certificateSweeper: AgentCertificateSweeper;
+  certificateRotator: AgentCertificateRotator;
   offers: CredentialOfferDriver;
 };
 
@@ -242,8 +244,10 @@ export class ConfigServiceModule {
             });
             const certificateReconciler = new AgentCertificateReconciler(certificates, repo, dispatcher, { offer: (tenantId, uids) => identity.reconcileAgents(tenantId, uids), log });
             holder.reconciler = certificateReconciler;
-            const certificateSweeper = new AgentCertificateSweeper(certificates, directory, { intervalMs: config.credentialSweepMs, log });
-            return { credentials, directory, identity, sweeper, offers, certificates, certificateReconciler, certificateSweeper };
+            // Rotation (renewals due by age, asked for, or of a retiring CA), offered through the paced queue.
+            const rotator = new AgentCertificateRotator(certificates, repo, directory, { credentials, offers, log });
+            const certificateSweeper = new AgentCertificateSweeper(certificates, directory, { intervalMs: config.credentialSweepMs, rotator, log });
+            return { credentials, directory, identity, sweeper, offers, certificates, certificateReconciler, certificateSweeper, certificateRotator: rotator };
           },
         },
         {
@@ -298,7 +302,7 @@ export class ConfigServiceModule {
           provide: METRICS,
           inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API, PACKAGES, IDENTITY],
           useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService, packages: PackageReconciler, identity: IdentityServices) =>
-            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages, certificates: identity.certificateReconciler }),
+            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages, certificates: identity.certificateReconciler, certificateRotator: identity.certificateRotator }),
         },
         { provide: METRICS_REGISTRY, inject: [METRICS], useFactory: (metrics: ConfigServiceMetrics) => metrics.registry },
         ConfigServiceLifecycle,

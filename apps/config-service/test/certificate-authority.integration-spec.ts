@@ -95,6 +95,7 @@ describe('the certificate policy', () => {
       lifetimeHours: 168,
       keyTypes: ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'],
       allowedDnsNames: [],
+      rotateAtPercent: 67,
     });
     await expect(bed.rpc('UpdateCertificatePolicy', { policy: { keyTypes: ['dsa'] } })).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
@@ -105,7 +106,7 @@ describe('the certificate policy', () => {
     expect((bad.json['error'] as { message: string }).message).toContain('lifetime_hours must be a whole number from 1 to 8784');
     const set = await bed.rest('PUT', '/certificate-policy', { requireApproval: true, lifetimeHours: 48, keyTypes: ['ecdsa-p256'], allowedDnsNames: ['*.agents.example.com'] });
     expect(set.status).toBe(200);
-    expect(await bed.rpc('GetCertificatePolicy', {})).toEqual({ requireApproval: true, lifetimeHours: 48, keyTypes: ['ecdsa-p256'], allowedDnsNames: ['*.agents.example.com'] });
+    expect(await bed.rpc('GetCertificatePolicy', {})).toEqual({ requireApproval: true, lifetimeHours: 48, keyTypes: ['ecdsa-p256'], allowedDnsNames: ['*.agents.example.com'], rotateAtPercent: 67 });
     expect(await newestAudit()).toMatchObject({ action: 'certificate_policy.update', resourceType: 'certificate_policy', resourceName: bed.tenants[A].id });
   });
 });

@@ -197,9 +197,14 @@ const AUDITED: readonly AuditStep[] = [
   // Client certificates (issue 18).
   { rpc: 'CreateCertificateAuthority', request: () => ({}), action: 'certificate_authority.create', resourceType: 'certificate_authority', resourceName: (p) => String(p['CreateCertificateAuthority']['id']) },
   { rpc: 'RotateCertificateAuthority', request: () => ({}), action: 'certificate_authority.rotate', resourceType: 'certificate_authority', resourceName: (p) => String(p['RotateCertificateAuthority']['id']) },
+  { rpc: 'RotateAgentCertificates', request: () => ({ allAgents: true }), action: 'agent_certificate.request_rotation', resourceType: 'agent_certificates', resourceName: () => bed.tenants[A].id },
   { rpc: 'UpdateCertificatePolicy', request: () => ({ policy: { lifetimeHours: 24 } }), action: 'certificate_policy.update', resourceType: 'certificate_policy', resourceName: () => bed.tenants[A].id },
   { rpc: 'ApproveCertificateRequest', request: () => ({ id: csrIds.approve }), action: 'certificate_request.approve', resourceType: 'certificate_request', resourceName: () => csrIds.approve },
   { rpc: 'DenyCertificateRequest', request: () => ({ id: csrIds.deny }), action: 'certificate_request.deny', resourceType: 'certificate_request', resourceName: () => csrIds.deny },
+  // Certificate revocation (issue 18 item 5), of the agent labelled role=au-revoke.
+  { rpc: 'RevokeAgentCertificates', request: () => ({ selector: 'role=au-revoke' }), action: 'agent_certificate.revoke', resourceType: 'agent_certificates', resourceName: () => 'role=au-revoke' },
+  // Its certificates' event (agent.revoke) comes first, its own credentials' last (the certificate-revocation spec shows both).
+  { rpc: 'RevokeAgents', request: () => ({ selector: 'role=au-revoke' }), action: 'agent_credential.revoke', resourceType: 'agent_credentials', resourceName: () => 'role=au-revoke' },
 ];
 
 /** Rpcs that only read (or compute without storing): everything else in rpc-table.ts mutates and must be in AUDITED. */
@@ -228,6 +233,7 @@ describe('the audit log', () => {
     for (const version of ['1.0.0', '1.1.0']) await bed.rpc('CreatePackageVersion', { packageVersion: { packageName: 'aur-pkg', version, files: [{ os: 'any', arch: 'any', sha256: packageSha }] } });
     await bed.rpc('CreatePackageAssignment', { packageAssignment: { name: 'aurp-a', selector: 'role=pkgrollout', packages: [{ packageName: 'aur-pkg', version: '1.0.0' }] } });
     await bed.putAgent({ tenant: bed.tenants[A].id, uid: bed.newUid(), capabilities: C.ReportsStatus | C.AcceptsPackages | C.ReportsPackageStatuses, labels: { role: 'pkgrollout' } });
+    await bed.putAgent({ tenant: bed.tenants[A].id, uid: bed.newUid(), capabilities: C.ReportsStatus, labels: { role: 'au-revoke' } });
     const previous: Record<string, Record<string, unknown>> = {};
     for (const step of AUDITED) {
       previous[step.rpc] = await bed.rpc(step.rpc, step.request(previous));

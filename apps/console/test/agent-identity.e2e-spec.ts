@@ -6,7 +6,9 @@
  * credential state and filters on it; the agent page's Identity section shows
  * the enrollment and the credentials, rotates (the agent switches; an agent
  * that is away stays listed under Pending switches) and revokes after a
- * reason and a confirmation. Screenshots go to tmp/console-screenshots/identity-*.
+ * reason and a confirmation. An agent with a client certificate (its CSR
+ * signed by the tenant CA) shows when that ends, and the "expires within 7
+ * days" filter finds it. Screenshots go to tmp/console-screenshots/identity-*.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -156,5 +158,36 @@ describe('console: agents identity (embedded server, opamp-go agent, headless Ch
     expect((await rest('GET', '/agent-credentials:pending-switches')).json['credentials']).toEqual([]);
     expect(await page().getByTestId('revoke-credential').isDisabled()).toBe(true);
     await browser.shot('identity-04-agent-revoked');
+  });
+
+  it('agents table: the certificate column (when it ends), and the "expires within 7 days" filter (kept in the URL, answered by the server)', async () => {
+    expect((await rest('POST', '/certificate-authorities', {})).status).toBe(200);
+    const certAgent = await startOpampGoAgent({ endpoint: server.ws, token: server.agentToken, stateDir: join(work, 'cert-agent'), heartbeatSeconds: 1, requestCertificate: true, labels: { role: 'cert' } });
+    try {
+      await certAgent.waitForEvent((e) => e.event === 'certificate_offered', 30_000, 'its certificate offered');
+      await page().goto(`${server.base}/agents`);
+      const cellOf = (uid: string) => page().locator(`[data-testid="agent-row"][data-uid="${uid}"] [data-testid="agent-certificate"]`);
+      await waitFor(() => cellOf(certAgent.uid).getAttribute('data-state'), (s) => s === 'ISSUED', { description: 'the certificate shown' });
+      // The tenant's default lifetime (7 days): inside the window, so it warns.
+      expect(await cellOf(certAgent.uid).innerText()).toMatch(/^in (6|7) d$/);
+      const [listed] = (await rest<{ certificates: Array<{ notAfter: string }> }>('GET', `/agent-certificates?instanceUid=${certAgent.uid}`)).json.certificates;
+      expect(await cellOf(certAgent.uid).getAttribute('data-not-after')).toBe(listed.notAfter);
+      expect(await cellOf(plainUid()).innerText()).toBe('—');
+      // A compact column: at 1440 px it takes little of the table (console.e2e checks the table fits, no certificates there).
+      await page().setViewportSize({ width: 1440, height: 900 });
+      const width = (await page().evaluate(`document.querySelector('[data-testid="agents-table"] th[data-testid="col-certificate"]').getBoundingClientRect().width`)) as number;
+      expect(width).toBeLessThanOrEqual(100);
+
+      const asked = page().waitForRequest((r) => r.url().includes('/api/v1/agents?') && r.url().includes('certificateExpiresWithinDays=7'));
+      await page().getByTestId('filter-certificate-expiry').locator('button').click();
+      await asked;
+      await waitFor(() => page().getByTestId('agent-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-uid'))), (u) => u.length === 1 && u[0] === certAgent.uid, {
+        description: 'only the agent whose certificate ends within 7 days',
+      });
+      expect(page().url()).toContain('certExpires=7');
+      await browser.shot('identity-05-agents-certificate-expiry');
+    } finally {
+      await certAgent.terminate();
+    }
   });
 });

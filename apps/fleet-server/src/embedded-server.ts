@@ -36,6 +36,7 @@ import {
   type CertificateDirectory,
   certificateServices,
   AgentCertificateReconciler,
+  AgentCertificateRotator,
   AgentCertificateSweeper,
 } from '@opamp/desired-state';
 import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
@@ -223,7 +224,9 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const credentialSweeper = new AgentCredentialSweeper(credentialRepo, credentialDirectory, credentialOffers, { log: (level, message) => log(level, message) });
   const certificateReconciler = new AgentCertificateReconciler(certificates, repo, dispatcher, { offer: (tenantId, uids) => identity.reconcileAgents(tenantId, uids), log: (level, message) => log(level, message) });
   certificateHolder.reconciler = certificateReconciler;
-  const certificateSweeper = new AgentCertificateSweeper(certificates, credentialDirectory, { log: (level, message) => log(level, message) });
+  // Rotation (renewals due by age, asked for, or of a retiring CA), offered through the paced queue.
+  const certificateRotator = new AgentCertificateRotator(certificates, repo, credentialDirectory, { credentials: credentialRepo, offers: credentialOffers, log: (level, message) => log(level, message) });
+  const certificateSweeper = new AgentCertificateSweeper(certificates, credentialDirectory, { rotator: certificateRotator, log: (level, message) => log(level, message) });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity, offers: credentialOffers },
     packageReconciler,
@@ -339,7 +342,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   await edge.start();
   ownOpampUrl = `${config.tls ? 'https' : 'http'}://${config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost}:${edge.port}/v1/opamp`;
   // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
-  const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler, certificates: certificateReconciler }, { defaultMetrics: false });
+  const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler, certificates: certificateReconciler, certificateRotator }, { defaultMetrics: false });
   const registry = Registry.merge([edge.metrics.registry, configMetrics.registry]);
   const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && store.failure === null, registry });
   await admin.start();

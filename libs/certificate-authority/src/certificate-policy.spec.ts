@@ -80,6 +80,9 @@ describe('checkedPolicy', () => {
     expect(() => checkedPolicy({ lifetimeHours: 1.5 })).toThrow('lifetime_hours');
     expect(() => checkedPolicy({ allowedDnsNames: ['a b'] })).toThrow('allowed DNS names must be host names or *.suffix patterns');
     expect(() => checkedPolicy({ allowedDnsNames: ['*.*.example.com'] })).toThrow('allowed DNS names');
-    expect(checkedPolicy({ requireApproval: true, lifetimeHours: 48, keyTypes: ['ecdsa-p256'] })).toEqual({ keyTypes: ['ecdsa-p256'], lifetimeHours: 48, allowedDnsNames: [], requireApproval: true });
+    expect(checkedPolicy({ requireApproval: true, lifetimeHours: 48, keyTypes: ['ecdsa-p256'] })).toEqual({ keyTypes: ['ecdsa-p256'], lifetimeHours: 48, allowedDnsNames: [], requireApproval: true, rotateAtPercent: 67 });
+    expect(checkedPolicy({ rotateAtPercent: 80 }).rotateAtPercent).toBe(80);
+    expect(() => checkedPolicy({ rotateAtPercent: 99 })).toThrow('rotate_at_percent must be a whole number from 10 to 95');
+    expect(() => checkedPolicy({ rotateAtPercent: 50.5 })).toThrow('rotate_at_percent');
   });
 });

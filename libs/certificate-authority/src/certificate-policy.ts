@@ -7,7 +7,15 @@
  */
 import { parseAgentUri } from './agent-certificate-names';
 import { CertificateRefusal } from './certificate-refusal';
-import { DEFAULT_CLIENT_CERT_LIFETIME_HOURS, MAX_CLIENT_CERT_LIFETIME_HOURS, MAX_POLICY_DNS_PATTERNS, MIN_CLIENT_CERT_LIFETIME_HOURS } from './certificate-limits';
+import {
+  DEFAULT_CLIENT_CERT_LIFETIME_HOURS,
+  DEFAULT_ROTATE_AT_PERCENT,
+  MAX_CLIENT_CERT_LIFETIME_HOURS,
+  MAX_POLICY_DNS_PATTERNS,
+  MAX_ROTATE_AT_PERCENT,
+  MIN_CLIENT_CERT_LIFETIME_HOURS,
+  MIN_ROTATE_AT_PERCENT,
+} from './certificate-limits';
 import type { CertificateRequestInfo } from './certificate-request';
 import { isKeyType, KEY_TYPES, type KeyType } from './key-algorithm';
 
@@ -19,6 +27,8 @@ export interface CertificatePolicy {
   readonly allowedDnsNames: readonly string[];
   /** Requests wait for an operator's approval. */
   readonly requireApproval: boolean;
+  /** Certificates are renewed once this percent of their lifetime has passed (rotation before expiry). */
+  readonly rotateAtPercent: number;
 }
 
 export const DEFAULT_CERTIFICATE_POLICY: CertificatePolicy = {
@@ -26,12 +36,19 @@ export const DEFAULT_CERTIFICATE_POLICY: CertificatePolicy = {
   lifetimeHours: DEFAULT_CLIENT_CERT_LIFETIME_HOURS,
   allowedDnsNames: [],
   requireApproval: false,
+  rotateAtPercent: DEFAULT_ROTATE_AT_PERCENT,
 };
 
 const DNS_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 /** A policy as an operator sets it, checked; throws Error with the reason (the API's BAD_REQUEST). */
-export function checkedPolicy(input: { keyTypes?: readonly string[]; lifetimeHours?: number; allowedDnsNames?: readonly string[]; requireApproval?: boolean }): CertificatePolicy {
+export function checkedPolicy(input: {
+  keyTypes?: readonly string[];
+  lifetimeHours?: number;
+  allowedDnsNames?: readonly string[];
+  requireApproval?: boolean;
+  rotateAtPercent?: number;
+}): CertificatePolicy {
   const keyTypes = input.keyTypes && input.keyTypes.length > 0 ? [...new Set(input.keyTypes)] : [...DEFAULT_CERTIFICATE_POLICY.keyTypes];
   for (const k of keyTypes) if (!isKeyType(k)) throw new Error(`key type must be one of ${KEY_TYPES.join(', ')}`);
   const lifetimeHours = input.lifetimeHours ?? DEFAULT_CERTIFICATE_POLICY.lifetimeHours;
@@ -41,7 +58,11 @@ export function checkedPolicy(input: { keyTypes?: readonly string[]; lifetimeHou
   const allowedDnsNames = [...new Set((input.allowedDnsNames ?? []).map((n) => n.trim().toLowerCase()))];
   if (allowedDnsNames.length > MAX_POLICY_DNS_PATTERNS) throw new Error(`at most ${MAX_POLICY_DNS_PATTERNS} allowed DNS names`);
   for (const n of allowedDnsNames) if (n.length > 253 || !DNS_PATTERN.test(n)) throw new Error('allowed DNS names must be host names or *.suffix patterns');
-  return { keyTypes: keyTypes as KeyType[], lifetimeHours, allowedDnsNames, requireApproval: input.requireApproval ?? false };
+  const rotateAtPercent = input.rotateAtPercent || DEFAULT_ROTATE_AT_PERCENT;
+  if (!Number.isInteger(rotateAtPercent) || rotateAtPercent < MIN_ROTATE_AT_PERCENT || rotateAtPercent > MAX_ROTATE_AT_PERCENT) {
+    throw new Error(`rotate_at_percent must be a whole number from ${MIN_ROTATE_AT_PERCENT} to ${MAX_ROTATE_AT_PERCENT} (0: the default, ${DEFAULT_ROTATE_AT_PERCENT})`);
+  }
+  return { keyTypes: keyTypes as KeyType[], lifetimeHours, allowedDnsNames, requireApproval: input.requireApproval ?? false, rotateAtPercent };
 }
 
 export function dnsNameAllowed(patterns: readonly string[], name: string): boolean {

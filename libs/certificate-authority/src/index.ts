@@ -8,6 +8,7 @@ export * from './agent-certificate-names';
 export * from './certificate-limits';
 export * from './certificate-policy';
 export * from './certificate-refusal';
+export * from './certificate-renewal';
 export * from './certificate-request';
 export * from './certificate-signer';
 export * from './client-certificate';

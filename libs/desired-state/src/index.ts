@@ -36,3 +36,8 @@ export * from './store/certificate-revocation.repository';
 export * from './runtime/certificate-revocation-list.publisher';
 export * from './runtime/agent-certificate.reconciler';
 export * from './runtime/agent-certificate.sweeper';
+export * from './store/certificate-rotation.repository';
+export * from './runtime/agent-certificate.activator';
+export * from './runtime/agent-certificate.rotator';
+export * from './api/certificate-rotation-api';
+export * from './runtime/certificate.metrics';

@@ -37,7 +37,7 @@ afterAll(async () => {
 
 it('keeps the policy, one waiting request per agent, and signs an approved one with the active CA', async () => {
   await api.certificateAuthorities.updateCertificatePolicy(caller, { policy: { requireApproval: true, keyTypes: ['ecdsa-p256', 'rsa-2048'], allowedDnsNames: ['a.example.com', '*.b.example.com'] } });
-  expect(await api.certificateAuthorities.getCertificatePolicy(caller)).toEqual({ requireApproval: true, lifetimeHours: 168, keyTypes: ['ecdsa-p256', 'rsa-2048'], allowedDnsNames: ['a.example.com', '*.b.example.com'] });
+  expect(await api.certificateAuthorities.getCertificatePolicy(caller)).toEqual({ requireApproval: true, lifetimeHours: 168, keyTypes: ['ecdsa-p256', 'rsa-2048'], allowedDnsNames: ['a.example.com', '*.b.example.com'], rotateAtPercent: 67 });
   const ca = await api.certificateAuthorities.createCertificateAuthority(caller, {});
 
   const first = (await testCsr()).pem;

@@ -129,6 +129,9 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'ListCertificateRequests') listCertificateRequests(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListCertificateRequests', r, m, c); }
   @GrpcMethod(S, 'ApproveCertificateRequest') approveCertificateRequest(r: Req, m: Metadata, c: GrpcCall) { return this.call('ApproveCertificateRequest', r, m, c); }
   @GrpcMethod(S, 'DenyCertificateRequest') denyCertificateRequest(r: Req, m: Metadata, c: GrpcCall) { return this.call('DenyCertificateRequest', r, m, c); }
+  // Certificate rotation (issue 18 item 4).
+  @GrpcMethod(S, 'RotateAgentCertificates') rotateAgentCertificates(r: Req, m: Metadata, c: GrpcCall) { return this.call('RotateAgentCertificates', r, m, c); }
+  @GrpcMethod(S, 'ListPendingCertificateSwitches') listPendingCertificateSwitches(r: Req, m: Metadata, c: GrpcCall) { return this.call('ListPendingCertificateSwitches', r, m, c); }
   @GrpcMethod(S, 'RevokeAgentCertificates') revokeAgentCertificates(r: Req, m: Metadata, c: GrpcCall) { return this.call('RevokeAgentCertificates', r, m, c); }
   @GrpcMethod(S, 'RevokeAgents') revokeAgents(r: Req, m: Metadata, c: GrpcCall) { return this.call('RevokeAgents', r, m, c); }
   @GrpcMethod(S, 'GetCertificateRevocationList') getCertificateRevocationList(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetCertificateRevocationList', r, m, c); }

@@ -105,6 +105,9 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'GET', path: '/certificate-requests', rpc: 'ListCertificateRequests', summary: "Agents' CSRs (state: PENDING waits for approval)" },
   { method: 'POST', path: '/certificate-requests/{id}:approve', rpc: 'ApproveCertificateRequest', body: '*', summary: 'Sign a waiting CSR; the agent is offered the certificate' },
   { method: 'POST', path: '/certificate-requests/{id}:deny', rpc: 'DenyCertificateRequest', body: '*', summary: 'Refuse a waiting CSR' },
+  // Certificate rotation (issue 18 item 4).
+  { method: 'POST', path: '/agent-certificates:rotate', rpc: 'RotateAgentCertificates', body: '*', summary: "Renew agents' certificates now (exactly one of instance_uid, selector, all_agents)" },
+  { method: 'GET', path: '/agent-certificates:pending-switches', rpc: 'ListPendingCertificateSwitches', summary: 'Renewals agents have not switched to (older_than_minutes, default 60)' },
   { method: 'POST', path: '/agent-certificates:revoke', rpc: 'RevokeAgentCertificates', body: '*', summary: 'Revoke certificates (certificate_id, serial, fingerprint, instance_uid or selector; ca_id; reason, note): refused at once on every gateway, in the CRL' },
   { method: 'POST', path: '/agents:revoke', rpc: 'RevokeAgents', body: '*', summary: "Revoke agents (instance_uid or selector): every certificate and every credential the server issued them" },
   { method: 'GET', path: '/certificate-authorities/{id}/revocation-list', rpc: 'GetCertificateRevocationList', summary: "The CA's current CRL as JSON (PEM and DER); GET .../crl serves the CRL itself" },

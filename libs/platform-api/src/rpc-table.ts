@@ -86,6 +86,9 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   ListCertificateRequests: (api, c, r) => api.agentCertificates.listCertificateRequests(c, r),
   ApproveCertificateRequest: (api, c, r) => api.agentCertificates.approveCertificateRequest(c, r),
   DenyCertificateRequest: (api, c, r) => api.agentCertificates.denyCertificateRequest(c, r),
+  // Certificate rotation (issue 18 item 4).
+  RotateAgentCertificates: (api, c, r) => api.certificateRotation.rotateAgentCertificates(c, r),
+  ListPendingCertificateSwitches: (api, c, r) => api.certificateRotation.listPendingCertificateSwitches(c, r),
   RevokeAgentCertificates: (api, c, r) => api.certificateRevocation.revokeAgentCertificates(c, r),
   RevokeAgents: (api, c, r) => api.certificateRevocation.revokeAgents(c, r),
   GetCertificateRevocationList: (api, c, r) => api.certificateRevocation.getCertificateRevocationList(c, r),

@@ -43,28 +43,32 @@ export class HaproxyTerminator {
     });
   }
 
-  /** Starts HAProxy in front of `gateway` (host:port); resolves once it accepts TLS connections. */
-  static async start(gateway: string, files: TerminatorFiles): Promise<HaproxyTerminator> {
+  /**
+   * Starts HAProxy in front of `gateway` (host:port); resolves once it accepts
+   * TLS connections. `port`: where it listens (one the test chose, e.g. from
+   * randomPortBase(), when the server must know its public address first).
+   */
+  static async start(gateway: string, files: TerminatorFiles, port?: number): Promise<HaproxyTerminator> {
     const dir = mkdtempSync(join(tmpdir(), 'haproxy-mtls-'));
     // The names terminator-sync.js writes.
     const paths = { server: join(dir, 'server.pem'), ca: join(dir, 'ca-bundle.pem'), crl: join(dir, 'crl.pem') };
     writeFileSync(paths.server, files.serverPem, { mode: 0o600 });
     writeFileSync(paths.ca, files.caBundlePem);
     writeFileSync(paths.crl, files.crlPem);
-    const port = await freePort();
+    const listen = port ?? (await freePort());
     const child = spawn('haproxy', ['-W', '-f', join(workspaceRoot(), HAPROXY_MTLS_CONFIG)], {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-        OPAMP_MTLS_BIND: `127.0.0.1:${port}`,
+        OPAMP_MTLS_BIND: `127.0.0.1:${listen}`,
         OPAMP_MTLS_SERVER_CERT: paths.server,
         OPAMP_MTLS_CA_FILE: paths.ca,
         OPAMP_MTLS_CRL_FILE: paths.crl,
         OPAMP_MTLS_GATEWAY: gateway,
       },
     });
-    const t = new HaproxyTerminator(child, dir, port);
+    const t = new HaproxyTerminator(child, dir, listen);
     await t.loaded(1);
     return t;
   }

@@ -42,6 +42,8 @@ export interface OpampGoAgentOptions {
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
   /** Once connected, send a CSR for its uid (issue 18; events certificate_requested, certificate_offered). */
   readonly requestCertificate?: boolean;
+  /** Where the CSR's key is kept (PKCS#8 PEM, made there when absent); an offered certificate for it becomes the agent's client certificate. */
+  readonly certificateKeyFile?: string;
   /**
    * Accept packages (issue 17): the agent's package files and state live in this directory
    * (AcceptsPackages and ReportsPackageStatuses are added to its capabilities).
@@ -51,8 +53,6 @@ export interface OpampGoAgentOptions {
   readonly agentPackage?: string;
   /** Continue a download that broke off with a Range request (opamp-go alone does not). */
   readonly resumeDownloads?: boolean;
-  /** With requestCertificate: the file the CSR's private key is written to (PEM), to reconnect over mutual TLS with the certificate offered. */
-  readonly certificateKeyOut?: string;
   /**
    * Declare ReportsOwnMetrics and follow the own_metrics offer: POST a small
    * OTLP/JSON metrics export to it with its headers (issue 19; events
@@ -138,10 +138,10 @@ export async function startOpampGoAgent(options: OpampGoAgentOptions): Promise<O
   if (options.heartbeatSeconds !== undefined) args.push('-heartbeat', String(options.heartbeatSeconds));
   if (options.applyTimeoutMs !== undefined) args.push('-apply-timeout', `${options.applyTimeoutMs}ms`);
   if (options.requestCertificate) args.push('-request-certificate');
+  if (options.certificateKeyFile) args.push('-certificate-key', options.certificateKeyFile);
   if (options.packagesDir !== undefined) args.push('-packages-dir', options.packagesDir);
   if (options.agentPackage !== undefined) args.push('-agent-package', options.agentPackage);
   if (options.resumeDownloads) args.push('-resume-downloads');
-  if (options.certificateKeyOut) args.push('-certificate-key-out', options.certificateKeyOut);
   if (options.ownMetrics) args.push('-own-metrics');
   if (typeof options.ownMetrics === 'object') args.push('-own-metrics-interval', `${options.ownMetrics.intervalMs}ms`);
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('-label', `${k}=${v}`);

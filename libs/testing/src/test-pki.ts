@@ -76,6 +76,11 @@ export async function issueServerCertificate(ca: TestCa, ip = '127.0.0.1'): Prom
   return issue(ca, { subject: `CN=${ip}`, san: [{ type: 'ip', value: ip }], usage: x509.ExtendedKeyUsage.serverAuth, validity: {} });
 }
 
+/** The CA's private key, PKCS#8 PEM: for an operator-provided CA (CreateCertificateAuthority with certificate_pem and private_key_pem). */
+export async function testCaKeyPem(ca: TestCa): Promise<string> {
+  return pemLines(x509.PemConverter.encode(await crypto.subtle.exportKey('pkcs8', ca.keys.privateKey), 'PRIVATE KEY'));
+}
+
 /** A CRL of `ca` listing these serial numbers (none: an empty list, which a terminator still needs for each CA it trusts). */
 export async function createTestCrl(ca: TestCa, revokedSerials: readonly string[] = []): Promise<string> {
   const crl = await x509.X509CrlGenerator.create({

@@ -59,4 +59,14 @@ describe('agent filter', () => {
     expect(nextSort({ key: 'last_seen', direction: 'desc' }, 'last_seen')).toEqual({ key: 'last_seen', direction: 'asc' });
     expect(nextSort({ key: 'last_seen', direction: 'desc' }, 'service_name')).toEqual({ key: 'service_name', direction: 'asc' });
   });
+
+  it('keeps the certificate expiry window in the URL and sends it as certificateExpiresWithinDays', () => {
+    const f = { selector: '', statuses: [], certificateExpiresWithinDays: 7 };
+    expect(filterToSearch(f)).toBe('?certExpires=7');
+    expect(filterFromSearch('?certExpires=7').certificateExpiresWithinDays).toBe(7);
+    expect(filterFromSearch('?certExpires=0').certificateExpiresWithinDays).toBeUndefined();
+    expect(filterFromSearch('?certExpires=x').certificateExpiresWithinDays).toBeUndefined();
+    expect(listAgentsQuery(f, 25)).toEqual({ pageSize: '25', certificateExpiresWithinDays: '7' });
+    expect(isFiltered(f)).toBe(true);
+  });
 });

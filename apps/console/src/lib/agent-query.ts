@@ -14,6 +14,8 @@ export interface AgentFilter {
   statuses: RemoteConfigStatus[];
   /** Agent credential states to include (absent: any). */
   credentialStates?: CredentialState[];
+  /** Only agents whose certificate ends within this many days (expired included); absent: any. */
+  certificateExpiresWithinDays?: number;
   /** Absent: the API's default order (instance UID ascending). */
   sort?: AgentSort;
 }
@@ -63,6 +65,12 @@ export function shortStatus(s: RemoteConfigStatus | string): string {
   return s.replace('REMOTE_CONFIG_STATUS_', '').toLowerCase();
 }
 
+/** A whole number of days from 1 to ten years (the API's bounds), else absent. */
+function daysParam(v: string | null): number | undefined {
+  const n = Number(v);
+  return v && Number.isInteger(n) && n >= 1 && n <= 3650 ? n : undefined;
+}
+
 export function filterFromSearch(search: string): AgentFilter {
   const p = new URLSearchParams(search);
   const statuses = (p.get('status') ?? '')
@@ -80,6 +88,7 @@ export function filterFromSearch(search: string): AgentFilter {
     inSync: bool(p.get('inSync')),
     statuses: [...new Set(statuses)],
     credentialStates: credentialStates.length > 0 ? [...new Set(credentialStates)] : undefined,
+    certificateExpiresWithinDays: daysParam(p.get('certExpires')),
     sort: sortFromParam(p.get('sort')),
   };
 }
@@ -92,6 +101,7 @@ export function filterToSearch(f: AgentFilter): string {
   if (f.inSync !== undefined) p.set('inSync', String(f.inSync));
   if (f.statuses.length > 0) p.set('status', f.statuses.map(shortStatus).join(','));
   if (f.credentialStates?.length) p.set('credential', f.credentialStates.map((s) => s.toLowerCase()).join(','));
+  if (f.certificateExpiresWithinDays) p.set('certExpires', String(f.certificateExpiresWithinDays));
   if (f.sort) p.set('sort', `${f.sort.direction === 'desc' ? '-' : ''}${f.sort.key}`);
   const s = p.toString();
   return s ? `?${s}` : '';
@@ -106,11 +116,12 @@ export function listAgentsQuery(f: AgentFilter, pageSize: number, pageToken = ''
   if (f.inSync !== undefined) q['inSync'] = String(f.inSync);
   if (f.statuses.length > 0) q['configStatuses'] = f.statuses.join(',');
   if (f.credentialStates?.length) q['credentialState'] = f.credentialStates.join(',');
+  if (f.certificateExpiresWithinDays) q['certificateExpiresWithinDays'] = String(f.certificateExpiresWithinDays);
   if (f.sort) q['orderBy'] = `${f.sort.key} ${f.sort.direction}`;
   if (pageToken) q['pageToken'] = pageToken;
   return q;
 }
 
 export function isFiltered(f: AgentFilter): boolean {
-  return f.selector.trim() !== '' || f.connected !== undefined || f.healthy !== undefined || f.inSync !== undefined || f.statuses.length > 0 || (f.credentialStates?.length ?? 0) > 0;
+  return f.selector.trim() !== '' || f.connected !== undefined || f.healthy !== undefined || f.inSync !== undefined || f.statuses.length > 0 || (f.credentialStates?.length ?? 0) > 0 || f.certificateExpiresWithinDays !== undefined;
 }

@@ -3,6 +3,7 @@
  * (proto/fleet/v1/fleet_api.proto). Every field is present: the REST mirror
  * writes defaults.
  */
+import type { AgentCertificateSummary } from './agent-certificate';
 import type { AgentCredentialSummary } from './agent-credential';
 
 export type HealthState = 'HEALTH_STATE_UNKNOWN' | 'HEALTH_STATE_HEALTHY' | 'HEALTH_STATE_UNHEALTHY';
@@ -43,6 +44,8 @@ export interface Agent {
   updateTime: string;
   /** What the agent is admitted with (ListAgents, GetAgent); absent from an older server. */
   credential?: AgentCredentialSummary | null;
+  /** Its client certificate and when it ends (ListAgents, GetAgent); absent from an older server. */
+  certificate?: AgentCertificateSummary | null;
 }
 
 export interface ComponentHealth {

@@ -2,17 +2,19 @@
  * The agents table: label-selector search, status filters and the sort order
  * (kept in the URL), sortable column headers, server-side sorting and keyset
  * paging with the API's page tokens (a token continues its own order), live
- * refresh of the page on screen, each agent's credential state (column and filter).
+ * refresh of the page on screen, each agent's credential state and when its
+ * certificate ends (columns and filters).
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
 import { useNow, usePoll } from '../hooks';
 import { filterFromSearch, filterToSearch, isFiltered, listAgentsQuery, nextSort, PAGE_SIZES, shortStatus, type AgentFilter, type AgentSort, type AgentSortKey } from '../lib/agent-query';
 import { agentDisplayName, agentInstanceId, formatCount, relativeTime, shortUid } from '../lib/format';
-import { REMOTE_CONFIG_STATUSES, type ListAgentsResponse, type RemoteConfigStatus } from '../lib/types';
+import { REMOTE_CONFIG_STATUSES, type Agent, type ListAgentsResponse, type RemoteConfigStatus } from '../lib/types';
 import { CREDENTIAL_STATES, credentialView, type CredentialState } from '../lib/agent-credential';
+import { CERTIFICATE_EXPIRY_FILTER_DAYS, certificateView } from '../lib/agent-certificate';
 import { Link, navigate, useLocation } from '../router';
-import { ConfigStatusBadge, ConnectionBadge, CredentialBadge, HealthBadge, SyncBadge } from '../components/badges';
+import { Badge, ConfigStatusBadge, ConnectionBadge, CredentialBadge, HealthBadge, SyncBadge } from '../components/badges';
 import { AgentTabs } from '../components/AgentTabs';
 import { Card, ErrorBox, LiveIndicator, PageHeader } from '../components/ui';
 
@@ -108,6 +110,8 @@ export function Agents() {
 
   // Rows of an earlier query never stand under the error of this one (a bad selector).
   const agents = list.error && !list.current ? [] : (list.data?.agents ?? []);
+  // A fleet without client certificates gets no empty column (the table must fit 1024 px).
+  const showCertificates = filter.certificateExpiresWithinDays !== undefined || agents.some((a) => (a.certificate?.state ?? 'NONE') !== 'NONE');
   const first = page * pageSize + 1;
 
   return (
@@ -152,6 +156,17 @@ export function Agents() {
                 </button>
               ))}
             </div>
+            <div className="segmented" role="group" aria-label="Certificate expiry" data-testid="filter-certificate-expiry">
+              <span className="segmented-label">Certificate</span>
+              <button
+                type="button"
+                className={filter.certificateExpiresWithinDays ? 'active' : ''}
+                title={`Agents whose certificate ends within ${CERTIFICATE_EXPIRY_FILTER_DAYS} days, expired ones included`}
+                onClick={() => setFilter({ certificateExpiresWithinDays: filter.certificateExpiresWithinDays ? undefined : CERTIFICATE_EXPIRY_FILTER_DAYS })}
+              >
+                expires within {CERTIFICATE_EXPIRY_FILTER_DAYS} days
+              </button>
+            </div>
           </div>
         </form>
         <ErrorBox error={list.error} title="Could not list agents" />
@@ -176,6 +191,11 @@ export function Agents() {
               </th>
               <th>Sync</th>
               <th>Credential</th>
+              {showCertificates && (
+                <th data-testid="col-certificate" title="When the agent's client certificate ends">
+                  Cert. ends
+                </th>
+              )}
               <th aria-sort={ariaSort(filter.sort, 'last_seen')}>
                 <SortButton sortKey="last_seen" label="Last seen" {...sortProps} />
               </th>
@@ -226,13 +246,14 @@ export function Agents() {
                   <td data-testid="agent-credential" data-state={a.credential?.state ?? ''}>
                     <CredentialBadge agent={a} />
                   </td>
+                  {showCertificates && <CertificateCell agent={a} now={now} />}
                   <td title={a.lastSeenTime}>{relativeTime(a.lastSeenTime, now)}</td>
                 </tr>
               );
             })}
             {agents.length === 0 && !list.loading && (
               <tr>
-                <td colSpan={9} className="empty">
+                <td colSpan={showCertificates ? 10 : 9} className="empty">
                   {isFiltered(filter) ? 'No agent matches these filters.' : 'No agents yet. Agents appear here when they connect.'}
                 </td>
               </tr>
@@ -274,5 +295,15 @@ export function Agents() {
         </div>
       </Card>
     </div>
+  );
+}
+
+/** When the agent's client certificate ends (and whether a renewal waits for it). */
+function CertificateCell({ agent, now }: { agent: Agent; now: number }) {
+  const v = certificateView(agent.certificate, now, relativeTime);
+  return (
+    <td data-testid="agent-certificate" data-state={agent.certificate?.state ?? ''} data-not-after={agent.certificate?.notAfter ?? ''}>
+      {v.tone === 'muted' ? <span className="muted">{v.text}</span> : <Badge tone={v.tone} title={v.title}>{v.text}</Badge>}
+    </td>
   );
 }

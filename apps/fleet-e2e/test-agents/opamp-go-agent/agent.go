@@ -39,12 +39,12 @@ type agentOptions struct {
 	clientTLS *tls.Config
 	// Send a CSR once the first session is up (-request-certificate).
 	requestCertificate bool
+	// Where the CSR's key is kept (-certificate-key; "": memory only).
+	certificateKeyFile string
 	// packages: -packages-dir (nil: the agent does not accept packages).
 	packages *packageStore
 	// Continue a broken download with Range (-resume-downloads).
 	resumeDownloads bool
-	// Where the CSR's key is written as PEM once made (-certificate-key-out; empty: kept in memory only).
-	certificateKeyOut string
 	// Follow own_metrics offers (-own-metrics); nil: not declared.
 	ownMetrics *ownMetrics
 }
@@ -74,7 +74,7 @@ type agent struct {
 type stopRequest struct{ done chan struct{} }
 
 func newAgent(o agentOptions) *agent {
-	a := &agent{agentOptions: o, requests: make(chan any, 8), heartbeat: -1, certKey: certificateKey{keyOut: o.certificateKeyOut}}
+	a := &agent{agentOptions: o, requests: make(chan any, 8), heartbeat: -1, certKey: certificateKey{file: o.certificateKeyFile}}
 	if o.packages != nil {
 		o.packages.emit = a.emitCurrent
 		o.packages.installed = a.setServiceVersion
@@ -114,6 +114,9 @@ func (a *agent) setServiceVersion(version string) {
 
 // start connects with the given settings; accepted: they came from the state directory.
 func (a *agent) start(st connSettings, accepted bool) error {
+	if err := a.certKey.load(); err != nil {
+		return err
+	}
 	a.current = st
 	var cs *protobufs.ConnectionSettingsStatus
 	if accepted && st.Hash != "" {
@@ -161,6 +164,13 @@ func (a *agent) stop() {
 func (a *agent) startSession(st connSettings, cs *protobufs.ConnectionSettingsStatus) (*session, error) {
 	s := newSession(st, a.uid, a.log, a.stderr)
 	s.clientTLS = a.clientTLS
+	if st.CertPEM != "" {
+		cert, err := a.certKey.clientCertificate(st.CertPEM)
+		if err != nil {
+			return nil, err
+		}
+		s.clientCert = cert
+	}
 	// Health first: SetCapabilities refuses ReportsHealth without it.
 	if err := s.client.SetHealth(&protobufs.ComponentHealth{Healthy: true, Status: "running", StartTimeUnixNano: uint64(time.Now().UnixNano())}); err != nil {
 		return nil, err
@@ -391,7 +401,7 @@ func (a *agent) switchSettings(from *session, candidate connSettings) {
 			err := a.accept(candidate)
 			if err == nil {
 				a.setSession(next)
-				next.emit("settings_applied", map[string]any{"hash": candidate.Hash, "reconnected": true})
+				next.emit("settings_applied", map[string]any{"hash": candidate.Hash, "reconnected": true, "certFingerprint": candidate.certFingerprint()})
 				return
 			}
 			reason = err.Error()

@@ -3,9 +3,11 @@
 // opamp-go's RequestConnectionSettings; an offer that carries a certificate
 // is reported with the certificate and CA (public), whether the private key
 // field is empty (it must be: the agent keeps its own) and whether the
-// certificate is for the agent's key. The key stays in memory, unless
-// -certificate-key-out names a file for it (a test reconnecting over mutual
-// TLS with the certificate it was offered).
+// certificate is for the agent's key. The key stays in memory, or in the
+// -certificate-key file (PKCS#8 PEM, mode 0600: made there once, read back on
+// a restart), which also lets a test present the agent's certificates itself.
+// An offered certificate for that key becomes the agent's client certificate
+// (connection-settings.go CertPEM) when it switches to the offer.
 package main
 
 import (
@@ -13,10 +15,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"os"
 	"sync"
 
@@ -24,10 +29,71 @@ import (
 )
 
 type certificateKey struct {
-	keyOut   string
 	mu       sync.Mutex
 	key      *ecdsa.PrivateKey
 	received bool
+	// file: where the key is kept ("" : memory only).
+	file string
+}
+
+// load reads the key file when there is one.
+func (k *certificateKey) load() error {
+	if k.file == "" {
+		return nil
+	}
+	data, err := os.ReadFile(k.file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return fmt.Errorf("-certificate-key %s holds no PEM key", k.file)
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("-certificate-key %s: %w", k.file, err)
+	}
+	key, ok := parsed.(*ecdsa.PrivateKey)
+	if !ok {
+		return fmt.Errorf("-certificate-key %s is not an ECDSA key", k.file)
+	}
+	k.mu.Lock()
+	k.key = key
+	k.mu.Unlock()
+	return nil
+}
+
+// keyPEM: the key as PKCS#8 PEM (nil before there is one). Callers hold mu.
+func (k *certificateKey) keyPEM() ([]byte, error) {
+	if k.key == nil {
+		return nil, nil
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k.key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// clientCertificate: certPEM (an offered certificate) with the agent's key, for TLS.
+func (k *certificateKey) clientCertificate(certPEM string) (*tls.Certificate, error) {
+	k.mu.Lock()
+	keyPEM, err := k.keyPEM()
+	k.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if keyPEM == nil {
+		return nil, errors.New("an offered client certificate, but no key of the agent's to use it with")
+	}
+	cert, err := tls.X509KeyPair([]byte(certPEM), keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("offered client certificate: %w", err)
+	}
+	return &cert, nil
 }
 
 // requestOnConnect sends the CSR once the session is connected, unless a certificate came already.
@@ -54,12 +120,12 @@ func (k *certificateKey) request(s *session, uidHex string) error {
 			return err
 		}
 		k.key = key
-		if k.keyOut != "" {
-			der, err := x509.MarshalPKCS8PrivateKey(key)
+		if k.file != "" {
+			keyPEM, err := k.keyPEM()
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(k.keyOut, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			if err := os.WriteFile(k.file, keyPEM, 0o600); err != nil {
 				return err
 			}
 		}

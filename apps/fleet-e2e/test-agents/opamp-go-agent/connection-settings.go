@@ -5,8 +5,10 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,6 +28,10 @@ type connSettings struct {
 	HeartbeatSeconds uint64 `json:"heartbeatSeconds"`
 	// Insecure: skip TLS verification (the only TLS setting of an offer the agent honours).
 	Insecure bool `json:"insecure"`
+	// CertPEM: the client certificate an offer carried for the key of the
+	// agent's CSR (TLSCertificate.cert, private_key empty); used for mutual TLS
+	// from then on instead of the flags' one. Empty: none from an offer.
+	CertPEM string `json:"certPem,omitempty"`
 	// Hash of the offer these settings came from; empty for the flags.
 	Hash string `json:"hash"`
 }
@@ -35,6 +41,16 @@ func (s connSettings) isHTTP() bool {
 }
 
 func (s connSettings) credential() string { return credentialOf(s.Headers) }
+
+// certFingerprint: the lowercase hex SHA-256 of the offered client certificate's DER ("" without one).
+func (s connSettings) certFingerprint() string {
+	block, _ := pem.Decode([]byte(s.CertPEM))
+	if block == nil {
+		return ""
+	}
+	sum := sha256.Sum256(block.Bytes)
+	return hex.EncodeToString(sum[:])
+}
 
 func (s connSettings) heartbeat() *time.Duration {
 	if s.HeartbeatSeconds == 0 {
@@ -56,7 +72,7 @@ func (s connSettings) headerNames() []string {
 
 // sameConnection: nothing but the heartbeat differs, so no reconnect is needed.
 func (s connSettings) sameConnection(o connSettings) bool {
-	if s.Endpoint != o.Endpoint || s.Insecure != o.Insecure || len(s.Headers) != len(o.Headers) {
+	if s.Endpoint != o.Endpoint || s.Insecure != o.Insecure || s.CertPEM != o.CertPEM || len(s.Headers) != len(o.Headers) {
 		return false
 	}
 	for k, v := range s.Headers {
@@ -68,9 +84,16 @@ func (s connSettings) sameConnection(o connSettings) bool {
 }
 
 // withOffer is the candidate an offer makes of the current settings: what the
-// offer leaves empty stays as it is (the endpoint, the headers, the heartbeat).
+// offer leaves empty stays as it is (the endpoint, the headers, the heartbeat),
+// except the client certificate: an offer without one means none (the spec's
+// "the Client SHOULD NOT use a client certificate"). A certificate offered with
+// a private key (one the server made) is not taken: this agent only uses the
+// key it made its CSR with.
 func (s connSettings) withOffer(offer *protobufs.OpAMPConnectionSettings, hash []byte) connSettings {
 	c := connSettings{Endpoint: s.Endpoint, Headers: s.Headers.Clone(), HeartbeatSeconds: s.HeartbeatSeconds, Insecure: s.Insecure, Hash: hex.EncodeToString(hash)}
+	if cert := offer.GetCertificate(); cert != nil && len(cert.GetCert()) > 0 && len(cert.GetPrivateKey()) == 0 {
+		c.CertPEM = string(cert.GetCert())
+	}
 	if offer.GetDestinationEndpoint() != "" {
 		c.Endpoint = offer.GetDestinationEndpoint()
 	}

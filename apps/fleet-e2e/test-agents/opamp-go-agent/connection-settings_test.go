@@ -83,3 +83,24 @@ func TestCredentialIsAFingerprint(t *testing.T) {
 		t.Fatal("no token, no credential")
 	}
 }
+
+func TestOfferedCertificateIsTheClientCertificate(t *testing.T) {
+	cur := connSettings{Endpoint: "wss://a/v1/opamp", Headers: http.Header{}}
+	offer := &protobufs.OpAMPConnectionSettings{Certificate: &protobufs.TLSCertificate{Cert: []byte("PEM-1")}}
+	c := cur.withOffer(offer, nil)
+	if c.CertPEM != "PEM-1" || c.sameConnection(cur) {
+		t.Fatalf("offered certificate not taken: %+v", c)
+	}
+	// A renewal is a new connection; the same one again is not.
+	renewed := c.withOffer(&protobufs.OpAMPConnectionSettings{Certificate: &protobufs.TLSCertificate{Cert: []byte("PEM-2")}}, nil)
+	if renewed.CertPEM != "PEM-2" || renewed.sameConnection(c) || !c.withOffer(offer, nil).sameConnection(c) {
+		t.Fatalf("renewal: %+v", renewed)
+	}
+	// One that comes with a private key (made by the server) is not used; no certificate means none.
+	if k := cur.withOffer(&protobufs.OpAMPConnectionSettings{Certificate: &protobufs.TLSCertificate{Cert: []byte("PEM-3"), PrivateKey: []byte("KEY")}}, nil); k.CertPEM != "" {
+		t.Fatalf("a server-made key's certificate was taken: %+v", k)
+	}
+	if none := c.withOffer(&protobufs.OpAMPConnectionSettings{}, nil); none.CertPEM != "" {
+		t.Fatalf("an offer without a certificate kept one: %+v", none)
+	}
+}

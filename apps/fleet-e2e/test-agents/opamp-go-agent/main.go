@@ -56,10 +56,10 @@ func runMain(args []string) error {
 	tlsCert := fs.String("tls-cert", "", "PEM file of the agent's client certificate (mutual TLS), with -tls-key")
 	tlsKey := fs.String("tls-key", "", "PEM file of the client certificate's private key")
 	requestCertificate := fs.Bool("request-certificate", false, "once connected, send a CSR for the agent's uid (an ECDSA P-256 key made in memory)")
+	certificateKey := fs.String("certificate-key", "", "PEM file for the CSR's key: read when it exists, else made there (mode 0600); an offered certificate for it is used as the client certificate")
 	packagesDir := fs.String("packages-dir", "", "directory of the agent's packages: accept packages (AcceptsPackages, ReportsPackageStatuses added to -caps)")
 	agentPackage := fs.String("agent-package", "opamp-go-test-agent", "the package that is the agent itself: its installed version is the agent's service.version")
 	resumeDownloads := fs.Bool("resume-downloads", false, "continue a package download that broke off with a Range request (opamp-go itself starts over only on a new offer)")
-	certificateKeyOut := fs.String("certificate-key-out", "", "with -request-certificate: write the CSR's private key to this file (PEM, mode 0600)")
 	ownMetricsOn := fs.Bool("own-metrics", false, "declare ReportsOwnMetrics and POST a small OTLP/JSON metrics export to the offered own_metrics destination with its headers")
 	ownMetricsEvery := fs.Duration("own-metrics-interval", 0, "with -own-metrics: export again at this interval (0: once per offer)")
 	var labels labelFlags
@@ -132,9 +132,9 @@ func runMain(args []string) error {
 		clientTLS:    clientTLS,
 
 		requestCertificate: *requestCertificate,
+		certificateKeyFile: *certificateKey,
 		packages:           packages,
 		resumeDownloads:    *resumeDownloads,
-		certificateKeyOut:  *certificateKeyOut,
 		ownMetrics:         own,
 	})
 	// Before the first connection, so an early SIGTERM still ends in agent_disconnect and exit 0.

@@ -44,6 +44,8 @@ type session struct {
 
 	// clientTLS: the flags' CA and client certificate (nil: none).
 	clientTLS *tls.Config
+	// clientCert: the offered client certificate with the agent's key, used instead of the flags' one (nil: none).
+	clientCert *tls.Certificate
 }
 
 func newSession(st connSettings, uid types.InstanceUid, log *eventLog, stderr io.Writer) *session {
@@ -130,6 +132,12 @@ func (s *session) tlsConfig() *tls.Config {
 			c = &tls.Config{}
 		}
 		c.InsecureSkipVerify = true //nolint:gosec // only when an offer asks for it
+	}
+	if s.clientCert != nil {
+		if c == nil {
+			c = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		c.Certificates = []tls.Certificate{*s.clientCert}
 	}
 	return c
 }

@@ -8,6 +8,11 @@ import { deleteAgentRecords } from '@opamp/store';
 import {
   agentPagePosition,
   agentPageSql,
+  CERTIFICATE_SUMMARY_COLUMNS,
+  CERTIFICATE_SUMMARY_JOIN,
+  certificateExpirySql,
+  certificateSummaryFromRow,
+  checkedExpiryWindow,
   CREDENTIAL_SUMMARY_COLUMNS,
   CREDENTIAL_SUMMARY_JOIN,
   credentialStateSql,
@@ -32,7 +37,7 @@ import { AGENT_COLUMNS, AGENT_FROM, agentFromRow, toBuffer, toIso, toNumber, typ
 import { AgentWatchHub, type AgentWatch, type AgentWatchHubOptions } from '../runtime/agent-watch.hub';
 import { componentDetailsMap, componentHealthMessage, effectiveConfigFiles, packageStatusesMessage } from './agent-detail';
 import type { ApiContext, Caller } from './api-context';
-import { configStatuses, hex, instanceUid, pageSize, STATUS_NAMES, str, type Req } from './request-fields';
+import { configStatuses, hex, instanceUid, int, pageSize, STATUS_NAMES, str, type Req } from './request-fields';
 
 const CAPABILITY_NAME = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/;
 const LABEL_KEY = /^[^\s,=!()]{1,253}$/;
@@ -81,9 +86,9 @@ const COUNT_SQL = [
   .map((sql, i) => `${sql} AS c${i}`)
   .join(', ');
 
-/** What ListAgents and GetAgent read: the agent row and its credential summary (one aggregate per row shown). */
-const LISTED_COLUMNS = `${AGENT_COLUMNS}, ${CREDENTIAL_SUMMARY_COLUMNS}`;
-const LISTED_FROM = `${AGENT_FROM} ${CREDENTIAL_SUMMARY_JOIN}`;
+/** What ListAgents and GetAgent read: the agent row and its credential and certificate summaries (one aggregate each per row shown). */
+const LISTED_COLUMNS = `${AGENT_COLUMNS}, ${CREDENTIAL_SUMMARY_COLUMNS}, ${CERTIFICATE_SUMMARY_COLUMNS}`;
+const LISTED_FROM = `${AGENT_FROM} ${CREDENTIAL_SUMMARY_JOIN} ${CERTIFICATE_SUMMARY_JOIN}`;
 
 function jsonValueToString(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -186,12 +191,17 @@ export class AgentApi {
     if (typeof req['inSync'] === 'boolean') where.push(req['inSync'] ? IN_SYNC_SQL : `NOT ${IN_SYNC_SQL}`);
     const credentialStates = parseCredentialStates(req['credentialState']);
     if (credentialStates.length > 0) where.push(credentialStateSql(credentialStates));
+    const expiryDays = checkedExpiryWindow(int(req['certificateExpiresWithinDays'], 'certificate_expires_within_days'));
+    if (expiryDays > 0) {
+      params.push(expiryDays);
+      where.push(certificateExpirySql(params.length));
+    }
     const page = agentPageSql({ order, columns: LISTED_COLUMNS, from: LISTED_FROM, where, params, after, limit: limit + 1 });
     const { rows } = await this.ctx.repo.db.query(page.sql, page.params);
     const agents = rows.slice(0, limit).map(agentFromRow);
     const more = rows.length > limit;
     return {
-      agents: agents.map((a, i) => ({ ...this.agentMessage(a), credential: credentialSummaryFromRow(rows[i], toIso) })),
+      agents: agents.map((a, i) => ({ ...this.agentMessage(a), credential: credentialSummaryFromRow(rows[i], toIso), certificate: certificateSummaryFromRow(rows[i], toIso) })),
       nextPageToken: more ? encodeAgentPageToken(order, agentPagePosition(rows[limit - 1], agents[limit - 1].instanceUid.toString('hex'))) : '',
     };
   }
@@ -225,6 +235,7 @@ export class AgentApi {
     return {
       ...this.agentMessage(a),
       credential: credentialSummaryFromRow(r, toIso),
+      certificate: certificateSummaryFromRow(r, toIso),
       ...(health ? { componentHealth: health } : {}),
       effectiveConfig: effectiveConfigFiles(toBuffer(r['config_map'])),
       packageStatuses: packages.packages,

@@ -32,7 +32,7 @@ export function certificateAuthorityMessage(ca: CertificateAuthorityRecord): Rec
 }
 
 function policyMessage(p: CertificatePolicy): Record<string, unknown> {
-  return { requireApproval: p.requireApproval, lifetimeHours: p.lifetimeHours, keyTypes: [...p.keyTypes], allowedDnsNames: [...p.allowedDnsNames] };
+  return { requireApproval: p.requireApproval, lifetimeHours: p.lifetimeHours, keyTypes: [...p.keyTypes], allowedDnsNames: [...p.allowedDnsNames], rotateAtPercent: p.rotateAtPercent };
 }
 
 /** An operator's CA in a create request: both PEMs or neither. */
@@ -110,6 +110,8 @@ export class CertificateAuthorityApi {
       await this.audit(tx, c, 'certificate_authority.rotate', created.id, old.fingerprint, created.fingerprint, { retiring: old.id, overlapEndTime: old.overlapEndsAt, keyType: created.keyType });
       return created;
     });
+    // The retiring CA's certificates are due for renewal now (during the overlap): the rotation sweep starts on them.
+    s.rotation.wake();
     return certificateAuthorityMessage(ca);
   }
 
@@ -138,6 +140,7 @@ export class CertificateAuthorityApi {
         lifetimeHours: int(p['lifetimeHours'], 'policy.lifetime_hours') || undefined,
         keyTypes: list(p['keyTypes'], 'policy.key_types'),
         allowedDnsNames: list(p['allowedDnsNames'], 'policy.allowed_dns_names'),
+        rotateAtPercent: int(p['rotateAtPercent'], 'policy.rotate_at_percent') || undefined,
       });
     } catch (err) {
       if (err instanceof DesiredStateError) throw err;

@@ -26,6 +26,7 @@ import { PackageAssignmentApi } from './package-assignment-api';
 import type { PackageReconciler } from '../runtime/package.reconciler';
 import { CertificateAuthorityApi } from './certificate-authority-api';
 import { AgentCertificateApi } from './agent-certificate-api';
+import { CertificateRotationApi } from './certificate-rotation-api';
 import { CertificateRevocationApi } from './certificate-revocation-api';
 import { certificateDirectoryEntry } from '../store/agent-certificate.repository';
 import type { CertificateServices } from '../runtime/agent-certificate.issuer';
@@ -73,6 +74,8 @@ export class FleetApiService {
   /** Client certificates: tenant CAs and policy, agents' certificates and requests (api/certificate-authority-api.ts, api/agent-certificate-api.ts). */
   readonly certificateAuthorities: CertificateAuthorityApi;
   readonly agentCertificates: AgentCertificateApi;
+  /** Certificate rotation on demand, and renewals not switched to (api/certificate-rotation-api.ts). */
+  readonly certificateRotation: CertificateRotationApi;
   /** Certificate revocation and CRLs (api/certificate-revocation-api.ts). */
   readonly certificateRevocation: CertificateRevocationApi;
   private readonly certificateServices: CertificateServices | null;
@@ -118,6 +121,7 @@ export class FleetApiService {
     this.certificateServices = options.certificates ?? null;
     this.certificateAuthorities = new CertificateAuthorityApi(ctx, this.certificateServices);
     this.agentCertificates = new AgentCertificateApi(ctx, this.certificateServices);
+    this.certificateRotation = new CertificateRotationApi(ctx, this.certificateServices);
     this.certificateRevocation = new CertificateRevocationApi(ctx, this.certificateServices, () => (this.credentialServices ? this.agentCredentials : null));
   }
 

@@ -21,5 +21,7 @@ export * from './package-offer';
 export * from './package-retry';
 export * from './identity-batch';
 export * from './agent-certificate';
+export * from './certificate-rotation';
+export * from './agent-certificate-summary';
 export * from './package-rollout';
 export * from './certificate-revocation';

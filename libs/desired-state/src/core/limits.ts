@@ -172,6 +172,17 @@ export const MAX_ASSIGNMENT_PACKAGES = 32;
 export const DEFAULT_CA_OVERLAP_HOURS = 24 * 7;
 export const MAX_CA_OVERLAP_HOURS = 24 * 366;
 export const MAX_PENDING_CERTIFICATE_REQUESTS = 10_000;
+/**
+ * Certificate rotation (issue 18 item 4): certificates renewed per sweep pass
+ * at most (the next pass follows at once while a backlog is left), how long a
+ * renewal waits for the agent's switch before it is listed as stalled, how
+ * long a certificate whose renewal could not be made (the CA ends first) is
+ * left before it is tried again, and the window of the expiry gauge.
+ */
+export const CERTIFICATE_ROTATIONS_PER_PASS = 200;
+export const CERTIFICATE_SWITCH_STALL_MS = 60 * 60 * 1000;
+export const CERTIFICATE_RENEWAL_RETRY_MS = 60 * 60 * 1000;
+export const CERTIFICATE_EXPIRY_WINDOW_DAYS = 7;
 /** Certificate revocation (issue 18 item 5): the operator's note on a revocation, and the agents one call may revoke. */
 export const MAX_REVOCATION_NOTE_CHARS = 500;
 export const MAX_AGENTS_PER_REVOCATION = 1_000_000;

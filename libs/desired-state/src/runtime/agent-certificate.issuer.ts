@@ -10,6 +10,7 @@ import type { SqlDatabase, SqlExecutor } from '@opamp/store';
 import { DesiredStateError } from '../core';
 import { AgentCertificateRepository, certificateDirectoryEntry, type AgentCertificateRecord } from '../store/agent-certificate.repository';
 import { CertificateAuthorityRepository } from '../store/certificate-authority.repository';
+import { CertificateRotationRepository } from '../store/certificate-rotation.repository';
 import type { CredentialDirectoryEntry } from '../store/agent-credential.repository';
 import { CertificateRevocationRepository } from '../store/certificate-revocation.repository';
 import { RevocationListPublisher } from './certificate-revocation-list.publisher';
@@ -51,6 +52,9 @@ export interface CertificateServices {
   readonly authorities: CertificateAuthorityRepository;
   readonly certificates: AgentCertificateRepository;
   readonly issuer: AgentCertificateIssuer;
+  readonly rotations: CertificateRotationRepository;
+  /** Starts a rotation pass now (an operator's request, a CA rotation); set by the certificate sweeper of this process. */
+  readonly rotation: { wake: () => void };
   readonly revocations: CertificateRevocationRepository;
   /** Each CA's CRL (runtime/certificate-revocation-list.publisher.ts). */
   readonly crls: RevocationListPublisher;
@@ -72,7 +76,8 @@ export class AgentCertificateIssuer {
   constructor(
     private readonly authorities: CertificateAuthorityRepository,
     private readonly certificates: AgentCertificateRepository,
-    private readonly directory: CertificateDirectory | null,
+    /** The gateways' credential directory (null: none in this process). */
+    readonly directory: CertificateDirectory | null,
   ) {}
 
   /** Signs and records; throws FAILED_PRECONDITION when the tenant has no CA (or it cannot sign). */
@@ -111,6 +116,8 @@ export function certificateServices(db: SqlDatabase, credentialKey: Buffer | nul
     authorities,
     certificates,
     issuer: new AgentCertificateIssuer(authorities, certificates, directory),
+    rotations: new CertificateRotationRepository(db),
+    rotation: { wake: () => undefined },
     revocations,
     crls: new RevocationListPublisher(db, authorities, revocations, options.crlValidityHours),
     directory,

@@ -6,7 +6,9 @@
  * agent's current certificate (C65), so the offer's content hash changes and
  * the agent is sent it (pushed over WS, or on its next HTTP poll).
  * Runs before the identity reconciler on each batch, so a CSR in an agent's
- * first messages is in the first offer it gets.
+ * first messages is in the first offer it gets, and an agent seen on a new
+ * certificate has it activated (agent-certificate.activator.ts) before its
+ * next offer is decided.
  */
 import { AgentEventCodec, EnvelopeDecodeError, fleet } from '@opamp/contracts';
 import { badRequestReply } from '@opamp/protocol';
@@ -14,6 +16,7 @@ import { judgeCertificateRequest, MAX_PENDING_CERTIFICATE_REQUESTS, offerCertifi
 import { csrDigest } from '../api/agent-certificate-api';
 import type { AgentPushDispatcher, PushTarget } from '../store/agent-push.dispatcher';
 import type { DesiredStateRepository } from '../store/desired-state.repository';
+import { AgentCertificateActivator } from './agent-certificate.activator';
 import type { CertificateServices } from './agent-certificate.issuer';
 
 const C = fleet.v1.AgentChange;
@@ -39,14 +42,16 @@ function targetOf(e: fleet.v1.AgentEvent): PushTarget {
 
 export class AgentCertificateReconciler {
   readonly metrics: AgentCertificateMetrics = { requests: 0, issued: 0, waiting: 0, refused: {} };
+  readonly activator: AgentCertificateActivator;
 
   constructor(
-    private readonly services: CertificateServices,
+    readonly services: CertificateServices,
     private readonly repo: DesiredStateRepository,
     private readonly dispatcher: AgentPushDispatcher,
     private readonly options: AgentCertificateOptions,
   ) {
     services.issuer.onIssued = (tenantId, uid) => this.options.offer(tenantId, [uid]);
+    this.activator = new AgentCertificateActivator(services, repo, services.issuer.directory);
   }
 
   /** What agents' offers carry: each one's current certificate, by uid (hex), for those that have one. */
@@ -56,6 +61,7 @@ export class AgentCertificateReconciler {
   }
 
   async handleEventRecords(values: ReadonlyArray<Buffer | null>): Promise<void> {
+    const events: fleet.v1.AgentEvent[] = [];
     for (const value of values) {
       if (!value) continue;
       let e: fleet.v1.AgentEvent;
@@ -65,9 +71,11 @@ export class AgentCertificateReconciler {
         if (err instanceof EnvelopeDecodeError) continue;
         throw err;
       }
+      events.push(e);
       if ((Number(e.changes ?? 0) & C.AGENT_CHANGE_CERTIFICATE_REQUEST) === 0 || !e.tenantId || e.instanceUid?.length !== 16) continue;
       await this.handle(e);
     }
+    await this.activator.handleEvents(events);
   }
 
   private async handle(e: fleet.v1.AgentEvent): Promise<void> {

@@ -5,6 +5,9 @@
  *   credential directory (a terminator refuses it by then anyway; a gateway
  *   must not believe it either);
  * - a rotated CA whose overlap has ended is retired: it leaves the trust bundle;
+ * - certificates due for rotation are renewed and offered
+ *   (agent-certificate.rotator.ts), a page per pass; a full page runs the
+ *   next pass at once, and an operator's request or a CA rotation wakes it;
  * - a trusted CA's CRL with less than half its validity left (or none yet) is
  *   re-signed, and revocations of certificates past their end leave the
  *   gateways' revocation set.
@@ -13,18 +16,21 @@
 import { holdsSweepLock, PeriodicPass } from './periodic-pass';
 import { removeAll, type CredentialDirectory } from './agent-identity.reconciler';
 import type { CertificateServices } from './agent-certificate.issuer';
+import type { AgentCertificateRotator } from './agent-certificate.rotator';
 
 const SWEEP_LOCK = 'opamp.agent-certificate-sweep';
 
 export interface AgentCertificateSweeperOptions {
   intervalMs?: number;
   pageSize?: number;
+  /** Renews certificates due for rotation (none: no rotation in this process). */
+  rotator?: AgentCertificateRotator | null;
   log?: (level: 'warn' | 'error', message: string) => void;
 }
 
 export class AgentCertificateSweeper {
   private readonly periodic: PeriodicPass;
-  readonly totals = { passes: 0, expired: 0, authoritiesRetired: 0, crlsSigned: 0, errors: 0 };
+  readonly totals = { passes: 0, expired: 0, authoritiesRetired: 0, crlsSigned: 0, rotated: 0, errors: 0 };
 
   constructor(
     private readonly services: CertificateServices,
@@ -35,6 +41,7 @@ export class AgentCertificateSweeper {
       this.totals.errors++;
       this.options.log?.('error', `certificate sweep failed: ${String(err)}`);
     });
+    if (this.options.rotator) services.rotation.wake = () => this.periodic.now();
   }
 
   start(): void {
@@ -45,7 +52,7 @@ export class AgentCertificateSweeper {
     await this.periodic.stop();
   }
 
-  async sweepOnce(): Promise<{ expired: number; authoritiesRetired: number; crlsSigned: number; skipped: boolean }> {
+  async sweepOnce(): Promise<{ expired: number; authoritiesRetired: number; crlsSigned: number; rotated: number; skipped: boolean }> {
     const db = this.services.certificates.db;
     const outcome = await db.transaction(async (tx) => {
       if (!(await holdsSweepLock(tx, SWEEP_LOCK))) return null;
@@ -55,12 +62,23 @@ export class AgentCertificateSweeper {
       return { expired, retired, crlsSigned };
     });
     this.totals.passes++;
-    if (!outcome) return { expired: 0, authoritiesRetired: 0, crlsSigned: 0, skipped: true };
-    await removeAll(this.directory as CredentialDirectory, outcome.expired.map((c) => c.fingerprint));
-    await this.directory.pruneRevoked?.();
-    this.totals.expired += outcome.expired.length;
-    this.totals.authoritiesRetired += outcome.retired.length;
-    this.totals.crlsSigned += outcome.crlsSigned;
-    return { expired: outcome.expired.length, authoritiesRetired: outcome.retired.length, crlsSigned: outcome.crlsSigned, skipped: false };
+    if (outcome) {
+      await removeAll(this.directory as CredentialDirectory, outcome.expired.map((c) => c.fingerprint));
+      await this.directory.pruneRevoked?.();
+      this.totals.expired += outcome.expired.length;
+      this.totals.authoritiesRetired += outcome.retired.length;
+      this.totals.crlsSigned += outcome.crlsSigned;
+    }
+    // Rotation needs no sweep lock: replicas take different rows (SKIP LOCKED).
+    const rotation = this.options.rotator ? await this.options.rotator.rotateOnce() : null;
+    this.totals.rotated += rotation?.renewed ?? 0;
+    if (rotation?.more) this.periodic.now();
+    return {
+      expired: outcome?.expired.length ?? 0,
+      authoritiesRetired: outcome?.retired.length ?? 0,
+      crlsSigned: outcome?.crlsSigned ?? 0,
+      rotated: rotation?.renewed ?? 0,
+      skipped: !outcome,
+    };
   }
 }

@@ -11,6 +11,8 @@ import type { PackageReconciler } from './package.reconciler';
 import { mirrorCounter } from './metric-mirror';
 import { registerPackageMetrics } from './package.metrics';
 import type { AgentCertificateReconciler } from './agent-certificate.reconciler';
+import type { AgentCertificateRotator } from './agent-certificate.rotator';
+import { registerCertificateMetrics } from './certificate.metrics';
 import type { Reconciler, ReconcilerMetrics } from './reconciler';
 import type { RolloutDriver, RolloutDriverMetrics } from './rollout-driver';
 
@@ -23,6 +25,8 @@ export interface ConfigServiceMetricsSources {
   packages?: PackageReconciler;
   /** Agents' CSRs (issue 18). */
   certificates?: AgentCertificateReconciler;
+  /** Certificate rotation (issue 18 item 4), when this process renews certificates. */
+  certificateRotator?: AgentCertificateRotator;
 }
 
 const RECONCILER_COUNTERS: Array<[keyof ReconcilerMetrics, string, string]> = [
@@ -141,6 +145,7 @@ export class ConfigServiceMetrics {
           for (const [reason, n] of Object.entries(certificates.refused)) this.inc({ outcome: 'refused', reason }, n);
         },
       });
+      registerCertificateMetrics(this.registry, sources.certificates as AgentCertificateReconciler, sources.certificateRotator ?? null);
     }
   }
 }

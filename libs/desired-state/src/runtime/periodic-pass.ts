@@ -24,6 +24,12 @@ export class PeriodicPass {
     this.timer.unref?.();
   }
 
+  /** Runs a pass now (after the one under way): a pass that left work behind, or a change that made work due. */
+  now(): void {
+    if (!this.timer) return;
+    this.running = this.running.then(() => this.pass().catch(this.onError));
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

@@ -31,6 +31,9 @@ export interface AgentCertificateRecord {
   readonly offeredAt: string | null;
   readonly revokedAt: string | null;
   readonly revokeReason: string | null;
+  /** The certificate this one renews, and why it was made (rotation); null for one from a CSR. */
+  readonly renewsId: string | null;
+  readonly rotationReason: string | null;
   /** RFC 5280 reason code of a revocation (migration 0215), null before. */
   readonly revokeReasonCode: string | null;
 }
@@ -78,6 +81,8 @@ export function certificateFromRow(r: Record<string, unknown>): AgentCertificate
     offeredAt: iso(r['offered_at']),
     revokedAt: iso(r['revoked_at']),
     revokeReason: text(r['revoke_reason']),
+    renewsId: text(r['renews_id']),
+    rotationReason: text(r['rotation_reason']),
     revokeReasonCode: text(r['revoke_reason_code']),
   };
 }
@@ -188,11 +193,32 @@ export class AgentCertificateRepository {
     return rows.map(certificateFromRow);
   }
 
-  async insertIssued(tx: SqlExecutor, tenantId: string, uid: Buffer, caId: string, requestId: string | null, issued: IssuedCertificate): Promise<AgentCertificateRecord> {
+  async insertIssued(
+    tx: SqlExecutor,
+    tenantId: string,
+    uid: Buffer,
+    caId: string,
+    requestId: string | null,
+    issued: IssuedCertificate,
+    renewal: { renewsId: string; reason: string } | null = null,
+  ): Promise<AgentCertificateRecord> {
     const { rows } = await tx.query(
-      `INSERT INTO agent_certificates (id, tenant_id, instance_uid, ca_id, request_id, serial, fingerprint, certificate_pem, state, not_before, not_after)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'issued', $9, $10) RETURNING *`,
-      [randomUUID(), tenantId, uid, caId, requestId, issued.serialHex, issued.fingerprintHex, issued.certificatePem, issued.notBefore.toISOString(), issued.notAfter.toISOString()],
+      `INSERT INTO agent_certificates (id, tenant_id, instance_uid, ca_id, request_id, serial, fingerprint, certificate_pem, state, not_before, not_after, renews_id, rotation_reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'issued', $9, $10, $11, $12) RETURNING *`,
+      [
+        randomUUID(),
+        tenantId,
+        uid,
+        caId,
+        requestId,
+        issued.serialHex,
+        issued.fingerprintHex,
+        issued.certificatePem,
+        issued.notBefore.toISOString(),
+        issued.notAfter.toISOString(),
+        renewal?.renewsId ?? null,
+        renewal?.reason ?? null,
+      ],
     );
     return certificateFromRow(rows[0]);
   }

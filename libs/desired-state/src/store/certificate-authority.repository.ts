@@ -173,16 +173,18 @@ export class CertificateAuthorityRepository {
       lifetimeHours: Number(r['lifetime_hours']),
       keyTypes: arrayOf(r['key_types']),
       allowedDnsNames: arrayOf(r['allowed_dns_names']),
+      rotateAtPercent: r['rotate_at_percent'] === undefined || r['rotate_at_percent'] === null ? undefined : Number(r['rotate_at_percent']),
     });
   }
 
   async setPolicy(tx: SqlExecutor, tenantId: string, p: CertificatePolicy, updatedBy: string): Promise<void> {
     await tx.query(
-      `INSERT INTO certificate_policies (tenant_id, require_approval, lifetime_hours, key_types, allowed_dns_names, updated_by)
-       VALUES ($1, $2, $3, $4::text[], $5::text[], $6)
+      `INSERT INTO certificate_policies (tenant_id, require_approval, lifetime_hours, key_types, allowed_dns_names, updated_by, rotate_at_percent)
+       VALUES ($1, $2, $3, $4::text[], $5::text[], $6, $7)
        ON CONFLICT (tenant_id) DO UPDATE SET require_approval = EXCLUDED.require_approval, lifetime_hours = EXCLUDED.lifetime_hours,
-         key_types = EXCLUDED.key_types, allowed_dns_names = EXCLUDED.allowed_dns_names, updated_by = EXCLUDED.updated_by, updated_at = now()`,
-      [tenantId, p.requireApproval, p.lifetimeHours, [...p.keyTypes], [...p.allowedDnsNames], updatedBy],
+         key_types = EXCLUDED.key_types, allowed_dns_names = EXCLUDED.allowed_dns_names, updated_by = EXCLUDED.updated_by, updated_at = now(),
+         rotate_at_percent = EXCLUDED.rotate_at_percent`,
+      [tenantId, p.requireApproval, p.lifetimeHours, [...p.keyTypes], [...p.allowedDnsNames], updatedBy, p.rotateAtPercent],
     );
   }
 }
