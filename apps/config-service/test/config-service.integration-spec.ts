@@ -410,7 +410,7 @@ describe('config-service', () => {
 
   it('tenant settings: agent retention defaults to 7 days, is set per tenant (0 = forever), refused out of range, audited', async () => {
     // The identity settings beside it (enrollment-settings.integration-spec.ts) keep their defaults here.
-    const identity = { requireAgentCredentials: false, agentCredentialLifetimeDays: 0, credentialSwitchGraceHours: 168 };
+    const identity = { requireAgentCredentials: false, agentCredentialLifetimeDays: 0, credentialSwitchGraceHours: 168, ownTelemetryToServer: false };
     expect((await rest('GET', '/tenant-settings')).json).toEqual({ agentRetentionDays: 7, ...identity });
     expect(await rpc('GetTenantSettings', {})).toMatchObject({ agentRetentionDays: 7, ...identity });
     expect((await rest('PUT', '/tenant-settings', { agentRetentionDays: 30 })).json).toEqual({ agentRetentionDays: 30, ...identity });
