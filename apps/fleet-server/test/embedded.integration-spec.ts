@@ -70,11 +70,12 @@ describe('embedded mode end to end (one process, no external services)', () => {
 
   /** GET /agents:watch as Server-Sent Events: the `change` events received so far. */
   type WatchedChange = { kind: string; agent: { instanceUid: string } };
-  async function watchAgents(query: string): Promise<{ changes: WatchedChange[]; close(): void }> {
+  async function watchAgents(query: string): Promise<{ changes: WatchedChange[]; other: string[]; close(): void }> {
     const abort = new AbortController();
     const res = await fetch(`${server.api}/agents:watch${query}`, { headers: { authorization: `Bearer ${server.adminToken}` }, signal: abort.signal });
     expect(res.status).toBe(200);
-    const out = { changes: [] as WatchedChange[], close: () => abort.abort() };
+    // Blocks other than changes (the stream's end, a reset) are kept: a failed wait shows them.
+    const out = { changes: [] as WatchedChange[], other: [] as string[], close: () => abort.abort() };
     void (async () => {
       let buffer = '';
       try {
@@ -85,6 +86,7 @@ describe('embedded mode end to end (one process, no external services)', () => {
             buffer = buffer.slice(end + 2);
             const data = /^event: change\ndata: (.*)$/m.exec(block.replace(/^id: .*\n/m, ''))?.[1];
             if (data) out.changes.push(JSON.parse(data));
+            else if (block.trim() && !block.startsWith(':')) out.other.push(block.slice(0, 300));
           }
         }
       } catch {
@@ -156,12 +158,13 @@ describe('embedded mode end to end (one process, no external services)', () => {
       const a = await waitFor(() => rest('GET', `/agents/${uid}`), (r) => r.json.inSync === true, { timeoutMs: 30_000, description: `${uid} in sync` });
       expect(a.json).toMatchObject({ configurationName: 'collector', remoteConfigStatus: APPLIED });
     }
+    // Probed as a list (a failure prints what the stream gave: its changes and any other block).
     const watched = await waitFor(
-      () => new Set(inSync.changes.filter((c) => c.kind === 'AGENT_WATCH_EVENT_KIND_UPSERTED').map((c) => c.agent.instanceUid)),
-      (uids) => [wsProd.instanceUid.toString('hex'), httpProd.instanceUid.toString('hex'), elasticUid].every((u) => uids.has(u)),
+      () => ({ upserted: [...new Set(inSync.changes.filter((c) => c.kind === 'AGENT_WATCH_EVENT_KIND_UPSERTED').map((c) => c.agent.instanceUid))].sort(), other: inSync.other }),
+      (w) => [wsProd.instanceUid.toString('hex'), httpProd.instanceUid.toString('hex'), elasticUid].every((u) => w.upserted.includes(u)),
       { timeoutMs: 15_000, description: 'in-sync changes watched' },
     );
-    expect(watched.has(wsDev.instanceUid.toString('hex'))).toBe(false);
+    expect(watched.upserted.includes(wsDev.instanceUid.toString('hex'))).toBe(false);
     inSync.close();
 
     // config-service's metrics, on the API port and with the gateway's on the admin port.
