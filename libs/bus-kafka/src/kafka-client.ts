@@ -3,7 +3,7 @@
  * sure the topics the system needs exist (idempotently, so every process can
  * call it at start).
  */
-import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig } from 'kafkajs';
+import { type Admin, Kafka, logLevel as KafkaLogLevel, type KafkaConfig } from 'kafkajs';
 import type { TopicSpec } from '@opamp/contracts';
 
 export interface KafkaClientOptions {
@@ -30,26 +30,63 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
   return new Kafka(config);
 }
 
-/** Creates the topics that are missing; leaves existing ones as they are. */
-export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): Promise<string[]> {
+/**
+ * Creates the topics that are missing; leaves existing ones as they are; and
+ * returns only once every partition of every topic named has a leader. The
+ * processes start together and each makes the topics it uses: a topic another
+ * process made a moment ago may not have its leaders yet, and a consumer or
+ * producer started on it then fails ("This server does not host this
+ * topic-partition"). Returns the topics this call found missing.
+ */
+export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[], { timeoutMs = 30_000 }: { timeoutMs?: number } = {}): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.name));
-    if (missing.length === 0) return [];
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((t) => ({
-        topic: t.name,
-        numPartitions: t.partitions,
-        replicationFactor: -1,
-        configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }],
-      })),
-    });
+    let createError: unknown = null;
+    if (missing.length > 0) {
+      try {
+        // Leaders are awaited below, for every topic named: kafkajs' own wait gives up on a topic its metadata does not know yet.
+        await admin.createTopics({
+          waitForLeaders: false,
+          topics: missing.map((t) => ({
+            topic: t.name,
+            numPartitions: t.partitions,
+            replicationFactor: -1,
+            configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }],
+          })),
+        });
+      } catch (err) {
+        // Another process made one of them at the same moment (TOPIC_ALREADY_EXISTS); anything else shows if the topics never come.
+        createError = err;
+      }
+    }
+    await waitForLeaders(admin, topics.map((t) => t.name), timeoutMs, createError);
     return missing.map((t) => t.name);
   } finally {
     await admin.disconnect();
+  }
+}
+
+async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number, createError: unknown): Promise<void> {
+  if (names.length === 0) return;
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 1_000)) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: names });
+      if (topics.length === names.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      last = 'partitions without a leader';
+    } catch (err) {
+      // A topic just made is unknown to the metadata for a moment: retried.
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      const made = createError ? `; creating them failed: ${String(createError)}` : '';
+      throw new Error(`Kafka topics ${names.join(', ')} have no leader for every partition after ${timeoutMs} ms: ${String(last)}${made}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
 }
 

@@ -63,6 +63,33 @@ describe('Kafka bus (real broker)', () => {
     await deleteTopics(kafka, [topic, ...extraTopics]).catch(() => undefined);
   });
 
+  it('ensures topics from several processes at once (they all start together): each call returns only once every partition has a leader', async () => {
+    // Gateways, status-ingest and config-service each make the topics they use when they start;
+    // a just-made topic whose metadata is not everywhere yet once failed a start ("This server does
+    // not host this topic-partition").
+    const clients = Array.from({ length: 4 }, (_, i) => createKafkaClient({ brokers: testInfra().kafkaBrokers, clientId: `bus-kafka-race-${i}` }));
+    for (let round = 0; round < 3; round++) {
+      const names = [uniqueName('test.race'), uniqueName('test.race'), uniqueName('test.race')];
+      extraTopics.push(...names);
+      const specs = names.map((name) => ({ name, partitions: 12, retentionMs: 3_600_000, valueType: 'AgentInbound' as const }));
+      // Each caller reads the topics' metadata as soon as its call returned (as a consumer starting next would).
+      const leaders = await Promise.all(
+        clients.map(async (c) => {
+          await ensureTopics(c, specs);
+          const admin = c.admin();
+          await admin.connect();
+          try {
+            const { topics } = await admin.fetchTopicMetadata({ topics: names });
+            return topics.map((t) => t.partitions.filter((p) => p.leader >= 0).length);
+          } finally {
+            await admin.disconnect();
+          }
+        }),
+      );
+      expect(leaders).toEqual(clients.map(() => [12, 12, 12]));
+    }
+  }, 60_000);
+
   async function produce(fromSeq: number, toSeq: number): Promise<void> {
     const sends: Promise<void>[] = [];
     for (let seq = fromSeq; seq < toSeq; seq++) {
