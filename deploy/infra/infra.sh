@@ -19,6 +19,8 @@
 # Environment (defaults in brackets):
 #   OPAMP_PG_PORT [54320]  OPAMP_REDIS_PORT [63790]
 #   OPAMP_KAFKA_PORT [19092]  OPAMP_KAFKA_CONTROLLER_PORT [19093]
+#   OPAMP_KAFKA_SASL_SSL_PORT [19094]  a second listener with TLS and SASL/PLAIN
+#                                      (user opamp, test password; CA in .infra/kafka/tls/ca.pem)
 #   OPAMP_INFRA_WAIT_SECS [90]        how long `up` waits for each service
 #   OPAMP_KAFKA_HEAP_OPTS [-Xms256m -Xmx768m]
 #   OPAMP_PG_BINDIR [highest /usr/lib/postgresql/*/bin]
@@ -26,7 +28,9 @@
 # Everything it creates lives in <repo>/.infra/ (ignored by git); connection
 # strings are written to <repo>/.infra/env. Every service binds 127.0.0.1 only.
 # This is for local development and tests only (PostgreSQL trusts every
-# loopback connection, Kafka has no authentication).
+# loopback connection, Kafka has no authentication on its first listener; the
+# second one, TLS + SASL/PLAIN with a fixed test password, is for the tests of
+# the apps' Kafka security settings).
 set -euo pipefail
 
 SELF_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -37,6 +41,10 @@ PG_PORT="${OPAMP_PG_PORT:-54320}"
 REDIS_PORT="${OPAMP_REDIS_PORT:-63790}"
 KAFKA_PORT="${OPAMP_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${OPAMP_KAFKA_CONTROLLER_PORT:-19093}"
+KAFKA_SASL_SSL_PORT="${OPAMP_KAFKA_SASL_SSL_PORT:-19094}"
+# A test credential for a loopback broker, not a secret.
+KAFKA_SASL_USER=opamp
+KAFKA_SASL_PASSWORD=opamp-kafka-test-password
 WAIT_SECS="${OPAMP_INFRA_WAIT_SECS:-90}"
 KAFKA_HEAP_OPTS="${OPAMP_KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 
@@ -63,6 +71,7 @@ KAFKA_LOGS="$KAFKA_DIR/logs"
 KAFKA_PROPS="$KAFKA_DIR/server.properties"
 KAFKA_PIDFILE="$KAFKA_DIR/kafka.pid"
 KAFKA_CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
+KAFKA_TLS_DIR="$KAFKA_DIR/tls"
 
 ENV_FILE="$INFRA_DIR/env"
 
@@ -75,7 +84,7 @@ line() { printf '%-9s %-9s %-16s %s\n' "$1" "$2" "$3" "${4:-}"; }
 now_ms() { local s; s=$(date +%s%N); echo $((s / 1000000)); }
 since() { local d=$(( $(now_ms) - $1 )); printf '%d.%ds' $((d / 1000)) $((d % 1000 / 100)); }
 
-for _p in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT WAIT_SECS; do
+for _p in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_SASL_SSL_PORT WAIT_SECS; do
   [[ ${!_p} =~ ^[0-9]+$ ]] || die "$_p must be a number (got '${!_p}')"
 done
 unset _p
@@ -513,6 +522,29 @@ kafka_new_cluster_id() {
   echo "$id"
 }
 
+kafka_listeners_line() {
+  echo "listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT"
+}
+
+# A CA and the broker's certificate for 127.0.0.1 (its key and chain in one PEM,
+# Kafka's PEM keystore), made once with openssl.
+kafka_tls_files() {
+  [[ -s $KAFKA_TLS_DIR/server.pem && -s $KAFKA_TLS_DIR/ca.pem ]] && return 0
+  command -v openssl >/dev/null || die "missing: openssl (apt-get install openssl)"
+  local d="$KAFKA_TLS_DIR.tmp"
+  rm -rf "$d" && mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=opamp-fleet test Kafka CA" \
+    -keyout "$d/ca.key" -out "$d/ca.pem" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" >/dev/null 2>&1
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$d/san.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$d/san.ext" -out "$d/server.crt" >/dev/null 2>&1
+  openssl pkcs8 -topk8 -nocrypt -in "$d/server.key" -out "$d/server.p8" >/dev/null 2>&1
+  cat "$d/server.p8" "$d/server.crt" >"$d/server.pem"
+  rm -f "$d/ca.key" "$d/server.key" "$d/server.csr" "$d/server.p8" "$d/ca.srl"
+  rm -rf "$KAFKA_TLS_DIR" && mv "$d" "$KAFKA_TLS_DIR"
+}
+
 kafka_write_props() {
   local tmp="$KAFKA_PROPS.tmp"
   cat >"$tmp" <<EOF
@@ -521,11 +553,16 @@ kafka_write_props() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+$(kafka_listeners_line)
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+# The TLS + SASL/PLAIN listener (a managed Kafka's usual shape), for the tests of OPAMP_KAFKA_TLS/SASL_*.
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$KAFKA_SASL_PASSWORD";
+ssl.keystore.type=PEM
+ssl.keystore.location=$KAFKA_TLS_DIR/server.pem
 log.dirs=$KAFKA_DATA
 num.partitions=12
 default.replication.factor=1
@@ -566,15 +603,24 @@ KAFKA_HOW="already running"
 # Starts the broker in the background and returns at once; kafka_wait waits.
 kafka_start() {
   KAFKA_T0=$(now_ms)
-  if kafka_ready; then KAFKA_HOW="already running"; return 0; fi
+  if kafka_ready; then
+    # Our broker from before the listeners changed (a TLS + SASL one was added): restarted with the new ones.
+    if [[ -n $(kafka_pid) ]] && ! grep -qx "$(kafka_listeners_line)" "$KAFKA_PROPS" 2>/dev/null; then
+      say "restarting our Kafka broker: its listeners changed"
+      kafka_down
+    else
+      KAFKA_HOW="already running"; return 0
+    fi
+  fi
   need_java
   kafka_fetch_libs
   mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS"
   if [[ -n $(kafka_pid) ]]; then
-    grep -qx "listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT" "$KAFKA_PROPS" 2>/dev/null ||
+    grep -qx "$(kafka_listeners_line)" "$KAFKA_PROPS" 2>/dev/null ||
       die "our Kafka broker (pid $(kafka_pid)) runs with other ports than $KAFKA_PORT/$KAFKA_CONTROLLER_PORT: run 'infra.sh down' (same ports as for up) first"
     KAFKA_HOW="was starting"; return 0
   fi
+  kafka_tls_files
   kafka_write_props
   kafka_format
   printf '\n==== %s infra.sh: starting kafka.Kafka\n' "$(date -u +%FT%TZ)" >>"$KAFKA_LOGS/kafka.out"
@@ -684,6 +730,10 @@ OPAMP_DATABASE_URL=postgres://opamp:opamp@127.0.0.1:$PG_PORT/opamp
 OPAMP_TEST_DATABASE_URL=postgres://opamp:opamp@127.0.0.1:$PG_PORT/opamp_test
 OPAMP_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 OPAMP_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+OPAMP_TEST_KAFKA_SASL_SSL_BROKERS=127.0.0.1:$KAFKA_SASL_SSL_PORT
+OPAMP_TEST_KAFKA_TLS_CA_FILE=$KAFKA_TLS_DIR/ca.pem
+OPAMP_TEST_KAFKA_SASL_USERNAME=$KAFKA_SASL_USER
+OPAMP_TEST_KAFKA_SASL_PASSWORD=$KAFKA_SASL_PASSWORD
 EOF
   mv -f "$tmp" "$ENV_FILE"
 }

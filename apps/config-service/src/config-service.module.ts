@@ -180,7 +180,7 @@ export class ConfigServiceModule {
         { provide: REDIS, useFactory: () => createRedisConnection({ url: config.redisUrl, connectionName: `${config.clientId}:cmd` }) },
         { provide: REDIS_SUB, useFactory: () => createRedisConnection({ url: config.redisUrl, connectionName: `${config.clientId}:sub` }) },
         { provide: AGENT_CHANGES, inject: [REDIS, REDIS_SUB], useFactory: (redis: Redis, sub: Redis) => new RedisAgentChangeFeed(redis, sub) },
-        { provide: KAFKA, useFactory: () => createKafkaClient({ brokers: config.kafkaBrokers, clientId: config.clientId }) },
+        { provide: KAFKA, useFactory: () => createKafkaClient({ brokers: config.kafkaBrokers, clientId: config.clientId, security: config.kafkaSecurity }) },
         { provide: REPOSITORY, inject: [PG_POOL], useFactory: (pool: Pool) => new DesiredStateRepository(new PgSqlDatabase(pool)) },
         {
           provide: AgentPushDispatcher,

@@ -36,7 +36,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
   // Agent tokens: the static ones from the environment, plus config-service's directory in Redis.
   const authenticator = new AgentTokenAuthority(parseTokenList(config.agentTokens));
 
-  const kafka = createKafkaClient({ brokers: config.kafkaBrokers, clientId: `gateway-${config.gatewayId}` });
+  const kafka = createKafkaClient({ brokers: config.kafkaBrokers, clientId: `gateway-${config.gatewayId}`, security: config.kafkaSecurity });
   await ensureTopics(kafka, [
     { ...KafkaTopics.agentInbound, name: config.inboundTopic },
     ...(config.ownTelemetry ? [{ ...KafkaTopics.agentTelemetry, name: config.ownTelemetry.topic }] : []),

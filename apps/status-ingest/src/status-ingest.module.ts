@@ -88,7 +88,7 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
     {
       provide: KAFKA,
       inject: [APP_CONFIG],
-      useFactory: (config: StatusIngestConfig) => createKafkaClient({ brokers: config.kafkaBrokers, clientId: config.clientId }),
+      useFactory: (config: StatusIngestConfig) => createKafkaClient({ brokers: config.kafkaBrokers, clientId: config.clientId, security: config.kafkaSecurity }),
     },
     {
       provide: REDIS,

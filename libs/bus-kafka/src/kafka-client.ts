@@ -3,7 +3,7 @@
  * sure the topics the system needs exist (idempotently, so every process can
  * call it at start).
  */
-import { type Admin, Kafka, logLevel as KafkaLogLevel, type KafkaConfig } from 'kafkajs';
+import { type Admin, Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { TopicSpec } from '@opamp/contracts';
 
 export interface KafkaClientOptions {
@@ -15,6 +15,15 @@ export interface KafkaClientOptions {
   logLevel?: KafkaLogLevel;
   /** How connections to brokers are opened (tests put a fault of their own on the link). */
   socketFactory?: KafkaConfig['socketFactory'];
+  /** TLS and SASL to the brokers (a managed Kafka); none: plaintext. */
+  security?: KafkaSecurity;
+}
+
+/** What a Kafka that wants TLS and/or SASL needs (the apps read it from OPAMP_KAFKA_TLS* / OPAMP_KAFKA_SASL_*). */
+export interface KafkaSecurity {
+  /** ca null: the system's trusted CAs. The brokers' certificates are always verified. */
+  tls: { ca: string | null } | null;
+  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
 }
 
 export function createKafkaClient(options: KafkaClientOptions): Kafka {
@@ -26,8 +35,22 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
     logLevel: options.logLevel ?? KafkaLogLevel.WARN,
     retry: { initialRetryTime: 200, retries: 8 },
     ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+    ...(options.security?.tls ? { ssl: options.security.tls.ca ? { ca: [options.security.tls.ca], rejectUnauthorized: true } : true } : {}),
+    ...(options.security?.sasl ? { sasl: saslOptions(options.security.sasl) } : {}),
   };
   return new Kafka(config);
+}
+
+function saslOptions(s: NonNullable<KafkaSecurity['sasl']>): SASLOptions {
+  const { username, password } = s;
+  switch (s.mechanism) {
+    case 'plain':
+      return { mechanism: 'plain', username, password };
+    case 'scram-sha-256':
+      return { mechanism: 'scram-sha-256', username, password };
+    case 'scram-sha-512':
+      return { mechanism: 'scram-sha-512', username, password };
+  }
 }
 
 /**

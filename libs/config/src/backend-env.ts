@@ -3,9 +3,11 @@
  * of the local infrastructure (`npm run infra:up`), declared once.
  */
 import { int, list, url } from './env-schema';
+import { kafkaSecurityEnv } from './kafka-security-env';
 
 export const kafkaEnv = {
   OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
+  ...kafkaSecurityEnv,
 };
 
 export const redisEnv = {

@@ -3,3 +3,4 @@ export * from './env-schema';
 export * from './backend-env';
 export * from './credential-key';
 export * from './client-identity-env';
+export * from './kafka-security-env';

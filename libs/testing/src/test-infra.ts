@@ -3,10 +3,15 @@
  * integration tests. The defaults match deploy/infra/infra.sh; the same
  * environment variables override both.
  */
+import { join } from 'node:path';
+import { workspaceRoot } from './embedded-server-process';
+
 export interface TestInfra {
   readonly kafkaBrokers: string[];
   readonly redisUrl: string;
   readonly databaseUrl: string;
+  /** The broker's second listener: TLS (its CA file) and SASL/PLAIN (deploy/infra/infra.sh). */
+  readonly kafkaSaslSsl: { brokers: string[]; caFile: string; username: string; password: string };
 }
 
 export function testInfra(env: NodeJS.ProcessEnv = process.env): TestInfra {
@@ -17,6 +22,12 @@ export function testInfra(env: NodeJS.ProcessEnv = process.env): TestInfra {
     kafkaBrokers: (env['OPAMP_KAFKA_BROKERS'] ?? `127.0.0.1:${kafkaPort}`).split(','),
     redisUrl: env['OPAMP_REDIS_URL'] ?? `redis://127.0.0.1:${redisPort}`,
     databaseUrl: env['OPAMP_TEST_DATABASE_URL'] ?? `postgres://opamp:opamp@127.0.0.1:${pgPort}/opamp_test`,
+    kafkaSaslSsl: {
+      brokers: (env['OPAMP_TEST_KAFKA_SASL_SSL_BROKERS'] ?? `127.0.0.1:${env['OPAMP_KAFKA_SASL_SSL_PORT'] ?? '19094'}`).split(','),
+      caFile: env['OPAMP_TEST_KAFKA_TLS_CA_FILE'] ?? join(workspaceRoot(), '.infra', 'kafka', 'tls', 'ca.pem'),
+      username: env['OPAMP_TEST_KAFKA_SASL_USERNAME'] ?? 'opamp',
+      password: env['OPAMP_TEST_KAFKA_SASL_PASSWORD'] ?? 'opamp-kafka-test-password',
+    },
   };
 }
 

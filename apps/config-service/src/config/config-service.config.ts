@@ -1,11 +1,12 @@
 /** The only place config-service reads its environment. */
-import { int, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
+import { int, kafkaSecurityEnv, kafkaSecuritySettings, type KafkaSecuritySettings, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
 import { DEFAULT_MAX_PACKAGE_FILE_BYTES, DEFAULT_PACKAGE_FETCH_TIMEOUT_MS, DEFAULT_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES, parseRetryBackoff } from '@opamp/desired-state';
 import { DEFAULT_CREDENTIAL_OFFERS_PER_S } from '@opamp/desired-state';
 import { DEFAULT_CRL_VALIDITY_HOURS, MAX_CRL_VALIDITY_HOURS, MIN_CRL_VALIDITY_HOURS } from '@opamp/certificate-authority';
 
 export const configServiceEnv = {
   OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
+  ...kafkaSecurityEnv,
   OPAMP_REDIS_URL: url({ default: 'redis://127.0.0.1:63790', protocols: ['redis', 'rediss'], secret: true }),
   OPAMP_DATABASE_URL: url({
     default: 'postgres://opamp:opamp@127.0.0.1:54320/opamp',
@@ -68,6 +69,7 @@ export const configServiceEnv = {
 
 export interface ConfigServiceConfig {
   kafkaBrokers: string[];
+  kafkaSecurity: KafkaSecuritySettings;
   redisUrl: string;
   databaseUrl: string;
   clientId: string;
@@ -145,6 +147,7 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
   const e = readEnv(configServiceEnv, env);
   return {
     kafkaBrokers: e.OPAMP_KAFKA_BROKERS,
+    kafkaSecurity: kafkaSecuritySettings(e),
     redisUrl: e.OPAMP_REDIS_URL,
     databaseUrl: e.OPAMP_DATABASE_URL,
     clientId: e.OPAMP_CONFIG_CLIENT_ID,

@@ -1,6 +1,6 @@
 /** The only place the gateway reads its environment. The edge's limits default to the edge lib's own (EDGE_DEFAULTS). */
 import { hostname } from 'node:os';
-import { bool, type ClientIdentitySettings, clientIdentityEnv, clientIdentitySettings, int, kafkaEnv, loadCredentialKey, readEnv, redisEnv, str } from '@opamp/config';
+import { bool, type ClientIdentitySettings, clientIdentityEnv, clientIdentitySettings, int, kafkaEnv, kafkaSecuritySettings, type KafkaSecuritySettings, loadCredentialKey, readEnv, redisEnv, str } from '@opamp/config';
 import { KafkaTopics } from '@opamp/contracts';
 import { EDGE_DEFAULTS, TrustedProxies } from '@opamp/edge';
 
@@ -95,6 +95,7 @@ export interface GatewayConfig {
   maxPendingInbound: number;
   maxPendingInboundBytes: number;
   kafkaBrokers: string[];
+  kafkaSecurity: KafkaSecuritySettings;
   inboundTopic: string;
   redisUrl: string;
   /** Package downloads: where the files are read, and their limits (null: not served). */
@@ -146,6 +147,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     maxPendingInbound: e.OPAMP_MAX_PENDING_INBOUND,
     maxPendingInboundBytes: e.OPAMP_MAX_PENDING_INBOUND_BYTES,
     kafkaBrokers: e.OPAMP_KAFKA_BROKERS,
+    kafkaSecurity: kafkaSecuritySettings(e),
     inboundTopic: e.OPAMP_GATEWAY_INBOUND_TOPIC,
     redisUrl: e.OPAMP_REDIS_URL,
     packages: e.OPAMP_PACKAGE_DATABASE_URL

@@ -1,6 +1,6 @@
 /** The only place status-ingest reads its environment. */
 import { ConsumerGroups, KafkaTopics } from '@opamp/contracts';
-import { EnvConfigError, int, readEnv, str, workerBackendEnv } from '@opamp/config';
+import { EnvConfigError, int, kafkaSecuritySettings, type KafkaSecuritySettings, readEnv, str, workerBackendEnv } from '@opamp/config';
 import { INGEST_DEFAULTS } from '@opamp/ingest';
 
 export const statusIngestEnv = {
@@ -29,6 +29,7 @@ export const statusIngestEnv = {
 
 export interface StatusIngestConfig {
   kafkaBrokers: string[];
+  kafkaSecurity: KafkaSecuritySettings;
   redisUrl: string;
   databaseUrl: string;
   clientId: string;
@@ -56,6 +57,7 @@ export function loadStatusIngestConfig(env: Record<string, string | undefined> =
   }
   return {
     kafkaBrokers: e.OPAMP_KAFKA_BROKERS,
+    kafkaSecurity: kafkaSecuritySettings(e),
     redisUrl: e.OPAMP_REDIS_URL,
     databaseUrl: e.OPAMP_DATABASE_URL,
     clientId: e.OPAMP_INGEST_CLIENT_ID,
