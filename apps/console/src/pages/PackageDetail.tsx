@@ -6,6 +6,7 @@ import { usePoll } from '../hooks';
 import { fileSourceText, formatBytes, packageKindName, shortHash, sortVersionsNewestFirst } from '../lib/packages';
 import { relativeTime } from '../lib/format';
 import type { Package, PackageVersion } from '../lib/types';
+import { Link } from '../router';
 import { Badge } from '../components/badges';
 import { PackageVersionForm } from '../components/PackageVersionForm';
 import { Card, ErrorBox, KeyValues, PageHeader } from '../components/ui';
@@ -68,6 +69,7 @@ export function PackageDetail({ name }: { name: string }) {
             Package <span className="mono">{p.name}</span> <Badge tone="muted">{packageKindName(p.kind)}</Badge>
           </>
         }
+        subtitle={<Link to="/packages">← the catalog</Link>}
         actions={
           <button className="btn btn-primary" data-testid="new-version" onClick={() => setShowForm((s) => !s)}>
             {showForm ? 'Close' : 'Register a version'}

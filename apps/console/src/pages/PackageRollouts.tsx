@@ -96,7 +96,7 @@ function NewPackageRollout({ onCreated }: { onCreated: (r: PackageRollout) => vo
           </label>
           <label className="field">
             <span>Soak time per batch (s)</span>
-            <input data-testid="prollout-soak" type="number" min={0} value={soakSeconds} onChange={(e) => setSoakSeconds(Number(e.target.value))} />
+            <input data-testid="prollout-soak" type="number" min={0} step="any" value={soakSeconds} onChange={(e) => setSoakSeconds(Number(e.target.value))} />
           </label>
           <label className="field">
             <span>Strategy</span>
