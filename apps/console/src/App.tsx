@@ -10,6 +10,11 @@ import { ConfigurationDetail } from './pages/ConfigurationDetail';
 import { ConfigurationNew } from './pages/ConfigurationNew';
 import { Configurations } from './pages/Configurations';
 import { Overview } from './pages/Overview';
+import { PackageAssignments } from './pages/PackageAssignments';
+import { PackageDetail } from './pages/PackageDetail';
+import { PackageRolloutDetail } from './pages/PackageRolloutDetail';
+import { PackageRollouts } from './pages/PackageRollouts';
+import { Packages } from './pages/Packages';
 import { PendingSwitches } from './pages/PendingSwitches';
 import { RolloutDetail } from './pages/RolloutDetail';
 import { Rollouts } from './pages/Rollouts';
@@ -21,6 +26,7 @@ const NAV: [string, string, (path: string) => boolean][] = [
   ['/agents', 'Agents', (p) => p.startsWith('/agents')],
   ['/configurations', 'Configurations', (p) => p.startsWith('/configurations')],
   ['/rollouts', 'Rollouts', (p) => p.startsWith('/rollouts')],
+  ['/packages', 'Packages', (p) => p.startsWith('/packages') || p.startsWith('/package-')],
   ['/agent-tokens', 'Agent tokens', (p) => p.startsWith('/agent-tokens')],
   ['/audit', 'Audit log', (p) => p.startsWith('/audit')],
   ['/settings', 'Settings', (p) => p.startsWith('/settings')],
@@ -37,6 +43,11 @@ function Page({ path }: { path: string }) {
   if ((m = match('/configurations/:name', path))) return <ConfigurationDetail key={m.name} name={m.name} />;
   if (match('/rollouts', path)) return <Rollouts />;
   if ((m = match('/rollouts/:name', path))) return <RolloutDetail key={m.name} name={m.name} />;
+  if (match('/packages', path)) return <Packages />;
+  if ((m = match('/packages/:name', path))) return <PackageDetail key={m.name} name={m.name} />;
+  if (match('/package-assignments', path)) return <PackageAssignments />;
+  if (match('/package-rollouts', path)) return <PackageRollouts />;
+  if ((m = match('/package-rollouts/:name', path))) return <PackageRolloutDetail key={m.name} name={m.name} />;
   if (match('/audit', path)) return <Audit />;
   if (match('/agent-tokens', path)) return <AgentTokens />;
   if (match('/settings', path)) return <TenantSettings />;

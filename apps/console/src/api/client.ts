@@ -89,6 +89,39 @@ export class Api {
     return this.request<T>('DELETE', path);
   }
 
+  /**
+   * POSTs a file's raw bytes (application/octet-stream) with XMLHttpRequest,
+   * whose upload events give progress that fetch does not; errors as request().
+   */
+  upload<T>(path: string, body: Blob, onProgress: (loaded: number, total: number) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', `${this.base}${path}`);
+      xhr.setRequestHeader('authorization', `Bearer ${this.token}`);
+      xhr.setRequestHeader('content-type', 'application/octet-stream');
+      xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : body.size);
+      xhr.onerror = () => reject(new ApiError(0, 'UNAVAILABLE', 'The server cannot be reached.'));
+      xhr.onload = () => {
+        let json: unknown = undefined;
+        try {
+          json = xhr.responseText ? JSON.parse(xhr.responseText) : {};
+        } catch {
+          /* not JSON */
+        }
+        if (xhr.status >= 200 && xhr.status < 300) {
+          onProgress(body.size, body.size);
+          resolve(json as T);
+          return;
+        }
+        const e = (json as { error?: { status?: string; message?: string } } | undefined)?.error;
+        const err = new ApiError(xhr.status, e?.status ?? 'UNKNOWN', e?.message ?? `HTTP ${xhr.status}`);
+        if (xhr.status === 401) this.onUnauthorized(err.message);
+        reject(err);
+      };
+      xhr.send(body);
+    });
+  }
+
   /** DeleteAgent: the server refuses a connected agent (FAILED_PRECONDITION, with the reason). */
   deleteAgent(instanceUid: string): Promise<{ agentsRemoved: number }> {
     return this.delete<{ agentsRemoved: number }>(`/agents/${encodeURIComponent(instanceUid)}`);

@@ -69,6 +69,8 @@ export interface PackageStatus {
   serverOfferedHash: string;
   status: PackageState;
   errorMessage: string;
+  /** DOWNLOADING progress (download_details): shown when the API carries it (GetAgent does not yet). */
+  downloadDetails?: { downloadPercent?: number; downloadBytesPerSecond?: number };
 }
 
 export interface ComponentDetails {
@@ -351,4 +353,109 @@ export interface TenantSettings {
   requireAgentCredentials: boolean;
   agentCredentialLifetimeDays: number;
   credentialSwitchGraceHours: number;
+}
+
+// --- Packages (issue 17): the catalog, assignments, per-agent state, package rollouts. ---
+
+export type PackageKind = 'PACKAGE_KIND_UNSPECIFIED' | 'PACKAGE_KIND_AGENT' | 'PACKAGE_KIND_TOP_LEVEL' | 'PACKAGE_KIND_ADDON';
+
+export interface PackageFile {
+  os: string;
+  arch: string;
+  sha256: string;
+  /** base64 (bytes in the JSON mapping); empty when the publisher gave none. */
+  signature: string;
+  url: string;
+  sizeBytes: string | number;
+  source: string;
+}
+
+export interface PackageVersion {
+  packageName: string;
+  version: string;
+  files: PackageFile[];
+  createdBy: string;
+  createTime: string;
+  withdrawn: boolean;
+  withdrawTime: string;
+  withdrawnBy: string;
+}
+
+export interface Package {
+  name: string;
+  kind: PackageKind;
+  createdBy: string;
+  createTime: string;
+  versions: PackageVersion[];
+  versionCount: number;
+  withdrawnCount: number;
+}
+
+export interface ListPackagesResponse {
+  packages: Package[];
+}
+
+export interface PackageFileUpload {
+  sha256: string;
+  sizeBytes: string | number;
+  existed: boolean;
+}
+
+export interface DesiredPackage {
+  packageName: string;
+  version: string;
+}
+
+export interface PackageAssignment {
+  name: string;
+  selector: string;
+  priority: number;
+  packages: DesiredPackage[];
+  createdBy: string;
+  createTime: string;
+  updateTime: string;
+}
+
+export interface ListPackageAssignmentsResponse {
+  packageAssignments: PackageAssignment[];
+}
+
+/** GetAgentPackages: what the reconciler decides for one agent. */
+export interface AgentPackages {
+  instanceUid: string;
+  assignmentName: string;
+  state: string;
+  packageName: string;
+  desiredHash: string;
+  reportedHash: string;
+  offeredHash: string;
+}
+
+export interface PackageRollout {
+  name: string;
+  packageAssignmentName: string;
+  fromPackages: DesiredPackage[];
+  toPackages: DesiredPackage[];
+  strategy: RolloutStrategy;
+  gates: RolloutGates;
+  soakTimeMs: number;
+  applyTimeoutMs: number;
+  autoRollback: boolean;
+  state: RolloutState;
+  stateReason: string;
+  totalAgents: number;
+  currentBatch: number;
+  batches: RolloutBatch[];
+  progress: RolloutProgress;
+  driverId: string;
+  createdBy: string;
+  createTime: string;
+  updateTime: string;
+  startTime: string;
+  finishTime: string;
+}
+
+export interface ListPackageRolloutsResponse {
+  rollouts: PackageRollout[];
+  nextPageToken: string;
 }

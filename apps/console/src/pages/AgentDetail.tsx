@@ -8,11 +8,12 @@ import { useApi } from '../api/context';
 import { errorMessage } from '../api/client';
 import { useNow, usePoll } from '../hooks';
 import { AGENT_CAPABILITIES, customMessageGate, restartGate } from '../lib/capabilities';
-import { agentDisplayName, relativeTime, shortHex, utf8ToBase64 } from '../lib/format';
-import type { Agent, AgentDetail as AgentData, CommandResult, PackageStatus } from '../lib/types';
+import { agentDisplayName, relativeTime, utf8ToBase64 } from '../lib/format';
+import type { Agent, AgentDetail as AgentData, CommandResult } from '../lib/types';
 import { navigate } from '../router';
-import { Badge, ConfigStatusBadge, ConnectionBadge, CredentialBadge, HealthBadge, SyncBadge, type Tone } from '../components/badges';
+import { ConfigStatusBadge, ConnectionBadge, CredentialBadge, HealthBadge, SyncBadge } from '../components/badges';
 import { AgentIdentity } from './AgentIdentity';
+import { AgentPackages } from '../components/AgentPackages';
 import { RemoteConfig } from './AgentRemoteConfig';
 import { HealthTree } from '../components/HealthTree';
 import { Card, ErrorBox, KeyValues, LiveIndicator, PageHeader } from '../components/ui';
@@ -175,63 +176,6 @@ function DeleteAgent({ agent }: { agent: Agent }) {
   );
 }
 
-const PACKAGE_STATE_TONES: Record<string, Tone> = {
-  PACKAGE_STATE_INSTALLED: 'ok',
-  PACKAGE_STATE_INSTALL_FAILED: 'bad',
-  PACKAGE_STATE_INSTALLING: 'info',
-  PACKAGE_STATE_DOWNLOADING: 'info',
-  PACKAGE_STATE_INSTALL_PENDING: 'muted',
-};
-
-function versionCell(version: string, hash: string) {
-  if (!version && !hash) return '—';
-  return (
-    <>
-      {version || <span className="muted">no version</span>} {hash && <span className="mono muted small">{shortHex(hash)}</span>}
-    </>
-  );
-}
-
-function Packages({ agent, reports }: { agent: AgentData; reports: boolean }) {
-  const packages: PackageStatus[] = agent.packageStatuses ?? [];
-  return (
-    <div data-testid="packages">
-      {agent.packageStatusesError && <div className="error-box">{agent.packageStatusesError}</div>}
-      {packages.length === 0 ? (
-        <p className="muted">
-          {reports ? 'No package statuses reported.' : 'The agent does not report package statuses (no ReportsPackageStatuses).'}{' '}
-          {reports ? <Badge tone="info">agent reports them</Badge> : <Badge tone="muted">agent does not report them</Badge>}
-        </p>
-      ) : (
-        <table className="table table-compact">
-          <thead>
-            <tr>
-              <th>Package</th>
-              <th>Agent has</th>
-              <th>Server offered</th>
-              <th>Status</th>
-              <th>Error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {packages.map((p) => (
-              <tr key={p.name} data-testid="package-row">
-                <td className="mono">{p.name}</td>
-                <td>{versionCell(p.agentHasVersion, p.agentHasHash)}</td>
-                <td>{versionCell(p.serverOfferedVersion, p.serverOfferedHash)}</td>
-                <td>
-                  <Badge tone={PACKAGE_STATE_TONES[p.status] ?? 'muted'}>{p.status.replace('PACKAGE_STATE_', '').replace(/_/g, ' ').toLowerCase()}</Badge>
-                </td>
-                <td className="text-bad">{p.errorMessage}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </div>
-  );
-}
-
 export function AgentDetail({ uid }: { uid: string }) {
   const api = useApi();
   const now = useNow();
@@ -336,9 +280,7 @@ export function AgentDetail({ uid }: { uid: string }) {
       </Card>
       <AgentIdentity agent={a} onChanged={agent.refresh} />
       <RemoteConfig agent={a} />
-      <Card title="Packages">
-        <Packages agent={a} reports={has.has('ReportsPackageStatuses')} />
-      </Card>
+      <AgentPackages agent={a} reports={has.has('ReportsPackageStatuses')} accepts={has.has('AcceptsPackages')} />
     </div>
   );
 }

@@ -11,6 +11,14 @@ import type { AuditEvent, ListAuditEventsResponse } from '../lib/types';
 import { navigate, useLocation } from '../router';
 import { Card, ErrorBox, PageHeader } from '../components/ui';
 
+/** Searches an operator runs often: a text that every action of that area contains. */
+const PRESETS: [string, string][] = [
+  ['Packages', 'package'],
+  ['Package rollouts', 'package_rollout'],
+  ['Rollouts (both kinds)', 'rollout.'],
+  ['Credentials', 'credential'],
+];
+
 export function Audit() {
   const api = useApi();
   const { search } = useLocation();
@@ -69,6 +77,13 @@ export function Audit() {
             </button>
           </div>
         </form>
+        <div className="chips" data-testid="audit-presets">
+          {PRESETS.map(([label, q]) => (
+            <button key={q} type="button" className={`btn btn-ghost ${text === q && !resource ? 'active' : ''}`} data-testid={`audit-preset-${q}`} onClick={() => navigate(`/audit?${new URLSearchParams({ q })}`)}>
+              {label}
+            </button>
+          ))}
+        </div>
         <ErrorBox error={error} />
         <table className="table" data-testid="audit-table">
           <thead>

@@ -27,7 +27,7 @@ function phaseTone(phase: string): 'ok' | 'bad' | 'warn' | 'muted' | 'info' {
   return 'bad';
 }
 
-function Events({ name }: { name: string }) {
+export function Events({ name }: { name: string }) {
   const api = useApi();
   const [events, setEvents] = useState<RolloutEvent[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -86,7 +86,7 @@ function Events({ name }: { name: string }) {
   );
 }
 
-function Agents({ name, batches }: { name: string; batches: number }) {
+export function Agents({ name, batches }: { name: string; batches: number }) {
   const api = useApi();
   const [batch, setBatch] = useState<number | ''>('');
   const [tokens, setTokens] = useState<string[]>(['']);
