@@ -69,7 +69,7 @@ export interface PackageStatus {
   serverOfferedHash: string;
   status: PackageState;
   errorMessage: string;
-  /** DOWNLOADING progress (download_details): shown when the API carries it (GetAgent does not yet). */
+  /** DOWNLOADING progress (download_details, as the agent reported it). */
   downloadDetails?: { downloadPercent?: number; downloadBytesPerSecond?: number };
 }
 

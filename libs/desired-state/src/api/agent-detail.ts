@@ -29,6 +29,7 @@ export interface PackageStatusMessage {
   serverOfferedHash: string;
   status: string;
   errorMessage: string;
+  downloadDetails?: { downloadPercent: number; downloadBytesPerSecond: number };
 }
 
 export interface ComponentDetailsMessage {
@@ -117,6 +118,14 @@ export function componentHealthMessage(stored: unknown, depth = 0): ComponentHea
   };
 }
 
+/** The stored download_details (numbers, as the agent sent them), when the agent reported any. */
+function downloadDetailsOf(v: unknown): { downloadDetails?: { downloadPercent: number; downloadBytesPerSecond: number } } {
+  const d = obj(v);
+  if (!d) return {};
+  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
+  return { downloadDetails: { downloadPercent: num(d['downloadPercent']), downloadBytesPerSecond: num(d['downloadBytesPerSecond']) } };
+}
+
 function base64ToHex(v: unknown): string {
   return typeof v === 'string' && v ? Buffer.from(v, 'base64').toString('hex') : '';
 }
@@ -138,6 +147,7 @@ export function packageStatusesMessage(stored: unknown): { packages: PackageStat
         serverOfferedHash: base64ToHex(p['serverOfferedHash']),
         status: PACKAGE_STATES[status] ?? PACKAGE_STATES[0],
         errorMessage: text(p['errorMessage']),
+        ...downloadDetailsOf(p['downloadDetails']),
       };
     });
   return { packages, error: text(s['errorMessage']) };
