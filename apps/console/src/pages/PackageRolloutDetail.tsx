@@ -4,11 +4,10 @@
  * statuses), its agents and events (shared with configuration rollouts),
  * followed live by polling.
  */
-import { useState } from 'react';
 import { useApi } from '../api/context';
 import { errorMessage } from '../api/client';
 import { useNow, usePoll } from '../hooks';
-import { controlGate, describeApplyTimeout, describeStrategy, rolloutStateName, type RolloutControl } from '../lib/rollout';
+import { describeApplyTimeout, describeStrategy, rolloutStateName } from '../lib/rollout';
 import { downloadSummary, downloadSummaryText, formatDesiredPackages } from '../lib/packages';
 import { relativeTime } from '../lib/format';
 import type { AgentDetail, DesiredPackage, ListRolloutAgentsResponse, PackageRollout } from '../lib/types';
@@ -17,8 +16,9 @@ import { Badge } from '../components/badges';
 import { Card, ErrorBox, KeyValues, LiveIndicator, PageHeader } from '../components/ui';
 import { ProgressBar, RolloutStateBadge } from './Rollouts';
 import { Agents, Events } from './RolloutDetail';
+import { RolloutControls, type RolloutControlSpec } from '../components/RolloutControls';
 
-const CONTROLS: { control: RolloutControl; label: string; className: string; confirm?: string }[] = [
+const CONTROLS: readonly RolloutControlSpec[] = [
   { control: 'start', label: 'Start', className: 'btn-primary' },
   { control: 'pause', label: 'Pause', className: '' },
   { control: 'resume', label: 'Resume', className: 'btn-primary' },
@@ -53,25 +53,8 @@ export function PackageRolloutDetail({ name }: { name: string }) {
   const api = useApi();
   const now = useNow();
   const rollout = usePoll((s) => api.get<PackageRollout>(`/package-rollouts/${encodeURIComponent(name)}`, undefined, s), 2000, [name]);
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
-  const [reason, setReason] = useState('');
   const r = rollout.data;
 
-  const control = async (c: (typeof CONTROLS)[number]) => {
-    if (c.confirm && !window.confirm(c.confirm)) return;
-    setBusy(true);
-    setResult(null);
-    try {
-      const next = await api.post<PackageRollout>(`/package-rollouts/${encodeURIComponent(name)}:${c.control}`, { reason });
-      setResult({ ok: true, text: `${c.label}: the rollout is ${rolloutStateName(next.state)}.` });
-      rollout.refresh();
-    } catch (err) {
-      setResult({ ok: false, text: `${c.label} failed: ${errorMessage(err)}` });
-    } finally {
-      setBusy(false);
-    }
-  };
 
   if (!r) {
     return (
@@ -145,19 +128,7 @@ export function PackageRolloutDetail({ name }: { name: string }) {
             </div>
           </div>
           <ProgressBar rollout={r} />
-          <h3>Controls</h3>
-          <input className="reason-input" placeholder="Reason (recorded in the events and the audit log)" value={reason} onChange={(e) => setReason(e.target.value)} />
-          <div className="button-row">
-            {CONTROLS.map((c) => {
-              const gate = controlGate(c.control, r.state);
-              return (
-                <button key={c.control} className={`btn ${c.className}`} data-testid={`prollout-${c.control}`} disabled={!gate.ok || busy} title={gate.reason || c.label} onClick={() => void control(c)}>
-                  {c.label}
-                </button>
-              );
-            })}
-          </div>
-          {result && <div className={result.ok ? 'notice notice-ok' : 'error-box'}>{result.text}</div>}
+          <RolloutControls state={r.state} path={`/package-rollouts/${encodeURIComponent(name)}`} controls={CONTROLS} testIdPrefix="prollout" onDone={rollout.refresh} />
         </Card>
       </div>
       <Card title="Batches">

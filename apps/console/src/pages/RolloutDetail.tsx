@@ -1,17 +1,17 @@
 /** One rollout: state and controls, progress per batch, its agents and its events (followed live). */
 import { useEffect, useState } from 'react';
 import { useApi } from '../api/context';
-import { errorMessage } from '../api/client';
 import { useNow, usePoll } from '../hooks';
-import { controlGate, describeApplyTimeout, describeStrategy, rolloutStateName, type RolloutControl } from '../lib/rollout';
+import { describeApplyTimeout, describeStrategy, rolloutStateName } from '../lib/rollout';
 import { notSentText, relativeTime } from '../lib/format';
 import type { ListRolloutAgentsResponse, ListRolloutEventsResponse, Rollout, RolloutEvent } from '../lib/types';
 import { Link } from '../router';
 import { Badge } from '../components/badges';
 import { Card, ErrorBox, KeyValues, LiveIndicator, PageHeader } from '../components/ui';
 import { ProgressBar, RolloutStateBadge } from './Rollouts';
+import { RolloutControls, type RolloutControlSpec } from '../components/RolloutControls';
 
-const CONTROLS: { control: RolloutControl; label: string; className: string; confirm?: string }[] = [
+const CONTROLS: readonly RolloutControlSpec[] = [
   { control: 'start', label: 'Start', className: 'btn-primary' },
   { control: 'pause', label: 'Pause', className: '' },
   { control: 'resume', label: 'Resume', className: 'btn-primary' },
@@ -169,25 +169,8 @@ export function RolloutDetail({ name }: { name: string }) {
   const api = useApi();
   const now = useNow();
   const rollout = usePoll((s) => api.get<Rollout>(`/rollouts/${encodeURIComponent(name)}`, undefined, s), 2000, [name]);
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
-  const [reason, setReason] = useState('');
   const r = rollout.data;
 
-  const control = async (c: (typeof CONTROLS)[number]) => {
-    if (c.confirm && !window.confirm(c.confirm)) return;
-    setBusy(true);
-    setResult(null);
-    try {
-      const next = await api.post<Rollout>(`/rollouts/${encodeURIComponent(name)}:${c.control}`, { reason });
-      setResult({ ok: true, text: `${c.label}: the rollout is ${rolloutStateName(next.state)}.` });
-      rollout.refresh();
-    } catch (err) {
-      setResult({ ok: false, text: `${c.label} failed: ${errorMessage(err)}` });
-    } finally {
-      setBusy(false);
-    }
-  };
 
   if (!r) {
     return (
@@ -263,19 +246,7 @@ export function RolloutDetail({ name }: { name: string }) {
             </div>
           </div>
           <ProgressBar rollout={r} />
-          <h3>Controls</h3>
-          <input className="reason-input" placeholder="Reason (recorded in the events and the audit log)" value={reason} onChange={(e) => setReason(e.target.value)} />
-          <div className="button-row">
-            {CONTROLS.map((c) => {
-              const gate = controlGate(c.control, r.state);
-              return (
-                <button key={c.control} className={`btn ${c.className}`} data-testid={`rollout-${c.control}`} disabled={!gate.ok || busy} title={gate.reason || c.label} onClick={() => void control(c)}>
-                  {c.label}
-                </button>
-              );
-            })}
-          </div>
-          {result && <div className={result.ok ? 'notice notice-ok' : 'error-box'}>{result.text}</div>}
+          <RolloutControls state={r.state} path={`/rollouts/${encodeURIComponent(name)}`} controls={CONTROLS} testIdPrefix="rollout" onDone={rollout.refresh} />
         </Card>
       </div>
       <Card title="Batches">
