@@ -135,6 +135,7 @@ describe('simulated agents install packages (embedded server, real gateway downl
     const row = await waitFor(() => agentRow(agent.instanceUidString), (a) => statusOf(a, pkg)?.status === 'PACKAGE_STATE_INSTALL_FAILED', { ...WAIT, description: 'INSTALL_FAILED shown' });
     expect(statusOf(row, pkg)?.errorMessage).toContain('content hash mismatch');
     expect(row.labels['service.version']).toBe('1.0.0');
-    expect((await waitFor(() => api('GET', `/agents/${agent.instanceUidString}/packages`), (p) => p['state'] === 'install_failed', { ...WAIT, description: 'install_failed' }))['state']).toBe('install_failed');
+    // Offered again after the server's retry back-off (minutes by default): waiting for it now.
+    expect((await waitFor(() => api('GET', `/agents/${agent.instanceUidString}/packages`), (p) => p['state'] === 'install_retry_pending', { ...WAIT, description: 'install_retry_pending' }))['state']).toBe('install_retry_pending');
   });
 });
