@@ -98,7 +98,9 @@ async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number, 
   let last: unknown = null;
   for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 1_000)) {
     try {
-      const { topics } = await admin.fetchTopicMetadata({ topics: names });
+      // Every topic's metadata (not those named: a name the broker does not know yet is an error kafkajs logs as such).
+      const wanted = new Set(names);
+      const topics = (await admin.fetchTopicMetadata()).topics.filter((t) => wanted.has(t.name));
       if (topics.length === names.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
       last = 'partitions without a leader';
     } catch (err) {
