@@ -132,7 +132,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   /** Connection settings offers (followConnectionSettings): created with the first offer. */
   private settings: ConnectionSettingsRunner | undefined;
-  private packages: PackageInstallRunner | undefined; // package offers (AcceptsPackages): made with the first
+  /** Package offers (AcceptsPackages): created with the first. */
+  private packages: PackageInstallRunner | undefined;
 
   /** Received ServerToAgent messages (oldest first), at most `receivedLimit`. */
   readonly received: ServerToAgent[] = [];
@@ -201,12 +202,12 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     return this.heartbeatMs;
   }
 
-  /** The last connection settings offer handled and how that went (undefined before the first). */
   /** The package statuses it reports; undefined before the first package offer. */
   get packageStatuses(): opamp.proto.v1.IPackageStatuses | undefined {
     return this.packages?.statuses;
   }
 
+  /** The last connection settings offer handled and how that went (undefined before the first). */
   get connectionSettingsStatus(): ConnectionSettingsReport | undefined {
     return this.settings?.outcome;
   }
@@ -537,7 +538,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
         instanceUid: this.uid,
         sequenceNum: this.seq,
         capabilities: profile.capabilities,
-        description: this.packages ? this.packages.description(this.options.description) : this.options.description,
+        description: this.description,
         health: this.healthState,
         startTimeMs: this.startTimeMs,
         healthTimeMs: this.healthTimeMs,

@@ -1,4 +1,4 @@
-import { applyTimeoutField, controlGate, describeApplyTimeout, describeStrategy, parseStrategy, progressBad, progressSegments, rolloutStateName } from './rollout';
+import { applyTimeoutField, controlGate, describeApplyTimeout, describeGates, describeStrategy, parseStrategy, progressBad, progressSegments, rolloutStateName } from './rollout';
 
 describe('rollout helpers', () => {
   it('allows the controls the server allows', () => {
@@ -49,6 +49,8 @@ describe('rollout helpers', () => {
     expect(() => applyTimeoutField('-1')).toThrow(/0 \(none\) to 86400/);
     expect(() => applyTimeoutField('100000')).toThrow(/24 h/);
     expect(describeApplyTimeout(0)).toMatch(/^none/);
+    expect(describeGates({ maxFailedAgents: 2, maxFailedPercent: 5 }, true)).toBe('fails above 2 agents or 5% (the larger) · rolls back on failure');
+    expect(describeGates({ maxFailedAgents: 0, maxFailedPercent: 0 }, false)).toMatch(/pauses on failure$/);
     expect(describeApplyTimeout(600_000)).toMatch(/^10 min per agent/);
     expect(describeApplyTimeout(1500)).toMatch(/^1.5 s per agent/);
     expect(progressBad({ pending: 0, applying: 1, applied: 5, failed: 1, unhealthy: 0, offline: 1, notSent: 0, timedOut: 2 })).toBe(4);

@@ -118,6 +118,11 @@ export function progressBad(p: RolloutProgress): number {
   return p.failed + p.unhealthy + p.offline + p.notSent + (p.timedOut ?? 0);
 }
 
+/** A rollout's gates as the detail pages (both kinds) show them. */
+export function describeGates(gates: { maxFailedAgents: number; maxFailedPercent: number }, autoRollback: boolean): string {
+  return `fails above ${gates.maxFailedAgents} agents or ${gates.maxFailedPercent}% (the larger) · ${autoRollback ? 'rolls back' : 'pauses'} on failure`;
+}
+
 /** The apply deadline as the detail page shows it. */
 export function describeApplyTimeout(ms: number): string {
   if (!ms) return 'none: an agent that never reports holds its batch';

@@ -7,7 +7,7 @@
 import { useApi } from '../api/context';
 import { errorMessage } from '../api/client';
 import { useNow, usePoll } from '../hooks';
-import { describeApplyTimeout, describeStrategy, rolloutStateName } from '../lib/rollout';
+import { describeApplyTimeout, describeGates, describeStrategy, rolloutStateName } from '../lib/rollout';
 import { downloadSummary, downloadSummaryText, formatDesiredPackages } from '../lib/packages';
 import { relativeTime } from '../lib/format';
 import type { AgentDetail, DesiredPackage, ListRolloutAgentsResponse, PackageRollout } from '../lib/types';
@@ -92,7 +92,7 @@ export function PackageRolloutDetail({ name }: { name: string }) {
                 </span>,
               ],
               ['Strategy', describeStrategy(r.strategy)],
-              ['Gates', `fails above ${r.gates.maxFailedAgents} agents or ${r.gates.maxFailedPercent}% (the larger) · ${r.autoRollback ? 'rolls back' : 'pauses'} on failure`],
+              ['Gates', describeGates(r.gates, r.autoRollback)],
               ['Soak time', `${r.soakTimeMs / 1000} s per batch`],
               ['Install deadline', describeApplyTimeout(r.applyTimeoutMs ?? 0)],
               ['State reason', r.stateReason || '—'],

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import { useApi } from '../api/context';
 import { useNow, usePoll } from '../hooks';
-import { describeApplyTimeout, describeStrategy, rolloutStateName } from '../lib/rollout';
+import { describeApplyTimeout, describeGates, describeStrategy, rolloutStateName } from '../lib/rollout';
 import { notSentText, relativeTime } from '../lib/format';
 import type { ListRolloutAgentsResponse, ListRolloutEventsResponse, Rollout, RolloutEvent } from '../lib/types';
 import { Link } from '../router';
@@ -203,7 +203,7 @@ export function RolloutDetail({ name }: { name: string }) {
                 </Link>,
               ],
               ['Strategy', describeStrategy(r.strategy)],
-              ['Gates', `fails above ${r.gates.maxFailedAgents} agents or ${r.gates.maxFailedPercent}% (the larger) · ${r.autoRollback ? 'rolls back' : 'pauses'} on failure`],
+              ['Gates', describeGates(r.gates, r.autoRollback)],
               ['Soak time', `${r.soakTimeMs / 1000} s per batch`],
               ['Apply deadline', describeApplyTimeout(r.applyTimeoutMs ?? 0)],
               ['State reason', r.stateReason || '—'],

@@ -22,6 +22,12 @@ export function packageAssignmentFromRow(r: Record<string, unknown>): PackageAss
   return { name: String(r['name']), selector: parseSelector(selectorText), selectorText, priority: toNumber(r['priority']), packages };
 }
 
+/** An agent's failed install is due for a retry: retries left (< the count param) and its back-off (the ms-array param at its attempt) passed. */
+function retryDue(countParam: string, backoffParam: string): string {
+  return `packages_failed_at IS NOT NULL AND packages_retries < ${countParam}
+          AND packages_failed_at <= now() - ((${backoffParam}::bigint[])[packages_retries + 1] * interval '1 millisecond')`;
+}
+
 export class PackageRepository {
   constructor(readonly db: SqlDatabase) {}
 
@@ -109,8 +115,7 @@ export class PackageRepository {
     if (uids.length === 0 || backoffMs.length === 0) return;
     await this.db.query(
       `UPDATE agents SET packages_failed_at = NULL
-        WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) AND packages_failed_at IS NOT NULL AND packages_retries < $3
-          AND packages_failed_at <= now() - (($4::bigint[])[packages_retries + 1] * interval '1 millisecond')`,
+        WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) AND ${retryDue('$3', '$4')}`,
       [tenantId, uids, backoffMs.length, backoffMs],
     );
   }
@@ -123,8 +128,7 @@ export class PackageRepository {
     if (backoffMs.length === 0) return [];
     const { rows } = await this.db.query(
       `SELECT tenant_id, instance_uid FROM agents
-        WHERE packages_failed_at IS NOT NULL AND connected AND packages_retries < $1
-          AND packages_failed_at <= now() - (($2::bigint[])[packages_retries + 1] * interval '1 millisecond')
+        WHERE connected AND ${retryDue('$1', '$2')}
         ORDER BY packages_failed_at LIMIT $3`,
       [backoffMs.length, backoffMs, limit],
     );
