@@ -8,6 +8,7 @@
 import { AgentInboundCodec, fleet, GatewayPushCodec } from '@opamp/contracts';
 import type { AgentBinding, ConnectionContext, EdgeLog } from './edge-connection';
 import type { EdgeMetrics } from './edge-metrics';
+import { EDGE_DEFAULTS } from './edge-defaults';
 import type { EdgeDependencies, EdgeOptions } from './edge-options';
 
 /** How the inbound stream names the kind of credential a connection was admitted with. */
@@ -20,6 +21,7 @@ const CREDENTIAL_KINDS = {
 export class AgentBindings {
   private readonly registry = new Map<string, AgentBinding>();
   private readonly leaseRefreshAfterMs: number;
+  private readonly leaseRetryDelaysMs: readonly number[];
 
   constructor(
     private readonly options: EdgeOptions,
@@ -31,6 +33,7 @@ export class AgentBindings {
     private readonly localPush: (payload: Buffer) => void,
   ) {
     this.leaseRefreshAfterMs = options.leaseRefreshAfterMs ?? 30_000;
+    this.leaseRetryDelaysMs = options.leaseAcquireRetryDelaysMs ?? EDGE_DEFAULTS.leaseAcquireRetryDelaysMs;
   }
 
   find(tenantId: string, uidHex: string): AgentBinding | undefined {
@@ -77,7 +80,20 @@ export class AgentBindings {
       if (first.refused && ownHolderIsGone(first.previous)) return this.deps.leases.acquire(conn.tenantId, uidHex, this.options.gatewayId, conn.connectionId, false);
       return first;
     };
-    acquire().then(
+    // Redis not answering in time is tried again while the connection lasts (EDGE_DEFAULTS says why).
+    const acquireWithRetries = async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await acquire();
+        } catch (err) {
+          const delay = this.leaseRetryDelaysMs[attempt];
+          if (delay === undefined || conn.closed) throw err;
+          this.metrics.leaseRetries.inc();
+          await new Promise<void>((resolve) => setTimeout(resolve, delay).unref());
+        }
+      }
+    };
+    acquireWithRetries().then(
       ({ lease, previous, refused }) => {
         if (refused) {
           // The live binding stays the one pushes reach.

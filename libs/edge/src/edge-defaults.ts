@@ -32,6 +32,14 @@ export const EDGE_DEFAULTS = Object.freeze({
    * retrying cheaply.
    */
   duplicateRetryAfterMs: 10_000,
+  /**
+   * Waits before taking a connection lease again after Redis did not answer
+   * (a timeout, a reconnect): the connection stays open meanwhile, its
+   * messages waiting, and is closed (1013) only when the last try fails too.
+   * Closing at the first hiccup turned a few seconds of slow Redis during a
+   * 100,000-agent credential rotation into a reconnect storm (bench note).
+   */
+  leaseAcquireRetryDelaysMs: Object.freeze([250, 1_000, 3_000]) as readonly number[],
   /** How long a plain-HTTP request waits for pushes for its agent. */
   httpPushWaitMs: 250,
   /** Records, and bytes, waiting for the bus beyond which the edge stops admitting work. */

@@ -124,6 +124,12 @@ export class EdgeMetrics {
     registers: [this.registry],
   });
 
+  readonly leaseRetries = new Counter({
+    name: 'opamp_gateway_lease_retries_total',
+    help: 'Connection leases taken again after Redis did not answer in time (the connection kept open meanwhile)',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean; gatewayId?: string } = {}) {
     if (options.gatewayId) this.registry.setDefaultLabels({ gateway: options.gatewayId });
     // Includes nodejs_eventloop_lag_seconds, heap and RSS.

@@ -37,6 +37,8 @@ export interface EdgeOptions {
   maxPendingInboundBytes?: number;
   /** Refresh a lease when this much of its life has passed since the last refresh. */
   leaseRefreshAfterMs?: number;
+  /** Waits between tries of a lease Redis did not grant in time (default EDGE_DEFAULTS'); empty: close at once. */
+  leaseAcquireRetryDelaysMs?: readonly number[];
   acceptLegacyUlid?: boolean;
   /** Advertise AcceptsConnectionSettingsRequest (0x40): config-service signs agents' CSRs (issue 18). */
   acceptsCertificateRequests?: boolean;

@@ -35,6 +35,7 @@ export class EdgeHarness {
   /** The credentials this edge accepts: the tenant's enrollment token; tests add agents' own. */
   readonly authority = new AgentTokenAuthority([{ tenantId: TENANT, token: TOKEN, tokenId: 'enrollment-1' }]);
   redis!: Redis;
+  private leaseRedis: Redis | null = null;
   presence: GatewayPresence | null = null;
   private subscriber!: Redis;
   private kafka!: Kafka;
@@ -45,8 +46,19 @@ export class EdgeHarness {
    * With `producerLink`, the edge's producer reaches Kafka through that link, so
    * the test can stall it (the bus cannot take messages) without touching the broker.
    * With `packageFiles`, the edge serves package downloads from it.
+   * With `leaseLink`, the edge takes its connection leases through that link
+   * (on a connection of their own that gives up on a command after
+   * `leaseCommandTimeoutMs`), so the test can make Redis not answer in time.
    */
-  async start(options: Partial<EdgeOptions> = {}, { producerLink, packageFiles }: { producerLink?: StallableLink; packageFiles?: PackageFileSource } = {}): Promise<void> {
+  async start(
+    options: Partial<EdgeOptions> = {},
+    {
+      producerLink,
+      packageFiles,
+      leaseLink,
+      leaseCommandTimeoutMs = 300,
+    }: { producerLink?: StallableLink; packageFiles?: PackageFileSource; leaseLink?: StallableLink; leaseCommandTimeoutMs?: number } = {},
+  ): Promise<void> {
     const infra = testInfra();
     this.kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: 'edge-test' });
     await ensureTopics(this.kafka, [{ name: this.topic, partitions: 4, retentionMs: 3_600_000, valueType: 'AgentInbound' }]);
@@ -57,6 +69,13 @@ export class EdgeHarness {
     await producer.connect();
     this.redis = createRedisConnection({ url: infra.redisUrl, connectionName: 'edge-test' });
     this.subscriber = createRedisConnection({ url: infra.redisUrl, connectionName: 'edge-test-sub' });
+    if (leaseLink) {
+      const direct = new URL(infra.redisUrl);
+      const relayed = new URL(infra.redisUrl);
+      relayed.hostname = '127.0.0.1';
+      relayed.port = String(await leaseLink.forward(direct.hostname, Number(direct.port || 6379)));
+      this.leaseRedis = createRedisConnection({ url: relayed.toString(), connectionName: 'edge-test-leases', commandTimeoutMs: leaseCommandTimeoutMs });
+    }
     this.edge = new OpampEdgeServer(
       {
         gatewayId: this.gatewayId,
@@ -79,7 +98,7 @@ export class EdgeHarness {
       {
         authenticator: this.authority,
         inbound: new KafkaInboundSink(producer, this.topic),
-        leases: new ConnectionLeaseRepository(this.redis),
+        leases: new ConnectionLeaseRepository(this.leaseRedis ?? this.redis),
         pushes: new RedisPushInbox(this.subscriber, this.gatewayId),
         pending: new PendingPushStore(this.redis),
         peers: new RedisPeerGateways(this.redis),
@@ -103,6 +122,7 @@ export class EdgeHarness {
     await this.presence?.stop();
     await this.consumer?.stop();
     await Promise.allSettled([this.redis?.quit(), this.subscriber?.quit()]);
+    this.leaseRedis?.disconnect();
     if (this.kafka) await deleteTopics(this.kafka, [this.topic]).catch(() => undefined);
   }
 

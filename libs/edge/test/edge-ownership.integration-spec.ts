@@ -203,3 +203,43 @@ describe('while Kafka cannot take messages (the edge\'s link to the broker stall
     }
   });
 });
+
+describe("while Redis does not answer the edge's lease commands in time (its link stalled)", () => {
+  const h = new EdgeHarness();
+  const link = new StallableLink();
+
+  beforeAll(() => h.start({ leaseAcquireRetryDelaysMs: [200, 200, 2_000] }, { leaseLink: link, leaseCommandTimeoutMs: 300 }));
+  afterAll(async () => {
+    await link.close();
+    await h.stop();
+  });
+
+  const retries = () => h.edge.metrics.leaseRetries.get().then((m) => m.values[0]?.value ?? 0);
+
+  it('keeps the connection open, takes the lease once Redis answers again, and serves the agent', async () => {
+    const socket = await h.connect();
+    const uid = newInstanceUidV7();
+    link.stall();
+    socket.send(frame(uid, 0));
+    // The first try timed out and a second one did too: the agent is still connected.
+    await waitFor(retries, (n) => n >= 2, { timeoutMs: 10_000, description: 'two lease retries' });
+    expect(socket.closeCode).toBeNull();
+    link.release();
+    const [first] = await socket.nextMessages(1);
+    expect(reply(first).instanceUid).toEqual(uid);
+    await h.waitForRecords(uid, 2);
+    expect(socket.closeCode).toBeNull();
+    socket.ws.close();
+  });
+
+  it('closes with 1013 (try again later) once the last try failed too', async () => {
+    const socket = await h.connect();
+    link.stall();
+    try {
+      socket.send(frame(newInstanceUidV7(), 0));
+      expect(await socket.closed()).toBe(1013);
+    } finally {
+      link.release();
+    }
+  });
+});

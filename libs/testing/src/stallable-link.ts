@@ -4,8 +4,10 @@
  * stops reading from them, so every request waits for its answer as if the
  * server had frozen. Only this test's client is affected; the shared server
  * is never touched, and the fault ends with the test process at the latest.
+ * A client without a socket factory (ioredis) connects to `forward()`'s
+ * loopback port instead, which relays to the server through the same links.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export class StallableLink {
   private readonly sockets = new Set<Socket>();
@@ -20,6 +22,37 @@ export class StallableLink {
     if (this.stalled) socket.pause();
     return socket;
   };
+
+  private readonly relays: Server[] = [];
+
+  /**
+   * Listens on a loopback port of its own and relays every connection made
+   * to it to host:port; resolves with that port. Stalled: the answers stop.
+   */
+  async forward(host: string, port: number): Promise<number> {
+    const relay = createServer((client) => {
+      client.setNoDelay(true);
+      const upstream = this.socketFactory({ host, port, onConnect: () => undefined });
+      client.pipe(upstream);
+      upstream.pipe(client);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.once('error', end).once('close', end);
+      upstream.once('error', end).once('close', end);
+    });
+    this.relays.push(relay);
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    return (relay.address() as { port: number }).port;
+  }
+
+  /** Stops relaying and drops every connection it made. */
+  async close(): Promise<void> {
+    this.release();
+    for (const s of this.sockets) s.destroy();
+    await Promise.all(this.relays.map((r) => new Promise<void>((resolve) => r.close(() => resolve()))));
+  }
 
   get isStalled(): boolean {
     return this.stalled;
