@@ -51,7 +51,8 @@ import {
   type CertificateServices,
 } from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
-import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
+import { ServerTracing } from '@opamp/tracing';
+import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER, TRACING } from './api/tokens';
 import type { ConfigServiceConfig } from './config/config-service.config';
 
 export { APP_CONFIG, FLEET_API, IDENTITY, METRICS, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
@@ -76,6 +77,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: ConfigServiceConfig,
+    @Inject(TRACING) private readonly tracing: ServerTracing,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_SUB) private readonly redisSub: Redis,
@@ -165,6 +167,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     this.redis.disconnect();
     this.redisSub.disconnect();
     await this.pool.end();
+    await this.tracing.shutdown().catch(() => undefined);
   }
 }
 
@@ -173,6 +176,7 @@ export class ConfigServiceModule {
   static register(config: ConfigServiceConfig): DynamicModule {
     return PlatformApiModule.register([
         { provide: APP_CONFIG, useValue: config },
+        { provide: TRACING, useFactory: () => ServerTracing.start(config.tracing, { serviceName: 'config-service', instanceId: config.clientId }) },
         {
           provide: PG_POOL,
           useFactory: () => createPgPool({ connectionString: config.databaseUrl, applicationName: 'config-service', max: config.pgPoolMax }),
@@ -189,11 +193,12 @@ export class ConfigServiceModule {
         },
         {
           provide: RECONCILER,
-          inject: [REPOSITORY, AgentPushDispatcher, AGENT_CHANGES],
-          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, changes: AgentChangeFeed) => {
+          inject: [REPOSITORY, AgentPushDispatcher, AGENT_CHANGES, TRACING],
+          useFactory: (repo: DesiredStateRepository, dispatcher: AgentPushDispatcher, changes: AgentChangeFeed, tracing: ServerTracing) => {
             const logger = new Logger('reconciler');
             return new Reconciler(repo, dispatcher, {
               pageSize: config.reevaluatePageSize,
+              tracing,
               onAgentsChanged: (tenantId, instanceUids) => {
                 changes.publish({ tenantId, instanceUids }).catch((err: unknown) => logger.warn(`agent change notice not published: ${String(err)}`));
               },

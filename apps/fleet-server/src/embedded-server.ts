@@ -10,6 +10,7 @@
  *                                        | events queue -> Reconciler -> push bus / pending -> edge
  *   operators -> platform API (REST + gRPC) -> FleetApiService -> PostgreSQL, Reconciler
  */
+import { ServerTracing } from '@opamp/tracing';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -143,6 +144,7 @@ export async function startEmbeddedServer(config: FleetServerConfig, log: Server
 
 async function startOnStore(config: FleetServerConfig, log: ServerLog, credentials: Credentials, store: EmbeddedStore): Promise<EmbeddedServer> {
   const { db } = store;
+  const tracing = ServerTracing.start(config.tracing, { serviceName: 'fleet-server' });
   // Desired state (config-service's core).
   const repo = new DesiredStateRepository(db);
   await repo.upsertTokenHash(config.tenantId, 'admin', 'embedded', credentials.adminToken);
@@ -153,6 +155,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   // WatchAgents hears the reconciler's changes through the in-process twin of the Redis feed.
   const agentChanges = new MemoryAgentChangeFeed();
   const reconciler = new Reconciler(repo, dispatcher, {
+    tracing,
     log: (level, message) => log(level, message),
     onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
   });
@@ -264,6 +267,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     events: eventSink,
     pushes: new PushDispatcher(pushBus, pending),
     lastSeen,
+    tracing,
     onPoisoned: (_record, error) => log('warn', 'skipped a malformed inbound record', { error: String(error) }),
   });
   const inbound = new KeyedBatchQueue({ partitions: 4, maxBatch: 500 });
@@ -335,6 +339,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       peers: pushBus,
       packageFiles: fleetApi.packages.blobs,
       telemetry: { send: (key, record) => telemetry.send(key, record) },
+      tracing,
       log,
     },
   );
@@ -393,6 +398,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
         await lastSeenFlusher.stop();
         await events.close();
         await reconciler.stopJobs({ releaseLeases: true });
+        await tracing.shutdown().catch(() => undefined);
       } finally {
         // Last, and whatever failed before: the database server is a process of its own.
         await store.close();

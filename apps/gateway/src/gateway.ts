@@ -5,6 +5,7 @@
  * through a producer of its own (a telemetry burst never queues OpAMP
  * messages behind it).
  */
+import { ServerTracing } from '@opamp/tracing';
 import { createKafkaClient, ensureTopics, RecordProducer } from '@opamp/bus-kafka';
 import { AgentTokenDirectory, ConnectionLeaseRepository, createRedisConnection, GatewayPresence, PendingPushStore } from '@opamp/bus-redis';
 import { KafkaTopics } from '@opamp/contracts';
@@ -66,6 +67,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
   // the bytes of a fleet-wide upgrade then cross one hop, and config-service is not on the download path.
   const packagePool = config.packages ? createPgPool({ connectionString: config.packages.databaseUrl, applicationName: `gateway-${config.gatewayId}`, max: config.packages.poolMax }) : null;
 
+  const tracing = ServerTracing.start(config.tracing, { serviceName: 'gateway', instanceId: config.gatewayId });
   const edge = new OpampEdgeServer(
     {
       gatewayId: config.gatewayId,
@@ -103,6 +105,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       peers: new RedisPeerGateways(commands),
       ...(packagePool ? { packageFiles: new SqlPackageBlobStore(new PgSqlDatabase(packagePool)) } : {}),
       ...(telemetryProducer && config.ownTelemetry ? { telemetry: new KafkaTelemetrySink(telemetryProducer, config.ownTelemetry.topic) } : {}),
+      tracing,
       log,
     },
   );
@@ -130,7 +133,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       await presence.stop();
       admin.stop();
       await unwatch().catch(() => undefined);
-      await Promise.allSettled([commands.quit(), subscriber.quit(), tokenWatcher.quit(), packagePool?.end()]);
+      await Promise.allSettled([commands.quit(), subscriber.quit(), tokenWatcher.quit(), packagePool?.end(), tracing.shutdown()]);
     },
   };
 }

@@ -7,6 +7,8 @@
  * commits), then the event producer flushes, then the port and the
  * connections close.
  */
+import { hostname } from 'node:os';
+import { ServerTracing } from '@opamp/tracing';
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ALL_TOPICS } from '@opamp/contracts';
 import { createKafkaClient, ensureTopics } from '@opamp/bus-kafka';
@@ -29,6 +31,8 @@ export const INGEST_METRICS = Symbol('INGEST_METRICS');
 export const OWN_TELEMETRY_WORKER = Symbol('OWN_TELEMETRY_WORKER');
 /** The metrics / health HTTP server, null when OPAMP_INGEST_METRICS_PORT is 0. */
 export const METRICS_SERVER = Symbol('METRICS_SERVER');
+/** This process's traces (ServerTracing.off unless OPAMP_TRACING_OTLP_ENDPOINT is set). */
+export const TRACING = Symbol('TRACING');
 
 @Injectable()
 export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -42,6 +46,7 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
     @Inject(INGEST_WORKER) private readonly worker: IngestWorker,
     @Inject(OWN_TELEMETRY_WORKER) private readonly telemetry: OwnTelemetryWorker,
     @Inject(METRICS_SERVER) private readonly metricsServer: MetricsServer | null,
+    @Inject(TRACING) private readonly tracing: ServerTracing,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -73,6 +78,7 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
     await this.metricsServer?.stop();
     await this.redis.quit().catch(() => undefined);
     await this.pool.end();
+    await this.tracing.shutdown().catch(() => undefined);
   }
 }
 
@@ -97,9 +103,14 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
     },
     { provide: INGEST_METRICS, useFactory: () => new StatusIngestMetrics() },
     {
+      provide: TRACING,
+      inject: [APP_CONFIG],
+      useFactory: (config: StatusIngestConfig) => ServerTracing.start(config.tracing, { serviceName: 'status-ingest', instanceId: `${hostname()}-${process.pid}` }),
+    },
+    {
       provide: INGEST_WORKER,
-      inject: [APP_CONFIG, PG_POOL, KAFKA, REDIS, INGEST_METRICS],
-      useFactory: (config: StatusIngestConfig, pool: Pool, kafka: Kafka, redis: Redis, metrics: StatusIngestMetrics) => {
+      inject: [APP_CONFIG, PG_POOL, KAFKA, REDIS, INGEST_METRICS, TRACING],
+      useFactory: (config: StatusIngestConfig, pool: Pool, kafka: Kafka, redis: Redis, metrics: StatusIngestMetrics, tracing: ServerTracing) => {
         const logger = new Logger('status-ingest');
         const worker = new IngestWorker({
           kafka,
@@ -111,6 +122,7 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
           partitionConcurrency: config.partitionConcurrency,
           liveness: config.liveness,
           lastSeenFlushMs: config.lastSeenFlushMs,
+          tracing,
           onPoisoned: (record, err) => logger.warn(`skipped a poisoned record at offset ${record.offset}: ${String(err)}`),
           onError: (err) => logger.error(err.message),
           onConsumerCrash: (err) => logger.error(`inbound consumer crashed, rebuilding it: ${err.message}`),

@@ -4,3 +4,4 @@ export * from './backend-env';
 export * from './credential-key';
 export * from './client-identity-env';
 export * from './kafka-security-env';
+export * from './tracing-env';

@@ -60,7 +60,10 @@ export class AgentPushRouter {
     items: readonly AgentPushItem[],
     /** WebSocket: the gateway closes the connection after writing the last message (a refusal). */
     closeAfter = false,
+    /** W3C traceparent of the sender's span when this work is traced: the gateway's delivery continues it. */
+    traceParent?: string,
   ): Promise<PushDelivery> {
+    const traced = traceParent ? { traceParent } : {};
     if (target.connected && target.gatewayId && target.transport === fleet.v1.Transport.TRANSPORT_WEBSOCKET) {
       const commands = items.filter((i) => i.message.command);
       const rest = items.filter((i) => !i.message.command);
@@ -76,6 +79,7 @@ export class AgentPushRouter {
             epoch: target.epoch,
             serverToAgent: encodeServerToAgent(message),
             closeAfter: closeAfter && i === messages.length - 1,
+            ...traced,
           }),
         );
       }
@@ -94,6 +98,7 @@ export class AgentPushRouter {
           connectionId: target.connectionId,
           epoch: target.epoch,
           pendingWakeup: true,
+          ...traced,
         }),
       );
     }

@@ -10,6 +10,7 @@ import type { AgentBinding, ConnectionContext, EdgeLog } from './edge-connection
 import type { EdgeMetrics } from './edge-metrics';
 import { EDGE_DEFAULTS } from './edge-defaults';
 import type { EdgeDependencies, EdgeOptions } from './edge-options';
+import type { TraceSpan } from '@opamp/tracing';
 
 /** How the inbound stream names the kind of credential a connection was admitted with. */
 const CREDENTIAL_KINDS = {
@@ -204,6 +205,26 @@ export class AgentBindings {
       credentialKind: CREDENTIAL_KINDS[conn.credential.kind ?? 'enrollment'],
       ...event,
     };
+  }
+
+  /**
+   * The span of an agent's message here (issue 21): it continues the trace of
+   * the push the agent last got on this connection (its answer to it), else
+   * starts a new trace at the sample ratio; null (the common case) costs
+   * nothing more. The caller ends it once the message is on the bus.
+   */
+  startReceive(binding: AgentBinding): TraceSpan | null {
+    const tracing = this.deps.tracing;
+    if (!tracing?.enabled) return null;
+    const parent = binding.traceParent;
+    binding.traceParent = undefined;
+    const attributes = {
+      'opamp.tenant': binding.tenantId,
+      'opamp.instance_uid': binding.uidHex,
+      'opamp.gateway': this.options.gatewayId,
+      'opamp.transport': binding.connection.transport,
+    };
+    return tracing.continueFrom(parent, 'opamp.receive', attributes, 'server') ?? tracing.startSampled('opamp.receive', attributes);
   }
 
   /** Sends now if the epoch is known, else queues behind the lease, keeping order. */

@@ -39,6 +39,8 @@ export interface AgentBinding {
   lastRefreshAt: number;
   /** Set for a plain-HTTP request that is waiting for pushes. */
   wake?: () => void;
+  /** The span of the last traced push delivered here: the agent's next message (its answer) continues that trace. */
+  traceParent?: string;
   wakeItems?: PendingReplyItem[];
 }
 

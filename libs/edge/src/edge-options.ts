@@ -1,4 +1,5 @@
 /** What an OpAMP edge is built from: its settings and the parts it plugs in. */
+import type { ServerTracing } from '@opamp/tracing';
 import type { ClaimDirectory } from './agent-claim';
 import type { AgentCredential } from './agent-token.authority';
 import type { CertificateDirectory } from './client-certificate';
@@ -79,6 +80,8 @@ export interface EdgeDependencies {
   /** Where accepted own telemetry goes; without it, /v1/metrics, /v1/traces and /v1/logs answer 404. */
   telemetry?: TelemetrySink;
   metrics?: EdgeMetrics;
+  /** This process's traces (issue 21): sampled agent messages and traced pushes get spans (default off). */
+  tracing?: ServerTracing;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   now?: () => number;
 }

@@ -181,7 +181,13 @@ export class OpampEdgeServer {
       if (conn.transport === 'ws' && conn.ws && !conn.closed) conn.ws.end(1000, 'instance connected elsewhere');
       return;
     }
+    const span = push.traceParent ? this.deps.tracing?.continueFrom(push.traceParent, 'opamp.deliver', { 'opamp.tenant': binding.tenantId, 'opamp.instance_uid': uidHex, 'opamp.gateway': this.options.gatewayId }, 'producer') : null;
     if (conn.transport === 'http') this.http.deliver(binding, push);
     else this.ws.deliver(binding, push);
+    if (span) {
+      // The agent's next message on this stream is its answer: it continues this trace.
+      if (conn.transport === 'ws') binding.traceParent = span.traceParent;
+      span.end();
+    }
   }
 }

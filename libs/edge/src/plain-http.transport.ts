@@ -229,7 +229,9 @@ export class PlainHttpTransport {
         binding.wake = resolve;
       });
       // The message is durable before the agent hears back: an HTTP agent has no stream to repair a loss.
-      await this.bindings.emit(binding, (epoch) => this.bindings.envelope(conn, epoch, { agentToServer: forwarded }));
+      const span = this.bindings.startReceive(binding);
+      await this.bindings.emit(binding, (epoch) => this.bindings.envelope(conn, epoch, span ? { agentToServer: forwarded, traceParent: span.traceParent } : { agentToServer: forwarded }));
+      span?.end();
       if (binding.duplicate) {
         if (!isAborted()) this.writeReply(res, unavailableReply(uid, EDGE_DEFAULTS.duplicateRetryAfterMs, DUPLICATE_DETAIL), acceptEncoding, 'error', true);
         return;

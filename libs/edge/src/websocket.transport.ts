@@ -260,7 +260,12 @@ export class WebSocketTransport {
       });
     }
     const raw = Buffer.from(storable.payload);
-    this.bindings.emit(binding, (epoch) => this.bindings.envelope(conn, epoch, { agentToServer: raw }));
+    const span = this.bindings.startReceive(binding);
+    if (span) {
+      void this.bindings.emit(binding, (epoch) => this.bindings.envelope(conn, epoch, { agentToServer: raw, traceParent: span.traceParent })).then(() => span.end());
+    } else {
+      void this.bindings.emit(binding, (epoch) => this.bindings.envelope(conn, epoch, { agentToServer: raw }));
+    }
 
     const ack = ackReply(uid, !conn.firstReplySent, serverCapabilitiesOf(this.options.acceptsCertificateRequests));
     if (storable.warning) ack.errorResponse = badRequestReply(uid, storable.warning).errorResponse;

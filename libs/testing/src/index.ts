@@ -17,3 +17,4 @@ export * from './test-csr';
 export * from './download-cut.proxy';
 export * from './websocket-probe';
 export * from './otlp-export.client';
+export * from './otlp-trace.receiver';

@@ -15,3 +15,5 @@ export const IDENTITY = Symbol('IDENTITY');
 /** The package reconciler (desired packages per group), fed by the event worker and the API. */
 export const PACKAGES = Symbol('PACKAGES');
 export const PACKAGE_RETRIES = Symbol('PACKAGE_RETRIES');
+/** This process's traces (ServerTracing.off unless OPAMP_TRACING_OTLP_ENDPOINT is set). */
+export const TRACING = Symbol('TRACING');

@@ -1,5 +1,5 @@
 /** The only place config-service reads its environment. */
-import { int, kafkaSecurityEnv, kafkaSecuritySettings, type KafkaSecuritySettings, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
+import { int, kafkaSecurityEnv, tracingEnv, tracingSettings, type TracingConfig, kafkaSecuritySettings, type KafkaSecuritySettings, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
 import { DEFAULT_MAX_PACKAGE_FILE_BYTES, DEFAULT_PACKAGE_FETCH_TIMEOUT_MS, DEFAULT_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES, parseRetryBackoff } from '@opamp/desired-state';
 import { DEFAULT_CREDENTIAL_OFFERS_PER_S } from '@opamp/desired-state';
 import { DEFAULT_CRL_VALIDITY_HOURS, MAX_CRL_VALIDITY_HOURS, MIN_CRL_VALIDITY_HOURS } from '@opamp/certificate-authority';
@@ -7,6 +7,7 @@ import { DEFAULT_CRL_VALIDITY_HOURS, MAX_CRL_VALIDITY_HOURS, MIN_CRL_VALIDITY_HO
 export const configServiceEnv = {
   OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
   ...kafkaSecurityEnv,
+  ...tracingEnv,
   OPAMP_REDIS_URL: url({ default: 'redis://127.0.0.1:63790', protocols: ['redis', 'rediss'], secret: true }),
   OPAMP_DATABASE_URL: url({
     default: 'postgres://opamp:opamp@127.0.0.1:54320/opamp',
@@ -73,6 +74,8 @@ export interface ConfigServiceConfig {
   redisUrl: string;
   databaseUrl: string;
   clientId: string;
+  /** This server's own traces (issue 21); null: off. */
+  tracing: TracingConfig | null;
   partitionConcurrency: number;
   pgPoolMax: number;
   bindHost: string;
@@ -151,6 +154,7 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     redisUrl: e.OPAMP_REDIS_URL,
     databaseUrl: e.OPAMP_DATABASE_URL,
     clientId: e.OPAMP_CONFIG_CLIENT_ID,
+    tracing: tracingSettings(e),
     partitionConcurrency: e.OPAMP_CONFIG_PARTITION_CONCURRENCY,
     pgPoolMax: e.OPAMP_PG_POOL_MAX,
     bindHost: e.OPAMP_CONFIG_BIND_HOST,

@@ -4,7 +4,7 @@
  * variable names, and both default to the edge lib's (EDGE_DEFAULTS); the
  * others are those defaults.
  */
-import { bool, type ClientIdentitySettings, clientIdentityEnv, clientIdentitySettings, int, loadCredentialKey, readEnv, str } from '@opamp/config';
+import { bool, type ClientIdentitySettings, tracingEnv, tracingSettings, type TracingConfig, clientIdentityEnv, clientIdentitySettings, int, loadCredentialKey, readEnv, str } from '@opamp/config';
 import { EDGE_DEFAULTS, TrustedProxies } from '@opamp/edge';
 import { INGEST_DEFAULTS } from '@opamp/ingest';
 import { EMBEDDED_POSTGRES_DEFAULTS } from '@opamp/store';
@@ -12,6 +12,8 @@ import { DEFAULT_CRL_VALIDITY_HOURS, MAX_CRL_VALIDITY_HOURS, MIN_CRL_VALIDITY_HO
 import { DEFAULT_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES, parseRetryBackoff } from '@opamp/desired-state';
 
 export const fleetServerEnv = {
+  /** Off here unless OPAMP_TRACING_OTLP_ENDPOINT is set: then this process's traces go there (issue 21). */
+  ...tracingEnv,
   /** Where the embedded PostgreSQL's cluster (pg/) and the generated credentials live. */
   OPAMP_DATA_DIR: str({ default: '.opamp-data' }),
   /** When the server runs as root: the OS user its PostgreSQL runs as (PostgreSQL refuses root). */
@@ -61,6 +63,8 @@ export const fleetServerEnv = {
 
 export interface FleetServerConfig {
   dataDir: string;
+  /** This server's own traces; null (the default): off. */
+  tracing: TracingConfig | null;
   embeddedPgUser: string;
   bindHost: string;
   gatewayPort: number;
@@ -106,6 +110,7 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
   if (clientIdentity) new TrustedProxies(clientIdentity.trustedProxies);
   return {
     dataDir: e.OPAMP_DATA_DIR,
+    tracing: tracingSettings(e),
     embeddedPgUser: e.OPAMP_EMBEDDED_PG_USER,
     bindHost: e.OPAMP_BIND_HOST,
     gatewayPort: e.OPAMP_GATEWAY_PORT,

@@ -1,6 +1,6 @@
 /** The only place the gateway reads its environment. The edge's limits default to the edge lib's own (EDGE_DEFAULTS). */
 import { hostname } from 'node:os';
-import { bool, type ClientIdentitySettings, clientIdentityEnv, clientIdentitySettings, int, kafkaEnv, kafkaSecuritySettings, type KafkaSecuritySettings, loadCredentialKey, readEnv, redisEnv, str } from '@opamp/config';
+import { bool, type ClientIdentitySettings, tracingEnv, tracingSettings, type TracingConfig, clientIdentityEnv, clientIdentitySettings, int, kafkaEnv, kafkaSecuritySettings, type KafkaSecuritySettings, loadCredentialKey, readEnv, redisEnv, str } from '@opamp/config';
 import { KafkaTopics } from '@opamp/contracts';
 import { EDGE_DEFAULTS, TrustedProxies } from '@opamp/edge';
 
@@ -44,6 +44,7 @@ export const gatewayEnv = {
   /** The inbound topic (opamp.agent-inbound); other values isolate test runs. */
   OPAMP_GATEWAY_INBOUND_TOPIC: str({ default: 'opamp.agent-inbound' }),
   ...redisEnv,
+  ...tracingEnv,
   /**
    * Package downloads (GET /v1/packages/files/<sha256>): the PostgreSQL the
    * uploaded files are stored in (a role with SELECT on package_blobs and
@@ -72,6 +73,8 @@ export const gatewayEnv = {
 
 export interface GatewayConfig {
   gatewayId: string;
+  /** This server's own traces (issue 21); null: off. */
+  tracing: TracingConfig | null;
   host: string;
   port: number;
   adminPort: number;
@@ -124,6 +127,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   const urlKey = loadCredentialKey(e.OPAMP_PACKAGE_URL_KEY, e.OPAMP_PACKAGE_URL_KEY_FILE, { value: 'OPAMP_PACKAGE_URL_KEY', file: 'OPAMP_PACKAGE_URL_KEY_FILE' });
   return {
     gatewayId: e.OPAMP_GATEWAY_ID || `${hostname()}-${process.pid}`,
+    tracing: tracingSettings(e),
     host: e.OPAMP_GATEWAY_HOST,
     port: e.OPAMP_GATEWAY_PORT,
     adminPort: e.OPAMP_GATEWAY_ADMIN_PORT,

@@ -1,10 +1,11 @@
 /** The only place status-ingest reads its environment. */
 import { ConsumerGroups, KafkaTopics } from '@opamp/contracts';
-import { EnvConfigError, int, kafkaSecuritySettings, type KafkaSecuritySettings, readEnv, str, workerBackendEnv } from '@opamp/config';
+import { EnvConfigError, int, tracingEnv, tracingSettings, type TracingConfig, kafkaSecuritySettings, type KafkaSecuritySettings, readEnv, str, workerBackendEnv } from '@opamp/config';
 import { INGEST_DEFAULTS } from '@opamp/ingest';
 
 export const statusIngestEnv = {
   ...workerBackendEnv,
+  ...tracingEnv,
   OPAMP_INGEST_CLIENT_ID: str({ default: 'status-ingest' }),
   OPAMP_INGEST_PARTITION_CONCURRENCY: int({ default: 4, min: 1, max: 64 }),
   OPAMP_INGEST_INBOUND_TOPIC: str({ default: KafkaTopics.agentInbound.name }),
@@ -33,6 +34,8 @@ export interface StatusIngestConfig {
   redisUrl: string;
   databaseUrl: string;
   clientId: string;
+  /** This server's own traces (issue 21); null: off. */
+  tracing: TracingConfig | null;
   partitionConcurrency: number;
   pgPoolMax: number;
   inboundTopic: string;
@@ -61,6 +64,7 @@ export function loadStatusIngestConfig(env: Record<string, string | undefined> =
     redisUrl: e.OPAMP_REDIS_URL,
     databaseUrl: e.OPAMP_DATABASE_URL,
     clientId: e.OPAMP_INGEST_CLIENT_ID,
+    tracing: tracingSettings(e),
     partitionConcurrency: e.OPAMP_INGEST_PARTITION_CONCURRENCY,
     pgPoolMax: e.OPAMP_PG_POOL_MAX,
     inboundTopic: e.OPAMP_INGEST_INBOUND_TOPIC,

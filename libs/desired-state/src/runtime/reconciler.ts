@@ -26,6 +26,7 @@ import {
   type RenderOutcome,
   type RolloutPin,
 } from '../core';
+import { ServerTracing, type TraceSpan } from '@opamp/tracing';
 import { AgentPushDispatcher, type PushTarget } from '../store/agent-push.dispatcher';
 import { EventLoopSlice } from './event-loop.slice';
 import {
@@ -51,6 +52,8 @@ export interface ReconcileAgent {
   readonly availableComponentsHash: Buffer | null;
   /** When the state in this event was received (0 = unknown, e.g. read from the table). */
   readonly occurredAtMs: number;
+  /** The span reconciling this agent when its event was traced (issue 21): its pushes carry it. */
+  traceParent?: string;
 }
 
 export interface ReconcilerMetrics {
@@ -95,6 +98,8 @@ export interface ReconcilerOptions {
    * and agents whose decision changed (the watch feed: api/agent-watch).
    */
   onAgentsChanged?: (tenantId: string, uids: readonly Buffer[]) => void;
+  /** This process's traces: a traced agent event gets a span, its pushes carry it (default off). */
+  tracing?: ServerTracing;
 }
 
 const COMPONENT_CACHE_MAX = 1000;
@@ -175,16 +180,33 @@ export class Reconciler {
       list.push(e);
       byTenant.set(e.tenantId, list);
     }
-    const revisions = await this.repo.revisions([...byTenant.keys()]);
-    for (const [tenantId, events] of byTenant) {
-      for (const e of events) {
-        const prev = toBuffer(e.previousInstanceUid);
-        if (prev && prev.length === 16) await this.repo.moveAgentState(tenantId, prev, Buffer.from(e.instanceUid));
+    const tracing = this.options.tracing ?? ServerTracing.off;
+    const spans: TraceSpan[] = [];
+    try {
+      const revisions = await this.repo.revisions([...byTenant.keys()]);
+      for (const [tenantId, events] of byTenant) {
+        for (const e of events) {
+          const prev = toBuffer(e.previousInstanceUid);
+          if (prev && prev.length === 16) await this.repo.moveAgentState(tenantId, prev, Buffer.from(e.instanceUid));
+        }
+        const snapshot = await this.snapshot(tenantId, revisions.get(tenantId) ?? 0);
+        const agents = events.map((e) => {
+          const agent = eventToAgent(e);
+          const span = tracing.continueFrom(e.traceParent, 'config.reconcile', { 'opamp.tenant': tenantId, 'opamp.instance_uid': agent.instanceUid.toString('hex') });
+          if (span) {
+            spans.push(span);
+            agent.traceParent = span.traceParent;
+          }
+          return agent;
+        });
+        await this.reconcile(snapshot, agents);
+        this.options.onAgentsChanged?.(tenantId, agents.map((a) => a.instanceUid));
       }
-      const snapshot = await this.snapshot(tenantId, revisions.get(tenantId) ?? 0);
-      const agents = events.map(eventToAgent);
-      await this.reconcile(snapshot, agents);
-      this.options.onAgentsChanged?.(tenantId, agents.map((a) => a.instanceUid));
+    } catch (err) {
+      for (const span of spans) span.fail(err);
+      throw err;
+    } finally {
+      for (const span of spans) span.end();
     }
     this.metrics.eventsHandled += values.length;
   }
@@ -466,7 +488,7 @@ export class Reconciler {
         },
         push: async () => {
           try {
-            await this.dispatcher.push(snapshot.tenantId, agent.instanceUid, agent.target, 'remote_config', remoteConfigMessage(agent.instanceUid, desired));
+            await this.dispatcher.push(snapshot.tenantId, agent.instanceUid, agent.target, 'remote_config', remoteConfigMessage(agent.instanceUid, desired), false, agent.traceParent);
             write.sentHash = rendered.hash;
             this.metrics.configsPushed++;
           } catch (err) {

@@ -33,10 +33,11 @@ export class AgentPushDispatcher {
     this.router = new AgentPushRouter(channels, pending);
   }
 
-  async push(tenantId: string, instanceUid: Buffer, target: PushTarget, kind: PushKind, message: IServerToAgent, closeAfter = false): Promise<Delivery> {
+  /** `traceParent`: the span of the traced work that decided this push (issue 21), carried to the gateway. */
+  async push(tenantId: string, instanceUid: Buffer, target: PushTarget, kind: PushKind, message: IServerToAgent, closeAfter = false, traceParent?: string): Promise<Delivery> {
     let delivery: Delivery | 'failed' = 'failed';
     try {
-      delivery = await this.router.deliver(tenantId, instanceUid, instanceUid, target, [{ kind, message }], closeAfter);
+      delivery = await this.router.deliver(tenantId, instanceUid, instanceUid, target, [{ kind, message }], closeAfter, traceParent);
       return delivery;
     } finally {
       const key = `${kind}/${delivery}`;

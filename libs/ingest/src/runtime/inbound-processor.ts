@@ -20,6 +20,7 @@
 import { AgentEventCodec, AgentInboundCodec, type fleet } from '@opamp/contracts';
 import { decodeAgentToServer, dropUnstorableValues, newInstanceUidV7, type AgentToServer } from '@opamp/protocol';
 import type { SqlDatabase, SqlExecutor } from '@opamp/store';
+import { ServerTracing, type TraceSpan } from '@opamp/tracing';
 import { AgentChange, type AgentState, type ContentBlob } from '../core/agent-state';
 import { withEnrollmentLabels } from '../core/enrollment-labels';
 import { flattenLabels } from '../core/json';
@@ -85,6 +86,8 @@ export interface InboundProcessorDeps {
   clock?: () => number;
   newInstanceUid?: () => Buffer;
   onPoisoned?: (record: RawRecord, error: unknown) => void;
+  /** This process's traces: a traced record gets a span, the event it causes carries it (default off). */
+  tracing?: ServerTracing;
 }
 
 interface Pending {
@@ -98,6 +101,8 @@ interface Pending {
   tombstone: boolean;
   /** The latest CSR of the batch (issue 18): carried by the event, never stored here. */
   certificateRequest: Buffer | null;
+  /** The span of the agent's latest traced record of the batch: its event continues the trace. */
+  traceParent: string | null;
 }
 
 export class InboundProcessor {
@@ -158,8 +163,32 @@ export class InboundProcessor {
   }
 
   private async processRecords(records: InboundRecord[], stats: BatchStats): Promise<void> {
-    const rest = await this.takeHeartbeats(records, stats);
-    if (rest.length > 0) await this.processFull(rest, stats);
+    const spans = this.startSpans(records);
+    try {
+      const rest = await this.takeHeartbeats(records, stats);
+      if (rest.length > 0) await this.processFull(rest, stats, spans);
+    } catch (err) {
+      for (const span of spans.values()) span.fail(err);
+      throw err;
+    } finally {
+      for (const span of spans.values()) span.end();
+    }
+  }
+
+  /** A span per traced record (the gateway sampled it); none at all when tracing is off. */
+  private startSpans(records: readonly InboundRecord[]): Map<InboundRecord, TraceSpan> {
+    const spans = new Map<InboundRecord, TraceSpan>();
+    const tracing = this.deps.tracing ?? ServerTracing.off;
+    if (!tracing.enabled) return spans;
+    for (const r of records) {
+      const span = tracing.continueFrom(r.envelope.traceParent, 'ingest.apply', {
+        'opamp.tenant': r.envelope.tenantId ?? '',
+        'opamp.instance_uid': r.instanceUid.toString('hex'),
+        'opamp.inbound_event': r.message ? 'agent_to_server' : r.envelope.connected ? 'connected' : 'disconnected',
+      });
+      if (span) spans.set(r, span);
+    }
+    return spans;
   }
 
   /**
@@ -208,7 +237,7 @@ export class InboundProcessor {
     return done.size === 0 ? records : records.filter((r) => !done.has(stateKey(r.envelope.tenantId ?? '', r.instanceUid)));
   }
 
-  private async processFull(records: InboundRecord[], stats: BatchStats): Promise<void> {
+  private async processFull(records: InboundRecord[], stats: BatchStats, spans: ReadonlyMap<InboundRecord, TraceSpan>): Promise<void> {
     const keys = new Map<string, AgentKey>();
     const componentHashes = new Map<string, Buffer>();
     for (const r of records) {
@@ -255,7 +284,7 @@ export class InboundProcessor {
         const key = stateKey(s.tenantId, s.instanceUid);
         let p = pending.get(key);
         if (!p) {
-          p = { state: s, durable: false, volatile: false, changes: 0, previousUid: null, occurredAtMs: 0, tombstone: false, certificateRequest: null };
+          p = { state: s, durable: false, volatile: false, changes: 0, previousUid: null, occurredAtMs: 0, tombstone: false, certificateRequest: null, traceParent: null };
           pending.set(key, p);
         }
         return p;
@@ -279,6 +308,7 @@ export class InboundProcessor {
         p.durable ||= result.durable;
         p.volatile ||= result.volatile || !result.ignored;
         p.occurredAtMs = Number(rec.envelope.receivedAtUnixMs ?? 0) || ctx.nowMs;
+        p.traceParent = spans.get(rec)?.traceParent ?? p.traceParent;
         if (result.moved) {
           const movedKey = stateKey(result.moved.tenantId, result.moved.instanceUid);
           states.set(movedKey, result.moved);
@@ -290,6 +320,7 @@ export class InboundProcessor {
           m.occurredAtMs = p.occurredAtMs;
           // A CSR sent with the old uid is judged for the new one (C67's reassignment exception).
           m.certificateRequest = result.certificateRequest ?? p.certificateRequest;
+          m.traceParent = p.traceParent;
           p.changes = 0;
           p.tombstone = true;
         } else {
@@ -314,6 +345,7 @@ export class InboundProcessor {
       for (const p of pending.values()) {
         if (p.tombstone || p.changes === 0) continue;
         const event: fleet.v1.IAgentEvent = buildAgentEvent(p.state, p.changes, p.occurredAtMs, p.previousUid, p.certificateRequest);
+        if (p.traceParent) event.traceParent = p.traceParent;
         events.push({ key: p.state.instanceUid, value: AgentEventCodec.encode(event) });
       }
       if (events.length > 0) await this.deps.events.publish(events);

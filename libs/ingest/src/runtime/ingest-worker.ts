@@ -4,6 +4,7 @@
  * and the liveness sweep, built from injected clients so tests (and the embedded mode) choose
  * topics, group and connections. The Nest module in apps/status-ingest wraps it.
  */
+import type { ServerTracing } from '@opamp/tracing';
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { GatewayPushPublisher, PendingPushStore, RedisAgentChangeFeed } from '@opamp/bus-redis';
@@ -36,6 +37,8 @@ export interface IngestWorkerOptions {
   /** After each partition batch is processed (before its offsets commit), with how long it took. */
   onBatch?: (stats: BatchStats, durationMs: number) => void;
   onPoisoned?: (record: RawRecord, error: unknown) => void;
+  /** This process's traces (default off). */
+  tracing?: ServerTracing;
   /** A background task failed (the liveness sweep, the last-seen flush); the message names it. */
   onError?: (error: Error) => void;
   /** A consumer crash kafkajs did not recover from; the consumer is rebuilt after it. */
@@ -64,7 +67,7 @@ export class IngestWorker {
     const cursors = new CursorStore(options.redis);
     const pushes = new PushDispatcher(new GatewayPushPublisher(options.redis), new PendingPushStore(options.redis));
     const lastSeen = new LastSeenBuffer();
-    this.processor = new InboundProcessor({ db: options.db, cursors, events, pushes, lastSeen, repository, onPoisoned: options.onPoisoned });
+    this.processor = new InboundProcessor({ db: options.db, cursors, events, pushes, lastSeen, repository, onPoisoned: options.onPoisoned, tracing: options.tracing });
     const flushMs = options.lastSeenFlushMs ?? INGEST_DEFAULTS.lastSeenFlushMs;
     this.lastSeen = new LastSeenFlusher({ db: options.db, buffer: lastSeen, repository }, flushMs);
     // A row trails its agent by one flush interval and the flush itself: twice the interval is safe.

@@ -1,0 +1,93 @@
+/**
+ * An OTLP/HTTP traces receiver on loopback for tests of this server's own
+ * traces: takes POST /v1/traces (protobuf or JSON, gzip or not), decodes it
+ * with the generated OTLP code, and keeps every span flat, with the
+ * `service.name` of its resource, for the test to read back.
+ */
+import { createServer, type Server } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { decodeOtlpRequest, otlpEncodingOf, otlpSuccessBody } from '@opamp/protocol';
+
+export interface ReceivedSpan {
+  readonly service: string;
+  readonly name: string;
+  /** Hex, as in a traceparent. */
+  readonly traceId: string;
+  readonly spanId: string;
+  /** '' for a root span. */
+  readonly parentSpanId: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  /** 2: ERROR (OTLP status code). */
+  readonly statusCode: number;
+}
+
+const hex = (b: Uint8Array | null | undefined) => Buffer.from(b ?? new Uint8Array()).toString('hex');
+
+export class OtlpTraceReceiver {
+  readonly spans: ReceivedSpan[] = [];
+  private server: Server | null = null;
+  private port = 0;
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const encoding = otlpEncodingOf(req.headers['content-type'] ?? '');
+        if (req.method !== 'POST' || req.url !== '/v1/traces' || !encoding) {
+          res.writeHead(404).end();
+          return;
+        }
+        try {
+          const raw = Buffer.concat(chunks);
+          const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+          this.take(decodeOtlpRequest('traces', body, encoding));
+          res.writeHead(200, { 'content-type': req.headers['content-type'] }).end(otlpSuccessBody('traces', encoding));
+        } catch (err) {
+          res.writeHead(400).end(String(err));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  /** Where an app's OPAMP_TRACING_OTLP_ENDPOINT points. */
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/v1/traces`;
+  }
+
+  /** Every span of one trace. */
+  trace(traceId: string): ReceivedSpan[] {
+    return this.spans.filter((s) => s.traceId === traceId);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private take(request: ReturnType<typeof decodeOtlpRequest>): void {
+    if (request.signal !== 'traces') return;
+    for (const rs of request.request.resourceSpans ?? []) {
+      const service = String(rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value?.stringValue ?? '');
+      for (const ss of rs.scopeSpans ?? []) {
+        for (const s of ss.spans ?? []) {
+          const attributes: Record<string, string> = {};
+          for (const a of s.attributes ?? []) {
+            const v = a.value;
+            attributes[a.key ?? ''] = String(v?.stringValue ?? v?.intValue ?? v?.boolValue ?? v?.doubleValue ?? '');
+          }
+          this.spans.push({
+            service,
+            name: s.name ?? '',
+            traceId: hex(s.traceId),
+            spanId: hex(s.spanId),
+            parentSpanId: hex(s.parentSpanId),
+            attributes,
+            statusCode: Number(s.status?.code ?? 0),
+          });
+        }
+      }
+    }
+  }
+}
