@@ -79,6 +79,8 @@ export class DistributedFleet {
   constructor(
     private readonly config: E2eConfig,
     private readonly timeouts: FleetTimeouts,
+    /** Settings every process of the run gets besides the harness's own (e.g. tracing). */
+    private readonly extraEnv: Readonly<Record<string, string>> = {},
   ) {
     this.kafka = createKafkaClient({ brokers: config.infra.kafkaBrokers, clientId: `e2e-${this.run}` });
   }
@@ -103,7 +105,7 @@ export class DistributedFleet {
     await this.prepareKafka();
 
     const infra = this.config.infra;
-    const base = { ...this.config.inheritedEnv, OPAMP_KAFKA_BROKERS: infra.kafkaBrokers.join(','), OPAMP_REDIS_URL: infra.redisUrl };
+    const base = { ...this.config.inheritedEnv, ...this.extraEnv, OPAMP_KAFKA_BROKERS: infra.kafkaBrokers.join(','), OPAMP_REDIS_URL: infra.redisUrl };
     const databaseUrl = `${infra.databaseUrl}${infra.databaseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${this.schema}`)}`;
     const [httpPort, grpcPort, balancerPort, ingestMetricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     this.apiBase = `http://127.0.0.1:${httpPort}/api/v1`;

@@ -1,0 +1,98 @@
+/**
+ * This server's own traces across every process (issue 21 item 1): gateways,
+ * status-ingest and config-service as processes, each exporting over OTLP/HTTP
+ * to a receiver of the test, every agent message sampled. An agent's first
+ * message selects it for a configuration; the trace it starts must show the
+ * whole loop: the gateway receives it, status-ingest applies it,
+ * config-service reconciles and pushes the configuration, the gateway
+ * delivers it, and the agent's answer (its config status) continues the same
+ * trace through the gateway and status-ingest again.
+ */
+import { DEFAULT_AGENT_CAPABILITIES, SimulatedAgent } from '@opamp/agent-sim';
+import { OtlpTraceReceiver, type ReceivedSpan, waitFor } from '@opamp/testing';
+import { loadE2eConfig } from './config/e2e.config';
+import { DistributedFleet } from './harness/distributed-fleet';
+
+const START_MS = 90_000;
+const receiver = new OtlpTraceReceiver();
+let fleet: DistributedFleet;
+let agent: SimulatedAgent | null = null;
+let failed = false;
+
+beforeAll(async () => {
+  await receiver.start();
+  fleet = new DistributedFleet(loadE2eConfig(), { startMs: START_MS }, { OPAMP_TRACING_OTLP_ENDPOINT: receiver.url, OPAMP_TRACING_SAMPLE_RATIO: '1' });
+  try {
+    await fleet.start();
+  } catch (err) {
+    failed = true;
+    throw new Error(`${(err as Error).message}\n\n${fleet.describe()}`);
+  }
+}, START_MS + 30_000);
+
+afterAll(async () => {
+  await agent?.stop();
+  await fleet?.stop();
+  await fleet?.cleanUp(failed);
+  await receiver.stop();
+}, 60_000);
+
+const CONFIG = 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n';
+
+/** The span of `name` in `service` whose parent is `parent` (any parent when omitted). */
+function childOf(spans: readonly ReceivedSpan[], service: string, name: string, parent?: ReceivedSpan): ReceivedSpan | undefined {
+  return spans.find((s) => s.service === service && s.name === name && (!parent || s.parentSpanId === parent.spanId));
+}
+
+describe('one trace across gateway, status-ingest and config-service', () => {
+  it("follows an agent's configuration from its first message to its APPLIED answer", async () => {
+    try {
+      expect((await fleet.api('POST', '/configurations', { name: 'traced', files: { 'collector.yaml': { body: CONFIG, contentType: 'text/yaml' } } })).status).toBe(200);
+      expect((await fleet.api('POST', '/assignments', { name: 'traced', configurationName: 'traced', selector: 'env=traced', priority: 1 })).status).toBe(200);
+      agent = new SimulatedAgent({
+        endpoint: fleet.wsEndpoint,
+        headers: { Authorization: `Bearer ${fleet.agentToken}` },
+        capabilities: DEFAULT_AGENT_CAPABILITIES,
+        heartbeatIntervalMs: 30_000,
+        reconnect: { initialMs: 200, maxMs: 2_000 },
+        description: { identifying: { 'service.name': 'traced-agent' }, nonIdentifying: { env: 'traced', 'os.type': 'linux' } },
+      });
+      agent.on('error', () => undefined);
+      agent.start();
+      const uid = agent.instanceUid.toString('hex');
+
+      // The push's delivery at a gateway names the agent; its trace holds the rest.
+      const chain = await waitFor(
+        () => {
+          for (const deliver of receiver.spans.filter((s) => s.name === 'opamp.deliver' && s.attributes['opamp.instance_uid'] === uid)) {
+            const spans = receiver.trace(deliver.traceId);
+            const byId = new Map(spans.map((s) => [s.spanId, s]));
+            const reconcile = byId.get(deliver.parentSpanId);
+            const apply = reconcile && byId.get(reconcile.parentSpanId);
+            const receive = apply && byId.get(apply.parentSpanId);
+            const answer = childOf(spans, 'gateway', 'opamp.receive', deliver);
+            const answerApplied = answer && childOf(spans, 'status-ingest', 'ingest.apply', answer);
+            if (receive && answerApplied) return { receive, apply, reconcile, deliver, answer, answerApplied };
+          }
+          return null;
+        },
+        (c) => c !== null,
+        { timeoutMs: 60_000, intervalMs: 250, description: 'a trace from the agent message to its answer' },
+      );
+      const c = chain!;
+      expect([c.receive.service, c.receive.name, c.receive.parentSpanId]).toEqual(['gateway', 'opamp.receive', '']);
+      expect([c.apply!.service, c.apply!.name]).toEqual(['status-ingest', 'ingest.apply']);
+      expect([c.reconcile!.service, c.reconcile!.name]).toEqual(['config-service', 'config.reconcile']);
+      expect(c.deliver.service).toBe('gateway');
+      for (const s of [c.receive, c.apply!, c.reconcile!, c.deliver, c.answer!, c.answerApplied!]) {
+        expect(s.traceId).toBe(c.receive.traceId);
+        expect(s.attributes['opamp.instance_uid']).toBe(uid);
+        expect(s.statusCode).not.toBe(2);
+      }
+      expect(c.receive.attributes['opamp.tenant']).toBe(fleet.tenant);
+    } catch (err) {
+      failed = true;
+      throw new Error(`${(err as Error).message}\n\n${fleet.describe()}`);
+    }
+  }, 120_000);
+});
