@@ -278,7 +278,7 @@ export class ConfigServiceModule {
         },
         {
           provide: FLEET_API,
-          inject: [REPOSITORY, AgentPushDispatcher, RECONCILER, REDIS, AGENT_CHANGES, IDENTITY, PACKAGES],
+          inject: [REPOSITORY, AgentPushDispatcher, RECONCILER, REDIS, AGENT_CHANGES, IDENTITY, PACKAGES, TRACING],
           useFactory: (
             repo: DesiredStateRepository,
             dispatcher: AgentPushDispatcher,
@@ -287,9 +287,11 @@ export class ConfigServiceModule {
             changes: AgentChangeFeed,
             identity: IdentityServices,
             packageReconciler: PackageReconciler,
+            tracing: ServerTracing,
           ) => {
             const logger = new Logger('watch');
             return new FleetApiService(repo, dispatcher, reconciler, new AgentTokenDirectory(redis), {
+              tracing,
               credentials: identity,
               certificates: identity.certificates,
               agentState: new RedisAgentStateEraser(redis),

@@ -6,7 +6,10 @@
  * whole loop: the gateway receives it, status-ingest applies it,
  * config-service reconciles and pushes the configuration, the gateway
  * delivers it, and the agent's answer (its config status) continues the same
- * trace through the gateway and status-ingest again.
+ * trace through the gateway and status-ingest again. Then an API call changes
+ * the configuration: its trace (every mutation is traced) goes from the call
+ * through the re-evaluation job it recorded to the push, the delivery and
+ * the agent's answer.
  */
 import { DEFAULT_AGENT_CAPABILITIES, SimulatedAgent } from '@opamp/agent-sim';
 import { OtlpTraceReceiver, type ReceivedSpan, waitFor } from '@opamp/testing';
@@ -90,6 +93,34 @@ describe('one trace across gateway, status-ingest and config-service', () => {
         expect(s.statusCode).not.toBe(2);
       }
       expect(c.receive.attributes['opamp.tenant']).toBe(fleet.tenant);
+    } catch (err) {
+      failed = true;
+      throw new Error(`${(err as Error).message}\n\n${fleet.describe()}`);
+    }
+  }, 120_000);
+
+  it("follows an API change of the configuration to the agent's answer", async () => {
+    try {
+      const uid = agent!.instanceUid.toString('hex');
+      const updated = await fleet.api('PUT', '/configurations/traced', { files: { 'collector.yaml': { body: `${CONFIG}# v2\n`, contentType: 'text/yaml' } } });
+      expect(updated.status).toBe(200);
+      const chain = await waitFor(
+        () => {
+          for (const call of receiver.spans.filter((s) => s.name === 'api.UpdateConfiguration')) {
+            const spans = receiver.trace(call.traceId);
+            const page = childOf(spans, 'config-service', 'config.reevaluate', call);
+            const deliver = page && spans.find((s) => s.name === 'opamp.deliver' && s.parentSpanId === page.spanId && s.attributes['opamp.instance_uid'] === uid);
+            const answer = deliver && childOf(spans, 'gateway', 'opamp.receive', deliver);
+            const applied = answer && childOf(spans, 'status-ingest', 'ingest.apply', answer);
+            if (applied) return { call, page, deliver, answer, applied };
+          }
+          return null;
+        },
+        (c) => c !== null,
+        { timeoutMs: 60_000, intervalMs: 250, description: 'a trace from the API call to the agent answer' },
+      );
+      expect([chain!.call.service, chain!.call.parentSpanId, chain!.call.attributes['opamp.tenant']]).toEqual(['config-service', '', fleet.tenant]);
+      expect(chain!.page!.attributes['opamp.reason']).toBe('configuration.update');
     } catch (err) {
       failed = true;
       throw new Error(`${(err as Error).message}\n\n${fleet.describe()}`);

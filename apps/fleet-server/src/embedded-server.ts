@@ -231,6 +231,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const certificateRotator = new AgentCertificateRotator(certificates, repo, credentialDirectory, { credentials: credentialRepo, offers: credentialOffers, log: (level, message) => log(level, message) });
   const certificateSweeper = new AgentCertificateSweeper(certificates, credentialDirectory, { rotator: certificateRotator, log: (level, message) => log(level, message) });
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
+    tracing,
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity, offers: credentialOffers },
     packageReconciler,
     certificates,

@@ -1,6 +1,6 @@
 import { tracingSettings } from './tracing-env';
 
-const base = { OPAMP_TRACING_OTLP_ENDPOINT: '', OPAMP_TRACING_SAMPLE_RATIO: '0.01', OPAMP_TRACING_OTLP_HEADERS: '' };
+const base = { OPAMP_TRACING_OTLP_ENDPOINT: '', OPAMP_TRACING_SAMPLE_RATIO: '0.01', OPAMP_TRACING_MAX_TRACES_PER_S: 100, OPAMP_TRACING_OTLP_HEADERS: '' };
 
 describe('tracingSettings', () => {
   it('is off without an endpoint', () => {
@@ -9,8 +9,8 @@ describe('tracingSettings', () => {
 
   it('reads endpoint, ratio and headers', () => {
     expect(
-      tracingSettings({ OPAMP_TRACING_OTLP_ENDPOINT: 'http://collector:4318/v1/traces', OPAMP_TRACING_SAMPLE_RATIO: '0.5', OPAMP_TRACING_OTLP_HEADERS: 'x-api-key=abc=def, x-team = obs' }),
-    ).toEqual({ endpoint: 'http://collector:4318/v1/traces', sampleRatio: 0.5, headers: { 'x-api-key': 'abc=def', 'x-team': 'obs' } });
+      tracingSettings({ ...base, OPAMP_TRACING_OTLP_ENDPOINT: 'http://collector:4318/v1/traces', OPAMP_TRACING_SAMPLE_RATIO: '0.5', OPAMP_TRACING_OTLP_HEADERS: 'x-api-key=abc=def, x-team = obs' }),
+    ).toEqual({ endpoint: 'http://collector:4318/v1/traces', sampleRatio: 0.5, maxTracesPerSecond: 100, headers: { 'x-api-key': 'abc=def', 'x-team': 'obs' } });
   });
 
   it.each([

@@ -100,9 +100,13 @@ export const STREAM_RPCS: readonly string[] = ['WatchAgents'];
 /** Authenticates, refuses text PostgreSQL cannot hold, runs the rpc, counts the outcome. */
 export async function invokeRpc(api: FleetApiService, rpc: string, authorization: string | undefined, req: Record<string, unknown>): Promise<Record<string, unknown>> {
   const handler = RPC_HANDLERS[rpc];
+  // Every mutation is traced whatever the sample ratio (issue 21); what it records continues the trace.
+  const span = isMutation(rpc) ? api.tracing.startForced(`api.${rpc}`, { 'rpc.method': rpc }) : null;
   try {
     if (!handler) throw new Error(`no handler for ${rpc}`);
-    const caller = await api.authenticate(authorization);
+    const authenticated = await api.authenticate(authorization);
+    span?.setAttributes({ 'opamp.tenant': authenticated.tenantId });
+    const caller = span ? { ...authenticated, trace: span } : authenticated;
     rejectUndecodable(req);
     rejectNulText(req);
     const result = await handler(api, caller, req);
@@ -110,6 +114,14 @@ export async function invokeRpc(api: FleetApiService, rpc: string, authorization
     return result;
   } catch (err) {
     api.count(err, rpc);
+    span?.fail(err);
     throw err;
+  } finally {
+    span?.end();
   }
+}
+
+/** Reads answer and change nothing; every other rpc is a mutation. */
+export function isMutation(rpc: string): boolean {
+  return !/^(Get|List|Validate|Render|Watch)/.test(rpc);
 }

@@ -14,12 +14,25 @@ describe('ServerTracing', () => {
 
   it('samples agent traffic at its ratio, forced traces always', () => {
     const draws = [0.05, 0.2, 0.09999];
-    const tracing = ServerTracing.withExporter(new InMemorySpanExporter(), 0.1, identity, () => draws.shift()!);
+    const tracing = ServerTracing.withExporter(new InMemorySpanExporter(), 0.1, identity, { random: () => draws.shift()! });
     expect(tracing.startSampled('a')).not.toBeNull();
     expect(tracing.startSampled('b')).toBeNull();
     expect(tracing.startSampled('c')).not.toBeNull();
     expect(tracing.startForced('d')).not.toBeNull();
     expect(ServerTracing.withExporter(new InMemorySpanExporter(), 0, identity).startSampled('e')).toBeNull();
+  });
+
+  it('starts at most maxTracesPerSecond sampled traces a second; forced ones are not bounded', () => {
+    let now = 10_000;
+    const tracing = ServerTracing.withExporter(new InMemorySpanExporter(), 1, identity, { maxTracesPerSecond: 3, now: () => now });
+    const started = () => Array.from({ length: 5 }, () => tracing.startSampled('m')).filter(Boolean).length;
+    expect(started()).toBe(3);
+    expect(tracing.capped).toBe(2);
+    expect(tracing.startForced('api.Create')).not.toBeNull();
+    now += 999;
+    expect(started()).toBe(0);
+    now += 1;
+    expect(started()).toBe(3);
   });
 
   it('continues a trace from its traceparent: same trace id, the sender span as parent, the resource named', async () => {

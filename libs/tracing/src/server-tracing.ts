@@ -8,7 +8,10 @@
  * and nothing downstream.
  *
  * Sampling: agent traffic at `sampleRatio` (decided once, where a trace
- * starts); API mutations and errors always (`startForced`).
+ * starts), at most `maxTracesPerSecond` new traces per second and process
+ * (a ratio of 1 at 27,000 messages/s took a gateway's whole core: bench
+ * results ingest-throughput-traced-1.json); API mutations and errors always
+ * (`startForced`).
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -23,7 +26,15 @@ export interface TracingSettings {
   sampleRatio: number;
   /** Extra request headers of the export (an API key); never logged. */
   headers?: Record<string, string>;
+  /** New sampled traces per second at most (default TRACING_DEFAULTS'). */
+  maxTracesPerSecond?: number;
 }
+
+export const TRACING_DEFAULTS = Object.freeze({
+  sampleRatio: 0.01,
+  /** Bounds what tracing costs a process whatever the ratio: ~3 spans a trace. */
+  maxTracesPerSecond: 100,
+});
 
 export interface TracingIdentity {
   /** `service.name`: the app (gateway, status-ingest, config-service, fleet-server). */
@@ -84,21 +95,33 @@ export class ServerTracing {
   /** Tracing off: every start returns null, at the cost of one comparison. */
   static readonly off = new ServerTracing(null, 0);
 
+  /** Traces the sample chose but the per-second bound left out. */
+  capped = 0;
+  private windowStartMs = 0;
+  private startedInWindow = 0;
+
   private constructor(
     private readonly provider: { tracer: Tracer; shutdown: () => Promise<void>; flush: () => Promise<void> } | null,
     private readonly sampleRatio: number,
     private readonly random: () => number = Math.random,
+    private readonly maxTracesPerSecond: number = TRACING_DEFAULTS.maxTracesPerSecond,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Exports over OTLP/HTTP to the settings' endpoint; null settings: off. */
   static start(settings: TracingSettings | null, identity: TracingIdentity): ServerTracing {
     if (!settings) return ServerTracing.off;
     const exporter = new OTLPTraceExporter({ url: settings.endpoint, headers: settings.headers ?? {}, timeoutMillis: 10_000 });
-    return ServerTracing.withExporter(exporter, settings.sampleRatio, identity);
+    return ServerTracing.withExporter(exporter, settings.sampleRatio, identity, { maxTracesPerSecond: settings.maxTracesPerSecond });
   }
 
   /** The same with any SDK exporter (tests read spans back from an in-memory one). */
-  static withExporter(exporter: SpanExporter, sampleRatio: number, identity: TracingIdentity, random?: () => number): ServerTracing {
+  static withExporter(
+    exporter: SpanExporter,
+    sampleRatio: number,
+    identity: TracingIdentity,
+    o: { random?: () => number; maxTracesPerSecond?: number; now?: () => number } = {},
+  ): ServerTracing {
     const provider = new BasicTracerProvider({
       resource: resourceFromAttributes({
         'service.name': identity.serviceName,
@@ -111,7 +134,9 @@ export class ServerTracing {
     return new ServerTracing(
       { tracer: provider.getTracer('opamp-fleet'), shutdown: () => provider.shutdown(), flush: () => provider.forceFlush() },
       Math.min(1, Math.max(0, sampleRatio)),
-      random,
+      o.random,
+      o.maxTracesPerSecond ?? TRACING_DEFAULTS.maxTracesPerSecond,
+      o.now,
     );
   }
 
@@ -122,6 +147,15 @@ export class ServerTracing {
   /** A new trace for agent traffic, at the sample ratio; null when off or not sampled (the common case). */
   startSampled(name: string, attributes?: Attributes, role: SpanRole = 'server'): TraceSpan | null {
     if (!this.provider || this.sampleRatio === 0 || this.random() >= this.sampleRatio) return null;
+    const now = this.now();
+    if (now - this.windowStartMs >= 1_000) {
+      this.windowStartMs = now;
+      this.startedInWindow = 0;
+    }
+    if (++this.startedInWindow > this.maxTracesPerSecond) {
+      this.capped++;
+      return null;
+    }
     return this.startRoot(name, attributes, role);
   }
 

@@ -4,6 +4,7 @@
  * change's transaction, then started on this replica).
  */
 import type { SqlExecutor } from '@opamp/store';
+import type { TraceSpan } from '@opamp/tracing';
 import type { AgentPushDispatcher } from '../store/agent-push.dispatcher';
 import type { DesiredStateRepository } from '../store/desired-state.repository';
 import { ReevaluationJobRepository } from '../store/reevaluation-job.repository';
@@ -12,6 +13,8 @@ import type { Reconciler } from '../runtime/reconciler';
 export interface Caller {
   readonly tenantId: string;
   readonly tokenId: string;
+  /** The call's span when it is traced (mutations are, issue 21): work it records continues the trace. */
+  readonly trace?: TraceSpan | null;
 }
 
 /**
@@ -45,8 +48,8 @@ export class ApiContext {
    * transaction of the change (durable: a crash before or during the work is
    * resumed from the job's cursor, runtime/reconciler.ts).
    */
-  async recordReevaluation(tx: SqlExecutor, tenantId: string, selectors: string[], reason: string): Promise<void> {
-    if (selectors.length > 0) await this.reevaluationJobs.record(tx, tenantId, [...new Set(selectors)], reason);
+  async recordReevaluation(tx: SqlExecutor, c: Caller, selectors: string[], reason: string): Promise<void> {
+    if (selectors.length > 0) await this.reevaluationJobs.record(tx, c.tenantId, [...new Set(selectors)], reason, c.trace?.traceParent ?? null);
   }
 
   /** After the commit: this replica's reconciler starts on the recorded job (any replica's sweep would otherwise). */

@@ -98,7 +98,7 @@ export class AssignmentApi {
         },
         true,
       );
-      await this.ctx.recordReevaluation(tx, c.tenantId, [a.selector], 'assignment.create');
+      await this.ctx.recordReevaluation(tx, c, [a.selector], 'assignment.create');
       return ins.rows[0];
     });
     this.ctx.reevaluate(c.tenantId, [a.selector]);
@@ -136,7 +136,7 @@ export class AssignmentApi {
         },
         true,
       );
-      await this.ctx.recordReevaluation(tx, c.tenantId, [str(old['selector']), a.selector], 'assignment.update');
+      await this.ctx.recordReevaluation(tx, c, [str(old['selector']), a.selector], 'assignment.update');
       return { row: upd.rows[0], oldSelector: str(old['selector']) };
     });
     this.ctx.reevaluate(c.tenantId, oldSelector === a.selector ? [a.selector] : [oldSelector, a.selector]);
@@ -175,7 +175,7 @@ export class AssignmentApi {
         },
         true,
       );
-      await this.ctx.recordReevaluation(tx, c.tenantId, [str(del.rows[0]['selector'])], 'assignment.delete');
+      await this.ctx.recordReevaluation(tx, c, [str(del.rows[0]['selector'])], 'assignment.delete');
       return str(del.rows[0]['selector']);
     });
     this.ctx.reevaluate(c.tenantId, [selector]);

@@ -162,7 +162,7 @@ export class ConfigurationApi {
         true,
       );
       const sel = await tx.query(`SELECT selector FROM assignments WHERE tenant_id = $1 AND configuration_name = $2 AND pinned_version IS NULL`, [c.tenantId, name]);
-      if (version !== latest) await this.ctx.recordReevaluation(tx, c.tenantId, sel.rows.map((r) => str(r['selector'])), 'configuration.update');
+      if (version !== latest) await this.ctx.recordReevaluation(tx, c, sel.rows.map((r) => str(r['selector'])), 'configuration.update');
       return { row: await this.versionRow(tx, c.tenantId, name, version), changed: version !== latest, selectors: sel.rows.map((r) => str(r['selector'])) };
     });
     if (changed) this.ctx.reevaluate(c.tenantId, selectors);

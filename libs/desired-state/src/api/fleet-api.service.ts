@@ -6,6 +6,7 @@
  * and touches only the caller's tenant. Bad input throws
  * DesiredStateError('INVALID_ARGUMENT') before anything is stored.
  */
+import { ServerTracing } from '@opamp/tracing';
 import { DesiredStateError } from '../core';
 import type { AgentPushDispatcher } from '../store/agent-push.dispatcher';
 import type { DesiredStateRepository } from '../store/desired-state.repository';
@@ -79,6 +80,7 @@ export class FleetApiService {
   /** Certificate revocation and CRLs (api/certificate-revocation-api.ts). */
   readonly certificateRevocation: CertificateRevocationApi;
   private readonly certificateServices: CertificateServices | null;
+  readonly tracing: ServerTracing;
   private readonly credentialServices: AgentCredentialServices | null;
 
   constructor(
@@ -101,8 +103,11 @@ export class FleetApiService {
       packages?: PackageApiOptions;
       packageReconciler?: PackageReconciler;
       certificates?: CertificateServices;
+      /** This process's traces: mutations get a span each (issue 21); default off. */
+      tracing?: ServerTracing;
     } = {},
   ) {
+    this.tracing = options.tracing ?? ServerTracing.off;
     const ctx = new ApiContext(repo, dispatcher, reconciler, options.agentState ?? null);
     this.rollouts = new RolloutApi(repo);
     this.packageRollouts = new PackageRolloutApi(repo);

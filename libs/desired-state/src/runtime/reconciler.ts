@@ -261,7 +261,7 @@ export class Reconciler {
   }
 
   /** Reconciles the next page of agents after `after`; cursor null when there was none left. */
-  private async reevaluatePage(tenantId: string, selectors: readonly string[] | null, after: Buffer | null): Promise<{ cursor: Buffer | null; agents: number }> {
+  private async reevaluatePage(tenantId: string, selectors: readonly string[] | null, after: Buffer | null, traceParent?: string): Promise<{ cursor: Buffer | null; agents: number }> {
     let where = 'TRUE';
     const params: unknown[] = [];
     if (selectors) {
@@ -279,7 +279,7 @@ export class Reconciler {
     // The current revision per page: a change made meanwhile is seen by the pages still to come.
     const revisions = await this.repo.revisions([tenantId]);
     const snapshot = await this.snapshot(tenantId, revisions.get(tenantId) ?? 0);
-    await this.reconcile(snapshot, page.map(rowToAgent));
+    await this.reconcile(snapshot, page.map((row) => (traceParent ? { ...rowToAgent(row), traceParent } : rowToAgent(row))));
     this.metrics.reevaluationPages++;
     this.metrics.reevaluationAgents += page.length;
     return { cursor: page.length < this.pageSize ? null : page[page.length - 1].instanceUid, agents: page.length };
@@ -347,9 +347,21 @@ export class Reconciler {
   private async workJob(job: ReevaluationJob): Promise<void> {
     this.snapshots.delete(job.tenantId);
     let after = job.cursor;
+    const tracing = this.options.tracing ?? ServerTracing.off;
     for (;;) {
       if (this.jobsHalted) return;
-      const page = await this.reevaluatePage(job.tenantId, job.selectors, after);
+      // A job an API call recorded continues its trace, page by page (issue 21).
+      const span = tracing.continueFrom(job.traceParent, 'config.reevaluate', { 'opamp.tenant': job.tenantId, 'opamp.reason': job.reason });
+      let page: { cursor: Buffer | null; agents: number };
+      try {
+        page = await this.reevaluatePage(job.tenantId, job.selectors, after, span?.traceParent);
+        span?.setAttributes({ 'opamp.agents': page.agents });
+      } catch (err) {
+        span?.fail(err);
+        throw err;
+      } finally {
+        span?.end();
+      }
       const cursor = page.cursor;
       if (cursor === null) break;
       if (!(await this.jobs.advance(job.id, this.workerId, cursor, page.agents, this.jobLeaseMs))) {

@@ -19,6 +19,8 @@ export interface ReevaluationJob {
   readonly cursor: Buffer | null;
   readonly pagesDone: number;
   readonly agentsDone: number;
+  /** The trace of the API call that recorded it (migration 0290); null: not traced. */
+  readonly traceParent: string | null;
 }
 
 function jobFromRow(r: Record<string, unknown>): ReevaluationJob {
@@ -30,6 +32,7 @@ function jobFromRow(r: Record<string, unknown>): ReevaluationJob {
     cursor: toBuffer(r['cursor']),
     pagesDone: toNumber(r['pages_done']),
     agentsDone: toNumber(r['agents_done']),
+    traceParent: typeof r['trace_parent'] === 'string' ? r['trace_parent'] : null,
   };
 }
 
@@ -37,11 +40,12 @@ export class ReevaluationJobRepository {
   constructor(readonly db: SqlDatabase) {}
 
   /** Records a job in the caller's transaction (the one that made the change). */
-  async record(tx: SqlExecutor, tenantId: string, selectors: readonly string[] | null, reason: string): Promise<number> {
-    const { rows } = await tx.query(`INSERT INTO reevaluation_jobs (tenant_id, selectors, reason) VALUES ($1, $2::jsonb, $3) RETURNING id`, [
+  async record(tx: SqlExecutor, tenantId: string, selectors: readonly string[] | null, reason: string, traceParent: string | null = null): Promise<number> {
+    const { rows } = await tx.query(`INSERT INTO reevaluation_jobs (tenant_id, selectors, reason, trace_parent) VALUES ($1, $2::jsonb, $3, $4) RETURNING id`, [
       tenantId,
       selectors === null ? null : JSON.stringify(selectors),
       reason,
+      traceParent,
     ]);
     return toNumber(rows[0]['id']);
   }
