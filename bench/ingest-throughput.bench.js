@@ -40,10 +40,29 @@ const opts = parseArgs(
     drainTimeoutS: 180,
     basePort: 14500,
     skipBuild: false,
+    // Issue 21: this server's own traces at this sample ratio (every app exports to a sink of the bench); -1: off.
+    traceRatio: -1,
   },
   'ingest throughput benchmark: messages per second gateway -> Kafka -> status-ingest -> PostgreSQL at saturation',
 );
 const BENCH = 'ingest-throughput';
+
+/** An OTLP/HTTP traces endpoint that takes every export (200, an empty response message) and counts it. */
+async function traceSink() {
+  const http = require('node:http');
+  const sink = { requests: 0, bytes: 0, url: '', close: () => undefined };
+  const server = http.createServer((req, res) => {
+    req.on('data', (c) => (sink.bytes += c.length));
+    req.on('end', () => {
+      sink.requests++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  sink.url = `http://127.0.0.1:${server.address().port}/v1/traces`;
+  sink.close = () => new Promise((resolve) => server.close(resolve));
+  return sink;
+}
 
 async function main() {
   S.infraUp();
@@ -51,8 +70,11 @@ async function main() {
   const ident = S.runIdentity(BENCH);
   const apiPort = opts.basePort + 80;
   console.log(`run ${ident.id}: ${opts.connections} connections x window ${opts.window}, ${opts.workers} load workers, phases ${opts.phases} of ${opts.seconds} s`);
-  const { ingest, config } = await S.startWorkers(BENCH, ident, { apiPort, grpcPort: apiPort + 1 });
-  const [gw] = await S.startGateways(BENCH, ident, 1, { basePort: opts.basePort, extraEnv: { OPAMP_MAX_PENDING_INBOUND: '1000000' } });
+  const traces = opts.traceRatio >= 0 ? await traceSink() : null;
+  const tracingEnv = traces ? { OPAMP_TRACING_OTLP_ENDPOINT: traces.url, OPAMP_TRACING_SAMPLE_RATIO: String(opts.traceRatio) } : {};
+  if (traces) S.onCleanup(() => traces.close());
+  const { ingest, config } = await S.startWorkers(BENCH, ident, { apiPort, grpcPort: apiPort + 1, ingestEnv: tracingEnv, configEnv: tracingEnv });
+  const [gw] = await S.startGateways(BENCH, ident, 1, { basePort: opts.basePort, extraEnv: { OPAMP_MAX_PENDING_INBOUND: '1000000', ...tracingEnv } });
   const lag = await S.lagProbe(ident.ingestGroup);
   S.onCleanup(() => lag.close());
   const pg = new Client({ connectionString: ident.databaseUrl });
@@ -216,6 +238,7 @@ async function main() {
       ingestPartitionConcurrency: 'app default (OPAMP_INGEST_PARTITION_CONCURRENCY=4)',
       pgPoolMax: 'app default (10)',
       infra: 'Kafka, Redis, PostgreSQL of deploy/infra/infra.sh on the same machine',
+      tracing: traces ? { sampleRatio: opts.traceRatio, exportRequests: traces.requests, exportBytes: traces.bytes } : 'off',
     },
     otherBusyProcessesAtStart: others,
     phases,
@@ -225,7 +248,7 @@ async function main() {
       met: phases.mix ? phases.mix.ingestedPerSOverall >= 10_000 && phases.mix.rowWrites <= phases.mix.sent.statusChanges : null,
     },
   };
-  const file = writeResult(BENCH, result);
+  const file = writeResult(traces ? `${BENCH}-traced-${opts.traceRatio}` : BENCH, result);
   console.log(`\nwritten to ${path.relative(S.repo, file)}`);
   await lag.close();
   await pg.end();
