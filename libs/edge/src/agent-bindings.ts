@@ -10,7 +10,7 @@ import type { AgentBinding, ConnectionContext, EdgeLog } from './edge-connection
 import type { EdgeMetrics } from './edge-metrics';
 import { EDGE_DEFAULTS } from './edge-defaults';
 import type { EdgeDependencies, EdgeOptions } from './edge-options';
-import type { TraceSpan } from '@opamp/tracing';
+import { parseTraceParent, type TraceSpan } from '@opamp/tracing';
 
 /** How the inbound stream names the kind of credential a connection was admitted with. */
 const CREDENTIAL_KINDS = {
@@ -127,7 +127,7 @@ export class AgentBindings {
         binding.waiting = [];
         for (const w of waiting) w.done(Promise.resolve());
         this.metrics.leaseFailures.inc();
-        this.log('error', 'cannot take a connection lease', { error: String(err) });
+        this.log('error', 'cannot take a connection lease', { instance_uid: uidHex, error: String(err) });
         if (conn.ws && !conn.closed) conn.ws.end(1013, 'try again later');
         binding.wake?.();
       },
@@ -245,7 +245,8 @@ export class AgentBindings {
       (err: unknown) => {
         // The agent's next message shows a sequence gap, and ingest asks it for full state.
         this.metrics.produceFailures.inc();
-        this.log('error', 'inbound envelope was not stored', { error: String(err) });
+        const traceId = parseTraceParent(env.traceParent)?.traceId;
+        this.log('error', 'inbound envelope was not stored', { instance_uid: key.toString('hex'), ...(traceId ? { trace_id: traceId } : {}), error: String(err) });
       },
     );
   }
