@@ -166,12 +166,10 @@ const selectedSims = () => sims.filter((s) => s.selected);
 const liveUids = () => [...sims.map(uidOf), elastic.uid];
 
 beforeAll(async () => {
-  try {
-    await fleet.start();
-  } catch (err) {
+  await fleet.start().catch((err: unknown) => {
     failed = true;
-    throw new Error(`${(err as Error).message}\n\n${fleet.describe()}`);
-  }
+    throw fleet.explain(err);
+  });
 }, START_MS + 30_000);
 
 afterAll(async () => {

@@ -21,12 +21,10 @@ const work = mkdtempSync(join(tmpdir(), 'opamp-owntel-dist-'));
 let failed = false;
 
 beforeAll(async () => {
-  try {
-    await fleet.start();
-  } catch (err) {
+  await fleet.start().catch((err: unknown) => {
     failed = true;
-    throw new Error(`${(err as Error).message}\n\n${fleet.describe()}`);
-  }
+    throw fleet.explain(err);
+  });
 }, START_MS + 30_000);
 
 afterAll(async () => {
@@ -59,7 +57,7 @@ describe("agents' own telemetry (distributed: gateways, status-ingest, config-se
       expect(view.ownTelemetry!.lastReceivedTime).toMatch(/^\d{4}-/);
     } catch (err) {
       failed = true;
-      throw new Error(`${(err as Error).message}\n\n${fleet.describe()}`);
+      throw fleet.explain(err);
     }
   }, 180_000);
 });

@@ -12,7 +12,7 @@
  * the agent's answer.
  */
 import { DEFAULT_AGENT_CAPABILITIES, SimulatedAgent } from '@opamp/agent-sim';
-import { OtlpTraceReceiver, type ReceivedSpan, waitFor } from '@opamp/testing';
+import { OtlpTraceReceiver, waitFor } from '@opamp/testing';
 import { loadE2eConfig } from './config/e2e.config';
 import { DistributedFleet } from './harness/distributed-fleet';
 
@@ -25,12 +25,10 @@ let failed = false;
 beforeAll(async () => {
   await receiver.start();
   fleet = new DistributedFleet(loadE2eConfig(), { startMs: START_MS }, { OPAMP_TRACING_OTLP_ENDPOINT: receiver.url, OPAMP_TRACING_SAMPLE_RATIO: '1' });
-  try {
-    await fleet.start();
-  } catch (err) {
+  await fleet.start().catch((err: unknown) => {
     failed = true;
-    throw new Error(`${(err as Error).message}\n\n${fleet.describe()}`);
-  }
+    throw fleet.explain(err);
+  });
 }, START_MS + 30_000);
 
 afterAll(async () => {
@@ -41,11 +39,6 @@ afterAll(async () => {
 }, 60_000);
 
 const CONFIG = 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n';
-
-/** The span of `name` in `service` whose parent is `parent` (any parent when omitted). */
-function childOf(spans: readonly ReceivedSpan[], service: string, name: string, parent?: ReceivedSpan): ReceivedSpan | undefined {
-  return spans.find((s) => s.service === service && s.name === name && (!parent || s.parentSpanId === parent.spanId));
-}
 
 describe('one trace across gateway, status-ingest and config-service', () => {
   it("follows an agent's configuration from its first message to its APPLIED answer", async () => {
@@ -65,29 +58,13 @@ describe('one trace across gateway, status-ingest and config-service', () => {
       const uid = agent.instanceUid.toString('hex');
 
       // The push's delivery at a gateway names the agent; its trace holds the rest.
-      const chain = await waitFor(
-        () => {
-          for (const deliver of receiver.spans.filter((s) => s.name === 'opamp.deliver' && s.attributes['opamp.instance_uid'] === uid)) {
-            const spans = receiver.trace(deliver.traceId);
-            const byId = new Map(spans.map((s) => [s.spanId, s]));
-            const reconcile = byId.get(deliver.parentSpanId);
-            const apply = reconcile && byId.get(reconcile.parentSpanId);
-            const receive = apply && byId.get(apply.parentSpanId);
-            const answer = childOf(spans, 'gateway', 'opamp.receive', deliver);
-            const answerApplied = answer && childOf(spans, 'status-ingest', 'ingest.apply', answer);
-            if (receive && answerApplied) return { receive, apply, reconcile, deliver, answer, answerApplied };
-          }
-          return null;
-        },
-        (c) => c !== null,
-        { timeoutMs: 60_000, intervalMs: 250, description: 'a trace from the agent message to its answer' },
-      );
+      const chain = await waitFor(() => receiver.agentLoop(uid), (c) => c !== null, { timeoutMs: 60_000, intervalMs: 250, description: 'a trace from the agent message to its answer' });
       const c = chain!;
       expect([c.receive.service, c.receive.name, c.receive.parentSpanId]).toEqual(['gateway', 'opamp.receive', '']);
-      expect([c.apply!.service, c.apply!.name]).toEqual(['status-ingest', 'ingest.apply']);
-      expect([c.reconcile!.service, c.reconcile!.name]).toEqual(['config-service', 'config.reconcile']);
+      expect([c.apply.service, c.apply.name]).toEqual(['status-ingest', 'ingest.apply']);
+      expect([c.reconcile.service, c.reconcile.name]).toEqual(['config-service', 'config.reconcile']);
       expect(c.deliver.service).toBe('gateway');
-      for (const s of [c.receive, c.apply!, c.reconcile!, c.deliver, c.answer!, c.answerApplied!]) {
+      for (const s of [c.receive, c.apply, c.reconcile, c.deliver, c.answer, c.answerApplied]) {
         expect(s.traceId).toBe(c.receive.traceId);
         expect(s.attributes['opamp.instance_uid']).toBe(uid);
         expect(s.statusCode).not.toBe(2);
@@ -95,7 +72,7 @@ describe('one trace across gateway, status-ingest and config-service', () => {
       expect(c.receive.attributes['opamp.tenant']).toBe(fleet.tenant);
     } catch (err) {
       failed = true;
-      throw new Error(`${(err as Error).message}\n\n${fleet.describe()}`);
+      throw fleet.explain(err);
     }
   }, 120_000);
 
@@ -107,11 +84,10 @@ describe('one trace across gateway, status-ingest and config-service', () => {
       const chain = await waitFor(
         () => {
           for (const call of receiver.spans.filter((s) => s.name === 'api.UpdateConfiguration')) {
-            const spans = receiver.trace(call.traceId);
-            const page = childOf(spans, 'config-service', 'config.reevaluate', call);
-            const deliver = page && spans.find((s) => s.name === 'opamp.deliver' && s.parentSpanId === page.spanId && s.attributes['opamp.instance_uid'] === uid);
-            const answer = deliver && childOf(spans, 'gateway', 'opamp.receive', deliver);
-            const applied = answer && childOf(spans, 'status-ingest', 'ingest.apply', answer);
+            const page = receiver.childOf(call, 'config.reevaluate', 'config-service');
+            const deliver = page && receiver.spans.find((s) => s.name === 'opamp.deliver' && s.parentSpanId === page.spanId && s.attributes['opamp.instance_uid'] === uid);
+            const answer = deliver && receiver.childOf(deliver, 'opamp.receive', 'gateway');
+            const applied = answer && receiver.childOf(answer, 'ingest.apply', 'status-ingest');
             if (applied) return { call, page, deliver, answer, applied };
           }
           return null;
@@ -123,7 +99,7 @@ describe('one trace across gateway, status-ingest and config-service', () => {
       expect(chain!.page!.attributes['opamp.reason']).toBe('configuration.update');
     } catch (err) {
       failed = true;
-      throw new Error(`${(err as Error).message}\n\n${fleet.describe()}`);
+      throw fleet.explain(err);
     }
   }, 120_000);
 });

@@ -52,23 +52,10 @@ describe('traces in embedded mode', () => {
     });
     agent = await selectedAgent(server);
     const uid = agent.instanceUid.toString('hex');
-    const chain = await waitFor(
-      () => {
-        for (const deliver of receiver.spans.filter((s) => s.name === 'opamp.deliver' && s.attributes['opamp.instance_uid'] === uid)) {
-          const spans = receiver.trace(deliver.traceId);
-          const byId = new Map(spans.map((s) => [s.spanId, s]));
-          const reconcile = byId.get(deliver.parentSpanId);
-          const apply = reconcile && byId.get(reconcile.parentSpanId);
-          const receive = apply && byId.get(apply.parentSpanId);
-          const answer = spans.find((s) => s.name === 'opamp.receive' && s.parentSpanId === deliver.spanId);
-          if (receive && answer) return [receive, apply!, reconcile!, deliver, answer];
-        }
-        return null;
-      },
-      (c) => c !== null,
-      { description: 'a trace from the first message to the answer', timeoutMs: 30_000, intervalMs: 200 },
-    );
-    expect(chain!.map((s) => s.name)).toEqual(['opamp.receive', 'ingest.apply', 'config.reconcile', 'opamp.deliver', 'opamp.receive']);
-    expect(new Set(chain!.map((s) => s.service))).toEqual(new Set(['fleet-server']));
+    const chain = await waitFor(() => receiver.agentLoop(uid), (c) => c !== null, { description: 'a trace from the first message to the answer', timeoutMs: 30_000, intervalMs: 200 });
+    const c = chain!;
+    const steps = [c.receive, c.apply, c.reconcile, c.deliver, c.answer, c.answerApplied];
+    expect(steps.map((s) => s.name)).toEqual(['opamp.receive', 'ingest.apply', 'config.reconcile', 'opamp.deliver', 'opamp.receive', 'ingest.apply']);
+    expect(new Set(steps.map((s) => s.service))).toEqual(new Set(['fleet-server']));
   }, 120_000);
 });

@@ -21,6 +21,15 @@ export interface ReceivedSpan {
   readonly statusCode: number;
 }
 
+export interface AgentLoopTrace {
+  readonly receive: ReceivedSpan;
+  readonly apply: ReceivedSpan;
+  readonly reconcile: ReceivedSpan;
+  readonly deliver: ReceivedSpan;
+  readonly answer: ReceivedSpan;
+  readonly answerApplied: ReceivedSpan;
+}
+
 const hex = (b: Uint8Array | null | undefined) => Buffer.from(b ?? new Uint8Array()).toString('hex');
 
 export class OtlpTraceReceiver {
@@ -60,6 +69,32 @@ export class OtlpTraceReceiver {
   /** Every span of one trace. */
   trace(traceId: string): ReceivedSpan[] {
     return this.spans.filter((s) => s.traceId === traceId);
+  }
+
+  /**
+   * The span of `name` (in `service` when given) whose parent is `parent`:
+   * the next step of a trace.
+   */
+  childOf(parent: ReceivedSpan, name: string, service?: string): ReceivedSpan | undefined {
+    return this.spans.find((s) => s.traceId === parent.traceId && s.parentSpanId === parent.spanId && s.name === name && (!service || s.service === service));
+  }
+
+  /**
+   * A configuration push to one agent traced from the agent's own message:
+   * receive -> apply -> reconcile -> deliver -> the agent's answer (its next
+   * receive) -> its apply; null until a trace holds all of it.
+   */
+  agentLoop(instanceUidHex: string): AgentLoopTrace | null {
+    for (const deliver of this.spans.filter((s) => s.name === 'opamp.deliver' && s.attributes['opamp.instance_uid'] === instanceUidHex)) {
+      const byId = new Map(this.trace(deliver.traceId).map((s) => [s.spanId, s]));
+      const reconcile = byId.get(deliver.parentSpanId);
+      const apply = reconcile && byId.get(reconcile.parentSpanId);
+      const receive = apply && byId.get(apply.parentSpanId);
+      const answer = this.childOf(deliver, 'opamp.receive');
+      const answerApplied = answer && this.childOf(answer, 'ingest.apply');
+      if (receive && apply && reconcile && answer && answerApplied) return { receive, apply, reconcile, deliver, answer, answerApplied };
+    }
+    return null;
   }
 
   async stop(): Promise<void> {

@@ -228,6 +228,11 @@ export class DistributedFleet {
     return { status: res.status, json: (await res.json()) as T };
   }
 
+  /** The error with the state of every process attached (a test's failure message). */
+  explain(err: unknown): Error {
+    return new Error(`${err instanceof Error ? err.message : String(err)}\n\n${this.describe()}`);
+  }
+
   /** The state of every process, with output tails: attached to failures. */
   describe(): string {
     return [`run ${this.run}, logs in ${this.logDir}`, ...this.all.map((p) => p.describe())].join('\n');
