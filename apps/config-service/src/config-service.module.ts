@@ -209,11 +209,12 @@ export class ConfigServiceModule {
         },
         {
           provide: ROLLOUT_DRIVER,
-          inject: [REPOSITORY, RECONCILER, PACKAGES],
-          useFactory: (repo: DesiredStateRepository, reconciler: Reconciler, packages: PackageReconciler) => {
+          inject: [REPOSITORY, RECONCILER, PACKAGES, TRACING],
+          useFactory: (repo: DesiredStateRepository, reconciler: Reconciler, packages: PackageReconciler, tracing: ServerTracing) => {
             const logger = new Logger('rollouts');
             return RolloutDriver.create(repo, reconciler, {
               packages,
+              tracing,
               driverId: config.rolloutDriverId || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
               tickMs: config.rolloutTickMs,
               leaseMs: config.rolloutLeaseMs,

@@ -242,7 +242,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const unsubscribeChanges = await agentChanges.subscribe((n) => fleetApi.watches.notice(n.tenantId, n.instanceUids));
   await fleetApi.syncAgentTokens();
   // Staged rollouts: the one driver of this process (same lease rules as the distributed replicas).
-  const rolloutDriver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', packages: packageReconciler, log: (level, message) => log(level, message) });
+  const rolloutDriver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', packages: packageReconciler, tracing, log: (level, message) => log(level, message) });
   fleetApi.rollouts.onChange = () => rolloutDriver.wake();
   fleetApi.packageRollouts.onChange = () => rolloutDriver.wake();
 

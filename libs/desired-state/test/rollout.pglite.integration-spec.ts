@@ -10,6 +10,8 @@ import { MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
 import { AgentCapabilities as C, decodeServerToAgent } from '@opamp/protocol';
 import { migrateToLatest, PgliteSqlDatabase } from '@opamp/store';
 import { waitFor } from '@opamp/testing';
+import { ServerTracing } from '@opamp/tracing';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import {
   AgentPushDispatcher,
   DesiredStateRepository,
@@ -32,6 +34,8 @@ let repo: DesiredStateRepository;
 let reconciler: Reconciler;
 let api: FleetApiService;
 const received = new Map<string, string[]>();
+/** The traceparent each agent's pushes carried (empty when not traced), in order. */
+const pushTraces = new Map<string, string[]>();
 /** Agents (hex) that record what they are sent and never apply it. */
 const held = new Set<string>();
 
@@ -57,6 +61,7 @@ beforeAll(async () => {
     if (!rc?.configHash?.length) return;
     const hex = Buffer.from(push.instanceUid).toString('hex');
     received.set(hex, [...(received.get(hex) ?? []), Buffer.from(rc.configHash).toString('hex')]);
+    pushTraces.set(hex, [...(pushTraces.get(hex) ?? []), push.traceParent]);
     if (held.has(hex)) return;
     const bad = Object.values(rc.config?.configMap ?? {}).some((f) => Buffer.from(f.body ?? []).toString().includes('# bad'));
     void db.query(`UPDATE agents SET remote_config_hash = $3, remote_config_status = $4, healthy = $5, updated_at = now() WHERE tenant_id = $1 AND instance_uid = $2`, [
@@ -94,7 +99,10 @@ describe('rollouts on PGlite', () => {
     await api.configurations.updateConfiguration(caller, { name: 'c', files: { 'c.yaml': { body: body('v2'), contentType: 'text/yaml' } } });
     await reconciler.idle();
     expect([...received.values()].every((h) => h.length === 1)).toBe(true);
-    const driver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', tickMs: 20, leaseMs: 2_000 });
+    // Batches are traced whatever the sample ratio (0 here), and their pushes carry the batch's trace.
+    const spans = new InMemorySpanExporter();
+    const tracing = ServerTracing.withExporter(spans, 0, { serviceName: 'config-service' });
+    const driver = RolloutDriver.create(repo, reconciler, { driverId: 'embedded', tickMs: 20, leaseMs: 2_000, tracing });
     api.rollouts.onChange = () => driver.wake();
     driver.start();
     try {
@@ -116,6 +124,16 @@ describe('rollouts on PGlite', () => {
       expect([...received.values()][0][0]).toBe(v1);
       // Pinned before the rollout, so pinned to the new version after it.
       expect(await api.assignments.getAssignment(caller, { name: 'prod' })).toMatchObject({ pinnedVersion: 2 });
+      await tracing.flush();
+      const batches = spans.getFinishedSpans().filter((x) => x.name === 'rollout.batch');
+      expect(batches.map((b) => b.attributes['opamp.batch']).sort()).toEqual([0, 1, 2]);
+      const traceOfBatch = new Map(batches.map((b) => [b.attributes['opamp.batch'], b.spanContext().traceId]));
+      for (let i = 1; i <= 8; i++) {
+        const [first, second] = pushTraces.get(uid(i).toString('hex'))!;
+        expect(first).toBe('');
+        // Canary agents (1, 2) went in batch 0, the rest of eu (3-5) in 1, the others in 2.
+        expect(second.split('-')[1]).toBe(traceOfBatch.get(i <= 2 ? 0 : i <= 5 ? 1 : 2));
+      }
     } finally {
       await driver.stop();
     }

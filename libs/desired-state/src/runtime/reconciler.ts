@@ -234,13 +234,14 @@ export class Reconciler {
    * moved them). With `onlyUnsent`, an agent is not pushed a hash this server
    * already sent it: a driver taking over a rollout repeats nothing.
    */
-  async reconcileAgents(tenantId: string, uids: readonly Buffer[], options: { onlyUnsent?: boolean } = {}): Promise<void> {
+  async reconcileAgents(tenantId: string, uids: readonly Buffer[], options: { onlyUnsent?: boolean; traceParent?: string } = {}): Promise<void> {
     if (uids.length === 0) return;
     const revisions = await this.repo.revisions([tenantId]);
     const snapshot = await this.snapshot(tenantId, revisions.get(tenantId) ?? 0);
+    const traceParent = options.traceParent;
     for (let i = 0; i < uids.length; i += this.pageSize) {
       const page = await this.repo.agentsPage(tenantId, null, this.pageSize, 'a.instance_uid = ANY($1::bytea[])', [uids.slice(i, i + this.pageSize)]);
-      await this.reconcile(snapshot, page.map(rowToAgent), options.onlyUnsent === true);
+      await this.reconcile(snapshot, page.map((row) => (traceParent ? { ...rowToAgent(row), traceParent } : rowToAgent(row))), options.onlyUnsent === true);
     }
   }
 

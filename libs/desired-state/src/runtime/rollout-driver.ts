@@ -22,6 +22,7 @@
  * the reconciler already sent the version to are not sent it again
  * (reconcileAgents with onlyUnsent), agents not yet pushed are pushed.
  */
+import { ServerTracing } from '@opamp/tracing';
 import { randomBytes } from 'node:crypto';
 import type { SqlExecutor } from '@opamp/store';
 import {
@@ -50,6 +51,8 @@ export interface RolloutDriverOptions {
   maxRollouts?: number;
   /** Drives package rollouts too (without, they wait for a replica that has one). */
   packages?: PackageReconciler;
+  /** This process's traces: every batch start is traced (rollout.batch), its pushes carry it (default off). */
+  tracing?: ServerTracing;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -268,7 +271,20 @@ export class RolloutDriver {
       return moved;
     });
     this.metrics.batchesStarted++;
-    await kind.reconcile(r.tenantId, added);
+    // A batch start is rare and what an operator asks about: traced whatever the sample ratio.
+    const span = (this.options.tracing ?? ServerTracing.off).startForced(
+      'rollout.batch',
+      { 'opamp.tenant': r.tenantId, 'opamp.rollout': r.name, 'opamp.batch': batch.index, 'opamp.agents': added.length },
+      'internal',
+    );
+    try {
+      await kind.reconcile(r.tenantId, added, span?.traceParent);
+    } catch (err) {
+      span?.fail(err);
+      throw err;
+    } finally {
+      span?.end();
+    }
   }
 
   /**

@@ -19,8 +19,8 @@ export interface RolloutKindDriver {
   members(r: RolloutRecord, batchIndex: number | null): Promise<{ nowMs: number; members: RolloutMember[] }>;
   /** A member's phase; without `deadline` (a reverted member) no apply deadline applies. */
   progress(r: RolloutRecord, m: RolloutMember, soakMs: number, deadline?: ApplyDeadline): MemberProgress & { reason?: string };
-  /** Decides (and pushes to) these agents, not again to those already sent the version. */
-  reconcile(tenantId: string, uids: readonly Buffer[]): Promise<void>;
+  /** Decides (and pushes to) these agents, not again to those already sent the version; `traceParent`: the batch's span, carried by the pushes. */
+  reconcile(tenantId: string, uids: readonly Buffer[], traceParent?: string): Promise<void>;
   /** In the completing transaction: the assignment now stands for the new versions; its selector (to re-evaluate), null when it is gone. */
   complete(tx: SqlExecutor, r: RolloutRecord): Promise<string | null>;
   reevaluate(tenantId: string, selector: string): Promise<void>;
@@ -46,8 +46,8 @@ export class ConfigurationRolloutKind implements RolloutKindDriver {
     return classifyMember(m as MemberRow, soakMs, deadline);
   }
 
-  async reconcile(tenantId: string, uids: readonly Buffer[]): Promise<void> {
-    await this.reconciler.reconcileAgents(tenantId, [...uids], { onlyUnsent: true });
+  async reconcile(tenantId: string, uids: readonly Buffer[], traceParent?: string): Promise<void> {
+    await this.reconciler.reconcileAgents(tenantId, [...uids], { onlyUnsent: true, traceParent });
   }
 
   async complete(tx: SqlExecutor, r: RolloutRecord): Promise<string | null> {
