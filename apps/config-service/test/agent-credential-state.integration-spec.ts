@@ -132,4 +132,16 @@ describe('agent credential state in ListAgents and GetAgent (config-service on r
     expect(r.status).toBe(400);
     expect((r.json['error'] as { message: string }).message).toBe('credential_state: unknown state "SUPERSEDED"; one of NONE, OFFERED, ACTIVE, ROTATING, REVOKED');
   });
+
+  it('refuses a selector that does not parse with 400, over REST and gRPC, for rotate, revoke and status (found by the fuzz soak: they were 500s)', async () => {
+    const counted = bed.api.metrics.invalidArguments;
+    for (const [method, path] of [['POST', '/agent-credentials:rotate'], ['POST', '/agent-credentials:revoke']] as const) {
+      const r = await bed.rest(method, path, { selector: '<' });
+      expect([path, r.status]).toEqual([path, 400]);
+      expect((r.json['error'] as { message: string }).message).toMatch(/selector/);
+    }
+    expect((await bed.rest('GET', '/agent-credentials:status?selector=a%20%3C')).status).toBe(400);
+    await expect(bed.rpc('GetAgentCredentialsStatus', { selector: '\u0001' })).rejects.toMatchObject({ code: 3 });
+    expect(bed.api.metrics.invalidArguments).toBe(counted + 4);
+  });
 });

@@ -9,7 +9,7 @@
  * connected now, page by page, by whichever replica is up (the others get
  * theirs when they connect); GetAgentCredentialsStatus counts how far it got.
  */
-import { invalidArgument, parseSelector, selectorToSql } from '../core';
+import { invalidArgument, parseSelectorArgument, selectorToSql } from '../core';
 import { directoryEntry, type AgentCredentialRecord, type AgentCredentialRepository } from '../store/agent-credential.repository';
 import { toIso, toNumber } from '../store/desired-state.repository';
 import { putAll, removeAll, type AgentIdentityReconciler, type CredentialDirectory } from '../runtime/agent-identity.reconciler';
@@ -98,7 +98,7 @@ export class AgentCredentialApi {
     if (uidText) return { uids: [instanceUid(uidText)], scope: { instanceUid: uidText } };
     let sql: { sql: string; params: unknown[] };
     if (selector) {
-      const parsed = selectorToSql(parseSelector(selector), 'a.labels', 1);
+      const parsed = selectorToSql(parseSelectorArgument(selector), 'a.labels', 1);
       sql = { sql: parsed.sql, params: parsed.params };
     } else {
       if (!UUID.test(tokenId)) throw invalidArgument('enrollment_token_id must be a token id (UUID)');
