@@ -23,9 +23,9 @@ import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { KafkaTopics, type AgentChangeFeed } from '@opamp/contracts';
-import { createKafkaClient, ensureTopics } from '@opamp/bus-kafka';
+import { ConsumerLagSampler, createKafkaClient, ensureTopics, registerConsumerLagMetrics } from '@opamp/bus-kafka';
 import { AgentTokenDirectory, createRedisConnection, GatewayPushPublisher, PendingPushStore, RedisAgentChangeFeed, RedisAgentStateEraser } from '@opamp/bus-redis';
-import { createPgPool, migrateToLatest, PgSqlDatabase } from '@opamp/store';
+import { createPgPool, migrateToLatest, PgSqlDatabase, registerPgPoolMetrics } from '@opamp/store';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
@@ -52,7 +52,7 @@ import {
 } from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
 import { ServerTracing } from '@opamp/tracing';
-import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER, TRACING } from './api/tokens';
+import { AGENT_CHANGES, APP_CONFIG, CONSUMER_LAG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER, TRACING } from './api/tokens';
 import type { ConfigServiceConfig } from './config/config-service.config';
 
 export { APP_CONFIG, FLEET_API, IDENTITY, METRICS, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
@@ -90,6 +90,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     @Inject(IDENTITY) private readonly identity: IdentityServices,
     @Inject(PACKAGES) private readonly packages: PackageReconciler,
     @Inject(PACKAGE_RETRIES) private readonly packageRetries: PackageRetrySweeper,
+    @Inject(CONSUMER_LAG) private readonly consumerLag: ConsumerLagSampler,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -139,6 +140,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     this.identity.certificateSweeper.start();
     // Failed package installs whose back-off passed are offered again.
     this.packageRetries.start();
+    if (this.config.consumerLagSampleMs > 0) await this.consumerLag.start();
     this.logger.log(`ready (rollout driver ${this.rolloutDriver.driverId})`);
   }
 
@@ -161,6 +163,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     await this.identity.offers.stop();
     await this.identity.certificateSweeper.stop();
     await this.packageRetries.stop();
+    await this.consumerLag.stop();
     await this.worker?.stop();
     // Hands its re-evaluation jobs back (cursor kept) so another replica continues at once.
     await this.reconciler.stopJobs({ releaseLeases: true });
@@ -308,9 +311,28 @@ export class ConfigServiceModule {
         },
         {
           provide: METRICS,
-          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API, PACKAGES, IDENTITY],
-          useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService, packages: PackageReconciler, identity: IdentityServices) =>
-            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages, certificates: identity.certificateReconciler, certificateRotator: identity.certificateRotator }),
+          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API, PACKAGES, IDENTITY, PG_POOL, CONSUMER_LAG],
+          useFactory: (
+            reconciler: Reconciler,
+            rolloutDriver: RolloutDriver,
+            dispatcher: AgentPushDispatcher,
+            api: FleetApiService,
+            packages: PackageReconciler,
+            identity: IdentityServices,
+            pool: Pool,
+            consumerLag: ConsumerLagSampler,
+          ) => {
+            const metrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages, certificates: identity.certificateReconciler, certificateRotator: identity.certificateRotator });
+            registerPgPoolMetrics(metrics.registry, 'opamp_config', pool);
+            registerConsumerLagMetrics(metrics.registry, 'opamp_config', () => consumerLag.lags);
+            return metrics;
+          },
+        },
+        {
+          provide: CONSUMER_LAG,
+          inject: [KAFKA],
+          useFactory: (kafka: Kafka) =>
+            new ConsumerLagSampler(kafka, [{ groupId: config.consumerGroup, topic: config.eventsTopic }], { intervalMs: Math.max(1, config.consumerLagSampleMs) }),
         },
         { provide: METRICS_REGISTRY, inject: [METRICS], useFactory: (metrics: ConfigServiceMetrics) => metrics.registry },
         ConfigServiceLifecycle,

@@ -2,7 +2,7 @@
  * Every opamp_config_* and process metric the chart's dashboards and alert
  * rules read is one config-service registers: ConfigServiceMetrics over the
  * same parts the module wires (reconciler, rollout driver, dispatcher, API,
- * package and certificate reconcilers), on in-process buses and a database
+ * package and certificate reconcilers, pool and consumer lag gauges), on in-process buses and a database
  * pool that is never used (registering reads no data).
  */
 import { MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
@@ -17,7 +17,8 @@ import {
   Reconciler,
   RolloutDriver,
 } from '@opamp/desired-state';
-import { PgSqlDatabase } from '@opamp/store';
+import { registerConsumerLagMetrics } from '@opamp/bus-kafka';
+import { PgSqlDatabase, registerPgPoolMetrics } from '@opamp/store';
 import { loadMonitoring, missingMetrics, registryFamilies } from '@opamp/testing';
 import { Pool } from 'pg';
 
@@ -34,6 +35,8 @@ it('config-service exports every config and process metric the dashboards and al
     const certificateReconciler = new AgentCertificateReconciler(certificates, repo, dispatcher, { offer: async () => undefined });
     const api = new FleetApiService(repo, dispatcher, reconciler, null, { packageReconciler: packages, certificates });
     const metrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages, certificates: certificateReconciler });
+    registerPgPoolMetrics(metrics.registry, 'opamp_config', pool);
+    registerConsumerLagMetrics(metrics.registry, 'opamp_config', () => [{ groupId: 'g', topic: 't', partition: 0, lag: 0 }]);
     expect(missingMetrics(loadMonitoring(), 'config-service', await registryFamilies(metrics.registry))).toEqual([]);
   } finally {
     await pool.end();

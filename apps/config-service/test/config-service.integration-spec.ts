@@ -46,6 +46,13 @@ describe('config-service', () => {
     prod = { tenant: tenantA, uid: newUid(), capabilities: FULL, labels: { env: 'prod', 'service.name': 'checkout' } };
   });
 
+  it('exports the consumer lag of its group (sampled at start) and its PostgreSQL pool gauges', async () => {
+    const metrics = await fetch(`${bed.httpBase}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(new RegExp(`opamp_config_consumer_lag_records\\{group="cs-group-${bed.run}",topic="${bed.topic}",partition="\\d+"\\} \\d+`));
+    expect(metrics).toMatch(/opamp_config_db_pool_connections\{state="idle"\} \d+/);
+    expect(metrics).toMatch(/opamp_config_db_pool_max_connections \d+/);
+  });
+
   it('refuses requests without a valid admin token', async () => {
     const res = await fetch(`${bed.httpBase}/api/v1/configurations`);
     expect(res.status).toBe(401);

@@ -54,6 +54,7 @@ import {
   type EventSink,
 } from '@opamp/ingest';
 import { createPlatformApiApp, PlatformApiModule } from '@opamp/platform-api';
+import { registerPgPoolMetrics } from '@opamp/store';
 import type { FleetServerConfig } from './config/fleet-server.config';
 import { openEmbeddedStore, type EmbeddedStore } from './embedded-store';
 
@@ -349,6 +350,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   ownOpampUrl = `${config.tls ? 'https' : 'http'}://${config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost}:${edge.port}/v1/opamp`;
   // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
   const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler, certificates: certificateReconciler, certificateRotator }, { defaultMetrics: false });
+  registerPgPoolMetrics(configMetrics.registry, 'opamp_config', store.pool);
   const registry = Registry.merge([edge.metrics.registry, configMetrics.registry]);
   const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && store.failure === null, registry });
   await admin.start();

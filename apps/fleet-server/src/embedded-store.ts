@@ -21,6 +21,7 @@ import {
   PgSqlDatabase,
   wasImported,
   type ClusterLog as ServerLog,
+  type PgPoolCounts,
   type SqlDatabase,
 } from '@opamp/store';
 import type { FleetServerConfig } from './config/fleet-server.config';
@@ -33,6 +34,8 @@ const IMPORT_SOURCE = 'pglite:.opamp-data/postgres';
 
 export interface EmbeddedStore {
   db: SqlDatabase;
+  /** The pool behind db, for its saturation gauges. */
+  pool: PgPoolCounts;
   /** Why the database is unusable (its server exited), or null while it is healthy. */
   readonly failure: Error | null;
   close(): Promise<void>;
@@ -68,6 +71,7 @@ export async function openEmbeddedStore(config: FleetServerConfig, log: ServerLo
   }
   return {
     db,
+    pool,
     get failure() {
       return cluster.failure;
     },

@@ -50,6 +50,8 @@ describe('gateway process (real Kafka and Redis)', () => {
     expect(metrics).toMatch(/opamp_gateway_connections\{[^}]*transport="ws"[^}]*\} 1/);
     expect(metrics).toMatch(/opamp_gateway_messages_in_total\{[^}]*kind="heartbeat"/);
     expect(metrics).toMatch(/nodejs_eventloop_lag_seconds/);
+    expect(metrics).toMatch(/opamp_gateway_agents_connected\{[^}]*tenant="acme"[^}]*\} 1\n/);
+    expect(metrics).toMatch(/opamp_gateway_connection_cap\{[^}]*\} 19000\n/);
 
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     const drained = gateway.shutdown(200);

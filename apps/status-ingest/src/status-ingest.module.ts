@@ -11,10 +11,10 @@ import { hostname } from 'node:os';
 import { ServerTracing } from '@opamp/tracing';
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ALL_TOPICS } from '@opamp/contracts';
-import { createKafkaClient, ensureTopics } from '@opamp/bus-kafka';
+import { ConsumerLagSampler, createKafkaClient, ensureTopics, registerConsumerLagMetrics } from '@opamp/bus-kafka';
 import { createRedisConnection } from '@opamp/bus-redis';
 import { IngestWorker, OwnTelemetryCounters, OwnTelemetryWorker } from '@opamp/ingest';
-import { createPgPool, migrateToLatest, PgSqlDatabase } from '@opamp/store';
+import { createPgPool, migrateToLatest, PgSqlDatabase, registerPgPoolMetrics } from '@opamp/store';
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
@@ -24,6 +24,8 @@ import { StatusIngestMetrics } from './metrics/status-ingest.metrics';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const PG_POOL = Symbol('PG_POOL');
+/** The lag sampler of the inbound and own-telemetry consumer groups (started when OPAMP_CONSUMER_LAG_SAMPLE_MS > 0). */
+export const CONSUMER_LAG = Symbol('CONSUMER_LAG');
 export const KAFKA = Symbol('KAFKA');
 export const REDIS = Symbol('REDIS');
 export const INGEST_WORKER = Symbol('INGEST_WORKER');
@@ -47,6 +49,7 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
     @Inject(OWN_TELEMETRY_WORKER) private readonly telemetry: OwnTelemetryWorker,
     @Inject(METRICS_SERVER) private readonly metricsServer: MetricsServer | null,
     @Inject(TRACING) private readonly tracing: ServerTracing,
+    @Inject(CONSUMER_LAG) private readonly consumerLag: ConsumerLagSampler,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -70,9 +73,11 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
     this.logger.log(`consuming ${this.config.inboundTopic} as ${this.config.groupId}`);
     await this.telemetry.start();
     this.logger.log(`consuming ${this.config.ownTelemetry.topic} as ${this.config.ownTelemetry.groupId}`);
+    if (this.config.consumerLagSampleMs > 0) await this.consumerLag.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.consumerLag.stop();
     await this.telemetry.stop().catch((err: unknown) => this.logger.error(`stopping the own-telemetry worker: ${String(err)}`));
     await this.worker.stop().catch((err: unknown) => this.logger.error(`stopping the worker: ${String(err)}`));
     await this.metricsServer?.stop();
@@ -101,7 +106,29 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
       inject: [APP_CONFIG],
       useFactory: (config: StatusIngestConfig) => createRedisConnection({ url: config.redisUrl, connectionName: `${config.clientId}:cmd` }),
     },
-    { provide: INGEST_METRICS, useFactory: () => new StatusIngestMetrics() },
+    {
+      provide: INGEST_METRICS,
+      inject: [PG_POOL, CONSUMER_LAG],
+      useFactory: (pool: Pool, consumerLag: ConsumerLagSampler) => {
+        const metrics = new StatusIngestMetrics();
+        registerPgPoolMetrics(metrics.registry, 'opamp_ingest', pool);
+        registerConsumerLagMetrics(metrics.registry, 'opamp_ingest', () => consumerLag.lags);
+        return metrics;
+      },
+    },
+    {
+      provide: CONSUMER_LAG,
+      inject: [APP_CONFIG, KAFKA],
+      useFactory: (config: StatusIngestConfig, kafka: Kafka) =>
+        new ConsumerLagSampler(
+          kafka,
+          [
+            { groupId: config.groupId, topic: config.inboundTopic },
+            { groupId: config.ownTelemetry.groupId, topic: config.ownTelemetry.topic },
+          ],
+          { intervalMs: Math.max(1, config.consumerLagSampleMs) },
+        ),
+    },
     {
       provide: TRACING,
       inject: [APP_CONFIG],

@@ -90,6 +90,10 @@ describe('status-ingest app (real Kafka, Redis, PostgreSQL)', () => {
       expect(sample(scrape.text, 'opamp_ingest_consumer_joined')).toBe(1);
       expect(sample(scrape.text, 'opamp_ingest_consumer_crashes_total')).toBe(0);
       expect(scrape.text).toContain('process_resident_memory_bytes');
+      // Sampled once at start (then every OPAMP_CONSUMER_LAG_SAMPLE_MS): every partition of both groups has a series.
+      expect(scrape.text).toMatch(new RegExp(`opamp_ingest_consumer_lag_records\\{group="${env.OPAMP_INGEST_GROUP_ID}",topic="${env.OPAMP_INGEST_INBOUND_TOPIC}",partition="\\d+"\\} \\d+`));
+      expect(sample(scrape.text, 'opamp_ingest_db_pool_max_connections')).toBe(loadStatusIngestConfig(env).pgPoolMax);
+      expect(scrape.text).toMatch(/opamp_ingest_db_pool_connections\{state="in_use"\} \d+/);
       expect((await fetch(`${base}/nothing`)).status).toBe(404);
     } finally {
       await producer.disconnect();

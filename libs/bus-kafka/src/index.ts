@@ -2,3 +2,5 @@
 export * from './kafka-client';
 export * from './record-producer';
 export * from './batch-consumer';
+export * from './consumer-lag.sampler';
+export * from './consumer-lag.metrics';

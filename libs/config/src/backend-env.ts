@@ -23,5 +23,10 @@ export const databaseEnv = {
   OPAMP_PG_POOL_MAX: int({ default: 10, min: 1, max: 200 }),
 };
 
+/** How often a worker reads the lag of its consumer groups (admin offsets vs commits); 0 turns it off. */
+export const consumerLagEnv = {
+  OPAMP_CONSUMER_LAG_SAMPLE_MS: int({ default: 15_000, min: 0, max: 3_600_000 }),
+};
+
 /** Kafka, Redis and PostgreSQL: what a worker (status-ingest, config-service) needs. */
-export const workerBackendEnv = { ...kafkaEnv, ...redisEnv, ...databaseEnv };
+export const workerBackendEnv = { ...kafkaEnv, ...redisEnv, ...databaseEnv, ...consumerLagEnv };

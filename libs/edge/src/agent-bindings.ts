@@ -41,6 +41,11 @@ export class AgentBindings {
     return this.registry.get(this.registryKey(tenantId, uidHex));
   }
 
+  /** The tenant of every agent bound here (one entry per agent), for the per-tenant gauge. */
+  *tenants(): Iterable<string> {
+    for (const binding of this.registry.values()) yield binding.tenantId;
+  }
+
   private registryKey(tenantId: string, uidHex: string): string {
     return `${tenantId}/${uidHex}`;
   }

@@ -12,6 +12,12 @@ export const EDGE_DEFAULTS = Object.freeze({
   messageBurst: 60,
   /** Per process, below the 20,000 open-files limit. */
   maxConnections: 19_000,
+  /**
+   * Tenants named in opamp_gateway_agents_connected: the ones with most agents
+   * on this gateway; the rest are summed under tenant="_other", so a fleet of
+   * many small tenants cannot blow up the series count of every scrape.
+   */
+  metricTenantsMax: 50,
   /** New connections (WebSocket upgrades) per process. */
   upgradesPerSecond: 1_000,
   upgradeBurst: 2_000,

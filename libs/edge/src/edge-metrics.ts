@@ -3,6 +3,8 @@
  * can live in one test process or in the embedded server).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { EDGE_DEFAULTS } from './edge-defaults';
+import { boundedTenantSeries, countByTenant } from './tenant-series';
 
 export type RejectionReason =
   | 'unauthorized'
@@ -130,10 +132,35 @@ export class EdgeMetrics {
     registers: [this.registry],
   });
 
+  readonly connectionCap = new Gauge({
+    name: 'opamp_gateway_connection_cap',
+    help: 'WebSocket connections this gateway accepts at most (OPAMP_MAX_CONNECTIONS); beyond it upgrades are refused with 503',
+    registers: [this.registry],
+  });
+
+  /** The tenants of the agents bound here, read at scrape time (set by the edge server). */
+  private boundTenants: () => Iterable<string> = () => [];
+
+  readonly agentsConnected = new Gauge({
+    name: 'opamp_gateway_agents_connected',
+    help: `Agents bound to a connection of this gateway, by tenant (the ${EDGE_DEFAULTS.metricTenantsMax} largest tenants; the rest summed under tenant="_other")`,
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.agentsConnected.reset();
+      for (const [tenant, n] of boundedTenantSeries(countByTenant(this.boundTenants()), EDGE_DEFAULTS.metricTenantsMax)) this.agentsConnected.set({ tenant }, n);
+    },
+  });
+
   constructor(options: { defaultMetrics?: boolean; gatewayId?: string } = {}) {
     if (options.gatewayId) this.registry.setDefaultLabels({ gateway: options.gatewayId });
     // Includes nodejs_eventloop_lag_seconds, heap and RSS.
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts the agents of `tenants` at each scrape from now on. */
+  watchAgents(tenants: () => Iterable<string>): void {
+    this.boundTenants = tenants;
   }
 
   reject(reason: RejectionReason): void {

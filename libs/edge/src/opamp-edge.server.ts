@@ -51,6 +51,8 @@ export class OpampEdgeServer {
     }
     this.admission = new EdgeAdmission(options, deps, this.metrics);
     this.bindings = new AgentBindings(options, deps, this.metrics, now, log, (payload) => this.onPush(payload));
+    this.metrics.connectionCap.set(options.maxConnections);
+    this.metrics.watchAgents(() => this.bindings.tenants());
     this.ws = new WebSocketTransport(options, deps, this.admission, this.bindings, this.metrics, now, log);
     this.http = new PlainHttpTransport(options, deps, this.admission, this.bindings, this.metrics, log);
     const dl = options.packageDownloads ?? { urlKey: null, maxConcurrent: EDGE_DEFAULTS.packageDownloadsMax, bytesPerSecond: EDGE_DEFAULTS.packageBytesPerSecond };

@@ -1,5 +1,6 @@
 /** PostgreSQL adapter: the pool, the schema and its migrations. */
 export * from './pg-pool';
+export * from './pg-pool.metrics';
 export * from './migrations';
 export * from './sql-database';
 export * from './pglite-database';

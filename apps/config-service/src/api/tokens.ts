@@ -17,3 +17,5 @@ export const PACKAGES = Symbol('PACKAGES');
 export const PACKAGE_RETRIES = Symbol('PACKAGE_RETRIES');
 /** This process's traces (ServerTracing.off unless OPAMP_TRACING_OTLP_ENDPOINT is set). */
 export const TRACING = Symbol('TRACING');
+/** The lag sampler of the reconciler's consumer group (started when OPAMP_CONSUMER_LAG_SAMPLE_MS > 0). */
+export const CONSUMER_LAG = Symbol('CONSUMER_LAG');

@@ -1,5 +1,5 @@
 /** The only place config-service reads its environment. */
-import { int, kafkaSecurityEnv, tracingEnv, tracingSettings, type TracingConfig, kafkaSecuritySettings, type KafkaSecuritySettings, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
+import { consumerLagEnv, int, kafkaSecurityEnv, tracingEnv, tracingSettings, type TracingConfig, kafkaSecuritySettings, type KafkaSecuritySettings, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
 import { DEFAULT_MAX_PACKAGE_FILE_BYTES, DEFAULT_PACKAGE_FETCH_TIMEOUT_MS, DEFAULT_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES, parseRetryBackoff } from '@opamp/desired-state';
 import { DEFAULT_CREDENTIAL_OFFERS_PER_S } from '@opamp/desired-state';
 import { DEFAULT_CRL_VALIDITY_HOURS, MAX_CRL_VALIDITY_HOURS, MIN_CRL_VALIDITY_HOURS } from '@opamp/certificate-authority';
@@ -8,6 +8,7 @@ export const configServiceEnv = {
   OPAMP_KAFKA_BROKERS: list({ default: ['127.0.0.1:19092'] }),
   ...kafkaSecurityEnv,
   ...tracingEnv,
+  ...consumerLagEnv,
   OPAMP_REDIS_URL: url({ default: 'redis://127.0.0.1:63790', protocols: ['redis', 'rediss'], secret: true }),
   OPAMP_DATABASE_URL: url({
     default: 'postgres://opamp:opamp@127.0.0.1:54320/opamp',
@@ -78,6 +79,8 @@ export interface ConfigServiceConfig {
   tracing: TracingConfig | null;
   partitionConcurrency: number;
   pgPoolMax: number;
+  /** Consumer lag sampling period (OPAMP_CONSUMER_LAG_SAMPLE_MS); 0: not sampled. */
+  consumerLagSampleMs: number;
   bindHost: string;
   httpPort: number;
   grpcPort: number;
@@ -157,6 +160,7 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     tracing: tracingSettings(e),
     partitionConcurrency: e.OPAMP_CONFIG_PARTITION_CONCURRENCY,
     pgPoolMax: e.OPAMP_PG_POOL_MAX,
+    consumerLagSampleMs: e.OPAMP_CONSUMER_LAG_SAMPLE_MS,
     bindHost: e.OPAMP_CONFIG_BIND_HOST,
     httpPort: e.OPAMP_CONFIG_HTTP_PORT,
     grpcPort: e.OPAMP_CONFIG_GRPC_PORT,

@@ -38,6 +38,8 @@ export interface StatusIngestConfig {
   tracing: TracingConfig | null;
   partitionConcurrency: number;
   pgPoolMax: number;
+  /** Consumer lag sampling period (OPAMP_CONSUMER_LAG_SAMPLE_MS); 0: not sampled. */
+  consumerLagSampleMs: number;
   inboundTopic: string;
   eventsTopic: string;
   groupId: string;
@@ -67,6 +69,7 @@ export function loadStatusIngestConfig(env: Record<string, string | undefined> =
     tracing: tracingSettings(e),
     partitionConcurrency: e.OPAMP_INGEST_PARTITION_CONCURRENCY,
     pgPoolMax: e.OPAMP_PG_POOL_MAX,
+    consumerLagSampleMs: e.OPAMP_CONSUMER_LAG_SAMPLE_MS,
     inboundTopic: e.OPAMP_INGEST_INBOUND_TOPIC,
     eventsTopic: e.OPAMP_INGEST_EVENTS_TOPIC,
     groupId: e.OPAMP_INGEST_GROUP_ID,
