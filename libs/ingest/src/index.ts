@@ -13,3 +13,4 @@ export * from './runtime/ingest-worker';
 export * as ingestTesting from './testing/factories';
 export * from './store/own-telemetry-counter.repository';
 export * from './runtime/own-telemetry.consumer';
+export * from './store/own-metric.repository';
