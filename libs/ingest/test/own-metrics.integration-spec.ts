@@ -4,8 +4,11 @@
  * sweep creates ahead, a rollup bucket met again is merged, and partitions
  * past retention are dropped while the recent ones stay.
  */
-import { newInstanceUidV7 } from '@opamp/protocol';
-import { OwnMetricRepository, rollupOwnPoints } from '../src';
+import { deleteTopics, ensureTopics, RecordProducer } from '@opamp/bus-kafka';
+import { AgentTelemetryCodec, fleet } from '@opamp/contracts';
+import { newInstanceUidV7, opentelemetry } from '@opamp/protocol';
+import { waitFor } from '@opamp/testing';
+import { OwnMetricRepository, OwnMetricStore, OwnTelemetryWorker, rollupOwnPoints } from '../src';
 import { IngestHarness } from './ingest-harness';
 
 const DAY = 86_400_000;
@@ -20,8 +23,12 @@ describe('own metrics store (real PostgreSQL)', () => {
   }, 60_000);
 
   afterAll(async () => {
+    await worker?.stop();
+    await deleteTopics(h.kafka, [topic]).catch(() => undefined);
     await h.stop();
   });
+  const topic = `${h.runId}.own-metrics`;
+  let worker: OwnTelemetryWorker | undefined;
 
   const partitions = async (parent: string) =>
     (
@@ -61,4 +68,70 @@ describe('own metrics store (real PostgreSQL)', () => {
     const r = await h.pool.query(`SELECT avg, max, count FROM agent_own_metric_rollups WHERE instance_uid = $1`, [uid]);
     expect(r.rows).toEqual([{ avg: 4, max: 10, count: 4 }]);
   });
+
+  it('keeps records from Kafka as rates and gauges on the record\'s agent, counting unknown metrics and series past the cap', async () => {
+    await ensureTopics(h.kafka, [{ name: topic, partitions: 1, retentionMs: 3_600_000, valueType: 'AgentTelemetry' }]);
+    const store = new OwnMetricStore(h.db, 3);
+    worker = new OwnTelemetryWorker({ kafka: h.kafka, topic, groupId: `${h.runId}.own-metrics`, consumer: store });
+    await worker.start();
+    const agent = newInstanceUidV7();
+    const other = newInstanceUidV7();
+    await store.repository.maintainPartitions(Date.now(), { pointsMs: DAY, rollupsMs: 30 * DAY });
+    // Both readings in one 5-minute bucket.
+    const t0 = Math.floor((Date.now() - 600_000) / 300_000) * 300_000 + 1_000;
+    const point = (atMs: number, value: number, component?: [string, string]) => ({
+      timeUnixNano: atMs * 1_000_000,
+      asDouble: value,
+      attributes: component ? [{ key: component[0], value: { stringValue: component[1] } }] : [],
+    });
+    const otlp = (atMs: number, sent: number) =>
+      Buffer.from(
+        opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest.encode({
+          resourceMetrics: [
+            {
+              // Claims another agent: the record's uid (the credential's) is what counts.
+              resource: { attributes: [{ key: 'service.instance.id', value: { stringValue: other.toString('hex') } }] },
+              scopeMetrics: [
+                {
+                  metrics: [
+                    { name: 'otelcol_exporter_sent_spans', sum: { dataPoints: [point(atMs, sent, ['exporter', 'otlphttp'])] } },
+                    { name: 'otelcol.exporter.queue.size', gauge: { dataPoints: [point(atMs, 7, ['exporter', 'otlphttp'])] } },
+                    { name: 'otelcol_process_uptime', gauge: { dataPoints: [point(atMs, 1)] } },
+                    { name: 'otelcol_receiver_accepted_spans_total', sum: { dataPoints: [point(atMs, 1, ['receiver', 'a']), point(atMs, 1, ['receiver', 'b'])] } },
+                  ],
+                },
+              ],
+            },
+          ],
+        }).finish(),
+      );
+    const producer = new RecordProducer(h.kafka);
+    await producer.connect();
+    for (const [i, sent] of [100, 150].entries()) {
+      const at = t0 + i * 10_000;
+      await producer.send(topic, {
+        key: agent,
+        value: AgentTelemetryCodec.encode({ tenantId: h.tenant, instanceUid: agent, signal: fleet.v1.AgentTelemetrySignal.AGENT_TELEMETRY_SIGNAL_METRICS, items: 4, receivedAtMs: at, otlpRequest: otlp(at, sent), gatewayId: 'gw' }),
+      });
+    }
+    await producer.disconnect();
+    const rows = await waitFor(
+      async () => (await h.pool.query(`SELECT kind, component, value FROM agent_own_metric_points WHERE tenant_id = $1 AND instance_uid = $2 ORDER BY at, kind, component`, [h.tenant, agent])).rows,
+      (r) => r.length === 4,
+      { description: 'the points of both records' },
+    );
+    // The counter's first reading gives no rate; then (150 - 100) / 10 s. Receiver "a" is 0/s, "b" is past the cap of 3 series.
+    expect(rows).toEqual([
+      { kind: 'exporter_queue_size', component: 'otlphttp', value: 7 },
+      { kind: 'exporter_queue_size', component: 'otlphttp', value: 7 },
+      { kind: 'exporter_sent', component: 'otlphttp', value: 5 },
+      { kind: 'receiver_accepted', component: 'a', value: 0 },
+    ]);
+    expect(rows.map((r) => r.component)).not.toContain('b');
+    expect(store.totals).toMatchObject({ unknownMetrics: 2, overCapPoints: 2, undecodable: 0 });
+    const theirs = await h.pool.query(`SELECT count(*)::int AS n FROM agent_own_metric_points WHERE instance_uid = $1`, [other]);
+    expect(theirs.rows[0].n).toBe(0);
+    const rollup = await h.pool.query(`SELECT kind, avg, max, count FROM agent_own_metric_rollups WHERE instance_uid = $1 AND kind = 'exporter_queue_size'`, [agent]);
+    expect(rollup.rows).toEqual([{ kind: 'exporter_queue_size', avg: 7, max: 7, count: 2 }]);
+  }, 60_000);
 });
