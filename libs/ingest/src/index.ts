@@ -13,3 +13,5 @@ export * from './runtime/ingest-worker';
 export * as ingestTesting from './testing/factories';
 export * from './store/own-telemetry-counter.repository';
 export * from './runtime/own-telemetry.consumer';
+export * from './store/own-metric.repository';
+export * from './runtime/own-metric.store';

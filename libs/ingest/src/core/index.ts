@@ -8,3 +8,4 @@ export * from './agent-cursor';
 export * from './ingest-defaults';
 export * from './last-seen-buffer';
 export * from './own-telemetry-tally';
+export * from './own-metric-series';

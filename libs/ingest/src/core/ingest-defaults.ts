@@ -21,4 +21,10 @@ export const INGEST_DEFAULTS = Object.freeze({
    * everyone's batch).
    */
   maxCertificateRequestBytes: 16 * 1024 + 1,
+  /**
+   * Own-metric series kept per agent (issue 19: kind x component x signal,
+   * core/own-metric-series.ts). A Collector with a few pipelines has 20-60;
+   * points of series beyond this are dropped and counted.
+   */
+  maxOwnMetricSeriesPerAgent: 200,
 });
