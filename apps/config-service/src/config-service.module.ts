@@ -41,6 +41,7 @@ import {
   FleetApiService,
   PackageReconciler,
   PackageRetrySweeper,
+  PackageBlobCollector,
   Reconciler,
   ReconcilerWorker,
   RolloutDriver,
@@ -51,7 +52,7 @@ import {
   type CertificateServices,
 } from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
-import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
+import { AGENT_CHANGES, APP_CONFIG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PACKAGE_BLOBS, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
 import type { ConfigServiceConfig } from './config/config-service.config';
 
 export { APP_CONFIG, FLEET_API, IDENTITY, METRICS, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
@@ -88,6 +89,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     @Inject(IDENTITY) private readonly identity: IdentityServices,
     @Inject(PACKAGES) private readonly packages: PackageReconciler,
     @Inject(PACKAGE_RETRIES) private readonly packageRetries: PackageRetrySweeper,
+    @Inject(PACKAGE_BLOBS) private readonly packageBlobs: PackageBlobCollector,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -137,6 +139,8 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     this.identity.certificateSweeper.start();
     // Failed package installs whose back-off passed are offered again.
     this.packageRetries.start();
+    // Uploaded files no version names, unused for the grace period, are removed.
+    this.packageBlobs.start();
     this.logger.log(`ready (rollout driver ${this.rolloutDriver.driverId})`);
   }
 
@@ -159,6 +163,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     await this.identity.offers.stop();
     await this.identity.certificateSweeper.stop();
     await this.packageRetries.stop();
+    await this.packageBlobs.stop();
     await this.worker?.stop();
     // Hands its re-evaluation jobs back (cursor kept) so another replica continues at once.
     await this.reconciler.stopJobs({ releaseLeases: true });
@@ -293,16 +298,24 @@ export class ConfigServiceModule {
                 changes.publish({ tenantId, instanceUids }).catch((err: unknown) => logger.warn(`agent change notice not published: ${String(err)}`));
               },
               watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (_level, message) => logger.error(message) },
-              packages: { maxFileBytes: config.packageMaxFileBytes, fetchTimeoutMs: config.packageFetchTimeoutMs },
+              packages: { maxFileBytes: config.packageMaxFileBytes, fetchTimeoutMs: config.packageFetchTimeoutMs, urlAllow: config.packageUrlAllow },
               packageReconciler,
             });
           },
         },
         {
+          provide: PACKAGE_BLOBS,
+          inject: [FLEET_API],
+          useFactory: (api: FleetApiService) => {
+            const logger = new Logger('packages');
+            return new PackageBlobCollector(api.packages.blobs, { graceMs: config.packageBlobGraceMs, intervalMs: config.packageBlobSweepMs, log: (_level, message) => logger.error(message) });
+          },
+        },
+        {
           provide: METRICS,
-          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API, PACKAGES, IDENTITY],
-          useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService, packages: PackageReconciler, identity: IdentityServices) =>
-            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages, certificates: identity.certificateReconciler, certificateRotator: identity.certificateRotator }),
+          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API, PACKAGES, IDENTITY, PACKAGE_BLOBS],
+          useFactory: (reconciler: Reconciler, rolloutDriver: RolloutDriver, dispatcher: AgentPushDispatcher, api: FleetApiService, packages: PackageReconciler, identity: IdentityServices, packageBlobs: PackageBlobCollector) =>
+            new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages, packageBlobs, certificates: identity.certificateReconciler, certificateRotator: identity.certificateRotator }),
         },
         { provide: METRICS_REGISTRY, inject: [METRICS], useFactory: (metrics: ConfigServiceMetrics) => metrics.registry },
         ConfigServiceLifecycle,

@@ -28,6 +28,7 @@ import {
   FleetApiService,
   PackageReconciler,
   PackageRetrySweeper,
+  PackageBlobCollector,
   Reconciler,
   RolloutDriver,
   type AgentStateEraser,
@@ -230,11 +231,13 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const fleetApi = new FleetApiService(repo, dispatcher, reconciler, tokenSink, {
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity, offers: credentialOffers },
     packageReconciler,
+    packages: { urlAllow: config.packageUrlAllow },
     certificates,
     agentState,
     onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
   });
+  const packageBlobs = new PackageBlobCollector(fleetApi.packages.blobs, { graceMs: config.packageBlobGraceMs, intervalMs: config.packageBlobSweepMs, log: (level, message) => log(level, message) });
   const unsubscribeChanges = await agentChanges.subscribe((n) => fleetApi.watches.notice(n.tenantId, n.instanceUids));
   await fleetApi.syncAgentTokens();
   // Staged rollouts: the one driver of this process (same lease rules as the distributed replicas).
@@ -342,7 +345,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   await edge.start();
   ownOpampUrl = `${config.tls ? 'https' : 'http'}://${config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost}:${edge.port}/v1/opamp`;
   // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
-  const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler, certificates: certificateReconciler, certificateRotator }, { defaultMetrics: false });
+  const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler, packageBlobs, certificates: certificateReconciler, certificateRotator }, { defaultMetrics: false });
   const registry = Registry.merge([edge.metrics.registry, configMetrics.registry]);
   const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && store.failure === null, registry });
   await admin.start();
@@ -358,6 +361,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   credentialOffers.start();
   certificateSweeper.start();
   packageRetries.start();
+  packageBlobs.start();
   // Re-evaluations recorded before a crash or stop resume from their cursor.
   reconciler.startJobs();
   const host = config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost;
@@ -389,6 +393,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
         await credentialOffers.stop();
         await certificateSweeper.stop();
         await packageRetries.stop();
+        await packageBlobs.stop();
         await sweeper.stop();
         await lastSeenFlusher.stop();
         await events.close();

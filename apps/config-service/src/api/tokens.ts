@@ -15,3 +15,4 @@ export const IDENTITY = Symbol('IDENTITY');
 /** The package reconciler (desired packages per group), fed by the event worker and the API. */
 export const PACKAGES = Symbol('PACKAGES');
 export const PACKAGE_RETRIES = Symbol('PACKAGE_RETRIES');
+export const PACKAGE_BLOBS = Symbol('PACKAGE_BLOBS');
