@@ -41,6 +41,7 @@ import {
   FleetApiService,
   PackageReconciler,
   PackageRetrySweeper,
+  PackageBlobCollector,
   Reconciler,
   ReconcilerWorker,
   RolloutDriver,
@@ -52,7 +53,7 @@ import {
 } from '@opamp/desired-state';
 import { PlatformApiModule } from '@opamp/platform-api';
 import { ServerTracing } from '@opamp/tracing';
-import { AGENT_CHANGES, APP_CONFIG, CONSUMER_LAG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER, TRACING } from './api/tokens';
+import { AGENT_CHANGES, APP_CONFIG, CONSUMER_LAG, FLEET_API, IDENTITY, KAFKA, METRICS, METRICS_REGISTRY, PACKAGE_BLOBS, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REDIS, REDIS_SUB, REPOSITORY, ROLLOUT_DRIVER, TRACING } from './api/tokens';
 import type { ConfigServiceConfig } from './config/config-service.config';
 
 export { APP_CONFIG, FLEET_API, IDENTITY, METRICS, PACKAGE_RETRIES, PACKAGES, PG_POOL, RECONCILER, REPOSITORY, ROLLOUT_DRIVER } from './api/tokens';
@@ -91,6 +92,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     @Inject(PACKAGES) private readonly packages: PackageReconciler,
     @Inject(PACKAGE_RETRIES) private readonly packageRetries: PackageRetrySweeper,
     @Inject(CONSUMER_LAG) private readonly consumerLag: ConsumerLagSampler,
+    @Inject(PACKAGE_BLOBS) private readonly packageBlobs: PackageBlobCollector,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -141,6 +143,8 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     // Failed package installs whose back-off passed are offered again.
     this.packageRetries.start();
     if (this.config.consumerLagSampleMs > 0) await this.consumerLag.start();
+    // Uploaded files no version names, unused for the grace period, are removed.
+    this.packageBlobs.start();
     this.logger.log(`ready (rollout driver ${this.rolloutDriver.driverId})`);
   }
 
@@ -164,6 +168,7 @@ export class ConfigServiceLifecycle implements OnApplicationBootstrap, BeforeApp
     await this.identity.certificateSweeper.stop();
     await this.packageRetries.stop();
     await this.consumerLag.stop();
+    await this.packageBlobs.stop();
     await this.worker?.stop();
     // Hands its re-evaluation jobs back (cursor kept) so another replica continues at once.
     await this.reconciler.stopJobs({ releaseLeases: true });
@@ -304,14 +309,22 @@ export class ConfigServiceModule {
                 changes.publish({ tenantId, instanceUids }).catch((err: unknown) => logger.warn(`agent change notice not published: ${String(err)}`));
               },
               watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (_level, message) => logger.error(message) },
-              packages: { maxFileBytes: config.packageMaxFileBytes, fetchTimeoutMs: config.packageFetchTimeoutMs },
+              packages: { maxFileBytes: config.packageMaxFileBytes, fetchTimeoutMs: config.packageFetchTimeoutMs, urlAllow: config.packageUrlAllow },
               packageReconciler,
             });
           },
         },
         {
+          provide: PACKAGE_BLOBS,
+          inject: [FLEET_API],
+          useFactory: (api: FleetApiService) => {
+            const logger = new Logger('packages');
+            return new PackageBlobCollector(api.packages.blobs, { graceMs: config.packageBlobGraceMs, intervalMs: config.packageBlobSweepMs, log: (_level, message) => logger.error(message) });
+          },
+        },
+        {
           provide: METRICS,
-          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API, PACKAGES, IDENTITY, PG_POOL, CONSUMER_LAG],
+          inject: [RECONCILER, ROLLOUT_DRIVER, AgentPushDispatcher, FLEET_API, PACKAGES, IDENTITY, PG_POOL, CONSUMER_LAG, PACKAGE_BLOBS],
           useFactory: (
             reconciler: Reconciler,
             rolloutDriver: RolloutDriver,
@@ -321,8 +334,9 @@ export class ConfigServiceModule {
             identity: IdentityServices,
             pool: Pool,
             consumerLag: ConsumerLagSampler,
+            packageBlobs: PackageBlobCollector,
           ) => {
-            const metrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages, certificates: identity.certificateReconciler, certificateRotator: identity.certificateRotator });
+            const metrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api, packages, packageBlobs, certificates: identity.certificateReconciler, certificateRotator: identity.certificateRotator });
             registerPgPoolMetrics(metrics.registry, 'opamp_config', pool);
             registerConsumerLagMetrics(metrics.registry, 'opamp_config', () => consumerLag.lags);
             return metrics;

@@ -30,8 +30,8 @@ describe('package offers (config-service on real Kafka, Redis, PostgreSQL)', () 
   let v2Url = '';
 
   beforeAll(async () => {
-    bed = await ConfigServiceBed.start('pkgoffers', { pushes: true, overrides: { packageUrlKey: KEY, packageDownloadUrl: BASE } });
     store = await PackageFileServer.start();
+    bed = await ConfigServiceBed.start('pkgoffers', { pushes: true, overrides: { packageUrlKey: KEY, packageDownloadUrl: BASE, packageUrlAllow: [store.url('/')] } });
     v2Url = store.put('/otelcol-1.1.0-linux-amd64.tar.gz', v2);
     await bed.rest('POST', '/package-files', undefined, { raw: v1, headers: { 'content-type': 'application/octet-stream' } });
     await bed.rpc('CreatePackage', { package: { name: 'otelcol', kind: 'PACKAGE_KIND_AGENT' } });

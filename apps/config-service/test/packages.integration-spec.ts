@@ -19,8 +19,9 @@ describe('package catalog (config-service on real PostgreSQL)', () => {
   let store: PackageFileServer;
 
   beforeAll(async () => {
-    bed = await ConfigServiceBed.start('packages', { overrides: { packageMaxFileBytes: MAX_FILE, packageFetchTimeoutMs: 1_500 } });
     store = await PackageFileServer.start();
+    // The artifact store's two folders are allowed; the rest of its host, and other hosts, are not.
+    bed = await ConfigServiceBed.start('packages', { overrides: { packageMaxFileBytes: MAX_FILE, packageFetchTimeoutMs: 1_500, packageUrlAllow: [store.url('/builds/'), store.url('/hang/')] } });
   });
   afterAll(async () => {
     await store?.close();
@@ -144,6 +145,41 @@ describe('package catalog (config-service on real PostgreSQL)', () => {
     }
     const { rows } = await bed.pool.query(`SELECT version FROM package_versions WHERE tenant_id = $1 AND package_name = 'addon-x'`, [tenant()]);
     expect(rows.map((r) => r['version'])).toEqual(['1.0.0']);
+  });
+
+  it('takes URLs only under the allowed prefixes (400 before any download), follows redirects on the same host within them, refuses others', async () => {
+    const bytes = randomBytes(5_000);
+    const target = store.put('/builds/addon-x-3.tar.gz', bytes);
+    const port = new URL(target).port;
+    const refusalsBefore = bed.primary.api.packages.metrics.urlRefusals;
+    const requestsBefore = store.requests.length;
+    const outside: Array<[string, string, RegExp]> = [
+      ['another-host', `http://localhost:${port}/builds/addon-x-3.tar.gz`, /url: "?http:\/\/localhost:\d+\/builds\/addon-x-3\.tar\.gz"? is not under an allowed URL prefix/],
+      ['another-path', store.put('/private/addon-x-3.tar.gz', bytes), /is not under an allowed URL prefix/],
+      ['sibling-folder', store.put('/builds-old/addon-x-3.tar.gz', bytes), /is not under an allowed URL prefix/],
+    ];
+    for (const [what, url, message] of outside) {
+      const r = await bed.rest('POST', '/packages/addon-x/versions', { version: `3.0.0-${what}`, files: [{ os: 'any', arch: 'any', sha256: sha(bytes), url }] });
+      expect({ what, status: r.status, message: errorOf(r).message }).toEqual({ what, status: 400, message: expect.stringMatching(message) });
+    }
+    // Refused before anything was downloaded, and counted.
+    expect(store.requests.length).toBe(requestsBefore);
+    expect(bed.primary.api.packages.metrics.urlRefusals).toBe(refusalsBefore + outside.length);
+
+    const redirected: Array<[string, string, RegExp]> = [
+      ['to-another-host', store.redirect('/builds/moved', `http://localhost:${port}/builds/addon-x-3.tar.gz`), /redirects to "?http:\/\/localhost:\d+"?, another host/],
+      ['out-of-prefix', store.redirect('/builds/escape', '/private/addon-x-3.tar.gz'), /redirects to .* outside the allowed URL prefixes/],
+      ['in-a-loop', store.redirect('/builds/loop', '/builds/loop'), /redirects more than 3 times/],
+    ];
+    for (const [what, url, message] of redirected) {
+      const r = await bed.rest('POST', '/packages/addon-x/versions', { version: `3.0.0-${what}`, files: [{ os: 'any', arch: 'any', sha256: sha(bytes), url }] });
+      expect({ what, status: r.status, message: errorOf(r).message }).toEqual({ what, status: 400, message: expect.stringMatching(message) });
+    }
+    expect(store.requests.filter((p) => p === '/private/addon-x-3.tar.gz' || p === '/builds/addon-x-3.tar.gz')).toEqual([]);
+
+    const alias = store.redirect('/builds/latest', '/builds/addon-x-3.tar.gz');
+    const ok = await bed.rpc('CreatePackageVersion', { packageVersion: { packageName: 'addon-x', version: '3.0.0', files: [{ os: 'any', arch: 'any', sha256: sha(bytes), url: alias }] } });
+    expect(ok['files']).toEqual([expect.objectContaining({ url: alias, sizeBytes: '5000', source: 'url' })]);
   });
 
   it('refuses bad packages and versions with the field named, counted, storing nothing', async () => {

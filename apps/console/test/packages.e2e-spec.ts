@@ -136,6 +136,11 @@ describe('console: packages (embedded server, simulated agents downloading, head
       timeoutMs: 30_000,
       description: 'every agent in sync with 1.0.0',
     });
+    // The group's state on the assignment page: every agent installed at 1.0.0.
+    await page().getByTestId('pa-state').click();
+    await waitFor(() => page().getByTestId('pas-installed').innerText(), (t) => t === String(uids.length), { timeoutMs: 15_000, description: 'the group counted installed' });
+    expect(await page().getByTestId('pas-agents').innerText()).toBe(String(uids.length));
+    await browser.shot('packages-02-assignment-state');
     await page().goto(`${server.base}/agents/${uids[0]}`);
     await waitFor(() => page().getByTestId('agent-packages-state').innerText(), (t) => t === 'in sync', { description: 'the decision shown: in sync' });
     await waitFor(() => page().getByTestId('package-status').innerText(), (t) => t === 'installed', { description: 'the reported status: installed' });

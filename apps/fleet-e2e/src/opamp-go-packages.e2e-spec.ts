@@ -58,6 +58,8 @@ describe('packages with the opamp-go package syncer against the embedded server'
       // A failed install is offered once more, 3 s after its failure (the default waits minutes).
       OPAMP_PACKAGE_RETRY_BACKOFF_MS: '3000',
       OPAMP_PACKAGE_RETRY_SWEEP_MS: '250',
+      // The loopback artifact store is the one URL files may come from.
+      OPAMP_PACKAGE_URL_ALLOW: files.url('/'),
     });
     await bed.start();
     proxy.forwardTo(Number(new URL(bed.server.http).port));

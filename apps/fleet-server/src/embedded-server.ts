@@ -29,6 +29,7 @@ import {
   FleetApiService,
   PackageReconciler,
   PackageRetrySweeper,
+  PackageBlobCollector,
   Reconciler,
   RolloutDriver,
   type AgentStateEraser,
@@ -235,11 +236,13 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     tracing,
     credentials: { credentials: credentialRepo, directory: credentialDirectory, identity, offers: credentialOffers },
     packageReconciler,
+    packages: { urlAllow: config.packageUrlAllow },
     certificates,
     agentState,
     onAgentsChanged: (tenantId, instanceUids) => void agentChanges.publish({ tenantId, instanceUids }),
     watch: { coalesceMs: config.watchCoalesceMs, maxQueue: config.watchMaxQueue, log: (level, message) => log(level, message) },
   });
+  const packageBlobs = new PackageBlobCollector(fleetApi.packages.blobs, { graceMs: config.packageBlobGraceMs, intervalMs: config.packageBlobSweepMs, log: (level, message) => log(level, message) });
   const unsubscribeChanges = await agentChanges.subscribe((n) => fleetApi.watches.notice(n.tenantId, n.instanceUids));
   await fleetApi.syncAgentTokens();
   // Staged rollouts: the one driver of this process (same lease rules as the distributed replicas).
@@ -349,7 +352,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   await edge.start();
   ownOpampUrl = `${config.tls ? 'https' : 'http'}://${config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost}:${edge.port}/v1/opamp`;
   // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
-  const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler, certificates: certificateReconciler, certificateRotator }, { defaultMetrics: false });
+  const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler, packageBlobs, certificates: certificateReconciler, certificateRotator }, { defaultMetrics: false });
   registerPgPoolMetrics(configMetrics.registry, 'opamp_config', store.pool);
   const registry = Registry.merge([edge.metrics.registry, configMetrics.registry]);
   const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && store.failure === null, registry });
@@ -366,6 +369,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   credentialOffers.start();
   certificateSweeper.start();
   packageRetries.start();
+  packageBlobs.start();
   // Re-evaluations recorded before a crash or stop resume from their cursor.
   reconciler.startJobs();
   const host = config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost;
@@ -397,6 +401,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
         await credentialOffers.stop();
         await certificateSweeper.stop();
         await packageRetries.stop();
+        await packageBlobs.stop();
         await sweeper.stop();
         await lastSeenFlusher.stop();
         await events.close();

@@ -24,6 +24,7 @@ export * from './api/agent-credential-api';
 export * from './runtime/agent-credential.sweeper';
 export * from './runtime/package.reconciler';
 export * from './runtime/package-retry.sweeper';
+export * from './runtime/package-blob.collector';
 export * from './store/package.repository';
 export * from './runtime/agent-credential-offer.driver';
 export * from './store/certificate-authority.repository';

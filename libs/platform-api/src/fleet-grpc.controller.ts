@@ -135,6 +135,7 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'RevokeAgentCertificates') revokeAgentCertificates(r: Req, m: Metadata, c: GrpcCall) { return this.call('RevokeAgentCertificates', r, m, c); }
   @GrpcMethod(S, 'RevokeAgents') revokeAgents(r: Req, m: Metadata, c: GrpcCall) { return this.call('RevokeAgents', r, m, c); }
   @GrpcMethod(S, 'GetCertificateRevocationList') getCertificateRevocationList(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetCertificateRevocationList', r, m, c); }
+  @GrpcMethod(S, 'GetPackageAssignmentStatus') getPackageAssignmentStatus(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetPackageAssignmentStatus', r, m, c); }
 
   /**
    * Server stream. Emits an event only when the call can take it (Nest's own

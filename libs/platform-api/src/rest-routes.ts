@@ -111,6 +111,7 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'POST', path: '/agent-certificates:revoke', rpc: 'RevokeAgentCertificates', body: '*', summary: 'Revoke certificates (certificate_id, serial, fingerprint, instance_uid or selector; ca_id; reason, note): refused at once on every gateway, in the CRL' },
   { method: 'POST', path: '/agents:revoke', rpc: 'RevokeAgents', body: '*', summary: "Revoke agents (instance_uid or selector): every certificate and every credential the server issued them" },
   { method: 'GET', path: '/certificate-authorities/{id}/revocation-list', rpc: 'GetCertificateRevocationList', summary: "The CA's current CRL as JSON (PEM and DER); GET .../crl serves the CRL itself" },
+  { method: 'GET', path: '/package-assignments/{name}/status', rpc: 'GetPackageAssignmentStatus', summary: "Where a package assignment's agents stand: installed, other version, downloading (bytes/s, percent), installing, failed, retry pending, no file for their platform, not capable" },
   {
     method: 'GET',
     path: '/agents:watch',

@@ -92,6 +92,7 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   RevokeAgentCertificates: (api, c, r) => api.certificateRevocation.revokeAgentCertificates(c, r),
   RevokeAgents: (api, c, r) => api.certificateRevocation.revokeAgents(c, r),
   GetCertificateRevocationList: (api, c, r) => api.certificateRevocation.getCertificateRevocationList(c, r),
+  GetPackageAssignmentStatus: (api, c, r) => api.packageGroupStatus.getPackageAssignmentStatus(c, r),
 };
 
 /** Server-streaming rpcs: served by the transports themselves (watch-stream.ts), not through invokeRpc. */

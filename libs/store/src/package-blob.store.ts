@@ -10,10 +10,18 @@
  * computed while the rows are written, and the blob takes its hash only when
  * the last byte is in (until then no reader can find it). A read fetches one
  * chunk per query, only those the byte range needs.
+ *
+ * Collection (collectUnreferenced): a blob that no package file names and
+ * nobody used for the grace period goes, with its chunks. Use is recorded in
+ * last_used_at (migration 0260): by the upload that writes or finds it, by the
+ * registration of a version that names it (in that transaction, so a sweep
+ * running at the same moment re-checks the row and keeps it), and by reads,
+ * at most every PACKAGE_BLOB_TOUCH_MS per blob and process, so a download in
+ * progress keeps its blob as long as the grace exceeds that interval.
  */
 import { createHash } from 'node:crypto';
-import type { SqlDatabase } from './sql-database';
-import { PACKAGE_BLOB_CHUNK_BYTES, PACKAGE_UPLOAD_ABANDONED_MS } from './store-limits';
+import type { SqlDatabase, SqlExecutor } from './sql-database';
+import { PACKAGE_BLOB_CHUNK_BYTES, PACKAGE_BLOB_TOUCH_MS, PACKAGE_BLOB_TOUCHES_REMEMBERED, PACKAGE_UPLOAD_ABANDONED_MS } from './store-limits';
 
 export interface StoredPackageBlob {
   blobId: string;
@@ -39,8 +47,22 @@ export interface PackageBlobReader {
   read(blobId: string, start: number, endInclusive: number): AsyncIterable<Buffer>;
 }
 
+/** What one collection pass removed. */
+export interface CollectedPackageBlobs {
+  blobs: number;
+  bytes: number;
+}
+
 export interface PackageBlobStore extends PackageBlobReader {
   put(tenantId: string, source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StoredPackageBlob>;
+  /**
+   * Records that a version being registered names this blob, inside the
+   * registration's transaction: false when the tenant has no such complete
+   * blob (never uploaded, or collected meanwhile).
+   */
+  claim(tx: SqlExecutor, tenantId: string, sha256: Buffer): Promise<boolean>;
+  /** Removes blobs no package file names and nobody used for `graceMs` (incomplete uploads included). */
+  collectUnreferenced(graceMs: number): Promise<CollectedPackageBlobs>;
 }
 
 function bytes(v: unknown): Buffer {
@@ -51,9 +73,13 @@ function bytes(v: unknown): Buffer {
 }
 
 export class SqlPackageBlobStore implements PackageBlobStore {
+  /** When this process last recorded each blob's use (read or written). */
+  private readonly touched = new Map<string, number>();
+
   constructor(
     private readonly db: SqlDatabase,
     private readonly chunkBytes: number = PACKAGE_BLOB_CHUNK_BYTES,
+    private readonly touchEveryMs: number = PACKAGE_BLOB_TOUCH_MS,
   ) {}
 
   async put(tenantId: string, source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StoredPackageBlob> {
@@ -72,6 +98,7 @@ export class SqlPackageBlobStore implements PackageBlobStore {
         const row = joined.subarray(0, Math.min(this.chunkBytes, joined.length));
         const rest = joined.subarray(row.length);
         await this.db.query(`INSERT INTO package_blob_chunks (blob_id, chunk, data) VALUES ($1, $2, $3)`, [blobId, chunk++, row]);
+        await this.touch(blobId);
         pending = rest.length > 0 ? [rest] : [];
         pendingBytes = rest.length;
       }
@@ -91,6 +118,8 @@ export class SqlPackageBlobStore implements PackageBlobStore {
       const sha256 = hash.digest();
       const existing = await this.stat(tenantId, sha256);
       if (existing) {
+        // Found again: used now, so it outlives the grace until its version is registered.
+        await this.db.query(`UPDATE package_blobs SET last_used_at = now() WHERE id = $1`, [existing.blobId]);
         await this.drop(blobId);
         return { blobId: existing.blobId, sha256, sizeBytes: existing.sizeBytes, existed: true };
       }
@@ -121,6 +150,7 @@ export class SqlPackageBlobStore implements PackageBlobStore {
     const first = Math.floor(start / this.chunkBytes);
     const last = Math.floor(endInclusive / this.chunkBytes);
     for (let n = first; n <= last; n++) {
+      await this.touch(blobId);
       const { rows } = await this.db.query(`SELECT data FROM package_blob_chunks WHERE blob_id = $1 AND chunk = $2`, [blobId, n]);
       if (rows.length === 0) throw new Error(`package blob ${blobId} lacks chunk ${n}`);
       const data = bytes(rows[0]['data']);
@@ -129,6 +159,39 @@ export class SqlPackageBlobStore implements PackageBlobStore {
       const to = Math.min(data.length, endInclusive - base + 1);
       yield data.subarray(from, to);
     }
+  }
+
+  async claim(tx: SqlExecutor, tenantId: string, sha256: Buffer): Promise<boolean> {
+    // A row update, not a lock: a collection's DELETE waiting on this row re-reads last_used_at and keeps the blob.
+    const { rows } = await tx.query(`UPDATE package_blobs SET last_used_at = now() WHERE tenant_id = $1 AND sha256 = $2 RETURNING id`, [tenantId, sha256]);
+    return rows.length > 0;
+  }
+
+  async collectUnreferenced(graceMs: number): Promise<CollectedPackageBlobs> {
+    const { rows } = await this.db.query(
+      `DELETE FROM package_blobs b
+        WHERE b.last_used_at < now() - make_interval(secs => $1)
+          AND (b.sha256 IS NULL
+               OR NOT EXISTS (SELECT 1 FROM package_files f WHERE f.tenant_id = b.tenant_id AND f.source = 'upload' AND f.sha256 = b.sha256))
+        RETURNING b.id, b.size_bytes`,
+      [graceMs / 1000],
+    );
+    for (const r of rows) this.touched.delete(String(r['id']));
+    return { blobs: rows.length, bytes: rows.reduce((sum, r) => sum + Number(r['size_bytes']), 0) };
+  }
+
+  /** Records the blob's use, at most every touchEveryMs per blob from this process; a failure costs only the record. */
+  private async touch(blobId: string): Promise<void> {
+    const now = Date.now();
+    const last = this.touched.get(blobId);
+    if (last !== undefined && now - last < this.touchEveryMs) return;
+    this.touched.set(blobId, now);
+    if (this.touched.size > PACKAGE_BLOB_TOUCHES_REMEMBERED) this.forgetOldTouches(now);
+    await this.db.query(`UPDATE package_blobs SET last_used_at = now() WHERE id = $1`, [blobId]).catch(() => this.touched.delete(blobId));
+  }
+
+  private forgetOldTouches(now: number): void {
+    for (const [id, at] of this.touched) if (now - at >= this.touchEveryMs) this.touched.delete(id);
   }
 
   private async drop(blobId: string): Promise<void> {

@@ -42,3 +42,13 @@ export const PACKAGE_BLOB_CHUNK_BYTES = 1024 * 1024;
  * (its process died mid-way): the next upload of the tenant removes its rows.
  */
 export const PACKAGE_UPLOAD_ABANDONED_MS = 60 * 60 * 1000;
+
+/**
+ * How often a blob in use (a download reading it, an upload writing it) records
+ * that it is (package_blobs.last_used_at) at most: one row write per blob and
+ * process per interval, however many agents download it. The collection's grace
+ * must be well above it, so a running download never loses its blob.
+ */
+export const PACKAGE_BLOB_TOUCH_MS = 60_000;
+/** Blobs whose last touch a process remembers; beyond, those past the interval are forgotten (touched again on next use). */
+export const PACKAGE_BLOB_TOUCHES_REMEMBERED = 10_000;

@@ -1,7 +1,7 @@
 /**
  * An operator's artifact store for package tests: an HTTP server on loopback
- * that serves the files it is given under their path, answers 404 for
- * others, and holds `/hang/...` requests without answering (a store that
+ * that serves the files it is given under their path, redirects the paths
+ * it is told to (302), answers 404 for others, and holds `/hang/...` requests without answering (a store that
  * does not respond), so a registration's hash check meets each case for real.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 
 export class PackageFileServer {
   private readonly files = new Map<string, Buffer>();
+  private readonly redirects = new Map<string, string>();
   private readonly held = new Set<ServerResponse>();
   /** Requests served, by path. */
   readonly requests: string[] = [];
@@ -29,6 +30,12 @@ export class PackageFileServer {
     return this.url(path);
   }
 
+  /** Answers `path` with a 302 to `location` from now on; returns its URL. */
+  redirect(path: string, location: string): string {
+    this.redirects.set(path, location);
+    return this.url(path);
+  }
+
   url(path: string): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
   }
@@ -38,6 +45,11 @@ export class PackageFileServer {
     this.requests.push(path);
     if (path.startsWith('/hang/')) {
       this.held.add(res);
+      return;
+    }
+    const location = this.redirects.get(path);
+    if (location !== undefined) {
+      res.writeHead(302, { location }).end();
       return;
     }
     const body = this.files.get(path);

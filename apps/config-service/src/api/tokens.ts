@@ -19,3 +19,4 @@ export const PACKAGE_RETRIES = Symbol('PACKAGE_RETRIES');
 export const TRACING = Symbol('TRACING');
 /** The lag sampler of the reconciler's consumer group (started when OPAMP_CONSUMER_LAG_SAMPLE_MS > 0). */
 export const CONSUMER_LAG = Symbol('CONSUMER_LAG');
+export const PACKAGE_BLOBS = Symbol('PACKAGE_BLOBS');

@@ -1,6 +1,6 @@
 /** The only place config-service reads its environment. */
 import { consumerLagEnv, int, kafkaSecurityEnv, tracingEnv, tracingSettings, type TracingConfig, kafkaSecuritySettings, type KafkaSecuritySettings, list, loadCredentialKey, readEnv, str, url } from '@opamp/config';
-import { DEFAULT_MAX_PACKAGE_FILE_BYTES, DEFAULT_PACKAGE_FETCH_TIMEOUT_MS, DEFAULT_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES, parseRetryBackoff } from '@opamp/desired-state';
+import { DEFAULT_MAX_PACKAGE_FILE_BYTES, DEFAULT_PACKAGE_BLOB_GRACE_MS, DEFAULT_PACKAGE_BLOB_SWEEP_MS, DEFAULT_PACKAGE_FETCH_TIMEOUT_MS, MIN_PACKAGE_BLOB_GRACE_MS, PackageUrlAllowList, DEFAULT_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES, parseRetryBackoff } from '@opamp/desired-state';
 import { DEFAULT_CREDENTIAL_OFFERS_PER_S } from '@opamp/desired-state';
 import { DEFAULT_CRL_VALIDITY_HOURS, MAX_CRL_VALIDITY_HOURS, MIN_CRL_VALIDITY_HOURS } from '@opamp/certificate-authority';
 
@@ -65,6 +65,11 @@ export const configServiceEnv = {
   OPAMP_PACKAGE_URL_KEY: str({ default: '', secret: true }),
   /** ... a file holding it. Without either, uploaded files are not offered to agents (URL files are). */
   OPAMP_PACKAGE_URL_KEY_FILE: str({ default: '' }),
+  /** How long an uploaded package file no version names is kept after its last use (an upload, a download, ms), and how often such files are looked for. */
+  /** URL prefixes package versions may reference files under (https://artifacts.example.com/otelcol/), comma-separated; "" (default): none, files are uploaded. */
+  OPAMP_PACKAGE_URL_ALLOW: str({ default: '' }),
+  OPAMP_PACKAGE_FILE_GRACE_MS: int({ default: DEFAULT_PACKAGE_BLOB_GRACE_MS, min: MIN_PACKAGE_BLOB_GRACE_MS, max: 365 * 24 * 3_600_000 }),
+  OPAMP_PACKAGE_FILE_SWEEP_MS: int({ default: DEFAULT_PACKAGE_BLOB_SWEEP_MS, min: 1_000, max: 24 * 3_600_000 }),
   /** Credential offers (a rotation, a connection profile change) this replica sends per second at most: each makes an agent reconnect. 0: no pacing. */
   OPAMP_CREDENTIAL_OFFERS_PER_S: int({ default: DEFAULT_CREDENTIAL_OFFERS_PER_S, min: 0, max: 1_000_000 }),
 };
@@ -106,6 +111,9 @@ export interface ConfigServiceConfig {
   packageRetryBackoffMs: number[];
   packageRetrySweepMs: number;
   packageUrlKey: Buffer | null;
+  packageUrlAllow: string[];
+  packageBlobGraceMs: number;
+  packageBlobSweepMs: number;
   credentialOffersPerS: number;
 }
 
@@ -182,6 +190,9 @@ export function loadConfigServiceConfig(env: Record<string, string | undefined> 
     packageDownloadUrl: downloadOrigin(e.OPAMP_PACKAGE_DOWNLOAD_URL, e.OPAMP_PUBLIC_OPAMP_URL),
     packageRetryBackoffMs: parseRetryBackoff(e.OPAMP_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES),
     packageRetrySweepMs: e.OPAMP_PACKAGE_RETRY_SWEEP_MS,
+    packageUrlAllow: new PackageUrlAllowList(e.OPAMP_PACKAGE_URL_ALLOW.split(',').filter((x) => x.trim() !== '')).shown,
+    packageBlobGraceMs: e.OPAMP_PACKAGE_FILE_GRACE_MS,
+    packageBlobSweepMs: e.OPAMP_PACKAGE_FILE_SWEEP_MS,
     packageUrlKey: loadCredentialKey(e.OPAMP_PACKAGE_URL_KEY, e.OPAMP_PACKAGE_URL_KEY_FILE, { value: 'OPAMP_PACKAGE_URL_KEY', file: 'OPAMP_PACKAGE_URL_KEY_FILE' }),
     credentialSweepMs: e.OPAMP_CREDENTIAL_SWEEP_MS,
     crlValidityHours: e.OPAMP_CRL_VALIDITY_HOURS,

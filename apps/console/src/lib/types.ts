@@ -459,3 +459,21 @@ export interface ListPackageRolloutsResponse {
   rollouts: PackageRollout[];
   nextPageToken: string;
 }
+
+/** GetPackageAssignmentStatus: where the agents a package assignment wins for stand. */
+export interface PackageAssignmentStatus {
+  name: string;
+  agents: number;
+  installed: number;
+  otherVersion: number;
+  downloading: number;
+  /** int64 as a JSON string. */
+  downloadBytesPerSecond: string;
+  downloadPercent: number;
+  installing: number;
+  installFailed: number;
+  retryPending: number;
+  noFileForPlatform: number;
+  notCapable: number;
+  other: number;
+}

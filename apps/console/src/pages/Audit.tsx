@@ -3,8 +3,10 @@
  * (exactly) and by text (every word in the actor, action, resource or
  * details, case-insensitive), so a search covers the whole log, not only the
  * pages loaded; "Load more" follows the page token of the same search.
+ * Only the answer to the newest request is shown: a slower answer to an
+ * earlier search (the unfiltered list before a preset was clicked) is dropped.
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
 import { relativeTime, shortHex } from '../lib/format';
 import type { AuditEvent, ListAuditEventsResponse } from '../lib/types';
@@ -32,24 +34,36 @@ export function Audit() {
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
   const [reload, setReload] = useState(0);
+  // The newest request, and the search the rows shown belong to.
+  const latest = useRef(0);
+  const shownSearch = useRef<string | null>(null);
 
   const load = async (token: string, append: boolean) => {
+    const mine = ++latest.current;
     setLoading(true);
     try {
       const r = await api.get<ListAuditEventsResponse>('/audit-events', { resourceName: resource, query: text, pageSize: 200, pageToken: token });
+      if (mine !== latest.current) return;
       setEvents((prev) => (append ? [...prev, ...r.events] : r.events));
       setNext(r.nextPageToken);
       setError(null);
     } catch (err) {
-      setError(err);
+      if (mine === latest.current) setError(err);
     } finally {
-      setLoading(false);
+      if (mine === latest.current) setLoading(false);
     }
   };
 
   useEffect(() => {
     setResourceInput(resource);
     setTextInput(text);
+    // Another search: the rows of the last one are not its answer, so they go until it comes.
+    const search = JSON.stringify([resource, text]);
+    if (shownSearch.current !== search) {
+      shownSearch.current = search;
+      setEvents([]);
+      setNext('');
+    }
     void load('', false);
   }, [resource, text, reload]); // load reads resource and text
 

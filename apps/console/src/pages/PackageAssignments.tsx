@@ -1,4 +1,4 @@
-/** Package assignments (which package versions a group runs), highest priority first: create, edit, delete. */
+/** Package assignments (which package versions a group runs), highest priority first: create, edit, delete, and where each one's agents stand. */
 import { useState, type FormEvent } from 'react';
 import { useApi } from '../api/context';
 import { errorMessage } from '../api/client';
@@ -6,6 +6,7 @@ import { usePoll } from '../hooks';
 import { formatDesiredPackages, parseDesiredPackages } from '../lib/packages';
 import { relativeTime } from '../lib/format';
 import type { ListPackageAssignmentsResponse, PackageAssignment } from '../lib/types';
+import { PackageAssignmentStatusCard } from '../components/PackageAssignmentStatus';
 import { PackageTabs } from '../components/PackageTabs';
 import { Card, ErrorBox, PageHeader } from '../components/ui';
 
@@ -77,6 +78,7 @@ export function PackageAssignments() {
   const list = usePoll((s) => api.get<ListPackageAssignmentsResponse>('/package-assignments', undefined, s), 5000, []);
   const [form, setForm] = useState<{ editing: PackageAssignment | null } | null>(null);
   const [error, setError] = useState('');
+  const [shown, setShown] = useState<string | null>(null);
   const rows = list.data?.packageAssignments ?? [];
   const remove = async (a: PackageAssignment) => {
     if (!window.confirm(`Delete the package assignment ${a.name}? Its agents are offered nothing new (they keep what they run).`)) return;
@@ -137,6 +139,9 @@ export function PackageAssignments() {
                 </td>
                 <td>
                   <div className="button-row">
+                    <button className="btn" data-testid="pa-state" onClick={() => setShown(shown === a.name ? null : a.name)}>
+                      Agents
+                    </button>
                     <button className="btn" data-testid="pa-edit" onClick={() => setForm({ editing: a })}>
                       Edit
                     </button>
@@ -157,6 +162,7 @@ export function PackageAssignments() {
           </tbody>
         </table>
       </Card>
+      {shown && <PackageAssignmentStatusCard key={shown} name={shown} onClose={() => setShown(null)} />}
     </div>
   );
 }

@@ -9,7 +9,7 @@ import { EDGE_DEFAULTS, TrustedProxies } from '@opamp/edge';
 import { INGEST_DEFAULTS } from '@opamp/ingest';
 import { EMBEDDED_POSTGRES_DEFAULTS } from '@opamp/store';
 import { DEFAULT_CRL_VALIDITY_HOURS, MAX_CRL_VALIDITY_HOURS, MIN_CRL_VALIDITY_HOURS } from '@opamp/certificate-authority';
-import { DEFAULT_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES, parseRetryBackoff } from '@opamp/desired-state';
+import { DEFAULT_PACKAGE_BLOB_GRACE_MS, DEFAULT_PACKAGE_BLOB_SWEEP_MS, DEFAULT_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES, MIN_PACKAGE_BLOB_GRACE_MS, PackageUrlAllowList, parseRetryBackoff } from '@opamp/desired-state';
 
 export const fleetServerEnv = {
   /** Off here unless OPAMP_TRACING_OTLP_ENDPOINT is set: then this process's traces go there (issue 21). */
@@ -37,6 +37,11 @@ export const fleetServerEnv = {
   OPAMP_PACKAGE_RETRY_BACKOFF_MS: str({ default: DEFAULT_PACKAGE_RETRY_BACKOFF_MS.join(',') }),
   /** How often failed installs due for a retry are looked for (ms). */
   OPAMP_PACKAGE_RETRY_SWEEP_MS: int({ default: 15_000, min: 100, max: 3_600_000 }),
+  /** URL prefixes package versions may reference files under, comma-separated; "" (default): none, files are uploaded. */
+  OPAMP_PACKAGE_URL_ALLOW: str({ default: '' }),
+  /** How long an uploaded package file no version names is kept after its last use (ms), and how often such files are looked for. */
+  OPAMP_PACKAGE_FILE_GRACE_MS: int({ default: DEFAULT_PACKAGE_BLOB_GRACE_MS, min: MIN_PACKAGE_BLOB_GRACE_MS, max: 365 * 24 * 3_600_000 }),
+  OPAMP_PACKAGE_FILE_SWEEP_MS: int({ default: DEFAULT_PACKAGE_BLOB_SWEEP_MS, min: 1_000, max: 24 * 3_600_000 }),
   /** The OpAMP URL agents are told to use in connection settings offers; default: this server's own address. */
   OPAMP_PUBLIC_OPAMP_URL: str({ default: '' }),
   OPAMP_TLS_CERT_FILE: str({ default: '' }),
@@ -79,6 +84,9 @@ export interface FleetServerConfig {
   crlValidityHours: number;
   packageRetryBackoffMs: number[];
   packageRetrySweepMs: number;
+  packageUrlAllow: string[];
+  packageBlobGraceMs: number;
+  packageBlobSweepMs: number;
   /** '' = this server's own OpAMP address. */
   publicOpampUrl: string;
   tls: { certFile: string; keyFile: string } | null;
@@ -124,6 +132,9 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
     crlValidityHours: e.OPAMP_CRL_VALIDITY_HOURS,
     packageRetryBackoffMs: parseRetryBackoff(e.OPAMP_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES),
     packageRetrySweepMs: e.OPAMP_PACKAGE_RETRY_SWEEP_MS,
+    packageUrlAllow: new PackageUrlAllowList(e.OPAMP_PACKAGE_URL_ALLOW.split(',').filter((x) => x.trim() !== '')).shown,
+    packageBlobGraceMs: e.OPAMP_PACKAGE_FILE_GRACE_MS,
+    packageBlobSweepMs: e.OPAMP_PACKAGE_FILE_SWEEP_MS,
     publicOpampUrl: e.OPAMP_PUBLIC_OPAMP_URL,
     tls: e.OPAMP_TLS_CERT_FILE ? { certFile: e.OPAMP_TLS_CERT_FILE, keyFile: e.OPAMP_TLS_KEY_FILE } : null,
     clientIdentity,

@@ -24,6 +24,7 @@ import { ConnectionProfileApi } from './connection-profile-api';
 import { OwnTelemetryApi } from './own-telemetry-api';
 import { PackageApi, type PackageApiOptions } from './package-api';
 import { PackageAssignmentApi } from './package-assignment-api';
+import { PackageGroupStatusApi } from './package-group-status-api';
 import type { PackageReconciler } from '../runtime/package.reconciler';
 import { CertificateAuthorityApi } from './certificate-authority-api';
 import { AgentCertificateApi } from './agent-certificate-api';
@@ -72,6 +73,8 @@ export class FleetApiService {
   readonly packages: PackageApi;
   /** Desired packages per group (api/package-assignment-api.ts). */
   readonly packageAssignments: PackageAssignmentApi;
+  /** Where the agents of a package assignment stand (api/package-group-status-api.ts). */
+  readonly packageGroupStatus: PackageGroupStatusApi;
   /** Client certificates: tenant CAs and policy, agents' certificates and requests (api/certificate-authority-api.ts, api/agent-certificate-api.ts). */
   readonly certificateAuthorities: CertificateAuthorityApi;
   readonly agentCertificates: AgentCertificateApi;
@@ -121,6 +124,7 @@ export class FleetApiService {
     this.agentCredentials = new AgentCredentialApi(ctx, this.credentialServices);
     this.packages = new PackageApi(ctx, options.packages);
     this.packageAssignments = new PackageAssignmentApi(ctx, () => options.packageReconciler ?? null, this.rollouts.repo);
+    this.packageGroupStatus = new PackageGroupStatusApi(() => options.packageReconciler ?? null);
     this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices ?? null);
     this.ownTelemetry = new OwnTelemetryApi(ctx);
     this.certificateServices = options.certificates ?? null;

@@ -23,6 +23,8 @@ import {
   parsePackageFiles,
   parsePackageKind,
   type PackageFileSpec,
+  echo,
+  PackageUrlAllowList,
 } from '../core';
 import { toBuffer, toIso, toNumber } from '../store/desired-state.repository';
 import { fetchPackageFile, type FetchedFile } from '../runtime/package-file.fetcher';
@@ -34,6 +36,8 @@ export interface PackageApiOptions {
   maxFileBytes?: number;
   /** Longest the verification download of a URL may take (default DEFAULT_PACKAGE_FETCH_TIMEOUT_MS). */
   fetchTimeoutMs?: number;
+  /** URL prefixes a version's file may be referenced under (OPAMP_PACKAGE_URL_ALLOW); default none: files are uploaded. */
+  urlAllow?: readonly string[];
   /** Where uploaded files are kept (default: PostgreSQL chunks in the API's database). */
   blobs?: PackageBlobStore;
 }
@@ -63,6 +67,7 @@ export class PackageApi {
   readonly blobs: PackageBlobStore;
   readonly maxFileBytes: number;
   private readonly fetchTimeoutMs: number;
+  private readonly urlAllow: PackageUrlAllowList;
 
   constructor(
     private readonly ctx: ApiContext,
@@ -71,6 +76,7 @@ export class PackageApi {
     this.blobs = options.blobs ?? new SqlPackageBlobStore(ctx.repo.db);
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_PACKAGE_FILE_BYTES;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_PACKAGE_FETCH_TIMEOUT_MS;
+    this.urlAllow = new PackageUrlAllowList(options.urlAllow ?? []);
   }
 
   private audit(tx: SqlExecutor, c: Caller, action: string, resourceType: string, name: string, details: Record<string, unknown>, afterHash: Buffer | null = null): Promise<void> {
@@ -140,6 +146,7 @@ export class PackageApi {
     const version = str(v['version']);
     checkPackageVersion(version);
     const specs = parsePackageFiles(v['files']);
+    for (const [i, f] of specs.entries()) if (f.url !== null) this.refuseUrl(f.url, `package_version.files[${i}].url`);
     // Cheap refusals before any download.
     await this.packageRow(c.tenantId, name);
     await this.refuseExisting(this.ctx.repo.db, c.tenantId, name, version);
@@ -152,7 +159,11 @@ export class PackageApi {
       const n = await tx.query(`SELECT count(*) AS n FROM package_versions WHERE tenant_id = $1 AND package_name = $2`, [c.tenantId, name]);
       if (toNumber(n.rows[0]['n']) >= MAX_PACKAGE_VERSIONS) throw new DesiredStateError('RESOURCE_EXHAUSTED', `a package may have at most ${MAX_PACKAGE_VERSIONS} versions`);
       await tx.query(`INSERT INTO package_versions (tenant_id, package_name, version, created_by) VALUES ($1, $2, $3, $4)`, [c.tenantId, name, version, this.ctx.actor(c)]);
-      for (const f of files) {
+      for (const [i, f] of files.entries()) {
+        // The upload is held in this transaction: the blob collection cannot take it now.
+        if (f.source === 'upload' && !(await this.blobs.claim(tx, c.tenantId, f.sha256))) {
+          throw new DesiredStateError('FAILED_PRECONDITION', `package_version.files[${i}]: the file with SHA-256 ${f.sha256.toString('hex')} is no longer stored (upload it again)`);
+        }
         await tx.query(
           `INSERT INTO package_files (tenant_id, package_name, version, os, arch, sha256, size_bytes, signature, source, url)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -229,7 +240,7 @@ export class PackageApi {
     this.metrics.urlVerifications++;
     let fetched: FetchedFile;
     try {
-      fetched = await fetchPackageFile(f.url, { maxBytes: this.maxFileBytes, timeoutMs: this.fetchTimeoutMs });
+      fetched = await fetchPackageFile(f.url, { maxBytes: this.maxFileBytes, timeoutMs: this.fetchTimeoutMs, allow: this.urlAllow });
     } catch (err) {
       this.metrics.urlRefusals++;
       if (err instanceof DesiredStateError) throw new DesiredStateError(err.code, `${at}: ${err.message}`);
@@ -241,6 +252,17 @@ export class PackageApi {
       throw invalidArgument(mismatch);
     }
     return { ...f, sizeBytes: fetched.sizeBytes, source: 'url' };
+  }
+
+  /** A URL outside the allow-list is refused before anything is downloaded (counted with the URL refusals). */
+  private refuseUrl(url: string, at: string): void {
+    const u = new URL(url);
+    if (this.urlAllow.allows(u)) return;
+    this.metrics.urlRefusals++;
+    const why = this.urlAllow.empty
+      ? 'is not allowed: this server takes no package file URLs (upload the file, or have the operator list the artifact store in OPAMP_PACKAGE_URL_ALLOW)'
+      : `is not under an allowed URL prefix (${this.urlAllow.shown.map((p) => echo(p)).join(', ')})`;
+    throw invalidArgument(`${at}: ${echo(u.origin + u.pathname)} ${why}`);
   }
 
   private async refuseExisting(tx: SqlExecutor, tenantId: string, name: string, version: string): Promise<void> {

@@ -19,6 +19,8 @@ export * from './agent-credential-state';
 export * from './package-catalog';
 export * from './package-offer';
 export * from './package-retry';
+export * from './package-url-allow';
+export * from './package-group-state';
 export * from './identity-batch';
 export * from './agent-certificate';
 export * from './certificate-rotation';

@@ -207,3 +207,20 @@ export const MAX_PACKAGE_RETRIES = 10;
 /** Agents one page of the retry sweep re-decides, and pages per pass at most. */
 export const PACKAGE_RETRY_SWEEP_BATCH = 500;
 export const PACKAGE_RETRY_PAGES_PER_PASS = 10;
+
+/**
+ * Collection of uploaded package files no version names (runtime/package-blob.collector.ts):
+ * how long such a file is kept after its last use (an upload waiting for its
+ * version to be registered, a download reading it), at least MIN (well above
+ * the store's PACKAGE_BLOB_TOUCH_MS, so a running download keeps its file),
+ * and how often the sweep runs.
+ */
+export const DEFAULT_PACKAGE_BLOB_GRACE_MS = 24 * 3600 * 1000;
+export const MIN_PACKAGE_BLOB_GRACE_MS = 10 * 60 * 1000;
+export const DEFAULT_PACKAGE_BLOB_SWEEP_MS = 10 * 60 * 1000;
+/**
+ * URL-referenced package files (runtime/package-file.fetcher.ts): redirects
+ * followed at most while verifying one, each to the same host only (a
+ * redirect elsewhere is refused: it would leave the allow-list's host).
+ */
+export const MAX_PACKAGE_URL_REDIRECTS = 3;

@@ -112,8 +112,8 @@ describe('package offers (pure)', () => {
     const r = reportedPackages(
       JSON.stringify({ packages: { a: { serverOfferedVersion: '1', status: 'PackageStatusEnum_InstallFailed', errorMessage: 'bad hash', agentHasVersion: '0.9' }, b: { status: 2 } } }),
     );
-    expect(r.get('a')).toEqual({ serverOfferedVersion: '1', status: S.PackageStatusEnum_InstallFailed, agentHasVersion: '0.9', errorMessage: 'bad hash' });
-    expect(r.get('b')).toEqual({ serverOfferedVersion: '', status: S.PackageStatusEnum_Installing, agentHasVersion: '', errorMessage: '' });
+    expect(r.get('a')).toEqual({ serverOfferedVersion: '1', status: S.PackageStatusEnum_InstallFailed, agentHasVersion: '0.9', errorMessage: 'bad hash', downloadPercent: 0, downloadBytesPerSecond: 0 });
+    expect(r.get('b')).toEqual({ serverOfferedVersion: '', status: S.PackageStatusEnum_Installing, agentHasVersion: '', errorMessage: '', downloadPercent: 0, downloadBytesPerSecond: 0 });
     expect(reportedPackages(null).size).toBe(0);
   });
 });

@@ -93,6 +93,9 @@ export interface ReportedPackage {
   /** agent_has_version: what the agent runs now ('' when it has none). */
   agentHasVersion?: string;
   errorMessage?: string;
+  /** download_details while DOWNLOADING (0 when not reported). */
+  downloadPercent?: number;
+  downloadBytesPerSecond?: number;
 }
 
 /** agents.package_statuses (the JSON of PackageStatuses) as name -> what the agent says of the offered version. */
@@ -109,12 +112,19 @@ export function reportedPackages(stored: unknown): Map<string, ReportedPackage> 
       status: statusNumber(r['status']),
       agentHasVersion: String(r['agentHasVersion'] ?? ''),
       errorMessage: String(r['errorMessage'] ?? ''),
+      downloadPercent: nonNegative((r['downloadDetails'] as Record<string, unknown> | undefined)?.['downloadPercent']),
+      downloadBytesPerSecond: nonNegative((r['downloadDetails'] as Record<string, unknown> | undefined)?.['downloadBytesPerSecond']),
     });
   }
   return out;
 }
 
 const S = opamp.proto.v1.PackageStatusEnum;
+
+function nonNegative(v: unknown): number {
+  const n = Number(v ?? 0);
+  return Number.isFinite(n) && n >= 0 ? n : 0;
+}
 
 function statusNumber(v: unknown): number {
   if (typeof v === 'number') return v;

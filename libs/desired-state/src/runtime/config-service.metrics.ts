@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { FleetApiService } from '../api/fleet-api.service';
 import type { AgentPushDispatcher } from '../store/agent-push.dispatcher';
 import type { PackageReconciler } from './package.reconciler';
+import type { PackageBlobCollector } from './package-blob.collector';
 import { mirrorCounter } from './metric-mirror';
 import { registerPackageMetrics } from './package.metrics';
 import type { AgentCertificateReconciler } from './agent-certificate.reconciler';
@@ -23,6 +24,8 @@ export interface ConfigServiceMetricsSources {
   api: FleetApiService;
   /** Desired packages (runtime/package.reconciler.ts), when this process offers them. */
   packages?: PackageReconciler;
+  /** Collection of unreferenced package files, when this process runs it. */
+  packageBlobs?: PackageBlobCollector;
   /** Agents' CSRs (issue 18). */
   certificates?: AgentCertificateReconciler;
   /** Certificate rotation (issue 18 item 4), when this process renews certificates. */
@@ -101,7 +104,7 @@ export class ConfigServiceMetrics {
       'Re-evaluations after a connection profile change that failed (those agents get the change with their next event)',
       () => profiles.reevaluationErrors,
     );
-    registerPackageMetrics(this.registry, api, sources.packages ?? null);
+    registerPackageMetrics(this.registry, api, sources.packages ?? null, sources.packageBlobs ?? null);
     const watch = api.watches.metrics;
     new Gauge({
       name: 'opamp_config_watchers_active',

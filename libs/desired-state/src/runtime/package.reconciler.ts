@@ -11,12 +11,15 @@
  */
 import { AgentEventCodec, EnvelopeDecodeError, fleet, PACKAGE_URL_TTL_S, packageDownloadUrl } from '@opamp/contracts';
 import {
+  addToPackageGroup,
   attemptHash,
   CONFIG_STATUS_WAIT_MS,
   currentAttempt,
   DEFAULT_PACKAGE_RETRY_BACKOFF_MS,
   decidePackageOffer,
   decidePackageRetry,
+  emptyPackageGroupCounts,
+  packageGroupBucket,
   packagesAvailableMessage,
   parseSelector,
   planPackages,
@@ -26,6 +29,7 @@ import {
   selectorToSql,
   sendConnection,
   type PackageDecisionReason,
+  type PackageGroupCounts,
   type PackagePlan,
   type PlannedPackage,
   type PlanRefusal,
@@ -170,6 +174,40 @@ export class PackageReconciler {
     const pin = (await this.rollouts.pins(tenantId, [uid])).get(uid.toString('hex'));
     const catalog = await this.repo.versions(tenantId, [...assignments.flatMap((a) => a.packages), ...(pin?.toPackages ?? [])]);
     return this.plan(tenantId, assignments, catalog, rows[0], pin).decision;
+  }
+
+  /**
+   * Where the agents the named package assignment wins for stand (connected or
+   * not), a page at a time: each decided as the reconciler would, then put in
+   * its bucket (core/package-group-state.ts). Null when there is no such assignment.
+   */
+  async groupState(tenantId: string, assignmentName: string): Promise<PackageGroupCounts | null> {
+    const assignments = await this.repo.orderedAssignments(tenantId);
+    const assignment = assignments.find((a) => a.name === assignmentName);
+    if (!assignment) return null;
+    const counts = emptyPackageGroupCounts();
+    const params: unknown[] = [tenantId];
+    const sel = selectorToSql(assignment.selector, 'labels', params.length);
+    params.push(...sel.params);
+    let after: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const { rows } = await this.repo.db.query(
+        `SELECT ${AGENT_COLUMNS} FROM agents WHERE tenant_id = $1 AND (${sel.sql}) AND instance_uid > $${params.length + 1} ORDER BY instance_uid LIMIT ${PAGE}`,
+        [...params, after],
+      );
+      const uids = rows.map((r) => toBuffer(r['instance_uid']) as Buffer);
+      const pins = await this.rollouts.pins(tenantId, uids);
+      const catalog = await this.repo.versions(tenantId, [...assignment.packages, ...[...pins.values()].flatMap((p) => p.toPackages)]);
+      for (const r of rows) {
+        const pin = pins.get((toBuffer(r['instance_uid']) as Buffer).toString('hex'));
+        const { decision } = this.plan(tenantId, assignments, catalog, r, pin);
+        // Another assignment of higher priority wins for this agent: not this group's.
+        if (decision.assignmentName !== assignment.name) continue;
+        addToPackageGroup(counts, packageGroupBucket(decision.state, pinnedPackages(assignment, pin), r['package_statuses']));
+      }
+      if (rows.length < PAGE) return counts;
+      after = uids[uids.length - 1];
+    }
   }
 
   private plan(
