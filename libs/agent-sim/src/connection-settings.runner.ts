@@ -15,6 +15,8 @@ import { StatusPart, type ConnectionSettingsReport } from './status-builder';
 export interface ConnectionSettingsHost {
   readonly instanceUid: Buffer;
   readonly heartbeatIntervalMs: number;
+  /** The key an offered certificate without one goes with ('' when the agent made none). */
+  readonly clientKeyPem: string;
   /** @internal queue these status parts for sending */
   markDirty(parts: number): void;
   /** @internal flush soon, even with nothing dirty (a pending switch) */
@@ -60,7 +62,7 @@ export class ConnectionSettingsRunner {
 
   offer(offer: opamp.proto.v1.IOpAMPConnectionSettings, hash: Uint8Array): void {
     const aliases = this.profile.endpointAliases;
-    const decision = this.follower.offer(offer, hash, this.profile.transport, aliases ? (url) => aliasedUrl(url, aliases, this.host.instanceUid) : undefined);
+    const decision = this.follower.offer(offer, hash, this.profile.transport, aliases ? (url) => aliasedUrl(url, aliases, this.host.instanceUid) : undefined, this.host.clientKeyPem);
     switch (decision.kind) {
       case 'applied_before':
       case 'busy':

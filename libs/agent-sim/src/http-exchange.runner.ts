@@ -14,6 +14,7 @@ import type { ResolvedProfile } from './agent-options';
 import type { AgentErrorKind } from './agent-events';
 import { postOpamp, ResponseDecodeError, type HttpExchangeResult } from './http-transport';
 import type { OneOffItems } from './one-off.queue';
+import type { OpampSettings } from './connection-settings';
 import type { MessageExtras } from './status-builder';
 
 /** What the runner needs of its agent (the agent implements it; no closures per agent). */
@@ -21,7 +22,7 @@ export interface HttpExchangeHost {
   readonly instanceUid: Buffer;
   readonly running: boolean;
   /** @internal where and with which headers requests go now */
-  httpTarget(): { readonly url: URL; readonly headers: Readonly<Record<string, string>> };
+  httpTarget(): Pick<OpampSettings, 'url' | 'headers' | 'clientCertificate'>;
   /** @internal the message for these parts; counted as sent */
   httpMessage(parts: number, extras: MessageExtras | undefined): opamp.proto.v1.IAgentToServer;
   /** @internal no response (transport), or one with a status other than 200 */
@@ -69,7 +70,15 @@ export class HttpExchangeRunner {
     const request = postOpamp(
       target.url,
       body,
-      { headers, localAddress: this.localAddress, agent: profile.httpAgent, timeoutMs: profile.requestTimeoutMs },
+      {
+        headers,
+        localAddress: this.localAddress,
+        agent: profile.httpAgent,
+        timeoutMs: profile.requestTimeoutMs,
+        cert: target.clientCertificate?.certPem,
+        key: target.clientCertificate?.keyPem,
+        ca: profile.serverCaPem,
+      },
       (err, result) => this.done(request, err, result),
     );
     this.request = request;

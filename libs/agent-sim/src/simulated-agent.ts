@@ -66,6 +66,7 @@ import { ConnectionSettingsRunner, type ConnectionSettingsHost } from './connect
 import type { AgentErrorKind, SimulatedAgentEvents } from './agent-events';
 import { RemoteConfigRunner, type RemoteConfigHost } from './remote-config.runner';
 import { PackageInstallRunner, type PackageInstallHost } from './package-install.runner';
+import { ClientCertificateRunner } from './client-certificate.runner';
 
 type ServerToAgent = opamp.proto.v1.ServerToAgent;
 
@@ -129,6 +130,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   /** Connection settings offers (followConnectionSettings): created with the first offer. */
   private settings: ConnectionSettingsRunner | undefined;
+  /** Client-certificate mode (requestClientCertificate): the agent's key and CSR. */
+  private readonly certificates: ClientCertificateRunner | undefined;
   /** Package offers (AcceptsPackages): created with the first. */
   private packages: PackageInstallRunner | undefined;
 
@@ -150,6 +153,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.remote = new RemoteConfigRunner(this.profile, this);
     this.heartbeatMs = this.profile.heartbeatIntervalMs;
     this.sourcePorts = options.localAddress ? sourcePortPool(options.localAddress) : undefined;
+    this.certificates = this.profile.requestClientCertificate ? new ClientCertificateRunner() : undefined;
     this.http = this.profile.transport === 'http' ? new HttpExchangeRunner(this.profile, options.localAddress, this) : undefined;
   }
 
@@ -220,6 +224,16 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     return this.target().headers;
   }
 
+  /** @internal (ConnectionSettingsHost) the key of its client certificates ('' without one) */
+  get clientKeyPem(): string {
+    return this.certificates?.keyPem ?? '';
+  }
+
+  /** The client certificate (PEM) it connects with now; undefined without one. */
+  get clientCertificatePem(): string | undefined {
+    return this.target().clientCertificate?.certPem;
+  }
+
   /** The description it reports: with service.version of its own package once it installed one. */
   get description(): AgentDescriptionInput | undefined {
     return this.packages ? this.packages.description(this.options.description) : this.options.description;
@@ -236,8 +250,17 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (this.phase === 'running' || this.phase === 'stopping') return;
     this.phase = 'running';
     this.beginProcess();
+    if (this.certificates && !this.certificates.keyPem) this.sendCertificateRequest(this.certificates);
     if (this.profile.transport === 'ws') this.connectWs();
     else this.scheduleFlush();
+  }
+
+  /** Client-certificate mode: the CSR rides with the next message once made (the first connection's, mostly). */
+  private sendCertificateRequest(certificates: ClientCertificateRunner): void {
+    certificates.certificateRequest(this.uid.toString('hex')).then(
+      (csr) => this.requestCertificate(csr),
+      (err: Error) => this.countError('certificate', `cannot make a certificate request: ${err.message}`),
+    );
   }
 
   /**
@@ -577,6 +600,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       localAddress: this.options.localAddress,
       localPort: this.sourcePorts?.next(),
       handshakeTimeout: profile.requestTimeoutMs,
+      ...(target.clientCertificate ? { cert: target.clientCertificate.certPem, key: target.clientCertificate.keyPem } : {}),
+      ...(profile.serverCaPem ? { ca: profile.serverCaPem } : {}),
     });
   }
 
@@ -694,7 +719,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   /** @internal (HttpExchangeHost) */
-  httpTarget(): Pick<OpampSettings, 'url' | 'headers'> {
+  httpTarget(): Pick<OpampSettings, 'url' | 'headers' | 'clientCertificate'> {
     return this.target();
   }
 
@@ -855,7 +880,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   // ---------------------------------------------------- connection settings
 
   /** Where and how connections go now: the offered settings in use, else the profile's. */
-  private target(): Pick<OpampSettings, 'url' | 'headers'> {
+  private target(): Pick<OpampSettings, 'url' | 'headers' | 'clientCertificate'> {
     return this.settings?.inUse ?? this.profile;
   }
 
