@@ -61,6 +61,9 @@ export class ConnectionSettingsRunner {
   }
 
   offer(offer: opamp.proto.v1.IOpAMPConnectionSettings, hash: Uint8Array): void {
+    // Client-certificate mode: until its certificate came, an offer without one (e.g. a credential
+    // pointing at a mutual-TLS terminator) would only be refused; the server offers again with it.
+    if (this.profile.requestClientCertificate && !this.follower.inUse.clientCertificate && !(offer.certificate?.cert && offer.certificate.cert.length > 0)) return;
     const aliases = this.profile.endpointAliases;
     const decision = this.follower.offer(offer, hash, this.profile.transport, aliases ? (url) => aliasedUrl(url, aliases, this.host.instanceUid) : undefined, this.host.clientKeyPem);
     switch (decision.kind) {
