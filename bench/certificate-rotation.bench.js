@@ -307,6 +307,8 @@ async function main() {
   console.log(`\n${JSON.stringify(brief, null, 2)}`);
   console.log(`written to ${path.relative(S.repo, file)}`);
   await pg.end().catch(() => undefined);
+  // Not children of the stack (cleanup hooks run only on a failed run): stopped here.
+  for (const t of terminators) t.child.kill('SIGTERM');
   await S.stopChildren();
   console.log(`removed ${await dropRedisKeys(redis, ident.tenant)} keys of the run from Redis database ${opts.redisDb}`);
   await redis.quit().catch(() => undefined);
