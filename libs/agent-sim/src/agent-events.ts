@@ -19,6 +19,8 @@ export type AgentErrorKind =
   | 'server_error'
   /** A ServerToAgent (or its framing / gzip) could not be decoded. */
   | 'decode'
+  /** Client-certificate mode: the key or CSR could not be made. */
+  | 'certificate'
   /** Connection refused / reset / timed out, WS closed unexpectedly. */
   | 'transport'
   /** ServerToAgent.instance_uid differs from the agent's: message ignored. */

@@ -91,6 +91,15 @@ export interface AgentProfile {
    * instance uid (DNS round robin; a benchmark's gateways behind one public URL).
    */
   readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Client-certificate mode (issue 18): the agent makes an ECDSA P-256 key and
+   * sends a CSR for its uid in connection_settings_request on its first
+   * connection; with followConnectionSettings it reconnects presenting the
+   * offered certificate (e.g. to a mutual-TLS terminator), and follows rotations.
+   */
+  readonly requestClientCertificate?: boolean;
+  /** wss / https: the CA(s) the server's (the terminator's) certificate must chain to, PEM; default Node's roots. */
+  readonly serverCaPem?: string;
   /** The package that is the agent itself: installing it changes service.version (default: the agent's service.name). */
   readonly agentPackage?: string;
   /** DOWNLOADING progress (download_details) at most this often (default PACKAGE_PROGRESS_INTERVAL_MS; 0: with every piece). */
@@ -148,6 +157,8 @@ export interface ResolvedProfile {
   readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
   readonly agentPackage?: string;
   readonly packageProgressIntervalMs: number;
+  readonly requestClientCertificate: boolean;
+  readonly serverCaPem?: string;
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
@@ -166,7 +177,7 @@ const PROFILE_KEYS: ReadonlyArray<keyof AgentProfile> = [
   'applyConfig', 'reconnect', 'minRetryMs', 'firstMessageCompressedOnReconnect', 'customCapabilities',
   'availableComponents', 'perMessageDeflate', 'gzipRequests', 'acceptGzip', 'sendInstanceUidHeader',
   'requestTimeoutMs', 'stopTimeoutMs', 'receivedLimit', 'httpAgent', 'followConnectionSettings', 'endpointAliases',
-  'agentPackage', 'packageProgressIntervalMs',
+  'agentPackage', 'packageProgressIntervalMs', 'requestClientCertificate', 'serverCaPem',
 ];
 
 const resolved = new WeakMap<object, ResolvedProfile>();
@@ -239,6 +250,8 @@ function resolveProfile(p: AgentProfile): ResolvedProfile {
     endpointAliases: p.endpointAliases,
     agentPackage: p.agentPackage,
     packageProgressIntervalMs: p.packageProgressIntervalMs ?? PACKAGE_PROGRESS_INTERVAL_MS,
+    requestClientCertificate: p.requestClientCertificate ?? false,
+    serverCaPem: p.serverCaPem,
   });
 }
 

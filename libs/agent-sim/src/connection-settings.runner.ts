@@ -15,6 +15,8 @@ import { StatusPart, type ConnectionSettingsReport } from './status-builder';
 export interface ConnectionSettingsHost {
   readonly instanceUid: Buffer;
   readonly heartbeatIntervalMs: number;
+  /** The key an offered certificate without one goes with ('' when the agent made none). */
+  readonly clientKeyPem: string;
   /** @internal queue these status parts for sending */
   markDirty(parts: number): void;
   /** @internal flush soon, even with nothing dirty (a pending switch) */
@@ -59,8 +61,11 @@ export class ConnectionSettingsRunner {
   }
 
   offer(offer: opamp.proto.v1.IOpAMPConnectionSettings, hash: Uint8Array): void {
+    // Client-certificate mode: until its certificate came, an offer without one (e.g. a credential
+    // pointing at a mutual-TLS terminator) would only be refused; the server offers again with it.
+    if (this.profile.requestClientCertificate && !this.follower.inUse.clientCertificate && !(offer.certificate?.cert && offer.certificate.cert.length > 0)) return;
     const aliases = this.profile.endpointAliases;
-    const decision = this.follower.offer(offer, hash, this.profile.transport, aliases ? (url) => aliasedUrl(url, aliases, this.host.instanceUid) : undefined);
+    const decision = this.follower.offer(offer, hash, this.profile.transport, aliases ? (url) => aliasedUrl(url, aliases, this.host.instanceUid) : undefined, this.host.clientKeyPem);
     switch (decision.kind) {
       case 'applied_before':
       case 'busy':

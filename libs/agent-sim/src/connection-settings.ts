@@ -25,6 +25,13 @@ export interface OpampSettings {
   readonly heartbeatMs: number;
   /** The offer these settings came from; undefined for the start-up settings. */
   readonly hash?: Uint8Array;
+  /** The client certificate (PEM) connections present over TLS, with its key (offered, or the agent's own). */
+  readonly clientCertificate?: ClientCertificate;
+}
+
+export interface ClientCertificate {
+  readonly certPem: string;
+  readonly keyPem: string;
 }
 
 
@@ -49,6 +56,7 @@ export function settingsWithOffer(
   hash: Uint8Array,
   transport: TransportKind,
   resolve?: EndpointResolver,
+  clientKeyPem = '',
 ): OpampSettings | { error: string } {
   let url = current.url;
   if (offer.destinationEndpoint) {
@@ -69,7 +77,15 @@ export function settingsWithOffer(
   }
   const seconds = Number(offer.heartbeatIntervalSeconds ?? 0);
   const heartbeatMs = seconds > 0 ? seconds * 1000 : current.heartbeatMs;
-  return { url, headers, heartbeatMs, hash: Buffer.from(hash) };
+  let clientCertificate = current.clientCertificate;
+  const cert = offer.certificate;
+  if (cert?.cert && cert.cert.length > 0) {
+    // No private key in the offer: the certificate was signed from the agent's CSR, for the key it kept.
+    const keyPem = cert.privateKey && cert.privateKey.length > 0 ? Buffer.from(cert.privateKey).toString('utf8') : clientKeyPem;
+    if (!keyPem) return { error: 'the offered certificate comes without a private key and this agent holds none' };
+    clientCertificate = { certPem: Buffer.from(cert.cert).toString('utf8'), keyPem };
+  }
+  return { url, headers, heartbeatMs, hash: Buffer.from(hash), ...(clientCertificate ? { clientCertificate } : {}) };
 }
 
 /**
@@ -111,7 +127,7 @@ function transportUrl(url: URL, transport: TransportKind): URL {
 }
 
 export function sameConnection(a: OpampSettings, b: OpampSettings): boolean {
-  if (a.url.href !== b.url.href) return false;
+  if (a.url.href !== b.url.href || a.clientCertificate?.certPem !== b.clientCertificate?.certPem) return false;
   const ak = Object.keys(a.headers);
   const bk = Object.keys(b.headers);
   return ak.length === bk.length && ak.every((k) => b.headers[k] === a.headers[k]);
@@ -166,12 +182,12 @@ export class ConnectionSettingsFollower {
     return this.reported;
   }
 
-  offer(offer: opamp.proto.v1.IOpAMPConnectionSettings, hash: Uint8Array, transport: TransportKind, resolve?: EndpointResolver): ConnectionOfferDecision {
+  offer(offer: opamp.proto.v1.IOpAMPConnectionSettings, hash: Uint8Array, transport: TransportKind, resolve?: EndpointResolver, clientKeyPem?: string): ConnectionOfferDecision {
     const known = this.pending ?? this.trial ?? this.current;
     if (known.hash && sameBytes(known.hash, hash)) return { kind: 'applied_before' };
     if (this.failedHash && sameBytes(this.failedHash, hash)) return { kind: 'failed_before' };
     if (this.trial) return { kind: 'busy' };
-    const candidate = settingsWithOffer(this.current, offer, hash, transport, resolve);
+    const candidate = settingsWithOffer(this.current, offer, hash, transport, resolve, clientKeyPem);
     if ('error' in candidate) {
       this.fail(hash, candidate.error);
       return { kind: 'invalid', error: candidate.error };

@@ -19,6 +19,10 @@ export interface HttpExchangeOptions {
   readonly localAddress?: string;
   readonly agent?: http.Agent;
   readonly timeoutMs: number;
+  /** https: the client certificate and key to present (PEM), and the CA(s) the server's certificate must chain to. */
+  readonly cert?: string;
+  readonly key?: string;
+  readonly ca?: string;
   /** Refuse responses larger than this after inflation (default 64 MiB). */
   readonly maxResponseBytes?: number;
 }
@@ -51,6 +55,11 @@ export function postOpamp(url: URL, body: Buffer, options: HttpExchangeOptions, 
     timeout: options.timeoutMs,
   };
   if (options.localAddress) requestOptions.localAddress = options.localAddress;
+  // The pooled agent keys sockets by these too, so each certificate gets its own connections.
+  const tls = requestOptions as https.RequestOptions;
+  if (options.cert) tls.cert = options.cert;
+  if (options.key) tls.key = options.key;
+  if (options.ca) tls.ca = options.ca;
   const send = url.protocol === 'https:' ? https.request : http.request;
   const req = send(url, requestOptions, (res) => {
     const chunks: Buffer[] = [];

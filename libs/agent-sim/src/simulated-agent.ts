@@ -2,8 +2,9 @@
  * Owns the simulated OpAMP agent: its protocol state (instance uid, sequence
  * numbers, reported status) and its life cycle over either transport
  * (WebSocket or plain-HTTP polling). Remote configs, connection settings offers and package offers are
- * run by remote-config / connection-settings / package-install .runner.ts, error responses decided by
- * server-error.response.ts; the agent owns their sockets and its timer.
+ * run by remote-config / connection-settings / package-install .runner.ts, the plain-HTTP exchange in
+ * flight by http-exchange.runner.ts, error responses decided by server-error.response.ts; the agent
+ * owns their sockets and its timer.
  *
  * Cost per agent is kept small for swarms:
  *  - shared settings live in one resolved profile object (agent-options.ts);
@@ -21,15 +22,12 @@
  * (one request at a time) or a retry delay is pending.
  */
 import { EventEmitter } from 'node:events';
-import * as zlib from 'node:zlib';
-import type { ClientRequest } from 'node:http';
 import type { WebSocket } from 'ws';
 import {
   AgentCapabilities,
   CommandType,
   decodeServerToAgent,
   decodeWsMessage,
-  encodeAgentToServer,
   encodeAgentToServerFrame,
   hasCapability,
   instanceUidToString,
@@ -47,7 +45,7 @@ import {
 } from './agent-options';
 import { fullJitterDelayMs, type Rng } from './backoff';
 import { sameBytes } from './config-apply';
-import { postOpamp, ResponseDecodeError, type HttpExchangeResult } from './http-transport';
+import { HttpExchangeRunner, type HttpExchangeHost } from './http-exchange.runner';
 import { parseRetryAfterMs } from './retry-after';
 import { serverErrorAction } from './server-error.response';
 import {
@@ -68,6 +66,7 @@ import { ConnectionSettingsRunner, type ConnectionSettingsHost } from './connect
 import type { AgentErrorKind, SimulatedAgentEvents } from './agent-events';
 import { RemoteConfigRunner, type RemoteConfigHost } from './remote-config.runner';
 import { PackageInstallRunner, type PackageInstallHost } from './package-install.runner';
+import { ClientCertificateRunner } from './client-certificate.runner';
 
 type ServerToAgent = opamp.proto.v1.ServerToAgent;
 
@@ -85,7 +84,7 @@ const RESTART_NONE = 0;
 const RESTART_QUEUED = 1;
 const RESTART_SENT = 2;
 
-export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implements WsHost, RemoteConfigHost, ConnectionSettingsHost, PackageInstallHost {
+export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implements WsHost, HttpExchangeHost, RemoteConfigHost, ConnectionSettingsHost, PackageInstallHost {
   private static flushQueue: SimulatedAgent[] = [];
   private static flushScheduled = false;
 
@@ -111,9 +110,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   // Connection.
   private ws: WebSocket | undefined;
-  private request: ClientRequest | undefined;
-  /** What the HTTP request in flight carried once (requeued if the request fails). */
-  private pendingOneOff: OneOffItems | undefined;
+  /** Plain HTTP: the exchange in flight (undefined for WS agents). */
+  private readonly http: HttpExchangeRunner | undefined;
   private isConnected = false;
   private everConnected = false;
   private attempt = 0;
@@ -132,6 +130,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   /** Connection settings offers (followConnectionSettings): created with the first offer. */
   private settings: ConnectionSettingsRunner | undefined;
+  /** Client-certificate mode (requestClientCertificate): the agent's key and CSR. */
+  private readonly certificates: ClientCertificateRunner | undefined;
   /** Package offers (AcceptsPackages): created with the first. */
   private packages: PackageInstallRunner | undefined;
 
@@ -153,6 +153,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.remote = new RemoteConfigRunner(this.profile, this);
     this.heartbeatMs = this.profile.heartbeatIntervalMs;
     this.sourcePorts = options.localAddress ? sourcePortPool(options.localAddress) : undefined;
+    this.certificates = this.profile.requestClientCertificate ? new ClientCertificateRunner() : undefined;
+    this.http = this.profile.transport === 'http' ? new HttpExchangeRunner(this.profile, options.localAddress, this) : undefined;
   }
 
   // ---------------------------------------------------------------- state
@@ -222,6 +224,16 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     return this.target().headers;
   }
 
+  /** @internal (ConnectionSettingsHost) the key of its client certificates ('' without one) */
+  get clientKeyPem(): string {
+    return this.certificates?.keyPem ?? '';
+  }
+
+  /** The client certificate (PEM) it connects with now; undefined without one. */
+  get clientCertificatePem(): string | undefined {
+    return this.target().clientCertificate?.certPem;
+  }
+
   /** The description it reports: with service.version of its own package once it installed one. */
   get description(): AgentDescriptionInput | undefined {
     return this.packages ? this.packages.description(this.options.description) : this.options.description;
@@ -238,8 +250,17 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (this.phase === 'running' || this.phase === 'stopping') return;
     this.phase = 'running';
     this.beginProcess();
+    if (this.certificates && !this.certificates.keyPem) this.sendCertificateRequest(this.certificates);
     if (this.profile.transport === 'ws') this.connectWs();
     else this.scheduleFlush();
+  }
+
+  /** Client-certificate mode: the CSR rides with the next message once made (the first connection's, mostly). */
+  private sendCertificateRequest(certificates: ClientCertificateRunner): void {
+    certificates.certificateRequest(this.uid.toString('hex')).then(
+      (csr) => this.requestCertificate(csr),
+      (err: Error) => this.countError('certificate', `cannot make a certificate request: ${err.message}`),
+    );
   }
 
   /**
@@ -264,12 +285,12 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       }
       if (this.ws) this.ws.terminate();
     } else {
-      if (this.request) await this.waitIdle(deadline);
-      if (!this.request && Date.now() < deadline) {
+      if (this.httpBusy) await this.waitIdle(deadline);
+      if (!this.httpBusy && Date.now() < deadline) {
         this.sendHttp(0, { disconnect: true });
         await this.waitIdle(deadline);
       }
-      this.request?.destroy();
+      this.http?.abort();
     }
     this.finishStop();
   }
@@ -283,7 +304,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.reconnectAt = NONE;
     this.clearTimer();
     this.ws?.terminate();
-    this.request?.destroy();
+    this.http?.abort();
     this.finishStop();
   }
 
@@ -353,7 +374,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private finishStop(): void {
     this.phase = 'stopped';
     this.ws = undefined;
-    this.request = undefined;
+    this.http?.abort();
     this.restartState = RESTART_NONE;
     this.setDisconnected(undefined, 'stopped');
     this.notifyIdle();
@@ -375,6 +396,10 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     const waiter = this.idleWaiter;
     this.idleWaiter = undefined;
     waiter?.();
+  }
+
+  private get httpBusy(): boolean {
+    return this.http?.inFlight ?? false;
   }
 
   private setConnected(): void {
@@ -404,7 +429,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
         this.reconnectAt = NONE;
         // WS: reconnect. HTTP: retry now (the failed message was requeued; a failed poll is a poll again).
         if (this.profile.transport === 'ws') this.connectWs();
-        else if (!this.request) this.sendPending();
+        else if (!this.httpBusy) this.sendPending();
       }
       if (this.idleSendAt() <= now) {
         if (this.profile.transport === 'ws') this.sendWs(this.takeDirty());
@@ -422,7 +447,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       if (!hasCapability(this.profile.capabilities, AgentCapabilities.ReportsHeartbeat)) return NONE;
       return this.lastSentAt + this.heartbeatMs;
     }
-    if (this.request || this.reconnectAt !== NONE || this.lastSentAt === 0) return NONE;
+    if (this.httpBusy || this.reconnectAt !== NONE || this.lastSentAt === 0) return NONE;
     return this.lastSentAt + this.heartbeatMs;
   }
 
@@ -502,7 +527,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       this.maybeSwitch();
       return;
     }
-    if (this.request || this.reconnectAt !== NONE) return;
+    if (this.httpBusy || this.reconnectAt !== NONE) return;
     this.maybeSwitch();
     if (this.dirty !== 0 || this.oneOff.pending || this.restartState === RESTART_QUEUED) {
       this.sendPending();
@@ -575,6 +600,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       localAddress: this.options.localAddress,
       localPort: this.sourcePorts?.next(),
       handshakeTimeout: profile.requestTimeoutMs,
+      ...(target.clientCertificate ? { cert: target.clientCertificate.certPem, key: target.clientCertificate.keyPem } : {}),
+      ...(profile.serverCaPem ? { ca: profile.serverCaPem } : {}),
     });
   }
 
@@ -688,67 +715,42 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   // ----------------------------------------------------------------- HTTP
 
   private sendHttp(parts: number, extras?: MessageExtras): void {
-    const profile = this.profile;
-    const target = this.target();
-    const bytes = encodeAgentToServer(this.buildMessage(parts, extras));
-    const headers: Record<string, string> = { ...target.headers, 'Content-Type': 'application/x-protobuf' };
-    let body = bytes;
-    if (profile.gzipRequests) {
-      body = zlib.gzipSync(bytes, { level: 1 });
-      headers['Content-Encoding'] = 'gzip';
-    }
-    if (profile.acceptGzip) headers['Accept-Encoding'] = 'gzip';
-    if (profile.sendInstanceUidHeader) headers['OpAMP-Instance-UID'] = instanceUidToString(this.uid);
-    this.noteSent(parts);
-    this.pendingOneOff = extras?.customMessage || extras?.certificateRequest ? { customMessage: extras.customMessage, certificateRequest: extras.certificateRequest } : undefined;
-    this.settings?.sentHttp(parts);
-    const request = postOpamp(
-      target.url,
-      body,
-      { headers, localAddress: this.options.localAddress, agent: profile.httpAgent, timeoutMs: profile.requestTimeoutMs },
-      (err, result) => this.onHttpDone(request, err, result),
-    );
-    this.request = request;
+    this.http?.send(parts, extras);
   }
 
-  private onHttpDone(request: ClientRequest, err: Error | undefined, result: HttpExchangeResult | undefined): void {
-    if (request !== this.request) return;
-    this.request = undefined;
-    const custom = this.pendingOneOff;
-    this.pendingOneOff = undefined;
-    const stopping = this.phase !== 'running';
-    if (err || !result) {
-      if (stopping) return this.notifyIdle();
-      if (err instanceof ResponseDecodeError) this.countError('decode', err.message, err.status);
-      else {
-        this.failHttp(custom, 'transport', err?.message ?? 'no response', this.backoffMs());
-        this.rollBackHttp(err?.message ?? 'no response');
-      }
-      return this.afterHttp();
-    }
-    const status = result.status;
-    if (status !== 200) {
-      if (stopping) return this.notifyIdle();
-      const delay = this.throttleDelay(status, result.headers['retry-after']);
+  /** @internal (HttpExchangeHost) */
+  httpTarget(): Pick<OpampSettings, 'url' | 'headers' | 'clientCertificate'> {
+    return this.target();
+  }
+
+  /** @internal (HttpExchangeHost) */
+  httpMessage(parts: number, extras: MessageExtras | undefined): opamp.proto.v1.IAgentToServer {
+    const message = this.buildMessage(parts, extras);
+    this.noteSent(parts);
+    this.settings?.sentHttp(parts);
+    return message;
+  }
+
+  /** @internal (HttpExchangeHost) */
+  httpFailed(carried: OneOffItems | undefined, text: string, status?: number, retryAfter?: string | readonly string[]): void {
+    if (status === undefined) {
+      this.failHttp(carried, 'transport', text, this.backoffMs());
+    } else {
+      const delay = this.throttleDelay(status, retryAfter);
       // 429 / 5xx: the server did not take the message, send it again. Other 4xx: it never will, drop it.
       const retry = status === 429 || status >= 500;
-      this.failHttp(retry ? custom : undefined, 'http_status', `HTTP ${status}`, delay, status, retry);
-      this.rollBackHttp(`HTTP ${status}`);
-      return this.afterHttp();
+      this.failHttp(retry ? carried : undefined, 'http_status', text, delay, status, retry);
     }
+    this.rollBackHttp(text);
+  }
+
+  /** @internal (HttpExchangeHost) */
+  httpAnswered(): void {
     this.settings?.httpDone(undefined);
-    let message: ServerToAgent;
-    try {
-      message = decodeServerToAgent(result.body);
-    } catch (e) {
-      this.countError('decode', (e as Error).message);
-      if (stopping) return this.notifyIdle();
-      return this.afterHttp();
-    }
-    if (stopping) {
-      this.notifyIdle();
-      return;
-    }
+  }
+
+  /** @internal (HttpExchangeHost) */
+  httpMessageReceived(message: ServerToAgent): void {
     this.attempt = 0;
     this.setConnected();
     if (this.restartState === RESTART_SENT) {
@@ -757,11 +759,16 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       this.receivedCount++;
       this.beginProcess();
       this.setDisconnected(undefined, 'restarting');
-      return this.afterHttp();
+      return this.httpSettled();
     }
     this.handleServerMessage(message);
     this.maybeSwitch();
-    this.afterHttp();
+    this.httpSettled();
+  }
+
+  /** @internal (HttpExchangeHost) */
+  httpStopped(): void {
+    this.notifyIdle();
   }
 
   private failHttp(
@@ -784,7 +791,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (this.restartState === RESTART_SENT) this.restartState = RESTART_QUEUED;
   }
 
-  private afterHttp(): void {
+  /** @internal (HttpExchangeHost) */
+  httpSettled(): void {
     this.scheduleFlush();
     this.armTimer();
   }
@@ -872,7 +880,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   // ---------------------------------------------------- connection settings
 
   /** Where and how connections go now: the offered settings in use, else the profile's. */
-  private target(): Pick<OpampSettings, 'url' | 'headers'> {
+  private target(): Pick<OpampSettings, 'url' | 'headers' | 'clientCertificate'> {
     return this.settings?.inUse ?? this.profile;
   }
 
@@ -910,7 +918,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   // --------------------------------------------------------------- errors
 
-  private countError(kind: AgentErrorKind, message: string, status?: number, retryAfterMs?: number): void {
+  /** @internal (HttpExchangeHost) */
+  countError(kind: AgentErrorKind, message: string, status?: number, retryAfterMs?: number): void {
     this.errorsByKind[kind] = (this.errorsByKind[kind] ?? 0) + 1;
     if (this.listenerCount('error') > 0) this.emit('error', { kind, message, status, retryAfterMs });
   }

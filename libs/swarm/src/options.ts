@@ -35,6 +35,10 @@ export interface SwarmAgentSettings {
   readonly followConnectionSettings: boolean;
   /** Offered host[:port] → host:port list agents connect to instead (one per agent, by uid): gateways behind one public URL. */
   readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
+  /** Client-certificate mode (with followConnectionSettings): a key and CSR per agent, the offered certificate presented over TLS. */
+  readonly requestClientCertificate?: boolean;
+  /** wss / https: the CA (PEM) the server's certificate must chain to. */
+  readonly serverCaPem?: string;
   /** Effective config body before any remote config (YAML). */
   readonly initialConfig: string;
 }

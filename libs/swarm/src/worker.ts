@@ -190,6 +190,8 @@ export class SwarmWorker {
         capabilities: a.followConnectionSettings ? (a.capabilities ?? DEFAULT_AGENT_CAPABILITIES) | FOLLOWS_SETTINGS : a.capabilities,
         followConnectionSettings: a.followConnectionSettings,
         endpointAliases: a.endpointAliases,
+        requestClientCertificate: a.requestClientCertificate,
+        serverCaPem: a.serverCaPem,
         heartbeatIntervalMs: a.heartbeatIntervalMs,
         initialEffectiveConfig: { configMap: { '': { body: Buffer.from(a.initialConfig), contentType: 'text/yaml' } } },
         applyConfig: { delayMs: a.applyDelayMs, failureRate: a.applyFailureRate, errorMessage: 'simulated apply failure' },

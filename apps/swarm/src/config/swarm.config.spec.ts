@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { flagsToEnv, loadSwarmConfig, usage } from './swarm.config';
 
 describe('swarm configuration', () => {
@@ -56,6 +59,21 @@ describe('swarm configuration', () => {
     const bad = (): unknown => loadSwarmConfig(['--token', 'sekret-value', '--agents', 'x'], {});
     expect(bad).toThrow(/SWARM_AGENTS/);
     expect(bad).not.toThrow(/sekret-value/);
+  });
+
+  it('client-certificate mode: with follow-connection-settings and the server CA read from its file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarm-config-'));
+    try {
+      const caFile = join(dir, 'ca.pem');
+      writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n');
+      const c = loadSwarmConfig(['--follow-connection-settings', '--client-certificate', '--server-ca-file', caFile], {});
+      if (c.help) throw new Error('no help expected');
+      expect(c.swarm.agent).toMatchObject({ requestClientCertificate: true, serverCaPem: expect.stringContaining('BEGIN CERTIFICATE') });
+      expect(() => loadSwarmConfig(['--client-certificate'], {})).toThrow('SWARM_CLIENT_CERTIFICATE needs SWARM_FOLLOW_CONNECTION_SETTINGS');
+      expect(() => loadSwarmConfig(['--server-ca-file', join(dir, 'missing.pem')], {})).toThrow('SWARM_SERVER_CA_FILE cannot be read');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects unknown flags and missing values, and has help', () => {

@@ -3,6 +3,7 @@
  * (SWARM_*) and command-line flags, which override them. Every flag is the
  * spelling of one variable, so both go through one schema and one check.
  */
+import { readFileSync } from 'node:fs';
 import { bool, type EnvVar, int, list, readEnv, str } from '@opamp/config';
 import {
   DEFAULT_DESCRIPTION_MODEL,
@@ -54,6 +55,10 @@ export const swarmEnv = {
   SWARM_MIN_RETRY_MS: int({ default: 0, min: 0 }),
   SWARM_PER_MESSAGE_DEFLATE: bool({ default: true }),
   SWARM_FOLLOW_CONNECTION_SETTINGS: bool({ default: false }),
+  /** Client-certificate mode: a key and CSR per agent, the offered certificate presented (to a mutual-TLS terminator). */
+  SWARM_CLIENT_CERTIFICATE: bool({ default: false }),
+  /** wss / https endpoints: PEM file of the CA the server's (terminator's) certificate chains to. */
+  SWARM_SERVER_CA_FILE: str({ default: '' }),
   SWARM_SERVICES: str({ default: '' }),
   SWARM_VERSIONS: str({ default: '' }),
   SWARM_OS_TYPES: str({ default: '' }),
@@ -108,6 +113,13 @@ export const FLAGS: readonly Flag[] = [
     help: 'take connection settings offers like the OpAMP supervisor (own credentials, rotation) (off)',
     switch: true,
   },
+  {
+    name: 'client-certificate',
+    env: 'SWARM_CLIENT_CERTIFICATE',
+    help: 'send a CSR per agent and connect with the offered client certificate (mutual TLS); needs --follow-connection-settings (off)',
+    switch: true,
+  },
+  { name: 'server-ca-file', env: 'SWARM_SERVER_CA_FILE', help: 'PEM CA file the wss/https server certificate must chain to (Node roots)' },
   { name: 'services', env: 'SWARM_SERVICES', help: 'service.name distribution, name:weight,...' },
   { name: 'versions', env: 'SWARM_VERSIONS', help: 'service.version distribution' },
   { name: 'os', env: 'SWARM_OS_TYPES', help: 'os.type distribution (linux:90,windows:8,darwin:2)' },
@@ -223,6 +235,15 @@ export function loadSwarmConfig(
   if (e.SWARM_CONVERGE_HASH && !/^[0-9a-fA-F]+$/.test(e.SWARM_CONVERGE_HASH)) problems.push('SWARM_CONVERGE_HASH must be hex');
   if (e.SWARM_STOP_WHEN_CONVERGED && !e.SWARM_CONVERGE_HASH) problems.push('SWARM_STOP_WHEN_CONVERGED needs SWARM_CONVERGE_HASH');
   if (e.SWARM_RECONNECT_MAX_MS < e.SWARM_RECONNECT_INITIAL_MS) problems.push('SWARM_RECONNECT_MAX_MS must be >= SWARM_RECONNECT_INITIAL_MS');
+  if (e.SWARM_CLIENT_CERTIFICATE && !e.SWARM_FOLLOW_CONNECTION_SETTINGS) problems.push('SWARM_CLIENT_CERTIFICATE needs SWARM_FOLLOW_CONNECTION_SETTINGS (the certificate comes in a connection settings offer)');
+  let serverCaPem: string | undefined;
+  if (e.SWARM_SERVER_CA_FILE) {
+    try {
+      serverCaPem = readFileSync(e.SWARM_SERVER_CA_FILE, 'utf8');
+    } catch (err) {
+      problems.push(`SWARM_SERVER_CA_FILE cannot be read: ${(err as Error).message}`);
+    }
+  }
   if (problems.length > 0 || !description || !selector || !t0) {
     throw new Error(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
@@ -250,6 +271,8 @@ export function loadSwarmConfig(
       minRetryMs: e.SWARM_MIN_RETRY_MS,
       perMessageDeflate: e.SWARM_PER_MESSAGE_DEFLATE,
       followConnectionSettings: e.SWARM_FOLLOW_CONNECTION_SETTINGS,
+      requestClientCertificate: e.SWARM_CLIENT_CERTIFICATE,
+      ...(serverCaPem ? { serverCaPem } : {}),
     },
   };
   return {
