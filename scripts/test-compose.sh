@@ -19,7 +19,8 @@
 #    --profile apps up, on loopback ports 253xx/254xx (OPAMP_E2E_*_PORT).
 # 5. The agents' checks; then everything down (containers, volumes, dockerd).
 #
-# COMPOSE_E2E_AGENTS (200) agents; COMPOSE_E2E_KEEP=1 leaves the stack up;
+# COMPOSE_E2E_AGENTS (200) agents; COMPOSE_E2E_KEEP=1 leaves the stack up; COMPOSE_E2E_SKIP_KILL=1
+# runs only checks 1 and 3;
 # OPAMP_E2E_KAFKA_LIBS: the Kafka jars (default .infra/kafka/libs of infra.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -162,7 +162,9 @@ async function main() {
     timings.syncV1 = (await pushVersion(1)).ms;
     say(`check 1 passed: every agent connected through the balancer and in sync (${secs(timings.syncV1)})`);
 
-    // ---- 2. kill -9 one gateway
+    // ---- 2. kill -9 one gateway (COMPOSE_E2E_SKIP_KILL=1: only checks 1 and 3)
+    const skipKill = env.COMPOSE_E2E_SKIP_KILL === '1';
+    if (!skipKill) {
     const victim = 'gateway-1';
     const before = await agents();
     const onVictim = before.filter((a) => a.gatewayId === victim).length;
@@ -182,6 +184,7 @@ async function main() {
     // restart: unless-stopped brings it back by itself; start it in case it did not
     execFileSync(compose[0], [...compose.slice(1), 'start', victim], { stdio: 'ignore' });
     say(`${victim} running again and ready (${secs(await waitHealthy(victim))} more)`);
+    }
 
     // ---- 3. rolling restart
     swarmState.minConnected = swarmState.connected;
@@ -197,11 +200,11 @@ async function main() {
     await waitSwarm('every agent connected after the roll', () => swarmState.connected === AGENTS);
     const after = await waitAgents('connected after the rolling restart', (a) => a.connected);
     const perGw = [...new Set(after.list.map((a) => a.gatewayId))].sort().map((g) => `${g} ${after.list.filter((a) => a.gatewayId === g).length}`);
-    timings.syncV3 = (await pushVersion(3)).ms;
+    timings.syncV3 = (await pushVersion(skipKill ? 2 : 3)).ms;
     const lowest = swarmState.minConnected;
     const final = await stopSwarm(report);
     const reconnects = final?.reconnectLatencyMs?.count ?? 'n/a';
-    say(`check 3 passed: rolling restart in ${secs(timings.rolling)}, ${AGENTS}/${AGENTS} agents connected and in sync with v3 (${secs(timings.syncV3)}); now ${perGw.join(', ')}`);
+    say(`check 3 passed: rolling restart in ${secs(timings.rolling)}, ${AGENTS}/${AGENTS} agents connected and in sync with the version pushed after it (${secs(timings.syncV3)}); now ${perGw.join(', ')}`);
     say(`  disconnects: at most ${AGENTS - lowest} agents reconnecting at once during the roll; reconnects over the whole run (kill + roll): ${reconnects}; agents lost: 0`);
     say(`timings: connect ${secs(timings.connect)}, v1 sync ${secs(timings.syncV1)}, failover ${secs(timings.failover)}, v2 sync ${secs(timings.syncV2)}, rolling restart ${secs(timings.rolling)}, v3 sync ${secs(timings.syncV3)}`);
     if (final) say(`  swarm: reconnect time ${JSON.stringify(final.reconnectLatencyMs)}; errors ${JSON.stringify(final.errors)}`);
