@@ -149,6 +149,7 @@ NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false npx nx run swarm:build --output-st
 s=$SECONDS
 COMPOSE_E2E_API="http://127.0.0.1:${OPAMP_E2E_CONFIG_HTTP_PORT:-25380}/api/v1" \
 COMPOSE_E2E_ENDPOINT="ws://127.0.0.1:${OPAMP_E2E_LB_PORT:-25330}/v1/opamp" \
+COMPOSE_E2E_LB_STATS="http://127.0.0.1:${OPAMP_E2E_LB_STATS_PORT:-25404}" \
 COMPOSE_E2E_ADMIN_TOKEN="$admin_token" COMPOSE_E2E_AGENT_TOKEN="$agent_token" \
 COMPOSE_E2E_COMPOSE="${compose[*]}" COMPOSE_E2E_OUT="$out" \
 COMPOSE_E2E_SWARM_MAIN="$root/dist/out-tsc/apps/swarm/src/main.js" COMPOSE_E2E_SWARM_ALIASES="$root/dist/out-tsc/register-aliases.js" \

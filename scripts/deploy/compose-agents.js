@@ -67,6 +67,19 @@ async function waitAgents(what, pred) {
   }
 }
 
+/** Waits until HAProxy's own health checks have put `server` back in rotation (as a
+ * Kubernetes rollout waits for readiness before stopping the next pod). */
+async function waitBalancerUp(server) {
+  const start = Date.now();
+  for (;;) {
+    const csv = await fetch(`${env.COMPOSE_E2E_LB_STATS}/;csv`).then((r) => r.text(), () => '');
+    const row = csv.split('\n').find((l) => l.startsWith(`gateways,${server},`));
+    if (row && row.split(',')[17] === 'UP') return Date.now() - start;
+    if (Date.now() - start > CONVERGE_MS) throw new Error(`HAProxy: ${server} not UP after ${secs(CONVERGE_MS)}`);
+    await sleep(200);
+  }
+}
+
 /** Waits for the swarm's progress (the agents' side) to satisfy `pred`. */
 async function waitSwarm(what, pred) {
   const start = Date.now();
@@ -194,6 +207,8 @@ async function main() {
       say(`rolling restart: ${gw} (SIGTERM, drain, start)`);
       execFileSync(compose[0], [...compose.slice(1), 'restart', '-t', '60', gw], { stdio: 'ignore' });
       const ready = await waitHealthy(gw);
+      const inRotation = await waitBalancerUp(gw);
+      say(`  ${gw} in HAProxy's rotation ${secs(inRotation)} after ready`);
       say(`  ${gw} back and ready in ${secs(Date.now() - t)} (ready ${secs(ready)} after start); swarm connected now ${swarmState.connected}, lowest ${swarmState.minConnected}`);
     }
     timings.rolling = Date.now() - rollStart;
