@@ -119,6 +119,23 @@ refused refused-mtls-no-ca 'clientCertificates.caSecret is required' "${required
 refused refused-mtls-no-tls 'needs gateway.ingress.tlsSecretName' "${required[@]}" "${mtls[@]}" --set gateway.ingress.tlsSecretName= \
   --set 'gateway.clientIdentity.trustedProxies[0]=10.42.0.0/16'
 
+say "Kafka over TLS with SASL (CA and password from Secrets, into every app that talks to Kafka)"
+kafka_sec=(--set kafka.tls.enabled=true --set kafka.tls.caSecret.name=kafka-ca --set kafka.sasl.mechanism=scram-sha-512
+  --set kafka.sasl.username=opamp)
+step template-kafka-security render kafka-security "${required[@]}" "${kafka_sec[@]}" --set kafka.sasl.password=kafka-secret
+step check-kafka-security node scripts/deploy/chart-check.js rendered "$out/kafka-security.yaml" --expect-load-balancer
+step kafka-security-env node scripts/deploy/kafka-security-check.js "$out/kafka-security.yaml" \
+  --ca-secret kafka-ca --password-secret opamp-fleet --password-key kafka-sasl-password
+step template-kafka-own-secret render kafka-own-secret "${required[@]}" "${kafka_sec[@]}" \
+  --set kafka.sasl.passwordSecret.name=kafka-user --set kafka.sasl.passwordSecret.key=password
+step kafka-own-secret-env node scripts/deploy/kafka-security-check.js "$out/kafka-own-secret.yaml" \
+  --ca-secret kafka-ca --password-secret kafka-user --password-key password
+refused refused-kafka-ca-no-tls 'kafka.tls.caSecret needs kafka.tls.enabled=true' "${required[@]}" --set kafka.tls.caSecret.name=kafka-ca
+refused refused-kafka-mechanism 'kafka.sasl.mechanism must be plain, scram-sha-256 or scram-sha-512' "${required[@]}" \
+  --set kafka.sasl.mechanism=gssapi --set kafka.sasl.username=opamp --set kafka.sasl.password=x
+refused refused-kafka-no-password 'kafka.sasl needs a password' "${required[@]}" --set kafka.sasl.mechanism=plain --set kafka.sasl.username=opamp
+refused refused-kafka-no-mechanism 'need kafka.sasl.mechanism' "${required[@]}" --set kafka.sasl.username=opamp
+
 say "values the apps would refuse"
 refused refused-no-kafka 'kafka.brokers is required'
 refused refused-one-gateway 'gateway.replicas must be at least 2' "${required[@]}" --set gateway.replicas=1

@@ -136,6 +136,29 @@ function componentOf(doc) {
   return doc?.metadata?.labels?.['app.kubernetes.io/component'];
 }
 
+// settings that name a file the app reads at start: it must be in a volume of a Secret
+const FILE_SETTINGS = ['OPAMP_KAFKA_TLS_CA_FILE', 'OPAMP_KAFKA_SASL_PASSWORD_FILE'];
+
+/** Each FILE_SETTINGS path of a container lies under one of its mounts of a Secret volume. */
+function fileProblems(doc, c) {
+  const volumes = doc?.spec?.template?.spec?.volumes ?? [];
+  const problems = [];
+  for (const name of FILE_SETTINGS) {
+    const file = envValue(c, name)?.value;
+    if (!file) continue;
+    const mount = (c.volumeMounts ?? []).find((m) => file.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+    const volume = mount && volumes.find((v) => v.name === mount.name);
+    if (!mount) problems.push(`${name} ${file} is on no volume mount`);
+    else if (!volume?.secret) problems.push(`${name} ${file} is on volume ${mount.name}, which is not a Secret`);
+    else {
+      const rel = file.slice(mount.mountPath.replace(/\/$/, '').length + 1);
+      const items = volume.secret.items;
+      if (items && !items.some((i) => i.path === rel)) problems.push(`${name} ${file}: Secret volume ${mount.name} has no item at ${rel}`);
+    }
+  }
+  return problems;
+}
+
 function renderedProblems(docs, names, options = {}) {
   if (docs.length === 0) return ['no manifests rendered'];
   const problems = [];
@@ -166,6 +189,8 @@ function renderedProblems(docs, names, options = {}) {
         const e = envValue(c, secret);
         if (e && !e.valueFrom?.secretKeyRef) problems.push(`${where}: ${secret} is inline, not from a Secret`);
       }
+      if (envValue(c, 'OPAMP_KAFKA_SASL_PASSWORD')) problems.push(`${where}: OPAMP_KAFKA_SASL_PASSWORD in the env, not OPAMP_KAFKA_SASL_PASSWORD_FILE from a Secret volume`);
+      for (const problem of fileProblems(doc, c)) problems.push(`${where}: ${problem}`);
       const security = c.securityContext ?? {};
       if (!(security.runAsNonRoot ?? podSecurity.runAsNonRoot)) problems.push(`${where}: not runAsNonRoot`);
       if (security.readOnlyRootFilesystem !== true) problems.push(`${where}: root filesystem not read-only`);

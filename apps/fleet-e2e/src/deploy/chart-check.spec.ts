@@ -58,9 +58,11 @@ interface Container {
   args: string[];
   env: Array<{ name: string; value?: string; valueFrom?: object }>;
   securityContext: object;
+  volumeMounts?: Array<{ name: string; mountPath: string }>;
 }
 interface PodSpec {
   terminationGracePeriodSeconds?: number;
+  volumes?: Array<{ name: string; secret?: { secretName: string; items?: Array<{ key: string; path: string }> }; emptyDir?: object }>;
   topologySpreadConstraints?: object[];
   containers: Container[];
 }
@@ -98,7 +100,18 @@ describe('chart-check rendered', () => {
         // the preStop pause as the chart writes it
         { lifecycle: { preStop: { exec: { command: ['node', '-e', 'setTimeout(() => {}, 5000)'] } } } },
       ),
-      deployment('status-ingest', 'status-ingest', [fromSecret('OPAMP_DATABASE_URL')]),
+      deployment(
+        'status-ingest',
+        'status-ingest',
+        // Kafka over TLS with SASL as the chart renders it: the CA and the password are files of Secret volumes
+        [
+          fromSecret('OPAMP_DATABASE_URL'),
+          { name: 'OPAMP_KAFKA_TLS_CA_FILE', value: '/etc/opamp/kafka-ca/ca.crt' },
+          { name: 'OPAMP_KAFKA_SASL_PASSWORD_FILE', value: '/etc/opamp/kafka-sasl/password' },
+        ],
+        { volumes: [{ name: 'kafka-ca', secret: { secretName: 'ca' } }, { name: 'kafka-sasl', secret: { secretName: 's', items: [{ key: 'kafka-sasl-password', path: 'password' }] } }, { name: 'tmp', emptyDir: {} }] },
+        { volumeMounts: [{ name: 'kafka-ca', mountPath: '/etc/opamp/kafka-ca' }, { name: 'kafka-sasl', mountPath: '/etc/opamp/kafka-sasl/' }, { name: 'tmp', mountPath: '/tmp' }] },
+      ),
       deployment('config-service', 'config-service', [fromSecret('OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS')]),
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'gateway', labels: labels('gateway') }, spec: { type: 'LoadBalancer', ports: [{ name: 'opamp', port: 4320, targetPort: 'opamp' }] } },
       ...['gateway', 'status-ingest', 'config-service'].map((c) => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: c, labels: labels(c) }, spec: {} })),
@@ -130,6 +143,10 @@ describe('chart-check rendered', () => {
     ['a migrations Job that is no hook', (d) => delete byKind(d, 'Job').metadata.annotations, 'migrations Job: not a pre-install hook'],
     ['an inline database URL', (d) => (pod(d[1]).containers[0].env = [{ name: 'OPAMP_DATABASE_URL', value: 'postgres://u:p@h/db' }]), 'OPAMP_DATABASE_URL is inline'],
     ['a variable the app does not read', (d) => pod(d[2]).containers[0].env.push({ name: 'OPAMP_GATEWAY_PORT', value: '1' }), 'sets OPAMP_GATEWAY_PORT, which config-service does not read'],
+    ['an inline Kafka SASL password', (d) => pod(d[1]).containers[0].env.push({ name: 'OPAMP_KAFKA_SASL_PASSWORD', value: 'secret' }), 'OPAMP_KAFKA_SASL_PASSWORD in the env'],
+    ['a Kafka CA file on no mount', (d) => pod(d[1]).containers[0].volumeMounts?.shift(), 'OPAMP_KAFKA_TLS_CA_FILE /etc/opamp/kafka-ca/ca.crt is on no volume mount'],
+    ['a Kafka password file on a non-Secret volume', (d) => (pod(d[1]).containers[0].volumeMounts![1].name = 'tmp'), 'OPAMP_KAFKA_SASL_PASSWORD_FILE /etc/opamp/kafka-sasl/password is on volume tmp, which is not a Secret'],
+    ['a Kafka password file the Secret volume lacks', (d) => (pod(d[1]).volumes![1].secret!.items![0].path = 'pw'), 'Secret volume kafka-sasl has no item at password'],
     ['a writable root filesystem', (d) => (pod(d[1]).containers[0].securityContext = { runAsNonRoot: true }), 'root filesystem not read-only'],
     ['no zone spread', (d) => pod(d[0]).topologySpreadConstraints?.pop(), 'gateway: not spread over topology.kubernetes.io/zone'],
     ['no PDB for status-ingest', (d) => d.splice(d.findIndex((x) => x.kind === 'PodDisruptionBudget' && x.metadata.name === 'status-ingest'), 1), 'no PodDisruptionBudget for status-ingest'],

@@ -76,6 +76,24 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- if and (or $eff.fingerprintHeader $eff.certificateHeader) (not $eff.trustedProxies) -}}
 {{- fail "gateway.clientIdentity.trustedProxies is required with a client certificate header: the addresses or CIDR ranges of the proxies that verify certificates (else the app believes only 127.0.0.1)" -}}
 {{- end -}}
+{{- $k := .Values.kafka -}}
+{{- if and $k.tls.caSecret.name (not $k.tls.enabled) -}}
+{{- fail "kafka.tls.caSecret needs kafka.tls.enabled=true" -}}
+{{- end -}}
+{{- if $k.sasl.mechanism -}}
+{{- if not (has $k.sasl.mechanism (list "plain" "scram-sha-256" "scram-sha-512")) -}}
+{{- fail (printf "kafka.sasl.mechanism must be plain, scram-sha-256 or scram-sha-512 (got %q)" $k.sasl.mechanism) -}}
+{{- end -}}
+{{- if not $k.sasl.username -}}{{- fail "kafka.sasl.username is required with kafka.sasl.mechanism" -}}{{- end -}}
+{{- if and (not $k.sasl.password) (not $k.sasl.passwordSecret.name) (not .Values.secrets.existingSecret) -}}
+{{- fail "kafka.sasl needs a password: kafka.sasl.password, kafka.sasl.passwordSecret.name or secrets.existingSecret" -}}
+{{- end -}}
+{{- if and $k.sasl.password (or $k.sasl.passwordSecret.name .Values.secrets.existingSecret) -}}
+{{- fail "kafka.sasl.password is ignored with kafka.sasl.passwordSecret.name or secrets.existingSecret: put the password in that Secret" -}}
+{{- end -}}
+{{- else if or $k.sasl.username $k.sasl.password $k.sasl.passwordSecret.name -}}
+{{- fail "kafka.sasl.username/password need kafka.sasl.mechanism (plain, scram-sha-256 or scram-sha-512)" -}}
+{{- end -}}
 {{- $grace := include "opamp.gatewayGraceSeconds" . | int -}}
 {{- $needed := add .Values.gateway.preStopSleepSeconds .Values.gateway.drainWindowSeconds -}}
 {{- if le $grace (int $needed) -}}
@@ -120,6 +138,64 @@ headers ingress-nginx sets when the Ingress verifies client certificates.
 {{- define "opamp.kafkaEnv" -}}
 - name: OPAMP_KAFKA_BROKERS
   value: {{ join "," .Values.kafka.brokers | quote }}
+{{- $k := .Values.kafka }}
+{{- if $k.tls.enabled }}
+- name: OPAMP_KAFKA_TLS
+  value: "true"
+{{- if $k.tls.caSecret.name }}
+- name: OPAMP_KAFKA_TLS_CA_FILE
+  value: /etc/opamp/kafka-ca/{{ $k.tls.caSecret.key }}
+{{- end }}
+{{- end }}
+{{- if $k.sasl.mechanism }}
+- name: OPAMP_KAFKA_SASL_MECHANISM
+  value: {{ $k.sasl.mechanism | quote }}
+- name: OPAMP_KAFKA_SASL_USERNAME
+  value: {{ $k.sasl.username | quote }}
+{{- /* a file, not an env var: the password stays out of the pod spec and `env` dumps */}}
+- name: OPAMP_KAFKA_SASL_PASSWORD_FILE
+  value: /etc/opamp/kafka-sasl/password
+{{- end }}
+{{- end -}}
+
+{{/* The Secret holding the Kafka SASL password: its own, or the release's. */}}
+{{- define "opamp.kafkaPasswordSecret" -}}
+{{- default (include "opamp.secretName" .) .Values.kafka.sasl.passwordSecret.name -}}
+{{- end -}}
+
+{{/* Volumes for Kafka's CA and SASL password (the apps that talk to Kafka). */}}
+{{- define "opamp.kafkaVolumes" -}}
+{{- $k := .Values.kafka }}
+{{- if and $k.tls.enabled $k.tls.caSecret.name }}
+- name: kafka-ca
+  secret:
+    secretName: {{ $k.tls.caSecret.name }}
+    items:
+      - key: {{ $k.tls.caSecret.key }}
+        path: {{ $k.tls.caSecret.key }}
+{{- end }}
+{{- if $k.sasl.mechanism }}
+- name: kafka-sasl
+  secret:
+    secretName: {{ include "opamp.kafkaPasswordSecret" . }}
+    items:
+      - key: {{ default .Values.secrets.keys.kafkaSaslPassword $k.sasl.passwordSecret.key }}
+        path: password
+{{- end }}
+{{- end -}}
+
+{{- define "opamp.kafkaVolumeMounts" -}}
+{{- $k := .Values.kafka }}
+{{- if and $k.tls.enabled $k.tls.caSecret.name }}
+- name: kafka-ca
+  mountPath: /etc/opamp/kafka-ca
+  readOnly: true
+{{- end }}
+{{- if $k.sasl.mechanism }}
+- name: kafka-sasl
+  mountPath: /etc/opamp/kafka-sasl
+  readOnly: true
+{{- end }}
 {{- end -}}
 
 {{- define "opamp.redisEnv" -}}
