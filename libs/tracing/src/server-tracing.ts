@@ -146,7 +146,8 @@ export class ServerTracing {
 
   /** A new trace for agent traffic, at the sample ratio; null when off or not sampled (the common case). */
   startSampled(name: string, attributes?: Attributes, role: SpanRole = 'server'): TraceSpan | null {
-    if (!this.provider || this.sampleRatio === 0 || this.random() >= this.sampleRatio) return null;
+    const provider = this.provider;
+    if (!provider || this.sampleRatio === 0 || this.random() >= this.sampleRatio) return null;
     const now = this.now();
     if (now - this.windowStartMs >= 1_000) {
       this.windowStartMs = now;
@@ -156,12 +157,12 @@ export class ServerTracing {
       this.capped++;
       return null;
     }
-    return this.startRoot(name, attributes, role);
+    return startRoot(provider.tracer, name, attributes, role);
   }
 
   /** A new trace whatever the ratio (API mutations, errors); null only when off. */
   startForced(name: string, attributes?: Attributes, role: SpanRole = 'server'): TraceSpan | null {
-    return this.provider ? this.startRoot(name, attributes, role) : null;
+    return this.provider ? startRoot(this.provider.tracer, name, attributes, role) : null;
   }
 
   /** Continues the trace a traceparent names; null when off or when it names none (or nothing valid). */
@@ -181,9 +182,8 @@ export class ServerTracing {
   async shutdown(): Promise<void> {
     await this.provider?.shutdown();
   }
+}
 
-  private startRoot(name: string, attributes: Attributes | undefined, role: SpanRole): TraceSpan {
-    const tracer = this.provider!.tracer;
-    return new TraceSpan(tracer, tracer.startSpan(name, { kind: KINDS[role], attributes, root: true }, ROOT_CONTEXT));
-  }
+function startRoot(tracer: Tracer, name: string, attributes: Attributes | undefined, role: SpanRole): TraceSpan {
+  return new TraceSpan(tracer, tracer.startSpan(name, { kind: KINDS[role], attributes, root: true }, ROOT_CONTEXT));
 }
