@@ -241,7 +241,7 @@ export class Reconciler {
     const traceParent = options.traceParent;
     for (let i = 0; i < uids.length; i += this.pageSize) {
       const page = await this.repo.agentsPage(tenantId, null, this.pageSize, 'a.instance_uid = ANY($1::bytea[])', [uids.slice(i, i + this.pageSize)]);
-      await this.reconcile(snapshot, page.map((row) => (traceParent ? { ...rowToAgent(row), traceParent } : rowToAgent(row))), options.onlyUnsent === true);
+      await this.reconcile(snapshot, rowsToAgents(page, traceParent), options.onlyUnsent === true);
     }
   }
 
@@ -280,7 +280,7 @@ export class Reconciler {
     // The current revision per page: a change made meanwhile is seen by the pages still to come.
     const revisions = await this.repo.revisions([tenantId]);
     const snapshot = await this.snapshot(tenantId, revisions.get(tenantId) ?? 0);
-    await this.reconcile(snapshot, page.map((row) => (traceParent ? { ...rowToAgent(row), traceParent } : rowToAgent(row))));
+    await this.reconcile(snapshot, rowsToAgents(page, traceParent));
     this.metrics.reevaluationPages++;
     this.metrics.reevaluationAgents += page.length;
     return { cursor: page.length < this.pageSize ? null : page[page.length - 1].instanceUid, agents: page.length };
@@ -551,6 +551,11 @@ export function eventToAgent(e: fleet.v1.AgentEvent): ReconcileAgent {
     availableComponentsHash: e.availableComponentsHash?.length ? Buffer.from(e.availableComponentsHash) : null,
     occurredAtMs: Number(e.occurredAtUnixMs ?? 0),
   };
+}
+
+/** Rows as agents to reconcile; with `traceParent`, their pushes carry that trace. */
+function rowsToAgents(rows: readonly AgentRow[], traceParent: string | undefined): ReconcileAgent[] {
+  return rows.map((row) => (traceParent ? { ...rowToAgent(row), traceParent } : rowToAgent(row)));
 }
 
 export function rowToAgent(r: AgentRow): ReconcileAgent {
