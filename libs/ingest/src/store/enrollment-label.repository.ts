@@ -17,6 +17,7 @@ export interface CredentialRef {
 
 const ENROLLMENT = fleet.v1.CredentialKind.CREDENTIAL_KIND_ENROLLMENT;
 const AGENT = fleet.v1.CredentialKind.CREDENTIAL_KIND_AGENT;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function credentialKey(c: CredentialRef): string {
   return `${c.tenantId}/${c.credentialKind}/${c.credentialId}`;
@@ -32,18 +33,20 @@ function labelsOf(v: unknown): Record<string, string> {
 
 /** credentialKey -> the labels it brings; credentials not found are absent. */
 export async function enrollmentLabelsOf(tx: SqlExecutor, refs: readonly CredentialRef[]): Promise<Map<string, Record<string, string>>> {
-  const tokenIds = [...new Set(refs.filter((r) => r.credentialKind === ENROLLMENT).map((r) => r.credentialId))];
-  const credentialIds = [...new Set(refs.filter((r) => r.credentialKind === AGENT).map((r) => r.credentialId))];
+  // A static gateway token's id is no UUID and can match nothing: left out, so the ids compare as
+  // uuid and the primary keys are used (as text, every batch scanned the whole credentials table).
+  const uuidsOf = (kind: number) => [...new Set(refs.filter((r) => r.credentialKind === kind && UUID.test(r.credentialId)).map((r) => r.credentialId))];
+  const tokenIds = uuidsOf(ENROLLMENT);
+  const credentialIds = uuidsOf(AGENT);
   const found = new Map<string, Record<string, string>>();
   if (tokenIds.length === 0 && credentialIds.length === 0) return found;
-  // Ids compared as text: a static gateway token's id is no UUID, and must simply not match.
   const { rows } = await tx.query(
     `SELECT t.tenant_id, ${ENROLLMENT} AS kind, t.id::text AS id, t.labels
-       FROM api_tokens t WHERE t.kind = 'agent' AND t.id::text = ANY($1::text[])
+       FROM api_tokens t WHERE t.kind = 'agent' AND t.id = ANY($1::uuid[])
      UNION ALL
      SELECT c.tenant_id, ${AGENT} AS kind, c.id::text AS id, t.labels
        FROM agent_credentials c JOIN api_tokens t ON t.id = c.enrollment_token_id AND t.tenant_id = c.tenant_id
-      WHERE c.id::text = ANY($2::text[])`,
+      WHERE c.id = ANY($2::uuid[])`,
     [tokenIds, credentialIds],
   );
   for (const r of rows) {
