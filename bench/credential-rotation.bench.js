@@ -59,6 +59,10 @@ const opts = parseArgs(
     // (opamp:agent-tokens) is one hash per Redis database, and any config-service starting on it replaces
     // its content with its own database's view (syncAgentTokens), which would drop this run's credentials.
     redisDb: -1,
+    // status-ingest's partitions worked at once and its pool (0: the app's defaults). On a loaded machine
+    // every round trip waits for a core, so ingest is latency-bound: more partitions in flight help.
+    ingestConcurrency: 0,
+    ingestPoolMax: 0,
   },
   'credential rotation: A agents enroll onto their own credentials, then one selector rotates them all; time, refusals, load',
 );
@@ -93,7 +97,11 @@ async function main() {
   const { ingest, config } = await S.startWorkers(BENCH, ident, {
     apiPort,
     grpcPort: apiPort + 1,
-    ingestEnv: redisEnv,
+    ingestEnv: {
+      ...redisEnv,
+      ...(opts.ingestConcurrency ? { OPAMP_INGEST_PARTITION_CONCURRENCY: String(opts.ingestConcurrency) } : {}),
+      ...(opts.ingestPoolMax ? { OPAMP_PG_POOL_MAX: String(opts.ingestPoolMax) } : {}),
+    },
     configEnv: {
       ...redisEnv,
       OPAMP_CREDENTIAL_KEY: crypto.randomBytes(32).toString('base64'),

@@ -196,8 +196,18 @@ async function freshDatabase(dbName) {
   const c = new Client({ connectionString: PG_ADMIN_URL });
   await c.connect();
   try {
-    await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [dbName]);
-    await c.query(`DROP DATABASE IF EXISTS ${dbName}`);
+    // The previous run's backends of our own role are ended; an autovacuum worker on its tables
+    // (a superuser process nobody else may end) is waited out.
+    for (let attempt = 0; ; attempt++) {
+      await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND usename = current_user`, [dbName]);
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${dbName}`);
+        break;
+      } catch (err) {
+        if (err.code !== '55006' || attempt >= 120) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     await c.query(`CREATE DATABASE ${dbName}`);
   } finally {
     await c.end();
