@@ -103,6 +103,7 @@ export async function startGateway(config: GatewayConfig, log: GatewayLog): Prom
       pushes: new RedisPushInbox(subscriber, config.gatewayId),
       pending: new PendingPushStore(commands),
       peers: new RedisPeerGateways(commands),
+      credentialLookup: directory,
       ...(packagePool ? { packageFiles: new SqlPackageBlobStore(new PgSqlDatabase(packagePool)) } : {}),
       ...(telemetryProducer && config.ownTelemetry ? { telemetry: new KafkaTelemetrySink(telemetryProducer, config.ownTelemetry.topic) } : {}),
       tracing,

@@ -226,6 +226,12 @@ export class AgentTokenDirectory {
     }
   }
 
+  /** One entry by its digest (a gateway that has not heard of a credential yet reads it here before refusing it). */
+  async lookup(digest: string): Promise<AgentTokenEntry | null> {
+    const value = await this.redis.hget(AgentTokenKeys.directory(), digest);
+    return value === null ? null : decodeTokenValue(digest, value);
+  }
+
   async loadAll(): Promise<AgentTokenEntry[]> {
     const all = await this.redis.hgetall(AgentTokenKeys.directory());
     return Object.entries(all).flatMap(([digest, value]) => {

@@ -69,6 +69,22 @@ export class AgentTokenAuthority {
     if (ownsUid(credential)) this.countOwn(credential, 1);
   }
 
+  /** The digest of the bearer token presented (Authorization: Bearer, else X-API-Key); null when none is. */
+  bearerDigest(authorization: string, apiKey: string): string | null {
+    const token = bearerToken(authorization, apiKey);
+    return token ? digest(token) : null;
+  }
+
+  /** True when a credential is held under this digest (whatever its state). */
+  knows(presented: string): boolean {
+    return this.byDigest.has(presented);
+  }
+
+  /** An entry read from the shared directory, applied as its announcement would be. */
+  learn(entry: AgentTokenEntry): void {
+    this.apply({ action: 'put', entry });
+  }
+
   credentialOfDigest(digest: string): AgentCredential | null {
     return this.byDigest.get(digest) ?? null;
   }
@@ -169,21 +185,19 @@ export class AgentTokenAuthority {
 
   /** Reads `Authorization: Bearer <token>` or `X-API-Key: <token>`. */
   authenticate(authorization: string, apiKey: string): AgentCredential | null {
-    let token = '';
-    if (authorization) {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-      if (!m) return null;
-      token = m[1];
-    } else if (apiKey) {
-      token = apiKey.trim();
-    }
-    if (!token) return null;
-    const credential = this.byDigest.get(digest(token)) ?? null;
+    const presented = this.bearerDigest(authorization, apiKey);
+    if (!presented) return null;
+    const credential = this.byDigest.get(presented) ?? null;
     // A certificate's fingerprint is public: it is never a bearer secret.
     if (credential?.kind === 'certificate') return null;
     if (credential?.expiresAtMs && credential.expiresAtMs <= this.now()) return null;
     return credential;
   }
+}
+
+function bearerToken(authorization: string, apiKey: string): string {
+  if (authorization) return /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] ?? '';
+  return apiKey ? apiKey.trim() : '';
 }
 
 function ownsUid(c: AgentCredential): boolean {

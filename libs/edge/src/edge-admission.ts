@@ -10,7 +10,16 @@ import { EDGE_DEFAULTS } from './edge-defaults';
 import { text } from './edge-connection';
 import type { EdgeMetrics, RejectionReason } from './edge-metrics';
 import type { EdgeDependencies, EdgeOptions } from './edge-options';
+import { TokenBucket } from './token-bucket';
 import { TrustedProxies } from './trusted-proxies';
+
+/** The request's headers admission reads, taken before any await (uWS requests are valid only during their handler). */
+export interface PresentedHeaders {
+  readonly authorization: string;
+  readonly apiKey: string;
+  /** From a trusted terminator only; null when the peer is not one (or none is configured). */
+  readonly vouched: { readonly subject: string; readonly fingerprintRaw: string; readonly certificateRaw: string } | null;
+}
 
 /** What a request or an upgrade presented: the credential it speaks with (or why none), and the vouched identity for the record. */
 export interface PresentedIdentity {
@@ -37,6 +46,7 @@ export function retryAfterSeconds(
 export class EdgeAdmission {
   draining = false;
   private readonly trusted: TrustedProxies | null;
+  private readonly lookups = new TokenBucket(EDGE_DEFAULTS.credentialLookupsPerSecond, EDGE_DEFAULTS.credentialLookupBurst);
 
   constructor(
     private readonly options: EdgeOptions,
@@ -69,24 +79,39 @@ export class EdgeAdmission {
       .end(this.draining ? 'gateway is restarting, retry shortly\n' : 'server is busy, retry later\n');
   }
 
-  /** Reads what the request presented; headers are readable only now, before any await. */
+  /** Reads what the request presented and judges it; headers are readable only now, before any await. */
   identify(res: uWS.HttpResponse, req: uWS.HttpRequest): PresentedIdentity {
-    const authorization = req.getHeader('authorization');
-    const apiKey = req.getHeader('x-api-key');
+    return this.evaluate(this.presented(res, req));
+  }
+
+  /** The headers admission reads (call before any await). */
+  presented(res: uWS.HttpResponse, req: uWS.HttpRequest): PresentedHeaders {
+    const ci = this.options.clientIdentity;
+    const header = (name: string | undefined) => (name ? req.getHeader(name.toLowerCase()) : '');
+    const vouched =
+      ci && this.trusted?.has(text(res.getRemoteAddressAsText()))
+        ? { subject: header(ci.header), fingerprintRaw: header(ci.fingerprintHeader), certificateRaw: ci.fingerprintHeader ? '' : header(ci.certificateHeader) }
+        : null;
+    return { authorization: req.getHeader('authorization'), apiKey: req.getHeader('x-api-key'), vouched };
+  }
+
+  /** Judges presented headers against what this gateway knows now. */
+  evaluate(p: PresentedHeaders): PresentedIdentity {
+    const { authorization, apiKey } = p;
     const bearer = this.deps.authenticator.authenticate(authorization, apiKey);
     const ci = this.options.clientIdentity;
-    if (!ci || !this.trusted?.has(text(res.getRemoteAddressAsText()))) {
+    if (!ci || !p.vouched) {
       if (ci?.required) return { verdict: refusal('unauthorized', 'a client certificate is required'), clientIdentity: '' };
       return { verdict: connectCredential(this.deps.authenticator, bearer, false, null), clientIdentity: '' };
     }
-    const subject = ci.header ? req.getHeader(ci.header.toLowerCase()) : '';
+    const subject = p.vouched.subject;
     let fingerprint: string | null = null;
     if (ci.fingerprintHeader) {
-      const raw = req.getHeader(ci.fingerprintHeader.toLowerCase());
+      const raw = p.vouched.fingerprintRaw;
       fingerprint = raw ? parseFingerprint(raw) : null;
       if (raw && !fingerprint) return { verdict: refusal('unknown_certificate', 'the client certificate fingerprint is not a SHA-256 digest'), clientIdentity: '' };
     } else if (ci.certificateHeader) {
-      const raw = req.getHeader(ci.certificateHeader.toLowerCase());
+      const raw = p.vouched.certificateRaw;
       fingerprint = raw ? fingerprintOfPem(raw) : null;
       if (raw && !fingerprint) return { verdict: refusal('unknown_certificate', 'the client certificate header holds no certificate'), clientIdentity: '' };
     }
@@ -95,6 +120,37 @@ export class EdgeAdmission {
       verdict: connectCredential(this.deps.authenticator, bearer, !!(authorization || apiKey), fingerprint),
       clientIdentity: subject || (fingerprint ? `sha256:${fingerprint}` : ''),
     };
+  }
+
+  /**
+   * For a bearer credential this gateway does not know: one read of the shared
+   * directory (bounded per second), learning what it finds, then the verdict
+   * again. null when nothing is worth reading (known, accepted, no bearer, no
+   * directory). Never rejects: a failed read leaves the first verdict.
+   */
+  recheck(p: PresentedHeaders, identity: PresentedIdentity): Promise<PresentedIdentity> | null {
+    const lookup = this.deps.credentialLookup;
+    const authority = this.deps.authenticator;
+    if (identity.verdict.ok || identity.verdict.metric !== 'unauthorized' || !lookup || !authority.bearerDigest || !authority.knows || !authority.learn) return null;
+    const presented = authority.bearerDigest(p.authorization, p.apiKey);
+    if (!presented || authority.knows(presented)) return null;
+    if (!this.lookups.tryTake()) {
+      this.metrics.credentialLookups.inc({ result: 'skipped' });
+      return null;
+    }
+    const learn = authority.learn.bind(authority);
+    return lookup.lookup(presented).then(
+      (entry) => {
+        this.metrics.credentialLookups.inc({ result: entry ? 'found' : 'absent' });
+        if (!entry) return identity;
+        learn(entry);
+        return this.evaluate(p);
+      },
+      () => {
+        this.metrics.credentialLookups.inc({ result: 'error' });
+        return identity;
+      },
+    );
   }
 
   /** True when the request presented a credential it may connect with; else answers 401 (counted). */

@@ -46,6 +46,15 @@ export const EDGE_DEFAULTS = Object.freeze({
    * 100,000-agent credential rotation into a reconnect storm (bench note).
    */
   leaseAcquireRetryDelaysMs: Object.freeze([250, 1_000, 3_000]) as readonly number[],
+  /**
+   * Shared-directory reads per second (and burst) for credentials this gateway
+   * does not know: a rotation's agents come back with their new credential
+   * before a busy gateway has read its announcement. Bounded so that a flood
+   * of made-up tokens costs Redis a few hundred reads a second at most; past
+   * the bound an unknown credential is refused at once (counted).
+   */
+  credentialLookupsPerSecond: 500,
+  credentialLookupBurst: 1_000,
   /** How long a plain-HTTP request waits for pushes for its agent. */
   httpPushWaitMs: 250,
   /** Records, and bytes, waiting for the bus beyond which the edge stops admitting work. */

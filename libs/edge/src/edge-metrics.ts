@@ -126,6 +126,13 @@ export class EdgeMetrics {
     registers: [this.registry],
   });
 
+  readonly credentialLookups = new Counter({
+    name: 'opamp_gateway_credential_lookups_total',
+    help: 'Credentials not known here read from the shared directory before a refusal, by result (found, absent, error, skipped: over the rate bound)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
   readonly leaseRetries = new Counter({
     name: 'opamp_gateway_lease_retries_total',
     help: 'Connection leases taken again after Redis did not answer in time (the connection kept open meanwhile)',

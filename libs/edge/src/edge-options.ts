@@ -1,10 +1,11 @@
 /** What an OpAMP edge is built from: its settings and the parts it plugs in. */
+import type { AgentTokenEntry } from '@opamp/bus-redis';
 import type { ServerTracing } from '@opamp/tracing';
 import type { ClaimDirectory } from './agent-claim';
 import type { AgentCredential } from './agent-token.authority';
 import type { CertificateDirectory } from './client-certificate';
 import type { EdgeMetrics } from './edge-metrics';
-import type { InboundSink, LeaseStore, PeerGateways, PendingStore, PushInbox, TelemetrySink } from './edge-ports';
+import type { CredentialLookup, InboundSink, LeaseStore, PeerGateways, PendingStore, PushInbox, TelemetrySink } from './edge-ports';
 import type { PackageDownloadOptions, PackageFileSource } from './package-download.route';
 
 export const OPAMP_PATH = '/v1/opamp';
@@ -12,6 +13,12 @@ export const OPAMP_PATH = '/v1/opamp';
 /** Decides who may connect, and for which agents; answered from memory, no database round trip. */
 export interface AgentAuthenticator extends ClaimDirectory, CertificateDirectory {
   authenticate(authorization: string, apiKey: string): AgentCredential | null;
+  /** The digest of the bearer credential presented, when one is (for a directory read on a miss). */
+  bearerDigest?(authorization: string, apiKey: string): string | null;
+  /** True when a credential is held under this digest. */
+  knows?(digest: string): boolean;
+  /** Takes an entry read from the shared directory. */
+  learn?(entry: AgentTokenEntry): void;
 }
 
 export interface EdgeOptions {
@@ -75,6 +82,8 @@ export interface EdgeDependencies {
   pushes: PushInbox;
   pending: PendingStore;
   peers: PeerGateways;
+  /** Read before refusing a credential not known here (distributed mode); without it, unknown means refused. */
+  credentialLookup?: CredentialLookup;
   /** The bytes of uploaded package files; without it, /v1/packages/files/ answers 404. */
   packageFiles?: PackageFileSource;
   /** Where accepted own telemetry goes; without it, /v1/metrics, /v1/traces and /v1/logs answer 404. */

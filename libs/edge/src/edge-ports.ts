@@ -3,9 +3,20 @@
  * Distributed mode plugs in Kafka and Redis (./adapters); the embedded mode
  * plugs in in-process twins. The edge's rules are the same code either way.
  */
-import type { ConnectionLease, LeaseAcquisition, PendingItem } from '@opamp/bus-redis';
+import type { AgentTokenEntry, ConnectionLease, LeaseAcquisition, PendingItem } from '@opamp/bus-redis';
 
 export type { ConnectionLease, LeaseAcquisition, PendingItem };
+
+/**
+ * The shared credential directory, read when a presented credential is not
+ * known here: its announcement can trail the offer that made the agent use it
+ * (they travel on different Redis connections, and a busy gateway reads a
+ * rotation's burst of announcements late).
+ */
+export interface CredentialLookup {
+  /** The directory's entry under this digest, or null. */
+  lookup(digest: string): Promise<AgentTokenEntry | null>;
+}
 
 /** The ordered, durable stream of AgentInbound envelopes (opamp.agent-inbound). */
 export interface InboundSink {

@@ -21,7 +21,7 @@ import type { AgentBindings } from './agent-bindings';
 import { EDGE_DEFAULTS } from './edge-defaults';
 import { claimVerdict, DUPLICATE_DETAIL } from './agent-claim';
 import type { AgentCredential } from './agent-token.authority';
-import type { EdgeAdmission } from './edge-admission';
+import type { EdgeAdmission, PresentedIdentity } from './edge-admission';
 import { agentKey, type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, newConnectionId, rejectionFor, text } from './edge-connection';
 import type { EdgeMetrics } from './edge-metrics';
 import { type EdgeDependencies, type EdgeOptions, OPAMP_PATH } from './edge-options';
@@ -67,7 +67,10 @@ export class PlainHttpTransport {
   private onPost(res: uWS.HttpResponse, req: uWS.HttpRequest): void {
     const a = this.admission;
     // Headers are readable only now, before any await.
-    const identity = a.identify(res, req);
+    const presented = a.presented(res, req);
+    const first = a.evaluate(presented);
+    // A credential not heard of yet: judged again once the shared directory was read (the body is read meanwhile).
+    const rechecked = a.recheck(presented, first);
     const userAgent = req.getHeader('user-agent');
     const remoteAddress = text(res.getRemoteAddressAsText());
     const contentType = req.getHeader('content-type');
@@ -87,9 +90,7 @@ export class PlainHttpTransport {
     res.onAborted(() => {
       aborted = true;
     });
-    if (!a.admits(res, identity)) return;
-    const { credential } = identity.verdict;
-    const { clientIdentity } = identity;
+    if (!rechecked && !a.admits(res, first)) return;
     if (contentType.split(';')[0].trim().toLowerCase() !== PROTOBUF) {
       this.metrics.reject('unsupported_media_type');
       res
@@ -120,10 +121,17 @@ export class PlainHttpTransport {
       chunks.push(Buffer.from(chunk.slice(0)));
       if (isLast) {
         const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
-        const peer = { clientIdentity, userAgent, remoteAddress };
-        this.handleBody(res, credential, peer, body, contentEncoding, acceptEncoding, () => aborted).catch((err: unknown) => {
-          this.log('error', 'HTTP request failed', { error: String(err) });
-          if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
+        const serve = (identity: PresentedIdentity) => {
+          if (!a.admits(res, identity)) return;
+          const peer = { clientIdentity: identity.clientIdentity, userAgent, remoteAddress };
+          this.handleBody(res, identity.verdict.credential, peer, body, contentEncoding, acceptEncoding, () => aborted).catch((err: unknown) => {
+            this.log('error', 'HTTP request failed', { error: String(err) });
+            if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
+          });
+        };
+        if (!rechecked) return serve(first);
+        void rechecked.then((checked) => {
+          if (!aborted) res.cork(() => serve(checked));
         });
       }
     });

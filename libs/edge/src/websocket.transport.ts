@@ -18,7 +18,7 @@ import {
 import type { AgentBindings } from './agent-bindings';
 import { EDGE_DEFAULTS } from './edge-defaults';
 import { claimVerdict, DUPLICATE_DETAIL, noteServerAssignedUid, speaksForOneAgent } from './agent-claim';
-import type { EdgeAdmission } from './edge-admission';
+import type { EdgeAdmission, PresentedIdentity } from './edge-admission';
 import { agentKey, type AgentBinding, type ConnectionContext, type EdgeLog, messageKind, newConnectionId, rejectionFor, text } from './edge-connection';
 import type { EdgeMetrics } from './edge-metrics';
 import { type EdgeDependencies, type EdgeOptions, OPAMP_PATH } from './edge-options';
@@ -27,6 +27,15 @@ import { storableInbound } from './storable-inbound';
 import { TokenBucket } from './token-bucket';
 
 const DRAIN_MESSAGE = 'gateway is restarting, retry shortly';
+
+/** The upgrade request's headers, read before any await. */
+interface UpgradeRequest {
+  readonly key: string;
+  readonly protocol: string;
+  readonly extensions: string;
+  readonly userAgent: string;
+  readonly remoteAddress: string;
+}
 
 export class WebSocketTransport {
   readonly connections = new Set<ConnectionContext>();
@@ -127,7 +136,29 @@ export class WebSocketTransport {
 
   private onUpgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): void {
     const a = this.admission;
-    const identity = a.identify(res, req);
+    const presented = a.presented(res, req);
+    const request: UpgradeRequest = {
+      key: req.getHeader('sec-websocket-key'),
+      protocol: req.getHeader('sec-websocket-protocol'),
+      extensions: req.getHeader('sec-websocket-extensions'),
+      userAgent: req.getHeader('user-agent'),
+      remoteAddress: text(res.getRemoteAddressAsText()),
+    };
+    const identity = a.evaluate(presented);
+    const rechecked = a.recheck(presented, identity);
+    if (!rechecked) return this.upgrade(res, identity, request, context);
+    // A credential not heard of yet: upgraded (or refused) once the shared directory was read.
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    void rechecked.then((checked) => {
+      if (!aborted) res.cork(() => this.upgrade(res, checked, request, context));
+    });
+  }
+
+  private upgrade(res: uWS.HttpResponse, identity: PresentedIdentity, request: UpgradeRequest, context: uWS.us_socket_context_t): void {
+    const a = this.admission;
     if (!a.admits(res, identity)) return;
     const { credential } = identity.verdict;
     const { clientIdentity } = identity;
@@ -141,8 +172,8 @@ export class WebSocketTransport {
       tenantId: credential.tenantId,
       tokenId: credential.tokenId,
       credential,
-      remoteAddress: text(res.getRemoteAddressAsText()),
-      userAgent: req.getHeader('user-agent'),
+      remoteAddress: request.remoteAddress,
+      userAgent: request.userAgent,
       clientIdentity,
       bindings: new Map(),
       bucket: new TokenBucket(this.options.messagesPerSecond, this.options.messageBurst, this.now),
@@ -150,13 +181,7 @@ export class WebSocketTransport {
       firstReplySent: false,
       closed: false,
     };
-    res.upgrade(
-      conn,
-      req.getHeader('sec-websocket-key'),
-      req.getHeader('sec-websocket-protocol'),
-      req.getHeader('sec-websocket-extensions'),
-      context,
-    );
+    res.upgrade(conn, request.key, request.protocol, request.extensions, context);
   }
 
   private onOpen(ws: uWS.WebSocket<ConnectionContext>): void {
