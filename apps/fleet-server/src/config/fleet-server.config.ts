@@ -60,6 +60,11 @@ export const fleetServerEnv = {
   /** How often heartbeat times are written to the agent rows (the bound of last_seen's lag), as status-ingest's. */
   OPAMP_LAST_SEEN_FLUSH_MS: int({ default: INGEST_DEFAULTS.lastSeenFlushMs, min: 100 }),
   OPAMP_DRAIN_WINDOW_MS: int({ default: 10_000, min: 0 }),
+  /** Agents' own metrics (issue 19 item 3), as status-ingest's: retention of 10 s points and 5-minute rollups, series cap, partition sweep. */
+  OPAMP_OWN_METRICS_POINTS_RETENTION_HOURS: int({ default: INGEST_DEFAULTS.ownMetricPointsRetentionHours, min: 2, max: 24 * 366 }),
+  OPAMP_OWN_METRICS_ROLLUPS_RETENTION_DAYS: int({ default: INGEST_DEFAULTS.ownMetricRollupsRetentionDays, min: 1, max: 3_660 }),
+  OPAMP_OWN_METRICS_MAX_SERIES_PER_AGENT: int({ default: INGEST_DEFAULTS.maxOwnMetricSeriesPerAgent, min: 1, max: 100_000 }),
+  OPAMP_OWN_METRICS_PARTITION_SWEEP_MS: int({ default: INGEST_DEFAULTS.ownMetricPartitionSweepMs, min: 1_000, max: 86_400_000 }),
   OPAMP_LOG_API: bool({ default: false }),
   /** WatchAgents: merge window, and changed agents one stream may have waiting before it is ended (as config-service). */
   OPAMP_WATCH_COALESCE_MS: int({ default: 100, min: 0, max: 10_000 }),
@@ -101,6 +106,7 @@ export interface FleetServerConfig {
   sweepIntervalMs: number;
   lastSeenFlushMs: number;
   drainWindowMs: number;
+  ownMetrics: { retention: { pointsMs: number; rollupsMs: number }; maxSeriesPerAgent: number; partitionSweepMs: number };
   logApi: boolean;
   watchCoalesceMs: number;
   watchMaxQueue: number;
@@ -148,6 +154,11 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
     sweepIntervalMs: e.OPAMP_SWEEP_INTERVAL_MS,
     lastSeenFlushMs: e.OPAMP_LAST_SEEN_FLUSH_MS,
     drainWindowMs: e.OPAMP_DRAIN_WINDOW_MS,
+    ownMetrics: {
+      retention: { pointsMs: e.OPAMP_OWN_METRICS_POINTS_RETENTION_HOURS * 3_600_000, rollupsMs: e.OPAMP_OWN_METRICS_ROLLUPS_RETENTION_DAYS * 86_400_000 },
+      maxSeriesPerAgent: e.OPAMP_OWN_METRICS_MAX_SERIES_PER_AGENT,
+      partitionSweepMs: e.OPAMP_OWN_METRICS_PARTITION_SWEEP_MS,
+    },
     logApi: e.OPAMP_LOG_API,
     watchCoalesceMs: e.OPAMP_WATCH_COALESCE_MS,
     watchMaxQueue: e.OPAMP_WATCH_MAX_QUEUE,
