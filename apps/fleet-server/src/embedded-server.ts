@@ -53,6 +53,7 @@ import {
   OwnMetricPartitionSweeper,
   OwnMetricStore,
   OwnTelemetryCounters,
+  OwnTelemetryForwarder,
   PushDispatcher,
   type EventSink,
 } from '@opamp/ingest';
@@ -286,6 +287,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const ownTelemetry = new OwnTelemetryCounters(db);
   // Their own metrics (issue 19 item 3): stored after the counters, in partitions the sweep makes before the first write.
   const ownMetrics = new OwnMetricStore(db, { maxSeriesPerAgent: config.ownMetrics.maxSeriesPerAgent });
+  const ownTelemetryForwarder = config.ownMetrics.forwardUrl ? new OwnTelemetryForwarder(config.ownMetrics.forwardUrl) : null;
   const ownMetricPartitions = new OwnMetricPartitionSweeper(db, { retention: config.ownMetrics.retention, intervalMs: config.ownMetrics.partitionSweepMs });
   await ownMetricPartitions.start((err) => log('error', 'own-metric partition sweep failed', { error: String(err) }));
   const telemetry = new KeyedBatchQueue({ partitions: 2, maxBatch: 500 });
@@ -300,6 +302,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     }
     await ownTelemetry.consume(decoded);
     await ownMetrics.consume(decoded);
+    await ownTelemetryForwarder?.consume(decoded);
   });
   const retention = new AgentRetentionSweeper({ db, cursors, changes: agentChanges });
   const sweeper = new LivenessSweeper(

@@ -14,7 +14,7 @@ import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type O
 import { ALL_TOPICS } from '@opamp/contracts';
 import { ConsumerLagSampler, createKafkaClient, ensureTopics, registerConsumerLagMetrics } from '@opamp/bus-kafka';
 import { createRedisConnection } from '@opamp/bus-redis';
-import { IngestWorker, OwnMetricPartitionSweeper, OwnMetricStore, OwnTelemetryCounters, OwnTelemetryWorker } from '@opamp/ingest';
+import { IngestWorker, OwnMetricPartitionSweeper, OwnMetricStore, OwnTelemetryCounters, OwnTelemetryForwarder, OwnTelemetryWorker } from '@opamp/ingest';
 import { createPgPool, migrateToLatest, PgSqlDatabase, registerPgPoolMetrics } from '@opamp/store';
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
@@ -204,11 +204,13 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
         const logger = new Logger('status-ingest');
         const db = new PgSqlDatabase(pool);
         const store = new OwnMetricStore(db, { maxSeriesPerAgent: config.ownMetrics.maxSeriesPerAgent });
+        // Forwarding (when configured) rides on the store's group: at least once, after the store kept the batch.
+        const forwarder = config.ownMetrics.forwardUrl ? new OwnTelemetryForwarder(config.ownMetrics.forwardUrl) : null;
         const worker = new OwnTelemetryWorker({
           kafka,
           topic: config.ownTelemetry.topic,
           groupId: config.ownMetrics.groupId,
-          consumer: store,
+          consumer: forwarder ? { consume: async (records) => (await store.consume(records), await forwarder.consume(records)) } : store,
           onPoisoned: (offset, err) => logger.warn(`skipped a poisoned own-telemetry record at offset ${offset}: ${String(err)}`),
           onConsumerCrash: (err) => logger.error(`own-metrics consumer crashed, rebuilding it: ${err.message}`),
         });

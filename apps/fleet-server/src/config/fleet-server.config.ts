@@ -64,6 +64,8 @@ export const fleetServerEnv = {
   OPAMP_OWN_METRICS_POINTS_RETENTION_HOURS: int({ default: INGEST_DEFAULTS.ownMetricPointsRetentionHours, min: 2, max: 24 * 366 }),
   OPAMP_OWN_METRICS_ROLLUPS_RETENTION_DAYS: int({ default: INGEST_DEFAULTS.ownMetricRollupsRetentionDays, min: 1, max: 3_660 }),
   OPAMP_OWN_METRICS_MAX_SERIES_PER_AGENT: int({ default: INGEST_DEFAULTS.maxOwnMetricSeriesPerAgent, min: 1, max: 100_000 }),
+  /** An external OTLP/HTTP endpoint (base URL) agents' own telemetry is also forwarded to, unchanged; '' (default): none. */
+  OPAMP_OWN_TELEMETRY_FORWARD_URL: str({ default: '' }),
   OPAMP_OWN_METRICS_PARTITION_SWEEP_MS: int({ default: INGEST_DEFAULTS.ownMetricPartitionSweepMs, min: 1_000, max: 86_400_000 }),
   OPAMP_LOG_API: bool({ default: false }),
   /** WatchAgents: merge window, and changed agents one stream may have waiting before it is ended (as config-service). */
@@ -106,7 +108,7 @@ export interface FleetServerConfig {
   sweepIntervalMs: number;
   lastSeenFlushMs: number;
   drainWindowMs: number;
-  ownMetrics: { retention: { pointsMs: number; rollupsMs: number }; maxSeriesPerAgent: number; partitionSweepMs: number };
+  ownMetrics: { retention: { pointsMs: number; rollupsMs: number }; maxSeriesPerAgent: number; partitionSweepMs: number; forwardUrl: string };
   logApi: boolean;
   watchCoalesceMs: number;
   watchMaxQueue: number;
@@ -119,6 +121,9 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
   }
   if (e.OPAMP_OFFLINE_AFTER_INTERVALS < e.OPAMP_STALE_AFTER_INTERVALS) {
     throw new Error('invalid configuration: OPAMP_OFFLINE_AFTER_INTERVALS must be >= OPAMP_STALE_AFTER_INTERVALS');
+  }
+  if (e.OPAMP_OWN_TELEMETRY_FORWARD_URL && !/^https?:\/\/[^\s]+$/.test(e.OPAMP_OWN_TELEMETRY_FORWARD_URL)) {
+    throw new Error('invalid configuration: OPAMP_OWN_TELEMETRY_FORWARD_URL must be an http(s):// URL');
   }
   const clientIdentity = clientIdentitySettings(e);
   if (clientIdentity) new TrustedProxies(clientIdentity.trustedProxies);
@@ -158,6 +163,7 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
       retention: { pointsMs: e.OPAMP_OWN_METRICS_POINTS_RETENTION_HOURS * 3_600_000, rollupsMs: e.OPAMP_OWN_METRICS_ROLLUPS_RETENTION_DAYS * 86_400_000 },
       maxSeriesPerAgent: e.OPAMP_OWN_METRICS_MAX_SERIES_PER_AGENT,
       partitionSweepMs: e.OPAMP_OWN_METRICS_PARTITION_SWEEP_MS,
+      forwardUrl: e.OPAMP_OWN_TELEMETRY_FORWARD_URL,
     },
     logApi: e.OPAMP_LOG_API,
     watchCoalesceMs: e.OPAMP_WATCH_COALESCE_MS,

@@ -20,6 +20,8 @@ export const statusIngestEnv = {
   OPAMP_INGEST_OWN_METRICS_ROLLUPS_RETENTION_DAYS: int({ default: INGEST_DEFAULTS.ownMetricRollupsRetentionDays, min: 1, max: 3_660 }),
   /** Own-metric series kept per agent; points of further series are dropped and counted. */
   OPAMP_INGEST_OWN_METRICS_MAX_SERIES_PER_AGENT: int({ default: INGEST_DEFAULTS.maxOwnMetricSeriesPerAgent, min: 1, max: 100_000 }),
+  /** An external OTLP/HTTP endpoint (base URL) agents' own telemetry is also forwarded to, unchanged; '' (default): none. */
+  OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL: str({ default: '' }),
   OPAMP_INGEST_OWN_METRICS_PARTITION_SWEEP_MS: int({ default: INGEST_DEFAULTS.ownMetricPartitionSweepMs, min: 1_000, max: 86_400_000 }),
   /** The heartbeat interval agents use (the OpAMP default is 30 s). */
   OPAMP_INGEST_HEARTBEAT_INTERVAL_S: int({ default: 30, min: 1, max: 86_400 }),
@@ -52,7 +54,7 @@ export interface StatusIngestConfig {
   groupId: string;
   ownTelemetry: { topic: string; groupId: string };
   /** Agents' own metrics (issue 19 item 3): their consumer group on ownTelemetry.topic, retention, series cap, partition sweep. */
-  ownMetrics: { groupId: string; retention: { pointsMs: number; rollupsMs: number }; maxSeriesPerAgent: number; partitionSweepMs: number };
+  ownMetrics: { groupId: string; retention: { pointsMs: number; rollupsMs: number }; maxSeriesPerAgent: number; partitionSweepMs: number; forwardUrl: string };
   lastSeenFlushMs: number;
   /** null: no metrics / health port. */
   metrics: { host: string; port: number } | null;
@@ -68,6 +70,9 @@ export function loadStatusIngestConfig(env: Record<string, string | undefined> =
   const e = readEnv(statusIngestEnv, env);
   if (e.OPAMP_INGEST_OFFLINE_AFTER_INTERVALS < e.OPAMP_INGEST_STALE_AFTER_INTERVALS) {
     throw new EnvConfigError(['OPAMP_INGEST_OFFLINE_AFTER_INTERVALS must be >= OPAMP_INGEST_STALE_AFTER_INTERVALS']);
+  }
+  if (e.OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL && !/^https?:\/\/[^\s]+$/.test(e.OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL)) {
+    throw new EnvConfigError(['OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL must be an http(s):// URL']);
   }
   return {
     kafkaBrokers: e.OPAMP_KAFKA_BROKERS,
@@ -88,6 +93,7 @@ export function loadStatusIngestConfig(env: Record<string, string | undefined> =
       retention: { pointsMs: e.OPAMP_INGEST_OWN_METRICS_POINTS_RETENTION_HOURS * 3_600_000, rollupsMs: e.OPAMP_INGEST_OWN_METRICS_ROLLUPS_RETENTION_DAYS * 86_400_000 },
       maxSeriesPerAgent: e.OPAMP_INGEST_OWN_METRICS_MAX_SERIES_PER_AGENT,
       partitionSweepMs: e.OPAMP_INGEST_OWN_METRICS_PARTITION_SWEEP_MS,
+      forwardUrl: e.OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL,
     },
     lastSeenFlushMs: e.OPAMP_INGEST_LAST_SEEN_FLUSH_MS,
     metrics: e.OPAMP_INGEST_METRICS_PORT === 0 ? null : { host: e.OPAMP_INGEST_METRICS_HOST, port: e.OPAMP_INGEST_METRICS_PORT },
