@@ -6,7 +6,7 @@
  * the data directory, so state survives a restart.
  *
  *   agents -> edge -> inbound queue -> InboundProcessor -> PostgreSQL
- *   agents' own telemetry (OTLP) -> edge -> telemetry queue -> OwnTelemetryCounters -> PostgreSQL
+ *   agents' own telemetry (OTLP) -> edge -> telemetry queue -> OwnTelemetryCounters, OwnMetricStore -> PostgreSQL
  *                                        | events queue -> Reconciler -> push bus / pending -> edge
  *   operators -> platform API (REST + gRPC) -> FleetApiService -> PostgreSQL, Reconciler
  */
@@ -50,7 +50,10 @@ import {
   LastSeenFlusher,
   LivenessSweeper,
   MemoryCursorStore,
+  OwnMetricPartitionSweeper,
+  OwnMetricStore,
   OwnTelemetryCounters,
+  OwnTelemetryForwarder,
   PushDispatcher,
   type EventSink,
 } from '@opamp/ingest';
@@ -58,6 +61,7 @@ import { createPlatformApiApp, PlatformApiModule } from '@opamp/platform-api';
 import { registerPgPoolMetrics } from '@opamp/store';
 import type { FleetServerConfig } from './config/fleet-server.config';
 import { openEmbeddedStore, type EmbeddedStore } from './embedded-store';
+import { ownMetricsRegistry } from './own-metrics.metrics';
 
 export const EMBEDDED_GATEWAY_ID = 'embedded';
 
@@ -281,6 +285,11 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   });
   // Agents' own telemetry: the twin of opamp.agent-telemetry, a queue of its own (never ahead of or behind OpAMP messages).
   const ownTelemetry = new OwnTelemetryCounters(db);
+  // Their own metrics (issue 19 item 3): stored after the counters, in partitions the sweep makes before the first write.
+  const ownMetrics = new OwnMetricStore(db, { maxSeriesPerAgent: config.ownMetrics.maxSeriesPerAgent });
+  const ownTelemetryForwarder = config.ownMetrics.forwardUrl ? new OwnTelemetryForwarder(config.ownMetrics.forwardUrl) : null;
+  const ownMetricPartitions = new OwnMetricPartitionSweeper(db, { retention: config.ownMetrics.retention, intervalMs: config.ownMetrics.partitionSweepMs });
+  await ownMetricPartitions.start((err) => log('error', 'own-metric partition sweep failed', { error: String(err) }));
   const telemetry = new KeyedBatchQueue({ partitions: 2, maxBatch: 500 });
   telemetry.consume(async (records) => {
     const decoded: fleet.v1.AgentTelemetry[] = [];
@@ -292,6 +301,8 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       }
     }
     await ownTelemetry.consume(decoded);
+    await ownMetrics.consume(decoded);
+    await ownTelemetryForwarder?.consume(decoded);
   });
   const retention = new AgentRetentionSweeper({ db, cursors, changes: agentChanges });
   const sweeper = new LivenessSweeper(
@@ -354,7 +365,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
   const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler, packageBlobs, certificates: certificateReconciler, certificateRotator }, { defaultMetrics: false });
   registerPgPoolMetrics(configMetrics.registry, 'opamp_config', store.pool);
-  const registry = Registry.merge([edge.metrics.registry, configMetrics.registry]);
+  const registry = Registry.merge([edge.metrics.registry, configMetrics.registry, ownMetricsRegistry(ownMetrics.totals, ownMetricPartitions.totals)]);
   const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && store.failure === null, registry });
   await admin.start();
   const api = await createPlatformApiApp(PlatformApiModule.forApi(fleetApi, registry), {
@@ -392,6 +403,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       try {
         await edge.drain(drainWindowMs); // closes the inbound queue once drained
         await telemetry.close();
+        await ownMetricPartitions.stop();
         admin.stop();
         await unsubscribeChanges();
         fleetApi.watches.close();

@@ -5,7 +5,8 @@
  * own_metrics (this server's receiver, its own credential); what it POSTs
  * there (OTLP protobuf, gzip'd) is counted in process and shown in GetAgent;
  * malformed OTLP is refused with 400 and a gzip bomb with 413, as in the
- * distributed gateway, and the server goes on.
+ * distributed gateway, and the server goes on. The metrics it sent are
+ * stored as own-metric points (issue 19 item 3), counted on /metrics.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,5 +71,14 @@ describe("agents' own telemetry in embedded mode", () => {
       { description: 'the data points in GetAgent', timeoutMs: 20_000 },
     );
     expect(view.json['ownTelemetry']).toMatchObject({ spans: '0', logRecords: '0', lastReceivedTime: expect.stringMatching(/^\d{4}-/) });
+    // Stored: the RSS gauge of both requests (the counters' first readings give no rate yet); nothing past the series cap.
+    const sample = (text: string, name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.slice(name.length + 1));
+    const scrape = await waitFor(
+      () => fetch(`${server.base}/metrics`).then((r) => r.text()),
+      (t) => sample(t, 'opamp_ingest_own_metric_points_stored_total') === 2,
+      { description: 'two own-metric points stored', timeoutMs: 20_000 },
+    );
+    expect(sample(scrape, 'opamp_ingest_own_metric_points_over_series_cap_total')).toBe(0);
+    expect(sample(scrape, 'opamp_ingest_own_metric_partition_sweeps_total')).toBeGreaterThanOrEqual(1);
   });
 });

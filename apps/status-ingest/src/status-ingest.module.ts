@@ -2,8 +2,9 @@
  * Root module of status-ingest: the connections it owns (Kafka, Redis,
  * PostgreSQL), opened at start and closed on shutdown, and the IngestWorker
  * (libs/ingest) that consumes opamp.agent-inbound, the OwnTelemetryWorker
- * that counts agents' own telemetry from opamp.agent-telemetry (issue 19), and
- * the metrics / health port. On shutdown the consumer stops first (its current batch finishes and
+ * that counts agents' own telemetry from opamp.agent-telemetry (issue 19), a
+ * second one (a group of its own) that stores their own metrics with the
+ * partition sweep of those tables (issue 19 item 3), and the metrics / health port. On shutdown the consumer stops first (its current batch finishes and
  * commits), then the event producer flushes, then the port and the
  * connections close.
  */
@@ -13,7 +14,7 @@ import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type O
 import { ALL_TOPICS } from '@opamp/contracts';
 import { ConsumerLagSampler, createKafkaClient, ensureTopics, registerConsumerLagMetrics } from '@opamp/bus-kafka';
 import { createRedisConnection } from '@opamp/bus-redis';
-import { IngestWorker, OwnTelemetryCounters, OwnTelemetryWorker } from '@opamp/ingest';
+import { IngestWorker, OwnMetricPartitionSweeper, OwnMetricStore, OwnTelemetryCounters, OwnTelemetryForwarder, OwnTelemetryWorker } from '@opamp/ingest';
 import { createPgPool, migrateToLatest, PgSqlDatabase, registerPgPoolMetrics } from '@opamp/store';
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
@@ -31,6 +32,12 @@ export const REDIS = Symbol('REDIS');
 export const INGEST_WORKER = Symbol('INGEST_WORKER');
 export const INGEST_METRICS = Symbol('INGEST_METRICS');
 export const OWN_TELEMETRY_WORKER = Symbol('OWN_TELEMETRY_WORKER');
+/** The store of agents' own metrics: its worker (own consumer group) and partition sweep. */
+export const OWN_METRICS = Symbol('OWN_METRICS');
+interface OwnMetricsRuntime {
+  worker: OwnTelemetryWorker;
+  partitions: OwnMetricPartitionSweeper;
+}
 /** The metrics / health HTTP server, null when OPAMP_INGEST_METRICS_PORT is 0. */
 export const METRICS_SERVER = Symbol('METRICS_SERVER');
 /** This process's traces (ServerTracing.off unless OPAMP_TRACING_OTLP_ENDPOINT is set). */
@@ -47,6 +54,7 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(INGEST_WORKER) private readonly worker: IngestWorker,
     @Inject(OWN_TELEMETRY_WORKER) private readonly telemetry: OwnTelemetryWorker,
+    @Inject(OWN_METRICS) private readonly ownMetrics: OwnMetricsRuntime,
     @Inject(METRICS_SERVER) private readonly metricsServer: MetricsServer | null,
     @Inject(TRACING) private readonly tracing: ServerTracing,
     @Inject(CONSUMER_LAG) private readonly consumerLag: ConsumerLagSampler,
@@ -73,12 +81,18 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
     this.logger.log(`consuming ${this.config.inboundTopic} as ${this.config.groupId}`);
     await this.telemetry.start();
     this.logger.log(`consuming ${this.config.ownTelemetry.topic} as ${this.config.ownTelemetry.groupId}`);
+    // Partitions exist before the first point is written.
+    await this.ownMetrics.partitions.start((err) => this.logger.error(`own-metric partition sweep failed: ${String(err)}`));
+    await this.ownMetrics.worker.start();
+    this.logger.log(`storing own metrics from ${this.config.ownTelemetry.topic} as ${this.config.ownMetrics.groupId}`);
     if (this.config.consumerLagSampleMs > 0) await this.consumerLag.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.consumerLag.stop();
     await this.telemetry.stop().catch((err: unknown) => this.logger.error(`stopping the own-telemetry worker: ${String(err)}`));
+    await this.ownMetrics.worker.stop().catch((err: unknown) => this.logger.error(`stopping the own-metrics worker: ${String(err)}`));
+    await this.ownMetrics.partitions.stop();
     await this.worker.stop().catch((err: unknown) => this.logger.error(`stopping the worker: ${String(err)}`));
     await this.metricsServer?.stop();
     await this.redis.quit().catch(() => undefined);
@@ -125,6 +139,7 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
           [
             { groupId: config.groupId, topic: config.inboundTopic },
             { groupId: config.ownTelemetry.groupId, topic: config.ownTelemetry.topic },
+            { groupId: config.ownMetrics.groupId, topic: config.ownTelemetry.topic },
           ],
           { intervalMs: Math.max(1, config.consumerLagSampleMs) },
         ),
@@ -180,6 +195,28 @@ export class StatusIngestLifecycle implements OnApplicationBootstrap, OnApplicat
           totals: counters.totals,
         });
         return worker;
+      },
+    },
+    {
+      provide: OWN_METRICS,
+      inject: [APP_CONFIG, PG_POOL, KAFKA, INGEST_METRICS],
+      useFactory: (config: StatusIngestConfig, pool: Pool, kafka: Kafka, metrics: StatusIngestMetrics): OwnMetricsRuntime => {
+        const logger = new Logger('status-ingest');
+        const db = new PgSqlDatabase(pool);
+        const store = new OwnMetricStore(db, { maxSeriesPerAgent: config.ownMetrics.maxSeriesPerAgent });
+        // Forwarding (when configured) rides on the store's group: at least once, after the store kept the batch.
+        const forwarder = config.ownMetrics.forwardUrl ? new OwnTelemetryForwarder(config.ownMetrics.forwardUrl) : null;
+        const worker = new OwnTelemetryWorker({
+          kafka,
+          topic: config.ownTelemetry.topic,
+          groupId: config.ownMetrics.groupId,
+          consumer: forwarder ? { consume: async (records) => (await store.consume(records), await forwarder.consume(records)) } : store,
+          onPoisoned: (offset, err) => logger.warn(`skipped a poisoned own-telemetry record at offset ${offset}: ${String(err)}`),
+          onConsumerCrash: (err) => logger.error(`own-metrics consumer crashed, rebuilding it: ${err.message}`),
+        });
+        const partitions = new OwnMetricPartitionSweeper(db, { retention: config.ownMetrics.retention, intervalMs: config.ownMetrics.partitionSweepMs });
+        metrics.watchOwnMetrics({ store: store.totals, partitions: partitions.totals });
+        return { worker, partitions };
       },
     },
     {

@@ -3,13 +3,17 @@
  * ensured, migrations applied, worker started), against the real Kafka, Redis
  * and PostgreSQL, with its own topics and schema; then a graceful close.
  * Its metrics port is scraped to see what it consumed and which path took it.
+ * Agents' own metrics on the telemetry topic are stored as own-metric points
+ * in the partitions the app's sweep made (issue 19 item 3).
  */
 import 'reflect-metadata';
 import { Test } from '@nestjs/testing';
 import { createKafkaClient, deleteTopics } from '@opamp/bus-kafka';
+import { AgentTelemetryCodec, fleet } from '@opamp/contracts';
+import { decodeOtlpRequest, encodeOtlpRequest } from '@opamp/protocol';
 import { AgentRepository, ingestTesting } from '@opamp/ingest';
 import { createPgPool, PgSqlDatabase } from '@opamp/store';
-import { testInfra, uniqueName, waitFor } from '@opamp/testing';
+import { collectorOwnMetrics, testInfra, uniqueName, waitFor } from '@opamp/testing';
 import { APP_CONFIG, METRICS_SERVER, StatusIngestModule } from '../src/status-ingest.module';
 import { loadStatusIngestConfig } from '../src/config/status-ingest.config';
 import type { MetricsServer } from '../src/metrics/metrics.server';
@@ -35,6 +39,7 @@ describe('status-ingest app (real Kafka, Redis, PostgreSQL)', () => {
       OPAMP_INGEST_GROUP_ID: `${run}.group`,
       OPAMP_INGEST_OWN_TELEMETRY_TOPIC: `${run}.telemetry`,
       OPAMP_INGEST_OWN_TELEMETRY_GROUP_ID: `${run}.telemetry-group`,
+      OPAMP_INGEST_OWN_METRICS_GROUP_ID: `${run}.own-metrics-group`,
     };
     const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: run });
     const moduleRef = await Test.createTestingModule({ imports: [StatusIngestModule] })
@@ -95,6 +100,27 @@ describe('status-ingest app (real Kafka, Redis, PostgreSQL)', () => {
       expect(sample(scrape.text, 'opamp_ingest_db_pool_max_connections')).toBe(loadStatusIngestConfig(env).pgPoolMax);
       expect(scrape.text).toMatch(/opamp_ingest_db_pool_connections\{state="in_use"\} \d+/);
       expect((await fetch(`${base}/nothing`)).status).toBe(404);
+
+      // Own metrics as the gateway's receiver produces them: the RSS gauge is stored at once, the counters from their second reading.
+      const otlp = encodeOtlpRequest(decodeOtlpRequest('metrics', Buffer.from(JSON.stringify(collectorOwnMetrics({ points: 3 }))), 'json'));
+      const record = AgentTelemetryCodec.encode({ tenantId: run, instanceUid: agent.uid, signal: fleet.v1.AgentTelemetrySignal.AGENT_TELEMETRY_SIGNAL_METRICS, items: 3, receivedAtMs: Date.now(), otlpRequest: otlp, gatewayId: 'gw' });
+      await producer.send({ topic: env.OPAMP_INGEST_OWN_TELEMETRY_TOPIC, messages: [{ key: agent.uid, value: record }] });
+      const read = createPgPool({ connectionString: env.OPAMP_DATABASE_URL, applicationName: 'app-test-read', max: 1 });
+      try {
+        const points = await waitFor(
+          () => read.query(`SELECT kind, component, value FROM agent_own_metric_points WHERE tenant_id = $1 AND instance_uid = $2`, [run, agent.uid]).then((r) => r.rows),
+          (rows) => rows.length > 0,
+          { timeoutMs: 30_000, description: 'own-metric points of the agent' },
+        );
+        expect(points).toEqual([{ kind: 'process_memory_rss', component: '', value: 100 }]);
+        const rollups = await read.query(`SELECT kind, avg, count FROM agent_own_metric_rollups WHERE instance_uid = $1`, [agent.uid]);
+        expect(rollups.rows).toEqual([{ kind: 'process_memory_rss', avg: 100, count: 1 }]);
+      } finally {
+        await read.end();
+      }
+      const own = await fetch(`${base}/metrics`).then((r) => r.text());
+      expect(sample(own, 'opamp_ingest_own_metric_points_stored_total')).toBe(1);
+      expect(sample(own, 'opamp_ingest_own_metric_partition_sweeps_total')).toBeGreaterThanOrEqual(1);
     } finally {
       await producer.disconnect();
       await moduleRef.close();

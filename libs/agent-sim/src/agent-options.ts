@@ -17,6 +17,8 @@ import { AgentCapabilities, INSTANCE_UID_BYTES, opamp } from '@opamp/protocol';
 import type { BackoffSettings, Rng } from './backoff';
 import type { ApplyConfigPolicy } from './config-apply';
 import { componentsHash, type AgentDescriptionInput, type ComponentsInput, type HealthInput } from './status-builder';
+import type { OwnMetricNaming } from './collector-own-metrics';
+import { DEFAULT_OWN_METRICS_INTERVAL_MS, type OwnMetricsSettings } from './own-metrics.runner';
 import type { PerMessageDeflateOptions } from 'ws';
 
 export type TransportKind = 'ws' | 'http';
@@ -104,6 +106,12 @@ export interface AgentProfile {
   readonly agentPackage?: string;
   /** DOWNLOADING progress (download_details) at most this often (default PACKAGE_PROGRESS_INTERVAL_MS; 0: with every piece). */
   readonly packageProgressIntervalMs?: number;
+  /**
+   * With ReportsOwnMetrics: send Collector-like own metrics (OTLP/HTTP) to an
+   * offered own_metrics destination every intervalMs (default 10 s), in the
+   * Collector's older or newer naming (own-metrics.runner.ts). Default off.
+   */
+  readonly ownMetrics?: { readonly intervalMs?: number; readonly naming?: OwnMetricNaming; readonly sendFailureRate?: number };
 }
 
 /** Settings of one agent. */
@@ -159,6 +167,8 @@ export interface ResolvedProfile {
   readonly packageProgressIntervalMs: number;
   readonly requestClientCertificate: boolean;
   readonly serverCaPem?: string;
+  /** null: no own metrics are sent. */
+  readonly ownMetrics: OwnMetricsSettings | null;
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
@@ -177,7 +187,7 @@ const PROFILE_KEYS: ReadonlyArray<keyof AgentProfile> = [
   'applyConfig', 'reconnect', 'minRetryMs', 'firstMessageCompressedOnReconnect', 'customCapabilities',
   'availableComponents', 'perMessageDeflate', 'gzipRequests', 'acceptGzip', 'sendInstanceUidHeader',
   'requestTimeoutMs', 'stopTimeoutMs', 'receivedLimit', 'httpAgent', 'followConnectionSettings', 'endpointAliases',
-  'agentPackage', 'packageProgressIntervalMs', 'requestClientCertificate', 'serverCaPem',
+  'agentPackage', 'packageProgressIntervalMs', 'requestClientCertificate', 'serverCaPem', 'ownMetrics',
 ];
 
 const resolved = new WeakMap<object, ResolvedProfile>();
@@ -252,7 +262,16 @@ function resolveProfile(p: AgentProfile): ResolvedProfile {
     packageProgressIntervalMs: p.packageProgressIntervalMs ?? PACKAGE_PROGRESS_INTERVAL_MS,
     requestClientCertificate: p.requestClientCertificate ?? false,
     serverCaPem: p.serverCaPem,
+    ownMetrics: p.ownMetrics ? ownMetricsSettings(p.ownMetrics) : null,
   });
+}
+
+function ownMetricsSettings(o: NonNullable<AgentProfile['ownMetrics']>): OwnMetricsSettings {
+  const intervalMs = o.intervalMs ?? DEFAULT_OWN_METRICS_INTERVAL_MS;
+  if (!(intervalMs >= 100)) throw new RangeError('ownMetrics.intervalMs must be >= 100');
+  const naming = o.naming ?? 'newer';
+  if (naming !== 'older' && naming !== 'newer') throw new RangeError('ownMetrics.naming must be "older" or "newer"');
+  return Object.freeze({ intervalMs, naming, sendFailureRate: o.sendFailureRate });
 }
 
 /** Validate a caller-provided instance uid. */

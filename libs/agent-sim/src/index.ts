@@ -33,3 +33,7 @@ export type {
   StatusSnapshot,
 } from './status-builder';
 export type { PerMessageDeflateOptions as WsPerMessageDeflateOptions } from 'ws';
+export { CollectorOwnMetrics } from './collector-own-metrics';
+export type { CollectorOwnMetricsOptions, OwnMetricNaming } from './collector-own-metrics';
+export { DEFAULT_OWN_METRICS_INTERVAL_MS, OwnMetricsRunner } from './own-metrics.runner';
+export type { OwnMetricsSettings, OwnMetricsTotals } from './own-metrics.runner';

@@ -66,6 +66,7 @@ import { ConnectionSettingsRunner, type ConnectionSettingsHost } from './connect
 import type { AgentErrorKind, SimulatedAgentEvents } from './agent-events';
 import { RemoteConfigRunner, type RemoteConfigHost } from './remote-config.runner';
 import { PackageInstallRunner, type PackageInstallHost } from './package-install.runner';
+import { OwnMetricsRunner } from './own-metrics.runner';
 import { ClientCertificateRunner } from './client-certificate.runner';
 
 type ServerToAgent = opamp.proto.v1.ServerToAgent;
@@ -134,6 +135,8 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private readonly certificates: ClientCertificateRunner | undefined;
   /** Package offers (AcceptsPackages): created with the first. */
   private packages: PackageInstallRunner | undefined;
+  /** Own metrics (profile ownMetrics, ReportsOwnMetrics): created with the first own_metrics offer. */
+  private ownMetricsRunner: OwnMetricsRunner | undefined;
 
   /** Received ServerToAgent messages (oldest first), at most `receivedLimit`. */
   readonly received: ServerToAgent[] = [];
@@ -273,6 +276,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.phase = 'stopping';
     this.remote.cancel();
     this.packages?.cancel();
+    await this.ownMetricsRunner?.stop();
     this.reconnectAt = NONE;
     this.clearTimer();
     const deadline = Date.now() + this.profile.stopTimeoutMs;
@@ -298,6 +302,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   /** Abrupt death: destroy the socket, no disconnect message. */
   kill(): void {
     if (this.phase === 'idle' || this.phase === 'stopped') return;
+    void this.ownMetricsRunner?.stop();
     this.phase = 'stopping';
     this.remote.cancel();
     this.packages?.cancel();
@@ -834,6 +839,10 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     } else {
       const heartbeat = offered?.heartbeatIntervalSeconds;
       if (heartbeat && heartbeat > 0 && hasCapability(caps, AgentCapabilities.ReportsHeartbeat)) this.setHeartbeat(heartbeat * 1000);
+    }
+    const ownMetrics = message.connectionSettings?.ownMetrics;
+    if (ownMetrics && this.profile.ownMetrics && hasCapability(caps, AgentCapabilities.ReportsOwnMetrics)) {
+      (this.ownMetricsRunner ??= new OwnMetricsRunner(this.profile.ownMetrics, () => this.uid, this.profile.rng)).offer(ownMetrics);
     }
     const newUid = message.agentIdentification?.newInstanceUid;
     if (newUid && newUid.length > 0) {

@@ -50,4 +50,6 @@ export const ConsumerGroups = {
   configService: 'opamp.config-service',
   /** status-ingest's consumer of opamp.agent-telemetry (issue 19). */
   ownTelemetry: 'opamp.own-telemetry',
+  /** status-ingest's store of agents' own metrics from opamp.agent-telemetry (issue 19 item 3): a group of its own, so it commits apart from the counters. */
+  ownMetrics: 'opamp.own-metrics',
 } as const;

@@ -15,3 +15,5 @@ export * from './store/own-telemetry-counter.repository';
 export * from './runtime/own-telemetry.consumer';
 export * from './store/own-metric.repository';
 export * from './runtime/own-metric.store';
+export * from './runtime/own-metric-partition.sweeper';
+export * from './runtime/own-telemetry.forwarder';

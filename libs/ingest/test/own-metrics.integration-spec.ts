@@ -2,13 +2,16 @@
  * Own metrics in PostgreSQL (issue 19 item 3, real database): points and
  * rollups are written one statement per batch into daily partitions that the
  * sweep creates ahead, a rollup bucket met again is merged, and partitions
- * past retention are dropped while the recent ones stay.
+ * past retention are dropped while the recent ones stay. Points stamped far
+ * from the server's clock are dropped and counted (no partition may hold
+ * them); the periodic sweep makes the partitions of the oldest accepted time
+ * too, and one replica at a time runs it.
  */
 import { deleteTopics, ensureTopics, RecordProducer } from '@opamp/bus-kafka';
 import { AgentTelemetryCodec, fleet } from '@opamp/contracts';
 import { newInstanceUidV7, opentelemetry } from '@opamp/protocol';
 import { waitFor } from '@opamp/testing';
-import { OwnMetricRepository, OwnMetricStore, OwnTelemetryWorker, rollupOwnPoints } from '../src';
+import { OwnMetricPartitionSweeper, OwnMetricRepository, OwnMetricStore, OwnTelemetryWorker, rollupOwnPoints } from '../src';
 import { IngestHarness } from './ingest-harness';
 
 const DAY = 86_400_000;
@@ -71,7 +74,7 @@ describe('own metrics store (real PostgreSQL)', () => {
 
   it('keeps records from Kafka as rates and gauges on the record\'s agent, counting unknown metrics and series past the cap', async () => {
     await ensureTopics(h.kafka, [{ name: topic, partitions: 1, retentionMs: 3_600_000, valueType: 'AgentTelemetry' }]);
-    const store = new OwnMetricStore(h.db, 3);
+    const store = new OwnMetricStore(h.db, { maxSeriesPerAgent: 3 });
     worker = new OwnTelemetryWorker({ kafka: h.kafka, topic, groupId: `${h.runId}.own-metrics`, consumer: store });
     await worker.start();
     const agent = newInstanceUidV7();
@@ -134,4 +137,38 @@ describe('own metrics store (real PostgreSQL)', () => {
     const rollup = await h.pool.query(`SELECT kind, avg, max, count FROM agent_own_metric_rollups WHERE instance_uid = $1 AND kind = 'exporter_queue_size'`, [agent]);
     expect(rollup.rows).toEqual([{ kind: 'exporter_queue_size', avg: 7, max: 7, count: 2 }]);
   }, 60_000);
+
+  it('drops points stamped beyond the clock skew, and the sweep makes the day of the oldest accepted point, one replica at a time', async () => {
+    const now = Date.now();
+    const store = new OwnMetricStore(h.db, { clockSkewMs: 3_600_000, clock: () => now });
+    const agent = newInstanceUidV7();
+    const gauge = (atMs: number) => ({ name: 'otelcol_process_memory_rss', gauge: { dataPoints: [{ timeUnixNano: atMs * 1_000_000, asDouble: 5 }] } });
+    const otlp = Buffer.from(
+      opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest.encode({
+        resourceMetrics: [{ scopeMetrics: [{ metrics: [gauge(now - 2 * 3_600_000), gauge(now - 60_000), gauge(now + 30 * DAY)] }] }],
+      }).finish(),
+    );
+    await store.consume([{ tenantId: h.tenant, instanceUid: agent, signal: fleet.v1.AgentTelemetrySignal.AGENT_TELEMETRY_SIGNAL_METRICS, otlpRequest: otlp }]);
+    expect(store.totals).toMatchObject({ points: 1, outOfWindowPoints: 2 });
+    const kept = await h.pool.query(`SELECT count(*)::int AS n FROM agent_own_metric_points WHERE instance_uid = $1`, [agent]);
+    expect(kept.rows[0].n).toBe(1);
+
+    // Half an hour past midnight, an hour of skew reaches back into yesterday: its partitions are made too.
+    const sweeper = new OwnMetricPartitionSweeper(h.db, { retention: { pointsMs: DAY, rollupsMs: 30 * DAY }, clockSkewMs: 3_600_000, clock: () => Date.UTC(2030, 0, 1, 0, 30) });
+    await h.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['opamp.own-metric-partitions']);
+      // Another replica holds the sweep: this one skips the pass.
+      expect(await sweeper.sweepOnce()).toBeNull();
+    });
+    expect(sweeper.totals).toMatchObject({ passes: 1, skipped: 1 });
+    const dropped = await sweeper.sweepOnce();
+    expect(dropped).toContain('agent_own_metric_points_20261202');
+    expect(await partitions('agent_own_metric_points')).toEqual([
+      'agent_own_metric_points_20291231',
+      'agent_own_metric_points_20300101',
+      'agent_own_metric_points_20300102',
+      'agent_own_metric_points_20300103',
+    ]);
+    expect(sweeper.totals).toMatchObject({ passes: 2, skipped: 1, dropped: dropped!.length });
+  });
 });

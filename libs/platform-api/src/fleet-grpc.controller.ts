@@ -136,6 +136,8 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'RevokeAgents') revokeAgents(r: Req, m: Metadata, c: GrpcCall) { return this.call('RevokeAgents', r, m, c); }
   @GrpcMethod(S, 'GetCertificateRevocationList') getCertificateRevocationList(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetCertificateRevocationList', r, m, c); }
   @GrpcMethod(S, 'GetPackageAssignmentStatus') getPackageAssignmentStatus(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetPackageAssignmentStatus', r, m, c); }
+  @GrpcMethod(S, 'GetAgentOwnMetrics') getAgentOwnMetrics(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetAgentOwnMetrics', r, m, c); }
+  @GrpcMethod(S, 'GetFleetOwnMetrics') getFleetOwnMetrics(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetFleetOwnMetrics', r, m, c); }
 
   /**
    * Server stream. Emits an event only when the call can take it (Nest's own

@@ -112,6 +112,8 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'POST', path: '/agents:revoke', rpc: 'RevokeAgents', body: '*', summary: "Revoke agents (instance_uid or selector): every certificate and every credential the server issued them" },
   { method: 'GET', path: '/certificate-authorities/{id}/revocation-list', rpc: 'GetCertificateRevocationList', summary: "The CA's current CRL as JSON (PEM and DER); GET .../crl serves the CRL itself" },
   { method: 'GET', path: '/package-assignments/{name}/status', rpc: 'GetPackageAssignmentStatus', summary: "Where a package assignment's agents stand: installed, other version, downloading (bytes/s, percent), installing, failed, retry pending, no file for their platform, not capable" },
+  { method: 'GET', path: '/agents/{instanceUid}/own-metrics', rpc: 'GetAgentOwnMetrics', summary: "An agent's own metrics (start_time, end_time RFC 3339, default the last hour; kinds): 10 s points up to 24 h, 5-minute rollups beyond, at most 31 days" },
+  { method: 'GET', path: '/fleet-own-metrics', rpc: 'GetFleetOwnMetrics', summary: "Agents' own metrics summed per group from the 5-minute rollups: by the configuration they run, or by a label's value (group_by_label); selector, kinds, start_time, end_time" },
   {
     method: 'GET',
     path: '/agents:watch',

@@ -93,6 +93,8 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   RevokeAgents: (api, c, r) => api.certificateRevocation.revokeAgents(c, r),
   GetCertificateRevocationList: (api, c, r) => api.certificateRevocation.getCertificateRevocationList(c, r),
   GetPackageAssignmentStatus: (api, c, r) => api.packageGroupStatus.getPackageAssignmentStatus(c, r),
+  GetAgentOwnMetrics: (api, c, r) => api.ownMetrics.getAgentOwnMetrics(c, r),
+  GetFleetOwnMetrics: (api, c, r) => api.ownMetrics.getFleetOwnMetrics(c, r),
 };
 
 /** Server-streaming rpcs: served by the transports themselves (watch-stream.ts), not through invokeRpc. */

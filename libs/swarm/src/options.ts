@@ -2,6 +2,7 @@
  * Owns the options of a swarm run, their defaults and their validation.
  */
 import { checkDescriptionModel, DEFAULT_DESCRIPTION_MODEL, type DescriptionModel } from './description';
+import type { OwnMetricNaming } from '@opamp/agent-sim';
 
 /** How every simulated agent behaves (shared by all agents of the swarm). */
 export interface SwarmAgentSettings {
@@ -39,6 +40,8 @@ export interface SwarmAgentSettings {
   readonly requestClientCertificate?: boolean;
   /** wss / https: the CA (PEM) the server's certificate must chain to. */
   readonly serverCaPem?: string;
+  /** Own metrics to an offered own_metrics destination (adds ReportsOwnMetrics); absent: none. */
+  readonly ownMetrics?: { readonly intervalMs: number; readonly naming: OwnMetricNaming };
   /** Effective config body before any remote config (YAML). */
   readonly initialConfig: string;
 }

@@ -22,6 +22,10 @@ const HEALTHY: HealthInput = Object.freeze({ healthy: true, status: 'StatusOK' }
 /** What following connection settings offers adds to an agent's capabilities. */
 const FOLLOWS_SETTINGS = AgentCapabilities.AcceptsOpAMPConnectionSettings | AgentCapabilities.ReportsConnectionSettingsStatus;
 const SETTINGS_STATUS = opamp.proto.v1.ConnectionSettingsStatuses;
+
+function withOwnMetrics(capabilities: number | undefined, on: boolean): number | undefined {
+  return on ? (capabilities ?? DEFAULT_AGENT_CAPABILITIES) | AgentCapabilities.ReportsOwnMetrics : capabilities;
+}
 const UNHEALTHY: HealthInput = Object.freeze({ healthy: false, status: 'StatusRecoverableError', lastError: 'simulated health flap' });
 
 export type SendToParent = (message: WorkerMessage) => void;
@@ -187,8 +191,9 @@ export class SwarmWorker {
         endpoint,
         transport,
         headers: a.headers,
-        capabilities: a.followConnectionSettings ? (a.capabilities ?? DEFAULT_AGENT_CAPABILITIES) | FOLLOWS_SETTINGS : a.capabilities,
+        capabilities: withOwnMetrics(a.followConnectionSettings ? (a.capabilities ?? DEFAULT_AGENT_CAPABILITIES) | FOLLOWS_SETTINGS : a.capabilities, a.ownMetrics !== undefined),
         followConnectionSettings: a.followConnectionSettings,
+        ownMetrics: a.ownMetrics,
         endpointAliases: a.endpointAliases,
         requestClientCertificate: a.requestClientCertificate,
         serverCaPem: a.serverCaPem,

@@ -18,3 +18,4 @@ export * from './download-cut.proxy';
 export * from './websocket-probe';
 export * from './otlp-export.client';
 export * from './otlp-trace.receiver';
+export * from './otlp-export.receiver';

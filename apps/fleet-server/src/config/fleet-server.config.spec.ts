@@ -47,6 +47,14 @@ describe('embedded server configuration', () => {
   });
 });
 
+describe("agents' own metrics", () => {
+  it('keeps points 24 h and rollups 30 days by default, as status-ingest', () => {
+    expect(loadFleetServerConfig({}).ownMetrics).toEqual({ retention: { pointsMs: 24 * 3_600_000, rollupsMs: 30 * 86_400_000 }, maxSeriesPerAgent: 200, partitionSweepMs: 3_600_000, forwardUrl: '' });
+    expect(loadFleetServerConfig({ OPAMP_OWN_METRICS_ROLLUPS_RETENTION_DAYS: '7' }).ownMetrics.retention.rollupsMs).toBe(7 * 86_400_000);
+    expect(() => loadFleetServerConfig({ OPAMP_OWN_METRICS_POINTS_RETENTION_HOURS: '1' })).toThrow(/OPAMP_OWN_METRICS_POINTS_RETENTION_HOURS/);
+  });
+});
+
 describe('credentials', () => {
   it('generates tokens on first start, keeps them private, and reuses them', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'creds-'));

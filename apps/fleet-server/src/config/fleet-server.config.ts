@@ -60,6 +60,13 @@ export const fleetServerEnv = {
   /** How often heartbeat times are written to the agent rows (the bound of last_seen's lag), as status-ingest's. */
   OPAMP_LAST_SEEN_FLUSH_MS: int({ default: INGEST_DEFAULTS.lastSeenFlushMs, min: 100 }),
   OPAMP_DRAIN_WINDOW_MS: int({ default: 10_000, min: 0 }),
+  /** Agents' own metrics (issue 19 item 3), as status-ingest's: retention of 10 s points and 5-minute rollups, series cap, partition sweep. */
+  OPAMP_OWN_METRICS_POINTS_RETENTION_HOURS: int({ default: INGEST_DEFAULTS.ownMetricPointsRetentionHours, min: 2, max: 24 * 366 }),
+  OPAMP_OWN_METRICS_ROLLUPS_RETENTION_DAYS: int({ default: INGEST_DEFAULTS.ownMetricRollupsRetentionDays, min: 1, max: 3_660 }),
+  OPAMP_OWN_METRICS_MAX_SERIES_PER_AGENT: int({ default: INGEST_DEFAULTS.maxOwnMetricSeriesPerAgent, min: 1, max: 100_000 }),
+  /** An external OTLP/HTTP endpoint (base URL) agents' own telemetry is also forwarded to, unchanged; '' (default): none. */
+  OPAMP_OWN_TELEMETRY_FORWARD_URL: str({ default: '' }),
+  OPAMP_OWN_METRICS_PARTITION_SWEEP_MS: int({ default: INGEST_DEFAULTS.ownMetricPartitionSweepMs, min: 1_000, max: 86_400_000 }),
   OPAMP_LOG_API: bool({ default: false }),
   /** WatchAgents: merge window, and changed agents one stream may have waiting before it is ended (as config-service). */
   OPAMP_WATCH_COALESCE_MS: int({ default: 100, min: 0, max: 10_000 }),
@@ -101,6 +108,7 @@ export interface FleetServerConfig {
   sweepIntervalMs: number;
   lastSeenFlushMs: number;
   drainWindowMs: number;
+  ownMetrics: { retention: { pointsMs: number; rollupsMs: number }; maxSeriesPerAgent: number; partitionSweepMs: number; forwardUrl: string };
   logApi: boolean;
   watchCoalesceMs: number;
   watchMaxQueue: number;
@@ -113,6 +121,9 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
   }
   if (e.OPAMP_OFFLINE_AFTER_INTERVALS < e.OPAMP_STALE_AFTER_INTERVALS) {
     throw new Error('invalid configuration: OPAMP_OFFLINE_AFTER_INTERVALS must be >= OPAMP_STALE_AFTER_INTERVALS');
+  }
+  if (e.OPAMP_OWN_TELEMETRY_FORWARD_URL && !/^https?:\/\/[^\s]+$/.test(e.OPAMP_OWN_TELEMETRY_FORWARD_URL)) {
+    throw new Error('invalid configuration: OPAMP_OWN_TELEMETRY_FORWARD_URL must be an http(s):// URL');
   }
   const clientIdentity = clientIdentitySettings(e);
   if (clientIdentity) new TrustedProxies(clientIdentity.trustedProxies);
@@ -148,6 +159,12 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
     sweepIntervalMs: e.OPAMP_SWEEP_INTERVAL_MS,
     lastSeenFlushMs: e.OPAMP_LAST_SEEN_FLUSH_MS,
     drainWindowMs: e.OPAMP_DRAIN_WINDOW_MS,
+    ownMetrics: {
+      retention: { pointsMs: e.OPAMP_OWN_METRICS_POINTS_RETENTION_HOURS * 3_600_000, rollupsMs: e.OPAMP_OWN_METRICS_ROLLUPS_RETENTION_DAYS * 86_400_000 },
+      maxSeriesPerAgent: e.OPAMP_OWN_METRICS_MAX_SERIES_PER_AGENT,
+      partitionSweepMs: e.OPAMP_OWN_METRICS_PARTITION_SWEEP_MS,
+      forwardUrl: e.OPAMP_OWN_TELEMETRY_FORWARD_URL,
+    },
     logApi: e.OPAMP_LOG_API,
     watchCoalesceMs: e.OPAMP_WATCH_COALESCE_MS,
     watchMaxQueue: e.OPAMP_WATCH_MAX_QUEUE,

@@ -49,3 +49,28 @@ describe('status-ingest metrics port configuration', () => {
     expect(() => loadStatusIngestConfig({ OPAMP_INGEST_METRICS_PORT: '70000' })).toThrow(/OPAMP_INGEST_METRICS_PORT/);
   });
 });
+
+describe("status-ingest agents' own metrics configuration", () => {
+  it('keeps points 24 h and rollups 30 days by default, in a group of its own', () => {
+    expect(loadStatusIngestConfig({}).ownMetrics).toEqual({
+      groupId: 'opamp.own-metrics',
+      retention: { pointsMs: 24 * 3_600_000, rollupsMs: 30 * 86_400_000 },
+      maxSeriesPerAgent: 200,
+      partitionSweepMs: 3_600_000,
+      forwardUrl: '',
+    });
+    expect(loadStatusIngestConfig({ OPAMP_INGEST_OWN_METRICS_POINTS_RETENTION_HOURS: '48', OPAMP_INGEST_OWN_METRICS_ROLLUPS_RETENTION_DAYS: '90' }).ownMetrics.retention).toEqual({
+      pointsMs: 48 * 3_600_000,
+      rollupsMs: 90 * 86_400_000,
+    });
+    // Below 2 h the day of the oldest accepted point could be dropped as it is made.
+    expect(() => loadStatusIngestConfig({ OPAMP_INGEST_OWN_METRICS_POINTS_RETENTION_HOURS: '1' })).toThrow(/OPAMP_INGEST_OWN_METRICS_POINTS_RETENTION_HOURS/);
+  });
+});
+
+describe("status-ingest forwarding of agents' own telemetry", () => {
+  it('forwards nowhere by default, to an http(s) URL when set', () => {
+    expect(loadStatusIngestConfig({ OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL: 'https://otlp.example:4318' }).ownMetrics.forwardUrl).toBe('https://otlp.example:4318');
+    expect(() => loadStatusIngestConfig({ OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL: 'otlp.example:4318' })).toThrow(/OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL/);
+  });
+});

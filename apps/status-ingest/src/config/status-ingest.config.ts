@@ -14,6 +14,15 @@ export const statusIngestEnv = {
   /** Agents' own telemetry the gateways' OTLP receivers accepted (issue 19), and the group that counts it. */
   OPAMP_INGEST_OWN_TELEMETRY_TOPIC: str({ default: KafkaTopics.agentTelemetry.name }),
   OPAMP_INGEST_OWN_TELEMETRY_GROUP_ID: str({ default: ConsumerGroups.ownTelemetry }),
+  /** The group that stores agents' own metrics from the same topic (issue 19 item 3), and how long they are kept. */
+  OPAMP_INGEST_OWN_METRICS_GROUP_ID: str({ default: ConsumerGroups.ownMetrics }),
+  OPAMP_INGEST_OWN_METRICS_POINTS_RETENTION_HOURS: int({ default: INGEST_DEFAULTS.ownMetricPointsRetentionHours, min: 2, max: 24 * 366 }),
+  OPAMP_INGEST_OWN_METRICS_ROLLUPS_RETENTION_DAYS: int({ default: INGEST_DEFAULTS.ownMetricRollupsRetentionDays, min: 1, max: 3_660 }),
+  /** Own-metric series kept per agent; points of further series are dropped and counted. */
+  OPAMP_INGEST_OWN_METRICS_MAX_SERIES_PER_AGENT: int({ default: INGEST_DEFAULTS.maxOwnMetricSeriesPerAgent, min: 1, max: 100_000 }),
+  /** An external OTLP/HTTP endpoint (base URL) agents' own telemetry is also forwarded to, unchanged; '' (default): none. */
+  OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL: str({ default: '' }),
+  OPAMP_INGEST_OWN_METRICS_PARTITION_SWEEP_MS: int({ default: INGEST_DEFAULTS.ownMetricPartitionSweepMs, min: 1_000, max: 86_400_000 }),
   /** The heartbeat interval agents use (the OpAMP default is 30 s). */
   OPAMP_INGEST_HEARTBEAT_INTERVAL_S: int({ default: 30, min: 1, max: 86_400 }),
   /** Silent for this many intervals: stale. */
@@ -44,6 +53,8 @@ export interface StatusIngestConfig {
   eventsTopic: string;
   groupId: string;
   ownTelemetry: { topic: string; groupId: string };
+  /** Agents' own metrics (issue 19 item 3): their consumer group on ownTelemetry.topic, retention, series cap, partition sweep. */
+  ownMetrics: { groupId: string; retention: { pointsMs: number; rollupsMs: number }; maxSeriesPerAgent: number; partitionSweepMs: number; forwardUrl: string };
   lastSeenFlushMs: number;
   /** null: no metrics / health port. */
   metrics: { host: string; port: number } | null;
@@ -60,6 +71,9 @@ export function loadStatusIngestConfig(env: Record<string, string | undefined> =
   if (e.OPAMP_INGEST_OFFLINE_AFTER_INTERVALS < e.OPAMP_INGEST_STALE_AFTER_INTERVALS) {
     throw new EnvConfigError(['OPAMP_INGEST_OFFLINE_AFTER_INTERVALS must be >= OPAMP_INGEST_STALE_AFTER_INTERVALS']);
   }
+  if (e.OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL && !/^https?:\/\/[^\s]+$/.test(e.OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL)) {
+    throw new EnvConfigError(['OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL must be an http(s):// URL']);
+  }
   return {
     kafkaBrokers: e.OPAMP_KAFKA_BROKERS,
     kafkaSecurity: kafkaSecuritySettings(e),
@@ -74,6 +88,13 @@ export function loadStatusIngestConfig(env: Record<string, string | undefined> =
     eventsTopic: e.OPAMP_INGEST_EVENTS_TOPIC,
     groupId: e.OPAMP_INGEST_GROUP_ID,
     ownTelemetry: { topic: e.OPAMP_INGEST_OWN_TELEMETRY_TOPIC, groupId: e.OPAMP_INGEST_OWN_TELEMETRY_GROUP_ID },
+    ownMetrics: {
+      groupId: e.OPAMP_INGEST_OWN_METRICS_GROUP_ID,
+      retention: { pointsMs: e.OPAMP_INGEST_OWN_METRICS_POINTS_RETENTION_HOURS * 3_600_000, rollupsMs: e.OPAMP_INGEST_OWN_METRICS_ROLLUPS_RETENTION_DAYS * 86_400_000 },
+      maxSeriesPerAgent: e.OPAMP_INGEST_OWN_METRICS_MAX_SERIES_PER_AGENT,
+      partitionSweepMs: e.OPAMP_INGEST_OWN_METRICS_PARTITION_SWEEP_MS,
+      forwardUrl: e.OPAMP_INGEST_OWN_TELEMETRY_FORWARD_URL,
+    },
     lastSeenFlushMs: e.OPAMP_INGEST_LAST_SEEN_FLUSH_MS,
     metrics: e.OPAMP_INGEST_METRICS_PORT === 0 ? null : { host: e.OPAMP_INGEST_METRICS_HOST, port: e.OPAMP_INGEST_METRICS_PORT },
     liveness: {

@@ -103,3 +103,23 @@ describe('status-ingest metrics', () => {
     expect(sample(text, 'opamp_ingest_own_telemetry_poisoned_total')).toBe(2);
   });
 });
+
+describe("status-ingest agents' own-metric metrics", () => {
+  it('renders the own-metric store and partition sweep totals as opamp_ingest_own_metric_* counters', async () => {
+    const metrics = new StatusIngestMetrics({ defaultMetrics: false });
+    expect(sample(await metrics.registry.metrics(), 'opamp_ingest_own_metric_points_stored_total')).toBe(0);
+    const store = { points: 40, unknownMetrics: 3, overCapPoints: 2, outOfWindowPoints: 1, undecodable: 4 };
+    const partitions = { passes: 5, skipped: 1, errors: 1, dropped: 2 };
+    metrics.watchOwnMetrics({ store, partitions });
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'opamp_ingest_own_metric_points_stored_total')).toBe(40);
+    expect(sample(text, 'opamp_ingest_own_metric_unknown_metrics_total')).toBe(3);
+    expect(sample(text, 'opamp_ingest_own_metric_points_over_series_cap_total')).toBe(2);
+    expect(sample(text, 'opamp_ingest_own_metric_points_out_of_window_total')).toBe(1);
+    expect(sample(text, 'opamp_ingest_own_metric_records_refused_total')).toBe(4);
+    expect(sample(text, 'opamp_ingest_own_metric_partition_sweeps_total')).toBe(5);
+    expect(sample(text, 'opamp_ingest_own_metric_partition_sweeps_skipped_total')).toBe(1);
+    expect(sample(text, 'opamp_ingest_own_metric_partition_sweep_errors_total')).toBe(1);
+    expect(sample(text, 'opamp_ingest_own_metric_partitions_dropped_total')).toBe(2);
+  });
+});

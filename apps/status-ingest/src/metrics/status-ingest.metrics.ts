@@ -5,7 +5,17 @@
  * the batch duration is observed as it happens, from the worker's onBatch.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BatchStats, LastSeenFlushTotals, OwnTelemetryCounterTotals, RetentionTotals, SweepTotals } from '@opamp/ingest';
+import {
+  OWN_METRIC_PARTITION_COUNTERS,
+  OWN_METRIC_STORE_COUNTERS,
+  type BatchStats,
+  type LastSeenFlushTotals,
+  type OwnMetricPartitionTotals,
+  type OwnMetricStoreTotals,
+  type OwnTelemetryCounterTotals,
+  type RetentionTotals,
+  type SweepTotals,
+} from '@opamp/ingest';
 
 /** What the metrics read: an IngestWorker satisfies it. */
 export interface IngestMetricsSource {
@@ -22,6 +32,12 @@ export interface IngestMetricsSource {
 export interface OwnTelemetryMetricsSource {
   readonly poisoned: number;
   readonly totals: Readonly<OwnTelemetryCounterTotals>;
+}
+
+/** What the own-metric metrics read (issue 19 item 3): the store's and the partition sweep's totals. */
+export interface OwnMetricsMetricsSource {
+  readonly store: Readonly<OwnMetricStoreTotals>;
+  readonly partitions: Readonly<OwnMetricPartitionTotals>;
 }
 
 const RECORD_COUNTERS: Array<[string, string, (t: Readonly<BatchStats>) => number]> = [
@@ -53,6 +69,7 @@ export class StatusIngestMetrics {
   readonly registry = new Registry();
   private source: IngestMetricsSource | null = null;
   private ownTelemetry: OwnTelemetryMetricsSource | null = null;
+  private ownMetrics: OwnMetricsMetricsSource | null = null;
   private readonly batchSeconds = new Histogram({
     name: 'opamp_ingest_batch_duration_seconds',
     help: 'Time to process one partition batch of inbound records (before its offsets commit)',
@@ -87,6 +104,12 @@ export class StatusIngestMetrics {
     mirrorCounter(this.registry, 'opamp_ingest_own_telemetry_records_total', "Agents' own-telemetry records counted (opamp.agent-telemetry)", () => own()?.totals.records ?? 0);
     mirrorCounter(this.registry, 'opamp_ingest_own_telemetry_unknown_agents_total', 'Own-telemetry tallies of agents that no longer exist (dropped)', () => own()?.totals.unknownAgents ?? 0);
     mirrorCounter(this.registry, 'opamp_ingest_own_telemetry_poisoned_total', 'Own-telemetry records skipped as undecodable', () => own()?.poisoned ?? 0);
+    for (const [name, help, read] of OWN_METRIC_STORE_COUNTERS) {
+      mirrorCounter(this.registry, `opamp_ingest_${name}`, help, () => (this.ownMetrics ? read(this.ownMetrics.store) : 0));
+    }
+    for (const [name, help, read] of OWN_METRIC_PARTITION_COUNTERS) {
+      mirrorCounter(this.registry, `opamp_ingest_${name}`, help, () => (this.ownMetrics ? read(this.ownMetrics.partitions) : 0));
+    }
     const source = () => this.source;
     new Counter({
       name: 'opamp_ingest_liveness_marked_total',
@@ -123,6 +146,11 @@ export class StatusIngestMetrics {
   /** Reads the own-telemetry worker's counters from now on. */
   watchOwnTelemetry(source: OwnTelemetryMetricsSource): void {
     this.ownTelemetry = source;
+  }
+
+  /** Reads the own-metric store's and partition sweep's counters from now on. */
+  watchOwnMetrics(source: OwnMetricsMetricsSource): void {
+    this.ownMetrics = source;
   }
 
   observeBatch(durationMs: number): void {

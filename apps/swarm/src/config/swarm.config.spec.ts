@@ -85,3 +85,15 @@ describe('swarm configuration', () => {
     expect(usage()).toContain('--converge-selector');
   });
 });
+
+describe('swarm own metrics flags', () => {
+  it('sends none by default; --own-metrics with an interval and a naming', () => {
+    const off = loadSwarmConfig([], {});
+    if (off.help) throw new Error('no help expected');
+    expect(off.swarm.agent?.ownMetrics).toBeUndefined();
+    const on = loadSwarmConfig(['--own-metrics', '--own-metrics-interval', '2000', '--own-metrics-naming', 'older'], {});
+    if (on.help) throw new Error('no help expected');
+    expect(on.swarm.agent?.ownMetrics).toEqual({ intervalMs: 2000, naming: 'older' });
+    expect(() => loadSwarmConfig(['--own-metrics', '--own-metrics-naming', 'latest'], {})).toThrow(/SWARM_OWN_METRICS_NAMING/);
+  });
+});

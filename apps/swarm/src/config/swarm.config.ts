@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { bool, type EnvVar, int, list, readEnv, str } from '@opamp/config';
+import type { OwnMetricNaming } from '@opamp/agent-sim';
 import {
   DEFAULT_DESCRIPTION_MODEL,
   type DescriptionModel,
@@ -59,6 +60,10 @@ export const swarmEnv = {
   SWARM_CLIENT_CERTIFICATE: bool({ default: false }),
   /** wss / https endpoints: PEM file of the CA the server's (terminator's) certificate chains to. */
   SWARM_SERVER_CA_FILE: str({ default: '' }),
+  /** Own metrics (issue 19): agents declare ReportsOwnMetrics and send Collector-like OTLP metrics to an offered destination. */
+  SWARM_OWN_METRICS: bool({ default: false }),
+  SWARM_OWN_METRICS_INTERVAL_MS: int({ default: 10_000, min: 100 }),
+  SWARM_OWN_METRICS_NAMING: str({ default: 'newer', choices: ['older', 'newer'] }),
   SWARM_SERVICES: str({ default: '' }),
   SWARM_VERSIONS: str({ default: '' }),
   SWARM_OS_TYPES: str({ default: '' }),
@@ -119,6 +124,9 @@ export const FLAGS: readonly Flag[] = [
     help: 'send a CSR per agent and connect with the offered client certificate (mutual TLS); needs --follow-connection-settings (off)',
     switch: true,
   },
+  { name: 'own-metrics', env: 'SWARM_OWN_METRICS', help: "declare ReportsOwnMetrics and send own metrics (OTLP/HTTP) to an offered own_metrics destination (off)", switch: true },
+  { name: 'own-metrics-interval', env: 'SWARM_OWN_METRICS_INTERVAL_MS', help: 'own metrics sent every this many ms (10000)' },
+  { name: 'own-metrics-naming', env: 'SWARM_OWN_METRICS_NAMING', help: "the Collector's metric names: older (OpenCensus) or newer (SDK, v0.110+) (newer)" },
   { name: 'server-ca-file', env: 'SWARM_SERVER_CA_FILE', help: 'PEM CA file the wss/https server certificate must chain to (Node roots)' },
   { name: 'services', env: 'SWARM_SERVICES', help: 'service.name distribution, name:weight,...' },
   { name: 'versions', env: 'SWARM_VERSIONS', help: 'service.version distribution' },
@@ -272,6 +280,7 @@ export function loadSwarmConfig(
       perMessageDeflate: e.SWARM_PER_MESSAGE_DEFLATE,
       followConnectionSettings: e.SWARM_FOLLOW_CONNECTION_SETTINGS,
       requestClientCertificate: e.SWARM_CLIENT_CERTIFICATE,
+      ...(e.SWARM_OWN_METRICS ? { ownMetrics: { intervalMs: e.SWARM_OWN_METRICS_INTERVAL_MS, naming: e.SWARM_OWN_METRICS_NAMING as OwnMetricNaming } } : {}),
       ...(serverCaPem ? { serverCaPem } : {}),
     },
   };

@@ -22,6 +22,7 @@ import { AuditApi } from './audit-api';
 import { ConfigurationApi } from './configuration-api';
 import { ConnectionProfileApi } from './connection-profile-api';
 import { OwnTelemetryApi } from './own-telemetry-api';
+import { OwnMetricsApi } from './own-metrics-api';
 import { PackageApi, type PackageApiOptions } from './package-api';
 import { PackageAssignmentApi } from './package-assignment-api';
 import { PackageGroupStatusApi } from './package-group-status-api';
@@ -69,6 +70,8 @@ export class FleetApiService {
   readonly connectionProfiles: ConnectionProfileApi;
   /** What agents' own telemetry this server received (api/own-telemetry-api.ts). */
   readonly ownTelemetry: OwnTelemetryApi;
+  /** Agents' own metrics per agent and per fleet group (api/own-metrics-api.ts). */
+  readonly ownMetrics: OwnMetricsApi;
   /** The package catalog and uploaded package files (api/package-api.ts). */
   readonly packages: PackageApi;
   /** Desired packages per group (api/package-assignment-api.ts). */
@@ -127,6 +130,7 @@ export class FleetApiService {
     this.packageGroupStatus = new PackageGroupStatusApi(() => options.packageReconciler ?? null);
     this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices ?? null);
     this.ownTelemetry = new OwnTelemetryApi(ctx);
+    this.ownMetrics = new OwnMetricsApi(ctx);
     this.certificateServices = options.certificates ?? null;
     this.certificateAuthorities = new CertificateAuthorityApi(ctx, this.certificateServices);
     this.agentCertificates = new AgentCertificateApi(ctx, this.certificateServices);

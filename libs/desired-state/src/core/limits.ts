@@ -224,3 +224,17 @@ export const DEFAULT_PACKAGE_BLOB_SWEEP_MS = 10 * 60 * 1000;
  * redirect elsewhere is refused: it would leave the allow-list's host).
  */
 export const MAX_PACKAGE_URL_REDIRECTS = 3;
+
+/**
+ * Agents' own metrics (GetAgentOwnMetrics, GetFleetOwnMetrics; issue 19 item 3).
+ * A range up to OWN_METRIC_POINTS_RANGE_MS is answered from the 10 s points
+ * (kept 24 h by default), a longer one from the 5-minute rollups, at most
+ * OWN_METRIC_MAX_RANGE_MS (the rollups' 30 days and a day's partition more).
+ * One answer carries at most OWN_METRIC_MAX_POINTS points (then `truncated`),
+ * and a fleet roll-up the OWN_METRIC_MAX_GROUPS largest groups.
+ */
+export const OWN_METRIC_POINTS_RANGE_MS = 24 * 3600 * 1000;
+export const OWN_METRIC_MAX_RANGE_MS = 31 * 24 * 3600 * 1000;
+export const OWN_METRIC_DEFAULT_RANGE_MS = 3600 * 1000;
+export const OWN_METRIC_MAX_POINTS = 100_000;
+export const OWN_METRIC_MAX_GROUPS = 50;

@@ -27,4 +27,16 @@ export const INGEST_DEFAULTS = Object.freeze({
    * points of series beyond this are dropped and counted.
    */
   maxOwnMetricSeriesPerAgent: 200,
+  /** How long own-metric 10 s points are kept (issue 19: 24 h), dropped a daily partition at a time. */
+  ownMetricPointsRetentionHours: 24,
+  /** How long own-metric 5-minute rollups are kept (issue 19: 30 days). */
+  ownMetricRollupsRetentionDays: 30,
+  /** How often own-metric partitions are created ahead and dropped past retention. */
+  ownMetricPartitionSweepMs: 3_600_000,
+  /**
+   * Own-metric points whose time is further than this from the server's clock
+   * are dropped and counted: no partition may exist for them (an insert there
+   * would fail the whole batch), and a Collector's points are stamped now.
+   */
+  ownMetricClockSkewMs: 3_600_000,
 });

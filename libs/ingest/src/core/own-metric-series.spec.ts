@@ -38,11 +38,14 @@ describe('own metric names', () => {
     ['otelcol.exporter.queue.capacity', 'exporter_queue_capacity', ''],
     ['otelcol_processor_dropped_spans', 'processor_dropped', 'spans'],
     ['otelcol_processor_refused_metric_points_total', 'processor_refused', 'metric_points'],
+    // processorhelper since v0.110: items in and out, the signal an attribute.
+    ['otelcol_processor_incoming_items', 'processor_incoming', ''],
+    ['otelcol_processor_outgoing_items_total', 'processor_outgoing', ''],
   ])('%s is %s (%s), in either naming', (name, kind, signal) => {
     expect(ownMetricName(name)).toMatchObject({ kind, signal });
   });
 
-  it.each(['otelcol_process_uptime', 'otelcol_exporter_enqueue_failed_spans', 'http.server.duration', 'receiver_accepted_spans', 'otelcol_receiver_accepted_bananas'])('%s is not kept', (name) => {
+  it.each(['otelcol_processor_incoming_spans', 'otelcol_receiver_failed_spans', 'otelcol.processor.consumed.items', 'otelcol_process_uptime', 'otelcol_exporter_enqueue_failed_spans', 'http.server.duration', 'receiver_accepted_spans', 'otelcol_receiver_accepted_bananas'])('%s is not kept', (name) => {
     expect(ownMetricName(name)).toBeNull();
   });
 });
@@ -76,6 +79,49 @@ describe('extracting own metrics', () => {
     const second = extractOwnMetrics(request([...exporters].reverse()), known, 3);
     expect(second.samples.map((s) => s.component)).toEqual(['e2', 'e1', 'e0']);
     expect(second.overCapPoints).toBe(2);
+  });
+});
+
+describe('the two namings of one Collector', () => {
+  // What a Collector before and after the SDK move reports for the same pipeline (traces: otlp -> batch -> otlphttp).
+  const older = request([
+    { name: 'otelcol_receiver_accepted_spans', value: 100, attrs: { receiver: 'otlp', transport: 'grpc' } },
+    { name: 'otelcol_processor_dropped_spans', value: 3, attrs: { processor: 'batch' } },
+    { name: 'otelcol_exporter_sent_spans', value: 90, attrs: { exporter: 'otlphttp' } },
+    { name: 'otelcol_exporter_queue_size', value: 4, attrs: { exporter: 'otlphttp' }, gauge: true },
+    { name: 'otelcol_process_memory_rss', value: 5e7, gauge: true },
+  ]);
+  const newer = request([
+    { name: 'otelcol_receiver_accepted_spans_total', value: 100, attrs: { receiver: 'otlp', transport: 'grpc' } },
+    { name: 'otelcol_processor_incoming_items', value: 100, attrs: { processor: 'batch', 'otel.signal': 'traces' } },
+    { name: 'otelcol_processor_outgoing_items', value: 97, attrs: { processor: 'batch', 'otel.signal': 'traces' } },
+    { name: 'otelcol_exporter_sent_spans_total', value: 90, attrs: { exporter: 'otlphttp' } },
+    { name: 'otelcol_exporter_queue_size', value: 4, attrs: { exporter: 'otlphttp', data_type: 'traces' }, gauge: true },
+    { name: 'otelcol_exporter_queue_size', value: 1, attrs: { exporter: 'otlphttp', data_type: 'logs' }, gauge: true },
+    { name: 'otelcol_process_memory_rss_bytes', value: 5e7, gauge: true },
+  ]);
+  const keys = (r: OtlpMetricsLike) => extractOwnMetrics(r, new Set(), 100).samples.map((x) => `${x.kind}|${x.component}|${x.signal}=${x.value}`);
+
+  it('older: the per-signal counters of processors, queues without a signal', () => {
+    expect(keys(older)).toEqual([
+      'receiver_accepted|otlp|spans=100',
+      'processor_dropped|batch|spans=3',
+      'exporter_sent|otlphttp|spans=90',
+      'exporter_queue_size|otlphttp|=4',
+      'process_memory_rss||=50000000',
+    ]);
+  });
+
+  it("newer: processors' items in and out and the queues each of its signal, from their attributes", () => {
+    expect(keys(newer)).toEqual([
+      'receiver_accepted|otlp|spans=100',
+      'processor_incoming|batch|spans=100',
+      'processor_outgoing|batch|spans=97',
+      'exporter_sent|otlphttp|spans=90',
+      'exporter_queue_size|otlphttp|spans=4',
+      'exporter_queue_size|otlphttp|log_records=1',
+      'process_memory_rss||=50000000',
+    ]);
   });
 });
 

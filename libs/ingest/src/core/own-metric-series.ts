@@ -3,13 +3,22 @@
  * internal metrics this server keeps, as a small fixed set of series kinds,
  * and the arithmetic on them (counters into rates, 5-minute rollups).
  *
- * The Collector has named its metrics two ways: the older OpenCensus names
- * (`otelcol_receiver_accepted_spans`, `otelcol_process_cpu_seconds`) and,
- * since its telemetry moved to the OpenTelemetry SDK, the same names with
- * Prometheus' `_total` on counters and units on gauges
- * (`otelcol_receiver_accepted_spans_total`, `otelcol_process_memory_rss_bytes`)
- * or dot-separated over OTLP (`otelcol.receiver.accepted.spans`). All of them
- * normalise to one key; anything else is an unknown metric: dropped, counted.
+ * The Collector has named its metrics two ways (checked against its
+ * generated documentation.md of exporterhelper, receiverhelper,
+ * processorhelper and service). The older OpenCensus names
+ * (`otelcol_receiver_accepted_spans`, `otelcol_process_cpu_seconds`,
+ * `otelcol_processor_dropped_spans`) are, since its telemetry moved to the
+ * OpenTelemetry SDK, the same instrument names over OTLP; its Prometheus
+ * endpoint adds `_total` to counters and the unit to some gauges
+ * (`otelcol_exporter_sent_spans_total`, `otelcol_process_memory_rss_bytes`).
+ * What changed is the processors: processorhelper (v0.110) dropped the
+ * per-signal accepted/refused/dropped counters for
+ * `otelcol_processor_incoming_items` / `_outgoing_items` with the signal in
+ * the `otel.signal` attribute (what a processor dropped is incoming minus
+ * outgoing), and exporters' queue gauges carry their signal in `data_type`.
+ * Dots are read as underscores (the development `otelcol.*.items` metrics
+ * are dotted). All of them normalise to one key; anything else is an
+ * unknown metric: dropped, counted.
  */
 
 export const OWN_METRIC_KINDS = [
@@ -23,6 +32,8 @@ export const OWN_METRIC_KINDS = [
   'exporter_queue_capacity',
   'processor_dropped',
   'processor_refused',
+  'processor_incoming',
+  'processor_outgoing',
 ] as const;
 export type OwnMetricKind = (typeof OWN_METRIC_KINDS)[number];
 
@@ -35,6 +46,8 @@ export const OWN_METRIC_COUNTERS: ReadonlySet<OwnMetricKind> = new Set<OwnMetric
   'exporter_send_failed',
   'processor_dropped',
   'processor_refused',
+  'processor_incoming',
+  'processor_outgoing',
 ]);
 
 export type OwnMetricSignal = 'spans' | 'metric_points' | 'log_records' | '';
@@ -45,17 +58,23 @@ export interface OwnMetricName {
   signal: OwnMetricSignal;
   /** The attribute naming the component (receiver, exporter, processor), or null. */
   componentAttribute: 'receiver' | 'exporter' | 'processor' | null;
+  /** The attribute naming the signal when the name does not ('data_type' of queues, 'otel.signal' of processors' items), or null. */
+  signalAttribute: 'data_type' | 'otel.signal' | null;
 }
 
 const ITEMS = '(spans|metric_points|log_records)';
-const RULES: { re: RegExp; kind: (m: RegExpMatchArray) => OwnMetricKind; component: OwnMetricName['componentAttribute'] }[] = [
+const RULES: { re: RegExp; kind: (m: RegExpMatchArray) => OwnMetricKind; component: OwnMetricName['componentAttribute']; signalAttribute?: OwnMetricName['signalAttribute'] }[] = [
   { re: /^process_cpu_seconds$/, kind: () => 'process_cpu_seconds', component: null },
   { re: /^process_memory_rss(_bytes)?$/, kind: () => 'process_memory_rss', component: null },
   { re: new RegExp(`^receiver_(accepted|refused)_${ITEMS}$`), kind: (m) => `receiver_${m[1]}` as OwnMetricKind, component: 'receiver' },
   { re: new RegExp(`^exporter_(sent|send_failed)_${ITEMS}$`), kind: (m) => `exporter_${m[1]}` as OwnMetricKind, component: 'exporter' },
-  { re: /^exporter_queue_(size|capacity)$/, kind: (m) => `exporter_queue_${m[1]}` as OwnMetricKind, component: 'exporter' },
+  { re: /^exporter_queue_(size|capacity)$/, kind: (m) => `exporter_queue_${m[1]}` as OwnMetricKind, component: 'exporter', signalAttribute: 'data_type' },
   { re: new RegExp(`^processor_(dropped|refused)_${ITEMS}$`), kind: (m) => `processor_${m[1]}` as OwnMetricKind, component: 'processor' },
+  { re: /^processor_(incoming|outgoing)_items$/, kind: (m) => `processor_${m[1]}` as OwnMetricKind, component: 'processor', signalAttribute: 'otel.signal' },
 ];
+
+/** A pipeline signal as the Collector's attributes name it, as the item names of the older metrics do. */
+const SIGNAL_OF_ATTRIBUTE: Readonly<Record<string, OwnMetricSignal>> = { traces: 'spans', metrics: 'metric_points', logs: 'log_records' };
 
 /** The series kind a metric name stands for, in either naming; null for a metric this server does not keep. */
 export function ownMetricName(name: string): OwnMetricName | null {
@@ -66,7 +85,7 @@ export function ownMetricName(name: string): OwnMetricName | null {
   for (const rule of RULES) {
     const m = n.match(rule.re);
     if (!m) continue;
-    return { kind: rule.kind(m), signal: (m[2] ?? '') as OwnMetricSignal, componentAttribute: rule.component };
+    return { kind: rule.kind(m), signal: (m[2] ?? '') as OwnMetricSignal, componentAttribute: rule.component, signalAttribute: rule.signalAttribute ?? null };
   }
   return null;
 }
@@ -138,7 +157,8 @@ export function extractOwnMetrics(request: OtlpMetricsLike, knownSeries: Set<str
           const timeMs = Math.floor(Number(String(p.timeUnixNano ?? 0)) / 1e6);
           if (!Number.isFinite(value) || !(timeMs > 0)) continue;
           const component = name.componentAttribute ? componentOf(p.attributes ?? [], name.componentAttribute) : '';
-          const key: OwnSeriesKey = { kind: name.kind, component, signal: name.signal };
+          const signal = name.signalAttribute ? (SIGNAL_OF_ATTRIBUTE[stringAttribute(p.attributes ?? [], name.signalAttribute)] ?? '') : name.signal;
+          const key: OwnSeriesKey = { kind: name.kind, component, signal };
           const id = ownSeriesId(key);
           if (!knownSeries.has(id)) {
             if (knownSeries.size >= maxSeries) {
@@ -158,9 +178,12 @@ export function extractOwnMetrics(request: OtlpMetricsLike, knownSeries: Set<str
 /** Longest component name kept (an agent's data: bounded, never structure). */
 const MAX_COMPONENT_CHARS = 128;
 
+function stringAttribute(attributes: OtlpAttribute[], key: string): string {
+  return attributes.find((a) => a.key === key)?.value?.stringValue ?? '';
+}
+
 function componentOf(attributes: OtlpAttribute[], key: string): string {
-  const v = attributes.find((a) => a.key === key)?.value?.stringValue ?? '';
-  return v.slice(0, MAX_COMPONENT_CHARS);
+  return stringAttribute(attributes, key).slice(0, MAX_COMPONENT_CHARS);
 }
 
 /**

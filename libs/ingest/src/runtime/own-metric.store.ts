@@ -5,7 +5,9 @@
  * into rates against the agent's previous reading, and writes a batch's points
  * and 5-minute rollups in one statement each. Per agent it remembers its
  * series (for the cap) and last counter readings, in memory: after a restart
- * the first reading of each counter gives no rate, the next one does.
+ * the first reading of each counter gives no rate, the next one does. Points
+ * stamped far from the server's clock are dropped and counted (no partition
+ * may hold them: one such insert would fail, and replay, the whole batch).
  */
 import { decodeOtlpRequest, OtlpRequestError } from '@opamp/protocol';
 import { fleet } from '@opamp/contracts';
@@ -21,8 +23,25 @@ export interface OwnMetricStoreTotals {
   unknownMetrics: number;
   /** Points of series beyond an agent's cap. */
   overCapPoints: number;
-  /** Records whose OTLP payload did not decode. */
+  /** Points stamped further than the clock skew from now. */
+  outOfWindowPoints: number;
+  /** Records refused: OTLP payload that did not decode. */
   undecodable: number;
+}
+
+/** The store's totals as Prometheus counters (name after the app's prefix, help, reading); the apps register them. */
+export const OWN_METRIC_STORE_COUNTERS: readonly [string, string, (t: Readonly<OwnMetricStoreTotals>) => number][] = [
+  ['own_metric_points_stored_total', "Agents' own-metric points stored (10 s points; counters as rates)", (t) => t.points],
+  ['own_metric_unknown_metrics_total', "Agents' own metrics dropped as not kept (names outside the Collector's internal metrics this server keeps)", (t) => t.unknownMetrics],
+  ['own_metric_points_over_series_cap_total', "Agents' own-metric points dropped: their series is beyond the agent's series cap", (t) => t.overCapPoints],
+  ['own_metric_points_out_of_window_total', "Agents' own-metric points dropped: stamped further from the server's clock than the allowed skew", (t) => t.outOfWindowPoints],
+  ['own_metric_records_refused_total', "Agents' own-metric records refused (OTLP that did not decode)", (t) => t.undecodable],
+];
+
+export interface OwnMetricStoreOptions {
+  maxSeriesPerAgent?: number;
+  clockSkewMs?: number;
+  clock?: () => number;
 }
 
 interface AgentMemory {
@@ -31,12 +50,18 @@ interface AgentMemory {
 }
 
 export class OwnMetricStore implements AgentTelemetryConsumer {
-  readonly totals: OwnMetricStoreTotals = { points: 0, unknownMetrics: 0, overCapPoints: 0, undecodable: 0 };
+  readonly totals: OwnMetricStoreTotals = { points: 0, unknownMetrics: 0, overCapPoints: 0, outOfWindowPoints: 0, undecodable: 0 };
   private readonly repo: OwnMetricRepository;
   private readonly agents = new Map<string, AgentMemory>();
+  private readonly maxSeriesPerAgent: number;
+  private readonly clockSkewMs: number;
+  private readonly clock: () => number;
 
-  constructor(db: SqlExecutor, private readonly maxSeriesPerAgent: number = INGEST_DEFAULTS.maxOwnMetricSeriesPerAgent) {
+  constructor(db: SqlExecutor, options: OwnMetricStoreOptions = {}) {
     this.repo = new OwnMetricRepository(db);
+    this.maxSeriesPerAgent = options.maxSeriesPerAgent ?? INGEST_DEFAULTS.maxOwnMetricSeriesPerAgent;
+    this.clockSkewMs = options.clockSkewMs ?? INGEST_DEFAULTS.ownMetricClockSkewMs;
+    this.clock = options.clock ?? Date.now;
   }
 
   get repository(): OwnMetricRepository {
@@ -46,6 +71,7 @@ export class OwnMetricStore implements AgentTelemetryConsumer {
   async consume(records: readonly fleet.v1.IAgentTelemetry[]): Promise<void> {
     const points: OwnMetricPoint[] = [];
     const rollups: OwnMetricRollupRow[] = [];
+    const now = this.clock();
     for (const r of records) {
       if (r.signal !== fleet.v1.AgentTelemetrySignal.AGENT_TELEMETRY_SIGNAL_METRICS || !r.tenantId || r.instanceUid?.length !== 16 || !r.otlpRequest) continue;
       let request: OtlpMetricsLike;
@@ -68,6 +94,10 @@ export class OwnMetricStore implements AgentTelemetryConsumer {
       this.totals.overCapPoints += extract.overCapPoints;
       const kept = [];
       for (const s of extract.samples) {
+        if (Math.abs(s.timeMs - now) > this.clockSkewMs) {
+          this.totals.outOfWindowPoints++;
+          continue;
+        }
         if (!OWN_METRIC_COUNTERS.has(s.kind)) {
           kept.push(s);
           continue;

@@ -71,13 +71,15 @@ export class OwnMetricRepository {
   }
 
   /**
-   * Creates the partitions of today and `aheadDays` days after, and drops
-   * those wholly older than each table's retention. Returns the dropped names.
+   * Creates the partitions of today and `aheadDays` days after (and of the
+   * days back to `nowMs - behindMs`, the oldest time the store accepts), and
+   * drops those wholly older than each table's retention. Returns the dropped names.
    */
-  async maintainPartitions(nowMs: number, retention: { pointsMs: number; rollupsMs: number }, aheadDays = 2): Promise<string[]> {
+  async maintainPartitions(nowMs: number, retention: { pointsMs: number; rollupsMs: number }, aheadDays = 2, behindMs = 0): Promise<string[]> {
     const today = Math.floor(nowMs / DAY_MS) * DAY_MS;
+    const behindDays = Math.round((today - Math.floor((nowMs - behindMs) / DAY_MS) * DAY_MS) / DAY_MS);
     for (const table of Object.keys(OWN_METRIC_TABLES) as Table[]) {
-      for (let d = 0; d <= aheadDays; d++) {
+      for (let d = -behindDays; d <= aheadDays; d++) {
         const from = today + d * DAY_MS;
         await this.db.query(
           `CREATE TABLE IF NOT EXISTS ${partitionName(table, from)} PARTITION OF ${OWN_METRIC_TABLES[table]}
