@@ -27,3 +27,4 @@ export * from './certificate-rotation';
 export * from './agent-certificate-summary';
 export * from './package-rollout';
 export * from './certificate-revocation';
+export * from './push-latency';

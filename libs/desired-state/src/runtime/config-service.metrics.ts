@@ -73,6 +73,8 @@ export class ConfigServiceMetrics {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     for (const [key, name, help] of RECONCILER_COUNTERS) mirrorCounter(this.registry, name, help, () => reconciler.metrics[key]);
     for (const [key, name, help] of ROLLOUT_COUNTERS) mirrorCounter(this.registry, name, help, () => rolloutDriver.metrics[key]);
+    this.registry.registerMetric(reconciler.latency.pushLatency);
+    this.registry.registerMetric(reconciler.latency.reconcileSeconds);
     new Counter({
       name: 'opamp_config_pushes_total',
       help: 'Pushes to agents by kind (remote_config, command, custom_message) and delivery (published, pending, failed)',
