@@ -14,6 +14,8 @@ import { registerPackageMetrics } from './package.metrics';
 import type { AgentCertificateReconciler } from './agent-certificate.reconciler';
 import type { AgentCertificateRotator } from './agent-certificate.rotator';
 import { registerCertificateMetrics } from './certificate.metrics';
+import { FleetStateRepository } from '../store/fleet-state.repository';
+import { registerFleetStateMetrics } from './fleet-state.metrics';
 import type { Reconciler, ReconcilerMetrics } from './reconciler';
 import type { RolloutDriver, RolloutDriverMetrics } from './rollout-driver';
 
@@ -107,6 +109,7 @@ export class ConfigServiceMetrics {
       () => profiles.reevaluationErrors,
     );
     registerPackageMetrics(this.registry, api, sources.packages ?? null, sources.packageBlobs ?? null);
+    registerFleetStateMetrics(this.registry, new FleetStateRepository(api.rollouts.repo.db));
     const watch = api.watches.metrics;
     new Gauge({
       name: 'opamp_config_watchers_active',
