@@ -5,8 +5,9 @@
  * change (the tenant revision's time: a new version, an assignment change)
  * or, for an agent a rollout moved, from the batch that moved it (the
  * operator chose to stage it: the wait for the batch is not delivery). A
- * change the agent caused itself (a new agent, its own attributes changing
- * its rendered configuration) is not a push and is not timed.
+ * change the agent caused itself (a new agent seen first by its own event,
+ * its own attributes changing its rendered configuration) is not a push and
+ * is not timed.
  */
 import { RemoteConfigStatuses } from '@opamp/protocol';
 
@@ -26,6 +27,8 @@ export interface DesiredNow {
   readonly pinMovedAtMs: number | null;
   /** When the tenant's desired state last changed (the snapshot's revision). */
   readonly revisionChangedAtMs: number;
+  /** Reconciled because desired state changed (a re-evaluation, a rollout batch), not for the agent's own event. */
+  readonly changeDriven: boolean;
 }
 
 /**
@@ -33,7 +36,8 @@ export interface DesiredNow {
  * desired hash is not timed. An unchanged hash keeps its time.
  */
 export function desiredSinceMs(previous: PreviousDecision | null, now: DesiredNow): number | null {
-  if (!previous) return null;
+  // Never decided before: a change reaching an agent not reconciled yet counts; the agent's own first event does not.
+  if (!previous) return now.changeDriven ? (now.pinMovedAtMs ?? now.revisionChangedAtMs) : null;
   if (previous.desiredHash && previous.desiredHash.equals(now.hash)) return previous.desiredSinceMs;
   // Same configuration version, another rendering: the agent's own attributes (or components) changed.
   if (previous.configurationName === now.configurationName && previous.configurationVersion === now.version) return null;

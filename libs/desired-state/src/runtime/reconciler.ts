@@ -431,13 +431,13 @@ export class Reconciler {
     if (agents.length === 0) return;
     const endTimer = this.latency.reconcileSeconds.startTimer({ trigger });
     try {
-      await this.reconcileSet(snapshot, agents, onlyUnsent);
+      await this.reconcileSet(snapshot, agents, onlyUnsent, trigger !== 'event');
     } finally {
       endTimer();
     }
   }
 
-  private async reconcileSet(snapshot: TenantSnapshot, agents: readonly ReconcileAgent[], onlyUnsent: boolean): Promise<void> {
+  private async reconcileSet(snapshot: TenantSnapshot, agents: readonly ReconcileAgent[], onlyUnsent: boolean, changeDriven: boolean): Promise<void> {
     await this.componentsFor(agents);
     const uids = agents.map((a) => a.instanceUid);
     const states = await this.repo.agentStates(snapshot.tenantId, uids);
@@ -493,6 +493,7 @@ export class Reconciler {
         hash: rendered.hash,
         pinMovedAtMs: pinned !== null ? (pin?.movedAtMs ?? null) : null,
         revisionChangedAtMs: snapshot.changedAtMs,
+        changeDriven,
       });
       if (isTimedApply(agent.reportedHash, agent.reportedStatus, rendered.hash, write.desiredSinceMs, previous?.appliedHash ?? null)) {
         applied.push({ instanceUid: agent.instanceUid, hash: rendered.hash });
