@@ -42,3 +42,4 @@ export * from './runtime/agent-certificate.activator';
 export * from './runtime/agent-certificate.rotator';
 export * from './api/certificate-rotation-api';
 export * from './runtime/certificate.metrics';
+export * from './store/fleet-state.repository';

@@ -93,6 +93,16 @@ export class EdgeMetrics {
     help: 'Package file downloads in flight on this gateway',
     registers: [this.registry],
   });
+  readonly packageDownloadsCapacity = new Gauge({
+    name: 'opamp_gateway_package_downloads_capacity',
+    help: 'Package file downloads this gateway serves at once at most (OPAMP_PACKAGE_DOWNLOADS_MAX); beyond it requests get 503 + Retry-After',
+    registers: [this.registry],
+  });
+  readonly packageBandwidthLimit = new Gauge({
+    name: 'opamp_gateway_package_bandwidth_limit_bytes_per_second',
+    help: 'Bytes per second all package downloads of this gateway share at most',
+    registers: [this.registry],
+  });
   readonly packageBytesOut = new Counter({
     name: 'opamp_gateway_package_bytes_out_total',
     help: 'Bytes of package files sent to agents',

@@ -63,6 +63,8 @@ export class PackageDownloadRoute {
     this.pieceBytes = options.pieceBytes ?? EDGE_DEFAULTS.packagePieceBytes;
     // A second's worth at most, and never less than a piece (a piece must fit the bucket).
     this.bandwidth = new TokenBucket(options.bytesPerSecond, Math.max(options.bytesPerSecond, this.pieceBytes), now);
+    metrics.packageDownloadsCapacity.set(options.maxConcurrent);
+    metrics.packageBandwidthLimit.set(options.bytesPerSecond);
   }
 
   /** Downloads in flight on this gateway. */

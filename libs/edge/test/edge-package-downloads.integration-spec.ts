@@ -147,6 +147,11 @@ describe('package downloads on the edge (real PostgreSQL, Kafka, Redis)', () => 
     expect(running.map((r) => r.status)).toEqual([200, 200]);
     const readers = running.map((r) => r.body!.getReader());
     await Promise.all(readers.map((r) => r.read()));
+    // The pool as an operator sees it: both slots of its capacity in use.
+    const text = await slow.edge.metrics.registry.metrics();
+    expect(text).toMatch(/^opamp_gateway_package_downloads_active(\{[^}]*\})? 2$/m);
+    expect(text).toMatch(/^opamp_gateway_package_downloads_capacity(\{[^}]*\})? 2$/m);
+    expect(text).toMatch(new RegExp(`^opamp_gateway_package_bandwidth_limit_bytes_per_second(\\{[^}]*\\})? ${256 * 1024}$`, 'm'));
     const busy = await fetch(signed(slow, smallSha));
     expect(busy.status).toBe(503);
     expect(busy.headers.get('retry-after')).toBe('7');

@@ -28,3 +28,4 @@ export * from './agent-certificate-summary';
 export * from './package-rollout';
 export * from './certificate-revocation';
 export * from './own-metric-query';
+export * from './push-latency';

@@ -445,6 +445,8 @@ export interface RolloutPin {
   readonly assignmentName: string;
   readonly configurationName: string;
   readonly version: number;
+  /** When the agent's batch moved it (push latency counts from it). */
+  readonly movedAtMs?: number;
 }
 
 export function pinnedVersion(assignment: { name: string; configurationName: string }, pin: RolloutPin | undefined): number | null {

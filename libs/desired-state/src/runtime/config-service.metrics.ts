@@ -14,6 +14,8 @@ import { registerPackageMetrics } from './package.metrics';
 import type { AgentCertificateReconciler } from './agent-certificate.reconciler';
 import type { AgentCertificateRotator } from './agent-certificate.rotator';
 import { registerCertificateMetrics } from './certificate.metrics';
+import { FleetStateRepository } from '../store/fleet-state.repository';
+import { registerFleetStateMetrics } from './fleet-state.metrics';
 import type { Reconciler, ReconcilerMetrics } from './reconciler';
 import type { RolloutDriver, RolloutDriverMetrics } from './rollout-driver';
 
@@ -73,6 +75,8 @@ export class ConfigServiceMetrics {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     for (const [key, name, help] of RECONCILER_COUNTERS) mirrorCounter(this.registry, name, help, () => reconciler.metrics[key]);
     for (const [key, name, help] of ROLLOUT_COUNTERS) mirrorCounter(this.registry, name, help, () => rolloutDriver.metrics[key]);
+    this.registry.registerMetric(reconciler.latency.pushLatency);
+    this.registry.registerMetric(reconciler.latency.reconcileSeconds);
     new Counter({
       name: 'opamp_config_pushes_total',
       help: 'Pushes to agents by kind (remote_config, command, custom_message) and delivery (published, pending, failed)',
@@ -105,6 +109,7 @@ export class ConfigServiceMetrics {
       () => profiles.reevaluationErrors,
     );
     registerPackageMetrics(this.registry, api, sources.packages ?? null, sources.packageBlobs ?? null);
+    registerFleetStateMetrics(this.registry, new FleetStateRepository(api.rollouts.repo.db));
     const watch = api.watches.metrics;
     new Gauge({
       name: 'opamp_config_watchers_active',

@@ -15,6 +15,8 @@ import { AgentEventCodec, EnvelopeDecodeError, type fleet } from '@opamp/contrac
 import {
   MAX_RENDER_SLICE_MS,
   decideRemoteConfig,
+  desiredSinceMs,
+  isTimedApply,
   parseSelector,
   pinnedVersion,
   remoteConfigMessage,
@@ -29,12 +31,14 @@ import {
 import { ServerTracing, type TraceSpan } from '@opamp/tracing';
 import { AgentPushDispatcher, type PushTarget } from '../store/agent-push.dispatcher';
 import { EventLoopSlice } from './event-loop.slice';
+import { ReconcileLatency, type ReconcileTrigger } from './reconcile-latency.metrics';
 import {
   assignedVersion,
   toBuffer,
   versionKey,
   type AgentRow,
   type AgentStateWrite,
+  type AppliedReport,
   type DesiredStateRepository,
   type SendClaim,
   type TenantSnapshot,
@@ -123,6 +127,8 @@ export class Reconciler {
     reevaluationJobsFinished: 0,
     reevaluationJobsResumed: 0,
   };
+  /** Push latency and reconcile duration histograms (registered by config-service.metrics.ts). */
+  readonly latency = new ReconcileLatency();
   readonly workerId: string;
   readonly jobs: ReevaluationJobRepository;
   private readonly snapshots = new Map<string, TenantSnapshot>();
@@ -199,7 +205,7 @@ export class Reconciler {
           }
           return agent;
         });
-        await this.reconcile(snapshot, agents);
+        await this.reconcile(snapshot, agents, false, 'event');
         this.options.onAgentsChanged?.(tenantId, agents.map((a) => a.instanceUid));
       }
     } catch (err) {
@@ -241,7 +247,7 @@ export class Reconciler {
     const traceParent = options.traceParent;
     for (let i = 0; i < uids.length; i += this.pageSize) {
       const page = await this.repo.agentsPage(tenantId, null, this.pageSize, 'a.instance_uid = ANY($1::bytea[])', [uids.slice(i, i + this.pageSize)]);
-      await this.reconcile(snapshot, rowsToAgents(page, traceParent), options.onlyUnsent === true);
+      await this.reconcile(snapshot, rowsToAgents(page, traceParent), options.onlyUnsent === true, 'rollout');
     }
   }
 
@@ -280,7 +286,7 @@ export class Reconciler {
     // The current revision per page: a change made meanwhile is seen by the pages still to come.
     const revisions = await this.repo.revisions([tenantId]);
     const snapshot = await this.snapshot(tenantId, revisions.get(tenantId) ?? 0);
-    await this.reconcile(snapshot, rowsToAgents(page, traceParent));
+    await this.reconcile(snapshot, rowsToAgents(page, traceParent), false, 'reevaluation');
     this.metrics.reevaluationPages++;
     this.metrics.reevaluationAgents += page.length;
     return { cursor: page.length < this.pageSize ? null : page[page.length - 1].instanceUid, agents: page.length };
@@ -421,8 +427,17 @@ export class Reconciler {
   }
 
   /** Decides and pushes for a set of agents of one tenant, then records the decisions in one write. */
-  private async reconcile(snapshot: TenantSnapshot, agents: readonly ReconcileAgent[], onlyUnsent = false): Promise<void> {
+  private async reconcile(snapshot: TenantSnapshot, agents: readonly ReconcileAgent[], onlyUnsent: boolean, trigger: ReconcileTrigger): Promise<void> {
     if (agents.length === 0) return;
+    const endTimer = this.latency.reconcileSeconds.startTimer({ trigger });
+    try {
+      await this.reconcileSet(snapshot, agents, onlyUnsent, trigger !== 'event');
+    } finally {
+      endTimer();
+    }
+  }
+
+  private async reconcileSet(snapshot: TenantSnapshot, agents: readonly ReconcileAgent[], onlyUnsent: boolean, changeDriven: boolean): Promise<void> {
     await this.componentsFor(agents);
     const uids = agents.map((a) => a.instanceUid);
     const states = await this.repo.agentStates(snapshot.tenantId, uids);
@@ -430,6 +445,7 @@ export class Reconciler {
     // from the snapshot: a long re-evaluation must not undo a batch the driver moved meanwhile.
     const pins: ReadonlyMap<string, RolloutPin> = await this.repo.rolloutPins(snapshot.tenantId, uids);
     const writes: AgentStateWrite[] = [];
+    const applied: AppliedReport[] = [];
     const sends: Array<{ claim: SendClaim; push: () => Promise<void> }> = [];
     const slice = new EventLoopSlice(MAX_RENDER_SLICE_MS);
     for (const agent of agents) {
@@ -441,12 +457,14 @@ export class Reconciler {
         desiredHash: null,
         notSentReason: null,
         sentHash: null,
+        desiredSinceMs: null,
       };
       writes.push(write);
       const assignment = resolveAssignment(snapshot.assignments, agent.labels);
       if (!assignment) continue;
       write.configurationName = assignment.configurationName;
-      const pinned = pinnedVersion(assignment, pins.get(agent.instanceUid.toString('hex')));
+      const pin = pins.get(agent.instanceUid.toString('hex'));
+      const pinned = pinnedVersion(assignment, pin);
       const version = pinned === null ? assignedVersion(snapshot, assignment) : await this.pinnedVersionOf(snapshot, assignment.configurationName, pinned);
       if (!version) {
         write.notSentReason = `configuration '${assignment.configurationName}' has no version ${assignment.pinnedVersion ?? ''}`.trim();
@@ -469,6 +487,17 @@ export class Reconciler {
       write.desiredHash = rendered.hash;
       const desired = { configurationName: version.name, version: version.version, files: rendered.files, hash: rendered.hash };
       const previous = states.get(agent.instanceUid.toString('hex'));
+      write.desiredSinceMs = desiredSinceMs(previous ?? null, {
+        configurationName: version.name,
+        version: version.version,
+        hash: rendered.hash,
+        pinMovedAtMs: pinned !== null ? (pin?.movedAtMs ?? null) : null,
+        revisionChangedAtMs: snapshot.changedAtMs,
+        changeDriven,
+      });
+      if (isTimedApply(agent.reportedHash, agent.reportedStatus, rendered.hash, write.desiredSinceMs, previous?.appliedHash ?? null)) {
+        applied.push({ instanceUid: agent.instanceUid, hash: rendered.hash });
+      }
       const connection = sendConnection(agent.target);
       // The window is per connection: a hash sent to this connection is not sent again while its status is awaited.
       const decision = decideRemoteConfig(
@@ -522,6 +551,8 @@ export class Reconciler {
     }
     const changed = await this.repo.writeAgentStates(snapshot.tenantId, writes);
     this.metrics.decisionsChanged += changed.length;
+    // After the write: a hash decided and applied in this same set is counted against its own row.
+    for (const seconds of await this.repo.countApplied(snapshot.tenantId, applied)) this.latency.pushLatency.observe({ tenant: snapshot.tenantId }, seconds);
     if (changed.length > 0) this.options.onAgentsChanged?.(snapshot.tenantId, changed);
   }
 }

@@ -60,6 +60,8 @@ export interface AuditEntry {
 export interface TenantSnapshot {
   readonly tenantId: string;
   readonly revision: number;
+  /** When the revision was made (the latest desired-state change; 0 before migration 0310's first bump). */
+  readonly changedAtMs: number;
   /** Ordered (highest priority first, ties by name). */
   readonly assignments: readonly Assignment[];
   /** The version each assignment resolves to, and the target version of each rollout holding an assignment, by `name@version`. */
@@ -172,6 +174,14 @@ export interface AgentStateWrite {
   notSentReason: string | null;
   /** Set when a remote config was pushed now. */
   sentHash: Buffer | null;
+  /** Since when the desired hash is desired (core/push-latency.ts); written only with a new desired hash. */
+  desiredSinceMs: number | null;
+}
+
+/** An agent that reported its timed desired hash APPLIED (core/push-latency.ts isTimedApply). */
+export interface AppliedReport {
+  instanceUid: Buffer;
+  hash: Buffer;
 }
 
 export interface SendClaim {
@@ -183,10 +193,15 @@ export interface SendClaim {
   connection: string;
 }
 
-/** What the reconciler recorded of an agent: the decision's hash and the last send (hash, time, connection). */
+/** What the reconciler recorded of an agent: the decision (configuration, hash, since when) and the last send (hash, time, connection). */
 export interface AgentSendState {
   lastSentHash: Buffer | null;
   desiredHash: Buffer | null;
+  configurationName: string | null;
+  configurationVersion: number | null;
+  desiredSinceMs: number | null;
+  /** The desired hash whose APPLIED the push latency counted. */
+  appliedHash: Buffer | null;
   lastSentAtMs: number | null;
   lastSentConnection: string | null;
 }
@@ -236,8 +251,8 @@ export class DesiredStateRepository {
     );
     if (bumpRevision) {
       await tx.query(
-        `INSERT INTO desired_state_revisions (tenant_id, revision) VALUES ($1, 1)
-         ON CONFLICT (tenant_id) DO UPDATE SET revision = desired_state_revisions.revision + 1`,
+        `INSERT INTO desired_state_revisions (tenant_id, revision, changed_at) VALUES ($1, 1, now())
+         ON CONFLICT (tenant_id) DO UPDATE SET revision = desired_state_revisions.revision + 1, changed_at = now()`,
         [e.tenantId],
       );
     }
@@ -324,7 +339,10 @@ export class DesiredStateRepository {
   async loadSnapshot(tenantId: string): Promise<TenantSnapshot> {
     return this.db.transaction(async (tx) => {
       await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-      const rev = await tx.query<{ revision: unknown }>('SELECT revision FROM desired_state_revisions WHERE tenant_id = $1', [tenantId]);
+      const rev = await tx.query<{ revision: unknown; changed_ms: unknown }>(
+        'SELECT revision, extract(epoch FROM changed_at) * 1000 AS changed_ms FROM desired_state_revisions WHERE tenant_id = $1',
+        [tenantId],
+      );
       const { rows } = await tx.query(
         `SELECT name, configuration_name, pinned_version, selector, priority FROM assignments WHERE tenant_id = $1`,
         [tenantId],
@@ -368,6 +386,7 @@ export class DesiredStateRepository {
       return {
         tenantId,
         revision: rev.rows.length ? toNumber(rev.rows[0].revision) : 0,
+        changedAtMs: rev.rows.length ? Math.round(toNumber(rev.rows[0].changed_ms)) : 0,
         assignments: orderAssignments(assignments),
         versions,
         latest: latestByName,
@@ -390,7 +409,7 @@ export class DesiredStateRepository {
   async rolloutPins(tenantId: string, uids: readonly Buffer[]): Promise<Map<string, RolloutPin>> {
     if (uids.length === 0) return new Map();
     const { rows } = await this.db.query(
-      `SELECT ra.instance_uid, r.assignment_name, r.configuration_name, r.to_version
+      `SELECT ra.instance_uid, r.assignment_name, r.configuration_name, r.to_version, extract(epoch FROM ra.moved_at) * 1000 AS moved_ms
          FROM rollout_agents ra JOIN rollouts r ON r.tenant_id = ra.tenant_id AND r.name = ra.rollout_name
         WHERE ra.tenant_id = $1 AND ra.instance_uid = ANY($2::bytea[]) AND ra.state = 'moved' AND r.holds_assignment AND r.target_kind = 'configuration'`,
       [tenantId, uids],
@@ -398,7 +417,12 @@ export class DesiredStateRepository {
     return new Map(
       rows.map((r) => [
         hex(r['instance_uid']),
-        { assignmentName: String(r['assignment_name']), configurationName: String(r['configuration_name']), version: toNumber(r['to_version']) },
+        {
+          assignmentName: String(r['assignment_name']),
+          configurationName: String(r['configuration_name']),
+          version: toNumber(r['to_version']),
+          movedAtMs: Math.round(toNumber(r['moved_ms'])),
+        },
       ]),
     );
   }
@@ -424,7 +448,9 @@ export class DesiredStateRepository {
   ): Promise<Map<string, AgentSendState>> {
     if (uids.length === 0) return new Map();
     const { rows } = await this.db.query(
-      `SELECT instance_uid, last_sent_hash, desired_hash, last_sent_at, last_sent_connection FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[])`,
+      `SELECT instance_uid, last_sent_hash, desired_hash, last_sent_at, last_sent_connection, configuration_name, configuration_version,
+              extract(epoch FROM desired_since) * 1000 AS desired_since_ms, applied_hash
+         FROM agent_config_state WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[])`,
       [tenantId, uids],
     );
     return new Map(
@@ -435,6 +461,10 @@ export class DesiredStateRepository {
           desiredHash: toBuffer(r['desired_hash']),
           lastSentAtMs: r['last_sent_at'] ? new Date(toIso(r['last_sent_at'])).getTime() : null,
           lastSentConnection: (r['last_sent_connection'] as string | null) ?? null,
+          configurationName: (r['configuration_name'] as string | null) ?? null,
+          configurationVersion: r['configuration_version'] == null ? null : toNumber(r['configuration_version']),
+          desiredSinceMs: r['desired_since_ms'] == null ? null : Math.round(toNumber(r['desired_since_ms'])),
+          appliedHash: toBuffer(r['applied_hash']),
         },
       ]),
     );
@@ -518,11 +548,15 @@ export class DesiredStateRepository {
   async writeAgentStates(tenantId: string, writes: readonly AgentStateWrite[]): Promise<Buffer[]> {
     if (writes.length === 0) return [];
     const { rows } = await this.db.query(
-      `INSERT INTO agent_config_state AS s (tenant_id, instance_uid, configuration_name, configuration_version, desired_hash, not_sent_reason, last_sent_hash, last_sent_at, updated_at)
-       SELECT $1, w.uid, w.name, w.version, w.desired, w.reason, w.sent, CASE WHEN w.sent IS NULL THEN NULL ELSE now() END, now()
-         FROM unnest($2::bytea[], $3::text[], $4::int[], $5::bytea[], $6::text[], $7::bytea[]) AS w(uid, name, version, desired, reason, sent)
+      `INSERT INTO agent_config_state AS s (tenant_id, instance_uid, configuration_name, configuration_version, desired_hash, not_sent_reason, last_sent_hash, last_sent_at,
+                                            desired_since, updated_at)
+       SELECT $1, w.uid, w.name, w.version, w.desired, w.reason, w.sent, CASE WHEN w.sent IS NULL THEN NULL ELSE now() END,
+              CASE WHEN w.since_ms IS NULL THEN NULL ELSE to_timestamp(w.since_ms / 1000.0) END, now()
+         FROM unnest($2::bytea[], $3::text[], $4::int[], $5::bytea[], $6::text[], $7::bytea[], $8::float8[]) AS w(uid, name, version, desired, reason, sent, since_ms)
        ${EXISTING_AGENT}
        ON CONFLICT (tenant_id, instance_uid) DO UPDATE SET
+         -- The time of a desired hash is the one decided with it; a repeat of the hash keeps it.
+         desired_since = CASE WHEN s.desired_hash IS DISTINCT FROM EXCLUDED.desired_hash THEN EXCLUDED.desired_since ELSE s.desired_since END,
          configuration_name = EXCLUDED.configuration_name,
          configuration_version = EXCLUDED.configuration_version,
          desired_hash = EXCLUDED.desired_hash,
@@ -545,9 +579,29 @@ export class DesiredStateRepository {
         writes.map((w) => w.desiredHash),
         writes.map((w) => w.notSentReason),
         writes.map((w) => w.sentHash),
+        writes.map((w) => w.desiredSinceMs),
       ],
     );
     return rows.map((r) => toBuffer(r['instance_uid'])).filter((b): b is Buffer => b !== null);
+  }
+
+  /**
+   * Counts APPLIED reports of timed desired hashes once: records each hash as
+   * counted where it is still the desired one and not counted yet (concurrent
+   * reconcilers serialise on the row: one of them gets it) and returns the
+   * seconds since each became desired, on the database's clock.
+   */
+  async countApplied(tenantId: string, reports: readonly AppliedReport[]): Promise<number[]> {
+    if (reports.length === 0) return [];
+    const { rows } = await this.db.query(
+      `UPDATE agent_config_state s SET applied_hash = w.hash
+         FROM unnest($2::bytea[], $3::bytea[]) AS w(uid, hash)
+        WHERE s.tenant_id = $1 AND s.instance_uid = w.uid AND s.desired_hash = w.hash AND s.desired_since IS NOT NULL
+          AND s.applied_hash IS DISTINCT FROM w.hash
+        RETURNING extract(epoch FROM (now() - s.desired_since)) AS seconds`,
+      [tenantId, reports.map((r) => r.instanceUid), reports.map((r) => r.hash)],
+    );
+    return rows.map((r) => Math.max(0, toNumber(r['seconds'])));
   }
 
   /** Available-components maps by hash (content-addressed rows written by status-ingest). */
