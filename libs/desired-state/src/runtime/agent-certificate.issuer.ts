@@ -95,16 +95,13 @@ export class AgentCertificateIssuer {
     return { record, issued, superseded };
   }
 
-  /**
-   * After the commit: the directory accepts the certificate (and no longer the unused ones it replaced), and the
-   * agent is to be offered it (`offer` false: the caller offers, e.g. once for a batch).
-   */
-  async published(c: AgentCertificateRecord, superseded: readonly AgentCertificateRecord[] = [], offer = true): Promise<void> {
+  /** After the commit: the directory accepts the certificate (and no longer the unused ones it replaced), and the agent is to be offered it. */
+  async published(c: AgentCertificateRecord, superseded: readonly AgentCertificateRecord[] = []): Promise<void> {
     if (this.directory) {
       for (const old of superseded) await this.directory.remove(old.fingerprint);
       await this.directory.put(certificateDirectoryEntry(c));
     }
-    if (offer) await this.onIssued?.(c.tenantId, c.instanceUid);
+    await this.onIssued?.(c.tenantId, c.instanceUid);
   }
 }
 

@@ -10,8 +10,7 @@
  * certificate has it activated (agent-certificate.activator.ts) before its
  * next offer is decided. Activations go first in a batch: they must not wait
  * for the batch's CSRs, signed one by one (an agent connected on a certificate
- * not activated yet holds it only while nothing supersedes it); the agents
- * issued a certificate are offered once per tenant after the batch's CSRs.
+ * not activated yet holds it only while nothing supersedes it).
  */
 import { AgentEventCodec, EnvelopeDecodeError, fleet } from '@opamp/contracts';
 import { badRequestReply } from '@opamp/protocol';
@@ -77,17 +76,14 @@ export class AgentCertificateReconciler {
       }
     }
     await this.activator.handleEvents(events);
-    const toOffer = new Map<string, Map<string, Buffer>>();
     for (const e of events) {
       if ((Number(e.changes ?? 0) & C.AGENT_CHANGE_CERTIFICATE_REQUEST) === 0 || !e.tenantId || e.instanceUid?.length !== 16) continue;
-      const uid = await this.handle(e);
-      if (uid) toOffer.set(e.tenantId, (toOffer.get(e.tenantId) ?? new Map()).set(uid.toString('hex'), uid));
+      await this.handle(e);
     }
-    for (const [tenantId, uids] of toOffer) await this.options.offer(tenantId, [...uids.values()]);
   }
 
-  /** Judges and answers one CSR; returns the uid to offer its certificate to (issued now, or from the same CSR before). */
-  private async handle(e: fleet.v1.AgentEvent): Promise<Buffer | null> {
+  /** Judges and answers one CSR: refused, waiting, or issued (or issued from the same CSR before) and offered. */
+  private async handle(e: fleet.v1.AgentEvent): Promise<void> {
     this.metrics.requests++;
     const tenantId = e.tenantId;
     const uid = Buffer.from(e.instanceUid);
@@ -101,10 +97,7 @@ export class AgentCertificateReconciler {
     if (outcome.action === 'wait' && (await this.services.certificates.countPending(tenantId)) >= MAX_PENDING_CERTIFICATE_REQUESTS) {
       outcome = { action: 'refuse', code: 'too_many_waiting', message: `certificate request refused: ${MAX_PENDING_CERTIFICATE_REQUESTS} requests of the tenant already wait for approval` };
     }
-    if (outcome.action === 'refuse') {
-      await this.refuse(e, outcome.code, outcome.message);
-      return null;
-    }
+    if (outcome.action === 'refuse') return this.refuse(e, outcome.code, outcome.message);
     const pem = csr.toString('latin1');
     const request = { tenantId, instanceUid: uid, senderUid: previous ?? uid, csrPem: pem, csrDigest: csrDigest(pem), keyType: outcome.request.keyType ?? '', dnsNames: outcome.grant.dnsNames };
     if (outcome.action === 'wait') {
@@ -113,7 +106,7 @@ export class AgentCertificateReconciler {
         await this.repo.audit(tx, { tenantId, actor: 'system', action: 'certificate_request.receive', resourceType: 'certificate_request', resourceName: r.id, details: { instanceUid: uid.toString('hex') } }, false);
       });
       this.metrics.waiting++;
-      return null;
+      return;
     }
     const granted = outcome;
     let issued;
@@ -133,16 +126,14 @@ export class AgentCertificateReconciler {
     } catch (err) {
       // Issuance failing (the CA expiring, its key not opening) is the agent's BAD_REQUEST too (§3.6.5), and the operator's to fix.
       this.options.log?.('error', `certificate for agent ${uid.toString('hex')} of tenant ${JSON.stringify(tenantId)} not issued: ${String(err)}`);
-      await this.refuse(e, 'issuance_failed', 'certificate request refused: the server could not issue a certificate');
-      return null;
+      return this.refuse(e, 'issuance_failed', 'certificate request refused: the server could not issue a certificate');
     }
     if (!issued) {
       this.metrics.repeated++;
-      return uid;
+      return this.options.offer(tenantId, [uid]);
     }
     this.metrics.issued++;
-    await this.services.issuer.published(issued.record, issued.superseded, false);
-    return uid;
+    await this.services.issuer.published(issued.record, issued.superseded);
   }
 
   private async refuse(e: fleet.v1.AgentEvent, code: string, message: string): Promise<void> {
