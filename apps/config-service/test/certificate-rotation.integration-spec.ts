@@ -67,6 +67,74 @@ describe('activation', () => {
   });
 });
 
+describe('activation lagging issuance (issue 18 item 7)', () => {
+  /** What status-ingest writes as the agent's connection on `certificateId` opens, before config-service hears the event. */
+  const connectedOn = (uid: Buffer, certificateId: string) =>
+    bed.pool.query(`UPDATE agents SET credential_id = $3, credential_kind = $4 WHERE tenant_id = $1 AND instance_uid = $2`, [bed.tenants[0].id, uid, certificateId, K.CREDENTIAL_KIND_CERTIFICATE]);
+
+  it('the same CSR delivered again (a replayed batch) issues nothing: the certificate the agent connects on stays accepted', async () => {
+    const agent = await bed.agentOnOwnCredential({ capabilities: CAPS });
+    const csr = Buffer.from((await testCsr({ commonName: agent.uid.toString('hex') })).pem);
+    await agent.report({ changes: C.AGENT_CHANGE_CERTIFICATE_REQUEST, certificateRequestCsr: csr });
+    const [issued] = await waitFor(() => certificatesOf(agent.uid), (l) => l.length === 1, { description: 'its certificate issued' });
+    await connectedOn(agent.uid, issued.id);
+    const since = bed.identityHandled();
+    // The replay: the event of the message that carried the CSR, on the connection it came on (no credential change).
+    await agent.report({ changes: C.AGENT_CHANGE_CERTIFICATE_REQUEST, certificateRequestCsr: csr, credentialId: undefined, credentialKind: undefined });
+    await waitFor(() => bed.identityHandled(), (n) => n > since, { description: 'the replayed event handled' });
+    expect((await certificatesOf(agent.uid)).map((c) => [c.id, c.state])).toEqual([[issued.id, 'ISSUED']]);
+    expect(await entryOf(issued.fingerprint)).not.toBeNull();
+    // Its activation arrives: the one certificate it has.
+    await agent.report({ credentialId: issued.id, credentialKind: K.CREDENTIAL_KIND_CERTIFICATE, changes: C.AGENT_CHANGE_CREDENTIAL });
+    await waitFor(() => certificatesOf(agent.uid), (l) => l.length === 1 && l[0].state === 'ACTIVE', { description: 'it activated' });
+  });
+
+  it('a new CSR from an agent connected on its issued, not yet activated certificate: that one is activated, not superseded; the new one waits', async () => {
+    const agent = await bed.agentOnOwnCredential({ capabilities: CAPS });
+    await agent.report({ changes: C.AGENT_CHANGE_CERTIFICATE_REQUEST, certificateRequestCsr: Buffer.from((await testCsr({ commonName: agent.uid.toString('hex') })).pem) });
+    const [first] = await waitFor(() => certificatesOf(agent.uid), (l) => l.length === 1, { description: 'its first certificate issued' });
+    // On its connection through the terminator (on `first`) it sends another CSR (a new key) in the same message.
+    const csr = Buffer.from((await testCsr({ commonName: agent.uid.toString('hex') })).pem);
+    await agent.report({ credentialId: first.id, credentialKind: K.CREDENTIAL_KIND_CERTIFICATE, changes: C.AGENT_CHANGE_CREDENTIAL | C.AGENT_CHANGE_CERTIFICATE_REQUEST, certificateRequestCsr: csr });
+    const listed = await waitFor(() => certificatesOf(agent.uid), (l) => l.length === 2 && l[1].state === 'ACTIVE', { description: 'the second issued, the first activated' });
+    const [second] = listed;
+    expect(listed.map((c) => [c.id, c.state])).toEqual([
+      [second.id, 'ISSUED'],
+      [first.id, 'ACTIVE'],
+    ]);
+    expect(await entryOf(first.fingerprint)).toMatch(/\|1\|0$/);
+    expect(await entryOf(second.fingerprint)).not.toBeNull();
+    // It switches to the second: that one active, the first superseded and out of the directory.
+    await agent.report({ credentialId: second.id, credentialKind: K.CREDENTIAL_KIND_CERTIFICATE, changes: C.AGENT_CHANGE_CREDENTIAL });
+    const after = await waitFor(() => certificatesOf(agent.uid), (l) => l[0].state === 'ACTIVE', { description: 'the second active' });
+    expect(after.map((c) => c.state)).toEqual(['ACTIVE', 'SUPERSEDED']);
+    await waitFor(() => entryOf(first.fingerprint), (v) => v === null, { description: 'the first out of the directory' });
+  });
+  it('a renewal made while the agent is connected on the previous renewal, not yet activated, leaves that one accepted', async () => {
+    const agent = await agentWithCertificate();
+    const uidHex = agent.uid.toString('hex');
+    await bed.rpc('RotateAgentCertificates', { instanceUid: uidHex });
+    const [renewal] = await waitFor(() => certificatesOf(agent.uid), (l) => l.length === 2, { description: 'the first renewal' });
+    // The agent reconnected on it (status-ingest wrote its row); its event waits in the queue, and the operator asks again.
+    await connectedOn(agent.uid, renewal.id);
+    await bed.rpc('RotateAgentCertificates', { instanceUid: uidHex });
+    const listed = await waitFor(() => certificatesOf(agent.uid), (l) => l.length === 3, { description: 'the second renewal' });
+    const [second] = listed;
+    expect(listed.map((c) => [c.id, c.state])).toEqual([
+      [second.id, 'ISSUED'],
+      [renewal.id, 'ISSUED'],
+      [agent.certificate.id, 'ACTIVE'],
+    ]);
+    expect(await entryOf(renewal.fingerprint)).not.toBeNull();
+    // Its activation arrives: the one it is on is active, the older one superseded, the newer one still offered.
+    await agent.onCertificate(renewal.id);
+    const after = await waitFor(() => certificatesOf(agent.uid), (l) => l[1].state === 'ACTIVE', { description: 'the first renewal active' });
+    expect(after.map((c) => c.state)).toEqual(['ISSUED', 'ACTIVE', 'SUPERSEDED']);
+    expect(await entryOf(second.fingerprint)).not.toBeNull();
+    await waitFor(() => entryOf(agent.certificate.fingerprint), (v) => v === null, { description: 'the oldest out of the directory' });
+  });
+});
+
 describe('rotation on demand', () => {
   it('per agent: renewed for the key it holds and offered; old and new accepted until it reconnects with the new one, the old one gone after', async () => {
     const agent = await agentWithCertificate();

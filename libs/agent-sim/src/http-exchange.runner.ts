@@ -3,9 +3,9 @@
  * (headers, gzip, OpAMP-Instance-UID), keeps what the request carried once
  * (put back if it fails), and sorts the outcome into what the agent reacts
  * to: a transport failure, a refusing status, an undecodable body, or a
- * ServerToAgent. One request at a time; scheduling (polls, retries) and the
- * protocol state stay the agent's (simulated-agent.ts), the POST itself is
- * http-transport.ts's.
+ * ServerToAgent. One request at a time, on the target of the moment
+ * (connection-target.ts); scheduling (polls, retries) and the protocol state
+ * stay the agent's (simulated-agent.ts), the POST itself is http-transport.ts's.
  */
 import * as zlib from 'node:zlib';
 import type { ClientRequest } from 'node:http';
@@ -14,15 +14,13 @@ import type { ResolvedProfile } from './agent-options';
 import type { AgentErrorKind } from './agent-events';
 import { postOpamp, ResponseDecodeError, type HttpExchangeResult } from './http-transport';
 import type { OneOffItems } from './one-off.queue';
-import type { OpampSettings } from './connection-settings';
+import type { ConnectionTarget } from './connection-target';
 import type { MessageExtras } from './status-builder';
 
 /** What the runner needs of its agent (the agent implements it; no closures per agent). */
 export interface HttpExchangeHost {
   readonly instanceUid: Buffer;
   readonly running: boolean;
-  /** @internal where and with which headers requests go now */
-  httpTarget(): Pick<OpampSettings, 'url' | 'headers' | 'clientCertificate'>;
   /** @internal the message for these parts; counted as sent */
   httpMessage(parts: number, extras: MessageExtras | undefined): opamp.proto.v1.IAgentToServer;
   /** @internal no response (transport), or one with a status other than 200 */
@@ -47,6 +45,7 @@ export class HttpExchangeRunner {
   constructor(
     private readonly profile: ResolvedProfile,
     private readonly localAddress: string | undefined,
+    private readonly target: ConnectionTarget,
     private readonly host: HttpExchangeHost,
   ) {}
 
@@ -56,7 +55,7 @@ export class HttpExchangeRunner {
 
   send(parts: number, extras?: MessageExtras): void {
     const profile = this.profile;
-    const target = this.host.httpTarget();
+    const target = this.target.current;
     const bytes = encodeAgentToServer(this.host.httpMessage(parts, extras));
     const headers: Record<string, string> = { ...target.headers, 'Content-Type': 'application/x-protobuf' };
     let body = bytes;

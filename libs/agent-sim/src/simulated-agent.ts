@@ -1,10 +1,11 @@
 /**
  * Owns the simulated OpAMP agent: its protocol state (instance uid, sequence
  * numbers, reported status) and its life cycle over either transport
- * (WebSocket or plain-HTTP polling). Remote configs, connection settings offers and package offers are
- * run by remote-config / connection-settings / package-install .runner.ts, the plain-HTTP exchange in
- * flight by http-exchange.runner.ts, error responses decided by server-error.response.ts; the agent
- * owns their sockets and its timer.
+ * (WebSocket or plain-HTTP polling). Where and how it connects (the offered connection settings, its
+ * client certificate) is connection-target.ts's; remote configs and package offers are run by
+ * remote-config / package-install .runner.ts, the WebSocket connection by ws-connection.runner.ts,
+ * the plain-HTTP exchange in flight by http-exchange.runner.ts, error responses decided by
+ * server-error.response.ts; the agent owns its protocol state, its timer and what it sends when.
  *
  * Cost per agent is kept small for swarms:
  *  - shared settings live in one resolved profile object (agent-options.ts);
@@ -22,13 +23,9 @@
  * (one request at a time) or a retry delay is pending.
  */
 import { EventEmitter } from 'node:events';
-import type { WebSocket } from 'ws';
 import {
   AgentCapabilities,
   CommandType,
-  decodeServerToAgent,
-  decodeWsMessage,
-  encodeAgentToServerFrame,
   hasCapability,
   instanceUidToString,
   INSTANCE_UID_BYTES,
@@ -59,15 +56,12 @@ import {
   type RemoteConfigState,
 } from './status-builder';
 import { OneOffQueue, type OneOffItems } from './one-off.queue';
-import { openWebSocket, type WsHost } from './ws-transport';
-import { sourcePortPool, type SourcePortPool } from './source-ports';
-import type { OpampSettings } from './connection-settings';
-import { ConnectionSettingsRunner, type ConnectionSettingsHost } from './connection-settings.runner';
 import type { AgentErrorKind, SimulatedAgentEvents } from './agent-events';
 import { RemoteConfigRunner, type RemoteConfigHost } from './remote-config.runner';
 import { PackageInstallRunner, type PackageInstallHost } from './package-install.runner';
 import { OwnMetricsRunner } from './own-metrics.runner';
-import { ClientCertificateRunner } from './client-certificate.runner';
+import { ConnectionTarget, type ConnectionTargetHost } from './connection-target';
+import { WS_CLOSE_NORMAL, WsConnectionRunner, type WsConnectionHost } from './ws-connection.runner';
 
 type ServerToAgent = opamp.proto.v1.ServerToAgent;
 
@@ -76,16 +70,15 @@ type Phase = 'idle' | 'running' | 'stopping' | 'stopped';
 const DEFAULT_HEALTH: HealthInput = Object.freeze({ healthy: true, status: 'StatusOK' });
 const NONE = Number.POSITIVE_INFINITY;
 const EMPTY_BYTES = new Uint8Array(0);
-const WS_OPEN = 1;
-const WS_CLOSE_NORMAL = 1000;
-/** Taken source ports skipped at once before an agent falls back to its backoff. */
-const MAX_PORTS_TAKEN_IN_A_ROW = 64;
 /** Restart handling (plain HTTP): 1 = the disconnect message is queued, 2 = it is in flight. */
 const RESTART_NONE = 0;
 const RESTART_QUEUED = 1;
 const RESTART_SENT = 2;
 
-export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implements WsHost, HttpExchangeHost, RemoteConfigHost, ConnectionSettingsHost, PackageInstallHost {
+export class SimulatedAgent
+  extends EventEmitter<SimulatedAgentEvents>
+  implements WsConnectionHost, HttpExchangeHost, RemoteConfigHost, ConnectionTargetHost, PackageInstallHost
+{
   private static flushQueue: SimulatedAgent[] = [];
   private static flushScheduled = false;
 
@@ -110,17 +103,14 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private lastSentAt = 0;
 
   // Connection.
-  private ws: WebSocket | undefined;
+  private readonly target: ConnectionTarget;
+  /** WebSocket: the connection (undefined for HTTP agents). */
+  private readonly ws: WsConnectionRunner | undefined;
   /** Plain HTTP: the exchange in flight (undefined for WS agents). */
   private readonly http: HttpExchangeRunner | undefined;
   private isConnected = false;
   private everConnected = false;
   private attempt = 0;
-  private retryOverrideMs: number | undefined;
-  /** Explicit local ports for a set source address (see source-ports.ts); undefined: the kernel picks. */
-  private readonly sourcePorts: SourcePortPool | undefined;
-  /** Binds in a row that found their port taken; bounded so a full pool falls back to backoff. */
-  private portsTakenInARow = 0;
   private restartState = RESTART_NONE;
   private idleWaiter: (() => void) | undefined;
 
@@ -129,10 +119,6 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private timerAt = NONE;
   private reconnectAt = NONE;
 
-  /** Connection settings offers (followConnectionSettings): created with the first offer. */
-  private settings: ConnectionSettingsRunner | undefined;
-  /** Client-certificate mode (requestClientCertificate): the agent's key and CSR. */
-  private readonly certificates: ClientCertificateRunner | undefined;
   /** Package offers (AcceptsPackages): created with the first. */
   private packages: PackageInstallRunner | undefined;
   /** Own metrics (profile ownMetrics, ReportsOwnMetrics): created with the first own_metrics offer. */
@@ -155,9 +141,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.healthState = options.health ?? DEFAULT_HEALTH;
     this.remote = new RemoteConfigRunner(this.profile, this);
     this.heartbeatMs = this.profile.heartbeatIntervalMs;
-    this.sourcePorts = options.localAddress ? sourcePortPool(options.localAddress) : undefined;
-    this.certificates = this.profile.requestClientCertificate ? new ClientCertificateRunner() : undefined;
-    this.http = this.profile.transport === 'http' ? new HttpExchangeRunner(this.profile, options.localAddress, this) : undefined;
+    this.target = new ConnectionTarget(this.profile, this);
+    this.ws = this.profile.transport === 'ws' ? new WsConnectionRunner(this.profile, options.localAddress, this.target, this) : undefined;
+    this.http = this.profile.transport === 'http' ? new HttpExchangeRunner(this.profile, options.localAddress, this.target, this) : undefined;
   }
 
   // ---------------------------------------------------------------- state
@@ -214,27 +200,22 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   /** The last connection settings offer handled and how that went (undefined before the first). */
   get connectionSettingsStatus(): ConnectionSettingsReport | undefined {
-    return this.settings?.outcome;
+    return this.target.outcome;
   }
 
   /** Where the agent connects now (the profile's endpoint until an offer was applied). */
   get endpoint(): string {
-    return this.target().url.href;
+    return this.target.current.url.href;
   }
 
   /** The request headers the agent connects with now. */
   get connectionHeaders(): Readonly<Record<string, string>> {
-    return this.target().headers;
-  }
-
-  /** @internal (ConnectionSettingsHost) the key of its client certificates ('' without one) */
-  get clientKeyPem(): string {
-    return this.certificates?.keyPem ?? '';
+    return this.target.current.headers;
   }
 
   /** The client certificate (PEM) it connects with now; undefined without one. */
   get clientCertificatePem(): string | undefined {
-    return this.target().clientCertificate?.certPem;
+    return this.target.current.clientCertificate?.certPem;
   }
 
   /** The description it reports: with service.version of its own package once it installed one. */
@@ -253,17 +234,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (this.phase === 'running' || this.phase === 'stopping') return;
     this.phase = 'running';
     this.beginProcess();
-    if (this.certificates && !this.certificates.keyPem) this.sendCertificateRequest(this.certificates);
-    if (this.profile.transport === 'ws') this.connectWs();
+    this.target.start();
+    if (this.ws) this.ws.connect();
     else this.scheduleFlush();
-  }
-
-  /** Client-certificate mode: the CSR rides with the next message once made (the first connection's, mostly). */
-  private sendCertificateRequest(certificates: ClientCertificateRunner): void {
-    certificates.certificateRequest(this.uid.toString('hex')).then(
-      (csr) => this.requestCertificate(csr),
-      (err: Error) => this.countError('certificate', `cannot make a certificate request: ${err.message}`),
-    );
   }
 
   /**
@@ -280,14 +253,13 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.reconnectAt = NONE;
     this.clearTimer();
     const deadline = Date.now() + this.profile.stopTimeoutMs;
-    if (this.profile.transport === 'ws') {
-      const ws = this.ws;
-      if (ws && ws.readyState === WS_OPEN) {
+    if (this.ws) {
+      if (this.ws.open) {
         this.sendWs(0, { disconnect: true });
-        ws.close(WS_CLOSE_NORMAL, 'agent stopping');
+        this.ws.close('agent stopping');
         await this.waitIdle(deadline);
       }
-      if (this.ws) this.ws.terminate();
+      this.ws.terminate();
     } else {
       if (this.httpBusy) await this.waitIdle(deadline);
       if (!this.httpBusy && Date.now() < deadline) {
@@ -345,14 +317,14 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (this.phase !== 'running') return;
     this.emit('restart');
     this.remote.cancel();
-    if (this.profile.transport === 'ws') {
-      const ws = this.ws;
-      this.retryOverrideMs = 0;
+    const ws = this.ws;
+    if (ws) {
+      ws.retryAfter(0);
       this.restartState = RESTART_SENT;
-      if (ws && ws.readyState === WS_OPEN) {
+      if (ws.open) {
         this.sendWs(0, { disconnect: true });
-        ws.close(WS_CLOSE_NORMAL, 'agent restarting');
-      } else if (ws) {
+        ws.close('agent restarting');
+      } else if (ws.exists) {
         ws.terminate();
       } else {
         this.beginProcess();
@@ -372,13 +344,13 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     if (this.healthTimeMs === 0) this.healthTimeMs = this.startTimeMs;
     this.everConnected = false;
     this.attempt = 0;
-    this.retryOverrideMs = undefined;
+    this.ws?.retryAfter(undefined);
     this.dirty = FULL_STATE_PARTS;
   }
 
   private finishStop(): void {
     this.phase = 'stopped';
-    this.ws = undefined;
+    this.ws?.forget();
     this.http?.abort();
     this.restartState = RESTART_NONE;
     this.setDisconnected(undefined, 'stopped');
@@ -433,7 +405,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       if (this.reconnectAt <= now) {
         this.reconnectAt = NONE;
         // WS: reconnect. HTTP: retry now (the failed message was requeued; a failed poll is a poll again).
-        if (this.profile.transport === 'ws') this.connectWs();
+        if (this.ws) this.ws.connect();
         else if (!this.httpBusy) this.sendPending();
       }
       if (this.idleSendAt() <= now) {
@@ -448,7 +420,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private idleSendAt(): number {
     if (this.phase !== 'running') return NONE;
     if (this.profile.transport === 'ws') {
-      if (!this.ws || this.ws.readyState !== WS_OPEN) return NONE;
+      if (!this.ws?.open) return NONE;
       if (!hasCapability(this.profile.capabilities, AgentCapabilities.ReportsHeartbeat)) return NONE;
       return this.lastSentAt + this.heartbeatMs;
     }
@@ -526,9 +498,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   private flush(): void {
     if (this.phase !== 'running') return;
     if (this.profile.transport === 'ws') {
-      if (!this.ws || this.ws.readyState !== WS_OPEN) return;
+      if (!this.ws?.open) return;
       if (this.dirty !== 0 || !this.oneOff.pending) this.sendPending();
-      while (this.oneOff.pending && this.ws && this.ws.readyState === WS_OPEN) this.sendPending();
+      while (this.oneOff.pending && this.ws.open) this.sendPending();
       this.maybeSwitch();
       return;
     }
@@ -577,7 +549,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
         customCapabilities: profile.customCapabilities,
         availableComponents: profile.availableComponents,
         availableComponentsHash: profile.availableComponentsHash,
-        connectionSettings: this.settings?.status,
+        connectionSettings: this.target.status,
         packageStatuses: this.packages?.statuses,
       },
       parts,
@@ -594,42 +566,17 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   // ------------------------------------------------------------------- WS
 
-  private connectWs(): void {
-    const profile = this.profile;
-    const target = this.target();
-    this.retryOverrideMs = undefined;
-    this.settings?.connecting();
-    this.ws = openWebSocket(this, target.url, {
-      headers: target.headers,
-      perMessageDeflate: profile.perMessageDeflate,
-      localAddress: this.options.localAddress,
-      localPort: this.sourcePorts?.next(),
-      handshakeTimeout: profile.requestTimeoutMs,
-      ...(target.clientCertificate ? { cert: target.clientCertificate.certPem, key: target.clientCertificate.keyPem } : {}),
-      ...(profile.serverCaPem ? { ca: profile.serverCaPem } : {}),
-    });
-  }
-
   private sendWs(parts: number, extras?: MessageExtras): void {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WS_OPEN) return;
-    const frame = encodeAgentToServerFrame(this.buildMessage(parts, extras));
-    ws.send(frame, { binary: true });
-    this.settings?.sentWs(parts);
+    if (!this.ws?.open) return;
+    this.ws.send(this.buildMessage(parts, extras));
+    this.target.sentWs(parts);
     this.noteSent(parts);
     this.armTimer();
   }
 
-  /** @internal socket event */
-  onWsOpen(ws: WebSocket): void {
-    if (ws !== this.ws) return;
-    if (this.phase !== 'running') {
-      ws.terminate();
-      return;
-    }
+  /** @internal (WsConnectionHost) */
+  wsOpened(): void {
     this.attempt = 0;
-    this.portsTakenInARow = 0;
-    this.settings?.connected();
     this.setConnected();
     // First message on a connection: the full state, except on a Go-style reconnect (only what changed).
     const compressed = this.everConnected && this.profile.firstMessageCompressedOnReconnect;
@@ -640,27 +587,13 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.maybeSwitch();
   }
 
-  /** @internal socket event */
-  onWsMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {
-    if (ws !== this.ws) return;
-    if (!isBinary) {
-      this.countError('decode', 'text WebSocket frame (OpAMP uses binary frames)');
-      return;
-    }
-    let message: ServerToAgent;
-    try {
-      message = decodeServerToAgent(decodeWsMessage(data));
-    } catch (err) {
-      this.countError('decode', (err as Error).message);
-      return;
-    }
+  /** @internal (WsConnectionHost) */
+  wsMessage(message: ServerToAgent): void {
     this.handleServerMessage(message);
   }
 
-  /** @internal socket event */
-  onWsClose(ws: WebSocket, code: number, reason: string): void {
-    if (ws !== this.ws) return;
-    this.ws = undefined;
+  /** @internal (WsConnectionHost) */
+  wsClosed(code: number, reason: string, retryMs: number | undefined): void {
     this.setDisconnected(code, reason);
     if (this.phase !== 'running') {
       this.notifyIdle();
@@ -672,44 +605,20 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       this.scheduleRetry(0);
       return;
     }
-    if (this.settings?.closed()) {
+    if (this.target.closed()) {
       // The candidate was refused: back to the settings that worked a moment ago, at once.
       this.dirty |= FULL_STATE_PARTS;
       this.scheduleRetry(0);
       return;
     }
-    const override = this.retryOverrideMs;
-    if (override === undefined && code !== WS_CLOSE_NORMAL && code !== 1006) {
+    if (retryMs === undefined && code !== WS_CLOSE_NORMAL && code !== 1006) {
       this.countError('transport', `WebSocket closed by the server (${code}${reason ? ` ${reason}` : ''})`);
     }
-    this.scheduleRetry(override ?? this.backoffMs());
+    this.scheduleRetry(retryMs ?? this.backoffMs());
   }
 
-  /** @internal socket event */
-  onWsRefused(ws: WebSocket, status: number, retryAfter: string | undefined): void {
-    if (ws !== this.ws) return;
-    const delay = this.throttleDelay(status, retryAfter);
-    this.retryOverrideMs = delay;
-    const text = `WebSocket upgrade refused with HTTP ${status}`;
-    this.settings?.attemptFailed(text);
-    this.countError('http_status', text, status, delay);
-  }
-
-  /** @internal socket event */
-  onWsError(ws: WebSocket, err: Error): void {
-    if (ws !== this.ws || this.retryOverrideMs !== undefined) return;
-    if (this.sourcePorts && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && this.portsTakenInARow < MAX_PORTS_TAKEN_IN_A_ROW) {
-      // The explicit source port is still taken (TIME_WAIT, a wildcard listener): take the next one now.
-      this.portsTakenInARow++;
-      this.retryOverrideMs = 0;
-      return;
-    }
-    this.settings?.attemptFailed(err.message);
-    this.countError('transport', err.message);
-  }
-
-  /** Retry delay for a throttling status with Retry-After; backoff for anything else. */
-  private throttleDelay(status: number, retryAfter: string | readonly string[] | undefined): number {
+  /** @internal (WsConnectionHost) Retry delay for a throttling status with Retry-After; backoff for anything else. */
+  throttleDelay(status: number, retryAfter: string | readonly string[] | undefined): number {
     if (status === 429 || status === 503) {
       const ms = parseRetryAfterMs(retryAfter);
       if (ms !== undefined) return this.serverDelay(ms);
@@ -724,15 +633,10 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
   }
 
   /** @internal (HttpExchangeHost) */
-  httpTarget(): Pick<OpampSettings, 'url' | 'headers' | 'clientCertificate'> {
-    return this.target();
-  }
-
-  /** @internal (HttpExchangeHost) */
   httpMessage(parts: number, extras: MessageExtras | undefined): opamp.proto.v1.IAgentToServer {
     const message = this.buildMessage(parts, extras);
     this.noteSent(parts);
-    this.settings?.sentHttp(parts);
+    this.target.sentHttp(parts);
     return message;
   }
 
@@ -751,7 +655,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   /** @internal (HttpExchangeHost) */
   httpAnswered(): void {
-    this.settings?.httpDone(undefined);
+    this.target.httpDone(undefined);
   }
 
   /** @internal (HttpExchangeHost) */
@@ -833,13 +737,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
       }
       return;
     }
-    const offered = message.connectionSettings?.opamp;
-    if (offered && this.profile.followConnectionSettings && hasCapability(caps, AgentCapabilities.AcceptsOpAMPConnectionSettings)) {
-      (this.settings ??= new ConnectionSettingsRunner(this.profile, this)).offer(offered, message.connectionSettings?.hash ?? EMPTY_BYTES);
-    } else {
-      const heartbeat = offered?.heartbeatIntervalSeconds;
-      if (heartbeat && heartbeat > 0 && hasCapability(caps, AgentCapabilities.ReportsHeartbeat)) this.setHeartbeat(heartbeat * 1000);
-    }
+    this.target.offer(message.connectionSettings);
     const ownMetrics = message.connectionSettings?.ownMetrics;
     if (ownMetrics && this.profile.ownMetrics && hasCapability(caps, AgentCapabilities.ReportsOwnMetrics)) {
       (this.ownMetricsRunner ??= new OwnMetricsRunner(this.profile.ownMetrics, () => this.uid, this.profile.rng)).offer(ownMetrics);
@@ -877,9 +775,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
     this.countError('unavailable', action.text, undefined, delay);
     // The server did not take the last message: it goes out again after the delay.
     this.requeueLast(undefined);
-    if (this.profile.transport === 'ws') {
-      this.retryOverrideMs = delay;
-      this.ws?.close(WS_CLOSE_NORMAL, 'server unavailable');
+    if (this.ws) {
+      this.ws.retryAfter(delay);
+      this.ws.close('server unavailable');
     } else {
       this.setDisconnected(undefined, 'server unavailable');
       this.reconnectAt = Date.now() + delay;
@@ -888,9 +786,9 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   // ---------------------------------------------------- connection settings
 
-  /** Where and how connections go now: the offered settings in use, else the profile's. */
-  private target(): Pick<OpampSettings, 'url' | 'headers' | 'clientCertificate'> {
-    return this.settings?.inUse ?? this.profile;
+  /** @internal (ConnectionSettingsHost) the key of its client certificates ('' without one) */
+  get clientKeyPem(): string {
+    return this.target.clientKeyPem;
   }
 
   /** @internal (ConnectionSettingsHost) */
@@ -902,7 +800,7 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
 
   /** HTTP: a refused candidate is rolled back; back to the settings that worked a moment ago, at once. */
   private rollBackHttp(reason: string): void {
-    if (!this.settings?.httpDone(reason)) return;
+    if (!this.target.httpDone(reason)) return;
     this.dirty |= FULL_STATE_PARTS;
     this.reconnectAt = Date.now();
   }
@@ -912,17 +810,16 @@ export class SimulatedAgent extends EventEmitter<SimulatedAgentEvents> implement
    * The next connection is the candidate's; its first message carries the full state.
    */
   private maybeSwitch(): void {
-    if (this.phase !== 'running' || !this.settings?.takeSwitch()) return;
+    if (this.phase !== 'running' || !this.target.takeSwitch()) return;
     this.dirty |= FULL_STATE_PARTS;
     if (this.profile.transport === 'http') {
       this.scheduleFlush();
       return;
     }
     const ws = this.ws;
-    if (!ws) return; // a reconnect is scheduled already: it uses the candidate
-    this.retryOverrideMs = 0;
-    if (ws.readyState === WS_OPEN) ws.close(WS_CLOSE_NORMAL, 'switching connection settings');
-    else ws.terminate();
+    if (!ws?.exists) return; // a reconnect is scheduled already: it uses the candidate
+    ws.retryAfter(0);
+    ws.close('switching connection settings');
   }
 
   // --------------------------------------------------------------- errors

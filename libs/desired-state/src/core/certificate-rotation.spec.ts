@@ -6,18 +6,24 @@ const B = 'bb'.repeat(16);
 
 describe('planCertificateActivations', () => {
   it('activates the certificate issued to the agent it is seen on, superseding its other live ones then (C64)', () => {
-    const live = new Map([[A, [{ id: 'old', state: 'active' }, { id: 'new', state: 'issued' }]]]);
+    const live = new Map([[A, [{ id: 'old', state: 'active', createdAtMs: 1 }, { id: 'new', state: 'issued', createdAtMs: 2 }]]]);
     expect(planCertificateActivations([{ key: A, certificateId: 'new' }], live)).toEqual([{ key: A, activate: 'new', supersede: ['old'] }]);
   });
 
   it('changes nothing while the agent is still on its old certificate, or on one already active', () => {
-    const live = new Map([[A, [{ id: 'old', state: 'active' }, { id: 'new', state: 'issued' }]]]);
+    const live = new Map([[A, [{ id: 'old', state: 'active', createdAtMs: 1 }, { id: 'new', state: 'issued', createdAtMs: 2 }]]]);
     expect(planCertificateActivations([{ key: A, certificateId: 'old' }], live)).toEqual([]);
     expect(planCertificateActivations([{ key: B, certificateId: 'new' }], live)).toEqual([]);
   });
 
+  it('keeps a newer certificate issued while the agent connected on this one (it is offered, the agent may be switching to it)', () => {
+    const live = new Map([[A, [{ id: 'old', state: 'active', createdAtMs: 1 }, { id: 'connected', state: 'issued', createdAtMs: 2 }, { id: 'newer', state: 'issued', createdAtMs: 3 }]]]);
+    expect(planCertificateActivations([{ key: A, certificateId: 'connected' }], live)).toEqual([{ key: A, activate: 'connected', supersede: ['old'] }]);
+    expect(planCertificateActivations([{ key: A, certificateId: 'newer' }], live)).toEqual([{ key: A, activate: 'newer', supersede: ['old', 'connected'] }]);
+  });
+
   it('activates a first certificate (nothing to supersede), once per agent however often it is seen', () => {
-    const live = new Map([[A, [{ id: 'first', state: 'issued' }]]]);
+    const live = new Map([[A, [{ id: 'first', state: 'issued', createdAtMs: 1 }]]]);
     expect(
       planCertificateActivations(
         [

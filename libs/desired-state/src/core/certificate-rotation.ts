@@ -18,6 +18,8 @@ export interface LiveCertificate {
   readonly id: string;
   /** issued (signed, not used yet) or active (the agent was seen with it). */
   readonly state: string;
+  /** When it was made (ms since epoch). */
+  readonly createdAtMs: number;
 }
 
 export interface CertificateActivation {
@@ -28,8 +30,10 @@ export interface CertificateActivation {
 
 /**
  * For each agent seen on a certificate (by uid hex): the activation, when the
- * certificate is one issued to it and not used yet; the agent's other live
- * certificates are superseded with it. Nothing for a certificate already
+ * certificate is one issued to it and not used yet; the agent's older live
+ * certificates are superseded with it. A newer one (issued while the agent
+ * was connecting on this one: a renewal, a later CSR) stays: it is offered
+ * and the agent may be switching to it. Nothing for a certificate already
  * active (or not the agent's: the gateway refuses those).
  */
 export function planCertificateActivations(seen: ReadonlyArray<{ key: string; certificateId: string }>, live: ReadonlyMap<string, readonly LiveCertificate[]>): CertificateActivation[] {
@@ -41,7 +45,8 @@ export function planCertificateActivations(seen: ReadonlyArray<{ key: string; ce
     const used = certs.find((c) => c.id === s.certificateId);
     if (!used || used.state !== 'issued') continue;
     done.add(s.key);
-    out.push({ key: s.key, activate: used.id, supersede: certs.filter((c) => c.id !== used.id).map((c) => c.id) });
+    const older = certs.filter((c) => c.id !== used.id && (c.createdAtMs < used.createdAtMs || (c.createdAtMs === used.createdAtMs && c.state === 'active')));
+    out.push({ key: s.key, activate: used.id, supersede: older.map((c) => c.id) });
   }
   return out;
 }

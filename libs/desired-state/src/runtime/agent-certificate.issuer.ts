@@ -80,15 +80,18 @@ export class AgentCertificateIssuer {
     readonly directory: CertificateDirectory | null,
   ) {}
 
-  /** Signs and records; throws FAILED_PRECONDITION when the tenant has no CA (or it cannot sign). */
-  async issue(tx: SqlExecutor, grant: CertificateGrant, request: CertificateRequestInfo, requestId: string | null, lifetimeHours: number): Promise<IssuedAgentCertificate> {
+  /**
+   * Signs and records; throws FAILED_PRECONDITION when the tenant has no CA (or it cannot sign).
+   * `csrDigest` (SHA-256 of the CSR) is kept so the same CSR delivered again issues nothing new.
+   */
+  async issue(tx: SqlExecutor, grant: CertificateGrant, request: CertificateRequestInfo, requestId: string | null, lifetimeHours: number, csrDigest: Buffer | null = null): Promise<IssuedAgentCertificate> {
     const ca = await this.authorities.active(grant.tenantId, tx);
     if (!ca) throw new DesiredStateError('FAILED_PRECONDITION', 'the tenant has no certificate authority (CreateCertificateAuthority)');
     const signer = await this.authorities.signerOf(ca, tx);
     const issued = await issueClientCertificate(signer, request, grant, lifetimeHours);
     const uid = Buffer.from(grant.uidHex, 'hex');
     const superseded = await this.certificates.supersedeIssued(tx, grant.tenantId, uid);
-    const record = await this.certificates.insertIssued(tx, grant.tenantId, uid, ca.id, requestId, issued);
+    const record = await this.certificates.insertIssued(tx, grant.tenantId, uid, ca.id, requestId, issued, null, csrDigest);
     return { record, issued, superseded };
   }
 

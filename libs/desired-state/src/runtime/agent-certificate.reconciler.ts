@@ -8,7 +8,9 @@
  * Runs before the identity reconciler on each batch, so a CSR in an agent's
  * first messages is in the first offer it gets, and an agent seen on a new
  * certificate has it activated (agent-certificate.activator.ts) before its
- * next offer is decided.
+ * next offer is decided. Activations go first in a batch: they must not wait
+ * for the batch's CSRs, signed one by one (an agent connected on a certificate
+ * not activated yet holds it only while nothing supersedes it).
  */
 import { AgentEventCodec, EnvelopeDecodeError, fleet } from '@opamp/contracts';
 import { badRequestReply } from '@opamp/protocol';
@@ -25,6 +27,8 @@ export interface AgentCertificateMetrics {
   requests: number;
   issued: number;
   waiting: number;
+  /** CSRs seen again while a live certificate from them exists (re-offered, nothing issued). */
+  repeated: number;
   /** Refusals by reason (malformed, bad_signature, uid_mismatch, ...). */
   refused: Record<string, number>;
 }
@@ -41,7 +45,7 @@ function targetOf(e: fleet.v1.AgentEvent): PushTarget {
 }
 
 export class AgentCertificateReconciler {
-  readonly metrics: AgentCertificateMetrics = { requests: 0, issued: 0, waiting: 0, refused: {} };
+  readonly metrics: AgentCertificateMetrics = { requests: 0, issued: 0, waiting: 0, repeated: 0, refused: {} };
   readonly activator: AgentCertificateActivator;
 
   constructor(
@@ -64,20 +68,21 @@ export class AgentCertificateReconciler {
     const events: fleet.v1.AgentEvent[] = [];
     for (const value of values) {
       if (!value) continue;
-      let e: fleet.v1.AgentEvent;
       try {
-        e = AgentEventCodec.decode(value);
+        events.push(AgentEventCodec.decode(value));
       } catch (err) {
         if (err instanceof EnvelopeDecodeError) continue;
         throw err;
       }
-      events.push(e);
+    }
+    await this.activator.handleEvents(events);
+    for (const e of events) {
       if ((Number(e.changes ?? 0) & C.AGENT_CHANGE_CERTIFICATE_REQUEST) === 0 || !e.tenantId || e.instanceUid?.length !== 16) continue;
       await this.handle(e);
     }
-    await this.activator.handleEvents(events);
   }
 
+  /** Judges and answers one CSR: refused, waiting, or issued (or issued from the same CSR before) and offered. */
   private async handle(e: fleet.v1.AgentEvent): Promise<void> {
     this.metrics.requests++;
     const tenantId = e.tenantId;
@@ -107,7 +112,10 @@ export class AgentCertificateReconciler {
     let issued;
     try {
       issued = await this.repo.db.transaction(async (tx) => {
-        const done = await this.services.issuer.issue(tx, granted.grant, granted.request, null, policy!.lifetimeHours);
+        // The same CSR again (agent events come at least once: a batch replays after the consumer lost its group):
+        // the agent is offered what it got from it, nothing is issued or superseded.
+        if (await this.services.certificates.liveFromCsr(tx, tenantId, uid, request.csrDigest)) return null;
+        const done = await this.services.issuer.issue(tx, granted.grant, granted.request, null, policy!.lifetimeHours, request.csrDigest);
         await this.repo.audit(
           tx,
           { tenantId, actor: 'system', action: 'agent_certificate.issue', resourceType: 'agent', resourceName: uid.toString('hex'), details: { certificateId: done.record.id, fingerprint: done.record.fingerprint, notAfter: done.record.notAfter } },
@@ -119,6 +127,10 @@ export class AgentCertificateReconciler {
       // Issuance failing (the CA expiring, its key not opening) is the agent's BAD_REQUEST too (§3.6.5), and the operator's to fix.
       this.options.log?.('error', `certificate for agent ${uid.toString('hex')} of tenant ${JSON.stringify(tenantId)} not issued: ${String(err)}`);
       return this.refuse(e, 'issuance_failed', 'certificate request refused: the server could not issue a certificate');
+    }
+    if (!issued) {
+      this.metrics.repeated++;
+      return this.options.offer(tenantId, [uid]);
     }
     this.metrics.issued++;
     await this.services.issuer.published(issued.record, issued.superseded);

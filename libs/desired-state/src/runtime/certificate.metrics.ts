@@ -22,6 +22,7 @@ type ExpiryCounts = Awaited<ReturnType<CertificateRotationRepository['expiryCoun
 export function registerCertificateMetrics(registry: Registry, reconciler: AgentCertificateReconciler, rotator: AgentCertificateRotator | null): void {
   const activator = reconciler.activator.metrics;
   mirrorCounter(registry, 'opamp_config_certificate_activations_total', 'Agents seen on a certificate issued to them (activated; the ones it replaced superseded)', () => activator.activations);
+  mirrorCounter(registry, 'opamp_config_certificate_requests_repeated_total', 'CSRs seen again (a replayed agent event) while a live certificate from them exists: re-offered, nothing issued', () => reconciler.metrics.repeated);
   if (rotator) {
     const totals = rotator.totals;
     new Counter({

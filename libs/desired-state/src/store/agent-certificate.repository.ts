@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IssuedCertificate } from '@opamp/certificate-authority';
+import { fleet } from '@opamp/contracts';
 import type { SqlDatabase, SqlExecutor } from '@opamp/store';
 import type { CredentialDirectoryEntry } from './agent-credential.repository';
 import { toBuffer, toIso } from './desired-state.repository';
@@ -53,6 +54,9 @@ export interface CertificateRequestRecord {
   readonly decisionReason: string | null;
   readonly certificateId: string | null;
 }
+
+/** agents.credential_kind of a connection admitted on a client certificate (as status-ingest writes it). */
+const CERTIFICATE_CREDENTIAL_KIND = Number(fleet.v1.CredentialKind.CREDENTIAL_KIND_CERTIFICATE);
 
 const iso = (v: unknown) => (v === null || v === undefined ? null : toIso(v));
 const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
@@ -183,14 +187,29 @@ export class AgentCertificateRepository {
   /**
    * The agent's certificates issued and never used: superseded by the one
    * about to be issued (an agent holds at most one unused certificate, so a
-   * flood of CSRs cannot grow what gateways accept).
+   * flood of CSRs cannot grow what gateways accept). Not the one its agent is
+   * connected on (its row names it, written by status-ingest as the
+   * connection opened): its activation is on the way through the agent
+   * events, and superseding it first would refuse a well-behaved agent.
    */
   async supersedeIssued(tx: SqlExecutor, tenantId: string, uid: Buffer): Promise<AgentCertificateRecord[]> {
     const { rows } = await tx.query(
-      `UPDATE agent_certificates SET state = 'superseded' WHERE tenant_id = $1 AND instance_uid = $2 AND state = 'issued' RETURNING *`,
+      `UPDATE agent_certificates c SET state = 'superseded' WHERE c.tenant_id = $1 AND c.instance_uid = $2 AND c.state = 'issued'
+          AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.tenant_id = c.tenant_id AND a.instance_uid = c.instance_uid AND a.connected
+                             AND a.credential_kind = ${CERTIFICATE_CREDENTIAL_KIND} AND a.credential_id = c.id::text)
+        RETURNING c.*`,
       [tenantId, uid],
     );
     return rows.map(certificateFromRow);
+  }
+
+  /** The agent's live certificate signed from this CSR (its SHA-256), if any: the same CSR again issues nothing new. */
+  async liveFromCsr(tx: SqlExecutor, tenantId: string, uid: Buffer, csrDigest: Buffer): Promise<AgentCertificateRecord | null> {
+    const { rows } = await tx.query(
+      `SELECT * FROM agent_certificates WHERE tenant_id = $1 AND instance_uid = $2 AND csr_digest = $3 AND state IN ('issued', 'active') AND not_after > now() ORDER BY created_at DESC LIMIT 1`,
+      [tenantId, uid, csrDigest],
+    );
+    return rows[0] ? certificateFromRow(rows[0]) : null;
   }
 
   async insertIssued(
@@ -201,10 +220,11 @@ export class AgentCertificateRepository {
     requestId: string | null,
     issued: IssuedCertificate,
     renewal: { renewsId: string; reason: string } | null = null,
+    csrDigest: Buffer | null = null,
   ): Promise<AgentCertificateRecord> {
     const { rows } = await tx.query(
-      `INSERT INTO agent_certificates (id, tenant_id, instance_uid, ca_id, request_id, serial, fingerprint, certificate_pem, state, not_before, not_after, renews_id, rotation_reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'issued', $9, $10, $11, $12) RETURNING *`,
+      `INSERT INTO agent_certificates (id, tenant_id, instance_uid, ca_id, request_id, serial, fingerprint, certificate_pem, state, not_before, not_after, renews_id, rotation_reason, csr_digest)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'issued', $9, $10, $11, $12, $13) RETURNING *`,
       [
         randomUUID(),
         tenantId,
@@ -218,6 +238,7 @@ export class AgentCertificateRepository {
         issued.notAfter.toISOString(),
         renewal?.renewsId ?? null,
         renewal?.reason ?? null,
+        csrDigest,
       ],
     );
     return certificateFromRow(rows[0]);

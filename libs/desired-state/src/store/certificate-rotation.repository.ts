@@ -9,7 +9,7 @@
 import type { SqlDatabase, SqlExecutor } from '@opamp/store';
 import type { LiveCertificate } from '../core';
 import { certificateFromRow, type AgentCertificateRecord } from './agent-certificate.repository';
-import { toBuffer } from './desired-state.repository';
+import { toBuffer, toIso } from './desired-state.repository';
 
 /** A live certificate a rotation pass may renew, with what the decision needs (core/certificate-rotation.ts). */
 export interface RotationRow {
@@ -34,17 +34,17 @@ const PENDING = `EXISTS (
 export class CertificateRotationRepository {
   constructor(readonly db: SqlDatabase) {}
 
-  /** The agents' live certificates (issued, active), ids and states, by uid hex. */
+  /** The agents' live certificates (issued, active), ids, states and when each was made, by uid hex. */
   async liveOf(tenantId: string, uids: readonly Buffer[]): Promise<Map<string, LiveCertificate[]>> {
     const out = new Map<string, LiveCertificate[]>();
     if (uids.length === 0) return out;
     const { rows } = await this.db.query(
-      `SELECT id, instance_uid, state FROM agent_certificates WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) AND state IN ('issued', 'active') AND not_after > now()`,
+      `SELECT id, instance_uid, state, created_at FROM agent_certificates WHERE tenant_id = $1 AND instance_uid = ANY($2::bytea[]) AND state IN ('issued', 'active') AND not_after > now()`,
       [tenantId, uids],
     );
     for (const r of rows) {
       const key = (toBuffer(r['instance_uid']) as Buffer).toString('hex');
-      out.set(key, [...(out.get(key) ?? []), { id: String(r['id']), state: String(r['state']) }]);
+      out.set(key, [...(out.get(key) ?? []), { id: String(r['id']), state: String(r['state']), createdAtMs: Date.parse(toIso(r['created_at'])) }]);
     }
     return out;
   }
