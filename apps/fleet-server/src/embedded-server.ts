@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AgentTelemetryCodec, derivePackageUrlKey, EnvelopeDecodeError, type fleet } from '@opamp/contracts';
-import { KeyedBatchQueue, MemoryAgentChangeFeed, MemoryLeaseStore, MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
+import { type KeyedBatchQueue, MemoryAgentChangeFeed, MemoryLeaseStore, MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
 import { Registry } from 'prom-client';
 import {
   AgentCredentialRepository,
@@ -58,6 +58,7 @@ import { createPlatformApiApp, PlatformApiModule } from '@opamp/platform-api';
 import { registerPgPoolMetrics } from '@opamp/store';
 import type { FleetServerConfig } from './config/fleet-server.config';
 import { openEmbeddedStore, type EmbeddedStore } from './embedded-store';
+import { EmbeddedQueues } from './embedded-queues';
 
 export const EMBEDDED_GATEWAY_ID = 'embedded';
 
@@ -251,7 +252,8 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   fleetApi.packageRollouts.onChange = () => rolloutDriver.wake();
 
   // Status-ingest's core, fed in per-agent order; its events feed the reconciler.
-  const events = new KeyedBatchQueue({ partitions: 4, maxBatch: 500 });
+  const queues = new EmbeddedQueues();
+  const events = queues.create('events', { partitions: 4, maxBatch: 500 });
   events.consume(async (records) => {
     const values = records.map((r) => r.value);
     await reconciler.handleEventRecords(values);
@@ -275,13 +277,13 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     tracing,
     onPoisoned: (_record, error) => log('warn', 'skipped a malformed inbound record', { error: String(error) }),
   });
-  const inbound = new KeyedBatchQueue({ partitions: 4, maxBatch: 500 });
+  const inbound = queues.create('inbound', { partitions: 4, maxBatch: 500 });
   inbound.consume(async (records) => {
     await processor.process(records.map((r) => ({ key: r.key, value: r.value })));
   });
   // Agents' own telemetry: the twin of opamp.agent-telemetry, a queue of its own (never ahead of or behind OpAMP messages).
   const ownTelemetry = new OwnTelemetryCounters(db);
-  const telemetry = new KeyedBatchQueue({ partitions: 2, maxBatch: 500 });
+  const telemetry = queues.create('telemetry', { partitions: 2, maxBatch: 500 });
   telemetry.consume(async (records) => {
     const decoded: fleet.v1.AgentTelemetry[] = [];
     for (const r of records) {
@@ -354,6 +356,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
   const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler, packageBlobs, certificates: certificateReconciler, certificateRotator }, { defaultMetrics: false });
   registerPgPoolMetrics(configMetrics.registry, 'opamp_config', store.pool);
+  queues.register(configMetrics.registry);
   const registry = Registry.merge([edge.metrics.registry, configMetrics.registry]);
   const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && store.failure === null, registry });
   await admin.start();

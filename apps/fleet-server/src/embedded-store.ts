@@ -49,8 +49,9 @@ export async function openEmbeddedStore(config: FleetServerConfig, log: ServerLo
     log,
     onUnexpectedExit: () => log('error', 'the embedded database is gone: every write fails; restart the server'),
   });
-  const pool = createPgPool({ connectionString: cluster.connectionString, applicationName: 'fleet-server' });
-  const db = new PgSqlDatabase(pool);
+  // Over the unix socket a slow connection means a starved CPU: longer tries and a longer wait (EMBEDDED_POSTGRES_DEFAULTS).
+  const pool = createPgPool({ connectionString: cluster.connectionString, applicationName: 'fleet-server', max: config.embeddedPgPoolMax, connectionTimeoutMs: config.embeddedPgConnectTimeoutMs });
+  const db = new PgSqlDatabase(pool, { waitBudgetMs: config.embeddedPgWaitBudgetMs });
   const close = async () => {
     await pool.end();
     await cluster.stop();
