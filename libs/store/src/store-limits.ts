@@ -27,9 +27,11 @@ export const PG_POOL_DEFAULTS = {
    * How long a caller keeps trying for a connection (tries of connectTimeoutMs,
    * with backoff between failures) before the store is reported unavailable
    * (StoreUnavailableError: the API answers 503/UNAVAILABLE, an inbound batch is
-   * retried). Covers a CPU-starved machine and a database restart.
+   * retried). Covers a short database restart; the last try may end up to one
+   * connectTimeoutMs later. Kept near the Kafka consumers' session timeout
+   * (10 s): a status-ingest batch waiting much longer loses its group membership.
    */
-  waitBudgetMs: 30_000,
+  waitBudgetMs: 10_000,
   /** Callers waiting for a connection at most; one more is refused at once (unavailable, counted). */
   maxWaiting: 1_000,
   /** Backoff between failed tries: doubling from min to max, jittered. */
