@@ -57,14 +57,9 @@ export async function openEmbeddedStore(config: FleetServerConfig, log: ServerLo
     await cluster.stop();
   };
   try {
-    // Migrations take an advisory lock: one connection for the lock and the work.
-    const client = await pool.connect();
-    try {
-      const applied = await migrateToLatest(client);
-      if (applied.length > 0) log('info', 'applied migrations', { migrations: applied });
-    } finally {
-      client.release();
-    }
+    // Migrations take an advisory lock: one connection for the lock and the work (a starved start waits for it too).
+    const applied = await db.session((client) => migrateToLatest(client));
+    if (applied.length > 0) log('info', 'applied migrations', { migrations: applied });
     await importPgliteDirectory(dataDir, db, log);
   } catch (err) {
     await close();

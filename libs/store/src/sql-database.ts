@@ -131,6 +131,20 @@ export class PgSqlDatabase implements SqlDatabase {
     }
   }
 
+  /** Runs `fn` on a connection of its own (migrations take an advisory lock on it), got like every other. */
+  async session<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.acquire();
+    let broken = false;
+    try {
+      return await fn(client);
+    } catch (err) {
+      broken = !(err instanceof DatabaseError);
+      throw err;
+    } finally {
+      release(client, broken);
+    }
+  }
+
   /** A connection, tried for within the wait budget (see the class comment). */
   private async acquire(): Promise<PoolClient> {
     const deadline = Date.now() + this.budgetMs;
