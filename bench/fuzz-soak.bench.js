@@ -103,6 +103,21 @@ async function metricValue(url, name) {
   return null;
 }
 
+/** Every sample of the counters and gauges named (with their labels), e.g. {'x_total{reason="a"}': 3}. */
+async function metricSamples(url, names) {
+  const text = await (await fetch(url)).text();
+  const out = {};
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const name = line.split(/[{ ]/)[0];
+    if (names.includes(name)) out[line.slice(0, line.lastIndexOf(' '))] = Number(line.split(' ').pop());
+  }
+  return out;
+}
+
+/** How the store waited for its pool (issue 13: a starved pool must make writes wait, not fail). */
+const STORE_WAIT_METRICS = ['opamp_config_db_pool_connect_retries_total', 'opamp_config_db_pool_unavailable_total', 'opamp_embedded_queue_retries_total', 'opamp_config_db_pool_waiting_requests'];
+
 /** A failed fetch: the server's doing (timeout, reset), or the client's (undici refuses e.g. a NUL in a header: never sent). */
 function fetchFailure(err) {
   if (err.name === 'TimeoutError') return 'fetch timeout';
@@ -372,6 +387,7 @@ async function main() {
         const lag = await metricValue(target.metrics, 'nodejs_eventloop_lag_p99_seconds');
         sample.eventLoopP99Ms = lag === null ? null : Math.round(lag * 1000);
         sample.eventLoopMaxMs = Math.round(((await metricValue(target.metrics, 'nodejs_eventloop_lag_max_seconds')) ?? 0) * 1000);
+        sample.dbWaiting = (await metricValue(target.metrics, 'opamp_config_db_pool_waiting_requests')) ?? undefined;
       } catch {
         sample.eventLoopP99Ms = 'metrics unreachable';
       }
@@ -394,6 +410,7 @@ async function main() {
   }
   ctx.stopping = true;
   await Promise.race([Promise.all(loops), sleep(20_000)]);
+  const storeWaits = target.metrics ? await metricSamples(target.metrics, STORE_WAIT_METRICS).catch((err) => ({ error: String(err) })) : null;
   // Let the good agents report once more without fuzzing around them.
   await sleep(2 * opts.heartbeatS * 1000);
   const goodWrong = await checkGoodState(ctx, good);
@@ -438,10 +455,11 @@ async function main() {
     },
     firstServerError,
     afterRestart,
+    storeWaits,
     samples,
   };
   const file = writeResult(opts.out || `${BENCH}-${embedded ? 'embedded' : 'distributed'}`, result);
-  console.log(JSON.stringify({ requests: result.requests, outcomes: result.outcomes, serverLog: result.serverLog, good: result.good, afterRestart }, null, 2));
+  console.log(JSON.stringify({ requests: result.requests, outcomes: result.outcomes, serverLog: result.serverLog, good: result.good, afterRestart, storeWaits }, null, 2));
   console.log(`wrote ${file}`);
   if (embedded && dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   await S.shutdown(0);

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AgentTelemetryCodec, derivePackageUrlKey, EnvelopeDecodeError, type fleet } from '@opamp/contracts';
-import { KeyedBatchQueue, MemoryAgentChangeFeed, MemoryLeaseStore, MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
+import { type KeyedBatchQueue, MemoryAgentChangeFeed, MemoryLeaseStore, MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
 import { Registry } from 'prom-client';
 import {
   AgentCredentialRepository,
@@ -62,6 +62,7 @@ import { registerPgPoolMetrics } from '@opamp/store';
 import type { FleetServerConfig } from './config/fleet-server.config';
 import { openEmbeddedStore, type EmbeddedStore } from './embedded-store';
 import { ownMetricsRegistry } from './own-metrics.metrics';
+import { EmbeddedQueues } from './embedded-queues';
 
 export const EMBEDDED_GATEWAY_ID = 'embedded';
 
@@ -255,7 +256,8 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   fleetApi.packageRollouts.onChange = () => rolloutDriver.wake();
 
   // Status-ingest's core, fed in per-agent order; its events feed the reconciler.
-  const events = new KeyedBatchQueue({ partitions: 4, maxBatch: 500 });
+  const queues = new EmbeddedQueues();
+  const events = queues.create('events', { partitions: 4, maxBatch: 500 });
   events.consume(async (records) => {
     const values = records.map((r) => r.value);
     await reconciler.handleEventRecords(values);
@@ -279,7 +281,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
     tracing,
     onPoisoned: (_record, error) => log('warn', 'skipped a malformed inbound record', { error: String(error) }),
   });
-  const inbound = new KeyedBatchQueue({ partitions: 4, maxBatch: 500 });
+  const inbound = queues.create('inbound', { partitions: 4, maxBatch: 500 });
   inbound.consume(async (records) => {
     await processor.process(records.map((r) => ({ key: r.key, value: r.value })));
   });
@@ -290,7 +292,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   const ownTelemetryForwarder = config.ownMetrics.forwardUrl ? new OwnTelemetryForwarder(config.ownMetrics.forwardUrl) : null;
   const ownMetricPartitions = new OwnMetricPartitionSweeper(db, { retention: config.ownMetrics.retention, intervalMs: config.ownMetrics.partitionSweepMs });
   await ownMetricPartitions.start((err) => log('error', 'own-metric partition sweep failed', { error: String(err) }));
-  const telemetry = new KeyedBatchQueue({ partitions: 2, maxBatch: 500 });
+  const telemetry = queues.create('telemetry', { partitions: 2, maxBatch: 500 });
   telemetry.consume(async (records) => {
     const decoded: fleet.v1.AgentTelemetry[] = [];
     for (const r of records) {
@@ -365,6 +367,7 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
   const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler, packageBlobs, certificates: certificateReconciler, certificateRotator }, { defaultMetrics: false });
   registerPgPoolMetrics(configMetrics.registry, 'opamp_config', store.pool);
+  queues.register(configMetrics.registry);
   const registry = Registry.merge([edge.metrics.registry, configMetrics.registry, ownMetricsRegistry(ownMetrics.totals, ownMetricPartitions.totals)]);
   const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && store.failure === null, registry });
   await admin.start();

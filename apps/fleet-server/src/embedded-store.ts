@@ -49,21 +49,17 @@ export async function openEmbeddedStore(config: FleetServerConfig, log: ServerLo
     log,
     onUnexpectedExit: () => log('error', 'the embedded database is gone: every write fails; restart the server'),
   });
-  const pool = createPgPool({ connectionString: cluster.connectionString, applicationName: 'fleet-server' });
-  const db = new PgSqlDatabase(pool);
+  // Over the unix socket a slow connection means a starved CPU: longer tries and a longer wait (EMBEDDED_POSTGRES_DEFAULTS).
+  const pool = createPgPool({ connectionString: cluster.connectionString, applicationName: 'fleet-server', max: config.embeddedPgPoolMax, connectionTimeoutMs: config.embeddedPgConnectTimeoutMs });
+  const db = new PgSqlDatabase(pool, { waitBudgetMs: config.embeddedPgWaitBudgetMs });
   const close = async () => {
     await pool.end();
     await cluster.stop();
   };
   try {
-    // Migrations take an advisory lock: one connection for the lock and the work.
-    const client = await pool.connect();
-    try {
-      const applied = await migrateToLatest(client);
-      if (applied.length > 0) log('info', 'applied migrations', { migrations: applied });
-    } finally {
-      client.release();
-    }
+    // Migrations take an advisory lock: one connection for the lock and the work (a starved start waits for it too).
+    const applied = await db.session((client) => migrateToLatest(client));
+    if (applied.length > 0) log('info', 'applied migrations', { migrations: applied });
     await importPgliteDirectory(dataDir, db, log);
   } catch (err) {
     await close();

@@ -126,6 +126,41 @@ describe('KeyedBatchQueue', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
   });
 
+  it('handles a batch again after a failure the retry policy calls transient, in order, resolving its sends', async () => {
+    const transient = new Error('the database is busy');
+    const retried: unknown[] = [];
+    const q = new KeyedBatchQueue({ partitions: 1, maxBatch: 10, retry: { isRetryable: (e) => e === transient, minMs: 1, maxMs: 2, onRetry: (e) => retried.push(e) } });
+    const handled: string[][] = [];
+    let fails = 2;
+    q.consume(async (records) => {
+      handled.push(records.map((r) => r.value.toString()));
+      if (fails-- > 0) throw transient;
+    });
+    await Promise.all([q.send(key(1), Buffer.from('a')), q.send(key(1), Buffer.from('b'))]);
+    // 'b' waits behind the batch being retried: per-key order holds.
+    expect(handled).toEqual([['a'], ['a'], ['a'], ['b']]);
+    expect(retried).toEqual([transient, transient]);
+    expect(q.retries).toBe(2);
+    expect(q.backlog).toBe(0);
+  });
+
+  it('rejects at once what the retry policy does not call transient, and stops retrying some time after close', async () => {
+    const transient = new Error('the database is busy');
+    const q = new KeyedBatchQueue({ partitions: 1, maxBatch: 1, retry: { isRetryable: (e) => e === transient, minMs: 1, maxMs: 1, afterCloseMs: 0 } });
+    let calls = 0;
+    q.consume(async (records) => {
+      calls++;
+      if (records[0].value.toString() === 'bug') throw new Error('a bug');
+      throw transient;
+    });
+    await expect(q.send(key(1), Buffer.from('bug'))).rejects.toThrow('a bug');
+    expect(calls).toBe(1);
+    const stuck = q.send(key(1), Buffer.from('x'));
+    const rejected = expect(stuck).rejects.toBe(transient);
+    await q.close();
+    await rejected;
+  });
+
   it('waits for queued records on close and refuses new ones', async () => {
     const q = new KeyedBatchQueue();
     const handled: string[] = [];

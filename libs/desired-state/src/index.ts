@@ -11,6 +11,7 @@ export * from './runtime/agent-watch.hub';
 export * from './runtime/config-service.metrics';
 export * from './api/rollout-api';
 export * from './api/fleet-api.service';
+export * from './api/api-error-code';
 export * from './api/agent-api';
 export * from './api/configuration-api';
 export * from './api/assignment-api';

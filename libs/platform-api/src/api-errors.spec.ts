@@ -1,7 +1,8 @@
 /**
  * The platform API's error reporting on both transports, served for real
- * (Nest, express, grpc-js) in front of a database that is down: the one
- * situation a caller cannot cause, so every call is an internal error.
+ * (Nest, express, grpc-js): in front of a database that is down (503 /
+ * UNAVAILABLE: retry), and of a store that fails with a bug (the one situation
+ * a caller can neither cause nor wait out: 500 / INTERNAL, logged).
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -9,7 +10,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { MemoryPendingStore, MemoryPushBus } from '@opamp/bus-memory';
 import { AgentPushDispatcher, DesiredStateRepository, FleetApiService } from '@opamp/desired-state';
 import { jsonLog, type LogLevel } from '@opamp/process-runtime';
-import { createPgPool, PgSqlDatabase } from '@opamp/store';
+import { createPgPool, PgSqlDatabase, type SqlDatabase } from '@opamp/store';
 import { requestIdFrom } from './api-errors';
 import { createPlatformApiApp, PlatformApiModule } from './platform-api.app';
 import { API_LOG } from './platform-api.tokens';
@@ -45,34 +46,96 @@ describe('REST bodies', () => {
   });
 });
 
+type UnaryClient = grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall>;
+type Logged = Array<{ level: LogLevel; message: string; fields?: Record<string, unknown> }>;
+
+/** The API served for real (Nest, express, grpc-js) over `db`, with its log kept. */
+function servedApi(db: SqlDatabase) {
+  const served = {
+    logged: [] as Logged,
+    api: new FleetApiService(new DesiredStateRepository(db), new AgentPushDispatcher(new MemoryPushBus(), new MemoryPendingStore()), null),
+    app: null as NestExpressApplication | null,
+    base: '',
+    client: null as UnaryClient | null,
+    async start() {
+      const [httpPort, grpcPort] = [await freePort(), await freePort()];
+      served.app = await createPlatformApiApp(
+        PlatformApiModule.forApi(served.api, undefined, (level, message, fields) => served.logged.push({ level, message, fields })),
+        { bindHost: '127.0.0.1', httpPort, grpcPort, logger: false, consoleDir: false },
+      );
+      served.base = `http://127.0.0.1:${httpPort}/api/v1`;
+      const def = protoLoader.loadSync(findFleetApiProto().protoPath, LOADER_OPTIONS);
+      const pkg = grpc.loadPackageDefinition(def) as unknown as { fleet: { v1: { FleetService: grpc.ServiceClientConstructor } } };
+      served.client = new pkg.fleet.v1.FleetService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as UnaryClient;
+    },
+    async stop() {
+      served.client?.close();
+      await served.app?.close();
+    },
+    grpcError(rpc: string): Promise<grpc.ServiceError> {
+      const md = new grpc.Metadata();
+      md.set('authorization', 'Bearer some-admin-token');
+      return new Promise<grpc.ServiceError>((resolve, reject) => {
+        served.client![rpc]({}, md, (e) => (e ? resolve(e) : reject(new Error('the call succeeded'))));
+      });
+    },
+  };
+  return served;
+}
+
 describe('the platform API in front of a database that is down', () => {
-  const logged: Array<{ level: LogLevel; message: string; fields?: Record<string, unknown> }> = [];
-  const pool = createPgPool({ connectionString: 'postgres://nobody:secret@127.0.0.1:1/none', applicationName: 'api-errors-spec', max: 1 });
-  let app: NestExpressApplication;
-  let base: string;
-  let client: grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall>;
-  const api = new FleetApiService(new DesiredStateRepository(new PgSqlDatabase(pool)), new AgentPushDispatcher(new MemoryPushBus(), new MemoryPendingStore()), null);
+  const pool = createPgPool({ connectionString: 'postgres://nobody:secret@127.0.0.1:1/none', applicationName: 'api-errors-spec', max: 1, connectionTimeoutMs: 100 });
+  const db = new PgSqlDatabase(pool, { waitBudgetMs: 300, retryMinMs: 10, retryMaxMs: 50 });
+  const served = servedApi(db);
 
-  beforeAll(async () => {
-    const [httpPort, grpcPort] = [await freePort(), await freePort()];
-    app = await createPlatformApiApp(
-      PlatformApiModule.forApi(api, undefined, (level, message, fields) => logged.push({ level, message, fields })),
-      { bindHost: '127.0.0.1', httpPort, grpcPort, logger: false, consoleDir: false },
-    );
-    base = `http://127.0.0.1:${httpPort}/api/v1`;
-    const def = protoLoader.loadSync(findFleetApiProto().protoPath, LOADER_OPTIONS);
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { fleet: { v1: { FleetService: grpc.ServiceClientConstructor } } };
-    client = new pkg.fleet.v1.FleetService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as typeof client;
-  });
-
+  beforeAll(() => served.start());
   afterAll(async () => {
-    client?.close();
-    await app?.close();
+    await served.stop();
     await pool.end();
   });
 
+  it('REST: 503 UNAVAILABLE once the wait for a connection is over, counted, not logged as an internal error (no secrets)', async () => {
+    const res = await fetch(`${served.base}/configurations`, { headers: { authorization: 'Bearer some-admin-token', 'x-request-id': 'req-41' } });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: { code: 503, status: 'UNAVAILABLE', message: 'the database gave no connection within 300 ms; retry shortly', requestId: 'req-41' } });
+    expect(served.logged).toEqual([]);
+    expect(db.waits.unavailable.wait_budget).toBeGreaterThanOrEqual(1);
+    expect(db.waits.connectRetries).toBeGreaterThanOrEqual(1);
+    expect(served.api.metrics.errors['UNAVAILABLE']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gRPC: UNAVAILABLE with the same message', async () => {
+    const err = await served.grpcError('ListConfigurations');
+    expect(err.code).toBe(grpc.status.UNAVAILABLE);
+    expect(err.details).toBe('the database gave no connection within 300 ms; retry shortly');
+    expect(served.logged).toEqual([]);
+  });
+});
+
+describe('the platform API in front of a store that fails with a bug', () => {
+  // What no caller can cause: the only kind of error answered 500 / INTERNAL.
+  const broken: SqlDatabase = {
+    query: async () => {
+      throw new TypeError('a bug in a query');
+    },
+    transaction: async () => {
+      throw new TypeError('a bug in a transaction');
+    },
+  };
+  const served = servedApi(broken);
+  const { logged } = served;
+  let base: string;
+  let api: FleetApiService;
+
+  beforeAll(async () => {
+    await served.start();
+    base = served.base;
+    api = served.api;
+  });
+  afterAll(() => served.stop());
+
   it('logs to the process log (stderr JSON lines) unless the host gives another, whatever Nest\'s own logger is set to', () => {
-    const providers = PlatformApiModule.forApi(api).providers ?? [];
+    const providers = PlatformApiModule.forApi(served.api).providers ?? [];
     expect(providers).toContainEqual({ provide: API_LOG, useValue: jsonLog });
   });
 
@@ -83,16 +146,12 @@ describe('the platform API in front of a database that is down', () => {
     expect(await res.json()).toEqual({ error: { code: 500, status: 'INTERNAL', message: 'internal error (request id req-42)', requestId: 'req-42' } });
     const line = logged.find((l) => l.fields?.['requestId'] === 'req-42');
     expect(line).toMatchObject({ level: 'error', message: 'platform API internal error', fields: { transport: 'rest', rpc: 'ListConfigurations', requestId: 'req-42' } });
-    expect(String(line?.fields?.['error'])).toMatch(/ECONNREFUSED/);
+    expect(String(line?.fields?.['error'])).toMatch(/TypeError: a bug in a query/);
     expect(JSON.stringify(line)).not.toMatch(/some-admin-token|secret/);
   });
 
   it('gRPC: INTERNAL names its request id, sent in the trailers, and is logged with it', async () => {
-    const md = new grpc.Metadata();
-    md.set('authorization', 'Bearer some-admin-token');
-    const err = await new Promise<grpc.ServiceError>((resolve, reject) => {
-      client['ListConfigurations']({}, md, (e) => (e ? resolve(e) : reject(new Error('the call succeeded'))));
-    });
+    const err = await served.grpcError('ListConfigurations');
     expect(err.code).toBe(grpc.status.INTERNAL);
     const id = String(err.metadata.get('x-request-id')[0]);
     expect(id).toMatch(/^[0-9a-f-]{36}$/);

@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { DesiredStateError, type ErrorCode } from '@opamp/desired-state';
+import { apiErrorCode, DesiredStateError, type ErrorCode } from '@opamp/desired-state';
+import { StoreUnavailableError } from '@opamp/store';
 import type { JsonLog } from '@opamp/process-runtime';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -44,12 +45,14 @@ export function requestIdFrom(given: unknown): string {
 }
 
 export function errorCode(err: unknown): ErrorCode {
-  return err instanceof DesiredStateError ? err.code : 'INTERNAL';
+  return apiErrorCode(err);
 }
 
 /** The message callers see: ours verbatim (capped where it was made), never internals. */
 export function publicMessage(err: unknown, requestId?: string): string {
   if (err instanceof DesiredStateError) return err.message;
+  // Says only that the database was busy (its own text names no host, query or value).
+  if (err instanceof StoreUnavailableError) return err.message;
   return requestId ? `internal error (request id ${requestId})` : 'internal error';
 }
 
@@ -68,7 +71,8 @@ export function errorEnvelope(http: number, status: string, message: string, req
  * Errors of bad input are the caller's and are counted, not logged.
  */
 export function logInternalError(log: JsonLog, err: unknown, where: { transport: 'rest' | 'grpc'; rpc: string; requestId: string }): void {
-  if (err instanceof DesiredStateError) return;
+  // An unavailable database is counted (db_pool_unavailable_total, api_requests_total{code="UNAVAILABLE"}), not an internal error.
+  if (err instanceof DesiredStateError || err instanceof StoreUnavailableError) return;
   const e = err instanceof Error ? err : new Error(String(err));
   log('error', 'platform API internal error', { ...where, error: `${e.name}: ${e.message}`, stack: e.stack });
 }

@@ -3,6 +3,7 @@ export * from './pg-pool';
 export * from './pg-pool.metrics';
 export * from './migrations';
 export * from './sql-database';
+export * from './store-unavailable';
 export * from './pglite-database';
 export * from './embedded-postgres.cluster';
 export * from './agent-records';

@@ -1,14 +1,16 @@
 /**
- * The PostgreSQL connection pool with every timeout set: pg's defaults wait
- * forever for a connection and let a statement run forever.
+ * The PostgreSQL connection pool with every timeout set (PG_POOL_DEFAULTS):
+ * pg's defaults wait forever for a connection and let a statement run forever.
  */
 import { Pool, type PoolConfig } from 'pg';
+import { PG_POOL_DEFAULTS } from './store-limits';
 
 export interface PgPoolOptions {
   connectionString: string;
   applicationName: string;
   /** Keep pods x max under the server's max_connections. */
   max?: number;
+  /** One try at a connection; PgSqlDatabase retries within its wait budget. */
   connectionTimeoutMs?: number;
   idleTimeoutMs?: number;
   statementTimeoutMs?: number;
@@ -19,11 +21,11 @@ export function createPgPool(options: PgPoolOptions): Pool {
   const config: PoolConfig = {
     connectionString: options.connectionString,
     application_name: options.applicationName,
-    max: options.max ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
-    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
-    statement_timeout: options.statementTimeoutMs ?? 30_000,
-    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 60_000,
+    max: options.max ?? PG_POOL_DEFAULTS.max,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? PG_POOL_DEFAULTS.connectTimeoutMs,
+    idleTimeoutMillis: options.idleTimeoutMs ?? PG_POOL_DEFAULTS.idleTimeoutMs,
+    statement_timeout: options.statementTimeoutMs ?? PG_POOL_DEFAULTS.statementTimeoutMs,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? PG_POOL_DEFAULTS.idleInTransactionTimeoutMs,
   };
   const pool = new Pool(config);
   // An idle client that errors (server restart) must not crash the process; the pool drops it.

@@ -1,4 +1,4 @@
-/** Limits of the store lib: what a statement may carry into PGlite, and the embedded PostgreSQL server's settings. */
+/** Limits of the store lib: the pg pool's timeouts and waits, what a statement may carry into PGlite, and the embedded PostgreSQL server's settings. */
 
 /**
  * Deepest nesting of `[` / `{` (outside JSON strings) a text parameter may have
@@ -10,6 +10,34 @@
  * deep (protobuf's recursion limit), so 256 refuses nothing real.
  */
 export const PGLITE_MAX_JSON_DEPTH = 256;
+
+/**
+ * The pg pool of every process (pg-pool.ts) and how long a caller waits for
+ * one of its connections (sql-database.ts). pg's own defaults wait forever for
+ * a connection and let a statement run forever.
+ */
+export const PG_POOL_DEFAULTS = {
+  max: 10,
+  /** One try at a connection (waiting for a free one or opening one), as pg's connectionTimeoutMillis. */
+  connectTimeoutMs: 5_000,
+  idleTimeoutMs: 10_000,
+  statementTimeoutMs: 30_000,
+  idleInTransactionTimeoutMs: 60_000,
+  /**
+   * How long a caller keeps trying for a connection (tries of connectTimeoutMs,
+   * with backoff between failures) before the store is reported unavailable
+   * (StoreUnavailableError: the API answers 503/UNAVAILABLE, an inbound batch is
+   * retried). Covers a short database restart; the last try may end up to one
+   * connectTimeoutMs later. Kept near the Kafka consumers' session timeout
+   * (10 s): a status-ingest batch waiting much longer loses its group membership.
+   */
+  waitBudgetMs: 10_000,
+  /** Callers waiting for a connection at most; one more is refused at once (unavailable, counted). */
+  maxWaiting: 1_000,
+  /** Backoff between failed tries: doubling from min to max, jittered. */
+  retryMinMs: 50,
+  retryMaxMs: 2_000,
+} as const;
 
 /** The embedded PostgreSQL server's fixed settings (embedded-postgres.cluster.ts). */
 export const EMBEDDED_POSTGRES_DEFAULTS = {
@@ -25,6 +53,13 @@ export const EMBEDDED_POSTGRES_DEFAULTS = {
   startTimeoutMs: 60_000,
   stopTimeoutMs: 30_000,
   readyPollMs: 50,
+  /**
+   * Its pool over the unix socket: no network to lose, so a slow connection
+   * means a starved CPU (the event loop stalled for seconds), which a longer
+   * try and a longer wait ride out instead of failing agents' writes.
+   */
+  poolConnectTimeoutMs: 30_000,
+  poolWaitBudgetMs: 120_000,
   /** The server's own log, inside the cluster directory. */
   logFile: 'postgres.log',
 } as const;

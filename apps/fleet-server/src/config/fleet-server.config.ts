@@ -7,7 +7,7 @@
 import { bool, type ClientIdentitySettings, tracingEnv, tracingSettings, type TracingConfig, clientIdentityEnv, clientIdentitySettings, int, loadCredentialKey, readEnv, str } from '@opamp/config';
 import { EDGE_DEFAULTS, TrustedProxies } from '@opamp/edge';
 import { INGEST_DEFAULTS } from '@opamp/ingest';
-import { EMBEDDED_POSTGRES_DEFAULTS } from '@opamp/store';
+import { EMBEDDED_POSTGRES_DEFAULTS, PG_POOL_DEFAULTS } from '@opamp/store';
 import { DEFAULT_CRL_VALIDITY_HOURS, MAX_CRL_VALIDITY_HOURS, MIN_CRL_VALIDITY_HOURS } from '@opamp/certificate-authority';
 import { DEFAULT_PACKAGE_BLOB_GRACE_MS, DEFAULT_PACKAGE_BLOB_SWEEP_MS, DEFAULT_PACKAGE_RETRY_BACKOFF_MS, MAX_PACKAGE_RETRIES, MIN_PACKAGE_BLOB_GRACE_MS, PackageUrlAllowList, parseRetryBackoff } from '@opamp/desired-state';
 
@@ -18,6 +18,11 @@ export const fleetServerEnv = {
   OPAMP_DATA_DIR: str({ default: '.opamp-data' }),
   /** When the server runs as root: the OS user its PostgreSQL runs as (PostgreSQL refuses root). */
   OPAMP_EMBEDDED_PG_USER: str({ default: EMBEDDED_POSTGRES_DEFAULTS.rootRunAsUser }),
+  /** The embedded PostgreSQL pool: connections (below the server's max_connections, room left for migrations and psql). */
+  OPAMP_EMBEDDED_PG_POOL_MAX: int({ default: PG_POOL_DEFAULTS.max, min: 1, max: EMBEDDED_POSTGRES_DEFAULTS.maxConnections - 5 }),
+  /** One try at a connection (ms), and how long a write keeps trying before the database is reported unavailable (503 to API callers; agents' messages are retried). */
+  OPAMP_EMBEDDED_PG_CONNECT_TIMEOUT_MS: int({ default: EMBEDDED_POSTGRES_DEFAULTS.poolConnectTimeoutMs, min: 10, max: 600_000 }),
+  OPAMP_EMBEDDED_PG_WAIT_BUDGET_MS: int({ default: EMBEDDED_POSTGRES_DEFAULTS.poolWaitBudgetMs, min: 0, max: 3_600_000 }),
   OPAMP_BIND_HOST: str({ default: '0.0.0.0' }),
   OPAMP_GATEWAY_PORT: int({ default: 4320, min: 0, max: 65535 }),
   OPAMP_GATEWAY_ADMIN_PORT: int({ default: 4321, min: 0, max: 65535 }),
@@ -78,6 +83,9 @@ export interface FleetServerConfig {
   /** This server's own traces; null (the default): off. */
   tracing: TracingConfig | null;
   embeddedPgUser: string;
+  embeddedPgPoolMax: number;
+  embeddedPgConnectTimeoutMs: number;
+  embeddedPgWaitBudgetMs: number;
   bindHost: string;
   gatewayPort: number;
   adminPort: number;
@@ -131,6 +139,9 @@ export function loadFleetServerConfig(env: Record<string, string | undefined> = 
     dataDir: e.OPAMP_DATA_DIR,
     tracing: tracingSettings(e),
     embeddedPgUser: e.OPAMP_EMBEDDED_PG_USER,
+    embeddedPgPoolMax: e.OPAMP_EMBEDDED_PG_POOL_MAX,
+    embeddedPgConnectTimeoutMs: e.OPAMP_EMBEDDED_PG_CONNECT_TIMEOUT_MS,
+    embeddedPgWaitBudgetMs: e.OPAMP_EMBEDDED_PG_WAIT_BUDGET_MS,
     bindHost: e.OPAMP_BIND_HOST,
     gatewayPort: e.OPAMP_GATEWAY_PORT,
     adminPort: e.OPAMP_GATEWAY_ADMIN_PORT,

@@ -8,6 +8,7 @@
  */
 import { ServerTracing } from '@opamp/tracing';
 import { DesiredStateError } from '../core';
+import { apiErrorCode } from './api-error-code';
 import type { AgentPushDispatcher } from '../store/agent-push.dispatcher';
 import type { DesiredStateRepository } from '../store/desired-state.repository';
 import type { Reconciler } from '../runtime/reconciler';
@@ -164,7 +165,7 @@ export class FleetApiService {
   /** Counts a call's outcome (adapters call this around every method). */
   count(err?: unknown, rpc = 'unknown'): void {
     this.metrics.calls++;
-    const code = !err ? 'OK' : err instanceof DesiredStateError ? err.code : 'INTERNAL';
+    const code = !err ? 'OK' : apiErrorCode(err);
     const byCode = (this.metrics.requests[rpc] ??= {});
     byCode[code] = (byCode[code] ?? 0) + 1;
     if (!err) return;
