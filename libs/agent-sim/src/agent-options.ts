@@ -104,6 +104,13 @@ export interface AgentProfile {
   readonly agentPackage?: string;
   /** DOWNLOADING progress (download_details) at most this often (default PACKAGE_PROGRESS_INTERVAL_MS; 0: with every piece). */
   readonly packageProgressIntervalMs?: number;
+  /**
+   * A package download answered 503 with Retry-After (the gateway's download
+   * slots are full) is asked again after that delay, at most this many times,
+   * still DOWNLOADING meanwhile. Default 0: refused at once and reported
+   * INSTALL_FAILED, as opamp-go's package syncer does with any status but 200.
+   */
+  readonly packageDownloadBusyWaits?: number;
 }
 
 /** Settings of one agent. */
@@ -157,6 +164,7 @@ export interface ResolvedProfile {
   readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
   readonly agentPackage?: string;
   readonly packageProgressIntervalMs: number;
+  readonly packageDownloadBusyWaits: number;
   readonly requestClientCertificate: boolean;
   readonly serverCaPem?: string;
 }
@@ -177,7 +185,7 @@ const PROFILE_KEYS: ReadonlyArray<keyof AgentProfile> = [
   'applyConfig', 'reconnect', 'minRetryMs', 'firstMessageCompressedOnReconnect', 'customCapabilities',
   'availableComponents', 'perMessageDeflate', 'gzipRequests', 'acceptGzip', 'sendInstanceUidHeader',
   'requestTimeoutMs', 'stopTimeoutMs', 'receivedLimit', 'httpAgent', 'followConnectionSettings', 'endpointAliases',
-  'agentPackage', 'packageProgressIntervalMs', 'requestClientCertificate', 'serverCaPem',
+  'agentPackage', 'packageProgressIntervalMs', 'packageDownloadBusyWaits', 'requestClientCertificate', 'serverCaPem',
 ];
 
 const resolved = new WeakMap<object, ResolvedProfile>();
@@ -250,6 +258,7 @@ function resolveProfile(p: AgentProfile): ResolvedProfile {
     endpointAliases: p.endpointAliases,
     agentPackage: p.agentPackage,
     packageProgressIntervalMs: p.packageProgressIntervalMs ?? PACKAGE_PROGRESS_INTERVAL_MS,
+    packageDownloadBusyWaits: p.packageDownloadBusyWaits ?? 0,
     requestClientCertificate: p.requestClientCertificate ?? false,
     serverCaPem: p.serverCaPem,
   });
