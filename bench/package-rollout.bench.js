@@ -108,11 +108,14 @@ async function gatewayPackageCounters(gws) {
         active: sampleSum(text, 'opamp_gateway_package_downloads_active'),
         busy: sampleSum(text, 'opamp_gateway_package_downloads_total', 'result="busy"'),
         complete: sampleSum(text, 'opamp_gateway_package_downloads_total', 'result="complete"'),
+        // The event loop's delay (prom-client's monitor): a gateway waiting for a CPU and one busy with
+        // downloads both show here, where its CPU time tells them apart.
+        loopLagP99Ms: +(sampleSum(text, 'nodejs_eventloop_lag_p99_seconds') * 1000).toFixed(1),
       };
     }),
   );
   const sum = (k) => per.reduce((n, p) => n + p[k], 0);
-  return { bytes: sum('bytes'), active: sum('active'), busy: sum('busy'), complete: sum('complete'), perGateway: per };
+  return { bytes: sum('bytes'), active: sum('active'), busy: sum('busy'), complete: sum('complete'), loopLagP99Ms: Math.max(...per.map((p) => p.loopLagP99Ms)), perGateway: per };
 }
 
 const sec = (ms) => (ms === null || ms === undefined ? null : +(ms / 1000).toFixed(1));
@@ -221,6 +224,7 @@ async function main() {
         installFailed: p.packages['install_failed 2.0.0'] ?? 0,
         apiGroup: group && { installed: group.installed, downloading: group.downloading, downloadMiBPerS: +(Number(group.downloadBytesPerSecond) / MiB).toFixed(1), installFailed: group.installFailed, otherVersion: group.otherVersion },
         heartbeatP99Ms: hb.series('t0', 5_000).slice(-1)[0]?.p99Ms ?? null,
+        gatewayLoopLagP99Ms: c.loopLagP99Ms,
         connected: p.connected,
       });
       last = { t: now, ...c };
@@ -329,7 +333,10 @@ function buildResult(x) {
       perGatewayMiB: last.perGateway.map((g, i) => +((g.bytes - c0.perGateway[i].bytes) / MiB).toFixed(0)),
     },
     swarmPackages: { counts: p.packages, errors: p.errors },
-    gateways: { cpuPercent: resources.cpuPercent.gateway, rssMiB: resources.rssMiB.gateway, peakRssMiB: peaks.peakRssMiB.gateway, peakCpuPercent1s: peaks.peakCpuPercent.gateway, processes: resources.processes.gateway },
+    gateways: {
+      eventLoopLagP99MsAtStart: c0.loopLagP99Ms,
+      eventLoopLagP99MsDuring: series.length ? Math.max(...series.map((s) => s.gatewayLoopLagP99Ms ?? 0)) : null,
+      cpuPercent: resources.cpuPercent.gateway, rssMiB: resources.rssMiB.gateway, peakRssMiB: peaks.peakRssMiB.gateway, peakCpuPercent1s: peaks.peakCpuPercent.gateway, processes: resources.processes.gateway },
     resources,
     peaks,
     heartbeats: { quiet: hb.window('quiet', 't0'), rollout: hb.window('t0', end), probeReconnects: hb.reconnects(), series5s: hb.series('t0', 5_000).filter((_, i, all) => i % Math.max(1, Math.ceil(all.length / 60)) === 0) },
