@@ -35,11 +35,29 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function writeResult(name, result) {
+/**
+ * Writes bench/results/<name>.json; with `markdown` (a body), also
+ * <name>.md: a title, the machine it ran on and its load, then the body.
+ */
+function writeResult(name, result, markdown) {
   const dir = `${__dirname}/../results`;
   fs.mkdirSync(dir, { recursive: true });
-  const body = JSON.stringify({ benchmark: name, at: new Date().toISOString(), machine: machine(), ...result }, null, 2);
+  const at = new Date().toISOString();
+  const m = machine();
+  const body = JSON.stringify({ benchmark: name, at, machine: m, ...result }, null, 2);
   fs.writeFileSync(`${dir}/${name}.json`, body + '\n');
+  if (markdown !== undefined) {
+    const load = os.loadavg().map((x) => x.toFixed(2)).join(' / ');
+    const head = [
+      `# ${markdown.title ?? name}`,
+      '',
+      `Written ${at} by bench/${markdown.script ?? `${name}.bench.js`}; the figures are in \`${name}.json\`.`,
+      '',
+      `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; load average (1 / 5 / 15 min) when written: ${load}.`,
+      '',
+    ];
+    fs.writeFileSync(`${dir}/${name}.md`, [...head, markdown.body.trim(), ''].join('\n'));
+  }
   return `${dir}/${name}.json`;
 }
 

@@ -1,4 +1,4 @@
-// Shared by the rollout benchmarks (rollout, staged-rollout): the distributed
+// Shared by the rollout benchmarks (rollout, staged-rollout, package-rollout): the distributed
 // stack (infra, one status-ingest, one config-service, N gateways) with a
 // WebSocket swarm of A agents in front of it, every agent labelled with the
 // run (`bench.run=<id>`) so one selector targets the whole fleet, and a CPU/RSS
@@ -25,8 +25,10 @@ function stackSize(opts) {
  * - describeRun(ident, size): the line printed once the run has its identity.
  * - samplerIntervalMs, sampleOrchestrator: how often processes are sampled, and
  *   whether this bench process is sampled too (as `bench-orchestrator`).
+ * - configEnv, gatewayEnv(ident): settings added to config-service's and every
+ *   gateway's environment (e.g. package downloads).
  */
-async function startSwarmStack(bench, opts, { describeRun, samplerIntervalMs, sampleOrchestrator = false }) {
+async function startSwarmStack(bench, opts, { describeRun, samplerIntervalMs, sampleOrchestrator = false, configEnv = {}, gatewayEnv = () => ({}) }) {
   const size = stackSize(opts);
   S.infraUp();
   if (!opts.skipBuild) S.build(['gateway', 'status-ingest', 'config-service', 'swarm']);
@@ -36,8 +38,8 @@ async function startSwarmStack(bench, opts, { describeRun, samplerIntervalMs, sa
   const ident = S.runIdentity(bench);
   const apiPort = opts.basePort + 80;
   console.log(describeRun(ident, size));
-  const { ingest, config } = await S.startWorkers(bench, ident, { apiPort, grpcPort: apiPort + 1 });
-  const gws = await S.startGateways(bench, ident, size.nGateways, { basePort: opts.basePort });
+  const { ingest, config } = await S.startWorkers(bench, ident, { apiPort, grpcPort: apiPort + 1, configEnv });
+  const gws = await S.startGateways(bench, ident, size.nGateways, { basePort: opts.basePort, extraEnv: gatewayEnv(ident) });
   const api = S.api(`http://127.0.0.1:${apiPort}/api/v1`, ident.adminToken);
 
   const swarmPids = [];
@@ -61,9 +63,10 @@ async function startSwarmStack(bench, opts, { describeRun, samplerIntervalMs, sa
 
 /**
  * Starts the run's swarm against the stack's gateways (stopped on SIGINT too),
- * printing its progress at most every `progressEveryMs`.
+ * printing its progress at most every `progressEveryMs`; `agent` and
+ * `description` add to the swarm's agent settings and description model.
  */
-async function startStackSwarm(stack, opts, { applyDelayMs, progressEveryMs }) {
+async function startStackSwarm(stack, opts, { applyDelayMs, progressEveryMs, agent = {}, description = {} }) {
   const { runSwarm, formatProgress } = stack.swarmLib;
   const swarm = await runSwarm({
     agents: opts.agents,
@@ -73,11 +76,12 @@ async function startStackSwarm(stack, opts, { applyDelayMs, progressEveryMs }) {
     rampPerSecond: opts.ramp,
     durationMs: 3_600_000,
     seed: opts.seed,
-    description: { extraLabels: { 'bench.run': stack.ident.id } },
+    description: { ...description, extraLabels: { 'bench.run': stack.ident.id } },
     agent: {
       headers: { Authorization: `Bearer ${stack.ident.agentToken}` },
       heartbeatIntervalMs: opts.heartbeatS * 1000,
       applyDelayMs,
+      ...agent,
     },
   });
   S.onCleanup(() => swarm.stop());

@@ -7,7 +7,8 @@
  * the hash shown is the file's), a package assignment sends 1.0.0 to a group
  * whose agents then show it installed and in sync on their page, a package
  * rollout to 1.1.0 created on its page runs batch by batch to completion while
- * the page follows it, and the audit page's package preset lists every change.
+ * the page follows it (with the group's package state, as on the assignments
+ * page), and the audit page's package preset lists every change.
  * Screenshots go to tmp/console-screenshots/packages-*.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -163,6 +164,11 @@ describe('console: packages (embedded server, simulated agents downloading, head
     expect(await page().getByTestId('prollout-installed').innerText()).toBe('3');
     await waitFor(() => page().getByTestId('rollout-events').innerText(), (t) => t.includes('batch 3'), { description: 'the events followed' });
     expect(agents.map((a) => a.description?.identifying?.['service.version'])).toEqual(['1.1.0', '1.1.0', '1.1.0']);
+    // The group of the rollout's assignment on the same page: every agent installed at the version the rollout moved it to.
+    const group = page().getByTestId('package-assignment-status');
+    expect(await page().locator('.card', { has: group }).locator('h2').innerText()).toBe('Agents of console-pkg');
+    await waitFor(() => group.getByTestId('pas-installed').innerText(), (t) => t === '3', { timeoutMs: 15_000, description: 'the group counted installed at 1.1.0' });
+    expect([await group.getByTestId('pas-agents').innerText(), await group.getByTestId('pas-otherVersion').innerText(), await group.getByTestId('pas-downloading').innerText()]).toEqual(['3', '0', '0']);
     await browser.shot('packages-03-rollout-completed');
   });
 

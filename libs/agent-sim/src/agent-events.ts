@@ -57,9 +57,10 @@ export interface PackageInstallEvent {
   /** Downloading, with progress: what download_details reports. */
   readonly downloadPercent?: number;
   readonly downloadBytesPerSecond?: number;
-  /** Installed: the file's size, and the Range requests that continued its download. */
+  /** Installed: the file's size, the Range requests that continued its download, and the 503 answers it waited out. */
   readonly bytes?: number;
   readonly resumes?: number;
+  readonly busyWaits?: number;
 }
 
 /** Events of a SimulatedAgent (listener argument tuples). */

@@ -112,6 +112,13 @@ export interface AgentProfile {
    * Collector's older or newer naming (own-metrics.runner.ts). Default off.
    */
   readonly ownMetrics?: { readonly intervalMs?: number; readonly naming?: OwnMetricNaming; readonly sendFailureRate?: number };
+  /**
+   * A package download answered 503 with Retry-After (the gateway's download
+   * slots are full) is asked again after that delay, at most this many times,
+   * still DOWNLOADING meanwhile. Default 0: refused at once and reported
+   * INSTALL_FAILED, as opamp-go's package syncer does with any status but 200.
+   */
+  readonly packageDownloadBusyWaits?: number;
 }
 
 /** Settings of one agent. */
@@ -165,6 +172,7 @@ export interface ResolvedProfile {
   readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
   readonly agentPackage?: string;
   readonly packageProgressIntervalMs: number;
+  readonly packageDownloadBusyWaits: number;
   readonly requestClientCertificate: boolean;
   readonly serverCaPem?: string;
   /** null: no own metrics are sent. */
@@ -187,7 +195,7 @@ const PROFILE_KEYS: ReadonlyArray<keyof AgentProfile> = [
   'applyConfig', 'reconnect', 'minRetryMs', 'firstMessageCompressedOnReconnect', 'customCapabilities',
   'availableComponents', 'perMessageDeflate', 'gzipRequests', 'acceptGzip', 'sendInstanceUidHeader',
   'requestTimeoutMs', 'stopTimeoutMs', 'receivedLimit', 'httpAgent', 'followConnectionSettings', 'endpointAliases',
-  'agentPackage', 'packageProgressIntervalMs', 'requestClientCertificate', 'serverCaPem', 'ownMetrics',
+  'agentPackage', 'packageProgressIntervalMs', 'packageDownloadBusyWaits', 'requestClientCertificate', 'serverCaPem', 'ownMetrics',
 ];
 
 const resolved = new WeakMap<object, ResolvedProfile>();
@@ -260,6 +268,7 @@ function resolveProfile(p: AgentProfile): ResolvedProfile {
     endpointAliases: p.endpointAliases,
     agentPackage: p.agentPackage,
     packageProgressIntervalMs: p.packageProgressIntervalMs ?? PACKAGE_PROGRESS_INTERVAL_MS,
+    packageDownloadBusyWaits: p.packageDownloadBusyWaits ?? 0,
     requestClientCertificate: p.requestClientCertificate ?? false,
     serverCaPem: p.serverCaPem,
     ownMetrics: p.ownMetrics ? ownMetricsSettings(p.ownMetrics) : null,

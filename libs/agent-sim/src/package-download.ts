@@ -4,10 +4,13 @@
  * continued after a cut connection with `Range: bytes=<received>-` and
  * `If-Range: <ETag>`. A 206 must start at the received offset; a 200 to a
  * Range request means the server sends the whole entity again, so hashing
- * starts over. A non-2xx answer ends the download at once (no retry).
+ * starts over. A non-2xx answer ends the download at once (no retry), but a
+ * 503 with Retry-After (the server's download slots are full) when the caller
+ * allows `busyWaits`: it is asked again after that delay.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { PACKAGE_DOWNLOAD_MAX_RESUMES, PACKAGE_DOWNLOAD_RESUME_DELAY_MS } from './agent-options';
+import { parseRetryAfterMs } from './retry-after';
 
 export interface DownloadedFile {
   readonly sha256: Buffer;
@@ -16,6 +19,8 @@ export interface DownloadedFile {
   readonly resumes: number;
   /** Requests answered 200 when a Range was asked for (started over). */
   readonly restarts: number;
+  /** Requests answered 503 + Retry-After that were asked again after the delay. */
+  readonly busyWaits: number;
 }
 
 export interface DownloadProgress {
@@ -30,6 +35,8 @@ export interface DownloadOptions {
   readonly onProgress?: (p: DownloadProgress) => void;
   readonly maxResumes?: number;
   readonly resumeDelayMs?: number;
+  /** 503 answers with Retry-After waited out and asked again, at most (default 0: refused). */
+  readonly busyWaits?: number;
 }
 
 /** An answer that no retry changes (4xx/5xx, a Content-Range of other bytes). */
@@ -45,6 +52,7 @@ export async function downloadPackageFile(url: string, options: DownloadOptions)
   let resumes = 0;
   let restarts = 0;
   let attempts = 0;
+  let busyWaits = 0;
   for (;;) {
     const headers: Record<string, string> = { ...options.headers };
     if (got > 0) {
@@ -72,7 +80,11 @@ export async function downloadPackageFile(url: string, options: DownloadOptions)
         resumes++;
       } else {
         await res.body?.cancel().catch(() => undefined);
-        throw new DownloadRefusedError(`the download answered HTTP ${res.status}`);
+        const waitMs = res.status === 503 ? parseRetryAfterMs(res.headers.get('retry-after')) : undefined;
+        if (waitMs === undefined || busyWaits >= (options.busyWaits ?? 0)) throw new DownloadRefusedError(`the download answered HTTP ${res.status}`);
+        busyWaits++;
+        await pause(waitMs, options.signal);
+        continue;
       }
       if (res.body) {
         for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
@@ -82,7 +94,7 @@ export async function downloadPackageFile(url: string, options: DownloadOptions)
         }
       }
       if (total !== null && got < total) throw new Error(`the download ended after ${got} of ${total} bytes`);
-      return { sha256: hash.digest(), bytes: got, resumes, restarts };
+      return { sha256: hash.digest(), bytes: got, resumes, restarts, busyWaits };
     } catch (err) {
       if (err instanceof DownloadRefusedError || options.signal.aborted) throw err;
       if (attempts >= maxResumes) throw new Error(`the download broke off ${attempts + 1} times, last after ${got} bytes: ${(err as Error).message}`);

@@ -3,7 +3,10 @@
  * and hash), the PackageStatuses it reports, and the downloads of the offer
  * in progress. On PackagesAvailable (with AcceptsPackages) each package whose
  * hash is new is downloaded from its download_url (package-download.ts:
- * streamed, hashed, resumed with Range after a cut), reported DOWNLOADING
+ * streamed, hashed, resumed with Range after a cut; a host named in
+ * profile.endpointAliases resolved by instance uid, as for OpAMP
+ * endpoints; 503 + Retry-After waited out up to
+ * profile.packageDownloadBusyWaits times), reported DOWNLOADING
  * with download_details while it runs, then INSTALLED, or INSTALL_FAILED
  * when the bytes do not have the offered content hash or the download fails.
  * Packages no longer offered are removed, as opamp-go's syncer does.
@@ -16,6 +19,7 @@ import { AgentCapabilities, hasCapability, opamp } from '@opamp/protocol';
 import type { ResolvedProfile } from './agent-options';
 import type { PackageInstallEvent } from './agent-events';
 import { sameBytes } from './config-apply';
+import { aliasedUrl } from './connection-settings';
 import { downloadPackageFile } from './package-download';
 import { StatusPart, type AgentDescriptionInput } from './status-builder';
 
@@ -25,6 +29,8 @@ type PackageStatus = opamp.proto.v1.IPackageStatus;
 /** What the runner needs of its agent (the agent implements it). */
 export interface PackageInstallHost {
   readonly running: boolean;
+  /** Picks the download host among profile.endpointAliases. */
+  readonly instanceUid: Uint8Array;
   /** @internal queue these status parts for sending */
   markDirty(parts: number): void;
   emit(event: 'packages', e: PackageInstallEvent): boolean;
@@ -141,9 +147,12 @@ export class PackageInstallRunner {
     const started = Date.now();
     let reportedAt = started;
     try {
-      const got = await downloadPackageFile(file.downloadUrl, {
+      const aliases = this.profile.endpointAliases;
+      const url = aliases ? aliasedUrl(new URL(file.downloadUrl), aliases, this.host.instanceUid).href : file.downloadUrl;
+      const got = await downloadPackageFile(url, {
         headers: headersOf(file.headers),
         signal,
+        busyWaits: this.profile.packageDownloadBusyWaits,
         onProgress: ({ bytes, total }) => {
           const now = Date.now();
           if (now - reportedAt < this.profile.packageProgressIntervalMs) return;
@@ -167,7 +176,7 @@ export class PackageInstallRunner {
       status.errorMessage = '';
       status.downloadDetails = null;
       if (name === this.agentPackage) this.host.markDirty(StatusPart.Description);
-      this.host.emit('packages', { name, version, status: 'installed', bytes: got.bytes, resumes: got.resumes });
+      this.host.emit('packages', { name, version, status: 'installed', bytes: got.bytes, resumes: got.resumes, busyWaits: got.busyWaits });
     } catch (err) {
       if (signal.aborted) return;
       fail(`download failed: ${(err as Error).message}`);

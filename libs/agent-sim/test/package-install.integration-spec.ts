@@ -97,7 +97,7 @@ describe('simulated agents install packages (embedded server, real gateway downl
     await offered(pkg, env, bytes);
 
     const installed = await waitFor(() => events.find((e) => e.status !== 'downloading'), (e) => e !== undefined, { ...WAIT, description: 'installed or failed' });
-    expect(installed).toEqual({ name: pkg, version: '2.0.0', status: 'installed', bytes: bytes.length, resumes: 1 });
+    expect(installed).toEqual({ name: pkg, version: '2.0.0', status: 'installed', bytes: bytes.length, resumes: 1, busyWaits: 0 });
     const [cut, resumed] = proxy.downloads.slice(seen);
     expect(cut).toEqual({ path: `/v1/packages/files/${sha(bytes)}`, range: '', cut: true, corrupted: false });
     const offset = Number(/^bytes=(\d+)-$/.exec(resumed.range)?.[1]);

@@ -36,6 +36,18 @@ export interface SwarmAgentSettings {
   readonly followConnectionSettings: boolean;
   /** Offered host[:port] → host:port list agents connect to instead (one per agent, by uid): gateways behind one public URL. */
   readonly endpointAliases?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Take package offers (PackagesAvailable) like opamp-go's package syncer:
+   * download each file over HTTP, check its SHA-256, report package statuses
+   * (DOWNLOADING with progress, INSTALLED, INSTALL_FAILED); installing
+   * `agentPackage` changes the agent's service.version. Adds AcceptsPackages
+   * and ReportsPackageStatuses to the capabilities. Default off.
+   */
+  readonly acceptPackages: boolean;
+  /** The package that is the agent itself (default: its service.name). */
+  readonly agentPackage?: string;
+  /** 503 + Retry-After answers to a download waited out, at most (0: INSTALL_FAILED at once, as opamp-go). */
+  readonly packageDownloadBusyWaits: number;
   /** Client-certificate mode (with followConnectionSettings): a key and CSR per agent, the offered certificate presented over TLS. */
   readonly requestClientCertificate?: boolean;
   /** wss / https: the CA (PEM) the server's certificate must chain to. */
@@ -114,6 +126,8 @@ export const DEFAULT_AGENT_SETTINGS: SwarmAgentSettings = Object.freeze({
   perMessageDeflate: true,
   firstMessageCompressedOnReconnect: false,
   followConnectionSettings: false,
+  acceptPackages: false,
+  packageDownloadBusyWaits: 0,
   initialConfig: DEFAULT_INITIAL_CONFIG,
 });
 
@@ -157,6 +171,7 @@ export function resolveSwarmOptions(options: SwarmOptions): ResolvedSwarmOptions
   if (!(resolved.statsIntervalMs >= 100)) problems.push('statsIntervalMs must be >= 100');
   if (!(agent.heartbeatIntervalMs > 0)) problems.push('heartbeatIntervalMs must be > 0');
   if (!(agent.applyDelayMs >= 0)) problems.push('applyDelayMs must be >= 0');
+  if (!(Number.isSafeInteger(agent.packageDownloadBusyWaits) && agent.packageDownloadBusyWaits >= 0)) problems.push('packageDownloadBusyWaits must be an integer >= 0');
   if (!(agent.applyFailureRate >= 0 && agent.applyFailureRate <= 1)) problems.push('applyFailureRate must be within 0..1');
   if (!(agent.healthFlapsPerHour >= 0)) problems.push('healthFlapsPerHour must be >= 0');
   if (!(agent.unhealthyMs >= 0)) problems.push('unhealthyMs must be >= 0');

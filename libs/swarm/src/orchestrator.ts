@@ -48,6 +48,7 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
   private readonly generator: DescriptionGenerator;
   private readonly connectMs = new SampleBuffer();
   private readonly reconnectMs = new SampleBuffer();
+  private readonly packageInstallMs = new SampleBuffer();
   private readonly series: TimePoint[] = [];
   private last: SwarmProgress;
   private lastAt = 0;
@@ -195,11 +196,13 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
         w.peakRss = Math.max(w.peakRss, m.rss);
         this.connectMs.pushAll(m.connectMs);
         this.reconnectMs.pushAll(m.reconnectMs);
+        this.packageInstallMs.pushAll(m.packageInstallMs);
         break;
       case 'stopped':
         w.final = m;
         this.connectMs.pushAll(m.connectMs);
         this.reconnectMs.pushAll(m.reconnectMs);
+        this.packageInstallMs.pushAll(m.packageInstallMs);
         break;
       case 'applied':
         this.onApplied(w, m);
@@ -250,6 +253,7 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
     let alive = 0;
     const errors: Counts = { ...this.errorsExtra };
     const connectionSettings: Counts = {};
+    const packages: Counts = {};
     for (const w of this.workers) {
       const s = w.final ?? w.running;
       if (!w.exited) alive++;
@@ -265,6 +269,7 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
       heap += s.heapUsed;
       addCounts(errors, s.errors);
       addCounts(connectionSettings, s.connectionSettings);
+      addCounts(packages, s.packages);
     }
     const previous = this.last;
     const elapsed = now - this.lastAt;
@@ -283,6 +288,7 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
       errors,
       recentErrors: previous ? diffCounts(errors, previous.errors) : {},
       connectionSettings,
+      packages,
       restarts,
       healthFlaps,
       unhealthy,
@@ -405,6 +411,7 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
       errors: p.errors,
       errorSamples: mergeErrorSamples(this.workers.map((w) => (w.final ?? w.running)?.errorSamples ?? {})),
       connectionSettings: p.connectionSettings,
+      packages: { counts: p.packages, installMs: summarize(this.packageInstallMs.values()) },
       restarts: p.restarts,
       healthFlaps: p.healthFlaps,
       memory: {

@@ -26,6 +26,8 @@ export interface SwarmProgress {
   readonly recentErrors: Counts;
   /** Cumulative connection settings outcomes (followConnectionSettings): APPLYING, APPLIED, FAILED. */
   readonly connectionSettings: Counts;
+  /** Cumulative package outcomes (acceptPackages): `<downloading|installed|install_failed> <version>`, `bytes`, `resumes`, `busy_waits`. */
+  readonly packages: Counts;
   readonly restarts: number;
   readonly healthFlaps: number;
   readonly unhealthy: number;
@@ -94,6 +96,8 @@ export interface SwarmReport {
   /** What the errors were: a few distinct messages per kind, with counts. */
   readonly errorSamples: ErrorSampleSet;
   readonly connectionSettings: Counts;
+  /** Package outcomes as in the progress, and download start → installed per install. */
+  readonly packages: { readonly counts: Counts; readonly installMs: LatencySummary };
   readonly restarts: number;
   readonly healthFlaps: number;
   readonly memory: {
@@ -128,6 +132,7 @@ export function formatProgress(p: SwarmProgress): string {
   if (p.healthFlaps > 0) parts.push(`unhealthy ${int(p.unhealthy)}`);
   if (p.restarts > 0) parts.push(`restarts ${int(p.restarts)}`);
   if (Object.keys(p.connectionSettings).length > 0) parts.push(`settings ${formatCounts(p.connectionSettings)}`);
+  if (Object.keys(p.packages).length > 0) parts.push(`packages ${formatCounts(p.packages)}`);
   const c = p.convergence;
   if (c) parts.push(`converge ${c.applied}/${c.targeted}${c.failed ? ` failed ${c.failed}` : ''}${c.converged ? ` in ${secs(c.convergenceMs)}` : ''}`);
   parts.push(`rss ${mb(p.rssBytes)}`);
@@ -137,6 +142,11 @@ export function formatProgress(p: SwarmProgress): string {
 function latencyLine(label: string, s: LatencySummary): string {
   if (s.count === 0) return `${label}: none`;
   return `${label} (${int(s.count)}): p50 ${s.p50} ms  p90 ${s.p90} ms  p99 ${s.p99} ms  max ${s.max} ms`;
+}
+
+function packageLines({ counts, installMs }: SwarmReport['packages']): string[] {
+  if (Object.keys(counts).length === 0) return [];
+  return [`packages: ${formatCounts(counts)}`, latencyLine('package download start → installed', installMs)];
 }
 
 export function formatSummary(r: SwarmReport): string {
@@ -150,6 +160,7 @@ export function formatSummary(r: SwarmReport): string {
     `errors: ${formatCounts(r.errors)}`,
     ...formatErrorSamples(r.errorSamples).map((line) => `  ${line}`),
     ...(Object.keys(r.connectionSettings).length > 0 ? [`connection settings: ${formatCounts(r.connectionSettings)}`] : []),
+    ...packageLines(r.packages),
     `restarts: ${int(r.restarts)}  health flaps: ${int(r.healthFlaps)}`,
     `memory: ${mb(r.memory.totalRssBytes)} RSS in workers; per agent ${kib(r.memory.rssPerAgentBytes)} RSS, ${kib(r.memory.heapPerAgentBytes)} heap`,
   ];

@@ -64,6 +64,10 @@ export interface WorkerStats extends WorkerMemory {
   readonly errorSamples: ErrorSampleSet;
   /** Connection settings outcomes (followConnectionSettings), by status: APPLYING, APPLIED, FAILED. */
   readonly connectionSettings: Counts;
+  /** Package outcomes (acceptPackages): `<downloading|installed|install_failed> <version>`, `bytes` installed, `resumes`, `busy_waits`. */
+  readonly packages: Counts;
+  /** Download started → installed, ms, per package install. */
+  readonly packageInstallMs: Float64Array;
   /** Start → first ServerToAgent, ms, per agent (first connection only). */
   readonly connectMs: Float64Array;
   /** Disconnected → next ServerToAgent, ms. */

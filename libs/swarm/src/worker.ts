@@ -1,11 +1,11 @@
 /**
  * Owns one worker process's share of the swarm: creates and starts its
  * agents at its share of the ramp rate, flaps their health, counts what they
- * do, and reports to the orchestrator (stats every interval, remote config
+ * do (package installs too), and reports to the orchestrator (stats every interval, remote config
  * outcomes in small batches). One object per agent plus a few numbers; all
  * listeners are module-level functions (no closures per agent).
  */
-import type { AgentError, AgentProfile, ConnectionSettingsReport, RemoteConfigState } from '@opamp/agent-sim';
+import type { AgentError, AgentProfile, ConnectionSettingsReport, PackageInstallEvent, RemoteConfigState } from '@opamp/agent-sim';
 import { DEFAULT_AGENT_CAPABILITIES, SimulatedAgent } from '@opamp/agent-sim';
 import { AgentCapabilities, opamp } from '@opamp/protocol';
 import type { HealthInput } from '@opamp/agent-sim';
@@ -21,11 +21,10 @@ const APPLIED_FLUSH_MS = 100;
 const HEALTHY: HealthInput = Object.freeze({ healthy: true, status: 'StatusOK' });
 /** What following connection settings offers adds to an agent's capabilities. */
 const FOLLOWS_SETTINGS = AgentCapabilities.AcceptsOpAMPConnectionSettings | AgentCapabilities.ReportsConnectionSettingsStatus;
+/** What taking package offers adds. */
+const TAKES_PACKAGES = AgentCapabilities.AcceptsPackages | AgentCapabilities.ReportsPackageStatuses;
 const SETTINGS_STATUS = opamp.proto.v1.ConnectionSettingsStatuses;
 
-function withOwnMetrics(capabilities: number | undefined, on: boolean): number | undefined {
-  return on ? (capabilities ?? DEFAULT_AGENT_CAPABILITIES) | AgentCapabilities.ReportsOwnMetrics : capabilities;
-}
 const UNHEALTHY: HealthInput = Object.freeze({ healthy: false, status: 'StatusRecoverableError', lastError: 'simulated health flap' });
 
 export type SendToParent = (message: WorkerMessage) => void;
@@ -35,6 +34,8 @@ class SwarmAgent extends SimulatedAgent {
   firstReplyAt = 0;
   downSince = 0;
   unhealthyUntil = 0;
+  /** When the package download in progress started (0: none). */
+  downloadStartedAt = 0;
 
   constructor(
     options: ConstructorParameters<typeof SimulatedAgent>[0],
@@ -70,6 +71,25 @@ function onConnectionSettings(this: SwarmAgent, state: ConnectionSettingsReport)
   counts[key] = (counts[key] ?? 0) + 1;
 }
 
+function onPackages(this: SwarmAgent, e: PackageInstallEvent): void {
+  const counts = this.owner.packages;
+  // Progress reports of a download under way are not counted, only its start.
+  if (e.status === 'downloading' && e.downloadPercent !== undefined) return;
+  const key = `${e.status} ${e.version}`;
+  counts[key] = (counts[key] ?? 0) + 1;
+  if (e.status === 'downloading') {
+    this.downloadStartedAt = Date.now();
+    return;
+  }
+  if (e.status === 'installed') {
+    counts['bytes'] = (counts['bytes'] ?? 0) + (e.bytes ?? 0);
+    counts['resumes'] = (counts['resumes'] ?? 0) + (e.resumes ?? 0);
+    counts['busy_waits'] = (counts['busy_waits'] ?? 0) + (e.busyWaits ?? 0);
+    if (this.downloadStartedAt !== 0) this.owner.packageInstallMs.push(Date.now() - this.downloadStartedAt);
+  }
+  this.downloadStartedAt = 0;
+}
+
 function onRestart(this: SwarmAgent): void {
   this.owner.restarts++;
 }
@@ -87,6 +107,8 @@ export class SwarmWorker {
   readonly errors: Counts = {};
   readonly errorSamples = new ErrorSamples();
   readonly connectionSettings: Counts = {};
+  readonly packages: Counts = {};
+  readonly packageInstallMs = new SampleBuffer();
   restarts = 0;
   healthFlaps = 0;
 
@@ -176,6 +198,7 @@ export class SwarmWorker {
     agent.on('applied', onApplied);
     agent.on('restart', onRestart);
     if (spec.agent.followConnectionSettings) agent.on('connectionSettings', onConnectionSettings);
+    if (spec.agent.acceptPackages) agent.on('packages', onPackages);
     agent.on('error', onError);
     this.agents.push(agent);
     agent.startedAt = Date.now();
@@ -191,12 +214,17 @@ export class SwarmWorker {
         endpoint,
         transport,
         headers: a.headers,
-        capabilities: withOwnMetrics(a.followConnectionSettings ? (a.capabilities ?? DEFAULT_AGENT_CAPABILITIES) | FOLLOWS_SETTINGS : a.capabilities, a.ownMetrics !== undefined),
+        capabilities: withExtras(
+          a.capabilities,
+          (a.followConnectionSettings ? FOLLOWS_SETTINGS : 0) | (a.acceptPackages ? TAKES_PACKAGES : 0) | (a.ownMetrics !== undefined ? AgentCapabilities.ReportsOwnMetrics : 0),
+        ),
         followConnectionSettings: a.followConnectionSettings,
         ownMetrics: a.ownMetrics,
         endpointAliases: a.endpointAliases,
         requestClientCertificate: a.requestClientCertificate,
         serverCaPem: a.serverCaPem,
+        agentPackage: a.agentPackage,
+        packageDownloadBusyWaits: a.packageDownloadBusyWaits,
         heartbeatIntervalMs: a.heartbeatIntervalMs,
         initialEffectiveConfig: { configMap: { '': { body: Buffer.from(a.initialConfig), contentType: 'text/yaml' } } },
         applyConfig: { delayMs: a.applyDelayMs, failureRate: a.applyFailureRate, errorMessage: 'simulated apply failure' },
@@ -303,6 +331,8 @@ export class SwarmWorker {
       errors: { ...this.errors },
       errorSamples: this.errorSamples.snapshot(),
       connectionSettings: { ...this.connectionSettings },
+      packages: { ...this.packages },
+      packageInstallMs: this.packageInstallMs.drain(),
       connectMs: this.connectMs.drain(),
       reconnectMs: this.reconnectMs.drain(),
       rampDoneAt: this.rampDoneAt,
@@ -310,4 +340,9 @@ export class SwarmWorker {
       heapUsed: memory.heapUsed,
     };
   }
+}
+
+/** The capabilities asked for (default the simulator's), plus what the settings add. */
+function withExtras(capabilities: number | undefined, extras: number): number | undefined {
+  return extras === 0 ? capabilities : (capabilities ?? DEFAULT_AGENT_CAPABILITIES) | extras;
 }

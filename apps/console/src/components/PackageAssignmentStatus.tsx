@@ -1,4 +1,8 @@
-/** Where the agents of one package assignment stand (GetPackageAssignmentStatus), polled while shown. */
+/**
+ * Where the agents of one package assignment stand (GetPackageAssignmentStatus),
+ * polled while shown: on the assignments page (closable) and on a package
+ * rollout's page (its assignment's group, for as long as the page is open).
+ */
 import { useApi } from '../api/context';
 import { usePoll } from '../hooks';
 import { formatCount } from '../lib/format';
@@ -18,7 +22,7 @@ const ROWS: Array<[keyof Status, string, string]> = [
   ['other', 'Not reported yet / other', 'muted'],
 ];
 
-export function PackageAssignmentStatusCard({ name, onClose }: { name: string; onClose: () => void }) {
+export function PackageAssignmentStatusCard({ name, onClose }: { name: string; onClose?: () => void }) {
   const api = useApi();
   const status = usePoll((s) => api.get<Status>(`/package-assignments/${encodeURIComponent(name)}/status`, undefined, s), 3000, [name]);
   const d = status.data;
@@ -26,9 +30,11 @@ export function PackageAssignmentStatusCard({ name, onClose }: { name: string; o
     <Card
       title={`Agents of ${name}`}
       actions={
-        <button className="btn" onClick={onClose}>
-          Close
-        </button>
+        onClose && (
+          <button className="btn" onClick={onClose}>
+            Close
+          </button>
+        )
       }
     >
       <ErrorBox error={status.error} />

@@ -1,8 +1,9 @@
 /**
  * One package rollout: state and controls, progress per batch with the
  * current batch's downloads and installs (from its agents' package
- * statuses), its agents and events (shared with configuration rollouts),
- * followed live by polling.
+ * statuses), where the whole group of its package assignment stands
+ * (GetPackageAssignmentStatus, as on the assignments page), its agents and
+ * events (shared with configuration rollouts), followed live by polling.
  */
 import { useApi } from '../api/context';
 import { errorMessage } from '../api/client';
@@ -17,6 +18,7 @@ import { Card, ErrorBox, KeyValues, LiveIndicator, PageHeader } from '../compone
 import { ProgressBar, RolloutStateBadge } from './Rollouts';
 import { Agents, Events } from './RolloutDetail';
 import { RolloutControls, type RolloutControlSpec } from '../components/RolloutControls';
+import { PackageAssignmentStatusCard } from '../components/PackageAssignmentStatus';
 
 const CONTROLS: readonly RolloutControlSpec[] = [
   { control: 'start', label: 'Start', className: 'btn-primary' },
@@ -175,6 +177,7 @@ export function PackageRolloutDetail({ name }: { name: string }) {
           </tbody>
         </table>
       </Card>
+      <PackageAssignmentStatusCard name={r.packageAssignmentName} />
       <Agents name={r.name} batches={r.batches.length} />
       <Events name={r.name} />
     </div>

@@ -16,14 +16,14 @@ describe('swarm configuration', () => {
       seed: 1,
     });
     expect(c.swarm.workers).toBeUndefined();
-    expect(c.swarm.agent).toMatchObject({ heartbeatIntervalMs: 30_000, headers: {}, followConnectionSettings: false });
+    expect(c.swarm.agent).toMatchObject({ heartbeatIntervalMs: 30_000, headers: {}, followConnectionSettings: false, acceptPackages: false, packageDownloadBusyWaits: 0 });
     expect(c.converge).toBeUndefined();
     expect(c.progress).toBe(true);
   });
 
   it('reads variables and lets flags win', () => {
     const c = loadSwarmConfig(
-      ['--agents', '5000', '--ws-percent=80', '--addresses', '127.0.0.2-127.0.0.4', '--no-progress', '--token', 't0k', '--environments', 'prod:3,dev:1', '--follow-connection-settings'],
+      ['--agents', '5000', '--ws-percent=80', '--addresses', '127.0.0.2-127.0.0.4', '--no-progress', '--token', 't0k', '--environments', 'prod:3,dev:1', '--follow-connection-settings', '--accept-packages', '--package-busy-waits=20'],
       { SWARM_AGENTS: '10', SWARM_HEARTBEAT_S: '5', SWARM_SEED: 'fleet-a' },
     );
     if (c.help) throw new Error('no help expected');
@@ -33,6 +33,7 @@ describe('swarm configuration', () => {
     expect(c.swarm.agent?.heartbeatIntervalMs).toBe(5000);
     expect(c.swarm.agent?.headers).toEqual({ Authorization: 'Bearer t0k' });
     expect(c.swarm.agent?.followConnectionSettings).toBe(true);
+    expect([c.swarm.agent?.acceptPackages, c.swarm.agent?.packageDownloadBusyWaits]).toEqual([true, 20]);
     expect(c.swarm.description?.environments).toEqual([
       { value: 'prod', weight: 3 },
       { value: 'dev', weight: 1 },

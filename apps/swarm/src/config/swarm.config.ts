@@ -56,6 +56,10 @@ export const swarmEnv = {
   SWARM_MIN_RETRY_MS: int({ default: 0, min: 0 }),
   SWARM_PER_MESSAGE_DEFLATE: bool({ default: true }),
   SWARM_FOLLOW_CONNECTION_SETTINGS: bool({ default: false }),
+  /** Take package offers: download, check the hash, report statuses (AcceptsPackages). */
+  SWARM_ACCEPT_PACKAGES: bool({ default: false }),
+  /** 503 + Retry-After answers to a package download waited out, at most (0: INSTALL_FAILED at once, as opamp-go). */
+  SWARM_PACKAGE_BUSY_WAITS: int({ default: 0, min: 0 }),
   /** Client-certificate mode: a key and CSR per agent, the offered certificate presented (to a mutual-TLS terminator). */
   SWARM_CLIENT_CERTIFICATE: bool({ default: false }),
   /** wss / https endpoints: PEM file of the CA the server's (terminator's) certificate chains to. */
@@ -118,6 +122,13 @@ export const FLAGS: readonly Flag[] = [
     help: 'take connection settings offers like the OpAMP supervisor (own credentials, rotation) (off)',
     switch: true,
   },
+  {
+    name: 'accept-packages',
+    env: 'SWARM_ACCEPT_PACKAGES',
+    help: 'take package offers: download each file from its download_url, check its SHA-256, report package statuses (off)',
+    switch: true,
+  },
+  { name: 'package-busy-waits', env: 'SWARM_PACKAGE_BUSY_WAITS', help: 'download answers 503 + Retry-After waited out before INSTALL_FAILED (0, as opamp-go)' },
   {
     name: 'client-certificate',
     env: 'SWARM_CLIENT_CERTIFICATE',
@@ -279,6 +290,8 @@ export function loadSwarmConfig(
       minRetryMs: e.SWARM_MIN_RETRY_MS,
       perMessageDeflate: e.SWARM_PER_MESSAGE_DEFLATE,
       followConnectionSettings: e.SWARM_FOLLOW_CONNECTION_SETTINGS,
+      acceptPackages: e.SWARM_ACCEPT_PACKAGES,
+      packageDownloadBusyWaits: e.SWARM_PACKAGE_BUSY_WAITS,
       requestClientCertificate: e.SWARM_CLIENT_CERTIFICATE,
       ...(e.SWARM_OWN_METRICS ? { ownMetrics: { intervalMs: e.SWARM_OWN_METRICS_INTERVAL_MS, naming: e.SWARM_OWN_METRICS_NAMING as OwnMetricNaming } } : {}),
       ...(serverCaPem ? { serverCaPem } : {}),
