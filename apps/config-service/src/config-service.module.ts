@@ -24,7 +24,7 @@ import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import { KafkaTopics, type AgentChangeFeed } from '@opamp/contracts';
 import { ConsumerLagSampler, createKafkaClient, ensureTopics, registerConsumerLagMetrics } from '@opamp/bus-kafka';
-import { AgentTokenDirectory, createRedisConnection, GatewayPushPublisher, PendingPushStore, RedisAgentChangeFeed, RedisAgentStateEraser } from '@opamp/bus-redis';
+import { AgentTokenDirectory, ConnectionLeaseRepository, createRedisConnection, GatewayPushPublisher, PendingPushStore, RedisAgentChangeFeed, RedisAgentStateEraser } from '@opamp/bus-redis';
 import { createPgPool, migrateToLatest, PgSqlDatabase, registerPgPoolMetrics } from '@opamp/store';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -197,7 +197,7 @@ export class ConfigServiceModule {
         {
           provide: AgentPushDispatcher,
           inject: [REDIS],
-          useFactory: (redis: Redis) => new AgentPushDispatcher(new GatewayPushPublisher(redis), new PendingPushStore(redis)),
+          useFactory: (redis: Redis) => new AgentPushDispatcher(new GatewayPushPublisher(redis), new PendingPushStore(redis), new ConnectionLeaseRepository(redis)),
         },
         {
           provide: RECONCILER,

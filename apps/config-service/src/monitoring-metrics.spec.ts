@@ -25,7 +25,8 @@ import { Pool } from 'pg';
 it('config-service exports every config and process metric the dashboards and alerts read', async () => {
   const pool = new Pool({ connectionString: 'postgres://never-connected.invalid/none' });
   try {
-    const db = new PgSqlDatabase(pool);
+    // No wait for a connection that cannot come: the scrape-time reads fail at once and keep their last figures.
+    const db = new PgSqlDatabase(pool, { waitBudgetMs: 0 });
     const repo = new DesiredStateRepository(db);
     const dispatcher = new AgentPushDispatcher(new MemoryPushBus(), new MemoryPendingStore());
     const reconciler = new Reconciler(repo, dispatcher);

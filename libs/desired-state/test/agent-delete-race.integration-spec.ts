@@ -32,7 +32,7 @@ function uid(i: number): Buffer {
 
 function decision(id: Buffer, sent = false): AgentStateWrite {
   const hash = Buffer.alloc(32, 1);
-  return { instanceUid: id, configurationName: 'base', configurationVersion: 1, desiredHash: hash, notSentReason: null, sentHash: sent ? hash : null };
+  return { instanceUid: id, configurationName: 'base', configurationVersion: 1, desiredHash: hash, notSentReason: null, sentHash: sent ? hash : null, desiredSinceMs: null };
 }
 
 function claimOf(id: Buffer) {

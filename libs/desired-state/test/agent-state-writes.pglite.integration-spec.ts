@@ -35,6 +35,7 @@ describe('agent decision rows (PGlite)', () => {
       desiredHash: Buffer.alloc(32, 1),
       notSentReason: null,
       sentHash: null,
+      desiredSinceMs: null,
     };
     await repo.writeAgentStates('t', [base]);
     const first = await rowVersion();

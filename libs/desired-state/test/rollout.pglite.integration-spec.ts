@@ -202,7 +202,7 @@ describe('rollouts on PGlite', () => {
     expect((await repo.claimSends(tenant, [{ instanceUid: u, hash: h1, resendAfterMs: Date.now() + 60_000, connection: 'ws:gw/c' }])).size).toBe(1);
     expect((await repo.claimSends(tenant, [{ instanceUid: u, hash: h1, resendAfterMs: Number.POSITIVE_INFINITY, connection: 'ws:gw/c' }])).size).toBe(1);
     expect((await repo.claimSends(tenant, [strict(h2)])).size).toBe(1);
-    await repo.unclaimSend(tenant, u, h2, { lastSentHash: h1, desiredHash: null, lastSentAtMs: Date.now(), lastSentConnection: 'ws:gw/old' });
+    await repo.unclaimSend(tenant, u, h2, { lastSentHash: h1, desiredHash: null, configurationName: null, configurationVersion: null, desiredSinceMs: null, appliedHash: null, lastSentAtMs: Date.now(), lastSentConnection: 'ws:gw/old' });
     expect((await repo.agentStates(tenant, [u])).get(u.toString('hex'))).toMatchObject({ lastSentHash: h1, lastSentConnection: 'ws:gw/old' });
   });
 

@@ -90,6 +90,12 @@ export class ConfigServiceMetrics {
         }
       },
     });
+    mirrorCounter(
+      this.registry,
+      'opamp_config_pushes_rerouted_total',
+      'WebSocket pushes sent to the connection the agent lease names because the row they were decided from named an older one (after a failover)',
+      () => dispatcher.rerouted,
+    );
     new Counter({
       name: 'opamp_config_api_requests_total',
       help: 'Platform API calls (gRPC and REST) by method and outcome code (OK or the gRPC status name)',

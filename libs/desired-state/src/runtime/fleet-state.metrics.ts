@@ -11,6 +11,7 @@ import type { FleetStateRepository, IdentityExpiryRow, RolloutProgressRow } from
 import { mirrorCounter } from './metric-mirror';
 
 const FLEET_STATE_CACHE_MS = 15_000;
+const FLEET_STATE_SCRAPE_WAIT_MS = 1_000;
 
 /** One read shared by every gauge of a scrape (and the scrapes within `ttlMs`); a failure keeps the last value. */
 class CachedRead<T> {
@@ -30,17 +31,25 @@ class CachedRead<T> {
     if (!this.pending || Date.now() - this.pending.at > this.ttlMs) {
       const read = this.read();
       this.pending = { at: Date.now(), read };
-      read.catch(() => {
-        this.errors++;
-        if (this.pending?.read === read) this.pending = null;
-      });
+      read.then(
+        (value) => {
+          this.last = value;
+        },
+        () => {
+          this.errors++;
+          if (this.pending?.read === read) this.pending = null;
+        },
+      );
     }
-    const read = this.pending.read;
-    try {
-      this.last = await read;
-    } catch {
-      // counted once, above; the last figures stand
-    }
+    // A scrape waits a moment for the read, never for the store's whole wait budget (a database
+    // outage must not stall /metrics): a late read still lands for the next scrape.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, FLEET_STATE_SCRAPE_WAIT_MS);
+      timer.unref?.();
+    });
+    await Promise.race([this.pending.read.then(() => undefined, () => undefined), late]);
+    clearTimeout(timer);
     return this.last;
   }
 }
