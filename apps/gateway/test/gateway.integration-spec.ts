@@ -11,6 +11,23 @@ import WebSocket from 'ws';
 import { loadGatewayConfig } from '../src/config/gateway.config';
 import { type RunningGateway, startGateway } from '../src/gateway';
 
+/** A gateway with no static tokens: every credential comes from the shared directory. */
+function startDirectoryGateway(): Promise<RunningGateway> {
+  const infra = testInfra();
+  return startGateway(
+    loadGatewayConfig({
+      OPAMP_GATEWAY_ID: uniqueName('gw'),
+      OPAMP_GATEWAY_HOST: '127.0.0.1',
+      OPAMP_GATEWAY_PORT: '0',
+      OPAMP_GATEWAY_ADMIN_PORT: '0',
+      OPAMP_AGENT_TOKENS: '',
+      OPAMP_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+      OPAMP_REDIS_URL: infra.redisUrl,
+    }),
+    () => undefined,
+  );
+}
+
 describe('gateway process (real Kafka and Redis)', () => {
   let gateway: RunningGateway;
   const logs: string[] = [];
@@ -65,18 +82,7 @@ describe('gateway process (real Kafka and Redis)', () => {
   it('accepts agent tokens from the shared directory, and drops a revoked one with its connections', async () => {
     const infra = testInfra();
     const redis = createRedisConnection({ url: infra.redisUrl, connectionName: 'gateway-test' });
-    const other = await startGateway(
-      loadGatewayConfig({
-        OPAMP_GATEWAY_ID: uniqueName('gw'),
-        OPAMP_GATEWAY_HOST: '127.0.0.1',
-        OPAMP_GATEWAY_PORT: '0',
-        OPAMP_GATEWAY_ADMIN_PORT: '0',
-        OPAMP_AGENT_TOKENS: '',
-        OPAMP_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-        OPAMP_REDIS_URL: infra.redisUrl,
-      }),
-      () => undefined,
-    );
+    const other = await startDirectoryGateway();
     try {
       const secret = uniqueName('dir-token');
       const entry = { digest: agentTokenDigest(secret), tenantId: 'globex', tokenId: uniqueName('tok') };
@@ -110,18 +116,7 @@ describe('gateway process (real Kafka and Redis)', () => {
     // announcement: here the entry is in the directory's hash and its announcement never comes.
     const infra = testInfra();
     const redis = createRedisConnection({ url: infra.redisUrl, connectionName: 'gateway-test-lookup' });
-    const other = await startGateway(
-      loadGatewayConfig({
-        OPAMP_GATEWAY_ID: uniqueName('gw'),
-        OPAMP_GATEWAY_HOST: '127.0.0.1',
-        OPAMP_GATEWAY_PORT: '0',
-        OPAMP_GATEWAY_ADMIN_PORT: '0',
-        OPAMP_AGENT_TOKENS: '',
-        OPAMP_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-        OPAMP_REDIS_URL: infra.redisUrl,
-      }),
-      () => undefined,
-    );
+    const other = await startDirectoryGateway();
     const written: string[] = [];
     try {
       const secret = uniqueName('unannounced');
