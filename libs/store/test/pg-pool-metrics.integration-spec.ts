@@ -33,6 +33,9 @@ describe('pg pool metrics (real PostgreSQL)', () => {
       'opamp_test_db_pool_connections{idle}': 0,
       opamp_test_db_pool_waiting_requests: 0,
       opamp_test_db_pool_max_connections: 2,
+      // The store's own waits (sql-database.ts): none yet.
+      opamp_test_db_pool_connect_retries_total: 0,
+      opamp_test_db_pool_unavailable_total: 0,
     });
     const a: PoolClient = await pool.connect();
     const b: PoolClient = await pool.connect();
