@@ -43,17 +43,24 @@ export interface EmbeddedStore {
 
 export async function openEmbeddedStore(config: FleetServerConfig, log: ServerLog): Promise<EmbeddedStore> {
   const dataDir = resolve(config.dataDir);
+  let endPool: () => Promise<void> = async () => undefined;
   const cluster = await EmbeddedPostgresCluster.start({
     dataDir: join(dataDir, CLUSTER_DIR),
     runAsUser: config.embeddedPgUser,
     log,
-    onUnexpectedExit: () => log('error', 'the embedded database is gone: every write fails; restart the server'),
+    onUnexpectedExit: () => {
+      log('error', 'the embedded database is gone: every write fails; restart the server');
+      // Nothing restarts it: waiting out the pool's budget would only hold every caller (and the stop) for minutes.
+      void endPool();
+    },
   });
   // Over the unix socket a slow connection means a starved CPU: longer tries and a longer wait (EMBEDDED_POSTGRES_DEFAULTS).
   const pool = createPgPool({ connectionString: cluster.connectionString, applicationName: 'fleet-server', max: config.embeddedPgPoolMax, connectionTimeoutMs: config.embeddedPgConnectTimeoutMs });
+  let ended: Promise<void> | null = null;
+  endPool = () => (ended ??= pool.end().catch(() => undefined));
   const db = new PgSqlDatabase(pool, { waitBudgetMs: config.embeddedPgWaitBudgetMs });
   const close = async () => {
-    await pool.end();
+    await endPool();
     await cluster.stop();
   };
   try {
