@@ -16,10 +16,19 @@ export interface ReceivedExport {
 
 const SIGNALS: Readonly<Record<string, OtlpSignal>> = { '/v1/metrics': 'metrics', '/v1/traces': 'traces', '/v1/logs': 'logs' };
 
+export interface OtlpExportReceiverOptions {
+  /** The signals taken (others answer 404); default all three. */
+  readonly signals?: readonly OtlpSignal[];
+  /** Told of every request taken, after it was kept. */
+  readonly onExport?: (received: ReceivedExport) => void;
+}
+
 export class OtlpExportReceiver {
   readonly received: ReceivedExport[] = [];
   private server: Server | null = null;
   private port = 0;
+
+  constructor(private readonly options: OtlpExportReceiverOptions = {}) {}
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
@@ -28,14 +37,16 @@ export class OtlpExportReceiver {
       req.on('end', () => {
         const signal = SIGNALS[req.url ?? ''];
         const encoding = otlpEncodingOf(req.headers['content-type'] ?? '');
-        if (req.method !== 'POST' || !signal || !encoding) {
+        if (req.method !== 'POST' || !signal || !encoding || (this.options.signals && !this.options.signals.includes(signal))) {
           res.writeHead(404).end();
           return;
         }
         try {
           const raw = Buffer.concat(chunks);
           const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
-          this.received.push({ signal, request: decodeOtlpRequest(signal, body, encoding), headers: req.headers });
+          const received = { signal, request: decodeOtlpRequest(signal, body, encoding), headers: req.headers };
+          this.received.push(received);
+          this.options.onExport?.(received);
           res.writeHead(200, { 'content-type': req.headers['content-type'] }).end(otlpSuccessBody(signal, encoding));
         } catch (err) {
           res.writeHead(400).end(String(err));

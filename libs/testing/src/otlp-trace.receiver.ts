@@ -4,9 +4,8 @@
  * with the generated OTLP code, and keeps every span flat, with the
  * `service.name` of its resource, for the test to read back.
  */
-import { createServer, type Server } from 'node:http';
-import { gunzipSync } from 'node:zlib';
-import { decodeOtlpRequest, otlpEncodingOf, otlpSuccessBody } from '@opamp/protocol';
+import type { OtlpRequest } from '@opamp/protocol';
+import { OtlpExportReceiver } from './otlp-export.receiver';
 
 export interface ReceivedSpan {
   readonly service: string;
@@ -34,36 +33,15 @@ const hex = (b: Uint8Array | null | undefined) => Buffer.from(b ?? new Uint8Arra
 
 export class OtlpTraceReceiver {
   readonly spans: ReceivedSpan[] = [];
-  private server: Server | null = null;
-  private port = 0;
+  private readonly server = new OtlpExportReceiver({ signals: ['traces'], onExport: (e) => this.take(e.request) });
 
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const encoding = otlpEncodingOf(req.headers['content-type'] ?? '');
-        if (req.method !== 'POST' || req.url !== '/v1/traces' || !encoding) {
-          res.writeHead(404).end();
-          return;
-        }
-        try {
-          const raw = Buffer.concat(chunks);
-          const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
-          this.take(decodeOtlpRequest('traces', body, encoding));
-          res.writeHead(200, { 'content-type': req.headers['content-type'] }).end(otlpSuccessBody('traces', encoding));
-        } catch (err) {
-          res.writeHead(400).end(String(err));
-        }
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
+  start(): Promise<void> {
+    return this.server.start();
   }
 
   /** Where an app's OPAMP_TRACING_OTLP_ENDPOINT points. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}/v1/traces`;
+    return `${this.server.url}/v1/traces`;
   }
 
   /** Every span of one trace. */
@@ -97,11 +75,11 @@ export class OtlpTraceReceiver {
     return null;
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
-  private take(request: ReturnType<typeof decodeOtlpRequest>): void {
+  private take(request: OtlpRequest): void {
     if (request.signal !== 'traces') return;
     for (const rs of request.request.resourceSpans ?? []) {
       const service = String(rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value?.stringValue ?? '');
