@@ -24,6 +24,11 @@
 #   OPAMP_INFRA_WAIT_SECS [90]        how long `up` waits for each service
 #   OPAMP_KAFKA_HEAP_OPTS [-Xms256m -Xmx768m]
 #   OPAMP_PG_BINDIR [highest /usr/lib/postgresql/*/bin]
+#   OPAMP_INFRA_DIR [<repo>/.infra]  data, logs and env file (a second, separate set of
+#                                     instances: own dir AND own ports, e.g. the fault suite's)
+#
+#   deploy/infra/infra.sh start|stop postgres|redis|kafka
+#                                     start (and wait for) / stop one service only
 #
 # Everything it creates lives in <repo>/.infra/ (ignored by git); connection
 # strings are written to <repo>/.infra/env. Every service binds 127.0.0.1 only.
@@ -35,7 +40,7 @@ set -euo pipefail
 
 SELF_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 REPO_ROOT=$(cd -- "$SELF_DIR/../.." && pwd -P)
-INFRA_DIR="$REPO_ROOT/.infra"
+INFRA_DIR="${OPAMP_INFRA_DIR:-$REPO_ROOT/.infra}"
 
 PG_PORT="${OPAMP_PG_PORT:-54320}"
 REDIS_PORT="${OPAMP_REDIS_PORT:-63790}"
@@ -771,6 +776,21 @@ cmd_down() {
   return "$rc"
 }
 
+# cmd_one start|stop SERVICE : one service (the fault suite stops and restarts each in turn).
+cmd_one() {
+  local action=$1 svc=${2:-}
+  take_lock
+  case "$action:$svc" in
+    start:postgres) pg_up ;;
+    start:redis) redis_up ;;
+    start:kafka) kafka_start && kafka_wait ;;
+    stop:postgres) pg_down ;;
+    stop:redis) redis_down ;;
+    stop:kafka) kafka_down ;;
+    *) die "usage: infra.sh start|stop postgres|redis|kafka (got '$action ${svc}')" ;;
+  esac
+}
+
 cmd_status() {
   local rc=0
   pg_status || rc=1
@@ -815,6 +835,7 @@ main() {
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;
     purge) cmd_down --purge ;;
+    start|stop) cmd_one "$cmd" "$@" ;;
     status) cmd_status ;;
     tools) tools_up ;;
     logs) cmd_logs "$@" ;;
