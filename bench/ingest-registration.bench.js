@@ -6,7 +6,7 @@
 //
 // The records go straight onto a private inbound topic (no gateway, no swarm: the
 // figure is status-ingest's own), the workers are IngestWorkers in child processes
-// (the same class and defaults the status-ingest app runs), each phase is produced as
+// (the class, partition concurrency and pool size of the status-ingest app; liveness sweep off), each phase is produced as
 // a backlog first and then drained, timed from the first record taken to the last.
 //
 //   node -r ./dist/out-tsc/register-aliases.js bench/ingest-registration.bench.js \
@@ -14,7 +14,7 @@
 const { fork } = require('child_process');
 const os = require('os');
 const { parseArgs } = require('./lib/args');
-const { machine, procStats, writeResult } = require('./lib/machine');
+const { procStats, writeResult } = require('./lib/machine');
 const { infraPids, topOthers } = require('./lib/procs');
 const stack = require('./lib/stack');
 
@@ -51,9 +51,6 @@ async function worker() {
   process.on('message', async (m) => {
     if (m !== 'stop') return;
     clearInterval(timer);
-    // PostgreSQL backends of this pool: their CPU is read by the parent before they end.
-    const r = await pool.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
-    process.send({ backends: r.rows.map((x) => x.pid) });
     await w.stop();
     await pool.end();
     redis.disconnect();
@@ -61,7 +58,7 @@ async function worker() {
   });
 }
 
-function envelopes(ingestTesting, fleet, n, tenant) {
+function fakeAgents(ingestTesting, n, tenant) {
   const agents = [];
   for (let i = 0; i < n; i++) agents.push(new ingestTesting.FakeAgent({ tenantId: tenant, uid: ingestTesting.testUid(i, 0x5eed), startMs: Date.now() }));
   return agents;
@@ -85,10 +82,12 @@ async function main() {
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: inboundTopic, numPartitions: 24 }, { topic: ident.eventsTopic, numPartitions: 24 }], waitForLeaders: true });
-  stack.onCleanup(async () => {
+  // The run's topics and group go at the end, and on Ctrl-C.
+  const dropArtifacts = async () => {
     await admin.deleteTopics({ topics: [inboundTopic, ident.eventsTopic] }).catch(() => undefined);
     await admin.deleteGroups([ident.ingestGroup]).catch(() => undefined);
-  });
+  };
+  stack.onCleanup(dropArtifacts);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
 
@@ -96,17 +95,14 @@ async function main() {
   const workers = [];
   for (let i = 0; i < args.workers; i++) {
     const child = fork(__filename, [], { env: { ...process.env, BENCH_WORKER: JSON.stringify(cfg) }, execArgv: ['-r', './dist/out-tsc/register-aliases.js'] });
-    const state = { child, totals: null, batches: null, joined: false, backends: null };
-    child.on('message', (m) => {
-      if (m.totals) Object.assign(state, m);
-      if (m.backends) state.backends = m.backends;
-    });
+    const state = { child, totals: null, batches: null, joined: false };
+    child.on('message', (m) => Object.assign(state, m));
     stack.children.add(child);
     workers.push(state);
   }
   await stack.waitUntil('workers joined the group', () => workers.every((w) => w.joined), 60_000);
 
-  const agents = envelopes(ingestTesting, fleet, args.agents, ident.tenant);
+  const agents = fakeAgents(ingestTesting, args.agents, ident.tenant);
   const phases = [
     // New agents: connected + the full first report (insert, events, enrollment labels).
     { name: 'register', records: (a) => [a.connect(), a.full()] },
@@ -169,7 +165,7 @@ async function main() {
   const result = { parameters: { ...args, partitions: 24, load: os.loadavg() }, agentRows: rows.rows[0].n, phases: results, otherBusyProcesses: others };
   const file = writeResult(name, result);
   console.log(`agents rows ${rows.rows[0].n}; written ${file}`);
-  await admin.deleteTopics({ topics: [inboundTopic, ident.eventsTopic] }).catch(() => undefined);
+  await dropArtifacts();
   await admin.disconnect();
   process.exit(0);
 }
@@ -184,7 +180,6 @@ function infraCpu() {
   return { postgres: sum(pids.postgres), kafka: sum(pids.kafka), redis: sum(pids.redis) };
 }
 
-void machine;
 (WORKER ? worker() : main()).catch((err) => {
   console.error(err);
   process.exit(1);

@@ -30,8 +30,8 @@
 #   deploy/infra/infra.sh start|stop postgres|redis|kafka
 #                                     start (and wait for) / stop one service only
 #
-# Everything it creates lives in <repo>/.infra/ (ignored by git); connection
-# strings are written to <repo>/.infra/env. Every service binds 127.0.0.1 only.
+# Everything it creates lives in $OPAMP_INFRA_DIR (default <repo>/.infra/, ignored by
+# git); connection strings are written to its env file. Every service binds 127.0.0.1 only.
 # This is for local development and tests only (PostgreSQL trusts every
 # loopback connection, Kafka has no authentication on its first listener; the
 # second one, TLS + SASL/PLAIN with a fixed test password, is for the tests of
