@@ -35,7 +35,8 @@ describe('own metrics store (real PostgreSQL)', () => {
 
   const partitions = async (parent: string) =>
     (
-      await h.pool.query(`SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = $1 ORDER BY 1`, [parent])
+      // Through regclass: the parent of this run's schema only (other runs share the database).
+      await h.pool.query(`SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass ORDER BY 1`, [parent])
     ).rows.map((r) => r.relname as string);
 
   it('writes points and merged rollups into partitions, and the sweep drops those past retention', async () => {

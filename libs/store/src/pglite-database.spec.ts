@@ -64,6 +64,13 @@ describe('PgliteSqlDatabase with deeply nested input', () => {
         await tx.query(`UPDATE docs SET body = $2::jsonb WHERE id = $1`, [10, `{"a":${nested(5_000)}}`]);
       }),
     ).rejects.toThrow(/stack depth limit exceeded/);
+    // Text array elements cast to jsonb one by one (the batched agent upsert) are checked too.
+    await expect(
+      db.query(`INSERT INTO docs (id, body) SELECT i, b::jsonb FROM unnest($1::int[], $2::text[]) AS v(i, b)`, [
+        [40, 41],
+        ['{"ok":true}', nested(10_000)],
+      ]),
+    ).rejects.toMatchObject({ code: SQLSTATE_STATEMENT_TOO_COMPLEX });
     // Brackets inside JSON strings are text, not nesting.
     const text = JSON.stringify({ note: '['.repeat(20_000) });
     await db.query(`INSERT INTO docs (id, body) VALUES ($1, $2::jsonb)`, [20, text]);

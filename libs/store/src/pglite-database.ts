@@ -60,12 +60,19 @@ export function isFatalPgliteError(err: unknown): boolean {
   return /^RuntimeError|Aborted\(\)|ERRORDATA_STACK_SIZE exceeded|bad buffer ID|memory access out of bounds/.test(text);
 }
 
+function tooDeep(p: unknown): boolean {
+  if (typeof p === 'string') return nestsDeeperThan(p, PGLITE_MAX_JSON_DEPTH);
+  // An array parameter's text elements may be cast to jsonb one by one (batched upserts).
+  if (Array.isArray(p)) return p.some((e) => typeof e === 'string' && nestsDeeperThan(e, PGLITE_MAX_JSON_DEPTH));
+  if (p !== null && typeof p === 'object' && !(p instanceof Uint8Array) && !(p instanceof Date)) {
+    return nestsDeeperThan(JSON.stringify(p), PGLITE_MAX_JSON_DEPTH);
+  }
+  return false;
+}
+
 function checkParams(params: readonly unknown[]): void {
   params.forEach((p, i) => {
-    let text: string | undefined;
-    if (typeof p === 'string') text = p;
-    else if (p !== null && typeof p === 'object' && !(p instanceof Uint8Array) && !(p instanceof Date)) text = JSON.stringify(p);
-    if (text !== undefined && nestsDeeperThan(text, PGLITE_MAX_JSON_DEPTH)) {
+    if (tooDeep(p)) {
       throw new SqlInputError(`stack depth limit exceeded: parameter $${i + 1} nests deeper than ${PGLITE_MAX_JSON_DEPTH} levels`, SQLSTATE_STATEMENT_TOO_COMPLEX);
     }
   });

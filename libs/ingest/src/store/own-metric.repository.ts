@@ -91,7 +91,8 @@ export class OwnMetricRepository {
     for (const table of Object.keys(OWN_METRIC_TABLES) as Table[]) {
       const keepFrom = nowMs - (table === 'points' ? retention.pointsMs : retention.rollupsMs);
       const { rows } = await this.db.query(
-        `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = $1`,
+        // The parent through regclass: this schema's, not a same-named table of another schema.
+        `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`,
         [OWN_METRIC_TABLES[table]],
       );
       for (const r of rows) {
