@@ -10,7 +10,8 @@
 // a backlog first and then drained, timed from the first record taken to the last.
 //
 //   node -r ./dist/out-tsc/register-aliases.js bench/ingest-registration.bench.js \
-//     [--agents 50000] [--workers 1] [--partitionConcurrency 4] [--poolMax 10] [--out name]
+//     [--agents 50000] [--workers 1] [--partitionConcurrency 4] [--poolMax 10] [--cpuProf dir] [--out name]
+// --cpuProf: each worker writes a V8 CPU profile into dir when it stops.
 const { fork } = require('child_process');
 const os = require('os');
 const { parseArgs } = require('./lib/args');
@@ -65,7 +66,7 @@ function fakeAgents(ingestTesting, n, tenant) {
 }
 
 async function main() {
-  const args = parseArgs({ agents: 50_000, workers: 1, partitionConcurrency: 4, poolMax: 10, out: '' }, 'status-ingest full path, distinct agents per second');
+  const args = parseArgs({ agents: 50_000, workers: 1, partitionConcurrency: 4, poolMax: 10, cpuProf: '', out: '' }, 'status-ingest full path, distinct agents per second');
   const { ingestTesting } = require('@opamp/ingest');
   const { fleet } = require('@opamp/contracts');
   const { createKafkaClient } = require('@opamp/bus-kafka');
@@ -94,7 +95,7 @@ async function main() {
   const cfg = { databaseUrl: ident.databaseUrl, inboundTopic, eventsTopic: ident.eventsTopic, groupId: ident.ingestGroup, partitionConcurrency: args.partitionConcurrency, poolMax: args.poolMax };
   const workers = [];
   for (let i = 0; i < args.workers; i++) {
-    const child = fork(__filename, [], { env: { ...process.env, BENCH_WORKER: JSON.stringify(cfg) }, execArgv: ['-r', './dist/out-tsc/register-aliases.js'] });
+    const child = fork(__filename, [], { env: { ...process.env, BENCH_WORKER: JSON.stringify(cfg) }, execArgv: ['-r', './dist/out-tsc/register-aliases.js', ...(args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`] : [])] });
     const state = { child, totals: null, batches: null, joined: false };
     child.on('message', (m) => Object.assign(state, m));
     stack.children.add(child);

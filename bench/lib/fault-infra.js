@@ -62,6 +62,7 @@ function faultInfra({ dir = path.join(repo, '.infra', 'faults'), basePort = 2830
     dir,
     ports: p,
     env: {
+      OPAMP_INFRA_DIR: dir,
       OPAMP_DATABASE_URL: `postgres://opamp:opamp@127.0.0.1:${p.pg}/opamp`,
       OPAMP_REDIS_URL: `redis://127.0.0.1:${p.redis}`,
       OPAMP_KAFKA_BROKERS: `127.0.0.1:${p.kafka}`,

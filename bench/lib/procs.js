@@ -49,16 +49,22 @@ function ppidOf(pid) {
 }
 
 /** The pids of this repository's infra (deploy/infra/infra.sh): kafka, redis, postgres (postmaster and its children). */
+/**
+ * The local infrastructure's processes: infra.sh's instances under OPAMP_INFRA_DIR (default
+ * .infra), Redis found by the port of OPAMP_REDIS_URL (default 63790).
+ */
 function infraPids() {
   const pids = allPids();
+  const dir = process.env.OPAMP_INFRA_DIR ? path.resolve(process.env.OPAMP_INFRA_DIR) : path.join(repo, '.infra');
+  const redisPort = /:(\d+)\/?$/.exec(process.env.OPAMP_REDIS_URL ?? '')?.[1] ?? '63790';
   const kafka = pids.filter((p) => {
     const c = readCmdline(p);
-    return c.includes('kafka.Kafka') && c.includes(`${repo}/.infra/kafka`);
+    return c.includes('kafka.Kafka') && c.includes(`${dir}/kafka`);
   });
-  const redis = pids.filter((p) => readCmdline(p).startsWith('redis-server 127.0.0.1:63790'));
+  const redis = pids.filter((p) => readCmdline(p).startsWith(`redis-server 127.0.0.1:${redisPort}`));
   let postgres = [];
   try {
-    const master = Number(fs.readFileSync(path.join(repo, '.infra/postgres/data/postmaster.pid'), 'utf8').split('\n')[0]);
+    const master = Number(fs.readFileSync(path.join(dir, 'postgres/data/postmaster.pid'), 'utf8').split('\n')[0]);
     postgres = [master, ...pids.filter((p) => ppidOf(p) === master)];
   } catch {
     /* not running */
