@@ -11,8 +11,8 @@ export const INGEST_DEFAULTS = Object.freeze({
    * statements) instead of one per heartbeat (3,300 a second).
    */
   lastSeenFlushMs: 60_000,
-  /** Rows per last-seen UPDATE statement (four array parameters, one round trip). */
-  lastSeenRowsPerStatement: 1_000,
+  /** Rows per last-seen UPDATE statement and transaction (four array parameters, one round trip; its row locks last one statement). */
+  lastSeenRowsPerStatement: 500,
   /**
    * Bytes of an agent's CSR carried on its event (issue 18): one byte more than
    * config-service accepts (libs/certificate-authority MAX_CSR_BYTES), so a
