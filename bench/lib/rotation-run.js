@@ -46,9 +46,31 @@ function rotationOptions(basePort, description) {
       // agents (16 and 20): no gain, ingest is round-trip bound on a loaded machine (bench results note).
       ingestConcurrency: 0,
       ingestPoolMax: 0,
+      // status-ingest processes in its group (the partitions split between them).
+      ingests: 1,
     },
     description,
   );
+}
+
+function ingestTuning(opts) {
+  return {
+    ...(opts.ingestConcurrency ? { OPAMP_INGEST_PARTITION_CONCURRENCY: String(opts.ingestConcurrency) } : {}),
+    ...(opts.ingestPoolMax ? { OPAMP_PG_POOL_MAX: String(opts.ingestPoolMax) } : {}),
+  };
+}
+
+/** What S.startWorkers gives the first status-ingest, for a further replica in its group. */
+function ingestReplicaEnv(ident, opts, redisEnv) {
+  return {
+    OPAMP_KAFKA_BROKERS: S.KAFKA_BROKERS,
+    OPAMP_DATABASE_URL: ident.databaseUrl,
+    OPAMP_INGEST_GROUP_ID: ident.ingestGroup,
+    OPAMP_INGEST_EVENTS_TOPIC: ident.eventsTopic,
+    OPAMP_INGEST_METRICS_PORT: '0',
+    ...redisEnv,
+    ...ingestTuning(opts),
+  };
 }
 
 /**
@@ -73,8 +95,7 @@ async function startRotationStack(bench, opts, { publicScheme, gatewayEnv = {} }
     grpcPort: apiPort + 1,
     ingestEnv: {
       ...redisEnv,
-      ...(opts.ingestConcurrency ? { OPAMP_INGEST_PARTITION_CONCURRENCY: String(opts.ingestConcurrency) } : {}),
-      ...(opts.ingestPoolMax ? { OPAMP_PG_POOL_MAX: String(opts.ingestPoolMax) } : {}),
+      ...ingestTuning(opts),
     },
     configEnv: {
       ...redisEnv,
@@ -85,8 +106,15 @@ async function startRotationStack(bench, opts, { publicScheme, gatewayEnv = {} }
       ...(opts.offersPerS > 0 ? { OPAMP_CREDENTIAL_OFFERS_PER_S: String(opts.offersPerS) } : {}),
     },
   });
+  // Further status-ingest replicas: the first one's settings, a client id of their own.
+  const ingests = [ingest];
+  for (let i = 1; i < opts.ingests; i++) {
+    const extra = S.startApp(bench, `status-ingest-${i}`, 'status-ingest', { ...ingestReplicaEnv(ident, opts, redisEnv), OPAMP_INGEST_CLIENT_ID: `bench-ingest-${ident.id}-${i}` });
+    await S.waitUntil(`status-ingest-${i}`, () => /consuming .* as /.test(extra.output), 120_000);
+    ingests.push(extra);
+  }
   const gws = await S.startGateways(bench, ident, nGateways, { basePort: opts.basePort, extraEnv: { ...redisEnv, ...gatewayEnv } });
-  return { bench, opts, A, nGateways, nWorkers, ident, redisUrl, apiPort, ingest, config, gws, swarmPids: [] };
+  return { bench, opts, A, nGateways, nWorkers, ident, redisUrl, apiPort, ingest, ingests, config, gws, swarmPids: [] };
 }
 
 /** PostgreSQL and Redis clients of the run (closed on a failed run), with a warning when its Redis database is not its own. */
@@ -106,12 +134,12 @@ async function connectRotationStores(run) {
 
 /** CPU / RSS per process kind (`extra`: kinds of the benchmark's own), and the other busy processes at the start. */
 async function rotationSampler(run, extra = {}) {
-  const { gws, ingest, config } = run;
+  const { gws, ingests, config } = run;
   const infra = infraPids();
   const sampler = new Sampler(
     {
       gateway: () => gws.map((g) => g.pid),
-      'status-ingest': () => [ingest.pid],
+      'status-ingest': () => run.ingests.map((i) => i.pid),
       'config-service': () => [config.pid],
       ...extra,
       swarm: () => run.swarmPids,
@@ -122,7 +150,7 @@ async function rotationSampler(run, extra = {}) {
     },
     1_000,
   );
-  const others = await topOthers([...gws, ingest, config].map((c) => c.pid).concat(infra.kafka, infra.redis, infra.postgres));
+  const others = await topOthers([...gws, ...ingests, config].map((c) => c.pid).concat(infra.kafka, infra.redis, infra.postgres));
   if (others.length) console.log(`other busy processes on the machine: ${others.map((o) => `${o.cpuPercent}% ${o.cmd.slice(0, 50)}`).join('; ')}`);
   return { sampler, others };
 }
