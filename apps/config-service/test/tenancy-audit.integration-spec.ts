@@ -32,9 +32,10 @@ async function notFound(call: Promise<unknown>): Promise<void> {
   await expect(call).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
 }
 
+/** The newest event a caller caused: the rollout driver's own events (actor system, e.g. a rollback finishing) land whenever it acts. */
 async function newestAudit(tenant: number): Promise<Record<string, unknown> | undefined> {
-  const res = await bed.rpc('ListAuditEvents', { pageSize: 1 }, { tenant });
-  return (res['events'] as Array<Record<string, unknown>>)[0];
+  const res = await bed.rpc('ListAuditEvents', { pageSize: 20 }, { tenant });
+  return (res['events'] as Array<Record<string, unknown>>).find((e) => e['actor'] !== 'system');
 }
 
 /** Tenant A: a configuration with two versions, an assignment pinned to v1 over one agent, a pending rollout to v2. */
