@@ -83,12 +83,14 @@ describe('embedded server stopping its PostgreSQL', () => {
   }, 90_000);
 
   it('reports itself not ready when its PostgreSQL dies, and still stops', async () => {
-    const basePort = randomPortBase();
-    server = await startEmbeddedServerProcess({ dataDir, basePort });
-    const readyz = async () => (await fetch(`http://127.0.0.1:${basePort + 1}/readyz`)).status;
+    // Ports of the helper's choosing: it starts again on others when another process holds one.
+    server = await startEmbeddedServerProcess({ dataDir });
+    const readyz = async () => (await fetch(`${server!.admin}/readyz`)).status;
     expect(await readyz()).toBe(200);
     process.kill(postgresPid(), 'SIGKILL');
-    await waitFor(readyz, (status) => status === 503, { timeoutMs: 10_000, description: 'not ready' });
+    await waitFor(readyz, (status) => status === 503, { timeoutMs: 10_000, description: 'not ready' }).catch((err: unknown) => {
+      throw new Error(`${String(err)}; the server printed: ${server!.output.join('').slice(-3000)}`);
+    });
     await waitFor(() => server!.output.join(''), (o) => o.includes('embedded PostgreSQL exited unexpectedly'), { description: 'the reason logged' });
     await stopEmbeddedServerProcess(server);
     server = null;

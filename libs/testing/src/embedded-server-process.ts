@@ -23,6 +23,8 @@ export interface EmbeddedServerProcess {
   readonly http: string;
   readonly adminToken: string;
   readonly agentToken: string;
+  /** The admin port's address (health, readiness, metrics), e.g. http://127.0.0.1:20001. */
+  readonly admin: string;
 }
 
 export interface EmbeddedServerProcessOptions {
@@ -137,6 +139,7 @@ async function startOnce(options: EmbeddedServerProcessOptions, basePort: number
     http: pick(/\s(http:\/\/\S+\/v1\/opamp)/),
     adminToken: pick(/admin token\s+(\S+)/),
     agentToken: pick(/agent token\s+(\S+)/),
+    admin: `http://127.0.0.1:${basePort + 1}`,
   };
 }
 
