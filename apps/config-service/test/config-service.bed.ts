@@ -206,6 +206,12 @@ export class ConfigServiceBed {
 
   /** Writes (or updates) the agent's row as status-ingest would, then publishes its AgentEvent on the primary's topic. */
   async report(a: ReportedAgent): Promise<void> {
+    await this.writeReportedRow(a);
+    await this.publishEvent(a);
+  }
+
+  /** The row half of `report`. */
+  async writeReportedRow(a: ReportedAgent): Promise<void> {
     const connectionId = a.connectionId ?? `conn-${a.uid.toString('hex')}`;
     const transport = a.transport ?? 1;
     await this.pool.query(
@@ -235,6 +241,12 @@ export class ConfigServiceBed {
         a.packageStatuses ? JSON.stringify(a.packageStatuses) : null,
       ]);
     }
+  }
+
+  /** The event half of `report` (status-ingest publishes it before its transaction commits). */
+  async publishEvent(a: ReportedAgent): Promise<void> {
+    const connectionId = a.connectionId ?? `conn-${a.uid.toString('hex')}`;
+    const transport = a.transport ?? 1;
     const event = AgentEventCodec.encode({
       tenantId: a.tenant,
       packagesHash: a.packagesHash,

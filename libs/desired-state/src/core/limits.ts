@@ -238,3 +238,13 @@ export const OWN_METRIC_MAX_RANGE_MS = 31 * 24 * 3600 * 1000;
 export const OWN_METRIC_DEFAULT_RANGE_MS = 3600 * 1000;
 export const OWN_METRIC_MAX_POINTS = 100_000;
 export const OWN_METRIC_MAX_GROUPS = 50;
+
+/**
+ * How long the reconciler waits for the agent row of an event to become visible (ms).
+ * status-ingest publishes an agent's event before its transaction commits (a crash between
+ * the two replays the batch), so a new agent's event can arrive before its row; decided then,
+ * its state and first push were dropped (existingAgentsOnly) and the agent waited for its
+ * configuration until it changed again (seen once in the distributed e2e under load). Past
+ * this the agent is taken as deleted.
+ */
+export const AGENT_ROW_WAIT_MS = 5_000;

@@ -50,6 +50,8 @@ const RECONCILER_COUNTERS: Array<[keyof ReconcilerMetrics, string, string]> = [
   ['reevaluationAgents', 'opamp_config_reevaluation_agents_total', 'Agents re-evaluated after desired-state changes'],
   ['reevaluationJobsFinished', 'opamp_config_reevaluation_jobs_finished_total', 'Durable re-evaluation jobs finished'],
   ['reevaluationJobsResumed', 'opamp_config_reevaluation_jobs_resumed_total', 'Re-evaluation jobs taken over from their cursor (after a crash or a lost lease)'],
+  ['agentRowsAwaited', 'opamp_config_reconciler_agent_rows_awaited_total', 'Agents of events whose row was not committed yet when the event arrived (waited for)'],
+  ['agentRowsMissing', 'opamp_config_reconciler_agent_rows_missing_total', 'Agents of events whose row did not appear within the wait (taken as deleted)'],
 ];
 
 const ROLLOUT_COUNTERS: Array<[keyof RolloutDriverMetrics, string, string]> = [

@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { AgentEventCodec, EnvelopeDecodeError, type fleet } from '@opamp/contracts';
 import {
+  AGENT_ROW_WAIT_MS,
   MAX_RENDER_SLICE_MS,
   decideRemoteConfig,
   desiredSinceMs,
@@ -83,6 +84,10 @@ export interface ReconcilerMetrics {
   reevaluationJobsFinished: number;
   /** Jobs this reconciler took over with a cursor another left behind (crash, lost lease). */
   reevaluationJobsResumed: number;
+  /** Agents of events whose row was not visible yet (their ingest transaction still committing): waited for. */
+  agentRowsAwaited: number;
+  /** Of those, agents whose row did not appear within AGENT_ROW_WAIT_MS (taken as deleted). */
+  agentRowsMissing: number;
 }
 
 export interface ReconcilerOptions {
@@ -104,6 +109,8 @@ export interface ReconcilerOptions {
   onAgentsChanged?: (tenantId: string, uids: readonly Buffer[]) => void;
   /** This process's traces: a traced agent event gets a span, its pushes carry it (default off). */
   tracing?: ServerTracing;
+  /** How long an event waits for its agent's row (default AGENT_ROW_WAIT_MS). */
+  agentRowWaitMs?: number;
 }
 
 const COMPONENT_CACHE_MAX = 1000;
@@ -126,6 +133,8 @@ export class Reconciler {
     reevaluationAgents: 0,
     reevaluationJobsFinished: 0,
     reevaluationJobsResumed: 0,
+    agentRowsAwaited: 0,
+    agentRowsMissing: 0,
   };
   /** Push latency and reconcile duration histograms (registered by config-service.metrics.ts). */
   readonly latency = new ReconcileLatency();
@@ -195,6 +204,7 @@ export class Reconciler {
           const prev = toBuffer(e.previousInstanceUid);
           if (prev && prev.length === 16) await this.repo.moveAgentState(tenantId, prev, Buffer.from(e.instanceUid));
         }
+        await this.awaitAgentRows(tenantId, events);
         const snapshot = await this.snapshot(tenantId, revisions.get(tenantId) ?? 0);
         const agents = events.map((e) => {
           const agent = eventToAgent(e);
@@ -215,6 +225,23 @@ export class Reconciler {
       for (const span of spans) span.end();
     }
     this.metrics.eventsHandled += values.length;
+  }
+
+  /**
+   * Waits, within AGENT_ROW_WAIT_MS, until every event's agent row is visible: an event can
+   * arrive before the transaction that wrote its row commits (limits.ts). The batch waits rather
+   * than deferring the agents, so its offsets stay uncommitted until they are decided.
+   */
+  private async awaitAgentRows(tenantId: string, events: readonly fleet.v1.AgentEvent[]): Promise<void> {
+    let missing = await this.repo.missingAgents(tenantId, events.map((e) => Buffer.from(e.instanceUid)));
+    if (missing.length === 0) return;
+    this.metrics.agentRowsAwaited += missing.length;
+    const deadline = Date.now() + (this.options.agentRowWaitMs ?? AGENT_ROW_WAIT_MS);
+    for (let delayMs = 10; missing.length > 0 && Date.now() < deadline; delayMs = Math.min(delayMs * 2, 250)) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      missing = await this.repo.missingAgents(tenantId, missing);
+    }
+    this.metrics.agentRowsMissing += missing.length;
   }
 
   /**

@@ -328,6 +328,16 @@ export class DesiredStateRepository {
 
   // --- snapshot for the reconciler ----------------------------------------------
 
+  /** Of `uids`, those without an agent row visible to a new statement. */
+  async missingAgents(tenantId: string, uids: readonly Buffer[]): Promise<Buffer[]> {
+    if (uids.length === 0) return [];
+    const { rows } = await this.db.query(
+      `SELECT u FROM unnest($2::bytea[]) AS u WHERE NOT EXISTS (SELECT 1 FROM agents a WHERE a.tenant_id = $1 AND a.instance_uid = u)`,
+      [tenantId, uids],
+    );
+    return rows.map((r) => toBuffer(r['u']) ?? Buffer.alloc(16));
+  }
+
   async revisions(tenantIds: readonly string[]): Promise<Map<string, number>> {
     const { rows } = await this.db.query<{ tenant_id: string; revision: unknown }>(
       'SELECT tenant_id, revision FROM desired_state_revisions WHERE tenant_id = ANY($1::text[])',
