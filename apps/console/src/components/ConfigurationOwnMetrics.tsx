@@ -11,6 +11,8 @@ import { changesBetween, changeText, GROUP_CHARTS, groupTotals, rangeOf, rangeQu
 import { Card, ErrorBox } from './ui';
 import { OwnMetricCharts, RangeSelector } from './OwnMetricCharts';
 
+const agentCount = (n: number) => `${n} ${n === 1 ? 'agent' : 'agents'}`;
+
 export function ConfigurationOwnMetrics({ name, latest }: { name: string; latest: number }) {
   const api = useApi();
   const [range, setRange] = useState<RangeKey>('1h');
@@ -33,8 +35,8 @@ export function ConfigurationOwnMetrics({ name, latest }: { name: string; latest
       {m && (
         <>
           <p className="muted small" data-testid="config-metrics-agents">
-            {m.now.agents} agents run v{latest}
-            {m.before ? `, ${m.before.agents} still run v${latest - 1}` : ''}; means per agent over the range.
+            v{latest}: {agentCount(m.now.agents)}
+            {m.before ? ` · v${latest - 1}: ${agentCount(m.before.agents)}` : ''} (running it now); means per agent over the range.
           </p>
           {m.before && (
             <ul className="changes" data-testid="version-changes">

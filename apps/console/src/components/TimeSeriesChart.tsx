@@ -81,9 +81,9 @@ export function TimeSeriesChart({ title, unit, lines, data, testId, markerSec = 
 
   const at = cursorIdx !== null && cursorIdx < data.x.length ? cursorIdx : null;
   return (
-    <div className="chart" data-testid={testId}>
+    <div className="chart" data-testid={testId} data-points={data.x.length}>
       <div className="chart-title">{title}</div>
-      <div ref={box} className="chart-plot" />
+      <div ref={box} className="chart-plot" onMouseLeave={() => setCursorIdx(null)} />
       <div className="chart-legend">
         {lines.map((l, i) => {
           const v = at !== null ? data.ys[i][at] : latestValue(data.ys[i]);
