@@ -33,7 +33,7 @@ export function AgentOwnMetrics({ uid, reports }: { uid: string; reports: boolea
           {m.truncated ? ' (truncated: choose a shorter range)' : ''}; sums over the agent's components and signals.
         </p>
       )}
-      {m ? <OwnMetricCharts charts={AGENT_CHARTS} totals={totals} stepMs={stepMs} testIdPrefix="agent-chart" /> : !metrics.error && <p className="muted">Loading…</p>}
+      {m ? <OwnMetricCharts charts={AGENT_CHARTS} totals={totals} stepMs={stepMs} testIdPrefix="agent-chart" range={m} /> : !metrics.error && <p className="muted">Loading…</p>}
     </Card>
   );
 }

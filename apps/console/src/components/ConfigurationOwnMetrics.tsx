@@ -47,7 +47,7 @@ export function ConfigurationOwnMetrics({ name, latest }: { name: string; latest
               ))}
             </ul>
           )}
-          <OwnMetricCharts charts={GROUP_CHARTS} totals={now} stepMs={stepMs} testIdPrefix="version-chart" />
+          <OwnMetricCharts charts={GROUP_CHARTS} totals={now} stepMs={stepMs} testIdPrefix="version-chart" range={m.now} />
         </>
       )}
       {!m && !metrics.error && <p className="muted">Loading…</p>}

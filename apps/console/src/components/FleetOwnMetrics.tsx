@@ -28,7 +28,7 @@ export function FleetOwnMetrics() {
       {f ? (
         <>
           <p className="muted small">Summed over every agent from the 5-minute rollups{f.truncated ? ' (truncated: the 50 largest groups)' : ''}.</p>
-          <OwnMetricCharts charts={GROUP_CHARTS} totals={totals} stepMs={STEP_MS} testIdPrefix="fleet-chart" />
+          <OwnMetricCharts charts={GROUP_CHARTS} totals={totals} stepMs={STEP_MS} testIdPrefix="fleet-chart" range={f} />
           <h3>Per configuration the agents run (mean per agent over the range)</h3>
           <table className="table table-compact" data-testid="fleet-metric-groups">
             <thead>

@@ -57,9 +57,9 @@ export function RolloutOwnMetrics({ name, batches, currentBatch }: { name: strin
       {m && (
         <>
           <p className="muted small">
-            {m.agents} agents, summed {m.stepSeconds === 60 ? 'per minute' : 'per 5 minutes'}; the dashed line is the batch's start.
+            {m.agents === 1 ? '1 agent' : `${m.agents} agents`}, summed {m.stepSeconds === 60 ? 'per minute' : 'per 5 minutes'}; the dashed line is the batch's start.
           </p>
-          <OwnMetricCharts charts={GROUP_CHARTS} totals={totals} stepMs={stepMs} testIdPrefix="batch-chart" markerMs={startedMs} />
+          <OwnMetricCharts charts={GROUP_CHARTS} totals={totals} stepMs={stepMs} testIdPrefix="batch-chart" range={m} markerMs={startedMs} />
         </>
       )}
     </Card>

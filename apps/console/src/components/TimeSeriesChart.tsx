@@ -40,11 +40,33 @@ function markerPlugin(markerRef: { current: number | null }): uPlot.Plugin {
   };
 }
 
-export function TimeSeriesChart({ title, unit, lines, data, testId, markerSec = null }: { title: string; unit: Unit; lines: readonly ChartLine[]; data: ChartData; testId: string; markerSec?: number | null }) {
+/**
+ * `rangeSec`: the x axis spans the range asked for (seconds), so data at its
+ * end shows where it is in time (and one point is not stretched over years).
+ */
+export function TimeSeriesChart({
+  title,
+  unit,
+  lines,
+  data,
+  testId,
+  rangeSec,
+  markerSec = null,
+}: {
+  title: string;
+  unit: Unit;
+  lines: readonly ChartLine[];
+  data: ChartData;
+  testId: string;
+  rangeSec: readonly [number, number];
+  markerSec?: number | null;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const marker = useRef<number | null>(markerSec);
   marker.current = markerSec;
+  const range = useRef(rangeSec);
+  range.current = rangeSec;
   const [cursorIdx, setCursorIdx] = useState<number | null>(null);
   const aligned = [data.x, ...data.ys] as uPlot.AlignedData;
   // The lines drawn are fixed for a chart: a new set of lines is a new chart.
@@ -58,9 +80,9 @@ export function TimeSeriesChart({ title, unit, lines, data, testId, markerSec = 
       height: HEIGHT,
       legend: { show: false },
       cursor: { points: { size: 6 } },
-      scales: { x: { time: true } },
-      series: [{}, ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, spanGaps: false, points: { show: false } }))],
-      axes: [{ stroke: '#6b7385', grid: { stroke: '#eef0f4' } }, { stroke: '#6b7385', grid: { stroke: '#eef0f4' }, size: 64, values: (_u, splits) => splits.map((v) => formatValue(v, unit)) }],
+      scales: { x: { time: true, range: () => [range.current[0], range.current[1]] } },
+      series: [{}, ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, spanGaps: false, points: { show: (_u: uPlot, _i: number, i0: number, i1: number) => i1 - i0 < 30, size: 5 } }))],
+      axes: [{ stroke: '#6b7385', grid: { stroke: '#eef0f4' } }, { stroke: '#6b7385', grid: { stroke: '#eef0f4' }, size: 80, values: (_u, splits) => splits.map((v) => formatValue(v, unit)) }],
       hooks: { setCursor: [(u) => setCursorIdx(u.cursor.idx ?? null)] },
       plugins: [markerPlugin(marker)],
     };
