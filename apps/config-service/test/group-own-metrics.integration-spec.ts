@@ -152,6 +152,10 @@ describe('own metrics of a rollout batch and of a configuration version (config-
     await expect(bed.rpc('GetConfigurationVersionOwnMetrics', { configurationName: 'pipe', version: 3 })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND, details: expect.stringMatching(/has no version 3/) });
     await expect(bed.rpc('GetRolloutBatchOwnMetrics', { rolloutName: 'r1', batchIndex: -1 })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/batch_index must be 0 or more/) });
     await expect(bed.rpc('GetConfigurationVersionOwnMetrics', { configurationName: 'pipe', version: 1, startTime: 'yesterday' })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/start_time must be an RFC 3339 time/) });
+    // The default start follows the batch's start and the end asked for: a bad end is refused, not a crash.
+    const badEnd = await bed.rest('GET', `/rollouts/r1/batches/0/own-metrics?endTime=soon`);
+    expect(badEnd.status).toBe(400);
+    expect(JSON.stringify(badEnd.json)).toMatch(/end_time must be an RFC 3339 time/);
     const badIndex = await bed.rest('GET', `/rollouts/r1/batches/first/own-metrics`);
     expect(badIndex.status).toBe(400);
     expect(JSON.stringify(badIndex.json)).toMatch(/batchIndex' must be an integer/);

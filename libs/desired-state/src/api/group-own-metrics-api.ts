@@ -48,7 +48,8 @@ export class GroupOwnMetricsApi {
       throw new DesiredStateError('NOT_FOUND', exists ? `rollout '${name}' has no batch ${index}` : `rollout '${name}' not found`);
     }
     const end = str(req['endTime']);
-    const start = str(req['startTime']) || groupDefaultStart(batch.startedAtMs, end ? Date.parse(end) : now);
+    // The end is checked before the default start is taken from it.
+    const start = str(req['startTime']) || groupDefaultStart(batch.startedAtMs, ownMetricRange('', end, now).endMs);
     const range = ownMetricRange(start, end, now);
     const group: AgentGroup = { of: 'batch', rolloutName: name, batchIndex: index };
     return {
