@@ -138,6 +138,8 @@ export class FleetGrpcController {
   @GrpcMethod(S, 'GetPackageAssignmentStatus') getPackageAssignmentStatus(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetPackageAssignmentStatus', r, m, c); }
   @GrpcMethod(S, 'GetAgentOwnMetrics') getAgentOwnMetrics(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetAgentOwnMetrics', r, m, c); }
   @GrpcMethod(S, 'GetFleetOwnMetrics') getFleetOwnMetrics(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetFleetOwnMetrics', r, m, c); }
+  @GrpcMethod(S, 'GetRolloutBatchOwnMetrics') getRolloutBatchOwnMetrics(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetRolloutBatchOwnMetrics', r, m, c); }
+  @GrpcMethod(S, 'GetConfigurationVersionOwnMetrics') getConfigurationVersionOwnMetrics(r: Req, m: Metadata, c: GrpcCall) { return this.call('GetConfigurationVersionOwnMetrics', r, m, c); }
 
   /**
    * Server stream. Emits an event only when the call can take it (Nest's own

@@ -114,6 +114,8 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: 'GET', path: '/package-assignments/{name}/status', rpc: 'GetPackageAssignmentStatus', summary: "Where a package assignment's agents stand: installed, other version, downloading (bytes/s, percent), installing, failed, retry pending, no file for their platform, not capable" },
   { method: 'GET', path: '/agents/{instanceUid}/own-metrics', rpc: 'GetAgentOwnMetrics', summary: "An agent's own metrics (start_time, end_time RFC 3339, default the last hour; kinds): 10 s points up to 24 h, 5-minute rollups beyond, at most 31 days" },
   { method: 'GET', path: '/fleet-own-metrics', rpc: 'GetFleetOwnMetrics', summary: "Agents' own metrics summed per group from the 5-minute rollups: by the configuration they run, or by a label's value (group_by_label); selector, kinds, start_time, end_time" },
+  { method: 'GET', path: '/rollouts/{rolloutName}/batches/{batchIndex}/own-metrics', rpc: 'GetRolloutBatchOwnMetrics', summary: "Own metrics of the agents a rollout batch took, summed (per minute up to 24 h, per 5 minutes beyond); start_time defaults to an hour before the batch started; kinds, end_time" },
+  { method: 'GET', path: '/configurations/{configurationName}/versions/{version}/own-metrics', rpc: 'GetConfigurationVersionOwnMetrics', summary: "Own metrics of the agents running a configuration version now, summed (per minute up to 24 h, per 5 minutes beyond); start_time, end_time (default the last hour), kinds" },
   {
     method: 'GET',
     path: '/agents:watch',

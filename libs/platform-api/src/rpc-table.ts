@@ -95,6 +95,8 @@ export const RPC_HANDLERS: Readonly<Record<string, Handler>> = {
   GetPackageAssignmentStatus: (api, c, r) => api.packageGroupStatus.getPackageAssignmentStatus(c, r),
   GetAgentOwnMetrics: (api, c, r) => api.ownMetrics.getAgentOwnMetrics(c, r),
   GetFleetOwnMetrics: (api, c, r) => api.ownMetrics.getFleetOwnMetrics(c, r),
+  GetRolloutBatchOwnMetrics: (api, c, r) => api.groupOwnMetrics.getRolloutBatchOwnMetrics(c, r),
+  GetConfigurationVersionOwnMetrics: (api, c, r) => api.groupOwnMetrics.getConfigurationVersionOwnMetrics(c, r),
 };
 
 /** Server-streaming rpcs: served by the transports themselves (watch-stream.ts), not through invokeRpc. */

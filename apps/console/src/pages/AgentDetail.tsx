@@ -14,6 +14,7 @@ import { navigate } from '../router';
 import { ConfigStatusBadge, ConnectionBadge, CredentialBadge, HealthBadge, SyncBadge } from '../components/badges';
 import { AgentIdentity } from './AgentIdentity';
 import { AgentPackages } from '../components/AgentPackages';
+import { AgentOwnMetrics } from '../components/AgentOwnMetrics';
 import { RemoteConfig } from './AgentRemoteConfig';
 import { HealthTree } from '../components/HealthTree';
 import { Card, ErrorBox, KeyValues, LiveIndicator, PageHeader } from '../components/ui';
@@ -250,6 +251,7 @@ export function AgentDetail({ uid }: { uid: string }) {
           </Card>
         </div>
       </div>
+      <AgentOwnMetrics uid={a.instanceUid} reports={has.has('ReportsOwnMetrics')} />
       <Card title="Capabilities">
         <div className="capabilities" data-testid="capabilities">
           {AGENT_CAPABILITIES.map((c) => (

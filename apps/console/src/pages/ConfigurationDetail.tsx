@@ -12,12 +12,14 @@ import { ConfigEditor, type Validity } from '../components/ConfigEditor';
 import { DiffView, FilesView } from '../components/DiffView';
 import { Card, ErrorBox, KeyValues, PageHeader } from '../components/ui';
 import { formatName } from './Configurations';
+import { ConfigurationOwnMetrics } from '../components/ConfigurationOwnMetrics';
 
 const TABS = [
   ['files', 'Files'],
   ['versions', 'Versions & diff'],
   ['edit', 'Edit'],
   ['assignments', 'Assignments & agents'],
+  ['telemetry', 'Own telemetry'],
 ] as const;
 type Tab = (typeof TABS)[number][0];
 
@@ -416,6 +418,7 @@ export function ConfigurationDetail({ name }: { name: string }) {
         />
       )}
       {tab === 'assignments' && <Assignments config={latest} />}
+      {tab === 'telemetry' && <ConfigurationOwnMetrics name={name} latest={latest.version} />}
     </div>
   );
 }

@@ -13,6 +13,7 @@ import { formatCount } from '../lib/format';
 import type { FleetSummaryResponse } from '../lib/types';
 import { Link } from '../router';
 import { Card, ErrorBox, LiveIndicator, PageHeader } from '../components/ui';
+import { FleetOwnMetrics } from '../components/FleetOwnMetrics';
 
 const POLL_MS = 3000;
 
@@ -165,6 +166,7 @@ export function Overview() {
           </table>
         )}
       </Card>
+      <FleetOwnMetrics />
     </div>
   );
 }

@@ -24,6 +24,7 @@ import { ConfigurationApi } from './configuration-api';
 import { ConnectionProfileApi } from './connection-profile-api';
 import { OwnTelemetryApi } from './own-telemetry-api';
 import { OwnMetricsApi } from './own-metrics-api';
+import { GroupOwnMetricsApi } from './group-own-metrics-api';
 import { PackageApi, type PackageApiOptions } from './package-api';
 import { PackageAssignmentApi } from './package-assignment-api';
 import { PackageGroupStatusApi } from './package-group-status-api';
@@ -73,6 +74,8 @@ export class FleetApiService {
   readonly ownTelemetry: OwnTelemetryApi;
   /** Agents' own metrics per agent and per fleet group (api/own-metrics-api.ts). */
   readonly ownMetrics: OwnMetricsApi;
+  /** Own metrics of a rollout batch's agents and of a configuration version's (api/group-own-metrics-api.ts). */
+  readonly groupOwnMetrics: GroupOwnMetricsApi;
   /** The package catalog and uploaded package files (api/package-api.ts). */
   readonly packages: PackageApi;
   /** Desired packages per group (api/package-assignment-api.ts). */
@@ -132,6 +135,7 @@ export class FleetApiService {
     this.connectionProfiles = new ConnectionProfileApi(ctx, () => this.credentialServices ?? null);
     this.ownTelemetry = new OwnTelemetryApi(ctx);
     this.ownMetrics = new OwnMetricsApi(ctx);
+    this.groupOwnMetrics = new GroupOwnMetricsApi(ctx);
     this.certificateServices = options.certificates ?? null;
     this.certificateAuthorities = new CertificateAuthorityApi(ctx, this.certificateServices);
     this.agentCertificates = new AgentCertificateApi(ctx, this.certificateServices);

@@ -28,4 +28,5 @@ export * from './agent-certificate-summary';
 export * from './package-rollout';
 export * from './certificate-revocation';
 export * from './own-metric-query';
+export * from './group-own-metric-query';
 export * from './push-latency';
