@@ -10,6 +10,7 @@ import { Badge } from '../components/badges';
 import { Card, ErrorBox, KeyValues, LiveIndicator, PageHeader } from '../components/ui';
 import { ProgressBar, RolloutStateBadge } from './Rollouts';
 import { RolloutControls, type RolloutControlSpec } from '../components/RolloutControls';
+import { RolloutTelemetryGate } from '../components/RolloutTelemetryGate';
 
 const CONTROLS: readonly RolloutControlSpec[] = [
   { control: 'start', label: 'Start', className: 'btn-primary' },
@@ -291,6 +292,7 @@ export function RolloutDetail({ name }: { name: string }) {
           </tbody>
         </table>
       </Card>
+      <RolloutTelemetryGate name={r.name} gate={r.gates.ownTelemetry} />
       <Agents name={r.name} batches={r.batches.length} />
       <Events name={r.name} />
     </div>
