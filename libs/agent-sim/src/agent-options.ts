@@ -110,8 +110,16 @@ export interface AgentProfile {
    * With ReportsOwnMetrics: send Collector-like own metrics (OTLP/HTTP) to an
    * offered own_metrics destination every intervalMs (default 10 s), in the
    * Collector's older or newer naming (own-metrics.runner.ts). Default off.
+   * `failingExport`: while the agent runs a configuration containing
+   * `whenConfigContains`, its exporter fails `sendFailureRate` (default 0.9)
+   * of the items (a new version that breaks exporting).
    */
-  readonly ownMetrics?: { readonly intervalMs?: number; readonly naming?: OwnMetricNaming; readonly sendFailureRate?: number };
+  readonly ownMetrics?: {
+    readonly intervalMs?: number;
+    readonly naming?: OwnMetricNaming;
+    readonly sendFailureRate?: number;
+    readonly failingExport?: { readonly whenConfigContains: string; readonly sendFailureRate?: number };
+  };
   /**
    * A package download answered 503 with Retry-After (the gateway's download
    * slots are full) is asked again after that delay, at most this many times,
@@ -280,7 +288,12 @@ function ownMetricsSettings(o: NonNullable<AgentProfile['ownMetrics']>): OwnMetr
   if (!(intervalMs >= 100)) throw new RangeError('ownMetrics.intervalMs must be >= 100');
   const naming = o.naming ?? 'newer';
   if (naming !== 'older' && naming !== 'newer') throw new RangeError('ownMetrics.naming must be "older" or "newer"');
-  return Object.freeze({ intervalMs, naming, sendFailureRate: o.sendFailureRate });
+  const f = o.failingExport;
+  if (f && (typeof f.whenConfigContains !== 'string' || f.whenConfigContains === '')) throw new RangeError('ownMetrics.failingExport.whenConfigContains must be a non-empty string');
+  const failingRate = f?.sendFailureRate ?? 0.9;
+  if (!(failingRate >= 0 && failingRate <= 1)) throw new RangeError('ownMetrics.failingExport.sendFailureRate must be in [0, 1]');
+  const failingExport = f ? Object.freeze({ whenConfigContains: f.whenConfigContains, sendFailureRate: failingRate }) : undefined;
+  return Object.freeze({ intervalMs, naming, sendFailureRate: o.sendFailureRate, failingExport });
 }
 
 /** Validate a caller-provided instance uid. */

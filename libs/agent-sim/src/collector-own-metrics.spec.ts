@@ -1,5 +1,6 @@
 import { opentelemetry } from '@opamp/protocol';
 import { CollectorOwnMetrics, type OwnMetricNaming } from './collector-own-metrics';
+import { configContains } from './own-metrics.runner';
 
 const T0 = Date.UTC(2026, 11, 2, 12, 0, 0);
 
@@ -79,5 +80,35 @@ describe("a simulated Collector's own metrics", () => {
     expect(v(second, sentSpans) + v(second, failed)).toBeLessThanOrEqual(v(second, accepted));
     expect(v(second, 'otelcol_process_cpu_seconds{}')).toBeGreaterThan(v(first, 'otelcol_process_cpu_seconds{}'));
     expect(v(second, 'otelcol_process_memory_rss{}')).toBeGreaterThan(10 * 1024 * 1024);
+  });
+
+  it('fails most exports once its failure rate is raised (a configuration that breaks the exporter), and recovers', () => {
+    const m = new CollectorOwnMetrics(T0, { rng: rng(), itemsPerSecond: 100, sendFailureRate: 0.01 });
+    const sentSpans = 'otelcol_exporter_sent_spans{exporter=otlphttp}';
+    const failed = 'otelcol_exporter_send_failed_spans{exporter=otlphttp}';
+    const step = (atMs: number) => {
+      m.advance(10);
+      return sent(m, 'newer', atMs);
+    };
+    const healthy = step(T0 + 10_000);
+    m.setSendFailureRate(0.9);
+    const broken = step(T0 + 20_000);
+    const share = (a: Map<string, number>, b: Map<string, number>) => {
+      const f = (b.get(failed) ?? 0) - (a.get(failed) ?? 0);
+      const s2 = (b.get(sentSpans) ?? 0) - (a.get(sentSpans) ?? 0);
+      return f / (f + s2);
+    };
+    expect(share(new Map(), healthy)).toBeLessThan(0.05);
+    expect(share(healthy, broken)).toBeGreaterThan(0.75);
+    expect(share(healthy, broken)).toBeLessThanOrEqual(1);
+    m.setSendFailureRate(0.01);
+    expect(share(broken, step(T0 + 30_000))).toBeLessThan(0.05);
+  });
+
+  it('tells whether the configuration an agent runs contains a text', () => {
+    const config = { configMap: { 'a.yaml': { body: Buffer.from('exporters: {otlphttp: {}}') }, 'b.yaml': { body: Buffer.from('# exporter: unreachable') } } };
+    expect(configContains(config, 'exporter: unreachable')).toBe(true);
+    expect(configContains(config, 'nothing like it')).toBe(false);
+    expect(configContains(undefined, 'x')).toBe(false);
   });
 });

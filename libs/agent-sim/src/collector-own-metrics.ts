@@ -53,7 +53,7 @@ export class CollectorOwnMetrics {
   private cpuSeconds = 0;
   private rss = RSS_BASE;
   private readonly rate: number;
-  private readonly failureRate: number;
+  private failureRate: number;
   private readonly rng: Rng;
 
   constructor(
@@ -65,6 +65,11 @@ export class CollectorOwnMetrics {
     this.failureRate = options.sendFailureRate ?? 0.01;
   }
 
+  /** The share of items the exporter fails from now on (as when its configuration changes). */
+  setSendFailureRate(rate: number): void {
+    this.failureRate = Math.min(1, Math.max(0, rate));
+  }
+
   /** Moves the counters on by `seconds` of work. */
   advance(seconds: number): void {
     for (const p of this.pipelines) {
@@ -73,7 +78,8 @@ export class CollectorOwnMetrics {
       const accepted = incoming - refused;
       const dropped = Math.round(accepted * 0.001 * this.rng());
       const out = accepted - dropped;
-      const failed = Math.round(out * this.failureRate * 2 * this.rng());
+      // Around the failure rate (at most all of them): a little noise, as a real exporter's retries give.
+      const failed = Math.min(out, Math.round(out * this.failureRate * (this.failureRate > 0.5 ? 0.9 + 0.2 * this.rng() : 2 * this.rng())));
       p.accepted += accepted;
       p.refused += refused;
       p.processorIn += accepted;

@@ -18,6 +18,18 @@ export interface OwnMetricsSettings {
   readonly naming: OwnMetricNaming;
   /** Share of items the simulated exporter fails to send (default 0.01). */
   readonly sendFailureRate?: number;
+  /**
+   * While the agent runs a configuration (its effective config) whose files
+   * contain `whenConfigContains`, the exporter fails `sendFailureRate` of the
+   * items instead (default 0.9): what a new version with a wrong exporter
+   * endpoint or credential does. Back on another configuration, it recovers.
+   */
+  readonly failingExport?: { readonly whenConfigContains: string; readonly sendFailureRate: number };
+}
+
+/** Whether any file of a configuration contains `text`. */
+export function configContains(config: opamp.proto.v1.IAgentConfigMap | undefined, text: string): boolean {
+  return Object.values(config?.configMap ?? {}).some((f) => Buffer.from(f.body ?? []).toString('utf8').includes(text));
 }
 
 export const DEFAULT_OWN_METRICS_INTERVAL_MS = 10_000;
@@ -48,6 +60,8 @@ export class OwnMetricsRunner {
     private readonly instanceUid: () => Buffer,
     rng: Rng,
     private readonly clock: () => number = Date.now,
+    /** The configuration the agent runs now (its effective config). */
+    private readonly running: () => opamp.proto.v1.IAgentConfigMap | undefined = () => undefined,
   ) {
     this.lastTickMs = this.clock();
     this.model = new CollectorOwnMetrics(this.lastTickMs, { rng, sendFailureRate: settings.sendFailureRate });
@@ -75,6 +89,10 @@ export class OwnMetricsRunner {
 
   private tick(): void {
     const now = this.clock();
+    const failing = this.settings.failingExport;
+    if (failing) {
+      this.model.setSendFailureRate(configContains(this.running(), failing.whenConfigContains) ? failing.sendFailureRate : (this.settings.sendFailureRate ?? 0.01));
+    }
     this.model.advance(Math.max(0, now - this.lastTickMs) / 1000);
     this.lastTickMs = now;
     const destination = this.destination;

@@ -740,7 +740,7 @@ export class SimulatedAgent
     this.target.offer(message.connectionSettings);
     const ownMetrics = message.connectionSettings?.ownMetrics;
     if (ownMetrics && this.profile.ownMetrics && hasCapability(caps, AgentCapabilities.ReportsOwnMetrics)) {
-      (this.ownMetricsRunner ??= new OwnMetricsRunner(this.profile.ownMetrics, () => this.uid, this.profile.rng)).offer(ownMetrics);
+      (this.ownMetricsRunner ??= new OwnMetricsRunner(this.profile.ownMetrics, () => this.uid, this.profile.rng, Date.now, () => this.remote.effective)).offer(ownMetrics);
     }
     const newUid = message.agentIdentification?.newInstanceUid;
     if (newUid && newUid.length > 0) {

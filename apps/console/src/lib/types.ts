@@ -232,6 +232,16 @@ export interface RolloutStrategy {
 export interface RolloutGates {
   maxFailedAgents: number;
   maxFailedPercent: number;
+  /** Set when batches are also judged on their agents' own metrics. */
+  ownTelemetry?: OwnTelemetryGate | null;
+}
+
+export interface OwnTelemetryGate {
+  maxExportFailureIncreasePercent: number;
+  maxRefusedDroppedIncreasePercent: number;
+  maxThroughputDropPercent: number;
+  windowSeconds: number;
+  minReportingPercent: number;
 }
 
 export interface RolloutProgress {

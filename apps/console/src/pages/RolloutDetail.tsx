@@ -11,6 +11,7 @@ import { Card, ErrorBox, KeyValues, LiveIndicator, PageHeader } from '../compone
 import { ProgressBar, RolloutStateBadge } from './Rollouts';
 import { RolloutControls, type RolloutControlSpec } from '../components/RolloutControls';
 import { RolloutOwnMetrics } from '../components/RolloutOwnMetrics';
+import { RolloutTelemetryGate } from '../components/RolloutTelemetryGate';
 
 const CONTROLS: readonly RolloutControlSpec[] = [
   { control: 'start', label: 'Start', className: 'btn-primary' },
@@ -293,6 +294,7 @@ export function RolloutDetail({ name }: { name: string }) {
         </table>
       </Card>
       <RolloutOwnMetrics name={r.name} batches={r.batches} currentBatch={r.currentBatch} />
+      <RolloutTelemetryGate name={r.name} gate={r.gates.ownTelemetry} />
       <Agents name={r.name} batches={r.batches.length} />
       <Events name={r.name} />
     </div>

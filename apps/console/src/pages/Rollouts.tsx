@@ -64,6 +64,9 @@ function NewRollout({ onCreated }: { onCreated: (r: Rollout) => void }) {
   // Blank: the server's default deadline (10 minutes).
   const [applyTimeoutSeconds, setApplyTimeoutSeconds] = useState('');
   const [autoRollback, setAutoRollback] = useState(true);
+  // The own-telemetry gate with the server's defaults for its thresholds; only its window is asked here.
+  const [ownTelemetry, setOwnTelemetry] = useState(false);
+  const [ownTelemetryWindow, setOwnTelemetryWindow] = useState(300);
   const [start, setStart] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
@@ -92,7 +95,7 @@ function NewRollout({ onCreated }: { onCreated: (r: Rollout) => void }) {
         assignmentName: chosen.name,
         toVersion,
         strategy,
-        gates: { maxFailedAgents: maxFailed, maxFailedPercent },
+        gates: { maxFailedAgents: maxFailed, maxFailedPercent, ...(ownTelemetry ? { ownTelemetry: { windowSeconds: ownTelemetryWindow } } : {}) },
         soakTimeMs: Math.round(soakSeconds * 1000),
         ...deadline,
         autoRollback,
@@ -188,6 +191,17 @@ function NewRollout({ onCreated }: { onCreated: (r: Rollout) => void }) {
               <span>Gate: max failed %</span>
               <input type="number" min={0} max={100} value={maxFailedPercent} onChange={(e) => setMaxFailedPercent(Number(e.target.value))} />
             </label>
+            <label className="check" title="Fails a batch when its agents' own metrics show export failures or refused/dropped items up 5 points, or throughput down 50 %, against the same agents before the batch">
+              <input data-testid="rollout-own-telemetry" type="checkbox" checked={ownTelemetry} onChange={(e) => setOwnTelemetry(e.target.checked)} /> gate on the agents' own telemetry
+            </label>
+            {ownTelemetry ? (
+              <label className="field">
+                <span>Own-telemetry window (s)</span>
+                <input type="number" min={1} max={21600} value={ownTelemetryWindow} onChange={(e) => setOwnTelemetryWindow(Number(e.target.value))} />
+              </label>
+            ) : (
+              <span />
+            )}
             <label className="check">
               <input type="checkbox" checked={autoRollback} onChange={(e) => setAutoRollback(e.target.checked)} /> roll back automatically when a gate fails (else pause)
             </label>

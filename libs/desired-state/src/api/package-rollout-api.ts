@@ -8,7 +8,7 @@
  * transaction; the rollout driver offers the packages.
  */
 import type { SqlExecutor } from '@opamp/store';
-import { checkResourceName, DesiredStateError, packagesLabel, parseDesiredPackages, samePackages, strategyMessage, type DesiredPackages } from '../core';
+import { checkResourceName, DesiredStateError, packagesLabel, parseDesiredPackages, samePackages, gatesMessage, strategyMessage, type DesiredPackages } from '../core';
 import type { DesiredStateRepository } from '../store/desired-state.repository';
 import type { RolloutRecord } from '../store/rollout.repository';
 import type { Caller } from './api-context';
@@ -38,7 +38,7 @@ export class PackageRolloutApi extends RolloutApi {
       fromPackages: r.fromPackages,
       toPackages: r.toPackages,
       strategy: strategyMessage(r.strategy),
-      gates: { maxFailedAgents: r.gates.maxFailedAgents, maxFailedPercent: r.gates.maxFailedPercent },
+      gates: gatesMessage(r.gates),
       soakTimeMs: r.soakMs,
       applyTimeoutMs: r.applyTimeoutMs,
       autoRollback: r.autoRollback,

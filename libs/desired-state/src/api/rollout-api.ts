@@ -15,6 +15,7 @@ import {
   DesiredStateError,
   emptyCounts,
   echo,
+  gatesMessage,
   invalidArgument,
   nextRolloutState,
   parseApplyTimeout,
@@ -23,6 +24,7 @@ import {
   planBatches,
   strategyMessage,
   type AgentPhase,
+  type GatesInput,
   type PhaseCounts,
   type RolloutControl,
   type RolloutGates,
@@ -135,7 +137,7 @@ export class RolloutApi {
       fromVersion: r.fromVersion,
       toVersion: r.toVersion,
       strategy: strategyMessage(r.strategy),
-      gates: { maxFailedAgents: r.gates.maxFailedAgents, maxFailedPercent: r.gates.maxFailedPercent },
+      gates: gatesMessage(r.gates),
       soakTimeMs: r.soakMs,
       applyTimeoutMs: r.applyTimeoutMs,
       autoRollback: r.autoRollback,
@@ -200,7 +202,7 @@ export class RolloutApi {
   /** Strategy, gates, soak and apply deadline of a create request (both kinds). */
   protected settings(req: Req): { strategy: RolloutStrategy; gates: RolloutGates; soakMs: number; applyTimeoutMs: number } {
     const strategy = parseStrategy((req['strategy'] ?? null) as StrategyInput | null);
-    const gates = parseGates((req['gates'] ?? null) as { maxFailedAgents?: unknown; maxFailedPercent?: unknown } | null);
+    const gates = parseGates((req['gates'] ?? null) as GatesInput | null);
     const soakMs = int(req['soakTimeMs'], 'soak_time_ms', 'uint32');
     if (soakMs < 0 || soakMs > MAX_SOAK_MS) throw invalidArgument(`soak_time_ms must be between 0 and ${MAX_SOAK_MS}`);
     return { strategy, gates, soakMs, applyTimeoutMs: parseApplyTimeout(req['applyTimeoutMs']) };

@@ -9,6 +9,7 @@ export * from './configuration';
 export * from './assignment';
 export * from './reconcile';
 export * from './rollout';
+export * from './own-telemetry-gate';
 export * from './agent-watch';
 export * from './agent-order';
 export * from './audit-search';

@@ -44,6 +44,17 @@ export const MAX_SOAK_MS = 7 * 24 * 3600 * 1000;
 export const DEFAULT_APPLY_TIMEOUT_MS = 10 * 60 * 1000;
 /** Longer than a day is not a deadline any more: 0 (none) says that honestly. */
 export const MAX_APPLY_TIMEOUT_MS = 24 * 3600 * 1000;
+/**
+ * The own-telemetry gate's window (seconds): how much of the agents' own
+ * metrics before the batch and at the end of its soak is compared. Choose
+ * at least three of the agents' reporting intervals; short windows are for
+ * tests. A day is the longest the 10 s points are kept.
+ */
+export const DEFAULT_OWN_TELEMETRY_GATE_WINDOW_S = 300;
+export const MIN_OWN_TELEMETRY_GATE_WINDOW_S = 1;
+export const MAX_OWN_TELEMETRY_GATE_WINDOW_S = 6 * 3600;
+/** Agents the gate's numbers name (worst export failure rise, stopped reporting). */
+export const OWN_TELEMETRY_GATE_WORST_AGENTS = 5;
 /** Longest a WaitRollout-style call holds a request open. */
 export const MAX_WAIT_MS = 30_000;
 

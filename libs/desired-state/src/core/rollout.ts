@@ -25,6 +25,7 @@ import { DEFAULT_APPLY_TIMEOUT_MS, MAX_APPLY_TIMEOUT_MS, MAX_BATCHES, MAX_STAGES
 import { echo, invalidArgument } from './errors';
 import { CONFIG_NAME } from './configuration';
 import { parseSelectorArgument, formatSelector } from './selector';
+import { parseOwnTelemetryGate, type OwnTelemetryGate, type OwnTelemetryGateInput } from './own-telemetry-gate';
 
 export type RolloutState = 'pending' | 'running' | 'paused' | 'completed' | 'aborted' | 'rolling_back' | 'rolled_back';
 export type BatchState = 'pending' | 'applying' | 'soaking' | 'passed' | 'failed';
@@ -54,6 +55,8 @@ export interface RolloutGates {
   readonly maxFailedAgents: number;
   /** The same as a percentage of the batch (the larger of the two tolerances applies). */
   readonly maxFailedPercent: number;
+  /** The batch's agents' own metrics compared before and after the change (core/own-telemetry-gate.ts); absent = not gated on them. */
+  readonly ownTelemetry?: OwnTelemetryGate | null;
 }
 
 
@@ -159,12 +162,24 @@ export function parseApplyTimeout(input: unknown): number {
   return ms;
 }
 
-export function parseGates(input: { maxFailedAgents?: unknown; maxFailedPercent?: unknown } | null | undefined): RolloutGates {
+export interface GatesInput {
+  maxFailedAgents?: unknown;
+  maxFailedPercent?: unknown;
+  ownTelemetry?: OwnTelemetryGateInput | null;
+}
+
+export function parseGates(input: GatesInput | null | undefined): RolloutGates {
   const count = num(input?.maxFailedAgents);
   const percent = num(input?.maxFailedPercent);
   if (!Number.isInteger(count) || count < 0) throw invalidArgument('gates.max_failed_agents must be a non-negative integer');
   if (!(percent >= 0 && percent <= 100)) throw invalidArgument('gates.max_failed_percent must be a percentage in [0, 100]');
-  return { maxFailedAgents: count, maxFailedPercent: percent };
+  const ownTelemetry = parseOwnTelemetryGate(input?.ownTelemetry);
+  return ownTelemetry ? { maxFailedAgents: count, maxFailedPercent: percent, ownTelemetry } : { maxFailedAgents: count, maxFailedPercent: percent };
+}
+
+/** The gates as the API shows them (the input shape of parseGates). */
+export function gatesMessage(g: RolloutGates): Record<string, unknown> {
+  return { maxFailedAgents: g.maxFailedAgents, maxFailedPercent: g.maxFailedPercent, ...(g.ownTelemetry ? { ownTelemetry: { ...g.ownTelemetry } } : {}) };
 }
 
 /** How a batch picks its agents when it starts. */

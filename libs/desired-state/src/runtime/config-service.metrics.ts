@@ -62,6 +62,8 @@ const ROLLOUT_COUNTERS: Array<[keyof RolloutDriverMetrics, string, string]> = [
   ['batchesPassed', 'opamp_config_rollout_batches_passed_total', 'Rollout batches passed'],
   ['batchesFailed', 'opamp_config_rollout_batches_failed_total', 'Rollout batches failed'],
   ['agentsTimedOut', 'opamp_config_rollout_agents_timed_out_total', 'Rollout agents past their apply deadline'],
+  ['ownTelemetryGates', 'opamp_config_rollout_own_telemetry_gates_total', "Rollout batches judged on their agents' own metrics"],
+  ['ownTelemetryGatesFailed', 'opamp_config_rollout_own_telemetry_gates_failed_total', "Rollout batches failed on their agents' own metrics"],
   ['rolloutsCompleted', 'opamp_config_rollouts_completed_total', 'Rollouts completed'],
   ['rolloutsRolledBack', 'opamp_config_rollouts_rolled_back_total', 'Rollouts rolled back'],
   ['fenceLost', 'opamp_config_rollout_fence_lost_total', 'Rollout writes refused by the lease or revision fence'],

@@ -6,7 +6,9 @@
  *
  * - running: start the next batch (pick its agents, pin them to the new
  *   version in one fenced transaction, then let the reconciler push), or
- *   evaluate the current batch's gate (pure core/rollout.ts) and record
+ *   evaluate the current batch's gate (pure core/rollout.ts; with an
+ *   own-telemetry gate, its agents' own metrics once the soak is over:
+ *   own-telemetry-gate.evaluator.ts) and record
  *   agents past the apply deadline (once each), soaking, passed or failed;
  *   after the last batch, complete (the
  *   assignment moves to the new version in the same transaction);
@@ -28,9 +30,12 @@ import type { SqlExecutor } from '@opamp/store';
 import {
   batchQuota,
   evaluateBatch,
+  gatedSoakMs,
   nextRolloutState,
+  toleratedFailures,
   type PhaseCounts,
 } from '../core';
+import { OwnTelemetryGateEvaluator, type OwnTelemetryGateResult } from './own-telemetry-gate.evaluator';
 import type { Reconciler } from './reconciler';
 import type { PackageReconciler } from './package.reconciler';
 import { ConfigurationRolloutKind, PackageRolloutKind, type RolloutKindDriver } from './rollout-kinds';
@@ -65,6 +70,9 @@ export interface RolloutDriverMetrics {
   batchesFailed: number;
   /** Agents recorded past their apply deadline. */
   agentsTimedOut: number;
+  /** Own-telemetry gate decisions (batches judged on their agents' own metrics), and those that failed. */
+  ownTelemetryGates: number;
+  ownTelemetryGatesFailed: number;
   rolloutsCompleted: number;
   rolloutsRolledBack: number;
   fenceLost: number;
@@ -81,6 +89,8 @@ export class RolloutDriver {
     batchesPassed: 0,
     batchesFailed: 0,
     agentsTimedOut: 0,
+    ownTelemetryGates: 0,
+    ownTelemetryGatesFailed: 0,
     rolloutsCompleted: 0,
     rolloutsRolledBack: 0,
     fenceLost: 0,
@@ -94,6 +104,7 @@ export class RolloutDriver {
   private stopped = true;
   private again = false;
   private readonly kinds: { configuration: RolloutKindDriver; package: RolloutKindDriver | null };
+  private readonly ownTelemetry: OwnTelemetryGateEvaluator;
 
   constructor(
     private readonly rollouts: RolloutRepository,
@@ -104,6 +115,7 @@ export class RolloutDriver {
       configuration: new ConfigurationRolloutKind(rollouts, reconciler),
       package: options.packages ? new PackageRolloutKind(new PackageRolloutRepository(rollouts), options.packages) : null,
     };
+    this.ownTelemetry = new OwnTelemetryGateEvaluator(rollouts.db);
     this.driverId = options.driverId ?? `driver-${randomBytes(6).toString('hex')}`;
     this.leaseMs = options.leaseMs ?? 15_000;
     this.tickMs = options.tickMs ?? 1_000;
@@ -314,13 +326,32 @@ export class RolloutDriver {
       batch,
       members.filter((m, i) => progress[i].phase === 'timed_out' && !m.timedOutRecorded).map((m) => m.instanceUid),
     );
-    const verdict = evaluateBatch({
+    // Under an own-telemetry gate the soak lasts at least one window after every agent applied.
+    const soakMs = gatedSoakMs(r.soakMs, r.gates.ownTelemetry);
+    let verdict = evaluateBatch({
       members: progress,
       gates: r.gates,
-      soakMs: r.soakMs,
+      soakMs,
       nowMs,
       soakStartedAtMs: batch.state === 'soaking' ? batch.soakStartedAtMs : null,
     });
+    let telemetry: OwnTelemetryGateResult | null = null;
+    if (verdict.verdict === 'passed' && r.gates.ownTelemetry) {
+      const bad = progress.filter((p) => p.bad).length;
+      telemetry = await this.ownTelemetry.evaluate({
+        tenantId: r.tenantId,
+        gate: r.gates.ownTelemetry,
+        applied: members.filter((_, i) => progress[i].phase === 'applied').map((m) => m.instanceUid),
+        batchStartedAtMs: Date.parse(batch.startedAt),
+        nowMs,
+        toleratedSilent: Math.max(0, toleratedFailures(r.gates, members.length) - bad),
+      });
+      this.metrics.ownTelemetryGates++;
+      if (telemetry.decision === 'failed') {
+        this.metrics.ownTelemetryGatesFailed++;
+        verdict = { verdict: 'failed', counts: verdict.counts, reason: telemetry.reason };
+      }
+    }
     const fence = this.fence(r, epoch);
     switch (verdict.verdict) {
       case 'waiting':
@@ -346,7 +377,7 @@ export class RolloutDriver {
             await this.rollouts.event(tx, r.tenantId, r.name, {
               type: 'batch_soaking',
               batchIndex: batch.index,
-              message: `batch ${batch.index + 1}: every agent applied, soaking for ${r.soakMs} ms`,
+              message: `batch ${batch.index + 1}: every agent applied, soaking for ${soakMs} ms${soakMs !== r.soakMs ? ' (the own-telemetry window)' : ''}`,
               details: { progress: verdict.counts },
               actor: SYSTEM_ACTOR,
             });
@@ -357,6 +388,7 @@ export class RolloutDriver {
         await this.rollouts.db.transaction(async (tx) => {
           await this.rollouts.update(tx, r, fence, 'current_batch = current_batch');
           await this.setBatch(tx, r, batch.index, `state = 'passed', finished_at = now()`);
+          if (telemetry) await this.recordOwnTelemetry(tx, r, batch, telemetry);
           await this.rollouts.event(tx, r.tenantId, r.name, {
             type: 'batch_passed',
             batchIndex: batch.index,
@@ -373,7 +405,7 @@ export class RolloutDriver {
         this.metrics.batchesPassed++;
         return true;
       case 'failed':
-        await this.failBatch(r, kind, batch, verdict.reason, verdict.counts, epoch);
+        await this.failBatch(r, kind, batch, verdict.reason, verdict.counts, epoch, telemetry);
         return true;
     }
   }
@@ -408,14 +440,52 @@ export class RolloutDriver {
     await tx.query(`UPDATE rollout_batches SET ${set} WHERE tenant_id = $1 AND rollout_name = $2 AND batch_index = $3`, [r.tenantId, r.name, index, ...params]);
   }
 
-  private async failBatch(r: RolloutRecord, kind: RolloutKindDriver, batch: BatchRecord, reason: string, counts: PhaseCounts, epoch: number): Promise<void> {
+  /**
+   * The own-telemetry gate's decision and the numbers behind it, as the
+   * rollout event `own_telemetry_gate` (the console shows it per batch), in
+   * the transaction that passes or fails the batch.
+   */
+  private async recordOwnTelemetry(tx: SqlExecutor, r: RolloutRecord, batch: BatchRecord, t: OwnTelemetryGateResult): Promise<void> {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    await this.rollouts.event(tx, r.tenantId, r.name, {
+      type: 'own_telemetry_gate',
+      batchIndex: batch.index,
+      message: `batch ${batch.index + 1} '${batch.name}' ${t.decision} its own-telemetry gate: ${t.reason}`,
+      details: {
+        decision: t.decision,
+        reason: t.reason,
+        gate: r.gates.ownTelemetry,
+        before: { from: iso(t.windows.before.fromMs), to: iso(t.windows.before.toMs) },
+        after: { from: iso(t.windows.after.fromMs), to: iso(t.windows.after.toMs) },
+        ...t.numbers,
+      },
+      actor: SYSTEM_ACTOR,
+    });
+  }
+
+  private async failBatch(
+    r: RolloutRecord,
+    kind: RolloutKindDriver,
+    batch: BatchRecord,
+    reason: string,
+    counts: PhaseCounts,
+    epoch: number,
+    telemetry: OwnTelemetryGateResult | null = null,
+  ): Promise<void> {
     const next = nextRolloutState(r.state, { kind: 'gate_failed', autoRollback: r.autoRollback });
     if (!next.ok) return;
     const stateReason = `batch ${batch.index + 1} '${batch.name}' failed its gate: ${reason}`;
     await this.rollouts.db.transaction(async (tx) => {
       await this.rollouts.update(tx, r, this.fence(r, epoch), 'state = $1, state_reason = $2', [next.state, stateReason]);
       await this.setBatch(tx, r, batch.index, `state = 'failed', failure_reason = $4, finished_at = now()`, [reason]);
-      await this.rollouts.event(tx, r.tenantId, r.name, { type: 'batch_failed', batchIndex: batch.index, message: stateReason, details: { progress: counts }, actor: SYSTEM_ACTOR });
+      if (telemetry) await this.recordOwnTelemetry(tx, r, batch, telemetry);
+      await this.rollouts.event(tx, r.tenantId, r.name, {
+        type: 'batch_failed',
+        batchIndex: batch.index,
+        message: stateReason,
+        details: telemetry ? { progress: counts, gate: 'own_telemetry' } : { progress: counts },
+        actor: SYSTEM_ACTOR,
+      });
       let reverted = 0;
       if (next.state === 'rolling_back') reverted = await this.rollouts.revertMembers(tx, r.tenantId, r.name);
       await this.rollouts.event(tx, r.tenantId, r.name, {
