@@ -71,6 +71,37 @@ describe('chart-check static', () => {
   });
 });
 
+describe('values.schema.json (scripts/deploy/values-schema.js)', () => {
+  const generator = join(repo, 'scripts', 'deploy', 'values-schema.js');
+  const run = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [generator, '--check', ...args], { encoding: 'utf8' });
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  };
+
+  it('is the one values.yaml gives: every value by name, unknown names refused, open maps open', () => {
+    expect(run()).toEqual({ status: 0, out: expect.stringContaining('names every value of values.yaml') });
+    const schema = JSON.parse(readFileSync(join(chart, 'values.schema.json'), 'utf8'));
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.gateway.additionalProperties).toBe(false);
+    expect(Object.keys(schema.properties.gateway.properties)).toContain('drainWindowSeconds');
+    for (const open of ['env', 'resources', 'nodeSelector']) expect(schema.properties.gateway.properties[open]).toEqual({ type: 'object' });
+  });
+
+  it('is found stale when values.yaml has a value it lacks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opamp-schema-'));
+    try {
+      cpSync(chart, dir, { recursive: true });
+      const file = join(dir, 'values.yaml');
+      writeFileSync(file, readFileSync(file, 'utf8').replace('  drainWindowSeconds: 30\n', '  drainWindowSeconds: 30\n  drainJitterSeconds: 1\n'));
+      const r = run('--chart', dir);
+      expect(r.out).toContain('is not what values.yaml gives');
+      expect(r.status).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 interface Container {
   name: string;
   args: string[];
