@@ -132,7 +132,7 @@ function staticProblems(chartDir, names, documents) {
 // Helm ignores a value that values.yaml does not have: a misspelt name in a values file or a
 // documented command would be a setting silently not made. Maps that are empty in values.yaml
 // (env, annotations, labels, ...) and lists take any content.
-const DOCUMENTS = ['deploy/README.md', 'deploy/monitoring/README.md', 'scripts/test-deploy.sh'];
+const DOCUMENTS = ['deploy/README.md', 'deploy/monitoring/README.md', 'deploy/helm/opamp-fleet/values-production.yaml', 'scripts/test-deploy.sh'];
 
 /** The first part of a dotted value path that values.yaml does not have, or null. */
 function unknownValuePath(values, parts) {
