@@ -129,6 +129,7 @@ walked() {
   kubectl -n otel get daemonset otelcol
 }
 check readme-walk-result walked
+check readme-walk-secrets node scripts/deploy/readme-walk.js secrets "$bin/kubectl" opamp otel
 kubectl get namespace otel >/dev/null 2>&1 || kubectl create namespace otel >/dev/null
 for f in deploy/examples/collector-daemonset.yaml deploy/examples/collector-supervisor-daemonset.yaml; do
   check "server-dry-run-$(basename "$f" .yaml)" kubectl apply --dry-run=server --validate=strict -f "$f"

@@ -6,6 +6,11 @@
 // have, fails here.
 //
 //   KUBECONFIG=... node scripts/deploy/readme-walk.js HELM KUBECTL WORK_DIR
+//   KUBECONFIG=... node scripts/deploy/readme-walk.js secrets KUBECTL NAMESPACE...
+//     after the walk: every Secret and key the workloads there need (not optional) exists.
+//     The API server accepts a reference to a missing Secret; the kubelet would not start
+//     the pod (CreateContainerConfigError), so without this a README that names the wrong
+//     Secret passes.
 //
 // What cannot run against an API server without kubelet and controllers is skipped and said
 // so: `kubectl rollout status` (no controller updates a Deployment's status),
@@ -83,7 +88,53 @@ function script(steps) {
   return lines.join('\n') + '\n';
 }
 
-function main([helm, kubectl, work]) {
+/** Secret keys a pod spec needs: [secret, key or null for the whole Secret]. */
+function secretNeeds(pod) {
+  const needs = [];
+  for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+    for (const e of c.env ?? []) {
+      const ref = e.valueFrom?.secretKeyRef;
+      if (ref && !ref.optional) needs.push([ref.name, ref.key]);
+    }
+  }
+  for (const v of pod.volumes ?? []) {
+    if (v.secret && !v.secret.optional) {
+      if (v.secret.items?.length) for (const i of v.secret.items) needs.push([v.secret.secretName, i.key]);
+      else needs.push([v.secret.secretName, null]);
+    }
+  }
+  return needs;
+}
+
+function secretsProblems(kubectl, namespaces) {
+  const get = (ns, what) => {
+    const r = spawnSync(kubectl, ['-n', ns, 'get', what, '-o', 'json'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`kubectl get ${what} -n ${ns}: ${r.stderr}`);
+    return JSON.parse(r.stdout).items;
+  };
+  const problems = [];
+  let checked = 0;
+  for (const ns of namespaces) {
+    const secrets = new Map(get(ns, 'secrets').map((s) => [s.metadata.name, s.data ?? {}]));
+    for (const w of get(ns, 'deployments,daemonsets,statefulsets')) {
+      for (const [name, key] of secretNeeds(w.spec.template.spec)) {
+        checked++;
+        const where = `${ns}/${w.kind}/${w.metadata.name}`;
+        if (!secrets.has(name)) problems.push(`${where} needs Secret ${name}, which does not exist`);
+        else if (key !== null && !(key in secrets.get(name))) problems.push(`${where} needs key ${key} of Secret ${name}, which it does not have`);
+      }
+    }
+  }
+  return { problems, checked };
+}
+
+function main([helm, kubectl, work, ...rest]) {
+  if (helm === 'secrets') {
+    const { problems, checked } = secretsProblems(kubectl, [work, ...rest]);
+    for (const p of problems) console.error(`readme-walk: ${p}`);
+    if (problems.length === 0) console.log(`== readme walk: ${checked} Secret references of the workloads, each there`);
+    return problems.length === 0 ? 0 : 1;
+  }
   if (!helm || !kubectl || !work) {
     console.error('usage: readme-walk.js HELM KUBECTL WORK_DIR (KUBECONFIG set)');
     return 64;
