@@ -11,8 +11,9 @@
 #
 # Helm is built from the Go module proxy when missing (HELM_VERSION, into
 # tmp/go/bin; ~11 min cold on 2 cores, seconds once the Go build cache has it).
-# HELM=/path/to/helm uses another one. With promtool (PROMTOOL or on PATH)
-# also `promtool check rules` on the chart's alert rules. Every rendering is
+# HELM=/path/to/helm uses another one. `promtool check rules` on the chart's
+# alert rules, with PROMTOOL, promtool on PATH, or Debian's prometheus package
+# unpacked into tmp/promtool (apt-get download, ~20 MB). Every rendering is
 # then validated by a real kube-apiserver (scripts/deploy/kube-dry-run.sh;
 # kube-apiserver and kubectl built the same way by scripts/deploy/kube-tools.sh,
 # ~14 min cold; OPAMP_DEPLOY_SKIP_KUBE=1 leaves it out).
@@ -74,6 +75,13 @@ say "static check (templates and values against the apps' config modules)"
 step static node scripts/deploy/chart-check.js static
 
 promtool="${PROMTOOL:-$(command -v promtool || true)}"
+local_promtool="$root/tmp/promtool/usr/bin/promtool"
+if [ -z "$promtool" ] && [ ! -x "$local_promtool" ] && command -v apt-get >/dev/null; then
+  say "promtool from Debian's prometheus package into tmp/promtool (apt-get download, ~20 MB)"
+  rm -rf "$root/tmp/promtool" && mkdir -p "$root/tmp/promtool"
+  (cd "$root/tmp/promtool" && apt-get download -q prometheus >/dev/null 2>&1 && dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb) || true
+fi
+[ -z "$promtool" ] && [ -x "$local_promtool" ] && promtool=$local_promtool
 if [ -n "$promtool" ]; then
   say "the alert rules with $("$promtool" --version 2>&1 | head -1)"
   step promtool-rules "$promtool" check rules "$chart/monitoring/alerts.yaml"
@@ -91,7 +99,7 @@ step lint-production "$helm" lint --strict --kube-version "$kube_version" "$char
 step template-production render production -f "$chart/values-production.yaml"
 step check-production node scripts/deploy/chart-check.js rendered "$out/production.yaml"
 
-say "every option on (gateway TLS, client identity, a sidecar, Gateway API, PodMonitor, alert rules, dashboards, network policies, extra CA)"
+say "every option on (gateway TLS, client identity, a terminator sidecar in front, Gateway API, PodMonitor, alert rules, dashboards, network policies, extra CA)"
 step template-options render options "${required[@]}" \
   --set gateway.tls.secretName=opamp-tls --set gateway.clientIdentity.header=x-client-cert-subject \
   --set 'gateway.clientIdentity.trustedProxies[0]=10.0.0.10' --set gateway.clientIdentity.required=true \
@@ -102,7 +110,9 @@ step template-options render options "${required[@]}" \
   --set secrets.agentTokens=default=abcdefghijklmnopqrstuvwx \
   --set 'gateway.extraContainers[0].name=mtls-terminator' --set 'gateway.extraContainers[0].image=example/terminator:1' \
   --set 'gateway.extraContainers[0].env[0].name=UPSTREAM' --set 'gateway.extraContainers[0].env[0].value=127.0.0.1:4320' \
-  --set 'gateway.extraVolumes[0].name=client-ca' --set 'gateway.extraVolumes[0].secret.secretName=client-ca' 
+  --set 'gateway.extraContainers[0].ports[0].name=mtls' --set 'gateway.extraContainers[0].ports[0].containerPort=8443' \
+  --set gateway.service.targetPort=mtls \
+  --set 'gateway.extraVolumes[0].name=client-ca' --set 'gateway.extraVolumes[0].secret.secretName=client-ca'
 step check-options node scripts/deploy/chart-check.js rendered "$out/options.yaml" --expect-load-balancer --expect-monitoring
 
 say "mutual TLS at ingress-nginx (client certificates verified by the controller, passed to the gateways)"
@@ -140,6 +150,11 @@ say "values the apps would refuse"
 refused refused-no-kafka 'kafka.brokers is required'
 refused refused-one-gateway 'gateway.replicas must be at least 2' "${required[@]}" --set gateway.replicas=1
 refused refused-short-grace 'must exceed preStopSleepSeconds + drainWindowSeconds' "${required[@]}" --set gateway.terminationGracePeriodSeconds=30
+# values.schema.json: a name values.yaml does not have is refused, not ignored
+# (from a file: chart-check static refuses such a name in a --set of this script)
+printf 'gateway:\n  replica: 3\n' > "$out/misspelt-values.yaml"
+refused refused-unknown-value "at '/gateway': additional properties 'replica' not allowed" "${required[@]}" -f "$out/misspelt-values.yaml"
+step values-schema-current node scripts/deploy/values-schema.js --check
 
 say "server-side dry run on a real kube-apiserver (etcd + kube-apiserver on loopback; the CRDs of the optional kinds)"
 if [ "${OPAMP_DEPLOY_SKIP_KUBE:-}" = 1 ]; then

@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 // Invariants of the Helm chart (deploy/helm/opamp-fleet), checked two ways:
 //
-//   node scripts/deploy/chart-check.js static [--chart DIR]
+//   node scripts/deploy/chart-check.js static [--chart DIR] [--doc FILE]...
 //     without Helm: every OPAMP_* name the templates and values files set is
 //     one that the app of that template reads (its config module), so a
-//     renamed or misspelt setting fails here instead of being ignored.
+//     renamed or misspelt setting fails here instead of being ignored; and
+//     every value name in values-*.yaml and in the documents (deploy/README.md,
+//     its --set options, YAML examples and `value.names`) is one values.yaml has.
 //   node scripts/deploy/chart-check.js rendered FILE... [--expect-load-balancer] [--expect-monitoring]
 //     on `helm template` output: the same per container, plus the shape of
 //     item 2 of issue 16 (gateway replicas, drain vs grace period, probes,
 //     spread, PDBs, the migrations hook, no StatefulSets, secrets by reference,
-//     non-root with a read-only root filesystem), and the PrometheusRule and
+//     non-root with a read-only root filesystem), the links between objects
+//     that the API server does not check (selectors, named ports, the HPA's
+//     target, Ingress/HTTPRoute backends, network policies letting in what the
+//     Services send, monitors' ports), and the PrometheusRule and
 //     dashboard ConfigMaps are the chart's monitoring/ files as they are
 //     (with --expect-monitoring: all of them are rendered).
 //
@@ -94,7 +99,7 @@ const TEMPLATE_ROLE = [
 ];
 const VALUES_ROLE = { gateway: 'gateway', statusIngest: 'status-ingest', configService: 'config-service' };
 
-function staticProblems(chartDir, names) {
+function staticProblems(chartDir, names, documents) {
   const problems = [];
   let checked = 0;
   const allNames = new Set(Object.values(names).flatMap((s) => [...s]));
@@ -120,6 +125,68 @@ function staticProblems(chartDir, names) {
     }
   }
   if (checked === 0) problems.push(`${chartDir}: found no OPAMP_ variable at all (is this the chart?)`);
+  const documented = valueNameProblems(chartDir, documents);
+  return { problems: [...problems, ...documented.problems], checked, valueNames: documented.checked };
+}
+
+// Helm ignores a value that values.yaml does not have: a misspelt name in a values file or a
+// documented command would be a setting silently not made. Maps that are empty in values.yaml
+// (env, annotations, labels, ...) and lists take any content.
+const DOCUMENTS = ['deploy/README.md', 'deploy/monitoring/README.md', 'deploy/helm/opamp-fleet/values-production.yaml', 'scripts/test-deploy.sh'];
+
+/** The first part of a dotted value path that values.yaml does not have, or null. */
+function unknownValuePath(values, parts) {
+  let node = values;
+  for (let i = 0; i < parts.length; i++) {
+    if (node === null || typeof node !== 'object' || Array.isArray(node) || Object.keys(node).length === 0) return null;
+    if (!(parts[i] in node)) return parts.slice(0, i + 1).join('.');
+    node = node[parts[i]];
+  }
+  return null;
+}
+
+/** Every key path of a values-like object, to its leaves (or its lists). */
+function valuePaths(object, prefix = []) {
+  if (object === null || typeof object !== 'object' || Array.isArray(object)) return [prefix];
+  const entries = Object.entries(object);
+  return entries.length === 0 ? [prefix] : entries.flatMap(([k, v]) => valuePaths(v, [...prefix, k]));
+}
+
+function valueNameProblems(chartDir, documents = DOCUMENTS.map((d) => path.join(REPO, d))) {
+  const values = YAML.parse(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8')) ?? {};
+  const top = new Set(Object.keys(values));
+  const problems = [];
+  let checked = 0;
+  const check = (where, parts) => {
+    checked++;
+    const unknown = unknownValuePath(values, parts);
+    if (unknown) problems.push(`${where}: ${unknown} is not a value of values.yaml`);
+  };
+  for (const file of fs.readdirSync(chartDir).filter((f) => /^values-.*\.ya?ml$/.test(f)).sort()) {
+    for (const parts of valuePaths(YAML.parse(fs.readFileSync(path.join(chartDir, file), 'utf8')) ?? {})) check(file, parts);
+  }
+  for (const file of documents) {
+    const doc = path.relative(REPO, file);
+    const text = fs.readFileSync(file, 'utf8');
+    // --set name=..., --set 'name[0].x=...'
+    for (const m of text.matchAll(/--set(?:-string|-file)?[ =]'?"?([A-Za-z][\w.[\]-]*)=/g)) check(`${doc} (--set)`, m[1].replace(/\[\d+\]/g, '').split('.'));
+    // YAML examples of values: blocks whose top keys are all values of the chart
+    for (const m of text.matchAll(/```ya?ml\n([\s\S]*?)```/g)) {
+      let block;
+      try {
+        block = YAML.parse(m[1]);
+      } catch {
+        continue;
+      }
+      if (!block || typeof block !== 'object' || Array.isArray(block) || !Object.keys(block).every((k) => top.has(k))) continue;
+      for (const parts of valuePaths(block)) check(`${doc} (yaml)`, parts);
+    }
+    // `gateway.ingress.clientCertificates` in prose
+    for (const m of text.matchAll(/`([a-z][A-Za-z]*(?:\.[a-z][A-Za-z]*)+)`/g)) {
+      const parts = m[1].split('.');
+      if (top.has(parts[0]) && !/\.(ya?ml|json|md|js|ts|sh)$/.test(m[1])) check(`${doc} (text)`, parts);
+    }
+  }
   return { problems, checked };
 }
 
@@ -250,6 +317,134 @@ function renderedProblems(docs, names, options = {}) {
     }
   }
   problems.push(...monitoringProblems(kinds, options.expectMonitoring));
+  problems.push(...referenceProblems(docs));
+  return problems;
+}
+
+// ---------------------------------------------------------------- references between manifests
+// The API server accepts each object alone; these are the links it does not check, which
+// fail only in a running cluster (a Service or PDB selecting nothing, a probe on a port the
+// container does not have, a NetworkPolicy shutting out the port agents are sent to).
+const PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'];
+
+function matchLabels(selector, labels) {
+  const entries = Object.entries(selector ?? {});
+  return entries.length > 0 && entries.every(([k, v]) => labels?.[k] === v);
+}
+
+function podLabels(doc) {
+  return doc?.spec?.template?.metadata?.labels ?? {};
+}
+
+function containerPorts(doc) {
+  return containersOf(doc).flatMap((c) => c.ports ?? []);
+}
+
+/** The container port a Service's targetPort (a number or a port's name) reaches, or undefined. */
+function resolvePort(doc, port) {
+  return containerPorts(doc).find((p) => (typeof port === 'number' ? p.containerPort === port : p.name === port));
+}
+
+/** Whether a NetworkPolicy ingress rule lets traffic in to this container port. */
+function rulePorts(rule, containerPort) {
+  if (!rule.ports || rule.ports.length === 0) return true;
+  return rule.ports.some((p) => p.port === undefined || p.port === containerPort.containerPort || p.port === containerPort.name);
+}
+
+function referenceProblems(docs) {
+  const problems = [];
+  const of = (kind) => docs.filter((d) => d.kind === kind);
+  const deployments = of('Deployment');
+  const selecting = (selector) => deployments.filter((d) => matchLabels(selector, podLabels(d)));
+
+  for (const d of deployments) {
+    for (const c of containersOf(d)) {
+      const names = (c.env ?? []).map((e) => e.name);
+      for (const dup of new Set(names.filter((n, i) => names.indexOf(n) !== i))) problems.push(`Deployment/${d.metadata.name} container ${c.name}: ${dup} set twice (one silently wins)`);
+      for (const probe of PROBES) {
+        const handler = c[probe]?.httpGet ?? c[probe]?.tcpSocket ?? c[probe]?.grpc;
+        const port = handler?.port;
+        if (typeof port === 'string' && !(c.ports ?? []).some((p) => p.name === port)) problems.push(`Deployment/${d.metadata.name} container ${c.name}: ${probe} on port ${port}, which the container does not name`);
+      }
+    }
+  }
+
+  for (const s of of('Service')) {
+    if (!s.spec?.selector) continue;
+    const targets = selecting(s.spec.selector);
+    if (targets.length === 0) {
+      problems.push(`Service/${s.metadata.name} selects no pod of the chart`);
+      continue;
+    }
+    for (const p of s.spec.ports ?? []) {
+      const target = p.targetPort ?? p.port;
+      for (const d of targets) {
+        const port = resolvePort(d, target);
+        if (!port) {
+          problems.push(`Service/${s.metadata.name} port ${p.name ?? p.port}: targetPort ${target} is no container port of Deployment/${d.metadata.name}`);
+          continue;
+        }
+        for (const np of of('NetworkPolicy').filter((n) => matchLabels(n.spec?.podSelector?.matchLabels, podLabels(d)))) {
+          if (!(np.spec.policyTypes ?? ['Ingress']).includes('Ingress')) continue;
+          if (!(np.spec.ingress ?? []).some((rule) => rulePorts(rule, port))) {
+            problems.push(`NetworkPolicy/${np.metadata.name} lets nothing in to port ${port.name ?? port.containerPort} (${port.containerPort}), where Service/${s.metadata.name} sends ${p.name ?? p.port}`);
+          }
+        }
+      }
+    }
+  }
+
+  for (const pdb of of('PodDisruptionBudget')) {
+    if (selecting(pdb.spec?.selector?.matchLabels).length === 0) problems.push(`PodDisruptionBudget/${pdb.metadata.name} selects no Deployment`);
+  }
+
+  for (const hpa of of('HorizontalPodAutoscaler')) {
+    const ref = hpa.spec?.scaleTargetRef ?? {};
+    const target = deployments.find((d) => ref.kind === 'Deployment' && d.metadata.name === ref.name);
+    if (!target) {
+      problems.push(`HorizontalPodAutoscaler/${hpa.metadata.name} scales ${ref.kind}/${ref.name}, which is not rendered`);
+      continue;
+    }
+    // with replicas in the manifest every helm upgrade puts the Deployment back to that count
+    if (target.spec.replicas !== undefined) problems.push(`Deployment/${target.metadata.name} sets replicas beside HorizontalPodAutoscaler/${hpa.metadata.name}`);
+    if (!(hpa.spec.metrics ?? []).some((m) => m.type === 'Resource' && m.resource?.name === 'cpu')) problems.push(`HorizontalPodAutoscaler/${hpa.metadata.name}: no CPU metric`);
+  }
+
+  const services = of('Service');
+  const servicePort = (name, port) => {
+    const s = services.find((x) => x.metadata.name === name);
+    return s && (s.spec.ports ?? []).some((p) => p.name === port || p.port === port);
+  };
+  for (const ing of of('Ingress')) {
+    for (const rule of ing.spec?.rules ?? []) {
+      for (const { backend } of rule.http?.paths ?? []) {
+        const svc = backend?.service;
+        if (!svc || !servicePort(svc.name, svc.port?.name ?? svc.port?.number)) problems.push(`Ingress/${ing.metadata.name}: backend ${svc?.name}:${svc?.port?.name ?? svc?.port?.number} is no Service port of the chart`);
+      }
+    }
+  }
+  for (const route of of('HTTPRoute')) {
+    for (const rule of route.spec?.rules ?? []) {
+      for (const ref of rule.backendRefs ?? []) {
+        if (!servicePort(ref.name, ref.port)) problems.push(`HTTPRoute/${route.metadata.name}: backend ${ref.name}:${ref.port} is no Service port of the chart`);
+      }
+    }
+  }
+
+  for (const sm of of('ServiceMonitor')) {
+    const selected = services.filter((s) => matchLabels(sm.spec?.selector?.matchLabels, s.metadata.labels));
+    if (selected.length === 0) problems.push(`ServiceMonitor/${sm.metadata.name} selects no Service`);
+    for (const e of sm.spec?.endpoints ?? []) {
+      if (selected.length > 0 && !selected.some((s) => (s.spec.ports ?? []).some((p) => p.name === e.port))) problems.push(`ServiceMonitor/${sm.metadata.name}: port ${e.port} is on none of its Services`);
+    }
+  }
+  for (const pm of of('PodMonitor')) {
+    const selected = deployments.filter((d) => matchLabels(pm.spec?.selector?.matchLabels, podLabels(d)));
+    if (selected.length === 0) problems.push(`PodMonitor/${pm.metadata.name} selects no Deployment`);
+    for (const e of pm.spec?.podMetricsEndpoints ?? []) {
+      if (selected.length > 0 && !selected.some((d) => resolvePort(d, e.port))) problems.push(`PodMonitor/${pm.metadata.name}: port ${e.port} is on none of its pods`);
+    }
+  }
   return problems;
 }
 
@@ -295,9 +490,11 @@ function main(argv) {
   if (mode === 'static') {
     const at = rest.indexOf('--chart');
     const chart = at >= 0 ? rest[at + 1] : path.join(REPO, 'deploy', 'helm', 'opamp-fleet');
-    const result = staticProblems(chart, names);
+    // --doc FILE (repeatable): check these documents' value names instead of the project's
+    const docs = rest.flatMap((a, i) => (a === '--doc' ? [path.resolve(rest[i + 1])] : []));
+    const result = staticProblems(chart, names, docs.length > 0 ? docs : undefined);
     problems = result.problems;
-    if (problems.length === 0) console.log(`chart-check static: ${result.checked} environment variables, each read by its app`);
+    if (problems.length === 0) console.log(`chart-check static: ${result.checked} environment variables, each read by its app; ${result.valueNames} value names, each in values.yaml`);
   } else if (mode === 'rendered' && rest.some((a) => !a.startsWith('--'))) {
     const expectLoadBalancer = rest.includes('--expect-load-balancer');
     const expectMonitoring = rest.includes('--expect-monitoring');
@@ -309,7 +506,7 @@ function main(argv) {
       problems.push(...found.map((p) => `${path.basename(file)}: ${p}`));
     }
   } else {
-    console.error('usage: chart-check.js static [--chart DIR] | rendered FILE... [--expect-load-balancer] [--expect-monitoring]');
+    console.error('usage: chart-check.js static [--chart DIR] [--doc FILE]... | rendered FILE... [--expect-load-balancer] [--expect-monitoring]');
     return 64;
   }
   for (const p of problems) console.error(`chart-check: ${p}`);

@@ -6,7 +6,10 @@
 # Go modules through the module proxy), then each rendered file applied with
 # `kubectl apply --dry-run=server --validate=strict` (the server validates
 # every field and saves nothing), a manifest with an unknown field that must be
-# refused, and `helm install --dry-run=server`.
+# refused, and `helm install --dry-run=server`; all in the namespace dry-run. Then the
+# newcomer's walk of deploy/README.md (scripts/deploy/readme-walk.js: its kubectl and helm
+# commands as printed, which really create the namespaces opamp and otel, the Secrets, the
+# release and the Collector DaemonSet) and both Collector examples by server-side dry run.
 #
 #   scripts/deploy/kube-dry-run.sh HELM OUT_DIR RENDERED.yaml... -- HELM_INSTALL_ARGS...
 #
@@ -87,9 +90,11 @@ refused() {
   else failed=$((failed + 1)); say "FAIL $name: refused without \"$message\""; sed 's/^/     /' "$out/$name.log"; fi
 }
 
-# The chart's namespace and its default ServiceAccount (no controller-manager creates it here).
-kubectl create namespace opamp >/dev/null
-kubectl -n opamp create serviceaccount default >/dev/null
+# The dry runs' namespace and its default ServiceAccount (no controller-manager creates it
+# here); "opamp" is left for the README's walk, which creates it as a reader would.
+ns=dry-run
+kubectl create namespace "$ns" >/dev/null
+kubectl -n "$ns" create serviceaccount default >/dev/null
 module_dir() { (cd "$work" && GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p'); }
 gw_dir=$(module_dir "sigs.k8s.io/gateway-api@$gateway_api")
 po_dir=$(module_dir "github.com/prometheus-operator/prometheus-operator@$prometheus_operator")
@@ -102,13 +107,33 @@ check crds-established kubectl wait --for condition=established --timeout=60s \
   crd/httproutes.gateway.networking.k8s.io crd/podmonitors.monitoring.coreos.com crd/servicemonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com
 
 for f in "${files[@]}"; do
-  check "server-dry-run-$(basename "$f" .yaml)" kubectl apply -n opamp --dry-run=server --validate=strict -f "$f"
+  check "server-dry-run-$(basename "$f" .yaml)" kubectl apply -n "$ns" --dry-run=server --validate=strict -f "$f"
 done
 # The server really validates: an unknown field in a Deployment is refused.
 sed '0,/^  replicas:/s//  replicaz:/' "${files[0]}" > "$work/unknown-field.yaml"
 grep -q '^  replicaz:' "$work/unknown-field.yaml" || die "no Deployment replicas line in ${files[0]} to break"
-refused server-dry-run-refuses-unknown-field 'unknown field "spec.replicaz"' kubectl apply -n opamp --dry-run=server --validate=strict -f "$work/unknown-field.yaml"
-check helm-install-dry-run-server "$helm" install opamp-fleet deploy/helm/opamp-fleet --namespace opamp --kubeconfig "$KUBECONFIG" --dry-run=server "${install_args[@]}"
+refused server-dry-run-refuses-unknown-field 'unknown field "spec.replicaz"' kubectl apply -n "$ns" --dry-run=server --validate=strict -f "$work/unknown-field.yaml"
+check helm-install-dry-run-server "$helm" install opamp-fleet deploy/helm/opamp-fleet --namespace "$ns" --kubeconfig "$KUBECONFIG" --dry-run=server "${install_args[@]}"
+
+# deploy/README.md as a newcomer runs it, then what it left: the release with the values the
+# walk's upgrades set, the Collector DaemonSet beside it.
+check readme-walk node scripts/deploy/readme-walk.js "$helm" "$bin/kubectl" "$work/readme-walk"
+walked() {
+  local image env
+  image=$(kubectl -n opamp get deploy opamp-fleet-gateway -o jsonpath='{.spec.template.spec.containers[0].image}')
+  env=$(kubectl -n opamp get deploy opamp-fleet-status-ingest -o jsonpath='{.spec.template.spec.containers[0].env[*].name}')
+  echo "gateway image: $image; status-ingest env: $env"
+  [ "$image" = registry.example.com/opamp-fleet:0.2.0 ] || { echo "not the image of the README's upgrade"; return 1; }
+  [[ " $env " == *" OPAMP_KAFKA_SASL_PASSWORD_FILE "* ]] || { echo "no Kafka SASL of the README's TLS choices"; return 1; }
+  kubectl -n opamp get prometheusrule opamp-fleet && kubectl -n opamp get servicemonitor opamp-fleet
+  kubectl -n otel get daemonset otelcol
+}
+check readme-walk-result walked
+check readme-walk-secrets node scripts/deploy/readme-walk.js secrets "$bin/kubectl" opamp otel
+kubectl get namespace otel >/dev/null 2>&1 || kubectl create namespace otel >/dev/null
+for f in deploy/examples/collector-daemonset.yaml deploy/examples/collector-supervisor-daemonset.yaml; do
+  check "server-dry-run-$(basename "$f" .yaml)" kubectl apply --dry-run=server --validate=strict -f "$f"
+done
 
 say "kube dry run: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -32,7 +32,7 @@ describe('chart-check static', () => {
 
   it('passes the chart as it is, having checked its variables', () => {
     const r = check('static');
-    expect(r.out).toMatch(/chart-check static: [1-9]\d* environment variables, each read by its app/);
+    expect(r.out).toMatch(/chart-check static: [1-9]\d* environment variables, each read by its app; [1-9]\d* value names, each in values.yaml/);
     expect(r.status).toBe(0);
   });
 
@@ -44,12 +44,61 @@ describe('chart-check static', () => {
     expect(r.status).toBe(1);
   });
 
+  it('names a value that values.yaml does not have: in a values file, a --set, a YAML example, the text', () => {
+    const production = join(dir, 'values-production.yaml');
+    writeFileSync(production, readFileSync(production, 'utf8').replace('gateway:\n  replicas: 3', 'gateway:\n  replica: 3'));
+    const doc = join(dir, 'README.md');
+    writeFileSync(doc, ['helm install x deploy/helm/opamp-fleet --set gateway.replicas=3 --set image.tags=1', '```yaml', 'networkPolicy:', '  agentFrom: []', '```', 'see `kafka.tls.caSecret.nam`'].join('\n'));
+    const r = check('static', '--chart', dir, '--doc', doc);
+    for (const line of [
+      'values-production.yaml: gateway.replica is not a value of values.yaml',
+      'README.md (--set): image.tags is not a value of values.yaml',
+      'README.md (yaml): networkPolicy.agentFrom is not a value of values.yaml',
+      'README.md (text): kafka.tls.caSecret.nam is not a value of values.yaml',
+    ]) {
+      expect(r.out).toContain(line);
+    }
+    expect(r.out).not.toContain('gateway.replicas is not');
+    expect(r.status).toBe(1);
+  });
+
   it("names a template that gives an app another app's variable", () => {
     const file = join(dir, 'templates', 'gateway-deployment.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('- name: OPAMP_DRAIN_WINDOW_MS', '- name: OPAMP_INGEST_GROUP_ID'));
     const r = check('static', '--chart', dir);
     expect(r.out).toContain('templates/gateway-deployment.yaml: sets OPAMP_INGEST_GROUP_ID, which gateway does not read');
     expect(r.status).toBe(1);
+  });
+});
+
+describe('values.schema.json (scripts/deploy/values-schema.js)', () => {
+  const generator = join(repo, 'scripts', 'deploy', 'values-schema.js');
+  const run = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [generator, '--check', ...args], { encoding: 'utf8' });
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  };
+
+  it('is the one values.yaml gives: every value by name, unknown names refused, open maps open', () => {
+    expect(run()).toEqual({ status: 0, out: expect.stringContaining('names every value of values.yaml') });
+    const schema = JSON.parse(readFileSync(join(chart, 'values.schema.json'), 'utf8'));
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.gateway.additionalProperties).toBe(false);
+    expect(Object.keys(schema.properties.gateway.properties)).toContain('drainWindowSeconds');
+    for (const open of ['env', 'resources', 'nodeSelector']) expect(schema.properties.gateway.properties[open]).toEqual({ type: 'object' });
+  });
+
+  it('is found stale when values.yaml has a value it lacks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opamp-schema-'));
+    try {
+      cpSync(chart, dir, { recursive: true });
+      const file = join(dir, 'values.yaml');
+      writeFileSync(file, readFileSync(file, 'utf8').replace('  drainWindowSeconds: 30\n', '  drainWindowSeconds: 30\n  drainJitterSeconds: 1\n'));
+      const r = run('--chart', dir);
+      expect(r.out).toContain('is not what values.yaml gives');
+      expect(r.status).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -70,7 +119,14 @@ interface Manifest {
   apiVersion?: string;
   kind: string;
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: { replicas?: number; type?: string; ports?: object[]; template?: { spec: PodSpec }; groups?: Array<{ name: string }> };
+  spec?: {
+    replicas?: number;
+    type?: string;
+    selector?: Record<string, unknown>;
+    ports?: Array<{ name?: string; port: number; targetPort?: string | number }>;
+    template?: { metadata?: { labels: Record<string, string> }; spec: PodSpec };
+    groups?: Array<{ name: string }>;
+  };
   data?: Record<string, string>;
 }
 
@@ -83,7 +139,10 @@ describe('chart-check rendered', () => {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: component, labels: labels(component) },
-    spec: { replicas: 2, template: { spec: { ...spec, containers: [{ name: component, args: [role], env, securityContext: locked, ...probes, ...container }] } } },
+    spec: {
+      replicas: 2,
+      template: { metadata: { labels: labels(component) }, spec: { ...spec, containers: [{ name: component, args: [role], env, securityContext: locked, ...probes, ...container }] } },
+    },
   });
   const pod = (doc: Manifest): PodSpec => doc.spec?.template?.spec ?? { containers: [] };
   /** A minimal rendering that holds every invariant; each test breaks one. */
@@ -98,7 +157,10 @@ describe('chart-check rendered', () => {
           topologySpreadConstraints: [{ topologyKey: 'kubernetes.io/hostname' }, { topologyKey: 'topology.kubernetes.io/zone' }],
         },
         // the preStop pause as the chart writes it
-        { lifecycle: { preStop: { exec: { command: ['node', '-e', 'setTimeout(() => {}, 5000)'] } } } },
+        {
+          ports: [{ name: 'opamp', containerPort: 4320 }, { name: 'admin', containerPort: 4321 }],
+          lifecycle: { preStop: { exec: { command: ['node', '-e', 'setTimeout(() => {}, 5000)'] } } },
+        },
       ),
       deployment(
         'status-ingest',
@@ -113,8 +175,13 @@ describe('chart-check rendered', () => {
         { volumeMounts: [{ name: 'kafka-ca', mountPath: '/etc/opamp/kafka-ca' }, { name: 'kafka-sasl', mountPath: '/etc/opamp/kafka-sasl/' }, { name: 'tmp', mountPath: '/tmp' }] },
       ),
       deployment('config-service', 'config-service', [fromSecret('OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS')]),
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'gateway', labels: labels('gateway') }, spec: { type: 'LoadBalancer', ports: [{ name: 'opamp', port: 4320, targetPort: 'opamp' }] } },
-      ...['gateway', 'status-ingest', 'config-service'].map((c) => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: c, labels: labels(c) }, spec: {} })),
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'gateway', labels: labels('gateway') },
+        spec: { type: 'LoadBalancer', selector: labels('gateway'), ports: [{ name: 'opamp', port: 4320, targetPort: 'opamp' }] },
+      },
+      ...['gateway', 'status-ingest', 'config-service'].map((c) => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: c, labels: labels(c) }, spec: { selector: { matchLabels: labels(c) } } })),
       {
         apiVersion: 'batch/v1',
         kind: 'Job',
@@ -131,11 +198,19 @@ describe('chart-check rendered', () => {
       })),
     ];
   }
+  const byName = (d: Manifest[], kind: string, name: string): Manifest => {
+    const m = d.find((x) => x.kind === kind && x.metadata.name === name);
+    if (!m) throw new Error(`no ${kind}/${name}`);
+    return m;
+  };
   const byKind = (d: Manifest[], kind: string): Manifest => {
     const m = d.find((x) => x.kind === kind);
     if (!m) throw new Error(`no ${kind}`);
     return m;
   };
+  const other = (kind: string, name: string, spec: object): Manifest => ({ apiVersion: 'v1', kind, metadata: { name, labels: labels('gateway') }, spec: spec as Manifest['spec'] });
+  const hpa = (metrics: object[]) => other('HorizontalPodAutoscaler', 'gateway', { scaleTargetRef: { kind: 'Deployment', name: 'gateway' }, minReplicas: 2, metrics });
+  const cpu = { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } };
   const broken: Array<[string, (docs: Manifest[]) => unknown, string]> = [
     ['one gateway', (d) => (d[0].spec!.replicas = 1), 'gateway: replicas is 1, must be >= 2'],
     ['a grace period within the drain', (d) => (pod(d[0]).terminationGracePeriodSeconds = 35), 'is not longer than preStop 5 s + drain window 30 s'],
@@ -159,6 +234,50 @@ describe('chart-check rendered', () => {
         cm.data = { 'fleet.json': JSON.stringify({ ...JSON.parse(cm.data!['fleet.json']), title: 'changed' }) };
       },
       'ConfigMap/dashboard-fleet: fleet.json is not monitoring/dashboards/fleet.json',
+    ],
+    // links between objects, which the API server does not check
+    ['a Service that selects no pod', (d) => (d[3].spec!.selector = labels('gateways')), 'Service/gateway selects no pod of the chart'],
+    ['a targetPort no container has', (d) => (d[3].spec!.ports![0].targetPort = 'mtls'), 'Service/gateway port opamp: targetPort mtls is no container port of Deployment/gateway'],
+    [
+      'a probe on a port the container does not name',
+      (d) => Object.assign(pod(d[1]).containers[0], { readinessProbe: { httpGet: { path: '/healthz', port: 'metrics' } } }),
+      'Deployment/status-ingest container status-ingest: readinessProbe on port metrics, which the container does not name',
+    ],
+    ['a PDB that selects nothing', (d) => (byName(d, 'PodDisruptionBudget', 'config-service').spec!.selector = { matchLabels: labels('config') }), 'PodDisruptionBudget/config-service selects no Deployment'],
+    ['a variable set twice', (d) => pod(d[0]).containers[0].env.push({ name: 'OPAMP_DRAIN_WINDOW_MS', value: '5000' }), 'container gateway: OPAMP_DRAIN_WINDOW_MS set twice'],
+    [
+      'a network policy shutting out the agents',
+      (d) => d.push(other('NetworkPolicy', 'gateway', { podSelector: { matchLabels: labels('gateway') }, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 4321 }] }] })),
+      'NetworkPolicy/gateway lets nothing in to port opamp (4320), where Service/gateway sends opamp',
+    ],
+    ['replicas beside an HPA', (d) => d.push(hpa([cpu])), 'Deployment/gateway sets replicas beside HorizontalPodAutoscaler/gateway'],
+    [
+      'an HPA without CPU',
+      (d) => {
+        delete d[0].spec!.replicas;
+        d.push(hpa([{ type: 'Pods', pods: { metric: { name: 'opamp_gateway_connections' }, target: { type: 'AverageValue', averageValue: '20000' } } }]));
+      },
+      'HorizontalPodAutoscaler/gateway: no CPU metric',
+    ],
+    [
+      'an Ingress to no Service port',
+      (d) => d.push(other('Ingress', 'gateway', { rules: [{ http: { paths: [{ path: '/v1/opamp', backend: { service: { name: 'gateway', port: { name: 'agents' } } } }] } }] })),
+      'Ingress/gateway: backend gateway:agents is no Service port of the chart',
+    ],
+    [
+      'an HTTPRoute to no Service',
+      (d) => d.push(other('HTTPRoute', 'gateway', { rules: [{ backendRefs: [{ name: 'opamp-gateway', port: 4320 }] }] })),
+      'HTTPRoute/gateway: backend opamp-gateway:4320 is no Service port of the chart',
+    ],
+    [
+      'a ServiceMonitor on a port its Services lack',
+      (d) => d.push(other('ServiceMonitor', 'metrics', { selector: { matchLabels: labels('gateway') }, endpoints: [{ port: 'metrics' }] })),
+      'ServiceMonitor/metrics: port metrics is on none of its Services',
+    ],
+    [
+      'a PodMonitor on a port its pods lack',
+      (d) => d.push(other('PodMonitor', 'metrics', { selector: { matchLabels: labels('gateway') }, podMetricsEndpoints: [{ port: 'http' }] })),
+      'PodMonitor/metrics: port http is on none of its pods',
     ],
   ];
   let dir: string;
