@@ -35,7 +35,7 @@ const { machine, procStats } = require('./lib/machine');
 const { Sampler, topOthers, postgresPids, pssBytes } = require('./lib/procs');
 const { buildGoPeer, startPeer, startSwarm, goVersion } = require('./lib/go-peer');
 const { startRestProbe } = require('./lib/rest-probe');
-const { summarizeCpuProfile, monoToWallOffsetMs } = require('./lib/cpu-profile');
+const { summarizeCpuProfile, longTasks, monoToWallOffsetMs } = require('./lib/cpu-profile');
 const { renderMarkdown, writeMarkdownSection } = require('./lib/peer-report');
 
 const opts = parseArgs(
@@ -49,6 +49,8 @@ const opts = parseArgs(
     timeoutS: 300,
     basePort: 14700,
     cpuProfile: true,
+    keepProfile: '', // a directory to copy the embedded server's .cpuprofile into (open it in Chrome DevTools)
+    targets: 'peer,embedded', // `embedded` alone to profile or compare the embedded server without the peer
     skipBuild: false,
   },
   'embedded server vs the in-memory opamp-go peer: the same Go swarm against both, one after the other',
@@ -369,6 +371,7 @@ function environment() {
 
 async function main() {
   const sizes = opts.agents.split(',').map(Number);
+  const targets = new Set(opts.targets.split(','));
   if (!opts.skipBuild) S.build(['fleet-server']);
   const bins = buildGoPeer();
   const env = environment();
@@ -379,11 +382,13 @@ async function main() {
   for (const [i, N] of sizes.entries()) {
     const run = `peer-${crypto.randomBytes(4).toString('hex')}`;
     const result = { options: { ...opts, agents: N }, environment: env, otherBusyProcessesAtStart: othersAtStart };
-    const peer = await peerTarget(bins);
-    try {
-      result.peer = await measure(peer, bins, N, run, 10 + i * 10);
-    } finally {
-      await peer.stop();
+    if (targets.has('peer')) {
+      const peer = await peerTarget(bins);
+      try {
+        result.peer = await measure(peer, bins, N, run, 10 + i * 10);
+      } finally {
+        await peer.stop();
+      }
     }
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'opamp-bench-peer-'));
     fs.chmodSync(base, 0o755);
@@ -403,8 +408,23 @@ async function main() {
       result.embedded.changeProfile = windowOf(result.embedded.change.wall);
       result.embedded.idleProfile = windowOf(result.embedded.idle.wall);
       result.embedded.connectProfile = windowOf(result.embedded.connect.wall);
+      // What blocked the loop longest during the connect (busy stretches of 50 ms and more).
+      result.embedded.connectLongTasks = file ? longTasks(path.join(profileDir, file), { fromMs: result.embedded.connect.wall.from, toMs: result.embedded.connect.wall.to, offsetMs }) : missing;
+      if (file && opts.keepProfile) {
+        fs.mkdirSync(opts.keepProfile, { recursive: true });
+        fs.copyFileSync(path.join(profileDir, file), path.join(opts.keepProfile, `embedded-${N}.cpuprofile`));
+        fs.writeFileSync(path.join(opts.keepProfile, `embedded-${N}.offset.json`), JSON.stringify({ offsetMs, connect: result.embedded.connect.wall, idle: result.embedded.idle.wall, change: result.embedded.change.wall }));
+      }
     }
     fs.rmSync(base, { recursive: true, force: true });
+    if (!result.peer) {
+      // Embedded alone: its figures only, no comparison table.
+      const json = path.join(S.repo, 'bench', 'results', `${BENCH}-${date}-${N}-embedded-only.json`);
+      fs.writeFileSync(json, `${JSON.stringify({ benchmark: BENCH, at: new Date().toISOString(), ...result }, null, 2)}\n`);
+      const e = result.embedded;
+      console.log(`\n[embedded-${N}] listed ${e.connect.allListedMs} ms, REST p99 connect ${e.connect.rest?.p99Ms} ms, loop max connect ${e.connect.loop?.maxMs} ms, change in sync ${e.change.apiAllInSyncMs} ms\nwritten to ${path.relative(S.repo, json)}`);
+      continue;
+    }
     result.ratioEmbeddedToPeer = ratios(result.peer, result.embedded);
     const json = path.join(S.repo, 'bench', 'results', `${BENCH}-${date}-${N}.json`);
     fs.writeFileSync(json, `${JSON.stringify({ benchmark: BENCH, at: new Date().toISOString(), ...result }, null, 2)}\n`);
