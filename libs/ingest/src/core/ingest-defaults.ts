@@ -11,6 +11,13 @@ export const INGEST_DEFAULTS = Object.freeze({
    * statements) instead of one per heartbeat (3,300 a second).
    */
   lastSeenFlushMs: 60_000,
+  /**
+   * Longest stretch of a batch's synchronous work (decoding, applying, encoding
+   * events) before it lets other callbacks run (runtime/inbound-processor.ts):
+   * 500 agents' first reports are hundreds of ms of it, and the embedded
+   * server's gateway and API share the loop (issue 15: none over 50 ms).
+   */
+  batchSliceMs: 20,
   /** Rows per last-seen UPDATE statement (four array parameters, one round trip). */
   lastSeenRowsPerStatement: 1_000,
   /**

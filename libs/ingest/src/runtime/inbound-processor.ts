@@ -20,11 +20,14 @@
 import { AgentEventCodec, AgentInboundCodec, type fleet } from '@opamp/contracts';
 import { decodeAgentToServer, dropUnstorableValues, newInstanceUidV7, type AgentToServer } from '@opamp/protocol';
 import type { SqlDatabase, SqlExecutor } from '@opamp/store';
+import { EventLoopSlice } from '@opamp/process-runtime';
 import { ServerTracing, type TraceSpan } from '@opamp/tracing';
 import { AgentChange, type AgentState, type ContentBlob } from '../core/agent-state';
 import { withEnrollmentLabels } from '../core/enrollment-labels';
 import { flattenLabels } from '../core/json';
-import { applyInbound, type ApplyContext, type InboundRecord } from '../core/apply-inbound';
+import { type ApplyContext, type InboundRecord } from '../core/apply-inbound';
+import { INGEST_DEFAULTS } from '../core/ingest-defaults';
+import { applyInboundBatch, type PendingAgent } from './inbound-batch';
 import { buildAgentEvent } from '../core/events';
 import type { JsonValue } from '../core/json';
 import { coalescePushes } from '../core/push';
@@ -88,33 +91,22 @@ export interface InboundProcessorDeps {
   onPoisoned?: (record: RawRecord, error: unknown) => void;
   /** This process's traces: a traced record gets a span, the event it causes carries it (default off). */
   tracing?: ServerTracing;
-}
-
-interface Pending {
-  state: AgentState;
-  durable: boolean;
-  volatile: boolean;
-  changes: number;
-  previousUid: Buffer | null;
-  occurredAtMs: number;
-  /** A tombstone: written, but no event of its own. */
-  tombstone: boolean;
-  /** The latest CSR of the batch (issue 18): carried by the event, never stored here. */
-  certificateRequest: Buffer | null;
-  /** The span of the agent's latest traced record of the batch: its event continues the trace. */
-  traceParent: string | null;
+  /** A batch's slice of event-loop time (default INGEST_DEFAULTS.batchSliceMs of the real clock). */
+  newSlice?: () => EventLoopSlice;
 }
 
 export class InboundProcessor {
   private readonly repo: AgentRepository;
   private readonly clock: () => number;
   private readonly newUid: () => Buffer;
+  private readonly newSlice: () => EventLoopSlice;
   readonly totals: BatchStats = { records: 0, heartbeats: 0, poisoned: 0, ignored: 0, refused: 0, rowsWritten: 0, events: 0, pushes: 0 };
 
   constructor(private readonly deps: InboundProcessorDeps) {
     this.repo = deps.repository ?? new AgentRepository();
     this.clock = deps.clock ?? Date.now;
     this.newUid = deps.newInstanceUid ?? (() => newInstanceUidV7(this.clock()));
+    this.newSlice = deps.newSlice ?? (() => new EventLoopSlice(INGEST_DEFAULTS.batchSliceMs));
   }
 
   private decode(raw: RawRecord): InboundRecord {
@@ -139,7 +131,11 @@ export class InboundProcessor {
     const stats: BatchStats = { records: batch.length, heartbeats: 0, poisoned: 0, ignored: 0, refused: 0, rowsWritten: 0, events: 0, pushes: 0 };
     const records: InboundRecord[] = [];
     const refusals: Refusal[] = [];
+    // One slice of loop time for the whole batch: decoding and applying 500 records holds the loop for
+    // hundreds of ms otherwise (the embedded server's gateway and API share it).
+    const slice = this.newSlice();
     for (const raw of batch) {
+      await slice.turn();
       try {
         const rec = this.decode(raw);
         // A refusal is not the agent's state: it goes to the audit log only.
@@ -157,16 +153,16 @@ export class InboundProcessor {
         await recordRefusals(tx, refusals);
       });
     }
-    if (records.length > 0) await this.processRecords(records, stats);
+    if (records.length > 0) await this.processRecords(records, stats, slice);
     for (const k of Object.keys(stats) as (keyof BatchStats)[]) this.totals[k] += stats[k];
     return stats;
   }
 
-  private async processRecords(records: InboundRecord[], stats: BatchStats): Promise<void> {
+  private async processRecords(records: InboundRecord[], stats: BatchStats, slice: EventLoopSlice): Promise<void> {
     const spans = this.startSpans(records);
     try {
       const rest = await this.takeHeartbeats(records, stats);
-      if (rest.length > 0) await this.processFull(rest, stats, spans);
+      if (rest.length > 0) await this.processFull(rest, stats, spans, slice);
     } catch (err) {
       for (const span of spans.values()) span.fail(err);
       throw err;
@@ -237,7 +233,7 @@ export class InboundProcessor {
     return done.size === 0 ? records : records.filter((r) => !done.has(stateKey(r.envelope.tenantId ?? '', r.instanceUid)));
   }
 
-  private async processFull(records: InboundRecord[], stats: BatchStats, spans: ReadonlyMap<InboundRecord, TraceSpan>): Promise<void> {
+  private async processFull(records: InboundRecord[], stats: BatchStats, spans: ReadonlyMap<InboundRecord, TraceSpan>, slice: EventLoopSlice): Promise<void> {
     const keys = new Map<string, AgentKey>();
     const componentHashes = new Map<string, Buffer>();
     for (const r of records) {
@@ -272,62 +268,19 @@ export class InboundProcessor {
         states.set(key, row ? overlayCursor(row, cursors.get(key)?.cursor) : null);
       }
       expected = new Map([...keys.keys()].map((key) => [key, cursors.get(key)?.raw ?? null]));
-      const configs = new Map<string, ContentBlob<Buffer>>();
       const components = new Map<string, ContentBlob<JsonValue>>();
       const ctx: ApplyContext = {
         nowMs: this.clock(),
         newInstanceUid: this.newUid,
         isKnownComponentsHash: (h) => known.has(h.toString('hex')) || components.has(h.toString('hex')),
       };
-      const pending = new Map<string, Pending>();
-      const entry = (s: AgentState): Pending => {
-        const key = stateKey(s.tenantId, s.instanceUid);
-        let p = pending.get(key);
-        if (!p) {
-          p = { state: s, durable: false, volatile: false, changes: 0, previousUid: null, occurredAtMs: 0, tombstone: false, certificateRequest: null, traceParent: null };
-          pending.set(key, p);
-        }
-        return p;
-      };
-
-      for (const rec of records) {
-        const key = stateKey(rec.envelope.tenantId ?? '', rec.instanceUid);
-        const prior = states.get(key) ?? null;
-        const result = applyInbound(prior, rec, ctx);
-        pushes.push(...result.pushes);
-        if (result.effectiveConfig) configs.set(result.effectiveConfig.hash.toString('hex'), result.effectiveConfig);
-        if (result.availableComponents) components.set(result.availableComponents.hash.toString('hex'), result.availableComponents);
-        if (result.ignored && !result.durable) {
-          stats.ignored++;
-          continue;
-        }
-        if (!result.state) continue;
-        states.set(key, result.state);
-        const p = entry(result.state);
-        p.state = result.state;
-        p.durable ||= result.durable;
-        p.volatile ||= result.volatile || !result.ignored;
-        p.occurredAtMs = Number(rec.envelope.receivedAtUnixMs ?? 0) || ctx.nowMs;
-        p.traceParent = spans.get(rec)?.traceParent ?? p.traceParent;
-        if (result.moved) {
-          const movedKey = stateKey(result.moved.tenantId, result.moved.instanceUid);
-          states.set(movedKey, result.moved);
-          const m = entry(result.moved);
-          m.state = result.moved;
-          m.durable = true;
-          m.changes |= p.changes | result.changes;
-          m.previousUid = p.state.instanceUid;
-          m.occurredAtMs = p.occurredAtMs;
-          // A CSR sent with the old uid is judged for the new one (C67's reassignment exception).
-          m.certificateRequest = result.certificateRequest ?? p.certificateRequest;
-          m.traceParent = p.traceParent;
-          p.changes = 0;
-          p.tombstone = true;
-        } else {
-          p.changes |= result.changes;
-          if (result.certificateRequest) p.certificateRequest = result.certificateRequest;
-        }
-      }
+      const applied = await applyInboundBatch(records, states, ctx, components, {
+        traceParentOf: (rec) => spans.get(rec)?.traceParent ?? null,
+        turn: () => slice.turn(),
+      });
+      const { pending, configs } = applied;
+      pushes = applied.pushes;
+      stats.ignored += applied.ignored;
 
       await this.takeEnrollmentLabels(tx, pending.values());
       const toWrite: AgentState[] = [];
@@ -344,6 +297,7 @@ export class InboundProcessor {
       const events: { key: Buffer; value: Buffer }[] = [];
       for (const p of pending.values()) {
         if (p.tombstone || p.changes === 0) continue;
+        await slice.turn();
         const event: fleet.v1.IAgentEvent = buildAgentEvent(p.state, p.changes, p.occurredAtMs, p.previousUid, p.certificateRequest);
         if (p.traceParent) event.traceParent = p.traceParent;
         events.push({ key: p.state.instanceUid, value: AgentEventCodec.encode(event) });
@@ -372,7 +326,7 @@ export class InboundProcessor {
    * labels are recomputed, and a change of them is a description change, so
    * selectors look at the agent again.
    */
-  private async takeEnrollmentLabels(tx: SqlExecutor, pending: Iterable<Pending>): Promise<void> {
+  private async takeEnrollmentLabels(tx: SqlExecutor, pending: Iterable<PendingAgent>): Promise<void> {
     const changed = [...pending].filter((p) => !p.tombstone && (p.changes & AgentChange.AGENT_CHANGE_CREDENTIAL) !== 0 && p.state.credentialId);
     if (changed.length === 0) return;
     const refs = changed.map((p) => ({ tenantId: p.state.tenantId, credentialId: p.state.credentialId ?? '', credentialKind: p.state.credentialKind }));
