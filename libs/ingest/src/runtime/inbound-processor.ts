@@ -91,7 +91,7 @@ export interface InboundProcessorDeps {
   onPoisoned?: (record: RawRecord, error: unknown) => void;
   /** This process's traces: a traced record gets a span, the event it causes carries it (default off). */
   tracing?: ServerTracing;
-  /** A batch's slice of event-loop time (default INGEST_DEFAULTS.batchSliceMs of the real clock). */
+  /** A slice of event-loop time for one synchronous stretch of a batch (default INGEST_DEFAULTS.batchSliceMs of the real clock). */
   newSlice?: () => EventLoopSlice;
 }
 
@@ -131,8 +131,9 @@ export class InboundProcessor {
     const stats: BatchStats = { records: batch.length, heartbeats: 0, poisoned: 0, ignored: 0, refused: 0, rowsWritten: 0, events: 0, pushes: 0 };
     const records: InboundRecord[] = [];
     const refusals: Refusal[] = [];
-    // One slice of loop time for the whole batch: decoding and applying 500 records holds the loop for
-    // hundreds of ms otherwise (the embedded server's gateway and API share it).
+    // Decoding, applying and encoding 500 records holds the loop for hundreds of ms otherwise (the embedded
+    // server's gateway and API share it). A new slice for each stretch: time spent awaiting the database
+    // before it was the loop's already, and a slice used up by it would yield at every record.
     const slice = this.newSlice();
     for (const raw of batch) {
       await slice.turn();
@@ -153,16 +154,16 @@ export class InboundProcessor {
         await recordRefusals(tx, refusals);
       });
     }
-    if (records.length > 0) await this.processRecords(records, stats, slice);
+    if (records.length > 0) await this.processRecords(records, stats);
     for (const k of Object.keys(stats) as (keyof BatchStats)[]) this.totals[k] += stats[k];
     return stats;
   }
 
-  private async processRecords(records: InboundRecord[], stats: BatchStats, slice: EventLoopSlice): Promise<void> {
+  private async processRecords(records: InboundRecord[], stats: BatchStats): Promise<void> {
     const spans = this.startSpans(records);
     try {
       const rest = await this.takeHeartbeats(records, stats);
-      if (rest.length > 0) await this.processFull(rest, stats, spans, slice);
+      if (rest.length > 0) await this.processFull(rest, stats, spans);
     } catch (err) {
       for (const span of spans.values()) span.fail(err);
       throw err;
@@ -233,7 +234,7 @@ export class InboundProcessor {
     return done.size === 0 ? records : records.filter((r) => !done.has(stateKey(r.envelope.tenantId ?? '', r.instanceUid)));
   }
 
-  private async processFull(records: InboundRecord[], stats: BatchStats, spans: ReadonlyMap<InboundRecord, TraceSpan>, slice: EventLoopSlice): Promise<void> {
+  private async processFull(records: InboundRecord[], stats: BatchStats, spans: ReadonlyMap<InboundRecord, TraceSpan>): Promise<void> {
     const keys = new Map<string, AgentKey>();
     const componentHashes = new Map<string, Buffer>();
     for (const r of records) {
@@ -274,9 +275,10 @@ export class InboundProcessor {
         newInstanceUid: this.newUid,
         isKnownComponentsHash: (h) => known.has(h.toString('hex')) || components.has(h.toString('hex')),
       };
+      const applySlice = this.newSlice();
       const applied = await applyInboundBatch(records, states, ctx, components, {
         traceParentOf: (rec) => spans.get(rec)?.traceParent ?? null,
-        turn: () => slice.turn(),
+        turn: () => applySlice.turn(),
       });
       const { pending, configs } = applied;
       pushes = applied.pushes;
@@ -295,9 +297,10 @@ export class InboundProcessor {
       stats.rowsWritten = await this.repo.upsert(tx, toWrite);
 
       const events: { key: Buffer; value: Buffer }[] = [];
+      const encodeSlice = this.newSlice();
       for (const p of pending.values()) {
         if (p.tombstone || p.changes === 0) continue;
-        await slice.turn();
+        await encodeSlice.turn();
         const event: fleet.v1.IAgentEvent = buildAgentEvent(p.state, p.changes, p.occurredAtMs, p.previousUid, p.certificateRequest);
         if (p.traceParent) event.traceParent = p.traceParent;
         events.push({ key: p.state.instanceUid, value: AgentEventCodec.encode(event) });
