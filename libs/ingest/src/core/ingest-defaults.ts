@@ -12,12 +12,19 @@ export const INGEST_DEFAULTS = Object.freeze({
    */
   lastSeenFlushMs: 60_000,
   /**
-   * Longest stretch of a batch's synchronous work (decoding, applying, encoding
-   * events) before it lets other callbacks run (runtime/inbound-processor.ts):
-   * 500 agents' first reports are hundreds of ms of it, and the embedded
-   * server's gateway and API share the loop (issue 15: none over 50 ms).
+   * Longest stretch of decoding a batch before it lets other callbacks run
+   * (runtime/inbound-processor.ts): the embedded server's gateway and API share
+   * the loop (issue 15: no synchronous work over 50 ms).
    */
   batchSliceMs: 20,
+  /**
+   * Records applied in one transaction of the full path (more in a batch: one
+   * transaction after another). 100 new agents' first reports are ~30-60 ms of
+   * synchronous work on one core (500 were hundreds of ms, the embedded
+   * server's loop stalled), and each transaction still writes its rows in
+   * multi-row statements.
+   */
+  recordsPerTransaction: 100,
   /** Rows per last-seen UPDATE statement (four array parameters, one round trip). */
   lastSeenRowsPerStatement: 1_000,
   /**

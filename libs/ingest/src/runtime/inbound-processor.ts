@@ -25,9 +25,8 @@ import { ServerTracing, type TraceSpan } from '@opamp/tracing';
 import { AgentChange, type AgentState, type ContentBlob } from '../core/agent-state';
 import { withEnrollmentLabels } from '../core/enrollment-labels';
 import { flattenLabels } from '../core/json';
-import { type ApplyContext, type InboundRecord } from '../core/apply-inbound';
+import { applyInbound, type ApplyContext, type InboundRecord } from '../core/apply-inbound';
 import { INGEST_DEFAULTS } from '../core/ingest-defaults';
-import { applyInboundBatch, type PendingAgent } from './inbound-batch';
 import { buildAgentEvent } from '../core/events';
 import type { JsonValue } from '../core/json';
 import { coalescePushes } from '../core/push';
@@ -52,6 +51,13 @@ function refusalOf(rec: InboundRecord, nowMs: number): Refusal {
     detail: env.refused?.detail ?? '',
     atMs: at > 0 ? at : nowMs,
   };
+}
+
+/** Consecutive slices of at most `max` records, in order (the records left when the heartbeat fast path is done). */
+export function transactionSlices<T>(records: readonly T[], max: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < records.length; i += max) out.push(records.slice(i, i + max));
+  return out;
 }
 
 export interface RawRecord {
@@ -91,8 +97,23 @@ export interface InboundProcessorDeps {
   onPoisoned?: (record: RawRecord, error: unknown) => void;
   /** This process's traces: a traced record gets a span, the event it causes carries it (default off). */
   tracing?: ServerTracing;
-  /** A slice of event-loop time for one synchronous stretch of a batch (default INGEST_DEFAULTS.batchSliceMs of the real clock). */
+  /** A slice of event-loop time for decoding a batch (default INGEST_DEFAULTS.batchSliceMs of the real clock). */
   newSlice?: () => EventLoopSlice;
+}
+
+interface Pending {
+  state: AgentState;
+  durable: boolean;
+  volatile: boolean;
+  changes: number;
+  previousUid: Buffer | null;
+  occurredAtMs: number;
+  /** A tombstone: written, but no event of its own. */
+  tombstone: boolean;
+  /** The latest CSR of the batch (issue 18): carried by the event, never stored here. */
+  certificateRequest: Buffer | null;
+  /** The span of the agent's latest traced record of the batch: its event continues the trace. */
+  traceParent: string | null;
 }
 
 export class InboundProcessor {
@@ -131,9 +152,8 @@ export class InboundProcessor {
     const stats: BatchStats = { records: batch.length, heartbeats: 0, poisoned: 0, ignored: 0, refused: 0, rowsWritten: 0, events: 0, pushes: 0 };
     const records: InboundRecord[] = [];
     const refusals: Refusal[] = [];
-    // Decoding, applying and encoding 500 records holds the loop for hundreds of ms otherwise (the embedded
-    // server's gateway and API share it). A new slice for each stretch: time spent awaiting the database
-    // before it was the loop's already, and a slice used up by it would yield at every record.
+    // Decoding 500 records holds the loop for tens of ms otherwise (the embedded server's gateway and API
+    // share it); no transaction is open yet, so a turn here holds nothing.
     const slice = this.newSlice();
     for (const raw of batch) {
       await slice.turn();
@@ -163,7 +183,11 @@ export class InboundProcessor {
     const spans = this.startSpans(records);
     try {
       const rest = await this.takeHeartbeats(records, stats);
-      if (rest.length > 0) await this.processFull(rest, stats, spans);
+      // In transactions of at most recordsPerTransaction records, one after the other (the order of an
+      // agent's records holds): applying 500 new agents' first reports in one is hundreds of ms of
+      // synchronous work, and a turn of the loop inside a transaction would hold its connection and row
+      // locks while API requests and other partitions run. Between these, the loop runs at the round trips.
+      for (const chunk of transactionSlices(rest, INGEST_DEFAULTS.recordsPerTransaction)) await this.processFull(chunk, stats, spans);
     } catch (err) {
       for (const span of spans.values()) span.fail(err);
       throw err;
@@ -254,6 +278,9 @@ export class InboundProcessor {
     let unwritten: AgentState[] = [];
     /** The cursors' text as read: the save after COMMIT is a compare-and-set against it. */
     let expected = new Map<string, string | null>();
+    // Set by the attempt that commits (a retried transaction starts again); added to the batch's stats after.
+    let rowsWritten = 0;
+    let eventCount = 0;
     await this.deps.db.transaction(async (tx) => {
       // Reset per attempt: a retried transaction starts from what it loads.
       pushes = [];
@@ -269,20 +296,62 @@ export class InboundProcessor {
         states.set(key, row ? overlayCursor(row, cursors.get(key)?.cursor) : null);
       }
       expected = new Map([...keys.keys()].map((key) => [key, cursors.get(key)?.raw ?? null]));
+      const configs = new Map<string, ContentBlob<Buffer>>();
       const components = new Map<string, ContentBlob<JsonValue>>();
       const ctx: ApplyContext = {
         nowMs: this.clock(),
         newInstanceUid: this.newUid,
         isKnownComponentsHash: (h) => known.has(h.toString('hex')) || components.has(h.toString('hex')),
       };
-      const applySlice = this.newSlice();
-      const applied = await applyInboundBatch(records, states, ctx, components, {
-        traceParentOf: (rec) => spans.get(rec)?.traceParent ?? null,
-        turn: () => applySlice.turn(),
-      });
-      const { pending, configs } = applied;
-      pushes = applied.pushes;
-      stats.ignored += applied.ignored;
+      const pending = new Map<string, Pending>();
+      const entry = (s: AgentState): Pending => {
+        const key = stateKey(s.tenantId, s.instanceUid);
+        let p = pending.get(key);
+        if (!p) {
+          p = { state: s, durable: false, volatile: false, changes: 0, previousUid: null, occurredAtMs: 0, tombstone: false, certificateRequest: null, traceParent: null };
+          pending.set(key, p);
+        }
+        return p;
+      };
+
+      for (const rec of records) {
+        const key = stateKey(rec.envelope.tenantId ?? '', rec.instanceUid);
+        const prior = states.get(key) ?? null;
+        const result = applyInbound(prior, rec, ctx);
+        pushes.push(...result.pushes);
+        if (result.effectiveConfig) configs.set(result.effectiveConfig.hash.toString('hex'), result.effectiveConfig);
+        if (result.availableComponents) components.set(result.availableComponents.hash.toString('hex'), result.availableComponents);
+        if (result.ignored && !result.durable) {
+          stats.ignored++;
+          continue;
+        }
+        if (!result.state) continue;
+        states.set(key, result.state);
+        const p = entry(result.state);
+        p.state = result.state;
+        p.durable ||= result.durable;
+        p.volatile ||= result.volatile || !result.ignored;
+        p.occurredAtMs = Number(rec.envelope.receivedAtUnixMs ?? 0) || ctx.nowMs;
+        p.traceParent = spans.get(rec)?.traceParent ?? p.traceParent;
+        if (result.moved) {
+          const movedKey = stateKey(result.moved.tenantId, result.moved.instanceUid);
+          states.set(movedKey, result.moved);
+          const m = entry(result.moved);
+          m.state = result.moved;
+          m.durable = true;
+          m.changes |= p.changes | result.changes;
+          m.previousUid = p.state.instanceUid;
+          m.occurredAtMs = p.occurredAtMs;
+          // A CSR sent with the old uid is judged for the new one (C67's reassignment exception).
+          m.certificateRequest = result.certificateRequest ?? p.certificateRequest;
+          m.traceParent = p.traceParent;
+          p.changes = 0;
+          p.tombstone = true;
+        } else {
+          p.changes |= result.changes;
+          if (result.certificateRequest) p.certificateRequest = result.certificateRequest;
+        }
+      }
 
       await this.takeEnrollmentLabels(tx, pending.values());
       const toWrite: AgentState[] = [];
@@ -294,23 +363,23 @@ export class InboundProcessor {
       }
       await this.repo.saveEffectiveConfigs(tx, [...configs.values()]);
       await this.repo.saveAvailableComponents(tx, [...components.values()]);
-      stats.rowsWritten = await this.repo.upsert(tx, toWrite);
+      rowsWritten = await this.repo.upsert(tx, toWrite);
 
       const events: { key: Buffer; value: Buffer }[] = [];
-      const encodeSlice = this.newSlice();
       for (const p of pending.values()) {
         if (p.tombstone || p.changes === 0) continue;
-        await encodeSlice.turn();
         const event: fleet.v1.IAgentEvent = buildAgentEvent(p.state, p.changes, p.occurredAtMs, p.previousUid, p.certificateRequest);
         if (p.traceParent) event.traceParent = p.traceParent;
         events.push({ key: p.state.instanceUid, value: AgentEventCodec.encode(event) });
       }
       if (events.length > 0) await this.deps.events.publish(events);
-      stats.events = events.length;
+      eventCount = events.length;
       touched = [...pending.values()].filter((p) => p.durable || p.volatile).map((p) => p.state);
       unwritten = [...pending.values()].filter((p) => !p.durable && p.volatile).map((p) => p.state);
     });
 
+    stats.rowsWritten += rowsWritten;
+    stats.events += eventCount;
     this.repo.tenantsCommitted(tenants);
     // A cursor changed since it was read (the sweep forgot it after marking the row) is left
     // alone: the agent's next message then takes the full path and reads the row.
@@ -320,7 +389,7 @@ export class InboundProcessor {
     }
     const coalesced = coalescePushes(pushes);
     await this.deps.pushes.dispatch(coalesced);
-    stats.pushes = coalesced.length;
+    stats.pushes += coalesced.length;
   }
 
   /**
@@ -329,7 +398,7 @@ export class InboundProcessor {
    * labels are recomputed, and a change of them is a description change, so
    * selectors look at the agent again.
    */
-  private async takeEnrollmentLabels(tx: SqlExecutor, pending: Iterable<PendingAgent>): Promise<void> {
+  private async takeEnrollmentLabels(tx: SqlExecutor, pending: Iterable<Pending>): Promise<void> {
     const changed = [...pending].filter((p) => !p.tombstone && (p.changes & AgentChange.AGENT_CHANGE_CREDENTIAL) !== 0 && p.state.credentialId);
     if (changed.length === 0) return;
     const refs = changed.map((p) => ({ tenantId: p.state.tenantId, credentialId: p.state.credentialId ?? '', credentialKind: p.state.credentialKind }));
