@@ -35,7 +35,7 @@ const { machine, procStats } = require('./lib/machine');
 const { Sampler, topOthers, postgresPids, pssBytes } = require('./lib/procs');
 const { buildGoPeer, startPeer, startSwarm, goVersion } = require('./lib/go-peer');
 const { startRestProbe } = require('./lib/rest-probe');
-const { summarizeCpuProfile, monoToWallOffsetMs } = require('./lib/cpu-profile');
+const { summarizeCpuProfile, longTasks, monoToWallOffsetMs } = require('./lib/cpu-profile');
 const { renderMarkdown, writeMarkdownSection } = require('./lib/peer-report');
 
 const opts = parseArgs(
@@ -49,6 +49,10 @@ const opts = parseArgs(
     timeoutS: 300,
     basePort: 14700,
     cpuProfile: true,
+    keepProfile: '', // a directory to copy the embedded server's .cpuprofile into (open it in Chrome DevTools)
+    connectOnly: false,
+    label: '', // a name for the result file of a --connectOnly or embedded-only run (before / after)
+    targets: 'peer,embedded', // `embedded` alone to profile or compare the embedded server without the peer
     skipBuild: false,
   },
   'embedded server vs the in-memory opamp-go peer: the same Go swarm against both, one after the other',
@@ -150,7 +154,8 @@ async function embeddedTarget(run, dataDir, profileDir) {
     },
     loopDelay: async () => {
       const text = await metricsText();
-      return { p99Ms: firstSample(text, 'nodejs_eventloop_lag_p99_seconds') * 1000, maxMs: firstSample(text, 'nodejs_eventloop_lag_max_seconds') * 1000 };
+      // With the pool's queue: a REST read waits there, not on the loop, when every connection is taken.
+      return { p99Ms: firstSample(text, 'nodejs_eventloop_lag_p99_seconds') * 1000, maxMs: firstSample(text, 'nodejs_eventloop_lag_max_seconds') * 1000, poolWaiting: firstSample(text, 'opamp_config_db_pool_waiting_requests') };
     },
     stop: () => S.stopApp(server, 'SIGTERM', 30_000),
     pid: server.pid,
@@ -188,7 +193,14 @@ function watchLoopDelay(read) {
       const w = rows.filter((r) => r.t >= a && r.t <= b);
       if (!w.length) return null;
       const p99s = w.map((r) => r.p99Ms).sort((x, y) => x - y);
-      return { reads: w.length, maxMs: +Math.max(...w.map((r) => r.maxMs)).toFixed(1), p99MedianMs: +p99s[Math.floor(p99s.length / 2)].toFixed(1), p99MaxMs: +p99s[p99s.length - 1].toFixed(1) };
+      const waiting = w.map((r) => r.poolWaiting).filter((x) => typeof x === 'number');
+      return {
+        reads: w.length,
+        maxMs: +Math.max(...w.map((r) => r.maxMs)).toFixed(1),
+        p99MedianMs: +p99s[Math.floor(p99s.length / 2)].toFixed(1),
+        p99MaxMs: +p99s[p99s.length - 1].toFixed(1),
+        ...(waiting.length ? { poolWaitingMax: Math.max(...waiting), poolWaitingReadsAboveZero: waiting.filter((x) => x > 0).length } : {}),
+      };
     },
   };
 }
@@ -257,74 +269,77 @@ async function measure(target, bins, N, run, firstHost) {
   restWindow(out.connect, 'connect:t0', 'connect:listed');
   console.log(`[${label}] all ${N} listed after ${listedMs} ms (swarm connected ${swarmConnectedMs} ms)`);
 
-  // idle: two heartbeat intervals to settle, then the window, without REST probes or
-  // per-second scrapes: heartbeats alone (one scrape at each end; the one at the end gives
-  // the event-loop delay over the whole window).
-  await sleep(opts.heartbeatS * 2000);
-  probe.pause();
-  loop?.pause();
-  await sleep(1_000);
-  const m0 = (await target.idleRead()).messages;
-  mark('idle:t0');
-  await sleep(opts.idleS * 1000);
-  mark('idle:t1');
-  const end = await target.idleRead();
-  const m1 = end.messages;
-  probe.resume();
-  loop?.resume();
-  const idleSecs = (sampler.marks.get('idle:t1').t - sampler.marks.get('idle:t0').t) / 1000;
-  const idleCpuPercent = (serverCpu('idle:t0', 'idle:t1') / idleSecs) * 100;
-  const hbPerS = (m1 - m0) / idleSecs;
-  const rss = target.memory();
-  out.idle = {
-    seconds: +idleSecs.toFixed(1),
-    heartbeatsPerS: +hbPerS.toFixed(0),
-    serverCpuPercent: +idleCpuPercent.toFixed(1),
-    cpuPercentPer1000HeartbeatsPerS: +((idleCpuPercent / hbPerS) * 1000).toFixed(2),
-    rssMiB: +(rss / 2 ** 20).toFixed(1),
-    rssPerAgentKiB: +(rss / N / 1024).toFixed(1),
-    rssGrowthPerAgentKiB: +((rss - baselineRss) / N / 1024).toFixed(1),
-    loop: end.loop && { maxMs: +end.loop.maxMs.toFixed(1), p99Ms: +end.loop.p99Ms.toFixed(1) },
-    window: sampler.window('idle:t0', 'idle:t1'),
-    wall: { from: sampler.marks.get('idle:t0').t, to: sampler.marks.get('idle:t1').t },
-  };
-  console.log(`[${label}] idle: ${out.idle.heartbeatsPerS} heartbeats/s, server ${out.idle.serverCpuPercent} % of a core, RSS ${out.idle.rssMiB} MiB (${out.idle.rssPerAgentKiB} KiB/agent)`);
-
-  // changes: v1 (assign) then v2 (the measured change)
-  for (const [phase, version] of [
-    ['assign', 1],
-    ['change', 2],
-  ]) {
-    const c0 = mark(`${phase}:t0`);
-    const hash = await target.change(version);
-    const callMs = Date.now() - c0;
-    let appliedMs = null;
-    await pollUntil(
-      `${label} ${phase}: all APPLIED and in sync`,
-      async () => {
-        const a = swarm.progress().applied[hash];
-        if (appliedMs === null && a && a.agents >= N) appliedMs = a.lastMs - c0;
-        if (appliedMs === null) return false;
-        return (await target.counts()).inSync >= N;
-      },
-      opts.timeoutS * 1000,
-      50,
-    );
-    const c1 = mark(`${phase}:insync`);
-    const inSyncMs = c1 - c0;
-    out[phase] = {
-      callMs,
-      allAppliedMs: appliedMs,
-      apiAllInSyncMs: inSyncMs,
-      cpuSeconds: serverCpu(`${phase}:t0`, `${phase}:insync`),
-      rest: null,
-      loop: loop?.window(`${phase}:t0`, `${phase}:insync`) ?? null,
-      window: sampler.window(`${phase}:t0`, `${phase}:insync`),
-      wall: { from: c0, to: c1 },
+  // --connectOnly: the connect phase alone (a loaded machine, or profiling the connect)
+  if (!opts.connectOnly) {
+    // idle: two heartbeat intervals to settle, then the window, without REST probes or
+    // per-second scrapes: heartbeats alone (one scrape at each end; the one at the end gives
+    // the event-loop delay over the whole window).
+    await sleep(opts.heartbeatS * 2000);
+    probe.pause();
+    loop?.pause();
+    await sleep(1_000);
+    const m0 = (await target.idleRead()).messages;
+    mark('idle:t0');
+    await sleep(opts.idleS * 1000);
+    mark('idle:t1');
+    const end = await target.idleRead();
+    const m1 = end.messages;
+    probe.resume();
+    loop?.resume();
+    const idleSecs = (sampler.marks.get('idle:t1').t - sampler.marks.get('idle:t0').t) / 1000;
+    const idleCpuPercent = (serverCpu('idle:t0', 'idle:t1') / idleSecs) * 100;
+    const hbPerS = (m1 - m0) / idleSecs;
+    const rss = target.memory();
+    out.idle = {
+      seconds: +idleSecs.toFixed(1),
+      heartbeatsPerS: +hbPerS.toFixed(0),
+      serverCpuPercent: +idleCpuPercent.toFixed(1),
+      cpuPercentPer1000HeartbeatsPerS: +((idleCpuPercent / hbPerS) * 1000).toFixed(2),
+      rssMiB: +(rss / 2 ** 20).toFixed(1),
+      rssPerAgentKiB: +(rss / N / 1024).toFixed(1),
+      rssGrowthPerAgentKiB: +((rss - baselineRss) / N / 1024).toFixed(1),
+      loop: end.loop && { maxMs: +end.loop.maxMs.toFixed(1), p99Ms: +end.loop.p99Ms.toFixed(1) },
+      window: sampler.window('idle:t0', 'idle:t1'),
+      wall: { from: sampler.marks.get('idle:t0').t, to: sampler.marks.get('idle:t1').t },
     };
-    restWindow(out[phase], `${phase}:t0`, `${phase}:insync`);
-    console.log(`[${label}] ${phase}: all APPLIED ${appliedMs} ms, API in sync ${inSyncMs} ms, server ${out[phase].cpuSeconds} CPU-s`);
-    await sleep(5_000);
+    console.log(`[${label}] idle: ${out.idle.heartbeatsPerS} heartbeats/s, server ${out.idle.serverCpuPercent} % of a core, RSS ${out.idle.rssMiB} MiB (${out.idle.rssPerAgentKiB} KiB/agent)`);
+
+    // changes: v1 (assign) then v2 (the measured change)
+    for (const [phase, version] of [
+      ['assign', 1],
+      ['change', 2],
+    ]) {
+      const c0 = mark(`${phase}:t0`);
+      const hash = await target.change(version);
+      const callMs = Date.now() - c0;
+      let appliedMs = null;
+      await pollUntil(
+        `${label} ${phase}: all APPLIED and in sync`,
+        async () => {
+          const a = swarm.progress().applied[hash];
+          if (appliedMs === null && a && a.agents >= N) appliedMs = a.lastMs - c0;
+          if (appliedMs === null) return false;
+          return (await target.counts()).inSync >= N;
+        },
+        opts.timeoutS * 1000,
+        50,
+      );
+      const c1 = mark(`${phase}:insync`);
+      const inSyncMs = c1 - c0;
+      out[phase] = {
+        callMs,
+        allAppliedMs: appliedMs,
+        apiAllInSyncMs: inSyncMs,
+        cpuSeconds: serverCpu(`${phase}:t0`, `${phase}:insync`),
+        rest: null,
+        loop: loop?.window(`${phase}:t0`, `${phase}:insync`) ?? null,
+        window: sampler.window(`${phase}:t0`, `${phase}:insync`),
+        wall: { from: c0, to: c1 },
+      };
+      restWindow(out[phase], `${phase}:t0`, `${phase}:insync`);
+      console.log(`[${label}] ${phase}: all APPLIED ${appliedMs} ms, API in sync ${inSyncMs} ms, server ${out[phase].cpuSeconds} CPU-s`);
+      await sleep(5_000);
+    }
   }
   mark('end');
   out.throughout = { rest: null, loop: loop?.window('connect:t0', 'end') ?? null };
@@ -334,7 +349,7 @@ async function measure(target, bins, N, run, firstHost) {
   out.others = await topOthers([...Object.values(target.serverKinds).flatMap((f) => f()), ...swarm.pids()]);
   await probe.stop();
   for (const w of restWindows) w.into.rest = probe.window(w.from, w.to);
-  console.log(`[${label}] REST p99: connect ${out.connect.rest.p99Ms} ms, change ${out.change.rest.p99Ms} ms, throughout ${out.throughout.rest.p99Ms} ms`);
+  console.log(`[${label}] REST p99: connect ${out.connect.rest.p99Ms} ms, change ${out.change?.rest.p99Ms ?? '-'} ms, throughout ${out.throughout.rest.p99Ms} ms`);
   await loop?.stop();
   sampler.stop();
   await swarm.stop();
@@ -369,6 +384,7 @@ function environment() {
 
 async function main() {
   const sizes = opts.agents.split(',').map(Number);
+  const targets = new Set(opts.targets.split(','));
   if (!opts.skipBuild) S.build(['fleet-server']);
   const bins = buildGoPeer();
   const env = environment();
@@ -379,11 +395,13 @@ async function main() {
   for (const [i, N] of sizes.entries()) {
     const run = `peer-${crypto.randomBytes(4).toString('hex')}`;
     const result = { options: { ...opts, agents: N }, environment: env, otherBusyProcessesAtStart: othersAtStart };
-    const peer = await peerTarget(bins);
-    try {
-      result.peer = await measure(peer, bins, N, run, 10 + i * 10);
-    } finally {
-      await peer.stop();
+    if (targets.has('peer')) {
+      const peer = await peerTarget(bins);
+      try {
+        result.peer = await measure(peer, bins, N, run, 10 + i * 10);
+      } finally {
+        await peer.stop();
+      }
     }
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'opamp-bench-peer-'));
     fs.chmodSync(base, 0o755);
@@ -400,11 +418,28 @@ async function main() {
       const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
       const missing = { error: 'no profile written (did the server exit cleanly?)' };
       const windowOf = (w) => (file ? summarizeCpuProfile(path.join(profileDir, file), { fromMs: w.from, toMs: w.to, offsetMs }) : missing);
-      result.embedded.changeProfile = windowOf(result.embedded.change.wall);
-      result.embedded.idleProfile = windowOf(result.embedded.idle.wall);
+      if (!opts.connectOnly) {
+        result.embedded.changeProfile = windowOf(result.embedded.change.wall);
+        result.embedded.idleProfile = windowOf(result.embedded.idle.wall);
+      }
       result.embedded.connectProfile = windowOf(result.embedded.connect.wall);
+      // What blocked the loop longest during the connect (busy stretches of 50 ms and more).
+      result.embedded.connectLongTasks = file ? longTasks(path.join(profileDir, file), { fromMs: result.embedded.connect.wall.from, toMs: result.embedded.connect.wall.to, offsetMs }) : missing;
+      if (file && opts.keepProfile) {
+        fs.mkdirSync(opts.keepProfile, { recursive: true });
+        fs.copyFileSync(path.join(profileDir, file), path.join(opts.keepProfile, `embedded-${N}.cpuprofile`));
+        fs.writeFileSync(path.join(opts.keepProfile, `embedded-${N}.offset.json`), JSON.stringify({ offsetMs, connect: result.embedded.connect.wall, idle: result.embedded.idle?.wall, change: result.embedded.change?.wall }));
+      }
     }
     fs.rmSync(base, { recursive: true, force: true });
+    if (!result.peer || opts.connectOnly) {
+      // Embedded alone: its figures only, no comparison table.
+      const json = path.join(S.repo, 'bench', 'results', `${BENCH}-${date}-${N}-${opts.connectOnly ? 'connect' : 'embedded'}-only${opts.label ? `-${opts.label}` : ''}.json`);
+      fs.writeFileSync(json, `${JSON.stringify({ benchmark: BENCH, at: new Date().toISOString(), ...result }, null, 2)}\n`);
+      const e = result.embedded;
+      console.log(`\n[embedded-${N}] listed ${e.connect.allListedMs} ms, REST p99 connect ${e.connect.rest?.p99Ms} ms, loop max connect ${e.connect.loop?.maxMs} ms, change in sync ${e.change?.apiAllInSyncMs ?? '-'} ms\nwritten to ${path.relative(S.repo, json)}`);
+      continue;
+    }
     result.ratioEmbeddedToPeer = ratios(result.peer, result.embedded);
     const json = path.join(S.repo, 'bench', 'results', `${BENCH}-${date}-${N}.json`);
     fs.writeFileSync(json, `${JSON.stringify({ benchmark: BENCH, at: new Date().toISOString(), ...result }, null, 2)}\n`);

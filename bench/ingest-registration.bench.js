@@ -10,7 +10,7 @@
 // a backlog first and then drained, timed from the first record taken to the last.
 //
 //   node -r ./dist/out-tsc/register-aliases.js bench/ingest-registration.bench.js \
-//     [--agents 50000] [--workers 1] [--partitionConcurrency 4] [--poolMax 10] [--cpuProf dir] [--out name]
+//     [--agents 50000] [--workers 1] [--partitionConcurrency 4] [--poolMax 10] [--recordsPerTransaction n] [--cpuProf dir] [--out name]
 // --cpuProf: each worker writes a V8 CPU profile into dir when it stops.
 const { fork } = require('child_process');
 const os = require('os');
@@ -38,6 +38,7 @@ async function worker() {
     eventsTopic: cfg.eventsTopic,
     groupId: cfg.groupId,
     partitionConcurrency: cfg.partitionConcurrency,
+    ...(cfg.recordsPerTransaction ? { recordsPerTransaction: cfg.recordsPerTransaction } : {}),
     liveness: { heartbeatIntervalMs: 30_000, staleAfterIntervals: 3, offlineAfterIntervals: 10, sweepIntervalMs: 60_000 },
     sweep: false,
     onBatch: (stats, ms) => {
@@ -66,7 +67,7 @@ function fakeAgents(ingestTesting, n, tenant) {
 }
 
 async function main() {
-  const args = parseArgs({ agents: 50_000, workers: 1, partitionConcurrency: 4, poolMax: 10, cpuProf: '', out: '' }, 'status-ingest full path, distinct agents per second');
+  const args = parseArgs({ agents: 50_000, workers: 1, partitionConcurrency: 4, poolMax: 10, recordsPerTransaction: 0, cpuProf: '', out: '' }, 'status-ingest full path, distinct agents per second');
   const { ingestTesting } = require('@opamp/ingest');
   const { fleet } = require('@opamp/contracts');
   const { createKafkaClient } = require('@opamp/bus-kafka');
@@ -92,7 +93,7 @@ async function main() {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
 
-  const cfg = { databaseUrl: ident.databaseUrl, inboundTopic, eventsTopic: ident.eventsTopic, groupId: ident.ingestGroup, partitionConcurrency: args.partitionConcurrency, poolMax: args.poolMax };
+  const cfg = { databaseUrl: ident.databaseUrl, inboundTopic, eventsTopic: ident.eventsTopic, groupId: ident.ingestGroup, partitionConcurrency: args.partitionConcurrency, poolMax: args.poolMax, recordsPerTransaction: args.recordsPerTransaction };
   const workers = [];
   for (let i = 0; i < args.workers; i++) {
     const child = fork(__filename, [], { env: { ...process.env, BENCH_WORKER: JSON.stringify(cfg) }, execArgv: ['-r', './dist/out-tsc/register-aliases.js', ...(args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`] : [])] });

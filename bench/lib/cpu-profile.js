@@ -81,4 +81,60 @@ function summarizeCpuProfile(file, { fromMs, toMs, offsetMs, top = 15 }) {
   return { windowMs: toMs - fromMs, sampledMs: +total.toFixed(0), topFunctions, topModules: rows(mods) };
 }
 
-module.exports = { summarizeCpuProfile, monoToWallOffsetMs };
+/**
+ * The stretches of a window in which the thread never went idle for at least
+ * `minMs` (the event loop was blocked that long: no timer, no socket served),
+ * longest first, each with the repository functions that held it (inclusive
+ * time: the stack from the task's entry down to the work) and the top
+ * functions by self time, so a stall is named at its cause.
+ */
+function longTasks(file, { fromMs, toMs, offsetMs, minMs = 50, top = 8 }) {
+  const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const nd of prof.nodes) for (const c of nd.children ?? []) parent.set(c, nd.id);
+  const label = (cf) => `${cf.functionName || '(anonymous)'} ${whereOf(cf.url)}${cf.url ? `:${cf.lineNumber + 1}` : ''}`;
+  const stretches = [];
+  let cur = null;
+  const close = () => {
+    if (cur && cur.ms >= minMs) stretches.push(cur);
+    cur = null;
+  };
+  let t = prof.startTime;
+  for (let i = 0; i < prof.samples.length; i++) {
+    t += prof.timeDeltas[i];
+    const wall = t / 1000 + offsetMs;
+    if (wall < fromMs || wall > toMs) continue;
+    const dt = (prof.timeDeltas[i + 1] ?? prof.timeDeltas[i]) / 1000;
+    const n = byId.get(prof.samples[i]);
+    if (n.callFrame.functionName === '(idle)') {
+      close();
+      continue;
+    }
+    cur ??= { atMs: Math.round(wall - fromMs), ms: 0, self: new Map(), inclusive: new Map() };
+    cur.ms += dt;
+    const selfKey = label(n.callFrame);
+    cur.self.set(selfKey, (cur.self.get(selfKey) || 0) + dt);
+    const seen = new Set();
+    for (let id = n.id; id !== undefined; id = parent.get(id)) {
+      const cf = byId.get(id).callFrame;
+      if (!/\/dist\/out-tsc\//.test(cf.url)) continue;
+      const key = label(cf);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      cur.inclusive.set(key, (cur.inclusive.get(key) || 0) + dt);
+    }
+  }
+  close();
+  const rows = (m, total) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, ms]) => ({ name, ms: +ms.toFixed(0), percent: +((ms / total) * 100).toFixed(0) }));
+  return stretches
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, top)
+    .map((s) => ({ atMs: s.atMs, ms: +s.ms.toFixed(0), repositoryFunctions: rows(s.inclusive, s.ms), selfTime: rows(s.self, s.ms) }));
+}
+
+module.exports = { summarizeCpuProfile, longTasks, monoToWallOffsetMs };

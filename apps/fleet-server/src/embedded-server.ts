@@ -41,7 +41,7 @@ import {
   AgentCertificateRotator,
   AgentCertificateSweeper,
 } from '@opamp/desired-state';
-import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, OpampEdgeServer, type InboundSink } from '@opamp/edge';
+import { AdminServer, AgentTokenAuthority, EDGE_DEFAULTS, EdgeMetrics, OpampEdgeServer, type InboundSink } from '@opamp/edge';
 import {
   AgentRetentionSweeper,
   disconnectAllAgents,
@@ -58,6 +58,7 @@ import {
   type EventSink,
 } from '@opamp/ingest';
 import { createPlatformApiApp, PlatformApiModule } from '@opamp/platform-api';
+import { registerProcessMetrics } from '@opamp/process-runtime';
 import { registerPgPoolMetrics } from '@opamp/store';
 import type { FleetServerConfig } from './config/fleet-server.config';
 import { openEmbeddedStore, type EmbeddedStore } from './embedded-store';
@@ -355,6 +356,8 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
       pushes: pushBus.inbox(EMBEDDED_GATEWAY_ID),
       pending,
       peers: pushBus,
+      // The process metrics are registered once for the whole process, below.
+      metrics: new EdgeMetrics({ gatewayId: EMBEDDED_GATEWAY_ID, defaultMetrics: false }),
       packageFiles: fleetApi.packages.blobs,
       telemetry: { send: (key, record) => telemetry.send(key, record) },
       tracing,
@@ -364,11 +367,14 @@ async function startOnStore(config: FleetServerConfig, log: ServerLog, credentia
   edgeRef = edge;
   await edge.start();
   ownOpampUrl = `${config.tls ? 'https' : 'http'}://${config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost}:${edge.port}/v1/opamp`;
-  // One scrape for the whole process: the edge's metrics and config-service's (default process metrics once).
+  // One scrape for the whole process: the edge's metrics, config-service's and Node's process metrics
+  // (the event-loop delay among them: the gateway shares this loop with ingest, the reconciler and the API).
+  const processMetrics = new Registry();
+  registerProcessMetrics(processMetrics);
   const configMetrics = new ConfigServiceMetrics({ reconciler, rolloutDriver, dispatcher, api: fleetApi, packages: packageReconciler, packageBlobs, certificates: certificateReconciler, certificateRotator }, { defaultMetrics: false });
   registerPgPoolMetrics(configMetrics.registry, 'opamp_config', store.pool);
   queues.register(configMetrics.registry);
-  const registry = Registry.merge([edge.metrics.registry, configMetrics.registry, ownMetricsRegistry(ownMetrics.totals, ownMetricPartitions.totals)]);
+  const registry = Registry.merge([processMetrics, edge.metrics.registry, configMetrics.registry, ownMetricsRegistry(ownMetrics.totals, ownMetricPartitions.totals)]);
   const admin = new AdminServer({ host: config.bindHost, port: config.adminPort, isReady: () => edge.ready && store.failure === null, registry });
   await admin.start();
   const api = await createPlatformApiApp(PlatformApiModule.forApi(fleetApi, registry), {

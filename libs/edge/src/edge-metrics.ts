@@ -2,7 +2,8 @@
  * The edge's Prometheus metrics, on a registry of its own (several gateways
  * can live in one test process or in the embedded server).
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerProcessMetrics } from '@opamp/process-runtime';
 import { EDGE_DEFAULTS } from './edge-defaults';
 import { boundedTenantSeries, countByTenant } from './tenant-series';
 
@@ -171,8 +172,8 @@ export class EdgeMetrics {
 
   constructor(options: { defaultMetrics?: boolean; gatewayId?: string } = {}) {
     if (options.gatewayId) this.registry.setDefaultLabels({ gateway: options.gatewayId });
-    // Includes nodejs_eventloop_lag_seconds, heap and RSS.
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    // Node's process metrics, the event-loop delay among them (one implementation for every process).
+    if (options.defaultMetrics !== false) registerProcessMetrics(this.registry);
   }
 
   /** Counts the agents of `tenants` at each scrape from now on. */

@@ -21,6 +21,8 @@ export interface EmbeddedServerProcess {
   readonly ws: string;
   /** The OpAMP endpoint over plain HTTP (http://...). */
   readonly http: string;
+  /** The Prometheus scrape of the whole process (http://.../metrics). */
+  readonly metrics: string;
   readonly adminToken: string;
   readonly agentToken: string;
   /** The admin port's address (health, readiness, metrics), e.g. http://127.0.0.1:20001. */
@@ -137,6 +139,7 @@ async function startOnce(options: EmbeddedServerProcessOptions, basePort: number
     base: api.replace(/\/api\/v1$/, ''),
     ws: pick(/agents connect to\s+(\S+)/),
     http: pick(/\s(http:\/\/\S+\/v1\/opamp)/),
+    metrics: pick(/metrics\s+(http:\/\/\S+)/),
     adminToken: pick(/admin token\s+(\S+)/),
     agentToken: pick(/agent token\s+(\S+)/),
     admin: `http://127.0.0.1:${basePort + 1}`,

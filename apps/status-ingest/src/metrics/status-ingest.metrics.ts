@@ -4,7 +4,8 @@
  * (libs/ingest stays free of prom-client); they are read at scrape time. Only
  * the batch duration is observed as it happens, from the worker's onBatch.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerProcessMetrics } from '@opamp/process-runtime';
 import {
   OWN_METRIC_PARTITION_COUNTERS,
   OWN_METRIC_STORE_COUNTERS,
@@ -78,7 +79,8 @@ export class StatusIngestMetrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    // Node's process metrics, the event-loop delay among them (one implementation for every process).
+    if (options.defaultMetrics !== false) registerProcessMetrics(this.registry);
     // Zero until a worker is attached: the worker is built after the metrics (it reports batches to them).
     const totals = (): Readonly<BatchStats> | undefined => this.source?.processor.totals;
     for (const [name, help, read] of RECORD_COUNTERS) {

@@ -4,7 +4,8 @@
  * rollout driver, the push dispatcher, the API and the watch hub keep, on a
  * registry of its own (several can live in one test process).
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { registerProcessMetrics } from '@opamp/process-runtime';
 import type { FleetApiService } from '../api/fleet-api.service';
 import type { AgentPushDispatcher } from '../store/agent-push.dispatcher';
 import type { PackageReconciler } from './package.reconciler';
@@ -76,7 +77,8 @@ export class ConfigServiceMetrics {
 
   constructor(sources: ConfigServiceMetricsSources, options: { defaultMetrics?: boolean } = {}) {
     const { reconciler, rolloutDriver, dispatcher, api } = sources;
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    // Node's process metrics, the event-loop delay among them (one implementation for every process).
+    if (options.defaultMetrics !== false) registerProcessMetrics(this.registry);
     for (const [key, name, help] of RECONCILER_COUNTERS) mirrorCounter(this.registry, name, help, () => reconciler.metrics[key]);
     for (const [key, name, help] of ROLLOUT_COUNTERS) mirrorCounter(this.registry, name, help, () => rolloutDriver.metrics[key]);
     this.registry.registerMetric(reconciler.latency.pushLatency);

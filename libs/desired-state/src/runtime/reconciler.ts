@@ -31,7 +31,7 @@ import {
 } from '../core';
 import { ServerTracing, type TraceSpan } from '@opamp/tracing';
 import { AgentPushDispatcher, type PushTarget } from '../store/agent-push.dispatcher';
-import { EventLoopSlice } from './event-loop.slice';
+import { EventLoopSlice } from '@opamp/process-runtime';
 import { ReconcileLatency, type ReconcileTrigger } from './reconcile-latency.metrics';
 import {
   assignedVersion,

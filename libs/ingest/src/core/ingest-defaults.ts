@@ -11,6 +11,27 @@ export const INGEST_DEFAULTS = Object.freeze({
    * statements) instead of one per heartbeat (3,300 a second).
    */
   lastSeenFlushMs: 60_000,
+  /**
+   * Longest stretch of decoding a batch before it lets other callbacks run
+   * (runtime/inbound-processor.ts): the embedded server's gateway and API share
+   * the loop (issue 15: no synchronous work over 50 ms).
+   */
+  batchSliceMs: 20,
+  /**
+   * Records applied in one transaction of the full path in the embedded server
+   * (more in a batch: one transaction after another). 100 new agents' first
+   * reports are ~30-60 ms of synchronous work on one core (500 were hundreds of
+   * ms, the embedded server's loop stalled), and each transaction still writes
+   * its rows in multi-row statements.
+   */
+  recordsPerTransaction: 100,
+  /**
+   * The same for status-ingest's IngestWorker, a process of its own whose loop
+   * serves nothing else: larger transactions spread each one's round trips
+   * (load, upsert, events to Kafka, COMMIT, cursors, pushes) over more records,
+   * and a bound still keeps one transaction's row locks and statements small.
+   */
+  workerRecordsPerTransaction: 1_000,
   /** Rows per last-seen UPDATE statement and transaction (four array parameters, one round trip; its row locks last one statement). */
   lastSeenRowsPerStatement: 500,
   /**

@@ -20,11 +20,13 @@
 import { AgentEventCodec, AgentInboundCodec, type fleet } from '@opamp/contracts';
 import { decodeAgentToServer, dropUnstorableValues, newInstanceUidV7, type AgentToServer } from '@opamp/protocol';
 import type { SqlDatabase, SqlExecutor } from '@opamp/store';
+import { EventLoopSlice } from '@opamp/process-runtime';
 import { ServerTracing, type TraceSpan } from '@opamp/tracing';
 import { AgentChange, type AgentState, type ContentBlob } from '../core/agent-state';
 import { withEnrollmentLabels } from '../core/enrollment-labels';
 import { flattenLabels } from '../core/json';
 import { applyInbound, type ApplyContext, type InboundRecord } from '../core/apply-inbound';
+import { INGEST_DEFAULTS } from '../core/ingest-defaults';
 import { buildAgentEvent } from '../core/events';
 import type { JsonValue } from '../core/json';
 import { coalescePushes } from '../core/push';
@@ -49,6 +51,13 @@ function refusalOf(rec: InboundRecord, nowMs: number): Refusal {
     detail: env.refused?.detail ?? '',
     atMs: at > 0 ? at : nowMs,
   };
+}
+
+/** Consecutive slices of at most `max` records, in order (the records left when the heartbeat fast path is done). */
+export function transactionSlices<T>(records: readonly T[], max: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < records.length; i += max) out.push(records.slice(i, i + max));
+  return out;
 }
 
 export interface RawRecord {
@@ -88,6 +97,10 @@ export interface InboundProcessorDeps {
   onPoisoned?: (record: RawRecord, error: unknown) => void;
   /** This process's traces: a traced record gets a span, the event it causes carries it (default off). */
   tracing?: ServerTracing;
+  /** A slice of event-loop time for decoding a batch (default INGEST_DEFAULTS.batchSliceMs of the real clock). */
+  newSlice?: () => EventLoopSlice;
+  /** Records applied per transaction of the full path (default INGEST_DEFAULTS.recordsPerTransaction). */
+  recordsPerTransaction?: number;
 }
 
 interface Pending {
@@ -109,12 +122,14 @@ export class InboundProcessor {
   private readonly repo: AgentRepository;
   private readonly clock: () => number;
   private readonly newUid: () => Buffer;
+  private readonly newSlice: () => EventLoopSlice;
   readonly totals: BatchStats = { records: 0, heartbeats: 0, poisoned: 0, ignored: 0, refused: 0, rowsWritten: 0, events: 0, pushes: 0 };
 
   constructor(private readonly deps: InboundProcessorDeps) {
     this.repo = deps.repository ?? new AgentRepository();
     this.clock = deps.clock ?? Date.now;
     this.newUid = deps.newInstanceUid ?? (() => newInstanceUidV7(this.clock()));
+    this.newSlice = deps.newSlice ?? (() => new EventLoopSlice(INGEST_DEFAULTS.batchSliceMs));
   }
 
   private decode(raw: RawRecord): InboundRecord {
@@ -139,7 +154,11 @@ export class InboundProcessor {
     const stats: BatchStats = { records: batch.length, heartbeats: 0, poisoned: 0, ignored: 0, refused: 0, rowsWritten: 0, events: 0, pushes: 0 };
     const records: InboundRecord[] = [];
     const refusals: Refusal[] = [];
+    // Decoding 500 records holds the loop for tens of ms otherwise (the embedded server's gateway and API
+    // share it); no transaction is open yet, so a turn here holds nothing.
+    const slice = this.newSlice();
     for (const raw of batch) {
+      await slice.turn();
       try {
         const rec = this.decode(raw);
         // A refusal is not the agent's state: it goes to the audit log only.
@@ -166,7 +185,11 @@ export class InboundProcessor {
     const spans = this.startSpans(records);
     try {
       const rest = await this.takeHeartbeats(records, stats);
-      if (rest.length > 0) await this.processFull(rest, stats, spans);
+      // In transactions of at most recordsPerTransaction records, one after the other (the order of an
+      // agent's records holds): applying 500 new agents' first reports in one is hundreds of ms of
+      // synchronous work, and a turn of the loop inside a transaction would hold its connection and row
+      // locks while API requests and other partitions run. Between these, the loop runs at the round trips.
+      for (const chunk of transactionSlices(rest, this.deps.recordsPerTransaction ?? INGEST_DEFAULTS.recordsPerTransaction)) await this.processFull(chunk, stats, spans);
     } catch (err) {
       for (const span of spans.values()) span.fail(err);
       throw err;
@@ -257,6 +280,9 @@ export class InboundProcessor {
     let unwritten: AgentState[] = [];
     /** The cursors' text as read: the save after COMMIT is a compare-and-set against it. */
     let expected = new Map<string, string | null>();
+    // Set by the attempt that commits (a retried transaction starts again); added to the batch's stats after.
+    let rowsWritten = 0;
+    let eventCount = 0;
     await this.deps.db.transaction(async (tx) => {
       // Reset per attempt: a retried transaction starts from what it loads.
       pushes = [];
@@ -339,7 +365,7 @@ export class InboundProcessor {
       }
       await this.repo.saveEffectiveConfigs(tx, [...configs.values()]);
       await this.repo.saveAvailableComponents(tx, [...components.values()]);
-      stats.rowsWritten = await this.repo.upsert(tx, toWrite);
+      rowsWritten = await this.repo.upsert(tx, toWrite);
 
       const events: { key: Buffer; value: Buffer }[] = [];
       for (const p of pending.values()) {
@@ -349,11 +375,13 @@ export class InboundProcessor {
         events.push({ key: p.state.instanceUid, value: AgentEventCodec.encode(event) });
       }
       if (events.length > 0) await this.deps.events.publish(events);
-      stats.events = events.length;
+      eventCount = events.length;
       touched = [...pending.values()].filter((p) => p.durable || p.volatile).map((p) => p.state);
       unwritten = [...pending.values()].filter((p) => !p.durable && p.volatile).map((p) => p.state);
     });
 
+    stats.rowsWritten += rowsWritten;
+    stats.events += eventCount;
     this.repo.tenantsCommitted(tenants);
     // A cursor changed since it was read (the sweep forgot it after marking the row) is left
     // alone: the agent's next message then takes the full path and reads the row.
@@ -363,7 +391,7 @@ export class InboundProcessor {
     }
     const coalesced = coalescePushes(pushes);
     await this.deps.pushes.dispatch(coalesced);
-    stats.pushes = coalesced.length;
+    stats.pushes += coalesced.length;
   }
 
   /**

@@ -29,6 +29,8 @@ export interface IngestWorkerOptions {
   eventsTopic: string;
   groupId: string;
   partitionConcurrency?: number;
+  /** Records per transaction of the full path (default INGEST_DEFAULTS.workerRecordsPerTransaction). */
+  recordsPerTransaction?: number;
   liveness: LivenessOptions;
   /** Run the periodic sweep (default true). */
   sweep?: boolean;
@@ -67,7 +69,17 @@ export class IngestWorker {
     const cursors = new CursorStore(options.redis);
     const pushes = new PushDispatcher(new GatewayPushPublisher(options.redis), new PendingPushStore(options.redis));
     const lastSeen = new LastSeenBuffer();
-    this.processor = new InboundProcessor({ db: options.db, cursors, events, pushes, lastSeen, repository, onPoisoned: options.onPoisoned, tracing: options.tracing });
+    this.processor = new InboundProcessor({
+      db: options.db,
+      cursors,
+      events,
+      pushes,
+      lastSeen,
+      repository,
+      onPoisoned: options.onPoisoned,
+      tracing: options.tracing,
+      recordsPerTransaction: options.recordsPerTransaction ?? INGEST_DEFAULTS.workerRecordsPerTransaction,
+    });
     const flushMs = options.lastSeenFlushMs ?? INGEST_DEFAULTS.lastSeenFlushMs;
     this.lastSeen = new LastSeenFlusher({ db: options.db, buffer: lastSeen, repository }, flushMs);
     // A row trails its agent by one flush interval and the flush itself: twice the interval is safe.

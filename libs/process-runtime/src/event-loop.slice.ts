@@ -1,7 +1,7 @@
 /**
  * A slice of event-loop time for a long synchronous stretch of work (rendering
- * a page of templated configurations): the work calls `turn()` between its
- * steps, which lets other callbacks (a gateway's heartbeats, I/O) run once the
+ * a page of templated configurations, applying a batch of inbound records):
+ * the work calls `turn()` between its steps, which lets other callbacks (a gateway's heartbeats, I/O) run once the
  * slice is used up, then starts a new one.
  */
 export class EventLoopSlice {
