@@ -29,7 +29,7 @@ const opts = parseArgs(
     stopS: 30,
     freezeS: 60,
     batches: 4,
-    soakS: 10,
+    soakS: 30,
     heartbeatS: 30,
     statusEveryS: 30,
     ramp: 500,
@@ -325,7 +325,8 @@ async function main() {
     }, opts.rolloutTimeoutS * 1000, 500);
     const rolloutMs = Date.now() - t0;
     // Every agent on the new version, in the API's view.
-    const onNew = await until('every agent APPLIED on the new version', async () => (await countAppliedInSync(api, hash)) >= A, opts.recoverTimeoutS * 1000, 2_000);
+    const completed = finished.value?.state === 'ROLLOUT_STATE_COMPLETED';
+    const onNew = await until('every agent APPLIED on the new version', async () => (await countAppliedInSync(api, hash)) >= A, completed ? opts.recoverTimeoutS * 1000 : 5_000, 2_000);
     log(`${recovered.value ? 'recovered' : 'NOT recovered'} ${((recoveredAt - fault.restoredAt) / 1000).toFixed(1)} s after the fault was undone; rollout ${finished.value?.state ?? 'not finished'} after ${(rolloutMs / 1000).toFixed(1)} s${onNew.value ? '' : '; NOT every agent on the new version'}`);
 
     // Numbered statuses pause; once the last ones had time to be answered, the API must show at least each acknowledged one.
