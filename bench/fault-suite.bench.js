@@ -37,6 +37,7 @@ const opts = parseArgs(
     infraBasePort: 28300,
     recoverTimeoutS: 300,
     rolloutTimeoutS: 900,
+    /** all, or some checks (comma list): tampered with on the first case after the baseline, so they must fail. */
     sabotage: '',
     keepInfra: false,
     skipBuild: false,
@@ -49,7 +50,8 @@ const A = opts.agents;
 const caseNames = opts.cases === 'all' ? Object.keys(CASES) : ['baseline', ...opts.cases.split(',').filter((c) => c && c !== 'baseline')];
 for (const c of caseNames) if (!CASES[c]) throw new Error(`unknown case ${c} (${Object.keys(CASES).join(', ')})`);
 const CHECKS = ['connected', 'in-sync', 'rollout-finished', 'moved-once', 'status-kept'];
-if (opts.sabotage && !CHECKS.includes(opts.sabotage)) throw new Error(`--sabotage: one of ${CHECKS.join(', ')}`);
+const sabotaging = opts.sabotage === 'all' ? CHECKS : opts.sabotage ? opts.sabotage.split(',') : [];
+for (const c of sabotaging) if (!CHECKS.includes(c)) throw new Error(`--sabotage: all or some of ${CHECKS.join(', ')}`);
 
 // The suite's own instances: stack.js reads the addresses at require time.
 const infra = faultInfra({ basePort: opts.infraBasePort });
@@ -351,8 +353,8 @@ async function main() {
       members: { agents: A, rollout, members: await api.listAll(`/rollouts/${rolloutName}/agents`, 'agents').catch(() => []) },
       status: { counters, apiCounters: shown },
     };
-    const sabotaged = opts.sabotage && name !== 'baseline' && !results.some((r) => r.sabotaged) ? opts.sabotage : '';
-    if (sabotaged) sabotage(sabotaged, obs);
+    const sabotaged = name !== 'baseline' && !results.some((r) => r.sabotaged) && sabotaging.length ? sabotaging : null;
+    for (const check of sabotaged ?? []) sabotage(check, obs);
     const verdicts = [
       checks.checkConnected(obs.connected),
       checks.checkInSync(obs.inSync),
@@ -398,12 +400,12 @@ async function main() {
     const cell = (id) => (r.checks.find((v) => v.check === id).ok ? 'ok' : '**FAIL**');
     return `| ${r.case} | ${s(r.faultMs)} | ${r.rolloutState.replace('ROLLOUT_STATE_', '')} ${s(r.rolloutMs)} | ${r.recovered ? s(r.recoverMsAfterUndone) : '**not**'} | ${CHECKS.map(cell).join(' | ')} | ${r.unexpectedExits.length} |`;
   });
-  const failures = results.flatMap((r) => r.checks.filter((v) => !v.ok).map((v) => `- ${r.case} / ${v.check}${r.sabotaged === v.check ? ' (sabotaged on purpose)' : ''}: ${v.detail}`));
+  const failures = results.flatMap((r) => r.checks.filter((v) => !v.ok).map((v) => `- ${r.case} / ${v.check}${r.sabotaged?.includes(v.check) ? ' (sabotaged on purpose)' : ''}: ${v.detail}`));
   const body = [
     `${A} agents over WebSocket through ${nLb} TCP balancer(s) to 2 gateways; 1 status-ingest; 2 config-services; the suite's own Kafka, Redis, PostgreSQL.`,
     `Each case: a rollout of the next version in ${opts.batches} batches with ${opts.soakS} s soak; the fault once batch 2 started. Stops ${opts.stopS} s, freeze ${opts.freezeS} s; heartbeat ${opts.heartbeatS} s, a numbered status every ${opts.statusEveryS} s per agent.`,
     '',
-    `Result: ${pass ? 'every case passed every check' : 'NOT every check passed'}${opts.sabotage ? ` (--sabotage=${opts.sabotage}: one check made to fail on purpose)` : ''}.`,
+    `Result: ${pass ? 'every case passed every check' : 'NOT every check passed'}${opts.sabotage ? ` (--sabotage=${opts.sabotage}: checks made to fail on purpose)` : ''}.`,
     '',
     `| case | fault s | rollout (s) | recovered s after undone | ${CHECKS.join(' | ')} | unexpected exits |`,
     `|---|---|---|---|${CHECKS.map(() => '---').join('|')}|---|`,
@@ -423,7 +425,9 @@ async function main() {
   await swarm.stop();
   await S.stopChildren();
   if (!opts.keepInfra) await infra.down();
-  process.exit(pass || opts.sabotage ? 0 : 1);
+  // Sabotaged: passing means exactly the sabotaged checks failed.
+  const expected = sabotaging.length ? results.every((r) => r.checks.every((v) => v.ok !== !!r.sabotaged?.includes(v.check))) : pass;
+  process.exit(expected ? 0 : 1);
 }
 
 main().catch(async (err) => {
