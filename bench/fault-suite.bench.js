@@ -283,6 +283,40 @@ async function main() {
   };
 
   const results = [];
+  /** Writes the results so far (after every case: an interrupted run keeps what it measured). */
+  const writeAll = (done) => {
+    const date = new Date().toISOString().slice(0, 10);
+    const outName = opts.out || `${BENCH}-${A}-${date}`;
+    const pass = results.every((r) => r.passed);
+    const s = (ms) => (ms / 1000).toFixed(1);
+    const rows = results.map((r) => {
+      const cell = (id) => (r.checks.find((v) => v.check === id).ok ? 'ok' : '**FAIL**');
+      return `| ${r.case} | ${s(r.faultMs)} | ${r.rolloutState.replace('ROLLOUT_STATE_', '')} ${s(r.rolloutMs)} | ${r.recovered ? s(r.recoverMsAfterUndone) : '**not**'} | ${CHECKS.map(cell).join(' | ')} | ${r.unexpectedExits.length} |`;
+    });
+    const failures = results.flatMap((r) => r.checks.filter((v) => !v.ok).map((v) => `- ${r.case} / ${v.check}${r.sabotaged?.includes(v.check) ? ' (sabotaged on purpose)' : ''}: ${v.detail}`));
+    const body = [
+      `${A} agents over WebSocket through ${nLb} TCP balancer(s) to 2 gateways; 1 status-ingest; 2 config-services; the suite's own Kafka, Redis, PostgreSQL.`,
+      `Each case: a rollout of the next version in ${opts.batches} batches with ${opts.soakS} s soak; the fault once batch 2 started. Stops ${opts.stopS} s, freeze ${opts.freezeS} s; heartbeat ${opts.heartbeatS} s, a numbered status every ${opts.statusEveryS} s per agent.`,
+      '',
+      `Result: ${pass ? 'every case passed every check' : 'NOT every check passed'}${opts.sabotage ? ` (--sabotage=${opts.sabotage}: checks made to fail on purpose)` : ''}.`,
+      '',
+      `| case | fault s | rollout (s) | recovered s after undone | ${CHECKS.join(' | ')} | unexpected exits |`,
+      `|---|---|---|---|${CHECKS.map(() => '---').join('|')}|---|`,
+      ...rows,
+      '',
+      failures.length ? '## Failed checks\n' : '',
+      ...failures,
+    ].join('\n');
+    const result = {
+      complete: done,
+      parameters: { ...opts, cases: caseNames, gateways: 2, configServices: 2, statusIngests: 1, balancers: nLb },
+      passed: pass,
+      cases: results,
+      swarm: { errors: swarm.progress().errors },
+    };
+    const file = writeResult(outName, result, { title: `Fault suite, ${A} agents`, script: 'fault-suite.bench.js', body });
+    return { file, pass };
+  };
   let baseline;
   let version = 1;
   for (const name of caseNames) {
@@ -390,37 +424,10 @@ async function main() {
     };
     results.push(r);
     if (name === 'baseline') baseline = { rolloutMs, batchSizes: rollout.batches.map((b) => b.agents) };
+    writeAll(false);
   }
 
-  const date = new Date().toISOString().slice(0, 10);
-  const outName = opts.out || `${BENCH}-${A}-${date}`;
-  const pass = results.every((r) => r.passed);
-  const s = (ms) => (ms / 1000).toFixed(1);
-  const rows = results.map((r) => {
-    const cell = (id) => (r.checks.find((v) => v.check === id).ok ? 'ok' : '**FAIL**');
-    return `| ${r.case} | ${s(r.faultMs)} | ${r.rolloutState.replace('ROLLOUT_STATE_', '')} ${s(r.rolloutMs)} | ${r.recovered ? s(r.recoverMsAfterUndone) : '**not**'} | ${CHECKS.map(cell).join(' | ')} | ${r.unexpectedExits.length} |`;
-  });
-  const failures = results.flatMap((r) => r.checks.filter((v) => !v.ok).map((v) => `- ${r.case} / ${v.check}${r.sabotaged?.includes(v.check) ? ' (sabotaged on purpose)' : ''}: ${v.detail}`));
-  const body = [
-    `${A} agents over WebSocket through ${nLb} TCP balancer(s) to 2 gateways; 1 status-ingest; 2 config-services; the suite's own Kafka, Redis, PostgreSQL.`,
-    `Each case: a rollout of the next version in ${opts.batches} batches with ${opts.soakS} s soak; the fault once batch 2 started. Stops ${opts.stopS} s, freeze ${opts.freezeS} s; heartbeat ${opts.heartbeatS} s, a numbered status every ${opts.statusEveryS} s per agent.`,
-    '',
-    `Result: ${pass ? 'every case passed every check' : 'NOT every check passed'}${opts.sabotage ? ` (--sabotage=${opts.sabotage}: checks made to fail on purpose)` : ''}.`,
-    '',
-    `| case | fault s | rollout (s) | recovered s after undone | ${CHECKS.join(' | ')} | unexpected exits |`,
-    `|---|---|---|---|${CHECKS.map(() => '---').join('|')}|---|`,
-    ...rows,
-    '',
-    failures.length ? '## Failed checks\n' : '',
-    ...failures,
-  ].join('\n');
-  const result = {
-    parameters: { ...opts, cases: caseNames, gateways: 2, configServices: 2, statusIngests: 1, balancers: nLb },
-    passed: pass,
-    cases: results,
-    swarm: { errors: swarm.progress().errors },
-  };
-  const file = writeResult(outName, result, { title: `Fault suite, ${A} agents`, script: 'fault-suite.bench.js', body });
+  const { file, pass } = writeAll(true);
   log(`written to ${path.relative(S.repo, file)}; ${pass ? 'PASSED' : 'FAILED'}`);
   await swarm.stop();
   await S.stopChildren();
