@@ -20,7 +20,17 @@ async function stopService(ctx, svc) {
   await ctx.infra.stop(svc);
   await sleep(ctx.opts.stopS * 1000);
   const restoredAt = Date.now();
-  await ctx.infra.start(svc);
+  try {
+    await ctx.infra.start(svc);
+  } catch (err) {
+    // infra.sh waits 90 s; a starved JVM can take longer: it is still starting, wait for it (at most 5 min).
+    console.log(`${svc} not answering after its start (${String(err.message).split('\n')[0]}); waiting for it`);
+    const deadline = Date.now() + 300_000;
+    while (!(await ctx.infra.status())) {
+      if (Date.now() > deadline) throw err;
+      await sleep(2_000);
+    }
+  }
   return { began, restoredAt, readyAt: Date.now() };
 }
 
