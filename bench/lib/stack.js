@@ -8,6 +8,9 @@
 // consumer group started at the END of opamp.agent-inbound (the gateway topic is
 // not configurable, so records other people produce meanwhile are consumed too,
 // and counted as noise), and its own agent-events topic and config-service group.
+// The infrastructure's addresses are read once, at require time, from
+// OPAMP_KAFKA_BROKERS / OPAMP_REDIS_URL / OPAMP_DATABASE_URL (the fault suite
+// sets them to its own instances before requiring this file).
 const { spawn, execSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
@@ -265,23 +268,29 @@ async function lagProbe(groupId, topic = INBOUND_TOPIC) {
   };
 }
 
-/** Start the distributed stack's workers (status-ingest, config-service) for a run; resolves when both are ready. */
-async function startWorkers(bench, ident, { apiPort, grpcPort, ingestEnv = {}, configEnv = {}, nodeArgs = [] }) {
-  const common = { OPAMP_KAFKA_BROKERS: KAFKA_BROKERS, OPAMP_REDIS_URL: REDIS_URL, OPAMP_DATABASE_URL: ident.databaseUrl };
-  await freshDatabase(ident.dbName);
-  await groupAtEnd(ident.ingestGroup);
-  const ingest = startApp(bench, 'status-ingest', 'status-ingest', {
-    ...common,
+/** Start a run's status-ingest; resolves when it consumes. */
+async function startIngest(bench, ident, { ingestEnv = {}, nodeArgs = [], label = 'status-ingest', onUnexpectedExit } = {}) {
+  const ingest = startApp(bench, label, 'status-ingest', {
+    OPAMP_KAFKA_BROKERS: KAFKA_BROKERS,
+    OPAMP_REDIS_URL: REDIS_URL,
+    OPAMP_DATABASE_URL: ident.databaseUrl,
     OPAMP_INGEST_GROUP_ID: ident.ingestGroup,
     OPAMP_INGEST_EVENTS_TOPIC: ident.eventsTopic,
     OPAMP_INGEST_CLIENT_ID: `bench-ingest-${ident.id}`,
     // Metrics port off: runs in parallel would collide on the default 9464.
     OPAMP_INGEST_METRICS_PORT: '0',
     ...ingestEnv,
-  }, { nodeArgs });
-  await waitUntil('status-ingest', () => /consuming .* as /.test(ingest.output), 120_000);
-  const config = startApp(bench, 'config-service', 'config-service', {
-    ...common,
+  }, { nodeArgs, onUnexpectedExit });
+  await waitUntil(label, () => /consuming .* as /.test(ingest.output), 120_000);
+  return ingest;
+}
+
+/** Start a run's config-service (API on apiPort, gRPC on grpcPort); resolves when its API answers. */
+async function startConfig(bench, ident, { apiPort, grpcPort, configEnv = {}, nodeArgs = [], label = 'config-service', onUnexpectedExit }) {
+  const config = startApp(bench, label, 'config-service', {
+    OPAMP_KAFKA_BROKERS: KAFKA_BROKERS,
+    OPAMP_REDIS_URL: REDIS_URL,
+    OPAMP_DATABASE_URL: ident.databaseUrl,
     OPAMP_CONFIG_BIND_HOST: '127.0.0.1',
     OPAMP_CONFIG_HTTP_PORT: String(apiPort),
     OPAMP_CONFIG_GRPC_PORT: String(grpcPort),
@@ -290,8 +299,17 @@ async function startWorkers(bench, ident, { apiPort, grpcPort, ingestEnv = {}, c
     OPAMP_CONFIG_CLIENT_ID: `bench-config-${ident.id}`,
     OPAMP_CONFIG_BOOTSTRAP_ADMIN_TOKENS: `${ident.tenant}=${ident.adminToken}`,
     ...configEnv,
-  }, { nodeArgs });
-  await waitUntil('config-service', httpOk(`http://127.0.0.1:${apiPort}/api/v1/openapi.json`), 120_000);
+  }, { nodeArgs, onUnexpectedExit });
+  await waitUntil(label, httpOk(`http://127.0.0.1:${apiPort}/api/v1/openapi.json`), 120_000);
+  return config;
+}
+
+/** Start the distributed stack's workers (status-ingest, config-service) for a run; resolves when both are ready. */
+async function startWorkers(bench, ident, { apiPort, grpcPort, ingestEnv = {}, configEnv = {}, nodeArgs = [] }) {
+  await freshDatabase(ident.dbName);
+  await groupAtEnd(ident.ingestGroup);
+  const ingest = await startIngest(bench, ident, { ingestEnv, nodeArgs });
+  const config = await startConfig(bench, ident, { apiPort, grpcPort, configEnv, nodeArgs });
   return { ingest, config };
 }
 
@@ -399,6 +417,8 @@ module.exports = {
   dropKafkaArtifacts,
   lagProbe,
   startWorkers,
+  startIngest,
+  startConfig,
   startGateways,
   gatewayEnv,
   metric,

@@ -53,4 +53,41 @@ describe('RecordProducer batching', () => {
     await p.disconnect();
     await expect(p.send('t', rec(1))).rejects.toThrow(/closed/);
   });
+
+  it('takes a new producer after the broker no longer knows its id or sequence, and sends the next batch with it', async () => {
+    const made: { id: number; connects: number; disconnects: number; batches: number }[] = [];
+    let failWith: string | null = null;
+    const kafka = {
+      producer: () => {
+        const me = { id: made.length, connects: 0, disconnects: 0, batches: 0 };
+        made.push(me);
+        return {
+          connect: async () => void me.connects++,
+          disconnect: async () => void me.disconnects++,
+          sendBatch: async () => {
+            me.batches++;
+            if (failWith) {
+              const err = Object.assign(new Error('The broker received an out of order sequence number'), { type: failWith });
+              failWith = null;
+              throw err;
+            }
+            return [];
+          },
+        };
+      },
+    } as unknown as Kafka;
+    const p = new RecordProducer(kafka, { lingerMs: 1 });
+    await p.connect();
+    // Any other failure keeps the producer.
+    failWith = 'REQUEST_TIMED_OUT';
+    await expect(p.send('t', rec(1))).rejects.toThrow();
+    expect(made).toHaveLength(1);
+    failWith = 'OUT_OF_ORDER_SEQUENCE_NUMBER';
+    await expect(p.send('t', rec(2))).rejects.toThrow(/out of order/);
+    await p.send('t', rec(3));
+    expect(made).toHaveLength(2);
+    expect(p.replacements).toBe(1);
+    expect(made[0]).toMatchObject({ disconnects: 1, batches: 2 });
+    expect(made[1]).toMatchObject({ connects: 1, batches: 1 });
+  });
 });

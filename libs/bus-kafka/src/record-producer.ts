@@ -5,6 +5,13 @@
  * The producer is idempotent with acks=all: broker-side dedup of retries, and
  * per-partition order kept. Keys are the raw 16-byte instance_uid, so every
  * record of one agent lands in one partition.
+ *
+ * A broker that restarted may no longer know the producer's id or sequence
+ * (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH):
+ * kafkajs then fails every later batch of that producer for good (the fault
+ * suite's Kafka stop: a gateway's every envelope refused until it was
+ * restarted). The failed batch is rejected and a new producer, with a new id,
+ * takes over, as the Java client resets its producer id.
  */
 import { CompressionTypes, Partitioners, type Kafka, type Producer, type Message } from 'kafkajs';
 
@@ -22,6 +29,13 @@ export interface RecordProducerOptions {
   compression?: CompressionTypes;
 }
 
+/** Errors after which this producer id can send nothing more. */
+const FATAL_PRODUCER_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']);
+
+function isFatalForProducer(err: unknown): boolean {
+  return FATAL_PRODUCER_ERRORS.has(String((err as { type?: unknown })?.type ?? ''));
+}
+
 interface Pending {
   topic: string;
   message: Message;
@@ -30,7 +44,12 @@ interface Pending {
 }
 
 export class RecordProducer {
-  private readonly producer: Producer;
+  private producer: Producer;
+  private readonly newProducer: () => Producer;
+  /** Producers replaced after a fatal error (for the logs and tests). */
+  replacements = 0;
+  /** The replacement still has to connect (done before its first batch, retried with the next one). */
+  private unconnected = false;
   private readonly lingerMs: number;
   private readonly maxBatchRecords: number;
   private readonly compression: CompressionTypes;
@@ -40,15 +59,17 @@ export class RecordProducer {
   private closed = false;
 
   constructor(kafka: Kafka, options: RecordProducerOptions = {}) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      // An idempotent producer keeps order only if it never gives up on a batch;
-      // callers bound the wait with their own backlog limits.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    this.newProducer = () =>
+      kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        // An idempotent producer keeps order only if it never gives up on a batch;
+        // callers bound the wait with their own backlog limits.
+        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+    this.producer = this.newProducer();
     this.lingerMs = options.lingerMs ?? 5;
     this.maxBatchRecords = options.maxBatchRecords ?? 2_000;
     this.compression = options.compression ?? CompressionTypes.None;
@@ -109,6 +130,10 @@ export class RecordProducer {
       list.push(p.message);
     }
     try {
+      if (this.unconnected) {
+        await this.producer.connect();
+        this.unconnected = false;
+      }
       await this.producer.sendBatch({
         acks: -1,
         compression: this.compression,
@@ -117,6 +142,16 @@ export class RecordProducer {
       for (const p of batch) p.resolve();
     } catch (err) {
       for (const p of batch) p.reject(err);
+      if (isFatalForProducer(err) && !this.closed) await this.replaceProducer();
     }
+  }
+
+  /** A new producer (a new producer id) in place of one the broker no longer takes; the next batch waits for it. */
+  private async replaceProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = this.newProducer();
+    this.replacements++;
+    this.unconnected = true;
+    await old.disconnect().catch(() => undefined);
   }
 }

@@ -96,6 +96,16 @@ function withLeaseCommands(redis: Redis): LeaseCommands {
   return r;
 }
 
+/**
+ * A lease whose gateway is not present, or is present as a process that started after the lease
+ * was taken: the epoch is at least the acquiring gateway's clock in ms (ACQUIRE), so a lease with
+ * an epoch below the present process's start was taken by one that died before it.
+ */
+async function leftByDeadGateway(redis: Redis, holder: ConnectionLease): Promise<boolean> {
+  const since = await GatewayPresence.presentSince(redis, holder.gatewayId);
+  return since === null || holder.epoch < since;
+}
+
 export class ConnectionLeaseRepository {
   private readonly redis: LeaseCommands;
 
@@ -126,7 +136,7 @@ export class ConnectionLeaseRepository {
     );
     if (Number(epoch) === 0) {
       const holder = decodeLease(previous);
-      if (holder && holder.gatewayId !== gatewayId && !(await GatewayPresence.isPresent(this.redis, holder.gatewayId))) {
+      if (holder && holder.gatewayId !== gatewayId && (await leftByDeadGateway(this.redis, holder))) {
         return this.acquire(tenantId, instanceUidHex, gatewayId, connectionId, false);
       }
       return { lease: { gatewayId, connectionId, epoch: 0 }, previous: holder, refused: true };

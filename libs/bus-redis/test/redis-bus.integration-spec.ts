@@ -127,6 +127,35 @@ describe('Redis bus (real server)', () => {
     await presences[1].stop();
   });
 
+  it('frees, under an enrollment token, a lease left by a gateway that died and came back under the same id', async () => {
+    // The Helm chart names a gateway after its pod: a kill -9 restarts the container under the same id,
+    // present again within seconds, while its dead connections' leases live on for their TTL.
+    const leases = new ConnectionLeaseRepository(commands, 60_000);
+    const tenant = uniqueName('tenant');
+    const uid = 'c4'.repeat(16);
+    const gw1 = uniqueName('gw-1');
+    const gw2 = uniqueName('gw-2');
+    const other = new GatewayPresence(commands, gw2);
+    await other.start();
+    const before = new GatewayPresence(commands, gw1);
+    await before.start();
+    const held = await leases.acquire(tenant, uid, gw1, 'conn-1', true);
+    // Still the same process: its lease is live.
+    expect((await leases.acquire(tenant, uid, gw2, 'conn-2', true)).refused).toBe(true);
+    // It dies (its presence key stays until its TTL) and a new process of the same id starts after the lease was taken.
+    const after = new GatewayPresence(commands, gw1, undefined, undefined, held.lease.epoch + 1);
+    await after.start();
+    const taken = await leases.acquire(tenant, uid, gw2, 'conn-2', true);
+    expect(taken.refused).toBeUndefined();
+    expect(taken.previous).toEqual(held.lease);
+    // A lease the new process takes is live.
+    const again = await leases.acquire(tenant, uid, gw1, 'conn-3', false);
+    expect((await leases.acquire(tenant, uid, gw2, 'conn-4', true)).refused).toBe(true);
+    expect(again.lease.epoch).toBeGreaterThan(taken.lease.epoch);
+    await Promise.all([after.stop(), other.stop()]);
+    await before.stop();
+  });
+
   it('keeps the credential directory and tenant policies, and announces every change', async () => {
     const directory = new AgentTokenDirectory(commands);
     const watcher = connection('test-directory-watch');

@@ -16,6 +16,11 @@ export interface SwarmAgentSettings {
   readonly healthFlapsPerHour: number;
   /** How long a flapping agent stays unhealthy. */
   readonly unhealthyMs: number;
+  /**
+   * Every this often each agent reports a new numbered status (health status `StatusOK #n`), and
+   * the worker tracks the last number the gateway acknowledged (status-ack.tracker.ts); 0 = off.
+   */
+  readonly statusCounterIntervalMs: number;
   /** Full-jitter exponential backoff after transport failures. */
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
   /** Lower bound for server-requested delays (Retry-After, retry_info). */
@@ -119,6 +124,7 @@ export const DEFAULT_AGENT_SETTINGS: SwarmAgentSettings = Object.freeze({
   applyFailureRate: 0,
   healthFlapsPerHour: 0,
   unhealthyMs: 10_000,
+  statusCounterIntervalMs: 0,
   reconnect: Object.freeze({ initialMs: 1_000, maxMs: 60_000 }),
   minRetryMs: 0,
   headers: Object.freeze({}),
@@ -175,6 +181,7 @@ export function resolveSwarmOptions(options: SwarmOptions): ResolvedSwarmOptions
   if (!(agent.applyFailureRate >= 0 && agent.applyFailureRate <= 1)) problems.push('applyFailureRate must be within 0..1');
   if (!(agent.healthFlapsPerHour >= 0)) problems.push('healthFlapsPerHour must be >= 0');
   if (!(agent.unhealthyMs >= 0)) problems.push('unhealthyMs must be >= 0');
+  if (!(agent.statusCounterIntervalMs === 0 || agent.statusCounterIntervalMs >= 100)) problems.push('statusCounterIntervalMs must be 0 or >= 100');
   if (!(agent.reconnect.initialMs >= 0 && agent.reconnect.maxMs >= agent.reconnect.initialMs)) {
     problems.push('reconnect: need 0 <= initialMs <= maxMs');
   }

@@ -17,7 +17,7 @@ import { planSwarm, type SwarmPlan, type WorkerPlan } from './plan';
 import type { SwarmProgress, SwarmReport, TimePoint, WorkerReport } from './report';
 import { formatEqualitySelector, matchesEquality, parseEqualitySelector, type EqualitySelector } from './selector';
 import { addCounts, type Counts, diffCounts, ratePerSecond, SampleBuffer, summarize, sumCounts } from './stats';
-import type { ParentMessage, WorkerApplied, WorkerMessage, WorkerReady, WorkerStats } from './worker-protocol';
+import type { ParentMessage, WorkerApplied, WorkerMessage, WorkerReady, WorkerStats, WorkerStatusCounters } from './worker-protocol';
 import { mergeErrorSamples } from './error-samples';
 
 const READY_TIMEOUT_MS = 30_000;
@@ -65,6 +65,7 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
   private stopReason = '';
   private readonly errorsExtra: Counts = {};
   private readonly convergenceWaiters = new Set<() => void>();
+  private readonly statusWaiters = new Map<WorkerState, (m: WorkerStatusCounters) => void>();
   readonly done: Promise<SwarmReport>;
   private resolveDone!: (report: SwarmReport) => void;
 
@@ -144,6 +145,47 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
     }
   }
 
+  /** Pause (false) or resume the agents' numbered status reports (agent.statusCounterIntervalMs). */
+  setStatusCounting(on: boolean): void {
+    const message: ParentMessage = { type: 'statusCounting', on };
+    for (const w of this.workers) if (!w.exited && w.child.connected) w.child.send(message, () => undefined);
+  }
+
+  /**
+   * Every started agent's instance uid (hex), the status counter it last set and the last one
+   * the gateway acknowledged, by agent index (agents not started yet: uid '' and 0).
+   */
+  async statusCounters(timeoutMs = 30_000): Promise<{ uids: string[]; current: Int32Array; acked: Int32Array }> {
+    const n = this.plan.agents;
+    const out = { uids: new Array<string>(n).fill(''), current: new Int32Array(n), acked: new Int32Array(n) };
+    const live = this.workers.filter((w) => !w.exited && w.child.connected);
+    const answers = await Promise.all(
+      live.map(
+        (w) =>
+          new Promise<WorkerStatusCounters>((resolve, reject) => {
+            const timer = setTimeout(() => {
+              this.statusWaiters.delete(w);
+              reject(new Error(`swarm worker ${w.plan.workerId} did not report its status counters within ${timeoutMs} ms`));
+            }, timeoutMs);
+            this.statusWaiters.set(w, (m) => {
+              clearTimeout(timer);
+              resolve(m);
+            });
+            const query: ParentMessage = { type: 'statusQuery' };
+            w.child.send(query, () => undefined);
+          }),
+      ),
+    );
+    for (const m of answers) {
+      for (let k = 0; k < m.uids.length; k++) {
+        out.uids[m.firstIndex + k] = m.uids[k];
+        out.current[m.firstIndex + k] = m.current[k];
+        out.acked[m.firstIndex + k] = m.acked[k];
+      }
+    }
+    return out;
+  }
+
   /** Stop every agent, let the workers exit, and build the report. */
   stop(): Promise<SwarmReport> {
     return this.stopWith('stopped by caller');
@@ -207,6 +249,12 @@ export class SwarmHandle extends EventEmitter<SwarmHandleEvents> {
       case 'applied':
         this.onApplied(w, m);
         break;
+      case 'statusCounters': {
+        const waiter = this.statusWaiters.get(w);
+        this.statusWaiters.delete(w);
+        waiter?.(m);
+        break;
+      }
       case 'fatal':
         this.errorsExtra['worker_fatal'] = (this.errorsExtra['worker_fatal'] ?? 0) + 1;
         this.emit('progress', this.last);

@@ -29,6 +29,10 @@ process.on('message', (message: ParentMessage) => {
     if (message.type === 'start' && !worker && !stopping) {
       worker = new SwarmWorker(message, send);
       worker.start();
+    } else if (message.type === 'statusCounting') {
+      worker?.setStatusCounting(message.on);
+    } else if (message.type === 'statusQuery') {
+      if (worker) send(worker.statusCounters());
     } else if (message.type === 'stop') {
       void stop();
     }

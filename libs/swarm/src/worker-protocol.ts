@@ -36,7 +36,18 @@ export interface WorkerStop {
   readonly type: 'stop';
 }
 
-export type ParentMessage = WorkerStart | WorkerStop;
+/** Numbered status reports (statusCounterIntervalMs) go on or pause. */
+export interface WorkerStatusCounting {
+  readonly type: 'statusCounting';
+  readonly on: boolean;
+}
+
+/** Asks for the agents' status counters (answered with WorkerStatusCounters). */
+export interface WorkerStatusQuery {
+  readonly type: 'statusQuery';
+}
+
+export type ParentMessage = WorkerStart | WorkerStop | WorkerStatusCounting | WorkerStatusQuery;
 
 export interface WorkerMemory {
   readonly rss: number;
@@ -92,4 +103,13 @@ export interface WorkerFatal {
   readonly message: string;
 }
 
-export type WorkerMessage = WorkerReady | WorkerStats | WorkerApplied | WorkerFatal;
+/** Per agent of the worker (from firstIndex): instance uid (hex), counter last set, last one acknowledged. */
+export interface WorkerStatusCounters {
+  readonly type: 'statusCounters';
+  readonly firstIndex: number;
+  readonly uids: readonly string[];
+  readonly current: Int32Array;
+  readonly acked: Int32Array;
+}
+
+export type WorkerMessage = WorkerReady | WorkerStats | WorkerApplied | WorkerFatal | WorkerStatusCounters;

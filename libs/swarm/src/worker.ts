@@ -10,7 +10,8 @@ import { DEFAULT_AGENT_CAPABILITIES, SimulatedAgent } from '@opamp/agent-sim';
 import { AgentCapabilities, opamp } from '@opamp/protocol';
 import type { HealthInput } from '@opamp/agent-sim';
 import { DescriptionGenerator, isWsAgent } from './description';
-import type { WorkerApplied, WorkerMessage, WorkerStart, WorkerStats } from './worker-protocol';
+import type { WorkerApplied, WorkerMessage, WorkerStart, WorkerStats, WorkerStatusCounters } from './worker-protocol';
+import { replyKind, StatusAckTracker } from './status-ack.tracker';
 import type { Counts } from './stats';
 import { SampleBuffer } from './stats';
 import { ErrorSamples } from './error-samples';
@@ -18,6 +19,7 @@ import { ErrorSamples } from './error-samples';
 const RAMP_TICK_MS = 10;
 const FLAP_TICK_MS = 250;
 const APPLIED_FLUSH_MS = 100;
+const STATUS_TICK_MS = 250;
 const HEALTHY: HealthInput = Object.freeze({ healthy: true, status: 'StatusOK' });
 /** What following connection settings offers adds to an agent's capabilities. */
 const FOLLOWS_SETTINGS = AgentCapabilities.AcceptsOpAMPConnectionSettings | AgentCapabilities.ReportsConnectionSettingsStatus;
@@ -36,6 +38,8 @@ class SwarmAgent extends SimulatedAgent {
   unhealthyUntil = 0;
   /** When the package download in progress started (0: none). */
   downloadStartedAt = 0;
+  /** Numbered status reports (statusCounterIntervalMs), else undefined. */
+  statusAcks: StatusAckTracker | undefined;
 
   constructor(
     options: ConstructorParameters<typeof SimulatedAgent>[0],
@@ -46,7 +50,8 @@ class SwarmAgent extends SimulatedAgent {
   }
 }
 
-function onServerMessage(this: SwarmAgent): void {
+function onServerMessage(this: SwarmAgent, message: opamp.proto.v1.ServerToAgent): void {
+  this.statusAcks?.received(replyKind(message));
   const now = Date.now();
   if (this.firstReplyAt === 0) {
     this.firstReplyAt = now;
@@ -57,7 +62,12 @@ function onServerMessage(this: SwarmAgent): void {
   }
 }
 
+function onConnected(this: SwarmAgent): void {
+  this.statusAcks?.connected(this.sent);
+}
+
 function onDisconnected(this: SwarmAgent): void {
+  this.statusAcks?.disconnected();
   if (this.running && this.firstReplyAt !== 0 && this.downSince === 0) this.downSince = Date.now();
 }
 
@@ -119,6 +129,9 @@ export class SwarmWorker {
   private rampTimer: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   private flapTimer: NodeJS.Timeout | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private statusCounting = true;
+  private statusTicks = 0;
   private appliedTimer: NodeJS.Timeout | undefined;
   private rampDoneAt = 0;
   private stopping = false;
@@ -154,14 +167,15 @@ export class SwarmWorker {
     }, delay);
     this.statsTimer = setInterval(() => this.send(this.stats('stats')), spec.statsIntervalMs);
     if (spec.agent.healthFlapsPerHour > 0) this.flapTimer = setInterval(() => this.flapTick(), FLAP_TICK_MS);
+    if (spec.agent.statusCounterIntervalMs > 0) this.statusTimer = setInterval(() => this.statusTick(), STATUS_TICK_MS);
   }
 
   /** Stop every agent gracefully (agent_disconnect, close) and report the final stats. */
   async stop(): Promise<WorkerStats> {
     this.stopping = true;
-    for (const t of [this.rampTimer, this.statsTimer, this.flapTimer]) if (t) clearInterval(t);
+    for (const t of [this.rampTimer, this.statsTimer, this.flapTimer, this.statusTimer]) if (t) clearInterval(t);
     if (this.appliedTimer) clearTimeout(this.appliedTimer);
-    this.rampTimer = this.statsTimer = this.flapTimer = this.appliedTimer = undefined;
+    this.rampTimer = this.statsTimer = this.flapTimer = this.appliedTimer = this.statusTimer = undefined;
     await Promise.all(this.agents.map((a) => a.stop()));
     this.flushApplied();
     return this.stats('stopped');
@@ -193,6 +207,10 @@ export class SwarmWorker {
       index,
       this,
     );
+    if (spec.agent.statusCounterIntervalMs > 0) {
+      agent.statusAcks = new StatusAckTracker();
+      agent.on('connected', onConnected);
+    }
     agent.on('serverMessage', onServerMessage);
     agent.on('disconnected', onDisconnected);
     agent.on('applied', onApplied);
@@ -266,6 +284,43 @@ export class SwarmWorker {
       this.healthFlaps++;
       flaps--;
     }
+  }
+
+  // ------------------------------------------------ numbered statuses
+
+  /** Pause or resume the numbered status reports (a check compares them with the server's view while paused). */
+  setStatusCounting(on: boolean): void {
+    this.statusCounting = on;
+  }
+
+  /** Each tick moves the agents whose slot it is (index mod ticks per interval): the reports spread evenly. */
+  private statusTick(): void {
+    if (!this.statusCounting) return;
+    const slots = Math.max(1, Math.round(this.spec.agent.statusCounterIntervalMs / STATUS_TICK_MS));
+    const slot = this.statusTicks++ % slots;
+    for (let k = slot; k < this.agents.length; k += slots) {
+      const agent = this.agents[k];
+      const acks = agent.statusAcks;
+      if (!acks || !agent.running) continue;
+      const next = acks.current + 1;
+      // Set before the health changes: the message the change sends is the one that carries it.
+      acks.set(next, agent.sent);
+      agent.setHealth({ ...agent.health, status: `StatusOK #${next}` });
+    }
+  }
+
+  statusCounters(): WorkerStatusCounters {
+    const n = this.agents.length;
+    const current = new Int32Array(n);
+    const acked = new Int32Array(n);
+    const uids: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const a = this.agents[k];
+      uids.push(a.instanceUid.toString('hex'));
+      current[k] = a.statusAcks?.current ?? 0;
+      acked[k] = a.statusAcks?.acked ?? 0;
+    }
+    return { type: 'statusCounters', firstIndex: this.spec.firstIndex, uids, current, acked };
   }
 
   // ------------------------------------------------------ remote config
