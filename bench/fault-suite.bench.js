@@ -64,23 +64,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (msg) => console.log(`${new Date().toISOString().slice(11, 19)} ${msg}`);
 const TERMINAL = ['ROLLOUT_STATE_COMPLETED', 'ROLLOUT_STATE_ABORTED', 'ROLLOUT_STATE_ROLLED_BACK', 'ROLLOUT_STATE_PAUSED'];
 
-const yaml = (version) => `# fault suite v${version}
-receivers:
-  otlp:
-    protocols:
-      grpc: {}
-processors:
-  batch:
-    timeout: ${version}s
-exporters:
-  debug: {}
-service:
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [debug]
-`;
+const { collectorYaml } = require('./lib/collector-config');
+
+const yaml = (version) => collectorYaml('fault suite', version);
 
 /** The run's processes by role, how each is started again, and what exited on its own. */
 function processTable(ident) {

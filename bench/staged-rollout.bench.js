@@ -33,23 +33,9 @@ const opts = parseArgs(
 );
 const BENCH = 'staged-rollout';
 
-const yaml = (version) => `# staged rollout v${version}
-receivers:
-  otlp:
-    protocols:
-      grpc: {}
-processors:
-  batch:
-    timeout: ${version}s
-exporters:
-  debug: {}
-service:
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [debug]
-`;
+const { collectorYaml } = require('./lib/collector-config');
+
+const yaml = (version) => collectorYaml('staged rollout', version);
 
 async function main() {
   const A = opts.agents;
