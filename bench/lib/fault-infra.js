@@ -61,8 +61,14 @@ function faultInfra({ dir = path.join(repo, '.infra', 'faults'), basePort = 2830
   return {
     dir,
     ports: p,
+    // With the ports, an infra.sh run by a bench on this env (swarm-stack's infraUp) acts on these instances.
     env: {
       OPAMP_INFRA_DIR: dir,
+      OPAMP_PG_PORT: String(p.pg),
+      OPAMP_REDIS_PORT: String(p.redis),
+      OPAMP_KAFKA_PORT: String(p.kafka),
+      OPAMP_KAFKA_CONTROLLER_PORT: String(p.kafkaController),
+      OPAMP_KAFKA_SASL_SSL_PORT: String(p.kafkaSaslSsl),
       OPAMP_DATABASE_URL: `postgres://opamp:opamp@127.0.0.1:${p.pg}/opamp`,
       OPAMP_REDIS_URL: `redis://127.0.0.1:${p.redis}`,
       OPAMP_KAFKA_BROKERS: `127.0.0.1:${p.kafka}`,
