@@ -228,12 +228,15 @@ export class Reconciler {
   }
 
   /**
-   * Waits, within AGENT_ROW_WAIT_MS, until every event's agent row is visible: an event can
+   * Waits, within AGENT_ROW_WAIT_MS, until every new agent's row is visible: an event can
    * arrive before the transaction that wrote its row commits (limits.ts). The batch waits rather
    * than deferring the agents, so its offsets stay uncommitted until they are decided.
    */
   private async awaitAgentRows(tenantId: string, events: readonly fleet.v1.AgentEvent[]): Promise<void> {
-    let missing = await this.repo.missingAgents(tenantId, events.map((e) => Buffer.from(e.instanceUid)));
+    // Only a row's first version can be invisible: a later one's previous version is there to decide on.
+    const fresh = events.filter((e) => Number(e.recordVersion ?? 0) <= 1);
+    if (fresh.length === 0) return;
+    let missing = await this.repo.missingAgents(tenantId, fresh.map((e) => Buffer.from(e.instanceUid)));
     if (missing.length === 0) return;
     this.metrics.agentRowsAwaited += missing.length;
     const deadline = Date.now() + (this.options.agentRowWaitMs ?? AGENT_ROW_WAIT_MS);
